@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RakBaseConfig(AppConfig):
+    name = "rak_base"
+    verbose_name = _("Socle (messages, OTP, utilisateurs)")

@@ -1,0 +1,17 @@
+"""Domain errors. Each carries the French message a user should read."""
+
+from __future__ import annotations
+
+
+class RakError(Exception):
+    """Base of every domain error; ``message`` is shown to the user as is."""
+
+    default_message = "Une erreur s'est produite, veuillez réessayer."
+
+    def __init__(self, message: str | None = None, **params: object) -> None:
+        self.message = message or self.default_message
+        self.params = params
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message

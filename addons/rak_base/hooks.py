@@ -1,0 +1,20 @@
+"""Event hooks: a lower addon announces an event, higher addons subscribe in AppConfig.ready().
+
+Explicit registration, called synchronously in the caller's transaction; not Django signals."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+_subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+
+def hook_subscribe(event: str, handler: Callable[..., None]) -> None:
+    if handler not in _subscribers[event]:
+        _subscribers[event].append(handler)
+
+
+def hook_fire(event: str, **payload: object) -> None:
+    for handler in list(_subscribers[event]):
+        handler(**payload)

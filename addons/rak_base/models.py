@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """Staff and customers are both users, told apart by ``role``.
+
+    A customer's username is their code client; their contact details live on the customer
+    record (rak_customer) and are copied here only for what Django needs (e-mail)."""
+
+    class Role(models.TextChoices):
+        STAFF = "STAFF", _("Personnel")
+        CUSTOMER = "CUSTOMER", _("Client")
+
+    role = models.CharField(_("rôle"), max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    must_change_password = models.BooleanField(
+        _("doit changer son mot de passe"),
+        default=False,
+        help_text=_("Vrai après un mot de passe généré : il doit être changé à la prochaine connexion."),
+    )
+    password_changed_at = models.DateTimeField(_("mot de passe changé le"), null=True, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=["STAFF", "CUSTOMER"]), name="user_role_valid"),
+        ]
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role == self.Role.CUSTOMER
+
+
+class MessageQuerySet(models.QuerySet):
+    def for_user(self, user) -> MessageQuerySet:
+        return self.filter(user=user)
+
+    def unread(self) -> MessageQuerySet:
+        return self.filter(read_at__isnull=True)
+
+    def due(self, now) -> MessageQuerySet:
+        return self.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
+
+
+class Message(models.Model):
+    """The outbox: every SMS, e-mail and bell notification, written in the transaction of the
+    change that causes it and delivered after commit by the worker."""
+
+    class Channel(models.TextChoices):
+        SMS = "SMS", _("SMS")
+        EMAIL = "EMAIL", _("E-mail")
+        BELL = "BELL", _("Notification")
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", _("En attente")
+        SENT = "SENT", _("Envoyé")
+        FAILED = "FAILED", _("Échec")
+
+    REDACTED = "[contenu confidentiel masqué après envoi]"
+
+    channel = models.CharField(_("canal"), max_length=8, choices=Channel.choices)
+    user = models.ForeignKey(
+        "rak_base.User", verbose_name=_("destinataire (compte)"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="messages",
+    )
+    recipient = models.CharField(_("destinataire"), max_length=254, blank=True)
+    kind = models.CharField(_("type"), max_length=40, default="info")
+    subject = models.CharField(_("objet"), max_length=200, blank=True)
+    body = models.TextField(_("contenu"))
+    sensitive = models.BooleanField(
+        _("confidentiel"), default=False,
+        help_text=_("Code ou mot de passe : le contenu est masqué une fois le message envoyé."),
+    )
+    status = models.CharField(_("statut"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    provider_id = models.CharField(_("identifiant opérateur"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("prochaine tentative"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    read_at = models.DateTimeField(_("lu le"), null=True, blank=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("boîte d'envoi")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="message_user_recent"),
+            models.Index(
+                fields=["next_attempt_at"], name="message_queued_due",
+                condition=Q(status="QUEUED"),
+            ),
+            models.Index(fields=["recipient", "-created_at"], name="message_recipient_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["QUEUED", "SENT", "FAILED"]), name="message_status_valid"),
+            models.CheckConstraint(condition=Q(channel__in=["SMS", "EMAIL", "BELL"]), name="message_channel_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.recipient or self.user_id}: {self.subject or self.body[:40]}"
+
+
+class OneTimeCode(models.Model):
+    """A 6-digit code sent by SMS, stored as an HMAC, bound to a purpose and a phone."""
+
+    class Purpose(models.TextChoices):
+        ACCOUNT_CREATE = "ACCOUNT_CREATE", _("Création de compte")
+        PHONE_CHANGE = "PHONE_CHANGE", _("Changement de téléphone")
+        PHONE_CONFIRM = "PHONE_CONFIRM", _("Confirmation du téléphone")
+        REQUEST = "REQUEST", _("Validation d'une demande")
+
+    purpose = models.CharField(_("objet"), max_length=20, choices=Purpose.choices)
+    phone = models.CharField(_("téléphone"), max_length=20)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("envoyé le"))
+    expires_at = models.DateTimeField(_("expire le"))
+    failed_attempts = models.PositiveSmallIntegerField(_("essais erronés"), default=0)
+    used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
+    superseded = models.BooleanField(_("remplacé par un nouveau code"), default=False)
+
+    class Meta:
+        verbose_name = _("code OTP")
+        verbose_name_plural = _("codes OTP")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["phone", "purpose", "-created_at"], name="otp_phone_purpose_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} — {self.phone}"
+
+
+class Sequence(models.Model):
+    """Named counters (code client, bill numbers per year...). ``sequence_next`` takes a row
+    lock, so numbers are unique and, inside a committed transaction, gap-free."""
+
+    name = models.CharField(_("nom"), max_length=60, unique=True)
+    next_value = models.BigIntegerField(_("prochaine valeur"), default=1)
+
+    class Meta:
+        verbose_name = _("séquence")
+        verbose_name_plural = _("séquences")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.next_value}"

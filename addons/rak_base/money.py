@@ -1,0 +1,22 @@
+"""Money helpers: Decimal only, one rounding rule (half-up to the centime)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from num2words import num2words
+
+CENTIME = Decimal("0.01")
+
+
+def round_money(value: Decimal | int | str) -> Decimal:
+    return Decimal(value).quantize(CENTIME, rounding=ROUND_HALF_UP)
+
+
+def amount_in_words(value: Decimal) -> str:
+    """French words for a dirham amount: ``123.45`` -> ``cent vingt-trois dirhams et quarante-cinq centimes``."""
+    value = round_money(value)
+    dirhams = int(value)
+    centimes = int((value - dirhams) * 100)
+    words = f"{num2words(dirhams, lang='fr')} dirham{'s' if dirhams > 1 else ''}"
+    if centimes:
+        words += f" et {num2words(centimes, lang='fr')} centime{'s' if centimes > 1 else ''}"
+    return words

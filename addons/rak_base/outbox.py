@@ -1,0 +1,142 @@
+"""The outbox services: queue a message in the caller's transaction, deliver it after commit.
+
+Delivery goes through django-tasks (database backend): the task row is written in the same
+transaction as the message, so a crash before commit loses both and a crash after commit loses
+neither. The message row is the source of truth: delivery locks it, checks it is still QUEUED,
+sends, and records the result, so a duplicate task never sends twice. ``outbox_recover``
+re-enqueues messages whose task was lost with a killed worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+
+from rak_base import clock
+from rak_base.models import Message
+from rak_base.sms import SmsDeliveryError, get_sms_backend
+
+logger = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=10)
+
+
+def _enqueue(message: Message) -> None:
+    from rak_base.tasks import message_deliver_task
+
+    task = message_deliver_task
+    if message.next_attempt_at and message.next_attempt_at > clock.now():
+        task = task.using(run_after=message.next_attempt_at)
+    task.enqueue(message.pk)
+
+
+@transaction.atomic
+def message_queue_sms(*, to: str, body: str, user=None, kind: str = "info", sensitive: bool = False) -> Message:
+    message = Message.objects.create(
+        channel=Message.Channel.SMS, recipient=to, body=body, user=user, kind=kind,
+        sensitive=sensitive, next_attempt_at=clock.now(),
+    )
+    _enqueue(message)
+    return message
+
+
+@transaction.atomic
+def message_queue_email(*, to: str, subject: str, body: str, user=None, kind: str = "info", sensitive: bool = False) -> Message:
+    message = Message.objects.create(
+        channel=Message.Channel.EMAIL, recipient=to, subject=subject, body=body, user=user, kind=kind,
+        sensitive=sensitive, next_attempt_at=clock.now(),
+    )
+    _enqueue(message)
+    return message
+
+
+@transaction.atomic
+def message_queue_bell(*, user, subject: str, body: str, kind: str = "info") -> Message:
+    """An in-app notification only: nothing to deliver."""
+    now = clock.now()
+    return Message.objects.create(
+        channel=Message.Channel.BELL, user=user, subject=subject, body=body, kind=kind,
+        status=Message.Status.SENT, sent_at=now,
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: base, 2×base, 4×base... capped at six hours."""
+    seconds = settings.OUTBOX_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, 6 * 3600))
+
+
+def _send(message: Message) -> str:
+    if message.channel == Message.Channel.SMS:
+        return get_sms_backend().send(to=message.recipient, text=message.body, sender=settings.SMS_SENDER).provider_id
+    if message.channel == Message.Channel.EMAIL:
+        email = EmailMultiAlternatives(
+            subject=message.subject, body=message.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient]
+        )
+        email.send(fail_silently=False)
+        return ""
+    return ""
+
+
+def message_deliver(*, message_id: int, now: datetime | None = None) -> Message | None:
+    """Deliver one queued message. Safe to call twice: the row lock and the status check make
+    the second call a no-op. Returns the message, or None when another worker holds it."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
+        if message is None or message.status != Message.Status.QUEUED:
+            return message
+        now = now or clock.now()
+        message.attempts += 1
+        try:
+            message.provider_id = _send(message)[:120]
+        except (SmsDeliveryError, OSError) as exc:
+            message.last_error = str(exc)[:2000]
+            if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                message.status = Message.Status.FAILED
+                message.next_attempt_at = None
+                logger.error("outbox: message %s failed for good: %s", message.pk, exc)
+            else:
+                message.next_attempt_at = now + retry_delay(message.attempts)
+                logger.warning("outbox: message %s attempt %s failed: %s", message.pk, message.attempts, exc)
+            message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            if message.status == Message.Status.QUEUED:
+                _enqueue(message)
+            return message
+        message.status = Message.Status.SENT
+        message.sent_at = now
+        message.next_attempt_at = None
+        message.last_error = ""
+        if message.sensitive:
+            message.body = Message.REDACTED
+        message.save(update_fields=["attempts", "provider_id", "status", "sent_at", "next_attempt_at", "last_error", "body"])
+        return message
+
+
+@transaction.atomic
+def message_retry(*, message_id: int) -> Message:
+    """Back office: send a failed message again."""
+    message = Message.objects.select_for_update().get(pk=message_id)
+    if message.status == Message.Status.FAILED:
+        message.status = Message.Status.QUEUED
+        message.attempts = 0
+        message.next_attempt_at = clock.now()
+        message.save(update_fields=["status", "attempts", "next_attempt_at"])
+        _enqueue(message)
+    return message
+
+
+def outbox_recover(*, now: datetime | None = None, stale_after: timedelta | None = STALE_AFTER) -> int:
+    """Re-enqueue queued messages whose delivery is overdue (their task died with a worker).
+    Delivery is idempotent, so a message that still has a live task is not sent twice.
+    The worker calls it at start-up with ``stale_after=None`` (everything due)."""
+    now = now or clock.now()
+    cutoff = now - stale_after if stale_after else now
+    ids = list(Message.objects.due(cutoff).values_list("pk", flat=True)[:10000])
+    with transaction.atomic():
+        for message in Message.objects.filter(pk__in=ids):
+            _enqueue(message)
+    return len(ids)

@@ -1,0 +1,85 @@
+"""SMS backends. ``dev`` keeps messages readable (outbox + a file under var/); ``http`` talks to
+the operator's HTTP API with requests, credentials and body template from rak.conf."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+from rak_base import clock
+
+
+class SmsDeliveryError(Exception):
+    """The gateway refused or could not be reached; the outbox retries later."""
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    provider_id: str = ""
+
+
+class DevSmsBackend:
+    """Development backend: appends each SMS to a file (one line per message)."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path or settings.SMS_DEV_FILE)
+
+    def send(self, *, to: str, text: str, sender: str) -> SmsResult:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"at": clock.now().isoformat(), "from": sender, "to": to, "text": text}, ensure_ascii=False)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        return SmsResult(provider_id="dev")
+
+
+class HttpSmsBackend:
+    """Generic HTTP gateway: the body template gets {to}, {sender}, {text}."""
+
+    def __init__(self, options: dict | None = None, session: requests.Session | None = None) -> None:
+        self.options = options or settings.SMS_HTTP
+        self.session = session or requests.Session()
+
+    def _render(self, template: str, *, to: str, text: str, sender: str) -> str:
+        is_json = "json" in self.options.get("content_type", "")
+
+        def esc(value: str) -> str:
+            return json.dumps(value, ensure_ascii=False)[1:-1] if is_json else value
+
+        return template.replace("{to}", esc(to)).replace("{sender}", esc(sender)).replace("{text}", esc(text))
+
+    def send(self, *, to: str, text: str, sender: str) -> SmsResult:
+        opts = self.options
+        body = self._render(opts["body_template"], to=to, text=text, sender=sender)
+        auth = (opts["user"], opts["password"]) if opts.get("user") else None
+        try:
+            if opts.get("method", "POST") == "GET":
+                response = self.session.get(
+                    opts["url"], params={"to": to, "text": text, "from": sender}, auth=auth, timeout=opts["timeout"]
+                )
+            else:
+                response = self.session.post(
+                    opts["url"], data=body.encode("utf-8"), auth=auth, timeout=opts["timeout"],
+                    headers={"Content-Type": opts.get("content_type", "application/json")},
+                )
+        except requests.RequestException as exc:
+            raise SmsDeliveryError(f"passerelle SMS injoignable: {exc}") from exc
+        if response.status_code >= 300:
+            raise SmsDeliveryError(f"passerelle SMS: HTTP {response.status_code} {response.text[:200]}")
+        provider_id = ""
+        try:
+            payload = response.json()
+            if isinstance(payload, dict):
+                provider_id = str(payload.get("id") or payload.get("message_id") or "")
+        except ValueError:
+            provider_id = response.text[:100].strip()
+        return SmsResult(provider_id=provider_id)
+
+
+def get_sms_backend():
+    if settings.SMS_BACKEND == "http":
+        return HttpSmsBackend()
+    return DevSmsBackend()

@@ -1,0 +1,481 @@
+"""Writes of rak_customer: portal accounts, passwords, contacts, change requests, contact form."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+
+from rak_base.errors import RakError
+from rak_base.models import Message, OneTimeCode
+from rak_base.otp import otp_send, otp_verify
+from rak_base.outbox import message_queue_bell, message_queue_email, message_queue_sms
+from rak_base.phones import phone_last_digits, phone_normalize
+from rak_base.sequences import sequence_next
+from rak_customer.models import ChangeRequest, Contact, ContactMessage, Customer, PortalAccount
+from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
+from rak_customer.validators import identity_normalize
+
+User = get_user_model()
+
+CUSTOMER_CODE_SEQUENCE = "customer_code"
+CUSTOMER_CODE_START = 100_000_001
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+PASSWORD_MESSAGES_PER_HOUR = 3
+EMAIL_CONFIRM_SALT = "rak.email-confirm"
+EMAIL_CONFIRM_MAX_AGE = timedelta(days=2)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+class AccountError(RakError):
+    default_message = "Une erreur s'est produite, veuillez réessayer."
+
+
+class AccountAlreadyExists(AccountError):
+    default_message = (
+        "Un compte existe déjà pour ce CIN/ICE. Connectez-vous avec votre code client, "
+        "ou utilisez « Mot de passe oublié » pour recevoir un nouveau mot de passe."
+    )
+
+
+class CustomerCodeMismatch(AccountError):
+    default_message = "Le code client ne correspond pas à ce CIN/ICE. Votre code client est indiqué sur vos factures RAK."
+
+
+class TermsNotAccepted(AccountError):
+    default_message = (
+        "Vous devez accepter les conditions d'utilisation et donner votre accord au traitement "
+        "de vos données personnelles (loi 09-08)."
+    )
+
+
+class ResetIdentityMismatch(AccountError):
+    default_message = "Code client ou CIN/ICE incorrect. Votre code client est indiqué sur vos factures RAK."
+
+
+class NoContactChannel(AccountError):
+    default_message = (
+        "Aucun numéro de téléphone ni adresse e-mail n'est enregistré pour ce client. "
+        "Veuillez contacter la RAK (Contactez-nous, CRC ou relationclient@rak.ma)."
+    )
+
+
+class TooManyPasswordMessages(AccountError):
+    default_message = "Un mot de passe vous a déjà été envoyé plusieurs fois. Veuillez réessayer dans une heure."
+
+
+class EmailConfirmInvalid(AccountError):
+    default_message = "Ce lien de confirmation est invalide ou a expiré. Demandez un nouveau lien depuis votre profil."
+
+
+class IdentityAlreadyUsed(AccountError):
+    default_message = "Ce CIN/ICE est déjà enregistré chez la RAK : utilisez « Créer mon compte » en tant que client."
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def password_generate(length: int = 10) -> str:
+    """A readable random password (no 0/O, 1/l/I) with at least one digit and one letter."""
+    while True:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
+
+
+def customer_code_next() -> str:
+    return str(sequence_next(name=CUSTOMER_CODE_SEQUENCE, start=CUSTOMER_CODE_START))
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:2]}{'•' * max(len(local) - 2, 1)}@{domain}"
+
+
+def _check_password_rate(*, recipient: str, now: datetime) -> None:
+    sent = Message.objects.filter(
+        recipient=recipient, kind="password", created_at__gte=now - timedelta(hours=1)
+    ).count()
+    if sent >= PASSWORD_MESSAGES_PER_HOUR:
+        raise TooManyPasswordMessages()
+
+
+@dataclass(frozen=True)
+class PasswordDelivery:
+    """Where a generated password went: shown to the user as « ...les deux derniers chiffres »."""
+
+    channel: str  # "SMS" or "EMAIL"
+    hint: str  # last two digits of the phone, or the masked e-mail
+
+    @property
+    def message(self) -> str:
+        if self.channel == "SMS":
+            return (
+                "Votre mot de passe vous a été envoyé par SMS au numéro se terminant par "
+                f"{self.hint}."
+            )
+        return f"Votre mot de passe vous a été envoyé par e-mail à l'adresse {self.hint}."
+
+
+def _send_password(*, customer: Customer, user, password: str, now: datetime, phone: str | None = None) -> PasswordDelivery:
+    text = (
+        f"RAK agence en ligne : votre code client est {customer.code} et votre mot de passe {password}. "
+        "Il vous sera demandé de le changer à la première connexion."
+    )
+    phone = phone or customer_sms_phone(customer)
+    if phone:
+        _check_password_rate(recipient=phone, now=now)
+        message_queue_sms(to=phone, body=text, user=user, kind="password", sensitive=True)
+        return PasswordDelivery("SMS", phone_last_digits(phone))
+    email = customer_email(customer)
+    if email:
+        _check_password_rate(recipient=email, now=now)
+        message_queue_email(
+            to=email, subject="Votre mot de passe RAK agence en ligne", body=text, user=user,
+            kind="password", sensitive=True,
+        )
+        return PasswordDelivery("EMAIL", mask_email(email))
+    raise NoContactChannel()
+
+
+def _create_account(*, customer: Customer, origin: str, now: datetime, accepted: bool) -> tuple[PortalAccount, str]:
+    password = password_generate()
+    email = customer_email(customer) or ""
+    user = User(
+        username=customer.code, role=User.Role.CUSTOMER, email=email,
+        first_name=customer.first_name[:150], last_name=(customer.last_name or customer.company_name)[:150],
+        must_change_password=True,
+    )
+    user.set_password(password)
+    user.save()
+    account = PortalAccount.objects.create(
+        user=user, customer=customer, origin=origin,
+        terms_accepted_at=now if accepted else None,
+        data_processing_accepted_at=now if accepted else None,
+    )
+    return account, password
+
+
+def _require_acceptance(accept_terms: bool, accept_data_processing: bool) -> None:
+    if not (accept_terms and accept_data_processing):
+        raise TermsNotAccepted()
+
+
+# --- account creation (« Créer mon compte ») --------------------------------------------------
+
+@dataclass(frozen=True)
+class RegistrationStart:
+    """Outcome of the first step of « Créer mon compte »."""
+
+    outcome: str  # "CREATED" | "NEEDS_OTP" | "UNKNOWN"
+    identity: str
+    phone: str
+    delivery: PasswordDelivery | None = None
+
+
+def account_register_start(*, identity: str, phone: str, now: datetime) -> RegistrationStart:
+    """CIN/ICE + phone. Known customer with this phone: account created, password by SMS.
+    Known customer, other phone: an OTP goes to the new phone (next step). Unknown: prospect form."""
+    kind, identity_value = identity_normalize(identity)
+    phone_e164 = phone_normalize(phone, mobile=True)
+    with transaction.atomic():
+        customer = customer_by_identity(identity_value)
+        if customer is None:
+            return RegistrationStart("UNKNOWN", identity_value, phone_e164)
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if PortalAccount.objects.filter(customer=customer).exists():
+            raise AccountAlreadyExists()
+        if customer.contacts.filter(kind=Contact.Kind.PHONE, value=phone_e164).exists():
+            account, password = _create_account(
+                customer=customer, origin=PortalAccount.Origin.KNOWN_PHONE, now=now, accepted=False
+            )
+            delivery = _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
+            return RegistrationStart("CREATED", identity_value, phone_e164, delivery)
+    otp_send(phone=phone_e164, purpose=OneTimeCode.Purpose.ACCOUNT_CREATE, now=now)
+    return RegistrationStart("NEEDS_OTP", identity_value, phone_e164)
+
+
+def account_register_resend_otp(*, phone: str, now: datetime) -> None:
+    otp_send(phone=phone_normalize(phone, mobile=True), purpose=OneTimeCode.Purpose.ACCOUNT_CREATE, now=now)
+
+
+def account_register_new_phone(
+    *, identity: str, phone: str, customer_code: str, otp_code: str,
+    accept_terms: bool, accept_data_processing: bool, now: datetime,
+) -> PasswordDelivery:
+    """Known customer, phone not on record: code client + OTP on the new phone + acceptances."""
+    _require_acceptance(accept_terms, accept_data_processing)
+    _, identity_value = identity_normalize(identity)
+    phone_e164 = phone_normalize(phone, mobile=True)
+    customer = customer_by_identity(identity_value)
+    if customer is None or customer.code != (customer_code or "").strip():
+        raise CustomerCodeMismatch()
+    otp_verify(phone=phone_e164, purpose=OneTimeCode.Purpose.ACCOUNT_CREATE, code=otp_code, now=now)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if PortalAccount.objects.filter(customer=customer).exists():
+            raise AccountAlreadyExists()
+        _set_sms_phone(customer=customer, phone=phone_e164, now=now)
+        account, password = _create_account(customer=customer, origin=PortalAccount.Origin.NEW_PHONE, now=now, accepted=True)
+        return _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
+
+
+def account_register_prospect(
+    *, identity: str, phone: str, civility: str, first_name: str, last_name: str, company_name: str,
+    email: str, kind: str, accept_terms: bool, accept_data_processing: bool, now: datetime,
+) -> tuple[Customer, PasswordDelivery]:
+    """Unknown person: a prospect customer with a code client and an account; the password goes
+    by SMS to the phone given, which proves the phone on first login."""
+    _require_acceptance(accept_terms, accept_data_processing)
+    id_kind, identity_value = identity_normalize(identity)
+    phone_e164 = phone_normalize(phone, mobile=True)
+    with transaction.atomic():
+        if customer_by_identity(identity_value) is not None:
+            raise IdentityAlreadyUsed()
+        if id_kind == "ICE" and kind == Customer.Kind.PARTICULIER:
+            kind = Customer.Kind.ENTREPRISE
+        customer = Customer.objects.create(
+            code=customer_code_next(), kind=kind, status=Customer.Status.PROSPECT,
+            cin=identity_value if id_kind == "CIN" else "", ice=identity_value if id_kind == "ICE" else "",
+            civility=civility, first_name=first_name.strip(), last_name=last_name.strip(),
+            company_name=company_name.strip(),
+        )
+        Contact.objects.create(customer=customer, kind=Contact.Kind.PHONE, value=phone_e164, is_sms=True)
+        if email:
+            Contact.objects.create(customer=customer, kind=Contact.Kind.EMAIL, value=email.strip().lower(), is_primary_email=True)
+        account, password = _create_account(customer=customer, origin=PortalAccount.Origin.PROSPECT, now=now, accepted=True)
+        delivery = _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
+        return customer, delivery
+
+
+# --- passwords --------------------------------------------------------------------------------
+
+def password_reset(*, customer_code: str, identity: str, now: datetime) -> PasswordDelivery:
+    """« Mot de passe oublié »: code client + CIN/ICE -> a new password by SMS (e-mail when no
+    phone). Creates the account when the customer has none yet (first connection)."""
+    _, identity_value = identity_normalize(identity)
+    with transaction.atomic():
+        customer = (
+            Customer.objects.select_for_update()
+            .filter(code=(customer_code or "").strip())
+            .first()
+        )
+        if customer is None or identity_value not in (customer.cin, customer.ice):
+            raise ResetIdentityMismatch()
+        account = PortalAccount.objects.select_related("user").filter(customer=customer).first()
+        if account is None:
+            account, password = _create_account(
+                customer=customer, origin=PortalAccount.Origin.PASSWORD_RESET, now=now, accepted=False
+            )
+            user = account.user
+        else:
+            user = account.user
+            password = password_generate()
+            user.set_password(password)
+            user.must_change_password = True
+            user.save(update_fields=["password", "must_change_password"])
+        return _send_password(customer=customer, user=user, password=password, now=now)
+
+
+@transaction.atomic
+def account_password_change(*, user, new_password: str, now: datetime) -> None:
+    """Set a password the user chose (validated by the form); clears the forced change."""
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.password_changed_at = now
+    user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+    message_queue_bell(
+        user=user, subject="Mot de passe modifié",
+        body="Le mot de passe de votre compte a été modifié. Si ce n'est pas vous, contactez immédiatement la RAK.",
+        kind="security",
+    )
+
+
+# --- contacts (profile) -----------------------------------------------------------------------
+
+def _set_sms_phone(*, customer: Customer, phone: str, now: datetime) -> Contact:
+    customer.contacts.filter(is_sms=True).exclude(kind=Contact.Kind.PHONE, value=phone).update(is_sms=False)
+    contact, _ = Contact.objects.get_or_create(customer=customer, kind=Contact.Kind.PHONE, value=phone)
+    contact.is_sms = True
+    contact.verified_at = now
+    contact.save(update_fields=["is_sms", "verified_at"])
+    return contact
+
+
+def profile_phone_change_start(*, customer: Customer, user, phone: str, now: datetime) -> str:
+    """Send an OTP to the new number; returns its E.164 form for the confirmation step."""
+    phone_e164 = phone_normalize(phone, mobile=True)
+    otp_send(phone=phone_e164, purpose=OneTimeCode.Purpose.PHONE_CHANGE, now=now, user=user)
+    return phone_e164
+
+
+def profile_phone_change_confirm(*, customer: Customer, user, phone: str, otp_code: str, now: datetime) -> Contact:
+    phone_e164 = phone_normalize(phone, mobile=True)
+    otp_verify(phone=phone_e164, purpose=OneTimeCode.Purpose.PHONE_CHANGE, code=otp_code, now=now)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        old = customer_sms_phone(customer)
+        contact = _set_sms_phone(customer=customer, phone=phone_e164, now=now)
+        if old and old != phone_e164:
+            message_queue_sms(
+                to=old, user=user, kind="security",
+                body="RAK : le numéro de téléphone de votre compte agence en ligne a été modifié. Si ce n'est pas vous, contactez la RAK.",
+            )
+        message_queue_bell(
+            user=user, subject="Numéro de téléphone modifié",
+            body=f"Votre numéro de téléphone pour les SMS est désormais celui se terminant par {phone_last_digits(phone_e164)}.",
+            kind="security",
+        )
+        return contact
+
+
+def profile_phone_confirm_start(*, customer: Customer, user, now: datetime) -> str:
+    phone = customer_sms_phone(customer)
+    if not phone:
+        raise NoContactChannel("Aucun numéro de téléphone n'est enregistré : ajoutez-en un.")
+    otp_send(phone=phone, purpose=OneTimeCode.Purpose.PHONE_CONFIRM, now=now, user=user)
+    return phone
+
+
+def profile_phone_confirm(*, customer: Customer, otp_code: str, now: datetime) -> Contact:
+    phone = customer_sms_phone(customer)
+    if not phone:
+        raise NoContactChannel("Aucun numéro de téléphone n'est enregistré : ajoutez-en un.")
+    otp_verify(phone=phone, purpose=OneTimeCode.Purpose.PHONE_CONFIRM, code=otp_code, now=now)
+    contact = customer.contacts.get(kind=Contact.Kind.PHONE, value=phone)
+    contact.verified_at = now
+    contact.save(update_fields=["verified_at"])
+    return contact
+
+
+@transaction.atomic
+def profile_email_confirm_send(*, customer: Customer, user, email: str, now: datetime) -> Contact:
+    """Record the e-mail (as the primary one) and send a signed confirmation link."""
+    email = (email or "").strip().lower()
+    contact, _ = Contact.objects.get_or_create(customer=customer, kind=Contact.Kind.EMAIL, value=email)
+    if not contact.is_primary_email:
+        customer.contacts.filter(is_primary_email=True).update(is_primary_email=False)
+        contact.is_primary_email = True
+        contact.save(update_fields=["is_primary_email"])
+    token = signing.TimestampSigner(salt=EMAIL_CONFIRM_SALT).sign_object({"c": contact.pk, "e": email})
+    link = settings.SITE_URL + reverse("portal:email_confirm", args=[token])
+    message_queue_email(
+        to=email, user=user, kind="email_confirm",
+        subject="Confirmez votre adresse e-mail — RAK agence en ligne",
+        body=(
+            f"Bonjour,\n\nPour confirmer votre adresse e-mail sur l'agence en ligne de la RAK, ouvrez ce lien "
+            f"(valable 48 heures) :\n{link}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+        ),
+    )
+    if user.email != email:
+        user.email = email
+        user.save(update_fields=["email"])
+    return contact
+
+
+@transaction.atomic
+def profile_email_confirm(*, token: str, now: datetime) -> Contact:
+    try:
+        data = signing.TimestampSigner(salt=EMAIL_CONFIRM_SALT).unsign_object(
+            token, max_age=EMAIL_CONFIRM_MAX_AGE
+        )
+    except signing.BadSignature as exc:
+        raise EmailConfirmInvalid() from exc
+    contact = Contact.objects.select_for_update().filter(pk=data.get("c"), value=data.get("e")).first()
+    if contact is None:
+        raise EmailConfirmInvalid()
+    if contact.verified_at is None:
+        contact.verified_at = now
+        contact.save(update_fields=["verified_at"])
+    return contact
+
+
+# --- change requests and contact form ---------------------------------------------------------
+
+@transaction.atomic
+def change_request_create(*, customer: Customer, user, field: str, requested_value: str, reason: str = "") -> ChangeRequest:
+    requested_value = requested_value.strip()
+    if field == ChangeRequest.Field.IDENTITY:
+        _, requested_value = identity_normalize(requested_value)
+        current = customer.identity
+    else:
+        current = customer.display_name
+    if not requested_value:
+        raise AccountError("Veuillez indiquer la nouvelle valeur.")
+    if ChangeRequest.objects.filter(customer=customer, field=field, status=ChangeRequest.Status.PENDING).exists():
+        raise AccountError("Une demande de modification de cette information est déjà en cours de traitement.")
+    request = ChangeRequest.objects.create(
+        customer=customer, field=field, current_value=current, requested_value=requested_value, reason=reason.strip()
+    )
+    message_queue_bell(
+        user=user, subject="Demande de modification enregistrée",
+        body=f"Votre demande de modification ({request.get_field_display()}) a été transmise à nos services.",
+        kind="change_request",
+    )
+    return request
+
+
+@transaction.atomic
+def change_request_decide(*, request_id: int, staff_user, accept: bool, note: str, now: datetime) -> ChangeRequest:
+    """Staff accept (the change is applied to the customer record, with history) or reject."""
+    request = ChangeRequest.objects.select_for_update().select_related("customer").get(pk=request_id)
+    if request.status != ChangeRequest.Status.PENDING:
+        raise AccountError("Cette demande a déjà été traitée.")
+    customer = Customer.objects.select_for_update().get(pk=request.customer_id)
+    if accept:
+        if request.field == ChangeRequest.Field.IDENTITY:
+            kind, value = identity_normalize(request.requested_value)
+            other = Customer.objects.filter(**({"ice": value} if kind == "ICE" else {"cin": value})).exclude(pk=customer.pk)
+            if other.exists():
+                raise AccountError("Ce CIN/ICE appartient déjà à un autre client.")
+            if kind == "ICE":
+                customer.ice = value
+            else:
+                customer.cin = value
+        elif customer.company_name:
+            customer.company_name = request.requested_value
+        else:
+            first, _, last = request.requested_value.partition(" ")
+            customer.first_name, customer.last_name = (first, last) if last else (customer.first_name, first)
+        customer.save()
+    request.status = ChangeRequest.Status.ACCEPTED if accept else ChangeRequest.Status.REJECTED
+    request.staff_note = note
+    request.handled_by = staff_user
+    request.handled_at = now
+    request.save(update_fields=["status", "staff_note", "handled_by", "handled_at"])
+    account = PortalAccount.objects.filter(customer=customer).select_related("user").first()
+    if account:
+        verdict = "acceptée" if accept else "refusée"
+        message_queue_bell(
+            user=account.user, subject=f"Demande de modification {verdict}",
+            body=f"Votre demande de modification ({request.get_field_display()}) a été {verdict}. {note}".strip(),
+            kind="change_request",
+        )
+    return request
+
+
+@transaction.atomic
+def contact_message_create(*, name: str, email: str, phone: str, subject: str, body: str, customer: Customer | None) -> ContactMessage:
+    if phone:
+        phone = phone_normalize(phone)
+    return ContactMessage.objects.create(
+        name=name.strip(), email=email.strip().lower(), phone=phone, subject=subject.strip(), body=body.strip(),
+        customer=customer,
+    )
+
+
+@transaction.atomic
+def contact_message_handle(*, message_id: int, staff_user, note: str, now: datetime) -> ContactMessage:
+    message = ContactMessage.objects.select_for_update().get(pk=message_id)
+    message.status = ContactMessage.Status.HANDLED
+    message.staff_note = note
+    message.handled_by = staff_user
+    message.handled_at = now
+    message.save(update_fields=["status", "staff_note", "handled_by", "handled_at"])
+    return message

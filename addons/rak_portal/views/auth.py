@@ -1,0 +1,2 @@
+def lockout_response(request, response, credentials, *args, **kwargs):
+    return response

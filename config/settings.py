@@ -1,0 +1,285 @@
+"""Django settings, read from rak.conf (path in RAK_CONF, default ./rak.conf) and the environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from config.conf import Config, ConfigError
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ADDONS_DIR = BASE_DIR / "addons"
+if str(ADDONS_DIR) not in sys.path:
+    sys.path.insert(0, str(ADDONS_DIR))
+
+CONF_PATH = Path(os.environ.get("RAK_CONF", BASE_DIR / "rak.conf"))
+try:
+    conf = Config.load(CONF_PATH)
+
+    RAK_MODE = conf.choice("server", "mode", ("development", "production", "test"), "development")
+    DEBUG = conf.bool("server", "debug", RAK_MODE == "development")
+    SECRET_KEY = conf.str("server", "secret_key")
+    ALLOWED_HOSTS = conf.list("server", "allowed_hosts", ["127.0.0.1", "localhost"])
+    SITE_URL = conf.str("server", "site_url", "http://127.0.0.1:8000").rstrip("/")
+    LOGIN_FAILURE_LIMIT = conf.int("server", "login_failure_limit", 5)
+    LOGIN_IP_FAILURE_LIMIT = conf.int("server", "login_ip_failure_limit", 30)
+    LOGIN_COOLOFF_MINUTES = conf.int("server", "login_cooloff_minutes", 15)
+
+    _db_url = conf.str("database", "url", f"sqlite:///{BASE_DIR / 'var' / 'rak.sqlite3'}")
+    if not _db_url.startswith(("sqlite:", "postgres:", "postgresql:", "pgsql:")):
+        raise ConfigError(f"[database] url invalide: {_db_url!r} (sqlite:/// ou postgres:// attendu)")
+
+    SMS_BACKEND = conf.choice("sms", "backend", ("dev", "http"), "dev")
+    SMS_SENDER = conf.str("sms", "sender", "RAK")
+    SMS_DEV_FILE = BASE_DIR / conf.str("sms", "dev_file", "var/sms.log")
+    SMS_HTTP = {
+        "url": conf.str("sms", "http_url", ""),
+        "method": conf.choice("sms", "http_method", ("POST", "GET"), "POST"),
+        "user": conf.str("sms", "http_user", ""),
+        "password": conf.str("sms", "http_password", ""),
+        "timeout": conf.int("sms", "http_timeout_seconds", 10),
+        "body_template": conf.str("sms", "http_body_template", '{"to": "{to}", "text": "{text}"}'),
+        "content_type": conf.str("sms", "http_content_type", "application/json"),
+    }
+    if SMS_BACKEND == "http" and not SMS_HTTP["url"]:
+        raise ConfigError("[sms] http_url manquant: obligatoire avec backend = http")
+
+    MAIL_BACKEND = conf.choice("mail", "backend", ("console", "file", "smtp", "locmem"), "file")
+    DEFAULT_FROM_EMAIL = conf.str("mail", "from", "RAK Agence en ligne <no-reply@rak.ma>")
+    EMAIL_FILE_PATH = BASE_DIR / conf.str("mail", "file_path", "var/mail")
+    EMAIL_HOST = conf.str("mail", "smtp_host", "localhost")
+    EMAIL_PORT = conf.int("mail", "smtp_port", 587)
+    EMAIL_HOST_USER = conf.str("mail", "smtp_user", "")
+    EMAIL_HOST_PASSWORD = conf.str("mail", "smtp_password", "")
+    EMAIL_USE_TLS = conf.bool("mail", "smtp_use_tls", True)
+    EMAIL_TIMEOUT = conf.int("mail", "smtp_timeout_seconds", 10)
+
+    OUTBOX_MAX_ATTEMPTS = conf.int("outbox", "max_attempts", 6)
+    OUTBOX_RETRY_BASE_SECONDS = conf.int("outbox", "retry_base_seconds", 30)
+
+    UPLOAD_MAX_BYTES = conf.int("uploads", "max_bytes", 2 * 1024 * 1024)
+
+    CMI_GATEWAY_URL = conf.str("cmi", "gateway_url", "")
+    CMI_CLIENT_ID = conf.str("cmi", "client_id", "")
+    CMI_STORE_KEY = conf.str("cmi", "store_key", "")
+except ConfigError as exc:
+    raise ImproperlyConfigured(f"Configuration RAK: {exc}") from exc
+
+if RAK_MODE == "production":
+    _problems = []
+    if DEBUG:
+        _problems.append("[server] debug doit être false en production")
+    if SMS_BACKEND != "http":
+        _problems.append("[sms] backend doit être http en production")
+    if MAIL_BACKEND != "smtp":
+        _problems.append("[mail] backend doit être smtp en production")
+    if SECRET_KEY.startswith("change-me") or len(SECRET_KEY) < 32:
+        _problems.append("[server] secret_key doit être une valeur aléatoire d'au moins 32 caractères")
+    if _problems:
+        raise ImproperlyConfigured("Configuration RAK: " + "; ".join(_problems))
+
+DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=0 if "sqlite" in _db_url else 60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _name = Path(DATABASES["default"]["NAME"])
+    if not _name.is_absolute():
+        DATABASES["default"]["NAME"] = str(BASE_DIR / _name)
+    # WAL + busy timeout so that the web server and the worker share the file.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+
+INSTALLED_APPS = [
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.simple_history",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "simple_history",
+    "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "rak_base",
+    "rak_customer",
+    "rak_billing",
+    "rak_payment_cmi",
+    "rak_requests",
+    "rak_portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "rak_base.middleware.SessionLifetimeMiddleware",
+    "rak_portal.middleware.ForcePasswordChangeMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "rak_portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "rak_base.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "rak_customer.auth.PortalBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "portal:home"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+
+# Sessions: 30 minutes idle (refreshed at each request), 12 hours absolute (middleware).
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = 12 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = [SITE_URL]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if RAK_MODE == "production":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31536000
+
+# django-axes: lock an account after N failures (per account); the per-IP limit is a separate,
+# higher threshold checked by rak_customer.services (mobile operators put many people on one IP).
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "rak_customer.auth.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "rak_portal.views.auth.lockout_response"
+AXES_ENABLE_ADMIN = True
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]  # per-IP limit: rak_customer.services, higher threshold (CGNAT)
+AXES_CLIENT_IP_CALLABLE = "rak_base.http.client_ip"
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("Français"))]
+TIME_ZONE = "Africa/Casablanca"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+MEDIA_ROOT = BASE_DIR / "var" / "private"  # never served directly: access-checked views only
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+EMAIL_BACKEND = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}[MAIL_BACKEND]
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 512 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
+
+SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+UNFOLD = {
+    "SITE_TITLE": _("RAK — Back office"),
+    "SITE_HEADER": _("RAK Back office"),
+    "SITE_SYMBOL": "water_drop",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "COLORS": {
+        "primary": {
+            "50": "239 246 255", "100": "219 234 254", "200": "191 219 254", "300": "147 197 253",
+            "400": "96 165 250", "500": "59 130 246", "600": "37 99 235", "700": "29 78 216",
+            "800": "30 64 175", "900": "30 58 138", "950": "23 37 84",
+        },
+    },
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": [
+            {
+                "title": _("Clientèle"),
+                "items": [
+                    {"title": _("Clients"), "icon": "person", "link": reverse_lazy("admin:rak_customer_customer_changelist")},
+                    {"title": _("Dossiers"), "icon": "folder", "link": reverse_lazy("admin:rak_customer_dossier_changelist")},
+                    {"title": _("Locaux"), "icon": "home", "link": reverse_lazy("admin:rak_customer_premises_changelist")},
+                    {"title": _("Compteurs"), "icon": "speed", "link": reverse_lazy("admin:rak_customer_meter_changelist")},
+                    {"title": _("Comptes portail"), "icon": "badge", "link": reverse_lazy("admin:rak_customer_portalaccount_changelist")},
+                    {"title": _("Demandes de modification"), "icon": "edit_note", "link": reverse_lazy("admin:rak_customer_changerequest_changelist")},
+                    {"title": _("Messages « Contactez-nous »"), "icon": "mail", "link": reverse_lazy("admin:rak_customer_contactmessage_changelist")},
+                    {"title": _("Agences"), "icon": "store", "link": reverse_lazy("admin:rak_customer_agency_changelist")},
+                ],
+            },
+            {
+                "title": _("Communication"),
+                "items": [
+                    {"title": _("Boîte d'envoi (SMS, e-mails)"), "icon": "outbox", "link": reverse_lazy("admin:rak_base_message_changelist")},
+                    {"title": _("Codes OTP"), "icon": "pin", "link": reverse_lazy("admin:rak_base_onetimecode_changelist")},
+                ],
+            },
+            {
+                "title": _("Administration"),
+                "items": [
+                    {"title": _("Utilisateurs"), "icon": "group", "link": reverse_lazy("admin:rak_base_user_changelist")},
+                    {"title": _("Groupes"), "icon": "shield_person", "link": reverse_lazy("admin:auth_group_changelist")},
+                    {"title": _("Tentatives de connexion"), "icon": "lock", "link": reverse_lazy("admin:axes_accessattempt_changelist")},
+                ],
+            },
+        ],
+    },
+}
