@@ -1,0 +1,157 @@
+"""Staff groups of the back office and their permissions, kept in code.
+
+``staff_groups_sync`` is run after every ``migrate`` (post_migrate, connected in
+``RakCustomerConfig.ready``): permissions only exist once post_migrate has created them, so a data
+migration cannot do it. The code is the source of truth: each group gets exactly the permissions
+listed here (a permission added by hand in the back office is removed at the next migrate; change
+this file instead, where the change is reviewed).
+
+Permissions are written ``app_label.codename``; ``*`` and ``?`` are wildcards (fnmatch), so
+``rak_billing.*`` also covers billing models that do not exist yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+
+logger = logging.getLogger(__name__)
+
+# What every staff member who opens a customer's page needs to read it.
+_CUSTOMER_360_VIEW = (
+    "rak_customer.view_customer",
+    "rak_customer.view_contact",
+    "rak_customer.view_dossier",
+    "rak_customer.view_premises",
+    "rak_customer.view_meter",
+    "rak_customer.view_agency",
+)
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    label: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+    def matches(self, permission: str) -> bool:
+        return any(fnmatchcase(permission, p) for p in self.include) and not any(
+            fnmatchcase(permission, p) for p in self.exclude
+        )
+
+
+STAFF_GROUPS: dict[str, GroupSpec] = {
+    "accueil": GroupSpec(
+        label="Accueil (agences, centre de relation client)",
+        include=(
+            *_CUSTOMER_360_VIEW,
+            # « change contacts »: phone numbers and e-mails, checked in person at the counter
+            "rak_customer.add_contact",
+            "rak_customer.change_contact",
+            "rak_customer.delete_contact",
+            # portal account: read it, « Renvoyer un mot de passe »
+            "rak_customer.view_portalaccount",
+            "rak_customer.change_portalaccount",
+            # the two queues of the front desk
+            "rak_customer.view_changerequest",
+            "rak_customer.change_changerequest",
+            "rak_customer.view_contactmessage",
+            "rak_customer.change_contactmessage",
+            # what was sent to the customer (read only)
+            "rak_base.view_message",
+        ),
+    ),
+    "technique": GroupSpec(
+        label="Technique (compteurs, locaux, branchements)",
+        include=(
+            *_CUSTOMER_360_VIEW,
+            "rak_customer.add_meter",
+            "rak_customer.change_meter",
+            "rak_customer.add_premises",
+            "rak_customer.change_premises",
+            "rak_customer.change_dossier",
+        ),
+    ),
+    "facturation": GroupSpec(
+        label="Facturation",
+        include=(
+            *_CUSTOMER_360_VIEW,
+            "rak_billing.*",  # tariffs, readings, bills: added with the billing addon
+        ),
+    ),
+    "recouvrement": GroupSpec(
+        label="Recouvrement",
+        include=(
+            *_CUSTOMER_360_VIEW,
+            "rak_base.view_message",
+            "rak_billing.view_*",
+            "rak_payment_cmi.view_*",
+        ),
+    ),
+    "superviseur": GroupSpec(
+        label="Superviseur",
+        include=(
+            "rak_*.*",  # every business addon, their historical models (history) included
+            "rak_base.view_message",
+            "rak_base.change_message",  # « Renvoyer » a failed message
+            "rak_base.view_onetimecode",
+            "rak_base.view_sequence",
+            "rak_base.view_user",
+            "axes.view_accessattempt",
+            "axes.delete_accessattempt",  # unlock a customer locked out after too many failures
+            "axes.view_accesslog",
+            "axes.view_accessfailurelog",
+        ),
+        # Staff accounts (and so who is superuser) stay with the administrators.
+        exclude=(
+            "rak_base.add_*",
+            "rak_base.delete_*",
+            "rak_base.change_user",
+            "rak_base.change_onetimecode",
+            "rak_base.change_sequence",
+        ),
+    ),
+}
+
+
+def staff_group_permissions(spec: GroupSpec, *, using: str = DEFAULT_DB_ALIAS) -> list[int]:
+    from django.contrib.auth.models import Permission
+
+    rows = Permission.objects.using(using).values_list("pk", "content_type__app_label", "codename")
+    wanted = [pk for pk, app_label, codename in rows if spec.matches(f"{app_label}.{codename}")]
+    existing = {f"{app_label}.{codename}" for _, app_label, codename in rows}
+    for name in spec.include:
+        if not any(ch in name for ch in "*?[") and name not in existing:
+            logger.warning("staff groups: permission %s does not exist (yet)", name)
+    return wanted
+
+
+def staff_groups_sync(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
+    """Create the staff groups if missing and give each exactly its permissions. Idempotent.
+    Returns {group name: number of permissions}."""
+    from django.contrib.auth.models import Group
+
+    result = {}
+    with transaction.atomic(using=using):
+        for name, spec in STAFF_GROUPS.items():
+            group, _ = Group.objects.using(using).get_or_create(name=name)
+            permission_ids = staff_group_permissions(spec, using=using)
+            group.permissions.set(permission_ids)
+            result[name] = len(permission_ids)
+    return result
+
+
+def staff_groups_post_migrate(sender, app_config=None, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """post_migrate is sent once per app, and each app's permissions are created by its own
+    emission: sync once, after the last app that has models."""
+    from django.apps import apps
+
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if not with_models or app_config is None or app_config.label != with_models[-1].label:
+        return
+    result = staff_groups_sync(using=using)
+    if kwargs.get("verbosity", 1) >= 2:
+        print(f"Staff groups synced: {result}")  # noqa: T201 - migrate output
