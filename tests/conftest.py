@@ -1,0 +1,151 @@
+"""Fixtures shared by the whole suite.
+
+- every test writes the SMS dev file and private media under its own tmp_path, so tests (and
+  pytest-xdist workers) never read each other's files;
+- ``sms_outbox`` reads the outbox (rak_base.models.Message), ``run_worker`` delivers what is queued
+  with the real worker (``manage.py rak_worker --batch``, django-tasks database backend);
+- ``now`` is a fixed, aware instant for the services that take ``now``;
+- ``browser`` / ``page`` drive Debian's Chromium through Playwright against ``live_server``;
+  tests under tests/functional are marked ``functional`` and skipped, with the reason, only when
+  /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Iterator
+from datetime import datetime
+from io import StringIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CASABLANCA = ZoneInfo("Africa/Casablanca")
+FUNCTIONAL_DIR = Path(__file__).parent / "functional"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} absent: apt-get install chromium (bin/test does it as root)")
+    for item in items:
+        if FUNCTIONAL_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.functional)
+        if item.get_closest_marker("functional") and not CHROMIUM.exists():
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_files(settings, tmp_path: Path) -> None:
+    """Files the code writes (dev SMS log, private uploads) go to this test's own directory."""
+    settings.SMS_DEV_FILE = tmp_path / "sms.log"
+    settings.MEDIA_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed instant (Casablanca time) to hand to services that take ``now``."""
+    return datetime(2026, 3, 2, 10, 0, tzinfo=CASABLANCA)
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+CODE_RE = re.compile(r"\b(\d{6})\b")
+
+
+class SmsOutbox:
+    """Read-only view of the SMS rows of the outbox, oldest first."""
+
+    def all(self, to: str | None = None) -> list:
+        from rak_base.models import Message
+
+        rows = Message.objects.filter(channel=Message.Channel.SMS).order_by("id")
+        if to is not None:
+            rows = rows.filter(recipient=to)
+        return list(rows)
+
+    def __len__(self) -> int:
+        return len(self.all())
+
+    def bodies(self, to: str | None = None) -> list[str]:
+        return [message.body for message in self.all(to)]
+
+    def last(self, to: str | None = None):
+        messages = self.all(to)
+        assert messages, f"aucun SMS en file pour {to or 'personne'}"
+        return messages[-1]
+
+    def last_code(self, to: str | None = None) -> str:
+        """The 6-digit code of the latest SMS (read before the worker redacts it)."""
+        body = self.last(to).body
+        match = CODE_RE.search(body)
+        assert match, f"pas de code à 6 chiffres dans le SMS: {body!r}"
+        return match.group(1)
+
+
+@pytest.fixture
+def sms_outbox(db) -> SmsOutbox:
+    return SmsOutbox()
+
+
+def _run_worker() -> str:
+    """Deliver everything that is due with the real worker, then return its output."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    out = StringIO()
+    try:
+        call_command("rak_worker", batch=True, interval=0, verbosity=0, stdout=out)
+    finally:
+        # db_worker installs its own signal handlers; give Ctrl+C back to pytest.
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    return out.getvalue()
+
+
+@pytest.fixture
+def run_worker(db):
+    """``run_worker()`` delivers all queued messages (``rak_worker --batch``) and returns its output."""
+    return _run_worker
+
+
+@pytest.fixture
+def sms_lines(settings):
+    """``sms_lines()`` -> the lines the dev SMS backend wrote for this test."""
+
+    def read() -> list[str]:
+        path = Path(settings.SMS_DEV_FILE)
+        return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+    return read
+
+
+# --- real browser -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright's sync API (one per test session)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} absent: apt-get install chromium")
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
+    # thread with a running loop unless told the caller knows it is synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db) -> Iterator:
+    """A fresh browser context (no cookies) on the live server, in French."""
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", timezone_id="Africa/Casablanca")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
