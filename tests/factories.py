@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
-from stdnum.ma import ice as stdnum_ice
+from stdnum.iso7064 import mod_97_10
 
 from rak_customer.models import Agency, Contact, Customer, Dossier, Meter, PortalAccount, Premises, Service
 
@@ -18,7 +18,7 @@ TEST_PASSWORD = "Kenitra-2026!"  # noqa: S105 - test fixture
 
 def make_ice(n: int) -> str:
     body = f"{n:013d}"
-    return body + stdnum_ice.calc_check_digits(body)
+    return body + mod_97_10.calc_check_digits(body)  # ICE: ISO 7064 mod 97-10
 
 
 class AgencyFactory(factory.django.DjangoModelFactory):
@@ -110,11 +110,16 @@ class DossierFactory(factory.django.DjangoModelFactory):
 class StaffFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"agent{n}")
     role = User.Role.STAFF
     is_staff = True
-    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook
+        obj.set_password(extracted or TEST_PASSWORD)
+        if create:
+            obj.save(update_fields=["password"])
 
 
 def customer_with_account(*, phone: str = "+212612345678", email: str | None = None, must_change: bool = False, **kwargs):

@@ -1,9 +1,11 @@
 from rak_base.models import Message
+from rak_portal.views.public import services_menu
 
 
 def portal(request):
-    """Header data: the unread notifications count (one indexed COUNT query)."""
+    """Header data: the services menu and the unread notifications count (one indexed COUNT)."""
+    context = {"services": services_menu()}
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not getattr(user, "is_customer", False):
-        return {}
-    return {"unread_count": Message.objects.for_user(user).unread().count()}
+    if user is not None and user.is_authenticated and getattr(user, "is_customer", False):
+        context["unread_count"] = Message.objects.for_user(user).unread().count()
+    return context

@@ -1,2 +1,225 @@
-def lockout_response(request, response, credentials, *args, **kwargs):
-    return response
+"""Home, login/logout, « Créer mon compte », « Mot de passe oublié », first-login password change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.http import client_ip
+from rak_base.phones import phone_last_digits
+from rak_customer import services
+from rak_portal.forms import (
+    ContactForm,
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordMixin,
+    RegisterNewPhoneForm,
+    RegisterProspectForm,
+    RegisterStartForm,
+)
+
+LOGIN_FAILED = "Code client ou mot de passe incorrect : votre code client est indiqué sur vos factures RAK."
+LOCKED_OUT = (
+    "Trop de tentatives de connexion échouées. Par sécurité, votre compte est bloqué pendant "
+    "{minutes} minutes. Vous pouvez aussi utiliser « Mot de passe oublié »."
+)
+IP_LOCKED_OUT = (
+    "Trop de tentatives de connexion échouées depuis votre connexion internet. Veuillez réessayer "
+    "dans {minutes} minutes."
+)
+REGISTRATION_SESSION_KEY = "rak_registration"
+
+
+def _home_context(**extra) -> dict:
+    context = {"login_form": LoginForm(), "contact_form": ContactForm()}
+    context.update(extra)
+    return context
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and getattr(request.user, "is_customer", False):
+        return redirect("portal:dashboard")
+    return render(request, "rak_portal/home.html", _home_context())
+
+
+def _ip_failures(ip: str) -> int:
+    since = clock.now() - timedelta(minutes=settings.LOGIN_COOLOFF_MINUTES)
+    total = AccessAttempt.objects.filter(ip_address=ip, attempt_time__gte=since).aggregate(n=Sum("failures_since_start"))["n"]
+    return total or 0
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes calls this when an account is locked out (portal and back office)."""
+    message = LOCKED_OUT.format(minutes=settings.LOGIN_COOLOFF_MINUTES)
+    if request.path.startswith("/backoffice/"):
+        return render(request, "rak_portal/locked_out.html", {"error": message}, status=429)
+    form = LoginForm(initial={"username": (credentials or {}).get("username", "")})
+    return render(request, "rak_portal/home.html", _home_context(login_form=form, login_error=message), status=429)
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return redirect("portal:home")
+    form = LoginForm(request.POST)
+    if not form.is_valid():
+        return render(request, "rak_portal/home.html", _home_context(login_form=form), status=400)
+    if _ip_failures(client_ip(request)) >= settings.LOGIN_IP_FAILURE_LIMIT:
+        error = IP_LOCKED_OUT.format(minutes=settings.LOGIN_COOLOFF_MINUTES)
+        return render(request, "rak_portal/home.html", _home_context(login_form=form, login_error=error), status=429)
+    user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
+    if user is None or not getattr(user, "is_customer", False):
+        return render(request, "rak_portal/home.html", _home_context(login_form=form, login_error=LOGIN_FAILED), status=401)
+    login(request, user, backend="rak_customer.auth.PortalBackend")  # new session key (cycle_key)
+    next_url = request.POST.get("next") or ""
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        return redirect(next_url)
+    return redirect("portal:dashboard")
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.success(request, "Vous êtes déconnecté. À bientôt sur l'agence en ligne de la RAK.")
+    return redirect("portal:home")
+
+
+# --- « Créer mon compte » ---------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def register_start(request: HttpRequest) -> HttpResponse:
+    form = RegisterStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.account_register_start(
+                identity=form.cleaned_data["identity"], phone=form.cleaned_data["phone"], now=clock.now()
+            )
+        except RakError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if result.outcome == "CREATED":
+                return _password_sent(request, result.delivery)
+            request.session[REGISTRATION_SESSION_KEY] = {
+                "identity": result.identity, "phone": result.phone, "outcome": result.outcome,
+            }
+            if result.outcome == "NEEDS_OTP":
+                return redirect("portal:register_new_phone")
+            return redirect("portal:register_prospect")
+    return render(request, "rak_portal/register_start.html", {"form": form})
+
+
+def _registration(request: HttpRequest, outcome: str) -> dict | None:
+    data = request.session.get(REGISTRATION_SESSION_KEY)
+    if not data or data.get("outcome") != outcome:
+        return None
+    return data
+
+
+def _password_sent(request: HttpRequest, delivery) -> HttpResponse:
+    request.session.pop(REGISTRATION_SESSION_KEY, None)
+    request.session["rak_password_sent"] = {"channel": delivery.channel, "hint": delivery.hint}
+    return redirect("portal:password_sent")
+
+
+def password_sent(request: HttpRequest) -> HttpResponse:
+    data = request.session.get("rak_password_sent")
+    if not data:
+        return redirect("portal:home")
+    delivery = services.PasswordDelivery(data["channel"], data["hint"])
+    return render(request, "rak_portal/password_sent.html", {"delivery": delivery})
+
+
+@require_http_methods(["GET", "POST"])
+def register_new_phone(request: HttpRequest) -> HttpResponse:
+    data = _registration(request, "NEEDS_OTP")
+    if data is None:
+        messages.error(request, "Votre demande a expiré : veuillez recommencer la création de votre compte.")
+        return redirect("portal:register_start")
+    form = RegisterNewPhoneForm(request.POST or None)
+    if request.method == "POST" and "resend" in request.POST:
+        form = RegisterNewPhoneForm()
+        try:
+            services.account_register_resend_otp(phone=data["phone"], now=clock.now())
+            messages.success(request, "Un nouveau code de confirmation vous a été envoyé par SMS.")
+        except RakError as exc:
+            messages.error(request, exc.message)
+    elif request.method == "POST" and form.is_valid():
+        try:
+            delivery = services.account_register_new_phone(
+                identity=data["identity"], phone=data["phone"], customer_code=form.cleaned_data["customer_code"],
+                otp_code=form.cleaned_data["otp"], accept_terms=form.cleaned_data["accept_terms"],
+                accept_data_processing=form.cleaned_data["accept_data_processing"], now=clock.now(),
+            )
+        except RakError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return _password_sent(request, delivery)
+    return render(request, "rak_portal/register_new_phone.html", {
+        "form": form, "phone_hint": phone_last_digits(data["phone"]),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def register_prospect(request: HttpRequest) -> HttpResponse:
+    data = _registration(request, "UNKNOWN")
+    if data is None:
+        messages.error(request, "Votre demande a expiré : veuillez recommencer la création de votre compte.")
+        return redirect("portal:register_start")
+    form = RegisterProspectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        try:
+            _, delivery = services.account_register_prospect(
+                identity=data["identity"], phone=data["phone"], civility=cd["civility"], first_name=cd["first_name"],
+                last_name=cd["last_name"], company_name=cd["company_name"], email=cd["email"], kind=cd["kind"],
+                accept_terms=cd["accept_terms"], accept_data_processing=cd["accept_data_processing"], now=clock.now(),
+            )
+        except RakError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return _password_sent(request, delivery)
+    return render(request, "rak_portal/register_prospect.html", {"form": form, "identity": data["identity"]})
+
+
+# --- « Mot de passe oublié » and password change ---------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def forgot_password(request: HttpRequest) -> HttpResponse:
+    form = ForgotPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            delivery = services.password_reset(
+                customer_code=form.cleaned_data["customer_code"], identity=form.cleaned_data["identity"], now=clock.now()
+            )
+        except RakError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return _password_sent(request, delivery)
+    return render(request, "rak_portal/forgot_password.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_first_change(request: HttpRequest) -> HttpResponse:
+    """After logging in with a generated password: choose a new one before anything else."""
+    if not request.user.is_authenticated:
+        return redirect(reverse("portal:home"))
+    if not request.user.must_change_password:
+        return redirect("portal:dashboard")
+    form = NewPasswordMixin(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.account_password_change(user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now())
+        update_session_auth_hash(request, request.user)
+        messages.success(request, "Votre mot de passe a été modifié. Bienvenue sur votre agence en ligne.")
+        return redirect("portal:dashboard")
+    return render(request, "rak_portal/password_first_change.html", {"form": form})

@@ -1,0 +1,187 @@
+"""Portal forms: parsing and field-level French messages. Business rules live in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+
+from rak_base.phones import InvalidPhone, NotAMobile, phone_normalize
+from rak_customer.models import ChangeRequest, Customer
+from rak_customer.validators import InvalidIdentity, identity_normalize
+
+REQUIRED = {"required": "Ce champ est obligatoire."}
+
+
+def _identity_clean(value: str) -> str:
+    try:
+        return identity_normalize(value)[1]
+    except InvalidIdentity as exc:
+        raise forms.ValidationError(exc.message) from exc
+
+
+def _mobile_clean(value: str) -> str:
+    try:
+        return phone_normalize(value, mobile=True)
+    except (InvalidPhone, NotAMobile) as exc:
+        raise forms.ValidationError(exc.message) from exc
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label="Code client, e-mail ou téléphone", max_length=254, error_messages=REQUIRED,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Mot de passe", max_length=128, error_messages=REQUIRED, strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ContactForm(forms.Form):
+    name = forms.CharField(label="Nom complet", max_length=120, error_messages=REQUIRED)
+    email = forms.EmailField(label="E-mail", error_messages={**REQUIRED, "invalid": "Adresse e-mail invalide."})
+    phone = forms.CharField(label="Téléphone", max_length=20, required=False)
+    subject = forms.CharField(label="Objet", max_length=160, error_messages=REQUIRED)
+    body = forms.CharField(label="Message", max_length=4000, widget=forms.Textarea(attrs={"rows": 4}), error_messages=REQUIRED)
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"].strip()
+        if not value:
+            return ""
+        try:
+            return phone_normalize(value)
+        except InvalidPhone as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+class RegisterStartForm(forms.Form):
+    identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
+    phone = forms.CharField(label="N° de téléphone (mobile)", max_length=20, error_messages=REQUIRED,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78"}))
+
+    def clean_identity(self):
+        return _identity_clean(self.cleaned_data["identity"])
+
+    def clean_phone(self):
+        return _mobile_clean(self.cleaned_data["phone"])
+
+
+class AcceptanceMixin(forms.Form):
+    accept_terms = forms.BooleanField(
+        label="J'accepte les conditions d'utilisation de l'agence en ligne", required=True,
+        error_messages={"required": "Vous devez accepter les conditions d'utilisation."},
+    )
+    accept_data_processing = forms.BooleanField(
+        label=(
+            "Je donne mon accord au traitement de mes données personnelles (CIN, téléphone) "
+            "conformément à la loi 09-08"
+        ),
+        required=True,
+        error_messages={"required": "Vous devez donner votre accord au traitement de vos données personnelles."},
+    )
+
+
+class RegisterNewPhoneForm(AcceptanceMixin):
+    customer_code = forms.CharField(label="Code client", max_length=12, error_messages=REQUIRED,
+                                    help_text="Votre code client est indiqué sur vos factures RAK.")
+    otp = forms.CharField(label="Code de confirmation (OTP)", max_length=6, min_length=6, error_messages={
+        **REQUIRED, "min_length": "Le code de confirmation comporte 6 chiffres."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    field_order = ["customer_code", "otp", "accept_terms", "accept_data_processing"]
+
+
+class RegisterProspectForm(AcceptanceMixin):
+    kind = forms.ChoiceField(label="Vous êtes", choices=Customer.Kind.choices, initial=Customer.Kind.PARTICULIER)
+    civility = forms.ChoiceField(label="Civilité", choices=[("", "—"), *Customer.Civility.choices], required=False)
+    last_name = forms.CharField(label="Nom", max_length=80, required=False)
+    first_name = forms.CharField(label="Prénom", max_length=80, required=False)
+    company_name = forms.CharField(label="Raison sociale", max_length=160, required=False)
+    email = forms.EmailField(label="E-mail", required=False, error_messages={"invalid": "Adresse e-mail invalide."})
+    field_order = ["kind", "civility", "last_name", "first_name", "company_name", "email", "accept_terms", "accept_data_processing"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Customer.Kind.ENTREPRISE:
+            if not data.get("company_name"):
+                self.add_error("company_name", "Veuillez indiquer la raison sociale.")
+        else:
+            if not data.get("last_name"):
+                self.add_error("last_name", "Veuillez indiquer votre nom.")
+            if not data.get("first_name"):
+                self.add_error("first_name", "Veuillez indiquer votre prénom.")
+        return data
+
+
+class ForgotPasswordForm(forms.Form):
+    customer_code = forms.CharField(label="Code client", max_length=12, error_messages=REQUIRED)
+    identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
+
+    def clean_identity(self):
+        return _identity_clean(self.cleaned_data["identity"])
+
+
+class NewPasswordMixin(forms.Form):
+    new_password1 = forms.CharField(label="Nouveau mot de passe", strip=False, error_messages=REQUIRED,
+                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password2 = forms.CharField(label="Confirmation du nouveau mot de passe", strip=False, error_messages=REQUIRED,
+                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        p1, p2 = data.get("new_password1"), data.get("new_password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("new_password2", "Les deux mots de passe ne correspondent pas.")
+        elif p1:
+            try:
+                password_validation.validate_password(p1, self.user)
+            except forms.ValidationError as exc:
+                self.add_error("new_password1", exc)
+        return data
+
+
+class PasswordChangeForm(NewPasswordMixin):
+    """Current password + new one twice (seed 002: « le mot de passe reçu, le nouveau, la confirmation »)."""
+
+    old_password = forms.CharField(label="Mot de passe actuel", strip=False, error_messages=REQUIRED,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    field_order = ["old_password", "new_password1", "new_password2"]
+
+    def clean_old_password(self):
+        value = self.cleaned_data["old_password"]
+        if not self.user.check_password(value):
+            raise forms.ValidationError("Le mot de passe actuel est incorrect.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("old_password") and data.get("old_password") == data.get("new_password1"):
+            self.add_error("new_password1", "Le nouveau mot de passe doit être différent de l'actuel.")
+        return data
+
+
+class PhoneChangeForm(forms.Form):
+    phone = forms.CharField(label="Nouveau n° de téléphone (mobile)", max_length=20, error_messages=REQUIRED,
+                            widget=forms.TextInput(attrs={"inputmode": "tel"}))
+
+    def clean_phone(self):
+        return _mobile_clean(self.cleaned_data["phone"])
+
+
+class OtpForm(forms.Form):
+    otp = forms.CharField(label="Code de confirmation (OTP)", max_length=6, min_length=6, error_messages={
+        **REQUIRED, "min_length": "Le code de confirmation comporte 6 chiffres."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(label="Adresse e-mail", error_messages={**REQUIRED, "invalid": "Adresse e-mail invalide."})
+
+
+class ChangeRequestForm(forms.Form):
+    field = forms.ChoiceField(label="Information à modifier", choices=ChangeRequest.Field.choices)
+    requested_value = forms.CharField(label="Nouvelle valeur", max_length=200, error_messages=REQUIRED)
+    reason = forms.CharField(label="Motif (facultatif)", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,231 @@
+"""The customer's private area: dashboard, profile, notifications."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.models import Message
+from rak_base.phones import phone_last_digits
+from rak_customer import services
+from rak_customer.models import ChangeRequest, PortalAccount
+from rak_customer.selectors import customer_profile
+from rak_portal.forms import ChangeRequestForm, EmailForm, OtpForm, PasswordChangeForm, PhoneChangeForm
+
+PHONE_CHANGE_SESSION_KEY = "rak_phone_change"
+
+
+def customer_required(view):
+    """Logged-in customers only; attaches ``request.customer`` (their own record, never another's)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated or not getattr(user, "is_customer", False):
+            return redirect_to_login(request.get_full_path(), "portal:home")
+        account = PortalAccount.objects.select_related("customer").filter(user=user).first()
+        if account is None:
+            return redirect_to_login(request.get_full_path(), "portal:home")
+        request.customer = account.customer
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@customer_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    customer = customer_profile(request.customer.pk)
+    recent = list(Message.objects.for_user(request.user).only("subject", "body", "kind", "channel", "created_at", "read_at")[:5])
+    return render(request, "rak_portal/dashboard.html", {"customer": customer, "recent_messages": recent})
+
+
+def _profile_context(request: HttpRequest, **forms) -> dict:
+    customer = customer_profile(request.customer.pk)
+    contacts = list(customer.contacts.all())
+    context = {
+        "customer": customer,
+        "sms_contact": next((c for c in contacts if c.is_sms), None),
+        "email_contact": next((c for c in contacts if c.kind == "EMAIL" and c.is_primary_email), None),
+        "password_form": PasswordChangeForm(request.user),
+        "phone_form": PhoneChangeForm(),
+        "otp_form": OtpForm(),
+        "email_form": EmailForm(),
+        "change_form": ChangeRequestForm(),
+        "pending_phone": request.session.get(PHONE_CHANGE_SESSION_KEY),
+        "change_requests": list(ChangeRequest.objects.filter(customer=customer)[:10]),
+    }
+    context.update(forms)
+    if context["pending_phone"]:
+        context["pending_phone_hint"] = phone_last_digits(context["pending_phone"])
+    return context
+
+
+@customer_required
+def profile(request: HttpRequest) -> HttpResponse:
+    return render(request, "rak_portal/profile.html", _profile_context(request))
+
+
+@customer_required
+@require_POST
+def profile_password(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST)
+    if not form.is_valid():
+        return render(request, "rak_portal/profile.html", _profile_context(request, password_form=form), status=400)
+    services.account_password_change(user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now())
+    update_session_auth_hash(request, request.user)
+    messages.success(request, "Votre mot de passe a été modifié.")
+    return redirect("portal:profile")
+
+
+@customer_required
+@require_POST
+def profile_phone(request: HttpRequest) -> HttpResponse:
+    """Step 1: the new number receives an OTP. Step 2 (``otp`` posted): the change is applied."""
+    now = clock.now()
+    if "otp" in request.POST or "resend" in request.POST:
+        phone = request.session.get(PHONE_CHANGE_SESSION_KEY)
+        if not phone:
+            messages.error(request, "Veuillez d'abord saisir votre nouveau numéro de téléphone.")
+            return redirect("portal:profile")
+        if "resend" in request.POST:
+            try:
+                services.profile_phone_change_start(customer=request.customer, user=request.user, phone=phone, now=now)
+                messages.success(request, "Un nouveau code de confirmation vous a été envoyé par SMS.")
+            except RakError as exc:
+                messages.error(request, exc.message)
+            return redirect("portal:profile")
+        form = OtpForm(request.POST)
+        if not form.is_valid():
+            return render(request, "rak_portal/profile.html", _profile_context(request, otp_form=form), status=400)
+        try:
+            services.profile_phone_change_confirm(
+                customer=request.customer, user=request.user, phone=phone, otp_code=form.cleaned_data["otp"], now=now
+            )
+        except RakError as exc:
+            form.add_error("otp", exc.message)
+            return render(request, "rak_portal/profile.html", _profile_context(request, otp_form=form), status=400)
+        request.session.pop(PHONE_CHANGE_SESSION_KEY, None)
+        messages.success(request, "Votre numéro de téléphone a été modifié et vérifié.")
+        return redirect("portal:profile")
+    form = PhoneChangeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "rak_portal/profile.html", _profile_context(request, phone_form=form), status=400)
+    try:
+        phone = services.profile_phone_change_start(
+            customer=request.customer, user=request.user, phone=form.cleaned_data["phone"], now=now
+        )
+    except RakError as exc:
+        form.add_error("phone", exc.message)
+        return render(request, "rak_portal/profile.html", _profile_context(request, phone_form=form), status=400)
+    request.session[PHONE_CHANGE_SESSION_KEY] = phone
+    messages.info(request, f"Un code de confirmation a été envoyé par SMS au numéro se terminant par {phone_last_digits(phone)}.")
+    return redirect("portal:profile")
+
+
+@customer_required
+@require_POST
+def profile_phone_cancel(request: HttpRequest) -> HttpResponse:
+    request.session.pop(PHONE_CHANGE_SESSION_KEY, None)
+    return redirect("portal:profile")
+
+
+@customer_required
+@require_POST
+def profile_phone_confirm(request: HttpRequest) -> HttpResponse:
+    """Confirm the current SMS number: send a code, then check it."""
+    now = clock.now()
+    if "otp" not in request.POST:
+        try:
+            services.profile_phone_confirm_start(customer=request.customer, user=request.user, now=now)
+            request.session["rak_phone_confirm"] = True
+            messages.info(request, "Un code de confirmation vous a été envoyé par SMS.")
+        except RakError as exc:
+            messages.error(request, exc.message)
+        return redirect("portal:profile")
+    form = OtpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.profile_phone_confirm(customer=request.customer, otp_code=form.cleaned_data["otp"], now=now)
+        except RakError as exc:
+            messages.error(request, exc.message)
+        else:
+            request.session.pop("rak_phone_confirm", None)
+            messages.success(request, "Votre numéro de téléphone est confirmé.")
+    else:
+        messages.error(request, "Le code de confirmation comporte 6 chiffres.")
+    return redirect("portal:profile")
+
+
+@customer_required
+@require_POST
+def profile_email(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.POST)
+    if not form.is_valid():
+        return render(request, "rak_portal/profile.html", _profile_context(request, email_form=form), status=400)
+    services.profile_email_confirm_send(customer=request.customer, user=request.user, email=form.cleaned_data["email"], now=clock.now())
+    messages.info(request, "Un lien de confirmation vous a été envoyé par e-mail. Il est valable 48 heures.")
+    return redirect("portal:profile")
+
+
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The signed link from the confirmation e-mail (works without being logged in)."""
+    try:
+        services.profile_email_confirm(token=token, now=clock.now())
+    except RakError as exc:
+        return render(request, "rak_portal/message.html", {"title": "Confirmation de l'e-mail", "error": exc.message}, status=400)
+    return render(request, "rak_portal/message.html", {
+        "title": "Confirmation de l'e-mail", "success": "Votre adresse e-mail est confirmée. Merci !",
+    })
+
+
+@customer_required
+@require_POST
+def profile_change_request(request: HttpRequest) -> HttpResponse:
+    form = ChangeRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.change_request_create(
+                customer=request.customer, user=request.user, field=form.cleaned_data["field"],
+                requested_value=form.cleaned_data["requested_value"], reason=form.cleaned_data["reason"],
+            )
+        except RakError as exc:
+            form.add_error("requested_value", exc.message)
+        else:
+            messages.success(request, "Votre demande de modification a été envoyée. Nos services vont la traiter.")
+            return redirect("portal:profile")
+    return render(request, "rak_portal/profile.html", _profile_context(request, change_form=form), status=400)
+
+
+@customer_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The bell: every message sent to the customer, newest first; opening the list marks them read."""
+    queryset = Message.objects.for_user(request.user).only(
+        "channel", "kind", "subject", "body", "created_at", "read_at", "status", "sensitive"
+    )
+    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    unread_ids = [m.pk for m in page.object_list if m.read_at is None]
+    response = render(request, "rak_portal/notifications.html", {"page": page, "unread_ids": set(unread_ids)})
+    if unread_ids:
+        Message.objects.filter(pk__in=unread_ids, user=request.user).update(read_at=clock.now())
+    return response
+
+
+@customer_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    Message.objects.for_user(request.user).unread().update(read_at=clock.now())
+    return redirect("portal:notifications")
+
+
+@require_http_methods(["GET"])
+def session_expired(request: HttpRequest) -> HttpResponse:
+    return render(request, "rak_portal/message.html", {"title": "Session expirée", "error": "Votre session a expiré, veuillez vous reconnecter."})

@@ -1,0 +1,68 @@
+"""Public pages: « Contactez-nous », « Nos agences », services not built yet."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from rak_base.errors import RakError
+from rak_customer.models import Agency
+from rak_customer.selectors import customer_for_user
+from rak_customer.services import contact_message_create
+from rak_portal.forms import ContactForm, LoginForm
+
+# Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
+SERVICES = {
+    "reclamation": {"title": "Envoyer une réclamation", "icon": "✉"},
+    "abonnement": {"title": "Demande d'abonnement", "icon": "➕"},
+    "branchement": {"title": "Demande de branchement", "icon": "🔌"},
+    "simulation": {"title": "Simuler votre consommation", "icon": "🧮"},
+    "verification": {"title": "Vérifier des documents", "icon": "✔"},
+    "agences": {"title": "Nos agences", "icon": "📍", "url_name": "portal:agencies"},
+}
+
+
+def services_menu() -> list[dict]:
+    """The services with their link: the built page, or the « bientôt disponible » page."""
+    return [
+        {**service, "slug": slug, "href": reverse(service.get("url_name", "portal:service"), **({} if "url_name" in service else {"args": [slug]}))}
+        for slug, service in SERVICES.items()
+    ]
+
+
+@require_POST
+def contact(request: HttpRequest) -> HttpResponse:
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            contact_message_create(**form.cleaned_data, customer=customer_for_user(request.user))
+        except RakError as exc:
+            form.add_error("phone", exc.message)
+        else:
+            messages.success(request, "Votre message a bien été envoyé. Notre service client vous répondra rapidement.")
+            return redirect(request.POST.get("back") if request.POST.get("back", "").startswith("/") else "portal:home")
+    template = "rak_portal/contact.html" if request.user.is_authenticated else "rak_portal/home.html"
+    return render(request, template, {"contact_form": form, "login_form": LoginForm()}, status=400)
+
+
+def contact_page(request: HttpRequest) -> HttpResponse:
+    """« Contacter la RAK » from the logged-in menu."""
+    customer = customer_for_user(request.user)
+    initial = {}
+    if customer is not None:
+        initial = {"name": customer.display_name, "email": request.user.email}
+    return render(request, "rak_portal/contact.html", {"contact_form": ContactForm(initial=initial)})
+
+
+def agencies(request: HttpRequest) -> HttpResponse:
+    return render(request, "rak_portal/agencies.html", {"agencies": Agency.objects.order_by("name")})
+
+
+def coming_soon(request: HttpRequest, slug: str) -> HttpResponse:
+    service = SERVICES.get(slug)
+    if service is None:
+        raise Http404("Service inconnu")
+    return render(request, "rak_portal/coming_soon.html", {"service": service})
