@@ -16,12 +16,12 @@ from rak_portal.forms import ContactForm, LoginForm
 
 # Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
 SERVICES = {
-    "reclamation": {"title": "Envoyer une réclamation", "icon": "✉"},
-    "abonnement": {"title": "Demande d'abonnement", "icon": "➕"},
-    "branchement": {"title": "Demande de branchement", "icon": "🔌"},
-    "simulation": {"title": "Simuler votre consommation", "icon": "🧮"},
-    "verification": {"title": "Vérifier des documents", "icon": "✔"},
-    "agences": {"title": "Nos agences", "icon": "📍", "url_name": "portal:agencies"},
+    "reclamation": {"title": "Envoyer une réclamation"},
+    "abonnement": {"title": "Demande d'abonnement"},
+    "branchement": {"title": "Demande de branchement"},
+    "simulation": {"title": "Simuler votre consommation"},
+    "verification": {"title": "Vérifier des documents"},
+    "agences": {"title": "Nos agences", "url_name": "portal:agencies"},
 }
 
 
