@@ -417,3 +417,17 @@ def test_otp_messages_are_redacted_after_delivery(settings, tmp_path):
     assert message.status == Message.Status.SENT and code not in message.body
     assert code in (tmp_path / "sms.log").read_text()
     assert not mail.outbox
+
+
+def test_unknown_page_is_a_french_404(client):
+    response = client.get("/nexiste-pas/")
+    assert response.status_code == 404 and "Page introuvable" in response.content.decode()
+
+
+def test_csrf_failure_is_explained_in_french():
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    response = csrf_client.post(reverse("portal:login"), {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert "Votre formulaire a expiré" in response.content.decode()
