@@ -1,0 +1,54 @@
+"""Start-up refuses a bad configuration with a message naming the key (settings run in a
+subprocess, as the real server would load them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k" * 50
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k != "DATABASE_URL"}
+    environ.update({"RAK_CONF": "/nonexistent/rak.conf", "DJANGO_SETTINGS_MODULE": "config.settings", **env})
+    code = "import django; django.setup(); from django.conf import settings; print(settings.RAK_MODE, settings.SMS_BACKEND)"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
+
+
+def test_missing_secret_key_stops_startup_naming_the_key():
+    result = load_settings()
+    assert result.returncode != 0
+    assert "[server] secret_key manquant" in result.stderr
+
+
+def test_production_refuses_development_backends():
+    result = load_settings(RAK_SERVER_MODE="production", RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_SERVER_DEBUG="false")
+    assert result.returncode != 0
+    assert "[sms] backend doit être http en production" in result.stderr
+    assert "[mail] backend doit être smtp en production" in result.stderr
+
+
+def test_production_with_real_backends_starts():
+    result = load_settings(
+        RAK_SERVER_MODE="production", RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_SERVER_DEBUG="false",
+        RAK_SMS_BACKEND="http", RAK_SMS_HTTP_URL="https://sms.example.ma/send", RAK_MAIL_BACKEND="smtp",
+        DATABASE_URL="postgres://rak@db.example.ma:5432/rak",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["production", "http"]
+
+
+def test_malformed_value_names_the_key():
+    result = load_settings(RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_OUTBOX_MAX_ATTEMPTS="beaucoup")
+    assert result.returncode != 0
+    assert "[outbox] max_attempts invalide" in result.stderr
+
+
+def test_http_sms_backend_needs_its_url():
+    result = load_settings(RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_SMS_BACKEND="http")
+    assert result.returncode != 0
+    assert "[sms] http_url manquant" in result.stderr
