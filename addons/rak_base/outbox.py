@@ -87,9 +87,9 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> Message 
     the second call a no-op. Returns the message, or None when another worker holds it."""
     with transaction.atomic():
         message = Message.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
-        if message is None or message.status != Message.Status.QUEUED:
-            return message
         now = now or clock.now()
+        if message is None or message.status != Message.Status.QUEUED or (message.next_attempt_at or now) > now:
+            return message  # gone, done, or a retry not due yet (a duplicate task must not skip the backoff)
         message.attempts += 1
         try:
             message.provider_id = _send(message)[:120]
