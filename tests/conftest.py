@@ -106,8 +106,12 @@ def _run_worker() -> str:
 
 
 @pytest.fixture
-def run_worker(db):
-    """``run_worker()`` delivers all queued messages (``rak_worker --batch``) and returns its output."""
+def run_worker(transactional_db):
+    """``run_worker()`` delivers all queued messages (``rak_worker --batch``) and returns its output.
+
+    Tests using it run with real commits (``transactional_db``), as in production where the worker
+    only sees committed rows; it also has to, since db_worker calls close_old_connections(), which
+    drops a connection left inside the test-wide transaction of the plain ``db`` fixture."""
     return _run_worker
 
 
