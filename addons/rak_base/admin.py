@@ -1,0 +1,340 @@
+"""Back-office screens of rak_base: staff users and groups, the outbox, OTP codes, sequences.
+
+Screens only: every write goes through a service (``message_retry``); a customer account can
+never be given back-office access from here."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateTimeFilter
+from unfold.decorators import action, display
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.models import Message, OneTimeCode, Sequence, User
+from rak_base.otp import MAX_FAILURES
+from rak_base.outbox import message_retry
+from rak_base.phones import InvalidPhone, phone_normalize
+
+MASKED = _("•••••• (contenu confidentiel : code ou mot de passe)")
+
+
+class ReadOnlyAdminMixin:
+    """Journal-like screens: consulted, never edited by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- staff users and groups -------------------------------------------------------------------
+
+
+class CustomerNeverStaffMixin:
+    """A customer account (role « Client ») never gets into the back office."""
+
+    def clean(self):
+        cleaned = super().clean()
+        role = cleaned.get("role", getattr(self.instance, "role", User.Role.CUSTOMER))
+        if role == User.Role.CUSTOMER and (cleaned.get("is_staff") or cleaned.get("is_superuser")):
+            raise forms.ValidationError(
+                _("Un compte client ne peut pas accéder au back office : choisissez le rôle « Personnel ».")
+            )
+        return cleaned
+
+
+class StaffUserChangeForm(CustomerNeverStaffMixin, UserChangeForm):
+    pass
+
+
+class StaffUserCreationForm(UserCreationForm):
+    pass
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin, ModelAdmin):
+    """Staff accounts. Customers' accounts are under « Comptes portail »."""
+
+    form = StaffUserChangeForm
+    add_form = StaffUserCreationForm
+    change_password_form = AdminPasswordChangeForm
+    list_display = ("username", "full_name", "email", "role", "group_names", "is_staff", "is_active", "last_login")
+    list_filter = ("is_active", "is_staff", "is_superuser", "groups")
+    search_fields = ("username", "first_name", "last_name", "email")
+    ordering = ("username",)
+    readonly_fields = ("last_login", "date_joined", "password_changed_at")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Identité"), {"fields": ("first_name", "last_name", "email")}),
+        (
+            _("Accès au back office"),
+            {"fields": ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Mot de passe"), {"fields": ("must_change_password", "password_changed_at")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "password1", "password2")}),
+        (_("Identité"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Accès au back office"), {"fields": ("groups",)}),
+    )
+
+    def get_queryset(self, request):
+        staff = Q(role=User.Role.STAFF) | Q(is_staff=True) | Q(is_superuser=True)
+        return super().get_queryset(request).filter(staff).prefetch_related("groups")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Only an administrator makes administrators or hands out individual permissions.
+            fields += ["is_superuser", "user_permissions"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.role = User.Role.STAFF
+            obj.is_staff = True
+        super().save_model(request, obj, form, change)
+
+    @display(description=_("nom"))
+    def full_name(self, obj: User) -> str:
+        return obj.get_full_name()
+
+    @display(description=_("groupes"))
+    def group_names(self, obj: User) -> str:
+        return ", ".join(group.name for group in obj.groups.all())
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
+    """The staff groups are kept in code (rak_customer.groups): edits here last until the next
+    migrate."""
+
+
+# --- outbox ------------------------------------------------------------------------------------
+
+
+class MessageKindFilter(DropdownFilter):
+    title = _("type")
+    parameter_name = "kind"
+    # A fixed list: SELECT DISTINCT on the whole outbox would scan it.
+    KINDS = (
+        ("otp", _("Code de confirmation (OTP)")),
+        ("password", _("Mot de passe")),
+        ("security", _("Sécurité du compte")),
+        ("email_confirm", _("Confirmation d'e-mail")),
+        ("change_request", _("Demande de modification")),
+        ("info", _("Information")),
+    )
+
+    def lookups(self, request, model_admin):
+        return self.KINDS
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(kind=self.value())
+        return queryset
+
+
+def message_body_display(message: Message) -> str:
+    """What staff may read of a message: codes and passwords never appear in the back office."""
+    if message.sensitive and message.body != Message.REDACTED:
+        return str(MASKED)
+    return message.body
+
+
+STATUS_LABELS = {
+    Message.Status.QUEUED: "warning",
+    Message.Status.SENT: "success",
+    Message.Status.FAILED: "danger",
+}
+
+
+@admin.register(Message)
+class MessageAdmin(ModelAdmin):
+    list_display = (
+        "created_at", "channel", "recipient_display", "kind", "status_display", "attempts", "error_short", "sent_at",
+    )
+    list_filter = (
+        ("status", ChoicesDropdownFilter),
+        ("channel", ChoicesDropdownFilter),
+        MessageKindFilter,
+        ("created_at", RangeDateTimeFilter),
+    )
+    list_filter_submit = True
+    list_select_related = ("user",)
+    search_fields = ("recipient",)
+    search_help_text = _("Téléphone (06..., +212...), e-mail ou code client, saisis en entier.")
+    show_full_result_count = False
+    actions = ("retry_selected",)
+    fieldsets = (
+        (None, {"fields": ("channel", "recipient", "user", "kind", "subject", "body_masked", "sensitive")}),
+        (_("Acheminement"), {"fields": ("status", "attempts", "last_error", "provider_id")}),
+        (_("Dates"), {"fields": ("created_at", "next_attempt_at", "sent_at", "read_at")}),
+    )
+    readonly_fields = (
+        "channel", "recipient", "user", "kind", "subject", "body_masked", "sensitive", "status", "attempts",
+        "last_error", "provider_id", "created_at", "next_attempt_at", "sent_at", "read_at",
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact matches on indexed columns: the outbox is the biggest table of the site."""
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        values = {term, term.lower()}
+        try:
+            values.add(phone_normalize(term))
+        except InvalidPhone:
+            pass
+        return queryset.filter(Q(recipient__in=values) | Q(user__username=term)), False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # read only: « Renvoyer » is the only thing staff do here
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_retry_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("rak_base.change_message")
+
+    @display(description=_("destinataire"), ordering="recipient")
+    def recipient_display(self, obj: Message) -> str:
+        if obj.recipient:
+            return obj.recipient
+        return obj.user.username if obj.user else "—"
+
+    @display(description=_("statut"), ordering="status", label=STATUS_LABELS)
+    def status_display(self, obj: Message):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("dernière erreur"))
+    def error_short(self, obj: Message) -> str:
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @display(description=_("contenu"))
+    def body_masked(self, obj: Message) -> str:
+        return message_body_display(obj)
+
+    @action(description=_("Renvoyer"), permissions=["retry"], icon="send")
+    def retry_selected(self, request, queryset):
+        """Put FAILED messages back in the queue (message_retry); other statuses are left alone."""
+        failed = list(queryset.filter(status=Message.Status.FAILED).values_list("pk", flat=True))
+        skipped = queryset.exclude(status=Message.Status.FAILED).count()
+        requeued = 0
+        for message_id in failed:
+            try:
+                message = message_retry(message_id=message_id)
+            except RakError as exc:
+                messages.error(request, exc.message)
+                continue
+            requeued += message.status == Message.Status.QUEUED
+        if requeued:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d message remis en file d'envoi.", "%(count)d messages remis en file d'envoi.", requeued
+                ) % {"count": requeued},
+            )
+        if skipped:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d message n'était pas en échec : il n'a pas été renvoyé.",
+                    "%(count)d messages n'étaient pas en échec : ils n'ont pas été renvoyés.",
+                    skipped,
+                ) % {"count": skipped},
+            )
+
+
+# --- one-time codes and sequences ----------------------------------------------------------------
+
+
+@admin.register(OneTimeCode)
+class OneTimeCodeAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """Who asked for a code and what became of it. The code itself (its hash) is never shown."""
+
+    list_display = ("created_at", "phone", "purpose", "state", "failed_attempts", "expires_at", "used_at")
+    list_filter = (("purpose", ChoicesDropdownFilter), "superseded")
+    list_filter_submit = True
+    search_fields = ("phone",)
+    search_help_text = _("Téléphone (06..., +212...), saisi en entier.")
+    show_full_result_count = False
+    fields = ("phone", "purpose", "state", "created_at", "expires_at", "failed_attempts", "used_at", "superseded")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("code_hash")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        try:
+            term = phone_normalize(term)
+        except InvalidPhone:
+            pass
+        return queryset.filter(phone=term), False
+
+    @display(description=_("état"))
+    def state(self, obj: OneTimeCode) -> str:
+        if obj.used_at:
+            return _("Utilisé")
+        if obj.superseded:
+            return _("Remplacé")
+        if obj.failed_attempts >= MAX_FAILURES:
+            return _("Bloqué (trop d'essais)")
+        if clock.now() >= obj.expires_at:
+            return _("Expiré")
+        return _("En cours de validité")
+
+
+@admin.register(Sequence)
+class SequenceAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("name", "next_value")
+    fields = ("name", "next_value")
+    readonly_fields = fields
+    search_fields = ("name",)
+
+
+# --- login attempts (django-axes), themed like the rest -------------------------------------------
+
+
+def _reregister_axes() -> None:
+    from axes import admin as axes_admin
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    pairs = (
+        (AccessAttempt, axes_admin.AccessAttemptAdmin),
+        (AccessLog, axes_admin.AccessLogAdmin),
+        (AccessFailureLog, getattr(axes_admin, "AccessFailureLogAdmin", None)),
+    )
+    for model, base in pairs:
+        if base is None or not admin.site.is_registered(model):
+            continue
+        admin.site.unregister(model)
+        admin.site.register(model, type(base.__name__, (base, ModelAdmin), {"__module__": __name__}))
+
+
+_reregister_axes()
+

@@ -1,0 +1,925 @@
+"""Back-office screens of rak_customer: the customer « 360 », dossiers, premises, meters, agencies,
+portal accounts, change requests and the « Contactez-nous » queue.
+
+Screens only: an action parses its input, calls one service (``password_reset``,
+``change_request_decide``, ``contact_message_handle``) and reports the outcome; a domain error is
+shown to the staff member with its French message. Searches use exact matches on indexed columns
+(code client, CIN, ICE, phone, numbers), never ``icontains`` over a whole table.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Case, OuterRef, Q, Subquery, Value, When
+from django.http import HttpResponseRedirect
+from django.template.defaultfilters import truncatechars
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RelatedDropdownFilter
+from unfold.decorators import action, display
+from unfold.forms import PaginationInlineFormSet
+
+from rak_base import clock
+from rak_base.admin import message_body_display
+from rak_base.errors import RakError
+from rak_base.models import Message
+from rak_base.phones import InvalidPhone, phone_display, phone_normalize
+from rak_customer.models import (
+    Agency,
+    ChangeRequest,
+    Contact,
+    ContactMessage,
+    Customer,
+    Dossier,
+    Meter,
+    PortalAccount,
+    Premises,
+    Service,
+)
+from rak_customer.selectors import customer_search_filter
+from rak_customer.services import change_request_decide, contact_message_handle, password_reset
+from rak_customer.validators import InvalidIdentity, cin_normalize, ice_normalize
+
+CUSTOMER_MESSAGES_SHOWN = 50
+LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
+
+
+def admin_link(obj, text=None) -> str:
+    if obj is None:
+        return "—"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}" class="{}">{}</a>', url, LINK_CLASSES, text or obj)
+
+
+def matching_customers(term: str):
+    """Primary keys of the customers the back-office search box designates."""
+    return Customer.objects.filter(customer_search_filter(term)).values("pk")
+
+
+def _phone_or_none(term: str) -> str | None:
+    try:
+        return phone_normalize(term)
+    except InvalidPhone:
+        return None
+
+
+# --- filters -----------------------------------------------------------------------------------
+# Filters that go through dossiers use a subquery (pk IN (...)) rather than a join, so a customer
+# with two dossiers is listed once without a DISTINCT over the whole page query.
+
+
+class DistrictFilter(DropdownFilter):
+    title = _("quartier")
+    parameter_name = "quartier"
+
+    def lookups(self, request, model_admin):
+        districts = Premises.objects.order_by("district").values_list("district", flat=True).distinct()
+        return [(district, district) for district in districts]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        dossiers = Dossier.objects.filter(premises__district=self.value()).values("customer_id")
+        return queryset.filter(pk__in=dossiers)
+
+
+class DossierServiceFilter(DropdownFilter):
+    title = _("métier")
+    parameter_name = "metier"
+
+    def lookups(self, request, model_admin):
+        return Service.choices
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        return queryset.filter(pk__in=Dossier.objects.filter(service=self.value()).values("customer_id"))
+
+
+class DossierStatusFilter(DropdownFilter):
+    title = _("statut du dossier")
+    parameter_name = "statut_dossier"
+
+    def lookups(self, request, model_admin):
+        return Dossier.Status.choices
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        return queryset.filter(pk__in=Dossier.objects.filter(status=self.value()).values("customer_id"))
+
+
+class PremisesDistrictFilter(DropdownFilter):
+    title = _("quartier")
+    parameter_name = "quartier"
+    field_path = "district"
+
+    def lookups(self, request, model_admin):
+        districts = Premises.objects.order_by("district").values_list("district", flat=True).distinct()
+        return [(district, district) for district in districts]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        return queryset.filter(**{self.field_path: self.value()})
+
+
+class DossierDistrictFilter(PremisesDistrictFilter):
+    field_path = "premises__district"
+
+
+# --- customer « 360 » ------------------------------------------------------------------------------
+
+
+class ContactInlineForm(forms.ModelForm):
+    """Phones are stored in E.164 whatever way they are typed (06..., +212...); e-mails in lower
+    case. Changing the value clears its verification."""
+
+    class Meta:
+        model = Contact
+        fields = ("kind", "value", "is_sms", "is_primary_email")
+
+    def _get_validation_exclusions(self):
+        # « one SMS number / one main e-mail per customer » is checked for the whole formset
+        # (ContactInlineFormSet): per form, moving the flag from one row to another would fail.
+        exclude = super()._get_validation_exclusions()
+        exclude.update({"is_sms", "is_primary_email"})
+        return exclude
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, value = cleaned.get("kind"), (cleaned.get("value") or "").strip()
+        if kind == Contact.Kind.PHONE and value:
+            try:
+                cleaned["value"] = phone_normalize(value, mobile=bool(cleaned.get("is_sms")))
+            except RakError as exc:
+                self.add_error("value", exc.message)
+        elif kind == Contact.Kind.EMAIL and value:
+            try:
+                validate_email(value)
+            except ValidationError:
+                self.add_error("value", _("Adresse e-mail invalide."))
+            cleaned["value"] = value.lower()
+        if cleaned.get("is_sms") and kind != Contact.Kind.PHONE:
+            self.add_error("is_sms", _("Seul un numéro de téléphone peut recevoir les SMS."))
+        if cleaned.get("is_primary_email") and kind != Contact.Kind.EMAIL:
+            self.add_error("is_primary_email", _("Seule une adresse e-mail peut être l'e-mail principal."))
+        return cleaned
+
+    def save(self, commit=True):
+        if self.instance.pk and "value" in self.changed_data:
+            self.instance.verified_at = None
+        return super().save(commit)
+
+
+class ContactInlineFormSet(PaginationInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [
+            form for form in self.forms
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+        ]
+        if sum(bool(form.cleaned_data.get("is_sms")) for form in kept) > 1:
+            raise ValidationError(_("Un seul numéro peut recevoir les SMS : décochez « n° SMS » sur l'autre numéro."))
+        if sum(bool(form.cleaned_data.get("is_primary_email")) for form in kept) > 1:
+            raise ValidationError(_("Une seule adresse peut être l'e-mail principal."))
+
+    @property
+    def initial_forms(self):
+        # Save first the rows that give up the SMS / main e-mail flag, so that the
+        # one-per-customer constraints hold at every step of the save.
+        forms_ = super().initial_forms
+
+        def gives_up_flag(form) -> bool:
+            data = getattr(form, "cleaned_data", None) or {}
+            instance = form.instance
+            return (instance.is_sms and not data.get("is_sms", True)) or (
+                instance.is_primary_email and not data.get("is_primary_email", True)
+            )
+
+        return sorted(forms_, key=lambda form: not gives_up_flag(form))
+
+
+class ContactInline(TabularInline):
+    model = Contact
+    form = ContactInlineForm
+    formset = ContactInlineFormSet
+    fields = ("kind", "value", "is_sms", "is_primary_email", "verified_at")
+    readonly_fields = ("verified_at",)
+    extra = 0
+    tab = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("kind", "-is_sms", "-is_primary_email", "id")
+
+
+class ReadOnlyInlineMixin:
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DossierInline(ReadOnlyInlineMixin, TabularInline):
+    model = Dossier
+    fk_name = "customer"
+    fields = ("number", "service", "status", "tariff_category", "premises_link", "meter_link", "start_date", "end_date")
+    readonly_fields = fields
+    per_page = 20
+    tab = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("premises", "meter").order_by("number")
+
+    @display(description=_("local"))
+    def premises_link(self, obj: Dossier) -> str:
+        return admin_link(obj.premises, f"{obj.premises.reference} — {obj.premises}")
+
+    @display(description=_("compteur"))
+    def meter_link(self, obj: Dossier) -> str:
+        return admin_link(obj.meter, obj.meter.number if obj.meter else None)
+
+
+class PortalAccountInline(ReadOnlyInlineMixin, StackedInline):
+    model = PortalAccount
+    fields = (
+        "login", "origin", "created_at", "terms_accepted_at", "data_processing_accepted_at", "last_login",
+        "must_change_password",
+    )
+    readonly_fields = fields
+    verbose_name = _("compte portail (agence en ligne)")
+    tab = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "customer")
+
+    @display(description=_("identifiant de connexion"))
+    def login(self, obj: PortalAccount) -> str:
+        return obj.user.username
+
+    @display(description=_("dernière connexion"))
+    def last_login(self, obj: PortalAccount):
+        return obj.user.last_login or _("jamais")
+
+    @display(description=_("doit changer son mot de passe"), boolean=True)
+    def must_change_password(self, obj: PortalAccount) -> bool:
+        return obj.user.must_change_password
+
+
+class ChangeRequestInline(ReadOnlyInlineMixin, TabularInline):
+    model = ChangeRequest
+    fields = ("created_at", "field", "current_value", "requested_value", "status", "handled_at")
+    readonly_fields = fields
+    per_page = 10
+    tab = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("customer").order_by("-created_at")
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = (
+            "code", "kind", "status", "cin", "ice", "civility", "first_name", "last_name", "company_name",
+            "birth_date", "agency",
+        )
+
+    def clean_cin(self):
+        value = self.cleaned_data.get("cin", "")
+        try:
+            return cin_normalize(value) if value else ""
+        except InvalidIdentity as exc:
+            raise ValidationError(exc.message) from exc
+
+    def clean_ice(self):
+        value = self.cleaned_data.get("ice", "")
+        try:
+            return ice_normalize(value) if value else ""
+        except InvalidIdentity as exc:
+            raise ValidationError(exc.message) from exc
+
+
+@admin.register(Customer)
+class CustomerAdmin(SimpleHistoryAdmin, ModelAdmin):
+    form = CustomerForm
+    list_display = ("code", "name", "kind", "identity_display", "status_display", "sms_phone_display")
+    list_display_links = ("code", "name")
+    list_filter = (
+        DistrictFilter,
+        DossierServiceFilter,
+        DossierStatusFilter,
+        ("kind", ChoicesDropdownFilter),
+        ("status", ChoicesDropdownFilter),
+        ("agency", RelatedDropdownFilter),
+    )
+    list_filter_submit = True
+    # The search itself is get_search_results (customer_search_filter); search_fields only
+    # switches the search box on.
+    search_fields = ("code",)
+    search_help_text = _("Code client, CIN, ICE, téléphone (06... ou +212...), e-mail ou nom.")
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("code",)
+    inlines = (ContactInline, DossierInline, PortalAccountInline, ChangeRequestInline)
+    fieldsets = (
+        (_("Identité"), {"fields": (("code", "kind", "status"), ("cin", "ice"), ("civility", "first_name", "last_name"),
+                                    "company_name", "birth_date")}),
+        (_("Rattachement"), {"fields": ("agency", "created_at")}),
+    )
+    readonly_fields = ("code", "created_at")
+    actions_submit_line = ("password_resend",)
+    change_form_outer_after_template = "admin/rak_customer/customer/messages.html"
+
+    def get_queryset(self, request):
+        sms_phone = Contact.objects.filter(customer=OuterRef("pk"), kind=Contact.Kind.PHONE, is_sms=True)
+        sms_phone = sms_phone.values("value")[:1]
+        return super().get_queryset(request).annotate(sms_phone=Subquery(sms_phone))
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(pk__in=matching_customers(term)), False
+
+    # Staff who may change contacts (accueil) save this page for the contacts only: the
+    # customer's identity then stays read only; it changes through a change request.
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) or request.user.has_perm("rak_customer.change_contact")
+
+    def get_readonly_fields(self, request, obj=None):
+        if not request.user.has_perm("rak_customer.change_customer"):
+            return [field.name for field in Customer._meta.fields if field.name != "id"]
+        return super().get_readonly_fields(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # customers come from the customer file and « Créer mon compte » (code client sequence)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a customer has dossiers, bills, payments: never deleted from here
+
+    def save_model(self, request, obj, form, change):
+        if change and not form.has_changed():
+            # Only the contacts changed: no empty revision in the customer's history.
+            self._run_submit_line_actions(request, obj)
+            return
+        super().save_model(request, obj, form, change)
+
+    def _run_submit_line_actions(self, request, obj) -> None:
+        for unfold_action in self.get_actions_submit_line(request, obj.pk):
+            if unfold_action.action_name in request.POST:
+                unfold_action.method(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        pending = getattr(request, "_rak_after_save", None)
+        if pending:
+            pending()
+
+    def response_change(self, request, obj):
+        if getattr(request, "_rak_action_done", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def has_password_reset_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("rak_customer.change_portalaccount")
+
+    @action(description=_("Renvoyer un mot de passe"), permissions=["password_reset"], icon="key")
+    def password_resend(self, request, obj: Customer):
+        # Run after the contacts are saved (save_related): the password goes to the number shown.
+        def send():
+            customer_password_resend(request, obj)
+            request._rak_action_done = True
+
+        request._rak_after_save = send
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if request.user.has_perm("rak_base.view_message") and str(object_id).isdigit():
+            extra_context["customer_messages_table"] = customer_messages_table(customer_messages(int(object_id)))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @display(description=_("nom"), ordering="last_name")
+    def name(self, obj: Customer) -> str:
+        return obj.display_name
+
+    @display(description=_("CIN / ICE"))
+    def identity_display(self, obj: Customer) -> str:
+        return obj.identity
+
+    @display(description=_("statut"), ordering="status", label={"CLIENT": "success", "PROSPECT": "info"})
+    def status_display(self, obj: Customer):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("téléphone SMS"))
+    def sms_phone_display(self, obj: Customer) -> str:
+        return phone_display(obj.sms_phone) if obj.sms_phone else "—"
+
+
+def customer_password_resend(request, customer: Customer) -> bool:
+    """Admin glue around ``password_reset``: one call, the outcome as a message for the staff."""
+    try:
+        delivery = password_reset(customer_code=customer.code, identity=customer.identity, now=clock.now())
+    except RakError as exc:
+        messages.error(request, f"{customer.code} : {exc.message}")
+        return False
+    if delivery.channel == "SMS":
+        text = _("%(code)s : nouveau mot de passe envoyé par SMS au numéro se terminant par %(hint)s.")
+    else:
+        text = _("%(code)s : nouveau mot de passe envoyé par e-mail à %(hint)s.")
+    messages.success(request, text % {"code": customer.code, "hint": delivery.hint})
+    return True
+
+
+def customer_messages(customer_id: int) -> list[dict]:
+    """The latest messages sent to a customer: to their portal account, or to one of their
+    phones / e-mails. Two indexed lookups (message_user_recent, message_recipient_recent)."""
+    user_id = PortalAccount.objects.filter(customer_id=customer_id).values_list("user_id", flat=True).first()
+    recipients = list(Contact.objects.filter(customer_id=customer_id).values_list("value", flat=True))
+    query = Q(recipient__in=recipients) if recipients else Q()
+    if user_id is not None:
+        query = (query | Q(user_id=user_id)) if recipients else Q(user_id=user_id)
+    if not recipients and user_id is None:
+        return []
+    rows = Message.objects.filter(query).order_by("-created_at", "-id")[:CUSTOMER_MESSAGES_SHOWN]
+    return [
+        {
+            "message": message,
+            "body": message_body_display(message),
+            "url": reverse("admin:rak_base_message_change", args=[message.pk]),
+        }
+        for message in rows
+    ]
+
+
+def customer_messages_table(rows: list[dict]) -> dict:
+    """unfold's table component: headers and rows of cells (escaped, links built here)."""
+    return {
+        "headers": [_("envoyé le"), _("canal"), _("destinataire"), _("type"), _("statut"), _("contenu")],
+        "rows": [
+            [
+                format_html('<a href="{}" class="{}">{}</a>', row["url"], LINK_CLASSES,
+                            date_format(localtime(row["message"].created_at), "SHORT_DATETIME_FORMAT")),
+                row["message"].get_channel_display(),
+                row["message"].recipient or row["message"].user_id and _("compte portail") or "—",
+                row["message"].kind,
+                row["message"].get_status_display(),
+                truncatechars(row["body"], 120),
+            ]
+            for row in rows
+        ],
+    }
+
+
+# --- dossiers, premises, meters, agencies --------------------------------------------------------
+
+
+class IndexedSearchMixin:
+    """Exact matches on identifiers (unique, indexed), prefix matches on names: the search box
+    never scans a whole table."""
+
+    search_exact_fields: tuple[str, ...] = ()
+    search_prefix_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        query = Q()
+        for field in self.search_exact_fields:
+            query |= Q(**{field: term})
+            if term.upper() != term:
+                query |= Q(**{field: term.upper()})
+        for field in self.search_prefix_fields:
+            query |= Q(**{f"{field}__istartswith": term})
+        return queryset.filter(query), False
+
+
+@admin.register(Dossier)
+class DossierAdmin(IndexedSearchMixin, SimpleHistoryAdmin, ModelAdmin):
+    list_display = (
+        "number", "customer_link", "service", "status_display", "tariff_category", "district", "meter", "start_date",
+    )
+    list_select_related = ("customer", "premises", "meter")
+    list_filter = (
+        ("service", ChoicesDropdownFilter),
+        ("status", ChoicesDropdownFilter),
+        ("tariff_category", ChoicesDropdownFilter),
+        ("billing_mode", ChoicesDropdownFilter),
+        DossierDistrictFilter,
+    )
+    list_filter_submit = True
+    search_fields = ("number",)
+    search_exact_fields = ("number", "customer__code", "meter__number", "premises__reference")
+    search_help_text = _("N° dossier, code client, n° compteur ou référence du local.")
+    show_full_result_count = False
+    autocomplete_fields = ("customer", "premises", "meter")
+    fieldsets = (
+        (None, {"fields": ("number", "customer", ("service", "status"), ("tariff_category", "billing_mode"),
+                           "deposit_amount", ("start_date", "end_date"))}),
+        (_("Local et compteur"), {"fields": ("premises", "meter")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("number", "customer") if obj else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # bills and payments hang on a dossier: it is terminated, not deleted
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: Dossier) -> str:
+        return admin_link(obj.customer, f"{obj.customer.code} — {obj.customer.display_name}")
+
+    @display(description=_("quartier"), ordering="premises__district")
+    def district(self, obj: Dossier) -> str:
+        return obj.premises.district
+
+    @display(
+        description=_("statut"), ordering="status",
+        label={"ACTIVE": "success", "SUSPENDED": "warning", "TERMINATED": "danger"},
+    )
+    def status_display(self, obj: Dossier):
+        return obj.status, obj.get_status_display()
+
+
+class PremisesDossierInline(ReadOnlyInlineMixin, TabularInline):
+    model = Dossier
+    fk_name = "premises"
+    fields = ("number", "customer", "service", "status", "meter", "start_date", "end_date")
+    readonly_fields = fields
+    verbose_name_plural = _("dossiers de ce local")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("customer", "meter")
+
+
+@admin.register(Premises)
+class PremisesAdmin(IndexedSearchMixin, SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("reference", "address", "district", "city", "postal_code")
+    list_filter = (PremisesDistrictFilter, "city")
+    list_filter_submit = True
+    search_fields = ("reference",)
+    search_exact_fields = ("reference",)
+    search_prefix_fields = ("address", "district")
+    search_help_text = _("Référence du local, début de l'adresse ou du quartier.")
+    show_full_result_count = False
+    inlines = (PremisesDossierInline,)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class MeterDossierInline(PremisesDossierInline):
+    fk_name = "meter"
+    fields = ("number", "customer", "service", "status", "start_date", "end_date")
+    readonly_fields = fields
+    verbose_name_plural = _("dossiers de ce compteur")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("customer")
+
+
+@admin.register(Meter)
+class MeterAdmin(IndexedSearchMixin, SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("number", "service", "caliber", "brand", "installed_date", "dossier_number")
+    list_filter = (("service", ChoicesDropdownFilter), "brand")
+    list_filter_submit = True
+    search_fields = ("number",)
+    search_exact_fields = ("number",)
+    search_help_text = _("N° compteur, en entier.")
+    show_full_result_count = False
+    inlines = (MeterDossierInline,)
+
+    def get_queryset(self, request):
+        current = Dossier.objects.filter(meter=OuterRef("pk")).order_by("-start_date", "-id").values("number")[:1]
+        return super().get_queryset(request).annotate(dossier_number=Subquery(current))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @display(description=_("dossier"))
+    def dossier_number(self, obj: Meter) -> str:
+        return obj.dossier_number or "—"
+
+
+@admin.register(Agency)
+class AgencyAdmin(IndexedSearchMixin, ModelAdmin):
+    list_display = ("name", "city", "address", "phone", "email", "hours")
+    list_filter = ("city",)
+    search_fields = ("name",)
+    search_prefix_fields = ("name", "city")
+
+
+# --- portal accounts --------------------------------------------------------------------------
+
+
+@admin.register(PortalAccount)
+class PortalAccountAdmin(ModelAdmin):
+    list_display = (
+        "login", "customer_link", "origin", "created_at", "last_login", "must_change_password", "terms_accepted_at",
+    )
+    list_select_related = ("customer", "user")
+    list_filter = (("origin", ChoicesDropdownFilter), "user__must_change_password")
+    list_filter_submit = True
+    search_fields = ("customer__code",)
+    search_help_text = _("Code client, CIN, ICE, téléphone, e-mail ou nom du client.")
+    show_full_result_count = False
+    actions = ("password_resend_selected",)
+    fields = (
+        "login", "customer_link", "origin", "created_at", "terms_accepted_at", "data_processing_accepted_at",
+        "last_login", "must_change_password", "password_changed_at", "is_active",
+    )
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(customer__in=matching_customers(term)), False
+
+    def has_add_permission(self, request) -> bool:
+        return False  # accounts are opened by the customer, or by « Renvoyer un mot de passe »
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_password_reset_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("rak_customer.change_portalaccount")
+
+    @action(description=_("Renvoyer un mot de passe"), permissions=["password_reset"], icon="key")
+    def password_resend_selected(self, request, queryset):
+        for account in queryset.select_related("customer"):
+            customer_password_resend(request, account.customer)
+
+    @display(description=_("identifiant"), ordering="user__username")
+    def login(self, obj: PortalAccount) -> str:
+        return obj.user.username
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: PortalAccount) -> str:
+        return admin_link(obj.customer, f"{obj.customer.code} — {obj.customer.display_name}")
+
+    @display(description=_("dernière connexion"), ordering="user__last_login")
+    def last_login(self, obj: PortalAccount):
+        return obj.user.last_login
+
+    @display(description=_("doit changer son mot de passe"), boolean=True)
+    def must_change_password(self, obj: PortalAccount) -> bool:
+        return obj.user.must_change_password
+
+    @display(description=_("mot de passe changé le"))
+    def password_changed_at(self, obj: PortalAccount):
+        return obj.user.password_changed_at
+
+    @display(description=_("compte actif"), boolean=True)
+    def is_active(self, obj: PortalAccount) -> bool:
+        return obj.user.is_active
+
+
+# --- the two front-desk queues ---------------------------------------------------------------------
+
+
+class QueueAdminMixin:
+    """A queue (change requests, contact messages): open items first, newest first; an item is
+    read only once handled, except for the staff note while it is open."""
+
+    open_status: str = ""
+    submit_line_done = False
+
+    def get_ordering(self, request):
+        return (Case(When(status=self.open_status, then=Value(0)), default=Value(1)).asc(), "-created_at", "-id")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.status == self.open_status)
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = {"staff_note"} if obj is not None and obj.status == self.open_status else set()
+        return [field.name for field in self.model._meta.fields if field.name not in editable]
+
+    def save_model(self, request, obj, form, change):
+        # Only the note is saved from the form: writing the whole row could put back the status
+        # of a stale page over a decision another staff member just took.
+        obj.save(update_fields=["staff_note"])
+        for unfold_action in self.get_actions_submit_line(request, obj.pk):
+            if unfold_action.action_name in request.POST:
+                unfold_action.method(request, obj)
+
+    def _open_item(self, request, object_id) -> bool:
+        return self.model.objects.filter(pk=object_id, status=self.open_status).exists()
+
+    def response_change(self, request, obj):
+        if getattr(request, "_rak_action_done", False):
+            return HttpResponseRedirect(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist"))
+        return super().response_change(request, obj)
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(QueueAdminMixin, ModelAdmin):
+    open_status = ChangeRequest.Status.PENDING
+    list_display = (
+        "created_at", "customer_link", "field", "current_value", "requested_value", "status_display", "handled_by",
+        "handled_at",
+    )
+    list_select_related = ("customer", "handled_by")
+    list_filter = (("status", ChoicesDropdownFilter), ("field", ChoicesDropdownFilter))
+    list_filter_submit = True
+    search_fields = ("customer__code",)
+    search_help_text = _("Code client, CIN, ICE, téléphone ou nom du client.")
+    actions = ("accept_selected", "reject_selected")
+    actions_submit_line = ("accept", "reject")
+    fieldsets = (
+        (None, {"fields": ("customer", "field", "current_value", "requested_value", "reason", "created_at")}),
+        (_("Décision"), {"fields": ("status", "staff_note", "handled_by", "handled_at")}),
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(customer__in=matching_customers(term)), False
+
+    def has_decide_permission(self, request, object_id=None) -> bool:
+        if not request.user.has_perm("rak_customer.change_changerequest"):
+            return False
+        return object_id is None or self._open_item(request, object_id)
+
+    def _decide(self, request, change_request: ChangeRequest, *, accept: bool) -> bool:
+        try:
+            decided = change_request_decide(
+                request_id=change_request.pk, staff_user=request.user, accept=accept,
+                note=change_request.staff_note, now=clock.now(),
+            )
+        except RakError as exc:
+            messages.error(request, f"{change_request.customer.code} : {exc.message}")
+            return False
+        verdict = _("acceptée") if accept else _("refusée")
+        messages.success(
+            request,
+            _("Demande de %(customer)s (%(field)s) %(verdict)s.")
+            % {"customer": decided.customer.code, "field": decided.get_field_display(), "verdict": verdict},
+        )
+        return True
+
+    def _decide_selected(self, request, queryset, *, accept: bool) -> None:
+        for change_request in queryset.select_related("customer"):
+            self._decide(request, change_request, accept=accept)
+
+    @action(description=_("Accepter"), permissions=["decide"], icon="check")
+    def accept_selected(self, request, queryset):
+        self._decide_selected(request, queryset, accept=True)
+
+    @action(description=_("Refuser"), permissions=["decide"], icon="close")
+    def reject_selected(self, request, queryset):
+        self._decide_selected(request, queryset, accept=False)
+
+    @action(description=_("Accepter"), permissions=["decide"], icon="check")
+    def accept(self, request, obj: ChangeRequest):
+        request._rak_action_done = self._decide(request, obj, accept=True)
+
+    @action(description=_("Refuser"), permissions=["decide"], icon="close")
+    def reject(self, request, obj: ChangeRequest):
+        request._rak_action_done = self._decide(request, obj, accept=False)
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: ChangeRequest) -> str:
+        return admin_link(obj.customer, f"{obj.customer.code} — {obj.customer.display_name}")
+
+    @display(
+        description=_("statut"), ordering="status",
+        label={"PENDING": "warning", "ACCEPTED": "success", "REJECTED": "danger"},
+    )
+    def status_display(self, obj: ChangeRequest):
+        return obj.status, obj.get_status_display()
+
+
+@admin.register(ContactMessage)
+class ContactMessageAdmin(QueueAdminMixin, ModelAdmin):
+    open_status = ContactMessage.Status.NEW
+    list_display = ("created_at", "status_display", "name", "email", "phone", "subject", "customer_link", "handled_by")
+    list_select_related = ("customer", "handled_by")
+    list_filter = (("status", ChoicesDropdownFilter),)
+    list_filter_submit = True
+    search_fields = ("email",)
+    search_help_text = _("E-mail ou téléphone de l'expéditeur, code client, ou début du nom.")
+    actions = ("handle_selected",)
+    actions_submit_line = ("handle",)
+    fieldsets = (
+        (None, {"fields": ("created_at", "name", "email", "phone", "customer", "subject", "body")}),
+        (_("Suite donnée"), {"fields": ("status", "staff_note", "handled_by", "handled_at")}),
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        query = Q(email=term.lower()) | Q(customer__code=term) | Q(name__istartswith=term)
+        phone = _phone_or_none(term)
+        if phone:
+            query |= Q(phone=phone)
+        return queryset.filter(query), False
+
+    def has_handle_permission(self, request, object_id=None) -> bool:
+        if not request.user.has_perm("rak_customer.change_contactmessage"):
+            return False
+        return object_id is None or self._open_item(request, object_id)
+
+    def _handle(self, request, contact_message: ContactMessage) -> bool:
+        try:
+            contact_message_handle(
+                message_id=contact_message.pk, staff_user=request.user, note=contact_message.staff_note,
+                now=clock.now(),
+            )
+        except RakError as exc:
+            messages.error(request, exc.message)
+            return False
+        return True
+
+    @action(description=_("Marquer comme traité"), permissions=["handle"], icon="done_all")
+    def handle_selected(self, request, queryset):
+        done = sum(self._handle(request, item) for item in queryset.filter(status=ContactMessage.Status.NEW))
+        if done:
+            messages.success(request, _("%(count)d message(s) marqué(s) comme traité(s).") % {"count": done})
+
+    @action(description=_("Marquer comme traité"), permissions=["handle"], icon="done_all")
+    def handle(self, request, obj: ContactMessage):
+        request._rak_action_done = self._handle(request, obj)
+        if request._rak_action_done:
+            messages.success(request, _("Message de %(name)s marqué comme traité.") % {"name": obj.name})
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: ContactMessage) -> str:
+        return admin_link(obj.customer, obj.customer.code) if obj.customer else "—"
+
+    @display(description=_("statut"), ordering="status", label={"NEW": "warning", "HANDLED": "success"})
+    def status_display(self, obj: ContactMessage):
+        return obj.status, obj.get_status_display()
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+def backoffice_stats(request) -> list[dict]:
+    """The figures of the back-office home page, each a link to the matching list; only what the
+    staff member may see."""
+    user = request.user
+    items = []
+
+    def add(perm, title, url, count, variant="primary"):
+        if user.has_perm(perm):
+            items.append({"title": title, "url": url, "count": count(), "variant": variant})
+
+    add("rak_customer.view_customer", _("Clients"), reverse("admin:rak_customer_customer_changelist"),
+        lambda: Customer.objects.count())
+    add("rak_customer.view_portalaccount", _("Comptes agence en ligne"),
+        reverse("admin:rak_customer_portalaccount_changelist"), lambda: PortalAccount.objects.count())
+    add("rak_customer.view_changerequest", _("Demandes de modification en attente"),
+        reverse("admin:rak_customer_changerequest_changelist") + "?status__exact=PENDING",
+        lambda: ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).count(), "warning")
+    add("rak_customer.view_contactmessage", _("Messages « Contactez-nous » nouveaux"),
+        reverse("admin:rak_customer_contactmessage_changelist") + "?status__exact=NEW",
+        lambda: ContactMessage.objects.filter(status=ContactMessage.Status.NEW).count(), "warning")
+    add("rak_base.view_message", _("Messages en attente d'envoi"),
+        reverse("admin:rak_base_message_changelist") + "?status__exact=QUEUED",
+        lambda: Message.objects.filter(status=Message.Status.QUEUED).count())
+    add("rak_base.view_message", _("Messages en échec"),
+        reverse("admin:rak_base_message_changelist") + "?status__exact=FAILED",
+        lambda: Message.objects.filter(status=Message.Status.FAILED).count(), "danger")
+    return items
+
+
+def dashboard_callback(request, context):
+    """UNFOLD["DASHBOARD_CALLBACK"] = "rak_customer.admin.dashboard_callback"."""
+    context["rak_dashboard"] = backoffice_stats(request)
+    return context
+
+
+# The home page shows the figures above the applications when the dashboard callback is set.
+admin.site.index_template = "admin/rak_customer/dashboard.html"
