@@ -54,11 +54,10 @@ class Gateway:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
-                gateway.requests.append(
-                    {"path": self.path, "body": self.rfile.read(length).decode(), "auth": self.headers.get("Authorization")}
-                )
+                body = self.rfile.read(length).decode()
+                gateway.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
                 payload = b'{"id": "op-42"}' if gateway.status < 300 else b"erreur interne de la passerelle"
                 self.send_response(gateway.status)
                 self.send_header("Content-Type", "application/json")
