@@ -296,6 +296,17 @@ def test_refused_in_production_mode(settings):
     assert not Customer.objects.exists()
 
 
+def test_if_empty_in_production_mode_is_a_quiet_no_op(settings):
+    """bin/run passes --if-empty at every start: a production server starts, with no demo data."""
+    settings.RAK_MODE = "production"
+
+    output = run_demo_data(customers=10, if_empty=True)
+
+    assert "Mode production" in output
+    assert not Customer.objects.exists()
+    assert not User.objects.exists()
+
+
 def test_code_sequence_is_moved_past_the_generated_codes(now):
     demo_data_load(count=COUNT, seed=2026, now=now)
 

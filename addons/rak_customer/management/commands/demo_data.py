@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from rak_base import clock
@@ -32,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Graine du générateur (défaut 2026).")
         parser.add_argument(
             "--if-empty", action="store_true",
-            help="Ne rien faire si la base contient déjà des clients (les identifiants de démo sont affichés).",
+            help="Ne rien faire si la base contient déjà des clients (les identifiants de démo sont affichés) "
+            "ou si le serveur est en mode production.",
         )
         parser.add_argument("--no-logins", action="store_true", help="Ne pas créer ni afficher les comptes de démo.")
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Clients par lot (défaut 5000).")
@@ -44,6 +46,11 @@ class Command(BaseCommand):
     def handle(self, *args, customers: int, seed: int, if_empty: bool, no_logins: bool, batch_size: int,
                no_copy: bool, **options):
         verbose = options["verbosity"] >= 1
+        if if_empty and getattr(settings, "RAK_MODE", "") == "production":
+            # setup scripts pass --if-empty: in production there is simply nothing to do
+            if verbose:
+                self.stdout.write("Mode production : pas de données ni de comptes de démonstration.")
+            return
         if if_empty and Customer.objects.exists():
             if verbose:
                 self.stdout.write("La base contient déjà des clients : aucune donnée de démonstration chargée.")
