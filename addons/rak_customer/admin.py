@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db.models import Case, OuterRef, Q, Subquery, Value, When
 from django.http import HttpResponseRedirect
@@ -137,6 +138,22 @@ class DossierDistrictFilter(PremisesDistrictFilter):
     field_path = "premises__district"
 
 
+# --- history ---------------------------------------------------------------------------------------
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's admin, with « revert to this version » kept to those who may
+    change the record: its history_form_view saves a POST after checking only the *view*
+    permission (simple_history 3.13), so a read-only staff member could revert a record."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None or self.revert_disabled(request, obj):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 # --- customer « 360 » ------------------------------------------------------------------------------
 
 
@@ -193,21 +210,6 @@ class ContactInlineFormSet(PaginationInlineFormSet):
         if sum(bool(form.cleaned_data.get("is_primary_email")) for form in kept) > 1:
             raise ValidationError(_("Une seule adresse peut être l'e-mail principal."))
 
-    @property
-    def initial_forms(self):
-        # Save first the rows that give up the SMS / main e-mail flag, so that the
-        # one-per-customer constraints hold at every step of the save.
-        forms_ = super().initial_forms
-
-        def gives_up_flag(form) -> bool:
-            data = getattr(form, "cleaned_data", None) or {}
-            instance = form.instance
-            return (instance.is_sms and not data.get("is_sms", True)) or (
-                instance.is_primary_email and not data.get("is_primary_email", True)
-            )
-
-        return sorted(forms_, key=lambda form: not gives_up_flag(form))
-
 
 class ContactInline(TabularInline):
     model = Contact
@@ -219,6 +221,8 @@ class ContactInline(TabularInline):
     tab = True
 
     def get_queryset(self, request):
+        # The SMS number and the main e-mail come first: rows are saved in this order, so the row
+        # giving up a flag is saved before the row taking it (one-per-customer constraints).
         return super().get_queryset(request).order_by("kind", "-is_sms", "-is_primary_email", "id")
 
 
@@ -319,7 +323,7 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SimpleHistoryAdmin, ModelAdmin):
+class CustomerAdmin(HistoryAdmin, ModelAdmin):
     form = CustomerForm
     list_display = ("code", "name", "kind", "identity_display", "status_display", "sms_phone_display")
     list_display_links = ("code", "name")
@@ -365,6 +369,10 @@ class CustomerAdmin(SimpleHistoryAdmin, ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return super().has_change_permission(request, obj) or request.user.has_perm("rak_customer.change_contact")
 
+    def has_change_history_permission(self, request, obj=None) -> bool:
+        # Reverting puts back a name or a CIN/ICE: that is changing the customer, not a contact.
+        return request.user.has_perm("rak_customer.change_customer")
+
     def get_readonly_fields(self, request, obj=None):
         if not request.user.has_perm("rak_customer.change_customer"):
             return [field.name for field in Customer._meta.fields if field.name != "id"]
@@ -377,7 +385,8 @@ class CustomerAdmin(SimpleHistoryAdmin, ModelAdmin):
         return False  # a customer has dossiers, bills, payments: never deleted from here
 
     def save_model(self, request, obj, form, change):
-        if change and not form.has_changed():
+        reverting = "/history/" in request.path  # simple_history's « revert to this version »
+        if change and not reverting and not form.has_changed():
             # Only the contacts changed: no empty revision in the customer's history.
             self._run_submit_line_actions(request, obj)
             return
@@ -514,7 +523,7 @@ class IndexedSearchMixin:
 
 
 @admin.register(Dossier)
-class DossierAdmin(IndexedSearchMixin, SimpleHistoryAdmin, ModelAdmin):
+class DossierAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
     list_display = (
         "number", "customer_link", "service", "status_display", "tariff_category", "district", "meter", "start_date",
     )
@@ -572,7 +581,7 @@ class PremisesDossierInline(ReadOnlyInlineMixin, TabularInline):
 
 
 @admin.register(Premises)
-class PremisesAdmin(IndexedSearchMixin, SimpleHistoryAdmin, ModelAdmin):
+class PremisesAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
     list_display = ("reference", "address", "district", "city", "postal_code")
     list_filter = (PremisesDistrictFilter, "city")
     list_filter_submit = True
@@ -598,7 +607,7 @@ class MeterDossierInline(PremisesDossierInline):
 
 
 @admin.register(Meter)
-class MeterAdmin(IndexedSearchMixin, SimpleHistoryAdmin, ModelAdmin):
+class MeterAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
     list_display = ("number", "service", "caliber", "brand", "installed_date", "dossier_number")
     list_filter = (("service", ChoicesDropdownFilter), "brand")
     list_filter_submit = True

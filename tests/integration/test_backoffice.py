@@ -98,7 +98,8 @@ def changeform_data(response) -> dict[str, list]:
             data[bound.html_name] = values
 
     add_form(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
+    inlines = response.context["inline_admin_formsets"] if "inline_admin_formsets" in response.context else []
+    for inline in inlines:
         formset = inline.formset
         add_form(formset.management_form)
         for form in formset.forms:
@@ -319,6 +320,33 @@ def test_front_desk_edits_contacts_but_not_identity(client, front_desk, rich_cus
     customer.refresh_from_db()
     assert customer.cin == "AB123456"
     assert customer.history.count() == history_before  # no empty revision of the customer
+
+
+def _contact_prefix(data: dict, value: str) -> str:
+    return next(key[: -len("-value")] for key, values in data.items() if key.endswith("-value") and values == [value])
+
+
+@pytest.mark.parametrize("drop_old", [False, True], ids=["moved", "old-number-deleted"])
+def test_sms_flag_moves_between_two_existing_numbers(client, front_desk, rich_customer, drop_old):
+    customer, _ = rich_customer
+    url = reverse("admin:rak_customer_customer_change", args=[customer.pk])
+    data = changeform_data(client.get(url))
+    old, new = _contact_prefix(data, "+212612345678"), _contact_prefix(data, "+212537112233")
+    data.pop(f"{old}-is_sms")
+    if drop_old:
+        data[f"{old}-DELETE"] = ["on"]
+    # a landline cannot receive SMS: the form says so instead of failing
+    data[f"{new}-is_sms"] = ["on"]
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    assert "mobile" in refused.content.decode()
+    data[f"{new}-value"] = ["0661 22 33 44"]
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert Contact.objects.get(customer=customer, is_sms=True).value == "+212661223344"
+    assert Contact.objects.filter(customer=customer, value="+212612345678").exists() is not drop_old
 
 
 def test_two_sms_numbers_are_refused_with_a_message(client, front_desk, rich_customer):
@@ -584,6 +612,27 @@ def test_dossier_search_by_meter_number(client, supervisor):
     found = listed(client.get(reverse("admin:rak_customer_dossier_changelist"), {"q": "m000123456"}))
 
     assert [d.pk for d in found] == [dossier.pk]
+
+
+def test_only_who_may_change_a_customer_reverts_it(client, supervisor, rich_customer):
+    customer, _ = rich_customer
+    first_version = customer.history.earliest()
+    Customer.objects.filter(pk=customer.pk).update(last_name="Erroné")
+    customer.refresh_from_db()
+    customer.save()  # a second revision, with the wrong name
+    url = reverse("admin:rak_customer_customer_simple_history", args=[customer.pk, first_version.history_id])
+    data = changeform_data(client.get(url))
+
+    for group in ("technique", "accueil"):
+        client.force_login(staff_in(group))
+        assert client.post(url, data).status_code == 403, group
+        customer.refresh_from_db()
+        assert customer.last_name == "Erroné"
+
+    client.force_login(supervisor)
+    assert client.post(url, data).status_code == 302
+    customer.refresh_from_db()
+    assert customer.last_name == first_version.last_name
 
 
 # --- groups ---------------------------------------------------------------------------------------
