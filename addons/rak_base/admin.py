@@ -180,6 +180,7 @@ class MessageAdmin(ModelAdmin):
     )
     list_filter_submit = True
     list_select_related = ("user",)
+    ordering = ("-id",)  # newest first through the primary key: there is no index on created_at
     search_fields = ("recipient",)
     search_help_text = _("Téléphone (06..., +212...), e-mail ou code client, saisis en entier.")
     show_full_result_count = False
@@ -204,7 +205,13 @@ class MessageAdmin(ModelAdmin):
             values.add(phone_normalize(term))
         except InvalidPhone:
             pass
-        return queryset.filter(Q(recipient__in=values) | Q(user__username=term)), False
+        query = Q(recipient__in=values)
+        # The account resolved first: « recipient IN (...) OR user_id = n » is two index scans,
+        # where an OR across a join would read the whole outbox.
+        user_id = User.objects.filter(username=term).values_list("pk", flat=True).first()
+        if user_id is not None:
+            query |= Q(user_id=user_id)
+        return queryset.filter(query), False
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -276,6 +283,7 @@ class OneTimeCodeAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     list_display = ("created_at", "phone", "purpose", "state", "failed_attempts", "expires_at", "used_at")
     list_filter = (("purpose", ChoicesDropdownFilter), "superseded")
+    ordering = ("-id",)
     list_filter_submit = True
     search_fields = ("phone",)
     search_help_text = _("Téléphone (06..., +212...), saisi en entier.")
