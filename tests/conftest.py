@@ -106,12 +106,21 @@ def _run_worker() -> str:
 
 
 @pytest.fixture
-def run_worker(transactional_db):
+def run_worker(db, monkeypatch):
     """``run_worker()`` delivers all queued messages (``rak_worker --batch``) and returns its output.
 
-    Tests using it run with real commits (``transactional_db``), as in production where the worker
-    only sees committed rows; it also has to, since db_worker calls close_old_connections(), which
-    drops a connection left inside the test-wide transaction of the plain ``db`` fixture."""
+    db_worker calls close_old_connections() between tasks, which closes a connection it finds
+    inside a transaction: under the ``db`` fixture that is the test-wide transaction, so it is
+    skipped there (and only there). Tests that want the worker to see real commits request
+    ``transactional_db`` as well; then nothing is skipped."""
+    from django.db import close_old_connections, connection
+    from django_tasks_db.management.commands import db_worker
+
+    def close_old_connections_outside_test_transaction(**kwargs):
+        if not connection.in_atomic_block:
+            close_old_connections(**kwargs)
+
+    monkeypatch.setattr(db_worker, "close_old_connections", close_old_connections_outside_test_transaction)
     return _run_worker
 
 

@@ -96,15 +96,17 @@ def gateway(settings):
 # --- transactions ---------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # a real rollback, and a worker that sees only commits
 def test_message_queued_in_a_rolled_back_transaction_is_never_sent(run_worker, sms_lines):
+    committed = message_queue_sms(to=PHONE, body="Message validé.")
     with pytest.raises(Boom), transaction.atomic():
         message_queue_sms(to=PHONE, body="Votre demande est enregistrée.")
         raise Boom
 
-    assert Message.objects.count() == 0
-    assert DBTaskResult.objects.count() == 0, "the task row goes with the message"
+    assert list(Message.objects.values_list("pk", flat=True)) == [committed.pk]
+    assert DBTaskResult.objects.count() == 1, "the task row went with the message"
     run_worker()
-    assert sms_lines() == []
+    assert [json.loads(line)["text"] for line in sms_lines()] == ["Message validé."]
 
 
 def test_committed_message_is_delivered_by_the_worker(run_worker, sms_lines, settings):
