@@ -932,5 +932,6 @@ def dashboard_callback(request, context):
 
 # The home page shows the figures above the applications when the dashboard callback is set.
 admin.site.index_template = "admin/rak_customer/dashboard.html"
+admin.site.index_title = _("Tableau de bord")
 # After logging in at /backoffice/login/, staff land on the back office, not on the portal.
 admin.site.login_template = "admin/rak_customer/login.html"
