@@ -255,6 +255,7 @@ UNFOLD = {
     "SITE_SYMBOL": "water_drop",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "rak_customer.admin.dashboard_callback",
     "COLORS": {
         "primary": {
             "50": "239 246 255", "100": "219 234 254", "200": "191 219 254", "300": "147 197 253",
@@ -289,9 +290,12 @@ UNFOLD = {
             {
                 "title": _("Administration"),
                 "items": [
-                    {"title": _("Utilisateurs"), "icon": "group", "link": reverse_lazy("admin:rak_base_user_changelist")},
-                    {"title": _("Groupes"), "icon": "shield_person", "link": reverse_lazy("admin:auth_group_changelist")},
-                    {"title": _("Tentatives de connexion"), "icon": "lock", "link": reverse_lazy("admin:axes_accessattempt_changelist")},
+                    {"title": _("Utilisateurs"), "icon": "group", "link": reverse_lazy("admin:rak_base_user_changelist"),
+                     "permission": lambda request: request.user.has_perm("rak_base.view_user")},
+                    {"title": _("Groupes"), "icon": "shield_person", "link": reverse_lazy("admin:auth_group_changelist"),
+                     "permission": lambda request: request.user.has_perm("auth.view_group")},
+                    {"title": _("Tentatives de connexion"), "icon": "lock", "link": reverse_lazy("admin:axes_accessattempt_changelist"),
+                     "permission": lambda request: request.user.has_perm("axes.view_accessattempt")},
                 ],
             },
         ],

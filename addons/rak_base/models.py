@@ -6,6 +6,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+class RakUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", User.Role.STAFF)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """Staff and customers are both users, told apart by ``role``.
 
@@ -24,13 +30,18 @@ class User(AbstractUser):
     )
     password_changed_at = models.DateTimeField(_("mot de passe changé le"), null=True, blank=True)
 
-    objects = UserManager()
+    objects = RakUserManager()
 
     class Meta:
         verbose_name = _("utilisateur")
         verbose_name_plural = _("utilisateurs")
         constraints = [
             models.CheckConstraint(condition=Q(role__in=["STAFF", "CUSTOMER"]), name="user_role_valid"),
+            models.CheckConstraint(
+                condition=Q(role="STAFF") | Q(is_staff=False, is_superuser=False),
+                name="user_customer_never_staff",
+                violation_error_message=_("Un compte client ne peut pas avoir accès au back office."),
+            ),
         ]
 
     @property

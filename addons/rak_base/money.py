@@ -16,7 +16,10 @@ def amount_in_words(value: Decimal) -> str:
     value = round_money(value)
     dirhams = int(value)
     centimes = int((value - dirhams) * 100)
-    words = f"{num2words(dirhams, lang='fr')} dirham{'s' if dirhams > 1 else ''}"
+    number = num2words(dirhams, lang="fr")
+    # French: « un million de dirhams » (million/milliard are nouns), « deux cents dirhams ».
+    joiner = " de " if number.endswith(("million", "millions", "milliard", "milliards")) else " "
+    words = f"{number}{joiner}dirham{'s' if dirhams > 1 else ''}"
     if centimes:
         words += f" et {num2words(centimes, lang='fr')} centime{'s' if centimes > 1 else ''}"
     return words

@@ -25,6 +25,8 @@ class Agency(models.Model):
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("agence")
         verbose_name_plural = _("agences")

@@ -4,41 +4,59 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Prefetch, Q
+from django.db.models import CharField, Prefetch, Q
+from django.db.models.functions import Upper
 
 from rak_base.phones import InvalidPhone, phone_normalize
 from rak_customer.models import Contact, Customer, Dossier, PortalAccount
 from rak_customer.validators import InvalidIdentity, identity_normalize
 
+CharField.register_lookup(Upper)
+
 
 def customer_search_filter(term: str) -> Q:
-    """Back-office search: code client, CIN, ICE, phone, e-mail or name. Exact matches on the
-    identifiers (indexed), prefix match on names."""
+    """Back-office search: code client, CIN, ICE, phone, e-mail or name.
+
+    A term that reads as an identifier (code, CIN, ICE, phone, e-mail) is looked up exactly on
+    its index; anything else is a name: every word must prefix the last name, first name or
+    the company name contains it (upper-cased; on PostgreSQL ``UPPER(...) varchar_pattern_ops``
+    indexes serve the prefixes and a pg_trgm index the company name). Contacts are matched through ``pk IN (subquery)``, never an OR across a join."""
     term = (term or "").strip()
     if not term:
         return Q()
-    query = Q(code=term)
     compact = re.sub(r"[\s\-.]", "", term)
+    identifiers = Q()
+    found = False
+    if compact.isdigit() and len(compact) <= 12:
+        identifiers |= Q(code=compact)
+        found = True
     try:
         kind, value = identity_normalize(compact)
-        query |= Q(ice=value) if kind == "ICE" else Q(cin=value)
+        identifiers |= Q(ice=value) if kind == "ICE" else Q(cin=value)
+        found = True
     except InvalidIdentity:
         pass
-    if compact.isdigit() and len(compact) == 15:
-        query |= Q(ice=compact)
-    try:
-        phone = phone_normalize(term)
-        query |= Q(contacts__kind=Contact.Kind.PHONE, contacts__value=phone)
-    except InvalidPhone:
-        pass
+    contact_value = None
     if "@" in term:
-        query |= Q(contacts__kind=Contact.Kind.EMAIL, contacts__value=term.lower())
-    words = term.split()
-    if words and not compact.isdigit():
-        name_q = Q()
-        for word in words:
-            name_q &= Q(last_name__istartswith=word) | Q(first_name__istartswith=word) | Q(company_name__icontains=word)
-        query |= name_q
+        contact_value = (Contact.Kind.EMAIL, term.lower())
+    else:
+        try:
+            contact_value = (Contact.Kind.PHONE, phone_normalize(term))
+        except InvalidPhone:
+            pass
+    if contact_value is not None:
+        kind, value = contact_value
+        identifiers |= Q(pk__in=Contact.objects.filter(kind=kind, value=value).values("customer_id"))
+        found = True
+    if found:
+        return identifiers
+    query = Q()
+    for word in term.upper().split():
+        query &= (
+            Q(last_name__upper__startswith=word)
+            | Q(first_name__upper__startswith=word)
+            | Q(company_name__upper__contains=word)
+        )
     return query
 
 

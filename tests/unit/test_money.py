@@ -64,9 +64,10 @@ def test_amount_in_words(value, words):
     assert amount_in_words(Decimal(value)) == words
 
 
-@pytest.mark.xfail(strict=True, reason="num2words gives « un million dirhams »; French needs « un million de dirhams »")
 def test_amount_in_words_million_takes_de():
     assert amount_in_words(Decimal("1000000")) == "un million de dirhams"
+    assert amount_in_words(Decimal("2000000.50")) == "deux millions de dirhams et cinquante centimes"
+    assert amount_in_words(Decimal("1200000")) == "un million deux cent mille dirhams"
 
 
 @given(st.integers(min_value=2, max_value=999_999), st.integers(min_value=0, max_value=99))
