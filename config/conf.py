@@ -94,9 +94,7 @@ class Config:
         try:
             return parse(raw)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"[{section}] {key} invalide dans {self.source}: {raw!r} ({what} attendu)"
-            ) from exc
+            raise ConfigError(f"[{section}] {key} invalide dans {self.source}: {raw!r} ({what} attendu)") from exc
 
     def str(self, section: str, key: str, default: Any = _MISSING) -> str:
         value = self._get(section, key, _parse_str, default, "texte")
@@ -117,7 +115,6 @@ class Config:
         value = self.str(section, key, default)
         if value not in choices:
             raise ConfigError(
-                f"[{section}] {key} invalide dans {self.source}: {value!r} "
-                f"(valeurs possibles: {', '.join(choices)})"
+                f"[{section}] {key} invalide dans {self.source}: {value!r} (valeurs possibles: {', '.join(choices)})"
             )
         return value

@@ -216,7 +216,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if RAK_MODE == "production" else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if RAK_MODE == "production"
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = RAK_MODE != "production"
@@ -258,9 +259,17 @@ UNFOLD = {
     "DASHBOARD_CALLBACK": "rak_customer.admin.dashboard_callback",
     "COLORS": {
         "primary": {
-            "50": "239 246 255", "100": "219 234 254", "200": "191 219 254", "300": "147 197 253",
-            "400": "96 165 250", "500": "59 130 246", "600": "37 99 235", "700": "29 78 216",
-            "800": "30 64 175", "900": "30 58 138", "950": "23 37 84",
+            "50": "239 246 255",
+            "100": "219 234 254",
+            "200": "191 219 254",
+            "300": "147 197 253",
+            "400": "96 165 250",
+            "500": "59 130 246",
+            "600": "37 99 235",
+            "700": "29 78 216",
+            "800": "30 64 175",
+            "900": "30 58 138",
+            "950": "23 37 84",
         },
     },
     "SIDEBAR": {
@@ -270,32 +279,84 @@ UNFOLD = {
             {
                 "title": _("Clientèle"),
                 "items": [
-                    {"title": _("Clients"), "icon": "person", "link": reverse_lazy("admin:rak_customer_customer_changelist")},
-                    {"title": _("Dossiers"), "icon": "folder", "link": reverse_lazy("admin:rak_customer_dossier_changelist")},
-                    {"title": _("Locaux"), "icon": "home", "link": reverse_lazy("admin:rak_customer_premises_changelist")},
-                    {"title": _("Compteurs"), "icon": "speed", "link": reverse_lazy("admin:rak_customer_meter_changelist")},
-                    {"title": _("Comptes portail"), "icon": "badge", "link": reverse_lazy("admin:rak_customer_portalaccount_changelist")},
-                    {"title": _("Demandes de modification"), "icon": "edit_note", "link": reverse_lazy("admin:rak_customer_changerequest_changelist")},
-                    {"title": _("Messages « Contactez-nous »"), "icon": "mail", "link": reverse_lazy("admin:rak_customer_contactmessage_changelist")},
-                    {"title": _("Agences"), "icon": "store", "link": reverse_lazy("admin:rak_customer_agency_changelist")},
+                    {
+                        "title": _("Clients"),
+                        "icon": "person",
+                        "link": reverse_lazy("admin:rak_customer_customer_changelist"),
+                    },
+                    {
+                        "title": _("Dossiers"),
+                        "icon": "folder",
+                        "link": reverse_lazy("admin:rak_customer_dossier_changelist"),
+                    },
+                    {
+                        "title": _("Locaux"),
+                        "icon": "home",
+                        "link": reverse_lazy("admin:rak_customer_premises_changelist"),
+                    },
+                    {
+                        "title": _("Compteurs"),
+                        "icon": "speed",
+                        "link": reverse_lazy("admin:rak_customer_meter_changelist"),
+                    },
+                    {
+                        "title": _("Comptes portail"),
+                        "icon": "badge",
+                        "link": reverse_lazy("admin:rak_customer_portalaccount_changelist"),
+                    },
+                    {
+                        "title": _("Demandes de modification"),
+                        "icon": "edit_note",
+                        "link": reverse_lazy("admin:rak_customer_changerequest_changelist"),
+                    },
+                    {
+                        "title": _("Messages « Contactez-nous »"),
+                        "icon": "mail",
+                        "link": reverse_lazy("admin:rak_customer_contactmessage_changelist"),
+                    },
+                    {
+                        "title": _("Agences"),
+                        "icon": "store",
+                        "link": reverse_lazy("admin:rak_customer_agency_changelist"),
+                    },
                 ],
             },
             {
                 "title": _("Communication"),
                 "items": [
-                    {"title": _("Boîte d'envoi (SMS, e-mails)"), "icon": "outbox", "link": reverse_lazy("admin:rak_base_message_changelist")},
-                    {"title": _("Codes OTP"), "icon": "pin", "link": reverse_lazy("admin:rak_base_onetimecode_changelist")},
+                    {
+                        "title": _("Boîte d'envoi (SMS, e-mails)"),
+                        "icon": "outbox",
+                        "link": reverse_lazy("admin:rak_base_message_changelist"),
+                    },
+                    {
+                        "title": _("Codes OTP"),
+                        "icon": "pin",
+                        "link": reverse_lazy("admin:rak_base_onetimecode_changelist"),
+                    },
                 ],
             },
             {
                 "title": _("Administration"),
                 "items": [
-                    {"title": _("Utilisateurs"), "icon": "group", "link": reverse_lazy("admin:rak_base_user_changelist"),
-                     "permission": lambda request: request.user.has_perm("rak_base.view_user")},
-                    {"title": _("Groupes"), "icon": "shield_person", "link": reverse_lazy("admin:auth_group_changelist"),
-                     "permission": lambda request: request.user.has_perm("auth.view_group")},
-                    {"title": _("Tentatives de connexion"), "icon": "lock", "link": reverse_lazy("admin:axes_accessattempt_changelist"),
-                     "permission": lambda request: request.user.has_perm("axes.view_accessattempt")},
+                    {
+                        "title": _("Utilisateurs"),
+                        "icon": "group",
+                        "link": reverse_lazy("admin:rak_base_user_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_base.view_user"),
+                    },
+                    {
+                        "title": _("Groupes"),
+                        "icon": "shield_person",
+                        "link": reverse_lazy("admin:auth_group_changelist"),
+                        "permission": lambda request: request.user.has_perm("auth.view_group"),
+                    },
+                    {
+                        "title": _("Tentatives de connexion"),
+                        "icon": "lock",
+                        "link": reverse_lazy("admin:axes_accessattempt_changelist"),
+                        "permission": lambda request: request.user.has_perm("axes.view_accessattempt"),
+                    },
                 ],
             },
         ],

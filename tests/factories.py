@@ -116,6 +116,7 @@ class StaffFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"agent{n}")
     role = User.Role.STAFF
     is_staff = True
+
     @factory.post_generation
     def password(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook
         obj.set_password(extracted or TEST_PASSWORD)
@@ -123,7 +124,9 @@ class StaffFactory(factory.django.DjangoModelFactory):
             obj.save(update_fields=["password"])
 
 
-def customer_with_account(*, phone: str = "+212612345678", email: str | None = None, must_change: bool = False, **kwargs):
+def customer_with_account(
+    *, phone: str = "+212612345678", email: str | None = None, must_change: bool = False, **kwargs
+):
     """A customer with an SMS phone, optional e-mail and a portal account (password TEST_PASSWORD)."""
     customer = CustomerFactory(**kwargs)
     PhoneFactory(customer=customer, value=phone)

@@ -170,7 +170,14 @@ STATUS_LABELS = {
 @admin.register(Message)
 class MessageAdmin(ModelAdmin):
     list_display = (
-        "created_at", "channel", "recipient_display", "kind", "status_display", "attempts", "error_short", "sent_at",
+        "created_at",
+        "channel",
+        "recipient_display",
+        "kind",
+        "status_display",
+        "attempts",
+        "error_short",
+        "sent_at",
     )
     list_filter = (
         ("status", ChoicesDropdownFilter),
@@ -191,8 +198,21 @@ class MessageAdmin(ModelAdmin):
         (_("Dates"), {"fields": ("created_at", "next_attempt_at", "sent_at", "read_at")}),
     )
     readonly_fields = (
-        "channel", "recipient", "user", "kind", "subject", "body_masked", "sensitive", "status", "attempts",
-        "last_error", "provider_id", "created_at", "next_attempt_at", "sent_at", "read_at",
+        "channel",
+        "recipient",
+        "user",
+        "kind",
+        "subject",
+        "body_masked",
+        "sensitive",
+        "status",
+        "attempts",
+        "last_error",
+        "provider_id",
+        "created_at",
+        "next_attempt_at",
+        "sent_at",
+        "read_at",
     )
 
     def get_search_results(self, request, queryset, search_term):
@@ -261,7 +281,8 @@ class MessageAdmin(ModelAdmin):
                 request,
                 ngettext(
                     "%(count)d message remis en file d'envoi.", "%(count)d messages remis en file d'envoi.", requeued
-                ) % {"count": requeued},
+                )
+                % {"count": requeued},
             )
         if skipped:
             messages.warning(
@@ -270,7 +291,8 @@ class MessageAdmin(ModelAdmin):
                     "%(count)d message n'était pas en échec : il n'a pas été renvoyé.",
                     "%(count)d messages n'étaient pas en échec : ils n'ont pas été renvoyés.",
                     skipped,
-                ) % {"count": skipped},
+                )
+                % {"count": skipped},
             )
 
 
@@ -345,4 +367,3 @@ def _reregister_axes() -> None:
 
 
 _reregister_axes()
-

@@ -78,15 +78,20 @@ class Message(models.Model):
 
     channel = models.CharField(_("canal"), max_length=8, choices=Channel.choices)
     user = models.ForeignKey(
-        "rak_base.User", verbose_name=_("destinataire (compte)"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="messages",
+        "rak_base.User",
+        verbose_name=_("destinataire (compte)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
     )
     recipient = models.CharField(_("destinataire"), max_length=254, blank=True)
     kind = models.CharField(_("type"), max_length=40, default="info")
     subject = models.CharField(_("objet"), max_length=200, blank=True)
     body = models.TextField(_("contenu"))
     sensitive = models.BooleanField(
-        _("confidentiel"), default=False,
+        _("confidentiel"),
+        default=False,
         help_text=_("Code ou mot de passe : le contenu est masqué une fois le message envoyé."),
     )
     status = models.CharField(_("statut"), max_length=8, choices=Status.choices, default=Status.QUEUED)
@@ -107,7 +112,8 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="message_user_recent"),
             models.Index(
-                fields=["next_attempt_at"], name="message_queued_due",
+                fields=["next_attempt_at"],
+                name="message_queued_due",
                 condition=Q(status="QUEUED"),
             ),
             models.Index(fields=["recipient", "-created_at"], name="message_recipient_recent"),

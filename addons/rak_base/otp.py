@@ -50,7 +50,9 @@ class OtpTooManyCodes(OtpError):
 
 
 class OtpNotFound(OtpError):
-    default_message = "Aucun code de confirmation n'a été envoyé à ce numéro. Cliquez sur « vérifier » pour en recevoir un."
+    default_message = (
+        "Aucun code de confirmation n'a été envoyé à ce numéro. Cliquez sur « vérifier » pour en recevoir un."
+    )
 
 
 class OtpExpired(OtpError):
@@ -68,8 +70,7 @@ class OtpInvalid(OtpError):
 
 class OtpTooManyFailures(OtpError):
     default_message = (
-        "Trop d'essais erronés : ce code est bloqué. Demandez un nouveau code plus tard "
-        "ou contactez le service client."
+        "Trop d'essais erronés : ce code est bloqué. Demandez un nouveau code plus tard ou contactez le service client."
     )
 
 
@@ -91,9 +92,7 @@ def otp_send(*, phone: str, purpose: str, now: datetime, user=None, text: str | 
     """Create a code for (phone, purpose) and queue its SMS. ``phone`` is E.164."""
     # Serialise concurrent requests for the same phone on the most recent row.
     recent = list(
-        OneTimeCode.objects.select_for_update()
-        .filter(phone=phone, created_at__gt=now - WINDOW)
-        .order_by("-created_at")
+        OneTimeCode.objects.select_for_update().filter(phone=phone, created_at__gt=now - WINDOW).order_by("-created_at")
     )
     if len(recent) >= MAX_CODES_PER_HOUR:
         raise OtpTooManyCodes()
@@ -113,10 +112,16 @@ def otp_send(*, phone: str, purpose: str, now: datetime, user=None, text: str | 
         )
     code = generate_code()
     otp = OneTimeCode.objects.create(
-        purpose=purpose, phone=phone, code_hash=_hash(code, phone=phone, purpose=purpose),
-        created_at=now, expires_at=now + VALIDITY, failed_attempts=carried_failures,
+        purpose=purpose,
+        phone=phone,
+        code_hash=_hash(code, phone=phone, purpose=purpose),
+        created_at=now,
+        expires_at=now + VALIDITY,
+        failed_attempts=carried_failures,
     )
-    body = (text or "RAK : votre code de confirmation est {code}. Il est valable 5 minutes. Ne le communiquez à personne.").format(code=code)
+    body = (
+        text or "RAK : votre code de confirmation est {code}. Il est valable 5 minutes. Ne le communiquez à personne."
+    ).format(code=code)
     message_queue_sms(to=phone, body=body, user=user, kind="otp", sensitive=True)
     return otp
 

@@ -37,18 +37,31 @@ def _enqueue(message: Message) -> None:
 @transaction.atomic
 def message_queue_sms(*, to: str, body: str, user=None, kind: str = "info", sensitive: bool = False) -> Message:
     message = Message.objects.create(
-        channel=Message.Channel.SMS, recipient=to, body=body, user=user, kind=kind,
-        sensitive=sensitive, next_attempt_at=clock.now(),
+        channel=Message.Channel.SMS,
+        recipient=to,
+        body=body,
+        user=user,
+        kind=kind,
+        sensitive=sensitive,
+        next_attempt_at=clock.now(),
     )
     _enqueue(message)
     return message
 
 
 @transaction.atomic
-def message_queue_email(*, to: str, subject: str, body: str, user=None, kind: str = "info", sensitive: bool = False) -> Message:
+def message_queue_email(
+    *, to: str, subject: str, body: str, user=None, kind: str = "info", sensitive: bool = False
+) -> Message:
     message = Message.objects.create(
-        channel=Message.Channel.EMAIL, recipient=to, subject=subject, body=body, user=user, kind=kind,
-        sensitive=sensitive, next_attempt_at=clock.now(),
+        channel=Message.Channel.EMAIL,
+        recipient=to,
+        subject=subject,
+        body=body,
+        user=user,
+        kind=kind,
+        sensitive=sensitive,
+        next_attempt_at=clock.now(),
     )
     _enqueue(message)
     return message
@@ -59,8 +72,13 @@ def message_queue_bell(*, user, subject: str, body: str, kind: str = "info") -> 
     """An in-app notification only: nothing to deliver."""
     now = clock.now()
     return Message.objects.create(
-        channel=Message.Channel.BELL, user=user, subject=subject, body=body, kind=kind,
-        status=Message.Status.SENT, sent_at=now,
+        channel=Message.Channel.BELL,
+        user=user,
+        subject=subject,
+        body=body,
+        kind=kind,
+        status=Message.Status.SENT,
+        sent_at=now,
     )
 
 
@@ -112,7 +130,9 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> Message 
         message.last_error = ""
         if message.sensitive:
             message.body = Message.REDACTED
-        message.save(update_fields=["attempts", "provider_id", "status", "sent_at", "next_attempt_at", "last_error", "body"])
+        message.save(
+            update_fields=["attempts", "provider_id", "status", "sent_at", "next_attempt_at", "last_error", "body"]
+        )
         return message
 
 

@@ -62,7 +62,10 @@ class HttpSmsBackend:
                 )
             else:
                 response = self.session.post(
-                    opts["url"], data=body.encode("utf-8"), auth=auth, timeout=opts["timeout"],
+                    opts["url"],
+                    data=body.encode("utf-8"),
+                    auth=auth,
+                    timeout=opts["timeout"],
                     headers={"Content-Type": opts.get("content_type", "application/json")},
                 )
         except requests.RequestException as exc:

@@ -202,8 +202,7 @@ class ContactInlineFormSet(PaginationInlineFormSet):
     def clean(self):
         super().clean()
         kept = [
-            form for form in self.forms
-            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+            form for form in self.forms if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
         ]
         if sum(bool(form.cleaned_data.get("is_sms")) for form in kept) > 1:
             raise ValidationError(_("Un seul numéro peut recevoir les SMS : décochez « n° SMS » sur l'autre numéro."))
@@ -265,7 +264,12 @@ class DossierInline(ReadOnlyInlineMixin, TabularInline):
 class PortalAccountInline(ReadOnlyInlineMixin, StackedInline):
     model = PortalAccount
     fields = (
-        "login", "origin", "created_at", "terms_accepted_at", "data_processing_accepted_at", "last_login",
+        "login",
+        "origin",
+        "created_at",
+        "terms_accepted_at",
+        "data_processing_accepted_at",
+        "last_login",
         "must_change_password",
     )
     readonly_fields = fields
@@ -303,8 +307,17 @@ class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
         fields = (
-            "code", "kind", "status", "cin", "ice", "civility", "first_name", "last_name", "company_name",
-            "birth_date", "agency",
+            "code",
+            "kind",
+            "status",
+            "cin",
+            "ice",
+            "civility",
+            "first_name",
+            "last_name",
+            "company_name",
+            "birth_date",
+            "agency",
         )
 
     def clean_cin(self):
@@ -345,8 +358,18 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
     ordering = ("code",)
     inlines = (ContactInline, DossierInline, PortalAccountInline, ChangeRequestInline)
     fieldsets = (
-        (_("Identité"), {"fields": (("code", "kind", "status"), ("cin", "ice"), ("civility", "first_name", "last_name"),
-                                    "company_name", "birth_date")}),
+        (
+            _("Identité"),
+            {
+                "fields": (
+                    ("code", "kind", "status"),
+                    ("cin", "ice"),
+                    ("civility", "first_name", "last_name"),
+                    "company_name",
+                    "birth_date",
+                )
+            },
+        ),
         (_("Rattachement"), {"fields": ("agency", "created_at")}),
     )
     readonly_fields = ("code", "created_at")
@@ -485,8 +508,12 @@ def customer_messages_table(rows: list[dict]) -> dict:
         "headers": [_("envoyé le"), _("canal"), _("destinataire"), _("type"), _("statut"), _("contenu")],
         "rows": [
             [
-                format_html('<a href="{}" class="{}">{}</a>', row["url"], LINK_CLASSES,
-                            date_format(localtime(row["message"].created_at), "SHORT_DATETIME_FORMAT")),
+                format_html(
+                    '<a href="{}" class="{}">{}</a>',
+                    row["url"],
+                    LINK_CLASSES,
+                    date_format(localtime(row["message"].created_at), "SHORT_DATETIME_FORMAT"),
+                ),
                 row["message"].get_channel_display(),
                 row["message"].recipient or row["message"].user_id and _("compte portail") or "—",
                 row["message"].kind,
@@ -525,7 +552,14 @@ class IndexedSearchMixin:
 @admin.register(Dossier)
 class DossierAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
     list_display = (
-        "number", "customer_link", "service", "status_display", "tariff_category", "district", "meter", "start_date",
+        "number",
+        "customer_link",
+        "service",
+        "status_display",
+        "tariff_category",
+        "district",
+        "meter",
+        "start_date",
     )
     list_select_related = ("customer", "premises", "meter")
     list_filter = (
@@ -542,8 +576,19 @@ class DossierAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
     show_full_result_count = False
     autocomplete_fields = ("customer", "premises", "meter")
     fieldsets = (
-        (None, {"fields": ("number", "customer", ("service", "status"), ("tariff_category", "billing_mode"),
-                           "deposit_amount", ("start_date", "end_date"))}),
+        (
+            None,
+            {
+                "fields": (
+                    "number",
+                    "customer",
+                    ("service", "status"),
+                    ("tariff_category", "billing_mode"),
+                    "deposit_amount",
+                    ("start_date", "end_date"),
+                )
+            },
+        ),
         (_("Local et compteur"), {"fields": ("premises", "meter")}),
     )
 
@@ -562,7 +607,8 @@ class DossierAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
         return obj.premises.district
 
     @display(
-        description=_("statut"), ordering="status",
+        description=_("statut"),
+        ordering="status",
         label={"ACTIVE": "success", "SUSPENDED": "warning", "TERMINATED": "danger"},
     )
     def status_display(self, obj: Dossier):
@@ -643,7 +689,13 @@ class AgencyAdmin(IndexedSearchMixin, ModelAdmin):
 @admin.register(PortalAccount)
 class PortalAccountAdmin(ModelAdmin):
     list_display = (
-        "login", "customer_link", "origin", "created_at", "last_login", "must_change_password", "terms_accepted_at",
+        "login",
+        "customer_link",
+        "origin",
+        "created_at",
+        "last_login",
+        "must_change_password",
+        "terms_accepted_at",
     )
     list_select_related = ("customer", "user")
     list_filter = (("origin", ChoicesDropdownFilter), "user__must_change_password")
@@ -653,8 +705,16 @@ class PortalAccountAdmin(ModelAdmin):
     show_full_result_count = False
     actions = ("password_resend_selected",)
     fields = (
-        "login", "customer_link", "origin", "created_at", "terms_accepted_at", "data_processing_accepted_at",
-        "last_login", "must_change_password", "password_changed_at", "is_active",
+        "login",
+        "customer_link",
+        "origin",
+        "created_at",
+        "terms_accepted_at",
+        "data_processing_accepted_at",
+        "last_login",
+        "must_change_password",
+        "password_changed_at",
+        "is_active",
     )
     readonly_fields = fields
 
@@ -754,7 +814,13 @@ class QueueAdminMixin:
 class ChangeRequestAdmin(QueueAdminMixin, ModelAdmin):
     open_status = ChangeRequest.Status.PENDING
     list_display = (
-        "created_at", "customer_link", "field", "current_value", "requested_value", "status_display", "handled_by",
+        "created_at",
+        "customer_link",
+        "field",
+        "current_value",
+        "requested_value",
+        "status_display",
+        "handled_by",
         "handled_at",
     )
     list_select_related = ("customer", "handled_by")
@@ -783,8 +849,11 @@ class ChangeRequestAdmin(QueueAdminMixin, ModelAdmin):
     def _decide(self, request, change_request: ChangeRequest, *, accept: bool) -> bool:
         try:
             decided = change_request_decide(
-                request_id=change_request.pk, staff_user=request.user, accept=accept,
-                note=change_request.staff_note, now=clock.now(),
+                request_id=change_request.pk,
+                staff_user=request.user,
+                accept=accept,
+                note=change_request.staff_note,
+                now=clock.now(),
             )
         except RakError as exc:
             messages.error(request, f"{change_request.customer.code} : {exc.message}")
@@ -822,7 +891,8 @@ class ChangeRequestAdmin(QueueAdminMixin, ModelAdmin):
         return admin_link(obj.customer, f"{obj.customer.code} — {obj.customer.display_name}")
 
     @display(
-        description=_("statut"), ordering="status",
+        description=_("statut"),
+        ordering="status",
         label={"PENDING": "warning", "ACCEPTED": "success", "REJECTED": "danger"},
     )
     def status_display(self, obj: ChangeRequest):
@@ -863,7 +933,9 @@ class ContactMessageAdmin(QueueAdminMixin, ModelAdmin):
     def _handle(self, request, contact_message: ContactMessage) -> bool:
         try:
             contact_message_handle(
-                message_id=contact_message.pk, staff_user=request.user, note=contact_message.staff_note,
+                message_id=contact_message.pk,
+                staff_user=request.user,
+                note=contact_message.staff_note,
                 now=clock.now(),
             )
         except RakError as exc:
@@ -905,22 +977,45 @@ def backoffice_stats(request) -> list[dict]:
         if user.has_perm(perm):
             items.append({"title": title, "url": url, "count": count(), "variant": variant})
 
-    add("rak_customer.view_customer", _("Clients"), reverse("admin:rak_customer_customer_changelist"),
-        lambda: Customer.objects.count())
-    add("rak_customer.view_portalaccount", _("Comptes agence en ligne"),
-        reverse("admin:rak_customer_portalaccount_changelist"), lambda: PortalAccount.objects.count())
-    add("rak_customer.view_changerequest", _("Demandes de modification en attente"),
+    add(
+        "rak_customer.view_customer",
+        _("Clients"),
+        reverse("admin:rak_customer_customer_changelist"),
+        lambda: Customer.objects.count(),
+    )
+    add(
+        "rak_customer.view_portalaccount",
+        _("Comptes agence en ligne"),
+        reverse("admin:rak_customer_portalaccount_changelist"),
+        lambda: PortalAccount.objects.count(),
+    )
+    add(
+        "rak_customer.view_changerequest",
+        _("Demandes de modification en attente"),
         reverse("admin:rak_customer_changerequest_changelist") + "?status__exact=PENDING",
-        lambda: ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).count(), "warning")
-    add("rak_customer.view_contactmessage", _("Messages « Contactez-nous » nouveaux"),
+        lambda: ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).count(),
+        "warning",
+    )
+    add(
+        "rak_customer.view_contactmessage",
+        _("Messages « Contactez-nous » nouveaux"),
         reverse("admin:rak_customer_contactmessage_changelist") + "?status__exact=NEW",
-        lambda: ContactMessage.objects.filter(status=ContactMessage.Status.NEW).count(), "warning")
-    add("rak_base.view_message", _("Messages en attente d'envoi"),
+        lambda: ContactMessage.objects.filter(status=ContactMessage.Status.NEW).count(),
+        "warning",
+    )
+    add(
+        "rak_base.view_message",
+        _("Messages en attente d'envoi"),
         reverse("admin:rak_base_message_changelist") + "?status__exact=QUEUED",
-        lambda: Message.objects.filter(status=Message.Status.QUEUED).count())
-    add("rak_base.view_message", _("Messages en échec"),
+        lambda: Message.objects.filter(status=Message.Status.QUEUED).count(),
+    )
+    add(
+        "rak_base.view_message",
+        _("Messages en échec"),
         reverse("admin:rak_base_message_changelist") + "?status__exact=FAILED",
-        lambda: Message.objects.filter(status=Message.Status.FAILED).count(), "danger")
+        lambda: Message.objects.filter(status=Message.Status.FAILED).count(),
+        "danger",
+    )
     return items
 
 

@@ -59,6 +59,7 @@ class DemoDataRefused(RakError):
 
 # --- reference data -----------------------------------------------------------------------------
 
+
 def _words(text: str) -> list[str]:
     return [w.strip() for w in text.split(",") if w.strip()]
 
@@ -102,10 +103,29 @@ LAST_NAMES = _words(
 
 # (prefix, digits, weight): Kénitra's « G » series first, then other regions' letters (people move).
 CIN_PREFIXES = [
-    ("G", 6, 26), ("GA", 6, 14), ("GB", 6, 10), ("GK", 6, 9), ("GM", 6, 6), ("GN", 6, 4), ("GJ", 6, 3),
-    ("A", 6, 4), ("AB", 6, 3), ("AE", 6, 2), ("BE", 6, 3), ("BK", 6, 2), ("BH", 6, 1), ("C", 6, 2),
-    ("CD", 6, 1), ("D", 6, 2), ("DA", 6, 1), ("X", 6, 2), ("XA", 5, 2), ("F", 6, 1), ("JB", 6, 1),
-    ("L", 6, 1), ("E", 6, 1),
+    ("G", 6, 26),
+    ("GA", 6, 14),
+    ("GB", 6, 10),
+    ("GK", 6, 9),
+    ("GM", 6, 6),
+    ("GN", 6, 4),
+    ("GJ", 6, 3),
+    ("A", 6, 4),
+    ("AB", 6, 3),
+    ("AE", 6, 2),
+    ("BE", 6, 3),
+    ("BK", 6, 2),
+    ("BH", 6, 1),
+    ("C", 6, 2),
+    ("CD", 6, 1),
+    ("D", 6, 2),
+    ("DA", 6, 1),
+    ("X", 6, 2),
+    ("XA", 5, 2),
+    ("F", 6, 1),
+    ("JB", 6, 1),
+    ("L", 6, 1),
+    ("E", 6, 1),
 ]
 
 MOBILE_PREFIXES = (
@@ -197,34 +217,58 @@ SANITATION_DEPOSIT = Decimal("0.00")
 
 AGENCIES = {  # key -> Agency fields. Plausible demo agencies, not the Régie's official list.
     "centre": dict(
-        name="Agence Centre-ville", address="Boulevard Mohammed Diouri, Ville Haute, Kénitra",
-        hours="Lundi au vendredi 8h30 – 16h30, samedi 9h – 12h", phone="+212537372100",
-        email="agence.centre@rak.ma", latitude=Decimal("34.261100"), longitude=Decimal("-6.580200"),
+        name="Agence Centre-ville",
+        address="Boulevard Mohammed Diouri, Ville Haute, Kénitra",
+        hours="Lundi au vendredi 8h30 – 16h30, samedi 9h – 12h",
+        phone="+212537372100",
+        email="agence.centre@rak.ma",
+        latitude=Decimal("34.261100"),
+        longitude=Decimal("-6.580200"),
     ),
     "saknia": dict(
-        name="Agence Saknia", address="Avenue Abdelkrim El Khattabi, Saknia, Kénitra",
-        hours="Lundi au vendredi 8h30 – 16h30", phone="+212537374210",
-        email="agence.saknia@rak.ma", latitude=Decimal("34.243600"), longitude=Decimal("-6.600800"),
+        name="Agence Saknia",
+        address="Avenue Abdelkrim El Khattabi, Saknia, Kénitra",
+        hours="Lundi au vendredi 8h30 – 16h30",
+        phone="+212537374210",
+        email="agence.saknia@rak.ma",
+        latitude=Decimal("34.243600"),
+        longitude=Decimal("-6.600800"),
     ),
     "oujih": dict(
-        name="Agence Ouled Oujih", address="Boulevard Allal Ben Abdellah, Ouled Oujih, Kénitra",
-        hours="Lundi au vendredi 8h30 – 16h30", phone="+212537376320",
-        email="agence.ouledoujih@rak.ma", latitude=Decimal("34.250800"), longitude=Decimal("-6.553400"),
+        name="Agence Ouled Oujih",
+        address="Boulevard Allal Ben Abdellah, Ouled Oujih, Kénitra",
+        hours="Lundi au vendredi 8h30 – 16h30",
+        phone="+212537376320",
+        email="agence.ouledoujih@rak.ma",
+        latitude=Decimal("34.250800"),
+        longitude=Decimal("-6.553400"),
     ),
     "birrami": dict(
-        name="Agence Bir Rami", address="Avenue Al Massira, Bir Rami Est, Kénitra",
-        hours="Lundi au vendredi 8h30 – 16h30", phone="+212537378430",
-        email="agence.birrami@rak.ma", latitude=Decimal("34.276500"), longitude=Decimal("-6.567800"),
+        name="Agence Bir Rami",
+        address="Avenue Al Massira, Bir Rami Est, Kénitra",
+        hours="Lundi au vendredi 8h30 – 16h30",
+        phone="+212537378430",
+        email="agence.birrami@rak.ma",
+        latitude=Decimal("34.276500"),
+        longitude=Decimal("-6.567800"),
     ),
     "maamora": dict(
-        name="Agence Maamora", address="Rue Moulay Ismail, Maamora, Kénitra",
-        hours="Lundi au vendredi 8h30 – 16h30", phone="+212537379540",
-        email="agence.maamora@rak.ma", latitude=Decimal("34.236700"), longitude=Decimal("-6.574500"),
+        name="Agence Maamora",
+        address="Rue Moulay Ismail, Maamora, Kénitra",
+        hours="Lundi au vendredi 8h30 – 16h30",
+        phone="+212537379540",
+        email="agence.maamora@rak.ma",
+        latitude=Decimal("34.236700"),
+        longitude=Decimal("-6.574500"),
     ),
     "mehdia": dict(
-        name="Agence Mehdia", address="Avenue Hassan II, Mehdia",
-        hours="Lundi au vendredi 8h30 – 16h30 (été : samedi 9h – 12h)", phone="+212537388650",
-        email="agence.mehdia@rak.ma", latitude=Decimal("34.255300"), longitude=Decimal("-6.648200"),
+        name="Agence Mehdia",
+        address="Avenue Hassan II, Mehdia",
+        hours="Lundi au vendredi 8h30 – 16h30 (été : samedi 9h – 12h)",
+        phone="+212537388650",
+        email="agence.mehdia@rak.ma",
+        latitude=Decimal("34.255300"),
+        longitude=Decimal("-6.648200"),
         city="Mehdia",
     ),
 }
@@ -233,13 +277,38 @@ EMAIL_DOMAINS = [("example.com", 5), ("example.net", 3), ("example.org", 2)]  # 
 
 # Column order of the generated rows (attnames; the first one is the primary key).
 COLUMNS = {
-    Customer: ("id", "code", "kind", "status", "cin", "ice", "civility", "first_name", "last_name",
-               "company_name", "birth_date", "agency_id", "created_at"),
+    Customer: (
+        "id",
+        "code",
+        "kind",
+        "status",
+        "cin",
+        "ice",
+        "civility",
+        "first_name",
+        "last_name",
+        "company_name",
+        "birth_date",
+        "agency_id",
+        "created_at",
+    ),
     Contact: ("id", "customer_id", "kind", "value", "is_sms", "is_primary_email", "verified_at", "created_at"),
     Premises: ("id", "reference", "address", "district", "city", "postal_code"),
     Meter: ("id", "number", "service", "caliber", "brand", "installed_date"),
-    Dossier: ("id", "number", "customer_id", "service", "status", "tariff_category", "billing_mode",
-              "deposit_amount", "start_date", "end_date", "premises_id", "meter_id"),
+    Dossier: (
+        "id",
+        "number",
+        "customer_id",
+        "service",
+        "status",
+        "tariff_category",
+        "billing_mode",
+        "deposit_amount",
+        "start_date",
+        "end_date",
+        "premises_id",
+        "meter_id",
+    ),
 }
 LOAD_ORDER = (Customer, Contact, Premises, Meter, Dossier)
 
@@ -247,6 +316,7 @@ YEARS_OF_HISTORY = 25
 
 
 # --- small helpers ---------------------------------------------------------------------------
+
 
 def ice_check_digits(body: str) -> str:
     """The two check digits of an ICE: the 15-digit number is a multiple of 97 (stdnum.ma.ice)."""
@@ -290,6 +360,7 @@ _email_domain = _Choice(EMAIL_DOMAINS)
 
 # --- the generator ---------------------------------------------------------------------------
 
+
 @dataclass
 class DemoBatch:
     rows: dict[type, list[tuple]] = field(default_factory=lambda: {model: [] for model in LOAD_ORDER})
@@ -303,8 +374,14 @@ class DemoGenerator:
     the first primary key to use; ``agency_ids`` maps AGENCIES keys to Agency primary keys."""
 
     def __init__(
-        self, *, seed: int, as_of: date, now: datetime, first_code: int = CUSTOMER_CODE_START,
-        first_ids: dict[type, int] | None = None, agency_ids: dict[str, int] | None = None,
+        self,
+        *,
+        seed: int,
+        as_of: date,
+        now: datetime,
+        first_code: int = CUSTOMER_CODE_START,
+        first_ids: dict[type, int] | None = None,
+        agency_ids: dict[str, int] | None = None,
     ) -> None:
         self.seed = seed
         self.as_of = as_of
@@ -344,7 +421,7 @@ class DemoGenerator:
     def _cin(self, rng: random.Random) -> str:
         while True:
             prefix, digits = _cin_choice(rng)
-            value = f"{prefix}{rng.randrange(10 ** (digits - 1), 10 ** digits)}"
+            value = f"{prefix}{rng.randrange(10 ** (digits - 1), 10**digits)}"
             if value not in self.cins:
                 self.cins.add(value)
                 return value
@@ -421,8 +498,11 @@ class DemoGenerator:
         demo = index == 0  # the demo portal login: a particulier with SMS phone and e-mail
         draw = rng.random()
         kind = (
-            Customer.Kind.PARTICULIER if demo or draw >= 0.08
-            else Customer.Kind.ENTREPRISE if draw < 0.05 else Customer.Kind.PROFESSIONNEL
+            Customer.Kind.PARTICULIER
+            if demo or draw >= 0.08
+            else Customer.Kind.ENTREPRISE
+            if draw < 0.05
+            else Customer.Kind.PROFESSIONNEL
         )
         prospect = not demo and kind == Customer.Kind.PARTICULIER and rng.random() < 0.01
         district_row = (_business_district_choice if kind == Customer.Kind.ENTREPRISE else _district_choice)(rng)
@@ -455,22 +535,52 @@ class DemoGenerator:
 
         customer_id = self._id(Customer)
         code = str(self.first_code + index)
-        batch.rows[Customer].append((
-            customer_id, code, kind, Customer.Status.PROSPECT if prospect else Customer.Status.CLIENT,
-            cin, ice, civility, first, last, company, birth, self.agency_ids[district_row[2]], self.now,
-        ))
+        batch.rows[Customer].append(
+            (
+                customer_id,
+                code,
+                kind,
+                Customer.Status.PROSPECT if prospect else Customer.Status.CLIENT,
+                cin,
+                ice,
+                civility,
+                first,
+                last,
+                company,
+                birth,
+                self.agency_ids[district_row[2]],
+                self.now,
+            )
+        )
 
         # contacts
         has_phone = demo or prospect or rng.random() >= 0.04
         if has_phone:
-            batch.rows[Contact].append((
-                self._id(Contact), customer_id, Contact.Kind.PHONE, self._mobile(rng), True, False,
-                self.now if demo else None, self.now,
-            ))
+            batch.rows[Contact].append(
+                (
+                    self._id(Contact),
+                    customer_id,
+                    Contact.Kind.PHONE,
+                    self._mobile(rng),
+                    True,
+                    False,
+                    self.now if demo else None,
+                    self.now,
+                )
+            )
             if rng.random() < 0.08 and not demo:
-                batch.rows[Contact].append((
-                    self._id(Contact), customer_id, Contact.Kind.PHONE, self._mobile(rng), False, False, None, self.now,
-                ))
+                batch.rows[Contact].append(
+                    (
+                        self._id(Contact),
+                        customer_id,
+                        Contact.Kind.PHONE,
+                        self._mobile(rng),
+                        False,
+                        False,
+                        None,
+                        self.now,
+                    )
+                )
         email_share = {Customer.Kind.PARTICULIER: 0.30, Customer.Kind.PROFESSIONNEL: 0.60}.get(kind, 0.85)
         if demo or rng.random() < email_share:
             if kind == Customer.Kind.ENTREPRISE:
@@ -479,10 +589,18 @@ class DemoGenerator:
                 email = self._email(rng, f"{mailbox}.{_ascii_slug(trade_name)[:24]}")
             else:
                 email = self._person_email(rng, first, last, birth)
-            batch.rows[Contact].append((
-                self._id(Contact), customer_id, Contact.Kind.EMAIL, email, False, True,
-                self.now if demo else None, self.now,
-            ))
+            batch.rows[Contact].append(
+                (
+                    self._id(Contact),
+                    customer_id,
+                    Contact.Kind.EMAIL,
+                    email,
+                    False,
+                    True,
+                    self.now if demo else None,
+                    self.now,
+                )
+            )
 
         if not prospect:
             self._dossiers(
@@ -501,19 +619,31 @@ class DemoGenerator:
             premises_count = 1 if draw < 0.95 else 2 if draw < 0.99 else 3
         billing_draw = rng.random()
         billing_mode = (
-            Dossier.BillingMode.NORMAL if demo or billing_draw < 0.85
-            else Dossier.BillingMode.DIRECT_DEBIT if billing_draw < 0.97 else Dossier.BillingMode.ADVANCE
+            Dossier.BillingMode.NORMAL
+            if demo or billing_draw < 0.85
+            else Dossier.BillingMode.DIRECT_DEBIT
+            if billing_draw < 0.97
+            else Dossier.BillingMode.ADVANCE
         )
         earliest = (birth + timedelta(days=18 * 365 + 5)) if birth else None
         for number in range(premises_count):
-            row = district_row if number == 0 else (
-                _business_district_choice if kind == Customer.Kind.ENTREPRISE else _district_choice
-            )(rng)
+            row = (
+                district_row
+                if number == 0
+                else (_business_district_choice if kind == Customer.Kind.ENTREPRISE else _district_choice)(rng)
+            )
             self.premises_seq += 1
             premises_id = self._id(Premises)
-            batch.rows[Premises].append((
-                premises_id, f"LK{self.premises_seq:08d}", self._address(rng, row), row[0], row[3], row[4],
-            ))
+            batch.rows[Premises].append(
+                (
+                    premises_id,
+                    f"LK{self.premises_seq:08d}",
+                    self._address(rng, row),
+                    row[0],
+                    row[3],
+                    row[4],
+                )
+            )
             start = self._start_date(rng)
             if earliest and start < earliest:
                 start = earliest + timedelta(days=rng.randint(0, 400))
@@ -526,8 +656,11 @@ class DemoGenerator:
                 status = Dossier.Status.TERMINATED
             else:
                 status = (
-                    Dossier.Status.ACTIVE if status_draw < 0.92
-                    else Dossier.Status.SUSPENDED if status_draw < 0.96 else Dossier.Status.TERMINATED
+                    Dossier.Status.ACTIVE
+                    if status_draw < 0.92
+                    else Dossier.Status.SUSPENDED
+                    if status_draw < 0.96
+                    else Dossier.Status.TERMINATED
                 )
             end = None
             end_offset = rng.random()
@@ -539,8 +672,11 @@ class DemoGenerator:
                     end = start + timedelta(days=180 + int((span - 180) * end_offset))
             services_draw = rng.random()
             services = (
-                (Service.EAU, Service.ELECTRICITE) if demo or services_draw < 0.82
-                else (Service.ELECTRICITE,) if services_draw < 0.92 else (Service.EAU,)
+                (Service.EAU, Service.ELECTRICITE)
+                if demo or services_draw < 0.82
+                else (Service.ELECTRICITE,)
+                if services_draw < 0.92
+                else (Service.EAU,)
             )
             if Service.EAU in services and (demo or rng.random() < row[5]):
                 services = (*services, Service.ASSAINISSEMENT)
@@ -562,10 +698,22 @@ class DemoGenerator:
                         water_meter_status = dossier_status
                 self.dossier_seq += 1
                 prefix = {Service.EAU: "EA", Service.ELECTRICITE: "EL", Service.ASSAINISSEMENT: "AS"}[service]
-                batch.rows[Dossier].append((
-                    self._id(Dossier), f"{prefix}{self.dossier_seq:08d}", customer_id, service, dossier_status,
-                    category, billing_mode, deposit, start, end, premises_id, meter_id,
-                ))
+                batch.rows[Dossier].append(
+                    (
+                        self._id(Dossier),
+                        f"{prefix}{self.dossier_seq:08d}",
+                        customer_id,
+                        service,
+                        dossier_status,
+                        category,
+                        billing_mode,
+                        deposit,
+                        start,
+                        end,
+                        premises_id,
+                        meter_id,
+                    )
+                )
 
     @staticmethod
     def _category(rng: random.Random, kind: str) -> str:
@@ -597,13 +745,21 @@ class DemoGenerator:
                 installed = start + timedelta(days=rng.randint(1, span - 1))
         self.meter_seq += 1
         meter_id = self._id(Meter)
-        batch.rows[Meter].append((
-            meter_id, f"{code}{installed.year % 100:02d}{self.meter_seq:08d}", service, caliber, brand, installed,
-        ))
+        batch.rows[Meter].append(
+            (
+                meter_id,
+                f"{code}{installed.year % 100:02d}{self.meter_seq:08d}",
+                service,
+                caliber,
+                brand,
+                installed,
+            )
+        )
         return meter_id
 
 
 # --- loading ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DemoLoadResult:
@@ -661,8 +817,12 @@ def _write_bulk(model: type, rows: list[tuple]) -> None:
 
 @transaction.atomic
 def demo_data_load(
-    *, count: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED, now: datetime,
-    batch_size: int = DEFAULT_BATCH_SIZE, use_copy: bool | None = None,
+    *,
+    count: int = DEFAULT_CUSTOMERS,
+    seed: int = DEFAULT_SEED,
+    now: datetime,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    use_copy: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoLoadResult:
     """Generate and insert ``count`` customers with their contacts, premises, meters and dossiers,
@@ -688,7 +848,11 @@ def demo_data_load(
     agency_ids = agencies_ensure()
     first_ids = {m: (m.objects.aggregate(top=Max("id"))["top"] or 0) + 1 for m in LOAD_ORDER}
     generator = DemoGenerator(
-        seed=seed, as_of=timezone.localdate(now), now=now, first_ids=first_ids, agency_ids=agency_ids,
+        seed=seed,
+        as_of=timezone.localdate(now),
+        now=now,
+        first_ids=first_ids,
+        agency_ids=agency_ids,
     )
     counts = {m._meta.model_name: 0 for m in LOAD_ORDER}
     done = 0
@@ -709,7 +873,9 @@ def demo_data_load(
     last_code = CUSTOMER_CODE_START + count - 1
     sequence_ensure_at_least(name=CUSTOMER_CODE_SEQUENCE, value=last_code + 1)
     return DemoLoadResult(
-        counts=counts, first_code=str(CUSTOMER_CODE_START), last_code=str(last_code),
+        counts=counts,
+        first_code=str(CUSTOMER_CODE_START),
+        last_code=str(last_code),
         method="COPY" if use_copy else "bulk_create",
     )
 
@@ -747,12 +913,17 @@ def demo_logins_ensure(*, now: datetime) -> list[DemoLogin]:
     PortalAccount.objects.filter(user=user).exclude(customer=customer).delete()
     PortalAccount.objects.get_or_create(
         customer=customer,
-        defaults={"user": user, "origin": PortalAccount.Origin.STAFF,
-                  "terms_accepted_at": now, "data_processing_accepted_at": now},
+        defaults={
+            "user": user,
+            "origin": PortalAccount.Origin.STAFF,
+            "terms_accepted_at": now,
+            "data_processing_accepted_at": now,
+        },
     )
 
     for username, password, superuser in (
-        (DEMO_STAFF_USERNAME, DEMO_STAFF_PASSWORD, False), (DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD, True),
+        (DEMO_STAFF_USERNAME, DEMO_STAFF_PASSWORD, False),
+        (DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD, True),
     ):
         staff = User.objects.filter(username=username).first() or User(username=username)
         staff.role = User.Role.STAFF

@@ -113,8 +113,12 @@ class Contact(models.Model):
 
     customer = models.ForeignKey(Customer, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contacts")
     kind = models.CharField(_("type"), max_length=8, choices=Kind.choices)
-    value = models.CharField(_("valeur"), max_length=254, help_text=_("Téléphone au format E.164 (+212...), e-mail en minuscules."))
-    is_sms = models.BooleanField(_("n° SMS"), default=False, help_text=_("Le numéro qui reçoit les SMS (un seul par client)."))
+    value = models.CharField(
+        _("valeur"), max_length=254, help_text=_("Téléphone au format E.164 (+212...), e-mail en minuscules.")
+    )
+    is_sms = models.BooleanField(
+        _("n° SMS"), default=False, help_text=_("Le numéro qui reçoit les SMS (un seul par client).")
+    )
     is_primary_email = models.BooleanField(_("e-mail principal"), default=False)
     verified_at = models.DateTimeField(_("vérifié le"), null=True, blank=True)
     created_at = models.DateTimeField(_("ajouté le"), auto_now_add=True)
@@ -127,10 +131,14 @@ class Contact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "kind", "value"], name="contact_unique_per_customer"),
             models.UniqueConstraint(fields=["customer"], condition=Q(is_sms=True), name="contact_one_sms_number"),
-            models.UniqueConstraint(fields=["customer"], condition=Q(is_primary_email=True), name="contact_one_primary_email"),
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_primary_email=True), name="contact_one_primary_email"
+            ),
             models.CheckConstraint(condition=Q(kind__in=["PHONE", "EMAIL"]), name="contact_kind_valid"),
             models.CheckConstraint(condition=Q(is_sms=False) | Q(kind="PHONE"), name="contact_sms_is_phone"),
-            models.CheckConstraint(condition=Q(is_primary_email=False) | Q(kind="EMAIL"), name="contact_primary_is_email"),
+            models.CheckConstraint(
+                condition=Q(is_primary_email=False) | Q(kind="EMAIL"), name="contact_primary_is_email"
+            ),
         ]
         indexes = [models.Index(fields=["kind", "value"], name="contact_lookup")]
 
@@ -164,7 +172,9 @@ class Premises(models.Model):
 class Meter(models.Model):
     number = models.CharField(_("n° compteur"), max_length=20, unique=True)
     service = models.CharField(_("métier"), max_length=16, choices=Service.choices)
-    caliber = models.CharField(_("calibre"), max_length=20, help_text=_("Eau : diamètre (15 mm) ; électricité : ampérage (10 A)."))
+    caliber = models.CharField(
+        _("calibre"), max_length=20, help_text=_("Eau : diamètre (15 mm) ; électricité : ampérage (10 A).")
+    )
     brand = models.CharField(_("marque"), max_length=40, blank=True)
     installed_date = models.DateField(_("date de pose"))
 
@@ -205,13 +215,21 @@ class Dossier(models.Model):
     customer = models.ForeignKey(Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="dossiers")
     service = models.CharField(_("métier"), max_length=16, choices=Service.choices)
     status = models.CharField(_("statut"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
-    tariff_category = models.CharField(_("catégorie tarifaire"), max_length=16, choices=TariffCategory.choices, default=TariffCategory.DOMESTIQUE)
-    billing_mode = models.CharField(_("mode de facturation"), max_length=14, choices=BillingMode.choices, default=BillingMode.NORMAL)
-    deposit_amount = models.DecimalField(_("dépôt de garantie (DH)"), max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    tariff_category = models.CharField(
+        _("catégorie tarifaire"), max_length=16, choices=TariffCategory.choices, default=TariffCategory.DOMESTIQUE
+    )
+    billing_mode = models.CharField(
+        _("mode de facturation"), max_length=14, choices=BillingMode.choices, default=BillingMode.NORMAL
+    )
+    deposit_amount = models.DecimalField(
+        _("dépôt de garantie (DH)"), max_digits=14, decimal_places=2, default=Decimal("0.00")
+    )
     start_date = models.DateField(_("date de début"))
     end_date = models.DateField(_("date de fin"), null=True, blank=True)
     premises = models.ForeignKey(Premises, verbose_name=_("local"), on_delete=models.PROTECT, related_name="dossiers")
-    meter = models.ForeignKey(Meter, verbose_name=_("compteur"), null=True, blank=True, on_delete=models.PROTECT, related_name="dossiers")
+    meter = models.ForeignKey(
+        Meter, verbose_name=_("compteur"), null=True, blank=True, on_delete=models.PROTECT, related_name="dossiers"
+    )
 
     history = HistoricalRecords()
 
@@ -220,11 +238,20 @@ class Dossier(models.Model):
         verbose_name_plural = _("dossiers")
         ordering = ["number"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["ACTIVE", "SUSPENDED", "TERMINATED"]), name="dossier_status_valid"),
-            models.CheckConstraint(condition=Q(service__in=["EAU", "ELECTRICITE", "ASSAINISSEMENT"]), name="dossier_service_valid"),
-            models.CheckConstraint(condition=Q(billing_mode__in=["NORMAL", "ADVANCE", "DIRECT_DEBIT"]), name="dossier_billing_mode_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["ACTIVE", "SUSPENDED", "TERMINATED"]), name="dossier_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(service__in=["EAU", "ELECTRICITE", "ASSAINISSEMENT"]), name="dossier_service_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_mode__in=["NORMAL", "ADVANCE", "DIRECT_DEBIT"]), name="dossier_billing_mode_valid"
+            ),
             models.CheckConstraint(condition=Q(deposit_amount__gte=0), name="dossier_deposit_positive"),
-            models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")), name="dossier_dates_ordered"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="dossier_dates_ordered",
+            ),
         ]
         indexes = [models.Index(fields=["customer", "service"], name="dossier_customer_service")]
 
@@ -242,8 +269,12 @@ class PortalAccount(models.Model):
         PASSWORD_RESET = "PASSWORD_RESET", _("Mot de passe oublié")
         STAFF = "STAFF", _("Créé par le personnel")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), on_delete=models.CASCADE, related_name="portal_account")
-    customer = models.OneToOneField(Customer, verbose_name=_("client"), on_delete=models.CASCADE, related_name="portal_account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), on_delete=models.CASCADE, related_name="portal_account"
+    )
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("client"), on_delete=models.CASCADE, related_name="portal_account"
+    )
     origin = models.CharField(_("origine"), max_length=16, choices=Origin.choices)
     terms_accepted_at = models.DateTimeField(_("conditions acceptées le"), null=True, blank=True)
     data_processing_accepted_at = models.DateTimeField(_("accord loi 09-08 le"), null=True, blank=True)
@@ -269,14 +300,23 @@ class ChangeRequest(models.Model):
         ACCEPTED = "ACCEPTED", _("Acceptée")
         REJECTED = "REJECTED", _("Refusée")
 
-    customer = models.ForeignKey(Customer, verbose_name=_("client"), on_delete=models.CASCADE, related_name="change_requests")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("client"), on_delete=models.CASCADE, related_name="change_requests"
+    )
     field = models.CharField(_("information"), max_length=10, choices=Field.choices)
     current_value = models.CharField(_("valeur actuelle"), max_length=200)
     requested_value = models.CharField(_("valeur demandée"), max_length=200)
     reason = models.TextField(_("motif"), blank=True)
     status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.PENDING)
     staff_note = models.TextField(_("réponse du personnel"), blank=True)
-    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("traitée par"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("traitée par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("demandée le"), auto_now_add=True)
     handled_at = models.DateTimeField(_("traitée le"), null=True, blank=True)
 
@@ -285,7 +325,9 @@ class ChangeRequest(models.Model):
         verbose_name_plural = _("demandes de modification")
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["PENDING", "ACCEPTED", "REJECTED"]), name="changerequest_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["PENDING", "ACCEPTED", "REJECTED"]), name="changerequest_status_valid"
+            ),
         ]
         indexes = [models.Index(fields=["status", "-created_at"], name="changerequest_queue")]
 
@@ -305,10 +347,24 @@ class ContactMessage(models.Model):
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     subject = models.CharField(_("objet"), max_length=160)
     body = models.TextField(_("message"), max_length=4000)
-    customer = models.ForeignKey(Customer, verbose_name=_("client"), null=True, blank=True, on_delete=models.SET_NULL, related_name="contact_messages")
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("client"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact_messages",
+    )
     status = models.CharField(_("statut"), max_length=8, choices=Status.choices, default=Status.NEW)
     staff_note = models.TextField(_("suite donnée"), blank=True)
-    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("traité par"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("traité par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("reçu le"), auto_now_add=True)
     handled_at = models.DateTimeField(_("traité le"), null=True, blank=True)
 

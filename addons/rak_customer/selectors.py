@@ -20,7 +20,8 @@ def customer_search_filter(term: str) -> Q:
     A term that reads as an identifier (code, CIN, ICE, phone, e-mail) is looked up exactly on
     its index; anything else is a name: every word must prefix the last name, first name or
     the company name contains it (upper-cased; on PostgreSQL ``UPPER(...) varchar_pattern_ops``
-    indexes serve the prefixes and a pg_trgm index the company name). Contacts are matched through ``pk IN (subquery)``, never an OR across a join."""
+    indexes serve the prefixes and a pg_trgm index the company name). Contacts are matched
+    through ``pk IN (subquery)``, never an OR across a join."""
     term = (term or "").strip()
     if not term:
         return Q()

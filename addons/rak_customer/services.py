@@ -34,6 +34,7 @@ EMAIL_CONFIRM_MAX_AGE = timedelta(days=2)
 
 # --- errors ---------------------------------------------------------------------------------
 
+
 class AccountError(RakError):
     default_message = "Une erreur s'est produite, veuillez réessayer."
 
@@ -46,7 +47,9 @@ class AccountAlreadyExists(AccountError):
 
 
 class CustomerCodeMismatch(AccountError):
-    default_message = "Le code client ne correspond pas à ce CIN/ICE. Votre code client est indiqué sur vos factures RAK."
+    default_message = (
+        "Le code client ne correspond pas à ce CIN/ICE. Votre code client est indiqué sur vos factures RAK."
+    )
 
 
 class TermsNotAccepted(AccountError):
@@ -80,6 +83,7 @@ class IdentityAlreadyUsed(AccountError):
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
 
 def password_generate(length: int = 10) -> str:
     """A readable random password (no 0/O, 1/l/I) with at least one digit and one letter."""
@@ -116,14 +120,13 @@ class PasswordDelivery:
     @property
     def message(self) -> str:
         if self.channel == "SMS":
-            return (
-                "Votre mot de passe vous a été envoyé par SMS au numéro se terminant par "
-                f"{self.hint}."
-            )
+            return f"Votre mot de passe vous a été envoyé par SMS au numéro se terminant par {self.hint}."
         return f"Votre mot de passe vous a été envoyé par e-mail à l'adresse {self.hint}."
 
 
-def _send_password(*, customer: Customer, user, password: str, now: datetime, phone: str | None = None) -> PasswordDelivery:
+def _send_password(
+    *, customer: Customer, user, password: str, now: datetime, phone: str | None = None
+) -> PasswordDelivery:
     text = (
         f"RAK agence en ligne : votre code client est {customer.code} et votre mot de passe {password}. "
         "Il vous sera demandé de le changer à la première connexion."
@@ -137,8 +140,12 @@ def _send_password(*, customer: Customer, user, password: str, now: datetime, ph
     if email:
         _check_password_rate(recipient=email, now=now)
         message_queue_email(
-            to=email, subject="Votre mot de passe RAK agence en ligne", body=text, user=user,
-            kind="password", sensitive=True,
+            to=email,
+            subject="Votre mot de passe RAK agence en ligne",
+            body=text,
+            user=user,
+            kind="password",
+            sensitive=True,
         )
         return PasswordDelivery("EMAIL", mask_email(email))
     raise NoContactChannel()
@@ -148,14 +155,19 @@ def _create_account(*, customer: Customer, origin: str, now: datetime, accepted:
     password = password_generate()
     email = customer_email(customer) or ""
     user = User(
-        username=customer.code, role=User.Role.CUSTOMER, email=email,
-        first_name=customer.first_name[:150], last_name=(customer.last_name or customer.company_name)[:150],
+        username=customer.code,
+        role=User.Role.CUSTOMER,
+        email=email,
+        first_name=customer.first_name[:150],
+        last_name=(customer.last_name or customer.company_name)[:150],
         must_change_password=True,
     )
     user.set_password(password)
     user.save()
     account = PortalAccount.objects.create(
-        user=user, customer=customer, origin=origin,
+        user=user,
+        customer=customer,
+        origin=origin,
         terms_accepted_at=now if accepted else None,
         data_processing_accepted_at=now if accepted else None,
     )
@@ -168,6 +180,7 @@ def _require_acceptance(accept_terms: bool, accept_data_processing: bool) -> Non
 
 
 # --- account creation (« Créer mon compte ») --------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RegistrationStart:
@@ -195,7 +208,9 @@ def account_register_start(*, identity: str, phone: str, now: datetime) -> Regis
             account, password = _create_account(
                 customer=customer, origin=PortalAccount.Origin.KNOWN_PHONE, now=now, accepted=False
             )
-            delivery = _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
+            delivery = _send_password(
+                customer=customer, user=account.user, password=password, now=now, phone=phone_e164
+            )
             return RegistrationStart("CREATED", identity_value, phone_e164, delivery)
     otp_send(phone=phone_e164, purpose=OneTimeCode.Purpose.ACCOUNT_CREATE, now=now)
     return RegistrationStart("NEEDS_OTP", identity_value, phone_e164)
@@ -206,8 +221,14 @@ def account_register_resend_otp(*, phone: str, now: datetime) -> None:
 
 
 def account_register_new_phone(
-    *, identity: str, phone: str, customer_code: str, otp_code: str,
-    accept_terms: bool, accept_data_processing: bool, now: datetime,
+    *,
+    identity: str,
+    phone: str,
+    customer_code: str,
+    otp_code: str,
+    accept_terms: bool,
+    accept_data_processing: bool,
+    now: datetime,
 ) -> PasswordDelivery:
     """Known customer, phone not on record: code client + OTP on the new phone + acceptances."""
     _require_acceptance(accept_terms, accept_data_processing)
@@ -222,13 +243,25 @@ def account_register_new_phone(
         if PortalAccount.objects.filter(customer=customer).exists():
             raise AccountAlreadyExists()
         _set_sms_phone(customer=customer, phone=phone_e164, now=now)
-        account, password = _create_account(customer=customer, origin=PortalAccount.Origin.NEW_PHONE, now=now, accepted=True)
+        account, password = _create_account(
+            customer=customer, origin=PortalAccount.Origin.NEW_PHONE, now=now, accepted=True
+        )
         return _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
 
 
 def account_register_prospect(
-    *, identity: str, phone: str, civility: str, first_name: str, last_name: str, company_name: str,
-    email: str, kind: str, accept_terms: bool, accept_data_processing: bool, now: datetime,
+    *,
+    identity: str,
+    phone: str,
+    civility: str,
+    first_name: str,
+    last_name: str,
+    company_name: str,
+    email: str,
+    kind: str,
+    accept_terms: bool,
+    accept_data_processing: bool,
+    now: datetime,
 ) -> tuple[Customer, PasswordDelivery]:
     """Unknown person: a prospect customer with a code client and an account; the password goes
     by SMS to the phone given, which proves the phone on first login."""
@@ -241,31 +274,37 @@ def account_register_prospect(
         if id_kind == "ICE" and kind == Customer.Kind.PARTICULIER:
             kind = Customer.Kind.ENTREPRISE
         customer = Customer.objects.create(
-            code=customer_code_next(), kind=kind, status=Customer.Status.PROSPECT,
-            cin=identity_value if id_kind == "CIN" else "", ice=identity_value if id_kind == "ICE" else "",
-            civility=civility, first_name=first_name.strip(), last_name=last_name.strip(),
+            code=customer_code_next(),
+            kind=kind,
+            status=Customer.Status.PROSPECT,
+            cin=identity_value if id_kind == "CIN" else "",
+            ice=identity_value if id_kind == "ICE" else "",
+            civility=civility,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
             company_name=company_name.strip(),
         )
         Contact.objects.create(customer=customer, kind=Contact.Kind.PHONE, value=phone_e164, is_sms=True)
         if email:
-            Contact.objects.create(customer=customer, kind=Contact.Kind.EMAIL, value=email.strip().lower(), is_primary_email=True)
-        account, password = _create_account(customer=customer, origin=PortalAccount.Origin.PROSPECT, now=now, accepted=True)
+            Contact.objects.create(
+                customer=customer, kind=Contact.Kind.EMAIL, value=email.strip().lower(), is_primary_email=True
+            )
+        account, password = _create_account(
+            customer=customer, origin=PortalAccount.Origin.PROSPECT, now=now, accepted=True
+        )
         delivery = _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
         return customer, delivery
 
 
 # --- passwords --------------------------------------------------------------------------------
 
+
 def password_reset(*, customer_code: str, identity: str, now: datetime) -> PasswordDelivery:
     """« Mot de passe oublié »: code client + CIN/ICE -> a new password by SMS (e-mail when no
     phone). Creates the account when the customer has none yet (first connection)."""
     _, identity_value = identity_normalize(identity)
     with transaction.atomic():
-        customer = (
-            Customer.objects.select_for_update()
-            .filter(code=(customer_code or "").strip())
-            .first()
-        )
+        customer = Customer.objects.select_for_update().filter(code=(customer_code or "").strip()).first()
         if customer is None or identity_value not in (customer.cin, customer.ice):
             raise ResetIdentityMismatch()
         account = PortalAccount.objects.select_related("user").filter(customer=customer).first()
@@ -291,13 +330,15 @@ def account_password_change(*, user, new_password: str, now: datetime) -> None:
     user.password_changed_at = now
     user.save(update_fields=["password", "must_change_password", "password_changed_at"])
     message_queue_bell(
-        user=user, subject="Mot de passe modifié",
+        user=user,
+        subject="Mot de passe modifié",
         body="Le mot de passe de votre compte a été modifié. Si ce n'est pas vous, contactez immédiatement la RAK.",
         kind="security",
     )
 
 
 # --- contacts (profile) -----------------------------------------------------------------------
+
 
 def _set_sms_phone(*, customer: Customer, phone: str, now: datetime) -> Contact:
     customer.contacts.filter(is_sms=True).exclude(kind=Contact.Kind.PHONE, value=phone).update(is_sms=False)
@@ -324,12 +365,21 @@ def profile_phone_change_confirm(*, customer: Customer, user, phone: str, otp_co
         contact = _set_sms_phone(customer=customer, phone=phone_e164, now=now)
         if old and old != phone_e164:
             message_queue_sms(
-                to=old, user=user, kind="security",
-                body="RAK : le numéro de téléphone de votre compte agence en ligne a été modifié. Si ce n'est pas vous, contactez la RAK.",
+                to=old,
+                user=user,
+                kind="security",
+                body=(
+                    "RAK : le numéro de téléphone de votre compte agence en ligne a été modifié. "
+                    "Si ce n'est pas vous, contactez la RAK."
+                ),
             )
         message_queue_bell(
-            user=user, subject="Numéro de téléphone modifié",
-            body=f"Votre numéro de téléphone pour les SMS est désormais celui se terminant par {phone_last_digits(phone_e164)}.",
+            user=user,
+            subject="Numéro de téléphone modifié",
+            body=(
+                "Votre numéro de téléphone pour les SMS est désormais celui se terminant par "
+                f"{phone_last_digits(phone_e164)}."
+            ),
             kind="security",
         )
         return contact
@@ -366,7 +416,9 @@ def profile_email_confirm_send(*, customer: Customer, user, email: str, now: dat
     token = signing.TimestampSigner(salt=EMAIL_CONFIRM_SALT).sign_object({"c": contact.pk, "e": email})
     link = settings.SITE_URL + reverse("portal:email_confirm", args=[token])
     message_queue_email(
-        to=email, user=user, kind="email_confirm",
+        to=email,
+        user=user,
+        kind="email_confirm",
         subject="Confirmez votre adresse e-mail — RAK agence en ligne",
         body=(
             f"Bonjour,\n\nPour confirmer votre adresse e-mail sur l'agence en ligne de la RAK, ouvrez ce lien "
@@ -382,9 +434,7 @@ def profile_email_confirm_send(*, customer: Customer, user, email: str, now: dat
 @transaction.atomic
 def profile_email_confirm(*, token: str, now: datetime) -> Contact:
     try:
-        data = signing.TimestampSigner(salt=EMAIL_CONFIRM_SALT).unsign_object(
-            token, max_age=EMAIL_CONFIRM_MAX_AGE
-        )
+        data = signing.TimestampSigner(salt=EMAIL_CONFIRM_SALT).unsign_object(token, max_age=EMAIL_CONFIRM_MAX_AGE)
     except signing.BadSignature as exc:
         raise EmailConfirmInvalid() from exc
     contact = Contact.objects.select_for_update().filter(pk=data.get("c"), value=data.get("e")).first()
@@ -398,8 +448,11 @@ def profile_email_confirm(*, token: str, now: datetime) -> Contact:
 
 # --- change requests and contact form ---------------------------------------------------------
 
+
 @transaction.atomic
-def change_request_create(*, customer: Customer, user, field: str, requested_value: str, reason: str = "") -> ChangeRequest:
+def change_request_create(
+    *, customer: Customer, user, field: str, requested_value: str, reason: str = ""
+) -> ChangeRequest:
     requested_value = requested_value.strip()
     if field == ChangeRequest.Field.IDENTITY:
         _, requested_value = identity_normalize(requested_value)
@@ -414,7 +467,8 @@ def change_request_create(*, customer: Customer, user, field: str, requested_val
         customer=customer, field=field, current_value=current, requested_value=requested_value, reason=reason.strip()
     )
     message_queue_bell(
-        user=user, subject="Demande de modification enregistrée",
+        user=user,
+        subject="Demande de modification enregistrée",
         body=f"Votre demande de modification ({request.get_field_display()}) a été transmise à nos services.",
         kind="change_request",
     )
@@ -431,7 +485,9 @@ def change_request_decide(*, request_id: int, staff_user, accept: bool, note: st
     if accept:
         if request.field == ChangeRequest.Field.IDENTITY:
             kind, value = identity_normalize(request.requested_value)
-            other = Customer.objects.filter(**({"ice": value} if kind == "ICE" else {"cin": value})).exclude(pk=customer.pk)
+            other = Customer.objects.filter(**({"ice": value} if kind == "ICE" else {"cin": value})).exclude(
+                pk=customer.pk
+            )
             if other.exists():
                 raise AccountError("Ce CIN/ICE appartient déjà à un autre client.")
             if kind == "ICE":
@@ -453,7 +509,8 @@ def change_request_decide(*, request_id: int, staff_user, accept: bool, note: st
     if account:
         verdict = "acceptée" if accept else "refusée"
         message_queue_bell(
-            user=account.user, subject=f"Demande de modification {verdict}",
+            user=account.user,
+            subject=f"Demande de modification {verdict}",
             body=f"Votre demande de modification ({request.get_field_display()}) a été {verdict}. {note}".strip(),
             kind="change_request",
         )
@@ -461,11 +518,17 @@ def change_request_decide(*, request_id: int, staff_user, accept: bool, note: st
 
 
 @transaction.atomic
-def contact_message_create(*, name: str, email: str, phone: str, subject: str, body: str, customer: Customer | None) -> ContactMessage:
+def contact_message_create(
+    *, name: str, email: str, phone: str, subject: str, body: str, customer: Customer | None
+) -> ContactMessage:
     if phone:
         phone = phone_normalize(phone)
     return ContactMessage.objects.create(
-        name=name.strip(), email=email.strip().lower(), phone=phone, subject=subject.strip(), body=body.strip(),
+        name=name.strip(),
+        email=email.strip().lower(),
+        phone=phone,
+        subject=subject.strip(),
+        body=body.strip(),
         customer=customer,
     )
 

@@ -28,11 +28,16 @@ def _mobile_clean(value: str) -> str:
 
 class LoginForm(forms.Form):
     username = forms.CharField(
-        label="Code client, e-mail ou téléphone", max_length=254, error_messages=REQUIRED,
+        label="Code client, e-mail ou téléphone",
+        max_length=254,
+        error_messages=REQUIRED,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
-        label="Mot de passe", max_length=128, error_messages=REQUIRED, strip=False,
+        label="Mot de passe",
+        max_length=128,
+        error_messages=REQUIRED,
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
@@ -42,7 +47,9 @@ class ContactForm(forms.Form):
     email = forms.EmailField(label="E-mail", error_messages={**REQUIRED, "invalid": "Adresse e-mail invalide."})
     phone = forms.CharField(label="Téléphone", max_length=20, required=False)
     subject = forms.CharField(label="Objet", max_length=160, error_messages=REQUIRED)
-    body = forms.CharField(label="Message", max_length=4000, widget=forms.Textarea(attrs={"rows": 4}), error_messages=REQUIRED)
+    body = forms.CharField(
+        label="Message", max_length=4000, widget=forms.Textarea(attrs={"rows": 4}), error_messages=REQUIRED
+    )
 
     def clean_phone(self):
         value = self.cleaned_data["phone"].strip()
@@ -56,8 +63,12 @@ class ContactForm(forms.Form):
 
 class RegisterStartForm(forms.Form):
     identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
-    phone = forms.CharField(label="N° de téléphone (mobile)", max_length=20, error_messages=REQUIRED,
-                            widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78"}))
+    phone = forms.CharField(
+        label="N° de téléphone (mobile)",
+        max_length=20,
+        error_messages=REQUIRED,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78"}),
+    )
 
     def clean_identity(self):
         return _identity_clean(self.cleaned_data["identity"])
@@ -68,13 +79,13 @@ class RegisterStartForm(forms.Form):
 
 class AcceptanceMixin(forms.Form):
     accept_terms = forms.BooleanField(
-        label="J'accepte les conditions d'utilisation de l'agence en ligne", required=True,
+        label="J'accepte les conditions d'utilisation de l'agence en ligne",
+        required=True,
         error_messages={"required": "Vous devez accepter les conditions d'utilisation."},
     )
     accept_data_processing = forms.BooleanField(
         label=(
-            "Je donne mon accord au traitement de mes données personnelles (CIN, téléphone) "
-            "conformément à la loi 09-08"
+            "Je donne mon accord au traitement de mes données personnelles (CIN, téléphone) conformément à la loi 09-08"
         ),
         required=True,
         error_messages={"required": "Vous devez donner votre accord au traitement de vos données personnelles."},
@@ -82,11 +93,19 @@ class AcceptanceMixin(forms.Form):
 
 
 class RegisterNewPhoneForm(AcceptanceMixin):
-    customer_code = forms.CharField(label="Code client", max_length=12, error_messages=REQUIRED,
-                                    help_text="Votre code client est indiqué sur vos factures RAK.")
-    otp = forms.CharField(label="Code de confirmation (OTP)", max_length=6, min_length=6, error_messages={
-        **REQUIRED, "min_length": "Le code de confirmation comporte 6 chiffres."},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    customer_code = forms.CharField(
+        label="Code client",
+        max_length=12,
+        error_messages=REQUIRED,
+        help_text="Votre code client est indiqué sur vos factures RAK.",
+    )
+    otp = forms.CharField(
+        label="Code de confirmation (OTP)",
+        max_length=6,
+        min_length=6,
+        error_messages={**REQUIRED, "min_length": "Le code de confirmation comporte 6 chiffres."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
     field_order = ["customer_code", "otp", "accept_terms", "accept_data_processing"]
 
 
@@ -97,7 +116,16 @@ class RegisterProspectForm(AcceptanceMixin):
     first_name = forms.CharField(label="Prénom", max_length=80, required=False)
     company_name = forms.CharField(label="Raison sociale", max_length=160, required=False)
     email = forms.EmailField(label="E-mail", required=False, error_messages={"invalid": "Adresse e-mail invalide."})
-    field_order = ["kind", "civility", "last_name", "first_name", "company_name", "email", "accept_terms", "accept_data_processing"]
+    field_order = [
+        "kind",
+        "civility",
+        "last_name",
+        "first_name",
+        "company_name",
+        "email",
+        "accept_terms",
+        "accept_data_processing",
+    ]
 
     def clean(self):
         data = super().clean()
@@ -121,10 +149,18 @@ class ForgotPasswordForm(forms.Form):
 
 
 class NewPasswordMixin(forms.Form):
-    new_password1 = forms.CharField(label="Nouveau mot de passe", strip=False, error_messages=REQUIRED,
-                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    new_password2 = forms.CharField(label="Confirmation du nouveau mot de passe", strip=False, error_messages=REQUIRED,
-                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password1 = forms.CharField(
+        label="Nouveau mot de passe",
+        strip=False,
+        error_messages=REQUIRED,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label="Confirmation du nouveau mot de passe",
+        strip=False,
+        error_messages=REQUIRED,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def __init__(self, user, *args, **kwargs):
         self.user = user
@@ -146,8 +182,12 @@ class NewPasswordMixin(forms.Form):
 class PasswordChangeForm(NewPasswordMixin):
     """Current password + new one twice (seed 002: « le mot de passe reçu, le nouveau, la confirmation »)."""
 
-    old_password = forms.CharField(label="Mot de passe actuel", strip=False, error_messages=REQUIRED,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    old_password = forms.CharField(
+        label="Mot de passe actuel",
+        strip=False,
+        error_messages=REQUIRED,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     field_order = ["old_password", "new_password1", "new_password2"]
 
     def clean_old_password(self):
@@ -164,17 +204,25 @@ class PasswordChangeForm(NewPasswordMixin):
 
 
 class PhoneChangeForm(forms.Form):
-    phone = forms.CharField(label="Nouveau n° de téléphone (mobile)", max_length=20, error_messages=REQUIRED,
-                            widget=forms.TextInput(attrs={"inputmode": "tel"}))
+    phone = forms.CharField(
+        label="Nouveau n° de téléphone (mobile)",
+        max_length=20,
+        error_messages=REQUIRED,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
 
     def clean_phone(self):
         return _mobile_clean(self.cleaned_data["phone"])
 
 
 class OtpForm(forms.Form):
-    otp = forms.CharField(label="Code de confirmation (OTP)", max_length=6, min_length=6, error_messages={
-        **REQUIRED, "min_length": "Le code de confirmation comporte 6 chiffres."},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    otp = forms.CharField(
+        label="Code de confirmation (OTP)",
+        max_length=6,
+        min_length=6,
+        error_messages={**REQUIRED, "min_length": "Le code de confirmation comporte 6 chiffres."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
 
 
 class EmailForm(forms.Form):
@@ -184,4 +232,6 @@ class EmailForm(forms.Form):
 class ChangeRequestForm(forms.Form):
     field = forms.ChoiceField(label="Information à modifier", choices=ChangeRequest.Field.choices)
     requested_value = forms.CharField(label="Nouvelle valeur", max_length=200, error_messages=REQUIRED)
-    reason = forms.CharField(label="Motif (facultatif)", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Motif (facultatif)", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

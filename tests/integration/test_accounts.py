@@ -15,7 +15,15 @@ from django.utils import timezone
 from rak_base.models import Message, OneTimeCode
 from rak_base.otp import otp_send
 from rak_customer.models import ChangeRequest, Contact, ContactMessage, Customer, PortalAccount
-from tests.factories import TEST_PASSWORD, CompanyFactory, CustomerFactory, EmailFactory, PhoneFactory, StaffFactory, customer_with_account
+from tests.factories import (
+    TEST_PASSWORD,
+    CompanyFactory,
+    CustomerFactory,
+    EmailFactory,
+    PhoneFactory,
+    StaffFactory,
+    customer_with_account,
+)
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -42,13 +50,20 @@ def login(client, username, password=TEST_PASSWORD, **extra):
 
 # --- home and public pages ------------------------------------------------------------------
 
+
 def test_home_shows_login_contact_and_services(client):
     response = client.get("/")
     html = response.content.decode().replace("&#x27;", "'")
     assert response.status_code == 200
     assert "Connexion" in html and "Contactez-nous" in html
-    for label in ("Envoyer une réclamation", "Demande d'abonnement", "Demande de branchement",
-                  "Simuler votre consommation", "Vérifier des documents", "Nos agences"):
+    for label in (
+        "Envoyer une réclamation",
+        "Demande d'abonnement",
+        "Demande de branchement",
+        "Simuler votre consommation",
+        "Vérifier des documents",
+        "Nos agences",
+    ):
         assert label in html
 
 
@@ -60,10 +75,16 @@ def test_unbuilt_services_say_coming_soon_not_404(client, slug):
 
 
 def test_contact_form_is_stored_for_staff(client):
-    response = client.post(reverse("portal:contact"), {
-        "name": "Fatima Zahra Bennani", "email": "FZ@example.ma", "phone": "0612345678",
-        "subject": "Facture", "body": "Je n'ai pas reçu ma facture.",
-    })
+    response = client.post(
+        reverse("portal:contact"),
+        {
+            "name": "Fatima Zahra Bennani",
+            "email": "FZ@example.ma",
+            "phone": "0612345678",
+            "subject": "Facture",
+            "body": "Je n'ai pas reçu ma facture.",
+        },
+    )
     assert response.status_code == 302
     message = ContactMessage.objects.get()
     assert message.email == "fz@example.ma" and message.phone == "+212612345678"
@@ -71,7 +92,9 @@ def test_contact_form_is_stored_for_staff(client):
 
 
 def test_contact_form_rejects_bad_input_in_french(client):
-    response = client.post(reverse("portal:contact"), {"name": "", "email": "pas-un-email", "subject": "x", "body": "y"})
+    response = client.post(
+        reverse("portal:contact"), {"name": "", "email": "pas-un-email", "subject": "x", "body": "y"}
+    )
     html = response.content.decode().replace("&#x27;", "'")
     assert response.status_code == 400
     assert "Ce champ est obligatoire." in html and "Adresse e-mail invalide." in html
@@ -79,6 +102,7 @@ def test_contact_form_rejects_bad_input_in_french(client):
 
 
 # --- login --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("identifier", ["code", "email", "+212612345678", "06 12 34 56 78"])
 def test_login_with_code_email_or_phone(client, identifier):
@@ -150,10 +174,13 @@ def test_customer_pages_require_login(client):
 
 # --- « Créer mon compte » ---------------------------------------------------------------------
 
+
 def test_register_known_customer_known_phone_gets_password_by_sms(client):
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
-    response = client.post(reverse("portal:register_start"), {"identity": "ab 123456", "phone": "0661234578"}, follow=True)
+    response = client.post(
+        reverse("portal:register_start"), {"identity": "ab 123456", "phone": "0661234578"}, follow=True
+    )
     html = response.content.decode().replace("&#x27;", "'")
     assert "se terminant par 78" in html
     account = PortalAccount.objects.get(customer=customer)
@@ -213,8 +240,10 @@ def test_register_expired_otp_is_refused(client):
     client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0700112233"})
     code = code_from(last_message("+212700112233", "otp"))
     OneTimeCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = client.post(reverse("portal:register_new_phone"), {
-        "customer_code": customer.code, "otp": code, "accept_terms": "on", "accept_data_processing": "on"})
+    response = client.post(
+        reverse("portal:register_new_phone"),
+        {"customer_code": customer.code, "otp": code, "accept_terms": "on", "accept_data_processing": "on"},
+    )
     assert "Ce code de confirmation a expiré" in response.content.decode().replace("&#x27;", "'")
     assert not PortalAccount.objects.exists()
 
@@ -225,10 +254,19 @@ def test_register_unknown_person_creates_prospect(client):
     url = reverse("portal:register_prospect")
     missing = client.post(url, {"kind": "PARTICULIER", "accept_terms": "on", "accept_data_processing": "on"})
     assert "Veuillez indiquer votre nom." in missing.content.decode().replace("&#x27;", "'")
-    response = client.post(url, {
-        "kind": "PARTICULIER", "civility": "MME", "last_name": "El Idrissi", "first_name": "Khadija",
-        "email": "khadija@example.ma", "accept_terms": "on", "accept_data_processing": "on",
-    }, follow=True)
+    response = client.post(
+        url,
+        {
+            "kind": "PARTICULIER",
+            "civility": "MME",
+            "last_name": "El Idrissi",
+            "first_name": "Khadija",
+            "email": "khadija@example.ma",
+            "accept_terms": "on",
+            "accept_data_processing": "on",
+        },
+        follow=True,
+    )
     assert "se terminant par 22" in response.content.decode().replace("&#x27;", "'")
     prospect = Customer.objects.get(cin="GK998877")
     assert prospect.status == Customer.Status.PROSPECT and prospect.code.isdigit()
@@ -252,9 +290,12 @@ def test_register_company_by_ice(client):
 
 # --- « Mot de passe oublié » -------------------------------------------------------------------
 
+
 def test_forgot_password_sends_new_password_by_sms(client):
     customer, user = customer_with_account(phone="+212612345678", cin="G123456")
-    response = client.post(reverse("portal:forgot_password"), {"customer_code": customer.code, "identity": "g123456"}, follow=True)
+    response = client.post(
+        reverse("portal:forgot_password"), {"customer_code": customer.code, "identity": "g123456"}, follow=True
+    )
     assert "se terminant par 78" in response.content.decode().replace("&#x27;", "'")
     user.refresh_from_db()
     assert user.must_change_password
@@ -265,7 +306,9 @@ def test_forgot_password_sends_new_password_by_sms(client):
 def test_forgot_password_by_email_when_no_phone(client):
     customer = CustomerFactory(cin="G123456")
     EmailFactory(customer=customer, value="sans.telephone@example.ma")
-    response = client.post(reverse("portal:forgot_password"), {"customer_code": customer.code, "identity": "G123456"}, follow=True)
+    response = client.post(
+        reverse("portal:forgot_password"), {"customer_code": customer.code, "identity": "G123456"}, follow=True
+    )
     assert "par e-mail" in response.content.decode().replace("&#x27;", "'")
     message = last_message("sans.telephone@example.ma", "password")
     assert message.channel == Message.Channel.EMAIL
@@ -288,14 +331,20 @@ def test_forgot_password_rate_limited(client):
 
 # --- forced change, profile, bell, logout -----------------------------------------------------
 
+
 def test_generated_password_must_be_changed_at_first_login(client):
     customer, user = customer_with_account(must_change=True)
     login(client, customer.code)
     response = client.get(reverse("portal:dashboard"))
     assert response.status_code == 302 and response["Location"] == reverse("portal:password_first_change")
-    weak = client.post(reverse("portal:password_first_change"), {"new_password1": "12345678", "new_password2": "12345678"})
+    weak = client.post(
+        reverse("portal:password_first_change"), {"new_password1": "12345678", "new_password2": "12345678"}
+    )
     assert weak.status_code == 200 and "entièrement numérique" in weak.content.decode().replace("&#x27;", "'")
-    client.post(reverse("portal:password_first_change"), {"new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"})
+    client.post(
+        reverse("portal:password_first_change"),
+        {"new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"},
+    )
     user.refresh_from_db()
     assert not user.must_change_password and user.check_password("Sebou-Nouveau-9")
     assert client.get(reverse("portal:dashboard")).status_code == 200
@@ -305,9 +354,13 @@ def test_profile_password_change_requires_current_password(client):
     customer, user = customer_with_account()
     login(client, customer.code)
     url = reverse("portal:profile_password")
-    response = client.post(url, {"old_password": "faux", "new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"})
+    response = client.post(
+        url, {"old_password": "faux", "new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"}
+    )
     assert "Le mot de passe actuel est incorrect." in response.content.decode().replace("&#x27;", "'")
-    client.post(url, {"old_password": TEST_PASSWORD, "new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"})
+    client.post(
+        url, {"old_password": TEST_PASSWORD, "new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"}
+    )
     user.refresh_from_db()
     assert user.check_password("Sebou-Nouveau-9")
     assert "_auth_user_id" in client.session  # still logged in
@@ -344,7 +397,10 @@ def test_profile_email_confirmation_link(client):
 def test_profile_change_request_recorded_for_staff(client):
     customer, _ = customer_with_account()
     login(client, customer.code)
-    client.post(reverse("portal:profile_change_request"), {"field": "IDENTITY", "requested_value": "ab 654321", "reason": "Nouvelle CIN"})
+    client.post(
+        reverse("portal:profile_change_request"),
+        {"field": "IDENTITY", "requested_value": "ab 654321", "reason": "Nouvelle CIN"},
+    )
     request = ChangeRequest.objects.get(customer=customer)
     assert request.requested_value == "AB654321" and request.status == ChangeRequest.Status.PENDING
     again = client.post(reverse("portal:profile_change_request"), {"field": "IDENTITY", "requested_value": "AB654322"})
@@ -367,7 +423,9 @@ def test_bell_lists_messages_and_counts_unread(client, django_assert_max_num_que
     html = response.content.decode().replace("&#x27;", "'")
     assert "Un mot de passe vous a été envoyé." in html
     assert password_from(last_message(customer.contacts.get(is_sms=True).value, "password")) not in html
-    assert 'data-testid="unread-count"' not in client.get(reverse("portal:dashboard")).content.decode().replace("&#x27;", "'")
+    assert 'data-testid="unread-count"' not in client.get(reverse("portal:dashboard")).content.decode().replace(
+        "&#x27;", "'"
+    )
 
 
 def test_dashboard_query_count_is_bounded(client, django_assert_max_num_queries):

@@ -36,7 +36,6 @@ from tests.factories import (
     customer_with_account,
 )
 
-
 User = get_user_model()
 
 pytestmark = pytest.mark.django_db
@@ -162,9 +161,15 @@ def test_staff_created_from_the_back_office_can_log_in(client):
 
     response = client.post(
         reverse("admin:rak_base_user_add"),
-        {"username": "nadia", "password1": "Sebou-Kenitra-77", "password2": "Sebou-Kenitra-77",
-         "first_name": "Nadia", "last_name": "Bennani", "email": "nadia@rak.ma",
-         "groups": [Group.objects.get(name="accueil").pk]},
+        {
+            "username": "nadia",
+            "password1": "Sebou-Kenitra-77",
+            "password2": "Sebou-Kenitra-77",
+            "first_name": "Nadia",
+            "last_name": "Bennani",
+            "email": "nadia@rak.ma",
+            "groups": [Group.objects.get(name="accueil").pk],
+        },
     )
 
     assert response.status_code == 302, response.content[:800]
@@ -277,8 +282,13 @@ def test_customer_page_shows_contacts_dossiers_account_messages_and_requests(
     assert response.status_code == 200
     body = response.content.decode()
     for shown in (
-        "+212612345678", "+212537112233", "youssef@example.ma",  # contacts
-        "D-EAU-0001", "D-ELE-0002", "M-EAU-77", "L-KEN-9",  # dossiers, meter, premises
+        "+212612345678",
+        "+212537112233",
+        "youssef@example.ma",  # contacts
+        "D-EAU-0001",
+        "D-ELE-0002",
+        "M-EAU-77",
+        "L-KEN-9",  # dossiers, meter, premises
         reverse("admin:rak_customer_meter_change", args=[customer.dossiers.get(number="D-EAU-0001").meter_id]),
         "Créé par le personnel",  # portal account origin
         "Youssef El Alaoui",  # the pending change request
@@ -302,11 +312,15 @@ def test_front_desk_edits_contacts_but_not_identity(client, front_desk, rich_cus
         if key.startswith("contacts-") and key.endswith("-is_sms"):
             del data[key]
     total = int(data["contacts-TOTAL_FORMS"][0])
-    data.update({
-        f"contacts-{total}-kind": ["PHONE"], f"contacts-{total}-value": ["06 70 11 22 33"],
-        f"contacts-{total}-is_sms": ["on"], f"contacts-{total}-customer": [str(customer.pk)],
-        "contacts-TOTAL_FORMS": [str(total + 1)],
-    })
+    data.update(
+        {
+            f"contacts-{total}-kind": ["PHONE"],
+            f"contacts-{total}-value": ["06 70 11 22 33"],
+            f"contacts-{total}-is_sms": ["on"],
+            f"contacts-{total}-customer": [str(customer.pk)],
+            "contacts-TOTAL_FORMS": [str(total + 1)],
+        }
+    )
 
     response = client.post(url, data)
 
@@ -384,8 +398,10 @@ def test_password_resend_action_on_portal_accounts(client, front_desk):
 
     response = client.post(
         reverse("admin:rak_customer_portalaccount_changelist"),
-        {"action": "password_resend_selected",
-         "_selected_action": [user.portal_account.pk, no_phone.portal_account.pk]},
+        {
+            "action": "password_resend_selected",
+            "_selected_action": [user.portal_account.pk, no_phone.portal_account.pk],
+        },
     )
 
     texts = followed_messages(client, response)
@@ -647,14 +663,23 @@ def test_staff_groups_exist_after_migrate_with_their_permissions():
     assert set(Group.objects.values_list("name", flat=True)) >= set(STAFF_GROUPS)
 
     accueil = perms_of("accueil")
-    assert {"rak_customer.view_customer", "rak_customer.change_contact", "rak_customer.change_changerequest",
-            "rak_customer.change_contactmessage", "rak_base.view_message"} <= accueil
+    assert {
+        "rak_customer.view_customer",
+        "rak_customer.change_contact",
+        "rak_customer.change_changerequest",
+        "rak_customer.change_contactmessage",
+        "rak_base.view_message",
+    } <= accueil
     assert "rak_customer.change_customer" not in accueil  # identity changes go through a request
     assert "rak_base.change_message" not in accueil
 
     technique = perms_of("technique")
-    assert {"rak_customer.change_meter", "rak_customer.change_premises", "rak_customer.change_dossier",
-            "rak_customer.view_customer"} <= technique
+    assert {
+        "rak_customer.change_meter",
+        "rak_customer.change_premises",
+        "rak_customer.change_dossier",
+        "rak_customer.view_customer",
+    } <= technique
     assert "rak_base.view_message" not in technique
 
     assert {"rak_customer.view_customer", "rak_customer.view_dossier"} <= perms_of("facturation")
@@ -663,8 +688,12 @@ def test_staff_groups_exist_after_migrate_with_their_permissions():
     )
 
     superviseur = perms_of("superviseur")
-    assert {"rak_customer.delete_contact", "rak_customer.view_historicalcustomer", "rak_base.change_message",
-            "rak_base.view_onetimecode"} <= superviseur
+    assert {
+        "rak_customer.delete_contact",
+        "rak_customer.view_historicalcustomer",
+        "rak_base.change_message",
+        "rak_base.view_onetimecode",
+    } <= superviseur
     assert not {"rak_base.change_user", "rak_base.add_user", "rak_base.delete_message"} & superviseur
 
 
@@ -709,9 +738,17 @@ def test_every_backoffice_list_opens(client, supervisor):
     EmailFactory()
     StaffFactory(is_superuser=True)
     for name in (
-        "rak_customer_customer", "rak_customer_dossier", "rak_customer_premises", "rak_customer_meter",
-        "rak_customer_agency", "rak_customer_portalaccount", "rak_customer_changerequest",
-        "rak_customer_contactmessage", "rak_base_message", "rak_base_onetimecode", "rak_base_sequence",
+        "rak_customer_customer",
+        "rak_customer_dossier",
+        "rak_customer_premises",
+        "rak_customer_meter",
+        "rak_customer_agency",
+        "rak_customer_portalaccount",
+        "rak_customer_changerequest",
+        "rak_customer_contactmessage",
+        "rak_base_message",
+        "rak_base_onetimecode",
+        "rak_base_sequence",
         "rak_base_user",
     ):
         response = client.get(reverse(f"admin:{name}_changelist"))

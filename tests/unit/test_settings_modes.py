@@ -15,8 +15,13 @@ GOOD_KEY = "k" * 50
 def load_settings(**env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k != "DATABASE_URL"}
     environ.update({"RAK_CONF": "/nonexistent/rak.conf", "DJANGO_SETTINGS_MODULE": "config.settings", **env})
-    code = "import django; django.setup(); from django.conf import settings; print(settings.RAK_MODE, settings.SMS_BACKEND)"
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.RAK_MODE, settings.SMS_BACKEND)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_missing_secret_key_stops_startup_naming_the_key():
@@ -34,8 +39,12 @@ def test_production_refuses_development_backends():
 
 def test_production_with_real_backends_starts():
     result = load_settings(
-        RAK_SERVER_MODE="production", RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_SERVER_DEBUG="false",
-        RAK_SMS_BACKEND="http", RAK_SMS_HTTP_URL="https://sms.example.ma/send", RAK_MAIL_BACKEND="smtp",
+        RAK_SERVER_MODE="production",
+        RAK_SERVER_SECRET_KEY=GOOD_KEY,
+        RAK_SERVER_DEBUG="false",
+        RAK_SMS_BACKEND="http",
+        RAK_SMS_HTTP_URL="https://sms.example.ma/send",
+        RAK_MAIL_BACKEND="smtp",
         DATABASE_URL="postgres://rak@db.example.ma:5432/rak",
     )
     assert result.returncode == 0, result.stderr

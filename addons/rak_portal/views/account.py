@@ -44,7 +44,9 @@ def customer_required(view):
 @customer_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     customer = customer_profile(request.customer.pk)
-    recent = list(Message.objects.for_user(request.user).only("subject", "body", "kind", "channel", "created_at", "read_at")[:5])
+    recent = list(
+        Message.objects.for_user(request.user).only("subject", "body", "kind", "channel", "created_at", "read_at")[:5]
+    )
     return render(request, "rak_portal/dashboard.html", {"customer": customer, "recent_messages": recent})
 
 
@@ -80,7 +82,9 @@ def profile_password(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST)
     if not form.is_valid():
         return render(request, "rak_portal/profile.html", _profile_context(request, password_form=form), status=400)
-    services.account_password_change(user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now())
+    services.account_password_change(
+        user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now()
+    )
     update_session_auth_hash(request, request.user)
     messages.success(request, "Votre mot de passe a été modifié.")
     return redirect("portal:profile")
@@ -127,7 +131,9 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
         form.add_error("phone", exc.message)
         return render(request, "rak_portal/profile.html", _profile_context(request, phone_form=form), status=400)
     request.session[PHONE_CHANGE_SESSION_KEY] = phone
-    messages.info(request, f"Un code de confirmation a été envoyé par SMS au numéro se terminant par {phone_last_digits(phone)}.")
+    messages.info(
+        request, f"Un code de confirmation a été envoyé par SMS au numéro se terminant par {phone_last_digits(phone)}."
+    )
     return redirect("portal:profile")
 
 
@@ -171,7 +177,9 @@ def profile_email(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.POST)
     if not form.is_valid():
         return render(request, "rak_portal/profile.html", _profile_context(request, email_form=form), status=400)
-    services.profile_email_confirm_send(customer=request.customer, user=request.user, email=form.cleaned_data["email"], now=clock.now())
+    services.profile_email_confirm_send(
+        customer=request.customer, user=request.user, email=form.cleaned_data["email"], now=clock.now()
+    )
     messages.info(request, "Un lien de confirmation vous a été envoyé par e-mail. Il est valable 48 heures.")
     return redirect("portal:profile")
 
@@ -181,10 +189,17 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.profile_email_confirm(token=token, now=clock.now())
     except RakError as exc:
-        return render(request, "rak_portal/message.html", {"title": "Confirmation de l'e-mail", "error": exc.message}, status=400)
-    return render(request, "rak_portal/message.html", {
-        "title": "Confirmation de l'e-mail", "success": "Votre adresse e-mail est confirmée. Merci !",
-    })
+        return render(
+            request, "rak_portal/message.html", {"title": "Confirmation de l'e-mail", "error": exc.message}, status=400
+        )
+    return render(
+        request,
+        "rak_portal/message.html",
+        {
+            "title": "Confirmation de l'e-mail",
+            "success": "Votre adresse e-mail est confirmée. Merci !",
+        },
+    )
 
 
 @customer_required
@@ -194,8 +209,11 @@ def profile_change_request(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             services.change_request_create(
-                customer=request.customer, user=request.user, field=form.cleaned_data["field"],
-                requested_value=form.cleaned_data["requested_value"], reason=form.cleaned_data["reason"],
+                customer=request.customer,
+                user=request.user,
+                field=form.cleaned_data["field"],
+                requested_value=form.cleaned_data["requested_value"],
+                reason=form.cleaned_data["reason"],
             )
         except RakError as exc:
             form.add_error("requested_value", exc.message)
@@ -228,4 +246,8 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def session_expired(request: HttpRequest) -> HttpResponse:
-    return render(request, "rak_portal/message.html", {"title": "Session expirée", "error": "Votre session a expiré, veuillez vous reconnecter."})
+    return render(
+        request,
+        "rak_portal/message.html",
+        {"title": "Session expirée", "error": "Votre session a expiré, veuillez vous reconnecter."},
+    )

@@ -55,7 +55,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _ip_failures(ip: str) -> int:
     since = clock.now() - timedelta(minutes=settings.LOGIN_COOLOFF_MINUTES)
-    total = AccessAttempt.objects.filter(ip_address=ip, attempt_time__gte=since).aggregate(n=Sum("failures_since_start"))["n"]
+    total = AccessAttempt.objects.filter(ip_address=ip, attempt_time__gte=since).aggregate(
+        n=Sum("failures_since_start")
+    )["n"]
     return total or 0
 
 
@@ -80,7 +82,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return render(request, "rak_portal/home.html", _home_context(login_form=form, login_error=error), status=429)
     user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
     if user is None or not getattr(user, "is_customer", False):
-        return render(request, "rak_portal/home.html", _home_context(login_form=form, login_error=LOGIN_FAILED), status=401)
+        return render(
+            request, "rak_portal/home.html", _home_context(login_form=form, login_error=LOGIN_FAILED), status=401
+        )
     login(request, user, backend="rak_customer.auth.PortalBackend")  # new session key (cycle_key)
     next_url = request.POST.get("next") or ""
     if next_url.startswith("/") and not next_url.startswith("//"):
@@ -97,6 +101,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 # --- « Créer mon compte » ---------------------------------------------------------------------
 
+
 @require_http_methods(["GET", "POST"])
 def register_start(request: HttpRequest) -> HttpResponse:
     form = RegisterStartForm(request.POST or None)
@@ -111,7 +116,9 @@ def register_start(request: HttpRequest) -> HttpResponse:
             if result.outcome == "CREATED":
                 return _password_sent(request, result.delivery)
             request.session[REGISTRATION_SESSION_KEY] = {
-                "identity": result.identity, "phone": result.phone, "outcome": result.outcome,
+                "identity": result.identity,
+                "phone": result.phone,
+                "outcome": result.outcome,
             }
             if result.outcome == "NEEDS_OTP":
                 return redirect("portal:register_new_phone")
@@ -157,17 +164,26 @@ def register_new_phone(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST" and form.is_valid():
         try:
             delivery = services.account_register_new_phone(
-                identity=data["identity"], phone=data["phone"], customer_code=form.cleaned_data["customer_code"],
-                otp_code=form.cleaned_data["otp"], accept_terms=form.cleaned_data["accept_terms"],
-                accept_data_processing=form.cleaned_data["accept_data_processing"], now=clock.now(),
+                identity=data["identity"],
+                phone=data["phone"],
+                customer_code=form.cleaned_data["customer_code"],
+                otp_code=form.cleaned_data["otp"],
+                accept_terms=form.cleaned_data["accept_terms"],
+                accept_data_processing=form.cleaned_data["accept_data_processing"],
+                now=clock.now(),
             )
         except RakError as exc:
             form.add_error(None, exc.message)
         else:
             return _password_sent(request, delivery)
-    return render(request, "rak_portal/register_new_phone.html", {
-        "form": form, "phone_hint": phone_last_digits(data["phone"]),
-    })
+    return render(
+        request,
+        "rak_portal/register_new_phone.html",
+        {
+            "form": form,
+            "phone_hint": phone_last_digits(data["phone"]),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -181,9 +197,17 @@ def register_prospect(request: HttpRequest) -> HttpResponse:
         cd = form.cleaned_data
         try:
             _, delivery = services.account_register_prospect(
-                identity=data["identity"], phone=data["phone"], civility=cd["civility"], first_name=cd["first_name"],
-                last_name=cd["last_name"], company_name=cd["company_name"], email=cd["email"], kind=cd["kind"],
-                accept_terms=cd["accept_terms"], accept_data_processing=cd["accept_data_processing"], now=clock.now(),
+                identity=data["identity"],
+                phone=data["phone"],
+                civility=cd["civility"],
+                first_name=cd["first_name"],
+                last_name=cd["last_name"],
+                company_name=cd["company_name"],
+                email=cd["email"],
+                kind=cd["kind"],
+                accept_terms=cd["accept_terms"],
+                accept_data_processing=cd["accept_data_processing"],
+                now=clock.now(),
             )
         except RakError as exc:
             form.add_error(None, exc.message)
@@ -194,13 +218,16 @@ def register_prospect(request: HttpRequest) -> HttpResponse:
 
 # --- « Mot de passe oublié » and password change ---------------------------------------------
 
+
 @require_http_methods(["GET", "POST"])
 def forgot_password(request: HttpRequest) -> HttpResponse:
     form = ForgotPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             delivery = services.password_reset(
-                customer_code=form.cleaned_data["customer_code"], identity=form.cleaned_data["identity"], now=clock.now()
+                customer_code=form.cleaned_data["customer_code"],
+                identity=form.cleaned_data["identity"],
+                now=clock.now(),
             )
         except RakError as exc:
             form.add_error(None, exc.message)
@@ -218,7 +245,9 @@ def password_first_change(request: HttpRequest) -> HttpResponse:
         return redirect("portal:dashboard")
     form = NewPasswordMixin(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.account_password_change(user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now())
+        services.account_password_change(
+            user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now()
+        )
         update_session_auth_hash(request, request.user)
         messages.success(request, "Votre mot de passe a été modifié. Bienvenue sur votre agence en ligne.")
         return redirect("portal:dashboard")

@@ -4,7 +4,14 @@ from django.shortcuts import render
 
 
 def csrf_failure(request, reason=""):
-    return render(request, "rak_portal/message.html", {
-        "title": "Formulaire expiré",
-        "error": "Votre formulaire a expiré ou votre navigateur bloque les cookies. Rechargez la page puis réessayez.",
-    }, status=403)
+    return render(
+        request,
+        "rak_portal/message.html",
+        {
+            "title": "Formulaire expiré",
+            "error": (
+                "Votre formulaire a expiré ou votre navigateur bloque les cookies. Rechargez la page puis réessayez."
+            ),
+        },
+        status=403,
+    )

@@ -28,7 +28,13 @@ SERVICES = {
 def services_menu() -> list[dict]:
     """The services with their link: the built page, or the « bientôt disponible » page."""
     return [
-        {**service, "slug": slug, "href": reverse(service.get("url_name", "portal:service"), **({} if "url_name" in service else {"args": [slug]}))}
+        {
+            **service,
+            "slug": slug,
+            "href": reverse(
+                service.get("url_name", "portal:service"), **({} if "url_name" in service else {"args": [slug]})
+            ),
+        }
         for slug, service in SERVICES.items()
     ]
 

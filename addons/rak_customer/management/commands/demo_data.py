@@ -32,19 +32,30 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS, help="Nombre de clients (défaut 300).")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Graine du générateur (défaut 2026).")
         parser.add_argument(
-            "--if-empty", action="store_true",
+            "--if-empty",
+            action="store_true",
             help="Ne rien faire si la base contient déjà des clients (les identifiants de démo sont affichés) "
             "ou si le serveur est en mode production.",
         )
         parser.add_argument("--no-logins", action="store_true", help="Ne pas créer ni afficher les comptes de démo.")
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Clients par lot (défaut 5000).")
         parser.add_argument(
-            "--no-copy", action="store_true",
+            "--no-copy",
+            action="store_true",
             help="PostgreSQL : insérer avec bulk_create au lieu de COPY (pour comparer).",
         )
 
-    def handle(self, *args, customers: int, seed: int, if_empty: bool, no_logins: bool, batch_size: int,
-               no_copy: bool, **options):
+    def handle(
+        self,
+        *args,
+        customers: int,
+        seed: int,
+        if_empty: bool,
+        no_logins: bool,
+        batch_size: int,
+        no_copy: bool,
+        **options,
+    ):
         verbose = options["verbosity"] >= 1
         if if_empty and getattr(settings, "RAK_MODE", "") == "production":
             # setup scripts pass --if-empty: in production there is simply nothing to do
@@ -66,8 +77,12 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             result = demo_data_load(
-                count=customers, seed=seed, now=now, batch_size=batch_size,
-                use_copy=False if no_copy else None, progress=progress,
+                count=customers,
+                seed=seed,
+                now=now,
+                batch_size=batch_size,
+                use_copy=False if no_copy else None,
+                progress=progress,
             )
         except DemoDataRefused as exc:
             raise CommandError(str(exc)) from exc
@@ -75,10 +90,12 @@ class Command(BaseCommand):
         if verbose:
             names = {model._meta.model_name: model._meta.verbose_name_plural for model in LOAD_ORDER}
             detail = ", ".join(f"{count} {names[name]}" for name, count in result.counts.items())
-            self.stdout.write(self.style.SUCCESS(
-                f"Données de démonstration chargées (graine {seed}) : {detail}. "
-                f"Codes client {result.first_code} à {result.last_code}."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Données de démonstration chargées (graine {seed}) : {detail}. "
+                    f"Codes client {result.first_code} à {result.last_code}."
+                )
+            )
             self.stdout.write(
                 f"demo_data: {result.rows} lignes en {seconds:.2f} s "
                 f"({result.rows / seconds:.0f} lignes/s, {result.method})"
