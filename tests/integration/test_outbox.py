@@ -86,7 +86,11 @@ def gateway(settings):
     with Gateway() as gw:
         settings.SMS_BACKEND = "http"
         settings.SMS_HTTP = {
-            "url": gw.url, "method": "POST", "user": "rak", "password": "s3cret", "timeout": 5,
+            "url": gw.url,
+            "method": "POST",
+            "user": "rak",
+            "password": "s3cret",
+            "timeout": 5,
             "body_template": '{"from": "{sender}", "to": "{to}", "text": "{text}"}',
             "content_type": "application/json",
         }
@@ -123,7 +127,10 @@ def test_committed_message_is_delivered_by_the_worker(run_worker, sms_lines, set
     assert message.provider_id == "dev"
     [line] = sms_lines()
     assert json.loads(line) | {"at": None} == {
-        "at": None, "from": settings.SMS_SENDER, "to": PHONE, "text": "Votre facture de mars est disponible.",
+        "at": None,
+        "from": settings.SMS_SENDER,
+        "to": PHONE,
+        "text": "Votre facture de mars est disponible.",
     }
 
 
@@ -223,8 +230,13 @@ def test_unreachable_gateway_is_an_error_recorded_on_the_message(settings, run_w
     # The server is closed: the port refuses connections.
     settings.SMS_BACKEND = "http"
     settings.SMS_HTTP = {
-        "url": url, "method": "POST", "user": "", "password": "", "timeout": 2,
-        "body_template": '{"to": "{to}", "text": "{text}"}', "content_type": "application/json",
+        "url": url,
+        "method": "POST",
+        "user": "",
+        "password": "",
+        "timeout": 2,
+        "body_template": '{"to": "{to}", "text": "{text}"}',
+        "content_type": "application/json",
     }
     message = message_queue_sms(to=PHONE, body="Test")
     run_worker()
@@ -282,7 +294,9 @@ def strand(message: Message, *, minutes_ago: int = 15) -> None:
     QUEUED, since the delivery transaction never committed."""
     started = timezone.now() - timedelta(minutes=minutes_ago)
     updated = DBTaskResult.objects.filter(status="READY").update(
-        status="RUNNING", started_at=started, worker_ids=["worker-tue"],
+        status="RUNNING",
+        started_at=started,
+        worker_ids=["worker-tue"],
     )
     assert updated == 1
     Message.objects.filter(pk=message.pk).update(next_attempt_at=started)

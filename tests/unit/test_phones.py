@@ -11,8 +11,16 @@ from rak_base.phones import InvalidPhone, NotAMobile, phone_display, phone_last_
 
 @pytest.mark.parametrize(
     "raw",
-    ["0612345678", "06 12 34 56 78", "06-12-34-56-78", "+212612345678", "+212 6 12 34 56 78", "00212612345678",
-     " 0612345678 ", "+212 0612345678"],
+    [
+        "0612345678",
+        "06 12 34 56 78",
+        "06-12-34-56-78",
+        "+212612345678",
+        "+212 6 12 34 56 78",
+        "00212612345678",
+        " 0612345678 ",
+        "+212 0612345678",
+    ],
 )
 def test_mobile_forms_give_e164(raw):
     assert phone_normalize(raw, mobile=True) == "+212612345678"
