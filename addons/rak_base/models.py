@@ -168,3 +168,49 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.next_value}"
+
+
+class Document(models.Model):
+    """Every document the agency generates (bill, receipt, attestation, contract...): its
+    reference code (printed with a QR code) and SHA-256, so the public verification page can
+    say whether a presented document is authentic."""
+
+    class Kind(models.TextChoices):
+        BILL = "BILL", _("Facture")
+        RECEIPT = "RECEIPT", _("Reçu de paiement")
+        ATTESTATION = "ATTESTATION", _("Attestation")
+        CONTRACT = "CONTRACT", _("Contrat")
+        REQUEST_RECEIPT = "REQUEST_RECEIPT", _("Récépissé de demande")
+        QUOTE = "QUOTE", _("Devis")
+        OTHER = "OTHER", _("Autre")
+
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
+    reference = models.CharField(_("code de référence"), max_length=16, unique=True)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, db_index=True)
+    title = models.CharField(_("intitulé"), max_length=200)
+    owner = models.ForeignKey(
+        "rak_base.User",
+        verbose_name=_("propriétaire"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="documents",
+    )
+    owner_label = models.CharField(
+        _("titulaire"), max_length=200, blank=True, help_text=_("Nom affiché à la vérification.")
+    )
+    subject_type = models.CharField(_("objet"), max_length=60, blank=True)
+    subject_id = models.CharField(_("identifiant de l'objet"), max_length=40, blank=True)
+    file = models.FileField(_("fichier"), upload_to="documents/%Y/%m/")
+    size = models.PositiveIntegerField(_("taille"), default=0)
+    created_at = models.DateTimeField(_("émis le"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("annulé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("document émis")
+        verbose_name_plural = _("documents émis")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"], name="document_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"

@@ -1,1 +1,536 @@
-"""Filled by a later issue."""
+"""Billing data: tariffs (versioned schedules), meter readings, bills and their lines, the
+customer ledger (bills, payments, credits), billing runs.
+
+Money: ``DecimalField(max_digits=14, decimal_places=2)``; unit prices keep 4 decimals.
+Periods are half-open ``[period_start, period_end)``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from rak_customer.models import Customer, Dossier, Meter, Service
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+PRICE = {"max_digits": 12, "decimal_places": 4}
+QUANTITY = {"max_digits": 12, "decimal_places": 3}
+
+
+# --- tariffs ------------------------------------------------------------------------------------
+
+
+class TariffSchedule(models.Model):
+    """A price list for one service and tariff category, valid on ``[valid_from, valid_to)``."""
+
+    class Combination(models.TextChoices):
+        PROGRESSIVE = "PROGRESSIVE", _("Progressive (chaque tranche à son prix)")
+        SELECTIVE = "SELECTIVE", _("Sélective (toute la consommation au prix de la tranche atteinte)")
+        SWITCH = "SWITCH", _("Progressive jusqu'au seuil, sélective au-delà")
+
+    service = models.CharField(_("métier"), max_length=16, choices=Service.choices)
+    category = models.CharField(_("catégorie tarifaire"), max_length=16, choices=Dossier.TariffCategory.choices)
+    name = models.CharField(_("nom"), max_length=120)
+    unit = models.CharField(_("unité"), max_length=8, default="kWh", help_text=_("kWh ou m³"))
+    valid_from = models.DateField(_("valable à partir du"))
+    valid_to = models.DateField(_("valable jusqu'au (exclu)"), null=True, blank=True)
+    prices_include_tax = models.BooleanField(
+        _("prix TTC"),
+        default=False,
+        help_text=_(
+            "Cochez si les prix publiés sont TTC (l'électricité : prix TTC stables malgré la hausse de la TVA)."
+        ),
+    )
+    combination = models.CharField(
+        _("règle de combinaison"), max_length=12, choices=Combination.choices, default=Combination.PROGRESSIVE
+    )
+    switch_threshold = models.DecimalField(
+        _("seuil de bascule (par mois)"),
+        **QUANTITY,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Règle « progressive puis sélective » : au-delà de ce volume mensuel, les tranches sélectives s'appliquent."
+        ),
+    )
+    source = models.TextField(
+        _("source"), blank=True, help_text=_("Texte officiel ou publication d'où viennent les prix.")
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("barème tarifaire")
+        verbose_name_plural = _("barèmes tarifaires")
+        ordering = ["service", "category", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")), name="tariff_valid_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(combination="SWITCH") | Q(switch_threshold__isnull=False), name="tariff_switch_threshold"
+            ),
+            models.UniqueConstraint(fields=["service", "category", "valid_from"], name="tariff_unique_start"),
+        ]
+        indexes = [models.Index(fields=["service", "category", "valid_from"], name="tariff_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.valid_from:%d/%m/%Y})"
+
+
+class TariffTranche(models.Model):
+    class Mode(models.TextChoices):
+        PROGRESSIVE = "PROGRESSIVE", _("Progressive")
+        SELECTIVE = "SELECTIVE", _("Sélective")
+
+    schedule = models.ForeignKey(TariffSchedule, on_delete=models.CASCADE, related_name="tranches")
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+    lower_bound = models.DecimalField(
+        _("de (exclu)"), **QUANTITY, help_text=_("Volume mensuel au-delà duquel la tranche commence.")
+    )
+    upper_bound = models.DecimalField(
+        _("à (inclus)"), **QUANTITY, null=True, blank=True, help_text=_("Vide : sans limite.")
+    )
+    unit_price = models.DecimalField(_("prix unitaire"), **PRICE)
+    mode = models.CharField(_("mode"), max_length=12, choices=Mode.choices, default=Mode.PROGRESSIVE)
+
+    class Meta:
+        verbose_name = _("tranche")
+        verbose_name_plural = _("tranches")
+        ordering = ["schedule", "mode", "lower_bound"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(upper_bound__isnull=True) | Q(upper_bound__gt=F("lower_bound")), name="tranche_bounds"
+            ),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="tranche_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        upper = self.upper_bound if self.upper_bound is not None else "∞"
+        return f"{self.lower_bound}–{upper}: {self.unit_price}"
+
+
+class TariffCharge(models.Model):
+    """A fixed monthly charge (redevance, location/entretien compteur) or a per-unit levy
+    (TPPAN on electricity, sanitation per m³ of water)."""
+
+    class Kind(models.TextChoices):
+        FIXED_MONTHLY = "FIXED_MONTHLY", _("Montant fixe mensuel")
+        PER_UNIT = "PER_UNIT", _("Montant par unité consommée")
+
+    schedule = models.ForeignKey(TariffSchedule, on_delete=models.CASCADE, related_name="charges")
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+    label = models.CharField(_("libellé"), max_length=120)
+    kind = models.CharField(_("type"), max_length=14, choices=Kind.choices)
+    amount = models.DecimalField(_("montant"), **PRICE)
+    taxable = models.BooleanField(_("soumis à la TVA"), default=True)
+    vat_rate_override = models.DecimalField(
+        _("taux de TVA propre"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("Vide : le taux du métier. Ex. 0,1400 pour la TPPAN."),
+    )
+
+    class Meta:
+        verbose_name = _("redevance ou taxe")
+        verbose_name_plural = _("redevances et taxes")
+        ordering = ["schedule", "position"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class VatRate(models.Model):
+    """VAT rate per service (and optionally category), versioned by date."""
+
+    service = models.CharField(_("métier"), max_length=16, choices=Service.choices)
+    category = models.CharField(
+        _("catégorie tarifaire"),
+        max_length=16,
+        choices=Dossier.TariffCategory.choices,
+        blank=True,
+        help_text=_("Vide : toutes les catégories."),
+    )
+    valid_from = models.DateField(_("à partir du"))
+    rate = models.DecimalField(_("taux"), max_digits=5, decimal_places=4, help_text=_("0,2000 pour 20 %"))
+    source = models.CharField(_("source"), max_length=255, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("taux de TVA")
+        verbose_name_plural = _("taux de TVA")
+        ordering = ["service", "category", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "category", "valid_from"], name="vat_unique_start"),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lt=1), name="vat_rate_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_service_display()} {self.category or '*'} {self.rate:%} ({self.valid_from:%d/%m/%Y})"
+
+
+# --- meter readings ----------------------------------------------------------------------------
+
+
+class ReadingRound(models.Model):
+    """A reading round (tournée): premises whose ``round_code`` is this code are read, and
+    self-reading is open, from ``window_start_day`` for ``window_days`` days each month."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("nom"), max_length=120)
+    window_start_day = models.PositiveSmallIntegerField(_("début de la relève (jour du mois)"), default=20)
+    window_days = models.PositiveSmallIntegerField(_("durée de la relève (jours)"), default=7)
+
+    class Meta:
+        verbose_name = _("tournée de relève")
+        verbose_name_plural = _("tournées de relève")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_start_day__gte=1) & Q(window_start_day__lte=28), name="round_start_day"
+            ),
+            models.CheckConstraint(condition=Q(window_days__gte=1) & Q(window_days__lte=20), name="round_window_days"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class ReadingImport(models.Model):
+    """One imported file of agents' readings, with its per-row report."""
+
+    file_name = models.CharField(_("fichier"), max_length=255)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("importé le"), auto_now_add=True)
+    rows_total = models.PositiveIntegerField(_("lignes"), default=0)
+    rows_created = models.PositiveIntegerField(_("créées"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("déjà présentes"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rejetées"), default=0)
+    report = models.JSONField(_("rapport"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("import de relevés")
+        verbose_name_plural = _("imports de relevés")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
+
+
+class MeterReading(models.Model):
+    class Source(models.TextChoices):
+        AGENT = "AGENT", _("Releveur")
+        SELF = "SELF", _("Auto-relève client")
+        ESTIMATED = "ESTIMATED", _("Estimation")
+
+    class Status(models.TextChoices):
+        ACCEPTED = "ACCEPTED", _("Validé")
+        HELD = "HELD", _("En attente de vérification (consommation anormale)")
+        CONTESTED = "CONTESTED", _("Contesté par le client")
+        REJECTED = "REJECTED", _("Rejeté")
+
+    dossier = models.ForeignKey(Dossier, verbose_name=_("dossier"), on_delete=models.PROTECT, related_name="readings")
+    meter = models.ForeignKey(Meter, verbose_name=_("compteur"), on_delete=models.PROTECT, related_name="readings")
+    reading_date = models.DateField(_("date de relève"))
+    index = models.DecimalField(_("index"), **QUANTITY)
+    previous_index = models.DecimalField(_("index précédent"), **QUANTITY, null=True, blank=True)
+    consumption = models.DecimalField(_("consommation"), **QUANTITY, null=True, blank=True)
+    source = models.CharField(_("origine"), max_length=10, choices=Source.choices)
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.ACCEPTED)
+    meter_replaced = models.BooleanField(_("compteur remplacé"), default=False)
+    photo = models.FileField(_("photo de l'index"), upload_to="readings/%Y/%m/", blank=True)
+    note = models.TextField(_("observation"), blank=True)
+    contest_note = models.TextField(_("contestation du client"), blank=True)
+    contest_photo = models.FileField(
+        _("photo jointe à la contestation"), upload_to="readings/contest/%Y/%m/", blank=True
+    )
+    external_key = models.CharField(
+        _("clé d'import"),
+        max_length=120,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("Identifiant de la ligne importée : réimporter le même fichier ne crée rien."),
+    )
+    import_batch = models.ForeignKey(
+        ReadingImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="readings"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("saisi le"), auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        verbose_name = _("relevé d'index")
+        verbose_name_plural = _("relevés d'index")
+        ordering = ["dossier", "-reading_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(source__in=["AGENT", "SELF", "ESTIMATED"]), name="reading_source_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["ACCEPTED", "HELD", "CONTESTED", "REJECTED"]), name="reading_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(index__gte=0), name="reading_index_positive"),
+            models.UniqueConstraint(
+                fields=["dossier", "reading_date"], condition=~Q(status="REJECTED"), name="reading_one_per_day"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["dossier", "-reading_date"], name="reading_dossier_recent"),
+            models.Index(fields=["status"], name="reading_held", condition=Q(status__in=["HELD", "CONTESTED"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier.number} {self.reading_date:%d/%m/%Y}: {self.index}"
+
+
+# --- bills and ledger ----------------------------------------------------------------------------
+
+
+class BillingRun(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("En attente")
+        RUNNING = "RUNNING", _("En cours")
+        DONE = "DONE", _("Terminée")
+        FAILED = "FAILED", _("Échec")
+
+    period_start = models.DateField(_("début de période"))
+    period_end = models.DateField(_("fin de période (exclue)"))
+    round_code = models.CharField(_("tournée"), max_length=10, blank=True, help_text=_("Vide : toutes les tournées."))
+    issue_date = models.DateField(_("date d'émission"))
+    due_date = models.DateField(_("date d'échéance"))
+    status = models.CharField(_("statut"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    dossiers_total = models.PositiveIntegerField(_("dossiers à facturer"), default=0)
+    bills_created = models.PositiveIntegerField(_("factures émises"), default=0)
+    dossiers_skipped = models.PositiveIntegerField(_("dossiers ignorés"), default=0)
+    last_dossier_id = models.BigIntegerField(
+        _("dernier dossier traité"), default=0, help_text=_("Reprise après interruption.")
+    )
+    error = models.TextField(_("erreur"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    started_at = models.DateTimeField(_("démarrée le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campagne de facturation")
+        verbose_name_plural = _("campagnes de facturation")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["PENDING", "RUNNING", "DONE", "FAILED"]), name="billingrun_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(period_end__gt=F("period_start")), name="billingrun_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start:%m/%Y} {self.round_code or 'toutes tournées'}"
+
+
+class Bill(models.Model):
+    class Kind(models.TextChoices):
+        CONSUMPTION = "CONSUMPTION", _("Facture de consommation")
+        ADVANCE = "ADVANCE", _("Facture d'avance sur consommation")
+        CUT_FEE = "CUT_FEE", _("Frais de coupure")
+        FRAUD = "FRAUD", _("Facture de fraude")
+        SUBSCRIPTION = "SUBSCRIPTION", _("Frais d'abonnement")
+        WORKS = "WORKS", _("Travaux / devis")
+        CREDIT_NOTE = "CREDIT_NOTE", _("Avoir")
+
+    number = models.CharField(_("n° facture"), max_length=20, unique=True)
+    kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.CONSUMPTION)
+    customer = models.ForeignKey(Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="bills")
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("dossier"), null=True, blank=True, on_delete=models.PROTECT, related_name="bills"
+    )
+    period_start = models.DateField(_("début de période"), null=True, blank=True)
+    period_end = models.DateField(_("fin de période (exclue)"), null=True, blank=True)
+    reading = models.ForeignKey(MeterReading, null=True, blank=True, on_delete=models.PROTECT, related_name="bills")
+    previous_index = models.DecimalField(_("ancien index"), **QUANTITY, null=True, blank=True)
+    current_index = models.DecimalField(_("nouvel index"), **QUANTITY, null=True, blank=True)
+    consumption = models.DecimalField(_("consommation"), **QUANTITY, default=Decimal("0"))
+    estimated = models.BooleanField(_("estimée"), default=False)
+    issue_date = models.DateField(_("date d'émission"))
+    due_date = models.DateField(_("date d'échéance"))
+    total_ht = models.DecimalField(_("total HT"), **MONEY)
+    total_tva = models.DecimalField(_("TVA"), **MONEY)
+    total_ttc = models.DecimalField(_("total TTC"), **MONEY)
+    tranche_notice = models.CharField(_("avis de tranche"), max_length=255, blank=True)
+    credited_bill = models.ForeignKey(
+        "self",
+        verbose_name=_("facture créditée"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
+    )
+    run = models.ForeignKey(BillingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="bills")
+    settled_at = models.DateTimeField(_("soldée le"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("facture")
+        verbose_name_plural = _("factures")
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dossier", "period_start"], condition=Q(kind="CONSUMPTION"), name="bill_one_per_dossier_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=["CONSUMPTION", "ADVANCE", "CUT_FEE", "FRAUD", "SUBSCRIPTION", "WORKS", "CREDIT_NOTE"]
+                ),
+                name="bill_kind_valid",
+            ),
+            models.CheckConstraint(condition=Q(total_ttc__gte=0), name="bill_total_positive"),
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True) | Q(period_end__gt=F("period_start")), name="bill_period"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-issue_date"], name="bill_customer_recent"),
+            models.Index(fields=["dossier", "-period_start"], name="bill_dossier_recent"),
+            models.Index(fields=["customer"], name="bill_customer_open", condition=Q(settled_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class BillLine(models.Model):
+    class Kind(models.TextChoices):
+        TRANCHE = "TRANCHE", _("Tranche de consommation")
+        FIXED = "FIXED", _("Redevance fixe")
+        LEVY = "LEVY", _("Taxe ou redevance au volume")
+        OTHER = "OTHER", _("Autre")
+
+    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(_("ordre"))
+    kind = models.CharField(_("type"), max_length=8, choices=Kind.choices)
+    label = models.CharField(_("libellé"), max_length=160)
+    quantity = models.DecimalField(_("quantité"), **QUANTITY)
+    unit_price = models.DecimalField(_("prix unitaire"), **PRICE)
+    amount_ht = models.DecimalField(_("montant HT"), **MONEY)
+    vat_rate = models.DecimalField(_("taux TVA"), max_digits=5, decimal_places=4)
+    amount_tva = models.DecimalField(_("TVA"), **MONEY)
+    amount_ttc = models.DecimalField(_("montant TTC"), **MONEY)
+
+    class Meta:
+        verbose_name = _("ligne de facture")
+        verbose_name_plural = _("lignes de facture")
+        ordering = ["bill", "position"]
+        constraints = [models.UniqueConstraint(fields=["bill", "position"], name="billline_unique_position")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Payment(models.Model):
+    """Money received (agency counter, CMI card, direct debit, transfer). Idempotent on its
+    external reference."""
+
+    class Method(models.TextChoices):
+        CASH = "CASH", _("Espèces en agence")
+        CHEQUE = "CHEQUE", _("Chèque")
+        CARD_CMI = "CARD_CMI", _("Carte bancaire (CMI)")
+        DIRECT_DEBIT = "DIRECT_DEBIT", _("Prélèvement")
+        TRANSFER = "TRANSFER", _("Virement")
+        AGENT_NETWORK = "AGENT_NETWORK", _("Réseau d'agents (Tasshilat, Wafacash...)")
+
+    customer = models.ForeignKey(Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(_("montant"), **MONEY)
+    method = models.CharField(_("mode"), max_length=14, choices=Method.choices)
+    paid_at = models.DateTimeField(_("payé le"))
+    reference = models.CharField(_("référence"), max_length=64, blank=True)
+    external_id = models.CharField(_("identifiant externe"), max_length=120, null=True, blank=True, unique=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("enregistré le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("paiement")
+        verbose_name_plural = _("paiements")
+        ordering = ["-paid_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+        indexes = [models.Index(fields=["customer", "-paid_at"], name="payment_customer_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} DH — {self.get_method_display()}"
+
+
+class PaymentAllocation(models.Model):
+    """Which bill a payment (or a credit note) settles, and how much of it."""
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="allocations")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
+    credit_note = models.ForeignKey(
+        Bill, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_allocations"
+    )
+    amount = models.DecimalField(_("montant"), **MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("affectation")
+        verbose_name_plural = _("affectations")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(payment__isnull=False, credit_note__isnull=True)
+                | Q(payment__isnull=True, credit_note__isnull=False),
+                name="allocation_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} → {self.bill_id}"
+
+
+class LedgerEntry(models.Model):
+    """Append-only customer account: a bill is a debit (+), a payment or a credit note a credit
+    (−). The balance is ``SUM(amount)``; nothing stores a running total."""
+
+    class Kind(models.TextChoices):
+        BILL = "BILL", _("Facture")
+        PAYMENT = "PAYMENT", _("Paiement")
+        CREDIT = "CREDIT", _("Avoir")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger")
+    dossier = models.ForeignKey(Dossier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("type"), max_length=8, choices=Kind.choices)
+    entry_date = models.DateField(_("date"))
+    amount = models.DecimalField(_("montant"), **MONEY, help_text=_("Débit positif, crédit négatif."))
+    bill = models.OneToOneField(Bill, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry")
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
+    )
+    label = models.CharField(_("libellé"), max_length=160)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("écriture du compte client")
+        verbose_name_plural = _("compte client")
+        ordering = ["customer", "entry_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["BILL", "PAYMENT", "CREDIT"]), name="ledger_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(kind="BILL") & Q(amount__gte=0)) | (~Q(kind="BILL") & Q(amount__lte=0)),
+                name="ledger_sign",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "entry_date"], name="ledger_customer_date")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_date} {self.label}: {self.amount}"

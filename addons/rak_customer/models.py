@@ -158,6 +158,13 @@ class Premises(models.Model):
     district = models.CharField(_("quartier"), max_length=80, db_index=True)
     city = models.CharField(_("ville"), max_length=80, default="Kénitra")
     postal_code = models.CharField(_("code postal"), max_length=10, blank=True)
+    round_code = models.CharField(
+        _("tournée de relève"),
+        max_length=10,
+        blank=True,
+        db_index=True,
+        help_text=_("Code de la tournée (rak_billing.ReadingRound) qui relève ce local."),
+    )
 
     history = HistoricalRecords()
 
