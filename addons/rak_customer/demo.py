@@ -293,7 +293,7 @@ COLUMNS = {
         "created_at",
     ),
     Contact: ("id", "customer_id", "kind", "value", "is_sms", "is_primary_email", "verified_at", "created_at"),
-    Premises: ("id", "reference", "address", "district", "city", "postal_code"),
+    Premises: ("id", "reference", "address", "district", "city", "postal_code", "round_code"),
     Meter: ("id", "number", "service", "caliber", "brand", "installed_date"),
     Dossier: (
         "id",
@@ -350,6 +350,8 @@ class _Choice:
 
 _cin_choice = _Choice(CIN_PREFIXES)
 _district_choice = _Choice([(d, d[1]) for d in DISTRICTS])
+# One reading round (tournée) per district: T01, T02... in the order of DISTRICTS.
+ROUND_CODES = {d[0]: f"T{i + 1:02d}" for i, d in enumerate(DISTRICTS)}
 _business_district_choice = _Choice([(d, d[1] + BUSINESS_DISTRICT_BONUS.get(d[0], 0)) for d in DISTRICTS])
 _water_brand = _Choice(WATER_BRANDS)
 _elec_brand = _Choice(ELECTRICITY_BRANDS)
@@ -642,6 +644,7 @@ class DemoGenerator:
                     row[0],
                     row[3],
                     row[4],
+                    ROUND_CODES[row[0]],
                 )
             )
             start = self._start_date(rng)
