@@ -1,0 +1,1 @@
+"""Back-office screens (filled by the billing issue)."""
