@@ -8,12 +8,16 @@ CENTIME = Decimal("0.01")
 
 
 def round_money(value: Decimal | int | str) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError("money must not be a float: pass a Decimal, an int or a string")
     return Decimal(value).quantize(CENTIME, rounding=ROUND_HALF_UP)
 
 
 def amount_in_words(value: Decimal) -> str:
     """French words for a dirham amount: ``123.45`` -> ``cent vingt-trois dirhams et quarante-cinq centimes``."""
     value = round_money(value)
+    if value < 0:
+        return "moins " + amount_in_words(-value)
     dirhams = int(value)
     centimes = int((value - dirhams) * 100)
     number = num2words(dirhams, lang="fr")

@@ -17,6 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 from rak_base import clock
+from rak_base.errors import RakError
 from rak_base.models import Message
 from rak_base.sms import SmsDeliveryError, get_sms_backend
 
@@ -116,11 +117,14 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> Message 
             if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
                 message.status = Message.Status.FAILED
                 message.next_attempt_at = None
+                if message.sensitive:
+                    # A code or password that never arrived is useless and must not stay readable.
+                    message.body = Message.REDACTED
                 logger.error("outbox: message %s failed for good: %s", message.pk, exc)
             else:
                 message.next_attempt_at = now + retry_delay(message.attempts)
                 logger.warning("outbox: message %s attempt %s failed: %s", message.pk, message.attempts, exc)
-            message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at", "body"])
             if message.status == Message.Status.QUEUED:
                 _enqueue(message)
             return message
@@ -140,6 +144,11 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> Message 
 def message_retry(*, message_id: int) -> Message:
     """Back office: send a failed message again."""
     message = Message.objects.select_for_update().get(pk=message_id)
+    if message.status == Message.Status.FAILED and message.sensitive:
+        raise RakError(
+            "Ce message contenait un code ou un mot de passe : il ne peut pas être renvoyé. "
+            "Faites générer un nouveau code ou un nouveau mot de passe au client."
+        )
     if message.status == Message.Status.FAILED:
         message.status = Message.Status.QUEUED
         message.attempts = 0

@@ -328,3 +328,36 @@ def test_periodic_recovery_only_takes_overdue_messages():
     new_tasks = DBTaskResult.objects.exclude(id__in=tasks_before)
     assert [task.args_kwargs["args"] for task in new_tasks] == [[stranded.pk]]
     assert Message.objects.get(pk=fresh.pk).status == Message.Status.QUEUED
+
+
+# --- hardening: sensitive failures, periodic recovery --------------------------------------------
+
+
+def test_sensitive_message_failing_for_good_is_redacted_and_cannot_be_resent(settings):
+    from rak_base.errors import RakError
+    from rak_base.outbox import message_deliver, message_queue_sms, message_retry
+
+    settings.SMS_BACKEND = "http"
+    settings.SMS_HTTP = {**settings.SMS_HTTP, "url": "http://127.0.0.1:9/unreachable", "timeout": 1}
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    message = message_queue_sms(
+        to="+212612345678", body="RAK : votre mot de passe Xy7kPq2mZa.", kind="password", sensitive=True
+    )
+    message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert "Xy7kPq2mZa" not in message.body
+    with pytest.raises(RakError, match="ne peut pas être renvoyé"):
+        message_retry(message_id=message.pk)
+
+
+def test_worker_keeps_one_periodic_recovery_scheduled():
+    from django_tasks_db.models import DBTaskResult
+
+    from rak_base.tasks import outbox_recover_schedule, outbox_recover_task
+
+    outbox_recover_schedule()
+    outbox_recover_schedule()  # a second worker starting: no second chain
+    pending = DBTaskResult.objects.filter(status="READY", task_path=outbox_recover_task.module_path)
+    assert pending.count() == 1
+    assert pending.get().run_after > timezone.now()

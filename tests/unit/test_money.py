@@ -78,3 +78,9 @@ def test_words_name_dirhams_then_centimes(dirhams, centimes):
         assert words.endswith(f" et {num2words(centimes, lang='fr')} centime{'s' if centimes > 1 else ''}")
     else:
         assert "centime" not in words
+
+
+def test_money_refuses_floats_and_words_handle_negatives():
+    with pytest.raises(TypeError):
+        round_money(2.675)
+    assert amount_in_words(Decimal("-2.35")) == "moins deux dirhams et trente-cinq centimes"

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from rak_base import clock
 from rak_base.outbox import outbox_recover
+from rak_base.tasks import outbox_recover_schedule
 
 
 class Command(BaseCommand):
@@ -19,4 +20,13 @@ class Command(BaseCommand):
         recovered = outbox_recover(now=clock.now(), stale_after=None)
         if recovered:
             self.stdout.write(f"{recovered} message(s) en attente remis dans la file.")
-        call_command("db_worker", batch=batch, interval=interval, startup_delay=False, verbosity=options["verbosity"])
+        if not batch:
+            outbox_recover_schedule()
+        call_command(
+            "db_worker",
+            batch=batch,
+            interval=interval,
+            startup_delay=False,
+            reload=False,
+            verbosity=options["verbosity"],
+        )
