@@ -18,23 +18,23 @@ def customer_search_filter(term: str) -> Q:
     """Back-office search: code client, CIN, ICE, phone, e-mail or name.
 
     A term that reads as an identifier (code, CIN, ICE, phone, e-mail) is looked up exactly on
-    its index; anything else is a name: every word must prefix the last name, first name or
-    the company name contains it (upper-cased; on PostgreSQL ``UPPER(...) varchar_pattern_ops``
-    indexes serve the prefixes and a pg_trgm index the company name). Contacts are matched
-    through ``pk IN (subquery)``, never an OR across a join."""
+    its index; anything else is a name, matched upper-cased by prefix (served on PostgreSQL by
+    ``UPPER(...) varchar_pattern_ops`` indexes) or inside the company name (pg_trgm index).
+    Contacts are matched through ``pk IN (subquery)``, never an OR across a join."""
     term = (term or "").strip()
     if not term:
         return Q()
     compact = re.sub(r"[\s\-.]", "", term)
-    identifiers = Q()
-    found = False
+    # Identifier-like terms: each candidate reading is one exact, indexed lookup; the matching
+    # primary keys are collected first (a few index probes) rather than OR-ed in one query,
+    # which PostgreSQL would answer with a scan of the customer table.
+    lookups = []
     if compact.isdigit() and len(compact) <= 12:
-        identifiers |= Q(code=compact)
-        found = True
+        lookups.append(Customer.objects.filter(code=compact).values_list("pk", flat=True))
     try:
         kind, value = identity_normalize(compact)
-        identifiers |= Q(ice=value) if kind == "ICE" else Q(cin=value)
-        found = True
+        identity = {"ice": value} if kind == "ICE" else {"cin": value}
+        lookups.append(Customer.objects.filter(**identity).values_list("pk", flat=True))
     except InvalidIdentity:
         pass
     contact_value = None
@@ -47,17 +47,26 @@ def customer_search_filter(term: str) -> Q:
             pass
     if contact_value is not None:
         kind, value = contact_value
-        identifiers |= Q(pk__in=Contact.objects.filter(kind=kind, value=value).values("customer_id"))
-        found = True
-    if found:
-        return identifiers
-    query = Q()
-    for word in term.upper().split():
-        query &= (
-            Q(last_name__upper__startswith=word)
-            | Q(first_name__upper__startswith=word)
-            | Q(company_name__upper__contains=word)
-        )
+        lookups.append(Contact.objects.filter(kind=kind, value=value).values_list("customer_id", flat=True))
+    if lookups:
+        ids: set[int] = set()
+        for lookup in lookups:
+            ids.update(lookup)
+        return Q(pk__in=sorted(ids))
+    # A name: the whole phrase prefixes a last or first name (« El Ouafi »), or is contained in a
+    # company name, or splits into first + last name in either order (« Maksen El Ouafi »).
+    # Every branch is a prefix match the UPPER(...) indexes serve (the company one: pg_trgm).
+    words = term.upper().split()[:5]
+    phrase = " ".join(words)
+    query = (
+        Q(last_name__upper__startswith=phrase)
+        | Q(first_name__upper__startswith=phrase)
+        | Q(company_name__upper__contains=phrase)
+    )
+    for cut in range(1, len(words)):
+        head, tail = " ".join(words[:cut]), " ".join(words[cut:])
+        query |= Q(first_name__upper__startswith=head, last_name__upper__startswith=tail)
+        query |= Q(last_name__upper__startswith=head, first_name__upper__startswith=tail)
     return query
 
 
