@@ -60,6 +60,10 @@ class Charge:
     amount: Decimal
     taxable: bool = True
     vat_rate: Decimal | None = None  # own rate (e.g. TPPAN 14 %), else the schedule's
+    # PER_UNIT only: the levy applies to the slice of the monthly consumption in (lower, upper]
+    # (prorated like tranches), e.g. TPPAN 0.10 DH/kWh up to 100 kWh, 0.15 from 101 to 200...
+    lower: Decimal | None = None
+    upper: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -178,8 +182,16 @@ def compute(schedule: Schedule, *, vat_rate: Decimal, consumption: Decimal, days
         if charge.kind == FIXED_MONTHLY:
             quantity = months.quantize(QTY, rounding=ROUND_HALF_UP)
             lines.append(_line("FIXED", charge.label, quantity, charge.amount, rate=rate, ttc_prices=ttc_prices))
-        else:
+        elif charge.lower is None and charge.upper is None:
             lines.append(_line("LEVY", charge.label, consumption, charge.amount, rate=rate, ttc_prices=ttc_prices))
+        else:
+            lower = (charge.lower or ZERO) * months
+            top = consumption if charge.upper is None else min(consumption, charge.upper * months)
+            if top <= lower:
+                continue  # this band of the levy is not reached
+            quantity = (top - lower).quantize(QTY, rounding=ROUND_HALF_UP)
+            label = f"{charge.label} ({_bounds_label(charge.lower or ZERO, charge.upper, unit)})"
+            lines.append(_line("LEVY", label, quantity, charge.amount, rate=rate, ttc_prices=ttc_prices))
     total_ht = sum((line.amount_ht for line in lines), ZERO)
     total_tva = sum((line.amount_tva for line in lines), ZERO)
     total_ttc = sum((line.amount_ttc for line in lines), ZERO)

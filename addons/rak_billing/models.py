@@ -137,11 +137,37 @@ class TariffCharge(models.Model):
         blank=True,
         help_text=_("Vide : le taux du métier. Ex. 0,1400 pour la TPPAN."),
     )
+    lower_bound = models.DecimalField(
+        _("de (exclu)"),
+        **QUANTITY,
+        null=True,
+        blank=True,
+        help_text=_("Montant par unité seulement : la taxe s'applique à la part de la consommation mensuelle au-delà."),
+    )
+    upper_bound = models.DecimalField(
+        _("à (inclus)"),
+        **QUANTITY,
+        null=True,
+        blank=True,
+        help_text=_("Montant par unité seulement : vide = sans limite (ex. TPPAN 0,15 DH/kWh de 101 à 200 kWh)."),
+    )
 
     class Meta:
         verbose_name = _("redevance ou taxe")
         verbose_name_plural = _("redevances et taxes")
         ordering = ["schedule", "position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(upper_bound__isnull=True)
+                | Q(lower_bound__isnull=True)
+                | Q(upper_bound__gt=F("lower_bound")),
+                name="charge_bounds",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="PER_UNIT") | (Q(lower_bound__isnull=True) & Q(upper_bound__isnull=True)),
+                name="charge_bounds_per_unit_only",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.label
