@@ -214,3 +214,20 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} — {self.title}"
+
+
+class ThrottleHit(models.Model):
+    """One counted attempt (e.g. a document verification) for a throttling key such as
+    ``verify:ip:203.0.113.7``; ``rak_base.throttle`` counts the recent ones. Shared by every web
+    process, unlike a per-process cache."""
+
+    key = models.CharField(_("clé"), max_length=120)
+    created_at = models.DateTimeField(_("le"))
+
+    class Meta:
+        verbose_name = _("tentative comptée")
+        verbose_name_plural = _("tentatives comptées")
+        indexes = [models.Index(fields=["key", "created_at"], name="throttle_key_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.created_at:%d/%m/%Y %H:%M}"
