@@ -1,0 +1,43 @@
+"""Serving private files (``MEDIA_ROOT`` = ``var/private``, never served by the web server).
+
+Uploaded files (reading photos, request attachments) are only ever sent by a view that has
+checked who asks: the owner (its queryset is filtered on ``request.customer``, so another
+customer's id is a 404) or staff with the view permission on the record. That view ends with
+``private_file_response(record.photo)``, which streams the file with the type recorded by
+content validation (from the stored extension, see ``rak_base.uploads``), ``nosniff``, no
+caching by shared caches, and ``inline`` or ``attachment`` disposition.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import PurePosixPath
+
+from django.http import FileResponse, Http404
+
+from rak_base.uploads import KINDS
+
+_BY_EXTENSION = {kind.extension: kind.mime for kind in KINDS.values()}
+
+
+def private_file_response(field_file, *, as_attachment: bool = False, download_name: str | None = None):
+    """A streamed response for a ``FieldFile`` the caller has already authorised. 404 when the
+    field is empty or the file is gone from storage."""
+    if not field_file:
+        raise Http404("Fichier introuvable")
+    extension = PurePosixPath(field_file.name).suffix.lstrip(".").lower()
+    content_type = _BY_EXTENSION.get(extension) or mimetypes.guess_type(field_file.name)[0]
+    try:
+        handle = field_file.storage.open(field_file.name, "rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404("Fichier introuvable") from exc
+    response = FileResponse(
+        handle,
+        as_attachment=as_attachment,
+        filename=download_name or PurePosixPath(field_file.name).name,
+        content_type=content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    return response
