@@ -279,6 +279,18 @@ class MeterReading(models.Model):
     contest_photo = models.FileField(
         _("photo jointe à la contestation"), upload_to="readings/contest/%Y/%m/", blank=True
     )
+    review_note = models.TextField(
+        _("motif de la décision"), blank=True, help_text=_("Communiqué au client avec la décision.")
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("vérifié par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("vérifié le"), null=True, blank=True)
     external_key = models.CharField(
         _("clé d'import"),
         max_length=120,

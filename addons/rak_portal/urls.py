@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rak_portal.views import account, auth, public
+from rak_portal.views import account, auth, public, simulator
 
 app_name = "portal"
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("contact/", public.contact, name="contact"),
     path("contacter-la-rak/", public.contact_page, name="contact_page"),
     path("agences/", public.agencies, name="agencies"),
+    path("services/simulation/", simulator.simulator, name="simulator"),
     path("services/<slug:slug>/", public.coming_soon, name="service"),
     path("email/confirmer/<str:token>/", account.email_confirm, name="email_confirm"),
     path("espace/", account.dashboard, name="dashboard"),
