@@ -219,7 +219,12 @@ def _notice(schedule: Schedule, mode: str, tranches: list[Tranche], reached: int
             f"tranche atteinte ({_bounds_label(tranches[reached - 1].lower, tranches[reached - 1].upper, unit)})."
         )
     if reached > 1:
-        previous = tranches[reached - 2]
+        # the last tranche below the one reached that was cheaper (two tranches may share a price)
+        current = tranches[reached - 1]
+        cheaper = [t for t in tranches[: reached - 1] if t.price < current.price]
+        if not cheaper:
+            return ""
+        previous = cheaper[-1]
         return (
             f"Vous avez dépassé la tranche {_bounds_label(previous.lower, previous.upper, unit)} : "
             f"la consommation au-delà de {fmt_qty(previous.upper)} {unit} par mois est facturée plus cher."

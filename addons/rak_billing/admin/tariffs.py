@@ -1,1 +1,231 @@
-"""Back-office screens (filled by the billing issue)."""
+"""Back-office screens of the tariffs: schedules (barèmes) with their tranches and charges, VAT
+rates, both with their history; « Simuler » on a schedule previews the bill the engine computes
+for a consumption typed by the staff member (the same engine the billing runs and the public
+simulator use).
+
+Screens only: overlapping validity periods are refused by ``tariff_schedule_check_overlap`` (form
+clean) and the save goes through ``tariff_schedule_save`` (the same check under a lock).
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
+from unfold.decorators import action, display
+
+from rak_base import clock
+from rak_billing import engine
+from rak_billing.models import TariffCharge, TariffSchedule, TariffTranche, VatRate
+from rak_billing.tariffs import (
+    TariffNotFound,
+    TariffOverlap,
+    engine_schedule,
+    tariff_schedule_check_overlap,
+    tariff_schedule_save,
+    vat_rate_for,
+)
+from rak_customer.admin import HistoryAdmin
+
+SIMULATION_MAX = Decimal("1000000")
+
+
+class TariffTrancheInline(TabularInline):
+    model = TariffTranche
+    extra = 0
+    fields = ("position", "mode", "lower_bound", "upper_bound", "unit_price")
+    ordering = ("mode", "lower_bound")
+
+
+class TariffChargeInline(TabularInline):
+    model = TariffCharge
+    extra = 0
+    fields = ("position", "label", "kind", "amount", "taxable", "vat_rate_override", "lower_bound", "upper_bound")
+
+
+class TariffScheduleForm(forms.ModelForm):
+    class Meta:
+        model = TariffSchedule
+        fields = (
+            "name",
+            "service",
+            "category",
+            "valid_from",
+            "valid_to",
+            "unit",
+            "combination",
+            "switch_threshold",
+            "prices_include_tax",
+            "source",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        service, category = cleaned.get("service"), cleaned.get("category")
+        valid_from, valid_to = cleaned.get("valid_from"), cleaned.get("valid_to")
+        if service and category and valid_from:
+            try:
+                tariff_schedule_check_overlap(
+                    service=service,
+                    category=category,
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                    exclude_pk=self.instance.pk,
+                )
+            except TariffOverlap as exc:
+                raise forms.ValidationError(exc.message) from exc
+        if cleaned.get("combination") == TariffSchedule.Combination.SWITCH and cleaned.get("switch_threshold") is None:
+            self.add_error(
+                "switch_threshold", _("Indiquez le seuil de bascule pour une règle « progressive puis sélective ».")
+            )
+        return cleaned
+
+
+class SimulationForm(forms.Form):
+    consumption = forms.DecimalField(
+        label=_("Consommation"), min_value=Decimal("0"), max_value=SIMULATION_MAX, decimal_places=3, initial=150
+    )
+    days = forms.IntegerField(label=_("Durée de la période (jours)"), min_value=1, max_value=366, initial=30)
+    on_date = forms.DateField(
+        label=_("Date (taux de TVA)"), widget=forms.DateInput(attrs={"type": "date"}), required=False
+    )
+
+
+@admin.register(TariffSchedule)
+class TariffScheduleAdmin(HistoryAdmin, ModelAdmin):
+    form = TariffScheduleForm
+    list_display = ("name", "service", "category", "valid_from_display", "valid_to_display", "prices_display")
+    list_filter = (("service", ChoicesDropdownFilter), ("category", ChoicesDropdownFilter))
+    list_filter_submit = True
+    search_fields = ("name",)
+    ordering = ("service", "category", "-valid_from")
+    inlines = (TariffTrancheInline, TariffChargeInline)
+    actions_detail = ("simulate",)
+    fieldsets = (
+        (None, {"fields": ("name", ("service", "category"), ("valid_from", "valid_to"), "unit")}),
+        (_("Règle de calcul"), {"fields": ("combination", "switch_threshold", "prices_include_tax")}),
+        (_("Source"), {"fields": ("source",)}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        tariff_schedule_save(schedule=obj)
+
+    @display(description=_("valable à partir du"), ordering="valid_from")
+    def valid_from_display(self, obj: TariffSchedule) -> str:
+        return date_format(obj.valid_from, "d/m/Y")
+
+    @display(description=_("jusqu'au (exclu)"), ordering="valid_to")
+    def valid_to_display(self, obj: TariffSchedule) -> str:
+        return date_format(obj.valid_to, "d/m/Y") if obj.valid_to else "—"
+
+    @display(description=_("prix"), label={"TTC": "info", "HT": "success"})
+    def prices_display(self, obj: TariffSchedule):
+        return ("TTC", "TTC") if obj.prices_include_tax else ("HT", "HT")
+
+    @action(description=_("Simuler"), url_path="simuler", icon="calculate")
+    def simulate(self, request, object_id):
+        """Preview of the bill this schedule produces for a consumption, a period length and the
+        VAT rate in force on a date (default: today, or the schedule's first day if later)."""
+        schedule = self.get_object(request, unquote(str(object_id)))
+        if schedule is None:
+            raise Http404
+        if not self.has_view_permission(request, schedule):
+            raise PermissionDenied
+        today = timezone.localdate(clock.now())
+        default_date = max(today, schedule.valid_from)
+        if schedule.valid_to and default_date >= schedule.valid_to:
+            default_date = schedule.valid_to - datetime.timedelta(days=1)
+        form = SimulationForm(request.GET or None, initial={"on_date": default_date})
+        computation = error = vat_rate = on_date = None
+        if form.is_valid():
+            on_date = form.cleaned_data["on_date"] or default_date
+            try:
+                vat_rate = vat_rate_for(service=schedule.service, category=schedule.category, on_date=on_date)
+                computation = engine.compute(
+                    engine_schedule(schedule, schedule.tranches.all(), schedule.charges.all()),
+                    vat_rate=vat_rate,
+                    consumption=form.cleaned_data["consumption"],
+                    days=form.cleaned_data["days"],
+                )
+            except (TariffNotFound, engine.EngineError) as exc:
+                error = str(exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Simuler « %(name)s »") % {"name": schedule.name},
+            "original": schedule,
+            "schedule": schedule,
+            "form": form,
+            "computation": computation,
+            "vat_rate": vat_rate,
+            "on_date": on_date,
+            "error": error,
+            "table": _lines_table(computation) if computation else None,
+        }
+        return TemplateResponse(request, "admin/rak_billing/tariff_simulate.html", context)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}".replace(",", " ").replace(".", ",")
+
+
+def _lines_table(computation: engine.Computation) -> dict:
+    rows = [
+        [
+            line.label,
+            engine.fmt_qty(line.quantity),
+            f"{line.unit_price}".replace(".", ","),
+            _money(line.amount_ht),
+            f"{line.vat_rate * 100:.0f} %",
+            _money(line.amount_tva),
+            _money(line.amount_ttc),
+        ]
+        for line in computation.lines
+    ]
+    rows.append(
+        [
+            _("Total"),
+            "",
+            "",
+            _money(computation.total_ht),
+            "",
+            _money(computation.total_tva),
+            _money(computation.total_ttc),
+        ]
+    )
+    return {
+        "headers": [_("libellé"), _("quantité"), _("prix unitaire"), _("HT"), _("TVA %"), _("TVA"), _("TTC")],
+        "rows": rows,
+    }
+
+
+@admin.register(VatRate)
+class VatRateAdmin(HistoryAdmin, ModelAdmin):
+    list_display = ("service", "category_display", "valid_from_display", "rate_display", "source")
+    list_filter = (("service", ChoicesDropdownFilter),)
+    list_filter_submit = True
+    ordering = ("service", "category", "-valid_from")
+    fields = ("service", "category", "valid_from", "rate", "source")
+
+    @display(description=_("catégorie tarifaire"), ordering="category")
+    def category_display(self, obj: VatRate) -> str:
+        return obj.get_category_display() if obj.category else _("Toutes les catégories")
+
+    @display(description=_("à partir du"), ordering="valid_from")
+    def valid_from_display(self, obj: VatRate) -> str:
+        return date_format(obj.valid_from, "d/m/Y")
+
+    @display(description=_("taux"), ordering="rate")
+    def rate_display(self, obj: VatRate) -> str:
+        return f"{obj.rate * 100:.2f}".rstrip("0").rstrip(",.").replace(".", ",") + " %"

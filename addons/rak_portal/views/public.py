@@ -19,7 +19,7 @@ SERVICES = {
     "reclamation": {"title": "Envoyer une réclamation"},
     "abonnement": {"title": "Demande d'abonnement"},
     "branchement": {"title": "Demande de branchement"},
-    "simulation": {"title": "Simuler votre consommation"},
+    "simulation": {"title": "Simuler votre consommation", "url_name": "portal:simulator"},
     "verification": {"title": "Vérifier des documents"},
     "agences": {"title": "Nos agences", "url_name": "portal:agencies"},
 }

@@ -1,0 +1,234 @@
+"""« Simulateur de consommation » (seed 000): fill in the form, click « Simuler ma facture », and
+the page shows the detailed bill the billing engine would produce — each line, HT / TVA / TTC,
+the tranche warning, the monthly-equivalent consumption, and for water the sanitation lines on
+the same bill. Public: no login needed; a logged-in customer keeps the menu.
+
+The view parses the form, makes one call (``rak_billing.tariffs.simulate``) and renders.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from rak_base import clock
+from rak_billing.engine import EngineError
+from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book
+from rak_customer.models import Dossier, Service
+
+REQUIRED = {"required": "Ce champ est obligatoire."}
+NUMBER = {"invalid": "Saisissez un nombre (ex. 152 ou 12,5)."}
+# Above these, a typing error is more likely than a household or shop bill.
+MAX_CONSUMPTION = {Service.ELECTRICITE: Decimal("100000"), Service.EAU: Decimal("10000")}
+MAX_INDEX = Decimal("999999999")
+MAX_DAYS = 366
+SERVICE_CHOICES = [(Service.ELECTRICITE.value, "Électricité"), (Service.EAU.value, "Eau (avec l'assainissement)")]
+MODE_CHOICES = [("consommation", "Ma consommation"), ("index", "Mes index (ancien et nouveau)")]
+PERIOD_CHOICES = [("jours", "Un nombre de jours"), ("dates", "Des dates de relève")]
+
+
+class SimulatorForm(forms.Form):
+    service = forms.ChoiceField(
+        label="Service", choices=SERVICE_CHOICES, widget=forms.RadioSelect, initial=Service.ELECTRICITE.value
+    )
+    category = forms.ChoiceField(label="Catégorie tarifaire", error_messages=REQUIRED)
+    mode = forms.ChoiceField(label="Je connais", choices=MODE_CHOICES, widget=forms.RadioSelect, initial="consommation")
+    consumption = forms.DecimalField(
+        label="Consommation (kWh ou m³)",
+        required=False,
+        localize=True,
+        max_digits=12,
+        decimal_places=3,
+        error_messages={**NUMBER, "max_decimal_places": "Au plus 3 chiffres après la virgule."},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    old_index = forms.DecimalField(
+        label="Ancien index",
+        required=False,
+        localize=True,
+        max_digits=12,
+        decimal_places=3,
+        error_messages={**NUMBER, "max_decimal_places": "Au plus 3 chiffres après la virgule."},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    new_index = forms.DecimalField(
+        label="Nouvel index",
+        required=False,
+        localize=True,
+        max_digits=12,
+        decimal_places=3,
+        error_messages={**NUMBER, "max_decimal_places": "Au plus 3 chiffres après la virgule."},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    period = forms.ChoiceField(label="Période", choices=PERIOD_CHOICES, widget=forms.RadioSelect, initial="jours")
+    days = forms.IntegerField(
+        label="Durée de la période (jours)",
+        required=False,
+        initial=30,
+        error_messages={"invalid": "Saisissez un nombre entier de jours."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    start_date = forms.DateField(
+        label="Date de l'ancienne relève",
+        required=False,
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    end_date = forms.DateField(
+        label="Date de la nouvelle relève",
+        required=False,
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+
+    def __init__(self, *args, categories: dict[str, list[str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categories = categories
+        offered = {c for values in categories.values() for c in values}
+        labels = dict(Dossier.TariffCategory.choices)
+        self.fields["category"].choices = [
+            (value, labels[value]) for value in Dossier.TariffCategory.values if value in offered
+        ]
+        self.fields["category"].initial = Dossier.TariffCategory.DOMESTIQUE.value
+
+    def clean(self):
+        cleaned = super().clean()
+        service, category = cleaned.get("service"), cleaned.get("category")
+        if service and category and category not in self.categories.get(service, []):
+            self.add_error(
+                "category",
+                f"La catégorie « {dict(self.fields['category'].choices).get(category, category)} » n'a pas de "
+                f"tarif {'d’électricité' if service == Service.ELECTRICITE else 'd’eau'} : choisissez-en une autre.",
+            )
+        self._clean_consumption(cleaned)
+        self._clean_period(cleaned)
+        return cleaned
+
+    def _clean_consumption(self, cleaned: dict) -> None:
+        if cleaned.get("mode") == "index":
+            old, new = cleaned.get("old_index"), cleaned.get("new_index")
+            if old is None and "old_index" not in self.errors:
+                self.add_error("old_index", "Saisissez l'ancien index (indiqué sur votre dernière facture).")
+            if new is None and "new_index" not in self.errors:
+                self.add_error("new_index", "Saisissez le nouvel index (lu sur votre compteur).")
+            if old is None or new is None:
+                return
+            if old < 0 or new < 0:
+                self.add_error("new_index" if new < 0 else "old_index", "Un index ne peut pas être négatif.")
+                return
+            if old > MAX_INDEX or new > MAX_INDEX:
+                self.add_error("new_index", "Cet index est trop grand : vérifiez la valeur saisie.")
+                return
+            if new < old:
+                self.add_error(
+                    "new_index",
+                    "Le nouvel index doit être supérieur ou égal à l'ancien index. Si votre compteur a été "
+                    "remplacé, saisissez directement votre consommation.",
+                )
+                return
+            consumption = new - old
+        else:
+            consumption = cleaned.get("consumption")
+            if consumption is None:
+                if "consumption" not in self.errors:
+                    self.add_error("consumption", "Saisissez votre consommation.")
+                return
+            if consumption < 0:
+                self.add_error("consumption", "La consommation ne peut pas être négative.")
+                return
+        limit = MAX_CONSUMPTION.get(cleaned.get("service"))
+        if limit is not None and consumption > limit:
+            unit = "kWh" if cleaned.get("service") == Service.ELECTRICITE else "m³"
+            self.add_error(
+                "new_index" if cleaned.get("mode") == "index" else "consumption",
+                f"Cette consommation paraît anormale ({_fmt(consumption)} {unit}) : vérifiez la valeur saisie "
+                f"(au plus {_fmt(limit)} {unit} pour une simulation).",
+            )
+            return
+        cleaned["quantity"] = consumption
+
+    def _clean_period(self, cleaned: dict) -> None:
+        if cleaned.get("period") == "dates":
+            start, end = cleaned.get("start_date"), cleaned.get("end_date")
+            if start is None and "start_date" not in self.errors:
+                self.add_error("start_date", "Saisissez la date de l'ancienne relève.")
+            if end is None and "end_date" not in self.errors:
+                self.add_error("end_date", "Saisissez la date de la nouvelle relève.")
+            if start is None or end is None:
+                return
+            if end <= start:
+                self.add_error("end_date", "La date de la nouvelle relève doit être postérieure à celle de l'ancienne.")
+                return
+            days = (end - start).days
+            cleaned["on_date"] = end
+        else:
+            days = cleaned.get("days")
+            if days is None:
+                if "days" not in self.errors:
+                    self.add_error("days", "Saisissez la durée de la période en jours (30 pour un mois).")
+                return
+            if days <= 0:
+                self.add_error("days", "La période doit compter au moins un jour.")
+                return
+        if days > MAX_DAYS:
+            self.add_error(
+                "end_date" if cleaned.get("period") == "dates" else "days",
+                f"La période ne peut pas dépasser {MAX_DAYS} jours.",
+            )
+            return
+        cleaned["period_days"] = days
+
+
+def _fmt(value: Decimal) -> str:
+    text = f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"
+    return text.replace(".", ",")
+
+
+@require_http_methods(["GET", "POST"])
+def simulator(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate(clock.now())
+    book = tariff_book(today, services=SIMULATED_SERVICES)
+    categories = {service: book.categories(service) for service in (Service.ELECTRICITE, Service.EAU)}
+    form = SimulatorForm(request.POST or None, categories=categories)
+    result = error = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            on_date: datetime.date = data.get("on_date") or today
+            try:
+                result = simulate(
+                    service=data["service"],
+                    category=data["category"],
+                    consumption=data["quantity"],
+                    days=data["period_days"],
+                    on_date=on_date,
+                    book=book if on_date == today else None,
+                )
+            except (TariffNotFound, EngineError) as exc:
+                error = str(exc)
+                status = 400
+        else:
+            status = 400
+    template = "rak_portal/simulator.html"
+    base = "rak_portal/private_base.html" if getattr(request.user, "is_customer", False) else "rak_portal/base.html"
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "result": result,
+            "error": error,
+            "base_template": base,
+            "category_label": dict(form.fields["category"].choices).get(result.category, "") if result else "",
+        },
+        status=status,
+    )
