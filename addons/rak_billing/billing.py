@@ -1,0 +1,763 @@
+"""Billing runs (campagnes de facturation): one month, one reading round (tournée) or all.
+
+A run is set-based and resumable:
+
+- dossiers are taken in primary-key order, ``CHUNK_SIZE`` at a time after
+  ``BillingRun.last_dossier_id``; each chunk is **one transaction** that bills its dossiers and
+  moves ``last_dossier_id`` forward, so a crashed or stopped run continues where it stopped;
+- per chunk, a fixed number of queries whatever its size: the dossiers, the bills already there
+  (a dossier is never billed twice for a period: they are skipped and counted, the unique
+  constraint ``bill_one_per_dossier_period`` being the last guard), the latest ACCEPTED reading
+  of each meter before the end of the period with the one before it (``DISTINCT ON`` +
+  ``LATERAL`` on PostgreSQL, window functions elsewhere), the readings held for review, the
+  previous bill of each dossier;
+- amounts come from the pure engine through the tariff book, memoised by
+  ``(schedule, VAT rate, consumption, days)``: most households share their values;
+- bills, lines and ledger debits are written with ``COPY`` on PostgreSQL (``bulk_create``
+  elsewhere), bill numbers reserved as one block of the year's gap-free sequence in the same
+  transaction (a rolled-back chunk leaves no hole);
+- chunks run in the worker (django-tasks): creating a run enqueues its first chunk in the same
+  transaction; each chunk enqueues the next one in its own; the last one enqueues the
+  finalisation (credits applied, « votre facture est disponible » by SMS, e-mail and bell).
+
+Consumption of a dossier with a reading in the period: new index − the index of its previous bill
+(or of the previous accepted reading for a first bill), over the days between the two (the engine
+prorates tranches to 30-day months). An estimated bill (``estimated=True``) when the meter was not
+read: the readings addon's estimate (average daily consumption), saved as an ESTIMATED reading, and
+the next real reading regularises it. A dossier whose reading of the period is HELD or CONTESTED
+is not billed (skipped) until the reading is reviewed; billing the period again then bills it.
+Sanitation (ASSAINISSEMENT) dossiers are billed on the water meter of the water dossier at the
+same premises.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_billing import engine
+from rak_billing.ledger import bill_numbers_reserve
+from rak_billing.models import Bill, BillingRun, BillLine, LedgerEntry, MeterReading
+from rak_customer.models import Dossier, Premises, Service
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 5000
+ZERO = Decimal("0")
+QTY = Decimal("0.001")
+METERED = (Service.EAU, Service.ELECTRICITE)
+BLOCKING_STATUSES = (MeterReading.Status.HELD, MeterReading.Status.CONTESTED)
+SERVICE_LABELS = {Service.EAU: "eau", Service.ELECTRICITE: "électricité", Service.ASSAINISSEMENT: "assainissement"}
+
+
+class BillingRunRefused(RakError):
+    default_message = "La campagne de facturation ne peut pas être lancée."
+
+
+# --- periods ---------------------------------------------------------------------------------------
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def month_after(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def billable_dossiers(period_start: datetime.date, period_end: datetime.date, round_code: str = ""):
+    """Dossiers billed for ``[period_start, period_end)``: active, or terminated during the
+    period, started before its end; of the round when one is given."""
+    queryset = Dossier.objects.filter(
+        Q(start_date__lt=period_end)
+        & (
+            Q(status=Dossier.Status.ACTIVE) & (Q(end_date__isnull=True) | Q(end_date__gt=period_start))
+            | Q(status=Dossier.Status.TERMINATED, end_date__gt=period_start)
+        )
+    )
+    if round_code:
+        queryset = queryset.filter(premises__round_code=round_code)
+    return queryset
+
+
+# --- services --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def billing_run_create(
+    *,
+    period_start: datetime.date,
+    issue_date: datetime.date,
+    due_date: datetime.date,
+    round_code: str = "",
+    created_by=None,
+    enqueue: bool = True,
+) -> BillingRun:
+    """Create a run for the month of ``period_start`` and queue its first chunk (same
+    transaction: the worker starts it after commit)."""
+    period_start = month_start(period_start)
+    period_end = month_after(period_start)
+    round_code = (round_code or "").strip().upper()
+    if issue_date < period_start:
+        raise BillingRunRefused("La date d'émission ne peut pas précéder le début de la période facturée.")
+    if due_date < issue_date:
+        raise BillingRunRefused("La date d'échéance ne peut pas précéder la date d'émission.")
+    if round_code and not Premises.objects.filter(round_code=round_code).exists():
+        raise BillingRunRefused(f"Aucun local n'appartient à la tournée {round_code}.")
+    busy = BillingRun.objects.filter(
+        period_start=period_start, status__in=(BillingRun.Status.PENDING, BillingRun.Status.RUNNING)
+    )
+    if round_code:  # a run of the same round, or of all rounds, covers this one
+        busy = busy.filter(Q(round_code=round_code) | Q(round_code=""))
+    if busy.exists():
+        raise BillingRunRefused(
+            "Une campagne de cette période (et de cette tournée) est déjà en attente ou en cours : "
+            "attendez qu'elle se termine ou reprenez-la."
+        )
+    run = BillingRun.objects.create(
+        period_start=period_start,
+        period_end=period_end,
+        round_code=round_code,
+        issue_date=issue_date,
+        due_date=due_date,
+        created_by=created_by,
+    )
+    if enqueue:
+        _enqueue_chunk(run.pk)
+    return run
+
+
+def _enqueue_chunk(run_id: int) -> None:
+    from rak_billing.tasks import billing_run_chunk_task
+
+    billing_run_chunk_task.enqueue(run_id)
+
+
+def _enqueue_finalize(run_id: int) -> None:
+    from rak_billing.tasks import billing_run_finalize_task
+
+    billing_run_finalize_task.enqueue(run_id)
+
+
+@transaction.atomic
+def billing_run_resume(*, run: BillingRun) -> BillingRun:
+    """Queue the next chunk of a failed or interrupted run again. Safe when a chunk is still
+    running: the run row is locked by that chunk and the duplicate gives way."""
+    run = BillingRun.objects.select_for_update().get(pk=run.pk)
+    if run.status == BillingRun.Status.DONE:
+        raise BillingRunRefused("Cette campagne est terminée : rien à reprendre.")
+    if run.status == BillingRun.Status.FAILED:
+        run.status = BillingRun.Status.RUNNING if run.started_at else BillingRun.Status.PENDING
+        run.save(update_fields=["status"])
+    _enqueue_chunk(run.pk)
+    return run
+
+
+@dataclass
+class ChunkResult:
+    created: int = 0
+    skipped: int = 0
+    finished: bool = False
+    busy: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def billing_run_step(
+    *, run_id: int, now: datetime.datetime | None = None, chunk_size: int | None = None
+) -> ChunkResult:
+    """Bill the next chunk of a run in one transaction. A run whose row is locked (another
+    worker is billing a chunk of it) is left alone (``busy``)."""
+    now = now or clock.now()
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update(skip_locked=True).filter(pk=run_id).first()
+        if run is None:
+            return ChunkResult(busy=True)
+        if run.status == BillingRun.Status.DONE:
+            return ChunkResult(finished=True, busy=True)  # nothing left (a duplicate task)
+        if run.status == BillingRun.Status.FAILED:
+            return ChunkResult(busy=True)  # « Reprendre » puts it back
+        if run.status == BillingRun.Status.PENDING:
+            run.status = BillingRun.Status.RUNNING
+            run.started_at = now
+            run.dossiers_total = billable_dossiers(run.period_start, run.period_end, run.round_code).count()
+        result = _bill_chunk(run, now=now, chunk_size=chunk_size or CHUNK_SIZE)
+        run.bills_created += result.created
+        run.dossiers_skipped += result.skipped
+        if result.warnings:
+            run.error = _merge_warnings(run.error, result.warnings)
+        if result.finished:
+            run.status = BillingRun.Status.DONE
+            run.finished_at = clock.now()
+        run.save()
+        return result
+
+
+def billing_run_fail(*, run_id: int, error: str) -> None:
+    with transaction.atomic():
+        BillingRun.objects.filter(pk=run_id).exclude(status=BillingRun.Status.DONE).update(
+            status=BillingRun.Status.FAILED, error=error[:4000]
+        )
+
+
+def billing_run_process(
+    *, run_id: int, now: datetime.datetime | None = None, chunk_size: int | None = None, max_chunks: int | None = None
+) -> BillingRun:
+    """Bill every remaining chunk in this process (commands, demo, benchmark); the worker runs
+    the same steps one task per chunk."""
+    chunks = 0
+    while max_chunks is None or chunks < max_chunks:
+        result = billing_run_step(run_id=run_id, now=now, chunk_size=chunk_size)
+        chunks += 1
+        if result.finished or result.busy:
+            break
+    return BillingRun.objects.get(pk=run_id)
+
+
+def _merge_warnings(previous: str, warnings: list[str]) -> str:
+    lines = [line for line in previous.splitlines() if line]
+    for warning in warnings:
+        if warning not in lines:
+            lines.append(warning)
+    return "\n".join(lines[:50])
+
+
+# --- one chunk ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reading:
+    id: int
+    date: datetime.date
+    index: Decimal
+    previous_index: Decimal | None
+    consumption: Decimal | None
+    meter_replaced: bool
+    source: str
+    prev_index: Decimal | None
+    prev_date: datetime.date | None
+
+
+@dataclass(frozen=True)
+class _PrevBill:
+    current_index: Decimal | None
+    index_date: datetime.date
+
+
+def _is_pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _latest_readings(ids: list[int], period_end: datetime.date) -> dict[int, _Reading]:
+    """For each dossier, its latest ACCEPTED reading dated before ``period_end`` and the accepted
+    reading before that one (index and date)."""
+    if not ids:
+        return {}
+    table = _table(MeterReading)
+    columns = (
+        'r.dossier_id, r.id, r.reading_date, r."index", r.previous_index, r.consumption, r.meter_replaced, r.source'
+    )
+    if _is_pg():
+        sql = f"""
+            SELECT cur.*, prev."index", prev.reading_date FROM (
+                SELECT DISTINCT ON (r.dossier_id) {columns} FROM {table} r
+                WHERE r.dossier_id = ANY(%s) AND r.status = 'ACCEPTED' AND r.reading_date < %s
+                ORDER BY r.dossier_id, r.reading_date DESC
+            ) cur
+            LEFT JOIN LATERAL (
+                SELECT p."index", p.reading_date FROM {table} p
+                WHERE p.dossier_id = cur.dossier_id AND p.status = 'ACCEPTED' AND p.reading_date < cur.reading_date
+                ORDER BY p.reading_date DESC LIMIT 1
+            ) prev ON TRUE"""  # noqa: S608 - table names from model metadata, values bound
+        params = [ids, period_end]
+    else:
+        marks = ", ".join(["%s"] * len(ids))
+        sql = f"""
+            SELECT dossier_id, id, reading_date, "index", previous_index, consumption, meter_replaced, source,
+                   prev_index, prev_date FROM (
+                SELECT {columns},
+                       LAG(r."index") OVER w AS prev_index, LAG(r.reading_date) OVER w AS prev_date,
+                       ROW_NUMBER() OVER (PARTITION BY r.dossier_id ORDER BY r.reading_date DESC) AS rank
+                FROM {table} r
+                WHERE r.dossier_id IN ({marks}) AND r.status = 'ACCEPTED' AND r.reading_date < %s
+                WINDOW w AS (PARTITION BY r.dossier_id ORDER BY r.reading_date)
+            ) latest WHERE rank = 1"""  # noqa: S608 - table names from model metadata, values bound
+        params = [*ids, period_end]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result = {}
+    for dossier_id, pk, day, index, previous_index, consumption, replaced, source, prev_index, prev_date in rows:
+        result[dossier_id] = _Reading(
+            pk,
+            _as_date(day),
+            _dec(index),
+            _dec(previous_index),
+            _dec(consumption),
+            bool(replaced),
+            source,
+            _dec(prev_index),
+            _as_date(prev_date),
+        )
+    return result
+
+
+def _previous_bills(ids: list[int], period_start: datetime.date) -> dict[int, _PrevBill]:
+    """For each dossier, its latest consumption bill of an earlier period: the index it ended on
+    and the date of that index (its reading, or the end of its period when estimated)."""
+    if not ids:
+        return {}
+    bills, readings = _table(Bill), _table(MeterReading)
+    if _is_pg():
+        sql = f"""
+            SELECT DISTINCT ON (b.dossier_id) b.dossier_id, b.current_index, b.period_end, r.reading_date
+            FROM {bills} b LEFT JOIN {readings} r ON r.id = b.reading_id
+            WHERE b.dossier_id = ANY(%s) AND b.kind = 'CONSUMPTION' AND b.period_start < %s
+            ORDER BY b.dossier_id, b.period_start DESC"""  # noqa: S608 - table names from model metadata, values bound
+        params = [ids, period_start]
+    else:
+        marks = ", ".join(["%s"] * len(ids))
+        sql = f"""
+            SELECT dossier_id, current_index, period_end, reading_date FROM (
+                SELECT b.dossier_id, b.current_index, b.period_end, r.reading_date,
+                       ROW_NUMBER() OVER (PARTITION BY b.dossier_id ORDER BY b.period_start DESC) AS rank
+                FROM {bills} b LEFT JOIN {readings} r ON r.id = b.reading_id
+                WHERE b.dossier_id IN ({marks}) AND b.kind = 'CONSUMPTION' AND b.period_start < %s
+            ) latest WHERE rank = 1"""  # noqa: S608 - table names from model metadata, values bound
+        params = [*ids, period_start]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result = {}
+    for dossier_id, current_index, period_end, reading_date in rows:
+        index_date = _as_date(reading_date) if reading_date else _as_date(period_end) - datetime.timedelta(days=1)
+        result[dossier_id] = _PrevBill(_dec(current_index), index_date)
+    return result
+
+
+def _dec(value) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _as_date(value) -> datetime.date | None:
+    if value is None or isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(str(value)[:10])
+
+
+def _water_sources(rows: list[tuple]) -> dict[int, int]:
+    """Sanitation dossier id -> the water dossier whose meter it is billed on (same premises;
+    the same customer's, active, latest first)."""
+    sanitation = [row for row in rows if row[2] == Service.ASSAINISSEMENT]
+    if not sanitation:
+        return {}
+    premises_ids = {row[4] for row in sanitation}
+    candidates: dict[int, list[tuple]] = defaultdict(list)
+    for pk, premises_id, customer_id, status in Dossier.objects.filter(
+        premises_id__in=premises_ids, service=Service.EAU, meter__isnull=False
+    ).values_list("pk", "premises_id", "customer_id", "status"):
+        candidates[premises_id].append((pk, customer_id, status))
+    sources = {}
+    for pk, customer_id, _service, _category, premises_id, _meter in sanitation:
+        options = candidates.get(premises_id)
+        if options:
+            best = max(options, key=lambda o: (o[1] == customer_id, o[2] == Dossier.Status.ACTIVE, o[0]))
+            sources[pk] = best[0]
+    return sources
+
+
+def _estimates(source_ids: list[int], period_end: datetime.date) -> dict[int, MeterReading]:
+    """Unsaved ESTIMATED readings (status ACCEPTED) for meters not read in the period."""
+    if not source_ids:
+        return {}
+    from rak_billing.readings.services import readings_estimate
+
+    dossiers = Dossier.objects.filter(pk__in=source_ids).only(
+        "pk", "meter_id", "service", "tariff_category", "start_date"
+    )
+    return readings_estimate(list(dossiers), period_end)
+
+
+@dataclass
+class _NewBill:
+    dossier_id: int
+    customer_id: int
+    reading_id: int | None
+    previous_index: Decimal | None
+    current_index: Decimal | None
+    consumption: Decimal
+    estimated: bool
+    computation: engine.Computation
+    service: str
+    estimate_source: int | None = None  # source dossier whose estimated reading this bill uses
+
+
+def _bill_chunk(run: BillingRun, *, now: datetime.datetime, chunk_size: int) -> ChunkResult:
+    from rak_billing.tariffs import TariffNotFound, tariff_book
+
+    result = ChunkResult()
+    ps, pe = run.period_start, run.period_end
+    rows = list(
+        billable_dossiers(ps, pe, run.round_code)
+        .filter(pk__gt=run.last_dossier_id)
+        .order_by("pk")
+        .values_list("pk", "customer_id", "service", "tariff_category", "premises_id", "meter_id")[:chunk_size]
+    )
+    if len(rows) < chunk_size:
+        result.finished = True
+    if not rows:
+        return result
+    first_id, last_id = rows[0][0], rows[-1][0]
+    run.last_dossier_id = last_id
+    if _is_pg():  # two runs of one period bill a chunk at a time (existing bills below stay true)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7301, ps.year * 100 + ps.month])
+
+    existing = set(
+        Bill.objects.filter(
+            kind=Bill.Kind.CONSUMPTION, period_start=ps, dossier_id__gte=first_id, dossier_id__lte=last_id
+        ).values_list("dossier_id", flat=True)
+    )
+    todo = [row for row in rows if row[0] not in existing]
+    result.skipped += len(rows) - len(todo)
+    sources = _water_sources(todo)
+    source_of = {}
+    for row in todo:
+        pk, service, meter_id = row[0], row[2], row[5]
+        if service == Service.ASSAINISSEMENT:
+            if pk in sources:
+                source_of[pk] = sources[pk]
+        elif meter_id is not None:
+            source_of[pk] = pk
+    source_ids = sorted(set(source_of.values()))
+    readings = _latest_readings(source_ids, pe)
+    blocked = set(
+        MeterReading.objects.filter(
+            dossier_id__in=source_ids, status__in=BLOCKING_STATUSES, reading_date__gte=ps, reading_date__lt=pe
+        ).values_list("dossier_id", flat=True)
+    )
+    previous = _previous_bills([row[0] for row in todo], ps)
+    to_estimate = sorted(
+        {
+            source
+            for source in source_of.values()
+            if source not in blocked and (source not in readings or readings[source].date < ps)
+        }
+    )
+    estimates = _estimates(to_estimate, pe)
+    book = tariff_book(ps)
+    missing_tariffs: set[tuple[str, str]] = set()
+    no_meter = no_tariff = 0
+
+    new_bills: list[_NewBill] = []
+    for pk, customer_id, service, category, _premises_id, _meter_id in todo:
+        source = source_of.get(pk)
+        if source is None:
+            no_meter += 1
+            continue
+        if source in blocked:
+            result.skipped += 1  # held for review: billed once the reading is accepted
+            continue
+        reading = readings.get(source)
+        prev_bill = previous.get(pk)
+        estimate_source = None
+        if reading is not None and reading.date >= ps and reading.source != MeterReading.Source.ESTIMATED:
+            old_index, old_date = _old_index(reading, prev_bill, ps)
+            if reading.meter_replaced:
+                consumption = reading.consumption if reading.consumption is not None else reading.index
+                old_index = reading.index - consumption
+                current_index = reading.index
+            else:
+                # below the previous bill's index only after an over-estimate: nothing to bill, and
+                # the estimated index stays the reference so the overbilled units are not billed again
+                consumption = max(reading.index - old_index, ZERO)
+                current_index = max(reading.index, old_index)
+            days = max((reading.date - old_date).days, 1)
+            reading_id, estimated = reading.id, False
+        elif reading is not None and reading.date >= ps:  # an estimate already saved this period
+            consumption = reading.consumption or ZERO
+            old_index = prev_bill.current_index if prev_bill else reading.previous_index
+            current_index = reading.index
+            days, reading_id, estimated = (pe - ps).days, reading.id, True
+        else:
+            estimate = estimates.get(source)
+            if estimate is None:
+                no_meter += 1
+                continue
+            consumption = estimate.consumption or ZERO
+            old_index = prev_bill.current_index if prev_bill else estimate.previous_index
+            current_index = estimate.index
+            days, reading_id, estimated, estimate_source = (pe - ps).days, None, True, source
+        try:
+            computation = book.compute(service, category, consumption=consumption, days=days)
+        except TariffNotFound:
+            missing_tariffs.add((service, category))
+            no_tariff += 1
+            continue
+        new_bills.append(
+            _NewBill(
+                pk,
+                customer_id,
+                reading_id,
+                old_index,
+                current_index,
+                consumption,
+                estimated,
+                computation,
+                service,
+                estimate_source,
+            )
+        )
+    result.skipped += no_meter + no_tariff
+    if missing_tariffs:
+        result.warnings.extend(
+            f"Aucun barème en vigueur pour {service} / {category} : dossiers non facturés."
+            for service, category in sorted(missing_tariffs)
+        )
+    if no_meter:
+        result.warnings.append(
+            "Des dossiers sans compteur (ou assainissement sans dossier d'eau) n'ont pas été facturés."
+        )
+
+    _save_estimates(new_bills, estimates)
+    _write_bills(run, new_bills, now)
+    result.created = len(new_bills)
+    return result
+
+
+def _old_index(reading: _Reading, prev_bill: _PrevBill | None, period_start: datetime.date):
+    """The index (and its date) a real reading is compared with: the previous bill's, else the
+    previous accepted reading's, else what the reading itself recorded."""
+    if prev_bill is not None and prev_bill.current_index is not None:
+        return prev_bill.current_index, prev_bill.index_date
+    if reading.prev_index is not None:
+        return reading.prev_index, reading.prev_date
+    if reading.previous_index is not None:
+        return reading.previous_index, period_start
+    return reading.index - (reading.consumption or ZERO), period_start
+
+
+def _save_estimates(bills: list[_NewBill], estimates: dict[int, MeterReading]) -> None:
+    """Save the estimated readings the chunk's bills use (once per meter) and point the bills
+    at them."""
+    used = {bill.estimate_source for bill in bills if bill.estimate_source is not None}
+    if not used:
+        return
+    readings = [estimates[source] for source in sorted(used)]
+    MeterReading.objects.bulk_create(readings)  # PostgreSQL and SQLite ≥ 3.35 return the ids
+    found = {reading.dossier_id: reading.pk for reading in readings}
+    for bill in bills:
+        if bill.estimate_source is not None:
+            bill.reading_id = found[bill.estimate_source]
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+BILL_COLUMNS = (
+    "id",
+    "number",
+    "kind",
+    "customer_id",
+    "dossier_id",
+    "period_start",
+    "period_end",
+    "reading_id",
+    "previous_index",
+    "current_index",
+    "consumption",
+    "estimated",
+    "issue_date",
+    "due_date",
+    "total_ht",
+    "total_tva",
+    "total_ttc",
+    "tranche_notice",
+    "run_id",
+    "settled_at",
+    "created_at",
+)
+LINE_COLUMNS = (
+    "bill_id",
+    "position",
+    "kind",
+    "label",
+    "quantity",
+    "unit_price",
+    "amount_ht",
+    "vat_rate",
+    "amount_tva",
+    "amount_ttc",
+)
+LEDGER_COLUMNS = ("customer_id", "dossier_id", "kind", "entry_date", "amount", "bill_id", "label", "created_at")
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+class _LineCache:
+    """COPY text of a computation's lines without the bill id, rendered once per distinct
+    computation (the engine's results are memoised, so identical objects repeat)."""
+
+    def __init__(self) -> None:
+        self._tails: dict[int, tuple[str, ...]] = {}
+        self._keep: list = []
+
+    def tails(self, computation: engine.Computation) -> tuple[str, ...]:
+        key = id(computation)
+        tails = self._tails.get(key)
+        if tails is None:
+            self._keep.append(computation)  # keep ids stable while cached
+            tails = self._tails[key] = tuple(
+                "\t".join(
+                    _copy_text(v)
+                    for v in (
+                        position,
+                        line.kind,
+                        line.label[:160],
+                        line.quantity,
+                        line.unit_price,
+                        line.amount_ht,
+                        line.vat_rate,
+                        line.amount_tva,
+                        line.amount_ttc,
+                    )
+                )
+                for position, line in enumerate(computation.lines, start=1)
+            )
+        return tails
+
+
+def _ledger_label(number: str, service: str, period_start: datetime.date) -> str:
+    return f"Facture {number} — {SERVICE_LABELS.get(service, service)} {period_start:%m/%Y}"
+
+
+def _write_bills(run: BillingRun, bills: list[_NewBill], now: datetime.datetime) -> None:
+    if not bills:
+        return
+    numbers = bill_numbers_reserve(year=run.issue_date.year, count=len(bills))
+    if _is_pg():
+        _write_copy(run, bills, numbers, now)
+    else:
+        _write_orm(run, bills, numbers, now)
+
+
+def _write_copy(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Bill._meta.db_table, len(bills)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    cache = _LineCache()
+    ps, pe = run.period_start.isoformat(), run.period_end.isoformat()
+    issue, due = run.issue_date.isoformat(), run.due_date.isoformat()
+    stamp = now.isoformat()
+    bill_rows, line_rows, ledger_rows = [], [], []
+    for bill_id, number, bill in zip(ids, numbers, bills, strict=True):
+        c = bill.computation
+        settled = stamp if c.total_ttc <= 0 else "\\N"
+        bill_rows.append(
+            f"{bill_id}\t{number}\tCONSUMPTION\t{bill.customer_id}\t{bill.dossier_id}\t{ps}\t{pe}\t"
+            f"{_copy_text(bill.reading_id)}\t{_copy_text(bill.previous_index)}\t{_copy_text(bill.current_index)}\t"
+            f"{bill.consumption}\t{'t' if bill.estimated else 'f'}\t{issue}\t{due}\t"
+            f"{c.total_ht}\t{c.total_tva}\t{c.total_ttc}\t{_copy_text(c.notice[:255])}\t{run.pk}\t{settled}\t{stamp}\n"
+        )
+        prefix = f"{bill_id}\t"
+        line_rows.extend(f"{prefix}{tail}\n" for tail in cache.tails(c))
+        ledger_rows.append(
+            f"{bill.customer_id}\t{bill.dossier_id}\tBILL\t{issue}\t{c.total_ttc}\t{bill_id}\t"
+            f"{_copy_text(_ledger_label(number, bill.service, run.period_start))}\t{stamp}\n"
+        )
+    _copy(Bill, BILL_COLUMNS, bill_rows)
+    _copy(BillLine, LINE_COLUMNS, line_rows)
+    _copy(LedgerEntry, LEDGER_COLUMNS, ledger_rows)
+
+
+COPY_BATCH = 2000
+
+
+def _copy(model, columns: tuple[str, ...], rows: list[str]) -> None:
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for start in range(0, len(rows), COPY_BATCH):
+            copy.write("".join(rows[start : start + COPY_BATCH]))
+
+
+def _write_orm(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
+    objects = [
+        Bill(
+            number=number,
+            kind=Bill.Kind.CONSUMPTION,
+            customer_id=bill.customer_id,
+            dossier_id=bill.dossier_id,
+            period_start=run.period_start,
+            period_end=run.period_end,
+            reading_id=bill.reading_id,
+            previous_index=bill.previous_index,
+            current_index=bill.current_index,
+            consumption=bill.consumption,
+            estimated=bill.estimated,
+            issue_date=run.issue_date,
+            due_date=run.due_date,
+            total_ht=bill.computation.total_ht,
+            total_tva=bill.computation.total_tva,
+            total_ttc=bill.computation.total_ttc,
+            tranche_notice=bill.computation.notice[:255],
+            run=run,
+            settled_at=now if bill.computation.total_ttc <= 0 else None,
+        )
+        for number, bill in zip(numbers, bills, strict=True)
+    ]
+    Bill.objects.bulk_create(objects, batch_size=500)
+    lines, entries = [], []
+    for obj, bill in zip(objects, bills, strict=True):
+        for position, line in enumerate(bill.computation.lines, start=1):
+            lines.append(
+                BillLine(
+                    bill_id=obj.pk,
+                    position=position,
+                    kind=line.kind,
+                    label=line.label[:160],
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    amount_ht=line.amount_ht,
+                    vat_rate=line.vat_rate,
+                    amount_tva=line.amount_tva,
+                    amount_ttc=line.amount_ttc,
+                )
+            )
+        entries.append(
+            LedgerEntry(
+                customer_id=bill.customer_id,
+                dossier_id=bill.dossier_id,
+                kind=LedgerEntry.Kind.BILL,
+                entry_date=run.issue_date,
+                amount=bill.computation.total_ttc,
+                bill_id=obj.pk,
+                label=_ledger_label(obj.number, bill.service, run.period_start),
+            )
+        )
+    BillLine.objects.bulk_create(lines, batch_size=1000)
+    LedgerEntry.objects.bulk_create(entries, batch_size=1000)

@@ -1,0 +1,457 @@
+"""The customer ledger: bills are debits, payments and credit notes credits; the balance is
+``SUM(LedgerEntry.amount)``, never a stored total.
+
+Services
+- ``bill_issue_other``: every invoice that is not a consumption bill (frais de coupure, fraude,
+  frais d'abonnement, travaux/devis, avance) — numbered, lines, ledger debit, credit applied.
+- ``credit_note_issue``: an « avoir » on a bill (all or part of it): a CREDIT_NOTE bill, a ledger
+  credit, allocated to the credited bill first.
+- ``payment_record``: money received (agency counter, CMI, direct debit...). Idempotent on
+  ``external_id``; allocated to the open bills oldest due date first; a bill whose outstanding
+  reaches zero gets ``settled_at``. What is left stays as the customer's credit and is applied to
+  the next bills (``ledger_apply_credit``).
+
+Numbers: one gap-free sequence per year (``F2026-00000001``), shared by every kind of bill,
+reserved inside the transaction that writes the bill (``rak_base.sequences.sequence_next``), so
+a rolled-back bill leaves no hole. Billing runs reserve a block per chunk.
+
+« Exigible »: a bill not settled whose due date has passed — computed from ``as_of``
+(``bill_is_exigible``, ``bills_exigible``), never stored.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from rak_base.errors import RakError
+from rak_base.money import round_money
+from rak_base.sequences import sequence_next
+from rak_billing.models import Bill, BillLine, LedgerEntry, Payment, PaymentAllocation
+from rak_customer.models import Customer, Dossier
+
+ZERO = Decimal("0.00")
+DEFAULT_DUE_DAYS = 15
+OTHER_KINDS = (
+    Bill.Kind.CUT_FEE,
+    Bill.Kind.FRAUD,
+    Bill.Kind.SUBSCRIPTION,
+    Bill.Kind.WORKS,
+    Bill.Kind.ADVANCE,
+)
+
+
+class UnableToIssueBill(RakError):
+    default_message = "La facture n'a pas pu être émise."
+
+
+class CreditNoteRefused(RakError):
+    default_message = "L'avoir ne peut pas être émis."
+
+
+class PaymentRefused(RakError):
+    default_message = "Le paiement ne peut pas être enregistré."
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+
+def bill_sequence_name(year: int) -> str:
+    return f"bill-{year}"
+
+
+def bill_number(year: int, value: int) -> str:
+    """``F2026-00000001``: the year of issue and the rank in that year's sequence."""
+    return f"F{year}-{value:08d}"
+
+
+def bill_numbers_reserve(*, year: int, count: int) -> list[str]:
+    """Reserve ``count`` consecutive numbers of ``year`` in the caller's transaction."""
+    if count <= 0:
+        return []
+    first = sequence_next(name=bill_sequence_name(year), count=count)
+    return [bill_number(year, first + i) for i in range(count)]
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def customer_balance(customer: Customer | int) -> Decimal:
+    """What the customer owes (positive) or has in credit (negative): the sum of the ledger."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    total = LedgerEntry.objects.filter(customer_id=customer_id).aggregate(total=Sum("amount"))["total"]
+    return total if total is not None else ZERO
+
+
+def _allocated_subquery(field: str):
+    return Coalesce(
+        Subquery(
+            PaymentAllocation.objects.filter(**{field: OuterRef("pk")})
+            .order_by()
+            .values(field)
+            .annotate(total=Sum("amount"))
+            .values("total")
+        ),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+
+
+def bills_with_outstanding(queryset: QuerySet[Bill] | None = None) -> QuerySet[Bill]:
+    """Bills annotated with ``paid`` (allocated so far) — ``outstanding = total_ttc - paid``."""
+    queryset = Bill.objects.all() if queryset is None else queryset
+    return queryset.annotate(paid=_allocated_subquery("bill"))
+
+
+def bill_outstanding(bill: Bill) -> Decimal:
+    if bill.kind == Bill.Kind.CREDIT_NOTE:
+        return ZERO
+    paid = bill.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
+    return bill.total_ttc - paid
+
+
+def bills_open(customer: Customer | int) -> QuerySet[Bill]:
+    """The customer's bills not yet settled (credit notes excluded), oldest due date first."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return (
+        Bill.objects.filter(customer_id=customer_id, settled_at__isnull=True)
+        .exclude(kind=Bill.Kind.CREDIT_NOTE)
+        .order_by("due_date", "issue_date", "id")
+    )
+
+
+def bill_is_exigible(bill: Bill, *, as_of: datetime.date) -> bool:
+    """« Exigible »: not settled and its due date is past."""
+    return bill.kind != Bill.Kind.CREDIT_NOTE and bill.settled_at is None and as_of > bill.due_date
+
+
+def bills_exigible(queryset: QuerySet[Bill], *, as_of: datetime.date) -> QuerySet[Bill]:
+    return queryset.filter(settled_at__isnull=True, due_date__lt=as_of).exclude(kind=Bill.Kind.CREDIT_NOTE)
+
+
+# --- allocation -------------------------------------------------------------------------------------
+
+
+def _local_date(at: datetime.datetime) -> datetime.date:
+    return timezone.localdate(at) if timezone.is_aware(at) else at.date()
+
+
+def _allocate(
+    *, customer_id: int, amount: Decimal, at: datetime.datetime, payment=None, credit_note=None, first=None
+) -> Decimal:
+    """Spread ``amount`` over the customer's open bills (``first`` before the others, then the
+    oldest due date first); settle the bills paid in full. Returns what is left. The caller holds
+    the customer's row lock."""
+    remaining = amount
+    bills = list(bills_with_outstanding(bills_open(customer_id)).select_for_update(of=("self",)))
+    if first is not None:
+        bills.sort(key=lambda b: b.pk != first.pk)
+    allocations, settled = [], []
+    for bill in bills:
+        if remaining <= ZERO:
+            break
+        outstanding = bill.total_ttc - bill.paid
+        if outstanding <= ZERO:
+            settled.append(bill.pk)  # a zero bill, or one paid by an earlier call that was not settled
+            continue
+        part = min(outstanding, remaining)
+        allocations.append(PaymentAllocation(bill=bill, payment=payment, credit_note=credit_note, amount=part))
+        remaining -= part
+        if part == outstanding:
+            settled.append(bill.pk)
+    PaymentAllocation.objects.bulk_create(allocations)
+    if settled:
+        Bill.objects.filter(pk__in=settled, settled_at__isnull=True).update(settled_at=at)
+    return remaining
+
+
+def _unallocated(customer_id: int) -> tuple[list[tuple[Payment, Decimal]], list[tuple[Bill, Decimal]]]:
+    payments = [
+        (p, p.amount - p.used)
+        for p in Payment.objects.filter(customer_id=customer_id)
+        .annotate(used=_allocated_subquery("payment"))
+        .order_by("paid_at", "id")
+        if p.amount > p.used
+    ]
+    credits = [
+        (c, c.total_ttc - c.used)
+        for c in Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CREDIT_NOTE)
+        .annotate(used=_allocated_subquery("credit_note"))
+        .order_by("issue_date", "id")
+        if c.total_ttc > c.used
+    ]
+    return payments, credits
+
+
+def _lock_customer(customer_id: int) -> None:
+    list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
+
+
+@transaction.atomic
+def ledger_apply_credit(*, customer: Customer | int, at: datetime.datetime) -> Decimal:
+    """Apply what the customer has in credit (payment remainders, credit-note remainders) to
+    their open bills. Returns the credit still unused."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    _lock_customer(customer_id)
+    left = ZERO
+    payments, credits = _unallocated(customer_id)
+    for credit_note, amount in credits:
+        left += _allocate(customer_id=customer_id, amount=amount, at=at, credit_note=credit_note)
+    for payment, amount in payments:
+        left += _allocate(customer_id=customer_id, amount=amount, at=at, payment=payment)
+    return left
+
+
+def customers_with_credit(customer_ids: Iterable[int] | None = None) -> list[int]:
+    """Customers (among ``customer_ids``) holding an unallocated payment or credit-note amount."""
+    payments = Payment.objects.annotate(used=_allocated_subquery("payment")).filter(amount__gt=F("used"))
+    credits = Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE).annotate(used=_allocated_subquery("credit_note"))
+    credits = credits.filter(total_ttc__gt=F("used"))
+    if customer_ids is not None:
+        ids = list(customer_ids)
+        payments = payments.filter(customer_id__in=ids)
+        credits = credits.filter(customer_id__in=ids)
+    found = set(payments.values_list("customer_id", flat=True)) | set(credits.values_list("customer_id", flat=True))
+    return sorted(found)
+
+
+# --- other invoices ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OtherLine:
+    """A line of a non-consumption invoice, prices excluding tax."""
+
+    label: str
+    unit_price: Decimal
+    quantity: Decimal = Decimal("1")
+    vat_rate: Decimal = Decimal("0.2000")
+
+
+def _ledger_label(bill: Bill) -> str:
+    label = f"{bill.get_kind_display()} {bill.number}"
+    if bill.period_start:
+        label += f" ({bill.period_start:%m/%Y})"
+    return label[:160]
+
+
+@transaction.atomic
+def bill_issue_other(
+    *,
+    kind: str,
+    customer: Customer,
+    lines: list[OtherLine],
+    issue_date: datetime.date,
+    due_date: datetime.date | None = None,
+    dossier: Dossier | None = None,
+    now: datetime.datetime,
+) -> Bill:
+    """Issue a non-consumption invoice (frais de coupure, fraude, abonnement, travaux/devis,
+    avance): numbered, lines with VAT, ledger debit; the customer's credit is applied to it."""
+    if kind not in OTHER_KINDS:
+        raise UnableToIssueBill("Ce type de facture ne s'émet pas ici (consommation : campagne de facturation).")
+    if not lines:
+        raise UnableToIssueBill("Une facture doit comporter au moins une ligne.")
+    if dossier is not None and dossier.customer_id != customer.pk:
+        raise UnableToIssueBill("Ce dossier n'appartient pas à ce client.")
+    due_date = due_date or issue_date + datetime.timedelta(days=DEFAULT_DUE_DAYS)
+    if due_date < issue_date:
+        raise UnableToIssueBill("La date d'échéance ne peut pas précéder la date d'émission.")
+    rows = []
+    for position, line in enumerate(lines, start=1):
+        if line.unit_price < 0 or line.quantity <= 0:
+            raise UnableToIssueBill("Montants et quantités doivent être positifs (un avoir s'émet à part).")
+        ht = round_money(line.quantity * line.unit_price)
+        tva = round_money(ht * line.vat_rate)
+        rows.append((position, line, ht, tva, ht + tva))
+    _lock_customer(customer.pk)
+    (number,) = bill_numbers_reserve(year=issue_date.year, count=1)
+    bill = Bill.objects.create(
+        number=number,
+        kind=kind,
+        customer=customer,
+        dossier=dossier,
+        issue_date=issue_date,
+        due_date=due_date,
+        total_ht=sum((r[2] for r in rows), ZERO),
+        total_tva=sum((r[3] for r in rows), ZERO),
+        total_ttc=sum((r[4] for r in rows), ZERO),
+    )
+    BillLine.objects.bulk_create(
+        BillLine(
+            bill=bill,
+            position=position,
+            kind=BillLine.Kind.OTHER,
+            label=line.label[:160],
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount_ht=ht,
+            vat_rate=line.vat_rate,
+            amount_tva=tva,
+            amount_ttc=ttc,
+        )
+        for position, line, ht, tva, ttc in rows
+    )
+    LedgerEntry.objects.create(
+        customer=customer,
+        dossier=dossier,
+        kind=LedgerEntry.Kind.BILL,
+        entry_date=issue_date,
+        amount=bill.total_ttc,
+        bill=bill,
+        label=_ledger_label(bill),
+    )
+    ledger_apply_credit(customer=customer.pk, at=now)
+    bill.refresh_from_db(fields=["settled_at"])
+    return bill
+
+
+# --- credit notes ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    bill: Bill,
+    reason: str,
+    issue_date: datetime.date,
+    now: datetime.datetime,
+    amount: Decimal | None = None,
+) -> Bill:
+    """An « avoir » on ``bill`` for ``amount`` TTC (default: what has not been credited yet).
+    The credit goes to ``bill`` first, then to the customer's other open bills; what is left is
+    the customer's credit."""
+    _lock_customer(bill.customer_id)
+    bill = Bill.objects.select_for_update().get(pk=bill.pk)
+    if bill.kind == Bill.Kind.CREDIT_NOTE:
+        raise CreditNoteRefused("Un avoir ne peut pas porter sur un autre avoir.")
+    if not reason.strip():
+        raise CreditNoteRefused("Indiquez le motif de l'avoir.")
+    credited = bill.credit_notes.aggregate(total=Sum("total_ttc"))["total"] or ZERO
+    creditable = bill.total_ttc - credited
+    amount = creditable if amount is None else round_money(amount)
+    if amount <= ZERO:
+        raise CreditNoteRefused("Cette facture a déjà été entièrement créditée.")
+    if amount > creditable:
+        raise CreditNoteRefused(f"L'avoir ne peut pas dépasser {creditable} DH (montant restant à créditer).")
+    # HT and TVA in the bill's proportions (the last centime goes to the TVA).
+    ratio = amount / bill.total_ttc if bill.total_ttc else Decimal("1")
+    ht = round_money(bill.total_ht * ratio)
+    tva = amount - ht
+    (number,) = bill_numbers_reserve(year=issue_date.year, count=1)
+    note = Bill.objects.create(
+        number=number,
+        kind=Bill.Kind.CREDIT_NOTE,
+        customer_id=bill.customer_id,
+        dossier_id=bill.dossier_id,
+        period_start=bill.period_start,
+        period_end=bill.period_end,
+        issue_date=issue_date,
+        due_date=issue_date,
+        total_ht=ht,
+        total_tva=tva,
+        total_ttc=amount,
+        credited_bill=bill,
+        settled_at=now,
+    )
+    BillLine.objects.create(
+        bill=note,
+        position=1,
+        kind=BillLine.Kind.OTHER,
+        label=f"Avoir sur la facture {bill.number} — {reason.strip()}"[:160],
+        quantity=Decimal("1"),
+        unit_price=ht,
+        amount_ht=ht,
+        vat_rate=(tva / ht).quantize(Decimal("0.0001")) if ht else ZERO,
+        amount_tva=tva,
+        amount_ttc=amount,
+    )
+    LedgerEntry.objects.create(
+        customer_id=bill.customer_id,
+        dossier_id=bill.dossier_id,
+        kind=LedgerEntry.Kind.CREDIT,
+        entry_date=issue_date,
+        amount=-amount,
+        bill=note,
+        label=f"Avoir {note.number} sur la facture {bill.number}"[:160],
+    )
+    _allocate(customer_id=bill.customer_id, amount=amount, at=now, credit_note=note, first=bill)
+    return note
+
+
+# --- payments -----------------------------------------------------------------------------------------
+
+
+def _payment_label(payment: Payment) -> str:
+    label = f"Paiement — {payment.get_method_display()}"
+    if payment.reference:
+        label += f" ({payment.reference})"
+    return label[:160]
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    method: str,
+    paid_at: datetime.datetime,
+    reference: str = "",
+    external_id: str | None = None,
+    received_by=None,
+) -> Payment:
+    """Record money received from ``customer`` and settle their bills, oldest due date first.
+    Recording the same ``external_id`` again returns the first payment and changes nothing."""
+    if external_id:
+        existing = Payment.objects.filter(external_id=external_id).first()
+        if existing is not None:
+            return _same_payment(existing, customer=customer, amount=amount)
+    amount = round_money(amount)
+    if amount <= ZERO:
+        raise PaymentRefused("Le montant payé doit être positif.")
+    if method not in Payment.Method.values:
+        raise PaymentRefused("Mode de paiement inconnu.")
+    _lock_customer(customer.pk)
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                customer=customer,
+                amount=amount,
+                method=method,
+                paid_at=paid_at,
+                reference=reference[:64],
+                external_id=external_id or None,
+                received_by=received_by,
+            )
+    except IntegrityError:
+        # the same external id recorded concurrently (another customer row lock)
+        existing = Payment.objects.filter(external_id=external_id).first()
+        if existing is None:
+            raise
+        return _same_payment(existing, customer=customer, amount=amount)
+    LedgerEntry.objects.create(
+        customer=customer,
+        kind=LedgerEntry.Kind.PAYMENT,
+        entry_date=_local_date(paid_at),
+        amount=-amount,
+        payment=payment,
+        label=_payment_label(payment),
+    )
+    ledger_apply_credit(customer=customer.pk, at=paid_at)  # older remainders first, then this one
+    return payment
+
+
+def _same_payment(existing: Payment, *, customer: Customer, amount: Decimal) -> Payment:
+    if existing.customer_id != customer.pk or existing.amount != round_money(amount):
+        raise PaymentRefused(
+            f"La référence externe {existing.external_id} est déjà enregistrée pour un autre paiement "
+            f"({existing.amount} DH, client {existing.customer_id})."
+        )
+    return existing

@@ -1,0 +1,135 @@
+"""After a billing run: apply the credits customers hold to their new bills, then tell each
+customer « votre facture est disponible » — one SMS (SMS number), one e-mail (primary e-mail) and
+one bell notification (portal account) per customer and run, whatever the number of their
+dossiers — set-based: one grouped query, ``message_queue_bulk`` per batch of customers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.utils.formats import date_format
+
+from rak_base import clock
+from rak_base.models import Message
+from rak_base.outbox import message_queue_bulk
+from rak_billing.ledger import customers_with_credit, ledger_apply_credit
+from rak_billing.models import Bill, BillingRun
+from rak_customer.models import Contact, PortalAccount
+
+NOTIFY_BATCH = 5000
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def notification_kind(run_id: int) -> str:
+    return f"bill_available:{run_id}"
+
+
+def _amount(value: Decimal) -> str:
+    whole, _, cents = f"{value:,.2f}".partition(".")
+    return f"{whole.replace(',', ' ')},{cents} DH"
+
+
+def bill_available_texts(*, month: str, count: int, total: Decimal, due: str, estimated: bool) -> tuple[str, str, str]:
+    """(SMS body, e-mail subject, e-mail / bell body) of « votre facture est disponible »."""
+    what = "Votre facture" if count == 1 else f"Vos {count} factures"
+    verb = "est disponible" if count == 1 else "sont disponibles"
+    note = " (consommation estimée)" if estimated else ""
+    sms = (
+        f"RAK : {what} de {month}{note} {verb} : {_amount(total)} à régler avant le {due}. "
+        "Consultez-la sur l'agence en ligne."
+    )
+    subject = f"{what} RAK de {month} {verb}"
+    body = (
+        f"Bonjour,\n\n{what} de {month}{note} {verb} sur votre agence en ligne RAK.\n"
+        f"Montant : {_amount(total)} — à régler avant le {due}.\n\n"
+        "Vous pouvez la consulter, la télécharger et la payer dans « Mes consommations ».\n\n"
+        "La RAK"
+    )
+    return sms, subject, body
+
+
+def billing_run_finalize(*, run_id: int) -> int:
+    """Apply credits, then queue the notifications of a finished run. Idempotent: a run whose
+    notifications are queued is not notified again. Returns the number of messages queued."""
+    run = BillingRun.objects.get(pk=run_id)
+    if run.status != BillingRun.Status.DONE:
+        return 0
+    now = clock.now()
+    customer_ids = Bill.objects.filter(run_id=run_id).values_list("customer_id", flat=True).distinct()
+    for customer_id in customers_with_credit(customer_ids):
+        ledger_apply_credit(customer=customer_id, at=now)
+    return billing_run_notify(run=run)
+
+
+@transaction.atomic
+def billing_run_notify(*, run: BillingRun) -> int:
+    kind = notification_kind(run.pk)
+    if Message.objects.filter(kind=kind).exists():
+        return 0
+    month = f"{MONTHS[run.period_start.month - 1]} {run.period_start.year}"
+    phone = Contact.objects.filter(customer_id=OuterRef("customer_id"), kind=Contact.Kind.PHONE, is_sms=True)
+    email = Contact.objects.filter(customer_id=OuterRef("customer_id"), kind=Contact.Kind.EMAIL, is_primary_email=True)
+    account = PortalAccount.objects.filter(customer_id=OuterRef("customer_id"))
+    groups = (
+        Bill.objects.filter(run_id=run.pk)
+        .values("customer_id")
+        .annotate(
+            count=Count("id"),
+            total=Sum("total_ttc"),
+            due=Min("due_date"),
+            estimated=Count("id", filter=Q(estimated=True)),
+            phone=Subquery(phone.values("value")[:1]),
+            email=Subquery(email.values("value")[:1]),
+            user_id=Subquery(account.values("user_id")[:1]),
+        )
+        .order_by("customer_id")
+    )
+    queued = 0
+    batch: list[Message] = []
+    for group in groups.iterator(chunk_size=NOTIFY_BATCH):
+        sms, subject, body = bill_available_texts(
+            month=month,
+            count=group["count"],
+            total=group["total"],
+            due=date_format(group["due"], "d/m/Y"),
+            estimated=bool(group["estimated"]),
+        )
+        user_id = group["user_id"]
+        if group["phone"]:
+            batch.append(
+                Message(channel=Message.Channel.SMS, recipient=group["phone"], user_id=user_id, kind=kind, body=sms)
+            )
+        if group["email"]:
+            batch.append(
+                Message(
+                    channel=Message.Channel.EMAIL,
+                    recipient=group["email"],
+                    user_id=user_id,
+                    kind=kind,
+                    subject=subject,
+                    body=body,
+                )
+            )
+        if user_id:
+            batch.append(Message(channel=Message.Channel.BELL, user_id=user_id, kind=kind, subject=subject, body=body))
+        if len(batch) >= NOTIFY_BATCH:
+            queued += message_queue_bulk(batch)
+            batch = []
+    if batch:
+        queued += message_queue_bulk(batch)
+    return queued
