@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rak_portal.views import account, auth, public, simulator
+from rak_portal.views import account, auth, bills, public, simulator
 
 app_name = "portal"
 urlpatterns = [
@@ -29,4 +29,14 @@ urlpatterns = [
     path("espace/profil/modification/", account.profile_change_request, name="profile_change_request"),
     path("espace/notifications/", account.notifications, name="notifications"),
     path("espace/notifications/tout-lu/", account.notifications_read_all, name="notifications_read_all"),
+    path("espace/consommations/", bills.consumptions, name="consumptions"),
+    path("espace/factures/<int:pk>/", bills.bill_detail, name="bill_detail"),
+    path("espace/factures/<int:pk>/pdf/", bills.bill_pdf, name="bill_pdf"),
+    path("espace/impayes/", bills.unpaid, name="unpaid"),
+    path("espace/autres-factures/", bills.other_bills, name="other_bills"),
+    path("espace/paiement/", bills.pay_online, name="pay_online"),
+    path("espace/e-facture/", bills.efacture, name="efacture"),
+    path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
+    path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),
+    path("espace/e-facture/statistiques.xlsx", bills.statistics_xlsx, name="statistics_xlsx"),
 ]

@@ -47,7 +47,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     recent = list(
         Message.objects.for_user(request.user).only("subject", "body", "kind", "channel", "created_at", "read_at")[:5]
     )
-    return render(request, "rak_portal/dashboard.html", {"customer": customer, "recent_messages": recent})
+    from rak_portal.views.bills import dashboard_context  # bills imports customer_required from here
+
+    context = {"customer": customer, "recent_messages": recent}
+    context.update(dashboard_context(request, list(customer.dossiers.all())))
+    return render(request, "rak_portal/dashboard.html", context)
 
 
 def _profile_context(request: HttpRequest, **forms) -> dict:

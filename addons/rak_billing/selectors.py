@@ -1,0 +1,435 @@
+"""Reads of rak_billing for the customer pages: balance, unpaid bills, a dossier's bills,
+consumption and billed amounts per month, the e-facture table and its statistics.
+
+Every function takes the customer (or one of the customer's dossiers, already checked by the
+caller) and ``as_of`` (the day that decides what is « exigible ») instead of reading the clock.
+Each one is a fixed number of queries whatever the length of the history, on indexes:
+
+- ledger balance: ``ledger_customer_date`` (customer, entry_date);
+- unpaid bills: ``bill_customer_open`` (customer) WHERE settled_at IS NULL, allocations by bill;
+- a dossier's bills: ``bill_dossier_recent`` (dossier, -period_start);
+- last billed month: ``bill_customer_consumption`` (customer, -period_start) WHERE consumption;
+- other bills: ``bill_customer_other`` (customer, -issue_date) WHERE kind <> consumption;
+- e-facture table and charts: ``bill_customer_recent`` (customer, -issue_date).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils.translation import gettext_lazy as _
+
+from rak_billing.models import MONEY, Bill, BillLine, LedgerEntry, Payment, PaymentAllocation
+from rak_customer.models import Customer, Dossier, Service
+
+ZERO = Decimal("0.00")
+MONEY_FIELD = DecimalField(**MONEY)
+CONSUMPTION_BILLS_SHOWN = 30  # seed « Mes consommations »: the 30 last bills of a dossier
+OTHER_KINDS = [kind for kind in Bill.Kind.values if kind != Bill.Kind.CONSUMPTION]
+UNITS = {Service.ELECTRICITE: "kWh", Service.EAU: "m³", Service.ASSAINISSEMENT: "m³"}
+
+
+class BillStatus:
+    """What a customer reads in the « Statut » column (derived, never stored)."""
+
+    PAID = "PAID"
+    UNPAID = "UNPAID"
+    EXIGIBLE = "EXIGIBLE"
+    CREDIT = "CREDIT"
+    LABELS = {PAID: _("Payée"), UNPAID: _("Impayée"), EXIGIBLE: _("Exigible"), CREDIT: _("Avoir")}
+
+
+def service_unit(service: str) -> str:
+    return UNITS.get(service, "")
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The first day of the month ``months`` after (negative: before) ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+# --- bills with what is left to pay --------------------------------------------------------------
+
+
+def bills_with_status(queryset: QuerySet[Bill], *, as_of: datetime.date) -> QuerySet[Bill]:
+    """Annotate ``paid_amount`` (allocations), ``open_amount`` (total TTC − allocations) and
+    ``status`` (PAID / UNPAID / EXIGIBLE / CREDIT). « Exigible »: unpaid and past its due date.
+
+    The allocations are summed in a correlated subquery on the allocation's bill index, so the
+    annotation costs no extra query and no GROUP BY over the bill columns."""
+    paid = (
+        PaymentAllocation.objects.filter(bill=OuterRef("pk"))
+        .order_by()
+        .values("bill")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return queryset.annotate(
+        paid_amount=Coalesce(Subquery(paid, output_field=MONEY_FIELD), Value(ZERO), output_field=MONEY_FIELD),
+        open_amount=Case(
+            When(kind=Bill.Kind.CREDIT_NOTE, then=Value(ZERO)),
+            default=F("total_ttc") - F("paid_amount"),
+            output_field=MONEY_FIELD,
+        ),
+        status=Case(
+            When(kind=Bill.Kind.CREDIT_NOTE, then=Value(BillStatus.CREDIT)),
+            When(open_amount__lte=0, then=Value(BillStatus.PAID)),
+            When(due_date__lt=as_of, then=Value(BillStatus.EXIGIBLE)),
+            default=Value(BillStatus.UNPAID),
+            output_field=CharField(),
+        ),
+    )
+
+
+def _open_bills(customer_id: int, *, as_of: datetime.date) -> QuerySet[Bill]:
+    base = Bill.objects.filter(customer_id=customer_id, settled_at__isnull=True).exclude(kind=Bill.Kind.CREDIT_NOTE)
+    return bills_with_status(base, as_of=as_of).filter(open_amount__gt=0)
+
+
+# --- dashboard ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    balance: Decimal
+    last_billed_month: datetime.date | None
+
+
+def customer_balance(customer_id: int) -> Decimal:
+    """« Solde à payer »: the sum of the customer's ledger (bills +, payments and credits −)."""
+    total = LedgerEntry.objects.filter(customer_id=customer_id).aggregate(total=Sum("amount"))["total"]
+    return total if total is not None else ZERO
+
+
+def last_billed_month(customer_id: int) -> datetime.date | None:
+    """The month of the most recent consumption period billed to the customer."""
+    start = (
+        Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CONSUMPTION, period_start__isnull=False)
+        .order_by("-period_start")
+        .values_list("period_start", flat=True)
+        .first()
+    )
+    return month_start(start) if start else None
+
+
+def account_summary(customer_id: int) -> AccountSummary:
+    """The two figures of the dashboard's top cards, in one query (two scalar subqueries)."""
+    balance = (
+        LedgerEntry.objects.filter(customer_id=OuterRef("pk"))
+        .order_by()
+        .values("customer")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    last = (
+        Bill.objects.filter(customer_id=OuterRef("pk"), kind=Bill.Kind.CONSUMPTION, period_start__isnull=False)
+        .order_by("-period_start")
+        .values("period_start")[:1]
+    )
+    row = (
+        Customer.objects.filter(pk=customer_id)
+        .annotate(balance=Subquery(balance, output_field=MONEY_FIELD), last_period=Subquery(last))
+        .values("balance", "last_period")
+        .first()
+    ) or {"balance": None, "last_period": None}
+    return AccountSummary(
+        balance=row["balance"] if row["balance"] is not None else ZERO,
+        last_billed_month=month_start(row["last_period"]) if row["last_period"] else None,
+    )
+
+
+@dataclass(frozen=True)
+class MonthPoint:
+    month: datetime.date
+    value: Decimal | None  # None: nothing billed that month
+    estimated: bool = False
+
+
+def dossier_monthly_consumption(dossier_id: int, *, months: int = 6) -> list[MonthPoint]:
+    """The consumption of the last ``months`` billed months of a dossier, oldest first, ending
+    with the month of its latest consumption bill; a month without a bill has ``value=None``.
+    One query: the dossier's latest consumption bills on ``bill_dossier_recent``."""
+    rows = list(
+        Bill.objects.filter(dossier_id=dossier_id, kind=Bill.Kind.CONSUMPTION, period_start__isnull=False)
+        .order_by("-period_start")
+        .values_list("period_start", "consumption", "estimated")[:months]
+    )
+    if not rows:
+        return []
+    last = month_start(rows[0][0])
+    first = add_months(last, -(months - 1))
+    totals: dict[datetime.date, Decimal] = defaultdict(Decimal)
+    estimated: set[datetime.date] = set()
+    for start, consumption, is_estimated in rows:
+        month = month_start(start)
+        if month >= first:
+            totals[month] += consumption
+            if is_estimated:
+                estimated.add(month)
+    return [
+        MonthPoint(month=m, value=totals.get(m), estimated=m in estimated)
+        for m in (add_months(first, i) for i in range(months))
+    ]
+
+
+# --- Mes consommations, Mes impayés, Autres factures ---------------------------------------------
+
+
+def customer_dossiers(customer_id: int) -> list[Dossier]:
+    return list(Dossier.objects.filter(customer_id=customer_id).select_related("premises").order_by("number"))
+
+
+def dossier_bills(
+    dossier_id: int, *, as_of: datetime.date, unpaid_only: bool = False, limit: int = CONSUMPTION_BILLS_SHOWN
+) -> list[Bill]:
+    """The last ``limit`` consumption bills of a dossier, newest first, with their status;
+    ``unpaid_only``: only those with something left to pay (« factures non réglées »)."""
+    queryset = Bill.objects.filter(dossier_id=dossier_id, kind=Bill.Kind.CONSUMPTION)
+    if unpaid_only:
+        queryset = queryset.filter(settled_at__isnull=True)
+    queryset = bills_with_status(queryset, as_of=as_of)
+    if unpaid_only:
+        queryset = queryset.filter(open_amount__gt=0)
+    return list(queryset.order_by("-period_start", "-id")[:limit])
+
+
+@dataclass
+class UnpaidSummary:
+    bills: list[Bill]
+    total: Decimal = ZERO
+    exigible_total: Decimal = ZERO
+    exigible_count: int = 0
+
+
+def unpaid_bills(customer_id: int, *, as_of: datetime.date) -> UnpaidSummary:
+    """« Mes impayés »: every bill of the customer with something left to pay, oldest due first."""
+    bills = list(_open_bills(customer_id, as_of=as_of).select_related("dossier").order_by("due_date", "id"))
+    summary = UnpaidSummary(bills=bills)
+    for bill in bills:
+        summary.total += bill.open_amount
+        if bill.status == BillStatus.EXIGIBLE:
+            summary.exigible_total += bill.open_amount
+            summary.exigible_count += 1
+    return summary
+
+
+def other_bills(customer_id: int, *, as_of: datetime.date) -> QuerySet[Bill]:
+    """« Autres factures »: frais de coupure, fraude, abonnement, travaux, avances, avoirs
+    (a queryset, newest first, to paginate)."""
+    queryset = Bill.objects.filter(customer_id=customer_id).exclude(kind=Bill.Kind.CONSUMPTION)
+    return bills_with_status(queryset, as_of=as_of).select_related("dossier").order_by("-issue_date", "-id")
+
+
+def customer_bill(customer_id: int, bill_id: int, *, as_of: datetime.date) -> Bill:
+    """One bill of this customer with its lines; ``Bill.DoesNotExist`` for anyone else's."""
+    queryset = Bill.objects.filter(customer_id=customer_id, pk=bill_id).select_related("dossier__premises")
+    queryset = bills_with_status(queryset, as_of=as_of).prefetch_related(
+        Prefetch("lines", queryset=BillLine.objects.order_by("position"))
+    )
+    return queryset.get()
+
+
+def customer_bill_only(customer_id: int, bill_id: int) -> Bill:
+    """The bill row alone (for the PDF download); ``Bill.DoesNotExist`` for anyone else's."""
+    return Bill.objects.select_related("customer", "dossier").get(customer_id=customer_id, pk=bill_id)
+
+
+# --- e-facture (seed 002 « Consultation de factures ») -------------------------------------------
+
+
+def billing_month_of(bill: Bill) -> datetime.date:
+    """The « échéance » a bill belongs to: its period's month, else the month it was issued."""
+    return month_start(bill.period_start or bill.issue_date)
+
+
+def efacture_bills(
+    customer_id: int,
+    *,
+    as_of: datetime.date,
+    dossier_id: int | None = None,
+    month: datetime.date | None = None,
+) -> QuerySet[Bill]:
+    """The e-facture table: the customer's bills, newest first, filtered by dossier and by
+    « échéance » (the billing month: a consumption bill's period, else its issue month)."""
+    queryset = Bill.objects.filter(customer_id=customer_id)
+    if dossier_id is not None:
+        queryset = queryset.filter(dossier_id=dossier_id)
+    if month is not None:
+        next_month = add_months(month, 1)
+        queryset = queryset.filter(
+            Q(period_start__gte=month, period_start__lt=next_month)
+            | Q(period_start__isnull=True, issue_date__gte=month, issue_date__lt=next_month)
+        )
+    return (
+        bills_with_status(queryset, as_of=as_of)
+        .select_related("customer", "dossier")
+        .only(
+            "number",
+            "kind",
+            "period_start",
+            "period_end",
+            "issue_date",
+            "due_date",
+            "total_ht",
+            "total_tva",
+            "total_ttc",
+            "consumption",
+            "estimated",
+            "customer__code",
+            "dossier__number",
+            "dossier__service",
+        )
+        .order_by("-issue_date", "-id")
+    )
+
+
+def customer_monthly_billed(customer_id: int, *, as_of: datetime.date, months: int = 6) -> list[MonthPoint]:
+    """« Evolution des montants facturés les 6 derniers mois en DH HT »: total HT per billing
+    month (credit notes subtracted), the ``months`` months ending with the latest one billed.
+    Two queries on ``bill_customer_recent``: the latest issue date, then the bills issued
+    from a month before the window (a bill is issued after its period)."""
+    bills = Bill.objects.filter(customer_id=customer_id, issue_date__lte=as_of)
+    last_issue = bills.order_by("-issue_date").values_list("issue_date", flat=True).first()
+    if last_issue is None:
+        return []
+    since = add_months(last_issue, -(months + 1))
+    rows = list(bills.filter(issue_date__gte=since).values_list("period_start", "issue_date", "total_ht", "kind"))
+    if not rows:
+        return []
+    totals: dict[datetime.date, Decimal] = defaultdict(Decimal)
+    for period_start, issue_date, total_ht, kind in rows:
+        sign = -1 if kind == Bill.Kind.CREDIT_NOTE else 1
+        totals[month_start(period_start or issue_date)] += sign * total_ht
+    last = max(totals)
+    first = add_months(last, -(months - 1))
+    return [MonthPoint(month=m, value=totals.get(m)) for m in (add_months(first, i) for i in range(months))]
+
+
+@dataclass
+class Statistics:
+    """« Télécharger les statistiques globales »: per month, per dossier, payments."""
+
+    months: list[dict] = field(default_factory=list)
+    dossiers: list[dict] = field(default_factory=list)
+    dossier_months: list[dict] = field(default_factory=list)
+    payments: list[dict] = field(default_factory=list)
+
+
+def customer_statistics(customer_id: int, *, as_of: datetime.date) -> Statistics:
+    """All the customer's history aggregated in SQL: four queries whatever its length."""
+    billing_month = TruncMonth(Coalesce("period_start", "issue_date"))
+    signed = Case(When(kind=Bill.Kind.CREDIT_NOTE, then=-1), default=1)
+    bills = Bill.objects.filter(customer_id=customer_id).order_by()
+    per_month = (
+        bills.annotate(month=billing_month)
+        .values("month")
+        .annotate(
+            bills=Count("id"),
+            total_ht=Sum(F("total_ht") * signed, output_field=MONEY_FIELD),
+            total_tva=Sum(F("total_tva") * signed, output_field=MONEY_FIELD),
+            total_ttc=Sum(F("total_ttc") * signed, output_field=MONEY_FIELD),
+        )
+        .order_by("month")
+    )
+    payments_by_month = {
+        row["month"]: row["total"]
+        for row in Payment.objects.filter(customer_id=customer_id)
+        .annotate(month=TruncMonth("paid_at"))
+        .order_by()
+        .values("month")
+        .annotate(total=Sum("amount"))
+    }
+    stats = Statistics()
+    seen_months = set()
+    for row in per_month:
+        month = _as_date(row["month"])
+        seen_months.add(month)
+        stats.months.append({**row, "month": month, "payments": ZERO})
+    for month, total in payments_by_month.items():
+        month = _as_date(month)
+        if month in seen_months:
+            next(r for r in stats.months if r["month"] == month)["payments"] = total
+        else:
+            stats.months.append(
+                {
+                    "month": month,
+                    "bills": 0,
+                    "total_ht": ZERO,
+                    "total_tva": ZERO,
+                    "total_ttc": ZERO,
+                    "payments": total,
+                }
+            )
+    stats.months.sort(key=lambda r: r["month"])
+
+    per_dossier_month = (
+        bills.filter(dossier__isnull=False)
+        .annotate(month=billing_month)
+        .values("dossier__number", "dossier__service", "month")
+        .annotate(
+            consumption=Sum(Case(When(kind=Bill.Kind.CONSUMPTION, then=F("consumption")), default=Value(Decimal(0)))),
+            total_ht=Sum(F("total_ht") * signed, output_field=MONEY_FIELD),
+            total_ttc=Sum(F("total_ttc") * signed, output_field=MONEY_FIELD),
+        )
+        .order_by("dossier__number", "month")
+    )
+    open_by_dossier: dict[str | None, Decimal] = defaultdict(Decimal)
+    for bill in _open_bills(customer_id, as_of=as_of).values("dossier__number", "open_amount"):
+        open_by_dossier[bill["dossier__number"]] += bill["open_amount"]
+    dossiers: dict[str, dict] = {}
+    for row in per_dossier_month:
+        number = row["dossier__number"]
+        row = {**row, "month": _as_date(row["month"]), "unit": service_unit(row["dossier__service"])}
+        stats.dossier_months.append(row)
+        entry = dossiers.setdefault(
+            number,
+            {
+                "dossier": number,
+                "service": row["dossier__service"],
+                "unit": row["unit"],
+                "months": 0,
+                "consumption": Decimal(0),
+                "total_ht": ZERO,
+                "total_ttc": ZERO,
+                "open_amount": open_by_dossier.get(number, ZERO),
+            },
+        )
+        entry["months"] += 1
+        entry["consumption"] += row["consumption"]
+        entry["total_ht"] += row["total_ht"]
+        entry["total_ttc"] += row["total_ttc"]
+    stats.dossiers = list(dossiers.values())
+    stats.payments = list(
+        Payment.objects.filter(customer_id=customer_id)
+        .order_by("-paid_at")
+        .values("paid_at", "amount", "method", "reference")
+    )
+    return stats
+
+
+def _as_date(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value

@@ -1,0 +1,173 @@
+"""Server-side SVG charts: no CDN, no JavaScript chart library.
+
+``bar_chart`` draws a small histogram as an inline ``<svg role="img">`` with a ``<title>`` and a
+``<desc>`` (screen readers read those), the value above each bar and the month under it. The
+templates add a visually hidden table with the same figures. The drawing uses presentation
+attributes only, so the same SVG renders in a browser and in WeasyPrint.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+MONTHS_SHORT = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
+MONTHS_LONG = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+# Geometry (viewBox units). 360 wide: about one unit per CSS pixel on a 390 px phone.
+WIDTH, HEIGHT = 360, 220
+TOP, BOTTOM, SIDE = 26, 38, 6
+BLUE, BLUE_LIGHT, GRID, INK, MUTED = "#0b5fa5", "#8fb8df", "#dbe3ea", "#1c2733", "#5b6b7b"
+
+
+def month_label(month: datetime.date) -> str:
+    """« février 2026 »."""
+    return f"{MONTHS_LONG[month.month - 1]} {month.year}"
+
+
+def month_short(month: datetime.date) -> str:
+    """« févr. »."""
+    return MONTHS_SHORT[month.month - 1]
+
+
+def fr_number(value: Decimal | int | float | None, decimals: int = 0) -> str:
+    """French figures: thin no-break space between thousands, comma before decimals."""
+    if value is None:
+        return "—"
+    quantum = Decimal(1).scaleb(-decimals)
+    value = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    whole, _, fraction = f"{abs(value):.{decimals}f}".partition(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    text = "\u202f".join(groups)
+    return f"{sign}{text},{fraction}" if decimals else f"{sign}{text}"
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str  # first line under the bar (« févr. »)
+    sublabel: str = ""  # second line (« 2026 »)
+    value: Decimal | None = None  # None: nothing to draw (« — »)
+    muted: bool = False  # e.g. an estimated consumption: lighter, hatched
+
+
+def bar_chart(bars: list[Bar], *, chart_id: str, title: str, desc: str, decimals: int = 0) -> SafeString:
+    """An accessible SVG histogram of ``bars`` (left to right)."""
+    plot_height = HEIGHT - TOP - BOTTOM
+    baseline = TOP + plot_height
+    values = [b.value for b in bars if b.value is not None]
+    top_value = max([v for v in values if v > 0], default=Decimal(1))
+    slot = (WIDTH - 2 * SIDE) / max(len(bars), 1)
+    bar_width = min(slot * 0.62, 48)
+    parts = [
+        format_html(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
+            SIDE,
+            _fmt(TOP + plot_height * fraction),
+            WIDTH - SIDE,
+            _fmt(TOP + plot_height * fraction),
+            GRID,
+        )
+        for fraction in (0, 0.5)
+    ]
+    parts.append(
+        format_html(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1.5"/>',
+            SIDE,
+            baseline,
+            WIDTH - SIDE,
+            baseline,
+            MUTED,
+        )
+    )
+    for i, bar in enumerate(bars):
+        centre = SIDE + slot * i + slot / 2
+        if bar.value is not None and bar.value > 0:
+            height = max(float(bar.value / top_value) * plot_height, 1.5)
+            fill = f"url(#{chart_id}-hatch)" if bar.muted else BLUE
+            parts.append(
+                format_html(
+                    '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" rx="3" fill="{}"/>',
+                    _fmt(centre - bar_width / 2),
+                    _fmt(baseline - height),
+                    _fmt(bar_width),
+                    _fmt(height),
+                    fill,
+                )
+            )
+            value_y = baseline - height - 6
+        else:
+            value_y = baseline - 6
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="middle" font-size="12" font-weight="600" fill="{}">{}</text>',
+                _fmt(centre),
+                _fmt(value_y),
+                INK,
+                fr_number(bar.value, decimals),
+            )
+        )
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="middle" font-size="12" fill="{}">{}</text>',
+                _fmt(centre),
+                baseline + 16,
+                INK,
+                bar.label,
+            )
+        )
+        if bar.sublabel:
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{}">{}</text>',
+                    _fmt(centre),
+                    baseline + 30,
+                    MUTED,
+                    bar.sublabel,
+                )
+            )
+    pattern = format_html(
+        '<defs><pattern id="{}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="{}"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="{}" stroke-width="3"/></pattern></defs>',
+        chart_id,
+        BLUE_LIGHT,
+        BLUE,
+    )
+    return format_html(
+        '<svg class="chart" id="{id}" viewBox="0 0 {w} {h}" width="100%" role="img" '
+        'aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg" '
+        'font-family="system-ui, sans-serif">'
+        '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>{pattern}{body}</svg>',
+        id=chart_id,
+        w=WIDTH,
+        h=HEIGHT,
+        title=title,
+        desc=desc,
+        pattern=pattern,
+        body=format_html_join("", "{}", ((p,) for p in parts)),
+    )
+
+
+def _fmt(number: float) -> str:
+    return f"{number:.1f}".rstrip("0").rstrip(".")

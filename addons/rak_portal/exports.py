@@ -1,0 +1,208 @@
+"""Files the customer downloads from the e-facture table: Excel workbooks (openpyxl) and the PDF
+of the filtered table (WeasyPrint). Pure builders: rows in, bytes out."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from rak_billing.models import Payment
+from rak_billing.selectors import Statistics, billing_month_of
+from rak_customer.models import Service
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MONEY_FORMAT = "#,##0.00"
+QUANTITY_FORMAT = "#,##0.###"
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="0B5FA5")
+
+EFACTURE_COLUMNS = [
+    ("N° client", 14),
+    ("N° dossier", 14),
+    ("Échéance", 11),
+    ("Date limite de paiement", 14),
+    ("Type", 26),
+    ("Montant HT (DH)", 16),
+    ("TVA (DH)", 12),
+    ("Montant TTC (DH)", 16),
+    ("Reste à payer (DH)", 16),
+    ("N° facture", 18),
+]
+
+
+def _sheet(workbook: Workbook, title: str, columns: list[tuple[str, int]], *, first: bool = False):
+    sheet = workbook.active if first else workbook.create_sheet()
+    sheet.title = title
+    sheet.append([name for name, _ in columns])
+    for index, (_, width) in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def _formats(sheet, formats: dict[int, str]) -> None:
+    for row in sheet.iter_rows(min_row=2):
+        for column, number_format in formats.items():
+            row[column - 1].number_format = number_format
+
+
+def _bytes(workbook: Workbook) -> bytes:
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def efacture_xlsx(bills) -> bytes:
+    """The e-facture table as filtered on screen: one row per bill."""
+    workbook = Workbook()
+    sheet = _sheet(workbook, "Factures", EFACTURE_COLUMNS, first=True)
+    for bill in bills:
+        month = billing_month_of(bill)
+        sheet.append(
+            [
+                bill.customer.code,
+                bill.dossier.number if bill.dossier else "",
+                f"{month:%m/%Y}",
+                bill.due_date,
+                bill.get_kind_display(),
+                bill.total_ht,
+                bill.total_tva,
+                bill.total_ttc,
+                bill.open_amount,
+                bill.number,
+            ]
+        )
+    _formats(sheet, {4: "DD/MM/YYYY", 6: MONEY_FORMAT, 7: MONEY_FORMAT, 8: MONEY_FORMAT, 9: MONEY_FORMAT})
+    return _bytes(workbook)
+
+
+def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
+    """« Télécharger les statistiques globales »: per month, per dossier, per dossier and month,
+    payments."""
+    services = dict(Service.choices)
+    workbook = Workbook()
+    sheet = _sheet(
+        workbook,
+        "Par mois",
+        [
+            ("Mois", 10),
+            ("Factures", 10),
+            ("Montant HT (DH)", 16),
+            ("TVA (DH)", 12),
+            ("Montant TTC (DH)", 16),
+            ("Paiements reçus (DH)", 18),
+        ],
+        first=True,
+    )
+    for row in stats.months:
+        sheet.append(
+            [
+                f"{row['month']:%m/%Y}",
+                row["bills"],
+                row["total_ht"],
+                row["total_tva"],
+                row["total_ttc"],
+                row["payments"],
+            ]
+        )
+    if stats.months:
+        sheet.append(
+            [
+                "Total",
+                sum(r["bills"] for r in stats.months),
+                sum(r["total_ht"] for r in stats.months),
+                sum(r["total_tva"] for r in stats.months),
+                sum(r["total_ttc"] for r in stats.months),
+                sum(r["payments"] for r in stats.months),
+            ]
+        )
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+    _formats(sheet, {3: MONEY_FORMAT, 4: MONEY_FORMAT, 5: MONEY_FORMAT, 6: MONEY_FORMAT})
+
+    sheet = _sheet(
+        workbook,
+        "Par dossier",
+        [
+            ("N° dossier", 14),
+            ("Métier", 16),
+            ("Mois facturés", 12),
+            ("Consommation", 14),
+            ("Unité", 8),
+            ("Montant HT (DH)", 16),
+            ("Montant TTC (DH)", 16),
+            ("Reste à payer (DH)", 16),
+        ],
+    )
+    for row in stats.dossiers:
+        sheet.append(
+            [
+                row["dossier"],
+                str(services.get(row["service"], row["service"])),
+                row["months"],
+                row["consumption"],
+                row["unit"],
+                row["total_ht"],
+                row["total_ttc"],
+                row["open_amount"],
+            ]
+        )
+    _formats(sheet, {4: QUANTITY_FORMAT, 6: MONEY_FORMAT, 7: MONEY_FORMAT, 8: MONEY_FORMAT})
+
+    sheet = _sheet(
+        workbook,
+        "Par dossier et mois",
+        [
+            ("N° dossier", 14),
+            ("Mois", 10),
+            ("Consommation", 14),
+            ("Unité", 8),
+            ("Montant HT (DH)", 16),
+            ("Montant TTC (DH)", 16),
+        ],
+    )
+    for row in stats.dossier_months:
+        sheet.append(
+            [
+                row["dossier__number"],
+                f"{row['month']:%m/%Y}",
+                row["consumption"],
+                row["unit"],
+                row["total_ht"],
+                row["total_ttc"],
+            ]
+        )
+    _formats(sheet, {3: QUANTITY_FORMAT, 5: MONEY_FORMAT, 6: MONEY_FORMAT})
+
+    methods = {value: str(label) for value, label in Payment.Method.choices}
+    sheet = _sheet(workbook, "Paiements", [("Date", 12), ("Montant (DH)", 14), ("Mode", 30), ("Référence", 20)])
+    for row in stats.payments:
+        sheet.append(
+            [
+                timezone.localtime(row["paid_at"]).date(),
+                row["amount"],
+                methods.get(row["method"], row["method"]),
+                row["reference"],
+            ]
+        )
+    _formats(sheet, {1: "DD/MM/YYYY", 2: MONEY_FORMAT})
+    workbook.properties.title = f"Statistiques globales — client {customer.code}"
+    return _bytes(workbook)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A PDF of a self-contained HTML page (no external resource is fetched)."""
+    from weasyprint import HTML
+
+    def refuse(url: str, *args, **kwargs):
+        raise ValueError(f"ressource externe refusée : {url}")
+
+    return HTML(string=html, base_url=None, url_fetcher=refuse).write_pdf()

@@ -1,0 +1,60 @@
+"""Template filters of the bills pages: French amounts and quantities, bill status labels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django import template
+
+from rak_billing.selectors import BillStatus, add_months, billing_month_of
+from rak_portal.charts import fr_number, month_label
+
+register = template.Library()
+
+
+@register.filter
+def dh(value) -> str:
+    """``1234.5`` -> ``1 234,50`` (append « DH » in the template)."""
+    return fr_number(value, 2) if value is not None else "—"
+
+
+@register.filter
+def qty(value) -> str:
+    """A consumption or an index: up to 3 decimals, trailing zeros dropped (``120,5``)."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    decimals = 0 if value == value.to_integral() else min(3, max(0, -value.normalize().as_tuple().exponent))
+    return fr_number(value, decimals)
+
+
+@register.filter
+def status_label(status: str) -> str:
+    return str(BillStatus.LABELS.get(status, status))
+
+
+@register.filter
+def month_fr(day) -> str:
+    """« février 2026 »."""
+    return month_label(day) if day else "—"
+
+
+@register.filter
+def echeance(bill) -> str:
+    """The e-facture « échéance »: ``MM/AAAA`` of the billing month."""
+    return f"{billing_month_of(bill):%m/%Y}"
+
+
+@register.filter
+def period(bill) -> str:
+    """A bill's period: « janvier 2026 » for a calendar month, else « du 05/01/2026 au 03/02/2026 »
+    (the stored end is exclusive)."""
+    start, end = bill.period_start, bill.period_end
+    if not start:
+        return "—"
+    if not end:
+        return f"à partir du {start:%d/%m/%Y}"
+    if start.day == 1 and end == add_months(start, 1):
+        return month_label(start)
+    return f"du {start:%d/%m/%Y} au {end - timedelta(days=1):%d/%m/%Y}"
