@@ -18,12 +18,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from rak_base import clock
-from rak_billing.engine import EngineError
+from rak_billing.engine import EngineError, fmt_qty
 from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book
 from rak_customer.models import Dossier, Service
 
 REQUIRED = {"required": "Ce champ est obligatoire."}
-NUMBER = {"invalid": "Saisissez un nombre (ex. 152 ou 12,5)."}
+NUMBER = {
+    "invalid": "Saisissez un nombre (ex. 152 ou 12,5).",
+    "max_decimal_places": "Au plus 3 chiffres après la virgule.",
+    "max_digits": "Ce nombre est trop grand : vérifiez la valeur saisie.",
+    "max_whole_digits": "Ce nombre est trop grand : vérifiez la valeur saisie.",
+}
 # Above these, a typing error is more likely than a household or shop bill.
 MAX_CONSUMPTION = {Service.ELECTRICITE: Decimal("100000"), Service.EAU: Decimal("10000")}
 MAX_INDEX = Decimal("999999999")
@@ -45,7 +50,7 @@ class SimulatorForm(forms.Form):
         localize=True,
         max_digits=12,
         decimal_places=3,
-        error_messages={**NUMBER, "max_decimal_places": "Au plus 3 chiffres après la virgule."},
+        error_messages=NUMBER,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     old_index = forms.DecimalField(
@@ -54,7 +59,7 @@ class SimulatorForm(forms.Form):
         localize=True,
         max_digits=12,
         decimal_places=3,
-        error_messages={**NUMBER, "max_decimal_places": "Au plus 3 chiffres après la virgule."},
+        error_messages=NUMBER,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     new_index = forms.DecimalField(
@@ -63,7 +68,7 @@ class SimulatorForm(forms.Form):
         localize=True,
         max_digits=12,
         decimal_places=3,
-        error_messages={**NUMBER, "max_decimal_places": "Au plus 3 chiffres après la virgule."},
+        error_messages=NUMBER,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     period = forms.ChoiceField(label="Période", choices=PERIOD_CHOICES, widget=forms.RadioSelect, initial="jours")
@@ -192,6 +197,30 @@ def _fmt(value: Decimal) -> str:
     return text.replace(".", ",")
 
 
+def _rate(value: Decimal) -> str:
+    return f"{fmt_qty(value * 100)} %"
+
+
+def _present(result) -> dict:
+    """What the template prints: quantities without trailing zeros, rates in per cent."""
+    return {
+        "consumption": fmt_qty(result.consumption),
+        "monthly": fmt_qty(result.monthly_consumption),
+        "parts": [
+            {
+                "service": part.service,
+                "title": part.title,
+                "computation": part.computation,
+                "lines": [
+                    {"line": line, "quantity": fmt_qty(line.quantity), "rate": _rate(line.vat_rate)}
+                    for line in part.computation.lines
+                ],
+            }
+            for part in result.parts
+        ],
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def simulator(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(clock.now())
@@ -226,6 +255,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "result": result,
+            "shown": _present(result) if result else None,
             "error": error,
             "base_template": base,
             "category_label": dict(form.fields["category"].choices).get(result.category, "") if result else "",
