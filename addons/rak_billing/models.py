@@ -441,6 +441,13 @@ class Bill(models.Model):
             models.Index(fields=["customer", "-issue_date"], name="bill_customer_recent"),
             models.Index(fields=["dossier", "-period_start"], name="bill_dossier_recent"),
             models.Index(fields=["customer"], name="bill_customer_open", condition=Q(settled_at__isnull=True)),
+            # portal pages (rak_billing.selectors): last billed month, « Autres factures »
+            models.Index(
+                fields=["customer", "-period_start"], name="bill_customer_consumption", condition=Q(kind="CONSUMPTION")
+            ),
+            models.Index(
+                fields=["customer", "-issue_date"], name="bill_customer_other", condition=~Q(kind="CONSUMPTION")
+            ),
         ]
 
     def __str__(self) -> str:

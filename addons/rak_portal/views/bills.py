@@ -15,13 +15,14 @@ import re
 
 from django import forms
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from rak_base import clock
+from rak_base.private_files import private_file_response
 from rak_billing import selectors
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Dossier
@@ -132,16 +133,7 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     from rak_billing.pdf import bill_pdf as render_bill_pdf  # the bills engineer's module (issue 3)
 
     document = render_bill_pdf(bill)
-    try:
-        handle = document.file.storage.open(document.file.name, "rb")
-    except OSError as exc:
-        raise Http404("Fichier introuvable") from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=f"facture-{bill.number}.pdf", content_type="application/pdf"
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(document.file, as_attachment=True, download_name=f"facture-{bill.number}.pdf")
 
 
 # --- Mes impayés, Autres factures, Payer en ligne --------------------------------------------------
