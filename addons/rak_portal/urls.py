@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rak_portal.views import account, auth, bills, public, simulator
+from rak_portal.views import account, auth, bills, public, readings, simulator
 
 app_name = "portal"
 urlpatterns = [
@@ -29,6 +29,12 @@ urlpatterns = [
     path("espace/profil/modification/", account.profile_change_request, name="profile_change_request"),
     path("espace/notifications/", account.notifications, name="notifications"),
     path("espace/notifications/tout-lu/", account.notifications_read_all, name="notifications_read_all"),
+    path("espace/releve/", readings.self_reading, name="self_reading"),
+    path("espace/releve/<str:number>/", readings.self_reading_dossier, name="self_reading_dossier"),
+    path("espace/releves/", readings.history, name="reading_history"),
+    path("espace/releves/<int:pk>/contester/", readings.contest, name="reading_contest"),
+    path("espace/releves/<int:pk>/photo/", readings.photo, name="reading_photo"),
+    path("espace/releves/<int:pk>/contestation/photo/", readings.contest_photo, name="reading_contest_photo"),
     path("espace/consommations/", bills.consumptions, name="consumptions"),
     path("espace/factures/<int:pk>/", bills.bill_detail, name="bill_detail"),
     path("espace/factures/<int:pk>/pdf/", bills.bill_pdf, name="bill_pdf"),

@@ -1,0 +1,71 @@
+"""Meter readings: agents' imports, the customer's self-reading, the checks they share, the review
+of abnormal readings, estimates and demo history.
+
+- ``rules``: pure functions (windows, index and abnormal checks, averages, estimate, parsing);
+- ``selectors``: reads (bulk histories, self-reading state, portal history);
+- ``services``: ``reading_self_submit``, ``reading_contest``, ``reading_review``,
+  ``reading_estimate`` / ``readings_estimate``;
+- ``imports``: ``reading_import_file`` (CSV/XLSX, per-row report, idempotent);
+- ``demo``: ``readings_generate_history``, ``reading_rounds_ensure``.
+
+Other code imports from here (``from rak_billing.readings import reading_estimate``).
+"""
+
+from rak_billing.readings.demo import reading_rounds_ensure, readings_generate_history
+from rak_billing.readings.errors import (
+    PHOTO_REQUIRED,
+    IndexBelowPrevious,
+    InvalidValue,
+    ReadingAlreadyDone,
+    ReadingError,
+    ReadingImportRefused,
+    ReadingNotContestable,
+    ReadingNotFound,
+    ReadingNotReviewable,
+    ReadingUnavailable,
+    ReadingWindowClosed,
+    ReviewReasonRequired,
+)
+from rak_billing.readings.imports import ImportResult, external_key, reading_import_file
+from rak_billing.readings.selectors import (
+    customer_reading_dossiers,
+    reading_history,
+    self_reading_states,
+)
+from rak_billing.readings.services import (
+    reading_contest,
+    reading_estimate,
+    reading_review,
+    reading_self_submit,
+    readings_estimate,
+    self_reading_check_available,
+)
+
+__all__ = [
+    "PHOTO_REQUIRED",
+    "ImportResult",
+    "IndexBelowPrevious",
+    "InvalidValue",
+    "ReadingAlreadyDone",
+    "ReadingError",
+    "ReadingImportRefused",
+    "ReadingNotContestable",
+    "ReadingNotFound",
+    "ReadingNotReviewable",
+    "ReadingUnavailable",
+    "ReadingWindowClosed",
+    "ReviewReasonRequired",
+    "customer_reading_dossiers",
+    "external_key",
+    "reading_contest",
+    "reading_estimate",
+    "reading_history",
+    "reading_import_file",
+    "reading_review",
+    "reading_rounds_ensure",
+    "reading_self_submit",
+    "readings_estimate",
+    "readings_generate_history",
+    "self_reading_check_available",
+    "self_reading_states",
+]

@@ -1,0 +1,59 @@
+"""Errors of the meter readings, each with the French message the user reads."""
+
+from __future__ import annotations
+
+from rak_base.errors import RakError
+
+PHOTO_REQUIRED = (
+    "Vous devez joindre une photo de l'index de votre compteur sinon votre lecture ne sera pas prise en considération."
+)
+
+
+class ReadingError(RakError):
+    default_message = "Ce relevé ne peut pas être enregistré."
+
+
+class InvalidValue(ReadingError):
+    """A value of an imported row or a form that cannot be read."""
+
+
+class IndexBelowPrevious(ReadingError):
+    """« L'index saisi est inférieur au dernier index relevé (X) »."""
+
+
+class ReadingUnavailable(ReadingError):
+    """The page-level refusals of the self-reading (shown in red at the top of the page)."""
+
+    default_message = "La relève de votre index n'est pas disponible pour ce dossier."
+
+
+class ReadingWindowClosed(ReadingUnavailable):
+    pass
+
+
+class ReadingAlreadyDone(ReadingUnavailable):
+    default_message = (
+        "L'index de ce dossier a déjà été relevé pour cette période (par nos agents ou vous l'avez déjà envoyé)."
+    )
+
+
+class ReadingNotFound(ReadingError):
+    default_message = "Relevé introuvable."
+
+
+class ReadingNotContestable(ReadingError):
+    default_message = "Ce relevé ne peut plus être contesté."
+
+
+class ReadingNotReviewable(ReadingError):
+    default_message = "Ce relevé a déjà été traité."
+
+
+class ReviewReasonRequired(ReadingError):
+    default_message = "Indiquez le motif du rejet : il est communiqué au client."
+
+
+class ReadingImportRefused(ReadingError):
+    """The whole file is refused (unreadable, a required column missing)."""
+
+    default_message = "Le fichier ne peut pas être importé."

@@ -1,0 +1,307 @@
+"""The meter-reading rules as pure functions (no database, no clock): reading windows, the
+index and abnormal-consumption checks, the averages behind them and the estimate, and the parsing
+of imported values. The import, the self-reading and the estimation all go through these.
+
+Definitions
+- A *real* reading is an agent's or the customer's (source AGENT or SELF); estimates never serve
+  as a reference for checks or averages (an estimate may overshoot the real index).
+- The *previous index* of a new reading is the index of the latest ACCEPTED real reading before
+  it; consumption = index − previous index (or the index itself after a meter replacement: the
+  new meter counts from zero; a new meter that did not start at zero is caught by the abnormal
+  check and reviewed).
+- The *average daily consumption* of a dossier is Σ consumption / Σ days over the intervals
+  between its latest 13 accepted real readings (so up to its last 12 readings); the monthly
+  average is that × 30. A reading is *abnormal* when its consumption exceeds
+  ``ABNORMAL_FACTOR`` (3) × the average prorated to its own period, once the dossier has at least
+  ``ABNORMAL_MIN_PERIODS`` intervals of history (never judged on a single month) and above a
+  small floor (a vacant home consuming a few units is not abnormal).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from rak_billing.readings.errors import IndexBelowPrevious, InvalidValue
+
+ABNORMAL_FACTOR = Decimal(3)
+ABNORMAL_MIN_PERIODS = 3
+ABNORMAL_FLOOR_PER_MONTH = Decimal(5)  # m³ or kWh over 30 days
+HISTORY_READINGS = 13  # 12 intervals
+UNITS = {"EAU": "m³", "ELECTRICITE": "kWh"}
+MAX_INDEX = Decimal("999999999.999")
+
+# Monthly consumption used to estimate a dossier without history, per (service, category).
+DEFAULT_MONTHLY = {
+    ("EAU", "DOMESTIQUE"): Decimal(12),
+    ("EAU", "PROFESSIONNEL"): Decimal(25),
+    ("EAU", "INDUSTRIEL"): Decimal(150),
+    ("EAU", "ADMINISTRATION"): Decimal(60),
+    ("EAU", "BORNE_FONTAINE"): Decimal(80),
+    ("ELECTRICITE", "DOMESTIQUE"): Decimal(150),
+    ("ELECTRICITE", "PROFESSIONNEL"): Decimal(400),
+    ("ELECTRICITE", "INDUSTRIEL"): Decimal(3000),
+    ("ELECTRICITE", "ADMINISTRATION"): Decimal(1000),
+    ("ELECTRICITE", "BORNE_FONTAINE"): Decimal(0),
+}
+DEFAULT_MONTHLY_FALLBACK = Decimal(10)
+
+
+def unit(service: str) -> str:
+    return UNITS.get(service, "")
+
+
+def fmt_quantity(value: Decimal | None) -> str:
+    """« 1 234 » / « 12,5 »: French display of an index or a consumption."""
+    if value is None:
+        return "—"
+    if value == value.to_integral_value():
+        text = f"{int(value):,}"
+    else:
+        text = f"{value:,.3f}".rstrip("0")
+    return text.replace(",", "\u00a0").replace(".", ",")
+
+
+def fmt_date(day: date) -> str:
+    return f"{day:%d/%m/%Y}"
+
+
+# --- reading windows -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """A self-reading window ``[start, end)``."""
+
+    start: date
+    end: date
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    def label(self) -> str:
+        return f"du {fmt_date(self.start)} au {fmt_date(self.last_day)}"
+
+
+def _month_window(year: int, month: int, start_day: int, days: int) -> Window:
+    start = date(year, month, start_day)
+    return Window(start, start + timedelta(days=days))
+
+
+def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + delta
+    return index // 12, index % 12 + 1
+
+
+def window_open(*, start_day: int, days: int, today: date) -> Window | None:
+    """The window containing ``today``, or None. A window opens on ``start_day`` (1-28, so it
+    exists in every month) and lasts ``days`` days, running into the next month when it must
+    (25th + 10 days: 25/01 to 03/02, 25/02 to 06/03 in a common year)."""
+    for delta in (0, -1):
+        year, month = _shift_month(today.year, today.month, delta)
+        window = _month_window(year, month, start_day, days)
+        if today in window:
+            return window
+    return None
+
+
+def window_next(*, start_day: int, days: int, today: date) -> Window:
+    """The next window starting after ``today`` (used to tell when the reading opens)."""
+    window = _month_window(today.year, today.month, start_day, days)
+    if window.start > today:
+        return window
+    year, month = _shift_month(today.year, today.month, 1)
+    return _month_window(year, month, start_day, days)
+
+
+# --- history, averages, checks -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PastReading:
+    reading_date: date
+    index: Decimal
+    consumption: Decimal | None
+
+
+def average_daily(history: list[PastReading]) -> tuple[Decimal | None, int]:
+    """(average daily consumption, number of intervals) over accepted real readings, newest
+    first; (None, 0) without at least one interval."""
+    readings = sorted(history, key=lambda r: r.reading_date, reverse=True)[:HISTORY_READINGS]
+    total = Decimal(0)
+    days = 0
+    periods = 0
+    for later, earlier in zip(readings, readings[1:], strict=False):
+        span = (later.reading_date - earlier.reading_date).days
+        if later.consumption is None or span <= 0:
+            continue
+        total += later.consumption
+        days += span
+        periods += 1
+    if not days:
+        return None, 0
+    return total / days, periods
+
+
+@dataclass(frozen=True)
+class Checked:
+    previous_index: Decimal | None
+    consumption: Decimal | None
+    abnormal: bool
+    expected: Decimal | None  # the average prorated to this period, when judged
+
+
+def reading_check(
+    *,
+    index: Decimal,
+    reading_date: date,
+    history: list[PastReading],
+    meter_replaced: bool = False,
+) -> Checked:
+    """Check a new index against the dossier's accepted real readings before ``reading_date``
+    (any order). Raises ``IndexBelowPrevious`` (« L'index saisi est inférieur au dernier index
+    relevé (X) ») unless the meter was replaced; returns the consumption and whether it is
+    abnormal (more than 3× the average prorated to the period)."""
+    before = sorted((r for r in history if r.reading_date < reading_date), key=lambda r: r.reading_date, reverse=True)
+    previous = before[0] if before else None
+    if previous is None:
+        return Checked(None, None if not meter_replaced else index, False, None)
+    if meter_replaced:
+        consumption = index
+    else:
+        if index < previous.index:
+            raise IndexBelowPrevious(
+                f"L'index saisi est inférieur au dernier index relevé ({fmt_quantity(previous.index)}).",
+                previous=previous.index,
+            )
+        consumption = index - previous.index
+    per_day, periods = average_daily(before)
+    days = (reading_date - previous.reading_date).days
+    if per_day is None or periods < ABNORMAL_MIN_PERIODS or days <= 0:
+        return Checked(previous.index, consumption, False, None)
+    expected = per_day * days
+    threshold = max(ABNORMAL_FACTOR * expected, ABNORMAL_FLOOR_PER_MONTH * days / 30)
+    return Checked(previous.index, consumption, consumption > threshold, expected)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    index: Decimal
+    previous_index: Decimal | None
+    consumption: Decimal
+    basis: str  # French, for the reading's note
+
+
+def estimate(
+    *,
+    history: list[PastReading],
+    reading_date: date,
+    service: str,
+    category: str,
+    start_date: date,
+) -> Estimate:
+    """Estimated index on ``reading_date`` from the latest accepted real reading before it plus
+    the average daily consumption × the days since; without any interval of history, the
+    category's default monthly consumption (``DEFAULT_MONTHLY``) prorated; without any reading
+    at all, that default over the days since the later of the dossier's start and 30 days
+    before (the index then counts from zero). Whole units, rounded half-up."""
+    before = sorted((r for r in history if r.reading_date < reading_date), key=lambda r: r.reading_date, reverse=True)
+    per_day, periods = average_daily(before)
+    if per_day is not None:
+        basis = f"Estimation : consommation moyenne de {fmt_quantity(per_day * 30)} {unit(service)} par mois"
+    else:
+        monthly = DEFAULT_MONTHLY.get((service, category), DEFAULT_MONTHLY_FALLBACK)
+        per_day = monthly / 30
+        basis = f"Estimation forfaitaire ({fmt_quantity(monthly)} {unit(service)} par mois, sans historique)"
+    if before:
+        base_date, base_index = before[0].reading_date, before[0].index
+        previous_index = base_index
+    else:
+        base_date, base_index = max(start_date, reading_date - timedelta(days=30)), Decimal(0)
+        previous_index = None
+    days = max((reading_date - base_date).days, 0)
+    consumption = (per_day * days).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return Estimate(base_index + consumption, previous_index, consumption, basis)
+
+
+# --- parsing imported values ---------------------------------------------------------------------
+
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d")
+_TRUE = {"oui", "o", "yes", "y", "1", "x", "vrai", "true"}
+_FALSE = {"", "non", "n", "no", "0", "faux", "false"}
+
+
+def parse_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    if " " in text:
+        text = text.split(" ", 1)[0]  # « 2026-03-02 00:00:00 » from a spreadsheet
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time
+        except ValueError:
+            continue
+    raise InvalidValue("Date de relève invalide (attendu JJ/MM/AAAA)")
+
+
+def parse_index(value) -> Decimal:
+    if isinstance(value, bool):
+        raise InvalidValue("Index invalide")
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    else:
+        text = re.sub(r"[\s\u00a0\u202f]", "", str(value or ""))
+        if not text:
+            raise InvalidValue("Index manquant")
+        if "," in text and "." in text:
+            text = text.replace(".", "").replace(",", ".")  # 1.234,5
+        else:
+            text = text.replace(",", ".")
+        try:
+            number = Decimal(text)
+        except InvalidOperation as exc:
+            raise InvalidValue("Index invalide (un nombre est attendu)") from exc
+    if not number.is_finite():
+        raise InvalidValue("Index invalide (un nombre est attendu)")
+    if number < 0:
+        raise InvalidValue("Index négatif")
+    if number > MAX_INDEX:
+        raise InvalidValue("Index trop grand")
+    if number != number.quantize(Decimal("0.001")):
+        raise InvalidValue("Index invalide (trois décimales au plus)")
+    return number.quantize(Decimal("0.001"))
+
+
+def parse_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    text = strip_accents(str(value or "")).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidValue("Valeur « compteur remplacé » invalide (oui ou non)")
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def normalize_header(text) -> str:
+    """« N° Dossier » -> « n dossier », « Date de relève » -> « date de releve »."""
+    text = strip_accents(str(text or "")).lower().replace("°", " ").replace("º", " ")
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()

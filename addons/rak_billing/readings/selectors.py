@@ -1,0 +1,192 @@
+"""Reads of the meter readings: histories in bulk (a fixed number of queries for any number of
+dossiers), the self-reading state of a customer's dossiers, the portal history, the review queue."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection
+from django.db.models import F, Max, Q, Window
+from django.db.models.functions import RowNumber
+
+from rak_billing.models import MeterReading, ReadingRound
+from rak_billing.readings.rules import HISTORY_READINGS, PastReading, window_next, window_open
+from rak_billing.readings.rules import Window as ReadingWindow
+from rak_customer.models import Dossier
+
+REAL_SOURCES = (MeterReading.Source.AGENT, MeterReading.Source.SELF)
+LIVE_STATUSES = (MeterReading.Status.ACCEPTED, MeterReading.Status.HELD, MeterReading.Status.CONTESTED)
+HISTORY_PAGE = 24
+
+
+def chunked(values: list, size: int | None = None) -> Iterator[list]:
+    """IN lists in slices SQLite accepts (PostgreSQL takes one slice of 20,000)."""
+    size = size or (20000 if connection.vendor == "postgresql" else 5000)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def accepted_histories(
+    dossier_ids: Iterable[int], *, before: date | None = None, limit: int = HISTORY_READINGS
+) -> dict[int, list[PastReading]]:
+    """dossier id -> its latest ``limit`` ACCEPTED real readings (newest first), optionally only
+    those before ``before``. One window-function query per slice of 20,000 dossiers."""
+    ids = sorted(set(dossier_ids))
+    histories: dict[int, list[PastReading]] = defaultdict(list)
+    for chunk in chunked(ids):
+        rows = MeterReading.objects.filter(
+            dossier_id__in=chunk, status=MeterReading.Status.ACCEPTED, source__in=REAL_SOURCES
+        )
+        if before is not None:
+            rows = rows.filter(reading_date__lt=before)
+        rows = (
+            rows.annotate(rank=Window(RowNumber(), partition_by=[F("dossier_id")], order_by=F("reading_date").desc()))
+            .filter(rank__lte=limit)
+            .values_list("dossier_id", "reading_date", "index", "consumption")
+            .order_by("dossier_id", "-reading_date")
+        )
+        for dossier_id, reading_date, index, consumption in rows:
+            histories[dossier_id].append(PastReading(reading_date, index, consumption))
+    return histories
+
+
+def latest_real_dates(dossier_ids: Iterable[int]) -> dict[int, date]:
+    """dossier id -> date of its latest non-rejected agent or self reading."""
+    ids = sorted(set(dossier_ids))
+    latest: dict[int, date] = {}
+    for chunk in chunked(ids):
+        rows = (
+            MeterReading.objects.filter(dossier_id__in=chunk, status__in=LIVE_STATUSES, source__in=REAL_SOURCES)
+            .values("dossier_id")
+            .annotate(last=Max("reading_date"))
+            .values_list("dossier_id", "last")
+            .order_by()
+        )
+        latest.update(rows)
+    return latest
+
+
+def taken_days(dossier_ids: Iterable[int], first: date, last: date) -> set[tuple[int, date]]:
+    """(dossier id, date) pairs already holding a non-rejected reading (any source) between
+    ``first`` and ``last`` included — the one-reading-a-day constraint."""
+    ids = sorted(set(dossier_ids))
+    taken: set[tuple[int, date]] = set()
+    for chunk in chunked(ids):
+        taken.update(
+            MeterReading.objects.filter(dossier_id__in=chunk, reading_date__gte=first, reading_date__lte=last)
+            .exclude(status=MeterReading.Status.REJECTED)
+            .values_list("dossier_id", "reading_date")
+            .order_by()
+        )
+    return taken
+
+
+def existing_keys(keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunked(keys):
+        found.update(MeterReading.objects.filter(external_key__in=chunk).values_list("external_key", flat=True))
+    return found
+
+
+# --- self-reading ------------------------------------------------------------------------------
+
+
+@dataclass
+class SelfReadingState:
+    """Where a dossier stands for the self-reading today."""
+
+    dossier: Dossier
+    window: ReadingWindow | None  # the open window, if any
+    next_window: ReadingWindow | None  # when closed: the next one
+    reading: MeterReading | None  # the real reading already taken in the open window
+
+    @property
+    def ready(self) -> bool:
+        return self.window is not None and self.reading is None
+
+    @property
+    def already_read(self) -> bool:
+        return self.window is not None and self.reading is not None
+
+
+def self_reading_states(customer_id: int, today: date) -> list[SelfReadingState]:
+    """The customer's active dossiers with a meter and their self-reading state. Three queries
+    whatever the number of dossiers: dossiers (premises, meter), rounds, readings in the windows."""
+    dossiers = list(
+        Dossier.objects.filter(customer_id=customer_id, status=Dossier.Status.ACTIVE, meter__isnull=False)
+        .select_related("premises", "meter")
+        .order_by("number")
+    )
+    codes = {d.premises.round_code for d in dossiers if d.premises.round_code}
+    rounds = {r.code: r for r in ReadingRound.objects.filter(code__in=codes)} if codes else {}
+    states = []
+    for dossier in dossiers:
+        reading_round = rounds.get(dossier.premises.round_code)
+        if reading_round is None:
+            states.append(SelfReadingState(dossier, None, None, None))
+            continue
+        params = {"start_day": reading_round.window_start_day, "days": reading_round.window_days, "today": today}
+        window = window_open(**params)
+        states.append(SelfReadingState(dossier, window, None if window else window_next(**params), None))
+    open_states = [s for s in states if s.window]
+    if open_states:
+        first = min(s.window.start for s in open_states)
+        found = (
+            MeterReading.objects.filter(
+                dossier_id__in=[s.dossier.pk for s in open_states],
+                reading_date__gte=first,
+                reading_date__lte=today,
+                status__in=LIVE_STATUSES,
+                source__in=REAL_SOURCES,
+            )
+            .only("id", "dossier_id", "reading_date", "index", "source", "status")
+            .order_by("-reading_date")
+        )
+        by_dossier = defaultdict(list)
+        for reading in found:
+            by_dossier[reading.dossier_id].append(reading)
+        for state in open_states:
+            state.reading = next((r for r in by_dossier[state.dossier.pk] if r.reading_date in state.window), None)
+    return states
+
+
+# --- portal history, review queue --------------------------------------------------------------
+
+
+def customer_reading_dossiers(customer_id: int) -> list[Dossier]:
+    """The customer's dossiers that have (or had) a meter, for the history's dossier switch."""
+    return list(
+        Dossier.objects.filter(customer_id=customer_id, meter__isnull=False)
+        .select_related("premises")
+        .only("id", "number", "service", "status", "premises__address", "premises__district")
+        .order_by("number")
+    )
+
+
+def reading_history(dossier_id: int, *, limit: int = HISTORY_PAGE) -> list[MeterReading]:
+    """The dossier's latest ``limit`` readings (one query, newest first)."""
+    return list(
+        MeterReading.objects.filter(dossier_id=dossier_id)
+        .only(
+            "id",
+            "dossier_id",
+            "reading_date",
+            "index",
+            "previous_index",
+            "consumption",
+            "source",
+            "status",
+            "photo",
+            "contest_photo",
+            "review_note",
+            "meter_replaced",
+        )
+        .order_by("-reading_date", "-id")[:limit]
+    )
+
+
+def review_queue_filter() -> Q:
+    return Q(status__in=[MeterReading.Status.HELD, MeterReading.Status.CONTESTED])

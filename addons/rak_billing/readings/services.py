@@ -1,0 +1,274 @@
+"""Writes of the meter readings: the customer's self-reading, the contest of a held reading, the
+staff review, and the estimate the billing run asks for.
+
+Every transition happens under ``select_for_update()`` and is saved through the model (one
+django-simple-history row each); the customer is told through the outbox (SMS + bell) in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from rak_base.outbox import message_queue_bell, message_queue_sms
+from rak_base.uploads import IMAGE_KINDS, UploadMissing, UploadRefused, kinds_label, upload_validate
+from rak_billing.models import MeterReading, ReadingRound
+from rak_billing.readings import rules
+from rak_billing.readings.errors import (
+    PHOTO_REQUIRED,
+    ReadingAlreadyDone,
+    ReadingNotContestable,
+    ReadingNotFound,
+    ReadingNotReviewable,
+    ReadingUnavailable,
+    ReadingWindowClosed,
+    ReviewReasonRequired,
+)
+from rak_billing.readings.selectors import LIVE_STATUSES, REAL_SOURCES, accepted_histories
+from rak_customer.api import customer_sms_phone
+from rak_customer.models import Dossier, PortalAccount
+
+PHOTO_WRONG_KIND = f"{PHOTO_REQUIRED} Le fichier joint n'est pas une photo ({kinds_label(IMAGE_KINDS)})."
+CONTEST_PHOTO_REQUIRED = "Joignez une photo de l'index de votre compteur pour contester ce relevé."
+
+
+def photo_validate(photo, *, missing_message: str = PHOTO_REQUIRED):
+    """An index photo: JPEG, PNG, WebP or HEIC, checked by content, ≤ UPLOAD_MAX_BYTES (2 Mo)."""
+    return upload_validate(
+        photo,
+        kinds=IMAGE_KINDS,
+        max_bytes=settings.UPLOAD_MAX_BYTES,
+        missing_message=missing_message,
+        wrong_kind_message=PHOTO_WRONG_KIND,
+    )
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def _notify(dossier: Dossier, *, subject: str, body: str, kind: str) -> None:
+    """SMS to the customer's SMS number and a bell notification on their portal account."""
+    customer = dossier.customer
+    phone = customer_sms_phone(customer)
+    if phone:
+        message_queue_sms(to=phone, body=f"RAK : {body}", kind=kind)
+    account = PortalAccount.objects.filter(customer_id=customer.pk).select_related("user").first()
+    if account is not None:
+        message_queue_bell(user=account.user, subject=subject, body=body, kind=kind)
+
+
+def reading_notify_held(reading: MeterReading) -> None:
+    dossier = reading.dossier
+    u = rules.unit(dossier.service)
+    _notify(
+        dossier,
+        subject="Relevé en cours de vérification",
+        body=(
+            f"l'index {rules.fmt_quantity(reading.index)} relevé le {rules.fmt_date(reading.reading_date)} "
+            f"sur votre dossier {dossier.number} donne une consommation inhabituelle "
+            f"({rules.fmt_quantity(reading.consumption)} {u}). Il sera vérifié avant toute facturation. "
+            "Si vous le contestez, envoyez une photo de votre compteur depuis « Historique des relevés » "
+            "de l'agence en ligne."
+        ),
+        kind="reading_held",
+    )
+
+
+# --- self-reading --------------------------------------------------------------------------------
+
+
+def _open_window(dossier: Dossier, today: date) -> rules.Window:
+    reading_round = ReadingRound.objects.filter(code=dossier.premises.round_code).first()
+    if dossier.status != Dossier.Status.ACTIVE or dossier.meter_id is None or reading_round is None:
+        raise ReadingUnavailable()
+    params = {"start_day": reading_round.window_start_day, "days": reading_round.window_days, "today": today}
+    window = rules.window_open(**params)
+    if window is None:
+        upcoming = rules.window_next(**params)
+        raise ReadingWindowClosed(
+            "La relève de votre index n'est pas encore disponible pour ce dossier : elle sera ouverte "
+            f"{upcoming.label()}. Consultez la date de relève de votre index sur votre facture."
+        )
+    return window
+
+
+def self_reading_check_available(*, dossier: Dossier, today: date) -> rules.Window:
+    """The open window of a dossier, or ``ReadingWindowClosed`` / ``ReadingAlreadyDone``."""
+    window = _open_window(dossier, today)
+    taken = MeterReading.objects.filter(
+        dossier_id=dossier.pk,
+        reading_date__gte=window.start,
+        reading_date__lt=window.end,
+        status__in=LIVE_STATUSES,
+        source__in=REAL_SOURCES,
+    ).exists()
+    if taken:
+        raise ReadingAlreadyDone()
+    return window
+
+
+@transaction.atomic
+def reading_self_submit(*, customer_id: int, dossier_id: int, index, photo, user, now: datetime) -> MeterReading:
+    """The customer's own reading (« Relève de mon index »): only during the dossier's window,
+    once per window, with a photo of the index; abnormal consumption is held for review and the
+    customer told. Raises ``ReadingUnavailable`` (page message), ``UploadRefused`` (photo) or
+    ``IndexBelowPrevious`` / ``InvalidValue`` (index)."""
+    dossier = (
+        Dossier.objects.select_for_update(of=("self",))
+        .select_related("premises", "customer")
+        .filter(pk=dossier_id, customer_id=customer_id)
+        .first()
+    )
+    if dossier is None:
+        raise ReadingNotFound("Dossier introuvable.")
+    today = timezone.localdate(now)
+    self_reading_check_available(dossier=dossier, today=today)
+    if photo is None:
+        raise UploadMissing(PHOTO_REQUIRED)
+    validated = photo_validate(photo)
+    index = rules.parse_index(index)
+    history = accepted_histories([dossier.pk], before=today)[dossier.pk]
+    checked = rules.reading_check(index=index, reading_date=today, history=history)
+    if MeterReading.objects.filter(dossier_id=dossier.pk, reading_date=today).exclude(status="REJECTED").exists():
+        raise ReadingAlreadyDone()  # an estimate dated today
+    reading = MeterReading(
+        dossier=dossier,
+        meter_id=dossier.meter_id,
+        reading_date=today,
+        index=index,
+        previous_index=checked.previous_index,
+        consumption=checked.consumption,
+        source=MeterReading.Source.SELF,
+        status=MeterReading.Status.HELD if checked.abnormal else MeterReading.Status.ACCEPTED,
+        created_by=user,
+    )
+    reading.photo.save(validated.stored_name(), File(validated.file), save=False)
+    reading._history_user = user
+    reading.save()
+    if checked.abnormal:
+        reading_notify_held(reading)
+    return reading
+
+
+# --- contest and review --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reading_contest(*, customer_id: int, reading_id: int, note: str, photo, user, now: datetime) -> MeterReading:
+    """The customer contests a held reading with a photo of the index, before any bill uses it."""
+    reading = (
+        MeterReading.objects.select_for_update(of=("self",))
+        .select_related("dossier")
+        .filter(pk=reading_id, dossier__customer_id=customer_id)
+        .first()
+    )
+    if reading is None:
+        raise ReadingNotFound()
+    if reading.status != MeterReading.Status.HELD:
+        raise ReadingNotContestable()
+    if reading.bills.exists():
+        raise ReadingNotContestable(
+            "Une facture a déjà été émise sur ce relevé : adressez une réclamation à la RAK pour la contester."
+        )
+    try:
+        validated = photo_validate(photo, missing_message=CONTEST_PHOTO_REQUIRED)
+    except UploadMissing as exc:
+        raise UploadRefused(CONTEST_PHOTO_REQUIRED) from exc
+    reading.status = MeterReading.Status.CONTESTED
+    reading.contest_note = (note or "").strip()[:2000]
+    reading.contest_photo.save(validated.stored_name(), File(validated.file), save=False)
+    reading._history_user = user
+    reading.save(update_fields=["status", "contest_note", "contest_photo"])
+    return reading
+
+
+@transaction.atomic
+def reading_review(*, reading_id: int, staff_user, accept: bool, reason: str = "", now: datetime) -> MeterReading:
+    """Staff decision on a HELD or CONTESTED reading: ACCEPTED (billable) or REJECTED with a
+    reason; the customer is told either way."""
+    reading = (
+        MeterReading.objects.select_for_update(of=("self",))
+        .select_related("dossier__customer")
+        .filter(pk=reading_id)
+        .first()
+    )
+    if reading is None:
+        raise ReadingNotFound()
+    if reading.status not in (MeterReading.Status.HELD, MeterReading.Status.CONTESTED):
+        raise ReadingNotReviewable()
+    reason = (reason or "").strip()
+    if not accept and not reason:
+        raise ReviewReasonRequired()
+    reading.status = MeterReading.Status.ACCEPTED if accept else MeterReading.Status.REJECTED
+    reading.review_note = reason
+    reading.reviewed_by = staff_user
+    reading.reviewed_at = now
+    reading._history_user = staff_user
+    reading.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
+    dossier = reading.dossier
+    when = rules.fmt_date(reading.reading_date)
+    if accept:
+        body = f"votre relevé du {when} (dossier {dossier.number}) a été vérifié et validé."
+        if reason:
+            body += f" {reason}"
+        subject = "Relevé validé"
+    else:
+        body = f"votre relevé du {when} (dossier {dossier.number}) n'a pas été retenu : {reason}"
+        subject = "Relevé rejeté"
+    _notify(dossier, subject=subject, body=body, kind="reading_review")
+    return reading
+
+
+# --- estimation ---------------------------------------------------------------------------------
+
+
+def readings_estimate(dossiers: Iterable[Dossier], period_end: date) -> dict[int, MeterReading]:
+    """Estimated readings for many dossiers at once (one query per 20,000 dossiers): dossier id ->
+    an **unsaved** ``MeterReading`` (source ESTIMATED, status ACCEPTED) dated the last day of the
+    period (``period_end`` is exclusive), with ``previous_index``, ``consumption`` and a French
+    ``note`` saying how it was estimated. Dossiers without a meter are left out. See
+    ``reading_estimate``."""
+    dossiers = [d for d in dossiers if d.meter_id is not None]
+    reading_date = period_end - timedelta(days=1)
+    histories = accepted_histories([d.pk for d in dossiers], before=reading_date)
+    estimates = {}
+    for dossier in dossiers:
+        result = rules.estimate(
+            history=histories.get(dossier.pk, []),
+            reading_date=reading_date,
+            service=dossier.service,
+            category=dossier.tariff_category,
+            start_date=dossier.start_date,
+        )
+        estimates[dossier.pk] = MeterReading(
+            dossier_id=dossier.pk,
+            meter_id=dossier.meter_id,
+            reading_date=reading_date,
+            index=result.index,
+            previous_index=result.previous_index,
+            consumption=result.consumption,
+            source=MeterReading.Source.ESTIMATED,
+            status=MeterReading.Status.ACCEPTED,
+            note=result.basis,
+        )
+    return estimates
+
+
+def reading_estimate(dossier: Dossier, period_end: date) -> MeterReading | None:
+    """The estimated reading of a dossier that has no reading in the period ending at
+    ``period_end`` (exclusive) — what the billing run uses, marking the bill « estimée ».
+
+    Index = the latest ACCEPTED agent/self reading before the period's last day + the dossier's
+    average daily consumption (its last 12 accepted intervals) × the days since; without history,
+    the default monthly consumption of its service and tariff category (``rules.DEFAULT_MONTHLY``)
+    prorated. Whole units, half-up. Returns an **unsaved** ``MeterReading`` (source ESTIMATED,
+    status ACCEPTED, dated ``period_end − 1 day``) — the caller saves it (or bulk-creates many
+    from ``readings_estimate``) — or None when the dossier has no meter. Estimates never serve as
+    the reference of later checks: the next real reading is compared to the last real one."""
+    return readings_estimate([dossier], period_end).get(dossier.pk)

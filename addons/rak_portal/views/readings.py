@@ -1,0 +1,245 @@
+"""« Relève de mon index de consommation » and « Historique des relevés ».
+
+Every dossier or reading is looked up through the logged-in customer (``request.customer``), so
+another customer's number or id is a 404. The page-level refusals of the self-reading (window not
+open, index already read) are red messages at the top of the page; a success is green.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.private_files import private_file_response
+from rak_base.uploads import UploadRefused
+from rak_billing.models import MeterReading
+from rak_billing.readings import (
+    PHOTO_REQUIRED,
+    IndexBelowPrevious,
+    InvalidValue,
+    ReadingAlreadyDone,
+    ReadingUnavailable,
+    customer_reading_dossiers,
+    reading_contest,
+    reading_history,
+    reading_self_submit,
+    self_reading_check_available,
+    self_reading_states,
+)
+from rak_billing.readings.rules import fmt_quantity, unit
+from rak_customer.models import Dossier
+from rak_portal.views.account import customer_required
+
+PHOTO_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"
+
+
+class SelfReadingForm(forms.Form):
+    index = forms.CharField(
+        label="Index relevé",
+        max_length=20,
+        help_text="Les chiffres affichés par votre compteur (sans les décimales rouges pour l'eau).",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        error_messages={"required": "Saisissez l'index affiché par votre compteur."},
+    )
+    photo = forms.FileField(
+        label="Photo de l'index",
+        help_text="Photo nette du cadran (JPEG, PNG, WebP ou HEIC, 2 Mo au plus).",
+        widget=forms.ClearableFileInput(attrs={"accept": PHOTO_ACCEPT}),
+        error_messages={"required": PHOTO_REQUIRED, "invalid": PHOTO_REQUIRED, "empty": PHOTO_REQUIRED},
+    )
+
+
+class ContestForm(forms.Form):
+    note = forms.CharField(
+        label="Votre explication",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    photo = forms.FileField(
+        label="Photo de l'index de votre compteur",
+        help_text="JPEG, PNG, WebP ou HEIC, 2 Mo au plus.",
+        widget=forms.ClearableFileInput(attrs={"accept": PHOTO_ACCEPT}),
+        error_messages={"required": "Joignez une photo de l'index de votre compteur pour contester ce relevé."},
+    )
+
+
+def _render_self_reading(request, *, states, selected=None, form=None, status=200) -> HttpResponse:
+    last = None
+    if selected is not None:
+        last = next(iter(reading_history(selected.dossier.pk, limit=1)), None)
+    return render(
+        request,
+        "rak_portal/readings/self_reading.html",
+        {
+            "states": states,
+            "selected": selected,
+            "form": form,
+            "last_reading": last,
+            "last_index": fmt_quantity(last.index) if last else None,
+            "unit": unit(selected.dossier.service) if selected else "",
+        },
+        status=status,
+    )
+
+
+@customer_required
+def self_reading(request: HttpRequest) -> HttpResponse:
+    """The customer's dossiers and whether each can be read today."""
+    states = self_reading_states(request.customer.pk, timezone.localdate(clock.now()))
+    ready = [s for s in states if s.ready]
+    if len(ready) == 1 and not len(messages.get_messages(request)):
+        return redirect("portal:self_reading_dossier", number=ready[0].dossier.number)
+    if not ready and not len(messages.get_messages(request)):
+        if not states:
+            messages.error(request, "Aucun de vos dossiers n'a de compteur à relever.")
+        elif all(s.already_read for s in states):
+            messages.error(request, ReadingAlreadyDone.default_message)
+        else:
+            messages.error(
+                request,
+                "La relève de votre index n'est pas encore disponible. Elle n'est ouverte que pendant la période "
+                "de relève de chaque dossier : consultez la date de relève de votre index sur votre facture.",
+            )
+    return _render_self_reading(request, states=states)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def self_reading_dossier(request: HttpRequest, number: str) -> HttpResponse:
+    dossier = get_object_or_404(
+        Dossier.objects.select_related("premises", "meter"), number=number, customer=request.customer
+    )
+    now = clock.now()
+    today = timezone.localdate(now)
+    states = self_reading_states(request.customer.pk, today)
+    selected = next((s for s in states if s.dossier.pk == dossier.pk), None)
+    try:
+        if selected is None:
+            raise ReadingUnavailable("Ce dossier n'a pas de compteur à relever.")
+        self_reading_check_available(dossier=dossier, today=today)
+    except ReadingUnavailable as exc:
+        messages.error(request, exc.message)
+        return _render_self_reading(request, states=states)
+    if request.method == "GET":
+        return _render_self_reading(request, states=states, selected=selected, form=SelfReadingForm())
+
+    form = SelfReadingForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            reading = reading_self_submit(
+                customer_id=request.customer.pk,
+                dossier_id=dossier.pk,
+                index=form.cleaned_data["index"],
+                photo=form.cleaned_data["photo"],
+                user=request.user,
+                now=now,
+            )
+        except ReadingUnavailable as exc:
+            messages.error(request, exc.message)
+            return _render_self_reading(request, states=self_reading_states(request.customer.pk, today))
+        except UploadRefused as exc:
+            form.add_error("photo", exc.message)
+        except (IndexBelowPrevious, InvalidValue) as exc:
+            form.add_error("index", exc.message)
+        else:
+            text = (
+                f"Votre index {fmt_quantity(reading.index)} a bien été enregistré pour le dossier {dossier.number}. "
+                "Merci !"
+            )
+            if reading.status == MeterReading.Status.HELD:
+                text += (
+                    " La consommation calculée est inhabituelle : votre relevé sera vérifié par nos services "
+                    "avant facturation."
+                )
+            messages.success(request, text)
+            return redirect("portal:self_reading")
+    return _render_self_reading(request, states=states, selected=selected, form=form, status=400)
+
+
+@customer_required
+def history(request: HttpRequest) -> HttpResponse:
+    """« Historique des relevés »: the last 24 readings of one dossier, with a dossier switch."""
+    dossiers = customer_reading_dossiers(request.customer.pk)
+    wanted = request.GET.get("dossier")
+    dossier = next((d for d in dossiers if d.number == wanted), None) if wanted else None
+    if wanted and dossier is None:
+        raise Http404("Dossier introuvable")
+    if dossier is None and dossiers:
+        dossier = next((d for d in dossiers if d.status == Dossier.Status.ACTIVE), dossiers[0])
+    readings = reading_history(dossier.pk) if dossier else []
+    return render(
+        request,
+        "rak_portal/readings/history.html",
+        {
+            "dossiers": dossiers,
+            "dossier": dossier,
+            "readings": readings,
+            "unit": unit(dossier.service) if dossier else "",
+        },
+    )
+
+
+def _history_url() -> str:
+    return reverse("portal:reading_history")
+
+
+def _own_reading(request: HttpRequest, pk: int) -> MeterReading:
+    return get_object_or_404(MeterReading.objects.select_related("dossier"), pk=pk, dossier__customer=request.customer)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def contest(request: HttpRequest, pk: int) -> HttpResponse:
+    reading = _own_reading(request, pk)
+    if reading.status != MeterReading.Status.HELD:
+        messages.error(request, "Ce relevé ne peut plus être contesté.")
+        return redirect(f"{_history_url()}?dossier={reading.dossier.number}")
+    form = ContestForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reading_contest(
+                customer_id=request.customer.pk,
+                reading_id=reading.pk,
+                note=form.cleaned_data["note"],
+                photo=form.cleaned_data["photo"],
+                user=request.user,
+                now=clock.now(),
+            )
+        except UploadRefused as exc:
+            form.add_error("photo", exc.message)
+        except RakError as exc:
+            messages.error(request, exc.message)
+            return redirect(f"{_history_url()}?dossier={reading.dossier.number}")
+        else:
+            messages.success(
+                request,
+                "Votre contestation a bien été envoyée. Nos services vérifieront votre relevé avant toute facturation "
+                "et vous informeront de leur décision.",
+            )
+            return redirect(f"{_history_url()}?dossier={reading.dossier.number}")
+    return render(
+        request,
+        "rak_portal/readings/contest.html",
+        {"reading": reading, "form": form, "unit": unit(reading.dossier.service)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@customer_required
+def photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """The photo of one of the customer's own readings (never served from the web root)."""
+    return private_file_response(_own_reading(request, pk).photo)
+
+
+@customer_required
+def contest_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """The photo the customer joined to a contest."""
+    return private_file_response(_own_reading(request, pk).contest_photo)
