@@ -322,6 +322,29 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Relevés d'index"),
+                "items": [
+                    {
+                        "title": _("Relevés"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:rak_billing_meterreading_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_meterreading"),
+                    },
+                    {
+                        "title": _("Imports de relevés"),
+                        "icon": "upload_file",
+                        "link": reverse_lazy("admin:rak_billing_readingimport_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_readingimport"),
+                    },
+                    {
+                        "title": _("Tournées de relève"),
+                        "icon": "route",
+                        "link": reverse_lazy("admin:rak_billing_readinground_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_readinground"),
+                    },
+                ],
+            },
+            {
                 "title": _("Communication"),
                 "items": [
                     {
