@@ -201,6 +201,13 @@ def _rate(value: Decimal) -> str:
     return f"{fmt_qty(value * 100)} %"
 
 
+def _price(value: Decimal) -> str:
+    """Unit prices as published: at least 2 decimals, at most 4 (``3,00``, ``0,9010``, ``0,15``)."""
+    text = f"{value.quantize(Decimal('0.0001')):f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"{whole},{decimals.ljust(2, '0')}"
+
+
 def _present(result) -> dict:
     """What the template prints: quantities without trailing zeros, rates in per cent."""
     return {
@@ -212,7 +219,12 @@ def _present(result) -> dict:
                 "title": part.title,
                 "computation": part.computation,
                 "lines": [
-                    {"line": line, "quantity": fmt_qty(line.quantity), "rate": _rate(line.vat_rate)}
+                    {
+                        "line": line,
+                        "quantity": fmt_qty(line.quantity),
+                        "unit_price": _price(line.unit_price),
+                        "rate": _rate(line.vat_rate),
+                    }
                     for line in part.computation.lines
                 ],
             }
