@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rak_portal.views import account, auth, bills, public, readings, simulator
+from rak_portal.views import account, auth, bills, public, readings, simulator, verify
 
 app_name = "portal"
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("contacter-la-rak/", public.contact_page, name="contact_page"),
     path("agences/", public.agencies, name="agencies"),
     path("services/simulation/", simulator.simulator, name="simulator"),
+    path("verifier-document/", verify.verify, name="verify"),
     path("services/<slug:slug>/", public.coming_soon, name="service"),
     path("email/confirmer/<str:token>/", account.email_confirm, name="email_confirm"),
     path("espace/", account.dashboard, name="dashboard"),

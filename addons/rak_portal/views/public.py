@@ -20,7 +20,7 @@ SERVICES = {
     "abonnement": {"title": "Demande d'abonnement"},
     "branchement": {"title": "Demande de branchement"},
     "simulation": {"title": "Simuler votre consommation", "url_name": "portal:simulator"},
-    "verification": {"title": "Vérifier des documents"},
+    "verification": {"title": "Vérifier des documents", "url_name": "portal:verify"},
     "agences": {"title": "Nos agences", "url_name": "portal:agencies"},
 }
 
