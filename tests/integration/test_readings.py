@@ -545,3 +545,20 @@ def test_customer_cannot_open_the_backoffice_photo(client, customer_dossier):
     reading.photo.save("p.png", SimpleUploadedFile("p.png", png_bytes()))
     response = login(client, user).get(reverse("admin:rak_billing_meterreading_photo", args=[reading.pk, "photo"]))
     assert response.status_code == 302  # to the back-office login
+
+
+def test_backoffice_change_page_rejects_with_the_typed_reason(admin_client, customer_dossier, sms_outbox):
+    _, _, dossier = customer_dossier
+    held = MeterReadingFactory(dossier=dossier, reading_date=datetime.date(2026, 2, 1), status="HELD")
+    url = reverse("admin:rak_billing_meterreading_change", args=[held.pk])
+    page = rendered(admin_client.get(url))
+    assert "Rejeter le relevé" in page and "Valider le relevé" in page
+    response = admin_client.post(
+        url, {"review_note": "Index illisible sur la photo.", "rak_billing_meterreading_reject": "1"}
+    )
+    assert response.status_code == 302 and "queue=review" in response["Location"]
+    held.refresh_from_db()
+    assert held.status == MeterReading.Status.REJECTED and held.review_note == "Index illisible sur la photo."
+    assert "Index illisible sur la photo." in sms_outbox.last("+212611000001").body
+    after = rendered(admin_client.get(url))
+    assert "Rejeter le relevé" not in after  # decided: no more decision buttons

@@ -44,7 +44,7 @@ from rak_billing.models import MeterReading, ReadingImport
 from rak_billing.readings import rules
 from rak_billing.readings.errors import IndexBelowPrevious, InvalidValue, ReadingImportRefused
 from rak_billing.readings.selectors import accepted_histories, chunked, existing_keys, latest_real_dates, taken_days
-from rak_billing.readings.services import reading_notify_held
+from rak_billing.readings.services import readings_notify_held
 from rak_customer.models import Dossier
 
 IMPORT_MAX_BYTES = 30 * 1024 * 1024
@@ -398,10 +398,7 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
 
     held = [r for r in created if r.status == MeterReading.Status.HELD]
     if held:
-        dossiers = Dossier.objects.select_related("customer").in_bulk([r.dossier_id for r in held])
-        for reading in held:
-            reading.dossier = dossiers[reading.dossier_id]
-            reading_notify_held(reading)
+        readings_notify_held(held)
 
     report.lines.sort(key=lambda entry: entry["line"])
     batch.rows_created = len(created)
