@@ -66,9 +66,27 @@ try:
 
     UPLOAD_MAX_BYTES = conf.int("uploads", "max_bytes", 2 * 1024 * 1024)
 
-    CMI_GATEWAY_URL = conf.str("cmi", "gateway_url", "")
-    CMI_CLIENT_ID = conf.str("cmi", "client_id", "")
-    CMI_STORE_KEY = conf.str("cmi", "store_key", "")
+    # CMI card payments (rak_payment_cmi): which gateway "Payer" posts to, the merchant's
+    # client id and store key (HASH ver3). "sandbox" is the local simulator (rak_cmi_sandbox).
+    CMI_GATEWAY = conf.choice(
+        "cmi", "gateway", ("sandbox", "test", "production"), "production" if RAK_MODE == "production" else "sandbox"
+    )
+    CMI_TEST_GATEWAY_URL = conf.str("cmi", "test_gateway_url", "https://testpayment.cmi.co.ma/fim/est3Dgate")
+    CMI_PRODUCTION_GATEWAY_URL = conf.str("cmi", "production_gateway_url", "https://payment.cmi.co.ma/fim/est3Dgate")
+    CMI_GATEWAY_URL = (
+        conf.str("cmi", "gateway_url", "")
+        or {
+            "sandbox": f"{SITE_URL}/cmi-sandbox/fim/est3Dgate",
+            "test": CMI_TEST_GATEWAY_URL,
+            "production": CMI_PRODUCTION_GATEWAY_URL,
+        }[CMI_GATEWAY]
+    )
+    CMI_SANDBOX_CLIENT_ID = "600000000"
+    CMI_SANDBOX_STORE_KEY = "RAK-SANDBOX-STORE-KEY"  # noqa: S105 - the sandbox's public demo key
+    CMI_CLIENT_ID = conf.str("cmi", "client_id", CMI_SANDBOX_CLIENT_ID if CMI_GATEWAY == "sandbox" else "")
+    CMI_STORE_KEY = conf.str("cmi", "store_key", CMI_SANDBOX_STORE_KEY if CMI_GATEWAY == "sandbox" else "")
+    CMI_ORDER_EXPIRY_MINUTES = conf.int("cmi", "order_expiry_minutes", 120)
+    CMI_SANDBOX_CALLBACK_TIMEOUT_SECONDS = conf.int("cmi", "sandbox_callback_timeout_seconds", 15)
 except ConfigError as exc:
     raise ImproperlyConfigured(f"Configuration RAK: {exc}") from exc
 
@@ -82,6 +100,10 @@ if RAK_MODE == "production":
         _problems.append("[mail] backend doit être smtp en production")
     if SECRET_KEY.startswith("change-me") or len(SECRET_KEY) < 32:
         _problems.append("[server] secret_key doit être une valeur aléatoire d'au moins 32 caractères")
+    if CMI_GATEWAY == "sandbox" or "/cmi-sandbox/" in CMI_GATEWAY_URL:
+        _problems.append("[cmi] gateway = sandbox est réservé au développement (test ou production attendu)")
+    if CMI_STORE_KEY == CMI_SANDBOX_STORE_KEY:
+        _problems.append("[cmi] store_key de démonstration refusée en production (clé fournie par le CMI)")
     if _problems:
         raise ImproperlyConfigured("Configuration RAK: " + "; ".join(_problems))
 
@@ -120,6 +142,11 @@ INSTALLED_APPS = [
     "rak_requests",
     "rak_portal",
 ]
+# The local CMI simulator (rak_cmi_sandbox) exists outside production only: never installed, never
+# routed, no tables, when mode = production (tests/integration/test_cmi_sandbox.py proves it).
+CMI_SANDBOX_ENABLED = RAK_MODE != "production"
+if CMI_SANDBOX_ENABLED:
+    INSTALLED_APPS.append("rak_cmi_sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

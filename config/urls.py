@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,5 +7,8 @@ admin.site.site_title = "RAK Back office"
 
 urlpatterns = [
     path("backoffice/", admin.site.urls),
+    path("paiement/", include("rak_payment_cmi.urls")),
     path("", include("rak_portal.urls")),
 ]
+if settings.CMI_SANDBOX_ENABLED:  # the local CMI simulator: never routed in production
+    urlpatterns.insert(0, path("cmi-sandbox/", include("rak_cmi_sandbox.urls")))

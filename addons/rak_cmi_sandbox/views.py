@@ -1,0 +1,131 @@
+"""The simulator's pages: the gateway entry point (``/cmi-sandbox/fim/est3Dgate``), the card
+page, the return to the merchant, and a list of transactions with « rejouer » buttons."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from rak_base import clock
+from rak_base.http import client_ip
+from rak_cmi_sandbox import cards, gateway
+from rak_cmi_sandbox.models import SandboxTransaction
+
+CALLBACK_MODES = {
+    "before": "Avant le retour du navigateur (comme le CMI)",
+    "after": "Après le retour du navigateur (3 secondes plus tard)",
+    "never": "Jamais (notification perdue)",
+}
+AFTER_DELAY_SECONDS = 3.0
+
+
+def _fields(request: HttpRequest) -> dict[str, str]:
+    return {name: values[-1] if values else "" for name, values in request.POST.lists()}
+
+
+@csrf_exempt
+@require_POST
+@never_cache
+def gate(request: HttpRequest) -> HttpResponse:
+    """The merchant's form arrives here (« Payer »): refused as CMI would, or the card page."""
+    fields = _fields(request)
+    try:
+        gateway.request_check(fields)
+    except gateway.RequestRefused as exc:
+        return render(request, "rak_cmi_sandbox/error.html", {"error": str(exc), "fields": fields}, status=400)
+    tx = SandboxTransaction.objects.create(
+        token=secrets.token_urlsafe(16),
+        created_at=clock.now(),
+        oid=gateway._get(fields, "oid"),
+        amount=gateway._get(fields, "amount"),
+        request=fields,
+    )
+    return redirect("cmi_sandbox:card", token=tx.token)
+
+
+def _card_context(tx: SandboxTransaction, **extra) -> dict:
+    return {
+        "tx": tx,
+        "request_fields": tx.request,
+        "merchant": settings.CMI_CLIENT_ID,
+        "test_cards": [(f"{n[:4]} {n[4:8]} {n[8:12]} {n[12:]}", label) for n, (label, _r) in cards.TEST_CARDS.items()],
+        "callback_modes": CALLBACK_MODES,
+        "now": clock.now(),
+        **extra,
+    }
+
+
+@never_cache
+def card(request: HttpRequest, token: str) -> HttpResponse:
+    """« DEMANDE DE PAIEMENT » (seed 001 step 5): holder, number, expiry, CVV."""
+    tx = get_object_or_404(SandboxTransaction, token=token)
+    if tx.outcome != SandboxTransaction.Outcome.PENDING:
+        return render(request, "rak_cmi_sandbox/error.html", {"error": "Cette demande de paiement est déjà traitée."})
+    if request.method != "POST":
+        return render(request, "rak_cmi_sandbox/card.html", _card_context(tx, form={"callback_mode": "before"}))
+    form = {name: request.POST.get(name, "") for name in ("holder", "number", "expiry", "cvv", "callback_mode")}
+    now = clock.now()
+    if "cancel" in request.POST:
+        result, number = cards.CANCELLED, ""
+    else:
+        try:
+            result = cards.card_decide(
+                holder=form["holder"],
+                number=form["number"],
+                expiry=form["expiry"],
+                cvv=form["cvv"],
+                today=now.date(),
+            )
+        except cards.CardError as exc:
+            context = _card_context(tx, form=form, errors={exc.field: exc.message})
+            return render(request, "rak_cmi_sandbox/card.html", context, status=422)
+        number = cards.digits(form["number"])
+    answer = gateway.answer_fields(
+        request=tx.request, result=result, number=number, client_ip=client_ip(request), now=now
+    )
+    tx.outcome = result.outcome
+    tx.callback = gateway.callback_fields(answer)
+    tx.save(update_fields=["outcome", "callback"])
+    mode = form["callback_mode"] if form["callback_mode"] in CALLBACK_MODES else "before"
+    if mode == "before":
+        gateway.callback_send(tx)
+    elif mode == "after":
+        gateway.callback_send_later(tx.pk, delay=AFTER_DELAY_SECONDS)
+    approved = result.proc_return_code == "00"
+    target = gateway._get(tx.request, "okUrl" if approved else "failUrl")
+    return render(
+        request,
+        "rak_cmi_sandbox/redirect.html",
+        {"tx": tx, "target": target, "fields": gateway.return_fields(answer), "approved": approved, "result": result},
+    )
+
+
+@require_GET
+@never_cache
+def index(request: HttpRequest) -> HttpResponse:
+    transactions = SandboxTransaction.objects.exclude(outcome=SandboxTransaction.Outcome.PENDING)[:50]
+    return render(request, "rak_cmi_sandbox/index.html", {"transactions": transactions})
+
+
+@require_POST
+def replay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the transaction's callback again, ``duplicates`` times at once (1 to 50)."""
+    tx = get_object_or_404(SandboxTransaction, pk=pk)
+    try:
+        duplicates = min(max(int(request.POST.get("duplicates", "1")), 1), 50)
+    except ValueError:
+        duplicates = 1
+    answers = gateway.callback_send(tx, duplicates=duplicates)
+    summary: dict[str, int] = {}
+    for answer in answers:
+        summary[f"{answer['status']} {answer['body']}"] = summary.get(f"{answer['status']} {answer['body']}", 0) + 1
+    transactions = SandboxTransaction.objects.exclude(outcome=SandboxTransaction.Outcome.PENDING)[:50]
+    return render(
+        request, "rak_cmi_sandbox/index.html", {"transactions": transactions, "replayed": tx, "summary": summary}
+    )

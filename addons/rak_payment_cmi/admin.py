@@ -1,0 +1,165 @@
+"""Back office of online payments: payment orders (status, bills, history, the gateway's messages)
+and the log of every message CMI sent, raw, with its verification result. Both are journals:
+consulted, never edited by hand (states change only through the services)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
+from unfold.decorators import display
+
+from rak_base.admin import ReadOnlyAdminMixin
+from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
+
+LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
+STATUS_LABELS = {
+    PaymentOrder.Status.PAID: "success",
+    PaymentOrder.Status.DECLINED: "danger",
+    PaymentOrder.Status.FAILED: "danger",
+    PaymentOrder.Status.AMOUNT_MISMATCH: "warning",
+    PaymentOrder.Status.EXPIRED: "info",
+}
+
+
+def _link(obj, text=None) -> str:
+    if obj is None:
+        return "—"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}" class="{}">{}</a>', url, LINK_CLASSES, text or obj)
+
+
+def pretty_json(data) -> str:
+    return format_html(
+        '<pre class="text-xs whitespace-pre-wrap break-all">{}</pre>',
+        json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True),
+    )
+
+
+class ReadOnlyInline(TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    tab = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PaymentOrderBillInline(ReadOnlyInline):
+    model = PaymentOrderBill
+    verbose_name_plural = _("factures payées (montants figés à la commande)")
+    fields = ("bill", "amount")
+    readonly_fields = fields
+
+
+class PaymentOrderEventInline(ReadOnlyInline):
+    model = PaymentOrderEvent
+    fields = ("at", "from_status", "to_status", "note", "callback")
+    readonly_fields = fields
+
+
+class CmiCallbackInline(ReadOnlyInline):
+    model = CmiCallback
+    verbose_name_plural = _("messages de la plateforme CMI")
+    fields = ("received_at", "kind", "hash_valid", "outcome", "response", "trans_id", "proc_return_code", "message")
+    readonly_fields = fields
+    ordering = ("received_at", "id")
+
+    @display(description=_("détail"))
+    def message(self, obj: CmiCallback) -> str:
+        return _link(obj, _("voir le message"))
+
+
+@admin.register(PaymentOrder)
+class PaymentOrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("oid", "customer_link", "purpose", "amount_total", "status_badge", "created_at", "paid_at")
+    list_filter = (
+        ("status", ChoicesDropdownFilter),
+        ("purpose", ChoicesDropdownFilter),
+        ("card_type", ChoicesDropdownFilter),
+        ("created_at", RangeDateTimeFilter),
+    )
+    list_filter_submit = True
+    search_fields = ("=oid", "=trans_id", "=customer__code")
+    search_help_text = _("N° de commande (oid), n° de transaction CMI ou code client (exacts).")
+    list_select_related = ("customer",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    inlines = (PaymentOrderBillInline, PaymentOrderEventInline, CmiCallbackInline)
+    fieldsets = (
+        (
+            None,
+            {"fields": ("oid", "customer", "purpose", "status", "card_type", "lang", "email", "bill_to_name", "tel")},
+        ),
+        (_("Montants"), {"fields": ("amount_bills", "fee_amount", "fee_vat", "amount_total", "currency")}),
+        (
+            _("Résultat du paiement"),
+            {"fields": ("payment", "paid_at", "trans_id", "auth_code", "proc_return_code", "masked_pan")},
+        ),
+        (_("Dates"), {"fields": ("created_at", "updated_at")}),
+    )
+    readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: PaymentOrder) -> str:
+        return _link(obj.customer, f"{obj.customer.code} — {obj.customer}")
+
+    @display(description=_("statut"), ordering="status", label=STATUS_LABELS)
+    def status_badge(self, obj: PaymentOrder) -> tuple[str, str]:
+        return obj.status, obj.get_status_display()
+
+
+@admin.register(CmiCallback)
+class CmiCallbackAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("received_at", "kind", "oid", "hash_badge", "outcome", "response", "trans_id", "remote_ip")
+    list_filter = (
+        ("kind", ChoicesDropdownFilter),
+        ("outcome", ChoicesDropdownFilter),
+        "hash_valid",
+        ("received_at", RangeDateTimeFilter),
+    )
+    list_filter_submit = True
+    search_fields = ("=oid", "=trans_id")
+    search_help_text = _("oid ou TransId (exacts).")
+    date_hierarchy = "received_at"
+    ordering = ("-received_at", "-id")
+    fields = (
+        "kind",
+        "received_at",
+        "remote_ip",
+        "order_link",
+        "oid",
+        "trans_id",
+        "proc_return_code",
+        "hash_valid",
+        "outcome",
+        "response",
+        "detail",
+        "raw_pretty",
+    )
+    readonly_fields = fields
+
+    @display(description=_("signature"), ordering="hash_valid", label={"VALID": "success", "INVALID": "danger"})
+    def hash_badge(self, obj: CmiCallback) -> tuple[str, str]:
+        return ("VALID", _("valide")) if obj.hash_valid else ("INVALID", _("invalide"))
+
+    @display(description=_("ordre de paiement"))
+    def order_link(self, obj: CmiCallback) -> str:
+        return _link(obj.order)
+
+    @display(description=_("champs reçus (bruts)"))
+    def raw_pretty(self, obj: CmiCallback) -> str:
+        return pretty_json(obj.raw)

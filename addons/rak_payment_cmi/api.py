@@ -1,0 +1,63 @@
+"""What other addons (the portal's payment pages, receipts, requests, reconciliation) may call.
+
+Paying:
+- ``payment_order_create(customer=, bills=, email=, now=, purpose=, fee_amount=, fee_vat=,
+  card_type=, lang=, bill_to_name=, tel=)`` -> ``PaymentOrder`` (amounts from the database);
+- ``order_checkout_form(order, now=)`` -> ``(gateway_url, fields)``: render them as hidden inputs
+  of a form posting to ``gateway_url`` (auto-submitted, with a « Payer » button as fallback);
+- the browser comes back to ``cmi:order_return`` (``/paiement/commande/<oid>/``), which waits for
+  the callback; once paid it links to ``portal:payment_receipt`` (kwargs ``oid``) when that URL
+  exists.
+
+After payment: subscribe to ``HOOK_ORDER_PAID`` (``order_id=``) in ``AppConfig.ready()``; it fires
+inside the transaction that marks the order PAID (queue e-mails/PDFs there, they run after
+commit). Read with ``order_by_oid``, ``order_bills`` (amounts frozen per bill),
+``orders_for_customer``, ``order_public_status``; ``order.payment`` is the ledger payment.
+"""
+
+from rak_payment_cmi.hashing import amount_format, hash_compute, hash_verify
+from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
+from rak_payment_cmi.selectors import (
+    STATUS_MESSAGES,
+    order_bills,
+    order_by_oid,
+    order_is_pending,
+    order_public_status,
+    order_receipt_url,
+    orders_for_customer,
+)
+from rak_payment_cmi.services import (
+    HOOK_ORDER_PAID,
+    GatewayNotConfigured,
+    NothingToPay,
+    OrderNotPayable,
+    PaymentOrderError,
+    order_checkout_form,
+    payment_order_create,
+    payment_orders_expire,
+)
+
+__all__ = [
+    "HOOK_ORDER_PAID",
+    "STATUS_MESSAGES",
+    "CmiCallback",
+    "GatewayNotConfigured",
+    "NothingToPay",
+    "OrderNotPayable",
+    "PaymentOrder",
+    "PaymentOrderBill",
+    "PaymentOrderError",
+    "PaymentOrderEvent",
+    "amount_format",
+    "hash_compute",
+    "hash_verify",
+    "order_bills",
+    "order_by_oid",
+    "order_checkout_form",
+    "order_is_pending",
+    "order_public_status",
+    "order_receipt_url",
+    "orders_for_customer",
+    "payment_order_create",
+    "payment_orders_expire",
+]

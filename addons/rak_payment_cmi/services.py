@@ -1,0 +1,498 @@
+"""Writes of the CMI payment addon: payment orders, the checkout form, the gateway's messages.
+
+The protocol (CMI 3D_PAY_HOSTING, ``hashAlgorithm=ver3``):
+
+1. ``payment_order_create`` freezes what is paid (bills and their outstanding amounts, the fee);
+2. ``order_checkout_form`` gives the gateway URL and the signed fields the browser posts there
+   (« Payer »), and marks the order SENT;
+3. CMI calls ``callbackUrl`` server to server (``payment_apply_callback``): the message is stored
+   raw first, then its HASH is verified, the order found by ``oid`` and locked, amount and
+   currency checked. ``ProcReturnCode=00`` + ``Response=Approved`` records the payment once (row
+   lock on the order, unique ``trans_id``, ``Payment.external_id = "CMI:<TransId>"``) and answers
+   ``ACTION=POSTAUTH`` (capture); a declined attempt changes no money and answers ``APPROVED``
+   (acknowledged); anything technical (bad HASH, unknown oid, wrong amount, exception) answers
+   ``FAILURE``. CMI may call several times for one oid (failures then a success; retries).
+4. The browser comes back to okUrl / failUrl (``payment_order_return``): stored, verified, never
+   taken as proof of payment; the return page waits for the callback.
+
+States: CREATED → SENT → PAID | DECLINED | FAILED | AMOUNT_MISMATCH | EXPIRED. DECLINED and FAILED
+say the last attempt failed: a later approved callback for the same oid still pays the order (the
+customer may retry on CMI's page), and so does a late one for an EXPIRED order (the bank took the
+money). PAID and AMOUNT_MISMATCH are final for automation; a mismatch is resolved by staff.
+Every change happens under ``select_for_update()`` and writes a ``PaymentOrderEvent``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.hooks import hook_fire
+from rak_base.money import round_money
+from rak_billing.models import Bill, Payment, PaymentAllocation
+from rak_customer.models import Customer
+from rak_payment_cmi import hashing
+from rak_payment_cmi.models import CURRENCY_MAD, CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
+
+logger = logging.getLogger(__name__)
+
+Status = PaymentOrder.Status
+Outcome = CmiCallback.Outcome
+
+#: fired in the transaction that marks an order PAID: ``hook_fire(HOOK_ORDER_PAID, order_id=...)``
+HOOK_ORDER_PAID = "payment_order_paid"
+
+ANSWER_CAPTURE = "ACTION=POSTAUTH"
+ANSWER_ACKNOWLEDGED = "APPROVED"
+ANSWER_FAILURE = "FAILURE"
+
+ZERO = Decimal("0.00")
+OID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: nothing to confuse on the phone
+AUTHENTICATED_MD_STATUS = {"1", "2", "3", "4"}  # 3-D Secure: full or attempted authentication
+
+TRANSITIONS: dict[str, set[str]] = {
+    Status.CREATED: {Status.SENT, Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED},
+    Status.SENT: {Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED},
+    Status.DECLINED: {Status.SENT, Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED},
+    Status.FAILED: {Status.SENT, Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED},
+    Status.EXPIRED: {Status.PAID, Status.AMOUNT_MISMATCH},
+    Status.PAID: set(),
+    Status.AMOUNT_MISMATCH: set(),
+}
+PAYABLE = {Status.CREATED, Status.SENT, Status.DECLINED, Status.FAILED}
+
+
+class PaymentOrderError(RakError):
+    default_message = "Le paiement en ligne n'a pas pu être préparé."
+
+
+class NothingToPay(PaymentOrderError):
+    default_message = "Aucune Facture à payer ou identifiants client inexistant"
+
+
+class OrderNotPayable(PaymentOrderError):
+    default_message = "Cet ordre de paiement ne peut plus être payé : recommencez depuis la liste de vos factures."
+
+
+class GatewayNotConfigured(PaymentOrderError):
+    default_message = "Le paiement en ligne est momentanément indisponible. Veuillez réessayer plus tard."
+
+
+class IllegalTransition(PaymentOrderError):
+    default_message = "Changement de statut impossible pour cet ordre de paiement."
+
+
+# --- billing adapter ----------------------------------------------------------------------------
+
+
+def _payment_record(**kwargs) -> Payment:
+    """``rak_billing.ledger.payment_record`` (idempotent on ``external_id``, allocates to the open
+    bills oldest due date first)."""
+    from rak_billing.ledger import payment_record
+
+    return payment_record(**kwargs)
+
+
+def _outstanding(bills: Iterable[Bill]) -> dict[int, Decimal]:
+    """What is still owed on each bill: ``total_ttc`` minus what was allocated to it."""
+    ids = [bill.pk for bill in bills]
+    allocated = Coalesce(
+        Subquery(
+            PaymentAllocation.objects.filter(bill=OuterRef("pk"))
+            .order_by()
+            .values("bill")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        ),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    rows = Bill.objects.filter(pk__in=ids).annotate(paid=allocated).values_list("pk", "total_ttc", "paid")
+    return {pk: total - paid for pk, total, paid in rows}
+
+
+# --- transitions ----------------------------------------------------------------------------------
+
+
+def _transition(
+    order: PaymentOrder,
+    to: str,
+    *,
+    now: datetime,
+    callback: CmiCallback | None = None,
+    note: str = "",
+    fields: Iterable[str] = (),
+) -> None:
+    """Move a locked ``order`` to ``to``, save ``fields`` with it and write the history row."""
+    before = order.status
+    if to not in TRANSITIONS[before]:
+        raise IllegalTransition(f"Ordre {order.oid} : passage de {before} à {to} impossible.")
+    order.status = to
+    order.updated_at = now
+    order.save(update_fields=["status", "updated_at", *fields])
+    if before != to:
+        PaymentOrderEvent.objects.create(
+            order=order, at=now, from_status=before, to_status=to, callback=callback, note=note[:255]
+        )
+
+
+def _lock(order: PaymentOrder | int | str) -> PaymentOrder:
+    if isinstance(order, str):
+        return PaymentOrder.objects.select_for_update().get(oid=order)
+    pk = order if isinstance(order, int) else order.pk
+    return PaymentOrder.objects.select_for_update().get(pk=pk)
+
+
+# --- orders -----------------------------------------------------------------------------------------
+
+
+def oid_new(now: datetime) -> str:
+    """``RAK`` + yymmdd + 12 random base32 characters (60 bits): alphanumeric, 21 characters,
+    not guessable (the return page is found by it)."""
+    random_part = "".join(secrets.choice(OID_ALPHABET) for _ in range(12))
+    return f"RAK{now:%y%m%d}{random_part}"
+
+
+@transaction.atomic
+def payment_order_create(
+    *,
+    customer: Customer,
+    bills: Iterable[Bill],
+    email: str,
+    now: datetime,
+    purpose: str = PaymentOrder.Purpose.BILLS,
+    fee_amount: Decimal = ZERO,
+    fee_vat: Decimal = ZERO,
+    card_type: str = PaymentOrder.CardType.MOROCCAN,
+    lang: str = PaymentOrder.Lang.FR,
+    bill_to_name: str = "",
+    tel: str = "",
+) -> PaymentOrder:
+    """An order paying ``bills`` (the customer's, open, amounts owed now) plus the online-service
+    fee (``fee_amount`` + ``fee_vat``, computed by the caller from the back-office setting). Every
+    amount comes from the database; nothing the browser sent about amounts is used."""
+    bills = list(bills)
+    if not bills:
+        raise NothingToPay()
+    if len({bill.pk for bill in bills}) != len(bills):
+        raise PaymentOrderError("Une facture est sélectionnée deux fois.")
+    if purpose not in PaymentOrder.Purpose.values:
+        raise PaymentOrderError("Objet de paiement inconnu.")
+    if card_type not in PaymentOrder.CardType.values:
+        raise PaymentOrderError("Choisissez le type de votre carte bancaire.")
+    if lang not in PaymentOrder.Lang.values:
+        raise PaymentOrderError("Langue de la page de paiement inconnue.")
+    fee_amount, fee_vat = round_money(fee_amount), round_money(fee_vat)
+    if fee_amount < ZERO or fee_vat < ZERO:
+        raise PaymentOrderError("Les frais du service en ligne ne peuvent pas être négatifs.")
+    locked = list(Bill.objects.select_for_update().filter(pk__in=[bill.pk for bill in bills]).order_by("pk"))
+    outstanding = _outstanding(locked)
+    for bill in locked:
+        if bill.customer_id != customer.pk or bill.kind == Bill.Kind.CREDIT_NOTE:
+            raise NothingToPay()
+        if bill.settled_at is not None or outstanding[bill.pk] <= ZERO:
+            raise PaymentOrderError(f"La facture {bill.number} est déjà réglée.")
+    amount_bills = sum((outstanding[bill.pk] for bill in locked), ZERO)
+    order = PaymentOrder.objects.create(
+        oid=oid_new(now),
+        customer=customer,
+        purpose=purpose,
+        amount_bills=amount_bills,
+        fee_amount=fee_amount,
+        fee_vat=fee_vat,
+        amount_total=amount_bills + fee_amount + fee_vat,
+        currency=CURRENCY_MAD,
+        email=email.strip(),
+        bill_to_name=(bill_to_name or str(customer)).strip()[:120],
+        tel=tel.strip()[:20],
+        lang=lang,
+        card_type=card_type,
+        status=Status.CREATED,
+        created_at=now,
+        updated_at=now,
+    )
+    PaymentOrderBill.objects.bulk_create(
+        PaymentOrderBill(order=order, bill=bill, amount=outstanding[bill.pk]) for bill in locked
+    )
+    PaymentOrderEvent.objects.create(order=order, at=now, from_status="", to_status=Status.CREATED)
+    return order
+
+
+def _absolute(name: str) -> str:
+    return f"{settings.SITE_URL}{reverse(name)}"
+
+
+@transaction.atomic
+def order_checkout_form(order: PaymentOrder, *, now: datetime | None = None) -> tuple[str, dict[str, str]]:
+    """``(gateway_url, fields)`` for the auto-submitting form that takes the browser to CMI
+    (3D_PAY_HOSTING, PreAuth, HASH ver3); the order becomes SENT. Raises ``OrderNotPayable``
+    once it is paid, flagged or expired, ``GatewayNotConfigured`` without client id/store key."""
+    now = now or clock.now()
+    if not (settings.CMI_GATEWAY_URL and settings.CMI_CLIENT_ID and settings.CMI_STORE_KEY):
+        raise GatewayNotConfigured()
+    order = _lock(order)
+    if order.status not in PAYABLE:
+        raise OrderNotPayable()
+    fields = {
+        "clientid": settings.CMI_CLIENT_ID,
+        "storetype": "3D_PAY_HOSTING",
+        "TranType": "PreAuth",
+        "amount": hashing.amount_format(order.amount_total),
+        "currency": order.currency,
+        "oid": order.oid,
+        "okUrl": _absolute("cmi:ok"),
+        "failUrl": _absolute("cmi:fail"),
+        "callbackUrl": _absolute("cmi:callback"),
+        "shopurl": f"{settings.SITE_URL}/",
+        "lang": order.lang,
+        "rnd": secrets.token_hex(10),
+        "hashAlgorithm": "ver3",
+        "encoding": "UTF-8",
+        "BillToName": order.bill_to_name,
+        "email": order.email,
+        "tel": order.tel,
+        "CallbackResponse": "true",
+        "AutoRedirect": "true",
+    }
+    if order.status != Status.SENT:
+        _transition(order, Status.SENT, now=now, note="Client redirigé vers la plateforme de paiement")
+    return settings.CMI_GATEWAY_URL, hashing.sign(fields, settings.CMI_STORE_KEY)
+
+
+@transaction.atomic
+def payment_orders_expire(*, now: datetime, older_than: timedelta | None = None) -> int:
+    """Mark EXPIRED the orders not paid ``older_than`` after creation (default
+    ``[cmi] order_expiry_minutes``). A late approved callback still pays an expired order."""
+    older_than = older_than or timedelta(minutes=settings.CMI_ORDER_EXPIRY_MINUTES)
+    stale = (
+        PaymentOrder.objects.select_for_update(skip_locked=True)
+        .filter(status__in=PAYABLE, created_at__lt=now - older_than)
+        .order_by("pk")
+    )
+    count = 0
+    for order in stale:
+        _transition(order, Status.EXPIRED, now=now, note="Aucun paiement dans le délai")
+        count += 1
+    return count
+
+
+# --- gateway messages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str
+    response: str
+    detail: str = ""
+
+
+def _fields_of(data: Mapping[str, object]) -> dict[str, str]:
+    """A QueryDict or a dict -> ``{name: last value}`` (PHP's ``$_POST`` keeps the last one)."""
+    if hasattr(data, "lists"):
+        return {name: values[-1] if values else "" for name, values in data.lists()}
+    return {name: "" if value is None else str(value) for name, value in data.items()}
+
+
+def _message_store(*, kind: str, fields: dict[str, str], remote_ip: str | None, now: datetime) -> CmiCallback:
+    """Write the message as received, in its own committed transaction, before anything can fail."""
+    with transaction.atomic():
+        return CmiCallback.objects.create(
+            kind=kind,
+            received_at=now,
+            remote_ip=remote_ip or None,
+            raw=fields,
+            oid=fields.get("oid", "")[:128],
+            trans_id=fields.get("TransId", "")[:128],
+            proc_return_code=fields.get("ProcReturnCode", "")[:8],
+        )
+
+
+def _record(callback: CmiCallback, verdict: Verdict, **changes) -> None:
+    for name, value in {"outcome": verdict.outcome, "response": verdict.response, **changes}.items():
+        setattr(callback, name, value)
+    callback.detail = verdict.detail[:2000]
+    callback.save(update_fields=["outcome", "response", "detail", *changes])
+
+
+def _failed_attempt_status(fields: Mapping[str, str]) -> str:
+    """DECLINED when the bank said no; FAILED for 3-D Secure failures and platform errors."""
+    if fields.get("mdStatus", "") and fields["mdStatus"] not in AUTHENTICATED_MD_STATUS:
+        return Status.FAILED
+    return Status.DECLINED if fields.get("Response", "").lower() == "declined" else Status.FAILED
+
+
+def _attempt_note(fields: Mapping[str, str]) -> str:
+    parts = [f"ProcReturnCode={fields.get('ProcReturnCode', '') or '∅'}", f"Response={fields.get('Response', '')}"]
+    if fields.get("mdStatus"):
+        parts.append(f"mdStatus={fields['mdStatus']}")
+    message = fields.get("ErrMsg") or fields.get("mdErrorMsg")
+    if message:
+        parts.append(message)
+    return " ".join(parts)
+
+
+def _process_callback(callback: CmiCallback, fields: dict[str, str], now: datetime) -> Verdict:
+    """Inside the caller's transaction: everything that follows storing the message."""
+    if not hashing.hash_verify(fields, settings.CMI_STORE_KEY):
+        callback.order_id = PaymentOrder.objects.filter(oid=fields.get("oid", "")).values_list("pk", flat=True).first()
+        verdict = Verdict(Outcome.BAD_HASH, ANSWER_FAILURE, "HASH ver3 non conforme : message ignoré.")
+        _record(callback, verdict, order_id=callback.order_id)
+        return verdict
+    callback.hash_valid = True
+    if fields.get("clientid", "") != settings.CMI_CLIENT_ID:
+        verdict = Verdict(Outcome.INVALID, ANSWER_FAILURE, "clientid différent de celui du marchand.")
+        _record(callback, verdict, hash_valid=True)
+        return verdict
+    order = PaymentOrder.objects.select_for_update().filter(oid=fields.get("oid", "")).first()
+    if order is None:
+        verdict = Verdict(Outcome.UNKNOWN_ORDER, ANSWER_FAILURE, "Aucun ordre de paiement pour cet oid.")
+        _record(callback, verdict, hash_valid=True)
+        return verdict
+    callback.order = order
+    verdict = _apply(order, callback, fields, now)
+    _record(callback, verdict, hash_valid=True, order=order)
+    return verdict
+
+
+def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], now: datetime) -> Verdict:
+    code = fields.get("ProcReturnCode", "")
+    response = fields.get("Response", "")
+    if code != "00":
+        if order.status in TRANSITIONS and Status.DECLINED in TRANSITIONS[order.status]:
+            order.proc_return_code = code[:4]
+            _transition(
+                order,
+                _failed_attempt_status(fields),
+                now=now,
+                callback=callback,
+                note=_attempt_note(fields),
+                fields=["proc_return_code"],
+            )
+        return Verdict(Outcome.DECLINED, ANSWER_ACKNOWLEDGED, _attempt_note(fields))
+    if response.lower() != "approved":
+        return Verdict(Outcome.INVALID, ANSWER_FAILURE, f"ProcReturnCode=00 mais Response={response!r}.")
+    trans_id = fields.get("TransId", "").strip()
+    if not trans_id:
+        return Verdict(Outcome.INVALID, ANSWER_FAILURE, "Transaction acceptée sans TransId.")
+    if order.status == Status.PAID:
+        if order.trans_id == trans_id:
+            return Verdict(Outcome.DUPLICATE, ANSWER_CAPTURE, f"Déjà enregistré (paiement {order.payment_id}).")
+        return Verdict(
+            Outcome.SECOND_SUCCESS,
+            ANSWER_ACKNOWLEDGED,
+            f"Ordre déjà payé par la transaction {order.trans_id} : {trans_id} non capturée, à annuler au CMI.",
+        )
+    if order.status == Status.AMOUNT_MISMATCH:
+        return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, "Ordre en anomalie de montant : traitement manuel.")
+    amount = hashing.amount_parse(fields.get("amount", ""))
+    currency = fields.get("currency", "").strip()
+    if amount != order.amount_total or currency != order.currency:
+        order.trans_id = trans_id[:64]
+        order.proc_return_code = code
+        order.auth_code = fields.get("AuthCode", "")[:16]
+        order.masked_pan = fields.get("maskedCreditCard", fields.get("MaskedPan", ""))[:32]
+        note = f"Montant reçu {fields.get('amount', '')} {currency}, attendu {order.amount_total} {order.currency}"
+        _transition(
+            order,
+            Status.AMOUNT_MISMATCH,
+            now=now,
+            callback=callback,
+            note=note,
+            fields=["trans_id", "proc_return_code", "auth_code", "masked_pan"],
+        )
+        return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, note + " : non enregistré.")
+    payment = _payment_record(
+        customer=order.customer,
+        amount=order.amount_bills,
+        method=Payment.Method.CARD_CMI,
+        paid_at=now,
+        reference=order.oid,
+        external_id=f"CMI:{trans_id}",
+        received_by=None,
+    )
+    order.payment = payment
+    order.paid_at = now
+    order.trans_id = trans_id[:64]
+    order.proc_return_code = code
+    order.auth_code = fields.get("AuthCode", "")[:16]
+    order.masked_pan = fields.get("maskedCreditCard", fields.get("MaskedPan", ""))[:32]
+    _transition(
+        order,
+        Status.PAID,
+        now=now,
+        callback=callback,
+        note=f"Transaction {trans_id}, autorisation {order.auth_code or '—'}",
+        fields=["payment", "paid_at", "trans_id", "proc_return_code", "auth_code", "masked_pan"],
+    )
+    hook_fire(HOOK_ORDER_PAID, order_id=order.pk)
+    return Verdict(Outcome.APPLIED, ANSWER_CAPTURE, f"Paiement {payment.pk} de {payment.amount} DH enregistré.")
+
+
+def payment_apply_callback(*, data: Mapping[str, object], remote_ip: str | None, now: datetime) -> CmiCallback:
+    """Handle CMI's server-to-server callback; ``callback.response`` is the text to answer
+    (``ACTION=POSTAUTH``, ``APPROVED`` or ``FAILURE``). The raw message is kept whatever happens."""
+    fields = _fields_of(data)
+    callback = _message_store(kind=CmiCallback.Kind.CALLBACK, fields=fields, remote_ip=remote_ip, now=now)
+    try:
+        with transaction.atomic():
+            _process_callback(callback, fields, now)
+    except Exception as exc:
+        # Answer FAILURE (CMI then leaves the authorisation for a manual capture or void) and keep
+        # the reason next to the raw message for support; the traceback goes to the log.
+        logger.exception("CMI callback %s (oid %s) failed", callback.pk, fields.get("oid", ""))
+        CmiCallback.objects.filter(pk=callback.pk).update(
+            outcome=Outcome.ERROR, response=ANSWER_FAILURE, detail=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        callback.refresh_from_db()
+    return callback
+
+
+@transaction.atomic
+def _process_return(callback: CmiCallback, fields: dict[str, str], now: datetime) -> PaymentOrder | None:
+    oid = fields.get("oid", "")
+    if not hashing.hash_verify(fields, settings.CMI_STORE_KEY):
+        _record(callback, Verdict(Outcome.BAD_HASH, "", "HASH ver3 non conforme."))
+        return None
+    order = PaymentOrder.objects.select_for_update().filter(oid=oid).first()
+    if order is None:
+        _record(callback, Verdict(Outcome.UNKNOWN_ORDER, "", "Aucun ordre de paiement pour cet oid."), hash_valid=True)
+        return None
+    if callback.kind == CmiCallback.Kind.FAIL_RETURN and fields.get("ProcReturnCode", "") != "00":
+        if order.status in PAYABLE:
+            order.proc_return_code = fields.get("ProcReturnCode", "")[:4]
+            _transition(
+                order,
+                _failed_attempt_status(fields),
+                now=now,
+                callback=callback,
+                note="Retour navigateur (failUrl) : " + _attempt_note(fields),
+                fields=["proc_return_code"],
+            )
+    _record(callback, Verdict(Outcome.RETURN, "", _attempt_note(fields)), hash_valid=True, order=order)
+    return order
+
+
+def payment_order_return(
+    *, kind: str, data: Mapping[str, object], remote_ip: str | None, now: datetime
+) -> tuple[CmiCallback, PaymentOrder | None]:
+    """The browser's return to okUrl or failUrl: stored raw, HASH verified. It never marks an
+    order paid (the callback does); a signed failUrl return records the failed attempt. Returns
+    the stored message and the order (None when the HASH or the oid is not recognised)."""
+    if kind not in (CmiCallback.Kind.OK_RETURN, CmiCallback.Kind.FAIL_RETURN):
+        raise ValueError(kind)
+    fields = _fields_of(data)
+    callback = _message_store(kind=kind, fields=fields, remote_ip=remote_ip, now=now)
+    order = _process_return(callback, fields, now)
+    return callback, order

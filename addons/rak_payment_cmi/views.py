@@ -1,0 +1,76 @@
+"""The gateway's endpoints (callback, okUrl, failUrl) and the minimal return page.
+
+- ``callback``: CMI's server-to-server POST; answers plain text ``ACTION=POSTAUTH``, ``APPROVED``
+  or ``FAILURE``. No CSRF token (CMI cannot have one); the HASH is the authentication.
+- ``ok_return`` / ``fail_return``: the browser's signed POST from CMI (a cross-site POST, so no
+  session cookie comes with it): stored, verified, then a 303 to the return page, which the
+  browser opens with its session.
+- ``order_return``: « paiement en cours de confirmation » until the callback has marked the
+  order PAID (polls ``order_status``; a meta refresh without JavaScript), then the receipt link.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from rak_base import clock
+from rak_base.http import client_ip
+from rak_payment_cmi import selectors, services
+from rak_payment_cmi.models import CmiCallback
+
+
+@csrf_exempt
+@require_POST
+def callback(request: HttpRequest) -> HttpResponse:
+    message = services.payment_apply_callback(data=request.POST, remote_ip=client_ip(request), now=clock.now())
+    return HttpResponse(message.response, content_type="text/plain; charset=utf-8")
+
+
+def _browser_return(request: HttpRequest, kind: str) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    message, order = services.payment_order_return(
+        kind=kind, data=request.POST, remote_ip=client_ip(request), now=clock.now()
+    )
+    if order is None:
+        return render(request, "rak_payment_cmi/return_invalid.html", {"message": message}, status=400)
+    return redirect("cmi:order_return", oid=order.oid, permanent=False)
+
+
+@csrf_exempt
+@never_cache
+def ok_return(request: HttpRequest) -> HttpResponse:
+    return _browser_return(request, CmiCallback.Kind.OK_RETURN)
+
+
+@csrf_exempt
+@never_cache
+def fail_return(request: HttpRequest) -> HttpResponse:
+    return _browser_return(request, CmiCallback.Kind.FAIL_RETURN)
+
+
+@require_GET
+@never_cache
+def order_return(request: HttpRequest, oid: str) -> HttpResponse:
+    order = selectors.order_by_oid(oid)
+    if order is None:
+        raise Http404
+    status = selectors.order_public_status(order)
+    return render(
+        request,
+        "rak_payment_cmi/order_return.html",
+        {"order": order, "status": status, "bills": selectors.order_bills(order)},
+    )
+
+
+@require_GET
+@never_cache
+def order_status(request: HttpRequest, oid: str) -> JsonResponse:
+    order = selectors.order_by_oid(oid)
+    if order is None:
+        raise Http404
+    return JsonResponse(selectors.order_public_status(order))
