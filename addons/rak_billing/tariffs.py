@@ -292,7 +292,17 @@ class Simulation:
 
     @property
     def notices(self) -> list[str]:
-        return [part.computation.notice for part in self.parts if part.computation.notice]
+        """The tranche notices, once each; those of a service billed with the main one (sanitation
+        with water) are prefixed with its name."""
+        seen: set[str] = set()
+        notices = []
+        for index, part in enumerate(self.parts):
+            text = part.computation.notice
+            if not text or text in seen:
+                continue
+            seen.add(text)
+            notices.append(text if index == 0 else f"{part.title} : {text[0].lower()}{text[1:]}")
+        return notices
 
     @property
     def unit(self) -> str:

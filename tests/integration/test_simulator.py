@@ -164,9 +164,15 @@ def test_water_comes_with_sanitation(client):
     assert "Eau potable — tranche 0 à 6 m³" in page
     assert "Assainissement — tranche 7 à 20 m³" in page
     assert "Sous-total eau potable" in page and "Sous-total assainissement" in page
-    assert "Vous avez dépassé la tranche 0 à 6 m³" in page
+    assert page.count("Vous avez dépassé la tranche 0 à 6 m³") == 1  # water and sanitation: said once
     assert "125,82" in page  # water 86,73 + sanitation 39,09, domestic water exempt of VAT since 2024
     assert 'data-testid="lines-assainissement"' in page
+
+
+def test_sanitation_notice_is_named_when_it_differs(client):
+    page = text(client.post(URL, form(service="EAU", consumption="25")))
+    assert "Vous avez dépassé la tranche 13 à 20 m³" in page
+    assert "Assainissement : vous avez dépassé la tranche 7 à 20 m³" in page
 
 
 def test_professional_water_pays_vat(client):
