@@ -372,6 +372,41 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Factures et paiements"),
+                "items": [
+                    {
+                        "title": _("Campagnes de facturation"),
+                        "icon": "receipt_long",
+                        "link": reverse_lazy("admin:rak_billing_billingrun_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_billingrun"),
+                    },
+                    {
+                        "title": _("Factures"),
+                        "icon": "request_quote",
+                        "link": reverse_lazy("admin:rak_billing_bill_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_bill"),
+                    },
+                    {
+                        "title": _("Paiements"),
+                        "icon": "payments",
+                        "link": reverse_lazy("admin:rak_billing_payment_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_payment"),
+                    },
+                    {
+                        "title": _("Compte client (écritures)"),
+                        "icon": "account_balance_wallet",
+                        "link": reverse_lazy("admin:rak_billing_ledgerentry_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_ledgerentry"),
+                    },
+                    {
+                        "title": _("Documents émis"),
+                        "icon": "verified",
+                        "link": reverse_lazy("admin:rak_base_document_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_base.view_document"),
+                    },
+                ],
+            },
+            {
                 "title": _("Communication"),
                 "items": [
                     {

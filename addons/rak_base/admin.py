@@ -11,6 +11,7 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db.models import Q
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
@@ -19,11 +20,13 @@ from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from rak_base import clock
+from rak_base.documents import reference_display, reference_normalize
 from rak_base.errors import RakError
-from rak_base.models import Message, OneTimeCode, Sequence, User
+from rak_base.models import Document, Message, OneTimeCode, Sequence, User
 from rak_base.otp import MAX_FAILURES
 from rak_base.outbox import message_retry
 from rak_base.phones import InvalidPhone, phone_normalize
+from rak_base.private_files import private_file_response
 
 MASKED = _("•••••• (contenu confidentiel : code ou mot de passe)")
 
@@ -345,6 +348,43 @@ class SequenceAdmin(ReadOnlyAdminMixin, ModelAdmin):
     fields = ("name", "next_value")
     readonly_fields = fields
     search_fields = ("name",)
+
+
+# --- issued documents (registry) ---------------------------------------------------------------------
+
+
+@admin.register(Document)
+class DocumentAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """Every PDF issued (bills, attestations...): what the public verification page checks."""
+
+    list_display = ("reference_display", "kind", "title", "owner_label", "created_at", "revoked_at")
+    list_filter = (("kind", ChoicesDropdownFilter),)
+    search_fields = ("reference",)
+    search_help_text = _("Code de référence (tel qu'imprimé, avec ou sans tirets).")
+    show_full_result_count = False
+    ordering = ("-id",)
+    fields = ("reference_display", "kind", "title", "owner", "owner_label", "subject_type", "subject_id")
+    fields += ("sha256", "size", "created_at", "revoked_at")
+    readonly_fields = fields
+    actions_detail = ("download",)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = reference_normalize(search_term or "")
+        return (queryset.filter(reference=term), False) if term else (queryset, False)
+
+    def has_download_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm("rak_base.view_document")
+
+    @display(description=_("code de référence"), ordering="reference")
+    def reference_display(self, obj: Document) -> str:
+        return reference_display(obj.reference)
+
+    @action(description=_("Télécharger"), permissions=["download"], icon="download")
+    def download(self, request, object_id):
+        document = self.get_object(request, object_id)
+        if document is None:
+            raise Http404
+        return private_file_response(document.file, download_name=f"{document.reference}.pdf")
 
 
 # --- login attempts (django-axes), themed like the rest -------------------------------------------

@@ -62,6 +62,13 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_customer.change_contactmessage",
             # what was sent to the customer (read only)
             "rak_base.view_message",
+            # bills and payments at the counter: read the bills and the account, record a payment
+            "rak_billing.view_bill",
+            "rak_billing.view_billline",
+            "rak_billing.view_ledgerentry",
+            "rak_billing.view_payment",
+            "rak_billing.add_payment",
+            "rak_base.view_document",
         ),
     ),
     "technique": GroupSpec(
@@ -80,6 +87,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
         include=(
             *_CUSTOMER_360_VIEW,
             "rak_billing.*",  # tariffs, readings, bills: added with the billing addon
+            "rak_base.view_document",  # the PDFs issued (bills), for the verification page's questions
         ),
     ),
     "recouvrement": GroupSpec(

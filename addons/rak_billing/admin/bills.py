@@ -1,1 +1,771 @@
-"""Back-office screens (filled by the billing issue)."""
+"""Back-office screens of bills and the customer ledger: billing runs (create for a month and a
+round, follow the progress, resume), bills (search by number / code client / dossier, filters,
+lines, PDF, credit note, other invoices), payments at the agency counter, the ledger of a
+customer (read only, with the balance).
+
+Screens only: every write is one service call (``billing_run_create``, ``billing_run_resume``,
+``bill_issue_other``, ``credit_note_issue``, ``payment_record``); a domain error is shown with its
+French message. Searches are exact matches on indexed columns; lists are ordered by primary key
+(an index) and never count a large table twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter
+from unfold.decorators import action, display
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.private_files import private_file_response
+from rak_billing.billing import billing_run_create, billing_run_resume, month_start
+from rak_billing.ledger import (
+    OTHER_KINDS,
+    OtherLine,
+    bill_is_exigible,
+    bill_issue_other,
+    bill_outstanding,
+    credit_note_issue,
+    customer_balance,
+    payment_record,
+)
+from rak_billing.models import Bill, BillingRun, BillLine, LedgerEntry, Payment, ReadingRound
+from rak_customer.admin import admin_link
+from rak_customer.models import Customer, Dossier, Premises
+
+MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+
+
+def _today() -> datetime.date:
+    return timezone.localdate(clock.now())
+
+
+def _money(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    whole, _, cents = f"{value:,.2f}".partition(".")
+    return f"{whole.replace(',', ' ')},{cents} DH"
+
+
+# --- billing runs -----------------------------------------------------------------------------------
+
+
+class MonthField(forms.DateField):
+    """``2026-03`` (an <input type="month">) or a full date -> the first of that month."""
+
+    input_formats = ["%Y-%m", "%Y-%m-%d", "%d/%m/%Y", "%m/%Y"]
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        return month_start(day) if day else day
+
+
+def _round_choices() -> list[tuple[str, str]]:
+    names = dict(ReadingRound.objects.values_list("code", "name"))
+    codes = sorted(set(Premises.objects.exclude(round_code="").values_list("round_code", flat=True).distinct()))
+    return [("", _("Toutes les tournées"))] + [
+        (code, f"{code} — {names[code]}" if code in names else code) for code in codes
+    ]
+
+
+class BillingRunForm(forms.ModelForm):
+    period = MonthField(label=_("Mois facturé"), widget=MONTH_INPUT, help_text=_("La période est le mois entier."))
+    round_code = forms.ChoiceField(label=_("Tournée"), required=False)
+
+    class Meta:
+        model = BillingRun
+        fields = ("period", "round_code", "issue_date", "due_date")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "issue_date" not in self.fields:  # the change page is read only
+            return
+        self.fields["round_code"].choices = _round_choices()
+        today = _today()
+        previous = month_start(month_start(today) - datetime.timedelta(days=1))
+        self.fields["period"].initial = previous
+        self.fields["issue_date"].initial = today
+        self.fields["due_date"].initial = today + datetime.timedelta(days=15)
+
+
+def progress_bar(run: BillingRun) -> str:
+    done = run.bills_created + run.dossiers_skipped
+    total = run.dossiers_total
+    percent = 100 if run.status == BillingRun.Status.DONE else (min(100, round(done * 100 / total)) if total else 0)
+    colour = {"FAILED": "#dc2626", "DONE": "#16a34a"}.get(run.status, "#2563eb")
+    return format_html(
+        '<div style="min-width:12rem"><div style="background:#e5e7eb;border-radius:4px;height:10px;overflow:hidden">'
+        '<div style="width:{}%;background:{};height:10px"></div></div>'
+        '<div style="font-size:.8rem;margin-top:2px">'
+        "{} / {} dossiers · {} factures émises · {} ignorés ({} %)</div></div>",
+        percent,
+        colour,
+        f"{done:,}".replace(",", " "),
+        f"{total:,}".replace(",", " "),
+        f"{run.bills_created:,}".replace(",", " "),
+        f"{run.dossiers_skipped:,}".replace(",", " "),
+        percent,
+    )
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(ModelAdmin):
+    list_display = ("period_display", "round_display", "status_display", "progress_display", "issue_date", "created_at")
+    list_filter = (("status", ChoicesDropdownFilter),)
+    ordering = ("-id",)
+    actions_detail = ("resume",)
+    form = BillingRunForm
+    readonly_fields = (
+        "period_display",
+        "round_display",
+        "status_display",
+        "progress_live",
+        "issue_date",
+        "due_date",
+        "dossiers_total",
+        "bills_created",
+        "dossiers_skipped",
+        "last_dossier_id",
+        "error",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "bills_link",
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ((None, {"fields": ("period", "round_code", "issue_date", "due_date")}),)
+        return (
+            (None, {"fields": ("period_display", "round_display", "status_display", "progress_live", "bills_link")}),
+            (_("Dates"), {"fields": (("issue_date", "due_date"), ("created_at", "started_at", "finished_at"))}),
+            (
+                _("Détail"),
+                {
+                    "fields": (
+                        ("dossiers_total", "bills_created", "dossiers_skipped"),
+                        "last_dossier_id",
+                        "created_by",
+                        "error",
+                    )
+                },
+            ),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_resume_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm("rak_billing.add_billingrun")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            run = billing_run_create(
+                period_start=form.cleaned_data["period"],
+                round_code=form.cleaned_data.get("round_code") or "",
+                issue_date=form.cleaned_data["issue_date"],
+                due_date=form.cleaned_data["due_date"],
+                created_by=request.user,
+            )
+        except RakError as exc:
+            request._rak_error = exc.message
+            return
+        obj.pk = run.pk
+        obj.__dict__.update({f.attname: getattr(run, f.attname) for f in BillingRun._meta.concrete_fields})
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_rak_error", None):
+            messages.error(request, request._rak_error)
+            return HttpResponseRedirect(reverse("admin:rak_billing_billingrun_add"))
+        messages.success(request, _("Campagne créée : le worker la traite par lots, suivez sa progression ici."))
+        return HttpResponseRedirect(reverse("admin:rak_billing_billingrun_change", args=[obj.pk]))
+
+    def log_addition(self, request, obj, message):
+        if obj.pk:
+            return super().log_addition(request, obj, message)
+        return None
+
+    @display(description=_("période"), ordering="period_start")
+    def period_display(self, obj: BillingRun) -> str:
+        return obj.period_start.strftime("%m/%Y")
+
+    @display(description=_("tournée"), ordering="round_code")
+    def round_display(self, obj: BillingRun) -> str:
+        return obj.round_code or _("toutes")
+
+    @display(
+        description=_("statut"),
+        label={"PENDING": "info", "RUNNING": "warning", "DONE": "success", "FAILED": "danger"},
+    )
+    def status_display(self, obj: BillingRun):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("progression"))
+    def progress_display(self, obj: BillingRun) -> str:
+        return progress_bar(obj)
+
+    @display(description=_("progression"))
+    def progress_live(self, obj: BillingRun) -> str:
+        bar = progress_bar(obj)
+        if obj.status in (BillingRun.Status.PENDING, BillingRun.Status.RUNNING):
+            # refresh while the worker bills: the numbers come from the committed chunks
+            return format_html(
+                '{}<div style="font-size:.8rem;color:#6b7280">{}</div>'
+                "<script>setTimeout(function () {{ window.location.reload(); }}, 3000);</script>",
+                bar,
+                _("Actualisation automatique toutes les 3 secondes."),
+            )
+        return bar
+
+    @display(description=_("factures"))
+    def bills_link(self, obj: BillingRun) -> str:
+        url = reverse("admin:rak_billing_bill_changelist") + f"?run__id__exact={obj.pk}"
+        return format_html(
+            '<a class="text-primary-600 font-medium" href="{}">{}</a>', url, _("Voir les factures émises")
+        )
+
+    @action(description=_("Reprendre"), permissions=["resume"], icon="play_arrow")
+    def resume(self, request, object_id):
+        run = self.get_object(request, unquote(object_id))
+        if run is None:
+            raise Http404
+        try:
+            billing_run_resume(run=run)
+        except RakError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("La campagne reprend là où elle s'était arrêtée."))
+        return HttpResponseRedirect(reverse("admin:rak_billing_billingrun_change", args=[run.pk]))
+
+
+# --- bills ---------------------------------------------------------------------------------------------
+
+
+class BillLineInline(TabularInline):
+    model = BillLine
+    fields = (
+        "position",
+        "kind",
+        "label",
+        "quantity",
+        "unit_price",
+        "amount_ht",
+        "vat_rate",
+        "amount_tva",
+        "amount_ttc",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("position",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SettlementFilter(admin.SimpleListFilter):
+    title = _("règlement")
+    parameter_name = "reglement"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("open", _("Non réglées")),
+            ("due", _("Exigibles (échéance passée)")),
+            ("settled", _("Réglées")),
+        )
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "open":
+            return queryset.filter(settled_at__isnull=True).exclude(kind=Bill.Kind.CREDIT_NOTE)
+        if value == "due":
+            return queryset.filter(settled_at__isnull=True, due_date__lt=_today()).exclude(kind=Bill.Kind.CREDIT_NOTE)
+        if value == "settled":
+            return queryset.filter(settled_at__isnull=False)
+        return queryset
+
+
+class PeriodFilter(DropdownFilter):
+    title = _("période")
+    parameter_name = "periode"
+
+    def lookups(self, request, model_admin):
+        periods = BillingRun.objects.order_by("-period_start").values_list("period_start", flat=True).distinct()[:36]
+        return [(p.isoformat(), p.strftime("%m/%Y")) for p in periods]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            try:
+                return queryset.filter(period_start=datetime.date.fromisoformat(self.value()))
+            except ValueError:
+                return queryset.none()
+        return queryset
+
+
+class OtherInvoiceForm(forms.ModelForm):
+    """« Autres factures »: frais de coupure, fraude, abonnement, travaux/devis, avance."""
+
+    kind = forms.ChoiceField(label=_("Type"), choices=[(k.value, k.label) for k in OTHER_KINDS])
+    customer_code = forms.CharField(label=_("Code client"), max_length=12)
+    dossier_number = forms.CharField(label=_("N° dossier (facultatif)"), max_length=16, required=False)
+    label = forms.CharField(label=_("Libellé"), max_length=160)
+    amount_ht = forms.DecimalField(
+        label=_("Montant HT (DH)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    vat_rate = forms.DecimalField(
+        label=_("Taux de TVA"), max_digits=5, decimal_places=4, initial=Decimal("0.2000"), min_value=0, max_value=1
+    )
+    issue_date = forms.DateField(label=_("Date d'émission"))
+    due_date = forms.DateField(label=_("Date d'échéance"), required=False)
+
+    class Meta:
+        model = Bill
+        fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["issue_date"].initial = _today()
+
+    def _post_clean(self):
+        pass  # nothing is written from this form: bill_issue_other checks and builds the bill
+
+    def clean(self):
+        cleaned = super().clean()
+        code = (cleaned.get("customer_code") or "").strip()
+        customer = Customer.objects.filter(code=code).first() if code else None
+        if code and customer is None:
+            self.add_error("customer_code", _("Aucun client avec ce code."))
+        cleaned["customer"] = customer
+        number = (cleaned.get("dossier_number") or "").strip().upper()
+        cleaned["dossier"] = None
+        if number:
+            dossier = Dossier.objects.filter(number=number).first()
+            if dossier is None or (customer and dossier.customer_id != customer.pk):
+                self.add_error("dossier_number", _("Aucun dossier de ce client avec ce numéro."))
+            cleaned["dossier"] = dossier
+        return cleaned
+
+
+class CreditNoteForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Montant TTC de l'avoir (DH)"),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        min_value=Decimal("0.01"),
+        help_text=_("Vide : tout ce qui n'a pas encore été crédité."),
+    )
+    reason = forms.CharField(label=_("Motif"), max_length=120)
+
+
+@admin.register(Bill)
+class BillAdmin(ModelAdmin):
+    list_display = (
+        "number",
+        "kind",
+        "customer_link",
+        "dossier_link",
+        "period_display",
+        "total_display",
+        "estimated",
+        "due_date",
+        "state_display",
+    )
+    list_select_related = ("customer", "dossier")
+    list_filter = (
+        ("kind", ChoicesDropdownFilter),
+        "estimated",
+        SettlementFilter,
+        PeriodFilter,
+    )
+    list_filter_submit = True
+    search_fields = ("number",)
+    search_help_text = _("N° de facture, code client ou n° dossier (exacts).")
+    show_full_result_count = False
+    ordering = ("-id",)
+    list_per_page = 50
+    inlines = (BillLineInline,)
+    actions_detail = ("pdf", "credit_note")
+    fieldsets = (
+        (None, {"fields": ("number", "kind", "customer_link", "dossier_link", "run", "credited_bill")}),
+        (
+            _("Consommation"),
+            {
+                "fields": (
+                    ("period_start", "period_end"),
+                    ("previous_index", "current_index", "consumption", "estimated"),
+                )
+            },
+        ),
+        (
+            _("Montants"),
+            {"fields": (("total_ht", "total_tva", "total_ttc"), "tranche_notice", "outstanding_display")},
+        ),
+        (_("Dates"), {"fields": (("issue_date", "due_date"), "settled_at", "state_display", "created_at")}),
+    )
+    readonly_fields = (
+        "number",
+        "kind",
+        "customer_link",
+        "dossier_link",
+        "run",
+        "credited_bill",
+        "period_start",
+        "period_end",
+        "previous_index",
+        "current_index",
+        "consumption",
+        "estimated",
+        "total_ht",
+        "total_tva",
+        "total_ttc",
+        "tranche_notice",
+        "outstanding_display",
+        "issue_date",
+        "due_date",
+        "settled_at",
+        "state_display",
+        "created_at",
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip().upper()
+        if not term:
+            return queryset, False
+        customers = Customer.objects.filter(code=term).values("pk")
+        dossiers = Dossier.objects.filter(number=term).values("pk")
+        return queryset.filter(Q(number=term) | Q(customer_id__in=customers) | Q(dossier_id__in=dossiers)), False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = OtherInvoiceForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return (
+                (
+                    _("Autre facture (frais de coupure, fraude, abonnement, travaux…)"),
+                    {
+                        "fields": (
+                            "kind",
+                            ("customer_code", "dossier_number"),
+                            "label",
+                            ("amount_ht", "vat_rate"),
+                            ("issue_date", "due_date"),
+                        )
+                    },
+                ),
+            )
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a wrong bill is cancelled by a credit note
+
+    def has_pdf_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm("rak_billing.view_bill")
+
+    def has_credit_note_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm("rak_billing.add_bill")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            bill = bill_issue_other(
+                kind=data["kind"],
+                customer=data["customer"],
+                dossier=data["dossier"],
+                lines=[OtherLine(label=data["label"], unit_price=data["amount_ht"], vat_rate=data["vat_rate"])],
+                issue_date=data["issue_date"],
+                due_date=data.get("due_date"),
+                now=clock.now(),
+            )
+        except RakError as exc:
+            request._rak_error = exc.message
+            return
+        obj.pk = bill.pk
+        obj.__dict__.update({f.attname: getattr(bill, f.attname) for f in Bill._meta.concrete_fields})
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_rak_error", None):
+            messages.error(request, request._rak_error)
+            return HttpResponseRedirect(reverse("admin:rak_billing_bill_add"))
+        messages.success(request, _("Facture %(number)s émise.") % {"number": obj.number})
+        return HttpResponseRedirect(reverse("admin:rak_billing_bill_change", args=[obj.pk]))
+
+    def log_addition(self, request, obj, message):
+        return super().log_addition(request, obj, message) if obj.pk else None
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: Bill) -> str:
+        return admin_link(obj.customer, obj.customer.code)
+
+    @display(description=_("dossier"))
+    def dossier_link(self, obj: Bill) -> str:
+        return admin_link(obj.dossier, obj.dossier.number) if obj.dossier_id else "—"
+
+    @display(description=_("période"), ordering="period_start")
+    def period_display(self, obj: Bill) -> str:
+        return obj.period_start.strftime("%m/%Y") if obj.period_start else "—"
+
+    @display(description=_("montant TTC"), ordering="total_ttc")
+    def total_display(self, obj: Bill) -> str:
+        return _money(obj.total_ttc)
+
+    @display(description=_("reste à payer"))
+    def outstanding_display(self, obj: Bill) -> str:
+        return _money(bill_outstanding(obj))
+
+    @display(
+        description=_("état"),
+        label={"settled": "success", "due": "danger", "open": "warning", "credit": "info"},
+    )
+    def state_display(self, obj: Bill):
+        if obj.kind == Bill.Kind.CREDIT_NOTE:
+            return "credit", _("Avoir")
+        if obj.settled_at:
+            return "settled", _("Réglée")
+        if bill_is_exigible(obj, as_of=_today()):
+            return "due", _("Exigible")
+        return "open", _("À payer")
+
+    @action(description=_("PDF"), permissions=["pdf"], icon="picture_as_pdf")
+    def pdf(self, request, object_id):
+        from rak_billing.pdf import bill_pdf
+
+        bill = self.get_object(request, unquote(object_id))
+        if bill is None:
+            raise Http404
+        document = bill_pdf(bill)
+        return private_file_response(document.file, download_name=f"facture-{bill.number}.pdf")
+
+    @action(description=_("Émettre un avoir"), permissions=["credit_note"], icon="undo")
+    def credit_note(self, request, object_id):
+        bill = self.get_object(request, unquote(object_id))
+        if bill is None:
+            raise Http404
+        if not self.has_credit_note_permission(request):
+            raise PermissionDenied
+        form = CreditNoteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                note = credit_note_issue(
+                    bill=bill,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    issue_date=_today(),
+                    now=clock.now(),
+                )
+            except RakError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Avoir %(number)s émis.") % {"number": note.number})
+                return HttpResponseRedirect(reverse("admin:rak_billing_bill_change", args=[note.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Avoir sur la facture %(number)s") % {"number": bill.number},
+            "bill": bill,
+            "form": form,
+            "opts": self.model._meta,
+            "outstanding": _money(bill_outstanding(bill)),
+        }
+        return TemplateResponse(request, "admin/rak_billing/bill/credit_note.html", context)
+
+
+# --- payments -------------------------------------------------------------------------------------------
+
+
+class PaymentForm(forms.ModelForm):
+    customer_code = forms.CharField(label=_("Code client"), max_length=12)
+
+    class Meta:
+        model = Payment
+        fields = ("amount", "method", "paid_at", "reference")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "paid_at" in self.fields:  # the add form (the change page is read only)
+            self.fields["paid_at"].initial = clock.now()
+            self.fields["method"].initial = Payment.Method.CASH
+
+    def clean_customer_code(self):
+        code = self.cleaned_data["customer_code"].strip()
+        customer = Customer.objects.filter(code=code).first()
+        if customer is None:
+            raise forms.ValidationError(_("Aucun client avec ce code."))
+        self.customer = customer
+        return code
+
+
+@admin.register(Payment)
+class PaymentAdmin(ModelAdmin):
+    list_display = ("paid_at", "customer_link", "amount_display", "method", "reference", "received_by")
+    list_select_related = ("customer", "received_by")
+    list_filter = (("method", ChoicesDropdownFilter),)
+    search_fields = ("reference",)
+    search_help_text = _("Code client, référence ou identifiant externe (exacts).")
+    show_full_result_count = False
+    ordering = ("-id",)
+    form = PaymentForm
+    readonly_fields = (
+        "customer_link",
+        "amount",
+        "method",
+        "paid_at",
+        "reference",
+        "external_id",
+        "received_by",
+        "created_at",
+        "allocations_display",
+    )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("customer_code", "amount", "method", "paid_at", "reference")
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        customers = Customer.objects.filter(code=term).values("pk")
+        return queryset.filter(Q(reference=term) | Q(external_id=term) | Q(customer_id__in=customers)), False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        payment = payment_record(
+            customer=form.customer,
+            amount=form.cleaned_data["amount"],
+            method=form.cleaned_data["method"],
+            paid_at=form.cleaned_data["paid_at"],
+            reference=form.cleaned_data.get("reference") or "",
+            received_by=request.user,
+        )
+        obj.pk = payment.pk
+        obj.__dict__.update({f.attname: getattr(payment, f.attname) for f in Payment._meta.concrete_fields})
+
+    def response_add(self, request, obj, post_url_continue=None):
+        balance = customer_balance(obj.customer_id)
+        settled = obj.allocations.filter(bill__settled_at__isnull=False).count()
+        messages.success(
+            request,
+            _(
+                "Paiement de %(amount)s enregistré : %(settled)s facture(s) soldée(s). "
+                "Nouveau solde du client : %(balance)s."
+            )
+            % {"amount": _money(obj.amount), "settled": settled, "balance": _money(balance)},
+        )
+        return HttpResponseRedirect(reverse("admin:rak_billing_payment_change", args=[obj.pk]))
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: Payment) -> str:
+        return admin_link(obj.customer, obj.customer.code)
+
+    @display(description=_("montant"), ordering="amount")
+    def amount_display(self, obj: Payment) -> str:
+        return _money(obj.amount)
+
+    @display(description=_("affecté à"))
+    def allocations_display(self, obj: Payment) -> str:
+        rows = obj.allocations.select_related("bill").order_by("id")
+        if not rows:
+            return _("Rien : le montant reste au crédit du client.")
+        return format_html(
+            "<br>".join(["{}"] * len(rows)),
+            *[f"{a.bill.number} : {_money(a.amount)}" for a in rows],
+        )
+
+
+# --- ledger ------------------------------------------------------------------------------------------------
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ModelAdmin):
+    list_display = ("entry_date", "customer_link", "kind", "label", "amount_display")
+    list_select_related = ("customer",)
+    list_filter = (("kind", ChoicesDropdownFilter),)
+    search_fields = ("customer__code",)
+    search_help_text = _("Code client (exact) : le compte du client et son solde.")
+    show_full_result_count = False
+    ordering = ("-id",)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(customer_id__in=Customer.objects.filter(code=term).values("pk")), False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        term = (request.GET.get("q") or "").strip()
+        customer = Customer.objects.filter(code=term).first() if term else None
+        extra_context = extra_context or {}
+        if customer is not None:
+            balance = customer_balance(customer)
+            extra_context["title"] = _("Compte client %(code)s — %(name)s · solde : %(balance)s") % {
+                "code": customer.code,
+                "name": customer.display_name,
+                "balance": _money(balance),
+            }
+        return super().changelist_view(request, extra_context)
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: LedgerEntry) -> str:
+        return admin_link(obj.customer, obj.customer.code)
+
+    @display(description=_("montant"), ordering="amount")
+    def amount_display(self, obj: LedgerEntry) -> str:
+        return _money(obj.amount)
