@@ -407,6 +407,23 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Tarifs"),
+                "items": [
+                    {
+                        "title": _("Barèmes tarifaires"),
+                        "icon": "price_change",
+                        "link": reverse_lazy("admin:rak_billing_tariffschedule_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_tariffschedule"),
+                    },
+                    {
+                        "title": _("Taux de TVA"),
+                        "icon": "percent",
+                        "link": reverse_lazy("admin:rak_billing_vatrate_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_vatrate"),
+                    },
+                ],
+            },
+            {
                 "title": _("Communication"),
                 "items": [
                     {

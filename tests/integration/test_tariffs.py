@@ -273,6 +273,8 @@ def test_admin_simulate_previews_the_bill(client, admin_user):
     html = response.content.decode()
     assert "162,05" in html
     assert "a dépassé 150 kWh" in html
+    assert "Taux de TVA au 01/03/2026 : 20 %" in html
+    assert "Barèmes tarifaires" in html and "Taux de TVA" in html  # the sidebar section « Tarifs »
     response = client.get(url, {"consumption": "-3", "days": "0"})
     assert response.status_code == 200
     assert "162,05" not in response.content.decode()

@@ -168,7 +168,7 @@ class TariffScheduleAdmin(HistoryAdmin, ModelAdmin):
             "schedule": schedule,
             "form": form,
             "computation": computation,
-            "vat_rate": vat_rate,
+            "vat_rate": f"{engine.fmt_qty(vat_rate * 100)} %" if vat_rate is not None else None,
             "on_date": on_date,
             "error": error,
             "table": _lines_table(computation) if computation else None,
