@@ -83,8 +83,9 @@ try:
     )
     CMI_SANDBOX_CLIENT_ID = "600000000"
     CMI_SANDBOX_STORE_KEY = "RAK-SANDBOX-STORE-KEY"  # noqa: S105 - the sandbox's public demo key
-    CMI_CLIENT_ID = conf.str("cmi", "client_id", CMI_SANDBOX_CLIENT_ID if CMI_GATEWAY == "sandbox" else "")
-    CMI_STORE_KEY = conf.str("cmi", "store_key", CMI_SANDBOX_STORE_KEY if CMI_GATEWAY == "sandbox" else "")
+    # empty with the sandbox: its public demo credentials
+    CMI_CLIENT_ID = conf.str("cmi", "client_id", "") or (CMI_SANDBOX_CLIENT_ID if CMI_GATEWAY == "sandbox" else "")
+    CMI_STORE_KEY = conf.str("cmi", "store_key", "") or (CMI_SANDBOX_STORE_KEY if CMI_GATEWAY == "sandbox" else "")
     CMI_ORDER_EXPIRY_MINUTES = conf.int("cmi", "order_expiry_minutes", 120)
     CMI_SANDBOX_CALLBACK_TIMEOUT_SECONDS = conf.int("cmi", "sandbox_callback_timeout_seconds", 15)
 except ConfigError as exc:

@@ -33,15 +33,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
-from rak_billing.models import Bill, Payment, PaymentAllocation
+from rak_billing.ledger import bills_with_outstanding, payment_record
+from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
 from rak_payment_cmi import hashing
 from rak_payment_cmi.models import CURRENCY_MAD, CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
@@ -94,33 +93,13 @@ class IllegalTransition(PaymentOrderError):
     default_message = "Changement de statut impossible pour cet ordre de paiement."
 
 
-# --- billing adapter ----------------------------------------------------------------------------
-
-
-def _payment_record(**kwargs) -> Payment:
-    """``rak_billing.ledger.payment_record`` (idempotent on ``external_id``, allocates to the open
-    bills oldest due date first)."""
-    from rak_billing.ledger import payment_record
-
-    return payment_record(**kwargs)
+# --- billing ----------------------------------------------------------------------------------------
 
 
 def _outstanding(bills: Iterable[Bill]) -> dict[int, Decimal]:
     """What is still owed on each bill: ``total_ttc`` minus what was allocated to it."""
-    ids = [bill.pk for bill in bills]
-    allocated = Coalesce(
-        Subquery(
-            PaymentAllocation.objects.filter(bill=OuterRef("pk"))
-            .order_by()
-            .values("bill")
-            .annotate(total=Sum("amount"))
-            .values("total")
-        ),
-        Value(ZERO),
-        output_field=DecimalField(max_digits=14, decimal_places=2),
-    )
-    rows = Bill.objects.filter(pk__in=ids).annotate(paid=allocated).values_list("pk", "total_ttc", "paid")
-    return {pk: total - paid for pk, total, paid in rows}
+    rows = bills_with_outstanding(Bill.objects.filter(pk__in=[bill.pk for bill in bills]))
+    return {pk: total - paid for pk, total, paid in rows.values_list("pk", "total_ttc", "paid")}
 
 
 # --- transitions ----------------------------------------------------------------------------------
@@ -413,7 +392,7 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
             fields=["trans_id", "proc_return_code", "auth_code", "masked_pan"],
         )
         return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, note + " : non enregistré.")
-    payment = _payment_record(
+    payment = payment_record(
         customer=order.customer,
         amount=order.amount_bills,
         method=Payment.Method.CARD_CMI,
