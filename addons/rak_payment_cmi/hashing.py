@@ -94,8 +94,14 @@ def natural_compare(a: str, b: str) -> int:
 
 def hashed_names(names: Iterable[str]) -> list[str]:
     """The names that take part in the hash, in hash order."""
+    return list(_hash_order(tuple(names)))
+
+
+@functools.lru_cache(maxsize=512)
+def _hash_order(names: tuple[str, ...]) -> tuple[str, ...]:
+    # The gateway posts the same set of names again and again: sort each set once.
     kept = [name for name in names if name.lower() not in EXCLUDED_NAMES]
-    return sorted(kept, key=functools.cmp_to_key(natural_compare))
+    return tuple(sorted(kept, key=functools.cmp_to_key(natural_compare)))
 
 
 def _value(raw: object, *, trim: bool, unescape_html: bool) -> str:

@@ -334,7 +334,12 @@ def _process_callback(callback: CmiCallback, fields: dict[str, str], now: dateti
         verdict = Verdict(Outcome.INVALID, ANSWER_FAILURE, "clientid différent de celui du marchand.")
         _record(callback, verdict, hash_valid=True)
         return verdict
-    order = PaymentOrder.objects.select_for_update().filter(oid=fields.get("oid", "")).first()
+    order = (
+        PaymentOrder.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(oid=fields.get("oid", ""))
+        .first()
+    )
     if order is None:
         verdict = Verdict(Outcome.UNKNOWN_ORDER, ANSWER_FAILURE, "Aucun ordre de paiement pour cet oid.")
         _record(callback, verdict, hash_valid=True)
