@@ -408,6 +408,23 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Paiement en ligne (CMI)"),
+                "items": [
+                    {
+                        "title": _("Ordres de paiement en ligne"),
+                        "icon": "credit_card",
+                        "link": reverse_lazy("admin:rak_payment_cmi_paymentorder_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_payment_cmi.view_paymentorder"),
+                    },
+                    {
+                        "title": _("Journal des messages CMI"),
+                        "icon": "sync_alt",
+                        "link": reverse_lazy("admin:rak_payment_cmi_cmicallback_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_payment_cmi.view_cmicallback"),
+                    },
+                ],
+            },
+            {
                 "title": _("Tarifs"),
                 "items": [
                     {
