@@ -193,7 +193,7 @@ def test_import_is_set_based_queries_do_not_grow_with_rows(now):
         assert result.batch.rows_created == count
         return len(captured)
 
-    assert queries_for(3) == queries_for(50)  # (SQLite inserts 55 rows a statement)
+    assert queries_for(3) == queries_for(40)  # (SQLite inserts 45 rows a statement)
 
 
 # --- abnormal reading: held, told, contested, reviewed --------------------------------------------
