@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -87,7 +87,7 @@ def customer_balance(customer: Customer | int) -> Decimal:
     """What the customer owes (positive) or has in credit (negative): the sum of the ledger."""
     customer_id = customer if isinstance(customer, int) else customer.pk
     total = LedgerEntry.objects.filter(customer_id=customer_id).aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else ZERO
+    return round_money(total) if total is not None else ZERO  # SQLite sums decimals as floats
 
 
 def _allocated_subquery(field: str):
@@ -114,7 +114,7 @@ def bill_outstanding(bill: Bill) -> Decimal:
     if bill.kind == Bill.Kind.CREDIT_NOTE:
         return ZERO
     paid = bill.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
-    return bill.total_ttc - paid
+    return round_money(bill.total_ttc - paid)
 
 
 def bills_open(customer: Customer | int) -> QuerySet[Bill]:
@@ -157,7 +157,7 @@ def _allocate(
     for bill in bills:
         if remaining <= ZERO:
             break
-        outstanding = bill.total_ttc - bill.paid
+        outstanding = round_money(bill.total_ttc - bill.paid)  # SQLite sums decimals as floats
         if outstanding <= ZERO:
             settled.append(bill.pk)  # a zero bill, or one paid by an earlier call that was not settled
             continue
@@ -174,18 +174,18 @@ def _allocate(
 
 def _unallocated(customer_id: int) -> tuple[list[tuple[Payment, Decimal]], list[tuple[Bill, Decimal]]]:
     payments = [
-        (p, p.amount - p.used)
+        (p, round_money(p.amount - p.used))
         for p in Payment.objects.filter(customer_id=customer_id)
         .annotate(used=_allocated_subquery("payment"))
         .order_by("paid_at", "id")
-        if p.amount > p.used
+        if round_money(p.amount - p.used) > ZERO
     ]
     credits = [
-        (c, c.total_ttc - c.used)
+        (c, round_money(c.total_ttc - c.used))
         for c in Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CREDIT_NOTE)
         .annotate(used=_allocated_subquery("credit_note"))
         .order_by("issue_date", "id")
-        if c.total_ttc > c.used
+        if round_money(c.total_ttc - c.used) > ZERO
     ]
     return payments, credits
 
@@ -209,15 +209,14 @@ def ledger_apply_credit(*, customer: Customer | int, at: datetime.datetime) -> D
     return left
 
 
-def customers_with_credit(customer_ids: Iterable[int] | None = None) -> list[int]:
+def customers_with_credit(customer_ids: Iterable[int] | QuerySet | None = None) -> list[int]:
     """Customers (among ``customer_ids``) holding an unallocated payment or credit-note amount."""
     payments = Payment.objects.annotate(used=_allocated_subquery("payment")).filter(amount__gt=F("used"))
     credits = Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE).annotate(used=_allocated_subquery("credit_note"))
     credits = credits.filter(total_ttc__gt=F("used"))
-    if customer_ids is not None:
-        ids = list(customer_ids)
-        payments = payments.filter(customer_id__in=ids)
-        credits = credits.filter(customer_id__in=ids)
+    if customer_ids is not None:  # a list, or a queryset of ids used as a subquery
+        payments = payments.filter(customer_id__in=customer_ids)
+        credits = credits.filter(customer_id__in=customer_ids)
     found = set(payments.values_list("customer_id", flat=True)) | set(credits.values_list("customer_id", flat=True))
     return sorted(found)
 
@@ -335,7 +334,7 @@ def credit_note_issue(
     if not reason.strip():
         raise CreditNoteRefused("Indiquez le motif de l'avoir.")
     credited = bill.credit_notes.aggregate(total=Sum("total_ttc"))["total"] or ZERO
-    creditable = bill.total_ttc - credited
+    creditable = round_money(bill.total_ttc - credited)
     amount = creditable if amount is None else round_money(amount)
     if amount <= ZERO:
         raise CreditNoteRefused("Cette facture a déjà été entièrement créditée.")
@@ -455,3 +454,142 @@ def _same_payment(existing: Payment, *, customer: Customer, amount: Decimal) -> 
             f"({existing.amount} DH, client {existing.customer_id})."
         )
     return existing
+
+
+# --- many payments at once -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    customer_id: int
+    amount: Decimal
+    method: str
+    paid_at: datetime.datetime
+    reference: str = ""
+    external_id: str | None = None
+
+
+BULK_CHUNK = 5000
+
+
+@transaction.atomic
+def payments_record_bulk(rows: list[PaymentRow], *, received_by=None) -> int:
+    """Record many payments (an agents' network daily file, the demo history) under the rules of
+    ``payment_record`` — idempotent on ``external_id``, each customer's older credit first, then
+    its payments in date order over its open bills oldest due date first, ``settled_at`` set —
+    in a fixed number of queries per 5,000 payments. Returns how many payments were new."""
+    created = 0
+    for start in range(0, len(rows), BULK_CHUNK):
+        created += _payments_record_chunk(rows[start : start + BULK_CHUNK], received_by=received_by)
+    return created
+
+
+def _payments_record_chunk(rows: list[PaymentRow], *, received_by) -> int:
+    seen: set[str] = set(
+        Payment.objects.filter(external_id__in=[r.external_id for r in rows if r.external_id]).values_list(
+            "external_id", flat=True
+        )
+    )
+    fresh = []
+    for row in rows:
+        if row.external_id:
+            if row.external_id in seen:
+                continue
+            seen.add(row.external_id)
+        amount = round_money(row.amount)
+        if amount <= ZERO or row.method not in Payment.Method.values:
+            raise PaymentRefused(f"Paiement invalide pour le client {row.customer_id} : {row.amount} ({row.method}).")
+        fresh.append((row, amount))
+    if not fresh:
+        return 0
+    fresh.sort(key=lambda item: (item[0].customer_id, item[0].paid_at))
+    customer_ids = sorted({row.customer_id for row, _ in fresh})
+    list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values_list("pk"))
+    holding_credit = customers_with_credit(customer_ids)  # rare: their earlier remainder goes first
+
+    payments = Payment.objects.bulk_create(
+        Payment(
+            customer_id=row.customer_id,
+            amount=amount,
+            method=row.method,
+            paid_at=row.paid_at,
+            reference=row.reference[:64],
+            external_id=row.external_id or None,
+            received_by=received_by,
+        )
+        for row, amount in fresh
+    )
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            customer_id=payment.customer_id,
+            kind=LedgerEntry.Kind.PAYMENT,
+            entry_date=_local_date(payment.paid_at),
+            amount=-payment.amount,
+            payment=payment,
+            label=_payment_label(payment),
+        )
+        for payment in payments
+    )
+
+    open_bills: dict[int, list[list]] = {}
+    for bill in bills_with_outstanding(
+        Bill.objects.filter(customer_id__in=customer_ids, settled_at__isnull=True).exclude(kind=Bill.Kind.CREDIT_NOTE)
+    ).order_by("customer_id", "due_date", "issue_date", "id"):
+        open_bills.setdefault(bill.customer_id, []).append([bill, round_money(bill.total_ttc - bill.paid)])
+    sources: dict[int, list[tuple]] = {}
+    new_ids = {p.pk for p in payments}
+    for customer_id in holding_credit:
+        older_payments, older_credits = _unallocated(customer_id)
+        sources[customer_id] = [(None, c, a, c.settled_at or c.created_at) for c, a in older_credits] + [
+            (p, None, a, p.paid_at) for p, a in older_payments if p.pk not in new_ids
+        ]
+    for payment in payments:
+        sources.setdefault(payment.customer_id, []).append((payment, None, payment.amount, payment.paid_at))
+
+    allocations, settled = [], {}
+    for customer_id, queue in sources.items():
+        bills = open_bills.get(customer_id, [])
+        for payment, credit_note, amount, at in queue:
+            remaining = amount
+            for entry in bills:
+                bill, outstanding = entry
+                if remaining <= ZERO:
+                    break
+                if outstanding <= ZERO:
+                    settled.setdefault(bill.pk, at)
+                    continue
+                part = min(outstanding, remaining)
+                allocations.append(PaymentAllocation(bill=bill, payment=payment, credit_note=credit_note, amount=part))
+                remaining -= part
+                entry[1] = outstanding - part
+                if entry[1] == ZERO:
+                    settled.setdefault(bill.pk, at)
+    PaymentAllocation.objects.bulk_create(allocations, batch_size=1000)
+    _settle_many(settled)
+    return len(payments)
+
+
+def _settle_many(settled: dict[int, datetime.datetime]) -> None:
+    """``settled_at`` of many bills, each its own date: one UPDATE … FROM (VALUES …) per 2,000
+    on PostgreSQL, one UPDATE per distinct date elsewhere."""
+    if not settled:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Bill._meta.db_table)
+        items = list(settled.items())
+        for start in range(0, len(items), 2000):
+            part = items[start : start + 2000]
+            values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(part))
+            params = [value for pair in part for value in pair]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} b SET settled_at = v.at FROM (VALUES {values}) AS v(id, at) "  # noqa: S608 - placeholders only
+                    "WHERE b.id = v.id AND b.settled_at IS NULL",
+                    params,
+                )
+        return
+    by_date: dict[datetime.datetime, list[int]] = {}
+    for pk, at in settled.items():
+        by_date.setdefault(at, []).append(pk)
+    for at, pks in by_date.items():
+        Bill.objects.filter(pk__in=pks, settled_at__isnull=True).update(settled_at=at)

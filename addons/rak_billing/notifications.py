@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 
 from rak_base import clock
 from rak_base.models import Message
+from rak_base.money import round_money
 from rak_base.outbox import message_queue_bulk
 from rak_billing.ledger import customers_with_credit, ledger_apply_credit
 from rak_billing.models import Bill, BillingRun
@@ -63,7 +64,7 @@ def bill_available_texts(*, month: str, count: int, total: Decimal, due: str, es
     return sms, subject, body
 
 
-def billing_run_finalize(*, run_id: int) -> int:
+def billing_run_finalize(*, run_id: int, notify: bool = True) -> int:
     """Apply credits, then queue the notifications of a finished run. Idempotent: a run whose
     notifications are queued is not notified again. Returns the number of messages queued."""
     run = BillingRun.objects.get(pk=run_id)
@@ -73,7 +74,7 @@ def billing_run_finalize(*, run_id: int) -> int:
     customer_ids = Bill.objects.filter(run_id=run_id).values_list("customer_id", flat=True).distinct()
     for customer_id in customers_with_credit(customer_ids):
         ledger_apply_credit(customer=customer_id, at=now)
-    return billing_run_notify(run=run)
+    return billing_run_notify(run=run) if notify else 0
 
 
 @transaction.atomic
@@ -105,7 +106,7 @@ def billing_run_notify(*, run: BillingRun) -> int:
         sms, subject, body = bill_available_texts(
             month=month,
             count=group["count"],
-            total=group["total"],
+            total=round_money(group["total"]),
             due=date_format(group["due"], "d/m/Y"),
             estimated=bool(group["estimated"]),
         )

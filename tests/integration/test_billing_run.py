@@ -317,3 +317,34 @@ def test_lines_total_the_bill_for_every_bill_of_a_run():
         lines = BillLine.objects.filter(bill=bill)
         assert sum(line.amount_ttc for line in lines) == bill.total_ttc
         assert sum(line.amount_tva for line in lines) == bill.total_tva
+
+
+def test_demo_billing_bills_twelve_months_with_varied_balances(now):
+    from django.core.management import call_command
+
+    from rak_billing.demo import demo_billing_generate
+    from rak_customer.demo import demo_data_load
+
+    demo_data_load(count=40, now=now)
+    result = demo_billing_generate(months=12, as_of=now.date(), now=now)
+
+    assert result.runs == 12 and result.bills > 12 * 60 and result.payments > 100
+    assert BillingRun.objects.filter(status=BillingRun.Status.DONE).count() == 12
+    assert Bill.objects.filter(estimated=True).exists()
+    open_periods: dict[int, set] = {}
+    for customer_id, period in Bill.objects.filter(settled_at__isnull=True).values_list("customer_id", "period_start"):
+        open_periods.setdefault(customer_id, set()).add(period)
+    customers = set(Bill.objects.values_list("customer_id", flat=True))
+    latest_period = max(p for periods in open_periods.values() for p in periods)
+    up_to_date = [c for c in customers if open_periods.get(c, set()) <= {latest_period}]
+    arrears = [c for c in customers if len(open_periods.get(c, ())) >= 2]
+    assert up_to_date and arrears  # some pay each bill, some have impayés
+    assert all(customer_balance(c) > 0 for c in arrears)
+    latest = BillingRun.objects.order_by("-period_start").first()
+    assert Message.objects.filter(kind=f"bill_available:{latest.pk}").exists()  # only the latest month announced
+    assert Message.objects.filter(kind__startswith="bill_available:").values("kind").distinct().count() == 1
+
+    bills = Bill.objects.count()
+    call_command("demo_billing", if_empty=True, verbosity=0)
+    again = demo_billing_generate(months=12, as_of=now.date(), now=now)
+    assert again.runs == 0 and Bill.objects.count() == bills

@@ -351,3 +351,30 @@ def test_billing_run_screens(client, agent):
     assert "déjà en attente ou en cours" in again.content.decode()
     assert client.get(reverse("admin:rak_billing_billingrun_changelist")).status_code == 200
     assert client.get(reverse("admin:rak_base_document_changelist")).status_code == 200
+
+
+def test_bulk_payments_follow_the_same_rules_and_are_idempotent(now):
+    from rak_billing.ledger import PaymentRow, payments_record_bulk
+
+    good, partial, credit = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    for customer in (good, partial, credit):
+        other_bill(customer, "100.00", issue=datetime.date(2026, 1, 5), now=now)
+        other_bill(customer, "50.00", issue=datetime.date(2026, 2, 5), now=now)
+    pay(credit, "20.00", now=now)  # an earlier payment left unallocated? no: it paid January in part
+    rows = [
+        PaymentRow(good.pk, D("150.00"), Payment.Method.AGENT_NETWORK, now, "WF-1", "wafacash:1"),
+        PaymentRow(partial.pk, D("120.00"), Payment.Method.AGENT_NETWORK, now, "WF-2", "wafacash:2"),
+        PaymentRow(credit.pk, D("200.00"), Payment.Method.TRANSFER, now, "VIR-3", "bank:3"),
+    ]
+
+    assert payments_record_bulk(rows) == 3
+    assert payments_record_bulk(rows) == 0  # the same file again changes nothing
+
+    assert customer_balance(good) == 0
+    assert customer_balance(partial) == D("30.00")
+    assert customer_balance(credit) == D("-70.00")
+    assert not Bill.objects.filter(customer=good, settled_at__isnull=True).exists()
+    open_partial = Bill.objects.get(customer=partial, settled_at__isnull=True)
+    assert open_partial.issue_date == datetime.date(2026, 2, 5) and bill_outstanding(open_partial) == D("30.00")
+    later = other_bill(credit, "70.00", issue=datetime.date(2026, 3, 5), now=now)
+    assert later.settled_at is not None and customer_balance(credit) == 0
