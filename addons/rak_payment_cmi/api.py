@@ -4,7 +4,9 @@ Paying:
 - ``payment_order_create(customer=, bills=, email=, now=, purpose=, fee_amount=, fee_vat=,
   card_type=, lang=, bill_to_name=, tel=)`` -> ``PaymentOrder`` (amounts from the database);
 - ``order_checkout_form(order, now=)`` -> ``(gateway_url, fields)``: render them as hidden inputs
-  of a form posting to ``gateway_url`` (auto-submitted, with a « Payer » button as fallback);
+  of a form posting to ``gateway_url`` — ``{% include "rak_payment_cmi/checkout_form.html" %}``
+  (a « Payer » button; ``auto_submit=True`` posts at once) or the whole page
+  ``rak_payment_cmi/checkout_redirect.html``, context ``gateway_url`` and ``fields``;
 - the browser comes back to ``cmi:order_return`` (``/paiement/commande/<oid>/``), which waits for
   the callback; once paid it links to ``portal:payment_receipt`` (kwargs ``oid``) when that URL
   exists.
