@@ -284,14 +284,23 @@ def _fields_of(data: Mapping[str, object]) -> dict[str, str]:
     return {name: "" if value is None else str(value) for name, value in data.items()}
 
 
-def _message_store(*, kind: str, fields: dict[str, str], remote_ip: str | None, now: datetime) -> CmiCallback:
+def _raw_of(data: Mapping[str, object], fields: dict[str, str]) -> dict[str, object]:
+    """The message as posted: a name posted several times keeps all its values (a list)."""
+    if hasattr(data, "lists"):
+        return {name: values if len(values) > 1 else fields[name] for name, values in data.lists()}
+    return dict(fields)
+
+
+def _message_store(
+    *, kind: str, data: Mapping[str, object], fields: dict[str, str], remote_ip: str | None, now: datetime
+) -> CmiCallback:
     """Write the message as received, in its own committed transaction, before anything can fail."""
     with transaction.atomic():
         return CmiCallback.objects.create(
             kind=kind,
             received_at=now,
             remote_ip=remote_ip or None,
-            raw=fields,
+            raw=_raw_of(data, fields),
             oid=fields.get("oid", "")[:128],
             trans_id=fields.get("TransId", "")[:128],
             proc_return_code=fields.get("ProcReturnCode", "")[:8],
@@ -428,7 +437,7 @@ def payment_apply_callback(*, data: Mapping[str, object], remote_ip: str | None,
     """Handle CMI's server-to-server callback; ``callback.response`` is the text to answer
     (``ACTION=POSTAUTH``, ``APPROVED`` or ``FAILURE``). The raw message is kept whatever happens."""
     fields = _fields_of(data)
-    callback = _message_store(kind=CmiCallback.Kind.CALLBACK, fields=fields, remote_ip=remote_ip, now=now)
+    callback = _message_store(kind=CmiCallback.Kind.CALLBACK, data=data, fields=fields, remote_ip=remote_ip, now=now)
     try:
         with transaction.atomic():
             _process_callback(callback, fields, now)
@@ -477,6 +486,6 @@ def payment_order_return(
     if kind not in (CmiCallback.Kind.OK_RETURN, CmiCallback.Kind.FAIL_RETURN):
         raise ValueError(kind)
     fields = _fields_of(data)
-    callback = _message_store(kind=kind, fields=fields, remote_ip=remote_ip, now=now)
+    callback = _message_store(kind=kind, data=data, fields=fields, remote_ip=remote_ip, now=now)
     order = _process_return(callback, fields, now)
     return callback, order

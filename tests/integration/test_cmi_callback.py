@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import threading
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -312,6 +313,21 @@ def test_exception_while_applying_answers_failure_and_keeps_the_message(client, 
     message = CmiCallback.objects.get()
     assert message.outcome == CmiCallback.Outcome.ERROR and "ledger unavailable" in message.detail
     assert message.raw["oid"] == order.oid
+
+
+def test_garbage_is_stored_and_refused(client, db):
+    assert post_callback(client, {"hello": "world"}) == "FAILURE"
+    message = CmiCallback.objects.get()
+    assert message.raw == {"hello": "world"} and message.outcome == CmiCallback.Outcome.BAD_HASH
+
+
+def test_a_field_posted_twice_is_kept_raw_and_read_as_php_does(client, order):
+    fields = callback_for(order)
+    body = [(name, value) for name, value in fields.items()] + [("ProcReturnCode", "00")]
+    body.insert(0, ("ProcReturnCode", "51"))  # PHP's $_POST keeps the last value
+    response = client.post(CALLBACK_URL, urlencode(body), content_type="application/x-www-form-urlencoded")
+    assert response.content.decode() == "ACTION=POSTAUTH"
+    assert CmiCallback.objects.get().raw["ProcReturnCode"] == ["51", "00", "00"]
 
 
 def test_callback_is_post_only(client):
