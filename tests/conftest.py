@@ -5,6 +5,7 @@
 - ``sms_outbox`` reads the outbox (rak_base.models.Message), ``run_worker`` delivers what is queued
   with the real worker (``manage.py rak_worker --batch``, django-tasks database backend);
 - ``now`` is a fixed, aware instant for the services that take ``now``;
+- the seeded tariffs come back after a transactional test flushed the tables (``_seeded_tariffs``);
 - ``browser`` / ``page`` drive Debian's Chromium through Playwright against ``live_server``;
   tests under tests/functional are marked ``functional`` and skipped, with the reason, only when
   /usr/bin/chromium is missing.
@@ -44,6 +45,26 @@ def _isolated_files(settings, tmp_path: Path) -> None:
     """Files the code writes (dev SMS log, private uploads) go to this test's own directory."""
     settings.SMS_DEV_FILE = tmp_path / "sms.log"
     settings.MEDIA_ROOT = tmp_path / "private"
+
+
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+@pytest.fixture(autouse=True)
+def _seeded_tariffs(request) -> None:
+    """A transactional test (live server, worker seeing real commits) flushes every table when it
+    ends, the tariffs of the data migration ``rak_billing 0004_seed_tariffs`` with them: any later
+    test that uses the database gets them back (inserted only when missing; otherwise one EXISTS
+    query, before the test body)."""
+    if not (DB_FIXTURES & set(request.fixturenames) or request.node.get_closest_marker("django_db")):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.apps import apps
+
+    if not apps.get_model("rak_billing", "TariffSchedule").objects.exists():
+        import importlib
+
+        importlib.import_module("rak_billing.migrations.0004_seed_tariffs").seed(apps, None)
 
 
 @pytest.fixture

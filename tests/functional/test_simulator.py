@@ -8,11 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-import pytest
 from playwright.sync_api import expect
-
-# the seeded tariffs (data migration) are put back after the live-server test flushes the tables
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 SCREENSHOTS = os.environ.get("RAK_SCREENSHOTS")  # a folder: save what the browser showed
 
