@@ -171,6 +171,10 @@ class Tariff:
     name: str = field(default="", compare=False)
     valid_from: datetime.date | None = field(default=None, compare=False)
 
+    def __iter__(self):
+        """``schedule_id, schedule, vat_rate = book.lookup(service, category)``."""
+        return iter((self.schedule_id, self.schedule, self.vat_rate))
+
     def key(self, consumption: Decimal, days: int) -> tuple:
         """Memoisation key of an engine result: ``(schedule_id, vat_rate, consumption, days)``.
         Decimals that are equal hash equal (``Decimal('150') == Decimal('150.000')``)."""

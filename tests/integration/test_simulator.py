@@ -157,6 +157,12 @@ def test_dates_give_the_period_length_and_the_tariff_date(client):
     assert "a dépassé 150" not in text(response)
 
 
+def test_dates_before_any_tariff_are_explained(client):
+    response = client.post(URL, form(period="dates", days="", start_date="2018-12-01", end_date="2019-01-01"))
+    assert response.status_code == 400
+    assert "Aucun barème n'est en vigueur le 01/01/2019 pour Électricité / Domestique." in text(response)
+
+
 def test_water_comes_with_sanitation(client):
     response = client.post(URL, form(service="EAU", consumption="15"))
     assert response.status_code == 200

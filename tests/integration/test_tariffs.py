@@ -167,6 +167,8 @@ def test_tariff_book_loads_everything_in_four_queries(django_assert_num_queries)
     assert again is first
     assert (book.hits, book.misses) == (1, 2)
     assert tariff.vat_rate == D("0.20")
+    schedule_id, schedule, vat_rate = book.lookup(ELEC, HOME)
+    assert (schedule_id, vat_rate) == (tariff.schedule_id, D("0.20")) and schedule is tariff.schedule
     assert tariff.key(D("151"), 30) == (tariff.schedule_id, D("0.20"), D("151"), 30)
     assert len(tariff.fingerprint) == 16
     row, schedule = schedule_for(service=ELEC, category=HOME, on_date=on_date)
