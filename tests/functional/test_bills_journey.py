@@ -5,7 +5,6 @@ to Excel; then the same pages on a 390 px wide phone screen, without horizontal 
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import re
 from pathlib import Path
 
@@ -74,14 +73,13 @@ def test_dashboard_switch_bill_pdf_and_excel_export(page, customer_with_bills, t
     expect(page.get_by_test_id("amount-due")).to_contain_text(f"{open_bill.total_ttc:.2f}".replace(".", ","))
 
     # the bill's PDF
-    if importlib.util.find_spec("rak_billing.pdf") is not None:
-        with page.expect_download() as download_info:
-            page.get_by_role("link", name="Télécharger la facture (PDF)").click()
-        download = download_info.value
-        assert download.suggested_filename == f"facture-{open_bill.number}.pdf"
-        target = tmp_path / download.suggested_filename
-        download.save_as(target)
-        assert target.read_bytes().startswith(b"%PDF")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Télécharger la facture (PDF)").click()
+    download = download_info.value
+    assert download.suggested_filename == f"facture-{open_bill.number}.pdf"
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    assert target.read_bytes().startswith(b"%PDF")
 
     # e-facture: filter on the electricity dossier, export to Excel
     page.get_by_role("link", name="Consulter mes factures").first.click()

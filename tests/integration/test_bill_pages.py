@@ -291,7 +291,6 @@ def test_bill_pages_are_404_for_another_customers_bill(logged, stranger):
 
 
 def test_bill_pdf_downloads_for_its_owner(logged, account):
-    pytest.importorskip("rak_billing.pdf", reason="rak_billing.pdf (bill PDF) not merged yet")
     _customer, _user, water, _power = account
     bill = bill_history(water, months=2)[-1]
 

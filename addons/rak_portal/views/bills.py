@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 
 from rak_base import clock
 from rak_base.private_files import private_file_response
-from rak_billing import selectors
+from rak_billing import api, selectors
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Dossier
 from rak_portal import exports
@@ -130,9 +130,7 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         bill = selectors.customer_bill_only(request.customer.pk, pk)
     except Bill.DoesNotExist as exc:
         raise Http404("Facture introuvable") from exc
-    from rak_billing.pdf import bill_pdf as render_bill_pdf  # the bills engineer's module (issue 3)
-
-    document = render_bill_pdf(bill)
+    document = api.bill_pdf(bill)
     return private_file_response(document.file, as_attachment=True, download_name=f"facture-{bill.number}.pdf")
 
 
