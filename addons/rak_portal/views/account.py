@@ -43,14 +43,13 @@ def customer_required(view):
 
 @customer_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    customer = customer_profile(request.customer.pk)
     recent = list(
         Message.objects.for_user(request.user).only("subject", "body", "kind", "channel", "created_at", "read_at")[:5]
     )
     from rak_portal.views.bills import dashboard_context  # bills imports customer_required from here
 
-    context = {"customer": customer, "recent_messages": recent}
-    context.update(dashboard_context(request, list(customer.dossiers.all())))
+    context = {"customer": request.customer, "recent_messages": recent}
+    context.update(dashboard_context(request))
     return render(request, "rak_portal/dashboard.html", context)
 
 

@@ -73,11 +73,13 @@ def consumption_chart(dossier: Dossier) -> dict:
     return {"points": points, "svg": svg, "unit": unit}
 
 
-def dashboard_context(request: HttpRequest, dossiers: list[Dossier]) -> dict:
-    """What the dashboard adds about bills: the two top cards, the histogram of the chosen
-    dossier (``?dossier=<n°>``), the news slider."""
+def dashboard_context(request: HttpRequest) -> dict:
+    """What the dashboard shows besides the customer's name: the dossiers, the two top cards,
+    the histogram of the chosen dossier (``?dossier=<n°>``), the news slider."""
+    dossiers = selectors.customer_dossiers(request.customer.pk)
     dossier = _pick_dossier(dossiers, request.GET.get("dossier"))
     return {
+        "dossiers": dossiers,
         "summary": selectors.account_summary(request.customer.pk),
         "chart_dossier": dossier,
         "chart": consumption_chart(dossier) if dossier else None,
