@@ -276,6 +276,8 @@ class SimulatedPart:
     schedule_name: str
     vat_rate: Decimal
     computation: engine.Computation
+    # Above a switch threshold: (threshold, TTC this part would cost at the threshold)
+    at_threshold: tuple[Decimal, Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -336,6 +338,11 @@ def simulate(
             continue  # no sanitation schedule for this category: water alone
         tariff = book.lookup(part_service, category)
         computation = book.compute(part_service, category, consumption=consumption, days=days)
+        at_threshold = None
+        threshold = tariff.schedule.switch_threshold
+        if tariff.schedule.combination == engine.SWITCH and computation.monthly_consumption > threshold:
+            at_limit = (threshold * computation.months).quantize(engine.QTY)
+            at_threshold = (threshold, book.compute(part_service, category, consumption=at_limit, days=days).total_ttc)
         parts.append(
             SimulatedPart(
                 service=part_service,
@@ -343,6 +350,7 @@ def simulate(
                 schedule_name=tariff.name,
                 vat_rate=tariff.vat_rate,
                 computation=computation,
+                at_threshold=at_threshold,
             )
         )
     return Simulation(

@@ -79,10 +79,13 @@ def test_electricity_above_150_kwh_shows_the_switch_warning_and_the_bill(client,
     assert result.total_ttc == sum(line.amount_ttc for line in result.main.computation.lines)
     assert f"{result.total_ttc:.2f}".replace(".", ",") in page
     assert "151 kWh par mois" in page
+    # what 1 kWh more than 150 costs: 150 kWh would be 143,76 + 5,60 fixed + 17,50 TPPAN = 166,86
+    assert "avec 150 kWh par mois, cette facture serait de 166,86 DH TTC, soit 18,44 DH de moins" in page
 
 
 def test_progressive_below_150_warns_of_the_first_tranche(client):
     page = text(client.post(URL, form(consumption="120")))
+    assert "Pour comparaison" not in page
     assert "Vous avez dépassé la tranche 0 à 100 kWh" in page
     assert "90,10" in page and "21,46" in page  # 100 × 0,9010 and 20 × 1,0732
 

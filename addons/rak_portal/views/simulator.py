@@ -208,6 +208,24 @@ def _price(value: Decimal) -> str:
     return f"{whole},{decimals.ljust(2, '0')}"
 
 
+def _at_threshold(part, unit: str) -> str:
+    """« À 150 kWh par mois, … » when the consumption just crossed a switch threshold."""
+    if part.at_threshold is None:
+        return ""
+    threshold, ttc = part.at_threshold
+    more = part.computation.total_ttc - ttc
+    return (
+        f"Pour comparaison : avec {fmt_qty(threshold)} {unit} par mois, cette facture serait de "
+        f"{_money(ttc)} DH TTC, soit {_money(more)} DH de moins."
+    )
+
+
+def _money(value: Decimal) -> str:
+    whole, _, cents = f"{value:.2f}".partition(".")
+    groups = f"{int(whole):,}".replace(",", "\u202f")
+    return f"{groups},{cents}"
+
+
 def _present(result) -> dict:
     """What the template prints: quantities without trailing zeros, rates in per cent."""
     return {
@@ -218,6 +236,7 @@ def _present(result) -> dict:
                 "service": part.service,
                 "title": part.title,
                 "computation": part.computation,
+                "at_threshold": _at_threshold(part, result.unit),
                 "lines": [
                     {
                         "line": line,
