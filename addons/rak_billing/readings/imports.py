@@ -45,7 +45,7 @@ from rak_base.uploads import SPREADSHEET_KINDS, upload_validate
 from rak_billing.models import MeterReading, ReadingImport
 from rak_billing.readings import rules
 from rak_billing.readings.errors import IndexBelowPrevious, InvalidValue, ReadingImportRefused
-from rak_billing.readings.selectors import accepted_baselines, chunked, existing_keys, taken_days
+from rak_billing.readings.selectors import accepted_baselines, any_of, chunked, existing_keys, taken_days
 from rak_billing.readings.services import readings_notify_held
 from rak_customer.models import Dossier
 
@@ -199,6 +199,7 @@ def _parse(rows: list[tuple[int, tuple]], report: Report, today: date) -> list[P
         raise ReadingImportRefused("Le fichier est vide.")
     columns = _columns(rows[0][1])
     parsed = []
+    dates: dict[str, date] = {}
     for line, row in rows[1:]:
         dossier_number = _text(_cell(row, columns, "dossier") or "").strip().upper()
         meter_number = _text(_cell(row, columns, "meter") or "").strip().upper()
@@ -207,11 +208,15 @@ def _parse(rows: list[tuple[int, tuple]], report: Report, today: date) -> list[P
             continue
         who = dossier_number or meter_number
         raw_date = _cell(row, columns, "reading_date")
-        try:
-            reading_date = rules.parse_date(raw_date)
-        except InvalidValue as exc:
-            report.reject(line, raw_date, exc.message, who)
-            continue
+        reading_date = dates.get(raw_date) if isinstance(raw_date, str) else None
+        if reading_date is None:
+            try:
+                reading_date = rules.parse_date(raw_date)
+            except InvalidValue as exc:
+                report.reject(line, raw_date, exc.message, who)
+                continue
+            if isinstance(raw_date, str):
+                dates[raw_date] = reading_date  # a file holds few distinct dates
         if reading_date > today:
             report.reject(line, raw_date, "Date de relève dans le futur", who)
             continue
@@ -241,7 +246,7 @@ def _resolve(parsed: list[ParsedRow], report: Report) -> list[ParsedRow]:
     numbers = sorted({r.dossier_number for r in parsed if r.dossier_number})
     by_number: dict[str, tuple] = {}
     for chunk in chunked(numbers):
-        for pk, number, meter_id, meter_number in Dossier.objects.filter(number__in=chunk).values_list(
+        for pk, number, meter_id, meter_number in Dossier.objects.filter(any_of("number", chunk)).values_list(
             "id", "number", "meter_id", "meter__number"
         ):
             by_number[number] = (pk, number, meter_id, meter_number)
