@@ -65,6 +65,9 @@ def _seeded_tariffs(request) -> None:
         import importlib
 
         importlib.import_module("rak_billing.migrations.0004_seed_tariffs").seed(apps, None)
+        importlib.import_module("rak_billing.migrations.0006_tariff_charge_exemption_cap").tppan_exemption_and_cap(
+            apps, None
+        )
 
 
 @pytest.fixture

@@ -64,6 +64,11 @@ class Charge:
     # (prorated like tranches), e.g. TPPAN 0.10 DH/kWh up to 100 kWh, 0.15 from 101 to 200...
     lower: Decimal | None = None
     upper: Decimal | None = None
+    # Not billed at all when the monthly consumption is at most this (TPPAN: <= 50 kWh exempt).
+    exempt_up_to: Decimal | None = None
+    # The lines of this charge's label together cost at most this per month (TPPAN: 100 DH);
+    # the excess is taken off by a « plafond » line.
+    monthly_cap: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -177,8 +182,15 @@ def compute(schedule: Schedule, *, vat_rate: Decimal, consumption: Decimal, days
             lines.append(_line("TRANCHE", label, quantity, tranche.price, rate=vat_rate, ttc_prices=ttc_prices))
             remaining -= width
             reached = index
+    caps: dict[str, tuple[Decimal, Decimal]] = {}  # label -> (monthly cap, rate)
+    charged: dict[str, list[Line]] = {}
     for charge in schedule.charges:
+        if charge.exempt_up_to is not None and monthly <= charge.exempt_up_to:
+            continue
         rate = ZERO if not charge.taxable else (charge.vat_rate if charge.vat_rate is not None else vat_rate)
+        if charge.monthly_cap is not None:
+            caps.setdefault(charge.label, (charge.monthly_cap, rate))
+        first = len(lines)
         if charge.kind == FIXED_MONTHLY:
             quantity = months.quantize(QTY, rounding=ROUND_HALF_UP)
             lines.append(_line("FIXED", charge.label, quantity, charge.amount, rate=rate, ttc_prices=ttc_prices))
@@ -192,6 +204,22 @@ def compute(schedule: Schedule, *, vat_rate: Decimal, consumption: Decimal, days
             quantity = (top - lower).quantize(QTY, rounding=ROUND_HALF_UP)
             label = f"{charge.label} ({_bounds_label(charge.lower or ZERO, charge.upper, unit)})"
             lines.append(_line("LEVY", label, quantity, charge.amount, rate=rate, ttc_prices=ttc_prices))
+        charged.setdefault(charge.label, []).extend(lines[first:])
+    for label, (cap, rate) in caps.items():
+        group = charged.get(label, [])
+        billed = sum((line.amount_ttc if ttc_prices else line.amount_ht for line in group), ZERO)
+        excess = billed - money(cap * months)
+        if group and excess > ZERO:
+            lines.append(
+                _line(
+                    "LEVY",
+                    f"{label} — plafond de {fmt_qty(cap)} DH par mois",
+                    ONE,
+                    -excess,
+                    rate=rate,
+                    ttc_prices=ttc_prices,
+                )
+            )
     total_ht = sum((line.amount_ht for line in lines), ZERO)
     total_tva = sum((line.amount_tva for line in lines), ZERO)
     total_ttc = sum((line.amount_ttc for line in lines), ZERO)

@@ -151,6 +151,20 @@ class TariffCharge(models.Model):
         blank=True,
         help_text=_("Montant par unité seulement : vide = sans limite (ex. TPPAN 0,15 DH/kWh de 101 à 200 kWh)."),
     )
+    exempt_up_to = models.DecimalField(
+        _("exonéré jusqu'à (par mois)"),
+        **QUANTITY,
+        null=True,
+        blank=True,
+        help_text=_("Non facturé quand la consommation mensuelle ne dépasse pas ce volume (TPPAN : 50 kWh)."),
+    )
+    monthly_cap = models.DecimalField(
+        _("plafond mensuel"),
+        **PRICE,
+        null=True,
+        blank=True,
+        help_text=_("Les lignes de même libellé coûtent au plus ce montant par mois (TPPAN : 100 DH)."),
+    )
 
     class Meta:
         verbose_name = _("redevance ou taxe")

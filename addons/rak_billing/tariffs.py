@@ -89,6 +89,8 @@ def engine_schedule(
                 vat_rate=c.vat_rate_override,
                 lower=c.lower_bound,
                 upper=c.upper_bound,
+                exempt_up_to=c.exempt_up_to,
+                monthly_cap=c.monthly_cap,
             )
             for c in sorted(charges, key=lambda c: (c.position, c.pk or 0))
         ),

@@ -61,6 +61,15 @@ def test_seed_migration_loads_the_published_electricity_prices():
         (D("100"), D("200"), D("0.1500")),
         (D("200"), None, D("0.2000")),
     ]
+    assert {(c.exempt_up_to, c.monthly_cap) for c in tppan} == {(D("50"), D("100"))}
+
+
+def test_seeded_tppan_exemption_and_cap():
+    def tppan(kwh):
+        result = simulate(service=ELEC, category=HOME, consumption=D(kwh), days=30, on_date=datetime.date(2026, 3, 1))
+        return sum((line.amount_ttc for line in result.main.computation.lines if "TPPAN" in line.label), D("0"))
+
+    assert (tppan(40), tppan(120), tppan(800)) == (D("0"), D("13.00"), D("100.00"))
 
 
 def test_seed_water_has_a_social_tranche_and_sanitation_its_own_tranches():

@@ -18,6 +18,7 @@ from rak_billing import engine
 from rak_billing.engine import Charge, Schedule, Tranche
 
 CENT = D("0.01")
+TPPAN_RULES = {"exempt_up_to": D("50"), "monthly_cap": D("100")}  # loi de finances 8-96, art. 16
 
 ELECTRICITY = Schedule(
     combination=engine.SWITCH,
@@ -36,9 +37,14 @@ ELECTRICITY = Schedule(
     charges=(
         Charge("Location du compteur", engine.FIXED_MONTHLY, D("3.00")),
         Charge("Entretien", engine.FIXED_MONTHLY, D("2.60")),
-        Charge("TPPAN", engine.PER_UNIT, D("0.10"), taxable=False, upper=D("100")),
-        Charge("TPPAN", engine.PER_UNIT, D("0.15"), taxable=False, lower=D("100"), upper=D("200")),
-        Charge("TPPAN", engine.PER_UNIT, D("0.20"), taxable=False, lower=D("200")),
+        *(
+            Charge("TPPAN", engine.PER_UNIT, price, taxable=False, lower=lower, upper=upper, **TPPAN_RULES)
+            for price, lower, upper in (
+                (D("0.10"), None, D("100")),
+                (D("0.15"), D("100"), D("200")),
+                (D("0.20"), D("200"), None),
+            )
+        ),
     ),
 )
 ENERGY_ONLY = Schedule(
@@ -103,10 +109,20 @@ def test_banded_levy_tppan():
         result = engine.compute(ELECTRICITY, vat_rate=D("0.20"), consumption=D(kwh), days=days)
         return sum((line.amount_ttc for line in result.lines if line.label.startswith("TPPAN")), D("0"))
 
+    assert tppan(50) == D("0")  # <= 50 kWh a month: exempt
+    assert tppan(51) == D("5.10")
     assert tppan(80) == D("8.00")
     assert tppan(150) == D("17.50")
     assert tppan(300) == D("45.00")
     assert tppan(600, days=60) == D("90.00")  # bands prorated like tranches
+    assert tppan(575) == D("100.00")
+    assert tppan(600) == D("100.00")  # 10 + 15 + 80 = 105, capped at 100 DH a month
+    assert tppan(1200, days=60) == D("200.00")  # the cap is prorated too
+    assert tppan(90, days=60) == D("0")  # 45 kWh a month: exempt
+    capped = engine.compute(ELECTRICITY, vat_rate=D("0.2"), consumption=D(600), days=30)
+    assert [(line.label, line.amount_ttc) for line in capped.lines if "plafond" in line.label] == [
+        ("TPPAN — plafond de 100 DH par mois", D("-5.00"))
+    ]
     levies = [line for line in engine.compute(ELECTRICITY, vat_rate=D("0.2"), consumption=D(80), days=30).lines]
     assert [line.label for line in levies if line.kind == "LEVY"] == ["TPPAN (0 à 100 kWh)"]
     assert all(line.amount_tva == 0 for line in levies if line.kind == "LEVY")
@@ -196,7 +212,7 @@ def test_rounding_lines_in_centimes_and_totals_are_sums(consumption, days, vat, 
     for line in result.lines:
         for amount in (line.amount_ht, line.amount_tva, line.amount_ttc):
             assert amount.as_tuple().exponent == -2, (line, amount)
-            assert amount >= 0
+            assert amount >= 0 or "plafond" in line.label  # a cap is a deduction
         assert line.amount_ht + line.amount_tva == line.amount_ttc
     assert result.total_ht == sum(line.amount_ht for line in result.lines)
     assert result.total_tva == sum(line.amount_tva for line in result.lines)

@@ -51,7 +51,18 @@ class TariffTrancheInline(TabularInline):
 class TariffChargeInline(TabularInline):
     model = TariffCharge
     extra = 0
-    fields = ("position", "label", "kind", "amount", "taxable", "vat_rate_override", "lower_bound", "upper_bound")
+    fields = (
+        "position",
+        "label",
+        "kind",
+        "amount",
+        "taxable",
+        "vat_rate_override",
+        "lower_bound",
+        "upper_bound",
+        "exempt_up_to",
+        "monthly_cap",
+    )
 
 
 class TariffScheduleForm(forms.ModelForm):
