@@ -173,6 +173,8 @@ PAGES = [
     ("portal:pay_online", {}),
     ("portal:efacture", {}),
     ("portal:efacture", {"dossier": "D100000001", "echeance": "02/2026"}),
+    ("portal:efacture_xlsx", {"dossier": "D100000001"}),
+    ("portal:statistics_xlsx", {}),
 ]
 
 
