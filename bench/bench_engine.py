@@ -173,7 +173,7 @@ def main() -> None:
     row = (
         f"| {datetime.date.today():%Y-%m-%d} | {engine_s * 1e6:.1f} µs | {1 / engine_s:,.0f} | "  # noqa: DTZ011
         f"{simulation_s * 1e6:.1f} µs | {args.dossiers:,} in {memo_s:.2f} s ({hits / args.dossiers:.1%} memo hits) | "
-        f"Python {platform.python_version()} | {machine()} |"
+        f"Python {platform.python_version()} | {machine()}, load {os.getloadavg()[0]:.1f} |"
     )
     print(row)
     if args.record:
