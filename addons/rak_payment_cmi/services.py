@@ -39,7 +39,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
-from rak_billing.ledger import bills_with_outstanding, payment_record
+from rak_billing.api import bills_with_outstanding, payment_record
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
 from rak_payment_cmi import hashing
