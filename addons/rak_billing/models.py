@@ -99,6 +99,8 @@ class TariffTranche(models.Model):
     unit_price = models.DecimalField(_("prix unitaire"), **PRICE)
     mode = models.CharField(_("mode"), max_length=12, choices=Mode.choices, default=Mode.PROGRESSIVE)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("tranche")
         verbose_name_plural = _("tranches")
@@ -165,6 +167,8 @@ class TariffCharge(models.Model):
         blank=True,
         help_text=_("Les lignes de même libellé coûtent au plus ce montant par mois (TPPAN : 100 DH)."),
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("redevance ou taxe")

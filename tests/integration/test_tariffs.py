@@ -347,3 +347,74 @@ def test_admin_saves_a_new_version_with_history(client, admin_user):
     current.refresh_from_db()
     assert current.valid_to == datetime.date(2027, 1, 1)
     assert current.history.count() >= 1
+
+
+def _inline_rows(schedule: TariffSchedule) -> dict:
+    """The inline formsets of the schedule page as the browser would post them, unchanged."""
+    data = {}
+    tranches = list(schedule.tranches.order_by("pk"))
+    charges = list(schedule.charges.order_by("pk"))
+    for prefix, rows, fields in (
+        ("tranches", tranches, ("position", "mode", "lower_bound", "upper_bound", "unit_price")),
+        (
+            "charges",
+            charges,
+            (
+                "position",
+                "label",
+                "kind",
+                "amount",
+                "vat_rate_override",
+                "lower_bound",
+                "upper_bound",
+                "exempt_up_to",
+                "monthly_cap",
+            ),
+        ),
+    ):
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": str(len(rows)),
+                f"{prefix}-INITIAL_FORMS": str(len(rows)),
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
+        for i, row in enumerate(rows):
+            data[f"{prefix}-{i}-id"] = str(row.pk)
+            data[f"{prefix}-{i}-schedule"] = str(schedule.pk)
+            for name in fields:
+                value = getattr(row, name)
+                data[f"{prefix}-{i}-{name}"] = "" if value is None else str(value)
+            if prefix == "charges" and row.taxable:
+                data[f"{prefix}-{i}-taxable"] = "on"
+    return data
+
+
+def test_a_price_changed_in_the_inline_shows_in_the_history(client, admin_user):
+    schedule = TariffSchedule.objects.get(service=WATER, category=HOME)
+    data = {
+        "name": schedule.name,
+        "service": WATER,
+        "category": HOME,
+        "valid_from": schedule.valid_from.isoformat(),
+        "valid_to": "",
+        "unit": schedule.unit,
+        "combination": schedule.combination,
+        "switch_threshold": "",
+        "source": schedule.source,
+        **_inline_rows(schedule),
+    }
+    social = schedule.tranches.get(lower_bound=0)
+    index = sorted(t.pk for t in schedule.tranches.all()).index(social.pk)
+    data[f"tranches-{index}-unit_price"] = "2.4500"
+    response = client.post(reverse("admin:rak_billing_tariffschedule_change", args=[schedule.pk]), data)
+    assert response.status_code == 302, response.content[:3000]
+    social.refresh_from_db()
+    assert social.unit_price == D("2.4500")
+    page = client.get(reverse("admin:rak_billing_tariffschedule_history", args=[schedule.pk])).content.decode()
+    assert "Tranches et redevances : modifications" in page
+    assert "Progressive 0–6 : 2,4500" in page
+    assert admin_user.username in page
+    record = social.history.latest()
+    assert record.history_user == admin_user and record.history_type == "~"

@@ -129,8 +129,18 @@ class TariffScheduleAdmin(HistoryAdmin, ModelAdmin):
         (_("Source"), {"fields": ("source",)}),
     )
 
+    object_history_template = "admin/rak_billing/tariffschedule_history.html"
+
     def save_model(self, request, obj, form, change):
         tariff_schedule_save(schedule=obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The schedule's own versions, then the changes of its tranches and charges (prices,
+        bounds), newest first: a price edited in an inline leaves a trace too."""
+        extra_context = extra_context or {}
+        if str(object_id).isdigit():
+            extra_context["lines_history"] = _lines_history(int(object_id))
+        return super().history_view(request, object_id, extra_context)
 
     @display(description=_("valable à partir du"), ordering="valid_from")
     def valid_from_display(self, obj: TariffSchedule) -> str:
@@ -185,6 +195,51 @@ class TariffScheduleAdmin(HistoryAdmin, ModelAdmin):
             "table": _lines_table(computation) if computation else None,
         }
         return TemplateResponse(request, "admin/rak_billing/tariff_simulate.html", context)
+
+
+LINES_HISTORY_SHOWN = 100
+HISTORY_ACTIONS = {"+": _("Ajout"), "~": _("Modification"), "-": _("Suppression")}
+
+
+def _lines_history(schedule_id: int) -> dict:
+    """The latest changes of a schedule's tranches and charges as a table (2 queries)."""
+    tranches = TariffTranche.history.filter(schedule_id=schedule_id).select_related("history_user")
+    charges = TariffCharge.history.filter(schedule_id=schedule_id).select_related("history_user")
+    entries = [
+        (
+            row.history_date,
+            row.history_user,
+            _("Tranche"),
+            row.history_type,
+            f"{row.get_mode_display()} {engine.fmt_qty(row.lower_bound)}–"
+            f"{engine.fmt_qty(row.upper_bound) if row.upper_bound is not None else '∞'} : "
+            f"{row.unit_price}".replace(".", ","),
+        )
+        for row in tranches.order_by("-history_date")[:LINES_HISTORY_SHOWN]
+    ] + [
+        (
+            row.history_date,
+            row.history_user,
+            _("Redevance ou taxe"),
+            row.history_type,
+            f"{row.label} : {row.amount}".replace(".", ","),
+        )
+        for row in charges.order_by("-history_date")[:LINES_HISTORY_SHOWN]
+    ]
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    return {
+        "headers": [_("date"), _("par"), _("élément"), _("action"), _("valeur")],
+        "rows": [
+            [
+                date_format(timezone.localtime(when), "d/m/Y H:i"),
+                str(user) if user else "—",
+                kind,
+                HISTORY_ACTIONS.get(action, action),
+                detail,
+            ]
+            for when, user, kind, action, detail in entries[:LINES_HISTORY_SHOWN]
+        ],
+    }
 
 
 def _money(value: Decimal) -> str:
