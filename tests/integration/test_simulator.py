@@ -143,6 +143,15 @@ def test_wrong_input_gets_a_french_message_never_a_500(client, overrides, messag
     assert message in text(response)
 
 
+def test_an_empty_or_forged_post_is_a_400_with_messages(client):
+    response = client.post(URL, {})
+    assert response.status_code == 400
+    assert "Ce champ est obligatoire." in text(response)
+    response = client.post(URL, form(mode="autre", period="siècle", days="30"))
+    assert response.status_code == 400
+    assert "Sélectionnez un choix valide" in text(response)
+
+
 def test_category_without_a_schedule_for_the_service(client):
     TariffSchedule.objects.filter(service="ELECTRICITE", category="PROFESSIONNEL").delete()
     response = client.post(URL, form(category="PROFESSIONNEL"))

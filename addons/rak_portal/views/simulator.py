@@ -257,7 +257,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(clock.now())
     book = tariff_book(today, services=SIMULATED_SERVICES)
     categories = {service: book.categories(service) for service in (Service.ELECTRICITE, Service.EAU)}
-    form = SimulatorForm(request.POST or None, categories=categories)
+    form = SimulatorForm(request.POST if request.method == "POST" else None, categories=categories)
     result = error = None
     status = 200
     if request.method == "POST":
