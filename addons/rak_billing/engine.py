@@ -14,6 +14,10 @@ Rules
 - Prices are TTC or HT (``prices_include_tax``). Every line is rounded half-up to the centime;
   with TTC prices the line's TTC is rounded first and HT = TTC / (1 + rate), rounded, TVA the
   difference (the customer pays exactly the published price); with HT prices TVA = HT × rate.
+- Charges: ``FIXED_MONTHLY`` (× months) or ``PER_UNIT`` (× consumption, or × the slice of it in
+  the monthly band ``(lower, upper]``); a charge is waived when the monthly consumption is at most
+  ``exempt_up_to``, and the lines of one label cost at most ``monthly_cap`` × months (a negative
+  « plafond » line takes the excess off) — TPPAN, loi de finances 8-96 art. 16.
 - Totals are sums of the rounded lines.
 """
 
