@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "captcha",  # django-simple-captcha: quick-pay's self-hosted « code de vérification »
     "rak_base",
     "rak_customer",
     "rak_billing",
@@ -210,6 +211,16 @@ SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 CSRF_FAILURE_VIEW = "rak_portal.views.errors.csrf_failure"
+
+# Quick-pay's « Code de vérification » (django-simple-captcha): an image drawn by the app itself,
+# the answer kept server-side (CaptchaStore), single use, 5 minutes; no outside service.
+CAPTCHA_LENGTH = 5
+CAPTCHA_TIMEOUT = 5
+CAPTCHA_FONT_SIZE = 30
+CAPTCHA_IMAGE_SIZE = (150, 50)
+CAPTCHA_LETTER_ROTATION = (-20, 20)
+CAPTCHA_NOISE_FUNCTIONS = ("captcha.helpers.noise_dots",)
+CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.random_char_challenge"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -421,6 +432,32 @@ UNFOLD = {
                         "icon": "sync_alt",
                         "link": reverse_lazy("admin:rak_payment_cmi_cmicallback_changelist"),
                         "permission": lambda request: request.user.has_perm("rak_payment_cmi.view_cmicallback"),
+                    },
+                    {
+                        "title": _("Rapprochements (relevés CMI)"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:rak_payment_cmi_settlementimport_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_payment_cmi.view_settlementimport"),
+                    },
+                    {
+                        "title": _("Écarts de rapprochement"),
+                        "icon": "report",
+                        "link": reverse_lazy("admin:rak_payment_cmi_settlementline_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_payment_cmi.view_settlementline"),
+                    },
+                    {
+                        "title": _("Paiements d'autres réseaux (imports)"),
+                        "icon": "upload_file",
+                        "link": reverse_lazy("admin:rak_payment_cmi_networkpaymentimport_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "rak_payment_cmi.view_networkpaymentimport"
+                        ),
+                    },
+                    {
+                        "title": _("Frais du service en ligne"),
+                        "icon": "tune",
+                        "link": reverse_lazy("admin:rak_payment_cmi_paymentsettings_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_payment_cmi.view_paymentsettings"),
                     },
                 ],
             },

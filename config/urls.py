@@ -8,6 +8,7 @@ admin.site.site_title = "RAK Back office"
 urlpatterns = [
     path("backoffice/", admin.site.urls),
     path("paiement/", include("rak_payment_cmi.urls")),
+    path("captcha/", include("captcha.urls")),
     path("", include("rak_portal.urls")),
 ]
 if settings.CMI_SANDBOX_ENABLED:  # the local CMI simulator: never routed in production

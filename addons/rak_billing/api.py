@@ -17,6 +17,13 @@ from rak_billing.ledger import (
     payment_record,
 )
 from rak_billing.pdf import bill_pdf
+from rak_billing.receipts import (
+    bill_payment_description,
+    payment_receipt_context,
+    payment_receipt_pdf,
+    receipt_details_register,
+    receipt_number,
+)
 
 __all__ = [
     "BillingRunRefused",
@@ -27,6 +34,7 @@ __all__ = [
     "bill_is_exigible",
     "bill_issue_other",
     "bill_outstanding",
+    "bill_payment_description",
     "bill_pdf",
     "billing_run_create",
     "bills_exigible",
@@ -34,5 +42,9 @@ __all__ = [
     "bills_with_outstanding",
     "credit_note_issue",
     "customer_balance",
+    "payment_receipt_context",
+    "payment_receipt_pdf",
     "payment_record",
+    "receipt_details_register",
+    "receipt_number",
 ]

@@ -146,13 +146,14 @@ def _local_date(at: datetime.datetime) -> datetime.date:
 def _allocate(
     *, customer_id: int, amount: Decimal, at: datetime.datetime, payment=None, credit_note=None, first=None
 ) -> Decimal:
-    """Spread ``amount`` over the customer's open bills (``first`` before the others, then the
-    oldest due date first); settle the bills paid in full. Returns what is left. The caller holds
-    the customer's row lock."""
+    """Spread ``amount`` over the customer's open bills (``first`` — a bill or a list of bills —
+    before the others, then the oldest due date first); settle the bills paid in full. Returns
+    what is left. The caller holds the customer's row lock."""
     remaining = amount
     bills = list(bills_with_outstanding(bills_open(customer_id)).select_for_update(of=("self",)))
     if first is not None:
-        bills.sort(key=lambda b: b.pk != first.pk)
+        first_ids = {b.pk for b in first} if isinstance(first, list | tuple) else {first.pk}
+        bills.sort(key=lambda b: b.pk not in first_ids)  # stable: due-date order kept in each group
     allocations, settled = [], []
     for bill in bills:
         if remaining <= ZERO:
@@ -405,9 +406,12 @@ def payment_record(
     reference: str = "",
     external_id: str | None = None,
     received_by=None,
+    bills: list[Bill] | None = None,
 ) -> Payment:
-    """Record money received from ``customer`` and settle their bills, oldest due date first.
-    Recording the same ``external_id`` again returns the first payment and changes nothing."""
+    """Record money received from ``customer`` and settle their bills, oldest due date first —
+    or ``bills`` first when the payer chose them (online payment of selected bills, a network
+    payment of one bill), then the others. Recording the same ``external_id`` again returns the
+    first payment and changes nothing."""
     if external_id:
         existing = Payment.objects.filter(external_id=external_id).first()
         if existing is not None:
@@ -443,6 +447,10 @@ def payment_record(
         payment=payment,
         label=_payment_label(payment),
     )
+    if bills:
+        if any(bill.customer_id != customer.pk for bill in bills):
+            raise PaymentRefused("Une facture désignée n'appartient pas à ce client.")
+        _allocate(customer_id=customer.pk, amount=amount, at=paid_at, payment=payment, first=list(bills))
     ledger_apply_credit(customer=customer.pk, at=paid_at)  # older remainders first, then this one
     return payment
 

@@ -97,6 +97,10 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_base.view_message",
             "rak_billing.view_*",
             "rak_payment_cmi.view_*",
+            # other networks' payment files and the CMI reconciliation (one-click resolution)
+            "rak_payment_cmi.add_networkpaymentimport",
+            "rak_payment_cmi.add_settlementimport",
+            "rak_payment_cmi.change_settlementline",
         ),
     ),
     "superviseur": GroupSpec(

@@ -163,3 +163,6 @@ class CmiCallbackAdmin(ReadOnlyAdminMixin, ModelAdmin):
     @display(description=_("champs reçus (bruts)"))
     def raw_pretty(self, obj: CmiCallback) -> str:
         return pretty_json(obj.raw)
+
+
+from rak_payment_cmi import admin_backoffice  # noqa: E402,F401 - fee setting, network imports, reconciliation

@@ -7,9 +7,11 @@ row lock, each change writing a ``PaymentOrderEvent``. Money: ``DecimalField(14,
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
@@ -237,3 +239,198 @@ class PaymentOrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+# --- online-service fee, network payments, reconciliation (back office) ----------------------------
+
+
+class PaymentSettings(models.Model):
+    """The back office's settings of online payment: one row (pk=1), edited in the admin.
+
+    The online-service fee (« Frais du service en ligne », seed 001): none, a fixed amount per
+    transaction, or a percentage of the bills; VAT on the fee in both cases. Demo default 1 % +
+    10 % VAT (reproduces the seed's 218,83 -> 2,41 DH and 113,02 -> 1,24 DH). Since 2024 the
+    regulator puts this cost on the utility: « Aucun frais » is one click in the admin."""
+
+    class FeeMode(models.TextChoices):
+        NONE = "NONE", _("Aucun frais (pris en charge par la RAK)")
+        FIXED = "FIXED", _("Montant fixe par transaction")
+        PERCENT = "PERCENT", _("Pourcentage du montant des factures")
+
+    fee_mode = models.CharField(
+        _("frais du service en ligne"), max_length=8, choices=FeeMode.choices, default="PERCENT"
+    )
+    fee_fixed = models.DecimalField(_("montant fixe (HT)"), **MONEY, default=0)
+    fee_percent = models.DecimalField(
+        _("pourcentage"), max_digits=6, decimal_places=4, default=1, help_text=_("1,0000 pour 1 %.")
+    )
+    fee_vat_rate = models.DecimalField(
+        _("taux de TVA sur les frais"),
+        max_digits=5,
+        decimal_places=4,
+        default="0.1000",
+        help_text=_("0,1000 pour 10 %."),
+    )
+    advance_min = models.DecimalField(_("avance minimale"), **MONEY, default=50)
+    advance_max = models.DecimalField(_("avance maximale"), **MONEY, default=5000)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("réglage du paiement en ligne")
+        verbose_name_plural = _("réglages du paiement en ligne")
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="cmi_settings_singleton"),
+            models.CheckConstraint(
+                condition=Q(fee_mode__in=["NONE", "FIXED", "PERCENT"]), name="cmi_settings_fee_mode"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_fixed__gte=0) & Q(fee_percent__gte=0) & Q(fee_percent__lt=100),
+                name="cmi_settings_fee_positive",
+            ),
+            models.CheckConstraint(condition=Q(fee_vat_rate__gte=0) & Q(fee_vat_rate__lt=1), name="cmi_settings_vat"),
+            models.CheckConstraint(condition=Q(advance_max__gte=F("advance_min")), name="cmi_settings_advance_range"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Réglages du paiement en ligne"))
+
+
+class NetworkPaymentImport(models.Model):
+    """One file of payments collected by another network (Tasshilat, Wafacash, banks...), with
+    its per-row report. Re-importing a file records nothing twice (``Payment.external_id``)."""
+
+    file_name = models.CharField(_("fichier"), max_length=255)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, db_index=True)
+    network = models.CharField(_("réseau par défaut"), max_length=40, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("importé le"))
+    rows_total = models.PositiveIntegerField(_("lignes"), default=0)
+    rows_created = models.PositiveIntegerField(_("paiements enregistrés"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("déjà enregistrés"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rejetées"), default=0)
+    amount_created = models.DecimalField(_("montant enregistré"), **MONEY, default=0)
+    report = models.JSONField(_("rapport"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("import de paiements d'un autre réseau")
+        verbose_name_plural = _("imports de paiements (autres réseaux)")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
+
+
+class SettlementImport(models.Model):
+    """One settlement file of the gateway (CMI « relevé des transactions »), matched with the
+    orders; its lines say what agrees and what does not."""
+
+    file_name = models.CharField(_("fichier"), max_length=255)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, unique=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("importé le"))
+    period_start = models.DateTimeField(_("première transaction"), null=True, blank=True)
+    period_end = models.DateTimeField(_("dernière transaction"), null=True, blank=True)
+    rows_total = models.PositiveIntegerField(_("lignes du relevé"), default=0)
+    rows_matched = models.PositiveIntegerField(_("concordantes"), default=0)
+    rows_mismatched = models.PositiveIntegerField(_("écarts"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("lignes illisibles"), default=0)
+    report = models.JSONField(_("lignes illisibles"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("rapprochement CMI")
+        verbose_name_plural = _("rapprochements CMI (relevés)")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
+
+
+class SettlementLine(models.Model):
+    """A transaction of the settlement file (or an order paid here that the file lacks), the
+    result of matching it, and how staff resolved it."""
+
+    class GatewayStatus(models.TextChoices):
+        ACCEPTED = "ACCEPTED", _("Acceptée (capturée)")
+        REFUNDED = "REFUNDED", _("Remboursée")
+        CANCELLED = "CANCELLED", _("Annulée")
+        DECLINED = "DECLINED", _("Refusée")
+        ABSENT = "ABSENT", _("Absente du relevé")
+
+    class Check(models.TextChoices):
+        MATCHED = "MATCHED", _("Concordant")
+        NOT_RECORDED = "NOT_RECORDED", _("Payé au CMI, non enregistré ici")
+        AMOUNT_DIFFERS = "AMOUNT_DIFFERS", _("Montant différent")
+        DOUBLE_CHARGE = "DOUBLE_CHARGE", _("Transaction en double (ordre déjà payé)")
+        REFUNDED_HERE_PAID = "REFUNDED_HERE_PAID", _("Enregistré ici, remboursé ou annulé au CMI")
+        NOT_AT_GATEWAY = "NOT_AT_GATEWAY", _("Enregistré ici, absent du relevé CMI")
+        UNKNOWN_ORDER = "UNKNOWN_ORDER", _("Commande inconnue")
+        NO_MONEY = "NO_MONEY", _("Sans encaissement (refus ou annulation)")
+
+    class Resolution(models.TextChoices):
+        NONE = "", _("À traiter")
+        APPLIED = "APPLIED", _("Paiement enregistré")
+        REFUND_FLAGGED = "REFUND_FLAGGED", _("Signalé pour remboursement / annulation")
+
+    settlement = models.ForeignKey(SettlementImport, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField(_("ligne"), null=True, blank=True)
+    transaction_at = models.DateTimeField(_("date de la transaction"), null=True, blank=True)
+    oid = models.CharField(_("oid"), max_length=64, blank=True)
+    trans_id = models.CharField(_("TransId"), max_length=64, blank=True)
+    auth_code = models.CharField(_("code d'autorisation"), max_length=16, blank=True)
+    amount = models.DecimalField(_("montant au CMI"), **MONEY, null=True, blank=True)
+    card_mask = models.CharField(_("carte"), max_length=32, blank=True)
+    gateway_status = models.CharField(_("statut au CMI"), max_length=10, choices=GatewayStatus.choices)
+    order = models.ForeignKey(
+        PaymentOrder, null=True, blank=True, on_delete=models.SET_NULL, related_name="settlement_lines"
+    )
+    check_result = models.CharField(_("rapprochement"), max_length=20, choices=Check.choices)
+    detail = models.CharField(_("détail"), max_length=255, blank=True)
+    resolution = models.CharField(_("résolution"), max_length=16, choices=Resolution.choices, blank=True, default="")
+    resolved_at = models.DateTimeField(_("résolu le"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_note = models.TextField(_("note de résolution"), blank=True)
+
+    class Meta:
+        verbose_name = _("ligne de rapprochement")
+        verbose_name_plural = _("lignes de rapprochement")
+        ordering = ["settlement", "line_no", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gateway_status__in=["ACCEPTED", "REFUNDED", "CANCELLED", "DECLINED", "ABSENT"]),
+                name="cmi_settlement_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    check_result__in=[
+                        "MATCHED",
+                        "NOT_RECORDED",
+                        "AMOUNT_DIFFERS",
+                        "DOUBLE_CHARGE",
+                        "REFUNDED_HERE_PAID",
+                        "NOT_AT_GATEWAY",
+                        "UNKNOWN_ORDER",
+                        "NO_MONEY",
+                    ]
+                ),
+                name="cmi_settlement_check_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution__in=["", "APPLIED", "REFUND_FLAGGED"]), name="cmi_settlement_resolution_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["check_result", "resolution"], name="cmi_settlement_open")]
+
+    def __str__(self) -> str:
+        return f"{self.trans_id or self.oid} — {self.get_check_result_display()}"
+
+    @property
+    def needs_action(self) -> bool:
+        return self.check_result not in (self.Check.MATCHED, self.Check.NO_MONEY) and not self.resolution

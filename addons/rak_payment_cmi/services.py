@@ -414,6 +414,7 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
         reference=order.oid,
         external_id=f"CMI:{trans_id}",
         received_by=None,
+        bills=[line.bill for line in order.order_bills.select_related("bill")],  # the bills the customer chose
     )
     order.payment = payment
     order.paid_at = now

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rak_portal.views import account, auth, bills, public, readings, simulator, verify
+from rak_portal.views import account, auth, bills, payments, public, readings, simulator, verify
 
 app_name = "portal"
 urlpatterns = [
@@ -18,6 +18,12 @@ urlpatterns = [
     path("agences/", public.agencies, name="agencies"),
     path("services/simulation/", simulator.simulator, name="simulator"),
     path("verifier-document/", verify.verify, name="verify"),
+    path("payer-mes-factures/", payments.quickpay, name="quickpay"),
+    path("payer-mes-factures/factures/", payments.quickpay_bills, name="quickpay_bills"),
+    path("payer-mes-factures/recapitulatif/", payments.quickpay_recap, name="quickpay_recap"),
+    path("paiement-en-ligne/conditions-generales/", payments.payment_terms, name="payment_terms"),
+    path("recu-de-paiement/<str:oid>/", payments.payment_receipt, name="payment_receipt"),
+    path("recu-de-paiement/<str:oid>/pdf/", payments.payment_receipt_pdf_view, name="payment_receipt_pdf"),
     path("services/<slug:slug>/", public.coming_soon, name="service"),
     path("email/confirmer/<str:token>/", account.email_confirm, name="email_confirm"),
     path("espace/", account.dashboard, name="dashboard"),
@@ -41,7 +47,9 @@ urlpatterns = [
     path("espace/factures/<int:pk>/pdf/", bills.bill_pdf, name="bill_pdf"),
     path("espace/impayes/", bills.unpaid, name="unpaid"),
     path("espace/autres-factures/", bills.other_bills, name="other_bills"),
-    path("espace/paiement/", bills.pay_online, name="pay_online"),
+    path("espace/paiement/", payments.pay_online, name="pay_online"),
+    path("espace/paiement/recapitulatif/", payments.pay_recap, name="pay_recap"),
+    path("espace/avances/", payments.advance, name="advance"),
     path("espace/e-facture/", bills.efacture, name="efacture"),
     path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
     path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),

@@ -370,12 +370,13 @@ def test_other_bills_lists_non_consumption_kinds(logged, account, stranger):
     assert stranger[3].number not in html
 
 
-def test_pay_online_says_coming_soon_with_amount_due(logged, account):
+def test_pay_online_lists_the_bills_to_pay(logged, account):
+    """« Payer en ligne » (issue 4) is the card payment's bill list; its tests are in
+    tests/integration/test_payment_pages.py."""
     bill = bill_create(dossier=account[2], period_start=datetime.date(2026, 1, 1))
     html = html_of(logged.get(reverse("portal:pay_online")))
-    assert "bientôt disponible" in html
-    assert f'data-testid="balance">{bill.total_ttc:.2f}'.replace(".", ",") in html
-    assert "Espèces en agence" in html and reverse("portal:agencies") in html
+    assert bill.number in html and "Liste des factures" in html
+    assert f"{bill.total_ttc:.2f}".replace(".", ",") in html
 
 
 # --- e-facture (seed 002) ---------------------------------------------------------------------------

@@ -644,6 +644,7 @@ class PaymentAdmin(ModelAdmin):
     show_full_result_count = False
     ordering = ("-id",)
     form = PaymentForm
+    actions_detail = ("receipt",)
     readonly_fields = (
         "customer_link",
         "amount",
@@ -696,11 +697,25 @@ class PaymentAdmin(ModelAdmin):
             request,
             _(
                 "Paiement de %(amount)s enregistré : %(settled)s facture(s) soldée(s). "
-                "Nouveau solde du client : %(balance)s."
+                "Nouveau solde du client : %(balance)s. Imprimez le reçu (« Reçu de paiement (PDF) »)."
             )
             % {"amount": _money(obj.amount), "settled": settled, "balance": _money(balance)},
         )
         return HttpResponseRedirect(reverse("admin:rak_billing_payment_change", args=[obj.pk]))
+
+    def has_receipt_permission(self, request, object_id=None) -> bool:
+        return self.has_view_permission(request)
+
+    @action(description=_("Reçu de paiement (PDF)"), permissions=["receipt"], icon="receipt_long")
+    def receipt(self, request, object_id):
+        """The printable receipt handed over at the counter (registered, with its QR code)."""
+        from rak_billing.receipts import payment_receipt_pdf, receipt_number
+
+        payment = self.get_object(request, unquote(object_id))
+        if payment is None:
+            raise Http404
+        document = payment_receipt_pdf(payment)
+        return private_file_response(document.file, download_name=f"recu-{receipt_number(payment)}.pdf")
 
     @display(description=_("client"), ordering="customer__code")
     def customer_link(self, obj: Payment) -> str:

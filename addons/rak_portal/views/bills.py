@@ -1,6 +1,6 @@
 """The customer's bills: dashboard figures and histogram, « Mes consommations », bill detail and
 PDF, « Mes impayés », « Autres factures », the e-facture table (seed 002) with its exports and
-statistics, and the « Payer en ligne » placeholder.
+statistics (« Payer en ligne » is ``views/payments.py``).
 
 Every lookup goes through ``request.customer``: a dossier or bill number that is not the
 customer's is a 404, never someone else's data. Views parse the query string, call the
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 from rak_base import clock
 from rak_base.private_files import private_file_response
 from rak_billing import api, selectors
-from rak_billing.models import Bill, Payment
+from rak_billing.models import Bill
 from rak_customer.models import Dossier
 from rak_portal import exports
 from rak_portal.charts import Bar, bar_chart, fr_number, month_label, month_short
@@ -136,7 +136,7 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return private_file_response(document.file, as_attachment=True, download_name=f"facture-{bill.number}.pdf")
 
 
-# --- Mes impayés, Autres factures, Payer en ligne --------------------------------------------------
+# --- Mes impayés, Autres factures --------------------------------------------------
 
 
 @customer_required
@@ -152,25 +152,6 @@ def other_bills(request: HttpRequest) -> HttpResponse:
     queryset = selectors.other_bills(request.customer.pk, as_of=_today())
     page = Paginator(queryset, OTHER_BILLS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "rak_portal/bills/other.html", {"page": page})
-
-
-@customer_required
-@require_GET
-def pay_online(request: HttpRequest) -> HttpResponse:
-    """« Payer en ligne »: card payment comes with the next release; until then the amount due
-    and the other ways to pay."""
-    summary = selectors.unpaid_bills(request.customer.pk, as_of=_today())
-    balance = selectors.customer_balance(request.customer.pk)
-    methods = [
-        label
-        for value, label in Payment.Method.choices
-        if value in (Payment.Method.CASH, Payment.Method.CHEQUE, Payment.Method.AGENT_NETWORK)
-    ]
-    return render(
-        request,
-        "rak_portal/bills/pay_online.html",
-        {"unpaid": summary, "balance": balance, "methods": methods},
-    )
 
 
 # --- e-facture (seed 002 « Consultation de factures ») --------------------------------------------

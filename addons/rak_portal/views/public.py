@@ -16,6 +16,7 @@ from rak_portal.forms import ContactForm, LoginForm
 
 # Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
 SERVICES = {
+    "paiement": {"title": "Payer mes factures en ligne", "url_name": "portal:quickpay"},
     "reclamation": {"title": "Envoyer une réclamation"},
     "abonnement": {"title": "Demande d'abonnement"},
     "branchement": {"title": "Demande de branchement"},

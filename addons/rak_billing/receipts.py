@@ -1,0 +1,160 @@
+"""Payment receipts (« Reçu de paiement »): one per payment, whatever the channel (agency
+counter, card through CMI, another network), as a page context and as a registered PDF with its
+QR code (``rak_base.documents``).
+
+- ``receipt_number(payment)``: the printed « Numéro de reçu de paiement » (11 digits, derived from
+  the payment, so it needs no table of its own and two receipts never share a number);
+- ``bill_payment_description(bill)``: the seed's description of a bill being paid
+  (``GERANCE:ELECTRICITE, PERIODE:01/02/2018, DATE ECHEANCE:14/04/2018``);
+- ``payment_receipt_context(payment)``: what the receipt shows;
+- ``payment_receipt_pdf(payment)``: rendered and registered once (kind RECEIPT, subject the
+  payment), the same document afterwards.
+
+A higher addon that knows more about a payment (the card payment's authorisation code, masked
+card, transaction number, the order's lines and fee) adds it with
+``receipt_details_register(provider)`` in its ``AppConfig.ready()``: ``provider(payment)`` returns
+``None`` or a dict merged into the context (``method``, ``rows``, ``lines``, ``total``,
+``contract``, ``headline``). rak_billing never imports it (layers point downwards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from rak_base.documents import (
+    document_for_subject,
+    document_reference_new,
+    document_register,
+    reference_display,
+    verification_url,
+)
+from rak_base.models import Document
+from rak_base.money import amount_in_words
+from rak_billing.models import Bill, Payment
+from rak_billing.pdf import qr_data_uri
+from rak_customer.models import PortalAccount
+
+RECEIPT_NUMBER_BASE = 10_000_000_000
+RECEIPT_TITLE = "Reçu de paiement"
+
+_providers: list[Callable[[Payment], dict | None]] = []
+
+
+def receipt_details_register(provider: Callable[[Payment], dict | None]) -> None:
+    """Let a higher addon add what it knows about a payment to its receipt."""
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def receipt_number(payment: Payment | int) -> str:
+    """« Numéro de reçu de paiement »: 11 digits (``10000000042`` for payment 42)."""
+    pk = payment if isinstance(payment, int) else payment.pk
+    return str(RECEIPT_NUMBER_BASE + pk)
+
+
+def bill_payment_description(bill: Bill, *, exigible: bool = False) -> str:
+    """The bill as the payment pages and the receipt describe it (seed 001 step 3):
+    ``GERANCE:ELECTRICITE, PERIODE:01/02/2018, DATE ECHEANCE:14/04/2018`` — other invoices name
+    their object, exigible bills say so."""
+    service = bill.dossier.service if bill.dossier_id and bill.dossier else "DIVERS"
+    parts = [f"GERANCE:{service}"]
+    if bill.kind != Bill.Kind.CONSUMPTION:
+        parts.append(f"OBJET:{str(bill.get_kind_display()).upper()}")
+    if bill.period_start:
+        parts.append(f"PERIODE:{bill.period_start:%d/%m/%Y}")
+    parts.append(f"DATE ECHEANCE:{bill.due_date:%d/%m/%Y}")
+    if exigible:
+        parts.append("EXIGIBLE")
+    return ", ".join(parts)
+
+
+def _payment_for_receipt(pk: int) -> Payment:
+    return Payment.objects.select_related("customer", "received_by").get(pk=pk)
+
+
+def payment_receipt_context(payment: Payment) -> dict:
+    """What a receipt shows: the payment, the customer, what it paid, plus the providers' details."""
+    allocations = list(payment.allocations.select_related("bill", "bill__dossier").order_by("bill__due_date", "id"))
+    lines = [
+        {"reference": a.bill.number, "description": bill_payment_description(a.bill), "amount": a.amount}
+        for a in allocations
+    ]
+    allocated = sum((a.amount for a in allocations), Decimal("0.00"))
+    if payment.amount > allocated:
+        lines.append(
+            {"reference": "AVANCE", "description": "Montant au crédit du compte", "amount": payment.amount - allocated}
+        )
+    context = {
+        "payment": payment,
+        "customer": payment.customer,
+        "number": receipt_number(payment),
+        "paid_at": payment.paid_at,
+        "method": payment.get_method_display(),
+        "rows": [("Mode de paiement", payment.get_method_display())]
+        + ([("Référence", payment.reference)] if payment.reference else [])
+        + (
+            [("Encaissé par", payment.received_by.get_full_name() or payment.received_by.username)]
+            if payment.received_by_id
+            else []
+        ),
+        "lines": lines,
+        "fee": None,
+        "total": payment.amount,
+        "contract": payment.customer.code,
+        "headline": "Votre paiement a été enregistré",
+        "merchant": f"RAK ({settings.CMI_CLIENT_ID})" if getattr(settings, "CMI_CLIENT_ID", "") else "RAK",
+    }
+    for provider in _providers:
+        extra = provider(payment)
+        if extra:
+            context.update(extra)
+    context["total_words"] = amount_in_words(context["total"])
+    return context
+
+
+def render_receipt_pdf(context: dict, *, reference: str) -> bytes:
+    from weasyprint import HTML
+
+    url = verification_url(reference)
+    html = render_to_string(
+        "rak_billing/pdf/receipt.html",
+        {
+            **context,
+            "qr_uri": qr_data_uri(url),
+            "verification_url": url,
+            "verification_site": settings.SITE_URL.split("://", 1)[-1],
+            "reference": reference_display(reference),
+        },
+    )
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def payment_receipt_pdf(payment: Payment) -> Document:
+    """The registered PDF receipt of ``payment``: rendered and registered on the first call,
+    the same Document afterwards (same SHA-256: the customer's copy can be verified)."""
+    document = document_for_subject(kind=Document.Kind.RECEIPT, subject=payment)
+    if document is not None:
+        return document
+    with transaction.atomic():
+        Payment.objects.select_for_update().filter(pk=payment.pk).values_list("pk").first()  # one renderer
+        document = document_for_subject(kind=Document.Kind.RECEIPT, subject=payment)
+        if document is not None:
+            return document
+        payment = _payment_for_receipt(payment.pk)
+        reference = document_reference_new()
+        pdf = render_receipt_pdf(payment_receipt_context(payment), reference=reference)
+        account = PortalAccount.objects.filter(customer_id=payment.customer_id).select_related("user").first()
+        return document_register(
+            kind=Document.Kind.RECEIPT,
+            title=f"{RECEIPT_TITLE} n° {receipt_number(payment)} — {payment.amount} DH",
+            owner=account.user if account else None,
+            owner_label=payment.customer.display_name,
+            subject=payment,
+            pdf_bytes=pdf,
+            reference=reference,
+        )

@@ -1,0 +1,123 @@
+"""After an online payment: what its receipt shows (card, authorisation, transaction, the
+order's lines and fee), the confirmation e-mail, and the signed token that opens the receipt
+without an account.
+
+Wired in ``RakPaymentCmiConfig.ready()``: ``receipt_details`` is a provider of
+``rak_billing.receipts`` (one receipt per payment, whatever the channel) and ``order_paid_notify``
+subscribes to ``HOOK_ORDER_PAID`` (it runs in the transaction that marks the order PAID: the
+e-mail is queued there and sent after commit by the worker).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from rak_base.outbox import message_queue_email
+from rak_billing.models import Payment
+from rak_billing.receipts import bill_payment_description, receipt_number
+from rak_customer.models import PortalAccount
+from rak_payment_cmi.models import CmiCallback, PaymentOrder
+
+TOKEN_SALT = "rak.payment.receipt"  # noqa: S105 - a signing namespace, not a secret
+TOKEN_MAX_AGE = 90 * 24 * 3600  # the e-mail's link works for 90 days
+
+
+def receipt_token(oid: str) -> str:
+    """A signed, unguessable token for the receipt of order ``oid`` (e-mail link, quick-pay)."""
+    return signing.dumps(oid, salt=TOKEN_SALT, compress=True)
+
+
+def receipt_token_oid(token: str) -> str | None:
+    """The oid a token opens, None when forged or too old."""
+    try:
+        return signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+
+
+def receipt_url(order: PaymentOrder, *, absolute: bool = False, with_token: bool = False) -> str:
+    try:
+        path = reverse("portal:payment_receipt", kwargs={"oid": order.oid})
+    except NoReverseMatch:
+        path = reverse("cmi:order_return", kwargs={"oid": order.oid})
+    if with_token:
+        path += f"?t={receipt_token(order.oid)}"
+    return f"{settings.SITE_URL}{path}" if absolute else path
+
+
+def _approved_message(order: PaymentOrder) -> dict:
+    callback = (
+        CmiCallback.objects.filter(order=order, kind=CmiCallback.Kind.CALLBACK, outcome=CmiCallback.Outcome.APPLIED)
+        .order_by("id")
+        .first()
+    )
+    return callback.raw if callback and isinstance(callback.raw, dict) else {}
+
+
+def receipt_details(payment: Payment) -> dict | None:
+    """Provider for ``rak_billing.receipts``: the card payment's details (seed 001 step 6)."""
+    order = PaymentOrder.objects.filter(payment=payment).select_related("customer").first()
+    if order is None:
+        return None
+    raw = _approved_message(order)
+    brand = str(raw.get("EXTRA.CARDBRAND") or "") or "Carte bancaire"
+    lines = [
+        {
+            "reference": line.bill.number,
+            "description": bill_payment_description(line.bill),
+            "amount": line.amount,
+        }
+        for line in order.order_bills.select_related("bill", "bill__dossier").order_by("bill__due_date", "bill_id")
+    ]
+    return {
+        "order": order,
+        "headline": "Votre paiement a été accepté",
+        "paid_at": order.paid_at or payment.paid_at,
+        "method": brand,
+        "rows": [
+            ("N° de paiement", str(raw.get("acqStan") or raw.get("HostRefNum") or "—")),
+            ("Code d'autorisation", order.auth_code or "—"),
+            ("Méthode de paiement", brand),
+            ("N° de carte de paiement", order.masked_pan or "—"),
+            ("N° transaction", order.trans_id or "—"),
+            ("N° de commande", order.oid),
+        ],
+        "lines": lines,
+        "fee": order.fee_total if order.fee_total else None,
+        "total": order.amount_total,
+        "email": order.email,
+    }
+
+
+def order_paid_notify(*, order_id: int) -> None:
+    """« Vous recevrez un mail de confirmation du paiement » (seed 001 step 6)."""
+    order = PaymentOrder.objects.select_related("customer", "payment").get(pk=order_id)
+    lines = "\n".join(
+        f"  - {line.bill.number} : {line.amount} DH"
+        for line in order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
+    )
+    fee = f"Frais du service en ligne : {order.fee_total} DH\n" if order.fee_total else ""
+    paid_at = timezone.localtime(order.paid_at) if order.paid_at else None
+    body = (
+        f"Bonjour {order.bill_to_name or order.customer.display_name},\n\n"
+        f"Votre paiement en ligne a été accepté" + (f" le {paid_at:%d/%m/%Y à %H:%M}" if paid_at else "") + ".\n\n"
+        f"N° de commande : {order.oid}\n"
+        f"N° transaction : {order.trans_id or '—'}\n"
+        f"Code d'autorisation : {order.auth_code or '—'}\n"
+        f"Numéro de reçu de paiement : {receipt_number(order.payment_id)}\n\n"
+        f"Factures réglées :\n{lines}\n{fee}"
+        f"Total payé : {order.amount_total} DH\n\n"
+        f"Votre reçu (à imprimer ou télécharger en PDF) : {receipt_url(order, absolute=True, with_token=True)}\n\n"
+        "Merci de votre confiance.\nRAK — Service de paiement en ligne"
+    )
+    account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()
+    message_queue_email(
+        to=order.email,
+        subject=f"RAK — Confirmation de votre paiement en ligne ({order.amount_total} DH)",
+        body=body,
+        user=account.user if account else None,
+        kind="payment",
+    )

@@ -1,0 +1,169 @@
+"""Bulk import of payments collected by other networks (Tasshilat, Wafacash, Barid Cash, banks'
+counters...): a CSV file, one payment per row, recorded in the customer ledger with
+``payments_record_bulk`` (a fixed number of queries per 5,000 rows), with a per-row report.
+
+File (separator « ; » or « , », UTF-8; headers without case or accents):
+
+| column | required | meaning |
+|---|---|---|
+| ``code_client`` | one of the two | the customer's code |
+| ``numero_facture`` (``facture``, ``n_facture``) | one of the two | a bill number (its customer pays) |
+| ``montant`` | yes | ``123,45`` or ``123.45`` (DH) |
+| ``date`` | yes | ``JJ/MM/AAAA [HH:MM[:SS]]`` or ``AAAA-MM-JJ [...]`` (Casablanca time) |
+| ``reference`` (``reference_reseau``, ``ref``) | yes | the network's transaction reference |
+| ``reseau`` | no | the network's name (else the name chosen on the import page) |
+
+Idempotent: each payment's ``external_id`` is ``RESEAU:<réseau>:<référence>`` (unique): importing
+the same file — or a file overlapping an earlier one — records every payment once. The amount is
+allocated like any payment: the customer's open bills, oldest due date first.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from rak_billing.ledger import PaymentRow, payments_record_bulk
+from rak_billing.models import Bill, Payment
+from rak_customer.models import Customer
+from rak_payment_cmi.csvfiles import RowError, header_key, parse_amount, parse_datetime, read_rows
+from rak_payment_cmi.models import NetworkPaymentImport
+
+ALIASES = {
+    "code_client": ("code_client", "client", "code"),
+    "facture": ("numero_facture", "n_facture", "no_facture", "num_facture", "facture", "reference_facture"),
+    "montant": ("montant", "amount", "montant_paye"),
+    "date": ("date", "date_paiement", "date_de_paiement"),
+    "reference": ("reference", "reference_reseau", "ref", "reference_transaction", "n_transaction"),
+    "reseau": ("reseau", "network", "canal"),
+}
+REQUIRED = ("montant", "date", "reference")
+DEFAULT_NETWORK = "AUTRE"
+
+
+@dataclass(frozen=True)
+class _Valid:
+    line: int
+    customer_id: int
+    customer_code: str
+    amount: Decimal
+    paid_at: datetime.datetime
+    external_id: str
+    reference: str
+
+
+def external_id_for(network: str, reference: str) -> str:
+    return f"RESEAU:{header_key(network).upper() or DEFAULT_NETWORK}:{reference.strip()}"[:120]
+
+
+@transaction.atomic
+def network_payments_import(
+    *, data: bytes, file_name: str, now: datetime.datetime, network: str = "", user=None
+) -> NetworkPaymentImport:
+    """Import a network's payment file; returns the import with its counts and report."""
+    rows = read_rows(data, ALIASES, REQUIRED)
+    codes = {r["code_client"].upper() for _n, r in rows if r.get("code_client")}
+    numbers = {r["facture"].upper() for _n, r in rows if r.get("facture")}
+    customers = {c.code: c for c in Customer.objects.filter(code__in=codes).only("pk", "code")}
+    bills = {b.number: b for b in Bill.objects.filter(number__in=numbers).select_related("customer")}
+    report, valid, seen = [], [], set()
+    for line, row in rows:
+        entry = {"line": line, "reference": row.get("reference", ""), "amount": row.get("montant", "")}
+        try:
+            valid_row = _check_row(row, customers, bills, default_network=network, now=now)
+            if valid_row.external_id in seen:
+                raise RowError("Référence en double dans le fichier : ligne ignorée.")
+            seen.add(valid_row.external_id)
+        except RowError as exc:
+            report.append({**entry, "status": "rejected", "reason": str(exc)})
+            continue
+        valid.append((line, valid_row, entry))
+    existing = {
+        p.external_id: p
+        for p in Payment.objects.filter(external_id__in=[v.external_id for _l, v, _e in valid]).only(
+            "external_id", "customer_id", "amount"
+        )
+    }
+    fresh = []
+    for _line, row, entry in valid:
+        entry = {**entry, "customer": row.customer_code}
+        known = existing.get(row.external_id)
+        if known is None:
+            fresh.append(row)
+            report.append({**entry, "status": "created", "reason": ""})
+        elif known.customer_id == row.customer_id and known.amount == row.amount:
+            report.append({**entry, "status": "unchanged", "reason": "Déjà enregistré (import précédent)."})
+        else:
+            report.append(
+                {
+                    **entry,
+                    "status": "rejected",
+                    "reason": f"Référence déjà enregistrée pour un autre paiement ({known.amount} DH).",
+                }
+            )
+    created = payments_record_bulk(
+        [
+            PaymentRow(
+                customer_id=row.customer_id,
+                amount=row.amount,
+                method=Payment.Method.AGENT_NETWORK,
+                paid_at=row.paid_at,
+                reference=row.reference[:64],
+                external_id=row.external_id,
+            )
+            for row in fresh
+        ],
+        received_by=user,
+    )
+    report.sort(key=lambda e: e["line"])
+    return NetworkPaymentImport.objects.create(
+        file_name=file_name[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        network=network[:40],
+        uploaded_by=user,
+        created_at=now,
+        rows_total=len(rows),
+        rows_created=created,
+        rows_unchanged=sum(1 for e in report if e["status"] == "unchanged"),
+        rows_rejected=sum(1 for e in report if e["status"] == "rejected"),
+        amount_created=sum((row.amount for row in fresh), Decimal("0.00")),
+        report=report,
+    )
+
+
+def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str, now) -> _Valid:
+    code = row.get("code_client", "").upper()
+    number = row.get("facture", "").upper()
+    if not code and not number:
+        raise RowError("Ni code client ni numéro de facture.")
+    customer = customers.get(code) if code else None
+    if code and customer is None:
+        raise RowError(f"Code client inconnu : {code}.")
+    if number:
+        bill = bills.get(number)
+        if bill is None:
+            raise RowError(f"Facture inconnue : {number}.")
+        if customer is not None and bill.customer_id != customer.pk:
+            raise RowError(f"La facture {number} n'appartient pas au client {code}.")
+        customer = bill.customer
+    amount = parse_amount(row.get("montant", ""))
+    paid_at = parse_datetime(row.get("date", ""))
+    if paid_at > now:
+        raise RowError("Date de paiement dans le futur.")
+    reference = row.get("reference", "").strip()
+    if not reference:
+        raise RowError("Référence du réseau manquante.")
+    network = row.get("reseau", "") or default_network or DEFAULT_NETWORK
+    return _Valid(
+        line=0,
+        customer_id=customer.pk,
+        customer_code=customer.code,
+        amount=amount,
+        paid_at=paid_at,
+        external_id=external_id_for(network, reference),
+        reference=f"{network} {reference}".strip(),
+    )

@@ -1,0 +1,297 @@
+"""Paying from the portal: which bills can be paid, what the selection costs (bills + the
+online-service fee), and the payment orders the pages create — quick-pay without login, the
+logged-in « Payer en ligne », advance top-ups (« Alimentation des avances ») and request fees.
+
+Amounts always come from the database: a page sends bill ids (and, for an advance, the amount
+the customer wants to put on the account), never a total. Bills marked exigible (due date
+passed) are part of every payment of bills whether or not the browser sent them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from rak_base.money import round_money
+from rak_billing.ledger import (
+    OtherLine,
+    bill_is_exigible,
+    bill_issue_other,
+    bills_open,
+    bills_with_outstanding,
+)
+from rak_billing.models import Bill
+from rak_billing.receipts import bill_payment_description
+from rak_customer.models import Customer, Dossier
+from rak_payment_cmi import fees
+from rak_payment_cmi.models import PaymentOrder, PaymentSettings
+from rak_payment_cmi.services import NothingToPay, PaymentOrderError, payment_order_create
+
+ZERO = Decimal("0.00")
+Purpose = PaymentOrder.Purpose
+
+
+class ExigibleBillRequired(PaymentOrderError):
+    default_message = "Les factures exigibles sont obligatoires dans le paiement."
+
+
+class AdvanceRefused(PaymentOrderError):
+    default_message = "Cette avance ne peut pas être payée en ligne."
+
+
+class AmountChanged(PaymentOrderError):
+    default_message = "Le montant de vos factures vient de changer : vérifiez votre sélection et recommencez."
+
+
+# --- settings and fee -------------------------------------------------------------------------------
+
+
+def payment_settings_get() -> PaymentSettings:
+    """The back office's settings (defaults when never saved: 1 % + 10 % VAT)."""
+    return PaymentSettings.objects.filter(pk=1).first() or PaymentSettings(pk=1)
+
+
+@transaction.atomic
+def payment_settings_fee_disable() -> PaymentSettings:
+    """« Aucun frais »: the utility bears the online-service fee (the regulator's rule since 2024)."""
+    current, _created = PaymentSettings.objects.select_for_update().get_or_create(pk=1)
+    current.fee_mode = PaymentSettings.FeeMode.NONE
+    current.save()
+    return current
+
+
+def fee_for(amount: Decimal, current: PaymentSettings | None = None) -> tuple[Decimal, Decimal]:
+    current = current or payment_settings_get()
+    return fees.fee_compute(
+        amount,
+        mode=current.fee_mode,
+        fixed=current.fee_fixed,
+        percent=current.fee_percent,
+        vat_rate=current.fee_vat_rate,
+    )
+
+
+# --- what can be paid ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayableBill:
+    bill: Bill
+    open_amount: Decimal
+    exigible: bool
+
+    @property
+    def description(self) -> str:
+        return bill_payment_description(self.bill, exigible=self.exigible)
+
+
+@dataclass
+class Selection:
+    """The chosen bills and what paying them online costs."""
+
+    bills: list[PayableBill] = field(default_factory=list)
+    amount: Decimal = ZERO
+    fee: Decimal = ZERO
+    fee_vat: Decimal = ZERO
+
+    @property
+    def fee_total(self) -> Decimal:
+        return self.fee + self.fee_vat
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount + self.fee_total
+
+    @property
+    def ids(self) -> list[int]:
+        return [item.bill.pk for item in self.bills]
+
+
+def payable_bills(customer_id: int, *, as_of: datetime.date) -> list[PayableBill]:
+    """The customer's bills with something left to pay, oldest due date first (one query)."""
+    rows = bills_with_outstanding(bills_open(customer_id)).select_related("dossier")
+    items = []
+    for bill in rows:
+        open_amount = round_money(bill.total_ttc - bill.paid)
+        if open_amount > ZERO:
+            items.append(PayableBill(bill, open_amount, bill_is_exigible(bill, as_of=as_of)))
+    return items
+
+
+def selection_compute(
+    payable: list[PayableBill], bill_ids: Iterable[int | str], *, current: PaymentSettings | None = None
+) -> Selection:
+    """The selection of ``bill_ids`` among ``payable`` (ids that are not there are ignored),
+    exigible bills always included, with the fee on the total."""
+    wanted = set()
+    for value in bill_ids:
+        try:
+            wanted.add(int(value))
+        except (TypeError, ValueError):
+            continue
+    chosen = [item for item in payable if item.exigible or item.bill.pk in wanted]
+    amount = sum((item.open_amount for item in chosen), ZERO)
+    fee, fee_vat = fee_for(amount, current)
+    return Selection(bills=chosen, amount=amount, fee=fee, fee_vat=fee_vat)
+
+
+def quickpay_customer(code: str, *, as_of: datetime.date) -> Customer | None:
+    """Quick-pay: the customer with this code, only when there is something to pay (the page
+    answers the same whether the code is unknown or nothing is due)."""
+    code = (code or "").strip().upper()
+    if not code:
+        return None
+    customer = Customer.objects.filter(code=code).first()
+    if customer is None or not payable_bills(customer.pk, as_of=as_of):
+        return None
+    return customer
+
+
+def customer_address(customer_id: int) -> str:
+    dossier = (
+        Dossier.objects.filter(customer_id=customer_id)
+        .select_related("premises")
+        .order_by("status", "number")  # ACTIVE sorts first
+        .first()
+    )
+    return str(dossier.premises) if dossier else ""
+
+
+# --- orders -------------------------------------------------------------------------------------------
+
+
+def _local_date(now: datetime.datetime) -> datetime.date:
+    return timezone.localdate(now) if timezone.is_aware(now) else now.date()
+
+
+@transaction.atomic
+def order_create_for_bills(
+    *,
+    customer: Customer,
+    bills: Iterable[Bill],
+    email: str,
+    now: datetime.datetime,
+    purpose: str = Purpose.BILLS,
+    card_type: str = PaymentOrder.CardType.MOROCCAN,
+    lang: str = PaymentOrder.Lang.FR,
+    tel: str = "",
+    bill_to_name: str = "",
+    require_exigible: bool | None = None,
+) -> PaymentOrder:
+    """A payment order for ``bills`` of ``customer`` with the online-service fee of the back
+    office's settings. Amounts are what is still owed on each bill, read under lock. For a
+    payment of bills (``purpose=BILLS``) every exigible bill of the customer must be among them.
+
+    Used by the quick-pay and portal pages, by advance top-ups, and by the requests addon for a
+    request's fees (``purpose=REQUEST_FEE``, the request's invoice as the only bill)."""
+    bills = list(bills)
+    if not bills:
+        raise NothingToPay()
+    if any(bill.customer_id != customer.pk for bill in bills):
+        raise NothingToPay()
+    as_of = _local_date(now)
+    if require_exigible is None:
+        require_exigible = purpose == Purpose.BILLS
+    if require_exigible:
+        chosen = {bill.pk for bill in bills}
+        missing = [
+            item.bill.number
+            for item in payable_bills(customer.pk, as_of=as_of)
+            if item.exigible and item.bill.pk not in chosen
+        ]
+        if missing:
+            raise ExigibleBillRequired(
+                f"Les factures exigibles sont obligatoires dans le paiement : {', '.join(missing)}."
+            )
+    expected = sum(
+        (
+            round_money(b.total_ttc - b.paid)
+            for b in bills_with_outstanding(Bill.objects.filter(pk__in=[bill.pk for bill in bills]))
+        ),
+        ZERO,
+    )
+    fee, fee_vat = fee_for(expected)
+    order = payment_order_create(
+        customer=customer,
+        bills=bills,
+        email=email,
+        now=now,
+        purpose=purpose,
+        fee_amount=fee,
+        fee_vat=fee_vat,
+        card_type=card_type,
+        lang=lang,
+        bill_to_name=bill_to_name or customer.display_name,
+        tel=tel,
+    )
+    if order.amount_bills != expected:  # a payment landed between the read and the lock
+        raise AmountChanged()
+    return order
+
+
+def advance_dossiers(customer_id: int) -> list[Dossier]:
+    """The customer's dossiers billed by advance (« carte congé »), active first."""
+    return list(
+        Dossier.objects.filter(customer_id=customer_id, billing_mode=Dossier.BillingMode.ADVANCE)
+        .exclude(status=Dossier.Status.TERMINATED)
+        .select_related("premises")
+        .order_by("number")
+    )
+
+
+def advance_amount_parse(text: str, current: PaymentSettings | None = None) -> Decimal:
+    """The amount typed for an advance, checked against the back office's bounds."""
+    current = current or payment_settings_get()
+    try:
+        amount = Decimal(str(text).strip().replace(" ", "").replace(",", "."))
+    except (InvalidOperation, ValueError) as exc:
+        raise AdvanceRefused("Saisissez un montant en dirhams, par exemple 200 ou 150,50.") from exc
+    if not amount.is_finite() or amount != round_money(amount):
+        raise AdvanceRefused("Saisissez un montant en dirhams avec au plus deux décimales.")
+    if amount < current.advance_min or amount > current.advance_max:
+        raise AdvanceRefused(
+            f"Le montant de l'avance doit être compris entre {current.advance_min} DH et {current.advance_max} DH."
+        )
+    return amount
+
+
+@transaction.atomic
+def advance_order_create(
+    *,
+    customer: Customer,
+    dossier: Dossier,
+    amount: Decimal,
+    email: str,
+    now: datetime.datetime,
+    card_type: str = PaymentOrder.CardType.MOROCCAN,
+) -> PaymentOrder:
+    """« Alimentation des avances sur consommation »: an advance invoice of ``amount`` for the
+    dossier (``bill_issue_other`` kind ADVANCE, no VAT: the consumption it pays for carries it),
+    then a payment order for it."""
+    if dossier.customer_id != customer.pk or dossier.billing_mode != Dossier.BillingMode.ADVANCE:
+        raise AdvanceRefused("Ce dossier n'est pas facturé par avance.")
+    if dossier.status == Dossier.Status.TERMINATED:
+        raise AdvanceRefused("Ce dossier est résilié.")
+    amount = advance_amount_parse(str(amount))
+    today = _local_date(now)
+    bill = bill_issue_other(
+        kind=Bill.Kind.ADVANCE,
+        customer=customer,
+        dossier=dossier,
+        lines=[
+            OtherLine(label=f"Avance sur consommation — dossier {dossier.number}", unit_price=amount, vat_rate=ZERO)
+        ],
+        issue_date=today,
+        due_date=today,
+        now=now,
+    )
+    if bill.settled_at is not None:  # the customer's credit already covered it
+        raise AdvanceRefused("Votre crédit couvre déjà cette avance : aucun paiement n'est nécessaire.")
+    return order_create_for_bills(
+        customer=customer, bills=[bill], email=email, now=now, purpose=Purpose.ADVANCE, card_type=card_type
+    )

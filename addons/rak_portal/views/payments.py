@@ -1,0 +1,442 @@
+"""Paying bills online (seed 001): quick-pay without login, the logged-in « Payer en ligne »,
+« Alimentation des avances », the recap with the conditions, « Payer » (the browser posts to the
+gateway), and the receipt (page + PDF).
+
+What the browser sends is only *which* bills (ids among the customer's own open bills) and, for
+an advance, the amount to put on the account; every total is recomputed on the server
+(``rak_payment_cmi.paying``), exigible bills are always part of the payment. The state between
+pages lives in the session (bill ids, e-mail, card type), never an amount.
+
+Receipt access: the logged-in owner of the order, the browser session that created it
+(quick-pay), or the signed token of the confirmation e-mail — never an id alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+from datetime import timedelta
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from rak_base import clock
+from rak_base.documents import mask_name
+from rak_base.errors import RakError
+from rak_base.http import client_ip
+from rak_base.private_files import private_file_response
+from rak_base.throttle import throttle_hit
+from rak_billing.api import payment_receipt_context, payment_receipt_pdf, receipt_number
+from rak_customer.models import Contact, Customer
+from rak_customer.selectors import customer_for_user
+from rak_payment_cmi.after_payment import receipt_token, receipt_token_oid
+from rak_payment_cmi.api import GatewayNotConfigured, PaymentOrder, order_by_oid, order_checkout_form
+from rak_payment_cmi.paying import (
+    NothingToPay,
+    advance_amount_parse,
+    advance_dossiers,
+    advance_order_create,
+    customer_address,
+    fee_for,
+    order_create_for_bills,
+    payable_bills,
+    payment_settings_get,
+    selection_compute,
+)
+from rak_portal.payment_forms import AdvanceForm, ConditionsForm, PortalPayForm, QuickPayForm
+from rak_portal.views.account import customer_required
+
+NOTHING_TO_PAY = "Aucune Facture à payer ou identifiants client inexistant"
+TOO_MANY = "Trop de tentatives depuis votre connexion. Réessayez dans quelques minutes."
+QUICKPAY_KEY = "rak_quickpay"
+PORTAL_KEY = "rak_portal_pay"
+ADVANCE_KEY = "rak_advance_pay"
+ORDERS_KEY = "rak_payment_orders"
+QUICKPAY_MINUTES = 20
+THROTTLE_LIMIT = 10
+THROTTLE_WINDOW = timedelta(minutes=15)
+
+
+def _today() -> datetime.date:
+    return timezone.localdate(clock.now())
+
+
+def _fee_config() -> dict:
+    """What the page's script needs to show the fee as boxes change (the server recomputes)."""
+    current = payment_settings_get()
+    return {
+        "mode": current.fee_mode,
+        "fixed": f"{current.fee_fixed:.2f}",
+        "percent": f"{current.fee_percent}",
+        "vat": f"{current.fee_vat_rate}",
+    }
+
+
+def _remember_order(request: HttpRequest, order: PaymentOrder) -> None:
+    oids = [oid for oid in request.session.get(ORDERS_KEY, []) if oid != order.oid][-9:]
+    request.session[ORDERS_KEY] = [*oids, order.oid]
+
+
+def _checkout(request: HttpRequest, order: PaymentOrder) -> HttpResponse:
+    """« Payer »: the page that posts the browser to the gateway (CMI, or the sandbox)."""
+    try:
+        gateway_url, fields = order_checkout_form(order, now=clock.now())
+    except GatewayNotConfigured as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:home")
+    _remember_order(request, order)
+    return render(
+        request, "rak_portal/pay/checkout.html", {"gateway_url": gateway_url, "fields": fields, "order": order}
+    )
+
+
+# --- the bill list and the recap, shared by quick-pay and the portal ------------------------------------
+
+
+def _selected_ids(request: HttpRequest) -> list[str]:
+    return request.POST.getlist("facture")
+
+
+def _bill_list_context(customer: Customer, selected: list | None, *, masked: bool, email: str) -> dict:
+    payable = payable_bills(customer.pk, as_of=_today())
+    ids = selected if selected is not None else [item.bill.pk for item in payable]  # all boxes checked at first
+    selection = selection_compute(payable, ids)
+    chosen = set(selection.ids)
+    address = customer_address(customer.pk)
+    return {
+        "customer": customer,
+        "customer_name": mask_name(customer.display_name) if masked else customer.display_name,
+        "customer_address": mask_name(address) if masked else address,
+        "email": email,
+        "payable": [(item, item.bill.pk in chosen) for item in payable],
+        "selection": selection,
+        "fee_config": _fee_config(),
+    }
+
+
+def _recap_context(customer: Customer, ids: list, *, masked: bool, email: str) -> dict:
+    payable = payable_bills(customer.pk, as_of=_today())
+    selection = selection_compute(payable, ids)
+    address = customer_address(customer.pk)
+    return {
+        "customer": customer,
+        "customer_name": mask_name(customer.display_name) if masked else customer.display_name,
+        "customer_address": mask_name(address) if masked else address,
+        "email": email,
+        "selection": selection,
+    }
+
+
+# --- quick-pay (no login) ------------------------------------------------------------------------------------
+
+
+def _quickpay_state(request: HttpRequest) -> tuple[dict, Customer] | None:
+    state = request.session.get(QUICKPAY_KEY)
+    if not state:
+        return None
+    started = datetime.datetime.fromisoformat(state["at"])
+    if clock.now() - started > timedelta(minutes=QUICKPAY_MINUTES):
+        request.session.pop(QUICKPAY_KEY, None)
+        return None
+    customer = Customer.objects.filter(pk=state["customer_id"]).first()
+    return (state, customer) if customer else None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def quickpay(request: HttpRequest) -> HttpResponse:
+    """Step 2 « Identifiants du client »: code client, e-mail twice, captcha, card type."""
+    form = QuickPayForm(request.POST or None)
+    notice, status = "", 200
+    if request.method == "POST":
+        allowed = throttle_hit(
+            key=f"quickpay:{client_ip(request)}", limit=THROTTLE_LIMIT, window=THROTTLE_WINDOW, now=clock.now()
+        )
+        if not allowed:
+            notice, status = TOO_MANY, 429
+        elif form.is_valid():
+            customer = _quickpay_customer(form.cleaned_data["code"])
+            if customer is None:
+                notice = NOTHING_TO_PAY  # unknown code or nothing due: the same answer
+            else:
+                request.session.cycle_key()
+                request.session[QUICKPAY_KEY] = {
+                    "customer_id": customer.pk,
+                    "email": form.cleaned_data["email"].strip(),
+                    "card_type": form.cleaned_data["card_type"],
+                    "at": clock.now().isoformat(),
+                    "selected": None,
+                }
+                return redirect("portal:quickpay_bills")
+    # the captcha widget draws a new challenge at every rendering (an answer is used once)
+    return render(request, "rak_portal/pay/quickpay.html", {"form": form, "notice": notice}, status=status)
+
+
+def _quickpay_customer(code: str) -> Customer | None:
+    from rak_payment_cmi.paying import quickpay_customer
+
+    return quickpay_customer(code, as_of=_today())
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def quickpay_bills(request: HttpRequest) -> HttpResponse:
+    """Step 3 « Liste des factures »: check the bills to pay; exigible ones are mandatory."""
+    found = _quickpay_state(request)
+    if found is None:
+        return redirect("portal:quickpay")
+    state, customer = found
+    selected = state.get("selected")
+    if request.method == "POST":
+        selected = _selected_ids(request)
+        state["selected"] = selected
+        request.session[QUICKPAY_KEY] = state
+        if "valider" in request.POST:
+            if not selection_compute(payable_bills(customer.pk, as_of=_today()), selected).bills:
+                messages.error(request, "Cochez au moins une facture à payer.")
+            else:
+                return redirect("portal:quickpay_recap")
+    context = _bill_list_context(customer, selected, masked=True, email=state["email"])
+    if not context["payable"]:
+        request.session.pop(QUICKPAY_KEY, None)
+        return render(request, "rak_portal/pay/quickpay.html", {"form": QuickPayForm(), "notice": NOTHING_TO_PAY})
+    context.update({"mode": "quick", "action": "portal:quickpay_bills", "base_template": "rak_portal/base.html"})
+    return render(request, "rak_portal/pay/bills.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def quickpay_recap(request: HttpRequest) -> HttpResponse:
+    """Step 4 « Récapitulatif » then « Payer »."""
+    found = _quickpay_state(request)
+    if found is None:
+        return redirect("portal:quickpay")
+    state, customer = found
+    ids = state.get("selected") or []
+    return _recap(
+        request,
+        customer=customer,
+        ids=ids,
+        email=state["email"],
+        card_type=state["card_type"],
+        masked=True,
+        back="portal:quickpay_bills",
+        on_paid=lambda: request.session.pop(QUICKPAY_KEY, None),
+    )
+
+
+def _recap(request, *, customer, ids, email, card_type, masked, back, on_paid) -> HttpResponse:
+    context = _recap_context(customer, ids, masked=masked, email=email)
+    if not context["selection"].bills:
+        return redirect(back)
+    form = ConditionsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_create_for_bills(
+                customer=customer,
+                bills=[item.bill for item in context["selection"].bills],
+                email=email,
+                card_type=card_type,
+                now=clock.now(),
+            )
+        except NothingToPay:
+            messages.error(request, NOTHING_TO_PAY)
+            return redirect(back)
+        except RakError as exc:
+            messages.error(request, exc.message)
+            return redirect(back)
+        on_paid()
+        return _checkout(request, order)
+    context.update(
+        {
+            "form": form,
+            "back": back,
+            "card_type": dict(PaymentOrder.CardType.choices).get(card_type, ""),
+            "base_template": "rak_portal/base.html" if masked else "rak_portal/private_base.html",
+        }
+    )
+    return render(request, "rak_portal/pay/recap.html", context, status=400 if form.errors else 200)
+
+
+# --- logged in: Payer en ligne --------------------------------------------------------------------------------
+
+
+def _account_email(request: HttpRequest) -> str:
+    if request.user.email:
+        return request.user.email
+    contact = (
+        Contact.objects.filter(customer=request.customer, kind=Contact.Kind.EMAIL).order_by("-is_primary_email").first()
+    )
+    return contact.value if contact else ""
+
+
+@customer_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pay_online(request: HttpRequest) -> HttpResponse:
+    """« Payer en ligne » (Mes impayés -> Payer en ligne): the same bill list, not masked."""
+    state = request.session.get(PORTAL_KEY) or {}
+    selected = state.get("selected")
+    form = PortalPayForm(
+        request.POST or None,
+        initial={
+            "email": state.get("email") or _account_email(request),
+            "card_type": state.get("card_type") or "MOROCCAN",
+        },
+    )
+    if request.method == "POST":
+        selected = _selected_ids(request)
+        if form.is_valid():
+            request.session[PORTAL_KEY] = {
+                "selected": selected,
+                "email": form.cleaned_data["email"],
+                "card_type": form.cleaned_data["card_type"],
+            }
+            if "valider" in request.POST:
+                if not selection_compute(payable_bills(request.customer.pk, as_of=_today()), selected).bills:
+                    messages.error(request, "Cochez au moins une facture à payer.")
+                else:
+                    return redirect("portal:pay_recap")
+    context = _bill_list_context(request.customer, selected, masked=False, email="")
+    context.update(
+        {"mode": "portal", "action": "portal:pay_online", "form": form, "base_template": "rak_portal/private_base.html"}
+    )
+    return render(request, "rak_portal/pay/bills.html", context)
+
+
+@customer_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pay_recap(request: HttpRequest) -> HttpResponse:
+    state = request.session.get(PORTAL_KEY)
+    if not state:
+        return redirect("portal:pay_online")
+    return _recap(
+        request,
+        customer=request.customer,
+        ids=state.get("selected") or [],
+        email=state["email"],
+        card_type=state["card_type"],
+        masked=False,
+        back="portal:pay_online",
+        on_paid=lambda: request.session.pop(PORTAL_KEY, None),
+    )
+
+
+# --- logged in: Alimentation des avances -------------------------------------------------------------------
+
+
+@customer_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def advance(request: HttpRequest) -> HttpResponse:
+    """« Alimentation des avances sur consommation »: a dossier billed by advance, an amount,
+    then the recap; « Payer » issues the advance invoice and posts to the gateway."""
+    dossiers = advance_dossiers(request.customer.pk)
+    current = payment_settings_get()
+    if request.method == "POST" and "payer" in request.POST:
+        return _advance_pay(request, dossiers)
+    form = AdvanceForm(
+        request.POST or None,
+        dossiers=dossiers,
+        initial={"email": _account_email(request), "card_type": "MOROCCAN"},
+    )
+    recap = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            amount = advance_amount_parse(form.cleaned_data["amount"], current)
+        except RakError as exc:
+            form.add_error("amount", exc.message)
+        else:
+            fee, fee_vat = fee_for(amount, current)
+            dossier = form.dossiers[form.cleaned_data["dossier"]]
+            request.session[ADVANCE_KEY] = {
+                "dossier": dossier.number,
+                "amount": f"{amount:.2f}",
+                "email": form.cleaned_data["email"],
+                "card_type": form.cleaned_data["card_type"],
+            }
+            recap = {"dossier": dossier, "amount": amount, "fee": fee + fee_vat, "total": amount + fee + fee_vat}
+    return render(
+        request,
+        "rak_portal/pay/advance.html",
+        {"form": form, "dossiers": dossiers, "recap": recap, "conditions": ConditionsForm(), "settings": current},
+    )
+
+
+def _advance_pay(request: HttpRequest, dossiers) -> HttpResponse:
+    state = request.session.get(ADVANCE_KEY)
+    by_number = {d.number: d for d in dossiers}
+    if not state or state.get("dossier") not in by_number:
+        return redirect("portal:advance")
+    conditions = ConditionsForm(request.POST)
+    if not conditions.is_valid():
+        messages.error(request, conditions.errors["conditions"][0])
+        return redirect("portal:advance")
+    try:
+        order = advance_order_create(
+            customer=request.customer,
+            dossier=by_number[state["dossier"]],
+            amount=state["amount"],
+            email=state["email"],
+            card_type=state["card_type"],
+            now=clock.now(),
+        )
+    except RakError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:advance")
+    request.session.pop(ADVANCE_KEY, None)
+    return _checkout(request, order)
+
+
+# --- conditions, receipt ---------------------------------------------------------------------------------------
+
+
+@require_GET
+def payment_terms(request: HttpRequest) -> HttpResponse:
+    return render(request, "rak_portal/pay/conditions.html", {"fee": payment_settings_get()})
+
+
+def _order_for_receipt(request: HttpRequest, oid: str) -> PaymentOrder:
+    """The order if this visitor may see its receipt, else 404 (whether it exists or not)."""
+    order = order_by_oid(oid)
+    if order is None:
+        raise Http404("Reçu introuvable")
+    allowed = oid in request.session.get(ORDERS_KEY, [])
+    if not allowed and request.user.is_authenticated:
+        customer = customer_for_user(request.user)
+        allowed = customer is not None and customer.pk == order.customer_id
+    if not allowed and request.GET.get("t"):
+        allowed = receipt_token_oid(request.GET["t"]) == oid
+        if allowed:
+            _remember_order(request, order)
+    if not allowed:
+        raise Http404("Reçu introuvable")
+    return order
+
+
+@never_cache
+@require_GET
+def payment_receipt(request: HttpRequest, oid: str) -> HttpResponse:
+    """Step 6 « Reçu de paiement »: « Imprimer » and the PDF."""
+    order = _order_for_receipt(request, oid)
+    if order.status != PaymentOrder.Status.PAID or order.payment_id is None:
+        return redirect("cmi:order_return", oid=order.oid)
+    context = payment_receipt_context(order.payment)
+    context.update({"order": order, "token": receipt_token(order.oid)})
+    return render(request, "rak_portal/pay/receipt.html", context)
+
+
+@never_cache
+@require_GET
+def payment_receipt_pdf_view(request: HttpRequest, oid: str) -> HttpResponse:
+    order = _order_for_receipt(request, oid)
+    if order.status != PaymentOrder.Status.PAID or order.payment_id is None:
+        raise Http404("Reçu introuvable")
+    document = payment_receipt_pdf(order.payment)
+    return private_file_response(
+        document.file, as_attachment=True, download_name=f"recu-{receipt_number(order.payment_id)}.pdf"
+    )
