@@ -56,7 +56,7 @@ class PaymentSettingsAdmin(ModelAdmin):
         (None, {"fields": ("updated_at",)}),
     )
     readonly_fields = ("examples", "updated_at")
-    actions_detail = ("fee_none",)
+    actions_submit_line = ("fee_none",)  # a POST button next to « Enregistrer » (CSRF-protected)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -71,11 +71,10 @@ class PaymentSettingsAdmin(ModelAdmin):
     def has_fee_none_permission(self, request, object_id=None) -> bool:
         return self.has_change_permission(request)
 
-    @action(description=_("Aucun frais (pris en charge par la RAK)"), permissions=["fee_none"], icon="money_off")
-    def fee_none(self, request, object_id):
+    @action(description=_("Aucun frais (pris en charge par la RAK)"), permissions=["fee_none"])
+    def fee_none(self, request, obj: PaymentSettings):
         payment_settings_fee_disable()
         messages.success(request, _("Le paiement en ligne est désormais sans frais pour le client."))
-        return HttpResponseRedirect(reverse("admin:rak_payment_cmi_paymentsettings_change", args=[1]))
 
     @display(description=_("exemples (réglage enregistré)"))
     def examples(self, obj: PaymentSettings) -> str:

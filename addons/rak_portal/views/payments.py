@@ -232,7 +232,7 @@ def _recap(request, *, customer, ids, email, card_type, masked, back, on_paid) -
     context = _recap_context(customer, ids, masked=masked, email=email)
     if not context["selection"].bills:
         return redirect(back)
-    form = ConditionsForm(request.POST or None)
+    form = ConditionsForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             order = order_create_for_bills(
