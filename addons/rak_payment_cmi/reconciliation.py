@@ -217,7 +217,12 @@ def settlement_import(*, data: bytes, file_name: str, now: datetime.datetime, us
 
 
 def _lock_line(line_id: int) -> SettlementLine:
-    line = SettlementLine.objects.select_for_update().select_related("order").filter(pk=line_id).first()
+    line = (
+        SettlementLine.objects.select_for_update(of=("self",))
+        .select_related("order", "settlement")
+        .filter(pk=line_id)
+        .first()
+    )
     if line is None:
         raise ReconciliationError("Ligne de rapprochement introuvable.")
     if line.resolution:
