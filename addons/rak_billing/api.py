@@ -1,6 +1,7 @@
 """What other addons may call from rak_billing (higher addons: payments, requests, portal)."""
 
 from rak_billing.billing import BillingRunRefused, billing_run_create
+from rak_billing.engine import EngineError, fmt_qty
 from rak_billing.ledger import (
     CreditNoteRefused,
     OtherLine,
@@ -24,12 +25,16 @@ from rak_billing.receipts import (
     receipt_details_register,
     receipt_number,
 )
+from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book
 
 __all__ = [
+    "SIMULATED_SERVICES",
     "BillingRunRefused",
     "CreditNoteRefused",
+    "EngineError",
     "OtherLine",
     "PaymentRefused",
+    "TariffNotFound",
     "UnableToIssueBill",
     "bill_is_exigible",
     "bill_issue_other",
@@ -42,9 +47,12 @@ __all__ = [
     "bills_with_outstanding",
     "credit_note_issue",
     "customer_balance",
+    "fmt_qty",
     "payment_receipt_context",
     "payment_receipt_pdf",
     "payment_record",
     "receipt_details_register",
     "receipt_number",
+    "simulate",
+    "tariff_book",
 ]

@@ -3,7 +3,7 @@ the page shows the detailed bill the billing engine would produce — each line,
 the tranche warning, the monthly-equivalent consumption, and for water the sanitation lines on
 the same bill. Public: no login needed; a logged-in customer keeps the menu.
 
-The view parses the form, makes one call (``rak_billing.tariffs.simulate``) and renders.
+The view parses the form, makes one call (``rak_billing.api.simulate``) and renders.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from rak_base import clock
-from rak_billing.engine import EngineError, fmt_qty
-from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book
+from rak_billing.api import SIMULATED_SERVICES, EngineError, TariffNotFound, fmt_qty, simulate, tariff_book
 from rak_customer.models import Dossier, Service
 
 REQUIRED = {"required": "Ce champ est obligatoire."}
