@@ -8,9 +8,10 @@ A run is set-based and resumable:
 - per chunk, a fixed number of queries whatever its size: the dossiers, the bills already there
   (a dossier is never billed twice for a period: they are skipped and counted, the unique
   constraint ``bill_one_per_dossier_period`` being the last guard), the latest ACCEPTED reading
-  of each meter before the end of the period with the one before it (``DISTINCT ON`` +
-  ``LATERAL`` on PostgreSQL, window functions elsewhere), the readings held for review, the
-  previous bill of each dossier;
+  of each meter before the end of the period with the one before it (``LATERAL`` index probes
+  over the chunk's ids on PostgreSQL — a plan that does not depend on table statistics, which lag
+  behind a table that a run is filling — window functions elsewhere), the readings held for
+  review, the previous bill of each dossier;
 - amounts come from the pure engine through the tariff book, memoised by
   ``(schedule, VAT rate, consumption, days)``: most households share their values;
 - bills, lines and ledger debits are written with ``COPY`` on PostgreSQL (``bulk_create``
@@ -268,16 +269,20 @@ def _latest_readings(ids: list[int], period_end: datetime.date) -> dict[int, _Re
     columns = (
         'r.dossier_id, r.id, r.reading_date, r."index", r.previous_index, r.consumption, r.meter_replaced, r.source'
     )
-    if _is_pg():
+    if _is_pg():  # two index probes per dossier, whatever the planner's statistics say
         sql = f"""
-            SELECT cur.*, prev."index", prev.reading_date FROM (
-                SELECT DISTINCT ON (r.dossier_id) {columns} FROM {table} r
-                WHERE r.dossier_id = ANY(%s) AND r.status = 'ACCEPTED' AND r.reading_date < %s
-                ORDER BY r.dossier_id, r.reading_date DESC
+            SELECT d.id, cur.id, cur.reading_date, cur."index", cur.previous_index, cur.consumption,
+                   cur.meter_replaced, cur.source, prev."index", prev.reading_date
+            FROM unnest(%s::bigint[]) AS d(id)
+            CROSS JOIN LATERAL (
+                SELECT r.id, r.reading_date, r."index", r.previous_index, r.consumption, r.meter_replaced, r.source
+                FROM {table} r
+                WHERE r.dossier_id = d.id AND r.status = 'ACCEPTED' AND r.reading_date < %s
+                ORDER BY r.reading_date DESC LIMIT 1
             ) cur
             LEFT JOIN LATERAL (
                 SELECT p."index", p.reading_date FROM {table} p
-                WHERE p.dossier_id = cur.dossier_id AND p.status = 'ACCEPTED' AND p.reading_date < cur.reading_date
+                WHERE p.dossier_id = d.id AND p.status = 'ACCEPTED' AND p.reading_date < cur.reading_date
                 ORDER BY p.reading_date DESC LIMIT 1
             ) prev ON TRUE"""  # noqa: S608 - table names from model metadata, values bound
         params = [ids, period_end]
@@ -319,12 +324,16 @@ def _previous_bills(ids: list[int], period_start: datetime.date) -> dict[int, _P
     if not ids:
         return {}
     bills, readings = _table(Bill), _table(MeterReading)
-    if _is_pg():
+    if _is_pg():  # one index probe per dossier (bill_one_per_dossier_period), then the reading by key
         sql = f"""
-            SELECT DISTINCT ON (b.dossier_id) b.dossier_id, b.current_index, b.period_end, r.reading_date
-            FROM {bills} b LEFT JOIN {readings} r ON r.id = b.reading_id
-            WHERE b.dossier_id = ANY(%s) AND b.kind = 'CONSUMPTION' AND b.period_start < %s
-            ORDER BY b.dossier_id, b.period_start DESC"""  # noqa: S608 - table names from model metadata, values bound
+            SELECT d.id, pb.current_index, pb.period_end, r.reading_date
+            FROM unnest(%s::bigint[]) AS d(id)
+            CROSS JOIN LATERAL (
+                SELECT b.current_index, b.period_end, b.reading_id FROM {bills} b
+                WHERE b.dossier_id = d.id AND b.kind = 'CONSUMPTION' AND b.period_start < %s
+                ORDER BY b.period_start DESC LIMIT 1
+            ) pb
+            LEFT JOIN {readings} r ON r.id = pb.reading_id"""  # noqa: S608 - table names from model metadata
         params = [ids, period_start]
     else:
         marks = ", ".join(["%s"] * len(ids))
@@ -403,6 +412,7 @@ class _NewBill:
     computation: engine.Computation
     service: str
     estimate_source: int | None = None  # source dossier whose estimated reading this bill uses
+    line_tails: tuple[str, ...] = ()
 
 
 def _bill_chunk(run: BillingRun, *, now: datetime.datetime, chunk_size: int) -> ChunkResult:
@@ -444,10 +454,11 @@ def _bill_chunk(run: BillingRun, *, now: datetime.datetime, chunk_size: int) -> 
             source_of[pk] = pk
     source_ids = sorted(set(source_of.values()))
     readings = _latest_readings(source_ids, pe)
+    outside = sorted(set(source_ids) - {row[0] for row in rows})  # water meters of sanitation dossiers
     blocked = set(
-        MeterReading.objects.filter(
-            dossier_id__in=source_ids, status__in=BLOCKING_STATUSES, reading_date__gte=ps, reading_date__lt=pe
-        ).values_list("dossier_id", flat=True)
+        MeterReading.objects.filter(status__in=BLOCKING_STATUSES, reading_date__gte=ps, reading_date__lt=pe)
+        .filter(Q(dossier_id__gte=first_id, dossier_id__lte=last_id) | Q(dossier_id__in=outside))
+        .values_list("dossier_id", flat=True)
     )
     previous = _previous_bills([row[0] for row in todo], ps)
     to_estimate = sorted(
@@ -502,7 +513,7 @@ def _bill_chunk(run: BillingRun, *, now: datetime.datetime, chunk_size: int) -> 
             current_index = estimate.index
             days, reading_id, estimated, estimate_source = (pe - ps).days, None, True, source
         try:
-            computation = book.compute(service, category, consumption=consumption, days=days)
+            priced = _priced(book.lookup(service, category), consumption, days)
         except TariffNotFound:
             missing_tariffs.add((service, category))
             no_tariff += 1
@@ -516,9 +527,10 @@ def _bill_chunk(run: BillingRun, *, now: datetime.datetime, chunk_size: int) -> 
                 current_index,
                 consumption,
                 estimated,
-                computation,
+                priced.computation,
                 service,
                 estimate_source,
+                priced.line_tails,
             )
         )
     result.skipped += no_meter + no_tariff
@@ -615,37 +627,47 @@ def _copy_text(value) -> str:
     return text
 
 
-class _LineCache:
-    """COPY text of a computation's lines without the bill id, rendered once per distinct
-    computation (the engine's results are memoised, so identical objects repeat)."""
+@dataclass(frozen=True)
+class _Priced:
+    """An engine result and the COPY text of its lines without the bill id (rendered once)."""
 
-    def __init__(self) -> None:
-        self._tails: dict[int, tuple[str, ...]] = {}
-        self._keep: list = []
+    computation: engine.Computation
+    line_tails: tuple[str, ...]
 
-    def tails(self, computation: engine.Computation) -> tuple[str, ...]:
-        key = id(computation)
-        tails = self._tails.get(key)
-        if tails is None:
-            self._keep.append(computation)  # keep ids stable while cached
-            tails = self._tails[key] = tuple(
-                "\t".join(
-                    _copy_text(v)
-                    for v in (
-                        position,
-                        line.kind,
-                        line.label[:160],
-                        line.quantity,
-                        line.unit_price,
-                        line.amount_ht,
-                        line.vat_rate,
-                        line.amount_tva,
-                        line.amount_ttc,
-                    )
+
+_PRICED: dict[tuple, _Priced] = {}
+PRICED_MAX = 300_000  # distinct (schedule content, rate, consumption, days) kept by a worker process
+
+
+def _priced(tariff, consumption: Decimal, days: int) -> _Priced:
+    """Memoised across chunks and runs of this process, keyed by the schedule's content
+    fingerprint (an edited schedule has another one), the VAT rate, the consumption and the days:
+    most households share their values, so a run computes each distinct bill once."""
+    key = (tariff.fingerprint, tariff.vat_rate, consumption, days)
+    priced = _PRICED.get(key)
+    if priced is None:
+        computation = tariff.compute(consumption=consumption, days=days)
+        tails = tuple(
+            "\t".join(
+                _copy_text(v)
+                for v in (
+                    position,
+                    line.kind,
+                    line.label[:160],
+                    line.quantity,
+                    line.unit_price,
+                    line.amount_ht,
+                    line.vat_rate,
+                    line.amount_tva,
+                    line.amount_ttc,
                 )
-                for position, line in enumerate(computation.lines, start=1)
             )
-        return tails
+            for position, line in enumerate(computation.lines, start=1)
+        )
+        if len(_PRICED) >= PRICED_MAX:
+            _PRICED.clear()
+        priced = _PRICED[key] = _Priced(computation, tails)
+    return priced
 
 
 def _ledger_label(number: str, service: str, period_start: datetime.date) -> str:
@@ -663,46 +685,57 @@ def _write_bills(run: BillingRun, bills: list[_NewBill], now: datetime.datetime)
 
 
 def _write_copy(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
+    """Rows are formatted while they stream: the server ingests one batch while Python formats
+    the next (the run's two halves work on both cores)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
             [Bill._meta.db_table, len(bills)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    cache = _LineCache()
     ps, pe = run.period_start.isoformat(), run.period_end.isoformat()
     issue, due = run.issue_date.isoformat(), run.due_date.isoformat()
-    stamp = now.isoformat()
-    bill_rows, line_rows, ledger_rows = [], [], []
-    for bill_id, number, bill in zip(ids, numbers, bills, strict=True):
-        c = bill.computation
-        settled = stamp if c.total_ttc <= 0 else "\\N"
-        bill_rows.append(
-            f"{bill_id}\t{number}\tCONSUMPTION\t{bill.customer_id}\t{bill.dossier_id}\t{ps}\t{pe}\t"
-            f"{_copy_text(bill.reading_id)}\t{_copy_text(bill.previous_index)}\t{_copy_text(bill.current_index)}\t"
-            f"{bill.consumption}\t{'t' if bill.estimated else 'f'}\t{issue}\t{due}\t"
-            f"{c.total_ht}\t{c.total_tva}\t{c.total_ttc}\t{_copy_text(c.notice[:255])}\t{run.pk}\t{settled}\t{stamp}\n"
-        )
-        prefix = f"{bill_id}\t"
-        line_rows.extend(f"{prefix}{tail}\n" for tail in cache.tails(c))
-        ledger_rows.append(
-            f"{bill.customer_id}\t{bill.dossier_id}\tBILL\t{issue}\t{c.total_ttc}\t{bill_id}\t"
+    stamp, run_id = now.isoformat(), run.pk
+    rows = list(zip(ids, numbers, bills, strict=True))
+
+    def bill_text(batch) -> str:
+        out = []
+        for bill_id, number, bill in batch:
+            c = bill.computation
+            out.append(
+                f"{bill_id}\t{number}\tCONSUMPTION\t{bill.customer_id}\t{bill.dossier_id}\t{ps}\t{pe}\t"
+                f"{_copy_text(bill.reading_id)}\t{_copy_text(bill.previous_index)}\t"
+                f"{_copy_text(bill.current_index)}\t{bill.consumption}\t{'t' if bill.estimated else 'f'}\t"
+                f"{issue}\t{due}\t{c.total_ht}\t{c.total_tva}\t{c.total_ttc}\t{_copy_text(c.notice[:255])}\t"
+                f"{run_id}\t{stamp if c.total_ttc <= 0 else NULL}\t{stamp}\n"
+            )
+        return "".join(out)
+
+    def line_text(batch) -> str:
+        return "".join(f"{bill_id}\t{tail}\n" for bill_id, _number, bill in batch for tail in bill.line_tails)
+
+    def ledger_text(batch) -> str:
+        return "".join(
+            f"{bill.customer_id}\t{bill.dossier_id}\tBILL\t{issue}\t{bill.computation.total_ttc}\t{bill_id}\t"
             f"{_copy_text(_ledger_label(number, bill.service, run.period_start))}\t{stamp}\n"
+            for bill_id, number, bill in batch
         )
-    _copy(Bill, BILL_COLUMNS, bill_rows)
-    _copy(BillLine, LINE_COLUMNS, line_rows)
-    _copy(LedgerEntry, LEDGER_COLUMNS, ledger_rows)
+
+    _copy(Bill, BILL_COLUMNS, rows, bill_text)
+    _copy(BillLine, LINE_COLUMNS, rows, line_text)
+    _copy(LedgerEntry, LEDGER_COLUMNS, rows, ledger_text)
 
 
-COPY_BATCH = 2000
+COPY_BATCH = 500
+NULL = "\\N"
 
 
-def _copy(model, columns: tuple[str, ...], rows: list[str]) -> None:
+def _copy(model, columns: tuple[str, ...], rows: list, render) -> None:
     quote = connection.ops.quote_name
     sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
         for start in range(0, len(rows), COPY_BATCH):
-            copy.write("".join(rows[start : start + COPY_BATCH]))
+            copy.write(render(rows[start : start + COPY_BATCH]))
 
 
 def _write_orm(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
