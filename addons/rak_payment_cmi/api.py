@@ -11,14 +11,35 @@ Paying:
   the callback; once paid it links to ``portal:payment_receipt`` (kwargs ``oid``) when that URL
   exists.
 
+Paying from the portal (``rak_payment_cmi.paying``; amounts always from the database):
+- ``order_create_for_bills(customer=, bills=, email=, now=, purpose=, card_type=, lang=, tel=)``
+  -> ``PaymentOrder`` with the back office's online-service fee (``PaymentSettings``); for
+  ``purpose=BILLS`` every exigible bill of the customer must be among ``bills``. The requests
+  addon pays a request's fees with ``purpose=PaymentOrder.Purpose.REQUEST_FEE`` and the request's
+  invoice as the only bill, then ``order_checkout_form``;
+- ``advance_order_create(customer=, dossier=, amount=, email=, now=)``: advance invoice + order;
+- ``payable_bills``, ``selection_compute``, ``fee_for``, ``payment_settings_get``;
+- ``receipt_token(oid)``: the signed link to a receipt (``portal:payment_receipt?t=``).
+
 After payment: subscribe to ``HOOK_ORDER_PAID`` (``order_id=``) in ``AppConfig.ready()``; it fires
 inside the transaction that marks the order PAID (queue e-mails/PDFs there, they run after
 commit). Read with ``order_by_oid``, ``order_bills`` (amounts frozen per bill),
 ``orders_for_customer``, ``order_public_status``; ``order.payment`` is the ledger payment.
 """
 
+from rak_payment_cmi.after_payment import receipt_token, receipt_token_oid
 from rak_payment_cmi.hashing import amount_format, hash_compute, hash_verify
 from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
+from rak_payment_cmi.paying import (
+    AdvanceRefused,
+    ExigibleBillRequired,
+    advance_order_create,
+    fee_for,
+    order_create_for_bills,
+    payable_bills,
+    payment_settings_get,
+    selection_compute,
+)
 from rak_payment_cmi.selectors import (
     STATUS_MESSAGES,
     order_bills,
@@ -41,6 +62,16 @@ from rak_payment_cmi.services import (
 
 __all__ = [
     "HOOK_ORDER_PAID",
+    "AdvanceRefused",
+    "ExigibleBillRequired",
+    "advance_order_create",
+    "fee_for",
+    "order_create_for_bills",
+    "payable_bills",
+    "payment_settings_get",
+    "receipt_token",
+    "receipt_token_oid",
+    "selection_compute",
     "STATUS_MESSAGES",
     "CmiCallback",
     "GatewayNotConfigured",
