@@ -405,11 +405,22 @@ class Bill(models.Model):
         WORKS = "WORKS", _("Travaux / devis")
         CREDIT_NOTE = "CREDIT_NOTE", _("Avoir")
 
-    number = models.CharField(_("n° facture"), max_length=20, unique=True)
+    # Indexes: a billing run inserts hundreds of thousands of bills, so no index is kept that
+    # another one already covers (customer: bill_customer_recent; dossier: bill_dossier_recent;
+    # number: the unique constraint, no LIKE index — searches are exact).
+    number = models.CharField(_("n° facture"), max_length=20)
     kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.CONSUMPTION)
-    customer = models.ForeignKey(Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="bills")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="bills", db_index=False
+    )
     dossier = models.ForeignKey(
-        Dossier, verbose_name=_("dossier"), null=True, blank=True, on_delete=models.PROTECT, related_name="bills"
+        Dossier,
+        verbose_name=_("dossier"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bills",
+        db_index=False,
     )
     period_start = models.DateField(_("début de période"), null=True, blank=True)
     period_end = models.DateField(_("fin de période (exclue)"), null=True, blank=True)
@@ -431,6 +442,7 @@ class Bill(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="credit_notes",
+        db_index=False,  # partial index below: almost every bill has none
     )
     run = models.ForeignKey(BillingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="bills")
     settled_at = models.DateTimeField(_("soldée le"), null=True, blank=True)
@@ -441,6 +453,7 @@ class Bill(models.Model):
         verbose_name_plural = _("factures")
         ordering = ["-issue_date", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="bill_number_unique"),
             models.UniqueConstraint(
                 fields=["dossier", "period_start"], condition=Q(kind="CONSUMPTION"), name="bill_one_per_dossier_period"
             ),
@@ -459,6 +472,7 @@ class Bill(models.Model):
             models.Index(fields=["customer", "-issue_date"], name="bill_customer_recent"),
             models.Index(fields=["dossier", "-period_start"], name="bill_dossier_recent"),
             models.Index(fields=["customer"], name="bill_customer_open", condition=Q(settled_at__isnull=True)),
+            models.Index(fields=["credited_bill"], name="bill_credited", condition=Q(credited_bill__isnull=False)),
             # portal pages (rak_billing.selectors): last billed month, « Autres factures »
             models.Index(
                 fields=["customer", "-period_start"], name="bill_customer_consumption", condition=Q(kind="CONSUMPTION")
@@ -479,7 +493,9 @@ class BillLine(models.Model):
         LEVY = "LEVY", _("Taxe ou redevance au volume")
         OTHER = "OTHER", _("Autre")
 
-    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="lines")
+    bill = models.ForeignKey(
+        Bill, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )  # billline_unique_position (bill, position) is its index
     position = models.PositiveSmallIntegerField(_("ordre"))
     kind = models.CharField(_("type"), max_length=8, choices=Kind.choices)
     label = models.CharField(_("libellé"), max_length=160)
@@ -570,7 +586,9 @@ class LedgerEntry(models.Model):
         PAYMENT = "PAYMENT", _("Paiement")
         CREDIT = "CREDIT", _("Avoir")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="ledger", db_index=False
+    )  # ledger_customer_date (customer, entry_date) is its index
     dossier = models.ForeignKey(Dossier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("type"), max_length=8, choices=Kind.choices)
     entry_date = models.DateField(_("date"))
