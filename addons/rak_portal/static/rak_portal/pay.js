@@ -50,7 +50,7 @@
     }
     boxes.forEach(function (box) { box.addEventListener("change", update); });
     var recalc = form.querySelector("[data-recalculate]");
-    if (recalc) { recalc.hidden = true; }
+    if (recalc) { recalc.style.display = "none"; }  // the totals follow the boxes
     update();
   });
 
