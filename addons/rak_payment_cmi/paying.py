@@ -24,6 +24,7 @@ from rak_billing.ledger import (
     bill_issue_other,
     bills_open,
     bills_with_outstanding,
+    credit_note_issue,
 )
 from rak_billing.models import Bill
 from rak_billing.receipts import bill_payment_description
@@ -295,3 +296,34 @@ def advance_order_create(
     return order_create_for_bills(
         customer=customer, bills=[bill], email=email, now=now, purpose=Purpose.ADVANCE, card_type=card_type
     )
+
+
+@transaction.atomic
+def advance_invoices_cancel_unpaid(*, now: datetime.datetime) -> int:
+    """Advance invoices whose online payment never came (every order for them EXPIRED):
+    cancelled by a credit note, so they neither weigh on the balance nor become exigible.
+    (``manage.py cmi_orders_expire`` runs it after expiring the orders; a late approved callback
+    still records the money, which then stays on the account as credit.)"""
+    stale = (
+        Bill.objects.filter(
+            kind=Bill.Kind.ADVANCE,
+            settled_at__isnull=True,
+            payment_orders__purpose=Purpose.ADVANCE,
+            payment_orders__status=PaymentOrder.Status.EXPIRED,
+        )
+        .exclude(payment_orders__status__in=[s for s in PaymentOrder.Status.values if s != PaymentOrder.Status.EXPIRED])
+        .distinct()
+        .order_by("pk")
+    )
+    count = 0
+    for bill in stale:
+        if bill.credit_notes.exists():
+            continue
+        credit_note_issue(
+            bill=bill,
+            reason="Avance non payée en ligne (ordre de paiement expiré)",
+            issue_date=_local_date(now),
+            now=now,
+        )
+        count += 1
+    return count

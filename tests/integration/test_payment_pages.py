@@ -339,6 +339,24 @@ def test_advance_is_refused_out_of_bounds_or_for_a_normal_dossier(seed_customer)
         paying.advance_order_create(customer=customer, dossier=dossier, amount="10", email="y@example.ma", now=NOW)
 
 
+def test_unpaid_advance_invoice_is_cancelled_when_its_order_expires():
+    from django.core.management import call_command
+
+    customer, _user = customer_with_account(first_name="Karim", last_name="Idrissi")
+    dossier = DossierFactory(customer=customer, billing_mode=Dossier.BillingMode.ADVANCE)
+    order = paying.advance_order_create(customer=customer, dossier=dossier, amount="300", email="k@example.ma", now=NOW)
+    assert customer_balance(customer) == Decimal("300.00")
+    call_command("cmi_orders_expire", stdout=__import__("io").StringIO())  # 15/03 10:00: not yet expired
+    assert customer_balance(customer) == Decimal("300.00")
+    PaymentOrder.objects.filter(pk=order.pk).update(created_at=NOW - datetime.timedelta(hours=3))
+    call_command("cmi_orders_expire", stdout=__import__("io").StringIO())
+    order.refresh_from_db()
+    assert order.status == PaymentOrder.Status.EXPIRED
+    assert customer_balance(customer) == Decimal("0.00")
+    assert Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE).count() == 1
+    assert paying.advance_invoices_cancel_unpaid(now=NOW) == 0  # once
+
+
 def test_request_fee_order_is_the_reusable_service(seed_customer):
     customer, _user, dossier, _first, _second = seed_customer
     fee_bill = seed_bill(dossier, "500.00", period=None, due=datetime.date(2026, 4, 1), kind=Bill.Kind.SUBSCRIPTION)
