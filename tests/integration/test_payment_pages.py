@@ -185,6 +185,23 @@ def test_bill_list_shows_masked_customer_seed_descriptions_and_totals(identified
     assert re.search(rf'value="{first.pk}"[^>]*checked[^>]*disabled', html)  # exigible: checked and locked
 
 
+def test_bill_list_queries_do_not_grow_with_the_number_of_bills(identified, seed_customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("portal:quickpay_bills")
+    identified.get(url)
+    with CaptureQueriesContext(connection) as few:
+        identified.get(url)
+    dossier = seed_customer[2]
+    for month in range(3, 13):
+        seed_bill(dossier, "80.00", period=datetime.date(2025, month, 1), due=datetime.date(2026, 4, 20))
+    with CaptureQueriesContext(connection) as many:
+        html = html_of(identified.get(url))
+    assert html.count('name="facture"') >= 12
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
 def test_recalculer_without_javascript_and_exigible_bill_cannot_be_deselected(identified, seed_customer):
     _customer, _user, _dossier, first, second = seed_customer
     # the browser sends only the second bill: the exigible one stays in (server-side)
