@@ -174,31 +174,15 @@ class ChunkResult:
 def billing_run_step(
     *, run_id: int, now: datetime.datetime | None = None, chunk_size: int | None = None
 ) -> ChunkResult:
-    """Bill the next chunk of a run in one transaction. A run whose row is locked (another
-    worker is billing a chunk of it) is left alone (``busy``)."""
+    """Bill the next chunk of a run: read and price it, then write it in one transaction. A run
+    whose row is locked (another worker is writing a chunk of it) is left alone (``busy``)."""
     now = now or clock.now()
-    with transaction.atomic():
-        run = BillingRun.objects.select_for_update(skip_locked=True).filter(pk=run_id).first()
-        if run is None:
-            return ChunkResult(busy=True)
-        if run.status == BillingRun.Status.DONE:
-            return ChunkResult(finished=True, busy=True)  # nothing left (a duplicate task)
-        if run.status == BillingRun.Status.FAILED:
-            return ChunkResult(busy=True)  # « Reprendre » puts it back
-        if run.status == BillingRun.Status.PENDING:
-            run.status = BillingRun.Status.RUNNING
-            run.started_at = now
-            run.dossiers_total = billable_dossiers(run.period_start, run.period_end, run.round_code).count()
-        result = _bill_chunk(run, now=now, chunk_size=chunk_size or CHUNK_SIZE)
-        run.bills_created += result.created
-        run.dossiers_skipped += result.skipped
-        if result.warnings:
-            run.error = _merge_warnings(run.error, result.warnings)
-        if result.finished:
-            run.status = BillingRun.Status.DONE
-            run.finished_at = clock.now()
-        run.save()
-        return result
+    run = BillingRun.objects.filter(pk=run_id).first()
+    if run is None or run.status in (BillingRun.Status.DONE, BillingRun.Status.FAILED):
+        # nothing left (a duplicate task), or failed: « Reprendre » puts it back
+        return ChunkResult(finished=run is not None and run.status == BillingRun.Status.DONE, busy=True)
+    prepared = _prepare_chunk(run, after_id=run.last_dossier_id, chunk_size=chunk_size or CHUNK_SIZE)
+    return _commit_chunk(run_id, prepared, now=now)
 
 
 def billing_run_fail(*, run_id: int, error: str) -> None:
@@ -209,16 +193,68 @@ def billing_run_fail(*, run_id: int, error: str) -> None:
 
 
 def billing_run_process(
-    *, run_id: int, now: datetime.datetime | None = None, chunk_size: int | None = None, max_chunks: int | None = None
+    *,
+    run_id: int,
+    now: datetime.datetime | None = None,
+    chunk_size: int | None = None,
+    max_chunks: int | None = None,
+    pipeline: bool | None = None,
 ) -> BillingRun:
     """Bill every remaining chunk in this process (commands, demo, benchmark); the worker runs
-    the same steps one task per chunk."""
-    chunks = 0
-    while max_chunks is None or chunks < max_chunks:
-        result = billing_run_step(run_id=run_id, now=now, chunk_size=chunk_size)
-        chunks += 1
-        if result.finished or result.busy:
-            break
+    the same steps one task per chunk.
+
+    ``pipeline`` (default: on PostgreSQL, outside a transaction): a second thread, on its own
+    connection, writes and commits chunk *n* while this one reads and prices chunk *n + 1*, so
+    the database ingests rows while Python prepares the next ones. Each chunk is still one
+    transaction, committed in order, and a chunk prepared on a stale position is discarded."""
+    if pipeline is None:
+        pipeline = _is_pg() and not connection.in_atomic_block
+    if not pipeline:
+        chunks = 0
+        while max_chunks is None or chunks < max_chunks:
+            result = billing_run_step(run_id=run_id, now=now, chunk_size=chunk_size)
+            chunks += 1
+            if result.finished or result.busy:
+                break
+        return BillingRun.objects.get(pk=run_id)
+    return _process_pipelined(run_id=run_id, now=now, chunk_size=chunk_size or CHUNK_SIZE, max_chunks=max_chunks)
+
+
+def _commit_in_thread(run_id: int, prepared: _Prepared, now: datetime.datetime) -> ChunkResult:
+    return _commit_chunk(run_id, prepared, now=now)
+
+
+def _close_thread_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
+def _process_pipelined(*, run_id: int, now, chunk_size: int, max_chunks: int | None) -> BillingRun:
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = now or clock.now()
+    run = BillingRun.objects.get(pk=run_id)
+    if run.status in (BillingRun.Status.DONE, BillingRun.Status.FAILED):
+        return run
+    after, chunks = run.last_dossier_id, 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-writer") as writer:
+        pending = None
+        try:
+            while max_chunks is None or chunks < max_chunks:
+                prepared = _prepare_chunk(run, after_id=after, chunk_size=chunk_size)
+                if pending is not None and pending.result().busy:
+                    pending = None  # another process holds the run, or it stopped: leave it
+                    break
+                pending = writer.submit(_commit_in_thread, run_id, prepared, now)
+                chunks += 1
+                if prepared.finished:
+                    break
+                after = prepared.last_id
+            if pending is not None:
+                pending.result()
+        finally:
+            writer.submit(_close_thread_connections).result()
     return BillingRun.objects.get(pk=run_id)
 
 
@@ -415,34 +451,45 @@ class _NewBill:
     line_tails: tuple[str, ...] = ()
 
 
-def _bill_chunk(run: BillingRun, *, now: datetime.datetime, chunk_size: int) -> ChunkResult:
+@dataclass
+class _Prepared:
+    """A chunk read and priced, not written yet."""
+
+    after_id: int  # the run's position this chunk starts after
+    first_id: int | None = None
+    last_id: int | None = None
+    finished: bool = False
+    bills: list = field(default_factory=list)
+    estimates: dict = field(default_factory=dict)
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _prepare_chunk(run: BillingRun, *, after_id: int, chunk_size: int) -> _Prepared:
+    """Read the next ``chunk_size`` billable dossiers after ``after_id`` and price their bills.
+    Reads only: nothing is written until ``_commit_chunk``."""
     from rak_billing.tariffs import TariffNotFound, tariff_book
 
-    result = ChunkResult()
+    prepared = _Prepared(after_id=after_id)
     ps, pe = run.period_start, run.period_end
     rows = list(
         billable_dossiers(ps, pe, run.round_code)
-        .filter(pk__gt=run.last_dossier_id)
+        .filter(pk__gt=after_id)
         .order_by("pk")
         .values_list("pk", "customer_id", "service", "tariff_category", "premises_id", "meter_id")[:chunk_size]
     )
-    if len(rows) < chunk_size:
-        result.finished = True
+    prepared.finished = len(rows) < chunk_size
     if not rows:
-        return result
+        return prepared
     first_id, last_id = rows[0][0], rows[-1][0]
-    run.last_dossier_id = last_id
-    if _is_pg():  # two runs of one period bill a chunk at a time (existing bills below stay true)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7301, ps.year * 100 + ps.month])
-
+    prepared.first_id, prepared.last_id = first_id, last_id
     existing = set(
         Bill.objects.filter(
             kind=Bill.Kind.CONSUMPTION, period_start=ps, dossier_id__gte=first_id, dossier_id__lte=last_id
         ).values_list("dossier_id", flat=True)
     )
     todo = [row for row in rows if row[0] not in existing]
-    result.skipped += len(rows) - len(todo)
+    prepared.skipped += len(rows) - len(todo)
     sources = _water_sources(todo)
     source_of = {}
     for row in todo:
@@ -480,7 +527,7 @@ def _bill_chunk(run: BillingRun, *, now: datetime.datetime, chunk_size: int) -> 
             no_meter += 1
             continue
         if source in blocked:
-            result.skipped += 1  # held for review: billed once the reading is accepted
+            prepared.skipped += 1  # held for review: billed once the reading is accepted
             continue
         reading = readings.get(source)
         prev_bill = previous.get(pk)
@@ -533,20 +580,69 @@ def _bill_chunk(run: BillingRun, *, now: datetime.datetime, chunk_size: int) -> 
                 priced.line_tails,
             )
         )
-    result.skipped += no_meter + no_tariff
-    if missing_tariffs:
-        result.warnings.extend(
-            f"Aucun barème en vigueur pour {service} / {category} : dossiers non facturés."
-            for service, category in sorted(missing_tariffs)
-        )
+    prepared.skipped += no_meter + no_tariff
+    prepared.warnings.extend(
+        f"Aucun barème en vigueur pour {service} / {category} : dossiers non facturés."
+        for service, category in sorted(missing_tariffs)
+    )
     if no_meter:
-        result.warnings.append(
+        prepared.warnings.append(
             "Des dossiers sans compteur (ou assainissement sans dossier d'eau) n'ont pas été facturés."
         )
+    prepared.bills = new_bills
+    prepared.estimates = estimates
+    return prepared
 
-    _save_estimates(new_bills, estimates)
-    _write_bills(run, new_bills, now)
-    result.created = len(new_bills)
+
+def _commit_chunk(run_id: int, prepared: _Prepared, *, now: datetime.datetime) -> ChunkResult:
+    """Write a prepared chunk and move the run forward, in one transaction. A chunk prepared
+    from another position than the run's (a concurrent worker moved it) is discarded."""
+    result = ChunkResult()
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update(skip_locked=True).filter(pk=run_id).first()
+        if run is None or run.status in (BillingRun.Status.DONE, BillingRun.Status.FAILED):
+            return ChunkResult(busy=True)
+        if run.last_dossier_id != prepared.after_id:
+            return ChunkResult(busy=True)  # stale: someone else billed this part
+        if run.status == BillingRun.Status.PENDING:
+            run.status = BillingRun.Status.RUNNING
+            run.started_at = now
+            run.dossiers_total = billable_dossiers(run.period_start, run.period_end, run.round_code).count()
+        bills = prepared.bills
+        if bills:
+            if _is_pg():  # two runs of one period write a chunk at a time: the check below stays true
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, %s)",
+                        [7301, run.period_start.year * 100 + run.period_start.month],
+                    )
+            billed_meanwhile = set(
+                Bill.objects.filter(
+                    kind=Bill.Kind.CONSUMPTION,
+                    period_start=run.period_start,
+                    dossier_id__gte=prepared.first_id,
+                    dossier_id__lte=prepared.last_id,
+                ).values_list("dossier_id", flat=True)
+            )
+            if billed_meanwhile:  # by a concurrent run of the same period: skipped, numbers stay gap-free
+                bills = [bill for bill in bills if bill.dossier_id not in billed_meanwhile]
+                result.skipped += len(prepared.bills) - len(bills)
+            _save_estimates(bills, prepared.estimates)
+            _write_bills(run, bills, now)
+        result.created = len(bills)
+        result.skipped += prepared.skipped
+        result.finished = prepared.finished
+        result.warnings = prepared.warnings
+        if prepared.last_id is not None:
+            run.last_dossier_id = prepared.last_id
+        run.bills_created += result.created
+        run.dossiers_skipped += result.skipped
+        if result.warnings:
+            run.error = _merge_warnings(run.error, result.warnings)
+        if result.finished:
+            run.status = BillingRun.Status.DONE
+            run.finished_at = clock.now()
+        run.save()
     return result
 
 
@@ -563,14 +659,23 @@ def _old_index(reading: _Reading, prev_bill: _PrevBill | None, period_start: dat
 
 
 def _save_estimates(bills: list[_NewBill], estimates: dict[int, MeterReading]) -> None:
-    """Save the estimated readings the chunk's bills use (once per meter) and point the bills
-    at them."""
+    """Save the estimated readings the chunk's bills use (once per meter; one saved meanwhile by
+    another chunk — a sanitation dossier's water meter — is reused) and point the bills at them."""
     used = {bill.estimate_source for bill in bills if bill.estimate_source is not None}
     if not used:
         return
     readings = [estimates[source] for source in sorted(used)]
-    MeterReading.objects.bulk_create(readings)  # PostgreSQL and SQLite ≥ 3.35 return the ids
-    found = {reading.dossier_id: reading.pk for reading in readings}
+    found = dict(
+        MeterReading.objects.filter(
+            dossier_id__in=used,
+            source=MeterReading.Source.ESTIMATED,
+            status=MeterReading.Status.ACCEPTED,
+            reading_date=readings[0].reading_date,
+        ).values_list("dossier_id", "pk")
+    )
+    missing = [reading for reading in readings if reading.dossier_id not in found]
+    MeterReading.objects.bulk_create(missing)  # PostgreSQL and SQLite ≥ 3.35 return the ids
+    found.update({reading.dossier_id: reading.pk for reading in missing})
     for bill in bills:
         if bill.estimate_source is not None:
             bill.reading_id = found[bill.estimate_source]

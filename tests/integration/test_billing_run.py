@@ -348,3 +348,40 @@ def test_demo_billing_bills_twelve_months_with_varied_balances(now):
     call_command("demo_billing", if_empty=True, verbosity=0)
     again = demo_billing_generate(months=12, as_of=now.date(), now=now)
     assert again.runs == 0 and Bill.objects.count() == bills
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipelined_run_writes_on_a_second_connection_and_resumes(monkeypatch):
+    """Outside a transaction on PostgreSQL, a second thread writes chunk n while chunk n + 1 is
+    priced: same bills, same gap-free numbers, and a crash in the writer leaves a resumable run."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the pipelined writer is used on PostgreSQL")
+    dossiers = [electricity() for _ in range(7)]
+    for dossier in dossiers:
+        read(dossier, datetime.date(2026, 1, 20), 10)
+        read(dossier, datetime.date(2026, 2, 20), 70)
+    run = billing_run_create(
+        period_start=FEB, issue_date=datetime.date(2026, 3, 3), due_date=datetime.date(2026, 3, 18), enqueue=False
+    )
+    real_write = billing._write_bills
+    calls = {"n": 0}
+
+    def crash_on_third_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("writer killed")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(billing, "_write_bills", crash_on_third_chunk)
+    with pytest.raises(RuntimeError):
+        billing_run_process(run_id=run.pk, chunk_size=2, pipeline=True)
+    assert Bill.objects.count() == 4
+
+    monkeypatch.setattr(billing, "_write_bills", real_write)
+    run = billing_run_process(run_id=run.pk, chunk_size=2, pipeline=True)
+
+    assert run.status == BillingRun.Status.DONE and run.bills_created == 7
+    assert sorted(Bill.objects.values_list("number", flat=True)) == [f"F2026-{i:08d}" for i in range(1, 8)]
+    assert LedgerEntry.objects.count() == 7
