@@ -1,0 +1,143 @@
+"""The request engine's primitive: every change of a request goes through ``request_transition``.
+
+It locks the request row (``select_for_update``), checks the expected state (so two agents acting
+at once cannot both move it), applies the change, computes the phase deadline from the phase's
+SLA (data), writes the history event, and queues the customer's notification (SMS, e-mail, bell)
+in the same transaction. Higher-level services (filing, complement loop, acceptance, signature,
+payment, installation) are thin wrappers that decide *what* changes; this decides *how*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from rak_base.errors import RakError
+from rak_base.outbox import message_queue_bell, message_queue_email, message_queue_sms
+from rak_customer.models import PortalAccount
+from rak_customer.selectors import customer_email, customer_sms_phone
+from rak_requests.models import Phase, RequestEvent, ServiceRequest
+
+OPEN_STATUSES = (ServiceRequest.Status.EN_COURS, ServiceRequest.Status.COMPLEMENT_DEMANDE)
+
+
+class RequestError(RakError):
+    default_message = "Cette action n'est pas possible sur cette demande."
+
+
+class WrongState(RequestError):
+    default_message = "La demande a changé entre-temps : rechargez la page et réessayez."
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the customer is told: a short subject (bell, e-mail) and an SMS-sized text."""
+
+    subject: str
+    text: str
+    sms: bool = True
+    email: bool = True
+
+
+def request_lock(*, request_id: int) -> ServiceRequest:
+    return (
+        ServiceRequest.objects.select_for_update()
+        .select_related("request_type", "phase", "customer")
+        .get(pk=request_id)
+    )
+
+
+def phase_deadline(phase: Phase | None, start: datetime) -> datetime | None:
+    return start + timedelta(days=phase.sla_days) if phase is not None else None
+
+
+def notify_customer(*, request: ServiceRequest, notice: Notice) -> None:
+    """Queue the SMS, e-mail and bell notification of a step (outbox, same transaction)."""
+    account = PortalAccount.objects.select_related("user").filter(customer_id=request.customer_id).first()
+    user = account.user if account else None
+    text = f"RAK : demande {request.number} — {notice.text}"
+    if notice.sms:
+        phone = customer_sms_phone(request.customer)
+        if phone:
+            message_queue_sms(to=phone, body=text[:459], user=user, kind="request")
+    if notice.email:
+        email = customer_email(request.customer)
+        if email:
+            message_queue_email(
+                to=email,
+                subject=f"{notice.subject} — demande {request.number}",
+                user=user,
+                kind="request",
+                body=f"Bonjour,\n\n{notice.text}\n\nSuivez votre demande sur l'agence en ligne de la RAK, "
+                "rubrique « Suivi des demandes ».\n",
+            )
+    if user is not None:
+        message_queue_bell(user=user, subject=f"{notice.subject} — {request.number}", body=notice.text, kind="request")
+
+
+@transaction.atomic
+def request_transition(
+    *,
+    request_id: int,
+    now: datetime,
+    event_kind: str,
+    actor=None,
+    actor_kind: str = RequestEvent.Actor.STAFF,
+    expect_phase: str | None = None,
+    expect_status: tuple[str, ...] | None = OPEN_STATUSES,
+    to_phase: Phase | None = None,
+    status: str | None = None,
+    action: str | None = None,
+    message: str = "",
+    internal: bool = False,
+    data: dict | None = None,
+    notice: Notice | None = None,
+    close: bool = False,
+) -> tuple[ServiceRequest, RequestEvent]:
+    """Apply one step to a request under its row lock and record it.
+
+    ``expect_phase`` / ``expect_status`` guard against acting on a request that moved meanwhile
+    (raises WrongState). ``to_phase`` starts a new phase (its SLA sets ``phase_due_at``);
+    ``close`` stamps ``processed_at`` (accepted, rejected, cancelled)."""
+    request = request_lock(request_id=request_id)
+    if expect_status is not None and request.status not in expect_status:
+        raise WrongState()
+    if expect_phase is not None and (request.phase is None or request.phase.code != expect_phase):
+        raise WrongState()
+    from_phase = request.phase
+    fields = []
+    if to_phase is not None and to_phase != request.phase:
+        request.phase = to_phase
+        request.phase_started_at = now
+        request.phase_due_at = phase_deadline(to_phase, now)
+        request.escalated_at = None
+        fields += ["phase", "phase_started_at", "phase_due_at", "escalated_at"]
+    if status is not None and status != request.status:
+        request.status = status
+        fields.append("status")
+    if action is not None and action != request.expected_action:
+        request.expected_action = action
+        fields.append("expected_action")
+    if close:
+        request.processed_at = now
+        request.phase_due_at = None
+        fields += ["processed_at", "phase_due_at"]
+    if fields:
+        request.save(update_fields=sorted(set(fields)))
+    event = RequestEvent.objects.create(
+        request=request,
+        at=now,
+        kind=event_kind,
+        actor_kind=actor_kind,
+        actor=actor,
+        message=message,
+        internal=internal,
+        from_phase=from_phase,
+        to_phase=request.phase if to_phase is not None else None,
+        data=data or {},
+    )
+    if notice is not None and not internal:
+        notify_customer(request=request, notice=notice)
+    return request, event
