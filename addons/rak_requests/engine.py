@@ -43,7 +43,9 @@ class Notice:
 
 def request_lock(*, request_id: int) -> ServiceRequest:
     return (
-        ServiceRequest.objects.select_for_update()
+        # of=("self",): only the request row (PostgreSQL refuses FOR UPDATE on the nullable side
+        # of the phase's outer join)
+        ServiceRequest.objects.select_for_update(of=("self",))
         .select_related("request_type", "phase", "customer")
         .get(pk=request_id)
     )

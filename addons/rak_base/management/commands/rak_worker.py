@@ -5,8 +5,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from rak_base import clock
+from rak_base.hooks import hook_fire
 from rak_base.outbox import outbox_recover
 from rak_base.tasks import outbox_recover_schedule
+
+WORKER_STARTING = "worker_starting"
 
 
 class Command(BaseCommand):
@@ -22,6 +25,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{recovered} message(s) en attente remis dans la file.")
         if not batch:
             outbox_recover_schedule()
+            hook_fire(WORKER_STARTING)  # higher addons schedule their periodic tasks
         call_command(
             "db_worker",
             batch=batch,

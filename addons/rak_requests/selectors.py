@@ -1,0 +1,148 @@
+"""Reads of rak_requests: the customer's « Suivi des demandes » (list, detail) and the back office's
+queue counters and SLA breaches. Every customer read is filtered on the customer, so another
+customer's request or attachment is simply not found (404). Query counts do not grow with the
+number of requests, events or attachments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Min, Q, QuerySet
+
+from rak_requests.engine import OPEN_STATUSES
+from rak_requests.models import Attachment, Phase, RequestEvent, ServiceRequest
+
+ACTION_EXPECTED = (
+    ServiceRequest.Action.ANSWER_COMPLEMENT,
+    ServiceRequest.Action.CALL,
+    ServiceRequest.Action.SIGN,
+    ServiceRequest.Action.PAY,
+    ServiceRequest.Action.ACCEPT_QUOTE,
+)
+
+
+def customer_requests(customer_id: int) -> QuerySet[ServiceRequest]:
+    """« Suivi des demandes »: the customer's requests, newest first (one query)."""
+    return (
+        ServiceRequest.objects.filter(customer_id=customer_id)
+        .select_related("request_type", "phase")
+        .order_by("-filed_at", "-id")
+    )
+
+
+def customer_request(customer_id: int, number: str) -> ServiceRequest | None:
+    return (
+        ServiceRequest.objects.filter(customer_id=customer_id, number=number)
+        .select_related("request_type", "phase", "customer", "fee_bill", "premises")
+        .first()
+    )
+
+
+def customer_attachment(customer_id: int, attachment_id: int) -> Attachment | None:
+    return Attachment.objects.filter(pk=attachment_id, request__customer_id=customer_id).first()
+
+
+def request_status_label(request: ServiceRequest) -> str:
+    """The state shown to the customer, in the seed's words: « En cours : aucune action »,
+    « Répondre à la demande de complément », « Signer le contrat », « Appeler le service client »,
+    « Payer les frais d'abonnement »; closed: « Accepté », « Rejeté », « Annulé »."""
+    closed = {
+        ServiceRequest.Status.ACCEPTEE: "Accepté",
+        ServiceRequest.Status.REJETEE: "Rejeté",
+        ServiceRequest.Status.ANNULEE: "Annulé",
+    }
+    if request.status in closed:
+        return closed[request.status]
+    if request.status == ServiceRequest.Status.COMPLEMENT_DEMANDE:
+        return "Répondre à la demande de complément"
+    return {
+        ServiceRequest.Action.NONE: "En cours : aucune action",
+        ServiceRequest.Action.ANSWER_COMPLEMENT: "Répondre à la demande de complément",
+        ServiceRequest.Action.CALL: "Appeler le service client",
+        ServiceRequest.Action.SIGN: "Signer le contrat",
+        ServiceRequest.Action.PAY: "Payer les frais d'abonnement",
+        ServiceRequest.Action.ACCEPT_QUOTE: "Accepter le devis",
+    }.get(request.expected_action, "En cours : aucune action")
+
+
+def request_action_expected(request: ServiceRequest) -> bool:
+    return request.status in OPEN_STATUSES and (
+        request.status == ServiceRequest.Status.COMPLEMENT_DEMANDE or request.expected_action in ACTION_EXPECTED
+    )
+
+
+@dataclass(frozen=True)
+class PhaseStep:
+    name: str
+    done: bool
+    current: bool
+
+
+def request_phase_steps(request: ServiceRequest, phases: list[Phase]) -> list[PhaseStep]:
+    """The phase bar: done phases checked, the current one highlighted (all done once accepted)."""
+    position = request.phase.position if request.phase else None
+    accepted = request.status == ServiceRequest.Status.ACCEPTEE
+    steps = []
+    for phase in phases:
+        done = accepted or (position is not None and phase.position < position)
+        current = not accepted and position is not None and phase.position == position
+        steps.append(PhaseStep(name=phase.name, done=done, current=current))
+    return steps
+
+
+def request_detail(request: ServiceRequest) -> dict:
+    """What the detail page shows besides the request itself (three queries)."""
+    phases = list(Phase.objects.filter(request_type_id=request.request_type_id).order_by("position"))
+    events = list(
+        RequestEvent.objects.filter(request=request, internal=False).select_related("to_phase").order_by("at", "id")
+    )
+    attachments = list(Attachment.objects.filter(request=request).order_by("uploaded_at", "id"))
+    complement = None
+    if request.status == ServiceRequest.Status.COMPLEMENT_DEMANDE:
+        complement = next((e for e in reversed(events) if e.kind == RequestEvent.Kind.COMPLEMENT_ASKED), None)
+    return {
+        "steps": request_phase_steps(request, phases),
+        "events": events,
+        "attachments": attachments,
+        "complement": complement,
+        "status_label": request_status_label(request),
+        "action_expected": request_action_expected(request),
+    }
+
+
+# --- back office ----------------------------------------------------------------------------------
+
+
+def queue_counters(*, now: datetime, user_id: int | None = None) -> list[dict]:
+    """Open requests per type and phase: total, awaiting the customer's complement, overdue, and
+    assigned to ``user_id``; oldest deadline first within a type (one grouped query)."""
+    rows = (
+        ServiceRequest.objects.filter(status__in=OPEN_STATUSES)
+        .values(
+            "request_type_id",
+            "request_type__name",
+            "request_type__position",
+            "phase_id",
+            "phase__name",
+            "phase__position",
+        )
+        .annotate(
+            total=Count("id"),
+            complement=Count("id", filter=Q(status=ServiceRequest.Status.COMPLEMENT_DEMANDE)),
+            overdue=Count("id", filter=Q(phase_due_at__lt=now)),
+            mine=Count("id", filter=Q(assigned_to_id=user_id)) if user_id else Count("id", filter=Q(pk__in=[])),
+            oldest_due=Min("phase_due_at"),
+        )
+        .order_by("request_type__position", "request_type__name", "phase__position")
+    )
+    return list(rows)
+
+
+def overdue_requests(*, now: datetime) -> QuerySet[ServiceRequest]:
+    """The supervisor's SLA breaches: open requests past their phase deadline, oldest first."""
+    return (
+        ServiceRequest.objects.filter(status__in=OPEN_STATUSES, phase_due_at__lt=now)
+        .select_related("request_type", "phase", "customer", "assigned_to")
+        .order_by("phase_due_at", "id")
+    )
