@@ -1,6 +1,7 @@
 from django.urls import path
 
 from rak_portal.views import account, auth, bills, payments, public, readings, simulator, verify
+from rak_portal.views import requests as request_views
 
 app_name = "portal"
 urlpatterns = [
@@ -54,4 +55,9 @@ urlpatterns = [
     path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
     path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),
     path("espace/e-facture/statistiques.xlsx", bills.statistics_xlsx, name="statistics_xlsx"),
+    path("espace/demandes/", request_views.request_list, name="requests"),
+    path("espace/demandes/pieces/<int:pk>/", request_views.request_attachment, name="request_attachment"),
+    path("espace/demandes/<str:number>/", request_views.request_detail_view, name="request_detail"),
+    path("espace/demandes/<str:number>/repondre/", request_views.request_answer, name="request_answer"),
+    path("espace/demandes/<str:number>/annuler/", request_views.request_cancel_view, name="request_cancel"),
 ]

@@ -1,0 +1,143 @@
+"""« Suivi des demandes »: the customer's requests, the detail page behind the magnifier (phase bar,
+state and expected action, summary, history), « Répondre » to a complement request and
+« Annuler la demande ».
+
+Every request and attachment is looked up through the logged-in customer (``request.customer``):
+another customer's number or attachment id is a 404. A view parses, calls one service, renders."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.private_files import private_file_response
+from rak_portal.views.account import customer_required
+from rak_requests.models import ServiceRequest
+from rak_requests.selectors import (
+    customer_attachment,
+    customer_request,
+    customer_requests,
+    request_action_expected,
+    request_detail,
+    request_status_label,
+)
+from rak_requests.services import request_answer_complement, request_can_cancel, request_cancel
+
+ATTACHMENT_ACCEPT = "application/pdf,image/jpeg,image/png,image/webp,image/heic,.heic,.zip,.rar"
+
+
+class ComplementAnswerForm(forms.Form):
+    text = forms.CharField(
+        label="Votre réponse",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    file = forms.FileField(
+        label="Fichier",
+        required=False,
+        help_text="PDF, image, ZIP ou RAR, 2 Mo au plus.",
+        widget=forms.ClearableFileInput(attrs={"accept": ATTACHMENT_ACCEPT}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("text") or "").strip() and not data.get("file"):
+            raise forms.ValidationError("Saisissez une réponse ou joignez un fichier.")
+        return data
+
+
+def _own_request(request: HttpRequest, number: str) -> ServiceRequest:
+    service_request = customer_request(request.customer.pk, number)
+    if service_request is None:
+        raise Http404("Demande introuvable")
+    return service_request
+
+
+@customer_required
+@require_GET
+def request_list(request: HttpRequest) -> HttpResponse:
+    rows = [
+        {
+            "request": r,
+            "status_label": request_status_label(r),
+            "action_expected": request_action_expected(r),
+        }
+        for r in customer_requests(request.customer.pk)
+    ]
+    return render(request, "rak_portal/requests/list.html", {"rows": rows})
+
+
+def _render_detail(request: HttpRequest, service_request: ServiceRequest, *, form=None, status=200) -> HttpResponse:
+    context = request_detail(service_request)
+    context.update(
+        {
+            "r": service_request,
+            "customer": request.customer,
+            "form": form or ComplementAnswerForm(),
+            "can_cancel": request_can_cancel(service_request),
+        }
+    )
+    return render(request, "rak_portal/requests/detail.html", context, status=status)
+
+
+@customer_required
+@require_GET
+def request_detail_view(request: HttpRequest, number: str) -> HttpResponse:
+    return _render_detail(request, _own_request(request, number))
+
+
+@customer_required
+@require_http_methods(["POST"])
+def request_answer(request: HttpRequest, number: str) -> HttpResponse:
+    service_request = _own_request(request, number)
+    form = ComplementAnswerForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            request_answer_complement(
+                request_id=service_request.pk,
+                user=request.user,
+                text=form.cleaned_data["text"],
+                file=form.cleaned_data["file"],
+                now=clock.now(),
+            )
+        except RakError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Votre réponse a été envoyée : votre demande est de nouveau en cours.")
+            return redirect("portal:request_detail", number=service_request.number)
+    return _render_detail(request, service_request, form=form, status=400)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def request_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
+    """« Annuler la demande »: a confirmation page, then the cancellation."""
+    service_request = _own_request(request, number)
+    if request.method == "POST":
+        try:
+            request_cancel(request_id=service_request.pk, user=request.user, now=clock.now())
+        except RakError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Votre demande {service_request.number} a été annulée.")
+        return redirect("portal:request_detail", number=service_request.number)
+    if not request_can_cancel(service_request):
+        messages.error(request, "Cette demande ne peut plus être annulée : son traitement a déjà été décidé.")
+        return redirect("portal:request_detail", number=service_request.number)
+    return render(request, "rak_portal/requests/cancel.html", {"r": service_request})
+
+
+@customer_required
+@require_GET
+def request_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """One of the customer's own attachments (private storage, access-checked)."""
+    attachment = customer_attachment(request.customer.pk, pk)
+    if attachment is None:
+        raise Http404("Pièce introuvable")
+    return private_file_response(attachment.file, download_name=attachment.original_name or None)
