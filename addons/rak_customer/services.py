@@ -266,34 +266,63 @@ def account_register_prospect(
     """Unknown person: a prospect customer with a code client and an account; the password goes
     by SMS to the phone given, which proves the phone on first login."""
     _require_acceptance(accept_terms, accept_data_processing)
+    customer, _account, delivery = prospect_create_with_account(
+        identity=identity,
+        phone=phone,
+        civility=civility,
+        first_name=first_name,
+        last_name=last_name,
+        company_name=company_name,
+        email=email,
+        kind=kind,
+        origin=PortalAccount.Origin.PROSPECT,
+        now=now,
+    )
+    return customer, delivery
+
+
+@transaction.atomic
+def prospect_create_with_account(
+    *,
+    identity: str,
+    phone: str,
+    civility: str,
+    first_name: str,
+    last_name: str,
+    company_name: str,
+    email: str,
+    kind: str,
+    origin: str,
+    now: datetime,
+) -> tuple[Customer, PortalAccount, PasswordDelivery]:
+    """A new person (the caller has their acceptances): a prospect customer with a code client,
+    their SMS phone and e-mail, and a portal account whose password goes by SMS to that phone.
+    Used by « Créer mon compte » and by the public requests (abonnement, branchement)."""
     id_kind, identity_value = identity_normalize(identity)
     phone_e164 = phone_normalize(phone, mobile=True)
-    with transaction.atomic():
-        if customer_by_identity(identity_value) is not None:
-            raise IdentityAlreadyUsed()
-        if id_kind == "ICE" and kind == Customer.Kind.PARTICULIER:
-            kind = Customer.Kind.ENTREPRISE
-        customer = Customer.objects.create(
-            code=customer_code_next(),
-            kind=kind,
-            status=Customer.Status.PROSPECT,
-            cin=identity_value if id_kind == "CIN" else "",
-            ice=identity_value if id_kind == "ICE" else "",
-            civility=civility,
-            first_name=first_name.strip(),
-            last_name=last_name.strip(),
-            company_name=company_name.strip(),
+    if customer_by_identity(identity_value) is not None:
+        raise IdentityAlreadyUsed()
+    if id_kind == "ICE" and kind == Customer.Kind.PARTICULIER:
+        kind = Customer.Kind.ENTREPRISE
+    customer = Customer.objects.create(
+        code=customer_code_next(),
+        kind=kind,
+        status=Customer.Status.PROSPECT,
+        cin=identity_value if id_kind == "CIN" else "",
+        ice=identity_value if id_kind == "ICE" else "",
+        civility=civility,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        company_name=company_name.strip(),
+    )
+    Contact.objects.create(customer=customer, kind=Contact.Kind.PHONE, value=phone_e164, is_sms=True)
+    if email:
+        Contact.objects.create(
+            customer=customer, kind=Contact.Kind.EMAIL, value=email.strip().lower(), is_primary_email=True
         )
-        Contact.objects.create(customer=customer, kind=Contact.Kind.PHONE, value=phone_e164, is_sms=True)
-        if email:
-            Contact.objects.create(
-                customer=customer, kind=Contact.Kind.EMAIL, value=email.strip().lower(), is_primary_email=True
-            )
-        account, password = _create_account(
-            customer=customer, origin=PortalAccount.Origin.PROSPECT, now=now, accepted=True
-        )
-        delivery = _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
-        return customer, delivery
+    account, password = _create_account(customer=customer, origin=origin, now=now, accepted=True)
+    delivery = _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
+    return customer, account, delivery
 
 
 # --- passwords --------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_home_shows_login_contact_and_services(client):
         assert label in html
 
 
-@pytest.mark.parametrize("slug", ["reclamation", "abonnement", "branchement"])
+@pytest.mark.parametrize("slug", ["reclamation"])
 def test_unbuilt_services_say_coming_soon_not_404(client, slug):
     response = client.get(reverse("portal:service", args=[slug]))
     assert response.status_code == 200

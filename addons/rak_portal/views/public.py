@@ -18,8 +18,8 @@ from rak_portal.forms import ContactForm, LoginForm
 SERVICES = {
     "paiement": {"title": "Payer mes factures en ligne", "url_name": "portal:quickpay"},
     "reclamation": {"title": "Envoyer une réclamation"},
-    "abonnement": {"title": "Demande d'abonnement"},
-    "branchement": {"title": "Demande de branchement"},
+    "abonnement": {"title": "Demande d'abonnement", "url_name": "portal:subscription"},
+    "branchement": {"title": "Demande de branchement", "url_name": "portal:connection"},
     "simulation": {"title": "Simuler votre consommation", "url_name": "portal:simulator"},
     "verification": {"title": "Vérifier des documents", "url_name": "portal:verify"},
     "agences": {"title": "Nos agences", "url_name": "portal:agencies"},

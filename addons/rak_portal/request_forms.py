@@ -1,0 +1,176 @@
+"""Forms of the public requests (« Demande d'abonnement », « Demande de branchement »): parsing
+and French field messages; the rules live in rak_requests.filing."""
+
+from __future__ import annotations
+
+from django import forms
+
+from rak_customer.models import Customer
+from rak_portal.forms import REQUIRED, AcceptanceMixin, _identity_clean, _mobile_clean
+
+SERVICES = [("EAU", "Eau potable"), ("ELECTRICITE", "Électricité")]
+USAGES = [
+    ("", "—"),
+    ("DOMESTIQUE", "Domestique (habitation)"),
+    ("PROFESSIONNEL", "Professionnel (commerce, bureau)"),
+    ("INDUSTRIEL", "Industriel"),
+    ("ADMINISTRATIF", "Administration"),
+]
+TARIFF_CATEGORIES = [
+    ("", "—"),
+    ("BT_DOMESTIQUE", "Basse tension — usage domestique"),
+    ("BT_PROFESSIONNEL", "Basse tension — usage professionnel"),
+    ("MT", "Moyenne tension"),
+    ("EAU_DOMESTIQUE", "Eau — usage domestique"),
+    ("EAU_PREFERENTIEL", "Eau — tarif préférentiel (hammams, bains publics)"),
+    ("EAU_INDUSTRIEL", "Eau — usage industriel"),
+]
+CALIBERS = [("", "—"), ("15", "15 mm"), ("20", "20 mm"), ("25", "25 mm"), ("40", "40 mm")]
+BUILDINGS = [
+    ("", "—"),
+    ("VILLA", "Villa / maison individuelle"),
+    ("IMMEUBLE", "Immeuble"),
+    ("LOTISSEMENT", "Lotissement"),
+    ("LOCAL_COMMERCIAL", "Local commercial"),
+    ("INDUSTRIEL", "Bâtiment industriel"),
+]
+
+
+class PersonForm(forms.Form):
+    """Étape 1 : informations personnelles (+ le code OTP reçu par SMS)."""
+
+    kind = forms.ChoiceField(label="Vous êtes", choices=Customer.Kind.choices, initial=Customer.Kind.PARTICULIER)
+    civility = forms.ChoiceField(label="Civilité", choices=[("", "—"), *Customer.Civility.choices], required=False)
+    last_name = forms.CharField(label="Nom", max_length=80, required=False)
+    first_name = forms.CharField(label="Prénom", max_length=80, required=False)
+    company_name = forms.CharField(label="Raison sociale", max_length=160, required=False)
+    identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
+    email = forms.EmailField(label="E-mail", error_messages={**REQUIRED, "invalid": "Adresse e-mail invalide."})
+    phone = forms.CharField(
+        label="N° de téléphone (mobile)",
+        max_length=20,
+        error_messages=REQUIRED,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78"}),
+        help_text="L'e-mail et le téléphone permettront à la RAK de vous contacter pour donner suite à votre demande.",
+    )
+    otp = forms.CharField(
+        label="OTP",
+        max_length=6,
+        required=False,
+        help_text="Le code de confirmation reçu par SMS après avoir cliqué sur « vérifier ».",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+    def clean_identity(self):
+        return _identity_clean(self.cleaned_data["identity"])
+
+    def clean_phone(self):
+        return _mobile_clean(self.cleaned_data["phone"])
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Customer.Kind.ENTREPRISE:
+            if not data.get("company_name"):
+                self.add_error("company_name", "Veuillez indiquer la raison sociale.")
+        else:
+            if not data.get("last_name"):
+                self.add_error("last_name", "Veuillez indiquer votre nom.")
+            if not data.get("first_name"):
+                self.add_error("first_name", "Veuillez indiquer votre prénom.")
+        return data
+
+
+class _PremisesForm(forms.Form):
+    services = forms.MultipleChoiceField(
+        label="Service(s) demandé(s)",
+        choices=SERVICES,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choisissez l'eau, l'électricité ou les deux."},
+    )
+    address = forms.CharField(label="Adresse du local", max_length=200, error_messages=REQUIRED)
+    district = forms.CharField(label="Quartier", max_length=80, error_messages=REQUIRED)
+    city = forms.CharField(label="Ville", max_length=80, initial="Kénitra", error_messages=REQUIRED)
+    power_kva = forms.DecimalField(
+        label="Puissance demandée (kVA)",
+        required=False,
+        min_value=1,
+        max_value=250,
+        decimal_places=1,
+        error_messages={"invalid": "Indiquez une puissance en kVA (ex. 6)."},
+    )
+    caliber_mm = forms.ChoiceField(label="Calibre du compteur d'eau", choices=CALIBERS, required=False)
+
+    def clean(self):
+        data = super().clean()
+        services = data.get("services") or []
+        if "ELECTRICITE" in services and not data.get("power_kva"):
+            self.add_error("power_kva", "Indiquez la puissance demandée pour l'électricité.")
+        if "EAU" in services and not data.get("caliber_mm"):
+            self.add_error("caliber_mm", "Choisissez le calibre demandé pour l'eau.")
+        return data
+
+    def to_data(self) -> dict:
+        """JSON-able data of the request, with the labels the receipt shows."""
+        data = {}
+        for name, value in self.cleaned_data.items():
+            if value in (None, ""):
+                continue
+            data[name] = str(value) if not isinstance(value, list | int) else value
+            field = self.fields[name]
+            choices = dict(getattr(field, "choices", []) or [])
+            if choices and isinstance(value, list):
+                data[f"{name}_labels"] = [str(choices.get(v, v)) for v in value]
+            elif choices and value in choices:
+                data[f"{name}_label"] = str(choices[value])
+        return data
+
+
+class SubscriptionInfoForm(_PremisesForm):
+    """Étape 2 : informations relatives à l'abonnement."""
+
+    usage = forms.ChoiceField(label="Usage", choices=USAGES, error_messages=REQUIRED)
+    tariff_category = forms.ChoiceField(label="Catégorie tarifaire", choices=TARIFF_CATEGORIES, error_messages=REQUIRED)
+    field_order = ["services", "address", "district", "city", "usage", "tariff_category", "power_kva", "caliber_mm"]
+
+
+class ConnectionInfoForm(_PremisesForm):
+    """Étape 2 : informations relatives au branchement."""
+
+    building_type = forms.ChoiceField(label="Type de construction", choices=BUILDINGS, error_messages=REQUIRED)
+    units = forms.IntegerField(
+        label="Nombre de logements / locaux",
+        min_value=1,
+        max_value=999,
+        initial=1,
+        error_messages={**REQUIRED, "min_value": "Au moins un logement ou local."},
+    )
+    works_description = forms.CharField(
+        label="Description des travaux",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    field_order = [
+        "services",
+        "address",
+        "district",
+        "city",
+        "building_type",
+        "units",
+        "power_kva",
+        "caliber_mm",
+        "works_description",
+    ]
+
+
+class ConfirmForm(AcceptanceMixin):
+    """Étape 4 : conditions générales et loi 09-08."""
+
+    accept_terms = forms.BooleanField(
+        label="J'accepte les conditions générales",
+        required=True,
+        error_messages={"required": "Vous devez accepter les conditions générales."},
+    )

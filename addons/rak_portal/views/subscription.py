@@ -1,0 +1,396 @@
+"""« Demande d'abonnement » and « Demande de branchement » (public, 4 steps as in the seed),
+the receipt, and « Mes devis ».
+
+The steps keep what was entered in the session (``rak_request_<kind>``): « précédent » goes back
+without losing anything. Step 1 (skipped by a logged-in customer) sends the OTP (« vérifier »,
+« renvoyer ») and only lets the person continue once the phone is verified; a CIN/ICE already
+known is asked to log in. Step 3 validates each file by content and size against the document
+list of the request type (data) and keeps it in a private staging folder until « valider »
+(rak_requests.filing). Step 4 files everything with one service call and shows the receipt.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.models import OneTimeCode
+from rak_base.otp import otp_send, otp_verify
+from rak_base.phones import phone_last_digits
+from rak_base.private_files import private_file_response
+from rak_base.uploads import DOCUMENT_KINDS, IMAGE_KINDS, kinds_label, size_label, upload_validate
+from rak_customer.models import PortalAccount
+from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
+from rak_portal.request_forms import ConfirmForm, ConnectionInfoForm, PersonForm, SubscriptionInfoForm
+from rak_portal.views.account import customer_required
+from rak_requests.filing import request_submit, request_summary, staging_store, staging_token_new
+from rak_requests.models import Quote, RequestType, ServiceRequest
+from rak_requests.quotes import quote_accept
+
+KINDS = {
+    "abonnement": {
+        "code": RequestType.Code.SUBSCRIPTION,
+        "title": "Demande d'abonnement",
+        "form": SubscriptionInfoForm,
+    },
+    "branchement": {"code": RequestType.Code.CONNECTION, "title": "Demande de branchement", "form": ConnectionInfoForm},
+}
+STEPS = ["Informations personnelles", "Informations de la demande", "Pièces jointes", "Validation"]
+FILED_KEY = "rak_requests_filed"
+OTP_MISSING = "Vérifiez votre numéro de téléphone : cliquez sur « vérifier » puis saisissez le code reçu par SMS."
+
+
+def _kind(kind: str) -> dict:
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise Http404("Demande inconnue")
+    return spec
+
+
+def _state(request: HttpRequest, kind: str) -> dict:
+    return request.session.get(f"rak_request_{kind}") or {}
+
+
+def _save(request: HttpRequest, kind: str, state: dict) -> None:
+    request.session[f"rak_request_{kind}"] = state
+
+
+def _customer(request: HttpRequest):
+    user = request.user
+    if user.is_authenticated and getattr(user, "is_customer", False):
+        account = PortalAccount.objects.select_related("customer").filter(user=user).first()
+        return account.customer if account else None
+    return None
+
+
+def _request_type(kind: str) -> RequestType:
+    request_type = RequestType.objects.filter(code=_kind(kind)["code"], is_active=True).first()
+    if request_type is None:
+        raise Http404("Ce service n'est pas disponible")
+    return request_type
+
+
+def _go(kind: str, step: int) -> HttpResponse:
+    return redirect("portal:request_step", kind=kind, step=step)
+
+
+def _render(request, kind, step, context, status=200):
+    context.update({"kind": kind, "title": _kind(kind)["title"], "step": step, "steps": STEPS})
+    return render(request, f"rak_portal/subscription/step{step}.html", context, status=status)
+
+
+def subscription(request: HttpRequest) -> HttpResponse:
+    return _go("abonnement", 1)
+
+
+def connection(request: HttpRequest) -> HttpResponse:
+    return _go("branchement", 1)
+
+
+@require_http_methods(["GET", "POST"])
+def request_step(request: HttpRequest, kind: str, step: int) -> HttpResponse:
+    _kind(kind)
+    handler = {1: _step_person, 2: _step_info, 3: _step_files, 4: _step_review}.get(step)
+    if handler is None:
+        raise Http404("Étape inconnue")
+    state = _state(request, kind)
+    customer = _customer(request)
+    if step > 1 and customer is None and not state.get("phone_verified"):
+        return _go(kind, 1)
+    if step > 2 and "info" not in state:
+        return _go(kind, 2)
+    if step > 3 and not state.get("files_done"):
+        return _go(kind, 3)
+    return handler(request, kind, state, customer)
+
+
+# --- étape 1 ---------------------------------------------------------------------------------
+
+
+def _step_person(request, kind, state, customer):
+    if customer is not None:
+        return _go(kind, 2)
+    action = request.POST.get("action", "next")
+    form = PersonForm(request.POST or None, initial=state.get("person"))
+    context = {"form": form, "otp_sent": bool(state.get("otp_phone")), "verified": bool(state.get("phone_verified"))}
+    if request.method != "POST":
+        return _render(request, kind, 1, context)
+    if not form.is_valid():
+        return _render(request, kind, 1, context, status=400)
+    data = {k: v for k, v in form.cleaned_data.items() if k != "otp"}
+    if customer_by_identity(data["identity"]) is not None:
+        context["identity_known"] = True
+        return _render(request, kind, 1, context, status=400)
+    if state.get("phone_verified") != data["phone"]:
+        state.pop("phone_verified", None)
+    state["person"] = data
+    now = clock.now()
+    if action in ("verify", "resend"):
+        try:
+            otp_send(phone=data["phone"], purpose=OneTimeCode.Purpose.REQUEST, now=now)
+        except RakError as exc:
+            form.add_error("phone", exc.message)
+            _save(request, kind, state)
+            return _render(request, kind, 1, context, status=400)
+        state["otp_phone"] = data["phone"]
+        _save(request, kind, state)
+        messages.success(
+            request,
+            "Un code de confirmation (OTP) vous a été envoyé par SMS au numéro se terminant par "
+            f"{phone_last_digits(data['phone'])}.",
+        )
+        return _go(kind, 1)
+    if state.get("phone_verified") != data["phone"]:
+        code = form.cleaned_data.get("otp")
+        if not code or state.get("otp_phone") != data["phone"]:
+            form.add_error("otp", OTP_MISSING)
+            _save(request, kind, state)
+            return _render(request, kind, 1, context, status=400)
+        try:
+            otp_verify(phone=data["phone"], purpose=OneTimeCode.Purpose.REQUEST, code=code, now=now)
+        except RakError as exc:
+            form.add_error("otp", exc.message)
+            _save(request, kind, state)
+            return _render(request, kind, 1, context, status=400)
+        state["phone_verified"] = data["phone"]
+    _save(request, kind, state)
+    return _go(kind, 2)
+
+
+# --- étape 2 ---------------------------------------------------------------------------------
+
+
+def _step_info(request, kind, state, customer):
+    form_class = _kind(kind)["form"]
+    form = form_class(request.POST or None, initial=state.get("info_initial"))
+    if request.method == "POST":
+        if request.POST.get("action") == "previous":
+            return _go(kind, 1)
+        if form.is_valid():
+            state["info"] = form.to_data()
+            state["info_initial"] = {
+                k: (str(v) if v is not None and not isinstance(v, list | int) else v)
+                for k, v in form.cleaned_data.items()
+            }
+            _save(request, kind, state)
+            return _go(kind, 3)
+        return _render(request, kind, 2, {"form": form, "customer": customer}, status=400)
+    return _render(request, kind, 2, {"form": form, "customer": customer})
+
+
+# --- étape 3 ---------------------------------------------------------------------------------
+
+
+def _kinds(allowed: str) -> set[str]:
+    kinds: set[str] = set()
+    for name in (allowed or "").split(","):
+        name = name.strip().lower()
+        if name == "image":
+            kinds |= IMAGE_KINDS
+        elif name in DOCUMENT_KINDS:
+            kinds.add(name)
+    return kinds or set(DOCUMENT_KINDS)
+
+
+def _document_rows(request_type, staged, errors=None):
+    rows = []
+    for doc in request_type.documents.order_by("position"):
+        kinds = _kinds(doc.allowed_kinds)
+        rows.append(
+            {
+                "doc": doc,
+                "formats": kinds_label(kinds),
+                "max_size": size_label(doc.max_bytes),
+                "accept": ",".join(sorted({"." + k.replace("jpeg", "jpg") for k in kinds} | {".jpeg"})),
+                "staged": staged.get(doc.code),
+                "error": (errors or {}).get(doc.code),
+            }
+        )
+    return rows
+
+
+def _step_files(request, kind, state, customer):
+    request_type = _request_type(kind)
+    staged = state.get("files", {})
+    if request.method == "POST":
+        errors = {}
+        token = state.setdefault("token", staging_token_new())
+        for doc in request_type.documents.all():
+            upload = request.FILES.get(f"doc_{doc.code}")
+            if upload is None:
+                continue
+            try:
+                validated = upload_validate(upload, kinds=_kinds(doc.allowed_kinds), max_bytes=doc.max_bytes)
+            except RakError as exc:
+                errors[doc.code] = exc.message
+                continue
+            staged[doc.code] = staging_store(
+                token=token, document_code=doc.code, upload=validated, original_name=upload.name
+            )
+        state["files"] = staged
+        if request.POST.get("action") == "previous" and not errors:
+            _save(request, kind, state)
+            return _go(kind, 2)
+        for doc in request_type.documents.all():
+            if doc.required and doc.code not in staged and doc.code not in errors:
+                errors[doc.code] = "Cette pièce est obligatoire."
+        state["files_done"] = not errors
+        _save(request, kind, state)
+        if not errors:
+            return _go(kind, 4)
+        return _render(
+            request, kind, 3, {"rows": _document_rows(request_type, staged, errors), "has_errors": True}, status=400
+        )
+    return _render(request, kind, 3, {"rows": _document_rows(request_type, staged)})
+
+
+# --- étape 4 ---------------------------------------------------------------------------------
+
+
+def _step_review(request, kind, state, customer):
+    request_type = _request_type(kind)
+    form = ConfirmForm(request.POST or None)
+    person = state.get("person") or {}
+    if customer is not None:
+        person = {
+            "display_name": customer.display_name,
+            "identity": customer.identity,
+            "phone": customer_sms_phone(customer) or "",
+            "email": customer_email(customer) or "",
+            "code": customer.code,
+        }
+    context = {
+        "form": form,
+        "person": person,
+        "customer": customer,
+        "summary": request_summary(state["info"]),
+        "documents": [
+            (doc.label, state.get("files", {}).get(doc.code)) for doc in request_type.documents.order_by("position")
+        ],
+    }
+    if request.method != "POST":
+        return _render(request, kind, 4, context)
+    if request.POST.get("action") == "previous":
+        return _go(kind, 3)
+    if not form.is_valid():
+        return _render(request, kind, 4, context, status=400)
+    data = {**state["info"], "phone": person.get("phone", ""), "email": person.get("email", "")}
+    try:
+        filing = request_submit(
+            request_type=request_type,
+            customer=customer,
+            person=None if customer is not None else state["person"],
+            data=data,
+            staged=list(state.get("files", {}).values()),
+            staging_token=state.get("token", ""),
+            accept_terms=form.cleaned_data["accept_terms"],
+            accept_data_processing=form.cleaned_data["accept_data_processing"],
+            now=clock.now(),
+            actor=request.user if customer is not None else None,
+        )
+    except RakError as exc:
+        form.add_error(None, exc.message)
+        return _render(request, kind, 4, context, status=400)
+    request.session.pop(f"rak_request_{kind}", None)
+    filed = request.session.get(FILED_KEY, [])
+    request.session[FILED_KEY] = [*filed[-9:], filing.request.number]
+    if filing.delivery is not None:
+        request.session[f"rak_request_delivery_{filing.request.number}"] = filing.delivery.message
+    return redirect("portal:request_receipt", number=filing.request.number)
+
+
+# --- reçu --------------------------------------------------------------------------------------
+
+
+def _filed_request(request: HttpRequest, number: str) -> ServiceRequest:
+    """The request this visitor may see: filed from this session, or their own when logged in."""
+    found = ServiceRequest.objects.select_related("request_type", "customer", "phase", "receipt").filter(number=number)
+    customer = _customer(request)
+    if number in request.session.get(FILED_KEY, []):
+        result = found.first()
+    elif customer is not None:
+        result = found.filter(customer=customer).first()
+    else:
+        result = None
+    if result is None:
+        raise Http404("Demande introuvable")
+    return result
+
+
+@require_GET
+def request_receipt(request: HttpRequest, number: str) -> HttpResponse:
+    service_request = _filed_request(request, number)
+    return render(
+        request,
+        "rak_portal/subscription/receipt.html",
+        {
+            "req": service_request,
+            "summary": request_summary(service_request),
+            "delivery": request.session.get(f"rak_request_delivery_{number}"),
+            "attachments": list(service_request.attachments.order_by("id")),
+        },
+    )
+
+
+@require_GET
+def request_receipt_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    service_request = _filed_request(request, number)
+    if service_request.receipt is None:
+        raise Http404("Reçu introuvable")
+    return private_file_response(
+        service_request.receipt.file, as_attachment=True, download_name=f"recu-{service_request.number}.pdf"
+    )
+
+
+# --- Mes devis ---------------------------------------------------------------------------------
+
+
+@customer_required
+@require_GET
+def quotes(request: HttpRequest) -> HttpResponse:
+    rows = list(
+        Quote.objects.filter(request__customer=request.customer)
+        .exclude(status=Quote.Status.EN_PREPARATION)
+        .select_related("request", "request__phase")
+        .prefetch_related("request__events")
+        .order_by("-issued_at", "-id")
+    )
+    for quote in rows:
+        quote.history = [e for e in quote.request.events.all() if not e.internal]
+    return render(request, "rak_portal/subscription/quotes.html", {"quotes": rows})
+
+
+def _own_quote(request: HttpRequest, pk: int) -> Quote:
+    quote = (
+        Quote.objects.select_related("document", "request").filter(pk=pk, request__customer=request.customer).first()
+    )
+    if quote is None:
+        raise Http404("Devis introuvable")
+    return quote
+
+
+@customer_required
+@require_GET
+def quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    quote = _own_quote(request, pk)
+    if quote.status not in (Quote.Status.VALIDE, Quote.Status.ACCEPTE) or quote.document is None:
+        raise Http404("Devis non disponible")
+    return private_file_response(quote.document.file, as_attachment=True, download_name=f"devis-{quote.number}.pdf")
+
+
+@customer_required
+@require_POST
+def quote_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    quote = _own_quote(request, pk)
+    try:
+        quote_accept(quote_id=quote.pk, customer=request.customer, now=clock.now(), actor=request.user)
+    except RakError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Vous avez accepté le devis {quote.number} : les travaux vont être programmés.")
+    return redirect(reverse("portal:quotes"))

@@ -1,0 +1,343 @@
+"""Filing a request (« valider » of the public forms, or a customer's own request).
+
+``request_file`` numbers the request from a per-type, per-year sequence (``AB2026-000001``),
+starts its first phase with that phase's SLA, records the FILED event, joins the attachments
+(already validated by content and size, see ``staging``), renders and registers the receipt PDF
+(document registry, kind REQUEST_RECEIPT, with its QR code) and queues the SMS « de prise en
+charge » and the e-mail « accusé de réception », all in one transaction.
+
+``request_submit`` is what the public pages call: for a new person it first creates the prospect
+customer with a code client and the portal account whose password goes by SMS
+(``rak_customer.services.prospect_create_with_account``), then files.
+
+Staging: files uploaded at step 3 wait under ``MEDIA_ROOT/staging/<token>/`` (private, random
+names) until « valider »; ``staging_purge`` removes what was left behind by abandoned forms.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from rak_base.documents import document_reference_new, document_register, reference_display, verification_url
+from rak_base.errors import RakError
+from rak_base.models import Document
+from rak_base.sequences import sequence_next
+from rak_base.uploads import ValidatedUpload
+from rak_billing.pdf import qr_data_uri
+from rak_customer.models import Customer, PortalAccount
+from rak_customer.services import PasswordDelivery, prospect_create_with_account
+from rak_requests.engine import Notice, notify_customer
+from rak_requests.models import Attachment, RequestEvent, RequestType, ServiceRequest
+
+STAGING_DIR = "staging"
+STAGING_MAX_AGE = timedelta(hours=24)
+
+
+class FilingError(RakError):
+    default_message = "Votre demande n'a pas pu être enregistrée, veuillez réessayer."
+
+
+class MissingDocuments(FilingError):
+    pass
+
+
+class TermsRequired(FilingError):
+    default_message = (
+        "Vous devez accepter les conditions générales et donner votre accord au traitement de vos "
+        "données personnelles (loi 09-08)."
+    )
+
+
+# --- staging of uploads between the steps ------------------------------------------------------
+
+
+def _staging_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / STAGING_DIR
+
+
+def staging_token_new() -> str:
+    return uuid.uuid4().hex
+
+
+def staging_store(*, token: str, document_code: str, upload: ValidatedUpload, original_name: str) -> dict:
+    """Keep a validated upload until « valider »: returns what the session remembers of it."""
+    if not token.isalnum():
+        raise FilingError()
+    folder = _staging_root() / token
+    folder.mkdir(parents=True, exist_ok=True)
+    name = upload.stored_name()
+    upload.file.seek(0)
+    with open(folder / name, "wb") as out:
+        for chunk in iter(lambda: upload.file.read(1024 * 1024), b""):
+            out.write(chunk)
+    upload.file.seek(0)
+    return {
+        "code": document_code,
+        "stored": name,
+        "original": Path(original_name or name).name[:200],
+        "mime": upload.mime,
+        "size": upload.size,
+        "sha256": upload.sha256,
+    }
+
+
+def staging_read(*, token: str, stored: str) -> bytes:
+    path = _staging_root() / token / stored
+    if not token.isalnum() or path.parent != _staging_root() / token or not path.is_file():
+        raise FilingError("Une pièce jointe a expiré : veuillez la joindre à nouveau.")
+    return path.read_bytes()
+
+
+def staging_discard(*, token: str) -> None:
+    if token and token.isalnum():
+        shutil.rmtree(_staging_root() / token, ignore_errors=True)
+
+
+def staging_purge(*, max_age: timedelta = STAGING_MAX_AGE) -> int:
+    """Remove staged uploads older than ``max_age`` (abandoned forms); returns how many folders."""
+    root = _staging_root()
+    if not root.is_dir():
+        return 0
+    limit = time.time() - max_age.total_seconds()
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+# --- filing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FiledAttachment:
+    document_code: str
+    label: str
+    original_name: str
+    content: bytes
+    mime: str
+    sha256: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class Filing:
+    request: ServiceRequest
+    customer: Customer
+    created_customer: bool = False
+    delivery: PasswordDelivery | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def request_number_next(*, request_type: RequestType, now: datetime) -> str:
+    year = timezone.localtime(now).year
+    value = sequence_next(name=f"request:{request_type.number_prefix}:{year}", start=1)
+    return f"{request_type.number_prefix}{year}-{value:06d}"
+
+
+def _check_documents(request_type: RequestType, attachments: list[FiledAttachment]) -> None:
+    given = {a.document_code for a in attachments}
+    missing = [d.label for d in request_type.documents.all() if d.required and d.code not in given]
+    if missing:
+        raise MissingDocuments("Veuillez joindre : " + " ; ".join(missing) + ".")
+
+
+@transaction.atomic
+def request_file(
+    *,
+    request_type: RequestType,
+    customer: Customer,
+    data: dict,
+    attachments: list[FiledAttachment],
+    now: datetime,
+    actor=None,
+    channel: str = ServiceRequest.Channel.WEB,
+) -> ServiceRequest:
+    """File a request: number, first phase and its SLA, FILED event, attachments, receipt PDF,
+    SMS and e-mail acknowledgements (outbox). Raises MissingDocuments."""
+    _check_documents(request_type, attachments)
+    first_phase = request_type.phases.order_by("position").first()
+    request = ServiceRequest.objects.create(
+        number=request_number_next(request_type=request_type, now=now),
+        request_type=request_type,
+        customer=customer,
+        phase=first_phase,
+        status=ServiceRequest.Status.EN_COURS,
+        expected_action=ServiceRequest.Action.NONE,
+        data=data,
+        channel=channel,
+        filed_at=now,
+        phase_started_at=now if first_phase else None,
+        phase_due_at=now + timedelta(days=first_phase.sla_days) if first_phase else None,
+    )
+    event = RequestEvent.objects.create(
+        request=request,
+        at=now,
+        kind=RequestEvent.Kind.FILED,
+        actor_kind=RequestEvent.Actor.CUSTOMER,
+        actor=actor,
+        to_phase=first_phase,
+        message="Demande déposée sur l'agence en ligne." if channel == ServiceRequest.Channel.WEB else "",
+    )
+    for item in attachments:
+        attachment = Attachment(
+            request=request,
+            document_code=item.document_code,
+            label=item.label,
+            original_name=item.original_name,
+            content_type=item.mime,
+            size=len(item.content),
+            sha256=item.sha256,
+            uploaded_by=actor,
+            uploaded_at=now,
+            event=event,
+        )
+        attachment.file.save(f"{uuid.uuid4().hex}.{item.extension}", ContentFile(item.content), save=False)
+        attachment.save()
+    request.receipt = receipt_register(request=request, now=now)
+    request.save(update_fields=["receipt"])
+    notify_customer(
+        request=request,
+        notice=Notice(
+            subject="Accusé de réception",
+            text=(
+                f"votre {request_type.name.lower()} a bien été reçue et prise en charge. "
+                "Vous recevrez un SMS après le traitement de votre demande."
+            ),
+        ),
+    )
+    return request
+
+
+def receipt_register(*, request: ServiceRequest, now: datetime) -> Document:
+    """Render the receipt (« reçu ») and register it: number, code client, information entered."""
+    from weasyprint import HTML
+
+    reference = document_reference_new()
+    url = verification_url(reference)
+    html = render_to_string(
+        "rak_requests/pdf/request_receipt.html",
+        {
+            "request": request,
+            "customer": request.customer,
+            "summary": request_summary(request),
+            "documents": list(request.attachments.order_by("id")),
+            "reference": reference_display(reference),
+            "qr_uri": qr_data_uri(url),
+            "verification_url": url,
+            "filed_at": timezone.localtime(request.filed_at),
+            "now": timezone.localtime(now),
+        },
+    )
+    pdf = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    account = PortalAccount.objects.filter(customer_id=request.customer_id).select_related("user").first()
+    return document_register(
+        kind=Document.Kind.REQUEST_RECEIPT,
+        title=f"Reçu de la demande {request.number}",
+        owner=account.user if account else None,
+        owner_label=request.customer.display_name,
+        subject=request,
+        pdf_bytes=pdf,
+        reference=reference,
+    )
+
+
+# What the receipt and the review step show, in order: data key -> label.
+SUMMARY_LABELS = {
+    "services": "Service(s) demandé(s)",
+    "address": "Adresse du local",
+    "district": "Quartier",
+    "city": "Ville",
+    "usage": "Usage",
+    "tariff_category": "Catégorie tarifaire",
+    "building_type": "Type de construction",
+    "units": "Nombre de logements / locaux",
+    "power_kva": "Puissance demandée (kVA)",
+    "caliber_mm": "Calibre demandé (mm)",
+    "works_description": "Description des travaux",
+}
+
+
+def request_summary(request_or_data) -> list[tuple[str, str]]:
+    data = request_or_data.data if isinstance(request_or_data, ServiceRequest) else request_or_data
+    rows = []
+    for key, label in SUMMARY_LABELS.items():
+        value = data.get(key)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in data.get(f"{key}_labels", value))
+        else:
+            value = str(data.get(f"{key}_label", value))
+        rows.append((label, value))
+    return rows
+
+
+def request_submit(
+    *,
+    request_type: RequestType,
+    customer: Customer | None,
+    person: dict | None,
+    data: dict,
+    staged: list[dict],
+    staging_token: str,
+    accept_terms: bool,
+    accept_data_processing: bool,
+    now: datetime,
+    actor=None,
+) -> Filing:
+    """« valider » of the public forms: checks the acceptances, creates the prospect customer and
+    their account for a new person (``person``: civility, names, identity, phone, e-mail, kind),
+    files the request with the staged attachments, then discards the staging area."""
+    if not (accept_terms and accept_data_processing):
+        raise TermsRequired()
+    labels = {d.code: d.label for d in request_type.documents.all()}
+    attachments = []
+    for item in staged:
+        if item["code"] not in labels:
+            continue
+        attachments.append(
+            FiledAttachment(
+                document_code=item["code"],
+                label=labels[item["code"]],
+                original_name=item["original"],
+                content=staging_read(token=staging_token, stored=item["stored"]),
+                mime=item["mime"],
+                sha256=item["sha256"],
+                extension=item["stored"].rsplit(".", 1)[-1],
+            )
+        )
+    delivery = None
+    with transaction.atomic():
+        created = customer is None
+        if created:
+            customer, account, delivery = prospect_create_with_account(
+                identity=person["identity"],
+                phone=person["phone"],
+                civility=person.get("civility", ""),
+                first_name=person.get("first_name", ""),
+                last_name=person.get("last_name", ""),
+                company_name=person.get("company_name", ""),
+                email=person.get("email", ""),
+                kind=person.get("kind") or Customer.Kind.PARTICULIER,
+                origin=PortalAccount.Origin.PROSPECT,
+                now=now,
+            )
+            actor = account.user
+        request = request_file(
+            request_type=request_type, customer=customer, data=data, attachments=attachments, now=now, actor=actor
+        )
+    staging_discard(token=staging_token)
+    return Filing(request=request, customer=customer, created_customer=created, delivery=delivery)
