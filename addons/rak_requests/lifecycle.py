@@ -1,0 +1,614 @@
+"""The lifecycle of a subscription request after its administrative admissibility, to an active
+subscription (seed « Suivre ma demande d'abonnement », « Signature du contrat et appel vidéo »,
+« Paiement des frais »). Every state change goes through ``engine.request_transition``.
+
+1. Recevabilité technique. The customer presses « Appeler » (``call_request_create``): a call
+   request the agents see in their queue; expected action CALL. The agent records the identity
+   check (``identity_check_record``: date, agent, result). Staff accept the technical check
+   (``technical_accept``): the request moves to « Signature du contrat » and its contracts are
+   generated (one per service); the expected action is SIGN once the identity is confirmed, CALL
+   until then (the seed: « l'appel devient obligatoire avant de pouvoir signer le contrat »).
+   Another call can be asked only after a failed check.
+2. Signature. ``contract_sign``: refused before the identity check; each contract is signed on
+   the canvas (PNG checked, stored privately, signed PDF registered). When the last one is
+   signed, the fees invoice (Bill kind SUBSCRIPTION, lines per service) is issued into
+   ``request.fee_bill`` and the request moves to « Paiement des frais », action PAY.
+3. Paiement. ``fees_pay_start`` creates the CMI order (purpose REQUEST_FEE). Whatever settles the
+   invoice moves the request on without a human: ``fees_paid_check`` runs from the CMI hook
+   (``on_order_paid``, subscribed in ``RakRequestsConfig.ready``), right after the invoice is
+   issued (customer credit), and from ``fees_paid_sweep`` (agency counter, other networks: the
+   back office's « Vérifier les paiements » and the worker). It moves the request to « Pose du
+   compteur », creates the installation order(s) and e-mails the signed contract(s).
+4. Pose. ``installation_record`` (meter number, caliber, brand, index): meter, dossier (ACTIVE,
+   start date, deposit) at the request's premises (created from the request when missing), the
+   initial index reading; when every order is done the customer becomes CLIENT and the request is
+   closed ACCEPTEE, the activation e-mailed with the contract.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from rak_base import clock
+from rak_base.outbox import message_queue_email
+from rak_base.sequences import sequence_next
+from rak_billing.ledger import bill_issue_other
+from rak_billing.models import Bill, MeterReading
+from rak_customer.models import Customer, Dossier, Meter, PortalAccount, Premises
+from rak_customer.selectors import customer_email
+from rak_payment_cmi.api import PaymentOrder, PaymentOrderBill, order_create_for_bills
+from rak_requests import contracts as contract_docs
+from rak_requests.engine import OPEN_STATUSES, Notice, RequestError, request_lock, request_transition
+from rak_requests.models import CallRequest, Contract, InstallationOrder, Phase, RequestEvent, ServiceRequest
+
+Code = Phase.Code
+Action = ServiceRequest.Action
+Kind = RequestEvent.Kind
+Actor = RequestEvent.Actor
+
+
+class RequestNotFound(RequestError):
+    """The request (or its contract, call, order) does not exist or is not the caller's: a 404."""
+
+    default_message = "Demande introuvable."
+
+
+class CallRefused(RequestError):
+    default_message = "L'appel au service client n'est pas possible à cette étape de la demande."
+
+
+class IdentityCheckRefused(RequestError):
+    default_message = "Cette vérification d'identité a déjà été enregistrée."
+
+
+class TechnicalAcceptRefused(RequestError):
+    default_message = "La recevabilité technique ne peut pas être validée à cette étape."
+
+
+class SignatureRefused(RequestError):
+    default_message = "Le contrat ne peut être signé qu'à l'étape « Signature du contrat »."
+
+
+class IdentityNotChecked(SignatureRefused):
+    default_message = (
+        "Appelez d'abord le service client : votre identité doit être vérifiée avant la signature du contrat."
+    )
+
+
+class PaymentRefused(RequestError):
+    default_message = "Les frais se paient après la signature du contrat."
+
+
+class InstallationRefused(RequestError):
+    default_message = "Le compteur ne peut être posé qu'après le paiement des frais d'abonnement."
+
+
+# --- reads ----------------------------------------------------------------------------------------------
+
+
+def phase_of(request: ServiceRequest, code: str) -> Phase:
+    phase = Phase.objects.filter(request_type_id=request.request_type_id, code=code).first()
+    if phase is None:
+        raise RequestError(f"La phase « {Code(code).label} » n'est pas définie pour ce type de demande.")
+    return phase
+
+
+def identity_confirmed(request: ServiceRequest) -> bool:
+    return CallRequest.objects.filter(request=request, result=CallRequest.Result.CONFIRMED).exists()
+
+
+def call_pending(request: ServiceRequest) -> CallRequest | None:
+    return CallRequest.objects.filter(request=request, result=CallRequest.Result.PENDING).first()
+
+
+def _phase_code(request: ServiceRequest) -> str | None:
+    return request.phase.code if request.phase_id else None
+
+
+def can_call(request: ServiceRequest) -> bool:
+    """« Appeler » is shown: technical or signature phase, no call pending, identity not yet confirmed."""
+    return (
+        request.status in OPEN_STATUSES
+        and _phase_code(request) in (Code.RECEVABILITE_TECH, Code.SIGNATURE)
+        and not call_pending(request)
+        and not identity_confirmed(request)
+    )
+
+
+def can_sign(request: ServiceRequest) -> bool:
+    return (
+        request.status in OPEN_STATUSES
+        and _phase_code(request) == Code.SIGNATURE
+        and identity_confirmed(request)
+        and request.contracts.filter(status=Contract.Status.DRAFT).exists()
+    )
+
+
+def can_pay(request: ServiceRequest) -> bool:
+    return (
+        request.status in OPEN_STATUSES
+        and _phase_code(request) == Code.PAIEMENT
+        and request.fee_bill_id is not None
+        and request.fee_bill.settled_at is None
+    )
+
+
+def contracts_downloadable(request: ServiceRequest) -> bool:
+    """The signed PDF is kept by the RAK until the fees are paid (seed), then downloadable."""
+    return request.fee_bill_id is not None and request.fee_bill.settled_at is not None
+
+
+def lifecycle_state(request: ServiceRequest) -> dict:
+    """What the request page shows for the lifecycle (buttons, contracts, invoice, orders)."""
+    return {
+        "can_call": can_call(request),
+        "call_pending": call_pending(request),
+        "identity_confirmed": identity_confirmed(request),
+        "can_sign": can_sign(request),
+        "can_pay": can_pay(request),
+        "contracts": list(request.contracts.select_related("document").order_by("service")),
+        "contracts_downloadable": contracts_downloadable(request),
+        "fee_bill": request.fee_bill,
+        "installations": list(request.installations.select_related("meter", "dossier").order_by("service")),
+    }
+
+
+def _owned(request_id: int, customer: Customer) -> ServiceRequest:
+    request = request_lock(request_id=request_id)
+    if request.customer_id != customer.pk:
+        raise RequestNotFound()
+    return request
+
+
+# --- 1. recevabilité technique: the call and the identity check ----------------------------------------
+
+
+@transaction.atomic
+def call_request_create(*, request_id: int, customer: Customer, now: datetime) -> CallRequest:
+    """« Appeler »: the customer asks to be called to verify their identity (once; again only
+    after a failed check)."""
+    request = _owned(request_id, customer)
+    if request.status not in OPEN_STATUSES or _phase_code(request) not in (Code.RECEVABILITE_TECH, Code.SIGNATURE):
+        raise CallRefused()
+    if identity_confirmed(request):
+        raise CallRefused("Votre identité est déjà vérifiée : aucun appel n'est nécessaire.")
+    if call_pending(request):
+        raise CallRefused("Votre demande d'appel est déjà enregistrée : un conseiller de la RAK va vous appeler.")
+    call = CallRequest.objects.create(request=request, requested_at=now)
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=Kind.CALL_REQUESTED,
+        actor_kind=Actor.CUSTOMER,
+        expect_phase=request.phase.code,
+        action=Action.CALL,
+        message="Le client demande à être appelé pour la vérification de son identité.",
+        data={"call": call.pk},
+        notice=Notice(
+            subject="Demande d'appel enregistrée",
+            text="Votre demande d'appel est enregistrée : un conseiller de la RAK va vous appeler pour vérifier "
+            "votre identité.",
+            sms=False,
+        ),
+    )
+    return call
+
+
+@transaction.atomic
+def identity_check_record(*, call_id: int, agent, result: str, notes: str = "", now: datetime) -> CallRequest:
+    """The agent called back: record the identity check (date, agent, result)."""
+    call = CallRequest.objects.select_for_update().filter(pk=call_id).first()
+    if call is None:
+        raise RequestNotFound()
+    if call.result != CallRequest.Result.PENDING:
+        raise IdentityCheckRefused()
+    if result not in (CallRequest.Result.CONFIRMED, CallRequest.Result.FAILED):
+        raise IdentityCheckRefused("Indiquez si l'identité est confirmée ou non.")
+    request = request_lock(request_id=call.request_id)
+    if request.status not in OPEN_STATUSES:
+        raise IdentityCheckRefused("Cette demande est close.")
+    call.result = result
+    call.checked_at = now
+    call.checked_by = agent
+    call.notes = notes
+    call.save(update_fields=["result", "checked_at", "checked_by", "notes"])
+    confirmed = result == CallRequest.Result.CONFIRMED
+    in_signature = _phase_code(request) == Code.SIGNATURE
+    if confirmed:
+        action = Action.SIGN if in_signature else Action.NONE
+        text = (
+            "Votre identité est vérifiée : vous pouvez signer votre contrat en ligne (bouton « Signer en ligne »)."
+            if in_signature
+            else "Votre identité est vérifiée. La vérification technique de votre local est en cours."
+        )
+    else:
+        action = Action.CALL
+        text = "Votre identité n'a pas pu être vérifiée : appelez à nouveau le service client (bouton « Appeler »)."
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=Kind.IDENTITY_CHECKED,
+        actor=agent,
+        expect_phase=request.phase.code if request.phase_id else None,
+        action=action,
+        message=text,
+        data={"call": call.pk, "result": result, "agent": getattr(agent, "username", "")},
+        notice=Notice(subject="Vérification d'identité", text=text),
+    )
+    return call
+
+
+@transaction.atomic
+def technical_accept(*, request_id: int, agent, now: datetime, message: str = "") -> ServiceRequest:
+    """Staff accept the technical check: the request moves to « Signature du contrat » and its
+    contracts are generated; the customer signs once the identity is confirmed."""
+    request = request_lock(request_id=request_id)
+    if request.status not in OPEN_STATUSES or _phase_code(request) != Code.RECEVABILITE_TECH:
+        raise TechnicalAcceptRefused()
+    contract_docs.contracts_generate(request=request, now=now)
+    confirmed = identity_confirmed(request)
+    text = (
+        "La recevabilité technique de votre demande est validée : signez votre contrat en ligne."
+        if confirmed
+        else "La recevabilité technique de votre demande est validée. Appelez le service client (bouton "
+        "« Appeler ») pour vérifier votre identité avant de signer votre contrat."
+    )
+    request, _event = request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=Kind.PHASE,
+        actor=agent,
+        expect_phase=Code.RECEVABILITE_TECH,
+        to_phase=phase_of(request, Code.SIGNATURE),
+        status=ServiceRequest.Status.EN_COURS,
+        action=Action.SIGN if confirmed else Action.CALL,
+        message=message or text,
+        data={"accepted_phase": Code.RECEVABILITE_TECH},
+        notice=Notice(subject="Recevabilité technique validée", text=text),
+    )
+    return request
+
+
+def contracts_ensure(*, request: ServiceRequest, now: datetime) -> list[Contract]:
+    """Contracts of a request in « Signature du contrat » (generated when another path moved it
+    there)."""
+    return contract_docs.contracts_generate(request=request, now=now)
+
+
+# --- 2. signature -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contract_sign(*, contract_id: int, customer: Customer, signature_data_url: str, ip: str, now: datetime) -> Contract:
+    """Sign one contract with the drawn signature; the last signature issues the fees invoice
+    and moves the request to « Paiement des frais »."""
+    contract = Contract.objects.filter(pk=contract_id, request__customer=customer).only("request_id").first()
+    if contract is None:
+        raise RequestNotFound()
+    request = request_lock(request_id=contract.request_id)
+    if request.status not in OPEN_STATUSES or _phase_code(request) != Code.SIGNATURE:
+        early = (Code.RECEVABILITE_ADMIN, Code.RECEVABILITE_TECH)
+        if request.status in OPEN_STATUSES and _phase_code(request) in early:
+            raise SignatureRefused("Le contrat se signe après la validation de la recevabilité technique.")
+        raise SignatureRefused()
+    if not identity_confirmed(request):
+        raise IdentityNotChecked()
+    contract = Contract.objects.select_for_update().select_related("request__customer").get(pk=contract_id)
+    if contract.status == Contract.Status.SIGNED:
+        raise SignatureRefused("Ce contrat est déjà signé.")
+    png = contract_docs.signature_png_decode(signature_data_url)
+    document = contract_docs.contract_sign_store(contract=contract, signature_png=png, ip=ip, now=now)
+    remaining = request.contracts.filter(status=Contract.Status.DRAFT).exclude(pk=contract.pk).count()
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=Kind.CONTRACT_SIGNED,
+        actor_kind=Actor.CUSTOMER,
+        expect_phase=Code.SIGNATURE,
+        message=f"Contrat {contract.get_service_display().lower()} signé en ligne.",
+        data={
+            "contract": contract.pk,
+            "service": contract.service,
+            "text_sha256": contract_docs.contract_text_sha256(contract),
+            "document": document.reference,
+            "pdf_sha256": document.sha256,
+            "ip": ip,
+        },
+    )
+    if remaining == 0:
+        _fees_invoice(request=request, now=now)
+    contract.refresh_from_db()
+    return contract
+
+
+def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
+    lines = []
+    for contract in request.contracts.order_by("service"):
+        lines += contract_docs.fee_lines(contract.service, contract_docs.request_caliber(request, contract.service))
+    bill = bill_issue_other(
+        kind=Bill.Kind.SUBSCRIPTION,
+        customer=request.customer,
+        lines=lines,
+        issue_date=timezone.localdate(now),
+        now=now,
+    )
+    ServiceRequest.objects.filter(pk=request.pk).update(fee_bill=bill)
+    text = (
+        f"Votre contrat est signé. Payez vos frais d'abonnement ({bill.total_ttc} DH, facture {bill.number}) en "
+        "ligne sur l'agence en ligne ou en agence : un ordre de pose de votre compteur sera alors généré."
+    )
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=Kind.FEES_INVOICED,
+        actor_kind=Actor.SYSTEM,
+        expect_phase=Code.SIGNATURE,
+        to_phase=phase_of(request, Code.PAIEMENT),
+        action=Action.PAY,
+        message=f"Facture des frais d'abonnement {bill.number} : {bill.total_ttc} DH TTC.",
+        data={"bill": bill.number, "amount": str(bill.total_ttc)},
+        notice=Notice(subject="Paiement des frais d'abonnement", text=text),
+    )
+    if bill.settled_at is not None:  # the customer's credit paid it at once
+        fees_paid_check(request_id=request.pk, now=now)
+    return bill
+
+
+# --- 3. paiement ------------------------------------------------------------------------------------------
+
+
+def fees_pay_start(*, request_id: int, customer: Customer, email: str, now: datetime):
+    """The CMI payment order for the request's fees invoice (then ``order_checkout_form``)."""
+    with transaction.atomic():
+        request = _owned(request_id, customer)
+        if request.status not in OPEN_STATUSES or _phase_code(request) != Code.PAIEMENT or request.fee_bill_id is None:
+            raise PaymentRefused()
+        bill = Bill.objects.get(pk=request.fee_bill_id)
+        if bill.settled_at is not None:
+            raise PaymentRefused("Vos frais d'abonnement sont déjà payés.")
+    return order_create_for_bills(
+        customer=customer, bills=[bill], email=email, now=now, purpose=PaymentOrder.Purpose.REQUEST_FEE
+    )
+
+
+def _site_link(name: str, **kwargs) -> str:
+    try:
+        return settings.SITE_URL + reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return settings.SITE_URL + "/"
+
+
+def _contracts_email(*, request: ServiceRequest, subject: str, intro: str) -> None:
+    """E-mail the signed contract(s): their reference codes and the link to download them."""
+    email = customer_email(request.customer)
+    if not email:
+        return
+    account = PortalAccount.objects.select_related("user").filter(customer_id=request.customer_id).first()
+    lines = []
+    for contract in request.contracts.select_related("document").order_by("service"):
+        if contract.document_id:
+            lines.append(
+                f"- Contrat {contract_docs.SERVICE_WORDS[contract.service]} : référence "
+                f"{contract_docs.reference_display(contract.document.reference)}, "
+                f"{_site_link('portal:lifecycle_contract_pdf', pk=contract.pk)}"
+            )
+    message_queue_email(
+        to=email,
+        subject=f"{subject} — demande {request.number}",
+        user=account.user if account else None,
+        kind="request",
+        body=(
+            f"Bonjour,\n\n{intro}\n\nVotre contrat d'abonnement signé est disponible dans votre espace :\n"
+            + "\n".join(lines)
+            + "\n\nChaque contrat porte un code de référence vérifiable sur l'agence en ligne de la RAK, rubrique "
+            "« Vérifier des documents ».\n"
+        ),
+    )
+
+
+@transaction.atomic
+def fees_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
+    """If the request waits for its fees and the invoice is settled (card, agency counter, other
+    network, credit), move it to « Pose du compteur »: installation orders, contract e-mailed.
+    Returns whether it moved; safe to call any number of times."""
+    request = request_lock(request_id=request_id)
+    if request.status not in OPEN_STATUSES or _phase_code(request) != Code.PAIEMENT or request.fee_bill_id is None:
+        return False
+    bill = Bill.objects.only("settled_at", "number", "total_ttc").get(pk=request.fee_bill_id)
+    if bill.settled_at is None:
+        return False
+    for contract in request.contracts.order_by("service"):
+        InstallationOrder.objects.get_or_create(request=request, service=contract.service, defaults={"created_at": now})
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=Kind.FEES_PAID,
+        actor=actor,
+        actor_kind=Actor.SYSTEM if actor is None else Actor.STAFF,
+        expect_phase=Code.PAIEMENT,
+        to_phase=phase_of(request, Code.POSE_COMPTEUR),
+        action=Action.NONE,
+        message=f"Facture {bill.number} payée : ordre de pose du compteur généré.",
+        data={"bill": bill.number},
+        notice=Notice(
+            subject="Frais d'abonnement payés",
+            text="Vos frais d'abonnement sont payés. Votre contrat signé vous est envoyé par e-mail et est "
+            "disponible dans votre espace ; un ordre de pose de votre compteur est généré.",
+        ),
+    )
+    _contracts_email(
+        request=request,
+        subject="Votre contrat d'abonnement",
+        intro="Vos frais d'abonnement sont payés : un ordre de pose de votre compteur est généré.",
+    )
+    return True
+
+
+def on_order_paid(*, order_id: int, **_payload) -> None:
+    """HOOK_ORDER_PAID (in the transaction that marks the order PAID): requests whose fees
+    invoice is among the order's bills move on."""
+    bill_ids = list(PaymentOrderBill.objects.filter(order_id=order_id).values_list("bill_id", flat=True))
+    if not bill_ids:
+        return
+    now = clock.now()
+    for request_id in ServiceRequest.objects.filter(
+        fee_bill_id__in=bill_ids, phase__code=Code.PAIEMENT, status__in=OPEN_STATUSES
+    ).values_list("pk", flat=True):
+        fees_paid_check(request_id=request_id, now=now)
+
+
+def fees_paid_sweep(*, now: datetime, actor=None) -> int:
+    """Requests waiting for their fees whose invoice was settled another way (agency counter,
+    TASSHILAT...): move them on. Returns how many moved."""
+    moved = 0
+    waiting = ServiceRequest.objects.filter(
+        phase__code=Code.PAIEMENT, status__in=OPEN_STATUSES, fee_bill__settled_at__isnull=False
+    ).values_list("pk", flat=True)
+    for request_id in list(waiting):
+        moved += fees_paid_check(request_id=request_id, now=now, actor=actor)
+    return moved
+
+
+# --- 4. pose du compteur ---------------------------------------------------------------------------------
+
+
+def _next_number(*, sequence: str, model, field: str, prefix_len: int) -> int:
+    """The next value of a numbering shared with the demo data (``EA00000012``, ``LK00000007``):
+    the sequence starts after the highest number already there."""
+    top = model.objects.aggregate(top=Max(field))["top"] or ""
+    digits = top[prefix_len:]
+    start = int(digits) + 1 if digits.isdigit() else 1
+    return sequence_next(name=sequence, start=start)
+
+
+def _dossier_number(service: str) -> str:
+    prefix = {"EAU": "EA", "ELECTRICITE": "EL", "ASSAINISSEMENT": "AS"}[service]
+    while True:
+        value = _next_number(sequence="customer.dossier", model=Dossier, field="number", prefix_len=2)
+        number = f"{prefix}{value:08d}"
+        if not Dossier.objects.filter(number=number).exists():
+            return number
+
+
+def _premises_for(request: ServiceRequest) -> Premises:
+    if request.premises_id:
+        return request.premises
+    address = contract_docs.request_address(request)
+    while True:
+        value = _next_number(sequence="customer.premises", model=Premises, field="reference", prefix_len=2)
+        reference = f"LK{value:08d}"
+        if not Premises.objects.filter(reference=reference).exists():
+            break
+    premises = Premises.objects.create(
+        reference=reference,
+        address=address["address"][:255] or "—",
+        district=address["district"][:80] or "—",
+        city=address["city"][:80] or "Kénitra",
+        postal_code=address["postal_code"][:10],
+    )
+    ServiceRequest.objects.filter(pk=request.pk).update(premises=premises)
+    request.premises = premises
+    return premises
+
+
+@transaction.atomic
+def installation_record(
+    *,
+    order_id: int,
+    agent,
+    meter_number: str,
+    caliber: str,
+    brand: str,
+    index,
+    now: datetime,
+) -> InstallationOrder:
+    """The technical team installed the meter: meter, dossier (ACTIVE) and its first index; when
+    every order of the request is done the subscription is active and the request closed."""
+    order = InstallationOrder.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise RequestNotFound()
+    request = request_lock(request_id=order.request_id)
+    if request.status not in OPEN_STATUSES or _phase_code(request) != Code.POSE_COMPTEUR:
+        raise InstallationRefused()
+    if order.status != InstallationOrder.Status.PENDING:
+        raise InstallationRefused("Ce compteur est déjà posé.")
+    meter_number = (meter_number or "").strip().upper()
+    if not meter_number:
+        raise InstallationRefused("Saisissez le numéro du compteur posé.")
+    if Meter.objects.filter(number=meter_number).exists():
+        raise InstallationRefused(f"Le compteur n° {meter_number} est déjà enregistré.")
+    if index is None or index < 0:
+        raise InstallationRefused("L'index de pose doit être positif ou nul.")
+    caliber = (caliber or "").strip() or contract_docs.request_caliber(request, order.service)
+    today = timezone.localdate(now)
+    premises = _premises_for(request)
+    meter = Meter.objects.create(
+        number=meter_number, service=order.service, caliber=caliber, brand=(brand or "").strip(), installed_date=today
+    )
+    dossier = Dossier.objects.create(
+        number=_dossier_number(order.service),
+        customer=request.customer,
+        service=order.service,
+        status=Dossier.Status.ACTIVE,
+        tariff_category=contract_docs.request_category(request),
+        deposit_amount=contract_docs.deposit_for(order.service, contract_docs.request_caliber(request, order.service)),
+        start_date=today,
+        premises=premises,
+        meter=meter,
+    )
+    MeterReading.objects.create(
+        dossier=dossier,
+        meter=meter,
+        reading_date=today,
+        index=index,
+        source=MeterReading.Source.AGENT,
+        note="Index de pose du compteur",
+        created_by=agent,
+    )
+    order.meter = meter
+    order.dossier = dossier
+    order.installed_at = now
+    order.technician = agent
+    order.status = InstallationOrder.Status.DONE
+    order.save(update_fields=["meter", "dossier", "installed_at", "technician", "status"])
+    request.dossiers.add(dossier)
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=Kind.METER_INSTALLED,
+        actor=agent,
+        expect_phase=Code.POSE_COMPTEUR,
+        message=f"Compteur {meter.get_service_display().lower()} n° {meter.number} posé (index {index}) : "
+        f"dossier {dossier.number}.",
+        data={"meter": meter.number, "dossier": dossier.number, "index": str(index)},
+    )
+    if not request.installations.filter(status=InstallationOrder.Status.PENDING).exists():
+        _activate(request=request, agent=agent, now=now)
+    return order
+
+
+def _activate(*, request: ServiceRequest, agent, now: datetime) -> None:
+    Customer.objects.filter(pk=request.customer_id, status=Customer.Status.PROSPECT).update(
+        status=Customer.Status.CLIENT
+    )
+    numbers = ", ".join(request.dossiers.order_by("number").values_list("number", flat=True))
+    text = f"Votre compteur est posé : votre abonnement est actif (dossier {numbers})."
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=Kind.ACCEPTED,
+        actor=agent,
+        expect_phase=Code.POSE_COMPTEUR,
+        status=ServiceRequest.Status.ACCEPTEE,
+        action=Action.NONE,
+        close=True,
+        message=text,
+        notice=Notice(subject="Abonnement actif", text=text),
+    )
+    _contracts_email(request=request, subject="Votre abonnement est actif", intro=text)
