@@ -1,7 +1,7 @@
 from django.urls import path
 
 from rak_portal.urls_lifecycle import urlpatterns as lifecycle_urlpatterns
-from rak_portal.views import account, auth, bills, payments, public, readings, simulator, verify
+from rak_portal.views import account, auth, bills, payments, public, readings, simulator, subscription, verify
 from rak_portal.views import requests as request_views
 
 app_name = "portal"
@@ -26,6 +26,11 @@ urlpatterns = [
     path("paiement-en-ligne/conditions-generales/", payments.payment_terms, name="payment_terms"),
     path("recu-de-paiement/<str:oid>/", payments.payment_receipt, name="payment_receipt"),
     path("recu-de-paiement/<str:oid>/pdf/", payments.payment_receipt_pdf_view, name="payment_receipt_pdf"),
+    path("services/demande-abonnement/", subscription.subscription, name="subscription"),
+    path("services/demande-branchement/", subscription.connection, name="connection"),
+    path("services/demande-<str:kind>/etape-<int:step>/", subscription.request_step, name="request_step"),
+    path("services/demande/<str:number>/recu/", subscription.request_receipt, name="request_receipt"),
+    path("services/demande/<str:number>/recu/pdf/", subscription.request_receipt_pdf, name="request_receipt_pdf"),
     path("services/<slug:slug>/", public.coming_soon, name="service"),
     path("email/confirmer/<str:token>/", account.email_confirm, name="email_confirm"),
     path("espace/", account.dashboard, name="dashboard"),
@@ -52,6 +57,9 @@ urlpatterns = [
     path("espace/paiement/", payments.pay_online, name="pay_online"),
     path("espace/paiement/recapitulatif/", payments.pay_recap, name="pay_recap"),
     path("espace/avances/", payments.advance, name="advance"),
+    path("espace/devis/", subscription.quotes, name="quotes"),
+    path("espace/devis/<int:pk>/pdf/", subscription.quote_pdf, name="quote_pdf"),
+    path("espace/devis/<int:pk>/accepter/", subscription.quote_accept_view, name="quote_accept"),
     path("espace/e-facture/", bills.efacture, name="efacture"),
     path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
     path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),
