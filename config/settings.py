@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from config.conf import Config, ConfigError
@@ -357,6 +357,37 @@ UNFOLD = {
                         "title": _("Agences"),
                         "icon": "store",
                         "link": reverse_lazy("admin:rak_customer_agency_changelist"),
+                    },
+                ],
+            },
+            {
+                "title": _("Demandes"),
+                "items": [
+                    {
+                        "title": _("Files d'attente"),
+                        "icon": "inbox",
+                        "link": lambda request: reverse("admin:rak_requests_servicerequest_changelist") + "?open=1",
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_servicerequest"),
+                    },
+                    {
+                        "title": _("Mes demandes"),
+                        "icon": "assignment_ind",
+                        "link": lambda request: (
+                            reverse("admin:rak_requests_servicerequest_changelist") + "?open=1&mine=1"
+                        ),
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_servicerequest"),
+                    },
+                    {
+                        "title": _("Dépassements de délai"),
+                        "icon": "alarm",
+                        "link": lambda request: reverse("admin:rak_requests_servicerequest_changelist") + "?overdue=1",
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_servicerequest"),
+                    },
+                    {
+                        "title": _("Types de demande, phases et pièces"),
+                        "icon": "schema",
+                        "link": reverse_lazy("admin:rak_requests_requesttype_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_requesttype"),
                     },
                 ],
             },

@@ -69,6 +69,14 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.view_payment",
             "rak_billing.add_payment",
             "rak_base.view_document",
+            # requests (demandes): the queues, the actions of a phase, the attachments, the history
+            "rak_requests.view_servicerequest",
+            "rak_requests.change_servicerequest",
+            "rak_requests.view_attachment",
+            "rak_requests.view_requestevent",
+            "rak_requests.view_requesttype",
+            "rak_requests.view_phase",
+            "rak_requests.view_requireddocument",
         ),
     ),
     "technique": GroupSpec(

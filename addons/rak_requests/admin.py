@@ -1,0 +1,479 @@
+"""Back-office screens of rak_requests.
+
+- « Demandes »: the queues per type and phase with their counters (open, complement awaited,
+  overdue, mine) above the list; filters by type, phase, status, « En retard » (phase deadline
+  passed; oldest deadline first: the supervisor's view of SLA breaches) and « Mes demandes ».
+- A request's page: every field read only; the actions of its current phase as buttons
+  (accepter la phase, demander un complément, rejeter, affecter, note interne) that read the
+  « Message / motif » and « Agent » boxes of the same form and call one service each; the
+  attachments (opened in the browser through the access-checked staff view), the whole history
+  (internal notes included), the link to the customer 360.
+- Types of request, their phases (name, order, SLA in days) and required documents (label,
+  required, formats, maximum size): the low-code part, with history.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
+from unfold.decorators import action, display
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.private_files import private_file_response
+from rak_customer.admin import HistoryAdmin, admin_link
+from rak_requests.engine import OPEN_STATUSES
+from rak_requests.models import Attachment, Phase, RequestEvent, RequestType, RequiredDocument, ServiceRequest
+from rak_requests.selectors import queue_counters
+from rak_requests.services import (
+    CUSTOMER_DRIVEN_PHASES,
+    request_accept_phase,
+    request_ask_complement,
+    request_assign,
+    request_note,
+    request_reject,
+)
+
+CHANGE_PERMISSION = "rak_requests.change_servicerequest"
+
+# --- the low-code part: types, phases, documents ----------------------------------------------------
+
+
+class PhaseInline(TabularInline):
+    model = Phase
+    extra = 0
+    fields = ("position", "code", "name", "sla_days", "customer_help")
+    ordering = ("position",)
+
+
+class RequiredDocumentInline(TabularInline):
+    model = RequiredDocument
+    extra = 0
+    fields = ("position", "code", "label", "required", "allowed_kinds", "max_bytes")
+    ordering = ("position",)
+
+
+@admin.register(RequestType)
+class RequestTypeAdmin(HistoryAdmin, ModelAdmin):
+    list_display = ("name", "code", "number_prefix", "is_public", "requires_otp", "is_active", "position")
+    list_editable = ("position",)
+    inlines = (PhaseInline, RequiredDocumentInline)
+    fields = ("code", "name", "description", "number_prefix", "is_public", "requires_otp", "is_active", "position")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # requests refer to it: deactivate instead
+
+
+@admin.register(Phase)
+class PhaseAdmin(HistoryAdmin, ModelAdmin):
+    list_display = ("request_type", "position", "name", "code", "sla_days")
+    list_filter = (("request_type", RelatedDropdownFilter),)
+    list_select_related = ("request_type",)
+    readonly_fields = ("request_type", "code")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # phases are added on their type's page
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RequiredDocument)
+class RequiredDocumentAdmin(HistoryAdmin, ModelAdmin):
+    list_display = ("request_type", "position", "label", "required", "allowed_kinds", "max_bytes")
+    list_filter = (("request_type", RelatedDropdownFilter),)
+    list_select_related = ("request_type",)
+
+
+# --- the queues ---------------------------------------------------------------------------------------
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("délai")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return (("1", _("En retard (échéance dépassée)")),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(status__in=OPEN_STATUSES, phase_due_at__lt=clock.now())
+        return queryset
+
+
+class MineFilter(admin.SimpleListFilter):
+    title = _("affectation")
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return (("1", _("Mes demandes")), ("none", _("Non affectées")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "none":
+            return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = _("état")
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return (("1", _("Ouvertes")), ("0", _("Clôturées")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(status__in=OPEN_STATUSES)
+        if self.value() == "0":
+            return queryset.exclude(status__in=OPEN_STATUSES)
+        return queryset
+
+
+class ReadOnlyInline(TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    verbose_name_plural = _("pièces jointes")
+    fields = ("open_link", "document_code", "original_name", "content_type", "size", "uploaded_at", "sha256")
+    readonly_fields = fields
+
+    @display(description=_("pièce"))
+    def open_link(self, obj: Attachment) -> str:
+        url = reverse("admin:rak_requests_servicerequest_attachment", args=[obj.request_id, obj.pk])
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener" class="text-primary-600">{}</a>', url, obj.label
+        )
+
+
+class EventInline(ReadOnlyInline):
+    model = RequestEvent
+    verbose_name_plural = _("historique (notes internes comprises)")
+    fields = ("at", "kind", "actor_kind", "actor", "to_phase", "message", "internal")
+    readonly_fields = fields
+    ordering = ("at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "to_phase")
+
+
+def staff_agents():
+    return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+
+
+class RequestActionForm(forms.ModelForm):
+    """No field of the request is edited here: the two boxes feed the action buttons."""
+
+    action_message = forms.CharField(
+        label=_("Message / motif / note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Le complément demandé au client, le motif du rejet ou la note interne, selon le bouton choisi."),
+    )
+    agent = forms.ModelChoiceField(label=_("Agent"), queryset=staff_agents(), required=False)
+    # the phase the agent saw: if another agent moved the request meanwhile, the action is refused
+    seen_phase = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = ServiceRequest
+        fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = staff_agents()
+        if self.instance.pk and self.instance.phase_id:
+            self.fields["seen_phase"].initial = self.instance.phase.code
+
+
+@admin.register(ServiceRequest)
+class ServiceRequestAdmin(ModelAdmin):
+    form = RequestActionForm
+    list_display = (
+        "number",
+        "request_type",
+        "phase",
+        "status_display",
+        "expected_action",
+        "customer_link",
+        "filed_at",
+        "due_display",
+        "assigned_to",
+    )
+    list_select_related = ("request_type", "phase", "customer", "assigned_to")
+    list_filter = (
+        OverdueFilter,
+        MineFilter,
+        OpenFilter,
+        ("request_type", RelatedDropdownFilter),
+        ("phase", RelatedDropdownFilter),
+        ("status", ChoicesDropdownFilter),
+    )
+    list_before_template = "admin/rak_requests/queue_counters.html"
+    search_fields = ("number",)
+    search_help_text = _("N° de la demande ou code client.")
+    ordering = ("-filed_at", "-id")
+    inlines = (AttachmentInline, EventInline)
+    actions_submit_line = ("accept_phase", "ask_complement", "reject", "assign", "add_note")
+    readonly_fields = (
+        "number",
+        "request_type",
+        "customer_link",
+        "phase",
+        "status",
+        "expected_action",
+        "channel",
+        "assigned_to",
+        "filed_at",
+        "phase_started_at",
+        "phase_due_at",
+        "processed_at",
+        "escalated_at",
+        "data_display",
+        "fee_bill",
+        "premises",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("number", "request_type"),
+                    "customer_link",
+                    ("phase", "status", "expected_action"),
+                    ("filed_at", "phase_due_at", "processed_at"),
+                    ("assigned_to", "escalated_at", "channel"),
+                )
+            },
+        ),
+        (_("Informations de la demande"), {"fields": ("data_display", "premises", "fee_bill")}),
+        (_("Traitement"), {"fields": ("action_message", "agent", "seen_phase")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("request_type", "phase", "customer", "assigned_to")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(number=term.upper()) | Q(customer__code=term)), False
+
+    def get_ordering(self, request):
+        if request.GET.get(OverdueFilter.parameter_name) == "1":
+            return ("phase_due_at", "id")  # the SLA breaches: oldest deadline first
+        return super().get_ordering(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # requests are filed by the customer or at the counter (filing)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        now = clock.now()
+        counters = queue_counters(now=now, user_id=request.user.pk)
+        base = reverse("admin:rak_requests_servicerequest_changelist")
+        for row in counters:
+            query = f"?request_type__id__exact={row['request_type_id']}&open=1"
+            if row["phase_id"]:
+                query += f"&phase__id__exact={row['phase_id']}"
+            row["url"] = base + query
+            row["overdue_url"] = base + query + "&overdue=1"
+            row["mine_url"] = base + query + "&mine=1"
+        extra_context["queue_counters"] = counters
+        extra_context["queue_totals"] = {
+            key: sum(row[key] for row in counters) for key in ("total", "complement", "overdue", "mine")
+        }
+        extra_context["queue_base_url"] = base
+        return super().changelist_view(request, extra_context)
+
+    # --- displays ---
+
+    @display(description=_("client"), ordering="customer__code")
+    def customer_link(self, obj: ServiceRequest) -> str:
+        return admin_link(obj.customer, f"{obj.customer.code} — {obj.customer.display_name}")
+
+    @display(
+        description=_("statut"),
+        ordering="status",
+        label={
+            "EN_COURS": "info",
+            "COMPLEMENT_DEMANDE": "warning",
+            "ACCEPTEE": "success",
+            "REJETEE": "danger",
+            "ANNULEE": "danger",
+        },
+    )
+    def status_display(self, obj: ServiceRequest):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("échéance"), ordering="phase_due_at")
+    def due_display(self, obj: ServiceRequest) -> str:
+        if obj.phase_due_at is None:
+            return "—"
+        text = obj.phase_due_at.strftime("%d/%m/%Y")
+        if obj.status in OPEN_STATUSES and obj.phase_due_at < clock.now():
+            return format_html('<span class="text-red-600 font-semibold" title="{}">⚠ {}</span>', _("En retard"), text)
+        return text
+
+    @display(description=_("informations"))
+    def data_display(self, obj: ServiceRequest) -> str:
+        if not obj.data:
+            return "—"
+        return format_html(
+            "<dl>{}</dl>",
+            format_html_join("", "<dt class='font-medium'>{}</dt><dd class='mb-1'>{}</dd>", obj.data.items()),
+        )
+
+    # --- actions of the phase ---
+
+    def _open(self, object_id) -> ServiceRequest | None:
+        return ServiceRequest.objects.select_related("phase").filter(pk=object_id, status__in=OPEN_STATUSES).first()
+
+    def _can_change(self, request) -> bool:
+        return request.user.has_perm(CHANGE_PERMISSION)
+
+    def has_accept_phase_permission(self, request, object_id=None) -> bool:
+        if not self._can_change(request):
+            return False
+        if object_id is None:
+            return True
+        current = self._open(object_id)
+        return (
+            current is not None
+            and current.status == ServiceRequest.Status.EN_COURS
+            and (current.phase is None or current.phase.code not in CUSTOMER_DRIVEN_PHASES)
+        )
+
+    def has_ask_complement_permission(self, request, object_id=None) -> bool:
+        if not self._can_change(request):
+            return False
+        current = self._open(object_id) if object_id is not None else None
+        return object_id is None or (current is not None and current.status == ServiceRequest.Status.EN_COURS)
+
+    def has_reject_permission(self, request, object_id=None) -> bool:
+        return self._can_change(request) and (object_id is None or self._open(object_id) is not None)
+
+    has_assign_permission = has_reject_permission
+
+    def has_add_note_permission(self, request, object_id=None) -> bool:
+        return self._can_change(request)
+
+    def _run(self, request, obj: ServiceRequest, call, success: str) -> None:
+        try:
+            call()
+        except RakError as exc:
+            messages.error(request, f"{obj.number} : {exc.message}")
+        else:
+            messages.success(request, f"{obj.number} : {success}")
+
+    def _message(self, request) -> str:
+        return (request.POST.get("action_message") or "").strip()
+
+    @action(description=_("Accepter la phase"), permissions=["accept_phase"], icon="check")
+    def accept_phase(self, request, obj: ServiceRequest):
+        seen = request.POST.get("seen_phase") or (obj.phase.code if obj.phase else None)
+        self._run(
+            request,
+            obj,
+            lambda: request_accept_phase(request_id=obj.pk, staff=request.user, now=clock.now(), expect_phase=seen),
+            _("phase acceptée."),
+        )
+
+    @action(description=_("Demander un complément"), permissions=["ask_complement"], icon="mail")
+    def ask_complement(self, request, obj: ServiceRequest):
+        message = self._message(request)
+        self._run(
+            request,
+            obj,
+            lambda: request_ask_complement(request_id=obj.pk, staff=request.user, message=message, now=clock.now()),
+            _("complément demandé au client (SMS, e-mail, notification)."),
+        )
+
+    @action(description=_("Rejeter"), permissions=["reject"], icon="block")
+    def reject(self, request, obj: ServiceRequest):
+        reason = self._message(request)
+        self._run(
+            request,
+            obj,
+            lambda: request_reject(request_id=obj.pk, staff=request.user, reason=reason, now=clock.now()),
+            _("demande rejetée."),
+        )
+
+    @action(description=_("Affecter"), permissions=["assign"], icon="person_add")
+    def assign(self, request, obj: ServiceRequest):
+        agent = staff_agents().filter(pk=request.POST.get("agent") or None).first()
+        self._run(
+            request,
+            obj,
+            lambda: request_assign(request_id=obj.pk, staff=request.user, agent=agent, now=clock.now()),
+            _("demande affectée."),
+        )
+
+    @action(description=_("Note interne"), permissions=["add_note"], icon="sticky_note_2")
+    def add_note(self, request, obj: ServiceRequest):
+        text = self._message(request)
+        self._run(
+            request,
+            obj,
+            lambda: request_note(request_id=obj.pk, staff=request.user, text=text, now=clock.now()),
+            _("note ajoutée."),
+        )
+
+    def save_model(self, request, obj, form, change):
+        # Nothing of the request is written from the form (a stale page must never put back an old
+        # status): only the pressed button's service runs, under the row lock.
+        for unfold_action in self.get_actions_submit_line(request, obj.pk):
+            if unfold_action.action_name in request.POST:
+                unfold_action.method(request, obj)
+
+    def response_change(self, request, obj):
+        return HttpResponseRedirect(reverse("admin:rak_requests_servicerequest_change", args=[obj.pk]))
+
+    # --- attachments viewer ---
+
+    def get_urls(self):
+        urls = super().get_urls()
+        return [
+            path(
+                "<int:request_id>/pieces/<int:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="rak_requests_servicerequest_attachment",
+            ),
+            *urls,
+        ]
+
+    def attachment_view(self, request, request_id: int, attachment_id: int):
+        """An attachment, inline (images and PDF open in the browser), for staff who may view
+        requests."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        attachment = get_object_or_404(Attachment, pk=attachment_id, request_id=request_id)
+        if not attachment.file:
+            raise Http404
+        return private_file_response(attachment.file, download_name=attachment.original_name or None)
