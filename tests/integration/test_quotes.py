@@ -115,3 +115,24 @@ def test_another_customers_quote_is_404(client, now):
     assert quote.number not in client.get(reverse("portal:quotes")).content.decode()
     quote.refresh_from_db()
     assert quote.status == Quote.Status.VALIDE
+
+
+def test_staff_issue_a_quote_from_the_back_office(admin_client, now):
+    customer, _ = customer_with_account(phone="+212611111115")
+    request = _connection(customer, now)
+    page = admin_client.get(reverse("admin:rak_requests_quote_add"))
+    assert page.status_code == 200 and request.number in page.content.decode()
+    response = admin_client.post(
+        reverse("admin:rak_requests_quote_issue"),
+        {"request": request.pk, "lines": "Branchement ; 1 ; abc", "vat_percent": "20"},
+    )
+    assert "Ligne 1 : quantité ou prix invalide." in response.content.decode().replace("&#x27;", "'")
+    response = admin_client.post(
+        reverse("admin:rak_requests_quote_issue"),
+        {"request": request.pk, "lines": "Branchement BT ; 1 ; 4500", "vat_percent": "20"},
+    )
+    assert response.status_code == 302
+    quote = Quote.objects.get(request=request)
+    assert quote.amount_ttc == Decimal("5400.00") and quote.status == Quote.Status.VALIDE
+    assert admin_client.get(reverse("admin:rak_requests_quote_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:rak_requests_quote_change", args=[quote.pk])).status_code == 200
