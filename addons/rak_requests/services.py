@@ -47,7 +47,7 @@ PHASE_ENTRY_ACTION = {
 }
 # Phases that end by the customer's own act (signature, payment: rak_requests.lifecycle), never by
 # a staff member's « accepter la phase ».
-CUSTOMER_DRIVEN_PHASES = frozenset({Phase.Code.SIGNATURE, Phase.Code.PAIEMENT})
+CUSTOMER_DRIVEN_PHASES = frozenset({Phase.Code.SIGNATURE, Phase.Code.PAIEMENT, Phase.Code.POSE_COMPTEUR})
 
 
 class NotAllowed(RequestError):
@@ -67,7 +67,10 @@ class ReasonMissing(RequestError):
 
 
 class PhaseNeedsCustomer(RequestError):
-    default_message = "Cette phase se termine par l'action du client (signature ou paiement)."
+    default_message = (
+        "Cette phase se termine par l'action du client (signature ou paiement) ou par l'enregistrement du "
+        "compteur posé (ordres de pose)."
+    )
 
 
 # --- who may act --------------------------------------------------------------------------------
@@ -292,6 +295,12 @@ def request_accept_phase(
             expect_phase = current.phase.code if current.phase else None
         if current.phase is not None and current.phase.code in CUSTOMER_DRIVEN_PHASES:
             raise PhaseNeedsCustomer()
+        if current.phase is not None and current.phase.code == Phase.Code.RECEVABILITE_TECH:
+            from rak_requests.lifecycle import technical_accept  # lifecycle builds on these services' engine
+
+            if expect_phase != Phase.Code.RECEVABILITE_TECH:
+                raise WrongState()
+            return technical_accept(request_id=request_id, agent=staff, now=now, message=message)
         return request_phase_advance(
             request_id=request_id,
             now=now,

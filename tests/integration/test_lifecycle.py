@@ -453,3 +453,15 @@ def test_portal_call_sign_and_pay_pages(client, request_tech, agent, settings):
     assert reload(request_tech).phase.code == Code.POSE_COMPTEUR
     response = client.get(reverse("portal:lifecycle_contract_pdf", args=[water.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+
+
+def test_staff_phase_acceptance_of_the_technical_check_goes_through_the_lifecycle(request_tech, agent):
+    from rak_requests.services import PhaseNeedsCustomer, request_accept_phase
+
+    moved = request_accept_phase(request_id=request_tech.pk, staff=agent, now=NOW, expect_phase=Code.RECEVABILITE_TECH)
+    assert moved.phase.code == Code.SIGNATURE and moved.expected_action == SR.Action.CALL  # identity not checked yet
+    assert moved.contracts.count() == 2
+    last = Phase.objects.get(request_type=moved.request_type, code=Code.POSE_COMPTEUR)
+    SR.objects.filter(pk=moved.pk).update(phase=last)
+    with pytest.raises(PhaseNeedsCustomer):  # recording the meter closes it, not a button
+        request_accept_phase(request_id=moved.pk, staff=agent, now=NOW)

@@ -36,6 +36,7 @@ from tests.request_factories import (
     oversized_pdf,
     pdf_upload,
     subscription_type,
+    termination_type,
 )
 
 pytestmark = pytest.mark.django_db
@@ -73,9 +74,15 @@ def test_staff_accepts_phases_in_order_and_the_last_one_closes_the_request(reque
     with pytest.raises(PhaseNeedsCustomer):
         request_accept_phase(request_id=request_.pk, staff=staff, now=now)
 
+    # nor does the meter installation: recording the meter closes it (rak_requests.lifecycle)
     last = subscription_type().phases.order_by("-position").first()
     ServiceRequest.objects.filter(pk=request_.pk).update(phase=last)
-    closed = request_accept_phase(request_id=request_.pk, staff=staff, now=now)
+    with pytest.raises(PhaseNeedsCustomer):
+        request_accept_phase(request_id=request_.pk, staff=staff, now=now)
+
+    # accepting the last phase of a type closes the request (termination: one phase)
+    single = ServiceRequestFactory(request_type=termination_type(), customer=request_.customer)
+    closed = request_accept_phase(request_id=single.pk, staff=staff, now=now)
     assert closed.status == ServiceRequest.Status.ACCEPTEE
     assert closed.processed_at == now and closed.phase_due_at is None
 
