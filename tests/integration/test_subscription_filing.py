@@ -237,3 +237,21 @@ def test_receipt_of_another_customer_is_404(client, sms_outbox):
     client.force_login(other_user)
     assert client.get(reverse("portal:request_receipt", args=[number])).status_code == 404
     assert client.get(reverse("portal:request_receipt_pdf", args=[number])).status_code == 404
+
+
+def test_abandoned_staged_files_are_purged(client, sms_outbox):
+    import os
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    verified_step1(client, sms_outbox)
+    client.post(step(2), {**INFO, "action": "next"})
+    client.post(step(3), {**required_files(), "action": "next"})
+    staged = list((Path(settings.MEDIA_ROOT) / "staging").iterdir())
+    assert len(staged) == 1
+    call_command("requests_staging_purge", stdout=StringIO())
+    assert staged[0].exists()  # still fresh
+    os.utime(staged[0], (0, 0))
+    call_command("requests_staging_purge", stdout=StringIO())
+    assert not staged[0].exists()
