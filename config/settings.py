@@ -384,6 +384,18 @@ UNFOLD = {
                         "permission": lambda request: request.user.has_perm("rak_requests.view_servicerequest"),
                     },
                     {
+                        "title": _("Demandes d'appel (identité)"),
+                        "icon": "phone_callback",
+                        "link": reverse_lazy("admin:rak_requests_callrequest_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_callrequest"),
+                    },
+                    {
+                        "title": _("Ordres de pose"),
+                        "icon": "electric_meter",
+                        "link": reverse_lazy("admin:rak_requests_installationorder_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_installationorder"),
+                    },
+                    {
                         "title": _("Types de demande, phases et pièces"),
                         "icon": "schema",
                         "link": reverse_lazy("admin:rak_requests_requesttype_changelist"),

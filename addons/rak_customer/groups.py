@@ -77,12 +77,18 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_requests.view_requesttype",
             "rak_requests.view_phase",
             "rak_requests.view_requireddocument",
+            # « Appeler »: the call queue and the identity check
+            "rak_requests.view_callrequest",
+            "rak_requests.change_callrequest",
         ),
     ),
     "technique": GroupSpec(
         label="Technique (compteurs, locaux, branchements)",
         include=(
             *_CUSTOMER_360_VIEW,
+            # « Pose du compteur »: the installation orders, recording the meter installed
+            "rak_requests.view_installationorder",
+            "rak_requests.change_installationorder",
             "rak_customer.add_meter",
             "rak_customer.change_meter",
             "rak_customer.add_premises",

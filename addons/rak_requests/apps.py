@@ -12,4 +12,7 @@ class RakRequestsConfig(AppConfig):
         from rak_requests.lifecycle import on_order_paid
 
         hook_subscribe(HOOK_ORDER_PAID, on_order_paid)  # paying the fees invoice moves the request on
-        from rak_requests import admin_quotes  # noqa: F401  (« Émettre un devis », registered on Quote)
+        from rak_requests import (
+            admin_lifecycle,  # noqa: F401 - back office: calls and identity checks, installation orders
+            admin_quotes,  # noqa: F401  (« Émettre un devis », registered on Quote)
+        )

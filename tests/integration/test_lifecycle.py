@@ -465,3 +465,65 @@ def test_staff_phase_acceptance_of_the_technical_check_goes_through_the_lifecycl
     SR.objects.filter(pk=moved.pk).update(phase=last)
     with pytest.raises(PhaseNeedsCustomer):  # recording the meter closes it, not a button
         request_accept_phase(request_id=moved.pk, staff=agent, now=NOW)
+
+
+# --- back office ------------------------------------------------------------------------------------------
+
+
+def staff_in(group: str, **kwargs):
+    from django.contrib.auth.models import Group
+
+    user = StaffFactory(**kwargs)
+    user.groups.set(Group.objects.filter(name=group))
+    return user
+
+
+def test_back_office_call_queue_and_identity_check(client, request_tech):
+    from tests.integration.test_backoffice import changeform_data, followed_messages
+
+    call = lifecycle.call_request_create(request_id=request_tech.pk, customer=request_tech.customer, now=NOW)
+    agent = staff_in("accueil", username="agent.accueil")
+    client.force_login(agent)
+    queue = client.get(reverse("admin:rak_requests_callrequest_changelist")).content.decode()
+    assert request_tech.number in queue and "+212661234567" in queue and "Salma Bennani" in queue
+    url = reverse("admin:rak_requests_callrequest_change", args=[call.pk])
+    data = changeform_data(client.get(url))
+    data.update(
+        {"check_notes": ["CIN présentée en visio, questions OK"], "rak_requests_callrequest_identity_confirmed": [""]}
+    )
+    response = client.post(url, data)
+    assert any("Identité confirmée" in m for m in followed_messages(client, response))
+    call.refresh_from_db()
+    assert call.result == "CONFIRMED" and call.checked_by == agent and call.notes.startswith("CIN")
+    # the queue shows the calls still to make
+    assert request_tech.number not in client.get(reverse("admin:rak_requests_callrequest_changelist")).content.decode()
+
+
+def test_back_office_installation_order_and_payment_check(client, request_tech, agent):
+    from tests.integration.test_backoffice import changeform_data, followed_messages
+
+    request = sign_all(to_signature(request_tech, agent))
+    payment_record(customer=request.customer, amount=Decimal("1320.00"), method=Payment.Method.CASH, paid_at=NOW)
+    technician = staff_in("technique", username="tech.pose")
+    client.force_login(technician)
+    listing = reverse("admin:rak_requests_installationorder_changelist")
+    assert request.number not in client.get(listing).content.decode()  # paid at the counter: not yet seen
+    response = client.get(reverse("admin:rak_requests_installationorder_check_payments"))
+    assert any("pose du compteur : 1" in m for m in followed_messages(client, response))
+    assert request.number in client.get(listing).content.decode()
+    for order, number in zip(request.installations.order_by("service"), ("SN2699000001", "IS2699000002"), strict=True):
+        url = reverse("admin:rak_requests_installationorder_change", args=[order.pk])
+        data = changeform_data(client.get(url))
+        data.update(
+            {
+                "meter_number": [number],
+                "brand": ["Sensus"],
+                "caliber": [""],
+                "index": ["0"],
+                "rak_requests_installationorder_record_meter": [""],
+            }
+        )
+        assert any("Pose enregistrée" in m for m in followed_messages(client, client.post(url, data)))
+    request = reload(request)
+    assert request.status == SR.Status.ACCEPTEE
+    assert sorted(request.dossiers.values_list("meter__number", flat=True)) == ["IS2699000002", "SN2699000001"]
