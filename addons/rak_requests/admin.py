@@ -194,6 +194,13 @@ class RequestActionForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Le complément demandé au client, le motif du rejet ou la note interne, selon le bouton choisi."),
     )
+    documents = forms.ModelMultipleChoiceField(
+        label=_("Pièces demandées"),
+        queryset=RequiredDocument.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Pour « Demander un complément » : les pièces de ce type de demande à fournir de nouveau."),
+    )
     agent = forms.ModelChoiceField(label=_("Agent"), queryset=staff_agents(), required=False)
     # the phase the agent saw: if another agent moved the request meanwhile, the action is refused
     seen_phase = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -205,6 +212,10 @@ class RequestActionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agent"].queryset = staff_agents()
+        if self.instance.pk:
+            self.fields["documents"].queryset = RequiredDocument.objects.filter(
+                request_type_id=self.instance.request_type_id
+            ).order_by("position")
         if self.instance.pk and self.instance.phase_id:
             self.fields["seen_phase"].initial = self.instance.phase.code
 
@@ -270,7 +281,7 @@ class ServiceRequestAdmin(ModelAdmin):
             },
         ),
         (_("Informations de la demande"), {"fields": ("data_display", "premises", "fee_bill")}),
-        (_("Traitement"), {"fields": ("action_message", "agent", "seen_phase")}),
+        (_("Traitement"), {"fields": ("action_message", "documents", "agent", "seen_phase")}),
     )
 
     def get_queryset(self, request):
@@ -408,10 +419,16 @@ class ServiceRequestAdmin(ModelAdmin):
     @action(description=_("Demander un complément"), permissions=["ask_complement"], icon="mail")
     def ask_complement(self, request, obj: ServiceRequest):
         message = self._message(request)
+        documents = RequiredDocument.objects.filter(
+            request_type_id=obj.request_type_id, pk__in=[v for v in request.POST.getlist("documents") if v.isdigit()]
+        ).order_by("position")
+        labels = [document.label for document in documents]
         self._run(
             request,
             obj,
-            lambda: request_ask_complement(request_id=obj.pk, staff=request.user, message=message, now=clock.now()),
+            lambda: request_ask_complement(
+                request_id=obj.pk, staff=request.user, message=message, documents=labels, now=clock.now()
+            ),
             _("complément demandé au client (SMS, e-mail, notification)."),
         )
 

@@ -40,9 +40,16 @@ def change_url(r) -> str:
     return reverse("admin:rak_requests_servicerequest_change", args=[r.pk])
 
 
+def form_data(client, url) -> dict[str, list]:
+    data = changeform_data(client.get(url))
+    if data.get("documents") == [""]:
+        del data["documents"]  # unchecked boxes are not posted by a browser
+    return data
+
+
 def press(client, r, button: str, **fields):
     url = change_url(r)
-    data = changeform_data(client.get(url))
+    data = form_data(client, url)
     data.update({key: [value] for key, value in fields.items()})
     data[f"rak_requests_servicerequest_{button}"] = [""]
     return client.post(url, data)
@@ -87,11 +94,13 @@ def test_request_page_actions_complement_accept_reject(client, agent):
     # the complement needs a message
     refused = press(client, r, "ask_complement", action_message="")
     assert any("Indiquez au client ce qui manque" in m for m in followed_messages(client, refused))
-    asked = press(client, r, "ask_complement", action_message="Joignez le contrat de bail.")
+    bail = r.request_type.documents.order_by("position").last()
+    asked = press(client, r, "ask_complement", action_message="Joignez le contrat de bail.", documents=str(bail.pk))
     assert asked["Location"] == change_url(r)
     r.refresh_from_db()
     assert r.status == ServiceRequest.Status.COMPLEMENT_DEMANDE
     assert Message.objects.filter(channel="SMS", recipient="+212612000020", body__contains="contrat de bail").exists()
+    assert r.events.get(kind=RequestEvent.Kind.COMPLEMENT_ASKED).data["documents"] == [bail.label]
     # while the customer's answer is awaited, no acceptance button
     assert "Accepter la phase" not in client.get(change_url(r)).content.decode()
 
@@ -114,7 +123,7 @@ def test_request_page_actions_complement_accept_reject(client, agent):
 def test_stale_page_cannot_accept_twice(client, agent):
     r = ServiceRequestFactory()
     url = change_url(r)
-    data = changeform_data(client.get(url))  # the page as loaded, in Recevabilité administrative
+    data = form_data(client, url)  # the page as loaded, in Recevabilité administrative
     data["rak_requests_servicerequest_accept_phase"] = [""]
     client.post(url, data)
     second = client.post(url, data)  # the same stale page posted again
@@ -183,3 +192,19 @@ def test_supervisor_edits_phases_and_documents_with_history(client):
 
     client.force_login(staff_in("accueil"))  # the front desk reads the setup, does not change it
     assert client.post(url, data).status_code == 403
+
+
+def test_queue_page_query_count_does_not_grow_with_requests(client, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(LIST).status_code == 200
+        return len(queries)
+
+    ServiceRequestFactory(assigned_to=agent)
+    before = count()
+    for _ in range(8):
+        ServiceRequestFactory(assigned_to=StaffFactory())
+    assert count() == before
