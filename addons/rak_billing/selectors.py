@@ -200,9 +200,7 @@ def dossier_monthly_consumption(dossier_id: int, *, months: int = 6) -> list[Mon
 
 
 def customer_dossiers(customer_id: int) -> list[Dossier]:
-    return list(
-        Dossier.objects.filter(customer_id=customer_id).select_related("premises", "meter").order_by("number")
-    )
+    return list(Dossier.objects.filter(customer_id=customer_id).select_related("premises", "meter").order_by("number"))
 
 
 def dossier_bills(
