@@ -144,19 +144,52 @@ def contracts_downloadable(request: ServiceRequest) -> bool:
     return request.fee_bill_id is not None and request.fee_bill.settled_at is not None
 
 
+LIFECYCLE_PHASES = (Code.RECEVABILITE_TECH, Code.SIGNATURE, Code.PAIEMENT, Code.POSE_COMPTEUR)
+
+
 def lifecycle_state(request: ServiceRequest) -> dict:
-    """What the request page shows for the lifecycle (buttons, contracts, invoice, orders)."""
-    return {
-        "can_call": can_call(request),
-        "call_pending": call_pending(request),
-        "identity_confirmed": identity_confirmed(request),
-        "can_sign": can_sign(request),
-        "can_pay": can_pay(request),
-        "contracts": list(request.contracts.select_related("document").order_by("service")),
-        "contracts_downloadable": contracts_downloadable(request),
-        "fee_bill": request.fee_bill,
-        "installations": list(request.installations.select_related("meter", "dossier").order_by("service")),
+    """What the request page shows for the lifecycle (buttons, contracts, invoice, orders): no
+    query for a request outside the lifecycle, three at most otherwise."""
+    state = {
+        "can_call": False,
+        "call_pending": None,
+        "identity_confirmed": False,
+        "can_sign": False,
+        "can_pay": False,
+        "contracts": [],
+        "contracts_downloadable": False,
+        "fee_bill": None,
+        "installations": [],
     }
+    code = _phase_code(request)
+    if code not in LIFECYCLE_PHASES:
+        return state
+    is_open = request.status in OPEN_STATUSES
+    calls = list(request.calls.all())
+    pending = next((c for c in calls if c.result == CallRequest.Result.PENDING), None)
+    confirmed = any(c.result == CallRequest.Result.CONFIRMED for c in calls)
+    contracts = list(request.contracts.select_related("document").order_by("service"))
+    fee_bill = request.fee_bill if request.fee_bill_id else None
+    paid = fee_bill is not None and fee_bill.settled_at is not None
+    state.update(
+        {
+            "can_call": is_open and code in (Code.RECEVABILITE_TECH, Code.SIGNATURE) and not pending and not confirmed,
+            "call_pending": pending if is_open else None,
+            "identity_confirmed": confirmed,
+            "can_sign": is_open
+            and code == Code.SIGNATURE
+            and confirmed
+            and any(c.status == Contract.Status.DRAFT for c in contracts),
+            "can_pay": is_open and code == Code.PAIEMENT and fee_bill is not None and not paid,
+            "contracts": contracts,
+            "contracts_downloadable": paid,
+            "fee_bill": fee_bill,
+            "installations": list(request.installations.select_related("meter", "dossier").order_by("service"))
+            if code == Code.POSE_COMPTEUR
+            else [],
+        }
+    )
+    return state
 
 
 def _owned(request_id: int, customer: Customer) -> ServiceRequest:

@@ -527,3 +527,19 @@ def test_back_office_installation_order_and_payment_check(client, request_tech, 
     request = reload(request)
     assert request.status == SR.Status.ACCEPTEE
     assert sorted(request.dossiers.values_list("meter__number", flat=True)) == ["IS2699000002", "SN2699000001"]
+
+
+def test_request_page_shows_the_lifecycle_buttons(client, request_tech, agent):
+    client.force_login(request_tech.customer.portal_account.user)
+    url = reverse("portal:request_detail", args=[request_tech.number])
+    assert 'data-testid="call-button"' in client.get(url).content.decode()
+    to_signature(request_tech, agent)
+    page = client.get(url).content.decode()
+    assert 'data-testid="call-button"' not in page and 'data-testid="sign-link"' in page
+    request = sign_all(request_tech)
+    page = client.get(url).content.decode()
+    assert 'data-testid="pay-link"' in page and "conservé par la RAK jusqu'au paiement des frais" in page
+    payment_record(customer=request.customer, amount=Decimal("1320.00"), method=Payment.Method.CASH, paid_at=NOW)
+    lifecycle.fees_paid_sweep(now=NOW)
+    page = client.get(url).content.decode()
+    assert 'data-testid="contract-pdf"' in page and "ordre de pose en cours" in page
