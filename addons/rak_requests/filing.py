@@ -270,7 +270,12 @@ SUMMARY_LABELS = {
 }
 
 
+HIDDEN_KEYS = {"phone", "email"}  # shown with the applicant, not with the request
+
+
 def request_summary(request_or_data) -> list[tuple[str, str]]:
+    """(label, value) rows of a request's data: the public forms' fields with their French labels
+    and chosen options' labels, then any other key as entered."""
     data = request_or_data.data if isinstance(request_or_data, ServiceRequest) else request_or_data
     rows = []
     for key, label in SUMMARY_LABELS.items():
@@ -282,6 +287,10 @@ def request_summary(request_or_data) -> list[tuple[str, str]]:
         else:
             value = str(data.get(f"{key}_label", value))
         rows.append((label, value))
+    for key, value in data.items():  # other types' data (written elsewhere): shown as entered
+        if key in SUMMARY_LABELS or key in HIDDEN_KEYS or key.endswith(("_label", "_labels")) or value in (None, ""):
+            continue
+        rows.append((str(key), ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
     return rows
 
 
