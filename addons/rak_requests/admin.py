@@ -162,7 +162,7 @@ class AttachmentInline(ReadOnlyInline):
     fields = ("open_link", "document_code", "original_name", "content_type", "size", "uploaded_at", "sha256")
     readonly_fields = fields
 
-    @display(description=_("pièce"))
+    @display(description=_("ouvrir"))
     def open_link(self, obj: Attachment) -> str:
         url = reverse("admin:rak_requests_servicerequest_attachment", args=[obj.request_id, obj.pk])
         return format_html(
@@ -173,9 +173,17 @@ class AttachmentInline(ReadOnlyInline):
 class EventInline(ReadOnlyInline):
     model = RequestEvent
     verbose_name_plural = _("historique (notes internes comprises)")
-    fields = ("at", "kind", "actor_kind", "actor", "to_phase", "message", "internal")
+    fields = ("at", "kind", "actor_kind", "agent", "phase_reached", "message", "internal")
     readonly_fields = fields
     ordering = ("at", "id")
+
+    @display(description=_("agent"))
+    def agent(self, obj: RequestEvent) -> str:
+        return (obj.actor.get_full_name() or obj.actor.username) if obj.actor_id else "—"
+
+    @display(description=_("vers la phase"))
+    def phase_reached(self, obj: RequestEvent) -> str:
+        return obj.to_phase.name if obj.to_phase_id else "—"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "to_phase")
@@ -303,6 +311,16 @@ class ServiceRequestAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # the phase's action buttons are the only way to act: no « Enregistrer » buttons
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}
