@@ -543,3 +543,12 @@ def test_request_page_shows_the_lifecycle_buttons(client, request_tech, agent):
     lifecycle.fees_paid_sweep(now=NOW)
     page = client.get(url).content.decode()
     assert 'data-testid="contract-pdf"' in page and "ordre de pose en cours" in page
+
+
+def test_the_periodic_worker_task_picks_up_counter_payments(request_tech, agent):
+    from rak_requests.tasks import requests_escalate_task
+
+    request = sign_all(to_signature(request_tech, agent))
+    payment_record(customer=request.customer, amount=Decimal("1320.00"), method=Payment.Method.CASH, paid_at=NOW)
+    requests_escalate_task.call()
+    assert reload(request).phase.code == Code.POSE_COMPTEUR
