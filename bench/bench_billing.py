@@ -97,6 +97,12 @@ def bill_month(period: datetime.date, *, tracemalloc_on: bool = False) -> dict:
     run = billing_run_create(
         period_start=period, issue_date=issue, due_date=issue + datetime.timedelta(days=15), enqueue=False
     )
+    from rak_billing import billing
+
+    priced_before = len(billing._PRICED)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        wal_before = cursor.fetchone()[0]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if tracemalloc_on:
         tracemalloc.start()
@@ -107,6 +113,10 @@ def bill_month(period: datetime.date, *, tracemalloc_on: bool = False) -> dict:
     if tracemalloc_on:
         tracemalloc.stop()
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    computed = len(billing._PRICED) - priced_before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [wal_before])
+        wal_bytes = int(cursor.fetchone()[0])
     connection.close()
     lines = BillLine.objects.filter(bill__run=run).count()
     return {
@@ -118,6 +128,8 @@ def bill_month(period: datetime.date, *, tracemalloc_on: bool = False) -> dict:
         "rss_before_mib": rss_before / 1024,
         "rss_peak_mib": rss_after / 1024,
         "heap_peak_mib": heap_peak / 1024 / 1024 if heap_peak is not None else None,
+        "computed": computed,
+        "wal_gib": wal_bytes / 1024**3,
     }
 
 
@@ -290,6 +302,11 @@ def main() -> None:
         f"run {last:%m/%Y}: {run.dossiers_total} dossiers, {result['bills']} factures "
         f"({result['estimated']} estimées), {result['lines']} lignes, {run.dossiers_skipped} ignorés "
         f"en {result['seconds']:.1f} s = {rate:,.0f} factures/s ({result['lines'] / result['seconds']:,.0f} lignes/s)"
+    )
+    print(
+        f"calculs du moteur : {result['computed']} pour {result['bills']} factures "
+        f"({result['computed'] / max(result['bills'], 1):.1%} ; le reste vient du cache), "
+        f"WAL {result['wal_gib']:.2f} GiB"
     )
     heap = f", tas Python {result['heap_peak_mib']:.0f} MiB" if result["heap_peak_mib"] is not None else ""
     print(f"mémoire: RSS {result['rss_before_mib']:.0f} MiB avant, pic {result['rss_peak_mib']:.0f} MiB{heap}")
