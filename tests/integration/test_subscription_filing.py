@@ -198,6 +198,9 @@ def test_logged_in_customer_starts_at_step_2_with_their_identity(client):
     assert response["Location"] == reverse("portal:request_receipt", args=[request.number])
     assert request.customer == customer and Customer.objects.count() == 1
     assert not Message.objects.filter(kind="password").exists()
+    detail = text(client.get(reverse("portal:request_detail", args=[request.number])))  # « Suivi des demandes »
+    assert "Service(s) demandé(s)" in detail and "Eau potable, Électricité" in detail
+    assert "services_labels" not in detail
 
 
 def test_connection_request_has_its_own_fields(client, sms_outbox):
