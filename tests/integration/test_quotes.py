@@ -136,3 +136,20 @@ def test_staff_issue_a_quote_from_the_back_office(admin_client, now):
     assert quote.amount_ttc == Decimal("5400.00") and quote.status == Quote.Status.VALIDE
     assert admin_client.get(reverse("admin:rak_requests_quote_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:rak_requests_quote_change", args=[quote.pk])).status_code == 200
+
+
+def test_a_quote_past_its_validity_shows_expired_and_cannot_be_accepted(client, now, monkeypatch):
+    from datetime import timedelta
+
+    customer, user = customer_with_account(phone="+212611111116")
+    request = _connection(customer, now)
+    quote = quote_issue(
+        request_id=request.pk, lines=[QuoteLine("Branchement", Decimal(1), Decimal(100))], now=now, actor=None
+    )
+    later = now + timedelta(days=45)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    client.force_login(user)
+    page = client.get(reverse("portal:quotes")).content.decode()
+    assert "Expiré" in page and "Accepter le devis</button>" not in page
+    with pytest.raises(QuoteNotAcceptable):
+        quote_accept(quote_id=quote.pk, customer=customer, now=later)

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rak_base import clock
@@ -360,8 +361,12 @@ def quotes(request: HttpRequest) -> HttpResponse:
         .prefetch_related("request__events")
         .order_by("-issued_at", "-id")
     )
+    today = timezone.localdate(clock.now())
     for quote in rows:
         quote.history = [e for e in quote.request.events.all() if not e.internal]
+        quote.expired = (
+            quote.status == Quote.Status.VALIDE and quote.valid_until is not None and quote.valid_until < today
+        )
     return render(request, "rak_portal/subscription/quotes.html", {"quotes": rows})
 
 
