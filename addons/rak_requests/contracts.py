@@ -35,6 +35,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -241,13 +242,17 @@ def contracts_generate(*, request: ServiceRequest, now: datetime) -> list[Contra
         contract = Contract.objects.filter(request=request, service=service).first()
         if contract is None:
             lines = fee_lines(service, request_caliber(request, service))
-            contract = Contract.objects.create(
-                request=request,
-                service=service,
-                body_html=contract_body(request, service, now=now),
-                fees_amount=lines_total_ttc(lines),
-                generated_at=now,
-            )
+            try:
+                with transaction.atomic():
+                    contract = Contract.objects.create(
+                        request=request,
+                        service=service,
+                        body_html=contract_body(request, service, now=now),
+                        fees_amount=lines_total_ttc(lines),
+                        generated_at=now,
+                    )
+            except IntegrityError:  # generated at the same moment by another page load
+                contract = Contract.objects.get(request=request, service=service)
         contracts.append(contract)
     return contracts
 
