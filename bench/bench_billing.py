@@ -236,6 +236,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an existing database and its data")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--rebill", action="store_true", help="with --reuse: forget the timed month's bills first")
+    parser.add_argument("--notify", action="store_true", help="also time the finalisation (credits, notifications)")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace the Python heap (slower)")
     parser.add_argument("--record", action="store_true", help=f"insert the Markdown row in {BENCHMARKS.name}")
     options = parser.parse_args()
@@ -279,6 +280,13 @@ def main() -> None:
         result = bill_month(last, tracemalloc_on=options.tracemalloc)
         load_after = os.getloadavg()[0]
         run = result["run"]
+        notified = None
+        if options.notify:
+            from rak_billing.notifications import billing_run_finalize
+
+            started = time.perf_counter()
+            messages = billing_run_finalize(run_id=run.pk)
+            notified = (messages, time.perf_counter() - started)
         raw = raw_copy(run)
         plain = raw_copy(run, plain=True)
         with connection.cursor() as cursor:
@@ -308,6 +316,8 @@ def main() -> None:
         f"({result['computed'] / max(result['bills'], 1):.1%} ; le reste vient du cache), "
         f"WAL {result['wal_gib']:.2f} GiB"
     )
+    if notified:
+        print(f"finalisation (crédits, SMS/e-mails/cloches en file) : {notified[0]} messages en {notified[1]:.1f} s")
     heap = f", tas Python {result['heap_peak_mib']:.0f} MiB" if result["heap_peak_mib"] is not None else ""
     print(f"mémoire: RSS {result['rss_before_mib']:.0f} MiB avant, pic {result['rss_peak_mib']:.0f} MiB{heap}")
     print(
