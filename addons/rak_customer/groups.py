@@ -80,6 +80,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             # « Appeler »: the call queue and the identity check
             "rak_requests.view_callrequest",
             "rak_requests.change_callrequest",
+            "rak_requests.view_contract",
         ),
     ),
     "technique": GroupSpec(

@@ -23,17 +23,19 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
 from rak_base import clock
+from rak_base.admin import ReadOnlyAdminMixin
 from rak_base.errors import RakError
 from rak_customer.models import Contact
 from rak_requests import contracts as contract_docs
 from rak_requests import lifecycle
-from rak_requests.models import CallRequest, InstallationOrder
+from rak_requests.models import CallRequest, Contract, InstallationOrder
 
 CALL_PERMISSION = "rak_requests.change_callrequest"
 INSTALL_PERMISSION = "rak_requests.change_installationorder"
@@ -368,3 +370,62 @@ class InstallationOrderAdmin(_ActionsOnlyAdmin):
         moved = lifecycle.fees_paid_sweep(now=clock.now(), actor=request.user)
         messages.info(request, _("Demandes passées à la pose du compteur : %(n)d.") % {"n": moved})
         return HttpResponseRedirect(reverse("admin:rak_requests_installationorder_changelist"))
+
+
+# --- contracts (read only) ---------------------------------------------------------------------------------
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """The contracts of the requests: text, signature proof (date, IP, SHA-256 of the text) and the
+    signed PDF in the document registry. Consulted, never edited."""
+
+    list_display = ("request_display", "service", "status", "fees_amount", "signed_at", "signer_ip", "document_link")
+    list_select_related = ("request", "document")
+    list_filter = (("status", ChoicesDropdownFilter), ("service", ChoicesDropdownFilter))
+    search_fields = ("request__number", "request__customer__code")
+    ordering = ("-generated_at", "id")
+    fields = (
+        ("request_display", "service", "status"),
+        ("fees_amount", "generated_at"),
+        ("signed_at", "signer_ip"),
+        "text_sha256",
+        "document_link",
+        "body_display",
+    )
+    readonly_fields = (
+        "request_display",
+        "service",
+        "status",
+        "fees_amount",
+        "generated_at",
+        "signed_at",
+        "signer_ip",
+        "text_sha256",
+        "document_link",
+        "body_display",
+    )
+
+    @display(description=_("demande"), ordering="request__number")
+    def request_display(self, obj: Contract) -> str:
+        return _request_link(obj.request)
+
+    @display(description=_("empreinte SHA-256 du texte"))
+    def text_sha256(self, obj: Contract) -> str:
+        return contract_docs.contract_text_sha256(obj)
+
+    @display(description=_("PDF signé (registre)"))
+    def document_link(self, obj: Contract) -> str:
+        if obj.document_id is None:
+            return "—"
+        url = reverse("admin:rak_base_document_change", args=[obj.document_id])
+        return format_html(
+            '<a href="{}" class="{}">{}</a>',
+            url,
+            LINK_CLASSES,
+            contract_docs.reference_display(obj.document.reference),
+        )
+
+    @display(description=_("texte du contrat"))
+    def body_display(self, obj: Contract) -> str:
+        return format_html('<div class="prose max-w-none">{}</div>', mark_safe(obj.body_html))  # noqa: S308 - rendered by us

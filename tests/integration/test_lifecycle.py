@@ -552,3 +552,16 @@ def test_the_periodic_worker_task_picks_up_counter_payments(request_tech, agent)
     payment_record(customer=request.customer, amount=Decimal("1320.00"), method=Payment.Method.CASH, paid_at=NOW)
     requests_escalate_task.call()
     assert reload(request).phase.code == Code.POSE_COMPTEUR
+
+
+def test_back_office_contract_page_shows_the_signature_proof(client, request_tech, agent):
+    request = to_signature(request_tech, agent)
+    contract = request.contracts.order_by("service").first()
+    lifecycle.contract_sign(
+        contract_id=contract.pk, customer=request.customer, signature_data_url=signature_url(), ip="196.12.3.4", now=NOW
+    )
+    contract.refresh_from_db()
+    client.force_login(staff_in("accueil", username="agent.contrats"))
+    page = client.get(reverse("admin:rak_requests_contract_change", args=[contract.pk])).content.decode()
+    assert contract_text_sha256(contract) in page and "196.12.3.4" in page
+    assert contract.document.reference[:4] in page
