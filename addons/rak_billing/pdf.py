@@ -163,7 +163,9 @@ def bill_context(bill: Bill, *, reference: str) -> dict:
         "customer": customer,
         "dossier": dossier,
         "premises": dossier.premises if dossier else None,
-        "meter": dossier.meter if dossier else None,
+        # sanitation has no meter of its own: the water meter it is billed on
+        "meter": (dossier.meter if dossier and dossier.meter_id else None)
+        or (bill.reading.meter if bill.reading_id else None),
         "title": title,
         "unit": unit,
         "lines": lines,
@@ -191,7 +193,7 @@ def render_bill_pdf(bill: Bill, *, reference: str) -> bytes:
 
 def _bill_for_pdf(pk: int) -> Bill:
     return Bill.objects.select_related(
-        "customer", "dossier", "dossier__premises", "dossier__meter", "reading", "credited_bill"
+        "customer", "dossier", "dossier__premises", "dossier__meter", "reading__meter", "credited_bill"
     ).get(pk=pk)
 
 
