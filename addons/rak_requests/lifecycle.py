@@ -27,6 +27,7 @@ subscription (seed « Suivre ma demande d'abonnement », « Signature du contrat
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -47,6 +48,7 @@ from rak_requests import contracts as contract_docs
 from rak_requests.engine import OPEN_STATUSES, Notice, RequestError, request_lock, request_transition
 from rak_requests.models import CallRequest, Contract, InstallationOrder, Phase, RequestEvent, ServiceRequest
 
+logger = logging.getLogger(__name__)
 Code = Phase.Code
 Action = ServiceRequest.Action
 Kind = RequestEvent.Kind
@@ -493,7 +495,12 @@ def on_order_paid(*, order_id: int, **_payload) -> None:
     for request_id in ServiceRequest.objects.filter(
         fee_bill_id__in=bill_ids, phase__code=Code.PAIEMENT, status__in=OPEN_STATUSES
     ).values_list("pk", flat=True):
-        fees_paid_check(request_id=request_id, now=now)
+        try:
+            with transaction.atomic():  # a savepoint: the payment is recorded whatever happens here
+                fees_paid_check(request_id=request_id, now=now)
+        except Exception:
+            # the periodic sweep (worker) retries; the card payment must not be lost for this
+            logger.exception("Demande %s : passage à la pose du compteur après paiement impossible", request_id)
 
 
 def fees_paid_sweep(*, now: datetime, actor=None) -> int:

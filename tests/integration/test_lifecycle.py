@@ -565,3 +565,18 @@ def test_back_office_contract_page_shows_the_signature_proof(client, request_tec
     page = client.get(reverse("admin:rak_requests_contract_change", args=[contract.pk])).content.decode()
     assert contract_text_sha256(contract) in page and "196.12.3.4" in page
     assert contract.document.reference[:4] in page
+
+
+def test_a_failure_after_payment_never_loses_the_card_payment(request_tech, agent, monkeypatch):
+    request = sign_all(to_signature(request_tech, agent))
+    order = lifecycle.fees_pay_start(request_id=request.pk, customer=request.customer, email="s@example.ma", now=NOW)
+
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(lifecycle, "fees_paid_check", broken)
+    assert post_callback(Client(), callback_for(order)) == "ACTION=POSTAUTH"
+    order.refresh_from_db()
+    assert order.status == PaymentOrder.Status.PAID and reload(request).fee_bill.settled_at is not None
+    monkeypatch.undo()
+    assert lifecycle.fees_paid_sweep(now=NOW) == 1  # the worker's sweep moves it on
