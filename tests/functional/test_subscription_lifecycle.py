@@ -1,36 +1,31 @@
-"""The subscription lifecycle in real browsers, both sides at once: staff accept the
-administrative admissibility, the customer presses « Appeler », the agent records the identity
-check from the call queue, staff accept the technical check, the customer reads and signs both
-contracts on the canvas with the mouse, pays the fees through the CMI sandbox, the technician
-records both meters, and the customer sees the active subscription (seed « Signature du contrat
-et appel vidéo », « Paiement des frais », « Suivre ma demande d'abonnement »)."""
+"""The whole subscription lifecycle in real browsers, both sides at once: a new person files the
+request through the public 4 steps (OTP read from the SMS, real PDF attachments), staff ask for a
+complement, the customer logs in with the password from the SMS (forced change at first login)
+and answers it with a PNG from « Suivi des demandes », staff accept the administrative
+admissibility, the customer presses « Appeler », the agent records the identity check from the
+call queue, staff accept the technical check, the customer reads and signs both contracts on the
+canvas with the mouse, pays the fees through the CMI sandbox, the technician records both meters,
+and the customer sees the active subscription (seed « Demande d'abonnement », « Suivi des
+demandes », « Signature du contrat et appel vidéo », « Paiement des frais », « Suivre ma demande
+d'abonnement »)."""
 
 from __future__ import annotations
 
 import importlib
+import re
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from rak_customer.models import Customer, Dossier
-from rak_requests.models import CallRequest, Phase, RequestType, ServiceRequest
-from tests.factories import TEST_PASSWORD, StaffFactory, customer_with_account
+from rak_requests.models import CallRequest, ServiceRequest
+from tests.factories import TEST_PASSWORD, StaffFactory
+from tests.reading_factories import png_bytes
+from tests.request_factories import pdf_bytes
 
-DATA = {
-    "services": ["EAU", "ELECTRICITE"],
-    "address": "12 rue Tarik Ibn Ziad",
-    "district": "Maamora",
-    "city": "Kénitra",
-    "usage": "DOMESTIQUE",
-    "usage_label": "Domestique (habitation)",
-    "tariff_category": "BT_DOMESTIQUE",
-    "tariff_category_label": "Basse tension — usage domestique",
-    "power_kva": "6",
-    "caliber_mm": "15",
-}
+PHONE = "+212661234567"
 
 
 @pytest.fixture
@@ -38,22 +33,8 @@ def world(live_server, settings):
     settings.SITE_URL = live_server.url
     settings.CMI_GATEWAY_URL = f"{live_server.url}/cmi-sandbox/fim/est3Dgate"
     importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
-    customer, _user = customer_with_account(
-        phone="+212661234567", email="salma@example.ma", first_name="Salma", last_name="Benjelloun"
-    )
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.PROSPECT)
-    request_type = RequestType.objects.get(code=RequestType.Code.SUBSCRIPTION)
-    request = ServiceRequest.objects.create(
-        number="AB2026-900001",
-        request_type=request_type,
-        customer=customer,
-        phase=Phase.objects.get(request_type=request_type, code=Phase.Code.RECEVABILITE_ADMIN),
-        data=DATA,
-        filed_at=timezone.now(),
-    )
     agent = StaffFactory(username="agent", first_name="Karim")
     agent.groups.set(Group.objects.filter(name__in=["accueil", "technique"]))
-    return customer, request
 
 
 def staff_login(staff_page) -> None:
@@ -73,11 +54,51 @@ def press(staff_page, url: str, button: str, **fields) -> None:
         staff_page.locator(f"button[name={button}]").evaluate("b => b.click()")
 
 
-def customer_login(page, code: str) -> None:
+def file_request(page, sms_outbox, pdf) -> None:
+    """The public 4 steps as a new person (the detours are in test_subscription_request.py)."""
+    page.goto("/")
+    page.get_by_role("link", name="Demande d'abonnement").first.click()
+    page.locator("#id_last_name").fill("Benjelloun")
+    page.locator("#id_first_name").fill("Salma")
+    page.locator("#id_identity").fill("GK123456")
+    page.locator("#id_email").fill("salma@example.ma")
+    page.locator("#id_phone").fill("06 61 23 45 67")
+    page.get_by_role("button", name="vérifier").click()
+    expect(page.get_by_text("se terminant par 67")).to_be_visible()
+    page.locator("#id_otp").fill(sms_outbox.last_code(PHONE))
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_role("heading", name=re.compile("Étape 2"))).to_be_visible()
+    page.locator("#id_services_0").check()
+    page.locator("#id_services_1").check()
+    page.locator("#id_address").fill("12 rue Tarik Ibn Ziad")
+    page.locator("#id_district").fill("Maamora")
+    page.locator("#id_usage").select_option("DOMESTIQUE")
+    page.locator("#id_tariff_category").select_option("BT_DOMESTIQUE")
+    page.locator("#id_power_kva").fill("6")
+    page.locator("#id_caliber_mm").select_option("15")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_role("heading", name=re.compile("Étape 3"))).to_be_visible()
+    for code in ("cin", "titre_propriete", "attestation_residence"):
+        page.locator(f"#doc_{code}").set_input_files(str(pdf))
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_role("heading", name=re.compile("Étape 4"))).to_be_visible()
+    page.locator("#id_accept_terms").check()
+    page.locator("#id_accept_data_processing").check()
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_test_id("request-receipt")).to_contain_text("a bien été enregistrée")
+
+
+def first_login(page, code: str, sms_outbox) -> None:
+    """Log in with the password of the SMS, then choose one (forced at first login)."""
+    password = next(m.group(1) for b in sms_outbox.bodies(PHONE) if (m := re.search(r"mot de passe (\S+)\.", b)))
     page.goto("/")
     page.get_by_label("Code client, e-mail ou téléphone").fill(code)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+    page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Connexion").click()
+    expect(page.get_by_role("heading", name="Choisissez votre mot de passe")).to_be_visible()
+    page.get_by_label(re.compile(r"^Nouveau mot de passe")).fill("Gharb-Sebou-2026")
+    page.get_by_label("Confirmation du nouveau mot de passe").fill("Gharb-Sebou-2026")
+    page.get_by_role("button", name="Envoyer").click()
     expect(page.get_by_test_id("customer-name")).to_have_text("Salma Benjelloun")
 
 
@@ -98,26 +119,52 @@ def sign_on_canvas(page) -> None:
     page.get_by_test_id("sign-submit").click()
 
 
-def test_subscription_lifecycle_from_admissibility_to_active_subscription(page, browser, live_server, world):
-    customer, request = world
+def test_subscription_lifecycle_from_filing_to_active_subscription(
+    page, browser, live_server, sms_outbox, tmp_path, world
+):
+    pdf, png = tmp_path / "piece.pdf", tmp_path / "bail.png"
+    pdf.write_bytes(pdf_bytes())
+    png.write_bytes(png_bytes())
+    file_request(page, sms_outbox, pdf)
+    request = ServiceRequest.objects.get()
+    customer = Customer.objects.get(cin="GK123456")
+    assert request.phase.code == "RECEVABILITE_ADMIN" and request.attachments.count() == 3
+
     staff_context = browser.new_context(base_url=live_server.url, locale="fr-FR", timezone_id="Africa/Casablanca")
     staff_context.set_default_timeout(10_000)
     staff = staff_context.new_page()
     staff_login(staff)
     change = f"/backoffice/rak_requests/servicerequest/{request.pk}/change/"
+    press(staff, change, "rak_requests_servicerequest_ask_complement", action_message="Le bail signé, lisible.")
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.COMPLEMENT_DEMANDE
+
+    first_login(page, customer.code, sms_outbox)
+    page.get_by_role("link", name="Suivi des demandes").first.click()
+    expect(page.get_by_test_id("action-expected")).to_be_visible()
+    page.get_by_test_id("magnifier").click()
+    complement = page.get_by_test_id("complement")
+    expect(complement).to_contain_text("Le bail signé, lisible.")
+    complement.get_by_text("Répondre").click()
+    complement.get_by_label("Votre réponse").fill("Voici le bail.")
+    complement.get_by_label("Fichier").set_input_files(str(png))
+    complement.get_by_role("button", name="Envoyer").click()
+    expect(page.get_by_text("votre demande est de nouveau en cours")).to_be_visible()
+    expect(page.get_by_test_id("attachments")).to_contain_text("bail.png")
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.EN_COURS and request.attachments.count() == 4
 
     press(staff, change, "rak_requests_servicerequest_accept_phase")
     request.refresh_from_db()
     assert request.phase.code == "RECEVABILITE_TECH"
 
-    customer_login(page, customer.code)
     page.goto(f"/espace/demandes/{request.number}/")
     page.get_by_test_id("call-button").click()
     expect(page.get_by_text("un conseiller de la RAK va vous appeler").first).to_be_visible()
     expect(page.get_by_test_id("call-pending")).to_be_visible()
 
     staff.goto("/backoffice/rak_requests/callrequest/")
-    expect(staff.get_by_text("+212661234567")).to_be_visible()
+    expect(staff.get_by_text(PHONE)).to_be_visible()
     call = CallRequest.objects.get(request=request)
     press(
         staff,
