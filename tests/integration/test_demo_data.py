@@ -51,25 +51,58 @@ def login_request():
 def snapshot() -> dict[str, list[tuple]]:
     """Everything generated, without primary keys (they depend on what the tables held before)."""
     return {
-        "customers": list(Customer.objects.order_by("code").values_list(
-            "code", "kind", "status", "cin", "ice", "civility", "first_name", "last_name", "company_name",
-            "birth_date", "agency__name",
-        )),
-        "contacts": list(Contact.objects.order_by("customer__code", "id").values_list(
-            "customer__code", "kind", "value", "is_sms", "is_primary_email",
-        )),
-        "dossiers": list(Dossier.objects.order_by("number").values_list(
-            "number", "customer__code", "service", "status", "tariff_category", "billing_mode", "deposit_amount",
-            "start_date", "end_date", "premises__reference", "premises__address", "premises__district",
-            "meter__number", "meter__caliber", "meter__brand", "meter__installed_date",
-        )),
+        "customers": list(
+            Customer.objects.order_by("code").values_list(
+                "code",
+                "kind",
+                "status",
+                "cin",
+                "ice",
+                "civility",
+                "first_name",
+                "last_name",
+                "company_name",
+                "birth_date",
+                "agency__name",
+            )
+        ),
+        "contacts": list(
+            Contact.objects.order_by("customer__code", "id").values_list(
+                "customer__code",
+                "kind",
+                "value",
+                "is_sms",
+                "is_primary_email",
+            )
+        ),
+        "dossiers": list(
+            Dossier.objects.order_by("number").values_list(
+                "number",
+                "customer__code",
+                "service",
+                "status",
+                "tariff_category",
+                "billing_mode",
+                "deposit_amount",
+                "start_date",
+                "end_date",
+                "premises__reference",
+                "premises__address",
+                "premises__district",
+                "meter__number",
+                "meter__caliber",
+                "meter__brand",
+                "meter__installed_date",
+            )
+        ),
     }
 
 
 def in_memory(count: int, seed: int, now) -> dict[str, list[tuple]]:
     """The same rows as ``snapshot``, from the generator alone (no database)."""
-    generator = DemoGenerator(seed=seed, as_of=timezone.localdate(now), now=now,
-                              agency_ids={key: key for key in AGENCIES})
+    generator = DemoGenerator(
+        seed=seed, as_of=timezone.localdate(now), now=now, agency_ids={key: key for key in AGENCIES}
+    )
     customers, contacts, premises, meters, dossiers = [], [], {}, {}, []
     for batch in generator.batches(count, batch_size=40):
         customers += batch.rows[Customer]
@@ -80,12 +113,15 @@ def in_memory(count: int, seed: int, now) -> dict[str, list[tuple]]:
     codes = {row[0]: row[1] for row in customers}
     return {
         "customers": sorted((*row[1:11], AGENCIES[row[11]]["name"]) for row in customers),
-        "contacts": sorted(
-            ((codes[row[1]], *row[2:6]) for row in contacts), key=lambda r: r[0]
-        ),
+        "contacts": sorted(((codes[row[1]], *row[2:6]) for row in contacts), key=lambda r: r[0]),
         "dossiers": sorted(
-            (row[1], codes[row[2]], *row[3:10], *premises[row[10]][1:4],
-             *(meters[row[11]][1:2] + meters[row[11]][3:6] if row[11] else (None, None, None, None)))
+            (
+                row[1],
+                codes[row[2]],
+                *row[3:10],
+                *premises[row[10]][1:4],
+                *(meters[row[11]][1:2] + meters[row[11]][3:6] if row[11] else (None, None, None, None)),
+            )
             for row in dossiers
         ),
     }
@@ -100,6 +136,7 @@ def delete_demo_data() -> None:
 
 
 # --- determinism ----------------------------------------------------------------------------------
+
 
 def test_database_rows_are_the_in_memory_generation(now):
     demo_data_load(count=COUNT, seed=2026, now=now)
@@ -140,6 +177,7 @@ def test_copy_and_bulk_create_write_the_same_rows(now):
 
 # --- what was generated ---------------------------------------------------------------------------
 
+
 def test_counts_and_structure(now):
     result = demo_data_load(count=COUNT, seed=2026, now=now)
 
@@ -156,8 +194,11 @@ def test_counts_and_structure(now):
     assert not Customer.objects.filter(agency__isnull=True).exists()
 
     # most customers: water + electricity on one premises, sanitation alongside water
-    both = sum(1 for c in clients.prefetch_related("dossiers")
-               if {Service.EAU, Service.ELECTRICITE} <= {d.service for d in c.dossiers.all()})
+    both = sum(
+        1
+        for c in clients.prefetch_related("dossiers")
+        if {Service.EAU, Service.ELECTRICITE} <= {d.service for d in c.dossiers.all()}
+    )
     assert both > 0.7 * clients.count()
     water = Dossier.objects.filter(service=Service.EAU).count()
     sanitation = Dossier.objects.filter(service=Service.ASSAINISSEMENT)
@@ -213,6 +254,7 @@ def test_identities_phones_and_emails_are_valid(now):
 
 
 # --- command, logins, sequence --------------------------------------------------------------------
+
 
 def test_command_prints_and_creates_working_demo_logins():
     Group.objects.get_or_create(name="superviseur")
