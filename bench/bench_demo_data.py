@@ -32,7 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
 MARKER = "<!-- bench_demo_data: new rows above this line -->"
 TABLES = [
-    "rak_customer_customer", "rak_customer_contact", "rak_customer_premises", "rak_customer_meter",
+    "rak_customer_customer",
+    "rak_customer_contact",
+    "rak_customer_premises",
+    "rak_customer_meter",
     "rak_customer_dossier",
 ]
 LOAD_LINE = re.compile(r"demo_data: (\d+) lignes en ([\d.]+) s \((\d+) lignes/s, ([\w_]+)\)")
@@ -70,8 +73,11 @@ def run(args: list[str], env: dict[str, str]) -> tuple[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", default=os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432"),
-                        help="PostgreSQL server URL without the database name")
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432"),
+        help="PostgreSQL server URL without the database name",
+    )
     parser.add_argument("--db", default="rak_bench", help="database to (re)create (default rak_bench)")
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
@@ -114,8 +120,10 @@ def main() -> None:
         raise SystemExit(f"la commande annonce {match.group(1)} lignes, la base en contient {rows}")
     print(f"migrate: {migrate_seconds:.1f} s")
     print("rows: " + ", ".join(f"{table.removeprefix('rak_customer_')} {n}" for table, n in counted.items()))
-    print(f"load: {load_seconds:.2f} s, {rows / load_seconds:,.0f} rows/s ({method}); "
-          f"whole command (Django start-up, demo logins): {wall:.2f} s")
+    print(
+        f"load: {load_seconds:.2f} s, {rows / load_seconds:,.0f} rows/s ({method}); "
+        f"whole command (Django start-up, demo logins): {wall:.2f} s"
+    )
     today = datetime.now(UTC).date().isoformat()
     line = (
         f"| {today} | {options.customers:,} | {rows:,} | {method} | {load_seconds:.1f} s "
