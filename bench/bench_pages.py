@@ -26,6 +26,7 @@ Timings are measured here, never asserted by tests (tests assert query counts).
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import platform
 import random
@@ -330,22 +331,23 @@ def start_gunicorn(options, env: dict[str, str], log: Path) -> tuple[subprocess.
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
-    import requests
-
     for _ in range(100):
         try:
-            requests.get(f"{base}/", timeout=10)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            connection.close()
             return process, base
-        except requests.RequestException:
+        except OSError:
             time.sleep(0.3)
     process.terminate()
     raise SystemExit("gunicorn ne répond pas")
 
 
 def hammer(base: str, sessions: list[dict], page, *, seconds: float, threads: int, seed: int) -> list[float]:
-    """Client-side latencies (ms) of ``threads`` threads requesting ``page`` for ``seconds``."""
-    import requests
-
+    """Client-side latencies (ms) of ``threads`` threads requesting ``page`` for ``seconds``
+    (plain ``http.client``: the client takes as little of the shared CPUs as it can)."""
+    host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.perf_counter() + seconds
@@ -353,15 +355,20 @@ def hammer(base: str, sessions: list[dict], page, *, seconds: float, threads: in
 
     def worker(index: int) -> None:
         rng = random.Random(seed + index)  # noqa: S311 - bench sampling
-        http = requests.Session()
         mine = []
         while time.perf_counter() < deadline:
             session = rng.choice(sessions)
+            cookie = "; ".join(f"{k}={v}" for k, v in session["cookie"].items())
+            path = page(session)
             started = time.perf_counter()
-            response = http.get(base + page(session), cookies=session["cookie"], allow_redirects=False, timeout=30)
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            connection.request("GET", path, headers={"Cookie": cookie})
+            response = connection.getresponse()
+            response.read()
+            connection.close()
             mine.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                errors.append(f"{response.status_code} {page(session)}")
+            if response.status != 200:
+                errors.append(f"{response.status} {path}")
         with lock:
             latencies.extend(mine)
 

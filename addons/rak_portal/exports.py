@@ -60,15 +60,15 @@ def _bytes(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def efacture_xlsx(bills) -> bytes:
-    """The e-facture table as filtered on screen: one row per bill."""
+def efacture_xlsx(bills, *, customer) -> bytes:
+    """The e-facture table as filtered on screen: one row per bill (all the customer's)."""
     workbook = Workbook()
     sheet = _sheet(workbook, "Factures", EFACTURE_COLUMNS, first=True)
     for bill in bills:
         month = billing_month_of(bill)
         sheet.append(
             [
-                bill.customer.code,
+                customer.code,
                 bill.dossier.number if bill.dossier else "",
                 f"{month:%m/%Y}",
                 bill.due_date,

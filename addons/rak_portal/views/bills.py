@@ -149,8 +149,10 @@ def unpaid(request: HttpRequest) -> HttpResponse:
 @customer_required
 @require_GET
 def other_bills(request: HttpRequest) -> HttpResponse:
-    queryset = selectors.other_bills(request.customer.pk, as_of=_today())
-    page = Paginator(queryset, OTHER_BILLS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.other_bills(request.customer.pk), OTHER_BILLS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = selectors.bills_status(page.object_list, as_of=_today())
     return render(request, "rak_portal/bills/other.html", {"page": page})
 
 
@@ -218,7 +220,7 @@ def _efacture_filters(request: HttpRequest) -> tuple[EFactureFilterForm, dict | 
 def _efacture_rows(request: HttpRequest, filters: dict | None):
     if filters is None:
         return Bill.objects.none()
-    return selectors.efacture_bills(request.customer.pk, as_of=_today(), **filters)
+    return selectors.efacture_bills(request.customer.pk, **filters)
 
 
 @customer_required
@@ -226,6 +228,7 @@ def _efacture_rows(request: HttpRequest, filters: dict | None):
 def efacture(request: HttpRequest) -> HttpResponse:
     form, filters = _efacture_filters(request)
     page = Paginator(_efacture_rows(request, filters), EFACTURE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.bills_status(page.object_list, as_of=_today())
     query = request.GET.copy()
     query.pop("page", None)
     points = selectors.customer_monthly_billed(request.customer.pk, as_of=_today(), months=6)
@@ -248,9 +251,9 @@ def efacture(request: HttpRequest) -> HttpResponse:
 @require_GET
 def efacture_xlsx(request: HttpRequest) -> HttpResponse:
     _form, filters = _efacture_filters(request)
-    rows = list(_efacture_rows(request, filters)[:EXPORT_MAX_ROWS])
+    rows = selectors.bills_status(_efacture_rows(request, filters)[:EXPORT_MAX_ROWS], as_of=_today())
     return _download(
-        exports.efacture_xlsx(rows),
+        exports.efacture_xlsx(rows, customer=request.customer),
         f"factures-{request.customer.code}.xlsx",
         exports.XLSX_TYPE,
     )
@@ -260,7 +263,7 @@ def efacture_xlsx(request: HttpRequest) -> HttpResponse:
 @require_GET
 def efacture_pdf(request: HttpRequest) -> HttpResponse:
     form, filters = _efacture_filters(request)
-    rows = list(_efacture_rows(request, filters)[:EXPORT_MAX_ROWS])
+    rows = selectors.bills_status(_efacture_rows(request, filters)[:EXPORT_MAX_ROWS], as_of=_today())
     html = render_to_string(
         "rak_portal/bills/efacture_pdf.html",
         {"customer": request.customer, "rows": rows, "form": form, "printed_at": clock.now()},
