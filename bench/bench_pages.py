@@ -447,6 +447,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--pages", default="", help="only the pages whose name contains this text")
     parser.add_argument("--record", action="store_true", help=f"insert the Markdown rows in {BENCHMARKS.name}")
     options = parser.parse_args()
 
@@ -501,6 +502,8 @@ def main() -> None:
             f" {'CPU py':>7} {'CPU db':>7}"
         )
         for name, page in PAGES.items():
+            if options.pages.lower() not in name.lower():
+                continue
             before = cpu_snapshot(process.pid, url, options.db)
             client = hammer(base, sessions, page, seconds=options.seconds, threads=options.concurrency, seed=7)
             after = cpu_snapshot(process.pid, url, options.db)

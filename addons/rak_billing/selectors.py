@@ -299,23 +299,22 @@ def efacture_bills(
 
 def customer_monthly_billed(customer_id: int, *, as_of: datetime.date, months: int = 6) -> list[MonthPoint]:
     """« Evolution des montants facturés les 6 derniers mois en DH HT »: total HT per billing
-    month (credit notes subtracted), the ``months`` months ending with the latest one billed.
-    Two queries on ``bill_customer_recent``: the latest issue date, then the bills issued
-    from a month before the window (a bill is issued after its period)."""
-    bills = Bill.objects.filter(customer_id=customer_id, issue_date__lte=as_of)
-    last_issue = bills.order_by("-issue_date").values_list("issue_date", flat=True).first()
-    if last_issue is None:
-        return []
-    since = add_months(last_issue, -(months + 1))
-    rows = list(bills.filter(issue_date__gte=since).values_list("period_start", "issue_date", "total_ht", "kind"))
-    if not rows:
-        return []
+    month (credit notes subtracted), the ``months`` months ending with the latest one billed in
+    that time. One query on ``bill_customer_recent``: the bills issued from a month before the
+    window (a bill is issued after its period) to ``as_of``."""
+    since = add_months(as_of, -(months + 1))
+    rows = list(
+        Bill.objects.filter(customer_id=customer_id, issue_date__gte=since, issue_date__lte=as_of).values_list(
+            "period_start", "issue_date", "total_ht", "kind"
+        )
+    )
     totals: dict[datetime.date, Decimal] = defaultdict(Decimal)
     for period_start, issue_date, total_ht, kind in rows:
         sign = -1 if kind == Bill.Kind.CREDIT_NOTE else 1
         totals[month_start(period_start or issue_date)] += sign * total_ht
-    last = max(totals)
-    first = add_months(last, -(months - 1))
+    if not totals:
+        return []
+    first = add_months(max(totals), -(months - 1))
     return [MonthPoint(month=m, value=totals.get(m)) for m in (add_months(first, i) for i in range(months))]
 
 
