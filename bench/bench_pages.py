@@ -536,15 +536,11 @@ def main() -> None:
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(options.db)))
 
     today = datetime.now(UTC).date().isoformat()
-    setup = (
-        f"{counts['rak_customer_customer']:,} customers, {counts['rak_customer_dossier']:,} dossiers, "
-        f"{counts['rak_billing_bill']:,} bills; gunicorn {options.workers} workers, "
-        f"{options.concurrency} client threads"
-    )
+    data = f"{counts['rak_customer_customer']:,} customers, {counts['rak_billing_bill']:,} bills"
     lines = [
-        f"| {today} | {r['page']} | {r['requests']:,} | {r['rate']:.0f} | {r['p50']:.1f} | **{r['p95']:.1f}** "
-        f"| {r['p99']:.1f} | {r['client_p95']:.1f} | {r['cpu_python']:.1f} | {r['cpu_db']:.1f} "
-        f"| {setup} | PostgreSQL {pg_version} | {host} |"
+        f"| {today} | {data} | {options.concurrency} | {r['page']} | {r['rate']:.0f} | {r['p50']:.1f} "
+        f"| **{r['p95']:.1f}** | {r['p99']:.1f} | {r['client_p95']:.1f} | {r['cpu_python']:.1f} | {r['cpu_db']:.1f} "
+        f"| PostgreSQL {pg_version}, gunicorn {options.workers} sync workers | {host} |"
         for r in rows
     ]
     print("\n" + "\n".join(lines))
