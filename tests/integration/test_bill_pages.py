@@ -11,6 +11,7 @@ with the history (1 month vs 24 months of bills)."""
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from io import BytesIO
 from zoneinfo import ZoneInfo
@@ -144,7 +145,9 @@ def test_dashboard_news_slider_shows_published_active_items_only(logged):
     assert html.index("Coupure programmée à Maamora") < html.index("Nouvelle agence Bir Rami")
     for hidden in ("Brouillon", "Plus tard", "Expirée"):
         assert hidden not in html
-    assert "rak_portal/slider.js" in html and "cdn" not in html.lower()
+    assert "rak_portal/slider.js" in html
+    # Every script and stylesheet is served by the app itself (no CDN, no other host).
+    assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', html)
 
 
 def _count_queries(client, url, **params) -> int:
