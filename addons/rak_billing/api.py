@@ -1,8 +1,14 @@
-"""What other addons may call from rak_billing (higher addons: payments, requests, portal)."""
+"""What other addons may call from rak_billing (higher addons: payments, requests, portal).
+
+« Facture réglée »: subscribe to ``HOOK_BILLS_SETTLED`` (``bill_ids=[...]``, ``customer_id=``) in
+``AppConfig.ready()``; it fires in the transaction that sets ``settled_at``, whatever the channel
+(counter, network import, CMI, credit applied, credit note), once per step with the bills newly
+settled."""
 
 from rak_billing.billing import BillingRunRefused, billing_run_create
 from rak_billing.engine import EngineError, fmt_qty
 from rak_billing.ledger import (
+    HOOK_BILLS_SETTLED,
     CreditNoteRefused,
     OtherLine,
     PaymentRefused,
@@ -28,6 +34,7 @@ from rak_billing.receipts import (
 from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book
 
 __all__ = [
+    "HOOK_BILLS_SETTLED",
     "SIMULATED_SERVICES",
     "BillingRunRefused",
     "CreditNoteRefused",

@@ -15,6 +15,11 @@ Numbers: one gap-free sequence per year (``F2026-00000001``), shared by every ki
 reserved inside the transaction that writes the bill (``rak_base.sequences.sequence_next``), so
 a rolled-back bill leaves no hole. Billing runs reserve a block per chunk.
 
+Hook: every transaction step that sets ``settled_at`` on one or more bills (payment, network
+import, CMI, credit applied, credit note) fires ``HOOK_BILLS_SETTLED`` once, in the same
+transaction, with ``bill_ids=[...]`` (the bills newly settled) and ``customer_id=`` — higher addons
+(requests whose fees are paid...) subscribe in ``AppConfig.ready()``.
+
 « Exigible »: a bill not settled whose due date has passed — computed from ``as_of``
 (``bill_is_exigible``, ``bills_exigible``), never stored.
 """
@@ -32,12 +37,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rak_base.errors import RakError
+from rak_base.hooks import hook_fire
 from rak_base.money import round_money
 from rak_base.sequences import sequence_next
 from rak_billing.models import Bill, BillLine, LedgerEntry, Payment, PaymentAllocation
 from rak_customer.models import Customer, Dossier
 
 ZERO = Decimal("0.00")
+#: fired in the transaction that settles bills: ``hook_fire(HOOK_BILLS_SETTLED, bill_ids=[...], customer_id=...)``
+HOOK_BILLS_SETTLED = "billing.bills_settled"
 DEFAULT_DUE_DAYS = 15
 OTHER_KINDS = (
     Bill.Kind.CUT_FEE,
@@ -143,12 +151,31 @@ def _local_date(at: datetime.datetime) -> datetime.date:
     return timezone.localdate(at) if timezone.is_aware(at) else at.date()
 
 
+def _settle(bill_ids: Iterable[int], *, at: datetime.datetime) -> list[int]:
+    """Set ``settled_at`` on those of ``bill_ids`` not settled yet; returns the ids newly settled."""
+    bill_ids = list(bill_ids)
+    if not bill_ids:
+        return []
+    fresh = sorted(Bill.objects.filter(pk__in=bill_ids, settled_at__isnull=True).values_list("pk", flat=True))
+    if fresh:
+        Bill.objects.filter(pk__in=fresh, settled_at__isnull=True).update(settled_at=at)
+    return fresh
+
+
+def _announce_settled(*, customer_id: int, bill_ids: Iterable[int]) -> None:
+    """One ``HOOK_BILLS_SETTLED`` call for what a transaction step settled (nothing: no call)."""
+    bill_ids = sorted(set(bill_ids))
+    if bill_ids:
+        hook_fire(HOOK_BILLS_SETTLED, bill_ids=bill_ids, customer_id=customer_id)
+
+
 def _allocate(
     *, customer_id: int, amount: Decimal, at: datetime.datetime, payment=None, credit_note=None, first=None
-) -> Decimal:
+) -> tuple[Decimal, list[int]]:
     """Spread ``amount`` over the customer's open bills (``first`` — a bill or a list of bills —
     before the others, then the oldest due date first); settle the bills paid in full. Returns
-    what is left. The caller holds the customer's row lock."""
+    what is left and the ids of the bills newly settled (the caller announces them). The caller
+    holds the customer's row lock."""
     remaining = amount
     bills = list(bills_with_outstanding(bills_open(customer_id)).select_for_update(of=("self",)))
     if first is not None:
@@ -168,9 +195,7 @@ def _allocate(
         if part == outstanding:
             settled.append(bill.pk)
     PaymentAllocation.objects.bulk_create(allocations)
-    if settled:
-        Bill.objects.filter(pk__in=settled, settled_at__isnull=True).update(settled_at=at)
-    return remaining
+    return remaining, _settle(settled, at=at)
 
 
 def _unallocated(customer_id: int) -> tuple[list[tuple[Payment, Decimal]], list[tuple[Bill, Decimal]]]:
@@ -200,14 +225,22 @@ def ledger_apply_credit(*, customer: Customer | int, at: datetime.datetime) -> D
     """Apply what the customer has in credit (payment remainders, credit-note remainders) to
     their open bills. Returns the credit still unused."""
     customer_id = customer if isinstance(customer, int) else customer.pk
+    left, settled = _apply_credit(customer_id, at=at)
+    _announce_settled(customer_id=customer_id, bill_ids=settled)
+    return left
+
+
+def _apply_credit(customer_id: int, *, at: datetime.datetime) -> tuple[Decimal, list[int]]:
     _lock_customer(customer_id)
-    left = ZERO
+    left, settled = ZERO, []
     payments, credits = _unallocated(customer_id)
     for credit_note, amount in credits:
-        left += _allocate(customer_id=customer_id, amount=amount, at=at, credit_note=credit_note)
+        rest, newly = _allocate(customer_id=customer_id, amount=amount, at=at, credit_note=credit_note)
+        left, settled = left + rest, settled + newly
     for payment, amount in payments:
-        left += _allocate(customer_id=customer_id, amount=amount, at=at, payment=payment)
-    return left
+        rest, newly = _allocate(customer_id=customer_id, amount=amount, at=at, payment=payment)
+        left, settled = left + rest, settled + newly
+    return left, settled
 
 
 def customers_with_credit(customer_ids: Iterable[int] | QuerySet | None = None) -> list[int]:
@@ -382,7 +415,8 @@ def credit_note_issue(
         bill=note,
         label=f"Avoir {note.number} sur la facture {bill.number}"[:160],
     )
-    _allocate(customer_id=bill.customer_id, amount=amount, at=now, credit_note=note, first=bill)
+    _rest, settled = _allocate(customer_id=bill.customer_id, amount=amount, at=now, credit_note=note, first=bill)
+    _announce_settled(customer_id=bill.customer_id, bill_ids=settled)
     return note
 
 
@@ -447,11 +481,15 @@ def payment_record(
         payment=payment,
         label=_payment_label(payment),
     )
+    settled = []
     if bills:
         if any(bill.customer_id != customer.pk for bill in bills):
             raise PaymentRefused("Une facture désignée n'appartient pas à ce client.")
-        _allocate(customer_id=customer.pk, amount=amount, at=paid_at, payment=payment, first=list(bills))
-    ledger_apply_credit(customer=customer.pk, at=paid_at)  # older remainders first, then this one
+        _rest, settled = _allocate(
+            customer_id=customer.pk, amount=amount, at=paid_at, payment=payment, first=list(bills)
+        )
+    _rest, more = _apply_credit(customer.pk, at=paid_at)  # older remainders first, then this one
+    _announce_settled(customer_id=customer.pk, bill_ids=settled + more)
     return payment
 
 
@@ -573,15 +611,21 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by) -> int:
                 if entry[1] == ZERO:
                     settled.setdefault(bill.pk, at)
     PaymentAllocation.objects.bulk_create(allocations, batch_size=1000)
-    _settle_many(settled)
+    by_customer: dict[int, list[int]] = {}
+    for bill_id, customer_id in _settle_many(settled):
+        by_customer.setdefault(customer_id, []).append(bill_id)
+    for customer_id in sorted(by_customer):
+        _announce_settled(customer_id=customer_id, bill_ids=by_customer[customer_id])
     return len(payments)
 
 
-def _settle_many(settled: dict[int, datetime.datetime]) -> None:
+def _settle_many(settled: dict[int, datetime.datetime]) -> list[tuple[int, int]]:
     """``settled_at`` of many bills, each its own date: one UPDATE … FROM (VALUES …) per 2,000
-    on PostgreSQL, one UPDATE per distinct date elsewhere."""
+    on PostgreSQL, one UPDATE per distinct date elsewhere. Returns ``(bill_id, customer_id)`` of
+    the bills newly settled."""
     if not settled:
-        return
+        return []
+    done: list[tuple[int, int]] = []
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(Bill._meta.db_table)
         items = list(settled.items())
@@ -592,12 +636,16 @@ def _settle_many(settled: dict[int, datetime.datetime]) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {table} b SET settled_at = v.at FROM (VALUES {values}) AS v(id, at) "  # noqa: S608 - placeholders only
-                    "WHERE b.id = v.id AND b.settled_at IS NULL",
+                    "WHERE b.id = v.id AND b.settled_at IS NULL RETURNING b.id, b.customer_id",
                     params,
                 )
-        return
+                done.extend(cursor.fetchall())
+        return done
     by_date: dict[datetime.datetime, list[int]] = {}
     for pk, at in settled.items():
         by_date.setdefault(at, []).append(pk)
     for at, pks in by_date.items():
-        Bill.objects.filter(pk__in=pks, settled_at__isnull=True).update(settled_at=at)
+        fresh = list(Bill.objects.filter(pk__in=pks, settled_at__isnull=True).values_list("pk", "customer_id"))
+        Bill.objects.filter(pk__in=[pk for pk, _c in fresh]).update(settled_at=at)
+        done.extend(fresh)
+    return done
