@@ -217,6 +217,8 @@ class RequestEvent(models.Model):
         CONTRACT_SIGNED = "CONTRACT_SIGNED", _("Contrat signé")
         QUOTE_ISSUED = "QUOTE_ISSUED", _("Devis émis")
         QUOTE_ACCEPTED = "QUOTE_ACCEPTED", _("Devis accepté")
+        WORKS_INVOICED = "WORKS_INVOICED", _("Travaux facturés")
+        WORKS_PAID = "WORKS_PAID", _("Travaux payés")
         FEES_INVOICED = "FEES_INVOICED", _("Frais facturés")
         FEES_PAID = "FEES_PAID", _("Frais payés")
         METER_INSTALLED = "METER_INSTALLED", _("Compteur posé")
