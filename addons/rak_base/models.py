@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -231,3 +233,56 @@ class ThrottleHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.created_at:%d/%m/%Y %H:%M}"
+
+
+class ScheduledJob(models.Model):
+    """One periodic job of the scheduler (``rak_base.scheduler``): the code registers the job and
+    its interval, this row records when it runs and how it went. A worker claims a due row under
+    ``SELECT … FOR UPDATE SKIP LOCKED`` and moves ``next_run_at`` on before running it, so several
+    workers never run the same job twice; ``lease_until`` keeps a second worker off a job that is
+    still running."""
+
+    class Outcome(models.TextChoices):
+        OK = "OK", _("Réussie")
+        ITEM_ERRORS = "ITEM_ERRORS", _("Réussie avec des erreurs")
+        FAILED = "FAILED", _("Échec")
+
+    name = models.CharField(_("identifiant"), max_length=80, unique=True)
+    label = models.CharField(_("tâche"), max_length=200)
+    interval = models.DurationField(_("intervalle"))
+    enabled = models.BooleanField(_("active"), default=True)
+    next_run_at = models.DateTimeField(_("prochaine exécution"))
+    last_started_at = models.DateTimeField(_("dernier début"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("dernière fin"), null=True, blank=True)
+    last_duration = models.DurationField(_("durée"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("dernier succès"), null=True, blank=True)
+    last_outcome = models.CharField(_("résultat"), max_length=12, choices=Outcome.choices, blank=True)
+    last_result = models.CharField(_("compte rendu"), max_length=255, blank=True)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    running_since = models.DateTimeField(_("en cours depuis"), null=True, blank=True)
+    running_on = models.CharField(_("exécutée par"), max_length=120, blank=True)
+    lease_until = models.DateTimeField(_("réservée jusqu'au"), null=True, blank=True)
+    late_alerted_at = models.DateTimeField(_("retard signalé le"), null=True, blank=True)
+    enabled_changed_at = models.DateTimeField(_("activation modifiée le"), null=True, blank=True)
+    enabled_changed_by = models.ForeignKey(
+        "rak_base.User",
+        verbose_name=_("activation modifiée par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("tâche planifiée")
+        verbose_name_plural = _("tâches planifiées")
+        ordering = ["label"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_outcome__in=["", "OK", "ITEM_ERRORS", "FAILED"]), name="scheduledjob_outcome_valid"
+            ),
+            models.CheckConstraint(condition=Q(interval__gt=timedelta(0)), name="scheduledjob_interval_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
