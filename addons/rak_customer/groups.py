@@ -81,12 +81,27 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_requests.view_callrequest",
             "rak_requests.change_callrequest",
             "rak_requests.view_contract",
+            "rak_requests.view_quote",  # « où en est mon devis ? » at the counter
         ),
     ),
     "technique": GroupSpec(
         label="Technique (compteurs, locaux, branchements)",
         include=(
             *_CUSTOMER_360_VIEW,
+            # requests: the queues, the technical phases (recevabilité technique, étude, travaux),
+            # the attachments and the history; types and phases read only
+            "rak_requests.view_servicerequest",
+            "rak_requests.change_servicerequest",
+            "rak_requests.view_attachment",
+            "rak_requests.view_requestevent",
+            "rak_requests.view_requesttype",
+            "rak_requests.view_phase",
+            "rak_requests.view_requireddocument",
+            "rak_requests.view_contract",
+            # « Émettre un devis » after the technical study, the PDF it registers
+            "rak_requests.view_quote",
+            "rak_requests.add_quote",
+            "rak_base.view_document",
             # « Pose du compteur »: the installation orders, recording the meter installed
             "rak_requests.view_installationorder",
             "rak_requests.change_installationorder",
@@ -94,15 +109,29 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_customer.change_meter",
             "rak_customer.add_premises",
             "rak_customer.change_premises",
+            # a dossier's meter and premises; its service stays read only (DossierAdmin, services)
             "rak_customer.change_dossier",
+            # readings: the list, the abnormal / contested ones to review, the photos; the rounds
+            "rak_billing.view_meterreading",
+            "rak_billing.change_meterreading",
+            "rak_billing.view_readinground",
         ),
     ),
     "facturation": GroupSpec(
         label="Facturation",
         include=(
             *_CUSTOMER_360_VIEW,
-            "rak_billing.*",  # tariffs, readings, bills: added with the billing addon
+            # tariffs, readings and their imports, billing runs, bills, credit notes, the ledger
+            "rak_billing.*",
             "rak_base.view_document",  # the PDFs issued (bills), for the verification page's questions
+            "rak_requests.view_quote",  # the works invoices follow the accepted quotes
+        ),
+        # Money received is recouvrement's (and the front desk's counter): separation of duties.
+        exclude=(
+            "rak_billing.add_payment*",
+            "rak_billing.change_payment*",
+            "rak_billing.delete_payment*",
+            "rak_billing.*reverse*",
         ),
     ),
     "recouvrement": GroupSpec(
@@ -110,13 +139,21 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
         include=(
             *_CUSTOMER_360_VIEW,
             "rak_base.view_message",
-            "rak_billing.view_*",
+            # unpaid follow-up: bills (« Exigibles »), the customer's account; receipts' PDFs
+            "rak_billing.view_bill",
+            "rak_billing.view_billline",
+            "rak_billing.view_ledgerentry",
+            "rak_base.view_document",
+            # payments: the list, the counter (« Paiement au guichet »)
+            "rak_billing.view_payment*",
+            "rak_billing.add_payment",
             "rak_payment_cmi.view_*",
             # other networks' payment files and the CMI reconciliation (one-click resolution)
             "rak_payment_cmi.add_networkpaymentimport",
             "rak_payment_cmi.add_settlementimport",
             "rak_payment_cmi.change_settlementline",
         ),
+        # Tariffs and billing runs are facturation's; readings are technique's.
     ),
     "superviseur": GroupSpec(
         label="Superviseur",
@@ -131,6 +168,10 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "axes.delete_accessattempt",  # unlock a customer locked out after too many failures
             "axes.view_accesslog",
             "axes.view_accessfailurelog",
+            # the scheduler's jobs (last run, last error, activation) and the worker's task list
+            "rak_base.view_scheduledjob",
+            "rak_base.change_scheduledjob",
+            "django_tasks_database.view_dbtaskresult",
         ),
         # Staff accounts (and so who is superuser) stay with the administrators.
         exclude=(
