@@ -60,6 +60,7 @@ urlpatterns = [
     path("espace/devis/", subscription.quotes, name="quotes"),
     path("espace/devis/<int:pk>/pdf/", subscription.quote_pdf, name="quote_pdf"),
     path("espace/devis/<int:pk>/accepter/", subscription.quote_accept_view, name="quote_accept"),
+    path("espace/demandes/<str:number>/payer-les-travaux/", subscription.works_pay, name="works_pay"),
     path("espace/e-facture/", bills.efacture, name="efacture"),
     path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
     path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),

@@ -3,8 +3,14 @@
 Staff issue a quote with its lines and VAT (``quote_issue``): it is numbered (``DV2026-000001``),
 rendered as a registered PDF (kind QUOTE, QR code), becomes VALIDE, and the request enters the
 « Devis » phase with the action « Accepter le devis » expected from the customer (SMS, e-mail,
-bell). The customer accepts (``quote_accept``): the quote becomes ACCEPTE and the request moves on
-to « Travaux » through ``request_transition``.
+bell). The customer accepts (``quote_accept``): the quote becomes ACCEPTE and the works invoice
+(Bill kind WORKS, the quote's lines with their VAT, through ``rak_billing.api.bill_issue_other``)
+is issued into ``request.fee_bill``; the request stays in « Devis » with the action « Payer ».
+The invoice is paid online (``works_pay_start``: a CMI order, as for the subscription fees) or
+at the counter / through a network; whatever settles it, the ledger's « facture réglée » hook
+(``rak_requests.settlement``, handler registered for the « Devis » phase in ``apps.py``) calls
+``works_paid_check``, which moves the request to « Travaux » with no human. A staff « Accepter
+la phase » in « Devis » is refused until then (``devis_accept_check``).
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from rak_base.errors import RakError
 from rak_base.models import Document
 from rak_base.money import amount_in_words, round_money
 from rak_base.sequences import sequence_next
+from rak_billing.api import OtherLine, bill_issue_other
+from rak_billing.models import Bill
 from rak_billing.pdf import qr_data_uri
 from rak_customer.models import Customer, PortalAccount
-from rak_requests.engine import Notice, request_transition
+from rak_payment_cmi.api import PaymentOrder, order_create_for_bills
+from rak_requests.engine import OPEN_STATUSES, Notice, RequestError, request_lock, request_transition
 from rak_requests.models import Phase, Quote, RequestEvent, RequestType, ServiceRequest
 
 VAT_RATE = Decimal("0.20")
@@ -38,6 +47,19 @@ class QuoteError(RakError):
 
 class QuoteNotAcceptable(QuoteError):
     default_message = "Ce devis ne peut plus être accepté (déjà accepté, refusé ou expiré)."
+
+
+class QuoteNotAccepted(RequestError):
+    """« Accepter la phase » in « Devis » before the customer accepted a quote and paid the works."""
+
+    default_message = (
+        "La phase « Devis » ne peut être acceptée qu'avec un devis accepté par le client : émettez le devis "
+        "(menu « Devis »), le client l'accepte dans « Mes devis »."
+    )
+
+
+class WorksPaymentRefused(RequestError):
+    default_message = "Aucune facture de travaux n'est à payer sur cette demande."
 
 
 @dataclass(frozen=True)
@@ -103,9 +125,16 @@ def quote_issue(
         raise QuoteError("Le devis s'émet pendant l'étude technique.")
     if not lines:
         raise QuoteError("Le devis doit comporter au moins une ligne.")
+    accepted = request.quotes.filter(status=Quote.Status.ACCEPTE).first()
+    if accepted is not None:
+        raise QuoteError(
+            f"Le devis {accepted.number} a déjà été accepté par le client : aucun nouveau devis ne peut être émis."
+        )
     request.quotes.filter(status=Quote.Status.VALIDE).update(status=Quote.Status.EXPIRE)
+    # VAT per line, rounded per line: the works invoice (bill_issue_other) computes it the same way,
+    # so the invoice's totals are the quote's to the centime
     amount_ht = round_money(sum((line.amount for line in lines), Decimal(0)))
-    amount_tva = round_money(amount_ht * vat_rate)
+    amount_tva = sum((round_money(line.amount * vat_rate) for line in lines), Decimal(0))
     quote = Quote.objects.create(
         request=request,
         number=quote_number_next(now=now),
@@ -115,6 +144,7 @@ def quote_issue(
                 "quantity": str(li.quantity),
                 "unit_price": str(li.unit_price),
                 "amount": str(li.amount),
+                "vat_rate": str(vat_rate),
             }
             for li in lines
         ],
@@ -180,9 +210,25 @@ def _quote_pdf(*, quote: Quote, vat_rate: Decimal) -> Document:
     )
 
 
+def quote_other_lines(quote: Quote) -> list[OtherLine]:
+    """The quote's lines as the works invoice's lines (label, quantity, unit price HT, VAT rate of
+    the line; a quote issued before the rate was kept per line uses the quote's own rate)."""
+    fallback = (quote.amount_tva / quote.amount_ht).quantize(Decimal("0.0001")) if quote.amount_ht else Decimal(0)
+    return [
+        OtherLine(
+            label=line["label"],
+            unit_price=Decimal(line["unit_price"]),
+            quantity=Decimal(line["quantity"]),
+            vat_rate=Decimal(line["vat_rate"]) if line.get("vat_rate") not in (None, "") else fallback,
+        )
+        for line in quote.lines
+    ]
+
+
 @transaction.atomic
 def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None) -> Quote:
-    """The customer accepts their valid quote: ACCEPTE, and the request goes to « Travaux »."""
+    """The customer accepts their valid quote: ACCEPTE, and the works invoice is issued (payable
+    online or at the counter); its payment moves the request to « Travaux »."""
     quote = (
         Quote.objects.select_for_update(of=("self",))
         .select_related("request__request_type")
@@ -193,24 +239,130 @@ def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None
         raise Quote.DoesNotExist()
     if quote.status != Quote.Status.VALIDE or (quote.valid_until and quote.valid_until < timezone.localdate(now)):
         raise QuoteNotAcceptable()
+    request = request_lock(request_id=quote.request_id)
+    if request.status not in OPEN_STATUSES or request.phase is None or request.phase.code != Phase.Code.DEVIS:
+        raise QuoteNotAcceptable("Ce devis ne peut plus être accepté : la demande a changé entre-temps.")
     quote.status = Quote.Status.ACCEPTE
     quote.accepted_at = now
     quote.save(update_fields=["status", "accepted_at"])
-    works = quote.request.request_type.phases.filter(code=Phase.Code.TRAVAUX).first()
+    bill = bill_issue_other(
+        kind=Bill.Kind.WORKS,
+        customer=request.customer,
+        lines=quote_other_lines(quote),
+        issue_date=timezone.localdate(now),
+        now=now,
+    )
+    ServiceRequest.objects.filter(pk=request.pk).update(fee_bill=bill)
     request_transition(
-        request_id=quote.request_id,
+        request_id=request.pk,
         now=now,
         event_kind=RequestEvent.Kind.QUOTE_ACCEPTED,
         actor=actor,
         actor_kind=RequestEvent.Actor.CUSTOMER,
-        to_phase=works,
-        action=ServiceRequest.Action.NONE,
+        expect_phase=Phase.Code.DEVIS,
         message=f"Devis {quote.number} accepté.",
         data={"quote": quote.number},
+    )
+    text = (
+        f"vous avez accepté le devis {quote.number}. Payez la facture des travaux {bill.number} "
+        f"({bill.total_ttc} DH) en ligne depuis « Suivi des demandes » ou en agence : les travaux de "
+        "branchement seront programmés dès son paiement."
+    )
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=RequestEvent.Kind.WORKS_INVOICED,
+        actor_kind=RequestEvent.Actor.SYSTEM,
+        expect_phase=Phase.Code.DEVIS,
+        action=ServiceRequest.Action.PAY,
+        message=f"Facture des travaux {bill.number} : {bill.total_ttc} DH TTC (devis {quote.number}).",
+        data={"quote": quote.number, "bill": bill.number, "amount": str(bill.total_ttc)},
+        notice=Notice(subject="Facture des travaux de branchement", text=text),
+    )
+    if bill.settled_at is not None:  # the customer's credit paid it at once
+        works_paid_check(request_id=request.pk, now=now)
+    return quote
+
+
+def request_accepted_quote(request: ServiceRequest) -> Quote | None:
+    return request.quotes.filter(status=Quote.Status.ACCEPTE).order_by("-accepted_at", "-id").first()
+
+
+def devis_accept_check(*, request: ServiceRequest) -> None:
+    """Staff « Accepter la phase » in « Devis »: refused (French message) until the customer
+    accepted a quote and its works invoice is paid — the payment itself moves the request on."""
+    quote = request_accepted_quote(request)
+    if quote is None:
+        raise QuoteNotAccepted()
+    bill = Bill.objects.filter(pk=request.fee_bill_id, kind=Bill.Kind.WORKS).first()
+    if bill is None:
+        raise QuoteNotAccepted(f"Le devis {quote.number} est accepté mais sa facture des travaux n'est pas émise.")
+    if bill.settled_at is None:
+        raise QuoteNotAccepted(
+            f"La facture des travaux {bill.number} n'est pas encore réglée : la demande passera aux travaux dès "
+            "son paiement (en ligne ou en agence)."
+        )
+
+
+def works_bill_payable(request: ServiceRequest) -> bool:
+    """The request waits for the payment of its works invoice (« Payer les travaux » is shown)."""
+    return (
+        request.status in OPEN_STATUSES
+        and request.phase_id is not None
+        and request.phase.code == Phase.Code.DEVIS
+        and request.fee_bill_id is not None
+        and request.fee_bill.kind == Bill.Kind.WORKS
+        and request.fee_bill.settled_at is None
+    )
+
+
+def works_pay_start(*, request_id: int, customer: Customer, email: str, now: datetime) -> PaymentOrder:
+    """The CMI payment order for the request's works invoice (then ``order_checkout_form``)."""
+    with transaction.atomic():
+        request = request_lock(request_id=request_id)
+        if request.customer_id != customer.pk:
+            raise ServiceRequest.DoesNotExist()
+        if not works_bill_payable(request):
+            if request.fee_bill_id is not None and request.fee_bill.settled_at is not None:
+                raise WorksPaymentRefused("La facture des travaux est déjà payée.")
+            raise WorksPaymentRefused()
+        bill = Bill.objects.get(pk=request.fee_bill_id)
+    return order_create_for_bills(
+        customer=customer, bills=[bill], email=email, now=now, purpose=PaymentOrder.Purpose.REQUEST_FEE
+    )
+
+
+@transaction.atomic
+def works_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
+    """If the request waits in « Devis » for its works invoice and the invoice is settled (card,
+    agency counter, other network, credit), move it to « Travaux ». Returns whether it moved;
+    safe to call any number of times."""
+    request = request_lock(request_id=request_id)
+    if (
+        request.status not in OPEN_STATUSES
+        or request.phase is None
+        or request.phase.code != Phase.Code.DEVIS
+        or request.fee_bill_id is None
+    ):
+        return False
+    bill = Bill.objects.only("settled_at", "number", "kind").get(pk=request.fee_bill_id)
+    if bill.kind != Bill.Kind.WORKS or bill.settled_at is None:
+        return False
+    works = request.request_type.phases.filter(code=Phase.Code.TRAVAUX).first()
+    request_transition(
+        request_id=request.pk,
+        now=now,
+        event_kind=RequestEvent.Kind.WORKS_PAID,
+        actor=actor,
+        actor_kind=RequestEvent.Actor.SYSTEM if actor is None else RequestEvent.Actor.STAFF,
+        expect_phase=Phase.Code.DEVIS,
+        to_phase=works,
+        action=ServiceRequest.Action.NONE,
+        message=f"Facture des travaux {bill.number} payée : travaux de branchement à programmer.",
+        data={"bill": bill.number},
         notice=Notice(
-            subject="Devis accepté",
-            text=f"vous avez accepté le devis {quote.number}. Les travaux de branchement vont être programmés.",
-            sms=False,
+            subject="Facture des travaux payée",
+            text="votre facture des travaux est payée : les travaux de branchement vont être programmés.",
         ),
     )
-    return quote
+    return True

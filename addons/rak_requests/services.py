@@ -301,6 +301,14 @@ def request_accept_phase(
             if expect_phase != Phase.Code.RECEVABILITE_TECH:
                 raise WrongState()
             return technical_accept(request_id=request_id, agent=staff, now=now, message=message)
+        if current.phase is not None and current.phase.code == Phase.Code.DEVIS:
+            from rak_requests.quotes import devis_accept_check, works_paid_check
+
+            if expect_phase != Phase.Code.DEVIS:
+                raise WrongState()
+            devis_accept_check(request=current)  # refused until a quote is accepted and its works paid
+            works_paid_check(request_id=request_id, now=now, actor=staff)
+            return request_lock(request_id=request_id)
         return request_phase_advance(
             request_id=request_id,
             now=now,

@@ -1,5 +1,5 @@
 """Quotes of connection requests: staff issue (lines, VAT, PDF, request in « Devis » waiting for
-the customer), the customer sees « Mes devis » and accepts (request moves to « Travaux »);
+the customer), the customer sees « Mes devis » and accepts (the works invoice is issued, see test_connection_works);
 another customer's quote is a 404."""
 
 from __future__ import annotations
@@ -84,8 +84,9 @@ def test_staff_issue_quote_then_customer_accepts_in_mes_devis(client, now):
     quote.refresh_from_db()
     request.refresh_from_db()
     assert quote.status == Quote.Status.ACCEPTE
-    assert request.phase.name == "Travaux"
-    assert request.expected_action == ServiceRequest.Action.NONE
+    # the works invoice is to pay: its payment moves the request to « Travaux » (test_connection_works)
+    assert request.phase.name == "Devis" and request.fee_bill.total_ttc == quote.amount_ttc
+    assert request.expected_action == ServiceRequest.Action.PAY
     assert request.events.filter(kind=RequestEvent.Kind.QUOTE_ACCEPTED).exists()
     with pytest.raises(QuoteNotAcceptable):
         quote_accept(quote_id=quote.pk, customer=customer, now=now)

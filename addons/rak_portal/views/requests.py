@@ -19,6 +19,7 @@ from rak_base.private_files import private_file_response
 from rak_portal.views.account import customer_required
 from rak_requests.filing import request_summary
 from rak_requests.models import ServiceRequest
+from rak_requests.quotes import works_bill_payable
 from rak_requests.selectors import (
     customer_attachment,
     customer_request,
@@ -83,6 +84,7 @@ def _render_detail(request: HttpRequest, service_request: ServiceRequest, *, for
             "form": form or ComplementAnswerForm(),
             "can_cancel": request_can_cancel(service_request),
             "data_rows": request_summary(service_request),
+            "works_payable": works_bill_payable(service_request),
         }
     )
     return render(request, "rak_portal/requests/detail.html", context, status=status)

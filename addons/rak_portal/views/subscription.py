@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rak_base import clock
@@ -27,11 +28,14 @@ from rak_base.private_files import private_file_response
 from rak_base.uploads import DOCUMENT_KINDS, IMAGE_KINDS, kinds_label, size_label, upload_validate
 from rak_customer.models import PortalAccount
 from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
+from rak_payment_cmi.api import fee_for
+from rak_portal.payment_forms import ConditionsForm
 from rak_portal.request_forms import ConfirmForm, ConnectionInfoForm, PersonForm, SubscriptionInfoForm
 from rak_portal.views.account import customer_required
+from rak_portal.views.payments import _checkout
 from rak_requests.filing import request_submit, request_summary, staging_store, staging_token_new
 from rak_requests.models import Quote, RequestType, ServiceRequest
-from rak_requests.quotes import quote_accept
+from rak_requests.quotes import quote_accept, works_bill_payable, works_pay_start
 
 KINDS = {
     "abonnement": {
@@ -357,7 +361,7 @@ def quotes(request: HttpRequest) -> HttpResponse:
     rows = list(
         Quote.objects.filter(request__customer=request.customer)
         .exclude(status=Quote.Status.EN_PREPARATION)
-        .select_related("request", "request__phase")
+        .select_related("request", "request__phase", "request__fee_bill")
         .prefetch_related("request__events")
         .order_by("-issued_at", "-id")
     )
@@ -367,6 +371,10 @@ def quotes(request: HttpRequest) -> HttpResponse:
         quote.expired = (
             quote.status == Quote.Status.VALIDE and quote.valid_until is not None and quote.valid_until < today
         )
+        bill = quote.request.fee_bill
+        # the works invoice the acceptance issued, and « Payer » while it is due
+        quote.works_bill = bill if quote.status == Quote.Status.ACCEPTE and bill and bill.kind == "WORKS" else None
+        quote.works_payable = quote.works_bill is not None and works_bill_payable(quote.request)
     return render(request, "rak_portal/subscription/quotes.html", {"quotes": rows})
 
 
@@ -397,5 +405,58 @@ def quote_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     except RakError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Vous avez accepté le devis {quote.number} : les travaux vont être programmés.")
+        quote.request.refresh_from_db(fields=["fee_bill"])
+        bill = quote.request.fee_bill
+        messages.success(
+            request,
+            f"Vous avez accepté le devis {quote.number}. Payez la facture des travaux n° {bill.number} "
+            f"({bill.total_ttc} DH) en ligne ou en agence : les travaux seront programmés dès son paiement.",
+        )
     return redirect(reverse("portal:quotes"))
+
+
+@customer_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def works_pay(request: HttpRequest, number: str) -> HttpResponse:
+    """« Payer les travaux »: the works invoice of an accepted quote, the online-service fee, the
+    conditions, then CMI (as for the subscription fees)."""
+    service_request = (
+        ServiceRequest.objects.select_related("phase", "fee_bill")
+        .filter(customer=request.customer, number=number)
+        .first()
+    )
+    if service_request is None:
+        raise Http404("Demande introuvable")
+    back = reverse("portal:request_detail", kwargs={"number": service_request.number})
+    if not works_bill_payable(service_request):
+        messages.info(request, "Aucune facture de travaux n'est à payer sur cette demande.")
+        return redirect(back)
+    form = ConditionsForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = works_pay_start(
+                request_id=service_request.pk,
+                customer=request.customer,
+                email=customer_email(request.customer) or request.user.email or "",
+                now=clock.now(),
+            )
+        except RakError as exc:
+            messages.error(request, exc.message)
+            return redirect(back)
+        return _checkout(request, order)
+    bill = service_request.fee_bill
+    fee, fee_vat = fee_for(bill.total_ttc)
+    return render(
+        request,
+        "rak_portal/subscription/works_pay.html",
+        {
+            "r": service_request,
+            "bill": bill,
+            "lines": list(bill.lines.order_by("position")),
+            "fee": fee + fee_vat,
+            "total": bill.total_ttc + fee + fee_vat,
+            "form": form,
+            "back": back,
+        },
+    )
