@@ -17,6 +17,10 @@ Reads
 Write
 - ``tariff_schedule_check_overlap(...)``: two schedules of one service and category must not
   overlap in time; refused with a French message (the admin form calls it too).
+- ``tariff_schedule_save(schedule=, tranches=)``: a new version comes with at least one tranche
+  (``TariffWithoutTranches``); a version already used by a bill keeps what the bills were computed
+  with (``TariffVersionInUse``): only its name, its source and a later end date change — a new
+  price is a new version.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from rak_base.errors import RakError
 from rak_billing import engine
-from rak_billing.models import TariffCharge, TariffSchedule, TariffTranche, VatRate
+from rak_billing.models import Bill, TariffCharge, TariffSchedule, TariffTranche, VatRate
 from rak_customer.models import Dossier, Service
 
 ZERO = Decimal("0")
@@ -57,6 +62,26 @@ class TariffNotFound(RakError):
 
 class TariffOverlap(RakError):
     default_message = "Deux barèmes d'un même métier et d'une même catégorie ne peuvent pas se chevaucher."
+
+
+class TariffWithoutTranches(RakError):
+    default_message = "Un barème doit comporter au moins une tranche de prix."
+
+
+class TariffVersionInUse(RakError):
+    default_message = "Ce barème est déjà utilisé par des factures : créez une nouvelle version."
+
+
+def tranches_required_message() -> str:
+    return gettext("Un barème doit comporter au moins une tranche de prix : ajoutez-en une avant d'enregistrer.")
+
+
+def version_in_use_message(first: datetime.date, last: datetime.date) -> str:
+    return gettext(
+        "Ce barème est déjà utilisé par des factures (périodes du %(first)s au %(last)s) : ses prix, ses règles "
+        "et ses dates de validité ne se modifient plus. Fixez sa date de fin (exclue) et créez une nouvelle version "
+        "à partir de cette date."
+    ) % {"first": first.strftime("%m/%Y"), "last": last.strftime("%m/%Y")}
 
 
 def _fmt_date(value: datetime.date | None) -> str:
@@ -427,10 +452,63 @@ def tariff_schedule_check_overlap(
         )
 
 
+# What a bill was computed with: changing any of these on a used version would make its bills
+# disagree with the version they name. The name and the source are descriptive, the end date may
+# move as long as every billed period stays inside.
+PRICING_FIELDS = ("service", "category", "valid_from", "unit", "prices_include_tax", "combination", "switch_threshold")
+
+
+def schedule_billed_periods(schedule: TariffSchedule) -> tuple[datetime.date, datetime.date] | None:
+    """The first and last billing periods (``period_start``) computed with this version — the
+    consumption bills of its service and category whose period starts in its validity (the date a
+    billing run picks the version with) — or None when no bill used it."""
+    from django.db.models import Max, Min
+
+    bills = Bill.objects.filter(
+        kind=Bill.Kind.CONSUMPTION,
+        dossier__service=schedule.service,
+        dossier__tariff_category=schedule.category,
+        period_start__gte=schedule.valid_from,
+    )
+    if schedule.valid_to is not None:
+        bills = bills.filter(period_start__lt=schedule.valid_to)
+    if not bills.exists():
+        return None
+    span = bills.aggregate(first=Min("period_start"), last=Max("period_start"))
+    return span["first"], span["last"]
+
+
+def tariff_schedule_check_editable(*, schedule: TariffSchedule, lines_changed: bool = False) -> None:
+    """Refuse a change of a version already used by a bill (``TariffVersionInUse``): its tranches
+    or charges (``lines_changed``), a pricing field, or an end date that would leave a billed
+    period outside. A new schedule is always editable."""
+    if schedule.pk is None:
+        return
+    stored = TariffSchedule.objects.filter(pk=schedule.pk).first()
+    if stored is None:
+        return
+    used = schedule_billed_periods(stored)
+    if used is None:
+        return
+    first, last = used
+    changed = lines_changed or any(getattr(schedule, name) != getattr(stored, name) for name in PRICING_FIELDS)
+    if not changed and schedule.valid_to is not None and schedule.valid_to <= last:
+        changed = True
+    if changed:
+        raise TariffVersionInUse(version_in_use_message(first, last))
+
+
 @transaction.atomic
-def tariff_schedule_save(*, schedule: TariffSchedule) -> TariffSchedule:
+def tariff_schedule_save(
+    *, schedule: TariffSchedule, tranches: Iterable[TariffTranche] | None = None
+) -> TariffSchedule:
     """Save a schedule after checking, under a lock, that it overlaps no other one of its
-    service and category."""
+    service and category; a new one must come with its ``tranches`` (saved with it), an existing
+    one already used by a bill only takes a new name, source or later end date."""
+    tranches = list(tranches or ())
+    if schedule.pk is not None:
+        TariffSchedule.objects.select_for_update().filter(pk=schedule.pk).first()
+        tariff_schedule_check_editable(schedule=schedule, lines_changed=bool(tranches))
     tariff_schedule_check_overlap(
         service=schedule.service,
         category=schedule.category,
@@ -439,5 +517,11 @@ def tariff_schedule_save(*, schedule: TariffSchedule) -> TariffSchedule:
         exclude_pk=schedule.pk,
         lock=True,
     )
+    if schedule.pk is None and not tranches:
+        raise TariffWithoutTranches(tranches_required_message())
     schedule.save()
+    for position, tranche in enumerate(tranches, start=1):
+        tranche.schedule = schedule
+        tranche.position = tranche.position or position
+        tranche.save()
     return schedule

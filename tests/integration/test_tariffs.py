@@ -116,7 +116,7 @@ def _new_version(service: str, category: str, starts: datetime.date, price: str)
     current = TariffSchedule.objects.get(service=service, category=category, valid_to__isnull=True)
     current.valid_to = starts
     tariff_schedule_save(schedule=current)
-    new = tariff_schedule_save(
+    return tariff_schedule_save(
         schedule=TariffSchedule(
             service=service,
             category=category,
@@ -124,10 +124,9 @@ def _new_version(service: str, category: str, starts: datetime.date, price: str)
             unit=current.unit,
             valid_from=starts,
             prices_include_tax=current.prices_include_tax,
-        )
+        ),
+        tranches=[TariffTranche(lower_bound=0, upper_bound=None, unit_price=D(price))],
     )
-    TariffTranche.objects.create(schedule=new, lower_bound=0, upper_bound=None, unit_price=D(price))
-    return new
 
 
 def test_schedule_for_picks_the_version_valid_on_the_date():
@@ -340,7 +339,19 @@ def test_admin_saves_a_new_version_with_history(client, admin_user):
     assert response.status_code == 302, response.content[:2000]
     response = client.post(
         reverse("admin:rak_billing_tariffschedule_add"),
-        _schedule_post(name="Professionnel 2027", category=PRO, valid_from="2027-01-01"),
+        _schedule_post(
+            name="Professionnel 2027",
+            category=PRO,
+            valid_from="2027-01-01",
+            **{
+                "tranches-TOTAL_FORMS": "1",
+                "tranches-0-position": "1",
+                "tranches-0-mode": "PROGRESSIVE",
+                "tranches-0-lower_bound": "0",
+                "tranches-0-upper_bound": "",
+                "tranches-0-unit_price": "1.5000",
+            },
+        ),
     )
     assert response.status_code == 302
     assert TariffSchedule.objects.filter(service=ELEC, category=PRO).count() == 2

@@ -4,11 +4,15 @@ for a consumption typed by the staff member (the same engine the billing runs an
 simulator use).
 
 Screens only: overlapping validity periods are refused by ``tariff_schedule_check_overlap`` (form
-clean) and the save goes through ``tariff_schedule_save`` (the same check under a lock).
+clean) and the save goes through ``tariff_schedule_save`` (the same check under a lock). A version
+needs at least one tranche, and a version already used by a bill is not edited (prices, rules,
+dates): the form and the tranche and charge formsets refuse it with the service's message, and
+point to a new version.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 from decimal import Decimal
 
@@ -16,6 +20,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -31,9 +36,12 @@ from rak_billing.models import TariffCharge, TariffSchedule, TariffTranche, VatR
 from rak_billing.tariffs import (
     TariffNotFound,
     TariffOverlap,
+    TariffVersionInUse,
     engine_schedule,
+    tariff_schedule_check_editable,
     tariff_schedule_check_overlap,
     tariff_schedule_save,
+    tranches_required_message,
     vat_rate_for,
 )
 from rak_customer.admin import HistoryAdmin
@@ -41,8 +49,48 @@ from rak_customer.admin import HistoryAdmin
 SIMULATION_MAX = Decimal("1000000")
 
 
+class LinesFormSet(BaseInlineFormSet):
+    """Tranches or charges of a schedule: none of them changes on a version already used by a
+    bill; a schedule keeps at least one tranche (``require_one``)."""
+
+    require_one = False
+
+    def _kept_count(self) -> int:
+        kept = sum(
+            1
+            for form in self.forms
+            if getattr(form, "cleaned_data", None)
+            and not self._should_delete_form(form)
+            and (form.instance.pk is not None or form.has_changed())
+        )
+        if self.instance.pk is not None:  # rows of the schedule that the page did not post
+            listed = [form.instance.pk for form in self.initial_forms if form.instance.pk is not None]
+            kept += self.model.objects.filter(schedule_id=self.instance.pk).exclude(pk__in=listed).count()
+        return kept
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        if self.require_one and self._kept_count() == 0:
+            raise forms.ValidationError(tranches_required_message())
+        changed = any(form.has_changed() or self._should_delete_form(form) for form in self.forms)
+        if changed and self.instance.pk is not None:
+            stored = TariffSchedule.objects.filter(pk=self.instance.pk).first()
+            if stored is not None:
+                try:
+                    tariff_schedule_check_editable(schedule=stored, lines_changed=True)
+                except TariffVersionInUse as exc:
+                    raise forms.ValidationError(exc.message) from exc
+
+
+class TrancheFormSet(LinesFormSet):
+    require_one = True
+
+
 class TariffTrancheInline(TabularInline):
     model = TariffTranche
+    formset = TrancheFormSet
     extra = 0
     fields = ("position", "mode", "lower_bound", "upper_bound", "unit_price")
     ordering = ("mode", "lower_bound")
@@ -50,6 +98,7 @@ class TariffTrancheInline(TabularInline):
 
 class TariffChargeInline(TabularInline):
     model = TariffCharge
+    formset = LinesFormSet
     extra = 0
     fields = (
         "position",
@@ -96,6 +145,15 @@ class TariffScheduleForm(forms.ModelForm):
                 )
             except TariffOverlap as exc:
                 raise forms.ValidationError(exc.message) from exc
+        if self.instance.pk is not None and not self.errors:
+            candidate = copy.copy(self.instance)
+            for name in self.Meta.fields:
+                if name in cleaned:
+                    setattr(candidate, name, cleaned[name])
+            try:
+                tariff_schedule_check_editable(schedule=candidate)
+            except TariffVersionInUse as exc:
+                raise forms.ValidationError(exc.message) from exc
         if cleaned.get("combination") == TariffSchedule.Combination.SWITCH and cleaned.get("switch_threshold") is None:
             self.add_error(
                 "switch_threshold", _("Indiquez le seuil de bascule pour une règle « progressive puis sélective ».")
@@ -132,7 +190,26 @@ class TariffScheduleAdmin(HistoryAdmin, ModelAdmin):
     object_history_template = "admin/rak_billing/tariffschedule_history.html"
 
     def save_model(self, request, obj, form, change):
-        tariff_schedule_save(schedule=obj)
+        if change:
+            tariff_schedule_save(schedule=obj)
+        # a new schedule is saved with its tranches in save_related (the service wants both)
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            return super().save_related(request, form, formsets, change)
+        tranche_formset = next(fs for fs in formsets if fs.model is TariffTranche)
+        tranches = [
+            tranche_form.instance
+            for tranche_form in tranche_formset.extra_forms
+            if tranche_form.has_changed() and not tranche_formset._should_delete_form(tranche_form)
+        ]
+        tariff_schedule_save(schedule=form.instance, tranches=tranches)
+        tranche_formset.new_objects, tranche_formset.changed_objects, tranche_formset.deleted_objects = tranches, [], []
+        form.save_m2m()
+        for formset in formsets:
+            if formset is not tranche_formset:
+                formset.instance = form.instance
+                self.save_formset(request, form, formset, change=change)
 
     def history_view(self, request, object_id, extra_context=None):
         """The schedule's own versions, then the changes of its tranches and charges (prices,
