@@ -40,6 +40,7 @@ from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
 from rak_base.sequences import sequence_next
+from rak_billing.allocation import OpenBill, allocate
 from rak_billing.models import Bill, BillLine, LedgerEntry, Payment, PaymentAllocation
 from rak_customer.models import Customer, Dossier
 
@@ -169,33 +170,37 @@ def _announce_settled(*, customer_id: int, bill_ids: Iterable[int]) -> None:
         hook_fire(HOOK_BILLS_SETTLED, bill_ids=bill_ids, customer_id=customer_id)
 
 
+def _open_bill(bill: Bill) -> OpenBill:
+    """``bill`` annotated with ``paid`` (``bills_with_outstanding``) as the allocation rule sees it."""
+    return OpenBill(bill.pk, round_money(bill.total_ttc - bill.paid), bill.due_date, bill.issue_date)
+
+
 def _allocate(
-    *, customer_id: int, amount: Decimal, at: datetime.datetime, payment=None, credit_note=None, first=None
+    *,
+    customer_id: int,
+    amount: Decimal,
+    at: datetime.datetime,
+    payment=None,
+    credit_note=None,
+    named: Iterable[int] = (),
+    only_named: bool = False,
 ) -> tuple[Decimal, list[int]]:
-    """Spread ``amount`` over the customer's open bills (``first`` — a bill or a list of bills —
-    before the others, then the oldest due date first); settle the bills paid in full. Returns
+    """Spread ``amount`` over the customer's open bills with the allocation rule
+    (``rak_billing.allocation.allocate``: the ``named`` bills first, then the oldest due date
+    first; ``only_named``: the named bills and no other); settle the bills paid in full. Returns
     what is left and the ids of the bills newly settled (the caller announces them). The caller
     holds the customer's row lock."""
-    remaining = amount
-    bills = list(bills_with_outstanding(bills_open(customer_id)).select_for_update(of=("self",)))
-    if first is not None:
-        first_ids = {b.pk for b in first} if isinstance(first, list | tuple) else {first.pk}
-        bills.sort(key=lambda b: b.pk not in first_ids)  # stable: due-date order kept in each group
-    allocations, settled = [], []
-    for bill in bills:
-        if remaining <= ZERO:
-            break
-        outstanding = round_money(bill.total_ttc - bill.paid)  # SQLite sums decimals as floats
-        if outstanding <= ZERO:
-            settled.append(bill.pk)  # a zero bill, or one paid by an earlier call that was not settled
-            continue
-        part = min(outstanding, remaining)
-        allocations.append(PaymentAllocation(bill=bill, payment=payment, credit_note=credit_note, amount=part))
-        remaining -= part
-        if part == outstanding:
-            settled.append(bill.pk)
-    PaymentAllocation.objects.bulk_create(allocations)
-    return remaining, _settle(settled, at=at)
+    named = list(named)
+    queryset = bills_open(customer_id)
+    if only_named:
+        queryset = queryset.filter(pk__in=named)
+    bills = {b.pk: b for b in bills_with_outstanding(queryset).select_for_update(of=("self",))}
+    plan = allocate(amount, [_open_bill(b) for b in bills.values()], named)
+    PaymentAllocation.objects.bulk_create(
+        PaymentAllocation(bill=bills[a.bill_id], payment=payment, credit_note=credit_note, amount=a.amount)
+        for a in plan.allocations
+    )
+    return plan.remaining, _settle(plan.settled, at=at)
 
 
 def _unallocated(customer_id: int) -> tuple[list[tuple[Payment, Decimal]], list[tuple[Bill, Decimal]]]:
@@ -415,7 +420,7 @@ def credit_note_issue(
         bill=note,
         label=f"Avoir {note.number} sur la facture {bill.number}"[:160],
     )
-    _rest, settled = _allocate(customer_id=bill.customer_id, amount=amount, at=now, credit_note=note, first=bill)
+    _rest, settled = _allocate(customer_id=bill.customer_id, amount=amount, at=now, credit_note=note, named=[bill.pk])
     _announce_settled(customer_id=bill.customer_id, bill_ids=settled)
     return note
 
@@ -486,7 +491,12 @@ def payment_record(
         if any(bill.customer_id != customer.pk for bill in bills):
             raise PaymentRefused("Une facture désignée n'appartient pas à ce client.")
         _rest, settled = _allocate(
-            customer_id=customer.pk, amount=amount, at=paid_at, payment=payment, first=list(bills)
+            customer_id=customer.pk,
+            amount=amount,
+            at=paid_at,
+            payment=payment,
+            named=[bill.pk for bill in bills],
+            only_named=True,  # the chosen bills from this payment; its rest after older credit
         )
     _rest, more = _apply_credit(customer.pk, at=paid_at)  # older remainders first, then this one
     _announce_settled(customer_id=customer.pk, bill_ids=settled + more)
@@ -513,6 +523,7 @@ class PaymentRow:
     paid_at: datetime.datetime
     reference: str = ""
     external_id: str | None = None
+    bill_ids: tuple[int, ...] = ()  # the bills the payer named: paid first
 
 
 BULK_CHUNK = 5000
@@ -577,39 +588,46 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by) -> int:
         for payment in payments
     )
 
-    open_bills: dict[int, list[list]] = {}
-    for bill in bills_with_outstanding(
-        Bill.objects.filter(customer_id__in=customer_ids, settled_at__isnull=True).exclude(kind=Bill.Kind.CREDIT_NOTE)
-    ).order_by("customer_id", "due_date", "issue_date", "id"):
-        open_bills.setdefault(bill.customer_id, []).append([bill, round_money(bill.total_ttc - bill.paid)])
+    open_bills: dict[int, dict[int, OpenBill]] = {}
+    for bill in (
+        bills_with_outstanding(
+            Bill.objects.filter(customer_id__in=customer_ids, settled_at__isnull=True).exclude(
+                kind=Bill.Kind.CREDIT_NOTE
+            )
+        )
+        .only("pk", "customer_id", "total_ttc", "due_date", "issue_date")
+        .order_by("customer_id", "due_date", "issue_date", "id")
+    ):
+        open_bills.setdefault(bill.customer_id, {})[bill.pk] = _open_bill(bill)
     sources: dict[int, list[tuple]] = {}
     new_ids = {p.pk for p in payments}
     for customer_id in holding_credit:
         older_payments, older_credits = _unallocated(customer_id)
-        sources[customer_id] = [(None, c, a, c.settled_at or c.created_at) for c, a in older_credits] + [
-            (p, None, a, p.paid_at) for p, a in older_payments if p.pk not in new_ids
+        sources[customer_id] = [(None, c, a, c.settled_at or c.created_at, ()) for c, a in older_credits] + [
+            (p, None, a, p.paid_at, ()) for p, a in older_payments if p.pk not in new_ids
         ]
-    for payment in payments:
-        sources.setdefault(payment.customer_id, []).append((payment, None, payment.amount, payment.paid_at))
+    for payment, (row, _amount) in zip(payments, fresh, strict=True):
+        sources.setdefault(payment.customer_id, []).append(
+            (payment, None, payment.amount, payment.paid_at, row.bill_ids)
+        )
 
     allocations, settled = [], {}
     for customer_id, queue in sources.items():
-        bills = open_bills.get(customer_id, [])
-        for payment, credit_note, amount, at in queue:
-            remaining = amount
-            for entry in bills:
-                bill, outstanding = entry
-                if remaining <= ZERO:
-                    break
-                if outstanding <= ZERO:
-                    settled.setdefault(bill.pk, at)
-                    continue
-                part = min(outstanding, remaining)
-                allocations.append(PaymentAllocation(bill=bill, payment=payment, credit_note=credit_note, amount=part))
-                remaining -= part
-                entry[1] = outstanding - part
-                if entry[1] == ZERO:
-                    settled.setdefault(bill.pk, at)
+        bills = open_bills.get(customer_id, {})
+        for payment, credit_note, amount, at, named in queue:
+            plan = allocate(amount, [b for b in bills.values() if b.bill_id not in settled], named)
+            for part in plan.allocations:
+                allocations.append(
+                    PaymentAllocation(
+                        bill_id=part.bill_id, payment=payment, credit_note=credit_note, amount=part.amount
+                    )
+                )
+                bill = bills[part.bill_id]
+                bills[part.bill_id] = OpenBill(
+                    bill.bill_id, bill.outstanding - part.amount, bill.due_date, bill.issue_date
+                )
+            for bill_id in plan.settled:
+                settled.setdefault(bill_id, at)
     PaymentAllocation.objects.bulk_create(allocations, batch_size=1000)
     by_customer: dict[int, list[int]] = {}
     for bill_id, customer_id in _settle_many(settled):

@@ -15,7 +15,8 @@ File (separator « ; » or « , », UTF-8; headers without case or accents):
 
 Idempotent: each payment's ``external_id`` is ``RESEAU:<réseau>:<référence>`` (unique): importing
 the same file — or a file overlapping an earlier one — records every payment once. The amount is
-allocated like any payment: the customer's open bills, oldest due date first.
+allocated like any payment (``rak_billing.allocation``): the bill the row names first, then the
+customer's other open bills, oldest due date first.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class _Valid:
     paid_at: datetime.datetime
     external_id: str
     reference: str
+    bill_id: int | None = None
 
 
 def external_id_for(network: str, reference: str) -> str:
@@ -114,6 +116,7 @@ def network_payments_import(
                 paid_at=row.paid_at,
                 reference=row.reference[:64],
                 external_id=row.external_id,
+                bill_ids=(row.bill_id,) if row.bill_id else (),
             )
             for row in fresh
         ],
@@ -143,6 +146,7 @@ def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str,
     customer = customers.get(code) if code else None
     if code and customer is None:
         raise RowError(f"Code client inconnu : {code}.")
+    bill = None
     if number:
         bill = bills.get(number)
         if bill is None:
@@ -166,4 +170,5 @@ def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str,
         paid_at=paid_at,
         external_id=external_id_for(network, reference),
         reference=f"{network} {reference}".strip(),
+        bill_id=bill.pk if bill is not None else None,
     )
