@@ -537,6 +537,9 @@ class Payment(models.Model):
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    reason = models.TextField(
+        _("motif"), blank=True, help_text=_("Obligatoire quand le montant dépasse le solde dû par le client.")
+    )
     created_at = models.DateTimeField(_("enregistré le"), auto_now_add=True)
 
     class Meta:
@@ -550,8 +553,35 @@ class Payment(models.Model):
         return f"{self.amount} DH — {self.get_method_display()}"
 
 
+class PaymentReversal(models.Model):
+    """« Annulation d'un paiement » (a cheque returned unpaid, an entry on the wrong customer): who,
+    when and why. Nothing is deleted: the reversal debits the ledger back (a REVERSAL entry), its
+    negative allocations re-open the bills the payment had settled, and the receipt is revoked.
+    One per payment (unique): a payment cannot be reversed twice."""
+
+    payment = models.OneToOneField(
+        Payment, verbose_name=_("paiement"), on_delete=models.PROTECT, related_name="reversal"
+    )
+    reason = models.TextField(_("motif"))
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("annulé par"), on_delete=models.PROTECT, related_name="+"
+    )
+    reversed_at = models.DateTimeField(_("annulé le"))
+    created_at = models.DateTimeField(_("enregistré le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("annulation de paiement")
+        verbose_name_plural = _("annulations de paiements")
+        ordering = ["-reversed_at"]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="payment_reversal_reason")]
+
+    def __str__(self) -> str:
+        return f"{self.payment} — {self.reason[:60]}"
+
+
 class PaymentAllocation(models.Model):
-    """Which bill a payment (or a credit note) settles, and how much of it."""
+    """Which bill a payment (or a credit note) settles, and how much of it. A reversed payment's
+    allocations stay; the reversal adds the same amounts negated (``reversal`` set)."""
 
     bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="allocations")
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
@@ -559,13 +589,19 @@ class PaymentAllocation(models.Model):
         Bill, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_allocations"
     )
     amount = models.DecimalField(_("montant"), **MONEY)
+    reversal = models.ForeignKey(
+        PaymentReversal, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("affectation")
         verbose_name_plural = _("affectations")
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, reversal__isnull=True) | Q(amount__lt=0, reversal__isnull=False),
+                name="allocation_amount_sign",
+            ),
             models.CheckConstraint(
                 condition=Q(payment__isnull=False, credit_note__isnull=True)
                 | Q(payment__isnull=True, credit_note__isnull=False),
@@ -585,6 +621,7 @@ class LedgerEntry(models.Model):
         BILL = "BILL", _("Facture")
         PAYMENT = "PAYMENT", _("Paiement")
         CREDIT = "CREDIT", _("Avoir")
+        REVERSAL = "REVERSAL", _("Annulation de paiement")
 
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="ledger", db_index=False
@@ -597,6 +634,9 @@ class LedgerEntry(models.Model):
     payment = models.OneToOneField(
         Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
     )
+    reversal = models.OneToOneField(
+        PaymentReversal, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
+    )
     label = models.CharField(_("libellé"), max_length=160)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -605,9 +645,12 @@ class LedgerEntry(models.Model):
         verbose_name_plural = _("compte client")
         ordering = ["customer", "entry_date", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["BILL", "PAYMENT", "CREDIT"]), name="ledger_kind_valid"),
             models.CheckConstraint(
-                condition=(Q(kind="BILL") & Q(amount__gte=0)) | (~Q(kind="BILL") & Q(amount__lte=0)),
+                condition=Q(kind__in=["BILL", "PAYMENT", "CREDIT", "REVERSAL"]), name="ledger_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind__in=["BILL", "REVERSAL"]) & Q(amount__gte=0))
+                | (Q(kind__in=["PAYMENT", "CREDIT"]) & Q(amount__lte=0)),
                 name="ledger_sign",
             ),
         ]
