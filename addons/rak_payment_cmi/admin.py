@@ -24,6 +24,7 @@ STATUS_LABELS = {
     PaymentOrder.Status.FAILED: "danger",
     PaymentOrder.Status.AMOUNT_MISMATCH: "warning",
     PaymentOrder.Status.EXPIRED: "info",
+    PaymentOrder.Status.CANCELLED: "warning",
 }
 
 
@@ -107,7 +108,17 @@ class PaymentOrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
         (_("Montants"), {"fields": ("amount_bills", "fee_amount", "fee_vat", "amount_total", "currency")}),
         (
             _("Résultat du paiement"),
-            {"fields": ("payment", "paid_at", "trans_id", "auth_code", "proc_return_code", "masked_pan")},
+            {
+                "fields": (
+                    "payment",
+                    "paid_at",
+                    "trans_id",
+                    "auth_code",
+                    "proc_return_code",
+                    "masked_pan",
+                    "cancel_reason",
+                )
+            },
         ),
         (_("Dates"), {"fields": ("created_at", "updated_at")}),
     )

@@ -14,11 +14,15 @@ from django.conf import settings
 from django.core import signing
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from rak_base.outbox import message_queue_email
+from rak_base.errors import RakError
+from rak_base.outbox import message_queue_bell, message_queue_email, message_queue_sms
+from rak_base.phones import phone_normalize
 from rak_billing.models import Payment
 from rak_billing.receipts import bill_payment_description, receipt_number
 from rak_customer.models import PortalAccount
+from rak_customer.selectors import customer_sms_phone
 from rak_payment_cmi.models import CmiCallback, PaymentOrder
 
 TOKEN_SALT = "rak.payment.receipt"  # noqa: S105 - a signing namespace, not a secret
@@ -121,3 +125,55 @@ def order_paid_notify(*, order_id: int) -> None:
         user=account.user if account else None,
         kind="payment",
     )
+
+
+def _mobile(tel: str) -> str | None:
+    try:
+        return phone_normalize(tel, mobile=True) if tel else None
+    except RakError:
+        return None
+
+
+def order_cancelled_notify(*, order_id: int) -> None:
+    """Called by ``services`` in the transaction that cancels the order: an approved card payment
+    not captured because its bills were already settled. The customer learns that the card was not
+    charged (the pre-authorisation is released) and why."""
+    order = PaymentOrder.objects.select_related("customer").get(pk=order_id)
+    numbers = ", ".join(
+        line.bill.number for line in order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
+    )
+    values = {
+        "name": order.bill_to_name or order.customer.display_name,
+        "oid": order.oid,
+        "total": f"{order.amount_total:.2f}".replace(".", ","),
+        "bills": numbers,
+    }
+    subject = gettext("RAK — Paiement en ligne non débité : factures déjà réglées (commande %(oid)s)") % values
+    body = (
+        gettext(
+            "Bonjour %(name)s,\n\n"
+            "Votre paiement en ligne de la commande %(oid)s (%(total)s DH) n'a pas été encaissé : les factures "
+            "%(bills)s étaient déjà réglées par un autre paiement.\n\n"
+            "Votre carte n'a pas été débitée : la pré-autorisation de %(total)s DH est libérée. Selon votre "
+            "banque, le montant réservé peut rester visible quelques jours sur votre compte avant de disparaître.\n\n"
+            "Vous n'avez rien à faire. Pour toute question, contactez notre service client en indiquant le "
+            "n° de commande.\n\nRAK — Service de paiement en ligne"
+        )
+        % values
+    )
+    sms = (
+        gettext(
+            "RAK : paiement %(oid)s de %(total)s DH non encaissé, vos factures étaient déjà réglées. "
+            "Votre carte n'est pas débitée (pré-autorisation libérée)."
+        )
+        % values
+    )
+    account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()
+    user = account.user if account else None
+    if order.email:
+        message_queue_email(to=order.email, subject=subject, body=body, user=user, kind="payment")
+    phone = customer_sms_phone(order.customer) or _mobile(order.tel)
+    if phone:
+        message_queue_sms(to=phone, body=sms, user=user, kind="payment")
+    if user is not None:
+        message_queue_bell(user=user, subject=subject, body=body, kind="payment")

@@ -21,6 +21,13 @@ Paying from the portal (``rak_payment_cmi.paying``; amounts always from the data
 - ``payable_bills``, ``selection_compute``, ``fee_for``, ``payment_settings_get``;
 - ``receipt_token(oid)``: the signed link to a receipt (``portal:payment_receipt?t=``).
 
+One order at a time for the same bills: ``payment_order_create`` (and so
+``order_create_for_bills``) raises ``OrderPending`` (``exc.order``: the order awaiting the gateway)
+— show that order only to its owner (``portal:payment_pending``, kwargs ``oid``: resume or
+abandon), a neutral message to anyone else; ``payment_order_abandon(order=, customer=, now=)``.
+``HOOK_ORDER_CANCELLED`` (``order_id=``) fires when an approved payment was not captured because
+its bills were already settled (the customer is told by this addon).
+
 After payment: subscribe to ``HOOK_ORDER_PAID`` (``order_id=``) in ``AppConfig.ready()``; it fires
 inside the transaction that marks the order PAID (queue e-mails/PDFs there, they run after
 commit). Read with ``order_by_oid``, ``order_bills`` (amounts frozen per bill),
@@ -44,24 +51,34 @@ from rak_payment_cmi.selectors import (
     STATUS_MESSAGES,
     order_bills,
     order_by_oid,
+    order_is_awaiting_gateway,
     order_is_pending,
     order_public_status,
     order_receipt_url,
     orders_for_customer,
 )
 from rak_payment_cmi.services import (
+    HOOK_ORDER_CANCELLED,
     HOOK_ORDER_PAID,
     GatewayNotConfigured,
     NothingToPay,
     OrderNotPayable,
+    OrderPending,
     PaymentOrderError,
     order_checkout_form,
+    order_pending_for_bills,
+    payment_order_abandon,
     payment_order_create,
     payment_orders_expire,
 )
 
 __all__ = [
+    "HOOK_ORDER_CANCELLED",
     "HOOK_ORDER_PAID",
+    "OrderPending",
+    "order_is_awaiting_gateway",
+    "order_pending_for_bills",
+    "payment_order_abandon",
     "AdvanceRefused",
     "ExigibleBillRequired",
     "advance_order_create",

@@ -49,6 +49,7 @@ class PaymentOrder(models.Model):
         FAILED = "FAILED", _("Échec (3-D Secure ou erreur de la plateforme)")
         AMOUNT_MISMATCH = "AMOUNT_MISMATCH", _("Montant non conforme (à vérifier)")
         EXPIRED = "EXPIRED", _("Expirée")
+        CANCELLED = "CANCELLED", _("Annulée")
 
     oid = models.CharField(
         _("n° de commande (oid)"), max_length=64, unique=True, help_text=_("Jusqu'à 64 lettres ou chiffres.")
@@ -86,6 +87,7 @@ class PaymentOrder(models.Model):
     trans_id = models.CharField(_("n° de transaction CMI"), max_length=64, null=True, blank=True, unique=True)
     masked_pan = models.CharField(_("n° de carte masqué"), max_length=32, blank=True)
     paid_at = models.DateTimeField(_("payée le"), null=True, blank=True)
+    cancel_reason = models.TextField(_("motif de l'annulation"), blank=True)
 
     class Meta:
         verbose_name = _("ordre de paiement en ligne")
@@ -94,7 +96,18 @@ class PaymentOrder(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(oid__regex=OID_REGEX), name="cmi_order_oid_format"),
             models.CheckConstraint(
-                condition=Q(status__in=["CREATED", "SENT", "PAID", "DECLINED", "FAILED", "AMOUNT_MISMATCH", "EXPIRED"]),
+                condition=Q(
+                    status__in=[
+                        "CREATED",
+                        "SENT",
+                        "PAID",
+                        "DECLINED",
+                        "FAILED",
+                        "AMOUNT_MISMATCH",
+                        "EXPIRED",
+                        "CANCELLED",
+                    ]
+                ),
                 name="cmi_order_status_valid",
             ),
             models.CheckConstraint(
@@ -168,6 +181,7 @@ class CmiCallback(models.Model):
         APPLIED = "APPLIED", _("Paiement enregistré")
         DUPLICATE = "DUPLICATE", _("Doublon d'un paiement déjà enregistré")
         SECOND_SUCCESS = "SECOND_SUCCESS", _("Autre transaction acceptée sur un ordre déjà payé (à annuler)")
+        ALREADY_SETTLED = "ALREADY_SETTLED", _("Factures déjà réglées : non capturé, pré-autorisation libérée")
         DECLINED = "DECLINED", _("Refus enregistré (rien n'est modifié)")
         AMOUNT_MISMATCH = "AMOUNT_MISMATCH", _("Montant ou devise non conforme")
         BAD_HASH = "BAD_HASH", _("Signature (HASH) invalide")
@@ -204,6 +218,7 @@ class CmiCallback(models.Model):
                         "APPLIED",
                         "DUPLICATE",
                         "SECOND_SUCCESS",
+                        "ALREADY_SETTLED",
                         "DECLINED",
                         "AMOUNT_MISMATCH",
                         "BAD_HASH",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 
@@ -19,7 +22,15 @@ STATUS_MESSAGES = {
     PaymentOrder.Status.FAILED: "Votre paiement n'a pas abouti",
     PaymentOrder.Status.AMOUNT_MISMATCH: "Votre paiement est en cours de vérification par nos services",
     PaymentOrder.Status.EXPIRED: "Cet ordre de paiement a expiré",
+    PaymentOrder.Status.CANCELLED: "Cet ordre de paiement a été annulé",
 }
+#: the statuses in which an order may still go to the gateway (``services.PAYABLE``)
+AWAITING_STATUSES = (
+    PaymentOrder.Status.CREATED,
+    PaymentOrder.Status.SENT,
+    PaymentOrder.Status.DECLINED,
+    PaymentOrder.Status.FAILED,
+)
 
 
 def order_by_oid(oid: str) -> PaymentOrder | None:
@@ -38,6 +49,13 @@ def orders_for_customer(customer_id: int) -> QuerySet[PaymentOrder]:
 def order_is_pending(order: PaymentOrder) -> bool:
     """Still waiting for CMI's callback: the return page says « en cours de confirmation »."""
     return order.status in PENDING_STATUSES
+
+
+def order_is_awaiting_gateway(order: PaymentOrder, *, now: datetime) -> bool:
+    """Payable and younger than the expiry delay: it blocks another order for its bills."""
+    return order.status in AWAITING_STATUSES and order.created_at > now - timedelta(
+        minutes=settings.CMI_ORDER_EXPIRY_MINUTES
+    )
 
 
 def order_receipt_url(order: PaymentOrder) -> str | None:

@@ -15,11 +15,23 @@ The protocol (CMI 3D_PAY_HOSTING, ``hashAlgorithm=ver3``):
 4. The browser comes back to okUrl / failUrl (``payment_order_return``): stored, verified, never
    taken as proof of payment; the return page waits for the callback.
 
-States: CREATED → SENT → PAID | DECLINED | FAILED | AMOUNT_MISMATCH | EXPIRED. DECLINED and FAILED
+States: CREATED → SENT → PAID | DECLINED | FAILED | AMOUNT_MISMATCH | EXPIRED | CANCELLED. DECLINED and FAILED
 say the last attempt failed: a later approved callback for the same oid still pays the order (the
 customer may retry on CMI's page), and so does a late one for an EXPIRED order (the bank took the
 money). PAID and AMOUNT_MISMATCH are final for automation; a mismatch is resolved by staff.
 Every change happens under ``select_for_update()`` and writes a ``PaymentOrderEvent``.
+
+The same bills are never paid twice (issue 8):
+- one order at a time: ``payment_order_create`` refuses (``OrderPending``) while another order
+  for one of the bills awaits the gateway (payable, younger than ``[cmi] order_expiry_minutes``);
+  the check runs under the customer's row lock, so two tabs posting at once make one order. Its
+  owner may abandon it (``payment_order_abandon``: CANCELLED), or let it expire;
+- an approved callback for an order whose bills are no longer owed as frozen (settled by another
+  payment, or partly paid so that capturing would over-pay) is not captured: the order becomes
+  CANCELLED with its reason, the customer is told (``HOOK_ORDER_CANCELLED``), and CMI is answered
+  ``APPROVED`` without ``ACTION=POSTAUTH`` (see ``ANSWER_RELEASE``). The check runs under the
+  customer's row lock, taken in the same order as ``rak_billing.ledger.payment_record`` (order
+  row, then customer row, then bills), so two approved orders for the same bills capture once.
 """
 
 from __future__ import annotations
@@ -34,6 +46,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from rak_base import clock
 from rak_base.errors import RakError
@@ -43,6 +58,7 @@ from rak_billing.api import bills_with_outstanding, payment_record
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
 from rak_payment_cmi import hashing
+from rak_payment_cmi.after_payment import order_cancelled_notify
 from rak_payment_cmi.models import CURRENCY_MAD, CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
 
 logger = logging.getLogger(__name__)
@@ -52,21 +68,42 @@ Outcome = CmiCallback.Outcome
 
 #: fired in the transaction that marks an order PAID: ``hook_fire(HOOK_ORDER_PAID, order_id=...)``
 HOOK_ORDER_PAID = "payment_order_paid"
+#: fired when an approved payment is not captured because its bills were already settled
+HOOK_ORDER_CANCELLED = "payment_order_cancelled"
 
 ANSWER_CAPTURE = "ACTION=POSTAUTH"
 ANSWER_ACKNOWLEDGED = "APPROVED"
 ANSWER_FAILURE = "FAILURE"
+#: The answer that leaves a PreAuth uncaptured. In CMI's 3D_PAY_HOSTING protocol (NestPay) the
+#: merchant's answer to the callback decides the capture: ``ACTION=POSTAUTH`` turns the
+#: pre-authorisation into a sale; ``APPROVED`` acknowledges the message without capturing, so the
+#: pre-authorisation is never turned into a debit and lapses (the issuer releases the held amount;
+#: it can also be voided at once in CMI's merchant centre, and the settlement file then shows the
+#: transaction ANNULEE, matched NO_MONEY by the reconciliation); ``FAILURE`` tells CMI the
+#: merchant could not process the message, and CMI notifies again. Sources: CMI's merchant kit
+#: (« callback.php » sample: ``ACTION=POSTAUTH`` when ProcReturnCode is 00, ``APPROVED``
+#: otherwise, ``FAILURE`` on a bad HASH) and the public integrations built from it (e.g.
+#: github.com/mehdirochdi/cmi-payment-php), which all answer ``APPROVED`` to acknowledge without
+#: debiting. The same answer is used for a declined attempt and for a second transaction on a paid
+#: order. So a payment whose bills are already settled is answered ``APPROVED``: acknowledged (no
+#: retry), not captured.
+ANSWER_RELEASE = ANSWER_ACKNOWLEDGED
 
 ZERO = Decimal("0.00")
 OID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: nothing to confuse on the phone
 AUTHENTICATED_MD_STATUS = {"1", "2", "3", "4"}  # 3-D Secure: full or attempted authentication
 
+_ATTEMPT = {Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED, Status.CANCELLED}
 TRANSITIONS: dict[str, set[str]] = {
-    Status.CREATED: {Status.SENT, Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED},
-    Status.SENT: {Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED},
-    Status.DECLINED: {Status.SENT, Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED},
-    Status.FAILED: {Status.SENT, Status.PAID, Status.DECLINED, Status.FAILED, Status.AMOUNT_MISMATCH, Status.EXPIRED},
-    Status.EXPIRED: {Status.PAID, Status.AMOUNT_MISMATCH},
+    Status.CREATED: {Status.SENT, *_ATTEMPT},
+    Status.SENT: set(_ATTEMPT),
+    Status.DECLINED: {Status.SENT, *_ATTEMPT},
+    Status.FAILED: {Status.SENT, *_ATTEMPT},
+    # a late approved callback: paid when the bills are still owed, else cancelled (not captured)
+    Status.EXPIRED: {Status.PAID, Status.AMOUNT_MISMATCH, Status.CANCELLED},
+    # abandoned by its owner, or not captured (bills already settled): a late approved callback
+    # still pays bills that are still owed (the bank took the money)
+    Status.CANCELLED: {Status.PAID, Status.AMOUNT_MISMATCH, Status.CANCELLED},
     Status.PAID: set(),
     Status.AMOUNT_MISMATCH: set(),
 }
@@ -93,6 +130,17 @@ class IllegalTransition(PaymentOrderError):
     default_message = "Changement de statut impossible pour cet ordre de paiement."
 
 
+class OrderPending(PaymentOrderError):
+    """Another order for (some of) the same bills awaits the gateway; ``order`` is that order
+    (show it, with a link, only to its owner)."""
+
+    default_message = _("Un paiement en ligne de ces factures est déjà en cours.")
+
+    def __init__(self, message: str | None = None, *, order: PaymentOrder, **params: object) -> None:
+        super().__init__(message, **params)
+        self.order = order
+
+
 # --- billing ----------------------------------------------------------------------------------------
 
 
@@ -100,6 +148,29 @@ def _outstanding(bills: Iterable[Bill]) -> dict[int, Decimal]:
     """What is still owed on each bill: ``total_ttc`` minus what was allocated to it."""
     rows = bills_with_outstanding(Bill.objects.filter(pk__in=[bill.pk for bill in bills]))
     return {pk: total - paid for pk, total, paid in rows.values_list("pk", "total_ttc", "paid")}
+
+
+def _lock_customer(customer_id: int) -> None:
+    """The customer's row lock: the one ``rak_billing.ledger.payment_record`` takes before it
+    allocates (and every ledger write), so what is owed cannot change while it is held."""
+    list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
+
+
+def _dh(amount: Decimal) -> str:
+    return f"{amount:.2f}".replace(".", ",")
+
+
+def order_pending_for_bills(bill_ids: Iterable[int], *, now: datetime) -> PaymentOrder | None:
+    """The order awaiting the gateway (payable, younger than the expiry delay) for one of
+    ``bill_ids``, the most recent first; None when there is none."""
+    since = now - timedelta(minutes=settings.CMI_ORDER_EXPIRY_MINUTES)
+    return (
+        PaymentOrder.objects.filter(
+            order_bills__bill_id__in=list(bill_ids), status__in=PAYABLE, created_at__gt=since, created_at__lte=now
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
 
 # --- transitions ----------------------------------------------------------------------------------
@@ -176,6 +247,12 @@ def payment_order_create(
     fee_amount, fee_vat = round_money(fee_amount), round_money(fee_vat)
     if fee_amount < ZERO or fee_vat < ZERO:
         raise PaymentOrderError("Les frais du service en ligne ne peuvent pas être négatifs.")
+    # one order at a time for the same bills: checked under the customer's row lock (two tabs
+    # posting at once are serialised here; the second one sees the first's order)
+    _lock_customer(customer.pk)
+    pending = order_pending_for_bills([bill.pk for bill in bills], now=now)
+    if pending is not None:
+        raise OrderPending(order=pending)
     locked = list(Bill.objects.select_for_update().filter(pk__in=[bill.pk for bill in bills]).order_by("pk"))
     outstanding = _outstanding(locked)
     for bill in locked:
@@ -248,6 +325,21 @@ def order_checkout_form(order: PaymentOrder, *, now: datetime | None = None) -> 
     if order.status != Status.SENT:
         _transition(order, Status.SENT, now=now, note="Client redirigé vers la plateforme de paiement")
     return settings.CMI_GATEWAY_URL, hashing.sign(fields, settings.CMI_STORE_KEY)
+
+
+@transaction.atomic
+def payment_order_abandon(*, order: PaymentOrder | str, customer: Customer, now: datetime) -> PaymentOrder:
+    """The owner gives up an order awaiting the gateway (« Abandonner ce paiement »): CANCELLED,
+    so that another order for its bills can be made. A late approved callback for it still pays
+    bills that are still owed. Raises ``OrderNotPayable`` for someone else's order or an order
+    that no longer awaits the gateway."""
+    order = _lock(order)
+    if order.customer_id != customer.pk or order.status not in PAYABLE:
+        raise OrderNotPayable()
+    local = timezone.localtime(now) if timezone.is_aware(now) else now
+    order.cancel_reason = gettext("Abandonné par le client le %(date)s.") % {"date": f"{local:%d/%m/%Y à %H:%M}"}
+    _transition(order, Status.CANCELLED, now=now, note=order.cancel_reason, fields=["cancel_reason"])
+    return order
 
 
 @transaction.atomic
@@ -387,6 +479,8 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
             ANSWER_ACKNOWLEDGED,
             f"Ordre déjà payé par la transaction {order.trans_id} : {trans_id} non capturée, à annuler au CMI.",
         )
+    if order.status == Status.CANCELLED and order.trans_id == trans_id:
+        return Verdict(Outcome.ALREADY_SETTLED, ANSWER_RELEASE, f"Déjà refusée : {order.cancel_reason}")
     if order.status == Status.AMOUNT_MISMATCH:
         return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, "Ordre en anomalie de montant : traitement manuel.")
     amount = hashing.amount_parse(fields.get("amount", ""))
@@ -406,6 +500,10 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
             fields=["trans_id", "proc_return_code", "auth_code", "masked_pan"],
         )
         return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, note + " : non enregistré.")
+    _lock_customer(order.customer_id)  # order row, then customer row: payment_record's order
+    short = _bills_no_longer_owed(order)
+    if short:
+        return _refuse_settled(order, callback, fields, trans_id, short, now)
     payment = payment_record(
         customer=order.customer,
         amount=order.amount_bills,
@@ -432,6 +530,56 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
     )
     hook_fire(HOOK_ORDER_PAID, order_id=order.pk)
     return Verdict(Outcome.APPLIED, ANSWER_CAPTURE, f"Paiement {payment.pk} de {payment.amount} DH enregistré.")
+
+
+def _bills_no_longer_owed(order: PaymentOrder) -> list[tuple[str, Decimal, Decimal]]:
+    """``(number, frozen amount, owed now)`` of the order's bills on which less is owed now than
+    the order would pay (settled, or partly paid by another payment): capturing would over-pay.
+    The caller holds the customer's row lock."""
+    lines = list(order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id"))
+    owed = _outstanding([line.bill for line in lines])
+    short = []
+    for line in lines:
+        now_owed = max(round_money(owed.get(line.bill_id, ZERO)), ZERO)
+        if now_owed < line.amount:
+            short.append((line.bill.number, line.amount, now_owed))
+    return short
+
+
+def _refuse_settled(
+    order: PaymentOrder,
+    callback: CmiCallback,
+    fields: dict[str, str],
+    trans_id: str,
+    short: list[tuple[str, Decimal, Decimal]],
+    now: datetime,
+) -> Verdict:
+    """Not captured: the order's bills are no longer owed as frozen. CANCELLED with the reason,
+    the customer told, CMI answered without ``ACTION=POSTAUTH``."""
+    detail = ", ".join(
+        gettext("%(number)s (reste dû %(owed)s DH au lieu de %(amount)s DH)")
+        % {"number": number, "owed": _dh(owed), "amount": _dh(amount)}
+        for number, amount, owed in short
+    )
+    order.cancel_reason = gettext(
+        "Factures déjà réglées par un autre paiement : %(detail)s. La transaction %(trans_id)s "
+        "(%(total)s DH) n'a pas été capturée : la pré-autorisation est libérée, la carte n'est pas débitée."
+    ) % {"detail": detail, "trans_id": trans_id, "total": _dh(order.amount_total)}
+    order.trans_id = trans_id[:64]
+    order.proc_return_code = fields.get("ProcReturnCode", "")[:4]
+    order.auth_code = fields.get("AuthCode", "")[:16]
+    order.masked_pan = fields.get("maskedCreditCard", fields.get("MaskedPan", ""))[:32]
+    _transition(
+        order,
+        Status.CANCELLED,
+        now=now,
+        callback=callback,
+        note=order.cancel_reason,
+        fields=["cancel_reason", "trans_id", "proc_return_code", "auth_code", "masked_pan"],
+    )
+    order_cancelled_notify(order_id=order.pk)  # e-mail, SMS, bell: « not charged, already paid »
+    hook_fire(HOOK_ORDER_CANCELLED, order_id=order.pk)
+    return Verdict(Outcome.ALREADY_SETTLED, ANSWER_RELEASE, order.cancel_reason)
 
 
 def payment_apply_callback(*, data: Mapping[str, object], remote_ip: str | None, now: datetime) -> CmiCallback:

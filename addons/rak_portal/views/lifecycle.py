@@ -23,10 +23,10 @@ from rak_base.errors import RakError
 from rak_base.http import client_ip
 from rak_base.private_files import private_file_response
 from rak_customer.selectors import customer_email
-from rak_payment_cmi.api import fee_for
+from rak_payment_cmi.api import OrderPending, fee_for
 from rak_portal.payment_forms import ConditionsForm
 from rak_portal.views.account import customer_required
-from rak_portal.views.payments import _checkout
+from rak_portal.views.payments import _checkout, order_pending_refused
 from rak_requests import lifecycle
 from rak_requests.models import Contract, ServiceRequest
 
@@ -153,6 +153,8 @@ def pay(request: HttpRequest, number: str) -> HttpResponse:
             )
         except lifecycle.RequestNotFound as exc:
             raise Http404 from exc
+        except OrderPending as exc:  # another tab's order for these fees awaits the gateway
+            return order_pending_refused(request, exc, request_page_url(service_request))
         except RakError as exc:
             messages.error(request, exc.message)
             return redirect(request_page_url(service_request))

@@ -9,6 +9,11 @@ pages lives in the session (bill ids, e-mail, card type), never an amount.
 
 Receipt access: the logged-in owner of the order, the browser session that created it
 (quick-pay), or the signed token of the confirmation e-mail — never an id alone.
+
+One order at a time for the same bills: while an order for them awaits the gateway, « Payer »
+sends its owner (logged in, or the quick-pay session that made it) to that order's page
+(``payment_pending``: « Reprendre le paiement » or « Abandonner ce paiement »); anyone else gets
+a neutral message without the order.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -33,7 +39,17 @@ from rak_billing.api import payment_receipt_context, payment_receipt_pdf, receip
 from rak_customer.models import Contact, Customer
 from rak_customer.selectors import customer_for_user
 from rak_payment_cmi.after_payment import receipt_token, receipt_token_oid
-from rak_payment_cmi.api import GatewayNotConfigured, PaymentOrder, order_by_oid, order_checkout_form
+from rak_payment_cmi.api import (
+    GatewayNotConfigured,
+    OrderNotPayable,
+    OrderPending,
+    PaymentOrder,
+    order_bills,
+    order_by_oid,
+    order_checkout_form,
+    order_is_awaiting_gateway,
+    payment_order_abandon,
+)
 from rak_payment_cmi.paying import (
     NothingToPay,
     advance_amount_parse,
@@ -87,10 +103,39 @@ def _checkout(request: HttpRequest, order: PaymentOrder) -> HttpResponse:
     except GatewayNotConfigured as exc:
         messages.error(request, exc.message)
         return redirect("portal:home")
+    except OrderNotPayable as exc:
+        messages.error(request, exc.message)
+        return redirect("cmi:order_return", oid=order.oid)
     _remember_order(request, order)
     return render(
         request, "rak_portal/pay/checkout.html", {"gateway_url": gateway_url, "fields": fields, "order": order}
     )
+
+
+def _may_see_order(request: HttpRequest, order: PaymentOrder) -> bool:
+    """The browser session that made the order (quick-pay or portal), or its logged-in owner."""
+    if order.oid in request.session.get(ORDERS_KEY, []):
+        return True
+    if request.user.is_authenticated:
+        customer = customer_for_user(request.user)
+        return customer is not None and customer.pk == order.customer_id
+    return False
+
+
+def order_pending_refused(request: HttpRequest, exc: OrderPending, back: str) -> HttpResponse:
+    """« Payer » while another order for the same bills awaits the gateway: its owner goes to it
+    (resume or abandon); anyone else reads a neutral message, without the order."""
+    if _may_see_order(request, exc.order):
+        messages.warning(request, exc.message)
+        return redirect("portal:payment_pending", oid=exc.order.oid)
+    messages.error(
+        request,
+        _(
+            "Un paiement en ligne de ces factures est déjà en cours. Réessayez dans quelques minutes, "
+            "ou réglez-les en agence."
+        ),
+    )
+    return redirect(back)
 
 
 # --- the bill list and the recap, shared by quick-pay and the portal ------------------------------------
@@ -245,9 +290,12 @@ def _recap(request, *, customer, ids, email, card_type, masked, back, on_paid) -
         except NothingToPay:
             messages.error(request, NOTHING_TO_PAY)
             return redirect(back)
+        except OrderPending as exc:
+            return order_pending_refused(request, exc, back)
         except RakError as exc:
             messages.error(request, exc.message)
             return redirect(back)
+        _remember_order(request, order)
         on_paid()
         return _checkout(request, order)
     context.update(
@@ -390,6 +438,53 @@ def _advance_pay(request: HttpRequest, dossiers) -> HttpResponse:
         return redirect("portal:advance")
     request.session.pop(ADVANCE_KEY, None)
     return _checkout(request, order)
+
+
+# --- an order awaiting the gateway: resume or abandon -----------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def payment_pending(request: HttpRequest, oid: str) -> HttpResponse:
+    """The visitor's own order awaiting the gateway: « Reprendre le paiement » (the same order
+    to CMI again) or « Abandonner ce paiement » (then another order can be made). 404 for anyone
+    but its owner or the session that made it."""
+    order = order_by_oid(oid)
+    if order is None or not _may_see_order(request, order):
+        raise Http404("Commande introuvable")
+    if not order_is_awaiting_gateway(order, now=clock.now()):
+        return redirect("cmi:order_return", oid=order.oid)
+    if request.user.is_authenticated:
+        back = "portal:pay_online"
+    else:
+        back = "portal:quickpay_bills" if request.session.get(QUICKPAY_KEY) else "portal:quickpay"
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "reprendre":
+            return _checkout(request, order)
+        if action == "abandonner":
+            try:
+                payment_order_abandon(order=order.oid, customer=order.customer, now=clock.now())
+            except RakError as exc:
+                messages.error(request, exc.message)
+                return redirect("cmi:order_return", oid=order.oid)
+            messages.success(
+                request, _("Paiement abandonné : vous pouvez sélectionner vos factures et payer à nouveau.")
+            )
+            if order.purpose == PaymentOrder.Purpose.REQUEST_FEE and request.user.is_authenticated:
+                return redirect("portal:requests")
+            return redirect(back)
+    return render(
+        request,
+        "rak_portal/pay/pending.html",
+        {
+            "order": order,
+            "bills": order_bills(order),
+            "base_template": "rak_portal/private_base.html"
+            if request.user.is_authenticated
+            else "rak_portal/base.html",
+        },
+    )
 
 
 # --- conditions, receipt ---------------------------------------------------------------------------------------
