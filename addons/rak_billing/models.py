@@ -404,6 +404,7 @@ class Bill(models.Model):
         SUBSCRIPTION = "SUBSCRIPTION", _("Frais d'abonnement")
         WORKS = "WORKS", _("Travaux / devis")
         CREDIT_NOTE = "CREDIT_NOTE", _("Avoir")
+        ONLINE_FEE = "ONLINE_FEE", _("Frais du service en ligne")
 
     # Indexes: a billing run inserts hundreds of thousands of bills, so no index is kept that
     # another one already covers (customer: bill_customer_recent; dossier: bill_dossier_recent;
@@ -459,7 +460,16 @@ class Bill(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    kind__in=["CONSUMPTION", "ADVANCE", "CUT_FEE", "FRAUD", "SUBSCRIPTION", "WORKS", "CREDIT_NOTE"]
+                    kind__in=[
+                        "CONSUMPTION",
+                        "ADVANCE",
+                        "CUT_FEE",
+                        "FRAUD",
+                        "SUBSCRIPTION",
+                        "WORKS",
+                        "CREDIT_NOTE",
+                        "ONLINE_FEE",
+                    ]
                 ),
                 name="bill_kind_valid",
             ),
