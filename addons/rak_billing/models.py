@@ -556,6 +556,7 @@ class Payment(models.Model):
         verbose_name = _("paiement")
         verbose_name_plural = _("paiements")
         ordering = ["-paid_at"]
+        permissions = [("reverse_payment", _("Peut annuler un paiement (avec motif)"))]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
         indexes = [models.Index(fields=["customer", "-paid_at"], name="payment_customer_recent")]
 
