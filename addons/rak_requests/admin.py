@@ -32,7 +32,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
 from rak_customer.admin import HistoryAdmin, admin_link
-from rak_requests.engine import OPEN_STATUSES
+from rak_requests.engine import OPEN_STATUSES, WrongState, stale_state
 from rak_requests.models import Attachment, Phase, RequestEvent, RequestType, RequiredDocument, ServiceRequest
 from rak_requests.selectors import queue_counters
 from rak_requests.services import (
@@ -210,8 +210,10 @@ class RequestActionForm(forms.ModelForm):
         help_text=_("Pour « Demander un complément » : les pièces de ce type de demande à fournir de nouveau."),
     )
     agent = forms.ModelChoiceField(label=_("Agent"), queryset=staff_agents(), required=False)
-    # the phase the agent saw: if another agent moved the request meanwhile, the action is refused
+    # the phase and the status the agent saw: if the request moved meanwhile (another agent, another
+    # tab), every action button is refused with where the request is now
     seen_phase = forms.CharField(required=False, widget=forms.HiddenInput)
+    seen_status = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = ServiceRequest
@@ -226,6 +228,8 @@ class RequestActionForm(forms.ModelForm):
             ).order_by("position")
         if self.instance.pk and self.instance.phase_id:
             self.fields["seen_phase"].initial = self.instance.phase.code
+        if self.instance.pk:
+            self.fields["seen_status"].initial = self.instance.status
 
 
 @admin.register(ServiceRequest)
@@ -289,7 +293,7 @@ class ServiceRequestAdmin(ModelAdmin):
             },
         ),
         (_("Informations de la demande"), {"fields": ("data_display", "premises", "fee_bill")}),
-        (_("Traitement"), {"fields": ("action_message", "documents", "agent", "seen_phase")}),
+        (_("Traitement"), {"fields": ("action_message", "documents", "agent", "seen_phase", "seen_status")}),
     )
 
     def get_queryset(self, request):
@@ -424,18 +428,34 @@ class ServiceRequestAdmin(ModelAdmin):
     def _message(self, request) -> str:
         return (request.POST.get("action_message") or "").strip()
 
+    def _seen(self, request, obj: ServiceRequest) -> dict | None:
+        """The phase and the status the agent's page showed (posted by the form); None (and the
+        refusal shown) when the post does not say: the action is not run blind."""
+        if "seen_phase" not in request.POST or "seen_status" not in request.POST:
+            messages.error(request, f"{obj.number} : {WrongState.default_message}")
+            return None
+        return {
+            "expect_phase": request.POST["seen_phase"] or None,
+            "expect_status": request.POST["seen_status"] or None,
+        }
+
     @action(description=_("Accepter la phase"), permissions=["accept_phase"], icon="check")
     def accept_phase(self, request, obj: ServiceRequest):
-        seen = request.POST.get("seen_phase") or (obj.phase.code if obj.phase else None)
+        seen = self._seen(request, obj)
+        if seen is None:
+            return
         self._run(
             request,
             obj,
-            lambda: request_accept_phase(request_id=obj.pk, staff=request.user, now=clock.now(), expect_phase=seen),
+            lambda: request_accept_phase(request_id=obj.pk, staff=request.user, now=clock.now(), **seen),
             _("phase acceptée."),
         )
 
     @action(description=_("Demander un complément"), permissions=["ask_complement"], icon="mail")
     def ask_complement(self, request, obj: ServiceRequest):
+        seen = self._seen(request, obj)
+        if seen is None:
+            return
         message = self._message(request)
         documents = RequiredDocument.objects.filter(
             request_type_id=obj.request_type_id, pk__in=[v for v in request.POST.getlist("documents") if v.isdigit()]
@@ -445,18 +465,21 @@ class ServiceRequestAdmin(ModelAdmin):
             request,
             obj,
             lambda: request_ask_complement(
-                request_id=obj.pk, staff=request.user, message=message, documents=labels, now=clock.now()
+                request_id=obj.pk, staff=request.user, message=message, documents=labels, now=clock.now(), **seen
             ),
             _("complément demandé au client (SMS, e-mail, notification)."),
         )
 
     @action(description=_("Rejeter"), permissions=["reject"], icon="block")
     def reject(self, request, obj: ServiceRequest):
+        seen = self._seen(request, obj)
+        if seen is None:
+            return
         reason = self._message(request)
         self._run(
             request,
             obj,
-            lambda: request_reject(request_id=obj.pk, staff=request.user, reason=reason, now=clock.now()),
+            lambda: request_reject(request_id=obj.pk, staff=request.user, reason=reason, now=clock.now(), **seen),
             _("demande rejetée."),
         )
 
@@ -483,9 +506,15 @@ class ServiceRequestAdmin(ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Nothing of the request is written from the form (a stale page must never put back an old
         # status): only the pressed button's service runs, under the row lock.
-        for unfold_action in self.get_actions_submit_line(request, obj.pk):
-            if unfold_action.action_name in request.POST:
-                unfold_action.method(request, obj)
+        allowed = self.get_actions_submit_line(request, obj.pk)
+        pressed = [a for a in allowed if a.action_name in request.POST]
+        for unfold_action in pressed:
+            unfold_action.method(request, obj)
+        if not pressed and any(a.action_name in request.POST for a in self._get_base_actions_submit_line()):
+            # a button the request no longer offers (closed, or waiting for the customer since the
+            # page was loaded): say so instead of doing nothing
+            current = ServiceRequest.objects.select_related("phase").get(pk=obj.pk)
+            messages.error(request, stale_state(current).message)
 
     def response_change(self, request, obj):
         return HttpResponseRedirect(reverse("admin:rak_requests_servicerequest_change", args=[obj.pk]))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from rak_base.errors import RakError
 from rak_base.outbox import message_queue_bell, message_queue_email, message_queue_sms
@@ -29,6 +30,23 @@ class RequestError(RakError):
 
 class WrongState(RequestError):
     default_message = "La demande a changé entre-temps : rechargez la page et réessayez."
+
+
+def request_state_label(request: ServiceRequest) -> str:
+    """Where the request is now, in words: « en phase « Devis » (En cours) », « Rejetée le 04/12/2026 »."""
+    if request.status in OPEN_STATUSES:
+        phase = f"en phase « {request.phase.name} » " if request.phase_id else ""
+        return f"{phase}({request.get_status_display()})"
+    when = f" le {timezone.localtime(request.processed_at):%d/%m/%Y à %H:%M}" if request.processed_at else ""
+    return f"{request.get_status_display()}{when}"
+
+
+def stale_state(request: ServiceRequest) -> WrongState:
+    """The refusal of an action decided on a page that no longer shows the request as it is."""
+    return WrongState(
+        f"La demande {request.number} a changé depuis l'affichage de votre page : elle est maintenant "
+        f"{request_state_label(request)}. Rechargez la page et réessayez."
+    )
 
 
 @dataclass(frozen=True)
@@ -101,13 +119,15 @@ def request_transition(
     """Apply one step to a request under its row lock and record it.
 
     ``expect_phase`` / ``expect_status`` guard against acting on a request that moved meanwhile
-    (raises WrongState). ``to_phase`` starts a new phase (its SLA sets ``phase_due_at``);
-    ``close`` stamps ``processed_at`` (accepted, rejected, cancelled)."""
+    (raises WrongState naming where the request is now): the back office passes the phase and the
+    status the agent's page showed, so an action from a stale tab never overrides another's.
+    ``to_phase`` starts a new phase (its SLA sets ``phase_due_at``); ``close`` stamps
+    ``processed_at`` (accepted, rejected, cancelled)."""
     request = request_lock(request_id=request_id)
     if expect_status is not None and request.status not in expect_status:
-        raise WrongState()
+        raise stale_state(request)
     if expect_phase is not None and (request.phase is None or request.phase.code != expect_phase):
-        raise WrongState()
+        raise stale_state(request)
     from_phase = request.phase
     fields = []
     if to_phase is not None and to_phase != request.phase:

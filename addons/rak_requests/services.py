@@ -32,7 +32,15 @@ from django.db.models import Q
 from rak_base.outbox import message_queue_bell, message_queue_email
 from rak_base.uploads import IMAGE_KINDS, upload_validate
 from rak_customer.models import PortalAccount
-from rak_requests.engine import OPEN_STATUSES, Notice, RequestError, WrongState, request_lock, request_transition
+from rak_requests.engine import (
+    OPEN_STATUSES,
+    Notice,
+    RequestError,
+    WrongState,
+    request_lock,
+    request_transition,
+    stale_state,
+)
 from rak_requests.models import Attachment, Phase, RequestEvent, RequiredDocument, ServiceRequest
 
 SUPERVISOR_GROUP = "superviseur"
@@ -87,6 +95,12 @@ def _require_owner(user, request: ServiceRequest) -> None:
         raise NotAllowed()
     if not PortalAccount.objects.filter(user=user, customer_id=request.customer_id).exists():
         raise NotAllowed()
+
+
+def seen_statuses(allowed: tuple[str, ...], seen: str | None) -> tuple[str, ...]:
+    """The statuses an action accepts, narrowed to the one the agent's page showed (if given): a
+    request whose status changed since is refused (WrongState)."""
+    return allowed if not seen else tuple(status for status in allowed if status == seen)
 
 
 def phase_entry_action(phase: Phase | None) -> str:
@@ -168,9 +182,17 @@ def attachment_add(
 
 @transaction.atomic
 def request_ask_complement(
-    *, request_id: int, staff, message: str, now: datetime, documents: Iterable[str] = ()
+    *,
+    request_id: int,
+    staff,
+    message: str,
+    now: datetime,
+    documents: Iterable[str] = (),
+    expect_phase: str | None = None,
+    expect_status: str | None = None,
 ) -> ServiceRequest:
-    """Staff ask the customer for a document or an answer."""
+    """Staff ask the customer for a document or an answer. ``expect_phase`` / ``expect_status``:
+    what the agent's page showed (refused if the request changed since)."""
     _require_staff(staff)
     message = (message or "").strip()
     if not message:
@@ -182,7 +204,8 @@ def request_ask_complement(
         now=now,
         event_kind=RequestEvent.Kind.COMPLEMENT_ASKED,
         actor=staff,
-        expect_status=(ServiceRequest.Status.EN_COURS,),
+        expect_phase=expect_phase,
+        expect_status=seen_statuses((ServiceRequest.Status.EN_COURS,), expect_status),
         status=ServiceRequest.Status.COMPLEMENT_DEMANDE,
         action=ServiceRequest.Action.ANSWER_COMPLEMENT,
         message=message,
@@ -284,13 +307,21 @@ def request_phase_advance(
 
 
 def request_accept_phase(
-    *, request_id: int, staff, now: datetime, expect_phase: str | None = None, message: str = ""
+    *,
+    request_id: int,
+    staff,
+    now: datetime,
+    expect_phase: str | None = None,
+    expect_status: str | None = None,
+    message: str = "",
 ) -> ServiceRequest:
-    """« Accepter la phase » (staff). ``expect_phase`` is the phase code the agent saw: if the
-    request moved meanwhile, WrongState (one of two agents accepting at once wins)."""
+    """« Accepter la phase » (staff). ``expect_phase`` / ``expect_status`` are what the agent's
+    page showed: if the request moved meanwhile, WrongState (one of two agents acting at once wins)."""
     _require_staff(staff)
     with transaction.atomic():
         current = request_lock(request_id=request_id)
+        if expect_status is not None and current.status != expect_status:
+            raise stale_state(current)
         if expect_phase is None:
             expect_phase = current.phase.code if current.phase else None
         if current.phase is not None and current.phase.code in CUSTOMER_DRIVEN_PHASES:
@@ -299,13 +330,13 @@ def request_accept_phase(
             from rak_requests.lifecycle import technical_accept  # lifecycle builds on these services' engine
 
             if expect_phase != Phase.Code.RECEVABILITE_TECH:
-                raise WrongState()
+                raise stale_state(current)
             return technical_accept(request_id=request_id, agent=staff, now=now, message=message)
         if current.phase is not None and current.phase.code == Phase.Code.DEVIS:
             from rak_requests.quotes import devis_accept_check, works_paid_check
 
             if expect_phase != Phase.Code.DEVIS:
-                raise WrongState()
+                raise stale_state(current)
             devis_accept_check(request=current)  # refused until a quote is accepted and its works paid
             works_paid_check(request_id=request_id, now=now, actor=staff)
             return request_lock(request_id=request_id)
@@ -320,7 +351,17 @@ def request_accept_phase(
 
 
 @transaction.atomic
-def request_reject(*, request_id: int, staff, reason: str, now: datetime) -> ServiceRequest:
+def request_reject(
+    *,
+    request_id: int,
+    staff,
+    reason: str,
+    now: datetime,
+    expect_phase: str | None = None,
+    expect_status: str | None = None,
+) -> ServiceRequest:
+    """« Rejeter » (staff, a reason required). ``expect_phase`` / ``expect_status``: what the
+    agent's page showed — a rejection from a stale page never overrides a phase accepted since."""
     _require_staff(staff)
     reason = (reason or "").strip()
     if not reason:
@@ -330,6 +371,8 @@ def request_reject(*, request_id: int, staff, reason: str, now: datetime) -> Ser
         now=now,
         event_kind=RequestEvent.Kind.REJECTED,
         actor=staff,
+        expect_phase=expect_phase,
+        expect_status=seen_statuses(OPEN_STATUSES, expect_status),
         status=ServiceRequest.Status.REJETEE,
         action=ServiceRequest.Action.NONE,
         message=reason,

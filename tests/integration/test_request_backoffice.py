@@ -127,7 +127,7 @@ def test_stale_page_cannot_accept_twice(client, agent):
     data["rak_requests_servicerequest_accept_phase"] = [""]
     client.post(url, data)
     second = client.post(url, data)  # the same stale page posted again
-    assert any("La demande a changé entre-temps" in m for m in followed_messages(client, second))
+    assert any("a changé depuis l'affichage de votre page" in m for m in followed_messages(client, second))
     r.refresh_from_db()
     assert r.phase.code == "RECEVABILITE_TECH"
     assert r.events.filter(kind=RequestEvent.Kind.PHASE).count() == 1
