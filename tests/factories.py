@@ -91,7 +91,7 @@ class MeterFactory(factory.django.DjangoModelFactory):
 
     number = factory.Sequence(lambda n: f"M{n:09d}")
     service = Service.EAU
-    caliber = "15 mm"
+    caliber = factory.LazyAttribute(lambda o: "10 A" if o.service == Service.ELECTRICITE else "15 mm")
     installed_date = datetime.date(2015, 1, 1)
 
 

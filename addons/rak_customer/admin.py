@@ -46,7 +46,13 @@ from rak_customer.models import (
     Service,
 )
 from rak_customer.selectors import customer_search_filter
-from rak_customer.services import change_request_decide, contact_message_handle, password_reset
+from rak_customer.services import (
+    DOSSIER_SERVICE_PERMISSION,
+    change_request_decide,
+    contact_message_handle,
+    dossier_save,
+    password_reset,
+)
 from rak_customer.validators import InvalidIdentity, cin_normalize, ice_normalize
 
 CUSTOMER_MESSAGES_SHOWN = 50
@@ -593,10 +599,17 @@ class DossierAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return ("number", "customer") if obj else ()
+        fields = ("number", "customer") if obj else ()
+        if obj is not None and not request.user.has_perm(DOSSIER_SERVICE_PERMISSION):
+            fields += ("service",)  # the métier decides the billing: facturation and superviseur only
+        return fields
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # bills and payments hang on a dossier: it is terminated, not deleted
+
+    def save_model(self, request, obj, form, change):
+        obj._history_user = request.user  # as SimpleHistoryAdmin does
+        dossier_save(dossier=obj, staff_user=request.user)
 
     @display(description=_("client"), ordering="customer__code")
     def customer_link(self, obj: Dossier) -> str:

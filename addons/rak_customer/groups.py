@@ -123,6 +123,9 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             *_CUSTOMER_360_VIEW,
             # tariffs, readings and their imports, billing runs, bills, credit notes, the ledger
             "rak_billing.*",
+            # a dossier's tariff category, billing mode, deposit and service (métier)
+            "rak_customer.change_dossier",
+            "rak_customer.change_dossier_service",
             "rak_base.view_document",  # the PDFs issued (bills), for the verification page's questions
             "rak_requests.view_quote",  # the works invoices follow the accepted quotes
         ),
@@ -147,6 +150,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             # payments: the list, the counter (« Paiement au guichet »)
             "rak_billing.view_payment*",
             "rak_billing.add_payment",
+            "rak_billing.reverse_payment",  # « Annuler le paiement », with a reason
             "rak_payment_cmi.view_*",
             # other networks' payment files and the CMI reconciliation (one-click resolution)
             "rak_payment_cmi.add_networkpaymentimport",

@@ -3,10 +3,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from rak_customer.validators import (
+    ELECTRICITY_CALIBER_REGEX,
+    WATER_CALIBER_REGEX,
+    InvalidCaliber,
+    meter_caliber_normalize,
+)
 
 
 class Service(models.TextChoices):
@@ -192,10 +200,35 @@ class Meter(models.Model):
         verbose_name_plural = _("compteurs")
         constraints = [
             models.CheckConstraint(condition=Q(service__in=["EAU", "ELECTRICITE"]), name="meter_service_valid"),
+            # what validators.meter_caliber_normalize stores: a water diameter the utility installs,
+            # an electricity amperage (and its phases) or a subscribed power in kVA
+            models.CheckConstraint(
+                condition=Q(service="EAU", caliber__regex=WATER_CALIBER_REGEX)
+                | Q(service="ELECTRICITE", caliber__regex=ELECTRICITY_CALIBER_REGEX),
+                name="meter_caliber_valid",
+                violation_error_message=_("Calibre du compteur invalide pour ce métier."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.number} ({self.get_service_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        """Every path that writes a meter (back office, « Enregistrer la pose », imports) stores the
+        normalised caliber; an invalid one raises ``InvalidCaliber`` with its French message (the
+        database constraint ``meter_caliber_valid`` stays the last guard for bulk writes)."""
+        if self.service in (Service.EAU, Service.ELECTRICITE):
+            self.caliber = meter_caliber_normalize(service=self.service, raw=self.caliber)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """The caliber as typed, normalised (« 20 » -> « 20 mm »), or the French reason it is refused."""
+        super().clean()
+        if self.service in (Service.EAU, Service.ELECTRICITE):
+            try:
+                self.caliber = meter_caliber_normalize(service=self.service, raw=self.caliber)
+            except InvalidCaliber as exc:
+                raise ValidationError({"caliber": exc.message}) from exc
 
 
 class Dossier(models.Model):
@@ -261,6 +294,10 @@ class Dossier(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["customer", "service"], name="dossier_customer_service")]
+        permissions = [
+            # the service (métier) of a dossier decides what it is billed: facturation and superviseur only
+            ("change_dossier_service", _("Peut modifier le métier d'un dossier")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} — {self.get_service_display()}"

@@ -1,4 +1,5 @@
-"""Writes of rak_customer: portal accounts, passwords, contacts, change requests, contact form."""
+"""Writes of rak_customer: portal accounts, passwords, contacts, change requests, contact form,
+dossiers edited in the back office (the service field kept to facturation and superviseur)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from rak_base.errors import RakError
 from rak_base.models import Message, OneTimeCode
@@ -18,7 +20,7 @@ from rak_base.otp import otp_send, otp_verify
 from rak_base.outbox import message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.phones import phone_last_digits, phone_normalize
 from rak_base.sequences import sequence_next
-from rak_customer.models import ChangeRequest, Contact, ContactMessage, Customer, PortalAccount
+from rak_customer.models import ChangeRequest, Contact, ContactMessage, Customer, Dossier, PortalAccount, Service
 from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
 from rak_customer.validators import identity_normalize
 
@@ -571,3 +573,31 @@ def contact_message_handle(*, message_id: int, staff_user, note: str, now: datet
     message.handled_at = now
     message.save(update_fields=["status", "staff_note", "handled_by", "handled_at"])
     return message
+
+
+# --- dossiers (back office) ----------------------------------------------------------------------
+
+DOSSIER_SERVICE_PERMISSION = "rak_customer.change_dossier_service"
+
+
+class DossierServiceLocked(RakError):
+    default_message = "Le métier d'un dossier ne peut être modifié que par la facturation ou un superviseur."
+
+
+@transaction.atomic
+def dossier_save(*, dossier: Dossier, staff_user) -> Dossier:
+    """Save a dossier edited in the back office. Its service (métier) decides what it is billed
+    and on which meter: only staff with ``change_dossier_service`` (facturation, superviseur)
+    change it; anyone else gets ``DossierServiceLocked`` and nothing is written."""
+    if dossier.pk is not None:
+        stored = Dossier.objects.select_for_update().filter(pk=dossier.pk).values_list("service", flat=True).first()
+        if stored is not None and stored != dossier.service and not staff_user.has_perm(DOSSIER_SERVICE_PERMISSION):
+            raise DossierServiceLocked(
+                gettext(
+                    "Le métier d'un dossier ne peut être modifié que par la facturation ou un superviseur "
+                    "(dossier %(number)s : %(service)s)."
+                )
+                % {"number": dossier.number, "service": Service(stored).label}
+            )
+    dossier.save()
+    return dossier
