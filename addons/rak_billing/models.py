@@ -260,11 +260,24 @@ class ReadingImport(models.Model):
     rows_unchanged = models.PositiveIntegerField(_("déjà présentes"), default=0)
     rows_rejected = models.PositiveIntegerField(_("rejetées"), default=0)
     report = models.JSONField(_("rapport"), default=list, blank=True)
+    file = models.FileField(_("fichier importé"), upload_to="imports/readings/%Y/%m/", blank=True)
+    # An import is archived, never deleted: its file, its report and its readings' link stay.
+    archived_at = models.DateTimeField(_("archivé le"), null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("archivé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    archive_reason = models.CharField(_("motif de l'archivage"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("import de relevés")
         verbose_name_plural = _("imports de relevés")
         ordering = ["-created_at"]
+        permissions = [("archive_readingimport", _("Peut archiver un import de relevés"))]
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
@@ -369,6 +382,12 @@ class BillingRun(models.Model):
     dossiers_total = models.PositiveIntegerField(_("dossiers à facturer"), default=0)
     bills_created = models.PositiveIntegerField(_("factures émises"), default=0)
     dossiers_skipped = models.PositiveIntegerField(_("dossiers ignorés"), default=0)
+    unbillable = models.JSONField(
+        _("dossiers non facturables"),
+        default=dict,
+        blank=True,
+        help_text=_("Relevés à la création : dossiers sans barème, sans compteur ou au relevé en attente."),
+    )
     last_dossier_id = models.BigIntegerField(
         _("dernier dossier traité"), default=0, help_text=_("Reprise après interruption.")
     )
