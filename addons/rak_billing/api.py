@@ -23,6 +23,7 @@ from rak_billing.ledger import (
     customer_balance,
     payment_record,
 )
+from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue
 from rak_billing.pdf import bill_pdf
 from rak_billing.receipts import (
     bill_payment_description,
@@ -39,6 +40,7 @@ __all__ = [
     "BillingRunRefused",
     "CreditNoteRefused",
     "EngineError",
+    "OnlineFeeRefused",
     "OtherLine",
     "PaymentRefused",
     "TariffNotFound",
@@ -55,6 +57,7 @@ __all__ = [
     "credit_note_issue",
     "customer_balance",
     "fmt_qty",
+    "online_fee_invoice_issue",
     "payment_receipt_context",
     "payment_receipt_pdf",
     "payment_record",

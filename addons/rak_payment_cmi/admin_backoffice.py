@@ -31,7 +31,12 @@ from rak_payment_cmi.csvfiles import MAX_BYTES
 from rak_payment_cmi.models import NetworkPaymentImport, PaymentSettings, SettlementImport, SettlementLine
 from rak_payment_cmi.network_imports import network_payments_import
 from rak_payment_cmi.paying import fee_for, payment_settings_fee_disable
-from rak_payment_cmi.reconciliation import settlement_import, settlement_line_apply, settlement_line_flag
+from rak_payment_cmi.reconciliation import (
+    settlement_import,
+    settlement_line_apply,
+    settlement_line_flag,
+    settlement_summary,
+)
 
 SEED_EXAMPLES = (Decimal("218.83"), Decimal("113.02"))
 
@@ -362,6 +367,7 @@ class SettlementImportAdmin(ModelAdmin):
             "can_resolve": self.has_resolve_permission(request),
             "check_labels": CHECK_LABELS,
             "apply_checks": [SettlementLine.Check.NOT_RECORDED],
+            "summary": settlement_summary(settlement),
         }
         return TemplateResponse(request, "admin/rak_payment_cmi/settlement_report.html", context)
 

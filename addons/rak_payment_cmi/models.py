@@ -88,6 +88,17 @@ class PaymentOrder(models.Model):
     masked_pan = models.CharField(_("n° de carte masqué"), max_length=32, blank=True)
     paid_at = models.DateTimeField(_("payée le"), null=True, blank=True)
     cancel_reason = models.TextField(_("motif de l'annulation"), blank=True)
+    fee_vat_rate = models.DecimalField(
+        _("taux de TVA sur les frais"), max_digits=5, decimal_places=4, default=0, help_text=_("0,1000 pour 10 %.")
+    )
+    fee_bill = models.OneToOneField(
+        Bill,
+        verbose_name=_("facture des frais du service en ligne"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cmi_fee_order",
+    )
 
     class Meta:
         verbose_name = _("ordre de paiement en ligne")

@@ -23,6 +23,13 @@ issued to the customer on or after the gateway's payment date; AMOUNT_DIFFERS, D
 UNKNOWN_ORDER (money at the gateway that must go back) and REFUNDED_HERE_PAID, NOT_AT_GATEWAY
 (recorded here, not or no longer at the gateway) → « Signaler » (flagged for a refund or an
 accounting check, with a note). Importing the same file twice is refused (SHA-256).
+
+A captured order is one payment of what CMI took (bills + the online-service fee and its VAT, the
+fee settling a « Frais du service en ligne » invoice), so the file's days balance to the centime:
+``settlement_summary`` — the file's accepted total = the orders captured on those days (fee
+included) = the card payments recorded = the bills paid + the fee income (HT + VAT). A
+transaction accepted at CMI for an order cancelled here (bills already settled: not captured)
+is flagged as money to give back.
 """
 
 from __future__ import annotations
@@ -33,14 +40,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import DecimalField, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
-from rak_billing.ledger import credit_note_issue, payment_record
-from rak_billing.models import Bill, Payment
+from rak_billing.ledger import credit_note_issue
+from rak_billing.models import Bill, Payment, PaymentAllocation
 from rak_payment_cmi import services
 from rak_payment_cmi.csvfiles import ImportFileError, RowError, parse_amount, parse_datetime, read_rows
 from rak_payment_cmi.models import PaymentOrder, SettlementImport, SettlementLine
@@ -114,6 +122,11 @@ def _match(row: _Row, order: PaymentOrder | None) -> tuple[str, str]:
         if row.amount != order.amount_total:
             return Check.AMOUNT_DIFFERS, f"{row.amount} DH au CMI, {order.amount_total} DH enregistrés ici."
         return Check.MATCHED, ""
+    if order.status == PaymentOrder.Status.CANCELLED and order.trans_id == row.trans_id:
+        return Check.DOUBLE_CHARGE, (
+            "Ordre annulé ici (factures déjà réglées, non capturé) mais transaction acceptée au CMI : "
+            "à annuler ou rembourser."
+        )
     if order.status == PaymentOrder.Status.AMOUNT_MISMATCH or row.amount != order.amount_total:
         return Check.AMOUNT_DIFFERS, f"{row.amount} DH au CMI, {order.amount_total} DH attendus par l'ordre."
     return Check.NOT_RECORDED, f"Payé au CMI, ordre « {order.get_status_display()} » ici (notification perdue)."
@@ -256,15 +269,7 @@ def settlement_line_apply(*, line_id: int, user, now: datetime.datetime) -> Sett
     if line.amount != order.amount_total:
         raise ReconciliationError("Le montant du relevé diffère de celui de l'ordre : signalez la ligne.")
     paid_at = line.transaction_at or now
-    payment = payment_record(
-        customer=order.customer,
-        amount=order.amount_bills,
-        method=Payment.Method.CARD_CMI,
-        paid_at=paid_at,
-        reference=order.oid,
-        external_id=f"CMI:{line.trans_id}",
-        bills=[ob.bill for ob in order.order_bills.select_related("bill")],
-    )
+    payment = services.order_capture_record(order, trans_id=line.trans_id, paid_at=paid_at)
     order.payment = payment
     order.paid_at = paid_at
     order.trans_id = line.trans_id
@@ -276,7 +281,7 @@ def settlement_line_apply(*, line_id: int, user, now: datetime.datetime) -> Sett
         PaymentOrder.Status.PAID,
         now=now,
         note=f"Rapprochement CMI : transaction {line.trans_id} du relevé « {line.settlement.file_name} »",
-        fields=["payment", "paid_at", "trans_id", "auth_code", "masked_pan", "proc_return_code"],
+        fields=["payment", "paid_at", "trans_id", "auth_code", "masked_pan", "proc_return_code", "fee_bill"],
     )
     hook_fire(services.HOOK_ORDER_PAID, order_id=order.pk)
     paid_on = timezone.localdate(paid_at)
@@ -306,3 +311,62 @@ def settlement_line_flag(*, line_id: int, user, now: datetime.datetime, note: st
     line.resolution_note = (note or line.detail or "Signalé").strip()[:2000]
     line.save(update_fields=["resolution", "resolved_at", "resolved_by", "resolution_note"])
     return line
+
+
+# --- the day's totals ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettlementSummary:
+    """What a settlement file's days add up to, on both sides (the back office's report)."""
+
+    first_day: datetime.date | None
+    last_day: datetime.date | None
+    gateway_total: Decimal  # the file's accepted transactions
+    captured_total: Decimal  # the orders paid here on those days, fee included
+    payments_total: Decimal  # the card payments recorded for them
+    bills_total: Decimal  # of which allocated to the customers' bills
+    fee_ht: Decimal  # of which the online-service fee (« Frais du service en ligne » invoices)
+    fee_vat: Decimal  # and its VAT
+
+    @property
+    def fee_total(self) -> Decimal:
+        return self.fee_ht + self.fee_vat
+
+    @property
+    def difference(self) -> Decimal:
+        """The file's total minus the payments recorded: zero when the day balances."""
+        return self.gateway_total - self.payments_total
+
+
+def _sum(queryset, field: str) -> Decimal:
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return queryset.aggregate(total=Coalesce(Sum(field), Decimal("0.00"), output_field=money))["total"]
+
+
+def settlement_summary(settlement: SettlementImport) -> SettlementSummary:
+    """The file's days (Casablanca time): CMI's accepted total beside the orders captured, the
+    payments recorded, and their split into bills paid and fee income (HT, VAT)."""
+    zero = Decimal("0.00")
+    gateway_total = _sum(settlement.lines.filter(gateway_status=GatewayStatus.ACCEPTED), "amount")
+    if settlement.period_start is None or settlement.period_end is None:
+        return SettlementSummary(None, None, gateway_total, zero, zero, zero, zero, zero)
+    zone = timezone.get_current_timezone()
+    first_day = timezone.localtime(settlement.period_start, zone).date()
+    last_day = timezone.localtime(settlement.period_end, zone).date()
+    start = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(last_day + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
+    orders = PaymentOrder.objects.filter(status=PaymentOrder.Status.PAID, paid_at__gte=start, paid_at__lt=end)
+    payments = Payment.objects.filter(cmi_order__in=orders)
+    fee_bills = Bill.objects.filter(cmi_fee_order__in=orders)
+    bills_paid = PaymentAllocation.objects.filter(payment__in=payments).exclude(bill__kind=Bill.Kind.ONLINE_FEE)
+    return SettlementSummary(
+        first_day=first_day,
+        last_day=last_day,
+        gateway_total=gateway_total,
+        captured_total=_sum(orders, "amount_total"),
+        payments_total=_sum(payments, "amount"),
+        bills_total=_sum(bills_paid, "amount"),
+        fee_ht=_sum(fee_bills, "total_ht"),
+        fee_vat=_sum(fee_bills, "total_tva"),
+    )

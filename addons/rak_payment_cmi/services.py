@@ -54,12 +54,19 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
-from rak_billing.api import bills_with_outstanding, payment_record
+from rak_billing.api import bills_with_outstanding, online_fee_invoice_issue, payment_record
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
 from rak_payment_cmi import hashing
 from rak_payment_cmi.after_payment import order_cancelled_notify
-from rak_payment_cmi.models import CURRENCY_MAD, CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
+from rak_payment_cmi.models import (
+    CURRENCY_MAD,
+    CmiCallback,
+    PaymentOrder,
+    PaymentOrderBill,
+    PaymentOrderEvent,
+    PaymentSettings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +165,18 @@ def _lock_customer(customer_id: int) -> None:
 
 def _dh(amount: Decimal) -> str:
     return f"{amount:.2f}".replace(".", ",")
+
+
+def _fee_vat_rate(fee_amount: Decimal, fee_vat: Decimal) -> Decimal:
+    """The VAT rate the fee was priced with: the back office's rate (``PaymentSettings``, kept
+    with its history) when it gives this VAT, else the rate the two amounts imply."""
+    if fee_vat <= ZERO or fee_amount <= ZERO:
+        return Decimal("0.0000")
+    current = PaymentSettings.objects.filter(pk=1).first() or PaymentSettings(pk=1)
+    rate = Decimal(current.fee_vat_rate)
+    if round_money(fee_amount * rate) == fee_vat:
+        return rate.quantize(Decimal("0.0001"))
+    return (fee_vat / fee_amount).quantize(Decimal("0.0001"))
 
 
 def order_pending_for_bills(bill_ids: Iterable[int], *, now: datetime) -> PaymentOrder | None:
@@ -268,6 +287,7 @@ def payment_order_create(
         amount_bills=amount_bills,
         fee_amount=fee_amount,
         fee_vat=fee_vat,
+        fee_vat_rate=_fee_vat_rate(fee_amount, fee_vat),
         amount_total=amount_bills + fee_amount + fee_vat,
         currency=CURRENCY_MAD,
         email=email.strip(),
@@ -504,16 +524,7 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
     short = _bills_no_longer_owed(order)
     if short:
         return _refuse_settled(order, callback, fields, trans_id, short, now)
-    payment = payment_record(
-        customer=order.customer,
-        amount=order.amount_bills,
-        method=Payment.Method.CARD_CMI,
-        paid_at=now,
-        reference=order.oid,
-        external_id=f"CMI:{trans_id}",
-        received_by=None,
-        bills=[line.bill for line in order.order_bills.select_related("bill")],  # the bills the customer chose
-    )
+    payment = order_capture_record(order, trans_id=trans_id, paid_at=now)
     order.payment = payment
     order.paid_at = now
     order.trans_id = trans_id[:64]
@@ -526,10 +537,41 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
         now=now,
         callback=callback,
         note=f"Transaction {trans_id}, autorisation {order.auth_code or '—'}",
-        fields=["payment", "paid_at", "trans_id", "proc_return_code", "auth_code", "masked_pan"],
+        fields=["payment", "paid_at", "trans_id", "proc_return_code", "auth_code", "masked_pan", "fee_bill"],
     )
     hook_fire(HOOK_ORDER_PAID, order_id=order.pk)
     return Verdict(Outcome.APPLIED, ANSWER_CAPTURE, f"Paiement {payment.pk} de {payment.amount} DH enregistré.")
+
+
+def order_capture_record(order: PaymentOrder, *, trans_id: str, paid_at: datetime) -> Payment:
+    """Record what CMI captured for ``order`` (a locked, not yet paid order; the caller then
+    marks it PAID): one payment of ``amount_total`` — the day's payments equal CMI's settlement
+    total to the centime — allocated to the order's bills (their amounts) and, when there is a
+    fee, to the « Frais du service en ligne » invoice issued here (HT and VAT as charged), which
+    the fee part settles at once: the bills are credited exactly their amounts, the fee never
+    becomes customer credit. Sets ``order.fee_bill`` (saved by the caller's transition)."""
+    bills = [line.bill for line in order.order_bills.select_related("bill")]  # the bills the customer chose
+    if order.fee_amount + order.fee_vat > ZERO:
+        local = timezone.localtime(paid_at) if timezone.is_aware(paid_at) else paid_at
+        order.fee_bill = online_fee_invoice_issue(
+            customer=order.customer,
+            fee_ht=order.fee_amount,
+            fee_vat=order.fee_vat,
+            vat_rate=order.fee_vat_rate or _fee_vat_rate(order.fee_amount, order.fee_vat),
+            issue_date=local.date(),
+            label=gettext("Frais du service en ligne — paiement par carte, commande %(oid)s") % {"oid": order.oid},
+        )
+        bills.append(order.fee_bill)
+    return payment_record(
+        customer=order.customer,
+        amount=order.amount_total,
+        method=Payment.Method.CARD_CMI,
+        paid_at=paid_at,
+        reference=order.oid,
+        external_id=f"CMI:{trans_id}",
+        received_by=None,
+        bills=bills,
+    )
 
 
 def _bills_no_longer_owed(order: PaymentOrder) -> list[tuple[str, Decimal, Decimal]]:

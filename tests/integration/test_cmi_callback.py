@@ -176,7 +176,9 @@ def test_approved_callback_records_the_payment_and_captures(client, order, bills
     order.refresh_from_db()
     assert order.status == Status.PAID
     payment = order.payment
-    assert payment.amount == Decimal("218.83")  # the bills; the fee is the order's, not the ledger's
+    # what CMI took (issue 8 §2): the bills (218,83) + the fee invoice it settles (2,19 + 0,22 VAT)
+    assert payment.amount == Decimal("221.24")
+    assert order.fee_bill.kind == Bill.Kind.ONLINE_FEE and order.fee_bill.total_ttc == Decimal("2.41")
     assert payment.method == Payment.Method.CARD_CMI
     assert payment.external_id == f"CMI:{fields['TransId']}"
     assert payment.reference == order.oid

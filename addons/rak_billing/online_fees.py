@@ -1,0 +1,83 @@
+"""The online-service fee (« Frais du service en ligne ») in the books.
+
+A card payment through CMI takes the bills plus the fee and its VAT. The whole amount is one
+payment (what the gateway settles); the fee and its VAT are an invoice of kind ONLINE_FEE —
+HT and TVA exactly as charged, the VAT rate the order was priced with — that the fee part of the
+same payment settles at once:
+
+    fee_bill = online_fee_invoice_issue(customer=, fee_ht=, fee_vat=, vat_rate=, issue_date=, label=)
+    payment_record(customer=, amount=bills + fee, ..., bills=[*bills, fee_bill])
+
+The invoice is debited on the ledger but, unlike ``bill_issue_other``, the customer's credit is
+not applied to it: the card paid it, so it never consumes a credit nor leaves one behind.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from rak_base.errors import RakError
+from rak_base.money import round_money
+from rak_billing.ledger import bill_numbers_reserve
+from rak_billing.models import Bill, BillLine, LedgerEntry
+from rak_customer.models import Customer
+
+ZERO = Decimal("0.00")
+
+
+class OnlineFeeRefused(RakError):
+    default_message = "Les frais du service en ligne ne peuvent pas être facturés."
+
+
+@transaction.atomic
+def online_fee_invoice_issue(
+    *,
+    customer: Customer,
+    fee_ht: Decimal,
+    fee_vat: Decimal,
+    vat_rate: Decimal,
+    issue_date: datetime.date,
+    label: str,
+) -> Bill:
+    """Issue the ONLINE_FEE invoice of a card payment (open; the caller settles it with the
+    payment that carries the fee, in the same transaction)."""
+    fee_ht, fee_vat = round_money(fee_ht), round_money(fee_vat)
+    if fee_ht < ZERO or fee_vat < ZERO or fee_ht + fee_vat <= ZERO:
+        raise OnlineFeeRefused()
+    # the customer's row lock, as every ledger write (rak_billing.ledger._lock_customer)
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+    (number,) = bill_numbers_reserve(year=issue_date.year, count=1)
+    bill = Bill.objects.create(
+        number=number,
+        kind=Bill.Kind.ONLINE_FEE,
+        customer=customer,
+        issue_date=issue_date,
+        due_date=issue_date,
+        total_ht=fee_ht,
+        total_tva=fee_vat,
+        total_ttc=fee_ht + fee_vat,
+    )
+    BillLine.objects.create(
+        bill=bill,
+        position=1,
+        kind=BillLine.Kind.OTHER,
+        label=label[:160],
+        quantity=Decimal("1"),
+        unit_price=fee_ht,
+        amount_ht=fee_ht,
+        vat_rate=vat_rate,
+        amount_tva=fee_vat,
+        amount_ttc=fee_ht + fee_vat,
+    )
+    LedgerEntry.objects.create(
+        customer=customer,
+        kind=LedgerEntry.Kind.BILL,
+        entry_date=issue_date,
+        amount=bill.total_ttc,
+        bill=bill,
+        label=f"{bill.get_kind_display()} {bill.number}"[:160],
+    )
+    return bill
