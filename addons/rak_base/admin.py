@@ -19,10 +19,10 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, 
 from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from rak_base import clock
+from rak_base import clock, scheduler
 from rak_base.documents import reference_display, reference_normalize
 from rak_base.errors import RakError
-from rak_base.models import Document, Message, OneTimeCode, Sequence, User
+from rak_base.models import Document, Message, OneTimeCode, ScheduledJob, Sequence, User
 from rak_base.otp import MAX_FAILURES
 from rak_base.outbox import message_retry
 from rak_base.phones import InvalidPhone, phone_normalize
@@ -385,6 +385,201 @@ class DocumentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         if document is None:
             raise Http404
         return private_file_response(document.file, download_name=f"{document.reference}.pdf")
+
+
+# --- scheduled jobs (rak_base.scheduler) -----------------------------------------------------------
+
+
+JOB_STATE_LABELS = {
+    "ok": "success",
+    "running": "info",
+    "never": "info",
+    "item_errors": "warning",
+    "disabled": "warning",
+    "failed": "danger",
+    "late": "danger",
+    "unknown": "danger",
+}
+
+
+def scheduled_job_state(job: ScheduledJob, *, now) -> tuple[str, str]:
+    """(key, French label) of a job as the back office shows it."""
+    if job.name not in scheduler.jobs_registered():
+        return "unknown", _("Absente du code")
+    if not job.enabled:
+        return "disabled", _("Désactivée")
+    if scheduler.job_is_late(job, now=now):
+        return "late", _("En retard")
+    if job.running_since and job.lease_until and job.lease_until > now:
+        return "running", _("En cours")
+    if job.last_outcome == ScheduledJob.Outcome.FAILED:
+        return "failed", _("Échec")
+    if job.last_outcome == ScheduledJob.Outcome.ITEM_ERRORS:
+        return "item_errors", _("Erreurs sur des éléments")
+    if not job.last_outcome:
+        return "never", _("Jamais exécutée")
+    return "ok", _("À jour")
+
+
+def duration_display(value) -> str:
+    if value is None:
+        return "—"
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return _("%(s)s s") % {"s": f"{seconds:.1f}".replace(".", ",")}
+    return _("%(m)d min %(s)02d s") % {"m": seconds // 60, "s": seconds % 60}
+
+
+def interval_display(value) -> str:
+    minutes = int(value.total_seconds() // 60)
+    if minutes and minutes % 1440 == 0:
+        return ngettext("chaque jour", "tous les %(n)d jours", minutes // 1440) % {"n": minutes // 1440}
+    if minutes and minutes % 60 == 0:
+        return ngettext("chaque heure", "toutes les %(n)d heures", minutes // 60) % {"n": minutes // 60}
+    if minutes:
+        return ngettext("chaque minute", "toutes les %(n)d minutes", minutes) % {"n": minutes}
+    return _("toutes les %(n)d secondes") % {"n": int(value.total_seconds())}
+
+
+@admin.register(ScheduledJob)
+class ScheduledJobAdmin(ModelAdmin):
+    """The periodic jobs: when each ran, how long, how it went, its last error. Read only; the
+    superviseur group may « Exécuter maintenant » and enable or disable a job (one service each)."""
+
+    list_display = (
+        "label",
+        "state_display",
+        "interval_text",
+        "next_run_at",
+        "last_started_at",
+        "duration_text",
+        "last_success_at",
+        "last_result",
+        "error_short",
+    )
+    ordering = ("label",)
+    actions = ("run_now", "enable", "disable")
+    fieldsets = (
+        (None, {"fields": ("label", "name", "state_display", "interval_text", "enabled")}),
+        (
+            _("Dernière exécution"),
+            {
+                "fields": (
+                    ("last_started_at", "last_finished_at", "duration_text"),
+                    ("last_success_at", "last_outcome"),
+                    "last_result",
+                    "last_error",
+                )
+            },
+        ),
+        (
+            _("Planification"),
+            {
+                "fields": (
+                    "next_run_at",
+                    ("running_since", "running_on", "lease_until"),
+                    "late_alerted_at",
+                    ("enabled_changed_at", "enabled_changed_by"),
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "label",
+        "name",
+        "state_display",
+        "interval_text",
+        "enabled",
+        "last_started_at",
+        "last_finished_at",
+        "duration_text",
+        "last_success_at",
+        "last_outcome",
+        "last_result",
+        "last_error",
+        "next_run_at",
+        "running_since",
+        "running_on",
+        "lease_until",
+        "late_alerted_at",
+        "enabled_changed_at",
+        "enabled_changed_by",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # read only: the actions below are the only writes
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_operate_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("rak_base.change_scheduledjob")
+
+    @display(description=_("état"), label=JOB_STATE_LABELS)
+    def state_display(self, obj: ScheduledJob):
+        return scheduled_job_state(obj, now=clock.now())
+
+    @display(description=_("intervalle"), ordering="interval")
+    def interval_text(self, obj: ScheduledJob) -> str:
+        return interval_display(obj.interval)
+
+    @display(description=_("durée"), ordering="last_duration")
+    def duration_text(self, obj: ScheduledJob) -> str:
+        return duration_display(obj.last_duration)
+
+    @display(description=_("dernière erreur"))
+    def error_short(self, obj: ScheduledJob) -> str:
+        first = obj.last_error.splitlines()[0] if obj.last_error else ""
+        return (first[:80] + "…") if len(first) > 80 else first
+
+    def _each(self, request, queryset, service, done_message) -> None:
+        done = 0
+        for job_id in queryset.values_list("pk", flat=True):
+            try:
+                service(job_id)
+            except RakError as exc:
+                messages.error(request, exc.message)
+            else:
+                done += 1
+        if done:
+            messages.success(request, done_message % {"count": done})
+
+    @action(description=_("Exécuter maintenant"), permissions=["operate"], icon="play_arrow")
+    def run_now(self, request, queryset):
+        now = clock.now()
+        self._each(
+            request,
+            queryset,
+            lambda job_id: scheduler.scheduled_job_run_now(job_id=job_id, now=now),
+            _("%(count)d tâche(s) lancée(s) : un worker l'exécute dans les secondes qui viennent."),
+        )
+
+    @action(description=_("Activer"), permissions=["operate"], icon="toggle_on")
+    def enable(self, request, queryset):
+        now = clock.now()
+        self._each(
+            request,
+            queryset,
+            lambda job_id: scheduler.scheduled_job_set_enabled(
+                job_id=job_id, enabled=True, actor=request.user, now=now
+            ),
+            _("%(count)d tâche(s) activée(s)."),
+        )
+
+    @action(description=_("Désactiver"), permissions=["operate"], icon="toggle_off")
+    def disable(self, request, queryset):
+        now = clock.now()
+        self._each(
+            request,
+            queryset,
+            lambda job_id: scheduler.scheduled_job_set_enabled(
+                job_id=job_id, enabled=False, actor=request.user, now=now
+            ),
+            _("%(count)d tâche(s) désactivée(s)."),
+        )
 
 
 # --- login attempts (django-axes), themed like the rest -------------------------------------------

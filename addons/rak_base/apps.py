@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class RakBaseConfig(AppConfig):
     name = "rak_base"
     verbose_name = _("Socle (messages, OTP, utilisateurs)")
+
+    def ready(self) -> None:
+        from rak_base import jobs
+
+        jobs.register()  # periodic jobs: outbox recovery, purges (rak_base.scheduler)

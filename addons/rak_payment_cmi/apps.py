@@ -14,3 +14,6 @@ class RakPaymentCmiConfig(AppConfig):
 
         receipt_details_register(receipt_details)  # the card's details on the payment's receipt
         hook_subscribe(HOOK_ORDER_PAID, order_paid_notify)  # confirmation e-mail
+        from rak_payment_cmi import jobs
+
+        jobs.register()  # periodic job (rak_base.scheduler): unpaid orders expire

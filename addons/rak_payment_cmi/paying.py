@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rak_base.money import round_money
+from rak_base.scheduler import each_item
 from rak_billing.ledger import (
     OtherLine,
     bill_is_exigible,
@@ -298,12 +299,13 @@ def advance_order_create(
     )
 
 
-@transaction.atomic
 def advance_invoices_cancel_unpaid(*, now: datetime.datetime) -> int:
     """Advance invoices whose online payment never came (every order for them EXPIRED):
     cancelled by a credit note, so they neither weigh on the balance nor become exigible.
-    (``manage.py cmi_orders_expire`` runs it after expiring the orders; a late approved callback
-    still records the money, which then stays on the account as credit.)"""
+    (The scheduler's « ordres de paiement expirés » job and ``manage.py cmi_orders_expire`` run it
+    after expiring the orders; a late approved callback still records the money, which then stays
+    on the account as credit.) Each bill in its own transaction: one that fails is logged and the
+    others are cancelled all the same."""
     stale = (
         Bill.objects.filter(
             kind=Bill.Kind.ADVANCE,
@@ -315,15 +317,19 @@ def advance_invoices_cancel_unpaid(*, now: datetime.datetime) -> int:
         .distinct()
         .order_by("pk")
     )
-    count = 0
-    for bill in stale:
-        if bill.credit_notes.exists():
-            continue
+    cancelled: list[int] = []
+
+    def cancel(bill_id: int) -> None:
+        bill = Bill.objects.select_for_update().get(pk=bill_id)
+        if bill.settled_at is not None or bill.credit_notes.exists():
+            return
         credit_note_issue(
             bill=bill,
             reason="Avance non payée en ligne (ordre de paiement expiré)",
             issue_date=_local_date(now),
             now=now,
         )
-        count += 1
-    return count
+        cancelled.append(bill_id)
+
+    each_item(list(stale.values_list("pk", flat=True)), cancel, describe=lambda pk: f"facture d'avance #{pk}")
+    return len(cancelled)

@@ -6,8 +6,9 @@
 - « Ordres de pose »: the installation orders created by the fees' payment; the technician records
   the installed meter (number, caliber, brand, index) with « Enregistrer la pose », which creates
   the meter and the dossier and, for the last order of a request, activates and closes it;
-  « Vérifier les paiements » moves on the requests whose fees were paid at the counter or through
-  another network (``lifecycle.fees_paid_sweep``).
+  « Vérifier les paiements des frais » moves on, by hand, the requests whose bill is settled but
+  that did not move when it was (``settlement.settled_bills_recheck``; normally the ledger's
+  « facture réglée » hook moves them at once, whatever the channel).
 
 Screens only: each button is one service call of ``rak_requests.lifecycle``; a domain error is
 shown with its French message. No field of these rows is written by the form itself.
@@ -34,7 +35,7 @@ from rak_base.admin import ReadOnlyAdminMixin
 from rak_base.errors import RakError
 from rak_customer.models import Contact
 from rak_requests import contracts as contract_docs
-from rak_requests import lifecycle
+from rak_requests import lifecycle, settlement
 from rak_requests.models import CallRequest, Contract, InstallationOrder
 
 CALL_PERMISSION = "rak_requests.change_callrequest"
@@ -367,7 +368,7 @@ class InstallationOrderAdmin(_ActionsOnlyAdmin):
         icon="price_check",
     )
     def check_payments(self, request):
-        moved = lifecycle.fees_paid_sweep(now=clock.now(), actor=request.user)
+        moved = settlement.settled_bills_recheck(now=clock.now(), actor=request.user)
         messages.info(request, _("Demandes passées à la pose du compteur : %(n)d.") % {"n": moved})
         return HttpResponseRedirect(reverse("admin:rak_requests_installationorder_changelist"))
 

@@ -8,10 +8,18 @@ class RakRequestsConfig(AppConfig):
 
     def ready(self) -> None:
         from rak_base.hooks import hook_subscribe
-        from rak_payment_cmi.api import HOOK_ORDER_PAID
-        from rak_requests.lifecycle import on_order_paid
+        from rak_billing.api import HOOK_BILLS_SETTLED
+        from rak_requests import jobs, settlement
+        from rak_requests.lifecycle import fees_paid_check
+        from rak_requests.models import Phase
 
-        hook_subscribe(HOOK_ORDER_PAID, on_order_paid)  # paying the fees invoice moves the request on
+        # « facture réglée » (any channel): the request that owns the bill moves on (settlement.py)
+        hook_subscribe(HOOK_BILLS_SETTLED, settlement.on_bills_settled)
+        settlement.settled_bill_handler_register(Phase.Code.PAIEMENT, fees_paid_check)  # fees → Pose du compteur
+        jobs.register()  # periodic jobs (rak_base.scheduler): SLA escalation, staging purge
+        from rak_requests.quotes import works_paid_check
+
+        settlement.settled_bill_handler_register(Phase.Code.DEVIS, works_paid_check)  # works invoice → Travaux
         from rak_requests import (
             admin_lifecycle,  # noqa: F401 - back office: calls and identity checks, installation orders
             admin_quotes,  # noqa: F401  (« Émettre un devis », registered on Quote)

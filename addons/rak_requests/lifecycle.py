@@ -14,11 +14,12 @@ subscription (seed « Suivre ma demande d'abonnement », « Signature du contrat
    signed, the fees invoice (Bill kind SUBSCRIPTION, lines per service) is issued into
    ``request.fee_bill`` and the request moves to « Paiement des frais », action PAY.
 3. Paiement. ``fees_pay_start`` creates the CMI order (purpose REQUEST_FEE). Whatever settles the
-   invoice moves the request on without a human: ``fees_paid_check`` runs from the CMI hook
-   (``on_order_paid``, subscribed in ``RakRequestsConfig.ready``), right after the invoice is
-   issued (customer credit), and from ``fees_paid_sweep`` (agency counter, other networks: the
-   back office's « Vérifier les paiements » and the worker). It moves the request to « Pose du
-   compteur », creates the installation order(s) and e-mails the signed contract(s).
+   invoice (card, agency counter, other networks, customer credit) moves the request on without
+   a human: the ledger's « facture réglée » hook (``HOOK_BILLS_SETTLED``) reaches
+   ``fees_paid_check`` through ``rak_requests.settlement`` (registered for the PAIEMENT phase in
+   ``RakRequestsConfig.ready``); it also runs right after the invoice is issued (customer credit
+   settling it at once). It moves the request to « Pose du compteur », creates the installation
+   order(s) and e-mails the signed contract(s).
 4. Pose. ``installation_record`` (meter number, caliber, brand, index): meter, dossier (ACTIVE,
    start date, deposit) at the request's premises (created from the request when missing), the
    initial index reading; when every order is done the customer becomes CLIENT and the request is
@@ -36,14 +37,13 @@ from django.db.models import Max
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from rak_base import clock
 from rak_base.outbox import message_queue_email
 from rak_base.sequences import sequence_next
 from rak_billing.ledger import bill_issue_other
 from rak_billing.models import Bill, MeterReading
 from rak_customer.models import Customer, Dossier, Meter, PortalAccount, Premises
 from rak_customer.selectors import customer_email
-from rak_payment_cmi.api import PaymentOrder, PaymentOrderBill, order_create_for_bills
+from rak_payment_cmi.api import PaymentOrder, order_create_for_bills
 from rak_requests import contracts as contract_docs
 from rak_requests.engine import OPEN_STATUSES, Notice, RequestError, request_lock, request_transition
 from rak_requests.models import CallRequest, Contract, InstallationOrder, Phase, RequestEvent, ServiceRequest
@@ -483,36 +483,6 @@ def fees_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
         intro="Vos frais d'abonnement sont payés : un ordre de pose de votre compteur est généré.",
     )
     return True
-
-
-def on_order_paid(*, order_id: int, **_payload) -> None:
-    """HOOK_ORDER_PAID (in the transaction that marks the order PAID): requests whose fees
-    invoice is among the order's bills move on."""
-    bill_ids = list(PaymentOrderBill.objects.filter(order_id=order_id).values_list("bill_id", flat=True))
-    if not bill_ids:
-        return
-    now = clock.now()
-    for request_id in ServiceRequest.objects.filter(
-        fee_bill_id__in=bill_ids, phase__code=Code.PAIEMENT, status__in=OPEN_STATUSES
-    ).values_list("pk", flat=True):
-        try:
-            with transaction.atomic():  # a savepoint: the payment is recorded whatever happens here
-                fees_paid_check(request_id=request_id, now=now)
-        except Exception:
-            # the periodic sweep (worker) retries; the card payment must not be lost for this
-            logger.exception("Demande %s : passage à la pose du compteur après paiement impossible", request_id)
-
-
-def fees_paid_sweep(*, now: datetime, actor=None) -> int:
-    """Requests waiting for their fees whose invoice was settled another way (agency counter,
-    TASSHILAT...): move them on. Returns how many moved."""
-    moved = 0
-    waiting = ServiceRequest.objects.filter(
-        phase__code=Code.PAIEMENT, status__in=OPEN_STATUSES, fee_bill__settled_at__isnull=False
-    ).values_list("pk", flat=True)
-    for request_id in list(waiting):
-        moved += fees_paid_check(request_id=request_id, now=now, actor=actor)
-    return moved
 
 
 # --- 4. pose du compteur ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from rak_base.outbox import message_queue_bell, message_queue_email
+from rak_base.scheduler import each_item
 from rak_base.uploads import IMAGE_KINDS, upload_validate
 from rak_customer.models import PortalAccount
 from rak_requests.engine import (
@@ -460,8 +461,9 @@ def overdue_filter(now: datetime) -> Q:
 
 def requests_escalate_overdue(*, now: datetime) -> int:
     """Escalate the open requests past their phase deadline (once per phase: a new phase clears
-    ``escalated_at``). Each request in its own transaction; then one bell + e-mail summary to each
-    supervisor. Returns how many were escalated."""
+    ``escalated_at``). Each request in its own transaction (``each_item``: a failing one does not
+    stop the others); then one bell + e-mail summary to each supervisor. Returns how many were
+    escalated. Run by the scheduler (``rak_requests.jobs``)."""
     from django.contrib.auth import get_user_model
 
     candidates = list(
@@ -470,21 +472,25 @@ def requests_escalate_overdue(*, now: datetime) -> int:
         .values_list("pk", flat=True)
     )
     escalated: list[ServiceRequest] = []
-    for request_id in candidates:
-        with transaction.atomic():
-            current = request_lock(request_id=request_id)
-            if current.escalated_at is not None or current.phase_due_at is None or current.phase_due_at >= now:
-                continue
-            request, _ = request_transition(
-                request_id=request_id,
-                now=now,
-                event_kind=RequestEvent.Kind.ESCALATED,
-                actor_kind=RequestEvent.Actor.SYSTEM,
-                internal=True,
-                message=f"Échéance de la phase dépassée ({current.phase_due_at:%d/%m/%Y %H:%M}).",
-            )
-            ServiceRequest.objects.filter(pk=request_id).update(escalated_at=now)
-            escalated.append(request)
+
+    def escalate(request_id: int) -> None:
+        current = request_lock(request_id=request_id)
+        if current.escalated_at is not None or current.phase_due_at is None or current.phase_due_at >= now:
+            return
+        request, _ = request_transition(
+            request_id=request_id,
+            now=now,
+            event_kind=RequestEvent.Kind.ESCALATED,
+            actor_kind=RequestEvent.Actor.SYSTEM,
+            internal=True,
+            message=f"Échéance de la phase dépassée ({current.phase_due_at:%d/%m/%Y %H:%M}).",
+        )
+        ServiceRequest.objects.filter(pk=request_id).update(escalated_at=now)
+        escalated.append(request)
+
+    # each request in its own transaction: one that fails is logged (and reported on the
+    # scheduler's row) and the others are escalated all the same
+    each_item(candidates, escalate, describe=lambda pk: f"demande #{pk}")
     if escalated:
         lines = "\n".join(
             f"- {r.number} ({r.request_type.name}, {r.phase.name if r.phase else '—'})" for r in escalated

@@ -259,9 +259,10 @@ def test_card_payment_moves_the_request_to_installation_without_a_human(request_
     assert RequestEvent.Kind.FEES_PAID in events(request)
 
 
-def test_agency_counter_payment_is_picked_up_by_the_sweep(request_tech, agent):
+def test_agency_counter_payment_moves_the_request_on_with_no_sweep(request_tech, agent):
+    """« Facture réglée » from the ledger: paying the fees invoice at the counter moves the request
+    on in the same transaction (before: only a periodic sweep noticed it)."""
     request = sign_all(to_signature(request_tech, agent))
-    assert lifecycle.fees_paid_sweep(now=NOW) == 0
     payment_record(
         customer=request.customer,
         amount=Decimal("1320.00"),
@@ -269,15 +270,32 @@ def test_agency_counter_payment_is_picked_up_by_the_sweep(request_tech, agent):
         paid_at=NOW,
         bills=[request.fee_bill],
     )
-    assert lifecycle.fees_paid_sweep(now=NOW) == 1
-    assert reload(request).phase.code == Code.POSE_COMPTEUR
-    assert lifecycle.fees_paid_sweep(now=NOW) == 0  # idempotent
+    request = reload(request)
+    assert request.phase.code == Code.POSE_COMPTEUR and request.expected_action == SR.Action.NONE
+    assert request.installations.count() == 2
+    assert RequestEvent.Kind.FEES_PAID in events(request)
+    contract_mail = Message.objects.filter(channel=Message.Channel.EMAIL, recipient="salma@example.ma")
+    assert contract_mail.filter(subject__startswith="Votre contrat d'abonnement").count() == 1
+
+
+def test_a_network_payment_file_moves_the_request_on(request_tech, agent):
+    from rak_payment_cmi.network_imports import network_payments_import
+
+    request = sign_all(to_signature(request_tech, agent))
+    data = (
+        "code_client;numero_facture;montant;date;reference;reseau\n"
+        f";{request.fee_bill.number};1320,00;10/03/2026 09:30;TS-778;Tasshilat\n"
+    ).encode()
+    imported = network_payments_import(data=data, file_name="tasshilat-0310.csv", now=NOW)
+    assert imported.rows_created == 1
+    request = reload(request)
+    assert request.phase.code == Code.POSE_COMPTEUR and request.fee_bill.settled_at is not None
+    assert request.installations.count() == 2
 
 
 def test_installation_creates_meters_and_dossiers_activates_and_closes(request_tech, agent):
     request = sign_all(to_signature(request_tech, agent))
     payment_record(customer=request.customer, amount=Decimal("1320.00"), method=Payment.Method.CASH, paid_at=NOW)
-    lifecycle.fees_paid_sweep(now=NOW)
     water, power = request.installations.order_by("service")
     lifecycle.installation_record(
         order_id=water.pk, agent=agent, meter_number="sn2612345678", caliber="", brand="Sensus", index=0, now=NOW
@@ -398,7 +416,6 @@ def test_another_customers_request_and_contract_are_not_found(request_tech, agen
 def test_portal_pages_of_another_customer_are_404(client, request_tech, agent):
     request = sign_all(to_signature(request_tech, agent))
     payment_record(customer=request.customer, amount=Decimal("1320.00"), method=Payment.Method.CASH, paid_at=NOW)
-    lifecycle.fees_paid_sweep(now=NOW)
     contract = request.contracts.first()
     urls = [
         reverse("portal:lifecycle_sign", args=[request.number]),
@@ -507,10 +524,9 @@ def test_back_office_installation_order_and_payment_check(client, request_tech, 
     technician = staff_in("technique", username="tech.pose")
     client.force_login(technician)
     listing = reverse("admin:rak_requests_installationorder_changelist")
-    assert request.number not in client.get(listing).content.decode()  # paid at the counter: not yet seen
+    assert request.number in client.get(listing).content.decode()  # paid at the counter: moved on at once
     response = client.get(reverse("admin:rak_requests_installationorder_check_payments"))
-    assert any("pose du compteur : 1" in m for m in followed_messages(client, response))
-    assert request.number in client.get(listing).content.decode()
+    assert any("pose du compteur : 0" in m for m in followed_messages(client, response))  # nothing left behind
     for order, number in zip(request.installations.order_by("service"), ("SN2699000001", "IS2699000002"), strict=True):
         url = reverse("admin:rak_requests_installationorder_change", args=[order.pk])
         data = changeform_data(client.get(url))
@@ -540,18 +556,8 @@ def test_request_page_shows_the_lifecycle_buttons(client, request_tech, agent):
     page = client.get(url).content.decode()
     assert 'data-testid="pay-link"' in page and "conservé par la RAK jusqu'au paiement des frais" in page
     payment_record(customer=request.customer, amount=Decimal("1320.00"), method=Payment.Method.CASH, paid_at=NOW)
-    lifecycle.fees_paid_sweep(now=NOW)
     page = client.get(url).content.decode()
     assert 'data-testid="contract-pdf"' in page and "ordre de pose en cours" in page
-
-
-def test_the_periodic_worker_task_picks_up_counter_payments(request_tech, agent):
-    from rak_requests.tasks import requests_escalate_task
-
-    request = sign_all(to_signature(request_tech, agent))
-    payment_record(customer=request.customer, amount=Decimal("1320.00"), method=Payment.Method.CASH, paid_at=NOW)
-    requests_escalate_task.call()
-    assert reload(request).phase.code == Code.POSE_COMPTEUR
 
 
 def test_back_office_contract_page_shows_the_signature_proof(client, request_tech, agent):
@@ -567,16 +573,33 @@ def test_back_office_contract_page_shows_the_signature_proof(client, request_tec
     assert contract.document.reference[:4] in page
 
 
-def test_a_failure_after_payment_never_loses_the_card_payment(request_tech, agent, monkeypatch):
+def test_a_failure_after_payment_never_loses_the_card_payment(client, request_tech, agent):
+    """Moving the request on fails (the database refuses the installation order: a trigger, as a
+    full disk or a lock timeout would): the card payment is recorded all the same, and the back
+    office's « Vérifier les paiements des frais » moves the request on once the cause is gone."""
+    from django.db import connection
+
+    from tests.integration.test_backoffice import followed_messages
+
     request = sign_all(to_signature(request_tech, agent))
     order = lifecycle.fees_pay_start(request_id=request.pk, customer=request.customer, email="s@example.ma", now=NOW)
-
-    def broken(**kwargs):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(lifecycle, "fees_paid_check", broken)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_order() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'disque plein'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_refuse_order BEFORE INSERT ON rak_requests_installationorder "
+            "FOR EACH ROW EXECUTE FUNCTION test_refuse_order()"
+        )
     assert post_callback(Client(), callback_for(order)) == "ACTION=POSTAUTH"
     order.refresh_from_db()
     assert order.status == PaymentOrder.Status.PAID and reload(request).fee_bill.settled_at is not None
-    monkeypatch.undo()
-    assert lifecycle.fees_paid_sweep(now=NOW) == 1  # the worker's sweep moves it on
+    assert reload(request).phase.code == Code.PAIEMENT  # not moved, but nothing lost
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_refuse_order ON rak_requests_installationorder")
+
+    client.force_login(staff_in("technique", username="tech.verif"))
+    response = client.get(reverse("admin:rak_requests_installationorder_check_payments"))
+    assert any("pose du compteur : 1" in m for m in followed_messages(client, response))
+    assert reload(request).phase.code == Code.POSE_COMPTEUR

@@ -351,13 +351,25 @@ def test_sensitive_message_failing_for_good_is_redacted_and_cannot_be_resent(set
         message_retry(message_id=message.pk)
 
 
-def test_worker_keeps_one_periodic_recovery_scheduled():
+def test_the_scheduler_recovers_a_message_whose_task_died_with_a_worker(run_worker, sms_lines):
+    """The periodic recovery is a scheduler job (« base.outbox_recover », every 5 minutes), not a
+    self-rescheduling task chain: a queued message whose task row was lost is queued again."""
+    from datetime import timedelta
+
     from django_tasks_db.models import DBTaskResult
 
-    from rak_base.tasks import outbox_recover_schedule, outbox_recover_task
+    from rak_base import scheduler
+    from rak_base.models import ScheduledJob
+    from rak_base.outbox import message_queue_sms
 
-    outbox_recover_schedule()
-    outbox_recover_schedule()  # a second worker starting: no second chain
-    pending = DBTaskResult.objects.filter(status="READY", task_path=outbox_recover_task.module_path)
-    assert pending.count() == 1
-    assert pending.get().run_after > timezone.now()
+    message = message_queue_sms(to="+212612345678", body="RAK : message resté en file.")
+    DBTaskResult.objects.all().delete()  # the worker that held its task died
+    stale_at = timezone.now() + timedelta(minutes=11)
+    scheduler.jobs_sync(now=stale_at)
+    ScheduledJob.objects.exclude(name="base.outbox_recover").update(enabled=False)
+    assert scheduler.jobs_run_due(now=stale_at, worker="t") == ["base.outbox_recover"]
+    row = ScheduledJob.objects.get(name="base.outbox_recover")
+    assert row.last_result == "1 message(s) remis en file" and row.next_run_at == stale_at + timedelta(minutes=5)
+    run_worker()
+    assert Message.objects.get(pk=message.pk).status == Message.Status.SENT
+    assert any("message resté en file" in line for line in sms_lines())

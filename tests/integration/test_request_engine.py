@@ -220,16 +220,6 @@ def test_sla_escalation_once_per_phase_and_supervisors_told(request_, now):
     assert requests_escalate_overdue(now=moved.phase_due_at + timedelta(seconds=1)) == 1
 
 
-def test_escalation_task_reschedules_itself():
-    from django_tasks_db.models import DBTaskResult
-
-    from rak_requests.tasks import requests_escalate_schedule, requests_escalate_task
-
-    requests_escalate_schedule()
-    requests_escalate_schedule()  # a second worker starting: no second chain
-    assert DBTaskResult.objects.filter(task_path=requests_escalate_task.module_path, status="READY").count() == 1
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_two_agents_accepting_the_same_phase_at_once_one_wins(now):

@@ -1,0 +1,103 @@
+"""« Facture réglée »: a settled bill moves on the request that owns it.
+
+rak_billing's ledger fires ``HOOK_BILLS_SETTLED`` (``bill_ids=[...]``, ``customer_id=``) in the
+transaction that settles bills, whatever the channel: CMI card payment, agency counter, other
+networks' files, customer credit applied, credit note. ``on_bills_settled`` (subscribed in
+``RakRequestsConfig.ready``) finds the open requests linked to one of those bills and calls the
+handler registered for the phase each request is in. Each call runs in a savepoint: a failure is
+logged and never rolls back the payment; the request then waits for « Vérifier les paiements des
+frais » (back office, ``settled_bills_recheck``), which runs the same handlers by hand.
+
+Entry point for a request type (its module or ``AppConfig.ready``)::
+
+    settled_bill_handler_register(Phase.Code.PAIEMENT, fees_paid_check)  # link: request.fee_bill
+    settled_bill_handler_register(Phase.Code.DEVIS, works_paid_check, bill_link="fee_bill")
+
+``handler(*, request_id, now, actor=None) -> bool`` (moved or not; idempotent: it locks the request
+and checks its phase and the bill itself). ``bill_link`` is the ORM path from ``ServiceRequest`` to
+the bill (default ``fee_bill``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from rak_base import clock
+from rak_requests.engine import OPEN_STATUSES
+from rak_requests.models import ServiceRequest
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SettledBillHandler:
+    phase_code: str
+    handler: Callable[..., bool]
+    bill_link: str = "fee_bill"
+
+
+_handlers: dict[str, SettledBillHandler] = {}
+
+
+def settled_bill_handler_register(
+    phase_code: str, handler: Callable[..., bool], *, bill_link: str = "fee_bill"
+) -> None:
+    """When a bill linked to a request (``bill_link``) is settled while the request is open in
+    ``phase_code``, call ``handler(request_id=, now=, actor=None)``. One handler per phase."""
+    _handlers[str(phase_code)] = SettledBillHandler(str(phase_code), handler, bill_link)
+
+
+def _dispatch(rows: Iterable[tuple[int, str]], *, now: datetime, actor=None) -> int:
+    moved = 0
+    for request_id, phase_code in rows:
+        entry = _handlers.get(phase_code)
+        if entry is None:
+            continue
+        try:
+            with transaction.atomic():  # a savepoint: the payment stays recorded whatever happens here
+                moved += bool(entry.handler(request_id=request_id, now=now, actor=actor))
+        except Exception:
+            logger.exception(
+                "Demande %s (phase %s) : suite donnée au règlement de la facture impossible", request_id, phase_code
+            )
+    return moved
+
+
+def on_bills_settled(*, bill_ids: Iterable[int], now: datetime | None = None, **_payload) -> int:
+    """``HOOK_BILLS_SETTLED`` handler (in the settling transaction). Returns how many requests moved."""
+    bill_ids = list(bill_ids)
+    if not bill_ids or not _handlers:
+        return 0
+    now = now or clock.now()
+    rows: list[tuple[int, str]] = []
+    for entry in _handlers.values():
+        rows += (
+            ServiceRequest.objects.filter(
+                **{f"{entry.bill_link}__in": bill_ids}, phase__code=entry.phase_code, status__in=OPEN_STATUSES
+            )
+            .order_by("pk")
+            .values_list("pk", "phase__code")
+        )
+    return _dispatch(sorted(set(rows)), now=now)
+
+
+def settled_bills_recheck(*, now: datetime, actor=None) -> int:
+    """By hand (back office « Vérifier les paiements des frais »): the open requests whose linked
+    bill is settled but that did not move on (their handler failed when the bill was settled)."""
+    rows: list[tuple[int, str]] = []
+    for entry in _handlers.values():
+        rows += (
+            ServiceRequest.objects.filter(
+                **{f"{entry.bill_link}__settled_at__isnull": False},
+                phase__code=entry.phase_code,
+                status__in=OPEN_STATUSES,
+            )
+            .order_by("pk")
+            .values_list("pk", "phase__code")
+        )
+    return _dispatch(sorted(set(rows)), now=now, actor=actor)
