@@ -552,6 +552,12 @@ UNFOLD = {
                         "permission": lambda request: request.user.has_perm("auth.view_group"),
                     },
                     {
+                        "title": _("Tâches planifiées"),
+                        "icon": "schedule",
+                        "link": reverse_lazy("admin:rak_base_scheduledjob_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_base.view_scheduledjob"),
+                    },
+                    {
                         "title": _("Tentatives de connexion"),
                         "icon": "lock",
                         "link": reverse_lazy("admin:axes_accessattempt_changelist"),
