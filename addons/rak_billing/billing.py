@@ -127,6 +127,8 @@ def billing_run_create(
             "Une campagne de cette période (et de cette tournée) est déjà en attente ou en cours : "
             "attendez qu'elle se termine ou reprenez-la."
         )
+    from rak_billing.unbillable import billing_run_unbillable
+
     run = BillingRun.objects.create(
         period_start=period_start,
         period_end=period_end,
@@ -134,6 +136,8 @@ def billing_run_create(
         issue_date=issue_date,
         due_date=due_date,
         created_by=created_by,
+        # what this run will not bill, and why, kept with it (the back office shows it up front)
+        unbillable=billing_run_unbillable(period_start=period_start, round_code=round_code).as_json(),
     )
     if enqueue:
         _enqueue_chunk(run.pk)
