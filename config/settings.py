@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from config import embedded_db
 from config.conf import Config, ConfigError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,9 +33,20 @@ try:
     LOGIN_IP_FAILURE_LIMIT = conf.int("server", "login_ip_failure_limit", 30)
     LOGIN_COOLOFF_MINUTES = conf.int("server", "login_cooloff_minutes", 15)
 
-    _db_url = conf.str("database", "url", f"sqlite:///{BASE_DIR / 'var' / 'rak.sqlite3'}")
-    if not _db_url.startswith(("sqlite:", "postgres:", "postgresql:", "pgsql:")):
-        raise ConfigError(f"[database] url invalide: {_db_url!r} (sqlite:/// ou postgres:// attendu)")
+    # PostgreSQL only: an external server (DATABASE_URL / [database] url, production), else the
+    # embedded server of config/embedded_db.py (data in [database] embedded_dir), started by bin/run.
+    _db_url = conf.str("database", "url", "")
+    if _db_url.startswith("sqlite"):
+        raise ConfigError(
+            f"[database] url invalide dans {conf.source} (ou DATABASE_URL): {_db_url!r} — SQLite n'est plus "
+            "pris en charge; laisser la clé vide pour le PostgreSQL embarqué, ou postgres://… pour un serveur"
+        )
+    if _db_url and not _db_url.startswith(("postgres:", "postgresql:", "pgsql:")):
+        raise ConfigError(f"[database] url invalide dans {conf.source}: {_db_url!r} (postgres://… attendu)")
+    EMBEDDED_DATABASE = embedded_db.from_conf(conf, BASE_DIR)
+    if EMBEDDED_DATABASE is not None:
+        _db_url = EMBEDDED_DATABASE.url()
+
 
     SMS_BACKEND = conf.choice("sms", "backend", ("dev", "http"), "dev")
     SMS_SENDER = conf.str("sms", "sender", "RAK")
@@ -103,23 +115,14 @@ if RAK_MODE == "production":
         _problems.append("[server] secret_key doit être une valeur aléatoire d'au moins 32 caractères")
     if CMI_GATEWAY == "sandbox" or "/cmi-sandbox/" in CMI_GATEWAY_URL:
         _problems.append("[cmi] gateway = sandbox est réservé au développement (test ou production attendu)")
+    if EMBEDDED_DATABASE is not None:
+        _problems.append("[database] url manquant: le PostgreSQL embarqué est réservé au développement")
     if CMI_STORE_KEY == CMI_SANDBOX_STORE_KEY:
         _problems.append("[cmi] store_key de démonstration refusée en production (clé fournie par le CMI)")
     if _problems:
         raise ImproperlyConfigured("Configuration RAK: " + "; ".join(_problems))
 
-DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=0 if "sqlite" in _db_url else 60)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    _name = Path(DATABASES["default"]["NAME"])
-    if not _name.is_absolute():
-        DATABASES["default"]["NAME"] = str(BASE_DIR / _name)
-    # WAL + busy timeout so that the web server and the worker share the file.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
 
 INSTALLED_APPS = [
     "unfold",

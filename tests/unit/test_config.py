@@ -25,7 +25,8 @@ def test_sample_conf_is_complete_and_readable():
     assert conf.bool("server", "debug") is True
     assert conf.list("server", "allowed_hosts") == ["127.0.0.1", "localhost"]
     assert conf.int("outbox", "max_attempts") == 6
-    assert conf.str("database", "url") == "sqlite:///var/rak.sqlite3"
+    assert conf.str("database", "url", "") == ""  # the embedded PostgreSQL
+    assert conf.str("database", "embedded_dir") == "var/pgdata"
     # An empty value in the file falls back to the default given by the caller.
     assert conf.str("sms", "http_url", "") == ""
 
@@ -62,14 +63,14 @@ def test_environment_overrides_the_file(tmp_path):
 
 
 def test_database_url_overrides_database_section(tmp_path):
-    path = write_conf(tmp_path, "[database]\nurl = sqlite:///var/rak.sqlite3\n")
+    path = write_conf(tmp_path, "[database]\nurl = postgres://file@db.example.ma/rak\n")
     conf = Config.load(path, environ={"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rak"})
     assert conf.str("database", "url") == "postgres://postgres@127.0.0.1:5432/rak"
     assert Config.env_name("database", "url") == "DATABASE_URL"
 
 
 def test_rak_database_url_is_accepted_but_database_url_wins(tmp_path):
-    path = write_conf(tmp_path, "[database]\nurl = sqlite:///var/rak.sqlite3\n")
+    path = write_conf(tmp_path, "[database]\nurl = postgres://file@db.example.ma/rak\n")
     conf = Config.load(path, environ={"RAK_DATABASE_URL": "postgres://a@h/x"})
     assert conf.str("database", "url") == "postgres://a@h/x"
     conf = Config.load(path, environ={"RAK_DATABASE_URL": "postgres://a@h/x", "DATABASE_URL": "postgres://b@h/y"})

@@ -61,3 +61,47 @@ def test_http_sms_backend_needs_its_url():
     result = load_settings(RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_SMS_BACKEND="http")
     assert result.returncode != 0
     assert "[sms] http_url manquant" in result.stderr
+
+
+def load_database(**env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k != "DATABASE_URL"}
+    environ.update({"RAK_CONF": "/nonexistent/rak.conf", "DJANGO_SETTINGS_MODULE": "config.settings", **env})
+    code = (
+        "import django; django.setup(); from django.conf import settings; db = settings.DATABASES['default']; "
+        "print(db['ENGINE'], db['HOST'], db['NAME'])"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_sqlite_url_is_refused_naming_the_key():
+    result = load_database(RAK_SERVER_SECRET_KEY=GOOD_KEY, DATABASE_URL="sqlite:///var/rak.sqlite3")
+    assert result.returncode != 0
+    assert "[database] url invalide" in result.stderr
+    assert "DATABASE_URL" in result.stderr
+    assert "SQLite n'est plus pris en charge" in result.stderr
+
+
+def test_no_database_url_means_the_embedded_postgresql_under_var():
+    result = load_database(RAK_SERVER_SECRET_KEY=GOOD_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", str(ROOT / "var" / "pgdata"), "rak"]
+
+
+def test_embedded_dir_is_configurable(tmp_path):
+    result = load_database(RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_DATABASE_EMBEDDED_DIR=str(tmp_path / "pg"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1] == str(tmp_path / "pg")
+
+
+def test_external_database_url_is_used_as_given():
+    result = load_database(RAK_SERVER_SECRET_KEY=GOOD_KEY, DATABASE_URL="postgres://rak@db.example.ma:5432/rak")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "db.example.ma", "rak"]
+
+
+def test_production_refuses_the_embedded_database():
+    result = load_database(RAK_SERVER_MODE="production", RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_SERVER_DEBUG="false")
+    assert result.returncode != 0
+    assert "[database] url manquant: le PostgreSQL embarqué est réservé au développement" in result.stderr
