@@ -54,6 +54,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
+from rak_base.scheduler import each_item
 from rak_billing.api import bills_with_outstanding, online_fee_invoice_issue, payment_record
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
@@ -362,21 +363,23 @@ def payment_order_abandon(*, order: PaymentOrder | str, customer: Customer, now:
     return order
 
 
-@transaction.atomic
 def payment_orders_expire(*, now: datetime, older_than: timedelta | None = None) -> int:
     """Mark EXPIRED the orders not paid ``older_than`` after creation (default
-    ``[cmi] order_expiry_minutes``). A late approved callback still pays an expired order."""
+    ``[cmi] order_expiry_minutes``). A late approved callback still pays an expired order. Each
+    order in its own transaction (``each_item``): one that fails is logged and reported on the
+    scheduler's row, the others expire; one being paid right now (locked) is skipped."""
     older_than = older_than or timedelta(minutes=settings.CMI_ORDER_EXPIRY_MINUTES)
-    stale = (
-        PaymentOrder.objects.select_for_update(skip_locked=True)
-        .filter(status__in=PAYABLE, created_at__lt=now - older_than)
-        .order_by("pk")
-    )
-    count = 0
-    for order in stale:
-        _transition(order, Status.EXPIRED, now=now, note="Aucun paiement dans le délai")
-        count += 1
-    return count
+    stale = PaymentOrder.objects.filter(status__in=PAYABLE, created_at__lt=now - older_than)
+    expired: list[int] = []
+
+    def expire(order_id: int) -> None:
+        order = stale.select_for_update(skip_locked=True).filter(pk=order_id).first()
+        if order is not None:
+            _transition(order, Status.EXPIRED, now=now, note="Aucun paiement dans le délai")
+            expired.append(order_id)
+
+    each_item(list(stale.order_by("pk").values_list("pk", flat=True)), expire, describe=lambda pk: f"ordre #{pk}")
+    return len(expired)
 
 
 # --- gateway messages ---------------------------------------------------------------------------------

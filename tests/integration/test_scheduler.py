@@ -383,3 +383,41 @@ def test_back_office_table_for_the_supervisor_read_only_with_run_now_and_enable(
     client.post(changelist, {"action": "disable", "_selected_action": [row.pk]})
     row.refresh_from_db()
     assert row.enabled and row.next_run_at == before
+
+
+@pytest.mark.django_db
+def test_the_cmi_expiry_job_goes_on_when_one_order_fails(now):
+    """« cmi.orders_expire »: an order the database refuses to update is reported on the job's
+    row; the other stale orders expire all the same (before: one transaction for all of them)."""
+    from rak_payment_cmi import services as cmi
+    from rak_payment_cmi.models import PaymentOrder
+    from tests.factories import CustomerFactory
+    from tests.integration.test_cmi_callback import make_bill
+
+    orders = []
+    for _ in range(3):
+        customer = CustomerFactory()
+        bill = make_bill(customer, "100.00", due=now.date() + timedelta(days=10))
+        orders.append(
+            cmi.payment_order_create(
+                customer=customer, bills=[bill], email="c@example.ma", fee_amount=0, fee_vat=0, now=now
+            )
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_order() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'ordre verrouillé'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_refuse_order BEFORE UPDATE ON rak_payment_cmi_paymentorder "
+            f"FOR EACH ROW WHEN (OLD.id = {int(orders[1].pk)}) EXECUTE FUNCTION test_refuse_order()"
+        )
+    later = now + timedelta(hours=3)
+    scheduler.jobs_sync(now=later)
+    ScheduledJob.objects.exclude(name="cmi.orders_expire").update(enabled=False)
+    assert scheduler.jobs_run_due(now=later, worker="t") == ["cmi.orders_expire"]
+    statuses = [PaymentOrder.objects.get(pk=order.pk).status for order in orders]
+    assert statuses == ["EXPIRED", "CREATED", "EXPIRED"]
+    row = ScheduledJob.objects.get(name="cmi.orders_expire")
+    assert row.last_outcome == ScheduledJob.Outcome.ITEM_ERRORS and "ordre verrouillé" in row.last_error
+    assert row.last_result.startswith("2 ordre(s) expiré(s)")
