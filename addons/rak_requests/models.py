@@ -79,8 +79,16 @@ class Phase(models.Model):
         verbose_name_plural = _("phases")
         ordering = ["request_type", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["request_type", "code"], name="phase_unique_code"),
-            models.UniqueConstraint(fields=["request_type", "position"], name="phase_unique_position"),
+            models.UniqueConstraint(
+                fields=["request_type", "code"],
+                name="phase_unique_code",
+                violation_error_message=_("Deux phases d'un même type ne peuvent pas avoir le même code."),
+            ),
+            models.UniqueConstraint(
+                fields=["request_type", "position"],
+                name="phase_unique_position",
+                violation_error_message=_("Deux phases d'un même type ne peuvent pas avoir le même ordre."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -104,7 +112,13 @@ class RequiredDocument(models.Model):
         verbose_name = _("pièce à joindre")
         verbose_name_plural = _("pièces à joindre")
         ordering = ["request_type", "position"]
-        constraints = [models.UniqueConstraint(fields=["request_type", "code"], name="requireddocument_unique_code")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_type", "code"],
+                name="requireddocument_unique_code",
+                violation_error_message=_("Deux pièces d'un même type de demande ne peuvent pas avoir le même code."),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.label
