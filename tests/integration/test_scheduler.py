@@ -421,3 +421,22 @@ def test_the_cmi_expiry_job_goes_on_when_one_order_fails(now):
     row = ScheduledJob.objects.get(name="cmi.orders_expire")
     assert row.last_outcome == ScheduledJob.Outcome.ITEM_ERRORS and "ordre verrouillé" in row.last_error
     assert row.last_result.startswith("2 ordre(s) expiré(s)")
+
+
+@pytest.mark.django_db
+def test_a_job_left_running_by_a_killed_worker_is_taken_again_after_its_lease(test_jobs, now):
+    runs: list[object] = []
+    test_jobs("test.orphan", lambda *, now: runs.append(now), lease=timedelta(minutes=30))
+    # a worker claimed it at 9:00 and died: the row still says « en cours » on its host
+    row = row_for(
+        "test.orphan",
+        now=now - timedelta(minutes=50),
+        running_since=now - timedelta(minutes=60),
+        running_on="srv-1:4242",
+        lease_until=now + timedelta(minutes=5),
+        last_started_at=now - timedelta(minutes=60),
+    )
+    assert scheduler.jobs_run_due(now=now, worker="srv-2:7") == []  # its lease still holds
+    assert scheduler.jobs_run_due(now=now + timedelta(minutes=6), worker="srv-2:7") == ["test.orphan"]
+    row.refresh_from_db()
+    assert runs and row.running_since is None and row.running_on == "" and row.last_outcome == "OK"
