@@ -56,7 +56,7 @@ def test_paid_order_page_waits_for_the_callback(page, checkout_page):
     expect(status).to_contain_text("Votre paiement a été accepté", timeout=20_000)
     order = PaymentOrder.objects.get()
     assert order.status == PaymentOrder.Status.PAID
-    assert Payment.objects.get().amount.to_eng_string() == "113.02"
+    assert Payment.objects.get().amount.to_eng_string() == "114.26"  # the bill + the fee (1,24)
 
 
 def test_declined_card_comes_back_refused(page, checkout_page):

@@ -100,8 +100,9 @@ def test_quick_pay_from_the_home_page_to_the_receipt_and_its_pdf(page, customer)
         assert handle.read(5) == b"%PDF-"
 
     assert order.status == PaymentOrder.Status.PAID
-    assert Payment.objects.get().amount == Decimal("113.02")
-    assert Bill.objects.filter(settled_at__isnull=False).count() == 1
+    assert Payment.objects.get().amount == Decimal("114.26")  # the bill + the fee invoice it settles (1,24)
+    assert Bill.objects.filter(settled_at__isnull=False).exclude(kind=Bill.Kind.ONLINE_FEE).count() == 1
+    assert Bill.objects.get(kind=Bill.Kind.ONLINE_FEE).settled_at is not None
 
 
 def test_declined_card_shows_the_refusal_and_pays_nothing(page, customer):

@@ -95,6 +95,10 @@ def test_approved_callback_for_bills_paid_meanwhile_is_not_captured(client, seed
     assert post_callback(client, fields) == "APPROVED"
     assert Payment.objects.count() == 1 and Message.objects.filter(channel=Message.Channel.EMAIL).count() == 1
 
+    # the return page the browser waits on says it too
+    page = html_of(client.get(reverse("cmi:order_return", args=[order.oid])))
+    assert "Cet ordre de paiement a été annulé" in page and "n'a pas été débitée" in page
+
     # the reason is on the back office's order page
     client.force_login(StaffFactory(is_superuser=True))
     page = html_of(client.get(reverse("admin:rak_payment_cmi_paymentorder_change", args=[order.pk])))
