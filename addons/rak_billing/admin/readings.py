@@ -26,7 +26,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
 from rak_billing.models import MeterReading, ReadingImport, ReadingRound
-from rak_billing.readings import reading_import_file, reading_review
+from rak_billing.readings import reading_import_archive, reading_import_file, reading_review
 from rak_billing.readings.imports import IMPORT_MAX_BYTES
 from rak_billing.readings.rules import fmt_quantity, window_next, window_open
 from rak_billing.readings.selectors import review_queue_filter
@@ -311,6 +311,41 @@ class MeterReadingAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
 # --- imports ----------------------------------------------------------------------------------------
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """Archived imports leave the list by default; « Archivés » or « Tous » bring them back."""
+
+    title = _("archivage")
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return (("0", _("En cours (non archivés)")), ("1", _("Archivés")), ("all", _("Tous")))
+
+    def choices(self, changelist):
+        value = self.value() or "0"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "0"
+        if value == "1":
+            return queryset.filter(archived_at__isnull=False)
+        if value == "all":
+            return queryset
+        return queryset.filter(archived_at__isnull=True)
+
+
+class ArchiveForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de l'archivage"),
+        max_length=255,
+        help_text=_("Le fichier, son rapport et les relevés importés sont conservés ; l'import quitte la liste."),
+    )
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("Fichier des relevés (CSV ou Excel XLSX)"),
@@ -333,23 +368,109 @@ class ReadingImportAdmin(ModelAdmin):
         "rows_rejected",
     )
     list_select_related = ("uploaded_by",)
+    list_filter = (ArchivedFilter,)
     search_fields = ("file_name", "sha256")
     actions_list = ("import_file",)
+    actions_detail = ("archive",)
     fields = (
         "file_name",
+        "file_link",
         "sha256",
         "uploaded_by",
         "created_at",
         ("rows_total", "rows_created", "rows_unchanged", "rows_rejected"),
+        ("archived_at", "archived_by", "archive_reason"),
         "report_display",
     )
-    readonly_fields = fields[:4] + fields[4] + ("report_display",)
+    readonly_fields = (
+        "file_name",
+        "file_link",
+        "sha256",
+        "uploaded_by",
+        "created_at",
+        "rows_total",
+        "rows_created",
+        "rows_unchanged",
+        "rows_rejected",
+        "archived_at",
+        "archived_by",
+        "archive_reason",
+        "report_display",
+    )
 
     def has_add_permission(self, request) -> bool:
         return False  # through « Importer un fichier »
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # « Archiver »: the file, its report and its readings' link stay
+
+    def has_archive_permission(self, request, object_id=None) -> bool:
+        if not request.user.has_perm("rak_billing.archive_readingimport"):
+            return False
+        return object_id is None or ReadingImport.objects.filter(pk=object_id, archived_at__isnull=True).exists()
+
+    @action(description=_("Archiver"), url_path="archiver", permissions=["archive"], icon="archive")
+    def archive(self, request, object_id):
+        batch = self.get_object(request, unquote(str(object_id)))
+        if batch is None:
+            raise Http404
+        form = ArchiveForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                reading_import_archive(
+                    batch_id=batch.pk, staff_user=request.user, reason=form.cleaned_data["reason"], now=clock.now()
+                )
+            except RakError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Import « %(name)s » archivé : son fichier et son rapport restent consultables "
+                        "(filtre « Archivés »)."
+                    )
+                    % {"name": batch.file_name},
+                )
+                return HttpResponseRedirect(reverse("admin:rak_billing_readingimport_changelist"))
+        return TemplateResponse(
+            request,
+            "admin/rak_billing/readingimport/archive.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Archiver l'import « %(name)s »") % {"name": batch.file_name},
+                "opts": self.model._meta,
+                "original": batch,
+                "form": form,
+            },
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/fichier/",
+                self.admin_site.admin_view(self.file_view),
+                name="rak_billing_readingimport_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request, object_id):
+        batch = self.get_object(request, unquote(object_id))
+        if batch is None or not batch.file:
+            raise Http404
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        return private_file_response(batch.file, as_attachment=True, download_name=batch.file_name)
+
+    @display(description=_("fichier importé"))
+    def file_link(self, obj: ReadingImport):
+        if not obj.file:
+            return "—"
+        url = reverse("admin:rak_billing_readingimport_file", args=[obj.pk])
+        return format_html('<a class="text-primary-600 font-medium" href="{}">{}</a>', url, _("Télécharger le fichier"))
 
     def has_import_permission(self, request) -> bool:
         return request.user.has_perm("rak_billing.add_readingimport") and request.user.has_perm(

@@ -5,7 +5,8 @@ of abnormal readings, estimates and demo history.
 - ``selectors``: reads (bulk histories, self-reading state, portal history);
 - ``services``: ``reading_self_submit``, ``reading_contest``, ``reading_review``,
   ``reading_estimate`` / ``readings_estimate``;
-- ``imports``: ``reading_import_file`` (CSV/XLSX, per-row report, idempotent);
+- ``imports``: ``reading_import_file`` (CSV/XLSX, per-row report, idempotent, the file kept),
+  ``reading_import_archive`` (an import is archived, never deleted);
 - ``demo``: ``readings_generate_history``, ``reading_rounds_ensure``.
 
 Other code imports from here (``from rak_billing.readings import reading_estimate``).
@@ -26,7 +27,7 @@ from rak_billing.readings.errors import (
     ReadingWindowClosed,
     ReviewReasonRequired,
 )
-from rak_billing.readings.imports import ImportResult, external_key, reading_import_file
+from rak_billing.readings.imports import ImportResult, external_key, reading_import_archive, reading_import_file
 from rak_billing.readings.selectors import (
     customer_reading_dossiers,
     reading_history,
@@ -60,6 +61,7 @@ __all__ = [
     "reading_contest",
     "reading_estimate",
     "reading_history",
+    "reading_import_archive",
     "reading_import_file",
     "reading_review",
     "reading_rounds_ensure",

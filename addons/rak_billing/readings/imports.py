@@ -38,9 +38,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from rak_base.errors import RakError
 from rak_base.uploads import SPREADSHEET_KINDS, upload_validate
 from rak_billing.models import MeterReading, ReadingImport
 from rak_billing.readings import rules
@@ -320,24 +323,50 @@ COPY_COLUMNS = (
 
 
 def _write(rows: list[tuple]) -> None:
-    """PostgreSQL ``COPY`` (3× faster than multi-row INSERT for 50,000 rows); ``bulk_create``
-    elsewhere. The unique constraints still hold: a concurrent import of the same rows fails the
-    whole transaction rather than doubling a reading."""
+    """PostgreSQL ``COPY`` (3× faster than multi-row INSERT for 50,000 rows). The unique
+    constraints still hold: a concurrent import of the same rows fails the whole transaction
+    rather than doubling a reading."""
     if not rows:
         return
-    if connection.vendor == "postgresql":
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(c) for c in COPY_COLUMNS)
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(f"COPY {quote(MeterReading._meta.db_table)} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    MeterReading.objects.bulk_create(
-        [MeterReading(**dict(zip(COPY_COLUMNS, row, strict=True))) for row in rows], batch_size=BATCH_SIZE
-    )
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in COPY_COLUMNS)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {quote(MeterReading._meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _keep_file(batch: ReadingImport, file, file_name: str) -> None:
+    """The imported file itself, kept with its report (private storage, never deleted: an import is
+    archived, see ``reading_import_archive``)."""
+    file.seek(0)
+    suffix = ".xlsx" if file_name.lower().endswith(".xlsx") else ".csv"
+    batch.file.save(f"releves-{batch.pk}{suffix}", ContentFile(file.read()), save=False)
+    batch.save(update_fields=["file"])
+    file.seek(0)
+
+
+class ImportAlreadyArchived(RakError):
+    default_message = "Cet import est déjà archivé."
+
+
+@transaction.atomic
+def reading_import_archive(*, batch_id: int, staff_user, reason: str, now: datetime) -> ReadingImport:
+    """Archive an import instead of deleting it: its file, its report and its readings stay; it
+    leaves the default list of imports (the « Archivés » filter shows it). A reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReadingImportRefused(gettext("Indiquez le motif de l'archivage."))
+    batch = ReadingImport.objects.select_for_update().get(pk=batch_id)
+    if batch.archived_at is not None:
+        raise ImportAlreadyArchived(gettext("Cet import est déjà archivé."))
+    batch.archived_at = now
+    batch.archived_by = staff_user
+    batch.archive_reason = reason[:255]
+    batch.save(update_fields=["archived_at", "archived_by", "archive_reason"])
+    return batch
 
 
 @transaction.atomic
@@ -355,6 +384,7 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
     batch = ReadingImport.objects.create(
         file_name=file_name[:255], sha256=validated.sha256, uploaded_by=user, rows_total=max(len(raw_rows) - 1, 0)
     )
+    _keep_file(batch, validated.file, file_name)
     rows = _resolve(parsed, report)
 
     present = existing_keys([r.key for r in rows])
