@@ -89,6 +89,15 @@ def document_for_subject(*, kind: str, subject) -> Document | None:
     )
 
 
+def documents_revoke(*, kind: str, subject, at: datetime) -> int:
+    """Revoke the live documents of ``kind`` registered for ``subject`` (a receipt whose payment
+    was reversed): the verification page answers « annulé » from then on. Returns how many."""
+    subject_type, subject_id = _subject_key(subject)
+    return Document.objects.filter(
+        kind=kind, subject_type=subject_type, subject_id=subject_id, revoked_at__isnull=True
+    ).update(revoked_at=at)
+
+
 @transaction.atomic
 def document_register(
     *,

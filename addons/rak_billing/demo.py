@@ -156,7 +156,7 @@ def _payments(*, now: datetime.datetime, seed: int, only_periods: set[datetime.d
                     external_id=f"demo:{customer_id}:{period:%Y-%m}",
                 )
             )
-    return payments_record_bulk(rows)
+    return payments_record_bulk(rows, now=now)
 
 
 def demo_billing_generate(

@@ -6,6 +6,14 @@ Services
   frais d'abonnement, travaux/devis, avance) — numbered, lines, ledger debit, credit applied.
 - ``credit_note_issue``: an « avoir » on a bill (all or part of it): a CREDIT_NOTE bill, a ledger
   credit, allocated to the credited bill first.
+- ``payment_record_staff``: a payment entered by staff (agency counter): ``payment_record`` within
+  bounds (``payment_bounds_check``: positive, not in the future, at most the ceiling
+  ``settings.PAYMENT_MAX_AMOUNT`` — rak.conf ``[payments] max_amount`` —, above the customer's open
+  balance only with a reason, stored on the payment). Network files (``payments_record_bulk``)
+  obey the same bounds row by row.
+- ``payment_reverse``: undo a payment (a cheque returned unpaid, the wrong customer): reason, who,
+  when; a REVERSAL ledger entry (a debit, never a delete), negative allocations that re-open the
+  bills it had settled, the receipt revoked; once per payment.
 - ``payment_record``: money received (agency counter, CMI, direct debit...). Idempotent on
   ``external_id``; allocated to the open bills oldest due date first; a bill whose outstanding
   reaches zero gets ``settled_at``. What is left stays as the customer's credit and is applied to
@@ -31,20 +39,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from rak_base.documents import documents_revoke
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
 from rak_base.sequences import sequence_next
 from rak_billing.allocation import OpenBill, allocate
-from rak_billing.models import Bill, BillLine, LedgerEntry, Payment, PaymentAllocation
+from rak_billing.models import Bill, BillLine, LedgerEntry, Payment, PaymentAllocation, PaymentReversal
 from rak_customer.models import Customer, Dossier
 
 ZERO = Decimal("0.00")
+DEFAULT_PAYMENT_MAX_AMOUNT = Decimal("1000000.00")
 #: fired in the transaction that settles bills: ``hook_fire(HOOK_BILLS_SETTLED, bill_ids=[...], customer_id=...)``
 HOOK_BILLS_SETTLED = "billing.bills_settled"
 DEFAULT_DUE_DAYS = 15
@@ -67,6 +79,10 @@ class CreditNoteRefused(RakError):
 
 class PaymentRefused(RakError):
     default_message = "Le paiement ne peut pas être enregistré."
+
+
+class ReversalRefused(RakError):
+    default_message = "Le paiement ne peut pas être annulé."
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -96,7 +112,7 @@ def customer_balance(customer: Customer | int) -> Decimal:
     """What the customer owes (positive) or has in credit (negative): the sum of the ledger."""
     customer_id = customer if isinstance(customer, int) else customer.pk
     total = LedgerEntry.objects.filter(customer_id=customer_id).aggregate(total=Sum("amount"))["total"]
-    return round_money(total) if total is not None else ZERO  # SQLite sums decimals as floats
+    return round_money(total) if total is not None else ZERO
 
 
 def _allocated_subquery(field: str):
@@ -206,7 +222,7 @@ def _allocate(
 def _unallocated(customer_id: int) -> tuple[list[tuple[Payment, Decimal]], list[tuple[Bill, Decimal]]]:
     payments = [
         (p, round_money(p.amount - p.used))
-        for p in Payment.objects.filter(customer_id=customer_id)
+        for p in Payment.objects.filter(customer_id=customer_id, reversal__isnull=True)
         .annotate(used=_allocated_subquery("payment"))
         .order_by("paid_at", "id")
         if round_money(p.amount - p.used) > ZERO
@@ -250,7 +266,11 @@ def _apply_credit(customer_id: int, *, at: datetime.datetime) -> tuple[Decimal, 
 
 def customers_with_credit(customer_ids: Iterable[int] | QuerySet | None = None) -> list[int]:
     """Customers (among ``customer_ids``) holding an unallocated payment or credit-note amount."""
-    payments = Payment.objects.annotate(used=_allocated_subquery("payment")).filter(amount__gt=F("used"))
+    payments = (
+        Payment.objects.filter(reversal__isnull=True)
+        .annotate(used=_allocated_subquery("payment"))
+        .filter(amount__gt=F("used"))
+    )
     credits = Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE).annotate(used=_allocated_subquery("credit_note"))
     credits = credits.filter(total_ttc__gt=F("used"))
     if customer_ids is not None:  # a list, or a queryset of ids used as a subquery
@@ -435,6 +455,86 @@ def _payment_label(payment: Payment) -> str:
     return label[:160]
 
 
+def payment_max_amount() -> Decimal:
+    """The ceiling of one payment entered by staff (rak.conf ``[payments] max_amount``)."""
+    return Decimal(str(getattr(settings, "PAYMENT_MAX_AMOUNT", DEFAULT_PAYMENT_MAX_AMOUNT)))
+
+
+def _money_fr(value: Decimal) -> str:
+    whole, _sep, cents = f"{value:,.2f}".partition(".")
+    return f"{whole.replace(',', ' ')},{cents} DH"
+
+
+def payment_bounds_check(
+    *,
+    amount: Decimal,
+    paid_at: datetime.datetime,
+    now: datetime.datetime,
+    open_balance: Decimal,
+    reason: str = "",
+    ceiling: Decimal | None = None,
+) -> None:
+    """The bounds of a payment entered by staff (counter, network file); raises ``PaymentRefused``
+    with the French message to show. ``open_balance``: what the customer owes before it (≤ 0:
+    nothing owed)."""
+    ceiling = payment_max_amount() if ceiling is None else ceiling
+    if amount is None or amount <= ZERO:
+        raise PaymentRefused(_("Le montant payé doit être positif."), field="amount")
+    if paid_at > now:
+        raise PaymentRefused(_("La date du paiement ne peut pas être dans le futur."), field="paid_at")
+    if amount > ceiling:
+        raise PaymentRefused(
+            _("Le montant dépasse le plafond d'un paiement (%(ceiling)s) : vérifiez la saisie.")
+            % {"ceiling": _money_fr(ceiling)},
+            field="amount",
+        )
+    owed = max(open_balance, ZERO)
+    if amount > owed and not reason.strip():
+        raise PaymentRefused(
+            _(
+                "Le montant (%(amount)s) dépasse le solde dû par le client (%(owed)s) : indiquez le motif "
+                "(avance, régularisation…) pour l'enregistrer."
+            )
+            % {"amount": _money_fr(amount), "owed": _money_fr(owed)},
+            field="reason",
+        )
+
+
+@transaction.atomic
+def payment_record_staff(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    method: str,
+    paid_at: datetime.datetime,
+    now: datetime.datetime,
+    received_by,
+    reference: str = "",
+    reason: str = "",
+    bills: list[Bill] | None = None,
+) -> Payment:
+    """A payment entered by staff at the agency counter: ``payment_record`` within the bounds of
+    ``payment_bounds_check`` (checked under the customer's row lock)."""
+    _lock_customer(customer.pk)
+    payment_bounds_check(
+        amount=round_money(amount) if amount is not None else amount,
+        paid_at=paid_at,
+        now=now,
+        open_balance=customer_balance(customer.pk),
+        reason=reason,
+    )
+    return payment_record(
+        customer=customer,
+        amount=amount,
+        method=method,
+        paid_at=paid_at,
+        reference=reference,
+        received_by=received_by,
+        reason=reason,
+        bills=bills,
+    )
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -446,6 +546,7 @@ def payment_record(
     external_id: str | None = None,
     received_by=None,
     bills: list[Bill] | None = None,
+    reason: str = "",
 ) -> Payment:
     """Record money received from ``customer`` and settle their bills, oldest due date first —
     or ``bills`` first when the payer chose them (online payment of selected bills, a network
@@ -471,6 +572,7 @@ def payment_record(
                 reference=reference[:64],
                 external_id=external_id or None,
                 received_by=received_by,
+                reason=reason.strip(),
             )
     except IntegrityError:
         # the same external id recorded concurrently (another customer row lock)
@@ -503,6 +605,72 @@ def payment_record(
     return payment
 
 
+@transaction.atomic
+def payment_reverse(*, payment: Payment | int, reason: str, by, at: datetime.datetime) -> PaymentReversal:
+    """Undo ``payment`` (a cheque returned unpaid, a payment entered on the wrong customer): the
+    reason, who and when are kept (``PaymentReversal``); a REVERSAL ledger entry debits the amount
+    back (nothing is deleted); negative allocations cancel what it had paid, so the bills it had
+    settled re-open (``settled_at`` cleared) and the customer's remaining credit is applied again;
+    its receipt is revoked (« Vérifier des documents » answers « annulé »). A payment is reversed
+    once: a second attempt, even concurrent, is refused."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReversalRefused(_("Indiquez le motif de l'annulation."))
+    if by is None:
+        raise ReversalRefused(_("L'annulation doit être faite par un agent identifié."))
+    pk = payment if isinstance(payment, int) else payment.pk
+    customer_id = Payment.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise ReversalRefused(_("Paiement introuvable."))
+    _lock_customer(customer_id)  # serialises reversals and payments of this customer
+    payment = Payment.objects.select_for_update().get(pk=pk)
+    done = PaymentReversal.objects.filter(payment=payment).select_related("reversed_by").first()
+    if done is not None:
+        raise ReversalRefused(
+            _("Ce paiement a déjà été annulé le %(date)s par %(who)s.")
+            % {
+                "date": f"{timezone.localtime(done.reversed_at):%d/%m/%Y %H:%M}",
+                "who": done.reversed_by.get_full_name() or done.reversed_by.get_username(),
+            }
+        )
+    try:
+        with transaction.atomic():
+            reversal = PaymentReversal.objects.create(payment=payment, reason=reason, reversed_by=by, reversed_at=at)
+    except IntegrityError as exc:  # reversed by a concurrent transaction (unique payment)
+        raise ReversalRefused(_("Ce paiement a déjà été annulé.")) from exc
+    paid = {
+        bill_id: total
+        for bill_id, total in payment.allocations.order_by()
+        .values("bill_id")
+        .annotate(total=Sum("amount"))
+        .values_list("bill_id", "total")
+        if total > ZERO
+    }
+    PaymentAllocation.objects.bulk_create(
+        PaymentAllocation(bill_id=bill_id, payment=payment, reversal=reversal, amount=-total)
+        for bill_id, total in sorted(paid.items())
+    )
+    Bill.objects.filter(pk__in=list(paid), settled_at__isnull=False).update(settled_at=None)
+    LedgerEntry.objects.create(
+        customer_id=customer_id,
+        kind=LedgerEntry.Kind.REVERSAL,
+        entry_date=_local_date(at),
+        amount=payment.amount,
+        reversal=reversal,
+        label=(
+            _("Annulation du paiement du %(date)s — %(reason)s")
+            % {
+                "date": f"{_local_date(payment.paid_at):%d/%m/%Y}",
+                "reason": reason,
+            }
+        )[:160],
+    )
+    _rest, settled = _apply_credit(customer_id, at=at)  # the customer's other credit, if any
+    _announce_settled(customer_id=customer_id, bill_ids=settled)
+    documents_revoke(kind="RECEIPT", subject=payment, at=at)
+    return reversal
+
+
 def _same_payment(existing: Payment, *, customer: Customer, amount: Decimal) -> Payment:
     if existing.customer_id != customer.pk or existing.amount != round_money(amount):
         raise PaymentRefused(
@@ -524,24 +692,40 @@ class PaymentRow:
     reference: str = ""
     external_id: str | None = None
     bill_ids: tuple[int, ...] = ()  # the bills the payer named: paid first
+    reason: str = ""  # why more than the customer owes (else refused)
 
 
 BULK_CHUNK = 5000
 
 
 @transaction.atomic
-def payments_record_bulk(rows: list[PaymentRow], *, received_by=None) -> int:
+def payments_record_bulk(rows: list[PaymentRow], *, now: datetime.datetime, received_by=None) -> int:
     """Record many payments (an agents' network daily file, the demo history) under the rules of
     ``payment_record`` — idempotent on ``external_id``, each customer's older credit first, then
-    its payments in date order over its open bills oldest due date first, ``settled_at`` set —
-    in a fixed number of queries per 5,000 payments. Returns how many payments were new."""
+    its payments in date order over its open bills (the bills a row names first, then the oldest
+    due date first), ``settled_at`` set — in a fixed number of queries per 5,000 payments, each
+    new row within the bounds of ``payment_bounds_check`` (``PaymentRefused`` naming the row
+    otherwise: the caller checks rows first to report them one by one). Returns how many
+    payments were new."""
     created = 0
     for start in range(0, len(rows), BULK_CHUNK):
-        created += _payments_record_chunk(rows[start : start + BULK_CHUNK], received_by=received_by)
+        created += _payments_record_chunk(rows[start : start + BULK_CHUNK], received_by=received_by, now=now)
     return created
 
 
-def _payments_record_chunk(rows: list[PaymentRow], *, received_by) -> int:
+def customer_balances(customer_ids: Iterable[int]) -> dict[int, Decimal]:
+    """What each customer owes (positive) or has in credit (negative), one query."""
+    rows = (
+        LedgerEntry.objects.filter(customer_id__in=list(customer_ids))
+        .order_by()
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values_list("customer_id", "total")
+    )
+    return {customer_id: round_money(total) for customer_id, total in rows}
+
+
+def _payments_record_chunk(rows: list[PaymentRow], *, received_by, now: datetime.datetime) -> int:
     seen: set[str] = set(
         Payment.objects.filter(external_id__in=[r.external_id for r in rows if r.external_id]).values_list(
             "external_id", flat=True
@@ -562,6 +746,22 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by) -> int:
     fresh.sort(key=lambda item: (item[0].customer_id, item[0].paid_at))
     customer_ids = sorted({row.customer_id for row, _ in fresh})
     list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values_list("pk"))
+    balances = customer_balances(customer_ids)
+    for row, amount in fresh:  # in date order per customer: each row against what is still owed
+        try:
+            payment_bounds_check(
+                amount=amount,
+                paid_at=row.paid_at,
+                now=now,
+                open_balance=balances.get(row.customer_id, ZERO),
+                reason=row.reason,
+            )
+        except PaymentRefused as exc:
+            raise PaymentRefused(
+                _("Paiement %(ref)s (client %(customer)s) : %(error)s")
+                % {"ref": row.external_id or row.reference, "customer": row.customer_id, "error": exc.message}
+            ) from exc
+        balances[row.customer_id] = balances.get(row.customer_id, ZERO) - amount
     holding_credit = customers_with_credit(customer_ids)  # rare: their earlier remainder goes first
 
     payments = Payment.objects.bulk_create(
@@ -573,6 +773,7 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by) -> int:
             reference=row.reference[:64],
             external_id=row.external_id or None,
             received_by=received_by,
+            reason=row.reason.strip(),
         )
         for row, amount in fresh
     )
@@ -638,32 +839,22 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by) -> int:
 
 
 def _settle_many(settled: dict[int, datetime.datetime]) -> list[tuple[int, int]]:
-    """``settled_at`` of many bills, each its own date: one UPDATE … FROM (VALUES …) per 2,000
-    on PostgreSQL, one UPDATE per distinct date elsewhere. Returns ``(bill_id, customer_id)`` of
-    the bills newly settled."""
+    """``settled_at`` of many bills, each its own date: one UPDATE … FROM (VALUES …) per 2,000.
+    Returns ``(bill_id, customer_id)`` of the bills newly settled."""
     if not settled:
         return []
     done: list[tuple[int, int]] = []
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Bill._meta.db_table)
-        items = list(settled.items())
-        for start in range(0, len(items), 2000):
-            part = items[start : start + 2000]
-            values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(part))
-            params = [value for pair in part for value in pair]
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} b SET settled_at = v.at FROM (VALUES {values}) AS v(id, at) "  # noqa: S608 - placeholders only
-                    "WHERE b.id = v.id AND b.settled_at IS NULL RETURNING b.id, b.customer_id",
-                    params,
-                )
-                done.extend(cursor.fetchall())
-        return done
-    by_date: dict[datetime.datetime, list[int]] = {}
-    for pk, at in settled.items():
-        by_date.setdefault(at, []).append(pk)
-    for at, pks in by_date.items():
-        fresh = list(Bill.objects.filter(pk__in=pks, settled_at__isnull=True).values_list("pk", "customer_id"))
-        Bill.objects.filter(pk__in=[pk for pk, _c in fresh]).update(settled_at=at)
-        done.extend(fresh)
+    table = connection.ops.quote_name(Bill._meta.db_table)
+    items = list(settled.items())
+    for start in range(0, len(items), 2000):
+        part = items[start : start + 2000]
+        values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(part))
+        params = [value for pair in part for value in pair]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} b SET settled_at = v.at FROM (VALUES {values}) AS v(id, at) "  # noqa: S608 - placeholders only
+                "WHERE b.id = v.id AND b.settled_at IS NULL RETURNING b.id, b.customer_id",
+                params,
+            )
+            done.extend(cursor.fetchall())
     return done

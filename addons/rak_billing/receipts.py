@@ -27,6 +27,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from rak_base.documents import (
+    DocumentError,
     document_for_subject,
     document_reference_new,
     document_register,
@@ -35,7 +36,7 @@ from rak_base.documents import (
 )
 from rak_base.models import Document
 from rak_base.money import amount_in_words
-from rak_billing.models import Bill, Payment
+from rak_billing.models import Bill, Payment, PaymentReversal
 from rak_billing.pdf import qr_data_uri
 from rak_customer.models import PortalAccount
 
@@ -79,7 +80,11 @@ def _payment_for_receipt(pk: int) -> Payment:
 
 def payment_receipt_context(payment: Payment) -> dict:
     """What a receipt shows: the payment, the customer, what it paid, plus the providers' details."""
-    allocations = list(payment.allocations.select_related("bill", "bill__dossier").order_by("bill__due_date", "id"))
+    allocations = list(
+        payment.allocations.filter(reversal__isnull=True)
+        .select_related("bill", "bill__dossier")
+        .order_by("bill__due_date", "id")
+    )
     lines = [
         {"reference": a.bill.number, "description": bill_payment_description(a.bill), "amount": a.amount}
         for a in allocations
@@ -137,6 +142,8 @@ def render_receipt_pdf(context: dict, *, reference: str) -> bytes:
 def payment_receipt_pdf(payment: Payment) -> Document:
     """The registered PDF receipt of ``payment``: rendered and registered on the first call,
     the same Document afterwards (same SHA-256: the customer's copy can be verified)."""
+    if PaymentReversal.objects.filter(payment_id=payment.pk).exists():
+        raise DocumentError("Ce paiement a été annulé : son reçu n'est plus valable.")
     document = document_for_subject(kind=Document.Kind.RECEIPT, subject=payment)
     if document is not None:
         return document

@@ -12,6 +12,12 @@ File (separator « ; » or « , », UTF-8; headers without case or accents):
 | ``date`` | yes | ``JJ/MM/AAAA [HH:MM[:SS]]`` or ``AAAA-MM-JJ [...]`` (Casablanca time) |
 | ``reference`` (``reference_reseau``, ``ref``) | yes | the network's transaction reference |
 | ``reseau`` | no | the network's name (else the name chosen on the import page) |
+| ``motif`` | no | why a payment is more than the customer owes (else the row is rejected) |
+
+Each row obeys the bounds of a staff payment (``rak_billing.ledger.payment_bounds_check``): a
+positive amount, not dated in the future, at most the ceiling (rak.conf ``[payments]
+max_amount``), above what the customer owes only with a ``motif``; a row out of bounds is rejected
+in the report with the reason, the others are recorded.
 
 Idempotent: each payment's ``external_id`` is ``RESEAU:<réseau>:<référence>`` (unique): importing
 the same file — or a file overlapping an earlier one — records every payment once. The amount is
@@ -28,7 +34,13 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from rak_billing.ledger import PaymentRow, payments_record_bulk
+from rak_billing.ledger import (
+    PaymentRefused,
+    PaymentRow,
+    customer_balances,
+    payment_bounds_check,
+    payments_record_bulk,
+)
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
 from rak_payment_cmi.csvfiles import RowError, header_key, parse_amount, parse_datetime, read_rows
@@ -41,6 +53,7 @@ ALIASES = {
     "date": ("date", "date_paiement", "date_de_paiement"),
     "reference": ("reference", "reference_reseau", "ref", "reference_transaction", "n_transaction"),
     "reseau": ("reseau", "network", "canal"),
+    "motif": ("motif", "raison", "commentaire"),
 }
 REQUIRED = ("montant", "date", "reference")
 DEFAULT_NETWORK = "AUTRE"
@@ -56,6 +69,7 @@ class _Valid:
     external_id: str
     reference: str
     bill_id: int | None = None
+    reason: str = ""
 
 
 def external_id_for(network: str, reference: str) -> str:
@@ -91,10 +105,22 @@ def network_payments_import(
         )
     }
     fresh = []
-    for _line, row, entry in valid:
+    # bounds in the order payments_record_bulk records them (customer, date): each row against
+    # what the customer still owes after the rows before it
+    balances = customer_balances({row.customer_id for _l, row, _e in valid})
+    for _line, row, entry in sorted(valid, key=lambda v: (v[1].customer_id, v[1].paid_at, v[0])):
         entry = {**entry, "customer": row.customer_code}
         known = existing.get(row.external_id)
         if known is None:
+            owed = balances.get(row.customer_id, Decimal("0.00"))
+            try:
+                payment_bounds_check(
+                    amount=row.amount, paid_at=row.paid_at, now=now, open_balance=owed, reason=row.reason
+                )
+            except PaymentRefused as exc:
+                report.append({**entry, "status": "rejected", "reason": exc.message})
+                continue
+            balances[row.customer_id] = owed - row.amount
             fresh.append(row)
             report.append({**entry, "status": "created", "reason": ""})
         elif known.customer_id == row.customer_id and known.amount == row.amount:
@@ -117,10 +143,12 @@ def network_payments_import(
                 reference=row.reference[:64],
                 external_id=row.external_id,
                 bill_ids=(row.bill_id,) if row.bill_id else (),
+                reason=row.reason,
             )
             for row in fresh
         ],
         received_by=user,
+        now=now,
     )
     report.sort(key=lambda e: e["line"])
     return NetworkPaymentImport.objects.create(
@@ -171,4 +199,5 @@ def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str,
         external_id=external_id_for(network, reference),
         reference=f"{network} {reference}".strip(),
         bill_id=bill.pk if bill is not None else None,
+        reason=row.get("motif", "").strip(),
     )

@@ -364,11 +364,11 @@ def test_bulk_payments_follow_the_same_rules_and_are_idempotent(now):
     rows = [
         PaymentRow(good.pk, D("150.00"), Payment.Method.AGENT_NETWORK, now, "WF-1", "wafacash:1"),
         PaymentRow(partial.pk, D("120.00"), Payment.Method.AGENT_NETWORK, now, "WF-2", "wafacash:2"),
-        PaymentRow(credit.pk, D("200.00"), Payment.Method.TRANSFER, now, "VIR-3", "bank:3"),
+        PaymentRow(credit.pk, D("200.00"), Payment.Method.TRANSFER, now, "VIR-3", "bank:3", reason="Avance"),
     ]
 
-    assert payments_record_bulk(rows) == 3
-    assert payments_record_bulk(rows) == 0  # the same file again changes nothing
+    assert payments_record_bulk(rows, now=now) == 3
+    assert payments_record_bulk(rows, now=now) == 0  # the same file again changes nothing
 
     assert customer_balance(good) == 0
     assert customer_balance(partial) == D("30.00")

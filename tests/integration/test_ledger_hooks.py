@@ -154,7 +154,11 @@ def test_cmi_payment_fires_once(client, settled_calls, now):
 
     assert len(settled_calls) == 1
     assert settled_calls[0]["customer_id"] == customer.pk
-    assert sorted(settled_calls[0]["bill_ids"]) == sorted(b.pk for b in bills)
+    ids = settled_calls[0]["bill_ids"]
+    assert len(ids) == len(set(ids)) and {b.pk for b in bills} <= set(ids)
+    # besides the bills, only the online-service fee invoice the payment settles, if one is issued
+    others = Bill.objects.filter(pk__in=set(ids) - {b.pk for b in bills})
+    assert all(bill.kind != Bill.Kind.CONSUMPTION for bill in others)
 
 
 def test_credit_note_fires_for_the_bill_it_settles(settled_calls, now):

@@ -4,9 +4,11 @@ lines, PDF, credit note, other invoices), payments at the agency counter, the le
 customer (read only, with the balance).
 
 Screens only: every write is one service call (``billing_run_create``, ``billing_run_resume``,
-``bill_issue_other``, ``credit_note_issue``, ``payment_record``); a domain error is shown with its
-French message. Searches are exact matches on indexed columns; lists are ordered by primary key
-(an index) and never count a large table twice.
+``bill_issue_other``, ``credit_note_issue``, ``payment_record_staff``, ``payment_reverse``); a
+domain error is shown with its French message. Payments are never deleted, by anyone: a wrong one
+is reversed (« Annuler le paiement », permission ``rak_billing.reverse_payment``) with a reason.
+Searches are exact matches on indexed columns; lists are ordered by primary key (an index) and
+never count a large table twice.
 """
 
 from __future__ import annotations
@@ -36,14 +38,17 @@ from rak_billing.billing import billing_run_create, billing_run_resume, month_st
 from rak_billing.ledger import (
     OTHER_KINDS,
     OtherLine,
+    PaymentRefused,
     bill_is_exigible,
     bill_issue_other,
     bill_outstanding,
     credit_note_issue,
     customer_balance,
-    payment_record,
+    payment_bounds_check,
+    payment_record_staff,
+    payment_reverse,
 )
-from rak_billing.models import Bill, BillingRun, BillLine, LedgerEntry, Payment, ReadingRound
+from rak_billing.models import Bill, BillingRun, BillLine, LedgerEntry, Payment, PaymentReversal, ReadingRound
 from rak_customer.admin import admin_link
 from rak_customer.models import Customer, Dossier, Premises
 
@@ -613,11 +618,16 @@ class BillAdmin(ModelAdmin):
 
 
 class PaymentForm(forms.ModelForm):
+    """« Encaisser un paiement » at the counter: the bounds of ``payment_bounds_check`` are shown
+    on the field they concern (the service checks them again under the customer's lock)."""
+
     customer_code = forms.CharField(label=_("Code client"), max_length=12)
 
     class Meta:
         model = Payment
-        fields = ("amount", "method", "paid_at", "reference")
+        fields = ("amount", "method", "paid_at", "reference", "reason")
+        labels = {"reason": _("Motif (montant supérieur au solde dû)")}
+        widgets = {"reason": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -633,18 +643,44 @@ class PaymentForm(forms.ModelForm):
         self.customer = customer
         return code
 
+    def clean(self):
+        data = super().clean()
+        customer = getattr(self, "customer", None)
+        if customer is not None and data.get("amount") is not None and data.get("paid_at") is not None:
+            try:
+                payment_bounds_check(
+                    amount=data["amount"],
+                    paid_at=data["paid_at"],
+                    now=clock.now(),
+                    open_balance=customer_balance(customer),
+                    reason=data.get("reason") or "",
+                )
+            except PaymentRefused as exc:
+                field = exc.params.get("field")
+                self.add_error(field if field in self.fields else None, exc.message)
+        return data
+
+
+class PaymentReverseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de l'annulation"),
+        max_length=500,
+        help_text=_("Obligatoire : chèque impayé, paiement saisi sur le mauvais client…"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
 
 @admin.register(Payment)
 class PaymentAdmin(ModelAdmin):
-    list_display = ("paid_at", "customer_link", "amount_display", "method", "reference", "received_by")
-    list_select_related = ("customer", "received_by")
+    list_display = ("paid_at", "customer_link", "amount_display", "method", "reference", "received_by", "state_display")
+    list_select_related = ("customer", "received_by", "reversal")
     list_filter = (("method", ChoicesDropdownFilter),)
     search_fields = ("reference",)
     search_help_text = _("Code client, référence ou identifiant externe (exacts).")
     show_full_result_count = False
     ordering = ("-id",)
     form = PaymentForm
-    actions_detail = ("receipt",)
+    actions_detail = ("receipt", "reverse")
     readonly_fields = (
         "customer_link",
         "amount",
@@ -653,13 +689,15 @@ class PaymentAdmin(ModelAdmin):
         "reference",
         "external_id",
         "received_by",
+        "reason",
         "created_at",
         "allocations_display",
+        "reversal_display",
     )
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("customer_code", "amount", "method", "paid_at", "reference")
+            return ("customer_code", "amount", "method", "paid_at", "reference", "reason")
         return self.readonly_fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -676,21 +714,38 @@ class PaymentAdmin(ModelAdmin):
         return False if obj is not None else super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        return False  # nobody, superuser included: a wrong payment is reversed, with a reason
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def save_model(self, request, obj, form, change):
-        payment = payment_record(
-            customer=form.customer,
-            amount=form.cleaned_data["amount"],
-            method=form.cleaned_data["method"],
-            paid_at=form.cleaned_data["paid_at"],
-            reference=form.cleaned_data.get("reference") or "",
-            received_by=request.user,
-        )
+        try:
+            payment = payment_record_staff(
+                customer=form.customer,
+                amount=form.cleaned_data["amount"],
+                method=form.cleaned_data["method"],
+                paid_at=form.cleaned_data["paid_at"],
+                now=clock.now(),
+                reference=form.cleaned_data.get("reference") or "",
+                reason=form.cleaned_data.get("reason") or "",
+                received_by=request.user,
+            )
+        except RakError as exc:  # changed between the form and the service (another payment)
+            request._rak_error = exc.message
+            return
         obj.pk = payment.pk
         obj.__dict__.update({f.attname: getattr(payment, f.attname) for f in Payment._meta.concrete_fields})
 
+    def log_addition(self, request, obj, message):
+        return super().log_addition(request, obj, message) if obj.pk else None
+
     def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_rak_error", None):
+            messages.error(request, request._rak_error)
+            return HttpResponseRedirect(reverse("admin:rak_billing_payment_add"))
         balance = customer_balance(obj.customer_id)
         settled = obj.allocations.filter(bill__settled_at__isnull=False).count()
         messages.success(
@@ -706,6 +761,63 @@ class PaymentAdmin(ModelAdmin):
     def has_receipt_permission(self, request, object_id=None) -> bool:
         return self.has_view_permission(request)
 
+    def has_reverse_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm("rak_billing.reverse_payment")
+
+    @action(description=_("Annuler le paiement"), permissions=["reverse"], icon="undo")
+    def reverse(self, request, object_id):
+        """« Annuler le paiement »: a reason, then one call to ``payment_reverse`` (ledger entry,
+        bills re-opened, receipt revoked)."""
+        payment = self.get_object(request, unquote(object_id))
+        if payment is None:
+            raise Http404
+        if not self.has_reverse_permission(request):
+            raise PermissionDenied
+        change_url = reverse("admin:rak_billing_payment_change", args=[payment.pk])
+        form = PaymentReverseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                payment_reverse(payment=payment, reason=form.cleaned_data["reason"], by=request.user, at=clock.now())
+            except RakError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Paiement de %(amount)s annulé : les factures qu'il réglait sont de nouveau à payer.")
+                    % {"amount": _money(payment.amount)},
+                )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Annuler le paiement de %(amount)s du %(date)s")
+            % {"amount": _money(payment.amount), "date": f"{timezone.localtime(payment.paid_at):%d/%m/%Y}"},
+            "payment": payment,
+            "form": form,
+            "opts": self.model._meta,
+            "change_url": change_url,
+            "reversal": PaymentReversal.objects.filter(payment=payment).select_related("reversed_by").first(),
+            "allocations": payment.allocations.filter(reversal__isnull=True).select_related("bill").order_by("id"),
+        }
+        return TemplateResponse(request, "admin/rak_billing/payment/reverse.html", context)
+
+    @display(description=_("état"), label={"reversed": "danger", "ok": "success"})
+    def state_display(self, obj: Payment):
+        if getattr(obj, "reversal", None) is not None:
+            return "reversed", _("Annulé")
+        return "ok", _("Enregistré")
+
+    @display(description=_("annulation"))
+    def reversal_display(self, obj: Payment) -> str:
+        reversal = PaymentReversal.objects.filter(payment=obj).select_related("reversed_by").first()
+        if reversal is None:
+            return "—"
+        who = reversal.reversed_by.get_full_name() or reversal.reversed_by.get_username()
+        return _("Annulé le %(date)s par %(who)s — motif : %(reason)s") % {
+            "date": f"{timezone.localtime(reversal.reversed_at):%d/%m/%Y %H:%M}",
+            "who": who,
+            "reason": reversal.reason,
+        }
+
     @action(description=_("Reçu de paiement (PDF)"), permissions=["receipt"], icon="receipt_long")
     def receipt(self, request, object_id):
         """The printable receipt handed over at the counter (registered, with its QR code)."""
@@ -714,7 +826,11 @@ class PaymentAdmin(ModelAdmin):
         payment = self.get_object(request, unquote(object_id))
         if payment is None:
             raise Http404
-        document = payment_receipt_pdf(payment)
+        try:
+            document = payment_receipt_pdf(payment)
+        except RakError as exc:  # a reversed payment: its receipt was revoked
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(reverse("admin:rak_billing_payment_change", args=[payment.pk]))
         return private_file_response(document.file, download_name=f"recu-{receipt_number(payment)}.pdf")
 
     @display(description=_("client"), ordering="customer__code")
@@ -727,7 +843,7 @@ class PaymentAdmin(ModelAdmin):
 
     @display(description=_("affecté à"))
     def allocations_display(self, obj: Payment) -> str:
-        rows = obj.allocations.select_related("bill").order_by("id")
+        rows = obj.allocations.select_related("bill").order_by("id")  # a reversal's negative rows included
         if not rows:
             return _("Rien : le montant reste au crédit du client.")
         return format_html(
