@@ -345,11 +345,24 @@ class NetworkPaymentImport(models.Model):
     rows_rejected = models.PositiveIntegerField(_("rejetées"), default=0)
     amount_created = models.DecimalField(_("montant enregistré"), **MONEY, default=0)
     report = models.JSONField(_("rapport"), default=list, blank=True)
+    file = models.FileField(_("fichier importé"), upload_to="imports/payments/%Y/%m/", blank=True)
+    # An import is archived, never deleted: its file, its report and its payments stay.
+    archived_at = models.DateTimeField(_("archivé le"), null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("archivé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    archive_reason = models.CharField(_("motif de l'archivage"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("import de paiements d'un autre réseau")
         verbose_name_plural = _("imports de paiements (autres réseaux)")
         ordering = ["-created_at"]
+        permissions = [("archive_networkpaymentimport", _("Peut archiver un import de paiements"))]
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
