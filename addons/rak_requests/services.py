@@ -18,7 +18,7 @@ in the same transaction):
   document's formats and maximum size, stored under a generated name in private storage;
 - SLA: ``requests_escalate_overdue(now=...)`` marks the open requests past their phase deadline
   escalated (one ESCALATED event each) and tells the supervisor group (bell + e-mail, one summary
-  per run). Run every few minutes by ``rak_requests.tasks``.
+  per run). Run every 15 minutes by the scheduler (``rak_requests.jobs``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Mark EXPIRED the payment orders left unpaid past ``[cmi] order_expiry_minutes`` (cron: every
-15 minutes). A late approved callback still pays an expired order. Advance invoices whose
-orders all expired are then cancelled by a credit note."""
+"""Mark EXPIRED the payment orders left unpaid past ``[cmi] order_expiry_minutes``, by hand: the
+workers' scheduler runs the same every 15 minutes (``rak_payment_cmi.jobs``). A late approved
+callback still pays an expired order. Advance invoices whose orders all expired are then
+cancelled by a credit note."""
 
 from django.core.management.base import BaseCommand
 

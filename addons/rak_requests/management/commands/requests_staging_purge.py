@@ -1,5 +1,6 @@
 """Remove the attachments left in the staging area by request forms abandoned before « Valider »
-(older than ``--hours``, 24 by default). Run it daily (cron / systemd timer)."""
+(older than ``--hours``, 24 by default), by hand: the workers' scheduler runs the same every day
+(``rak_requests.jobs``)."""
 
 from datetime import timedelta
 
