@@ -105,7 +105,20 @@ class PaymentOrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
             None,
             {"fields": ("oid", "customer", "purpose", "status", "card_type", "lang", "email", "bill_to_name", "tel")},
         ),
-        (_("Montants"), {"fields": ("amount_bills", "fee_amount", "fee_vat", "amount_total", "currency")}),
+        (
+            _("Montants"),
+            {
+                "fields": (
+                    "amount_bills",
+                    "fee_amount",
+                    "fee_vat",
+                    "fee_vat_rate",
+                    "fee_bill",
+                    "amount_total",
+                    "currency",
+                )
+            },
+        ),
         (
             _("Résultat du paiement"),
             {

@@ -68,6 +68,11 @@ def test_captured_order_records_the_fee_as_an_invoice_settled_by_the_fee_part_of
     assert allocated == {first.pk: Decimal("113.02"), second.pk: Decimal("105.81"), fee_bill.pk: Decimal("2.41")}
     assert customer_balance(customer) == Decimal("0.00")  # nothing left as credit
     assert LedgerEntry.objects.filter(bill=fee_bill, amount=Decimal("2.41")).exists()  # the fee's debit
+    # the back office's order page links the fee invoice
+    client = Client()
+    client.force_login(StaffFactory(is_superuser=True))
+    page = client.get(reverse("admin:rak_payment_cmi_paymentorder_change", args=[order.pk])).content.decode()
+    assert fee_bill.number in page and "facture des frais du service en ligne" in page.lower()
 
 
 def test_the_fee_invoice_is_never_settled_by_the_customers_credit():
