@@ -36,7 +36,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "addons")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
-os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
 import django  # noqa: E402
 

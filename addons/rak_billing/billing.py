@@ -211,12 +211,12 @@ def billing_run_process(
     """Bill every remaining chunk in this process (commands, demo, benchmark); the worker runs
     the same steps one task per chunk.
 
-    ``pipeline`` (default: on PostgreSQL, outside a transaction): a second thread, on its own
+    ``pipeline`` (default: outside a transaction): a second thread, on its own
     connection, writes and commits chunk *n* while this one reads and prices chunk *n + 1*, so
     the database ingests rows while Python prepares the next ones. Each chunk is still one
     transaction, committed in order, and a chunk prepared on a stale position is discarded."""
     if pipeline is None:
-        pipeline = _is_pg() and not connection.in_atomic_block
+        pipeline = not connection.in_atomic_block
     if not pipeline:
         chunks = 0
         while max_chunks is None or chunks < max_chunks:
@@ -296,10 +296,6 @@ class _PrevBill:
     index_date: datetime.date
 
 
-def _is_pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -310,39 +306,23 @@ def _latest_readings(ids: list[int], period_end: datetime.date) -> dict[int, _Re
     if not ids:
         return {}
     table = _table(MeterReading)
-    columns = (
-        'r.dossier_id, r.id, r.reading_date, r."index", r.previous_index, r.consumption, r.meter_replaced, r.source'
-    )
-    if _is_pg():  # two index probes per dossier, whatever the planner's statistics say
-        sql = f"""
-            SELECT d.id, cur.id, cur.reading_date, cur."index", cur.previous_index, cur.consumption,
-                   cur.meter_replaced, cur.source, prev."index", prev.reading_date
-            FROM unnest(%s::bigint[]) AS d(id)
-            CROSS JOIN LATERAL (
-                SELECT r.id, r.reading_date, r."index", r.previous_index, r.consumption, r.meter_replaced, r.source
-                FROM {table} r
-                WHERE r.dossier_id = d.id AND r.status = 'ACCEPTED' AND r.reading_date < %s
-                ORDER BY r.reading_date DESC LIMIT 1
-            ) cur
-            LEFT JOIN LATERAL (
-                SELECT p."index", p.reading_date FROM {table} p
-                WHERE p.dossier_id = d.id AND p.status = 'ACCEPTED' AND p.reading_date < cur.reading_date
-                ORDER BY p.reading_date DESC LIMIT 1
-            ) prev ON TRUE"""  # noqa: S608 - table names from model metadata, values bound
-        params = [ids, period_end]
-    else:
-        marks = ", ".join(["%s"] * len(ids))
-        sql = f"""
-            SELECT dossier_id, id, reading_date, "index", previous_index, consumption, meter_replaced, source,
-                   prev_index, prev_date FROM (
-                SELECT {columns},
-                       LAG(r."index") OVER w AS prev_index, LAG(r.reading_date) OVER w AS prev_date,
-                       ROW_NUMBER() OVER (PARTITION BY r.dossier_id ORDER BY r.reading_date DESC) AS rank
-                FROM {table} r
-                WHERE r.dossier_id IN ({marks}) AND r.status = 'ACCEPTED' AND r.reading_date < %s
-                WINDOW w AS (PARTITION BY r.dossier_id ORDER BY r.reading_date)
-            ) latest WHERE rank = 1"""  # noqa: S608 - table names from model metadata, values bound
-        params = [*ids, period_end]
+    # two index probes per dossier, whatever the planner's statistics say
+    sql = f"""
+        SELECT d.id, cur.id, cur.reading_date, cur."index", cur.previous_index, cur.consumption,
+               cur.meter_replaced, cur.source, prev."index", prev.reading_date
+        FROM unnest(%s::bigint[]) AS d(id)
+        CROSS JOIN LATERAL (
+            SELECT r.id, r.reading_date, r."index", r.previous_index, r.consumption, r.meter_replaced, r.source
+            FROM {table} r
+            WHERE r.dossier_id = d.id AND r.status = 'ACCEPTED' AND r.reading_date < %s
+            ORDER BY r.reading_date DESC LIMIT 1
+        ) cur
+        LEFT JOIN LATERAL (
+            SELECT p."index", p.reading_date FROM {table} p
+            WHERE p.dossier_id = d.id AND p.status = 'ACCEPTED' AND p.reading_date < cur.reading_date
+            ORDER BY p.reading_date DESC LIMIT 1
+        ) prev ON TRUE"""  # noqa: S608 - table names from model metadata, values bound
+    params = [ids, period_end]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -368,27 +348,17 @@ def _previous_bills(ids: list[int], period_start: datetime.date) -> dict[int, _P
     if not ids:
         return {}
     bills, readings = _table(Bill), _table(MeterReading)
-    if _is_pg():  # one index probe per dossier (bill_one_per_dossier_period), then the reading by key
-        sql = f"""
-            SELECT d.id, pb.current_index, pb.period_end, r.reading_date
-            FROM unnest(%s::bigint[]) AS d(id)
-            CROSS JOIN LATERAL (
-                SELECT b.current_index, b.period_end, b.reading_id FROM {bills} b
-                WHERE b.dossier_id = d.id AND b.kind = 'CONSUMPTION' AND b.period_start < %s
-                ORDER BY b.period_start DESC LIMIT 1
-            ) pb
-            LEFT JOIN {readings} r ON r.id = pb.reading_id"""  # noqa: S608 - table names from model metadata
-        params = [ids, period_start]
-    else:
-        marks = ", ".join(["%s"] * len(ids))
-        sql = f"""
-            SELECT dossier_id, current_index, period_end, reading_date FROM (
-                SELECT b.dossier_id, b.current_index, b.period_end, r.reading_date,
-                       ROW_NUMBER() OVER (PARTITION BY b.dossier_id ORDER BY b.period_start DESC) AS rank
-                FROM {bills} b LEFT JOIN {readings} r ON r.id = b.reading_id
-                WHERE b.dossier_id IN ({marks}) AND b.kind = 'CONSUMPTION' AND b.period_start < %s
-            ) latest WHERE rank = 1"""  # noqa: S608 - table names from model metadata, values bound
-        params = [*ids, period_start]
+    # one index probe per dossier (bill_one_per_dossier_period), then the reading by key
+    sql = f"""
+        SELECT d.id, pb.current_index, pb.period_end, r.reading_date
+        FROM unnest(%s::bigint[]) AS d(id)
+        CROSS JOIN LATERAL (
+            SELECT b.current_index, b.period_end, b.reading_id FROM {bills} b
+            WHERE b.dossier_id = d.id AND b.kind = 'CONSUMPTION' AND b.period_start < %s
+            ORDER BY b.period_start DESC LIMIT 1
+        ) pb
+        LEFT JOIN {readings} r ON r.id = pb.reading_id"""  # noqa: S608 - table names from model metadata
+    params = [ids, period_start]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -618,12 +588,12 @@ def _commit_chunk(run_id: int, prepared: _Prepared, *, now: datetime.datetime) -
             run.dossiers_total = billable_dossiers(run.period_start, run.period_end, run.round_code).count()
         bills = prepared.bills
         if bills:
-            if _is_pg():  # two runs of one period write a chunk at a time: the check below stays true
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_advisory_xact_lock(%s, %s)",
-                        [7301, run.period_start.year * 100 + run.period_start.month],
-                    )
+            # two runs of one period write a chunk at a time: the check below stays true
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [7301, run.period_start.year * 100 + run.period_start.month],
+                )
             billed_meanwhile = set(
                 Bill.objects.filter(
                     kind=Bill.Kind.CONSUMPTION,
@@ -682,7 +652,7 @@ def _save_estimates(bills: list[_NewBill], estimates: dict[int, MeterReading]) -
         ).values_list("dossier_id", "pk")
     )
     missing = [reading for reading in readings if reading.dossier_id not in found]
-    MeterReading.objects.bulk_create(missing)  # PostgreSQL and SQLite ≥ 3.35 return the ids
+    MeterReading.objects.bulk_create(missing)  # PostgreSQL returns the ids
     found.update({reading.dossier_id: reading.pk for reading in missing})
     for bill in bills:
         if bill.estimate_source is not None:
@@ -791,10 +761,7 @@ def _write_bills(run: BillingRun, bills: list[_NewBill], now: datetime.datetime)
     if not bills:
         return
     numbers = bill_numbers_reserve(year=run.issue_date.year, count=len(bills))
-    if _is_pg():
-        _write_copy(run, bills, numbers, now)
-    else:
-        _write_orm(run, bills, numbers, now)
+    _write_copy(run, bills, numbers, now)
 
 
 def _write_copy(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
@@ -849,61 +816,3 @@ def _copy(model, columns: tuple[str, ...], rows: list, render) -> None:
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
         for start in range(0, len(rows), COPY_BATCH):
             copy.write(render(rows[start : start + COPY_BATCH]))
-
-
-def _write_orm(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
-    objects = [
-        Bill(
-            number=number,
-            kind=Bill.Kind.CONSUMPTION,
-            customer_id=bill.customer_id,
-            dossier_id=bill.dossier_id,
-            period_start=run.period_start,
-            period_end=run.period_end,
-            reading_id=bill.reading_id,
-            previous_index=bill.previous_index,
-            current_index=bill.current_index,
-            consumption=bill.consumption,
-            estimated=bill.estimated,
-            issue_date=run.issue_date,
-            due_date=run.due_date,
-            total_ht=bill.computation.total_ht,
-            total_tva=bill.computation.total_tva,
-            total_ttc=bill.computation.total_ttc,
-            tranche_notice=bill.computation.notice[:255],
-            run=run,
-            settled_at=now if bill.computation.total_ttc <= 0 else None,
-        )
-        for number, bill in zip(numbers, bills, strict=True)
-    ]
-    Bill.objects.bulk_create(objects, batch_size=500)
-    lines, entries = [], []
-    for obj, bill in zip(objects, bills, strict=True):
-        for position, line in enumerate(bill.computation.lines, start=1):
-            lines.append(
-                BillLine(
-                    bill_id=obj.pk,
-                    position=position,
-                    kind=line.kind,
-                    label=line.label[:160],
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    amount_ht=line.amount_ht,
-                    vat_rate=line.vat_rate,
-                    amount_tva=line.amount_tva,
-                    amount_ttc=line.amount_ttc,
-                )
-            )
-        entries.append(
-            LedgerEntry(
-                customer_id=bill.customer_id,
-                dossier_id=bill.dossier_id,
-                kind=LedgerEntry.Kind.BILL,
-                entry_date=run.issue_date,
-                amount=bill.computation.total_ttc,
-                bill_id=obj.pk,
-                label=_ledger_label(obj.number, bill.service, run.period_start),
-            )
-        )
-    BillLine.objects.bulk_create(lines, batch_size=1000)
-    LedgerEntry.objects.bulk_create(entries, batch_size=1000)

@@ -7,8 +7,8 @@ from its own ``random.Random`` stream (seed, index), so customer *i* is the same
 the only cross-customer state is the sets that keep CIN, ICE, phones and e-mails unique.
 
 ``demo_data_load`` writes the batches with explicit primary keys (children reference parents
-without a round trip): PostgreSQL ``COPY`` through psycopg when available, ``bulk_create``
-elsewhere (SQLite). Neither path fires signals, so django-simple-history records no
+without a round trip): PostgreSQL ``COPY`` through psycopg (``bulk_create`` on request, to
+compare). Neither path fires signals, so django-simple-history records no
 « création » rows for demo data — a bulk load is not a user action; the first real change of a
 record starts its history.
 
@@ -825,7 +825,7 @@ def demo_data_load(
     seed: int = DEFAULT_SEED,
     now: datetime,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    use_copy: bool | None = None,
+    use_copy: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoLoadResult:
     """Generate and insert ``count`` customers with their contacts, premises, meters and dossiers,
@@ -838,14 +838,9 @@ def demo_data_load(
             "La base contient déjà des clients : les données de démonstration ne sont chargées que dans une "
             "base vide (utilisez --if-empty pour ne rien faire dans ce cas)."
         )
-    if connection.vendor == "postgresql":
-        tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in LOAD_ORDER)
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")  # ids below are computed from max(id)
-    if use_copy is None:
-        use_copy = connection.vendor == "postgresql"
-    if use_copy and connection.vendor != "postgresql":
-        raise DemoDataRefused("COPY n'est disponible qu'avec PostgreSQL.")
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in LOAD_ORDER)
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")  # ids below are computed from max(id)
     write = _write_copy if use_copy else _write_bulk
 
     agency_ids = agencies_ensure()
@@ -869,10 +864,9 @@ def demo_data_load(
         if progress:
             progress(done, count)
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), list(LOAD_ORDER)):
-                cursor.execute(sql)
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), list(LOAD_ORDER)):
+            cursor.execute(sql)
     last_code = CUSTOMER_CODE_START + count - 1
     sequence_ensure_at_least(name=CUSTOMER_CODE_SEQUENCE, value=last_code + 1)
     return DemoLoadResult(

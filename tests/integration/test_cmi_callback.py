@@ -431,8 +431,6 @@ def test_back_office_lists_orders_and_callbacks(client, order):
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_duplicate_successes_make_one_payment(now):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks under real concurrency: PostgreSQL")
     customer = CustomerFactory()
     bills = [make_bill(customer, "113.02", due=datetime.date(2018, 4, 14))]
     order = services.payment_order_create(customer=customer, bills=bills, email="a@b.ma", now=now)

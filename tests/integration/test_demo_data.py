@@ -9,7 +9,6 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from django.db.models import Count
 from django.test import RequestFactory
 from django.utils import timezone
@@ -165,7 +164,6 @@ def test_first_customers_do_not_depend_on_how_many_are_generated(now):
     assert large[:20] == small
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is the PostgreSQL path")
 def test_copy_and_bulk_create_write_the_same_rows(now):
     demo_data_load(count=60, seed=11, now=now, use_copy=True)
     copied = snapshot()

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
 
 from rak_base.models import Message
 from rak_base.uploads import UploadTooLarge, UploadWrongKind
@@ -221,7 +220,6 @@ def test_sla_escalation_once_per_phase_and_supervisors_told(request_, now):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_two_agents_accepting_the_same_phase_at_once_one_wins(now):
     from django.db import connections
 

@@ -128,16 +128,11 @@ def _rows(
 def _write(rows: list[tuple]) -> None:
     if not rows:
         return
-    if connection.vendor == "postgresql":
-        quote = connection.ops.quote_name
-        sql = f"COPY {quote(MeterReading._meta.db_table)} ({', '.join(quote(c) for c in COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        MeterReading.objects.bulk_create(
-            [MeterReading(**dict(zip(COLUMNS, row, strict=True))) for row in rows], batch_size=2000
-        )
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(MeterReading._meta.db_table)} ({', '.join(quote(c) for c in COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 @transaction.atomic

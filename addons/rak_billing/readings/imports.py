@@ -15,10 +15,10 @@ set-based:
 3. dossiers, meters, external keys already imported, and for every dossier of the file its
    baseline (latest accepted reading, average over its last 12 intervals, latest reading date —
    one aggregate query in SQL) are loaded in a fixed number of queries (one per slice of 20,000
-   values on PostgreSQL);
-4. rows are checked in date order per dossier in memory and written with PostgreSQL ``COPY``
-   (``bulk_create`` elsewhere); abnormal ones are kept HELD and their customers told (SMS + bell,
-   one bulk insert into the outbox).
+   values);
+4. rows are checked in date order per dossier in memory and written with PostgreSQL ``COPY``;
+   abnormal ones are kept HELD and their customers told (SMS + bell, one bulk insert into the
+   outbox).
 
 Idempotence: each row has a stable ``external_key`` — a hash of dossier number, date and index
 (unique in the database) — so re-importing a file, or a file overlapping an earlier one, creates
@@ -54,7 +54,6 @@ from rak_customer.models import Dossier
 
 IMPORT_MAX_BYTES = 30 * 1024 * 1024
 REPORT_MAX_LINES = 5000
-BATCH_SIZE = 2000
 
 HEADERS = {
     "dossier": {

@@ -14,7 +14,7 @@ from django.db.models import CharField, F, Lookup, Max, Q, Window
 from django.db.models.functions import RowNumber
 
 from rak_billing.models import MeterReading, ReadingRound
-from rak_billing.readings.rules import HISTORY_READINGS, Baseline, PastReading, baseline, window_next, window_open
+from rak_billing.readings.rules import HISTORY_READINGS, Baseline, PastReading, window_next, window_open
 from rak_billing.readings.rules import Window as ReadingWindow
 from rak_customer.models import Dossier
 
@@ -23,9 +23,8 @@ LIVE_STATUSES = (MeterReading.Status.ACCEPTED, MeterReading.Status.HELD, MeterRe
 HISTORY_PAGE = 24
 
 
-def chunked(values: list, size: int | None = None) -> Iterator[list]:
-    """IN lists in slices SQLite accepts (PostgreSQL takes one slice of 20,000)."""
-    size = size or (20000 if connection.vendor == "postgresql" else 5000)
+def chunked(values: list, size: int = 20000) -> Iterator[list]:
+    """Long id lists in slices of 20,000 (one array parameter each)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -83,22 +82,11 @@ def accepted_baselines(
 ) -> tuple[dict[int, Baseline], dict[int, date]]:
     """For many dossiers at once: their ``Baseline`` (latest accepted real reading and average
     daily consumption over up to 12 intervals, see ``rules.baseline``) and the date of their
-    latest non-rejected real reading. On PostgreSQL one aggregate query per slice of 20,000
-    dossiers returns one row per dossier; elsewhere the histories are read and summed in Python."""
+    latest non-rejected real reading: one aggregate query per slice of 20,000 dossiers returns one
+    row per dossier (the figures ``rules.baseline`` defines)."""
     ids = sorted(set(dossier_ids))
     baselines: dict[int, Baseline] = {}
     latest: dict[int, date] = {}
-    if connection.vendor != "postgresql":
-        histories = accepted_histories(ids, before=before)
-        for dossier_id, history in histories.items():
-            baselines[dossier_id] = baseline(history)
-        live = MeterReading.objects.filter(dossier_id__in=ids, status__in=LIVE_STATUSES, source__in=REAL_SOURCES)
-        if before is not None:
-            live = live.filter(reading_date__lt=before)
-        latest.update(
-            live.values("dossier_id").annotate(last=Max("reading_date")).values_list("dossier_id", "last").order_by()
-        )
-        return baselines, latest
     table = connection.ops.quote_name(MeterReading._meta.db_table)
     sql = BASELINES_SQL.format(
         table=table,
@@ -141,24 +129,15 @@ def taken_days(dossier_ids: Iterable[int], first: date, last: date) -> set[tuple
     ``first`` and ``last`` included — the one-reading-a-day constraint."""
     ids = sorted(set(dossier_ids))
     taken: set[tuple[int, date]] = set()
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(MeterReading._meta.db_table)  # a model's table, not input
-        sql = (
-            f"SELECT dossier_id, reading_date FROM {table} "  # noqa: S608
-            "WHERE dossier_id = ANY(%s) AND reading_date BETWEEN %s AND %s AND status <> 'REJECTED'"
-        )
-        with connection.cursor() as cursor:
-            for chunk in chunked(ids):
-                cursor.execute(sql, [chunk, first, last])
-                taken.update(map(tuple, cursor.fetchall()))
-        return taken
-    for chunk in chunked(ids):
-        taken.update(
-            MeterReading.objects.filter(dossier_id__in=chunk, reading_date__gte=first, reading_date__lte=last)
-            .exclude(status=MeterReading.Status.REJECTED)
-            .values_list("dossier_id", "reading_date")
-            .order_by()
-        )
+    table = connection.ops.quote_name(MeterReading._meta.db_table)  # a model's table, not input
+    sql = (
+        f"SELECT dossier_id, reading_date FROM {table} "  # noqa: S608
+        "WHERE dossier_id = ANY(%s) AND reading_date BETWEEN %s AND %s AND status <> 'REJECTED'"
+    )
+    with connection.cursor() as cursor:
+        for chunk in chunked(ids):
+            cursor.execute(sql, [chunk, first, last])
+            taken.update(map(tuple, cursor.fetchall()))
     return taken
 
 

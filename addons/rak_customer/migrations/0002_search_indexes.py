@@ -1,7 +1,5 @@
 """PostgreSQL indexes for the back-office name search: prefix match on UPPER(last/first name),
-substring match on UPPER(company_name) through pg_trgm when the extension can be created.
-
-SQLite, the embedded development default, has no operator classes: nothing to do there."""
+substring match on UPPER(company_name) through pg_trgm when the extension can be created."""
 
 from django.db import DatabaseError, migrations, transaction
 
@@ -9,8 +7,6 @@ COLUMNS = ("last_name", "first_name")
 
 
 def create(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for column in COLUMNS:
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS customer_{column}_upper_prefix "
@@ -28,8 +24,6 @@ def create(apps, schema_editor):
 
 
 def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for column in COLUMNS:
         schema_editor.execute(f"DROP INDEX IF EXISTS customer_{column}_upper_prefix")
     schema_editor.execute("DROP INDEX IF EXISTS customer_company_name_upper_trgm")

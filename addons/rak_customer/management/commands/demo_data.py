@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 seed=seed,
                 now=now,
                 batch_size=batch_size,
-                use_copy=False if no_copy else None,
+                use_copy=not no_copy,
                 progress=progress,
             )
         except DemoDataRefused as exc:
