@@ -272,6 +272,13 @@ def job_is_late(row: ScheduledJob, *, now: datetime) -> bool:
     return bool(row.enabled and job is not None and row.next_run_at < now - job.grace)
 
 
+def jobs_late_count(*, now: datetime) -> int:
+    """How many enabled, registered jobs are late now (the back office's home page shows it live,
+    so lateness is visible even when no worker is left to send the alert)."""
+    rows = ScheduledJob.objects.filter(enabled=True, name__in=list(_jobs), next_run_at__lt=now)
+    return sum(job_is_late(row, now=now) for row in rows.only("name", "enabled", "next_run_at"))
+
+
 def jobs_late_alert(*, now: datetime) -> int:
     """Tell the superviseur group (bell + e-mail) about each job that became late; once per
     lateness episode. Returns how many jobs were reported."""

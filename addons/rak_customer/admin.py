@@ -33,6 +33,7 @@ from rak_base.admin import message_body_display
 from rak_base.errors import RakError
 from rak_base.models import Message
 from rak_base.phones import InvalidPhone, phone_display, phone_normalize
+from rak_base.scheduler import jobs_late_count
 from rak_customer.models import (
     Agency,
     ChangeRequest,
@@ -1027,6 +1028,13 @@ def backoffice_stats(request) -> list[dict]:
         _("Messages en échec"),
         reverse("admin:rak_base_message_changelist") + "?status__exact=FAILED",
         lambda: Message.objects.filter(status=Message.Status.FAILED).count(),
+        "danger",
+    )
+    add(
+        "rak_base.view_scheduledjob",
+        _("Tâches planifiées en retard"),
+        reverse("admin:rak_base_scheduledjob_changelist"),
+        lambda: jobs_late_count(now=clock.now()),
         "danger",
     )
     return items

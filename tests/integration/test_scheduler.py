@@ -361,6 +361,11 @@ def test_back_office_table_for_the_supervisor_read_only_with_run_now_and_enable(
     assert "Échec" in page and "RuntimeError: passerelle SMS injoignable" in page
     assert "En retard" in page and "Demandes : escalade des délais (SLA) dépassés" in page
     assert "Exécuter maintenant" in page and "Désactiver" in page
+    # the home page counts the late jobs, live (no worker needed to see it)
+    home = client.get(reverse("admin:index")).content.decode()
+    late = ScheduledJob.objects.filter(next_run_at__lt=clock.now() - timedelta(hours=3)).count()
+    assert "Tâches planifiées en retard" in home and late >= 6
+    assert scheduler.jobs_late_count(now=clock.now()) == late
     detail = client.get(reverse("admin:rak_base_scheduledjob_change", args=[row.pk])).content.decode()
     assert "passerelle SMS injoignable" in detail and 'name="label"' not in detail  # read only
 
