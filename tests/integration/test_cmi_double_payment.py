@@ -331,3 +331,21 @@ def test_two_tabs_posting_at_once_make_one_order():
     assert PaymentOrder.objects.count() == 1
     oid = PaymentOrder.objects.get().oid
     assert sorted(results) == sorted([oid] + [f"pending:{oid}"] * 3)
+
+
+def test_reconciliation_flags_a_cancelled_order_that_cmi_captured_anyway(client, seed_customer):
+    from rak_payment_cmi import reconciliation
+    from rak_payment_cmi.models import SettlementLine
+
+    customer, _user, _dossier, first, second = seed_customer
+    order = order_for(customer, [first, second])
+    payment_record(customer=customer, amount=Decimal("218.83"), method=Payment.Method.CASH, paid_at=NOW)
+    fields = callback_for(order)
+    assert post_callback(client, fields) == "APPROVED"
+    row = f"{NOW:%d/%m/%Y %H:%M:%S};{order.oid};{fields['TransId']};448788;221.24;4111 11** **** 1111;ACCEPTEE\n"
+    settlement = reconciliation.settlement_import(
+        data=("date;oid;transid;autorisation;montant;carte;statut\n" + row).encode(), file_name="r.csv", now=NOW
+    )
+    line = settlement.lines.get()
+    assert line.check_result == SettlementLine.Check.DOUBLE_CHARGE and "annulé ici" in line.detail
+    assert settlement.rows_mismatched == 1
