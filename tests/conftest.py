@@ -68,6 +68,7 @@ def _seeded_tariffs(request) -> None:
         importlib.import_module("rak_billing.migrations.0006_tariff_charge_exemption_cap").tppan_exemption_and_cap(
             apps, None
         )
+        importlib.import_module("rak_billing.migrations.0013_vat_rate_other_invoices").seed_other_rate(apps, None)
 
 
 @pytest.fixture

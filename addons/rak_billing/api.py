@@ -37,7 +37,7 @@ from rak_billing.receipts import (
     receipt_details_register,
     receipt_number,
 )
-from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book
+from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book, vat_rate_other
 
 __all__ = [
     "HOOK_BILLS_SETTLED",
@@ -75,4 +75,5 @@ __all__ = [
     "receipt_number",
     "simulate",
     "tariff_book",
+    "vat_rate_other",
 ]

@@ -34,6 +34,7 @@ transaction, with ``bill_ids=[...]`` (the bills newly settled) and ``customer_id
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from rak_base.money import round_money
 from rak_base.sequences import sequence_next
 from rak_billing.allocation import OpenBill, allocate
 from rak_billing.models import Bill, BillLine, LedgerEntry, Payment, PaymentAllocation, PaymentReversal
+from rak_billing.tariffs import vat_rate_other
 from rak_customer.models import Customer, Dossier
 
 ZERO = Decimal("0.00")
@@ -285,12 +287,13 @@ def customers_with_credit(customer_ids: Iterable[int] | QuerySet | None = None) 
 
 @dataclass(frozen=True)
 class OtherLine:
-    """A line of a non-consumption invoice, prices excluding tax."""
+    """A line of a non-consumption invoice, prices excluding tax. ``vat_rate`` None: the rate of
+    the VAT table (``FRAIS``) in force on the invoice's issue date."""
 
     label: str
     unit_price: Decimal
     quantity: Decimal = Decimal("1")
-    vat_rate: Decimal = Decimal("0.2000")
+    vat_rate: Decimal | None = None
 
 
 def _ledger_label(bill: Bill) -> str:
@@ -323,9 +326,13 @@ def bill_issue_other(
     if due_date < issue_date:
         raise UnableToIssueBill("La date d'échéance ne peut pas précéder la date d'émission.")
     rows = []
+    standard = None
     for position, line in enumerate(lines, start=1):
         if line.unit_price < 0 or line.quantity <= 0:
             raise UnableToIssueBill("Montants et quantités doivent être positifs (un avoir s'émet à part).")
+        if line.vat_rate is None:
+            standard = vat_rate_other(on_date=issue_date) if standard is None else standard
+            line = dataclasses.replace(line, vat_rate=standard)
         ht = round_money(line.quantity * line.unit_price)
         tva = round_money(ht * line.vat_rate)
         rows.append((position, line, ht, tva, ht + tva))

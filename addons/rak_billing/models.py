@@ -191,10 +191,16 @@ class TariffCharge(models.Model):
         return self.label
 
 
-class VatRate(models.Model):
-    """VAT rate per service (and optionally category), versioned by date."""
+#: the VAT line of invoices that are not consumption (fees, works, subscription): the normal rate
+VAT_OTHER = "FRAIS"
+VAT_SCOPES = [*Service.choices, (VAT_OTHER, _("Frais, travaux et abonnements (taux normal)"))]
 
-    service = models.CharField(_("métier"), max_length=16, choices=Service.choices)
+
+class VatRate(models.Model):
+    """VAT rate per service (and optionally category), versioned by date. The scope ``FRAIS`` is
+    the rate of the other invoices (fees, works, subscription fees, quotes)."""
+
+    service = models.CharField(_("métier"), max_length=16, choices=VAT_SCOPES)
     category = models.CharField(
         _("catégorie tarifaire"),
         max_length=16,

@@ -38,7 +38,7 @@ from django.utils.translation import gettext
 
 from rak_base.errors import RakError
 from rak_billing import engine
-from rak_billing.models import Bill, TariffCharge, TariffSchedule, TariffTranche, VatRate
+from rak_billing.models import VAT_OTHER, Bill, TariffCharge, TariffSchedule, TariffTranche, VatRate
 from rak_customer.models import Dossier, Service
 
 ZERO = Decimal("0")
@@ -182,6 +182,18 @@ def vat_rate_for(*, service: str, category: str, on_date: datetime.date) -> Deci
             f"Aucun taux de TVA n'est défini le {_fmt_date(on_date)} pour {_service_label(service, category)}."
         )
     return rate
+
+
+def vat_rate_other(*, on_date: datetime.date) -> Decimal:
+    """The VAT rate of the invoices that are not consumption (fees, works, subscription fees,
+    quotes) on ``on_date``: the table's ``FRAIS`` line in force then. Raises ``TariffNotFound``."""
+    rows = VatRate.objects.filter(service=VAT_OTHER, category="", valid_from__lte=on_date)
+    row = rows.order_by("-valid_from").first()
+    if row is None:
+        raise TariffNotFound(
+            f"Aucun taux de TVA « frais et travaux » n'est défini le {_fmt_date(on_date)} (menu Taux de TVA)."
+        )
+    return row.rate
 
 
 # --- the book a billing run works from -------------------------------------------------------------

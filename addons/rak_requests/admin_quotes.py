@@ -22,7 +22,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_requests.engine import OPEN_STATUSES
 from rak_requests.models import Phase, Quote, RequestType, ServiceRequest
-from rak_requests.quotes import VAT_RATE, quote_issue, quote_lines_parse
+from rak_requests.quotes import quote_issue, quote_lines_parse, quote_vat_rate
 
 
 class QuoteIssueForm(forms.Form):
@@ -37,7 +37,9 @@ class QuoteIssueForm(forms.Form):
             attrs={"rows": 6, "placeholder": "Branchement BT monophasé ; 1 ; 4500\nCâble (m) ; 12 ; 80"}
         ),
     )
-    vat_percent = forms.DecimalField(label=_("TVA (%)"), initial=VAT_RATE * 100, min_value=0, max_value=100)
+    vat_percent = forms.DecimalField(
+        label=_("TVA (%)"), initial=lambda: quote_vat_rate(now=clock.now()) * 100, min_value=0, max_value=100
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

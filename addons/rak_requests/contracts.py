@@ -30,7 +30,7 @@ import binascii
 import hashlib
 import io
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -44,11 +44,11 @@ from rak_base.errors import RakError
 from rak_base.models import Document
 from rak_base.money import round_money
 from rak_base.uploads import UploadRefused, upload_validate
+from rak_billing.api import vat_rate_other
 from rak_billing.ledger import OtherLine
 from rak_customer.models import Dossier, PortalAccount, Service
 from rak_requests.models import Contract, ServiceRequest
 
-VAT = Decimal("0.2000")
 NO_VAT = Decimal("0.0000")
 SIGNATURE_MAX_BYTES = 300 * 1024
 SIGNATURE_MAX_SIDE = 2000
@@ -173,12 +173,14 @@ def deposit_for(service: str, caliber: str) -> Decimal:
     return ELECTRICITY_DEPOSIT_ABOVE
 
 
-def fee_lines(service: str, caliber: str) -> list[OtherLine]:
-    """The invoice lines of ``service`` at ``caliber``: subscription fee (VAT 20 %) + deposit."""
+def fee_lines(service: str, caliber: str, *, on_date: date) -> list[OtherLine]:
+    """The invoice lines of ``service`` at ``caliber`` on ``on_date``: subscription fee (VAT: the
+    table's normal rate « frais et travaux » in force that day) + deposit (no VAT)."""
     caliber = _norm_caliber(caliber, service)
     word = SERVICE_WORDS[service]
+    vat = vat_rate_other(on_date=on_date)
     return [
-        OtherLine(label=f"Frais d'abonnement {word}", unit_price=SUBSCRIPTION_HT[service], vat_rate=VAT),
+        OtherLine(label=f"Frais d'abonnement {word}", unit_price=SUBSCRIPTION_HT[service], vat_rate=vat),
         OtherLine(
             label=f"Dépôt de garantie {word} ({caliber})",
             unit_price=deposit_for(service, caliber),
@@ -201,7 +203,7 @@ def lines_total_ttc(lines: list[OtherLine]) -> Decimal:
 
 def contract_body(request: ServiceRequest, service: str, *, now: datetime) -> str:
     caliber = request_caliber(request, service)
-    lines = fee_lines(service, caliber)
+    lines = fee_lines(service, caliber, on_date=timezone.localdate(now))
     rows = [
         {
             "label": line.label,
@@ -241,7 +243,7 @@ def contracts_generate(*, request: ServiceRequest, now: datetime) -> list[Contra
     for service in services:
         contract = Contract.objects.filter(request=request, service=service).first()
         if contract is None:
-            lines = fee_lines(service, request_caliber(request, service))
+            lines = fee_lines(service, request_caliber(request, service), on_date=timezone.localdate(now))
             try:
                 with transaction.atomic():
                     contract = Contract.objects.create(

@@ -365,7 +365,11 @@ def contract_sign(*, contract_id: int, customer: Customer, signature_data_url: s
 def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
     lines = []
     for contract in request.contracts.order_by("service"):
-        lines += contract_docs.fee_lines(contract.service, contract_docs.request_caliber(request, contract.service))
+        lines += contract_docs.fee_lines(
+            contract.service,
+            contract_docs.request_caliber(request, contract.service),
+            on_date=timezone.localdate(now),  # the VAT rate in force on the invoice's date
+        )
     bill = bill_issue_other(
         kind=Bill.Kind.SUBSCRIPTION,
         customer=request.customer,

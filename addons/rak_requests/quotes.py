@@ -29,7 +29,7 @@ from rak_base.errors import RakError
 from rak_base.models import Document
 from rak_base.money import amount_in_words, round_money
 from rak_base.sequences import sequence_next
-from rak_billing.api import OtherLine, bill_issue_other
+from rak_billing.api import OtherLine, bill_issue_other, vat_rate_other
 from rak_billing.models import Bill
 from rak_billing.pdf import qr_data_uri
 from rak_customer.models import Customer, PortalAccount
@@ -37,7 +37,6 @@ from rak_payment_cmi.api import PaymentOrder, order_create_for_bills
 from rak_requests.engine import OPEN_STATUSES, Notice, RequestError, request_lock, request_transition
 from rak_requests.models import Phase, Quote, RequestEvent, RequestType, ServiceRequest
 
-VAT_RATE = Decimal("0.20")
 VALIDITY_DAYS = 30
 
 
@@ -107,11 +106,14 @@ def quote_issue(
     lines: list[QuoteLine],
     now: datetime,
     actor,
-    vat_rate: Decimal = VAT_RATE,
+    vat_rate: Decimal | None = None,
     validity_days: int = VALIDITY_DAYS,
 ) -> Quote:
     """Staff issue a valid quote for a connection request in its « Étude technique » or « Devis »
-    phase; the customer is asked to accept it."""
+    phase; the customer is asked to accept it. ``vat_rate`` None: the VAT table's normal rate
+    (« frais et travaux ») in force on the day of issue."""
+    if vat_rate is None:
+        vat_rate = quote_vat_rate(now=now)
     request = (
         ServiceRequest.objects.select_for_update(of=("self",))
         .select_related("request_type", "phase")
@@ -208,6 +210,11 @@ def _quote_pdf(*, quote: Quote, vat_rate: Decimal) -> Document:
         pdf_bytes=pdf,
         reference=reference,
     )
+
+
+def quote_vat_rate(*, now: datetime) -> Decimal:
+    """The VAT rate a quote issued at ``now`` carries: the table's « frais et travaux » rate."""
+    return vat_rate_other(on_date=timezone.localdate(now))
 
 
 def quote_other_lines(quote: Quote) -> list[OtherLine]:

@@ -342,7 +342,13 @@ class OtherInvoiceForm(forms.ModelForm):
         label=_("Montant HT (DH)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
     )
     vat_rate = forms.DecimalField(
-        label=_("Taux de TVA"), max_digits=5, decimal_places=4, initial=Decimal("0.2000"), min_value=0, max_value=1
+        label=_("Taux de TVA"),
+        max_digits=5,
+        decimal_places=4,
+        min_value=0,
+        max_value=1,
+        required=False,
+        help_text=_("Vide : le taux « frais et travaux » de la table de TVA en vigueur à la date d'émission."),
     )
     issue_date = forms.DateField(label=_("Date d'émission"))
     due_date = forms.DateField(label=_("Date d'échéance"), required=False)
