@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -77,6 +78,10 @@ try:
     OUTBOX_RETRY_BASE_SECONDS = conf.int("outbox", "retry_base_seconds", 30)
 
     UPLOAD_MAX_BYTES = conf.int("uploads", "max_bytes", 2 * 1024 * 1024)
+
+    # Ceiling of one payment entered by staff (counter, network files), whole DH; above it the
+    # entry is refused as a typing error (rak_billing.ledger.payment_bounds_check).
+    PAYMENT_MAX_AMOUNT = Decimal(conf.int("payments", "max_amount", 1_000_000))
 
     # CMI card payments (rak_payment_cmi): which gateway "Payer" posts to, the merchant's
     # client id and store key (HASH ver3). "sandbox" is the local simulator (rak_cmi_sandbox).
