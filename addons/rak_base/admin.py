@@ -44,6 +44,42 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """Imports (readings, other networks' payments) are archived, never deleted: archived rows
+    leave the list by default; « Archivés » or « Tous » bring them back (``archived_at``)."""
+
+    title = _("archivage")
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return (("0", _("En cours (non archivés)")), ("1", _("Archivés")), ("all", _("Tous")))
+
+    def choices(self, changelist):
+        value = self.value() or "0"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "0"
+        if value == "1":
+            return queryset.filter(archived_at__isnull=False)
+        if value == "all":
+            return queryset
+        return queryset.filter(archived_at__isnull=True)
+
+
+class ArchiveForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de l'archivage"),
+        max_length=255,
+        help_text=_("Le fichier, son rapport et ce qu'il a enregistré sont conservés ; l'import quitte la liste."),
+    )
+
+
 # --- staff users and groups -------------------------------------------------------------------
 
 

@@ -154,6 +154,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_payment_cmi.view_*",
             # other networks' payment files and the CMI reconciliation (one-click resolution)
             "rak_payment_cmi.add_networkpaymentimport",
+            "rak_payment_cmi.archive_networkpaymentimport",  # « Archiver », never delete
             "rak_payment_cmi.add_settlementimport",
             "rak_payment_cmi.change_settlementline",
         ),

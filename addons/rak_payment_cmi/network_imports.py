@@ -32,8 +32,11 @@ import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext
 
+from rak_base.errors import RakError
 from rak_billing.ledger import (
     PaymentRefused,
     PaymentRow,
@@ -151,7 +154,7 @@ def network_payments_import(
         now=now,
     )
     report.sort(key=lambda e: e["line"])
-    return NetworkPaymentImport.objects.create(
+    batch = NetworkPaymentImport.objects.create(
         file_name=file_name[:255],
         sha256=hashlib.sha256(data).hexdigest(),
         network=network[:40],
@@ -164,6 +167,31 @@ def network_payments_import(
         amount_created=sum((row.amount for row in fresh), Decimal("0.00")),
         report=report,
     )
+    # the file itself, kept with its report (private storage; an import is archived, never deleted)
+    batch.file.save(f"paiements-{batch.pk}.csv", ContentFile(data), save=False)
+    batch.save(update_fields=["file"])
+    return batch
+
+
+class ImportAlreadyArchived(RakError):
+    default_message = "Cet import est déjà archivé."
+
+
+@transaction.atomic
+def network_import_archive(*, import_id: int, staff_user, reason: str, now: datetime.datetime) -> NetworkPaymentImport:
+    """Archive an import instead of deleting it: its file, its report and the payments it recorded
+    stay; it leaves the default list (« Archivés » shows it). A reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RakError(gettext("Indiquez le motif de l'archivage."))
+    batch = NetworkPaymentImport.objects.select_for_update().get(pk=import_id)
+    if batch.archived_at is not None:
+        raise ImportAlreadyArchived(gettext("Cet import est déjà archivé."))
+    batch.archived_at = now
+    batch.archived_by = staff_user
+    batch.archive_reason = reason[:255]
+    batch.save(update_fields=["archived_at", "archived_by", "archive_reason"])
+    return batch
 
 
 def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str, now) -> _Valid:

@@ -23,6 +23,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter
 from unfold.decorators import action, display
 
 from rak_base import clock
+from rak_base.admin import ArchivedFilter, ArchiveForm
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
 from rak_billing.models import MeterReading, ReadingImport, ReadingRound
@@ -311,41 +312,6 @@ class MeterReadingAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
 # --- imports ----------------------------------------------------------------------------------------
 
 
-class ArchivedFilter(admin.SimpleListFilter):
-    """Archived imports leave the list by default; « Archivés » or « Tous » bring them back."""
-
-    title = _("archivage")
-    parameter_name = "archived"
-
-    def lookups(self, request, model_admin):
-        return (("0", _("En cours (non archivés)")), ("1", _("Archivés")), ("all", _("Tous")))
-
-    def choices(self, changelist):
-        value = self.value() or "0"
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": value == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request, queryset):
-        value = self.value() or "0"
-        if value == "1":
-            return queryset.filter(archived_at__isnull=False)
-        if value == "all":
-            return queryset
-        return queryset.filter(archived_at__isnull=True)
-
-
-class ArchiveForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Motif de l'archivage"),
-        max_length=255,
-        help_text=_("Le fichier, son rapport et les relevés importés sont conservés ; l'import quitte la liste."),
-    )
-
-
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("Fichier des relevés (CSV ou Excel XLSX)"),
@@ -437,13 +403,14 @@ class ReadingImportAdmin(ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:rak_billing_readingimport_changelist"))
         return TemplateResponse(
             request,
-            "admin/rak_billing/readingimport/archive.html",
+            "admin/rak_base/import_archive.html",
             {
                 **self.admin_site.each_context(request),
                 "title": _("Archiver l'import « %(name)s »") % {"name": batch.file_name},
                 "opts": self.model._meta,
                 "original": batch,
                 "form": form,
+                "back_url": reverse("admin:rak_billing_readingimport_change", args=[batch.pk]),
             },
         )
 
