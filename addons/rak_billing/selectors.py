@@ -326,7 +326,7 @@ def customer_statistics(customer_id: int, *, as_of: datetime.date) -> Statistics
     )
     payments_by_month = {
         row["month"]: row["total"]
-        for row in Payment.objects.filter(customer_id=customer_id)
+        for row in Payment.objects.filter(customer_id=customer_id, reversal__isnull=True)  # reversed: not paid
         .annotate(month=TruncMonth("paid_at"))
         .order_by()
         .values("month")
@@ -393,7 +393,7 @@ def customer_statistics(customer_id: int, *, as_of: datetime.date) -> Statistics
         entry["total_ttc"] += row["total_ttc"]
     stats.dossiers = list(dossiers.values())
     stats.payments = list(
-        Payment.objects.filter(customer_id=customer_id)
+        Payment.objects.filter(customer_id=customer_id, reversal__isnull=True)
         .order_by("-paid_at")
         .values("paid_at", "amount", "method", "reference")
     )

@@ -41,6 +41,7 @@ from rak_billing.ledger import (
 )
 from rak_billing.models import Bill, LedgerEntry, Payment, PaymentAllocation, PaymentReversal
 from rak_billing.receipts import payment_receipt_pdf
+from rak_billing.selectors import customer_statistics
 from rak_payment_cmi.network_imports import network_payments_import
 from tests.factories import CustomerFactory, StaffFactory
 
@@ -234,6 +235,11 @@ def test_recouvrement_reverses_a_counter_payment_from_the_back_office(client, re
     assert "Annulé le 20/03/2026 10:00" in detail and "Chèque impayé" in detail
     second = client.post(page_url, {"reason": "encore"})
     assert "déjà été annulé" in text(second)
+    # the list of reversals (read only) and the customer's statistics (the payment no longer counts)
+    reversals = text(client.get(reverse("admin:rak_billing_paymentreversal_changelist"), {"q": customer.code}))
+    assert "Chèque impayé (rejet banque)" in reversals and "100,00 DH" in reversals
+    stats = customer_statistics(customer.pk, as_of=NOW.date())
+    assert stats.payments == [] and all(month["payments"] == 0 for month in stats.months)
     assert PaymentReversal.objects.count() == 1 and LedgerEntry.objects.filter(kind="REVERSAL").count() == 1
 
 

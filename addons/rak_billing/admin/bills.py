@@ -858,6 +858,44 @@ class PaymentAdmin(ModelAdmin):
         )
 
 
+@admin.register(PaymentReversal)
+class PaymentReversalAdmin(ModelAdmin):
+    """« Annulations de paiements »: who reversed which payment, when and why (read only; a
+    reversal is made from the payment's page, « Annuler le paiement »)."""
+
+    list_display = ("reversed_at", "payment_link", "amount_display", "reason", "reversed_by")
+    list_select_related = ("payment", "payment__customer", "reversed_by")
+    search_fields = ("payment__customer__code",)
+    search_help_text = _("Code client (exact).")
+    show_full_result_count = False
+    ordering = ("-id",)
+    fields = ("payment_link", "amount_display", "reason", "reversed_by", "reversed_at", "created_at")
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(payment__customer__code=term), False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @display(description=_("paiement"))
+    def payment_link(self, obj: PaymentReversal) -> str:
+        return admin_link(obj.payment, f"{obj.payment.customer.code} — {_money(obj.payment.amount)}")
+
+    @display(description=_("montant"))
+    def amount_display(self, obj: PaymentReversal) -> str:
+        return _money(obj.payment.amount)
+
+
 # --- ledger ------------------------------------------------------------------------------------------------
 
 
