@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import CharField, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.db.models.functions import Upper
+from django.db.models.lookups import Contains, StartsWith
 
 from rak_base.phones import InvalidPhone, phone_normalize
 from rak_customer.models import Contact, Customer, Dossier, PortalAccount
 from rak_customer.validators import InvalidIdentity, identity_normalize
 
-CharField.register_lookup(Upper)
+
+def _upper_starts(field: str, prefix: str) -> Q:
+    """``UPPER(field) LIKE 'PREFIX%'``: the expression of the ``customer_<field>_upper_prefix``
+    indexes (varchar_pattern_ops), written here rather than as a lookup added to every CharField."""
+    return Q(StartsWith(Upper(field), prefix))
 
 
 def customer_search_filter(term: str) -> Q:
@@ -59,14 +64,14 @@ def customer_search_filter(term: str) -> Q:
     words = term.upper().split()[:5]
     phrase = " ".join(words)
     query = (
-        Q(last_name__upper__startswith=phrase)
-        | Q(first_name__upper__startswith=phrase)
-        | Q(company_name__upper__contains=phrase)
+        _upper_starts("last_name", phrase)
+        | _upper_starts("first_name", phrase)
+        | Q(Contains(Upper("company_name"), phrase))  # customer_company_name_upper_trgm
     )
     for cut in range(1, len(words)):
         head, tail = " ".join(words[:cut]), " ".join(words[cut:])
-        query |= Q(first_name__upper__startswith=head, last_name__upper__startswith=tail)
-        query |= Q(last_name__upper__startswith=head, first_name__upper__startswith=tail)
+        query |= _upper_starts("first_name", head) & _upper_starts("last_name", tail)
+        query |= _upper_starts("first_name", tail) & _upper_starts("last_name", head)
     return query
 
 

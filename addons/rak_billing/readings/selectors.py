@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import CharField, F, Lookup, Max, Q, Window
+from django.db.models import F, Lookup, Max, Q, Window
 from django.db.models.functions import RowNumber
 
 from rak_billing.models import MeterReading, ReadingRound
@@ -142,8 +142,9 @@ def taken_days(dossier_ids: Iterable[int], first: date, last: date) -> set[tuple
 
 
 class AnyOf(Lookup):
-    """``column = ANY(%s)`` with the values as one array parameter (PostgreSQL): a 20,000-value
-    IN list costs a 20,000-placeholder statement to build and parse; an array is one parameter."""
+    """``column = ANY(%s)`` with the values as one array parameter: a 20,000-value IN list costs a
+    20,000-placeholder statement to build and parse; an array is one parameter. Used as an
+    expression (``any_of``), never registered on a field class."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -157,14 +158,9 @@ class AnyOf(Lookup):
         return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
 
 
-CharField.register_lookup(AnyOf)
-
-
 def any_of(field: str, values: list) -> Q:
-    """``field = ANY(array)`` on PostgreSQL, ``field IN (...)`` elsewhere (text columns)."""
-    if connection.vendor == "postgresql":
-        return Q(**{f"{field}__any_of": values})
-    return Q(**{f"{field}__in": values})
+    """``field = ANY(array)`` (text columns)."""
+    return Q(AnyOf(F(field), list(values)))
 
 
 def existing_keys(keys: list[str]) -> set[str]:
