@@ -328,3 +328,30 @@ def test_two_agents_reversing_at_the_same_instant_one_wins():
     assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL).count() == 1
     assert PaymentAllocation.objects.filter(reversal__isnull=False).count() == 1
     assert customer_balance(customer) == D("70.00")
+
+
+def test_a_reversed_card_payment_reopens_the_bill_and_its_receipt_is_no_longer_served(client):
+    from rak_payment_cmi import paying
+    from tests.factories import DossierFactory, customer_with_account
+    from tests.integration.test_cmi_callback import callback_for, post_callback
+    from tests.integration.test_payment_pages import seed_bill
+
+    customer, user = customer_with_account(first_name="Youssef", last_name="Alaoui", email="youssef@example.ma")
+    dossier = DossierFactory(customer=customer)
+    bill = seed_bill(dossier, "113.02", period=datetime.date(2026, 1, 1), due=datetime.date(2026, 3, 14))
+    order = paying.order_create_for_bills(customer=customer, bills=[bill], email="youssef@example.ma", now=NOW)
+    post_callback(Client(), callback_for(order))
+    order.refresh_from_db()
+    client.force_login(user)
+    pdf_url = reverse("portal:payment_receipt_pdf", args=[order.oid])
+    assert client.get(pdf_url).status_code == 200
+    bill.refresh_from_db()
+    assert bill.settled_at is not None
+
+    payment_reverse(payment=order.payment, reason="Rétrofacturation (impayé carte)", by=StaffFactory(), at=NOW)
+
+    bill.refresh_from_db()
+    assert bill.settled_at is None and bill_outstanding(bill) == D("113.02")
+    assert client.get(pdf_url).status_code == 404
+    receipt = Document.objects.get(kind=Document.Kind.RECEIPT, subject_id=str(order.payment_id))
+    assert document_verify(receipt.reference).verdict == Verdict.REVOKED

@@ -531,7 +531,10 @@ def payment_receipt_pdf_view(request: HttpRequest, oid: str) -> HttpResponse:
     order = _order_for_receipt(request, oid)
     if order.status != PaymentOrder.Status.PAID or order.payment_id is None:
         raise Http404("Reçu introuvable")
-    document = payment_receipt_pdf(order.payment)
+    try:
+        document = payment_receipt_pdf(order.payment)
+    except RakError as exc:  # the payment was reversed by staff: its receipt is revoked
+        raise Http404(exc.message) from exc
     return private_file_response(
         document.file, as_attachment=True, download_name=f"recu-{receipt_number(order.payment_id)}.pdf"
     )
