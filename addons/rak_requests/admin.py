@@ -17,7 +17,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -33,8 +33,9 @@ from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
 from rak_customer.admin import HistoryAdmin, admin_link
 from rak_requests.engine import OPEN_STATUSES, WrongState, stale_state
+from rak_requests.filing import request_summary
 from rak_requests.models import Attachment, Phase, RequestEvent, RequestType, RequiredDocument, ServiceRequest
-from rak_requests.selectors import queue_counters
+from rak_requests.selectors import queue_counters, request_final_state
 from rak_requests.services import (
     CUSTOMER_DRIVEN_PHASES,
     request_accept_phase,
@@ -77,8 +78,26 @@ class RequestTypeAdmin(HistoryAdmin, ModelAdmin):
         return False  # requests refer to it: deactivate instead
 
 
+class PhaseForm(forms.ModelForm):
+    """A phase's own page: its type is read only, so Django would skip the (type, code) and (type,
+    order) constraints and let the database refuse with its constraint name; check them all here
+    so the agent reads the constraint's French sentence."""
+
+    class Meta:
+        model = Phase
+        fields = ("position", "name", "sla_days", "customer_help")  # type and code: read only
+
+    def _post_clean(self):
+        super()._post_clean()
+        try:
+            self.instance.validate_constraints()
+        except ValidationError as error:
+            self._update_errors(error)
+
+
 @admin.register(Phase)
 class PhaseAdmin(HistoryAdmin, ModelAdmin):
+    form = PhaseForm
     list_display = ("request_type", "position", "name", "code", "sla_days")
     list_filter = (("request_type", RelatedDropdownFilter),)
     list_select_related = ("request_type",)
@@ -189,6 +208,14 @@ class EventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor", "to_phase")
 
 
+def open_state(obj: ServiceRequest) -> str:
+    """An open request, for staff: the action expected from the customer, or that none is (the
+    customer's « En cours : aucune action » reads as if nothing were happening)."""
+    if obj.expected_action == ServiceRequest.Action.NONE:
+        return str(_("Aucune action attendue du client"))
+    return obj.get_expected_action_display()
+
+
 def staff_agents():
     return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
 
@@ -240,7 +267,7 @@ class ServiceRequestAdmin(ModelAdmin):
         "request_type",
         "phase",
         "status_display",
-        "expected_action",
+        "state_display",
         "customer_link",
         "filed_at",
         "due_display",
@@ -267,7 +294,7 @@ class ServiceRequestAdmin(ModelAdmin):
         "customer_link",
         "phase",
         "status",
-        "expected_action",
+        "state_detail_display",
         "channel",
         "assigned_to",
         "filed_at",
@@ -286,7 +313,7 @@ class ServiceRequestAdmin(ModelAdmin):
                 "fields": (
                     ("number", "request_type"),
                     "customer_link",
-                    ("phase", "status", "expected_action"),
+                    ("phase", "status", "state_detail_display"),
                     ("filed_at", "phase_due_at", "processed_at"),
                     ("assigned_to", "escalated_at", "channel"),
                 )
@@ -365,6 +392,21 @@ class ServiceRequestAdmin(ModelAdmin):
     def status_display(self, obj: ServiceRequest):
         return obj.status, obj.get_status_display()
 
+    @display(description=_("état / action attendue"))
+    def state_display(self, obj: ServiceRequest) -> str:
+        """Open: the action expected from the customer. Closed: how and when it ended (never
+        « En cours : aucune action » for a closed request)."""
+        if obj.status in OPEN_STATUSES:
+            return open_state(obj)
+        return request_final_state(obj, with_actor=False)
+
+    @display(description=_("état / action attendue"))
+    def state_detail_display(self, obj: ServiceRequest) -> str:
+        """The request's page: a closed request also says who decided (and the reason of a refusal)."""
+        if obj.status in OPEN_STATUSES:
+            return open_state(obj)
+        return request_final_state(obj, with_actor=True)
+
     @display(description=_("échéance"), ordering="phase_due_at")
     def due_display(self, obj: ServiceRequest) -> str:
         if obj.phase_due_at is None:
@@ -376,11 +418,14 @@ class ServiceRequestAdmin(ModelAdmin):
 
     @display(description=_("informations"))
     def data_display(self, obj: ServiceRequest) -> str:
-        if not obj.data:
+        """The request's data as the customer's form named it (French labels, chosen options'
+        labels), never the stored keys and Python lists."""
+        rows = request_summary(obj)
+        if not rows:
             return "—"
         return format_html(
             "<dl>{}</dl>",
-            format_html_join("", "<dt class='font-medium'>{}</dt><dd class='mb-1'>{}</dd>", obj.data.items()),
+            format_html_join("", "<dt class='font-medium'>{}</dt><dd class='mb-1'>{}</dd>", rows),
         )
 
     # --- actions of the phase ---

@@ -14,7 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
@@ -23,6 +24,10 @@ from rak_base.errors import RakError
 from rak_requests.engine import OPEN_STATUSES
 from rak_requests.models import Phase, Quote, RequestType, ServiceRequest
 from rak_requests.quotes import quote_issue, quote_lines_parse, quote_vat_rate
+
+
+def _number(value) -> str:
+    return number_format(Decimal(value)) if value not in (None, "") else "—"
 
 
 class QuoteIssueForm(forms.Form):
@@ -59,16 +64,63 @@ class QuoteAdmin(ModelAdmin):
         "number",
         "request",
         "status",
-        "lines",
+        "lines_display",
         "amount_ht",
         "amount_tva",
         "amount_ttc",
         "valid_until",
         "issued_at",
         "accepted_at",
+        "works_bill_display",
         "pdf",
     )
-    exclude = ("document",)
+    exclude = ("document", "lines")
+
+    @admin.display(description=_("lignes"))
+    def lines_display(self, obj):
+        """The quote's lines as a table (libellé, quantité, prix unitaire HT, montant HT, TVA),
+        never the stored JSON."""
+        if not obj.lines:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td class='pe-4'>{}</td><td class='pe-4 text-end'>{}</td><td class='pe-4 text-end'>{}</td>"
+            "<td class='pe-4 text-end'>{}</td><td class='text-end'>{}</td></tr>",
+            (
+                (
+                    line.get("label", ""),
+                    _number(line.get("quantity")),
+                    _number(line.get("unit_price")),
+                    _number(line.get("amount")),
+                    f"{number_format(Decimal(line['vat_rate']) * 100)} %" if line.get("vat_rate") else "—",
+                )
+                for line in obj.lines
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th class='pe-4 text-start'>{}</th><th class='pe-4'>{}</th><th class='pe-4'>{}</th>"
+            "<th class='pe-4'>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("Libellé"),
+            _("Quantité"),
+            _("Prix unitaire HT"),
+            _("Montant HT"),
+            _("TVA"),
+            rows,
+        )
+
+    @admin.display(description=_("facture des travaux"))
+    def works_bill_display(self, obj):
+        bill = obj.request.fee_bill if obj.status == Quote.Status.ACCEPTE and obj.request.fee_bill_id else None
+        if bill is None:
+            return "—"
+        state = _("payée") if bill.settled_at else _("à payer")
+        return format_html(
+            '<a href="{}">{}</a> — {} DH ({})',
+            reverse("admin:rak_billing_bill_change", args=[bill.pk]),
+            bill.number,
+            number_format(bill.total_ttc, 2),
+            state,
+        )
 
     @admin.display(description=_("PDF"))
     def pdf(self, obj):

@@ -60,13 +60,12 @@ class Notice:
 
 
 def request_lock(*, request_id: int) -> ServiceRequest:
-    return (
-        # of=("self",): only the request row (PostgreSQL refuses FOR UPDATE on the nullable side
-        # of the phase's outer join)
-        ServiceRequest.objects.select_for_update(of=("self",))
-        .select_related("request_type", "phase", "customer")
-        .get(pk=request_id)
-    )
+    """Lock the request's row, then read it with its type, phase and customer. Two statements:
+    when the lock had to wait for another transaction that moved the request, PostgreSQL re-reads
+    the locked row but not the rows joined to it, so a joined read would pair the new phase id
+    with no phase at all (seen with an accept and a reject pressed at once)."""
+    ServiceRequest.objects.select_for_update().filter(pk=request_id).values_list("pk", flat=True).get()
+    return ServiceRequest.objects.select_related("request_type", "phase", "customer").get(pk=request_id)
 
 
 def phase_deadline(phase: Phase | None, start: datetime) -> datetime | None:

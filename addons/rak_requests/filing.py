@@ -290,8 +290,20 @@ def request_summary(request_or_data) -> list[tuple[str, str]]:
     for key, value in data.items():  # other types' data (written elsewhere): shown as entered
         if key in SUMMARY_LABELS or key in HIDDEN_KEYS or key.endswith(("_label", "_labels")) or value in (None, ""):
             continue
-        rows.append((str(key), ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+        rows.append((str(key).replace("_", " ").capitalize(), _summary_value(value)))
     return rows
+
+
+def _summary_value(value) -> str:
+    """A value as words: lists joined with commas, mappings as « clé : valeur », booleans Oui/Non
+    (never a Python or JSON literal on a page)."""
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if isinstance(value, dict):
+        return ", ".join(f"{str(k).replace('_', ' ')} : {_summary_value(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_summary_value(v) for v in value)
+    return str(value)
 
 
 def request_submit(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
 
 from rak_requests.engine import OPEN_STATUSES
 from rak_requests.models import Attachment, Phase, RequestEvent, ServiceRequest
@@ -41,6 +42,43 @@ def customer_request(customer_id: int, number: str) -> ServiceRequest | None:
 
 def customer_attachment(customer_id: int, attachment_id: int) -> Attachment | None:
     return Attachment.objects.filter(pk=attachment_id, request__customer_id=customer_id).first()
+
+
+FINAL_EVENT = {
+    ServiceRequest.Status.ACCEPTEE: RequestEvent.Kind.ACCEPTED,
+    ServiceRequest.Status.REJETEE: RequestEvent.Kind.REJECTED,
+    ServiceRequest.Status.ANNULEE: RequestEvent.Kind.CANCELLED,
+}
+
+
+def request_final_state(request: ServiceRequest, *, with_actor: bool = True) -> str:
+    """How a closed request ended, for staff: « Clôturée (acceptée) le 04/12/2026 à 10:02 par
+    Salma Alaoui », « Refusée le … par … — motif : … », « Annulée par le client le … ». Without
+    the actor (lists): no query."""
+    when = ""
+    if request.processed_at is not None:
+        when = f" le {timezone.localtime(request.processed_at):%d/%m/%Y à %H:%M}"
+    words = {
+        ServiceRequest.Status.ACCEPTEE: f"Clôturée (acceptée){when}",
+        ServiceRequest.Status.REJETEE: f"Refusée{when}",
+        ServiceRequest.Status.ANNULEE: f"Annulée par le client{when}",
+    }
+    text = words.get(request.status, request.get_status_display())
+    if not with_actor or request.status not in FINAL_EVENT:
+        return text
+    event = (
+        request.events.filter(kind=FINAL_EVENT[request.status]).select_related("actor").order_by("-at", "-id").first()
+    )
+    if event is None:
+        return text
+    if request.status != ServiceRequest.Status.ANNULEE:
+        if event.actor_id:
+            text += f" par {event.actor.get_full_name() or event.actor.username}"
+        elif event.actor_kind == RequestEvent.Actor.SYSTEM:
+            text += " automatiquement"
+    if request.status == ServiceRequest.Status.REJETEE and event.message:
+        text += f" — motif : {event.message}"
+    return text
 
 
 def request_status_label(request: ServiceRequest) -> str:
