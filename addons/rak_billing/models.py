@@ -193,7 +193,13 @@ class TariffCharge(models.Model):
 
 #: the VAT line of invoices that are not consumption (fees, works, subscription): the normal rate
 VAT_OTHER = "FRAIS"
-VAT_SCOPES = [*Service.choices, (VAT_OTHER, _("Frais, travaux et abonnements (taux normal)"))]
+#: the VAT line of the online-service fee of card payments (« Frais du service en ligne », seed 001: 10 %)
+VAT_ONLINE_FEE = "FRAIS_EN_LIGNE"
+VAT_SCOPES = [
+    *Service.choices,
+    (VAT_OTHER, _("Frais, travaux et abonnements (taux normal)")),
+    (VAT_ONLINE_FEE, _("Frais du service en ligne (paiement par carte)")),
+]
 
 
 class VatRate(models.Model):
