@@ -207,6 +207,12 @@ class ServiceRequest(models.Model):
                 condition=Q(status__in=["EN_COURS", "COMPLEMENT_DEMANDE"]),
             ),
         ]
+        permissions = [
+            # who decides a phase (accept, ask a complement, reject): the front desk the administrative
+            # phases, the technical service the technical ones (rak_requests.admin.TECHNICAL_PHASES)
+            ("act_administrative_phase", _("Peut traiter les phases administratives d'une demande")),
+            ("act_technical_phase", _("Peut traiter les phases techniques d'une demande")),
+        ]
 
     def __str__(self) -> str:
         return self.number
