@@ -7,8 +7,6 @@ row lock, each change writing a ``PaymentOrderEvent``. Money: ``DecimalField(14,
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -132,11 +130,8 @@ class PaymentOrder(models.Model):
                 condition=Q(amount_bills__gt=0) & Q(fee_amount__gte=0) & Q(fee_vat__gte=0) & Q(amount_total__gt=0),
                 name="cmi_order_amounts_positive",
             ),
-            # within half a centime: SQLite adds decimals as floats (113.02 + 1.13 + 0.11 != 114.26
-            # there); PostgreSQL's numeric is exact, and the amounts have two decimals anyway
-            models.CheckConstraint(
-                condition=Q(amount_total__gte=F("amount_bills") + F("fee_amount") + F("fee_vat") - Decimal("0.005"))
-                & Q(amount_total__lte=F("amount_bills") + F("fee_amount") + F("fee_vat") + Decimal("0.005")),
+            models.CheckConstraint(  # exact: numeric arithmetic, to the centime
+                condition=Q(amount_total=F("amount_bills") + F("fee_amount") + F("fee_vat")),
                 name="cmi_order_total_is_sum",
             ),
             models.CheckConstraint(
