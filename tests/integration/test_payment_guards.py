@@ -296,8 +296,6 @@ def test_who_may_reverse_and_nobody_deletes(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_reversing_at_the_same_instant_one_wins():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks under real concurrency: PostgreSQL")
     customer = CustomerFactory()
     fee(customer, "70.00", issue=datetime.date(2026, 1, 5))
     payment = payment_record(customer=customer, amount=D("70.00"), method=Payment.Method.CASH, paid_at=NOW)
