@@ -69,6 +69,7 @@ def _seeded_tariffs(request) -> None:
             apps, None
         )
         importlib.import_module("rak_billing.migrations.0013_vat_rate_other_invoices").seed_other_rate(apps, None)
+        importlib.import_module("rak_billing.migrations.0014_vat_rate_online_fee").seed_online_fee_rate(apps, None)
 
 
 @pytest.fixture

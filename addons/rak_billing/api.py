@@ -28,7 +28,7 @@ from rak_billing.ledger import (
     payment_record_staff,
     payment_reverse,
 )
-from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue
+from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue, vat_rate_online_fee
 from rak_billing.pdf import bill_pdf
 from rak_billing.receipts import (
     bill_payment_description,
@@ -75,5 +75,6 @@ __all__ = [
     "receipt_number",
     "simulate",
     "tariff_book",
+    "vat_rate_online_fee",
     "vat_rate_other",
 ]

@@ -2,7 +2,8 @@
 
 A card payment through CMI takes the bills plus the fee and its VAT. The whole amount is one
 payment (what the gateway settles); the fee and its VAT are an invoice of kind ONLINE_FEE —
-HT and TVA exactly as charged, the VAT rate the order was priced with — that the fee part of the
+HT and TVA exactly as charged, the VAT rate the order was priced with (``vat_rate_online_fee``:
+the VAT table's versioned « FRAIS_EN_LIGNE » line on the order's date) — that the fee part of the
 same payment settles at once:
 
     fee_bill = online_fee_invoice_issue(customer=, fee_ht=, fee_vat=, vat_rate=, issue_date=, label=)
@@ -22,10 +23,21 @@ from django.db import transaction
 from rak_base.errors import RakError
 from rak_base.money import round_money
 from rak_billing.ledger import bill_numbers_reserve
-from rak_billing.models import Bill, BillLine, LedgerEntry
+from rak_billing.models import VAT_ONLINE_FEE, Bill, BillLine, LedgerEntry, VatRate
 from rak_customer.models import Customer
 
 ZERO = Decimal("0.00")
+
+
+def vat_rate_online_fee(*, on_date: datetime.date) -> Decimal | None:
+    """The VAT rate of the online-service fee on ``on_date``: the VAT table's « Frais du service en
+    ligne » line in force then (versioned like every VAT rate), None when the table has none."""
+    return (
+        VatRate.objects.filter(service=VAT_ONLINE_FEE, category="", valid_from__lte=on_date)
+        .order_by("-valid_from")
+        .values_list("rate", flat=True)
+        .first()
+    )
 
 
 class OnlineFeeRefused(RakError):

@@ -17,8 +17,10 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from rak_base import clock
 from rak_base.money import round_money
 from rak_base.scheduler import each_item
+from rak_billing.api import vat_rate_online_fee
 from rak_billing.ledger import (
     OtherLine,
     bill_is_exigible,
@@ -67,14 +69,26 @@ def payment_settings_fee_disable() -> PaymentSettings:
     return current
 
 
-def fee_for(amount: Decimal, current: PaymentSettings | None = None) -> tuple[Decimal, Decimal]:
+def fee_vat_rate_on(on_date: datetime.date | None = None, current: PaymentSettings | None = None) -> Decimal:
+    """The fee's VAT rate on ``on_date`` (default today): the VAT table's versioned « Frais du
+    service en ligne » line; the back office setting only when the table has no line then."""
+    rate = vat_rate_online_fee(on_date=on_date or timezone.localdate(clock.now()))
+    if rate is None:
+        rate = (current or payment_settings_get()).fee_vat_rate
+    return Decimal(rate)
+
+
+def fee_for(
+    amount: Decimal, current: PaymentSettings | None = None, *, on_date: datetime.date | None = None
+) -> tuple[Decimal, Decimal]:
+    """``(fee excluding tax, its VAT)`` for paying ``amount`` online on ``on_date`` (default today)."""
     current = current or payment_settings_get()
     return fees.fee_compute(
         amount,
         mode=current.fee_mode,
         fixed=current.fee_fixed,
         percent=current.fee_percent,
-        vat_rate=current.fee_vat_rate,
+        vat_rate=fee_vat_rate_on(on_date, current),
     )
 
 
@@ -217,7 +231,7 @@ def order_create_for_bills(
         ),
         ZERO,
     )
-    fee, fee_vat = fee_for(expected)
+    fee, fee_vat = fee_for(expected, on_date=as_of)
     order = payment_order_create(
         customer=customer,
         bills=bills,
@@ -226,6 +240,7 @@ def order_create_for_bills(
         purpose=purpose,
         fee_amount=fee,
         fee_vat=fee_vat,
+        fee_vat_rate=fee_vat_rate_on(as_of) if fee_vat else None,
         card_type=card_type,
         lang=lang,
         bill_to_name=bill_to_name or customer.display_name,

@@ -55,7 +55,7 @@ from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
 from rak_base.scheduler import each_item
-from rak_billing.api import bills_with_outstanding, online_fee_invoice_issue, payment_record
+from rak_billing.api import bills_with_outstanding, online_fee_invoice_issue, payment_record, vat_rate_online_fee
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
 from rak_payment_cmi import hashing
@@ -164,17 +164,24 @@ def _lock_customer(customer_id: int) -> None:
     list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
 
 
+def _day(at: datetime):
+    return (timezone.localtime(at) if timezone.is_aware(at) else at).date()
+
+
 def _dh(amount: Decimal) -> str:
     return f"{amount:.2f}".replace(".", ",")
 
 
-def _fee_vat_rate(fee_amount: Decimal, fee_vat: Decimal) -> Decimal:
-    """The VAT rate the fee was priced with: the back office's rate (``PaymentSettings``, kept
-    with its history) when it gives this VAT, else the rate the two amounts imply."""
+def _fee_vat_rate(fee_amount: Decimal, fee_vat: Decimal, *, on_date) -> Decimal:
+    """The VAT rate the fee was priced with when the caller does not say: the VAT table's « Frais
+    du service en ligne » line on ``on_date`` (else the back office setting) when it gives this
+    VAT, else the rate the two amounts imply."""
     if fee_vat <= ZERO or fee_amount <= ZERO:
         return Decimal("0.0000")
-    current = PaymentSettings.objects.filter(pk=1).first() or PaymentSettings(pk=1)
-    rate = Decimal(current.fee_vat_rate)
+    rate = vat_rate_online_fee(on_date=on_date)
+    if rate is None:
+        rate = (PaymentSettings.objects.filter(pk=1).first() or PaymentSettings(pk=1)).fee_vat_rate
+    rate = Decimal(rate)
     if round_money(fee_amount * rate) == fee_vat:
         return rate.quantize(Decimal("0.0001"))
     return (fee_vat / fee_amount).quantize(Decimal("0.0001"))
@@ -245,13 +252,14 @@ def payment_order_create(
     purpose: str = PaymentOrder.Purpose.BILLS,
     fee_amount: Decimal = ZERO,
     fee_vat: Decimal = ZERO,
+    fee_vat_rate: Decimal | None = None,
     card_type: str = PaymentOrder.CardType.MOROCCAN,
     lang: str = PaymentOrder.Lang.FR,
     bill_to_name: str = "",
     tel: str = "",
 ) -> PaymentOrder:
     """An order paying ``bills`` (the customer's, open, amounts owed now) plus the online-service
-    fee (``fee_amount`` + ``fee_vat``, computed by the caller from the back-office setting). Every
+    fee (``fee_amount`` + ``fee_vat`` at ``fee_vat_rate``, computed by the caller). Every
     amount comes from the database; nothing the browser sent about amounts is used."""
     bills = list(bills)
     if not bills:
@@ -288,7 +296,9 @@ def payment_order_create(
         amount_bills=amount_bills,
         fee_amount=fee_amount,
         fee_vat=fee_vat,
-        fee_vat_rate=_fee_vat_rate(fee_amount, fee_vat),
+        fee_vat_rate=Decimal(fee_vat_rate)
+        if fee_vat_rate is not None
+        else _fee_vat_rate(fee_amount, fee_vat, on_date=_day(now)),
         amount_total=amount_bills + fee_amount + fee_vat,
         currency=CURRENCY_MAD,
         email=email.strip(),
@@ -560,7 +570,8 @@ def order_capture_record(order: PaymentOrder, *, trans_id: str, paid_at: datetim
             customer=order.customer,
             fee_ht=order.fee_amount,
             fee_vat=order.fee_vat,
-            vat_rate=order.fee_vat_rate or _fee_vat_rate(order.fee_amount, order.fee_vat),
+            vat_rate=order.fee_vat_rate
+            or _fee_vat_rate(order.fee_amount, order.fee_vat, on_date=_day(order.created_at)),
             issue_date=local.date(),
             label=gettext("Frais du service en ligne — paiement par carte, commande %(oid)s") % {"oid": order.oid},
         )

@@ -131,3 +131,33 @@ def test_a_day_of_captured_orders_reconciles_with_the_settlement_file_to_the_cen
     html = client.get(reverse("admin:rak_payment_cmi_settlementimport_change", args=[settlement.pk])).content.decode()
     assert "Total du relevé CMI" in html and "Frais du service en ligne" in html
     assert f"{gateway_total:.2f}".replace(".", ",") in html.replace("\u202f", "").replace("\xa0", "")
+
+
+def test_the_fee_vat_comes_from_the_versioned_vat_table_on_the_order_date():
+    from rak_billing.models import VatRate
+
+    assert VatRate.objects.get(service="FRAIS_EN_LIGNE", valid_from=datetime.date(2018, 1, 1)).rate == Decimal("0.1000")
+    VatRate.objects.create(
+        service="FRAIS_EN_LIGNE", valid_from=datetime.date(2026, 3, 10), rate=Decimal("0.2000"), source="test"
+    )
+    customer = CustomerFactory()
+    bills = [make_bill(customer, "113.02", due=datetime.date(2026, 3, 14))]
+    day_before = paying.order_create_for_bills(
+        customer=customer, bills=bills, email="c@example.ma", now=PAID_AT - datetime.timedelta(days=1)
+    )
+    assert (day_before.fee_amount, day_before.fee_vat, day_before.fee_vat_rate) == (
+        Decimal("1.13"),
+        Decimal("0.11"),
+        Decimal("0.1000"),
+    )
+    PaymentOrder.objects.filter(pk=day_before.pk).update(status=PaymentOrder.Status.EXPIRED)
+    order = pay(customer, bills)  # 10/03/2026: the new rate
+    assert (order.fee_amount, order.fee_vat, order.fee_vat_rate) == (
+        Decimal("1.13"),
+        Decimal("0.23"),
+        Decimal("0.2000"),
+    )
+    assert order.amount_total == Decimal("114.38")
+    line = order.fee_bill.lines.get()
+    assert (line.vat_rate, line.amount_tva) == (Decimal("0.2000"), Decimal("0.23"))
+    assert order.payment.amount == Decimal("114.38")

@@ -57,6 +57,7 @@ from rak_payment_cmi.paying import (
     advance_order_create,
     customer_address,
     fee_for,
+    fee_vat_rate_on,
     order_create_for_bills,
     payable_bills,
     payment_settings_get,
@@ -87,7 +88,7 @@ def _fee_config() -> dict:
         "mode": current.fee_mode,
         "fixed": f"{current.fee_fixed:.2f}",
         "percent": f"{current.fee_percent}",
-        "vat": f"{current.fee_vat_rate}",
+        "vat": f"{fee_vat_rate_on(_today(), current)}",
     }
 
 
