@@ -134,9 +134,10 @@ class EmbeddedPostgres:
         return True
 
     # --- start / stop ----------------------------------------------------------------------------
-    def start(self, *, options: Sequence[str] = (), timeout: int = 60) -> bool:
+    def start(self, *, throwaway: bool = False, timeout: int = 60) -> bool:
         """Start the server (initdb on first use) and create the database when missing. Returns
-        False when a server of this data directory was already running (it is then adopted)."""
+        False when a server of this data directory was already running (it is then adopted).
+        ``throwaway`` (bin/test's temporary clusters): no fsync, at initdb or afterwards."""
         if self.pid() is not None and self.is_ready():
             self.create_database()
             return False
@@ -144,7 +145,11 @@ class EmbeddedPostgres:
         self._prepare_directories(user)
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                [str(bin_dir() / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, *INITDB_ARGS],
+                [
+                    str(bin_dir() / "initdb"),
+                    *("-D", str(self.data_dir), "-U", SUPERUSER, *INITDB_ARGS),
+                    *(("--no-sync",) if throwaway else ()),
+                ],
                 user,
                 timeout,
                 "initdb",
@@ -154,7 +159,7 @@ class EmbeddedPostgres:
             "-c listen_addresses=''",
             f"-c unix_socket_directories='{self.socket_dir}'",
             f"-c port={PORT}",
-            *(f"-c {option}" for option in options),
+            *(f"-c {option}" for option in (FAST_UNSAFE_OPTIONS if throwaway else ())),
         ]
         self._run(
             [
@@ -367,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.action == "start":
             began = time.monotonic()
-            started = server.start(options=FAST_UNSAFE_OPTIONS if args.fast_unsafe else ())
+            started = server.start(throwaway=args.fast_unsafe)
             what = "démarré" if started else "déjà en marche (repris)"
             print(
                 f"==> PostgreSQL embarqué {what} en {time.monotonic() - began:.2f} s: {server.data_dir}",
