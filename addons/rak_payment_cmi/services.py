@@ -85,16 +85,16 @@ ANSWER_FAILURE = "FAILURE"
 #: The answer that leaves a PreAuth uncaptured. In CMI's 3D_PAY_HOSTING protocol (NestPay) the
 #: merchant's answer to the callback decides the capture: ``ACTION=POSTAUTH`` turns the
 #: pre-authorisation into a sale; ``APPROVED`` acknowledges the message without capturing, so the
-#: pre-authorisation is never turned into a debit and lapses (the issuer releases the held amount;
-#: it can also be voided at once in CMI's merchant centre, and the settlement file then shows the
-#: transaction ANNULEE, matched NO_MONEY by the reconciliation); ``FAILURE`` tells CMI the
-#: merchant could not process the message, and CMI notifies again. Sources: CMI's merchant kit
-#: (« callback.php » sample: ``ACTION=POSTAUTH`` when ProcReturnCode is 00, ``APPROVED``
-#: otherwise, ``FAILURE`` on a bad HASH) and the public integrations built from it (e.g.
-#: github.com/mehdirochdi/cmi-payment-php), which all answer ``APPROVED`` to acknowledge without
-#: debiting. The same answer is used for a declined attempt and for a second transaction on a paid
-#: order. So a payment whose bills are already settled is answered ``APPROVED``: acknowledged (no
-#: retry), not captured.
+#: pre-authorisation is never turned into a debit (the issuer releases the held amount when it
+#: lapses; staff can also void it at once in CMI's merchant centre, and the settlement file then
+#: shows it ANNULEE, matched NO_MONEY); ``FAILURE`` tells CMI the merchant could not process the
+#: message, and CMI notifies again. Source: CMI's integration guide is given to merchants, not
+#: published; the public merchant integrations of the CMI kit found by a code search (2026-12) all
+#: answer ``ACTION=POSTAUTH`` for ProcReturnCode 00, ``APPROVED`` otherwise (documented there as
+#: « acknowledge without debiting »), ``FAILURE`` on a bad HASH or an error (« CMI will retry »).
+#: This addon already answers ``APPROVED`` for a declined attempt and for a second transaction on
+#: a paid order. So a payment whose bills are already settled is answered ``APPROVED``:
+#: acknowledged (no retry), not captured.
 ANSWER_RELEASE = ANSWER_ACKNOWLEDGED
 
 ZERO = Decimal("0.00")
