@@ -1,9 +1,10 @@
 """What other addons may call from rak_billing (higher addons: payments, requests, portal).
 
-« Facture réglée »: subscribe to ``HOOK_BILLS_SETTLED`` (``bill_ids=[...]``, ``customer_id=``) in
-``AppConfig.ready()``; it fires in the transaction that sets ``settled_at``, whatever the channel
-(counter, network import, CMI, credit applied, credit note), once per step with the bills newly
-settled."""
+« Facture réglée »: subscribe to ``HOOK_BILLS_SETTLED`` (``bill_ids=[...]``, ``customer_ids=[...]``,
+``customer_id=`` — None when the step settled bills of several customers, as a network payments
+file does) in ``AppConfig.ready()``; it fires in the transaction that sets ``settled_at``, whatever
+the channel (counter, network import, CMI, credit applied, credit note), once per step with the
+bills newly settled. A subscriber should cost a fixed number of queries per call."""
 
 from rak_billing.billing import BillingRunRefused, billing_run_create
 from rak_billing.engine import EngineError, fmt_qty

@@ -25,8 +25,10 @@ a rolled-back bill leaves no hole. Billing runs reserve a block per chunk.
 
 Hook: every transaction step that sets ``settled_at`` on one or more bills (payment, network
 import, CMI, credit applied, credit note) fires ``HOOK_BILLS_SETTLED`` once, in the same
-transaction, with ``bill_ids=[...]`` (the bills newly settled) and ``customer_id=`` — higher addons
-(requests whose fees are paid...) subscribe in ``AppConfig.ready()``.
+transaction, with ``bill_ids=[...]`` (the bills newly settled), ``customer_ids=[...]`` (their
+customers) and ``customer_id=`` (the customer; None when one step settled bills of several
+customers: a network payments file fires once per 5,000 rows, not once per customer) — higher
+addons (requests whose fees are paid...) subscribe in ``AppConfig.ready()``.
 
 « Exigible »: a bill not settled whose due date has passed — computed from ``as_of``
 (``bill_is_exigible``, ``bills_exigible``), never stored.
@@ -185,7 +187,7 @@ def _announce_settled(*, customer_id: int, bill_ids: Iterable[int]) -> None:
     """One ``HOOK_BILLS_SETTLED`` call for what a transaction step settled (nothing: no call)."""
     bill_ids = sorted(set(bill_ids))
     if bill_ids:
-        hook_fire(HOOK_BILLS_SETTLED, bill_ids=bill_ids, customer_id=customer_id)
+        hook_fire(HOOK_BILLS_SETTLED, bill_ids=bill_ids, customer_id=customer_id, customer_ids=[customer_id])
 
 
 def _open_bill(bill: Bill) -> OpenBill:
@@ -837,11 +839,15 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by, now: datetime
             for bill_id in plan.settled:
                 settled.setdefault(bill_id, at)
     PaymentAllocation.objects.bulk_create(allocations, batch_size=1000)
-    by_customer: dict[int, list[int]] = {}
-    for bill_id, customer_id in _settle_many(settled):
-        by_customer.setdefault(customer_id, []).append(bill_id)
-    for customer_id in sorted(by_customer):
-        _announce_settled(customer_id=customer_id, bill_ids=by_customer[customer_id])
+    done = _settle_many(settled)
+    if done:  # one call for the chunk (a subscriber's query per customer would cost a query per row)
+        customers = sorted({customer_id for _bill_id, customer_id in done})
+        hook_fire(
+            HOOK_BILLS_SETTLED,
+            bill_ids=sorted(bill_id for bill_id, _customer_id in done),
+            customer_id=customers[0] if len(customers) == 1 else None,
+            customer_ids=customers,
+        )
     return len(payments)
 
 
