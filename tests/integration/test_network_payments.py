@@ -61,3 +61,39 @@ def test_a_row_naming_a_bill_with_its_customer_code_pays_it_and_the_rest_goes_to
     )
     assert Bill.objects.get(pk=february.pk).settled_at is not None
     assert Bill.objects.get(pk=january.pk).settled_at is None
+
+
+def test_a_bigger_file_costs_no_more_queries(now):
+    """The hook's subscribers included: the queries of a bulk record do not grow with the rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rak_billing.ledger import OtherLine, PaymentRow, bill_issue_other, payments_record_bulk
+    from tests.factories import CustomerFactory
+
+    def run(count: int, tag: str) -> int:
+        rows = []
+        for i in range(count):
+            customer = CustomerFactory()
+            bills = [
+                bill_issue_other(
+                    kind=Bill.Kind.CUT_FEE,
+                    customer=customer,
+                    lines=[OtherLine("Frais", Decimal("40.00"), vat_rate=Decimal("0"))],
+                    issue_date=datetime.date(2026, month, 5),
+                    now=now,
+                )
+                for month in (1, 2)
+            ]
+            rows.append(PaymentRow(customer.pk, Decimal("40.00"), Payment.Method.AGENT_NETWORK, now, "", f"{tag}:{i}a"))
+            rows.append(
+                PaymentRow(
+                    customer.pk, Decimal("40.00"), Payment.Method.AGENT_NETWORK, now, "", f"{tag}:{i}b", (bills[1].pk,)
+                )
+            )
+        with CaptureQueriesContext(connection) as queries:
+            assert payments_record_bulk(rows, now=now) == 2 * count
+        assert Bill.objects.filter(customer_id__in=[r.customer_id for r in rows], settled_at__isnull=True).count() == 0
+        return len(queries)
+
+    assert run(5, "small") == run(40, "big")
