@@ -349,3 +349,24 @@ def test_reconciliation_flags_a_cancelled_order_that_cmi_captured_anyway(client,
     line = settlement.lines.get()
     assert line.check_result == SettlementLine.Check.DOUBLE_CHARGE and "annulé ici" in line.detail
     assert settlement.rows_mismatched == 1
+
+
+def test_request_fees_paid_from_two_tabs_send_the_second_to_the_pending_order(db):
+    from tests.integration.test_lifecycle import make_request, sign_all, to_signature
+
+    customer, user = customer_with_account(first_name="Salma", last_name="Berrada", email="salma@example.ma")
+    agent = StaffFactory(is_superuser=True)
+    request = sign_all(to_signature(make_request(customer), agent))
+    url = reverse("portal:lifecycle_pay", args=[request.number])
+    tab1, tab2 = Client(), Client()
+    tab1.force_login(user)
+    tab2.force_login(user)
+    assert tab1.post(url, {"conditions": "on"}).status_code == 200  # the checkout form to CMI
+    order = PaymentOrder.objects.get(purpose=PaymentOrder.Purpose.REQUEST_FEE)
+    response = tab2.post(url, {"conditions": "on"})
+    assert response.status_code == 302 and response["Location"] == reverse("portal:payment_pending", args=[order.oid])
+    assert PaymentOrder.objects.count() == 1
+    # abandoned: back to the requests, and a new order can be made
+    assert tab2.post(response["Location"], {"action": "abandonner"})["Location"] == reverse("portal:requests")
+    assert tab2.post(url, {"conditions": "on"}).status_code == 200
+    assert PaymentOrder.objects.filter(status=Status.SENT).count() == 1
