@@ -208,6 +208,9 @@ def test_portal_second_tab_is_sent_to_the_pending_order_which_it_can_resume_or_a
     assert PaymentOrder.objects.count() == 1
     page_url = reverse("portal:payment_pending", args=[pending.oid])
     assert response.status_code == 302 and response["Location"] == page_url
+    # « Payer en ligne » shows the pending order with its link
+    listing = html_of(tab2.get(reverse("portal:pay_online")))
+    assert 'data-testid="pending-order-banner"' in listing and page_url in listing
     html = html_of(tab2.get(page_url))
     assert "Un paiement en ligne de ces factures est déjà en cours" in html
     assert pending.oid in html and "221,24" in html
@@ -257,6 +260,8 @@ def test_quick_pay_link_only_for_the_same_session_neutral_message_for_another(se
     assert "Un paiement en ligne de ces factures est déjà en cours" in html
     assert pending.oid not in html and reverse("portal:payment_pending", args=[pending.oid]) not in html
     assert other.get(reverse("portal:payment_pending", args=[pending.oid])).status_code == 404
+    assert "pending-order-banner" not in html_of(other.get(reverse("portal:quickpay_bills")))
+    assert "pending-order-banner" in html_of(mine.get(reverse("portal:quickpay_bills")))
     # the logged-in owner, in the portal, sees the link to it
     owner = Client()
     owner.force_login(user)

@@ -48,6 +48,7 @@ from rak_payment_cmi.api import (
     order_by_oid,
     order_checkout_form,
     order_is_awaiting_gateway,
+    order_pending_for_bills,
     payment_order_abandon,
 )
 from rak_payment_cmi.paying import (
@@ -137,6 +138,14 @@ def order_pending_refused(request: HttpRequest, exc: OrderPending, back: str) ->
         ),
     )
     return redirect(back)
+
+
+def _pending_shown(request: HttpRequest, context: dict) -> dict:
+    """The visitor's own order awaiting the gateway for one of the listed bills (a banner with
+    « Reprendre / Abandonner »); nothing for an order the visitor may not see."""
+    pending = order_pending_for_bills([item.bill.pk for item, _checked in context["payable"]], now=clock.now())
+    context["pending_order"] = pending if pending is not None and _may_see_order(request, pending) else None
+    return context
 
 
 # --- the bill list and the recap, shared by quick-pay and the portal ------------------------------------
@@ -250,7 +259,7 @@ def quickpay_bills(request: HttpRequest) -> HttpResponse:
         request.session.pop(QUICKPAY_KEY, None)
         return render(request, "rak_portal/pay/quickpay.html", {"form": QuickPayForm(), "notice": NOTHING_TO_PAY})
     context.update({"mode": "quick", "action": "portal:quickpay_bills", "base_template": "rak_portal/base.html"})
-    return render(request, "rak_portal/pay/bills.html", context)
+    return render(request, "rak_portal/pay/bills.html", _pending_shown(request, context))
 
 
 @never_cache
@@ -353,7 +362,7 @@ def pay_online(request: HttpRequest) -> HttpResponse:
     context.update(
         {"mode": "portal", "action": "portal:pay_online", "form": form, "base_template": "rak_portal/private_base.html"}
     )
-    return render(request, "rak_portal/pay/bills.html", context)
+    return render(request, "rak_portal/pay/bills.html", _pending_shown(request, context))
 
 
 @customer_required
