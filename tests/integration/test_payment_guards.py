@@ -213,6 +213,8 @@ def test_recouvrement_reverses_a_counter_payment_from_the_back_office(client, re
     reversal = PaymentReversal.objects.get()
     assert (reversal.payment, reversal.reversed_by, reversal.reversed_at) == (payment, recouvrement, NOW)
     assert reversal.reason == "Chèque impayé (rejet banque)"
+    history = text(client.get(reverse("admin:rak_billing_payment_history", args=[payment.pk])))
+    assert "Paiement annulé — motif : Chèque impayé (rejet banque)" in history
     january.refresh_from_db()
     february.refresh_from_db()
     assert january.settled_at is None and bill_outstanding(january) == D("70.00")

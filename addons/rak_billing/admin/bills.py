@@ -787,6 +787,7 @@ class PaymentAdmin(ModelAdmin):
             except RakError as exc:
                 form.add_error(None, exc.message)
             else:
+                self.log_change(request, payment, _("Paiement annulé — motif : %s") % form.cleaned_data["reason"])
                 messages.success(
                     request,
                     _("Paiement de %(amount)s annulé : les factures qu'il réglait sont de nouveau à payer.")
