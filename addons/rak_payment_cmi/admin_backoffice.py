@@ -294,8 +294,10 @@ class NetworkPaymentImportAdmin(ModelAdmin):
                 "opts": self.model._meta,
                 "form": form,
                 "help": _(
-                    "CSV (« ; » ou « , »), une ligne par paiement : code_client ou numero_facture, montant, date, "
-                    "reference (du réseau), reseau (facultatif). Réimporter un fichier n'enregistre rien deux fois."
+                    "CSV (« ; » ou « , »), une ligne par paiement : code_client ou numero_facture (la facture nommée "
+                    "est payée en premier), montant, date, reference (du réseau), reseau (facultatif), motif "
+                    "(obligatoire si le montant dépasse le solde dû). Montant plafonné, date future refusée : la "
+                    "ligne est rejetée dans le rapport. Réimporter un fichier n'enregistre rien deux fois."
                 ),
                 "back": reverse("admin:rak_payment_cmi_networkpaymentimport_changelist"),
             },
