@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -347,6 +348,26 @@ def from_conf(conf, base_dir: Path) -> EmbeddedPostgres | None:
     return EmbeddedPostgres(data_dir if data_dir.is_absolute() else base_dir / data_dir)
 
 
+_OLD_SQLITE_DEFAULT = re.compile(r"(?m)^url\s*=\s*sqlite:///var/rak\.sqlite3[ \t]*$")
+
+
+def conf_forget_sqlite_default(path: Path | str) -> bool:
+    """A rak.conf written from the former sample says ``url = sqlite:///var/rak.sqlite3`` (its
+    default): make that line empty — the embedded PostgreSQL — so that bin/run keeps working after
+    a git pull. Any other value is the operator's choice and is left (start-up then names the key).
+    The SQLite file itself is left where it is. Returns True when the file was changed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    new, count = _OLD_SQLITE_DEFAULT.subn("url =", text)
+    if not count:
+        return False
+    path.write_text(new, encoding="utf-8")
+    return True
+
+
 def _configured() -> EmbeddedPostgres | None:
     from config.conf import Config
 
@@ -356,11 +377,21 @@ def _configured() -> EmbeddedPostgres | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m config.embedded_db", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("enabled", "start", "stop", "status", "url"))
+    parser.add_argument("action", choices=("enabled", "start", "stop", "status", "url", "upgrade-conf"))
     parser.add_argument("--data-dir", type=Path, help="data directory (default: from rak.conf)")
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--fast-unsafe", action="store_true", help="no fsync: throw-away clusters (tests)")
     args = parser.parse_args(argv)
+    if args.action == "upgrade-conf":  # before reading the configuration, which would refuse SQLite
+        base_dir = Path(__file__).resolve().parent.parent
+        conf_path = Path(os.environ.get("RAK_CONF", base_dir / "rak.conf"))
+        if conf_forget_sqlite_default(conf_path):
+            print(
+                f"==> {conf_path}: [database] url = sqlite:///var/rak.sqlite3 (ancienne valeur par défaut) vidée: "
+                "PostgreSQL embarqué (var/rak.sqlite3 est laissé tel quel)",
+                file=sys.stderr,
+            )
+        return 0
     server = EmbeddedPostgres(args.data_dir, args.database) if args.data_dir else _configured()
     if server is not None and args.database != DEFAULT_DATABASE:
         server = EmbeddedPostgres(server.data_dir, args.database)

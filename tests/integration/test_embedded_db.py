@@ -153,3 +153,21 @@ def test_command_line_start_status_stop(scratch):
         stopped = cli("stop")
     assert stopped.returncode == 0
     assert cli("status").returncode == 3
+
+
+def test_a_rak_conf_from_the_old_sample_moves_to_the_embedded_server(tmp_path):
+    """bin/run after a git pull: a rak.conf written from the former sample (url = sqlite:///var/rak.sqlite3)
+    would stop start-up; that exact default line becomes empty (the embedded PostgreSQL), any other
+    value is left for the operator."""
+    from config.embedded_db import conf_forget_sqlite_default
+
+    old = tmp_path / "rak.conf"
+    old.write_text("[server]\nmode = development\n\n[database]\n; comment\nurl = sqlite:///var/rak.sqlite3\n\n[sms]\n")
+    assert conf_forget_sqlite_default(old) is True
+    assert old.read_text() == "[server]\nmode = development\n\n[database]\n; comment\nurl =\n\n[sms]\n"
+    assert conf_forget_sqlite_default(old) is False
+    custom = tmp_path / "custom.conf"
+    custom.write_text("[database]\nurl = sqlite:////srv/rak/data.sqlite3\n")
+    assert conf_forget_sqlite_default(custom) is False
+    assert "sqlite:////srv" in custom.read_text()
+    assert conf_forget_sqlite_default(tmp_path / "missing.conf") is False
