@@ -72,6 +72,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             # requests (demandes): the queues, the actions of a phase, the attachments, the history
             "rak_requests.view_servicerequest",
             "rak_requests.change_servicerequest",
+            "rak_requests.act_administrative_phase",  # recevabilité administrative, traitement...
             "rak_requests.view_attachment",
             "rak_requests.view_requestevent",
             "rak_requests.view_requesttype",
@@ -92,6 +93,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             # the attachments and the history; types and phases read only
             "rak_requests.view_servicerequest",
             "rak_requests.change_servicerequest",
+            "rak_requests.act_technical_phase",  # recevabilité technique, étude, devis, travaux, pose
             "rak_requests.view_attachment",
             "rak_requests.view_requestevent",
             "rak_requests.view_requesttype",

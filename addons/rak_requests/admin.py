@@ -22,6 +22,8 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -46,6 +48,19 @@ from rak_requests.services import (
 )
 
 CHANGE_PERMISSION = "rak_requests.change_servicerequest"
+# Who decides a phase (accept it, ask a complement): the technical service its technical phases,
+# the front desk the others; rejecting (with a reason), assigning and notes stay open to both.
+TECHNICAL_PHASES = frozenset(
+    {Phase.Code.RECEVABILITE_TECH, Phase.Code.ETUDE, Phase.Code.DEVIS, Phase.Code.TRAVAUX, Phase.Code.POSE_COMPTEUR}
+)
+TECHNICAL_PERMISSION = "rak_requests.act_technical_phase"
+ADMINISTRATIVE_PERMISSION = "rak_requests.act_administrative_phase"
+
+
+def phase_permission(phase_code: str | None) -> str:
+    """The permission that decides a request in this phase."""
+    return TECHNICAL_PERMISSION if phase_code in TECHNICAL_PHASES else ADMINISTRATIVE_PERMISSION
+
 
 # --- the low-code part: types, phases, documents ----------------------------------------------------
 
@@ -167,6 +182,7 @@ class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+    hide_title = True  # no « 12 Demande déposée » (the row's id and repr) above each line
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -303,7 +319,7 @@ class ServiceRequestAdmin(ModelAdmin):
         "processed_at",
         "escalated_at",
         "data_display",
-        "fee_bill",
+        "bill_display",
         "premises",
     )
     fieldsets = (
@@ -319,12 +335,14 @@ class ServiceRequestAdmin(ModelAdmin):
                 )
             },
         ),
-        (_("Informations de la demande"), {"fields": ("data_display", "premises", "fee_bill")}),
+        (_("Informations de la demande"), {"fields": ("data_display", "premises", "bill_display")}),
         (_("Traitement"), {"fields": ("action_message", "documents", "agent", "seen_phase", "seen_status")}),
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("request_type", "phase", "customer", "assigned_to")
+        return (
+            super().get_queryset(request).select_related("request_type", "phase", "customer", "assigned_to", "fee_bill")
+        )
 
     def get_search_results(self, request, queryset, search_term):
         term = (search_term or "").strip()
@@ -407,6 +425,25 @@ class ServiceRequestAdmin(ModelAdmin):
             return open_state(obj)
         return request_final_state(obj, with_actor=True)
 
+    @display(description=_("facture (frais d'abonnement ou travaux)"))
+    def bill_display(self, obj: ServiceRequest) -> str:
+        bill = obj.fee_bill
+        if bill is None:
+            return "—"
+        paid = (
+            _("payée le %(date)s") % {"date": timezone.localtime(bill.settled_at).strftime("%d/%m/%Y")}
+            if bill.settled_at
+            else _("à payer")
+        )
+        return format_html(
+            '<a href="{}" class="text-primary-600">{}</a> — {} — {} DH — {}',
+            reverse("admin:rak_billing_bill_change", args=[bill.pk]),
+            bill.number,
+            bill.get_kind_display(),
+            number_format(bill.total_ttc, 2, force_grouping=True),
+            paid,
+        )
+
     @display(description=_("échéance"), ordering="phase_due_at")
     def due_display(self, obj: ServiceRequest) -> str:
         if obj.phase_due_at is None:
@@ -436,6 +473,10 @@ class ServiceRequestAdmin(ModelAdmin):
     def _can_change(self, request) -> bool:
         return request.user.has_perm(CHANGE_PERMISSION)
 
+    def _decides(self, request, current: ServiceRequest) -> bool:
+        """The agent's team decides this phase (technical or administrative)."""
+        return request.user.has_perm(phase_permission(current.phase.code if current.phase_id else None))
+
     def has_accept_phase_permission(self, request, object_id=None) -> bool:
         if not self._can_change(request):
             return False
@@ -446,15 +487,19 @@ class ServiceRequestAdmin(ModelAdmin):
             current is not None
             and current.status == ServiceRequest.Status.EN_COURS
             and (current.phase is None or current.phase.code not in CUSTOMER_DRIVEN_PHASES)
+            and self._decides(request, current)
         )
 
     def has_ask_complement_permission(self, request, object_id=None) -> bool:
         if not self._can_change(request):
             return False
         current = self._open(object_id) if object_id is not None else None
-        return object_id is None or (current is not None and current.status == ServiceRequest.Status.EN_COURS)
+        return object_id is None or (
+            current is not None and current.status == ServiceRequest.Status.EN_COURS and self._decides(request, current)
+        )
 
     def has_reject_permission(self, request, object_id=None) -> bool:
+        # a request can be turned down at any phase (withdrawn, fraud, duplicate), with a reason
         return self._can_change(request) and (object_id is None or self._open(object_id) is not None)
 
     has_assign_permission = has_reject_permission

@@ -33,6 +33,7 @@ from rak_requests.filing import request_file
 from rak_requests.models import Quote, RequestType
 from tests.billing_factories import bill_create
 from tests.factories import TEST_PASSWORD, DossierFactory, StaffFactory, customer_with_account
+from tests.integration.test_backoffice import changeform_data
 from tests.reading_factories import MeterReadingFactory
 from tests.request_factories import ServiceRequestFactory
 
@@ -343,3 +344,52 @@ def test_groups_away_from_billing_cannot_start_a_billing_run(client, world, grou
 
     assert response.status_code == 403
     assert not BillingRun.objects.exists()
+
+
+# --- who decides which phase of a request ----------------------------------------------------------
+
+
+def _in_phase(code: str):
+    request = ServiceRequestFactory()
+    request.phase = request.request_type.phases.get(code=code)
+    request.save(update_fields=["phase"])
+    return request
+
+
+def _press(client, request, button: str, message: str = ""):
+    url = reverse("admin:rak_requests_servicerequest_change", args=[request.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    data = changeform_data(page)  # what the browser posts back, inlines' management forms included
+    if data.get("documents") == [""]:
+        del data["documents"]  # unchecked boxes are not posted by a browser
+    data["action_message"] = [message]
+    data[f"rak_requests_servicerequest_{button}"] = [""]
+    return page, client.post(url, data)
+
+
+@pytest.mark.parametrize(
+    ("group", "phase", "decides"),
+    [
+        ("technique", "RECEVABILITE_TECH", True),
+        ("technique", "RECEVABILITE_ADMIN", False),
+        ("accueil", "RECEVABILITE_ADMIN", True),
+        ("accueil", "RECEVABILITE_TECH", False),
+        ("superviseur", "RECEVABILITE_TECH", True),
+    ],
+)
+def test_each_team_decides_its_own_phases(client, world, group, phase, decides):
+    """Accepting a phase or asking a complement belongs to the team of the phase: technique the
+    technical ones (recevabilité technique, étude, devis, travaux, pose), accueil the others."""
+    login(client, group)
+    request = _in_phase(phase)
+
+    page, response = _press(client, request, "ask_complement", "Plan de situation illisible : merci de le renvoyer.")
+
+    html = page.content.decode()
+    assert ('name="rak_requests_servicerequest_accept_phase"' in html) is decides
+    assert ('name="rak_requests_servicerequest_ask_complement"' in html) is decides
+    assert 'name="rak_requests_servicerequest_add_note"' in html  # notes and assignment stay open to both teams
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert (request.status == "COMPLEMENT_DEMANDE") is decides
