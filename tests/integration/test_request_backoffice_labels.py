@@ -61,6 +61,8 @@ LEAKS = [
     (re.compile(r"\b(ACCEPTEE|REJETEE|ANNULEE|EN_COURS|COMPLEMENT_DEMANDE|RECEVABILITE_\w+|POSE_COMPTEUR)\b"), "code"),
     (re.compile(r"\b(services_labels|tariff_category|power_kva|caliber_mm|building_type)\b"), "data key"),
     (re.compile(r"En cours : aucune action"), "closed shown as open"),
+    (re.compile(r"All applications|Select all rows|Go back|This item will be deleted"), "English admin words"),
+    (re.compile(r"^\d+ (Demande déposée|Changement de phase|Devis émis)", re.MULTILINE), "row id and repr"),
 ]
 
 

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -410,7 +411,8 @@ def quote_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request,
             f"Vous avez accepté le devis {quote.number}. Payez la facture des travaux n° {bill.number} "
-            f"({bill.total_ttc} DH) en ligne ou en agence : les travaux seront programmés dès son paiement.",
+            f"({number_format(bill.total_ttc, 2, force_grouping=True)} DH) en ligne ou en agence : les travaux "
+            "seront programmés dès son paiement.",
         )
     return redirect(reverse("portal:quotes"))
 
