@@ -94,6 +94,12 @@ def request_status_label(request: ServiceRequest) -> str:
         return closed[request.status]
     if request.status == ServiceRequest.Status.COMPLEMENT_DEMANDE:
         return "Répondre à la demande de complément"
+    if (
+        request.expected_action == ServiceRequest.Action.PAY
+        and request.phase_id
+        and request.phase.code == Phase.Code.DEVIS
+    ):
+        return "Payer la facture des travaux"  # a connection request's accepted quote
     return {
         ServiceRequest.Action.NONE: "En cours : aucune action",
         ServiceRequest.Action.ANSWER_COMPLEMENT: "Répondre à la demande de complément",

@@ -115,6 +115,7 @@ def test_quote_accepted_in_mes_devis_issues_the_works_invoice_paid_at_the_counte
     assert bill.number in client.get(reverse("portal:other_bills")).content.decode()
     page = client.get(reverse("portal:request_detail", args=[request.number])).content.decode()
     assert bill.number in page and reverse("portal:works_pay", args=[request.number]) in page
+    assert 'data-testid="request-state">Payer la facture des travaux<' in page
     pay_page = client.get(reverse("portal:works_pay", args=[request.number]))
     assert pay_page.status_code == 200
     assert "Paiement des travaux de branchement" in pay_page.content.decode()

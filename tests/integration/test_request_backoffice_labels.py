@@ -164,6 +164,10 @@ def screens(world) -> list[str]:
             objects = []
         for item in objects:
             urls.append(reverse(f"{name}_change", args=[item.pk]))
+            try:
+                urls.append(reverse(f"{name}_history", args=[item.pk]))
+            except NoReverseMatch:  # pragma: no cover
+                pass
     urls.append(reverse("admin:rak_requests_quote_issue"))
     urls.append(reverse("admin:rak_requests_servicerequest_changelist") + "?open=0")
     try:
