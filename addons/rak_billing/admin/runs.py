@@ -1,11 +1,11 @@
-"""Billing runs in the back office: before a run is launched, the dossiers it cannot bill (no
-tariff, no meter, a reading held for review) are listed with their counts, and the agent
-launches it knowingly (a second « Enregistrer »); the run keeps the list (``BillingRun.unbillable``)
-and its page shows it; the full list downloads as CSV (« Télécharger la liste (CSV) »).
+"""Billing runs in the back office: create one for a month and a round, follow its progress,
+resume it. Before a run is launched, the dossiers it cannot bill (no tariff, no meter, a reading
+held for review) are listed with their counts, and the agent launches it knowingly (a second
+« Enregistrer »; with nothing to list, the first one launches it); the run keeps the list
+(``BillingRun.unbillable``) and its page shows it; the full list downloads as CSV.
 
-The screens of bills.py's ``BillingRunAdmin`` are kept (progress, resume); this module adds the
-up-front list to them. (It registers a subclass in place of bills.py's, so that the two areas
-could be edited at the same time; the lead may fold it back into bills.py.)
+Screens only: every write is one service call (``billing_run_create``, ``billing_run_resume``); a
+domain error is shown with its French message.
 """
 
 from __future__ import annotations
@@ -14,23 +14,33 @@ import csv
 import datetime
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from unfold.decorators import display
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
+from unfold.decorators import action, display
 
-from rak_billing.admin.bills import BillingRunAdmin as BaseBillingRunAdmin
-from rak_billing.admin.bills import BillingRunForm as BaseBillingRunForm
-from rak_billing.models import BillingRun
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_billing.billing import billing_run_create, billing_run_resume, month_start
+from rak_billing.models import BillingRun, ReadingRound
 from rak_billing.unbillable import REASONS, billing_run_unbillable, unbillable_querysets, unbillable_rows
-from rak_customer.models import Dossier, Service
+from rak_customer.models import Dossier, Premises, Service
 
 ROWS_SHOWN = 200
+MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+
+
+def _today() -> datetime.date:
+    return timezone.localdate(clock.now())
 
 
 def _csv_url(period_start: datetime.date, round_code: str) -> str:
@@ -130,20 +140,48 @@ class PreviewWidget(forms.Widget):
         return self.html or str(_("Choisissez le mois et la tournée, puis « Enregistrer » : la liste s'affiche ici."))
 
 
-class BillingRunForm(BaseBillingRunForm):
+class MonthField(forms.DateField):
+    """``2026-03`` (an <input type="month">) or a full date -> the first of that month."""
+
+    input_formats = ["%Y-%m", "%Y-%m-%d", "%d/%m/%Y", "%m/%Y"]
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        return month_start(day) if day else day
+
+
+def _round_choices() -> list[tuple[str, str]]:
+    names = dict(ReadingRound.objects.values_list("code", "name"))
+    codes = sorted(set(Premises.objects.exclude(round_code="").values_list("round_code", flat=True).distinct()))
+    return [("", _("Toutes les tournées"))] + [
+        (code, f"{code} — {names[code]}" if code in names else code) for code in codes
+    ]
+
+
+class BillingRunForm(forms.ModelForm):
     """First « Enregistrer »: the dossiers the run cannot bill are listed; the second one (same
     month and round) launches it. With nothing to list, the first one launches it."""
 
+    period = MonthField(label=_("Mois facturé"), widget=MONTH_INPUT, help_text=_("La période est le mois entier."))
+    round_code = forms.ChoiceField(label=_("Tournée"), required=False)
     confirm = forms.CharField(required=False, widget=forms.HiddenInput)
     unbillable = forms.CharField(label=_("Dossiers non facturables"), required=False, widget=PreviewWidget)
 
-    class Meta(BaseBillingRunForm.Meta):
-        fields = (*BaseBillingRunForm.Meta.fields, "confirm")
+    class Meta:
+        model = BillingRun
+        fields = ("period", "round_code", "issue_date", "due_date", "confirm")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "unbillable" in self.fields:
-            self.fields["unbillable"].widget = PreviewWidget()
+        self.fields["unbillable"].widget = PreviewWidget()  # its own instance: the report is per form
+        if "issue_date" not in self.fields:  # the change page is read only
+            return
+        self.fields["round_code"].choices = _round_choices()
+        today = _today()
+        previous = month_start(month_start(today) - datetime.timedelta(days=1))
+        self.fields["period"].initial = previous
+        self.fields["issue_date"].initial = today
+        self.fields["due_date"].initial = today + datetime.timedelta(days=15)
 
     def clean(self):
         cleaned = super().clean()
@@ -173,20 +211,163 @@ class BillingRunForm(BaseBillingRunForm):
         pass  # nothing is written from this form: billing_run_create checks and creates the run
 
 
-admin.site.unregister(BillingRun)
+def progress_bar(run: BillingRun) -> str:
+    done = run.bills_created + run.dossiers_skipped
+    total = run.dossiers_total
+    percent = 100 if run.status == BillingRun.Status.DONE else (min(100, round(done * 100 / total)) if total else 0)
+    colour = {"FAILED": "#dc2626", "DONE": "#16a34a"}.get(run.status, "#2563eb")
+    return format_html(
+        '<div style="min-width:12rem"><div style="background:#e5e7eb;border-radius:4px;height:10px;overflow:hidden">'
+        '<div style="width:{}%;background:{};height:10px"></div></div>'
+        '<div style="font-size:.8rem;margin-top:2px">'
+        "{} / {} dossiers · {} factures émises · {} ignorés ({} %)</div></div>",
+        percent,
+        colour,
+        f"{done:,}".replace(",", " "),
+        f"{total:,}".replace(",", " "),
+        f"{run.bills_created:,}".replace(",", " "),
+        f"{run.dossiers_skipped:,}".replace(",", " "),
+        percent,
+    )
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(BaseBillingRunAdmin):
+class BillingRunAdmin(ModelAdmin):
+    list_display = ("period_display", "round_display", "status_display", "progress_display", "issue_date", "created_at")
+    list_filter = (("status", ChoicesDropdownFilter),)
+    ordering = ("-id",)
+    actions_detail = ("resume",)
     form = BillingRunForm
-    readonly_fields = (*BaseBillingRunAdmin.readonly_fields, "unbillable_display")
+    readonly_fields = (
+        "period_display",
+        "round_display",
+        "status_display",
+        "progress_live",
+        "issue_date",
+        "due_date",
+        "dossiers_total",
+        "bills_created",
+        "dossiers_skipped",
+        "last_dossier_id",
+        "error",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "bills_link",
+        "unbillable_display",
+    )
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return ((None, {"fields": ("period", "round_code", "issue_date", "due_date", "confirm", "unbillable")}),)
-        fieldsets = list(super().get_fieldsets(request, obj))
-        fieldsets.insert(1, (_("Dossiers non facturables"), {"fields": ("unbillable_display",)}))
-        return fieldsets
+        return (
+            (None, {"fields": ("period_display", "round_display", "status_display", "progress_live", "bills_link")}),
+            (_("Dossiers non facturables"), {"fields": ("unbillable_display",)}),
+            (_("Dates"), {"fields": (("issue_date", "due_date"), ("created_at", "started_at", "finished_at"))}),
+            (
+                _("Détail"),
+                {
+                    "fields": (
+                        ("dossiers_total", "bills_created", "dossiers_skipped"),
+                        "last_dossier_id",
+                        "created_by",
+                        "error",
+                    )
+                },
+            ),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_resume_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm("rak_billing.add_billingrun")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            run = billing_run_create(
+                period_start=form.cleaned_data["period"],
+                round_code=form.cleaned_data.get("round_code") or "",
+                issue_date=form.cleaned_data["issue_date"],
+                due_date=form.cleaned_data["due_date"],
+                created_by=request.user,
+            )
+        except RakError as exc:
+            request._rak_error = exc.message
+            return
+        obj.pk = run.pk
+        obj.__dict__.update({f.attname: getattr(run, f.attname) for f in BillingRun._meta.concrete_fields})
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_rak_error", None):
+            messages.error(request, request._rak_error)
+            return HttpResponseRedirect(reverse("admin:rak_billing_billingrun_add"))
+        messages.success(request, _("Campagne créée : le worker la traite par lots, suivez sa progression ici."))
+        return HttpResponseRedirect(reverse("admin:rak_billing_billingrun_change", args=[obj.pk]))
+
+    def log_addition(self, request, obj, message):
+        if obj.pk:
+            return super().log_addition(request, obj, message)
+        return None
+
+    @display(description=_("période"), ordering="period_start")
+    def period_display(self, obj: BillingRun) -> str:
+        return obj.period_start.strftime("%m/%Y")
+
+    @display(description=_("tournée"), ordering="round_code")
+    def round_display(self, obj: BillingRun) -> str:
+        return obj.round_code or _("toutes")
+
+    @display(
+        description=_("statut"),
+        label={"PENDING": "info", "RUNNING": "warning", "DONE": "success", "FAILED": "danger"},
+    )
+    def status_display(self, obj: BillingRun):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("progression"))
+    def progress_display(self, obj: BillingRun) -> str:
+        return progress_bar(obj)
+
+    @display(description=_("progression"))
+    def progress_live(self, obj: BillingRun) -> str:
+        bar = progress_bar(obj)
+        if obj.status in (BillingRun.Status.PENDING, BillingRun.Status.RUNNING):
+            # refresh while the worker bills: the numbers come from the committed chunks
+            return format_html(
+                '{}<div style="font-size:.8rem;color:#6b7280">{}</div>'
+                "<script>setTimeout(function () {{ window.location.reload(); }}, 3000);</script>",
+                bar,
+                _("Actualisation automatique toutes les 3 secondes."),
+            )
+        return bar
+
+    @display(description=_("factures"))
+    def bills_link(self, obj: BillingRun) -> str:
+        url = reverse("admin:rak_billing_bill_changelist") + f"?run__id__exact={obj.pk}"
+        return format_html(
+            '<a class="text-primary-600 font-medium" href="{}">{}</a>', url, _("Voir les factures émises")
+        )
+
+    @action(description=_("Reprendre"), permissions=["resume"], icon="play_arrow")
+    def resume(self, request, object_id):
+        run = self.get_object(request, unquote(object_id))
+        if run is None:
+            raise Http404
+        try:
+            billing_run_resume(run=run)
+        except RakError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("La campagne reprend là où elle s'était arrêtée."))
+        return HttpResponseRedirect(reverse("admin:rak_billing_billingrun_change", args=[run.pk]))
 
     @display(description=_("dossiers que la campagne ne facture pas"))
     def unbillable_display(self, obj: BillingRun) -> str:
