@@ -208,8 +208,8 @@ def test_portal_second_tab_is_sent_to_the_pending_order_which_it_can_resume_or_a
     assert PaymentOrder.objects.count() == 1
     page_url = reverse("portal:payment_pending", args=[pending.oid])
     assert response.status_code == 302 and response["Location"] == page_url
-    # « Payer en ligne » shows the pending order with its link
-    listing = html_of(tab2.get(reverse("portal:pay_online")))
+    # « Payer en ligne » of the session that made it shows the pending order with its link
+    listing = html_of(tab1.get(reverse("portal:pay_online")))
     assert 'data-testid="pending-order-banner"' in listing and page_url in listing
     html = html_of(tab2.get(page_url))
     assert "Un paiement en ligne de ces factures est déjà en cours" in html

@@ -141,10 +141,14 @@ def order_pending_refused(request: HttpRequest, exc: OrderPending, back: str) ->
 
 
 def _pending_shown(request: HttpRequest, context: dict) -> dict:
-    """The visitor's own order awaiting the gateway for one of the listed bills (a banner with
-    « Reprendre / Abandonner »); nothing for an order the visitor may not see."""
-    pending = order_pending_for_bills([item.bill.pk for item, _checked in context["payable"]], now=clock.now())
-    context["pending_order"] = pending if pending is not None and _may_see_order(request, pending) else None
+    """The order this browser session made that still awaits the gateway for one of the listed
+    bills (a banner with « Reprendre / Abandonner »); looked up only when the session made orders
+    (no query otherwise: an order made elsewhere is met at « Payer », which leads to it)."""
+    context["pending_order"] = None
+    if request.session.get(ORDERS_KEY):
+        pending = order_pending_for_bills([item.bill.pk for item, _checked in context["payable"]], now=clock.now())
+        if pending is not None and _may_see_order(request, pending):
+            context["pending_order"] = pending
     return context
 
 
