@@ -8,7 +8,8 @@ Services
   credit, allocated to the credited bill first.
 - ``payment_record_staff``: a payment entered by staff (agency counter): ``payment_record`` within
   bounds (``payment_bounds_check``: positive, not in the future, at most the ceiling
-  ``settings.PAYMENT_MAX_AMOUNT`` — rak.conf ``[payments] max_amount`` —, above the customer's open
+  ``settings.PAYMENT_MAX_AMOUNT`` — rak.conf ``[payments] max_amount`` —, not older than five
+  years (``PAYMENT_MAX_AGE``), above the customer's open
   balance only with a reason, stored on the payment). Network files (``payments_record_bulk``)
   obey the same bounds row by row.
 - ``payment_reverse``: undo a payment (a cheque returned unpaid, the wrong customer): reason, who,
@@ -61,6 +62,8 @@ from rak_customer.models import Customer, Dossier
 
 ZERO = Decimal("0.00")
 DEFAULT_PAYMENT_MAX_AMOUNT = Decimal("1000000.00")
+#: a staff-entered payment (counter, network file) dated earlier than this is a typing error
+PAYMENT_MAX_AGE = datetime.timedelta(days=5 * 365 + 1)
 #: fired in the transaction that settles bills: ``hook_fire(HOOK_BILLS_SETTLED, bill_ids=[...], customer_id=...)``
 HOOK_BILLS_SETTLED = "billing.bills_settled"
 DEFAULT_DUE_DAYS = 15
@@ -491,6 +494,12 @@ def payment_bounds_check(
         raise PaymentRefused(_("Le montant payé doit être positif."), field="amount")
     if paid_at > now:
         raise PaymentRefused(_("La date du paiement ne peut pas être dans le futur."), field="paid_at")
+    if paid_at < now - PAYMENT_MAX_AGE:  # 01/01/0001, 1900, a year typed 2016 for 2026
+        raise PaymentRefused(
+            _("La date du paiement est trop ancienne (plus de %(years)s ans) : vérifiez la saisie.")
+            % {"years": PAYMENT_MAX_AGE.days // 365},
+            field="paid_at",
+        )
     if amount > ceiling:
         raise PaymentRefused(
             _("Le montant dépasse le plafond d'un paiement (%(ceiling)s) : vérifiez la saisie.")

@@ -1,0 +1,262 @@
+"""The money loop tried from outside: hostile input on the staff forms and files that move money
+(« Encaisser un paiement », « Annuler le paiement », other networks' payment files, CMI's
+settlement file) and sequences of payments and reversals. Every bad input gives a French message
+(never a 500), no money is lost or doubled, and after every step the books hold together
+(``assert_books_consistent``: balance = SUM(ledger) = what the open bills owe − the unused credit;
+a bill is settled exactly when its allocations cover it; nothing is over-allocated)."""
+
+from __future__ import annotations
+
+import datetime
+import html as htmllib
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db.models import Sum
+from django.urls import reverse
+
+from rak_base import clock
+from rak_billing.ledger import (
+    OtherLine,
+    bill_issue_other,
+    customer_balance,
+    payment_record,
+    payment_reverse,
+)
+from rak_billing.models import Bill, LedgerEntry, Payment, PaymentAllocation, PaymentReversal
+from tests.factories import CustomerFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+ZERO = D("0.00")
+CASABLANCA = ZoneInfo("Africa/Casablanca")
+NOW = datetime.datetime(2026, 3, 20, 10, 0, tzinfo=CASABLANCA)
+ADD = "admin:rak_billing_payment_add"
+NETWORK_IMPORT = "admin:rak_payment_cmi_networkpaymentimport_import_file"
+SETTLEMENT_IMPORT = "admin:rak_payment_cmi_settlementimport_import_file"
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+
+
+def staff_of(group: str, **extra):
+    user = StaffFactory(**extra)
+    user.groups.set(Group.objects.filter(name=group))
+    return user
+
+
+@pytest.fixture
+def recouvrement(client):
+    user = staff_of("recouvrement", first_name="Samira", last_name="Idrissi")
+    client.force_login(user)
+    return user
+
+
+def fee(customer, amount: str, *, issue: datetime.date = datetime.date(2026, 2, 1)) -> Bill:
+    return bill_issue_other(
+        kind=Bill.Kind.CUT_FEE,
+        customer=customer,
+        lines=[OtherLine("Frais", D(amount), vat_rate=D("0"))],
+        issue_date=issue,
+        now=NOW,
+    )
+
+
+def text(response) -> str:
+    return htmllib.unescape(response.content.decode())
+
+
+def assert_books_consistent(customer) -> None:
+    """The customer's books hold together, whatever happened before."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    ledger = LedgerEntry.objects.filter(customer_id=customer_id).aggregate(t=Sum("amount"))["t"] or ZERO
+    assert customer_balance(customer_id) == ledger
+    owed, issued = ZERO, ZERO
+    for bill in Bill.objects.filter(customer_id=customer_id).exclude(kind=Bill.Kind.CREDIT_NOTE):
+        paid = bill.allocations.aggregate(t=Sum("amount"))["t"] or ZERO
+        assert ZERO <= paid <= bill.total_ttc, f"{bill.number}: {paid} allocated on {bill.total_ttc}"
+        outstanding = bill.total_ttc - paid
+        assert (bill.settled_at is not None) == (outstanding == ZERO), (
+            f"{bill.number}: settled_at={bill.settled_at} outstanding={outstanding}"
+        )
+        owed += outstanding
+        issued += bill.total_ttc
+        assert LedgerEntry.objects.filter(bill=bill, kind=LedgerEntry.Kind.BILL).count() == 1
+    unused = ZERO
+    for payment in Payment.objects.filter(customer_id=customer_id):
+        used = payment.allocations.aggregate(t=Sum("amount"))["t"] or ZERO
+        reversed_ = PaymentReversal.objects.filter(payment=payment).exists()
+        if reversed_:
+            assert used == ZERO, f"reversed payment {payment.pk} still allocates {used}"
+        else:
+            assert ZERO <= used <= payment.amount
+            unused += payment.amount - used
+    for note in Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CREDIT_NOTE):
+        used = PaymentAllocation.objects.filter(credit_note=note).aggregate(t=Sum("amount"))["t"] or ZERO
+        assert ZERO <= used <= note.total_ttc
+        unused += note.total_ttc - used
+    assert ledger == owed - unused, f"ledger {ledger} != owed {owed} - unused credit {unused}"
+
+
+def counter_post(client, customer, amount: str, *, day="15/03/2026", time="09:00:00", reason=""):
+    return client.post(
+        reverse(ADD),
+        {
+            "customer_code": customer.code,
+            "amount": amount,
+            "method": "CASH",
+            "paid_at_0": day,
+            "paid_at_1": time,
+            "reference": "",
+            "reason": reason,
+        },
+    )
+
+
+# --- « Encaisser un paiement » -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["1e9", "-0", "0", "0,001", "0.001", "NaN", "nan", "Infinity", "-Infinity", "sNaN", "1" * 20, "12 000", ""],
+)
+def test_counter_payment_hostile_amounts_are_refused_in_french(client, recouvrement, amount):
+    customer = CustomerFactory()
+    fee(customer, "120.00")
+    response = counter_post(client, customer, amount)
+    assert response.status_code == 200, response.status_code
+    assert Payment.objects.count() == 0
+    assert "errornote" in response.content.decode() or "error" in response.content.decode()
+    assert_books_consistent(customer)
+
+
+@pytest.mark.parametrize(
+    ("day", "time"),
+    [
+        ("01/01/2030", "09:00:00"),
+        ("01/01/0001", "00:00:00"),
+        ("01/01/0001", "09:00:00"),
+        ("31/12/9999", "23:59:59"),
+        ("31/02/2026", "09:00:00"),
+        ("2026-13-01", "09:00:00"),
+        ("15/03/2026", "25:00:00"),
+        ("", ""),
+        ("01/01/1900", "09:00:00"),
+        ("19/03/2016", "09:00:00"),
+    ],
+)
+def test_counter_payment_hostile_dates_are_refused_in_french(client, recouvrement, day, time):
+    customer = CustomerFactory()
+    fee(customer, "120.00")
+    response = counter_post(client, customer, "120.00", day=day, time=time)
+    assert response.status_code == 200, response.status_code
+    assert Payment.objects.count() == 0
+    if day.endswith(("0001", "1900", "2016")):
+        assert "La date du paiement est trop ancienne" in text(response)
+    assert_books_consistent(customer)
+
+
+def test_counter_payment_reason_of_ten_thousand_chars(client, recouvrement):
+    customer = CustomerFactory()
+    fee(customer, "120.00")
+    response = counter_post(client, customer, "500.00", reason="x" * 10_000)
+    assert response.status_code in (200, 302), response.status_code
+    assert_books_consistent(customer)
+
+
+def test_counter_payment_a_second_later_than_now_is_not_a_500(client, recouvrement):
+    customer = CustomerFactory()
+    fee(customer, "120.00")
+    response = counter_post(client, customer, "120.00", day="20/03/2026", time="10:00:01")
+    assert response.status_code == 200
+    assert "ne peut pas être dans le futur" in text(response)
+
+
+# --- « Annuler le paiement » ------------------------------------------------------------------------------
+
+
+def test_reverse_page_hostile_posts(client, recouvrement):
+    customer = CustomerFactory()
+    fee(customer, "70.00")
+    payment = payment_record(customer=customer, amount=D("70.00"), method=Payment.Method.CASH, paid_at=NOW)
+    url = reverse("admin:rak_billing_payment_reverse", args=[payment.pk])
+    empty = client.post(url, {"reason": "   "})
+    assert empty.status_code == 200 and not PaymentReversal.objects.exists()
+    long = client.post(url, {"reason": "y" * 10_000})
+    assert long.status_code == 200 and not PaymentReversal.objects.exists()
+    ok = client.post(url, {"reason": "Chèque impayé"})
+    assert ok.status_code == 302
+    stale = client.post(url, {"reason": "Chèque impayé (onglet resté ouvert)"})
+    assert stale.status_code == 200
+    assert "déjà été annulé" in text(stale)
+    assert PaymentReversal.objects.count() == 1
+    assert client.post(reverse("admin:rak_billing_payment_reverse", args=[999999]), {"reason": "x"}).status_code in (
+        302,
+        404,
+    )
+    assert client.post(reverse("admin:rak_billing_payment_reverse", args=["abc"]), {"reason": "x"}).status_code in (
+        302,
+        404,
+    )
+    assert_books_consistent(customer)
+
+
+@pytest.mark.parametrize("group", ["accueil", "technique", "facturation"])
+def test_reverse_post_without_permission_is_403(client, group):
+    customer = CustomerFactory()
+    fee(customer, "70.00")
+    payment = payment_record(customer=customer, amount=D("70.00"), method=Payment.Method.CASH, paid_at=NOW)
+    client.force_login(staff_of(group))
+    response = client.post(reverse("admin:rak_billing_payment_reverse", args=[payment.pk]), {"reason": "pirate"})
+    assert response.status_code == 403
+    assert not PaymentReversal.objects.exists()
+    if group != "accueil":  # the front desk records payments at the counter (not reverses them)
+        counter = counter_post(client, customer, "10.00")
+        assert counter.status_code == 403
+        assert Payment.objects.count() == 1
+
+
+# --- sequences --------------------------------------------------------------------------------------------
+
+
+def test_pay_reverse_pay_again(client, recouvrement):
+    customer = CustomerFactory()
+    bill = fee(customer, "120.00")
+    first = counter_post(client, customer, "120.00")
+    assert first.status_code == 302
+    payment = Payment.objects.get()
+    assert_books_consistent(customer)
+    client.post(reverse("admin:rak_billing_payment_reverse", args=[payment.pk]), {"reason": "Chèque impayé"})
+    bill.refresh_from_db()
+    assert bill.settled_at is None
+    assert_books_consistent(customer)
+    again = counter_post(client, customer, "120.00", day="16/03/2026")
+    assert again.status_code == 302
+    bill.refresh_from_db()
+    assert bill.settled_at is not None
+    assert customer_balance(customer) == ZERO
+    assert_books_consistent(customer)
+
+
+def test_reversal_of_a_payment_split_over_bills_with_credit_left(client, recouvrement):
+    customer = CustomerFactory()
+    older = fee(customer, "50.00", issue=datetime.date(2026, 1, 1))
+    newer = fee(customer, "30.00", issue=datetime.date(2026, 2, 1))
+    big = payment_record(
+        customer=customer, amount=D("100.00"), method=Payment.Method.CASH, paid_at=NOW, reason="avance"
+    )
+    small = payment_record(customer=customer, amount=D("40.00"), method=Payment.Method.CASH, paid_at=NOW)
+    assert_books_consistent(customer)
+    payment_reverse(payment=big, reason="Chèque impayé", by=recouvrement, at=NOW)
+    assert_books_consistent(customer)
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert customer_balance(customer) == D("40.00")
+    payment_reverse(payment=small, reason="Erreur de client", by=recouvrement, at=NOW)
+    assert customer_balance(customer) == D("80.00")
+    assert_books_consistent(customer)
