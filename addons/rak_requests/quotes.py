@@ -114,11 +114,7 @@ def quote_issue(
     (« frais et travaux ») in force on the day of issue."""
     if vat_rate is None:
         vat_rate = quote_vat_rate(now=now)
-    request = (
-        ServiceRequest.objects.select_for_update(of=("self",))
-        .select_related("request_type", "phase")
-        .get(pk=request_id)
-    )
+    request = request_lock(request_id=request_id)  # then read: its phase as it is after any wait
     if request.request_type.code != RequestType.Code.CONNECTION:
         raise QuoteError("Un devis ne s'émet que pour une demande de branchement.")
     if request.status not in (ServiceRequest.Status.EN_COURS, ServiceRequest.Status.COMPLEMENT_DEMANDE):
@@ -236,17 +232,15 @@ def quote_other_lines(quote: Quote) -> list[OtherLine]:
 def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None) -> Quote:
     """The customer accepts their valid quote: ACCEPTE, and the works invoice is issued (payable
     online or at the counter); its payment moves the request to « Travaux »."""
-    quote = (
-        Quote.objects.select_for_update(of=("self",))
-        .select_related("request__request_type")
-        .filter(pk=quote_id, request__customer=customer)
-        .first()
-    )
-    if quote is None:
+    request_id = Quote.objects.filter(pk=quote_id, request__customer=customer).values_list("request_id", flat=True)
+    if not request_id:
         raise Quote.DoesNotExist()
+    # the request first, then the quote: the order quote_issue takes them in (no deadlock between a
+    # customer accepting and an agent issuing a new quote at the same instant)
+    request = request_lock(request_id=request_id[0])
+    quote = Quote.objects.select_for_update().get(pk=quote_id)
     if quote.status != Quote.Status.VALIDE or (quote.valid_until and quote.valid_until < timezone.localdate(now)):
         raise QuoteNotAcceptable()
-    request = request_lock(request_id=quote.request_id)
     if request.status not in OPEN_STATUSES or request.phase is None or request.phase.code != Phase.Code.DEVIS:
         raise QuoteNotAcceptable("Ce devis ne peut plus être accepté : la demande a changé entre-temps.")
     quote.status = Quote.Status.ACCEPTE

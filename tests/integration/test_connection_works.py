@@ -177,3 +177,17 @@ def test_no_new_quote_once_one_is_accepted(now):
         quote_issue(request_id=request.pk, lines=[QuoteLine("Autre", D(1), D("50"))], now=now, actor=None)
     quote.refresh_from_db()
     assert quote.status == Quote.Status.ACCEPTE
+
+
+def test_a_customer_in_credit_has_the_works_invoice_paid_at_once_and_goes_to_travaux(now):
+    from rak_billing.ledger import payment_record
+
+    customer, user = customer_with_account(phone="+212613000005")
+    payment_record(customer=customer, amount=D("5000.00"), method=Payment.Method.CASH, paid_at=now)  # an advance
+    request = connection(customer, now)
+    quote = quote_issue(request_id=request.pk, lines=[QuoteLine("Branchement", D(1), D("1000"))], now=now, actor=None)
+    quote_accept(quote_id=quote.pk, customer=customer, now=now, actor=user)
+    request = reload(request)
+    assert request.fee_bill.settled_at is not None
+    assert request.phase.code == Code.TRAVAUX and request.expected_action == ServiceRequest.Action.NONE
+    assert request.events.filter(kind=RequestEvent.Kind.WORKS_PAID).count() == 1
