@@ -14,7 +14,8 @@ Services
   obey the same bounds row by row.
 - ``payment_reverse``: undo a payment (a cheque returned unpaid, the wrong customer): reason, who,
   when; a REVERSAL ledger entry (a debit, never a delete), negative allocations that re-open the
-  bills it had settled, the receipt revoked; once per payment.
+  bills it had settled (an online-service fee invoice it paid is cancelled by a credit note: the
+  fee went back to the card too), the receipt revoked; once per payment.
 - ``payment_record``: money received (agency counter, CMI, direct debit...). Idempotent on
   ``external_id``; allocated to the open bills oldest due date first; a bill whose outstanding
   reaches zero gets ``settled_at``. What is left stays as the customer's credit and is applied to
@@ -683,6 +684,17 @@ def payment_reverse(*, payment: Payment | int, reason: str, by, at: datetime.dat
             }
         )[:160],
     )
+    # The online-service fee a card payment paid goes back to the card with it: its invoice is
+    # cancelled by a credit note (never owed for a payment that did not happen, never paid from
+    # the customer's other credit).
+    for fee_bill in Bill.objects.filter(pk__in=list(paid), kind=Bill.Kind.ONLINE_FEE).order_by("pk"):
+        credit_note_issue(
+            bill=fee_bill,
+            reason=_("paiement par carte annulé — %(reason)s") % {"reason": reason},
+            issue_date=_local_date(at),
+            now=at,
+            amount=paid[fee_bill.pk],
+        )
     _rest, settled = _apply_credit(customer_id, at=at)  # the customer's other credit, if any
     _announce_settled(customer_id=customer_id, bill_ids=settled)
     documents_revoke(kind="RECEIPT", subject=payment, at=at)

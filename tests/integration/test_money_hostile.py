@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import Group
 from django.db.models import Sum
+from django.test import Client
 from django.urls import reverse
 
 from rak_base import clock
@@ -259,4 +260,70 @@ def test_reversal_of_a_payment_split_over_bills_with_credit_left(client, recouvr
     assert customer_balance(customer) == D("40.00")
     payment_reverse(payment=small, reason="Erreur de client", by=recouvrement, at=NOW)
     assert customer_balance(customer) == D("80.00")
+    assert_books_consistent(customer)
+
+
+# --- card payments -------------------------------------------------------------------------------------------
+
+
+def _card_paid_order(customer, bills, now):
+    from rak_payment_cmi import services
+    from tests.integration.test_cmi_callback import callback_for, post_callback
+
+    order = services.payment_order_create(
+        customer=customer,
+        bills=bills,
+        email="client@example.ma",
+        fee_amount=D("2.19"),
+        fee_vat=D("0.22"),
+        tel="0612345678",
+        now=now,
+    )
+    _url, order.checkout_fields = services.order_checkout_form(order, now=now)
+    post_callback(Client(), callback_for(order))
+    order.refresh_from_db()
+    return order
+
+
+def test_reversing_a_card_payment_credits_its_online_fee_invoice(now):
+    """The whole card payment goes back to the card (bills + fee): the « Frais du service en
+    ligne » invoice it paid is cancelled by a credit note — the customer owes the bills again,
+    never a fee for a payment that did not happen — and the books hold together."""
+    from tests.integration.test_cmi_callback import make_bill
+
+    customer = CustomerFactory()
+    bill = make_bill(customer, "113.02", due=datetime.date(2018, 4, 14))
+    order = _card_paid_order(customer, [bill], now)
+    assert order.payment is not None and order.fee_bill is not None
+    assert customer_balance(customer) == ZERO
+    assert_books_consistent(customer)
+
+    payment_reverse(payment=order.payment, reason="Rétrofacturation (impayé carte)", by=StaffFactory(), at=now)
+
+    bill.refresh_from_db()
+    fee_bill = Bill.objects.get(pk=order.fee_bill_id)
+    assert bill.settled_at is None
+    assert customer_balance(customer) == D("113.02")  # the bill again, not the fee
+    assert fee_bill.settled_at is not None
+    note = Bill.objects.get(kind=Bill.Kind.CREDIT_NOTE, credited_bill=fee_bill)
+    assert note.total_ttc == D("2.41")
+    assert_books_consistent(customer)
+
+
+def test_customer_credit_is_not_spent_on_a_reversed_card_payment_fee(now):
+    from tests.integration.test_cmi_callback import make_bill
+
+    customer = CustomerFactory()
+    bill = make_bill(customer, "50.00", due=datetime.date(2018, 4, 14))
+    order = _card_paid_order(customer, [bill], now)
+    payment_record(customer=customer, amount=D("30.00"), method=Payment.Method.CASH, paid_at=now)  # an advance
+    assert customer_balance(customer) == D("-30.00")
+
+    payment_reverse(payment=order.payment, reason="Remboursé au porteur", by=StaffFactory(), at=now)
+
+    assert customer_balance(customer) == D("20.00")
+    bill.refresh_from_db()
+    fee_bill = Bill.objects.get(pk=order.fee_bill_id)
+    # the advance went to the bill, none of it to the fee
+    assert not PaymentAllocation.objects.filter(bill=fee_bill, payment__method=Payment.Method.CASH).exists()
     assert_books_consistent(customer)
