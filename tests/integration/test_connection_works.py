@@ -191,3 +191,56 @@ def test_a_customer_in_credit_has_the_works_invoice_paid_at_once_and_goes_to_tra
     assert request.fee_bill.settled_at is not None
     assert request.phase.code == Code.TRAVAUX and request.expected_action == ServiceRequest.Action.NONE
     assert request.events.filter(kind=RequestEvent.Kind.WORKS_PAID).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accepting_a_quote_while_an_agent_issues_a_new_one_on_real_threads(now):
+    import threading
+
+    from django.db import connection as db_connection
+
+    from rak_requests.quotes import QuoteNotAcceptable
+
+    customer, user = customer_with_account(phone="+212613000006")
+    request = connection(customer, now)
+    first = quote_issue(request_id=request.pk, lines=[QuoteLine("Branchement", D(1), D("1000"))], now=now, actor=None)
+    barrier = threading.Barrier(2)
+    outcome: dict[str, object] = {}
+
+    def run(name, call):
+        try:
+            barrier.wait(timeout=10)
+            outcome[name] = call()
+        except Exception as exc:
+            outcome[name] = exc
+        finally:
+            db_connection.close()
+
+    threads = [
+        threading.Thread(
+            target=run, args=("accept", lambda: quote_accept(quote_id=first.pk, customer=customer, now=now, actor=user))
+        ),
+        threading.Thread(
+            target=run,
+            args=(
+                "issue",
+                lambda: quote_issue(
+                    request_id=request.pk, lines=[QuoteLine("Branchement", D(1), D("1200"))], now=now, actor=None
+                ),
+            ),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    first.refresh_from_db()
+    request = reload(request)
+    if isinstance(outcome["accept"], Quote):  # the customer was first: no new quote over an accepted one
+        assert isinstance(outcome["issue"], QuoteError) and "déjà été accepté" in outcome["issue"].message
+        assert first.status == Quote.Status.ACCEPTE and request.fee_bill.total_ttc == first.amount_ttc
+        assert Quote.objects.filter(request=request).count() == 1
+    else:  # the agent was first: the quote the customer saw is no longer valid
+        assert isinstance(outcome["accept"], QuoteNotAcceptable), outcome
+        assert isinstance(outcome["issue"], Quote) and first.status == Quote.Status.EXPIRE
+        assert request.fee_bill_id is None
