@@ -32,7 +32,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_billing.billing import billing_run_create, billing_run_resume, month_start
 from rak_billing.models import BillingRun, ReadingRound
-from rak_billing.unbillable import REASONS, billing_run_unbillable, unbillable_querysets, unbillable_rows
+from rak_billing.unbillable import REASONS, billing_run_unbillable, unbillable_ids, unbillable_rows
 from rak_customer.models import Dossier, Premises, Service
 
 ROWS_SHOWN = 200
@@ -396,14 +396,14 @@ class BillingRunAdmin(ModelAdmin):
         if period is None:
             return HttpResponse(_("Indiquez le mois (period=AAAA-MM-JJ)."), status=400, content_type="text/plain")
         round_code = (request.GET.get("round_code") or "").strip().upper()
-        querysets, _missing = unbillable_querysets(period.replace(day=1), round_code)
+        ids = unbillable_ids(period.replace(day=1), round_code)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="non-factures-{period:%Y-%m}.csv"'
         response.write("\ufeff")  # Excel opens UTF-8 with its BOM
         writer = csv.writer(response, delimiter=";")
         writer.writerow([_("N° dossier"), _("Code client"), _("Métier"), _("Catégorie"), _("Tournée"), _("Motif")])
         services, categories = dict(Service.choices), dict(Dossier.TariffCategory.choices)
-        for row in unbillable_rows(querysets, limit=None):
+        for row in unbillable_rows(ids, limit=None):
             writer.writerow(
                 [
                     row["dossier"],
