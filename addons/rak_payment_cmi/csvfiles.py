@@ -18,6 +18,7 @@ from rak_base.errors import RakError
 from rak_base.money import round_money
 
 MAX_BYTES = 10 * 1024 * 1024
+MAX_AMOUNT = Decimal("1000000000000")  # 10^12: above, a DecimalField(14, 2) overflows
 DATE_FORMATS = (
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M",
@@ -47,6 +48,8 @@ def header_key(text: str) -> str:
 def decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
         raise ImportFileError(f"Fichier trop volumineux (maximum {MAX_BYTES // (1024 * 1024)} Mo).")
+    if b"\x00" in data:  # a binary file (or UTF-16) renamed .csv: PostgreSQL stores no NUL character
+        raise ImportFileError("Ce fichier n'est pas un fichier CSV texte (caractères nuls) : exportez-le en CSV UTF-8.")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding)
@@ -95,6 +98,8 @@ def parse_amount(text: str) -> Decimal:
         raise RowError(f"Montant illisible : « {text} ».") from exc
     if not amount.is_finite() or amount <= 0:
         raise RowError(f"Montant invalide : « {text} ».")
+    if amount >= MAX_AMOUNT:  # what a money column holds (14 digits, 2 decimals)
+        raise RowError(f"Montant hors limites : « {text} ».")
     if amount != round_money(amount):
         raise RowError(f"Montant avec plus de deux décimales : « {text} ».")
     return round_money(amount)

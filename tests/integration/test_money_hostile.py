@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
@@ -327,3 +328,150 @@ def test_customer_credit_is_not_spent_on_a_reversed_card_payment_fee(now):
     # the advance went to the bill, none of it to the fee
     assert not PaymentAllocation.objects.filter(bill=fee_bill, payment__method=Payment.Method.CASH).exists()
     assert_books_consistent(customer)
+
+
+# --- other networks' payment files and CMI's settlement file --------------------------------------------------
+
+
+def _upload(client, name: str, data: bytes, *, url=NETWORK_IMPORT, network="Tasshilat"):
+    upload = SimpleUploadedFile(name, data, content_type="text/csv")
+    payload = {"file": upload} if url == SETTLEMENT_IMPORT else {"file": upload, "network": network}
+    return client.post(reverse(url), payload)
+
+
+def _two_customers():
+    mine, other = CustomerFactory(), CustomerFactory()
+    return mine, fee(mine, "100.00"), other, fee(other, "80.00")
+
+
+def _report(response, client):
+    """The import's page (after the redirect) as read."""
+    assert response.status_code == 302, text(response)[:2000]
+    return text(client.get(response["Location"]))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("vide.csv", b"", "vide"),
+        ("blancs.csv", b"\n\n  \n", "vide"),
+        ("binaire.csv", bytes(range(1, 256)) * 40, "Encodage du fichier non reconnu"),
+        ("binaire0.csv", bytes(range(256)) * 40, "n'est pas un fichier CSV texte"),
+        ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 2000, "n'est pas un fichier CSV texte"),
+        ("nul.csv", b"code_client;montant;date;reference\n\x00\x00;1;\x00;\x00\n", "n'est pas un fichier CSV texte"),
+        ("utf16.csv", "code_client;montant;date;reference\n".encode("utf-16"), "n'est pas un fichier CSV texte"),
+        ("entete.csv", b"montant;date\n10;12/03/2026\n", "Colonnes manquantes"),
+    ],
+)
+def test_unreadable_network_files_are_refused_in_french(client, recouvrement, name, data, message):
+    response = _upload(client, name, data)
+    assert response.status_code in (200, 302), response.status_code
+    if response.status_code == 200:
+        assert message in text(response)
+    assert Payment.objects.count() == 0
+
+
+def test_a_network_file_above_the_size_limit_is_refused(client, recouvrement):
+    response = _upload(client, "gros.csv", b"code_client;montant;date;reference\n" + b"x" * (20 * 1024 * 1024))
+    assert response.status_code == 200
+    assert "trop volumineux" in text(response)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "separator", "bom"),
+    [("utf-8", ";", False), ("utf-8", ",", True), ("latin-1", ";", False), ("cp1252", ",", False)],
+)
+def test_network_file_encodings_and_separators(client, recouvrement, encoding, separator, bom):
+    mine, bill, _other, _other_bill = _two_customers()
+    rows = [
+        ["code_client", "numero_facture", "montant", "date", "reference", "motif"],
+        [mine.code, bill.number, "100,00" if separator == ";" else "100.00", "12/03/2026", "TSH-1", "Réglé à l'agence"],
+    ]
+    data = "\n".join(separator.join(r) for r in rows).encode(encoding)
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    page = _report(_upload(client, "f.csv", data), client)
+    assert "TSH-1" in page
+    bill.refresh_from_db()
+    assert bill.settled_at is not None
+    assert_books_consistent(mine)
+
+
+def test_network_file_hostile_rows(client, recouvrement):
+    mine, bill, other, other_bill = _two_customers()
+    settled = fee(mine, "10.00", issue=datetime.date(2026, 1, 1))
+    payment_record(customer=mine, amount=D("10.00"), method=Payment.Method.CASH, paid_at=NOW, bills=[settled])
+    settled.refresh_from_db()
+    assert settled.settled_at is not None
+    lines = [
+        "code_client;numero_facture;montant;date;reference;motif",
+        f"{mine.code};{other_bill.number};80,00;12/03/2026;R-OTHER;",  # someone else's bill
+        f";{settled.number};10,00;12/03/2026;R-SETTLED;",  # a bill already settled
+        ";F2026-99999999;10,00;12/03/2026;R-NOBILL;",  # no such bill
+        f"{mine.code};;5000000,00;12/03/2026;R-HUGE;avance",  # 5,000,000 DH
+        f"{mine.code};;NaN;12/03/2026;R-NAN;",
+        f"{mine.code};;Infinity;12/03/2026;R-INF;",
+        f"{mine.code};;1e3;12/03/2026;R-EXP;",
+        f"{mine.code};;{'9' * 20};12/03/2026;R-20;",
+        f"{mine.code};;-0;12/03/2026;R-NEG0;",
+        f"{mine.code};;0,001;12/03/2026;R-MILLI;",
+        f"{mine.code};;10,00;31/02/2026;R-FEB31;",
+        f"{mine.code};;10,00;01/01/0001;R-YEAR1;",
+        f"{mine.code};;10,00;01/01/2030;R-2030;",
+        f"{mine.code};{bill.number};60,00;12/03/2026;R-DUP;",
+        f"{mine.code};{bill.number};60,00;12/03/2026;R-DUP;",  # the same row twice
+        f"{mine.code};;10,00;12/03/2026;{'r' * 500};",
+    ]
+    page = _report(_upload(client, "hostile.csv", "\n".join(lines).encode()), client)
+    for reference in ("R-OTHER", "R-NOBILL", "R-HUGE", "R-NAN", "R-INF", "R-20", "R-NEG0", "R-MILLI"):
+        assert reference in page
+    assert "n'appartient pas au client" in page
+    assert "Facture inconnue" in page
+    assert "Référence en double" in page
+    other_bill.refresh_from_db()
+    assert other_bill.settled_at is None
+    assert not Payment.objects.filter(customer=other).exists()
+    assert not Payment.objects.filter(amount__gte=D("1000")).exists()
+    assert Payment.objects.filter(external_id__endswith=":R-DUP").count() == 1
+    for reference in ("R-NAN", "R-INF", "R-NEG0", "R-MILLI", "R-FEB31", "R-YEAR1", "R-2030", "R-20", "R-NOBILL"):
+        assert not Payment.objects.filter(external_id__endswith=f":{reference}").exists(), reference
+    # the settled bill's 10 DH went to what the customer owes (never lost, never a second settlement)
+    assert_books_consistent(mine)
+    assert_books_consistent(other)
+    again = _report(_upload(client, "hostile.csv", "\n".join(lines).encode()), client)
+    assert "Déjà enregistré" in again
+    assert_books_consistent(mine)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("vide.csv", b"", "vide"),
+        ("binaire.csv", bytes(range(256)) * 40, "n'est pas un fichier CSV texte"),
+        ("gros.csv", b"date;oid\n" + b"x" * (20 * 1024 * 1024), "trop volumineux"),
+    ],
+)
+def test_unreadable_settlement_files_are_refused_in_french(client, recouvrement, name, data, message):
+    response = _upload(client, name, data, url=SETTLEMENT_IMPORT)
+    assert response.status_code == 200, response.status_code
+    assert message in text(response)
+
+
+def test_settlement_file_hostile_rows(client, recouvrement):
+    lines = [
+        "date;oid;transid;autorisation;montant;carte;statut",
+        "31/02/2026 10:00:00;RAKNOPE;T1;1;NaN;4111;ACCEPTEE",
+        "01/01/0001 00:00:00;RAKNOPE2;T2;1;Infinity;4111;ACCEPTEE",
+        f"10/03/2026 10:00:00;RAKNOPE3;T3;1;{'9' * 20};4111;ACCEPTEE",
+        "10/03/2026 10:00:00;RAKNOPE4;T4;1;5000000,00;4111;ACCEPTEE",
+        "10/03/2026 10:00:00;RAKNOPE4;T4;1;5000000,00;4111;ACCEPTEE",
+        "10/03/2026 10:00:00;;;;;;",
+        "10/03/2026 10:00:00;RAKNOPE5;T5;1;-0;4111;INCONNU",
+    ]
+    for encoding in ("utf-8", "latin-1"):
+        data = "\n".join(lines).encode(encoding) + (b";\xe9" if encoding == "latin-1" else b"")
+        response = _upload(client, f"releve-{encoding}.csv", data, url=SETTLEMENT_IMPORT)
+        assert response.status_code in (200, 302), response.status_code
+        if response.status_code == 302:
+            client.get(response["Location"])
+    assert Payment.objects.count() == 0
