@@ -359,7 +359,10 @@ def settlement_summary(settlement: SettlementImport) -> SettlementSummary:
     orders = PaymentOrder.objects.filter(status=PaymentOrder.Status.PAID, paid_at__gte=start, paid_at__lt=end)
     payments = Payment.objects.filter(cmi_order__in=orders)
     fee_bills = Bill.objects.filter(cmi_fee_order__in=orders)
-    bills_paid = PaymentAllocation.objects.filter(payment__in=payments).exclude(bill__kind=Bill.Kind.ONLINE_FEE)
+    # what these payments paid that day: a later reversal (its negative allocations) is its own day's
+    bills_paid = PaymentAllocation.objects.filter(payment__in=payments, reversal__isnull=True).exclude(
+        bill__kind=Bill.Kind.ONLINE_FEE
+    )
     return SettlementSummary(
         first_day=first_day,
         last_day=last_day,

@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from rak_base import clock
 from rak_billing.ledger import (
@@ -475,3 +476,31 @@ def test_settlement_file_hostile_rows(client, recouvrement):
         if response.status_code == 302:
             client.get(response["Location"])
     assert Payment.objects.count() == 0
+
+
+def test_a_reversal_weeks_later_does_not_unbalance_the_day_it_was_captured(now):
+    """The settlement summary of a past day counts what was paid that day: a chargeback reversed
+    later (its own ledger entry, its own day) leaves that day's bills + fee = payments."""
+    from rak_payment_cmi import reconciliation
+    from tests.integration.test_cmi_callback import make_bill
+
+    customer, other = CustomerFactory(), CustomerFactory()
+    orders = [
+        _card_paid_order(customer, [make_bill(customer, "113.02", due=datetime.date(2018, 4, 14))], now),
+        _card_paid_order(other, [make_bill(other, "45.45", due=datetime.date(2018, 4, 14))], now),
+    ]
+    at = f"{timezone.localtime(orders[0].paid_at):%d/%m/%Y %H:%M:%S}"
+    lines = "".join(f"{at};{o.oid};{o.trans_id};{o.auth_code};{o.amount_total};4111;ACCEPTEE\n" for o in orders)
+    settlement = reconciliation.settlement_import(
+        data=("date;oid;transid;autorisation;montant;carte;statut\n" + lines).encode(), file_name="r.csv", now=now
+    )
+    before = reconciliation.settlement_summary(settlement)
+    assert before.bills_total + before.fee_total == before.payments_total == before.gateway_total
+
+    later = now + datetime.timedelta(days=30)
+    payment_reverse(payment=orders[0].payment, reason="Rétrofacturation", by=StaffFactory(), at=later)
+
+    after = reconciliation.settlement_summary(settlement)
+    assert after.bills_total + after.fee_total == after.payments_total == after.gateway_total
+    assert (after.bills_total, after.fee_total) == (before.bills_total, before.fee_total)
+    assert_books_consistent(customer)
