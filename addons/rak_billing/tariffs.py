@@ -76,12 +76,12 @@ def tranches_required_message() -> str:
     return gettext("Un barème doit comporter au moins une tranche de prix : ajoutez-en une avant d'enregistrer.")
 
 
-def version_in_use_message(first: datetime.date, last: datetime.date) -> str:
+def version_in_use_message(last: datetime.date) -> str:
     return gettext(
-        "Ce barème est déjà utilisé par des factures (périodes du %(first)s au %(last)s) : ses prix, ses règles "
-        "et ses dates de validité ne se modifient plus. Fixez sa date de fin (exclue) et créez une nouvelle version "
-        "à partir de cette date."
-    ) % {"first": first.strftime("%m/%Y"), "last": last.strftime("%m/%Y")}
+        "Ce barème est déjà utilisé par des factures (périodes facturées jusqu'à %(last)s) : ses prix, ses règles "
+        "et ses dates de validité ne se modifient plus. Fixez sa date de fin (exclue) après cette période et créez "
+        "une nouvelle version à partir de cette date."
+    ) % {"last": last.strftime("%m/%Y")}
 
 
 def _fmt_date(value: datetime.date | None) -> str:
@@ -470,11 +470,15 @@ def tariff_schedule_check_overlap(
 PRICING_FIELDS = ("service", "category", "valid_from", "unit", "prices_include_tax", "combination", "switch_threshold")
 
 
-def schedule_billed_periods(schedule: TariffSchedule) -> tuple[datetime.date, datetime.date] | None:
-    """The first and last billing periods (``period_start``) computed with this version — the
-    consumption bills of its service and category whose period starts in its validity (the date a
-    billing run picks the version with) — or None when no bill used it."""
-    from django.db.models import Max, Min
+def schedule_last_billed_period(schedule: TariffSchedule) -> datetime.date | None:
+    """The month of the last billing period computed with this version — the consumption bills of
+    its service and category whose period starts in its validity (the date a billing run picks the
+    version with) — or None when no bill used it. Month-by-month EXISTS probes (a few ms each on
+    the (dossier, period) index) instead of an aggregate over millions of bills."""
+    from django.db.models import Max
+
+    from rak_billing.billing import month_after, month_start
+    from rak_billing.models import BillingRun
 
     bills = Bill.objects.filter(
         kind=Bill.Kind.CONSUMPTION,
@@ -486,8 +490,18 @@ def schedule_billed_periods(schedule: TariffSchedule) -> tuple[datetime.date, da
         bills = bills.filter(period_start__lt=schedule.valid_to)
     if not bills.exists():
         return None
-    span = bills.aggregate(first=Min("period_start"), last=Max("period_start"))
-    return span["first"], span["last"]
+    first_month = month_start(schedule.valid_from)
+    month = BillingRun.objects.aggregate(last=Max("period_start"))["last"] or first_month
+    month = max(month_start(month), first_month)
+    if schedule.valid_to is not None:
+        month = min(month, month_start(schedule.valid_to - datetime.timedelta(days=1)))
+    while bills.filter(period_start__gte=month_after(month)).exists():  # bills later than the last run
+        month = month_after(month)
+    while month >= first_month:
+        if bills.filter(period_start__gte=month, period_start__lt=month_after(month)).exists():
+            return month
+        month = month_start(month - datetime.timedelta(days=1))
+    return first_month
 
 
 def tariff_schedule_check_editable(*, schedule: TariffSchedule, lines_changed: bool = False) -> None:
@@ -499,15 +513,14 @@ def tariff_schedule_check_editable(*, schedule: TariffSchedule, lines_changed: b
     stored = TariffSchedule.objects.filter(pk=schedule.pk).first()
     if stored is None:
         return
-    used = schedule_billed_periods(stored)
-    if used is None:
+    last = schedule_last_billed_period(stored)
+    if last is None:
         return
-    first, last = used
     changed = lines_changed or any(getattr(schedule, name) != getattr(stored, name) for name in PRICING_FIELDS)
     if not changed and schedule.valid_to is not None and schedule.valid_to <= last:
         changed = True
     if changed:
-        raise TariffVersionInUse(version_in_use_message(first, last))
+        raise TariffVersionInUse(version_in_use_message(last))
 
 
 @transaction.atomic
