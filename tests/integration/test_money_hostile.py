@@ -504,3 +504,54 @@ def test_a_reversal_weeks_later_does_not_unbalance_the_day_it_was_captured(now):
     assert after.bills_total + after.fee_total == after.payments_total == after.gateway_total
     assert (after.bills_total, after.fee_total) == (before.bills_total, before.fee_total)
     assert_books_consistent(customer)
+
+
+@pytest.mark.parametrize("counter_amount", ["113.02", "13.02"])
+def test_card_approved_after_the_bill_was_paid_at_the_counter_is_not_captured(
+    client, recouvrement, now, counter_amount
+):
+    """The customer opened the card payment, then paid (all or part) at the counter; CMI's approval
+    arrives afterwards: nothing captured, no second payment, the books unchanged."""
+    from rak_payment_cmi import services
+    from rak_payment_cmi.models import PaymentOrder
+    from tests.integration.test_cmi_callback import callback_for, make_bill, post_callback
+
+    customer = CustomerFactory()
+    bill = make_bill(customer, "113.02", due=datetime.date(2018, 4, 14))
+    order = services.payment_order_create(
+        customer=customer, bills=[bill], email="c@example.ma", fee_amount=D("2.19"), fee_vat=D("0.22"), now=now
+    )
+    _url, order.checkout_fields = services.order_checkout_form(order, now=now)
+    response = counter_post(client, customer, counter_amount)
+    assert response.status_code == 302
+    balance = customer_balance(customer)
+
+    answer = post_callback(Client(), callback_for(order))
+
+    assert "POSTAUTH" not in answer
+    order.refresh_from_db()
+    assert order.status == PaymentOrder.Status.CANCELLED and order.payment_id is None
+    assert Payment.objects.filter(customer=customer).count() == 1
+    assert not Bill.objects.filter(kind=Bill.Kind.ONLINE_FEE).exists()
+    assert customer_balance(customer) == balance
+    assert_books_consistent(customer)
+
+
+def test_pay_by_card_reverse_then_pay_at_the_counter(client, recouvrement, now):
+    from tests.integration.test_cmi_callback import make_bill
+
+    customer = CustomerFactory()
+    bill = make_bill(customer, "113.02", due=datetime.date(2018, 4, 14))
+    order = _card_paid_order(customer, [bill], now)
+    url = reverse("admin:rak_billing_payment_reverse", args=[order.payment_id])
+    assert client.post(url, {"reason": "Rétrofacturation"}).status_code == 302
+    assert customer_balance(customer) == D("113.02")
+    assert counter_post(client, customer, "113.02").status_code == 302
+    bill.refresh_from_db()
+    assert bill.settled_at is not None and customer_balance(customer) == ZERO
+    assert_books_consistent(customer)
+    # the card payment cannot be reversed twice, even from a tab opened before
+    again = client.post(url, {"reason": "Rétrofacturation"})
+    assert again.status_code == 200 and "déjà été annulé" in text(again)
+    assert customer_balance(customer) == ZERO
+    assert_books_consistent(customer)
