@@ -79,16 +79,21 @@ def fee_vat_rate_on(on_date: datetime.date | None = None, current: PaymentSettin
 
 
 def fee_for(
-    amount: Decimal, current: PaymentSettings | None = None, *, on_date: datetime.date | None = None
+    amount: Decimal,
+    current: PaymentSettings | None = None,
+    *,
+    on_date: datetime.date | None = None,
+    vat_rate: Decimal | None = None,
 ) -> tuple[Decimal, Decimal]:
-    """``(fee excluding tax, its VAT)`` for paying ``amount`` online on ``on_date`` (default today)."""
+    """``(fee excluding tax, its VAT)`` for paying ``amount`` online on ``on_date`` (default today);
+    a page that already read the settings and the fee's VAT rate passes them (no query)."""
     current = current or payment_settings_get()
     return fees.fee_compute(
         amount,
         mode=current.fee_mode,
         fixed=current.fee_fixed,
         percent=current.fee_percent,
-        vat_rate=fee_vat_rate_on(on_date, current),
+        vat_rate=vat_rate if vat_rate is not None else fee_vat_rate_on(on_date, current),
     )
 
 
@@ -140,7 +145,11 @@ def payable_bills(customer_id: int, *, as_of: datetime.date) -> list[PayableBill
 
 
 def selection_compute(
-    payable: list[PayableBill], bill_ids: Iterable[int | str], *, current: PaymentSettings | None = None
+    payable: list[PayableBill],
+    bill_ids: Iterable[int | str],
+    *,
+    current: PaymentSettings | None = None,
+    vat_rate: Decimal | None = None,
 ) -> Selection:
     """The selection of ``bill_ids`` among ``payable`` (ids that are not there are ignored),
     exigible bills always included, with the fee on the total."""
@@ -152,7 +161,7 @@ def selection_compute(
             continue
     chosen = [item for item in payable if item.exigible or item.bill.pk in wanted]
     amount = sum((item.open_amount for item in chosen), ZERO)
-    fee, fee_vat = fee_for(amount, current)
+    fee, fee_vat = fee_for(amount, current, vat_rate=vat_rate)
     return Selection(bills=chosen, amount=amount, fee=fee, fee_vat=fee_vat)
 
 

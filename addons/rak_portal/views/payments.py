@@ -82,14 +82,13 @@ def _today() -> datetime.date:
     return timezone.localdate(clock.now())
 
 
-def _fee_config() -> dict:
+def _fee_config(current, vat_rate) -> dict:
     """What the page's script needs to show the fee as boxes change (the server recomputes)."""
-    current = payment_settings_get()
     return {
         "mode": current.fee_mode,
         "fixed": f"{current.fee_fixed:.2f}",
         "percent": f"{current.fee_percent}",
-        "vat": f"{fee_vat_rate_on(_today(), current)}",
+        "vat": f"{vat_rate}",
     }
 
 
@@ -162,7 +161,9 @@ def _selected_ids(request: HttpRequest) -> list[str]:
 def _bill_list_context(customer: Customer, selected: list | None, *, masked: bool, email: str) -> dict:
     payable = payable_bills(customer.pk, as_of=_today())
     ids = selected if selected is not None else [item.bill.pk for item in payable]  # all boxes checked at first
-    selection = selection_compute(payable, ids)
+    current = payment_settings_get()  # read once for the totals and the page's live preview
+    vat_rate = fee_vat_rate_on(_today(), current)
+    selection = selection_compute(payable, ids, current=current, vat_rate=vat_rate)
     chosen = set(selection.ids)
     address = customer_address(customer.pk)
     return {
@@ -172,7 +173,7 @@ def _bill_list_context(customer: Customer, selected: list | None, *, masked: boo
         "email": email,
         "payable": [(item, item.bill.pk in chosen) for item in payable],
         "selection": selection,
-        "fee_config": _fee_config(),
+        "fee_config": _fee_config(current, vat_rate),
     }
 
 
