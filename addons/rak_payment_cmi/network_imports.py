@@ -22,7 +22,10 @@ in the report with the reason, the others are recorded.
 Idempotent: each payment's ``external_id`` is ``RESEAU:<réseau>:<référence>`` (unique): importing
 the same file — or a file overlapping an earlier one — records every payment once. The amount is
 allocated like any payment (``rak_billing.allocation``): the bill the row names first, then the
-customer's other open bills, oldest due date first.
+customer's other open bills, oldest due date first. The same file imported again under another
+network name is refused (its references would get another prefix and be paid twice); a reference
+too long for ``external_id`` is rejected (cut, two references would become one); a row naming a
+bill already settled is recorded with a note in the report (the money goes to the other bills).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from rak_base.errors import RakError
@@ -46,7 +50,14 @@ from rak_billing.ledger import (
 )
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
-from rak_payment_cmi.csvfiles import RowError, header_key, parse_amount, parse_datetime, read_rows
+from rak_payment_cmi.csvfiles import (
+    ImportFileError,
+    RowError,
+    header_key,
+    parse_amount,
+    parse_datetime,
+    read_rows,
+)
 from rak_payment_cmi.models import NetworkPaymentImport
 
 ALIASES = {
@@ -60,6 +71,7 @@ ALIASES = {
 }
 REQUIRED = ("montant", "date", "reference")
 DEFAULT_NETWORK = "AUTRE"
+EXTERNAL_ID_MAX = 120  # Payment.external_id
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,7 @@ class _Valid:
     reference: str
     bill_id: int | None = None
     reason: str = ""
+    note: str = ""  # shown in the report beside a recorded row
 
 
 def external_id_for(network: str, reference: str) -> str:
@@ -84,6 +97,27 @@ def network_payments_import(
     *, data: bytes, file_name: str, now: datetime.datetime, network: str = "", user=None
 ) -> NetworkPaymentImport:
     """Import a network's payment file; returns the import with its counts and report."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    prefix = external_id_for(network, "")
+    earlier = next(
+        (
+            batch
+            for batch in NetworkPaymentImport.objects.filter(sha256=sha256).order_by("created_at")
+            if external_id_for(batch.network, "") != prefix
+        ),
+        None,
+    )
+    if earlier is not None:  # its references would get another network's prefix: paid twice
+        raise ImportFileError(
+            gettext(
+                "Ce fichier a déjà été importé le %(date)s sous le réseau « %(network)s » : importez-le sous le "
+                "même nom de réseau (rien ne sera enregistré deux fois)."
+            )
+            % {
+                "date": f"{timezone.localtime(earlier.created_at):%d/%m/%Y %H:%M}",
+                "network": earlier.network or gettext("sans nom"),
+            }
+        )
     rows = read_rows(data, ALIASES, REQUIRED)
     codes = {r["code_client"].upper() for _n, r in rows if r.get("code_client")}
     numbers = {r["facture"].upper() for _n, r in rows if r.get("facture")}
@@ -125,7 +159,7 @@ def network_payments_import(
                 continue
             balances[row.customer_id] = owed - row.amount
             fresh.append(row)
-            report.append({**entry, "status": "created", "reason": ""})
+            report.append({**entry, "status": "created", "reason": row.note})
         elif known.customer_id == row.customer_id and known.amount == row.amount:
             report.append({**entry, "status": "unchanged", "reason": "Déjà enregistré (import précédent)."})
         else:
@@ -156,7 +190,7 @@ def network_payments_import(
     report.sort(key=lambda e: e["line"])
     batch = NetworkPaymentImport.objects.create(
         file_name=file_name[:255],
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         network=network[:40],
         uploaded_by=user,
         created_at=now,
@@ -218,14 +252,24 @@ def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str,
     if not reference:
         raise RowError("Référence du réseau manquante.")
     network = row.get("reseau", "") or default_network or DEFAULT_NETWORK
+    external_id = external_id_for(network, reference)
+    # cut to fit, two references could become one (the second payment dropped as « déjà enregistré »)
+    if len(external_id_for(network, "")) + len(reference) > EXTERNAL_ID_MAX:
+        raise RowError(gettext("Référence du réseau trop longue (%(n)s caractères).") % {"n": len(reference)})
+    note = ""
+    if bill is not None and bill.settled_at is not None:
+        note = gettext(
+            "La facture %(number)s était déjà réglée : le montant va aux autres factures du client, puis à son crédit."
+        ) % {"number": bill.number}
     return _Valid(
         line=0,
         customer_id=customer.pk,
         customer_code=customer.code,
         amount=amount,
         paid_at=paid_at,
-        external_id=external_id_for(network, reference),
+        external_id=external_id,
         reference=f"{network} {reference}".strip(),
         bill_id=bill.pk if bill is not None else None,
         reason=row.get("motif", "").strip(),
+        note=note,
     )

@@ -555,3 +555,43 @@ def test_pay_by_card_reverse_then_pay_at_the_counter(client, recouvrement, now):
     assert again.status_code == 200 and "déjà été annulé" in text(again)
     assert customer_balance(customer) == ZERO
     assert_books_consistent(customer)
+
+
+def test_the_same_network_file_imported_again_under_another_network_name_records_nothing_twice(client, recouvrement):
+    """A file without a « reseau » column, imported once as « Tasshilat », then again by mistake as
+    « Wafacash » (or with the name left empty): its payments must not be recorded a second time."""
+    mine, bill, _other, _other_bill = _two_customers()
+    data = f"code_client;montant;date;reference\n{mine.code};60,00;12/03/2026;TX-1\n".encode()
+    _report(_upload(client, "jour.csv", data, network="Tasshilat"), client)
+    assert customer_balance(mine) == D("40.00")
+    for network in ("Wafacash", ""):
+        response = _upload(client, "jour-bis.csv", data, network=network)
+        assert response.status_code == 200
+        assert "déjà été importé" in text(response) and "Tasshilat" in text(response)
+    assert Payment.objects.count() == 1 and customer_balance(mine) == D("40.00")
+    assert_books_consistent(mine)
+    again = _report(_upload(client, "jour.csv", data, network="Tasshilat"), client)  # same name: idempotent
+    assert "Déjà enregistré" in again and Payment.objects.count() == 1
+
+
+def test_a_network_row_naming_a_settled_bill_says_where_the_money_went(client, recouvrement):
+    mine, bill, _other, _other_bill = _two_customers()
+    paid = fee(mine, "10.00", issue=datetime.date(2026, 1, 1))
+    payment_record(customer=mine, amount=D("10.00"), method=Payment.Method.CASH, paid_at=NOW, bills=[paid])
+    data = f"numero_facture;montant;date;reference\n{paid.number};10,00;12/03/2026;TX-9\n".encode()
+    page = _report(_upload(client, "jour.csv", data), client)
+    assert f"La facture {paid.number} était déjà réglée" in page
+    bill.refresh_from_db()
+    assert customer_balance(mine) == D("90.00")  # the 10 DH went to the open bill, not lost
+    assert_books_consistent(mine)
+
+
+def test_a_network_reference_too_long_to_keep_is_rejected(client, recouvrement):
+    mine, _bill, _other, _other_bill = _two_customers()
+    long_a, long_b = "R" * 130 + "A", "R" * 130 + "B"  # two payments the network told apart
+    data = (
+        f"code_client;montant;date;reference\n{mine.code};10;12/03/2026;{long_a}\n{mine.code};10;12/03/2026;{long_b}\n"
+    )
+    page = _report(_upload(client, "jour.csv", data.encode()), client)
+    assert "Référence du réseau trop longue" in page
+    assert Payment.objects.count() == 0
