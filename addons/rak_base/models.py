@@ -89,6 +89,12 @@ class Message(models.Model):
     )
     recipient = models.CharField(_("destinataire"), max_length=254, blank=True)
     kind = models.CharField(_("type"), max_length=40, default="info")
+    event = models.CharField(
+        _("événement"),
+        max_length=32,
+        blank=True,
+        help_text=_("Les copies d'un même avis (SMS, e-mail, notification) partagent cette clé : une seule ligne."),
+    )
     subject = models.CharField(_("objet"), max_length=200, blank=True)
     body = models.TextField(_("contenu"))
     sensitive = models.BooleanField(
