@@ -48,7 +48,6 @@ try:
     if EMBEDDED_DATABASE is not None:
         _db_url = EMBEDDED_DATABASE.url()
 
-
     SMS_BACKEND = conf.choice("sms", "backend", ("dev", "http"), "dev")
     SMS_SENDER = conf.str("sms", "sender", "RAK")
     SMS_DEV_FILE = BASE_DIR / conf.str("sms", "dev_file", "var/sms.log")
