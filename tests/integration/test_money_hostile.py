@@ -595,3 +595,79 @@ def test_a_network_reference_too_long_to_keep_is_rejected(client, recouvrement):
     page = _report(_upload(client, "jour.csv", data.encode()), client)
     assert "Référence du réseau trop longue" in page
     assert Payment.objects.count() == 0
+
+
+@pytest.mark.parametrize("group", ["accueil", "technique", "facturation"])
+def test_money_files_posted_without_permission_are_403(client, group):
+    mine, bill, _other, _other_bill = _two_customers()
+    client.force_login(staff_of(group))
+    data = f"code_client;montant;date;reference\n{mine.code};60,00;12/03/2026;TX-1\n".encode()
+    assert _upload(client, "jour.csv", data).status_code == 403
+    settlement = "date;oid;transid;autorisation;montant;carte;statut\n10/03/2026;RAKX;T1;1;10;4111;ACCEPTEE\n"
+    assert _upload(client, "r.csv", settlement.encode(), url=SETTLEMENT_IMPORT).status_code == 403
+    assert Payment.objects.count() == 0
+    assert customer_balance(mine) == D("100.00")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_sequences_of_money_moves_keep_the_books_consistent(seed, now):
+    """Bills, counter payments (some naming a bill), network rows, credit notes, card payments and
+    reversals in a random order: after every step the books hold together."""
+    import random
+
+    from rak_billing.ledger import PaymentRow, ReversalRefused, credit_note_issue, payments_record_bulk
+    from tests.integration.test_cmi_callback import make_bill
+
+    rng = random.Random(seed)
+    customer = CustomerFactory()
+    agent = StaffFactory()
+    day = datetime.date(2026, 1, 1)
+    for step in range(25):
+        kind = rng.choice(["bill", "bill", "pay", "pay_named", "bulk", "note", "reverse", "card"])
+        open_bills = list(Bill.objects.filter(customer=customer, settled_at__isnull=True).exclude(kind="CREDIT_NOTE"))
+        amount = D(rng.randint(1, 30000)) / 100
+        if kind == "bill":
+            fee(customer, f"{amount}", issue=day + datetime.timedelta(days=step))
+        elif kind == "pay":
+            payment_record(customer=customer, amount=amount, method=Payment.Method.CASH, paid_at=now)
+        elif kind == "pay_named" and open_bills:
+            payment_record(
+                customer=customer,
+                amount=amount,
+                method=Payment.Method.CASH,
+                paid_at=now,
+                bills=[rng.choice(open_bills)],
+            )
+        elif kind == "bulk":
+            named = (rng.choice(open_bills).pk,) if open_bills and rng.random() < 0.5 else ()
+            payments_record_bulk(
+                [
+                    PaymentRow(
+                        customer_id=customer.pk,
+                        amount=amount,
+                        method=Payment.Method.AGENT_NETWORK,
+                        paid_at=now,
+                        external_id=f"T:{seed}:{step}",
+                        bill_ids=named,
+                        reason="test",
+                    )
+                ],
+                now=now,
+            )
+        elif kind == "note":
+            candidates = list(Bill.objects.filter(customer=customer, kind=Bill.Kind.CUT_FEE, credit_notes__isnull=True))
+            if candidates:
+                bill = rng.choice(candidates)
+                credit_note_issue(bill=bill, reason="geste", issue_date=day, now=now, amount=bill.total_ttc / 2)
+        elif kind == "reverse":
+            payments = list(Payment.objects.filter(customer=customer, reversal__isnull=True))
+            if payments:
+                payment_reverse(payment=rng.choice(payments), reason="test", by=agent, at=now)
+            if payments and rng.random() < 0.3:
+                with pytest.raises(ReversalRefused):
+                    reversed_ = PaymentReversal.objects.filter(payment__customer=customer).first()
+                    payment_reverse(payment=reversed_.payment, reason="encore", by=agent, at=now)
+        elif kind == "card":
+            card_bill = make_bill(customer, f"{amount}", due=datetime.date(2018, 4, 14))
+            _card_paid_order(customer, [card_bill], now)
+        assert_books_consistent(customer)
