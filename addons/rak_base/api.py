@@ -5,7 +5,7 @@ from rak_base.errors import RakError
 from rak_base.hooks import hook_fire, hook_subscribe
 from rak_base.money import amount_in_words, round_money
 from rak_base.otp import OtpError, otp_send, otp_verify
-from rak_base.outbox import message_queue_bell, message_queue_bulk, message_queue_email, message_queue_sms
+from rak_base.outbox import event_key, message_queue_bell, message_queue_bulk, message_queue_email, message_queue_sms
 from rak_base.phones import InvalidPhone, NotAMobile, phone_display, phone_last_digits, phone_normalize
 from rak_base.scheduler import each_item, job_register
 from rak_base.sequences import sequence_ensure_at_least, sequence_next
@@ -17,6 +17,7 @@ __all__ = [
     "RakError",
     "amount_in_words",
     "each_item",
+    "event_key",
     "hook_fire",
     "hook_subscribe",
     "job_register",

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 
 
@@ -61,6 +62,20 @@ class MessageQuerySet(models.QuerySet):
     def due(self, now) -> MessageQuerySet:
         return self.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
 
+    def bell_lines(self) -> MessageQuerySet:
+        """One row per notice: a message without an event key, or the copy that stands for its event
+        — the bell notification if there is one, else the e-mail, else the SMS (the channel names sort
+        that way: BELL < EMAIL < SMS), the first written on a tie."""
+        better_copy = Message.objects.filter(user=OuterRef("user"), event=OuterRef("event")).filter(
+            Q(channel__lt=OuterRef("channel")) | Q(channel=OuterRef("channel"), pk__lt=OuterRef("pk"))
+        )
+        return self.filter(Q(event="") | ~Exists(better_copy))
+
+    def unread_events_count(self) -> int:
+        """Unread notices, the copies of one event counted once."""
+        key = Coalesce(NullIf("event", Value("")), Cast("id", output_field=models.CharField()))
+        return self.unread().aggregate(n=Count(key, distinct=True))["n"]
+
 
 class Message(models.Model):
     """The outbox: every SMS, e-mail and bell notification, written in the transaction of the
@@ -93,7 +108,7 @@ class Message(models.Model):
         _("événement"),
         max_length=32,
         blank=True,
-        help_text=_("Les copies d'un même avis (SMS, e-mail, notification) partagent cette clé : une seule ligne."),
+        help_text=_("Les copies d'un même avis (SMS, e-mail, notification) partagent cette clé."),
     )
     subject = models.CharField(_("objet"), max_length=200, blank=True)
     body = models.TextField(_("contenu"))

@@ -10,6 +10,7 @@ re-enqueues messages whose task was lost with a killed worker.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -26,6 +27,12 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=10)
 
 
+def event_key() -> str:
+    """A fresh key for one notice sent on several channels: pass it as ``event`` to each
+    ``message_queue_*`` call (or set it on the bulk rows) so that the bell shows the notice once."""
+    return uuid.uuid4().hex
+
+
 def _enqueue(message: Message) -> None:
     from rak_base.tasks import message_deliver_task
 
@@ -36,8 +43,11 @@ def _enqueue(message: Message) -> None:
 
 
 @transaction.atomic
-def message_queue_sms(*, to: str, body: str, user=None, kind: str = "info", sensitive: bool = False) -> Message:
+def message_queue_sms(
+    *, to: str, body: str, user=None, kind: str = "info", sensitive: bool = False, event: str = ""
+) -> Message:
     message = Message.objects.create(
+        event=event,
         channel=Message.Channel.SMS,
         recipient=to,
         body=body,
@@ -52,9 +62,10 @@ def message_queue_sms(*, to: str, body: str, user=None, kind: str = "info", sens
 
 @transaction.atomic
 def message_queue_email(
-    *, to: str, subject: str, body: str, user=None, kind: str = "info", sensitive: bool = False
+    *, to: str, subject: str, body: str, user=None, kind: str = "info", sensitive: bool = False, event: str = ""
 ) -> Message:
     message = Message.objects.create(
+        event=event,
         channel=Message.Channel.EMAIL,
         recipient=to,
         subject=subject,
@@ -69,10 +80,11 @@ def message_queue_email(
 
 
 @transaction.atomic
-def message_queue_bell(*, user, subject: str, body: str, kind: str = "info") -> Message:
+def message_queue_bell(*, user, subject: str, body: str, kind: str = "info", event: str = "") -> Message:
     """An in-app notification only: nothing to deliver."""
     now = clock.now()
     return Message.objects.create(
+        event=event,
         channel=Message.Channel.BELL,
         user=user,
         subject=subject,

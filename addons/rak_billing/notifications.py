@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from rak_base import clock
 from rak_base.models import Message
 from rak_base.money import round_money
-from rak_base.outbox import message_queue_bulk
+from rak_base.outbox import event_key, message_queue_bulk
 from rak_billing.ledger import customers_with_credit, ledger_apply_credit
 from rak_billing.models import Bill, BillingRun
 from rak_customer.models import Contact, PortalAccount
@@ -111,9 +111,17 @@ def billing_run_notify(*, run: BillingRun) -> int:
             estimated=bool(group["estimated"]),
         )
         user_id = group["user_id"]
+        event = event_key()  # the bell lists the SMS, e-mail and notification once
         if group["phone"]:
             batch.append(
-                Message(channel=Message.Channel.SMS, recipient=group["phone"], user_id=user_id, kind=kind, body=sms)
+                Message(
+                    channel=Message.Channel.SMS,
+                    recipient=group["phone"],
+                    user_id=user_id,
+                    kind=kind,
+                    body=sms,
+                    event=event,
+                )
             )
         if group["email"]:
             batch.append(
@@ -124,10 +132,15 @@ def billing_run_notify(*, run: BillingRun) -> int:
                     kind=kind,
                     subject=subject,
                     body=body,
+                    event=event,
                 )
             )
         if user_id:
-            batch.append(Message(channel=Message.Channel.BELL, user_id=user_id, kind=kind, subject=subject, body=body))
+            batch.append(
+                Message(
+                    channel=Message.Channel.BELL, user_id=user_id, kind=kind, subject=subject, body=body, event=event
+                )
+            )
         if len(batch) >= NOTIFY_BATCH:
             queued += message_queue_bulk(batch)
             batch = []

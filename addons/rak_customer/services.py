@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from rak_base.errors import RakError
 from rak_base.models import Message, OneTimeCode
 from rak_base.otp import otp_send, otp_verify
-from rak_base.outbox import message_queue_bell, message_queue_email, message_queue_sms
+from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.phones import phone_last_digits, phone_normalize
 from rak_base.sequences import sequence_next
 from rak_customer.models import ChangeRequest, Contact, ContactMessage, Customer, Dossier, PortalAccount, Service
@@ -394,11 +394,13 @@ def profile_phone_change_confirm(*, customer: Customer, user, phone: str, otp_co
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         old = customer_sms_phone(customer)
         contact = _set_sms_phone(customer=customer, phone=phone_e164, now=now)
+        event = event_key()
         if old and old != phone_e164:
             message_queue_sms(
                 to=old,
                 user=user,
                 kind="security",
+                event=event,
                 body=(
                     "RAK : le numéro de téléphone de votre compte agence en ligne a été modifié. "
                     "Si ce n'est pas vous, contactez la RAK."
@@ -412,6 +414,7 @@ def profile_phone_change_confirm(*, customer: Customer, user, phone: str, otp_co
                 f"{phone_last_digits(phone_e164)}."
             ),
             kind="security",
+            event=event,
         )
         return contact
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from rak_base.errors import RakError
-from rak_base.outbox import message_queue_bell, message_queue_email, message_queue_sms
+from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.phones import phone_normalize
 from rak_billing.models import Payment
 from rak_billing.receipts import bill_payment_description, receipt_number
@@ -170,10 +170,11 @@ def order_cancelled_notify(*, order_id: int) -> None:
     )
     account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()
     user = account.user if account else None
+    event = event_key()
     if order.email:
-        message_queue_email(to=order.email, subject=subject, body=body, user=user, kind="payment")
+        message_queue_email(to=order.email, subject=subject, body=body, user=user, kind="payment", event=event)
     phone = customer_sms_phone(order.customer) or _mobile(order.tel)
     if phone:
-        message_queue_sms(to=phone, body=sms, user=user, kind="payment")
+        message_queue_sms(to=phone, body=sms, user=user, kind="payment", event=event)
     if user is not None:
-        message_queue_bell(user=user, subject=subject, body=body, kind="payment")
+        message_queue_bell(user=user, subject=subject, body=body, kind="payment", event=event)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rak_base.errors import RakError
-from rak_base.outbox import message_queue_bell, message_queue_email, message_queue_sms
+from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_customer.models import PortalAccount
 from rak_customer.selectors import customer_email, customer_sms_phone
 from rak_requests.models import Phase, RequestEvent, ServiceRequest
@@ -77,10 +77,11 @@ def notify_customer(*, request: ServiceRequest, notice: Notice) -> None:
     account = PortalAccount.objects.select_related("user").filter(customer_id=request.customer_id).first()
     user = account.user if account else None
     text = f"RAK : demande {request.number} — {notice.text}"
+    event = event_key()  # one line in the bell for the three copies
     if notice.sms:
         phone = customer_sms_phone(request.customer)
         if phone:
-            message_queue_sms(to=phone, body=text[:459], user=user, kind="request")
+            message_queue_sms(to=phone, body=text[:459], user=user, kind="request", event=event)
     if notice.email:
         email = customer_email(request.customer)
         if email:
@@ -89,11 +90,14 @@ def notify_customer(*, request: ServiceRequest, notice: Notice) -> None:
                 subject=f"{notice.subject} — demande {request.number}",
                 user=user,
                 kind="request",
+                event=event,
                 body=f"Bonjour,\n\n{notice.text}\n\nSuivez votre demande sur l'agence en ligne de la RAK, "
                 "rubrique « Suivi des demandes ».\n",
             )
     if user is not None:
-        message_queue_bell(user=user, subject=f"{notice.subject} — {request.number}", body=notice.text, kind="request")
+        message_queue_bell(
+            user=user, subject=f"{notice.subject} — {request.number}", body=notice.text, kind="request", event=event
+        )
 
 
 @transaction.atomic

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rak_base', '0005_scheduled_job'),
+        ("rak_base", "0005_scheduled_job"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='event',
-            field=models.CharField(blank=True, help_text="Les copies d'un même avis (SMS, e-mail, notification) partagent cette clé : une seule ligne.", max_length=32, verbose_name='événement'),
+            model_name="message",
+            name="event",
+            field=models.CharField(
+                blank=True,
+                help_text="Les copies d'un même avis (SMS, e-mail, notification) partagent cette clé.",
+                max_length=32,
+                verbose_name="événement",
+            ),
         ),
     ]

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -228,15 +229,32 @@ def profile_change_request(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    """The bell: every message sent to the customer, newest first; opening the list marks them read."""
-    queryset = Message.objects.for_user(request.user).only(
-        "channel", "kind", "subject", "body", "created_at", "read_at", "status", "sensitive"
+    """The bell: every notice sent to the customer, newest first, once whatever the number of
+    channels it went out on (those are named); opening the list marks them read."""
+    mine = Message.objects.for_user(request.user)
+    queryset = mine.bell_lines().only(
+        "channel", "event", "kind", "subject", "body", "created_at", "read_at", "status", "sensitive"
     )
     page = Paginator(queryset, 20).get_page(request.GET.get("page"))
-    unread_ids = [m.pk for m in page.object_list if m.read_at is None]
-    response = render(request, "rak_portal/notifications.html", {"page": page, "unread_ids": set(unread_ids)})
+    events = {m.event for m in page.object_list if m.event}
+    channels: dict[str, set[str]] = {}
+    unread_events: set[str] = set()
+    if events:
+        for event, channel, read_at in mine.filter(event__in=events).values_list("event", "channel", "read_at"):
+            channels.setdefault(event, set()).add(channel)
+            if read_at is None:
+                unread_events.add(event)
+    labels = dict(Message.Channel.choices)
+    lines = []
+    for message in page.object_list:
+        used = sorted(channels.get(message.event) or {message.channel}, key=list(labels).index)
+        unread = message.read_at is None or message.event in unread_events
+        lines.append({"message": message, "channels": [labels[c] for c in used], "unread": unread})
+    response = render(request, "rak_portal/notifications.html", {"page": page, "lines": lines})
+    unread_ids = [line["message"].pk for line in lines if line["unread"]]
     if unread_ids:
-        Message.objects.filter(pk__in=unread_ids, user=request.user).update(read_at=clock.now())
+        unread_events_here = [line["message"].event for line in lines if line["unread"] and line["message"].event]
+        mine.unread().filter(Q(pk__in=unread_ids) | Q(event__in=unread_events_here)).update(read_at=clock.now())
     return response
 
 
