@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from rak_cmi_sandbox.cards import CardResult, card_brand, card_masks
 from rak_cmi_sandbox.models import SandboxTransaction
-from rak_payment_cmi.hashing import hash_verify, sign
+from rak_payment_cmi.hashing import answer_sign, request_hash_verify
 
 REQUIRED = (
     "clientid",
@@ -75,7 +75,7 @@ def request_check(fields: dict[str, str]) -> None:
         raise RequestRefused("Montant invalide (format attendu : 95.93).")
     if not OID_RE.match(_get(fields, "oid")):
         raise RequestRefused("Numéro de commande (oid) invalide : 64 lettres ou chiffres au plus.")
-    if not hash_verify(fields, settings.CMI_STORE_KEY):
+    if not request_hash_verify(fields, settings.CMI_STORE_KEY):
         raise RequestRefused("La signature de la requête (HASH) est invalide.")
 
 
@@ -118,11 +118,11 @@ def answer_fields(
 
 
 def callback_fields(answer: dict[str, str]) -> dict[str, str]:
-    return sign({**answer, "callbackCall": "true"}, settings.CMI_STORE_KEY)
+    return answer_sign({**answer, "callbackCall": "true"}, settings.CMI_STORE_KEY)
 
 
 def return_fields(answer: dict[str, str]) -> dict[str, str]:
-    return sign(answer, settings.CMI_STORE_KEY)
+    return answer_sign(answer, settings.CMI_STORE_KEY)
 
 
 def _post(url: str, data: dict[str, str], timeout: float) -> dict[str, object]:

@@ -239,15 +239,74 @@ def test_verify_reads_the_hash_field_whatever_its_case():
     assert hashing.hash_verify(lower, KEY)
 
 
-def test_verify_accepts_values_as_posted_and_html_decoded():
-    # CMI's own kit hashes callback values HTML-entity-decoded; a gateway that hashed the
-    # untrimmed value is accepted too. Both still need the store key.
-    untrimmed = {"BillToName": " Alaoui ", "oid": "1"}
-    untrimmed["HASH"] = sha512_b64(f" Alaoui |1|{KEY}")
-    assert hashing.hash_verify(untrimmed, KEY)
-    encoded = {"BillToName": "Dupont &amp; Fils", "oid": "1"}
-    encoded["HASH"] = sha512_b64(f"Dupont & Fils|1|{KEY}")
-    assert hashing.hash_verify(encoded, KEY)
+def answer(fields: dict[str, str], hashed_values: list[str]) -> dict[str, str]:
+    """``fields`` posted with a HASH over ``hashed_values`` (in name order), as CMI would sign."""
+    return {**fields, "HASH": sha512_b64("|".join([*map(hashing.escape, hashed_values), KEY]))}
+
+
+# What CMI's merchant kit hashes for an answer: html_entity_decode(preg_replace("/\n$/", "", v),
+# ENT_QUOTES, 'UTF-8') — no trim. Each of these is accepted by the kit.
+KIT_ACCEPTS = [
+    pytest.param({"BillToName": " Alaoui ", "oid": "1"}, [" Alaoui ", "1"], id="leading-and-trailing-space"),
+    pytest.param({"BillToName": "Dupont &amp; Fils", "oid": "1"}, ["Dupont & Fils", "1"], id="amp-entity"),
+    pytest.param(
+        {"BillToName": "Dupont &amp; Fils ", "oid": "1"}, ["Dupont & Fils ", "1"], id="entity-and-trailing-space"
+    ),
+    pytest.param(
+        {"BillToName": "Alaoui ", "BillToStreet1": "Rue d&#039;Agadir &quot;B&quot;", "oid": "1"},
+        ["Alaoui ", 'Rue d\'Agadir "B"', "1"],
+        id="space-in-one-field-entity-in-another",
+    ),
+    pytest.param({"BillToName": "Alaoui\n", "oid": "1"}, ["Alaoui", "1"], id="one-trailing-newline-removed"),
+    pytest.param({"BillToName": "Alaoui \n", "oid": "1"}, ["Alaoui ", "1"], id="newline-removed-space-kept"),
+    pytest.param({"BillToName": "a\n\n", "oid": "1"}, ["a", "1"], id="pcre-dollar-before-final-newline"),
+    pytest.param({"BillToName": "a\n\n\n", "oid": "1"}, ["a\n", "1"], id="pcre-three-newlines"),
+    pytest.param({"BillToName": "&lt;b&gt; &eacute;&#233;&#xE9;&#XE9;", "oid": "1"}, ["<b> éééé", "1"], id="entities"),
+    pytest.param({"BillToName": "AT&T &amp R&eacute", "oid": "1"}, ["AT&T &amp R&eacute", "1"], id="no-semicolon"),
+    pytest.param({"BillToName": "l&apos;eau", "oid": "1"}, ["l&apos;eau", "1"], id="apos-not-html401"),
+    pytest.param(
+        {"BillToName": "&#128;&#0;&#1114112;&#99999999999;", "oid": "1"},
+        ["&#128;&#0;&#1114112;&#99999999999;", "1"],
+        id="numeric-not-allowed-verbatim",
+    ),
+    pytest.param({"BillToName": "&#0000065;&amp;lt;", "oid": "1"}, ["A&lt;", "1"], id="decoded-once"),
+    pytest.param({"BillToName": "a|b\\ &#124;", "oid": "1"}, ["a|b\\ |", "1"], id="escaped-after-decoding"),
+]
+
+
+@pytest.mark.parametrize(("fields", "hashed"), KIT_ACCEPTS)
+def test_answer_verifies_exactly_as_cmi_kit_hashes_it(fields, hashed):
+    assert hashing.hash_verify(answer(fields, hashed), KEY)
+    assert hashing.answer_sign(fields, KEY) == answer(fields, hashed)
+
+
+# ... and nothing more: each of these the kit answers FAILURE.
+KIT_REFUSES = [
+    pytest.param({"BillToName": " Alaoui ", "oid": "1"}, ["Alaoui", "1"], id="hash-over-trimmed-value"),
+    pytest.param({"BillToName": "l&apos;eau", "oid": "1"}, ["l'eau", "1"], id="apos-decoded-html5-style"),
+    pytest.param({"BillToName": "R&eacute", "oid": "1"}, ["Ré", "1"], id="entity-without-semicolon-decoded"),
+    pytest.param({"BillToName": "&#128;", "oid": "1"}, ["€", "1"], id="cp1252-remap"),
+    pytest.param({"BillToName": "Dupont &amp; Fils", "oid": "1"}, ["Dupont &amp; Fils", "1"], id="entity-not-decoded"),
+    pytest.param({"BillToName": "&amp;lt;", "oid": "1"}, ["<", "1"], id="decoded-twice"),
+]
+
+
+@pytest.mark.parametrize(("fields", "hashed"), KIT_REFUSES)
+def test_answer_hashed_otherwise_is_refused(fields, hashed):
+    assert not hashing.hash_verify(answer(fields, hashed), KEY)
+
+
+def test_received_hash_is_compared_as_posted():
+    signed = hashing.answer_sign({"oid": "RAK1", "amount": "10.00"}, KEY)
+    assert not hashing.hash_verify({**signed, "HASH": signed["HASH"] + " "}, KEY)
+
+
+def test_request_is_signed_over_the_trimmed_values_it_posts():
+    signed = hashing.sign({"BillToName": " Alaoui ", "oid": "1"}, KEY)
+    assert signed["BillToName"] == "Alaoui"
+    assert signed["HASH"] == sha512_b64(f"Alaoui|1|{KEY}")
+    assert hashing.request_hash_verify(signed, KEY)
+    assert not hashing.request_hash_verify({**signed, "oid": "2"}, KEY)
 
 
 field_names = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12).filter(
@@ -257,13 +316,13 @@ field_names = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126
 
 @given(st.dictionaries(field_names, st.text(max_size=30), min_size=1, max_size=8), st.text(min_size=1, max_size=20))
 def test_sign_then_verify_round_trip(fields, key):
-    signed = hashing.sign(fields, key)
-    assert hashing.hash_verify(signed, key)
+    assert hashing.request_hash_verify(hashing.sign(fields, key), key)
+    assert hashing.hash_verify(hashing.answer_sign(fields, key), key)
 
 
 @given(st.dictionaries(field_names, st.text(max_size=30), min_size=1, max_size=8), st.text(min_size=1, max_size=8))
 def test_changing_a_value_breaks_the_hash(fields, addition):
-    signed = hashing.sign(fields, "store-key")
+    signed = hashing.answer_sign(fields, "store-key")
     name = sorted(fields)[0]
     tampered = {**signed, name: signed[name].strip(hashing.PHP_TRIM) + "X" + addition}
     assert not hashing.hash_verify(tampered, "store-key")
