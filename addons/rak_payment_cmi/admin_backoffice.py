@@ -453,7 +453,12 @@ class SettlementImportAdmin(ModelAdmin):
             raise Http404
         if not self.has_resolve_permission(request):
             raise PermissionDenied
-        line = SettlementLine.objects.filter(pk=line_id, settlement_id=unquote(object_id)).first()
+        settlement_id = unquote(object_id)
+        line = (
+            SettlementLine.objects.filter(pk=line_id, settlement_id=int(settlement_id)).first()
+            if settlement_id.isdecimal() and len(settlement_id) <= 18
+            else None
+        )
         if line is None or what not in ("enregistrer", "signaler"):
             raise Http404
         try:

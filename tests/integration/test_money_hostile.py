@@ -671,3 +671,31 @@ def test_random_sequences_of_money_moves_keep_the_books_consistent(seed, now):
             card_bill = make_bill(customer, f"{amount}", due=datetime.date(2018, 4, 14))
             _card_paid_order(customer, [card_bill], now)
         assert_books_consistent(customer)
+
+
+def test_settlement_resolve_urls_from_outside(client, recouvrement):
+    lines = "date;oid;transid;autorisation;montant;carte;statut\n10/03/2026 10:00:00;RAKX;T1;1;10;4111;ACCEPTEE\n"
+    response = _upload(client, "r.csv", lines.encode(), url=SETTLEMENT_IMPORT)
+    assert response.status_code == 302
+    from rak_payment_cmi.models import SettlementLine
+
+    line = SettlementLine.objects.get()
+    base = f"/backoffice/rak_payment_cmi/settlementimport/{line.settlement_id}/lignes/{line.pk}/"
+    assert client.get(base + "enregistrer/").status_code == 404  # POST only
+    assert client.post(base + "effacer/").status_code == 404
+    assert (
+        client.post(f"/backoffice/rak_payment_cmi/settlementimport/abc/lignes/{line.pk}/signaler/").status_code == 404
+    )
+    for bad in ("0", "²", "9" * 25):
+        url = f"/backoffice/rak_payment_cmi/settlementimport/{bad}/lignes/{line.pk}/signaler/"
+        assert client.post(url).status_code == 404, bad
+    huge_line = f"/backoffice/rak_payment_cmi/settlementimport/{line.settlement_id}/lignes/{'9' * 25}/signaler/"
+    assert client.post(huge_line).status_code == 404
+    applied = client.post(base + "enregistrer/")  # an unknown order: nothing to record
+    assert applied.status_code == 302 and Payment.objects.count() == 0
+    flagged = client.post(base + "signaler/", {"note": "n" * 10_000})
+    assert flagged.status_code == 302
+    twice = client.post(base + "signaler/", {"note": "encore"})  # a stale tab
+    assert twice.status_code == 302
+    client.force_login(staff_of("facturation"))
+    assert client.post(base + "signaler/", {"note": "x"}).status_code == 403
