@@ -33,6 +33,9 @@ try:
     LOGIN_FAILURE_LIMIT = conf.int("server", "login_failure_limit", 5)
     LOGIN_IP_FAILURE_LIMIT = conf.int("server", "login_ip_failure_limit", 30)
     LOGIN_COOLOFF_MINUTES = conf.int("server", "login_cooloff_minutes", 15)
+    # How many reverse proxies in front of the app append to X-Forwarded-For (rak_base.http.client_ip):
+    # 0 = none, the header is ignored (anyone can forge it); 1 = nginx with $proxy_add_x_forwarded_for.
+    TRUSTED_PROXIES = conf.int("server", "trusted_proxies", 0)
 
     # PostgreSQL only: an external server (DATABASE_URL / [database] url, production), else the
     # embedded server of config/embedded_db.py (data in [database] embedded_dir), started by bin/run.

@@ -1,12 +1,36 @@
 """HTTP helpers shared by the addons."""
 
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
 from django.http import HttpRequest
 
 
+def _valid_ip(value: str) -> str | None:
+    value = value.strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The client address. Behind the production reverse proxy the first X-Forwarded-For hop is
-    the client; the proxy must overwrite (not append to) the header it receives."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 - placeholder, not a bind
+    """The client address, the one every per-IP limit counts (portal views and django-axes,
+    through ``AXES_CLIENT_IP_CALLABLE``).
+
+    ``[server] trusted_proxies`` (rak.conf) says how many reverse proxies stand in front of the
+    application, each appending the address it saw to X-Forwarded-For (nginx:
+    ``proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;``). With 0 (the default) the
+    header is ignored: anyone can write it. With N, the client is the Nth entry from the right —
+    what the outermost trusted proxy appended; entries further left were written by the client
+    and are never read. Fewer than N entries, or a malformed one: the socket address."""
+    remote = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 - placeholder, not a bind
+    trusted = getattr(settings, "TRUSTED_PROXIES", 0)
+    if trusted <= 0:
+        return remote
+    entries = [entry for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if len(entries) < trusted:
+        return remote
+    return _valid_ip(entries[-trusted]) or remote
