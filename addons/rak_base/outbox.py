@@ -125,9 +125,18 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, 6 * 3600))
 
 
+def message_reference(message: Message) -> str:
+    """The client reference sent with each SMS: the same at every attempt of one message, so the
+    operator can drop the copy a killed worker sends again (at-least-once delivery)."""
+    return f"RAK-{message.pk}"
+
+
 def _send(message: Message) -> str:
     if message.channel == Message.Channel.SMS:
-        return get_sms_backend().send(to=message.recipient, text=message.body, sender=settings.SMS_SENDER).provider_id
+        backend = get_sms_backend()
+        return backend.send(
+            to=message.recipient, text=message.body, sender=settings.SMS_SENDER, reference=message_reference(message)
+        ).provider_id
     if message.channel == Message.Channel.EMAIL:
         email = EmailMultiAlternatives(
             subject=message.subject, body=message.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient]

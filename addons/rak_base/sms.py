@@ -1,9 +1,15 @@
 """SMS backends. ``dev`` keeps messages readable (outbox + a file under var/); ``http`` talks to
-the operator's HTTP API with requests, credentials and body template from rak.conf."""
+the operator's HTTP API with requests, credentials and body template from rak.conf.
+
+Each send carries ``reference``, the outbox message's own id (``RAK-<id>``), the same at every
+attempt: delivery is at-least-once (a worker killed after the gateway's answer, before its
+commit, sends again), and an operator that deduplicates on the client reference
+(``{reference}`` in ``[sms] http_body_template``) drops the second copy."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,37 +34,46 @@ class DevSmsBackend:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path or settings.SMS_DEV_FILE)
 
-    def send(self, *, to: str, text: str, sender: str) -> SmsResult:
+    def send(self, *, to: str, text: str, sender: str, reference: str = "") -> SmsResult:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"at": clock.now().isoformat(), "from": sender, "to": to, "text": text}, ensure_ascii=False)
+        line = json.dumps(
+            {"at": clock.now().isoformat(), "from": sender, "to": to, "text": text, "reference": reference},
+            ensure_ascii=False,
+        )
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
         return SmsResult(provider_id="dev")
 
 
 class HttpSmsBackend:
-    """Generic HTTP gateway: the body template gets {to}, {sender}, {text}."""
+    """Generic HTTP gateway: the body template gets {to}, {sender}, {text} and {reference} (the
+    client reference the operator can deduplicate on; GET sends it as ``reference``)."""
 
     def __init__(self, options: dict | None = None, session: requests.Session | None = None) -> None:
         self.options = options or settings.SMS_HTTP
         self.session = session or requests.Session()
 
-    def _render(self, template: str, *, to: str, text: str, sender: str) -> str:
+    def _render(self, template: str, *, to: str, text: str, sender: str, reference: str = "") -> str:
         is_json = "json" in self.options.get("content_type", "")
 
         def esc(value: str) -> str:
             return json.dumps(value, ensure_ascii=False)[1:-1] if is_json else value
 
-        return template.replace("{to}", esc(to)).replace("{sender}", esc(sender)).replace("{text}", esc(text))
+        # one pass, so a {placeholder} inside the customer's text is never replaced in turn
+        values = {"{to}": to, "{sender}": sender, "{text}": text, "{reference}": reference}
+        return re.sub(r"\{(?:to|sender|text|reference)\}", lambda match: esc(values[match.group(0)]), template)
 
-    def send(self, *, to: str, text: str, sender: str) -> SmsResult:
+    def send(self, *, to: str, text: str, sender: str, reference: str = "") -> SmsResult:
         opts = self.options
-        body = self._render(opts["body_template"], to=to, text=text, sender=sender)
+        body = self._render(opts["body_template"], to=to, text=text, sender=sender, reference=reference)
         auth = (opts["user"], opts["password"]) if opts.get("user") else None
         try:
             if opts.get("method", "POST") == "GET":
                 response = self.session.get(
-                    opts["url"], params={"to": to, "text": text, "from": sender}, auth=auth, timeout=opts["timeout"]
+                    opts["url"],
+                    params={"to": to, "text": text, "from": sender, "reference": reference},
+                    auth=auth,
+                    timeout=opts["timeout"],
                 )
             else:
                 response = self.session.post(

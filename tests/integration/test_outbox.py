@@ -131,6 +131,7 @@ def test_committed_message_is_delivered_by_the_worker(run_worker, sms_lines, set
         "from": settings.SMS_SENDER,
         "to": PHONE,
         "text": "Votre facture de mars est disponible.",
+        "reference": f"RAK-{message.pk}",
     }
 
 
