@@ -10,3 +10,6 @@ class RakBaseConfig(AppConfig):
         from rak_base import jobs
 
         jobs.register()  # periodic jobs: outbox recovery, purges (rak_base.scheduler)
+        from rak_base.uploads import pillow_limit
+
+        pillow_limit()  # every Image.open of the process refuses decompression bombs

@@ -32,6 +32,9 @@ from django.conf import settings
 from rak_base.errors import RakError
 
 HEADER_BYTES = 8192
+# Largest picture accepted: 50 million pixels (a 48 Mpx phone photo is 8000 × 6000); a PNG of
+# 20,000 × 20,000 pixels weighs a few KB and would need gigabytes to decode.
+MAX_IMAGE_PIXELS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -148,18 +151,50 @@ def detect_kind(head: bytes) -> str | None:
     return None
 
 
+def pillow_limit() -> None:
+    """Pillow refuses to open an image of more than ``MAX_IMAGE_PIXELS`` × 2 pixels (and warns
+    above it): set once for the whole process (rak_base's AppConfig.ready), so that every later
+    ``Image.open`` — signature, PDF rendering — is bounded too."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+
+def _image_too_large(pixels: int) -> UploadTooLarge:
+    return UploadTooLarge(
+        f"L'image est trop grande ({pixels / 1_000_000:.0f} millions de pixels) : "
+        f"{MAX_IMAGE_PIXELS // 1_000_000} millions de pixels au plus. Envoyez une photo de taille normale."
+    )
+
+
 def _image_is_decodable(file) -> bool:
+    """Whether Pillow can decode the image; ``UploadTooLarge`` for a « decompression bomb » (a
+    small file of a huge number of pixels), refused from its header before any decoding."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
+    pillow_limit()
     file.seek(0)
     try:
-        with Image.open(file) as image:
-            image.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file) as image:
+                if image.width * image.height > MAX_IMAGE_PIXELS:
+                    raise _image_too_large(image.width * image.height)
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _image_too_large(_pixels_of(str(exc))) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
     finally:
         file.seek(0)
     return True
+
+
+def _pixels_of(message: str) -> int:
+    digits = message.split("(", 1)[-1].split(" ", 1)[0]
+    return int(digits) if digits.isdigit() else MAX_IMAGE_PIXELS + 1
 
 
 def _sha256(file) -> str:

@@ -118,3 +118,33 @@ def test_stored_names_are_random_with_the_detected_extension():
 def test_unknown_kind_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown upload kinds"):
         upload_validate(upload(image_bytes()), kinds={"gif"})
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of ``width`` × ``height`` white pixels: a few KB on disk, gigabytes once
+    decoded (a « decompression bomb »)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + b"\xff" * ((width + 7) // 8)
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [8_000, 20_000, 60_000])
+def test_decompression_bomb_is_refused_in_french(side):
+    content = bomb_png(side, side)
+    assert len(content) < 2 * 1024 * 1024  # passes the size limit: only the pixel count betrays it
+    with pytest.raises(UploadTooLarge) as refused:
+        upload_validate(upload(content), kinds=IMAGE_KINDS)
+    assert "L'image est trop grande" in refused.value.message
+
+
+def test_a_phone_photo_size_image_is_accepted():
+    validated = upload_validate(upload(bomb_png(4_000, 3_000)), kinds=IMAGE_KINDS)
+    assert validated.kind == "png"
