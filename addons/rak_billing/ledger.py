@@ -688,13 +688,16 @@ def payment_reverse(*, payment: Payment | int, reason: str, by, at: datetime.dat
     # cancelled by a credit note (never owed for a payment that did not happen, never paid from
     # the customer's other credit).
     for fee_bill in Bill.objects.filter(pk__in=list(paid), kind=Bill.Kind.ONLINE_FEE).order_by("pk"):
-        credit_note_issue(
-            bill=fee_bill,
-            reason=_("paiement par carte annulé — %(reason)s") % {"reason": reason},
-            issue_date=_local_date(at),
-            now=at,
-            amount=paid[fee_bill.pk],
-        )
+        credited = fee_bill.credit_notes.aggregate(total=Sum("total_ttc"))["total"] or ZERO
+        amount = min(paid[fee_bill.pk], round_money(fee_bill.total_ttc - credited))
+        if amount > ZERO:  # an avoir already given on the fee (geste commercial) covers it
+            credit_note_issue(
+                bill=fee_bill,
+                reason=_("paiement par carte annulé — %(reason)s") % {"reason": reason},
+                issue_date=_local_date(at),
+                now=at,
+                amount=amount,
+            )
     _rest, settled = _apply_credit(customer_id, at=at)  # the customer's other credit, if any
     _announce_settled(customer_id=customer_id, bill_ids=settled)
     documents_revoke(kind="RECEIPT", subject=payment, at=at)

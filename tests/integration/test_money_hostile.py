@@ -699,3 +699,22 @@ def test_settlement_resolve_urls_from_outside(client, recouvrement):
     assert twice.status_code == 302
     client.force_login(staff_of("facturation"))
     assert client.post(base + "signaler/", {"note": "x"}).status_code == 403
+
+
+def test_a_card_payment_whose_fee_was_already_credited_can_still_be_reversed(now):
+    """A « geste commercial » credited the online fee first; a chargeback then reverses the card
+    payment: the reversal goes through (no second credit note on the fee), books consistent."""
+    from rak_billing.ledger import credit_note_issue
+    from tests.integration.test_cmi_callback import make_bill
+
+    customer = CustomerFactory()
+    order = _card_paid_order(customer, [make_bill(customer, "113.02", due=datetime.date(2018, 4, 14))], now)
+    credit_note_issue(bill=order.fee_bill, reason="Geste commercial", issue_date=now.date(), now=now)
+    assert customer_balance(customer) == D("-2.41")
+
+    payment_reverse(payment=order.payment, reason="Rétrofacturation", by=StaffFactory(), at=now)
+
+    assert PaymentReversal.objects.filter(payment=order.payment).exists()
+    assert Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE, credited_bill=order.fee_bill).count() == 1
+    assert customer_balance(customer) == D("113.02")  # the bill again; the fee covered by its avoir
+    assert_books_consistent(customer)
