@@ -18,3 +18,10 @@ def hook_subscribe(event: str, handler: Callable[..., None]) -> None:
 def hook_fire(event: str, **payload: object) -> None:
     for handler in list(_subscribers[event]):
         handler(**payload)
+
+
+def hook_collect(event: str, **payload: object) -> list[object]:
+    """Ask the subscribers (a higher addon's answer to a lower one's question, e.g. which layout
+    and links the card-payment return page shows): their answers, ``None`` ones left out."""
+    answers = (handler(**payload) for handler in list(_subscribers[event]))
+    return [answer for answer in answers if answer is not None]

@@ -9,7 +9,8 @@ Paying:
   ``rak_payment_cmi/checkout_redirect.html``, context ``gateway_url`` and ``fields``;
 - the browser comes back to ``cmi:order_return`` (``/paiement/commande/<oid>/``), which waits for
   the callback; once paid it links to ``portal:payment_receipt`` (kwargs ``oid``) when that URL
-  exists.
+  exists; refused or failed, it gives the reason (``order_failure_reason``). Its layout, « Réessayer »
+  and the way back are asked of the site with ``hook_collect(HOOK_ORDER_RETURN_PAGE, request=, order=)``.
 
 Paying from the portal (``rak_payment_cmi.paying``; amounts always from the database):
 - ``order_create_for_bills(customer=, bills=, email=, now=, purpose=, card_type=, lang=, tel=)``
@@ -48,11 +49,13 @@ from rak_payment_cmi.paying import (
     selection_compute,
 )
 from rak_payment_cmi.selectors import (
+    HOOK_ORDER_RETURN_PAGE,
     STATUS_MESSAGES,
     order_bills,
     order_by_oid,
     order_is_awaiting_gateway,
     order_is_pending,
+    order_payment_reversal,
     order_public_status,
     order_receipt_url,
     orders_for_customer,
@@ -75,6 +78,7 @@ from rak_payment_cmi.services import (
 __all__ = [
     "HOOK_ORDER_CANCELLED",
     "HOOK_ORDER_PAID",
+    "HOOK_ORDER_RETURN_PAGE",
     "OrderPending",
     "order_is_awaiting_gateway",
     "order_pending_for_bills",
@@ -103,6 +107,7 @@ __all__ = [
     "hash_verify",
     "order_bills",
     "order_by_oid",
+    "order_payment_reversal",
     "order_checkout_form",
     "order_is_pending",
     "order_public_status",

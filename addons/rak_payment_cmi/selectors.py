@@ -7,8 +7,18 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _l
 
+from rak_billing.models import PaymentReversal
 from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill
+
+#: asked (``hook_collect``) when the return page is shown, with ``request=`` and ``order=``: a
+#: higher addon answers a dict — ``layout`` (the template the page extends), ``retry_url`` (a POST
+#: to it sends the order to the platform again), ``restart_url`` (a GET that starts a new payment),
+#: ``back_url`` and ``back_label`` (where the payment came from) — or None
+HOOK_ORDER_RETURN_PAGE = "cmi.order_return_page"
 
 PENDING_STATUSES = (PaymentOrder.Status.CREATED, PaymentOrder.Status.SENT)
 
@@ -68,8 +78,28 @@ def order_receipt_url(order: PaymentOrder) -> str | None:
         return None
 
 
+def order_payment_reversal(order: PaymentOrder):
+    """The reversal of the payment ``order`` captured (« Annuler le paiement »: a chargeback, a
+    refund to the card), None when it stands."""
+    if order.payment_id is None:
+        return None
+    return PaymentReversal.objects.filter(payment_id=order.payment_id).first()
+
+
 def order_public_status(order: PaymentOrder) -> dict[str, object]:
-    """What the return page's poll gets: no personal data (the oid is the only key)."""
+    """What the return page's poll gets: no personal data (the oid is the only key). A paid order
+    whose payment was reversed since is no longer « accepté » and has no receipt."""
+    reversal = order_payment_reversal(order) if order.status == PaymentOrder.Status.PAID else None
+    if reversal is not None:
+        return {
+            "oid": order.oid,
+            "status": order.status,
+            "pending": False,
+            "paid": False,
+            "message": gettext("Ce paiement a été annulé le %(date)s : les factures qu'il réglait sont à payer.")
+            % {"date": f"{timezone.localtime(reversal.reversed_at):%d/%m/%Y}"},
+            "receipt_url": None,
+        }
     return {
         "oid": order.oid,
         "status": order.status,
@@ -82,3 +112,44 @@ def order_public_status(order: PaymentOrder) -> dict[str, object]:
 
 def callbacks_for_order(order: PaymentOrder) -> QuerySet[CmiCallback]:
     return CmiCallback.objects.filter(oid=order.oid).order_by("received_at", "id")
+
+
+#: what the bank's answer code (ProcReturnCode) means for the customer
+REFUSAL_REASONS = {
+    "05": _l("Transaction refusée par votre banque."),
+    "51": _l("Provision insuffisante sur votre carte."),
+    "54": _l("Carte expirée."),
+    "12": _l("Opération non autorisée par votre banque pour cette carte."),
+    "14": _l("Numéro de carte invalide."),
+    "57": _l("Opération non autorisée par votre banque pour cette carte."),
+    "61": _l("Plafond de paiement de votre carte dépassé."),
+    "65": _l("Plafond de paiement de votre carte dépassé."),
+}
+
+
+def order_failure_reason(order: PaymentOrder) -> str:
+    """Why the last card attempt of a refused or failed order did not go through, in French, from
+    the bank's answer code and the last signed answer of the platform; "" for any other order."""
+    if order.status not in (PaymentOrder.Status.DECLINED, PaymentOrder.Status.FAILED):
+        return ""
+    last = (
+        CmiCallback.objects.filter(order=order, hash_valid=True)
+        .exclude(proc_return_code__in=("", "00"))
+        .order_by("-received_at", "-id")
+        .values_list("raw", flat=True)
+        .first()
+    ) or {}
+    error = " ".join(str(last.get(name, "")) for name in ("ErrMsg", "mdErrorMsg")).lower()
+    if "annul" in error or "cancel" in error:
+        return gettext("Vous avez annulé le paiement sur la page de paiement : votre carte n'a pas été débitée.")
+    from rak_payment_cmi.services import AUTHENTICATED_MD_STATUS
+
+    md_status = str(last.get("mdStatus", ""))
+    if md_status and md_status not in AUTHENTICATED_MD_STATUS:
+        return gettext(
+            "L'authentification 3-D Secure a échoué : le code de confirmation de votre banque n'a pas été validé."
+        )
+    code = order.proc_return_code or str(last.get("ProcReturnCode", ""))
+    if code in REFUSAL_REASONS:
+        return str(REFUSAL_REASONS[code])
+    return gettext("La plateforme de paiement n'a pas pu traiter l'opération (code %(code)s).") % {"code": code or "—"}

@@ -18,11 +18,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from rak_base import clock
+from rak_base.hooks import hook_collect
 from rak_base.http import client_ip
+from rak_base.middleware import accepts_nul_bytes
 from rak_payment_cmi import selectors, services
 from rak_payment_cmi.models import CmiCallback
 
 
+@accepts_nul_bytes  # the raw message is stored first (NUL escaped), then refused
 @csrf_exempt
 @require_POST
 def callback(request: HttpRequest) -> HttpResponse:
@@ -41,12 +44,14 @@ def _browser_return(request: HttpRequest, kind: str) -> HttpResponse:
     return redirect("cmi:order_return", oid=order.oid, permanent=False)
 
 
+@accepts_nul_bytes
 @csrf_exempt
 @never_cache
 def ok_return(request: HttpRequest) -> HttpResponse:
     return _browser_return(request, CmiCallback.Kind.OK_RETURN)
 
 
+@accepts_nul_bytes
 @csrf_exempt
 @never_cache
 def fail_return(request: HttpRequest) -> HttpResponse:
@@ -60,11 +65,16 @@ def order_return(request: HttpRequest, oid: str) -> HttpResponse:
     if order is None:
         raise Http404
     status = selectors.order_public_status(order)
-    return render(
-        request,
-        "rak_payment_cmi/order_return.html",
-        {"order": order, "status": status, "bills": selectors.order_bills(order)},
-    )
+    context = {
+        "order": order,
+        "status": status,
+        "bills": selectors.order_bills(order),
+        "reason": selectors.order_failure_reason(order),
+        "layout": "rak_payment_cmi/layout.html",
+    }
+    for answer in hook_collect(selectors.HOOK_ORDER_RETURN_PAGE, request=request, order=order):
+        context.update(answer)
+    return render(request, "rak_payment_cmi/order_return.html", context)
 
 
 @require_GET

@@ -48,6 +48,7 @@ from rak_payment_cmi.api import (
     order_by_oid,
     order_checkout_form,
     order_is_awaiting_gateway,
+    order_payment_reversal,
     order_pending_for_bills,
     payment_order_abandon,
 )
@@ -533,8 +534,8 @@ def _order_for_receipt(request: HttpRequest, oid: str) -> PaymentOrder:
 def payment_receipt(request: HttpRequest, oid: str) -> HttpResponse:
     """Step 6 « Reçu de paiement »: « Imprimer » and the PDF."""
     order = _order_for_receipt(request, oid)
-    if order.status != PaymentOrder.Status.PAID or order.payment_id is None:
-        return redirect("cmi:order_return", oid=order.oid)
+    if order.status != PaymentOrder.Status.PAID or order.payment_id is None or order_payment_reversal(order):
+        return redirect("cmi:order_return", oid=order.oid)  # a reversed payment: « annulé le … »
     context = payment_receipt_context(order.payment)
     context.update({"order": order, "token": receipt_token(order.oid)})
     return render(request, "rak_portal/pay/receipt.html", context)
@@ -553,3 +554,47 @@ def payment_receipt_pdf_view(request: HttpRequest, oid: str) -> HttpResponse:
     return private_file_response(
         document.file, as_attachment=True, download_name=f"recu-{receipt_number(order.payment_id)}.pdf"
     )
+
+
+# --- the card-payment return page (rak_payment_cmi asks for its layout and links) ----------------------------------
+
+
+def order_return_page(*, request: HttpRequest, order: PaymentOrder) -> dict[str, object]:
+    """Answer to ``HOOK_ORDER_RETURN_PAGE``: the portal's look, and for the visitor who made the
+    order (or its logged-in owner) « Réessayer » and the way back to the bills, the advance or the
+    request the payment was for."""
+    from django.urls import reverse
+
+    from rak_requests.models import ServiceRequest
+
+    customer_user = request.user.is_authenticated and getattr(request.user, "is_customer", False)
+    answer: dict[str, object] = {"layout": "rak_portal/private_base.html" if customer_user else "rak_portal/base.html"}
+    if not _may_see_order(request, order):
+        return answer
+    logged_in_owner = customer_user and getattr(customer_for_user(request.user), "pk", None) == order.customer_id
+    if order.purpose == PaymentOrder.Purpose.REQUEST_FEE:
+        number = (
+            ServiceRequest.objects.filter(customer_id=order.customer_id, fee_bill__in=order.bills.all())
+            .values_list("number", flat=True)
+            .first()
+        )
+        if logged_in_owner and number:
+            back, label = reverse("portal:request_detail", args=[number]), _("Retour à ma demande")
+        elif logged_in_owner:
+            back, label = reverse("portal:requests"), _("Retour au suivi des demandes")
+        else:
+            back, label = reverse("portal:home"), _("Retour au site de la RAK")
+    elif order.purpose == PaymentOrder.Purpose.ADVANCE and logged_in_owner:
+        back, label = reverse("portal:advance"), _("Retour à l'alimentation des avances")
+    elif logged_in_owner:
+        back, label = reverse("portal:pay_online"), _("Retour à mes factures")
+    elif request.session.get(QUICKPAY_KEY):
+        back, label = reverse("portal:quickpay_bills"), _("Retour à mes factures")
+    else:
+        back, label = reverse("portal:quickpay"), _("Retour au paiement de mes factures")
+    answer.update({"back_url": back, "back_label": label})
+    if order_is_awaiting_gateway(order, now=clock.now()):
+        answer["retry_url"] = reverse("portal:payment_pending", args=[order.oid])
+    else:
+        answer["restart_url"] = back
+    return answer
