@@ -151,7 +151,10 @@ class DossierDistrictFilter(PremisesDistrictFilter):
 class HistoryAdmin(SimpleHistoryAdmin):
     """django-simple-history's admin, with « revert to this version » kept to those who may
     change the record: its history_form_view saves a POST after checking only the *view*
-    permission (simple_history 3.13), so a read-only staff member could revert a record."""
+    permission (simple_history 3.13), so a read-only staff member could revert a record. The list
+    shows an empty change reason as « — », not the Python literal None."""
+
+    object_history_list_template = "rak_base/history/object_history_list.html"
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":

@@ -259,3 +259,18 @@ def test_a_duplicate_phase_reads_as_a_french_sentence(admin_client):
     assert "This item will be deleted" not in text and "Click to cancel" not in text
     assert not leaks_in(text), leaks_in(text)
     assert request_type.phases.count() == 2
+
+
+def test_history_of_a_change_made_without_a_user_or_reason_reads_french(db):
+    """A change saved by the system (a seed, a job: no user, no reason) used to show the Python
+    literal None in the « Raison de la modification » column, and the page's English words."""
+    request_type = RequestType.objects.order_by("pk").first()
+    request_type.save()  # a history row with no user and no change reason
+    client = Client()
+    client.force_login(StaffFactory(username="root.history", is_superuser=True))
+    response = client.get(reverse("admin:rak_requests_requesttype_history", args=[request_type.pk]))
+    assert response.status_code == 200
+    text = visible_text(response.content)
+    assert leaks_in(text) == []
+    assert "Modifications" in text and "Changes" not in text
+    assert "revenir à une version précédente" in text
