@@ -718,3 +718,49 @@ def test_a_card_payment_whose_fee_was_already_credited_can_still_be_reversed(now
     assert Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE, credited_bill=order.fee_bill).count() == 1
     assert customer_balance(customer) == D("113.02")  # the bill again; the fee covered by its avoir
     assert_books_consistent(customer)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_counters_recording_the_whole_balance_at_the_same_instant_one_needs_a_reason():
+    """Two agents (two tabs) record the customer's 120 DH at the same instant, no reason: one is
+    recorded, the other is refused as above the balance — never 240 DH taken silently."""
+    import threading
+
+    from django.db import connection
+
+    from rak_billing.ledger import PaymentRefused, payment_record_staff
+
+    customer = CustomerFactory()
+    fee(customer, "120.00")
+    agents = [StaffFactory(), StaffFactory()]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def one(agent):
+        try:
+            barrier.wait(timeout=10)
+            payment_record_staff(
+                customer=customer,
+                amount=D("120.00"),
+                method=Payment.Method.CASH,
+                paid_at=NOW,
+                now=NOW,
+                received_by=agent,
+            )
+            outcomes.append("recorded")
+        except PaymentRefused as exc:
+            outcomes.append("refused" if "solde dû" in exc.message else exc.message)
+        except BaseException as exc:  # reported below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one, args=(agent,)) for agent in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["recorded", "refused"]
+    assert Payment.objects.count() == 1 and customer_balance(customer) == ZERO
+    assert_books_consistent(customer)
