@@ -277,12 +277,15 @@ def advance_amount_parse(text: str, current: PaymentSettings | None = None) -> D
         amount = Decimal(str(text).strip().replace(" ", "").replace(",", "."))
     except (InvalidOperation, ValueError) as exc:
         raise AdvanceRefused("Saisissez un montant en dirhams, par exemple 200 ou 150,50.") from exc
-    if not amount.is_finite() or amount != round_money(amount):
-        raise AdvanceRefused("Saisissez un montant en dirhams avec au plus deux décimales.")
+    if not amount.is_finite():
+        raise AdvanceRefused("Saisissez un montant en dirhams, par exemple 200 ou 150,50.")
+    # bounds before rounding: 1e309 is a finite Decimal that quantize() cannot hold (a 500 before)
     if amount < current.advance_min or amount > current.advance_max:
         raise AdvanceRefused(
             f"Le montant de l'avance doit être compris entre {current.advance_min} DH et {current.advance_max} DH."
         )
+    if amount != round_money(amount):
+        raise AdvanceRefused("Saisissez un montant en dirhams avec au plus deux décimales.")
     return amount
 
 

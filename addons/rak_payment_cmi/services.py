@@ -409,11 +409,25 @@ def _fields_of(data: Mapping[str, object]) -> dict[str, str]:
     return {name: "" if value is None else str(value) for name, value in data.items()}
 
 
+def _storable(value):
+    """PostgreSQL text and jsonb cannot hold NUL: stored as the six characters ``\\u0000``."""
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value.replace("\x00", "\\u0000") if isinstance(value, str) else value
+
+
 def _raw_of(data: Mapping[str, object], fields: dict[str, str]) -> dict[str, object]:
-    """The message as posted: a name posted several times keeps all its values (a list)."""
+    """The message as posted: a name posted several times keeps all its values (a list); a NUL
+    byte is kept as the text ``\\u0000``."""
     if hasattr(data, "lists"):
-        return {name: values if len(values) > 1 else fields[name] for name, values in data.lists()}
-    return dict(fields)
+        raw = {name: values if len(values) > 1 else fields[name] for name, values in data.lists()}
+    else:
+        raw = dict(fields)
+    return {_storable(name): _storable(value) for name, value in raw.items()}
+
+
+def _has_nul(fields: Mapping[str, str]) -> bool:
+    return any("\x00" in name or "\x00" in value for name, value in fields.items())
 
 
 def _message_store(
@@ -426,9 +440,9 @@ def _message_store(
             received_at=now,
             remote_ip=remote_ip or None,
             raw=_raw_of(data, fields),
-            oid=fields.get("oid", "")[:128],
-            trans_id=fields.get("TransId", "")[:128],
-            proc_return_code=fields.get("ProcReturnCode", "")[:8],
+            oid=_storable(fields.get("oid", ""))[:128],
+            trans_id=_storable(fields.get("TransId", ""))[:128],
+            proc_return_code=_storable(fields.get("ProcReturnCode", ""))[:8],
         )
 
 
@@ -458,6 +472,10 @@ def _attempt_note(fields: Mapping[str, str]) -> str:
 
 def _process_callback(callback: CmiCallback, fields: dict[str, str], now: datetime) -> Verdict:
     """Inside the caller's transaction: everything that follows storing the message."""
+    if _has_nul(fields):  # never from CMI: no lookup with it (PostgreSQL refuses NUL in a query)
+        verdict = Verdict(Outcome.BAD_HASH, ANSWER_FAILURE, "Octet NUL dans le message : message ignoré.")
+        _record(callback, verdict)
+        return verdict
     if not hashing.hash_verify(fields, settings.CMI_STORE_KEY):
         callback.order_id = PaymentOrder.objects.filter(oid=fields.get("oid", "")).values_list("pk", flat=True).first()
         verdict = Verdict(Outcome.BAD_HASH, ANSWER_FAILURE, "HASH ver3 non conforme : message ignoré.")
@@ -660,6 +678,9 @@ def payment_apply_callback(*, data: Mapping[str, object], remote_ip: str | None,
 @transaction.atomic
 def _process_return(callback: CmiCallback, fields: dict[str, str], now: datetime) -> PaymentOrder | None:
     oid = fields.get("oid", "")
+    if _has_nul(fields):
+        _record(callback, Verdict(Outcome.BAD_HASH, "", "Octet NUL dans le message : message ignoré."))
+        return None
     if not hashing.hash_verify(fields, settings.CMI_STORE_KEY):
         _record(callback, Verdict(Outcome.BAD_HASH, "", "HASH ver3 non conforme."))
         return None
