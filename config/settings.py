@@ -80,6 +80,10 @@ try:
     OUTBOX_RETRY_BASE_SECONDS = conf.int("outbox", "retry_base_seconds", 30)
 
     UPLOAD_MAX_BYTES = conf.int("uploads", "max_bytes", 2 * 1024 * 1024)
+    # Whole request body (all files of one form together), refused from Content-Length before it is
+    # read (rak_base.middleware.HostileInputMiddleware); the back office imports files up to 30 Mo.
+    REQUEST_MAX_BYTES = conf.int("uploads", "max_request_bytes", 20 * 1024 * 1024)
+    BACKOFFICE_REQUEST_MAX_BYTES = conf.int("uploads", "backoffice_max_request_bytes", 40 * 1024 * 1024)
 
     # Ceiling of one payment entered by staff (counter, network files), whole DH; above it the
     # entry is refused as a typing error (rak_billing.ledger.payment_bounds_check).
@@ -174,6 +178,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # last: NUL bytes -> 400, oversize bodies -> 413, once the session and user are known (French page)
+    "rak_base.middleware.HostileInputMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
