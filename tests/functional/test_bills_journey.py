@@ -58,6 +58,11 @@ def test_dashboard_switch_bill_pdf_and_excel_export(page, customer_with_bills, t
     expect(chart.get_by_test_id("chart-dossier-number")).to_have_text(water.number)
     expect(chart.locator("rect.chart-bar")).to_have_count(6)
     chart.get_by_label("N° de dossier").select_option(power.number)
+    # choosing an option changes nothing by itself (WCAG 3.2.2): « Afficher » does
+    page.wait_for_timeout(500)
+    expect(chart.get_by_test_id("chart-dossier-number")).to_have_text(water.number)
+    assert "dossier=" not in page.url
+    chart.get_by_role("button", name="Afficher").click()
     expect(chart.get_by_test_id("chart-dossier-number")).to_have_text(power.number)
     expect(chart.locator("svg text").filter(has_text="180")).to_have_count(6)
     assert f"dossier={power.number}" in page.url
