@@ -93,6 +93,5 @@ class HostileInputMiddleware:
         from django.shortcuts import render
 
         # "413.html": the site's French error page (next to 400.html, 404.html, 500.html)
-        response = render(request, "413.html", {"limit": size_label(limit)}, status=413)
-        response["Connection"] = "close"
-        return response
+        # (no "Connection: close" header: hop-by-hop headers are the server's, PEP 3333)
+        return render(request, "413.html", {"limit": size_label(limit)}, status=413)

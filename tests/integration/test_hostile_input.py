@@ -121,3 +121,20 @@ def test_hostile_advance_amount_is_refused_in_french(amount):
     html = response.content.decode()
     assert "Saisissez un montant en dirhams" in html or "avance doit être compris entre" in html
     assert not Bill.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "limit_setting"),
+    [
+        ("/espace/releve/", "REQUEST_MAX_BYTES"),
+        ("/backoffice/rak_billing/readingimport/add/", "BACKOFFICE_REQUEST_MAX_BYTES"),
+    ],
+)
+def test_oversize_body_is_refused_from_its_length_before_it_is_read(url, limit_setting, settings):
+    client = Client(raise_request_exception=False)
+    limit = getattr(settings, limit_setting)
+    response = client.post(url, {"a": "b"}, CONTENT_LENGTH=str(limit + 1))
+    assert response.status_code == 413
+    assert "Envoi trop volumineux" in response.content.decode()
+    # at the limit the request goes on to the view (redirected to the login page here)
+    assert client.post(url, {"a": "b"}).status_code in (302, 200)
