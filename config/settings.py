@@ -63,6 +63,11 @@ try:
         "body_template": conf.str("sms", "http_body_template", '{"to": "{to}", "text": "{text}"}'),
         "content_type": conf.str("sms", "http_content_type", "application/json"),
     }
+    # SMS pumping (rak_base.sms_limits): SMS-sending requests per browser session and per client
+    # address an hour, and a global budget of SMS an hour past which anonymous requests are refused.
+    SMS_PER_SESSION_HOURLY = conf.int("sms", "per_session_hourly", 5)
+    SMS_PER_IP_HOURLY = conf.int("sms", "per_ip_hourly", 30)
+    SMS_HOURLY_BUDGET = conf.int("sms", "hourly_budget", 500)
     if SMS_BACKEND == "http" and not SMS_HTTP["url"]:
         raise ConfigError("[sms] http_url manquant: obligatoire avec backend = http")
 

@@ -46,6 +46,9 @@ def _enqueue(message: Message) -> None:
 def message_queue_sms(
     *, to: str, body: str, user=None, kind: str = "info", sensitive: bool = False, event: str = ""
 ) -> Message:
+    from rak_base.sms_limits import sms_budget_count
+
+    sms_budget_count(now=clock.now())  # the hourly SMS budget ([sms] hourly_budget), alert when reached
     message = Message.objects.create(
         event=event,
         channel=Message.Channel.SMS,

@@ -17,6 +17,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.models import Message
 from rak_base.phones import phone_last_digits
+from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
 from rak_customer.models import ChangeRequest, PortalAccount
 from rak_customer.selectors import customer_profile
@@ -106,6 +107,7 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
             return redirect("portal:profile")
         if "resend" in request.POST:
             try:
+                sms_request_allow(request, now=now)
                 services.profile_phone_change_start(customer=request.customer, user=request.user, phone=phone, now=now)
                 messages.success(request, "Un nouveau code de confirmation vous a été envoyé par SMS.")
             except RakError as exc:
@@ -128,6 +130,7 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "rak_portal/profile.html", _profile_context(request, phone_form=form), status=400)
     try:
+        sms_request_allow(request, now=now)
         phone = services.profile_phone_change_start(
             customer=request.customer, user=request.user, phone=form.cleaned_data["phone"], now=now
         )
@@ -155,6 +158,7 @@ def profile_phone_confirm(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     if "otp" not in request.POST:
         try:
+            sms_request_allow(request, now=now)
             services.profile_phone_confirm_start(customer=request.customer, user=request.user, now=now)
             request.session["rak_phone_confirm"] = True
             messages.info(request, "Un code de confirmation vous a été envoyé par SMS.")

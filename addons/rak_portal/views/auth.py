@@ -18,6 +18,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.http import client_ip
 from rak_base.phones import phone_last_digits
+from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
 from rak_portal.forms import (
     ContactForm,
@@ -107,6 +108,7 @@ def register_start(request: HttpRequest) -> HttpResponse:
     form = RegisterStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            sms_request_allow(request, now=clock.now())  # OTP or password by SMS
             result = services.account_register_start(
                 identity=form.cleaned_data["identity"], phone=form.cleaned_data["phone"], now=clock.now()
             )
@@ -157,12 +159,14 @@ def register_new_phone(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "resend" in request.POST:
         form = RegisterNewPhoneForm()
         try:
+            sms_request_allow(request, now=clock.now())
             services.account_register_resend_otp(phone=data["phone"], now=clock.now())
             messages.success(request, "Un nouveau code de confirmation vous a été envoyé par SMS.")
         except RakError as exc:
             messages.error(request, exc.message)
     elif request.method == "POST" and form.is_valid():
         try:
+            sms_request_allow(request, now=clock.now(), essential=True)  # to the number just proved by OTP
             delivery = services.account_register_new_phone(
                 identity=data["identity"],
                 phone=data["phone"],
@@ -196,6 +200,7 @@ def register_prospect(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         cd = form.cleaned_data
         try:
+            sms_request_allow(request, now=clock.now())  # password to a number nobody proved yet
             _, delivery = services.account_register_prospect(
                 identity=data["identity"],
                 phone=data["phone"],
@@ -224,6 +229,7 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
     form = ForgotPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            sms_request_allow(request, now=clock.now(), essential=True)  # to the number on record
             delivery = services.password_reset(
                 customer_code=form.cleaned_data["customer_code"],
                 identity=form.cleaned_data["identity"],

@@ -26,6 +26,7 @@ from rak_base.models import OneTimeCode
 from rak_base.otp import otp_send, otp_verify
 from rak_base.phones import phone_last_digits
 from rak_base.private_files import private_file_response
+from rak_base.sms_limits import sms_request_allow
 from rak_base.uploads import DOCUMENT_KINDS, IMAGE_KINDS, kinds_label, size_label, upload_validate
 from rak_customer.models import PortalAccount
 from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
@@ -138,6 +139,7 @@ def _step_person(request, kind, state, customer):
     now = clock.now()
     if action in ("verify", "resend"):
         try:
+            sms_request_allow(request, now=now)
             otp_send(phone=data["phone"], purpose=OneTimeCode.Purpose.REQUEST, now=now)
         except RakError as exc:
             form.add_error("phone", exc.message)
