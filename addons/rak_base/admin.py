@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
@@ -78,6 +83,86 @@ class ArchiveForm(forms.Form):
         max_length=255,
         help_text=_("Le fichier, son rapport et ce qu'il a enregistré sont conservés ; l'import quitte la liste."),
     )
+
+
+class ArchivedImportAdminMixin:
+    """An import kept with its file (reading imports, other networks' payment files): never
+    deleted; « Archiver » with a reason (``archive_permission``) through the addon's service
+    (``archive_call``), « Télécharger le fichier » for whoever may view it. The model has
+    ``file``, ``file_name`` and ``archived_at``."""
+
+    archive_permission: str = ""  # "app_label.archive_<model>"
+    archive_done_message = _(
+        "Import « %(name)s » archivé : son fichier et son rapport restent consultables (filtre « Archivés »)."
+    )
+
+    def archive_call(self, *, batch, staff_user, reason: str, now) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _import_url_name(self, suffix: str) -> str:
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_{suffix}"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # « Archiver »: the file, its report and what it recorded stay
+
+    def has_archive_permission(self, request, object_id=None) -> bool:
+        if not request.user.has_perm(self.archive_permission):
+            return False
+        return object_id is None or self.model.objects.filter(pk=object_id, archived_at__isnull=True).exists()
+
+    @action(description=_("Archiver"), url_path="archiver", permissions=["archive"], icon="archive")
+    def archive(self, request, object_id):
+        batch = self.get_object(request, unquote(str(object_id)))
+        if batch is None:
+            raise Http404
+        form = ArchiveForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                self.archive_call(
+                    batch=batch, staff_user=request.user, reason=form.cleaned_data["reason"], now=clock.now()
+                )
+            except RakError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, self.archive_done_message % {"name": batch.file_name})
+                return HttpResponseRedirect(reverse(f"admin:{self._import_url_name('changelist')}"))
+        return TemplateResponse(
+            request,
+            "admin/rak_base/import_archive.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Archiver l'import « %(name)s »") % {"name": batch.file_name},
+                "opts": self.model._meta,
+                "original": batch,
+                "form": form,
+                "back_url": reverse(f"admin:{self._import_url_name('change')}", args=[batch.pk]),
+            },
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/fichier/",
+                self.admin_site.admin_view(self.file_view),
+                name=self._import_url_name("file"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request, object_id):
+        batch = self.get_object(request, unquote(object_id))
+        if batch is None or not batch.file:
+            raise Http404
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        return private_file_response(batch.file, as_attachment=True, download_name=batch.file_name)
+
+    @display(description=_("fichier importé"))
+    def file_link(self, obj) -> str:
+        if not obj.file:
+            return "—"
+        url = reverse(f"admin:{self._import_url_name('file')}", args=[obj.pk])
+        return format_html('<a class="text-primary-600 font-medium" href="{}">{}</a>', url, _("Télécharger le fichier"))
 
 
 # --- staff users and groups -------------------------------------------------------------------

@@ -25,9 +25,8 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
 from rak_base import clock
-from rak_base.admin import ArchivedFilter, ArchiveForm, ReadOnlyAdminMixin
+from rak_base.admin import ArchivedFilter, ArchivedImportAdminMixin, ReadOnlyAdminMixin
 from rak_base.errors import RakError
-from rak_base.private_files import private_file_response
 from rak_payment_cmi.csvfiles import MAX_BYTES
 from rak_payment_cmi.models import NetworkPaymentImport, PaymentSettings, SettlementImport, SettlementLine
 from rak_payment_cmi.network_imports import network_import_archive, network_payments_import
@@ -127,7 +126,7 @@ STATUS_FR = {"created": _("enregistré"), "unchanged": _("déjà enregistré"), 
 
 
 @admin.register(NetworkPaymentImport)
-class NetworkPaymentImportAdmin(ModelAdmin):
+class NetworkPaymentImportAdmin(ArchivedImportAdminMixin, ModelAdmin):
     list_display = (
         "created_at",
         "file_name",
@@ -173,79 +172,19 @@ class NetworkPaymentImportAdmin(ModelAdmin):
         "report_display",
     )
 
-    def has_archive_permission(self, request, object_id=None) -> bool:
-        if not request.user.has_perm("rak_payment_cmi.archive_networkpaymentimport"):
-            return False
-        return object_id is None or NetworkPaymentImport.objects.filter(pk=object_id, archived_at__isnull=True).exists()
+    archive_permission = "rak_payment_cmi.archive_networkpaymentimport"
+    archive_done_message = _(
+        "Import « %(name)s » archivé : son fichier, son rapport et ses paiements restent consultables "
+        "(filtre « Archivés »)."
+    )
 
-    @action(description=_("Archiver"), url_path="archiver", permissions=["archive"], icon="archive")
-    def archive(self, request, object_id):
-        batch = self.get_object(request, unquote(str(object_id)))
-        if batch is None:
-            raise Http404
-        form = ArchiveForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                network_import_archive(
-                    import_id=batch.pk, staff_user=request.user, reason=form.cleaned_data["reason"], now=clock.now()
-                )
-            except RakError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "Import « %(name)s » archivé : son fichier, son rapport et ses paiements restent "
-                        "consultables (filtre « Archivés »)."
-                    )
-                    % {"name": batch.file_name},
-                )
-                return HttpResponseRedirect(reverse("admin:rak_payment_cmi_networkpaymentimport_changelist"))
-        return TemplateResponse(
-            request,
-            "admin/rak_base/import_archive.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Archiver l'import « %(name)s »") % {"name": batch.file_name},
-                "opts": self.model._meta,
-                "original": batch,
-                "form": form,
-                "back_url": reverse("admin:rak_payment_cmi_networkpaymentimport_change", args=[batch.pk]),
-            },
-        )
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/fichier/",
-                self.admin_site.admin_view(self.file_view),
-                name="rak_payment_cmi_networkpaymentimport_file",
-            ),
-            *super().get_urls(),
-        ]
-
-    def file_view(self, request, object_id):
-        batch = self.get_object(request, unquote(object_id))
-        if batch is None or not batch.file:
-            raise Http404
-        if not self.has_view_permission(request, batch):
-            raise PermissionDenied
-        return private_file_response(batch.file, as_attachment=True, download_name=batch.file_name)
-
-    @display(description=_("fichier importé"))
-    def file_link(self, obj: NetworkPaymentImport) -> str:
-        if not obj.file:
-            return "—"
-        url = reverse("admin:rak_payment_cmi_networkpaymentimport_file", args=[obj.pk])
-        return format_html('<a class="text-primary-600 font-medium" href="{}">{}</a>', url, _("Télécharger le fichier"))
+    def archive_call(self, *, batch, staff_user, reason: str, now) -> None:
+        network_import_archive(import_id=batch.pk, staff_user=staff_user, reason=reason, now=now)
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
     def has_import_permission(self, request) -> bool:

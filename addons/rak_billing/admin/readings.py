@@ -23,7 +23,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter
 from unfold.decorators import action, display
 
 from rak_base import clock
-from rak_base.admin import ArchivedFilter, ArchiveForm
+from rak_base.admin import ArchivedFilter, ArchivedImportAdminMixin
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
 from rak_billing.models import MeterReading, ReadingImport, ReadingRound
@@ -323,7 +323,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(ReadingImport)
-class ReadingImportAdmin(ModelAdmin):
+class ReadingImportAdmin(ArchivedImportAdminMixin, ModelAdmin):
     list_display = (
         "created_at",
         "file_name",
@@ -370,74 +370,10 @@ class ReadingImportAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # « Archiver »: the file, its report and its readings' link stay
+    archive_permission = "rak_billing.archive_readingimport"
 
-    def has_archive_permission(self, request, object_id=None) -> bool:
-        if not request.user.has_perm("rak_billing.archive_readingimport"):
-            return False
-        return object_id is None or ReadingImport.objects.filter(pk=object_id, archived_at__isnull=True).exists()
-
-    @action(description=_("Archiver"), url_path="archiver", permissions=["archive"], icon="archive")
-    def archive(self, request, object_id):
-        batch = self.get_object(request, unquote(str(object_id)))
-        if batch is None:
-            raise Http404
-        form = ArchiveForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                reading_import_archive(
-                    batch_id=batch.pk, staff_user=request.user, reason=form.cleaned_data["reason"], now=clock.now()
-                )
-            except RakError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "Import « %(name)s » archivé : son fichier et son rapport restent consultables "
-                        "(filtre « Archivés »)."
-                    )
-                    % {"name": batch.file_name},
-                )
-                return HttpResponseRedirect(reverse("admin:rak_billing_readingimport_changelist"))
-        return TemplateResponse(
-            request,
-            "admin/rak_base/import_archive.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Archiver l'import « %(name)s »") % {"name": batch.file_name},
-                "opts": self.model._meta,
-                "original": batch,
-                "form": form,
-                "back_url": reverse("admin:rak_billing_readingimport_change", args=[batch.pk]),
-            },
-        )
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/fichier/",
-                self.admin_site.admin_view(self.file_view),
-                name="rak_billing_readingimport_file",
-            ),
-            *super().get_urls(),
-        ]
-
-    def file_view(self, request, object_id):
-        batch = self.get_object(request, unquote(object_id))
-        if batch is None or not batch.file:
-            raise Http404
-        if not self.has_view_permission(request, batch):
-            raise PermissionDenied
-        return private_file_response(batch.file, as_attachment=True, download_name=batch.file_name)
-
-    @display(description=_("fichier importé"))
-    def file_link(self, obj: ReadingImport):
-        if not obj.file:
-            return "—"
-        url = reverse("admin:rak_billing_readingimport_file", args=[obj.pk])
-        return format_html('<a class="text-primary-600 font-medium" href="{}">{}</a>', url, _("Télécharger le fichier"))
+    def archive_call(self, *, batch, staff_user, reason: str, now) -> None:
+        reading_import_archive(batch_id=batch.pk, staff_user=staff_user, reason=reason, now=now)
 
     def has_import_permission(self, request) -> bool:
         return request.user.has_perm("rak_billing.add_readingimport") and request.user.has_perm(
