@@ -48,7 +48,7 @@ from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import round_money
 from rak_billing.ledger import credit_note_issue
-from rak_billing.models import Bill, Payment, PaymentAllocation
+from rak_billing.models import Bill, Payment, PaymentAllocation, PaymentReversal
 from rak_payment_cmi import services
 from rak_payment_cmi.csvfiles import ImportFileError, RowError, parse_amount, parse_datetime, read_rows
 from rak_payment_cmi.models import PaymentOrder, SettlementImport, SettlementLine
@@ -110,6 +110,11 @@ def _match(row: _Row, order: PaymentOrder | None) -> tuple[str, str]:
     """(check, detail) of one gateway transaction against its order."""
     if row.status in (GatewayStatus.REFUNDED, GatewayStatus.CANCELLED):
         if order is not None and order.status == PaymentOrder.Status.PAID and order.trans_id == row.trans_id:
+            reversal = PaymentReversal.objects.filter(payment_id=order.payment_id).first()
+            if reversal is not None:  # « Annuler le paiement » done here: both sides agree
+                return Check.MATCHED, (
+                    f"Remboursé au CMI, paiement annulé ici le {timezone.localtime(reversal.reversed_at):%d/%m/%Y}."
+                )
             return Check.REFUNDED_HERE_PAID, "Paiement enregistré ici mais remboursé ou annulé au CMI."
         return Check.NO_MONEY, ""
     if row.status == GatewayStatus.DECLINED:

@@ -764,3 +764,26 @@ def test_two_counters_recording_the_whole_balance_at_the_same_instant_one_needs_
     assert sorted(outcomes) == ["recorded", "refused"]
     assert Payment.objects.count() == 1 and customer_balance(customer) == ZERO
     assert_books_consistent(customer)
+
+
+def test_a_refund_at_cmi_of_a_payment_already_reversed_here_is_not_an_anomaly(now):
+    """CMI's file lists the refund (REMBOURSEE) of a card payment that recouvrement already
+    reversed here: the two agree — no « remboursé au CMI mais payé ici » line to chase."""
+    from rak_payment_cmi import reconciliation
+    from rak_payment_cmi.models import SettlementLine
+    from tests.integration.test_cmi_callback import make_bill
+
+    customer = CustomerFactory()
+    order = _card_paid_order(customer, [make_bill(customer, "113.02", due=datetime.date(2018, 4, 14))], now)
+    payment_reverse(payment=order.payment, reason="Remboursé au porteur", by=StaffFactory(), at=now)
+    at = f"{timezone.localtime(now):%d/%m/%Y %H:%M:%S}"
+    data = (
+        "date;oid;transid;autorisation;montant;carte;statut\n"
+        f"{at};{order.oid};{order.trans_id};{order.auth_code};{order.amount_total};4111;REMBOURSEE\n"
+    ).encode()
+
+    settlement = reconciliation.settlement_import(data=data, file_name="r.csv", now=now)
+
+    line = settlement.lines.get(trans_id=order.trans_id)
+    assert line.check_result != SettlementLine.Check.REFUNDED_HERE_PAID
+    assert settlement.rows_mismatched == 0
