@@ -94,6 +94,35 @@ try:
     # entry is refused as a typing error (rak_billing.ledger.payment_bounds_check).
     PAYMENT_MAX_AMOUNT = Decimal(conf.int("payments", "max_amount", 1_000_000))
 
+    # The régie as every page, e-mail and document names it (rak_base.company): one legal name,
+    # and the mandatory mentions of an invoice (CGI art. 145: ICE, identifiant fiscal, taxe
+    # professionnelle), postal address and customer-service phone. The defaults are demo values,
+    # refused in production.
+    COMPANY_DEMO = {
+        "address": "Adresse de démonstration, 14000 Kénitra",
+        "phone": "05 00 00 00 00",
+        "ice": "000000000000000",
+        "if": "00000000",
+        "tp": "00000000",
+    }
+    COMPANY_LEGAL_NAME = conf.str(
+        "company",
+        "legal_name",
+        "Régie Autonome de Distribution d'Eau d'Electricité et d'Assainissement liquide de la province de Kénitra",
+    )
+    COMPANY_SHORT_NAME = conf.str("company", "short_name", "RAK")
+    COMPANY_ADDRESS = conf.str("company", "address", COMPANY_DEMO["address"])
+    COMPANY_PHONE = conf.str("company", "phone", COMPANY_DEMO["phone"])
+    COMPANY_EMAIL = conf.str("company", "email", "relationclient@rak.ma")
+    COMPANY_ICE = conf.str("company", "ice", COMPANY_DEMO["ice"])
+    COMPANY_IF = conf.str("company", "if", COMPANY_DEMO["if"])
+    COMPANY_TP = conf.str("company", "tp", COMPANY_DEMO["tp"])
+    if not (COMPANY_ICE.isdigit() and len(COMPANY_ICE) == 15):
+        raise ConfigError(f"[company] ice invalide dans {conf.source}: {COMPANY_ICE!r} (15 chiffres attendus)")
+    for _key, _value in (("if", COMPANY_IF), ("tp", COMPANY_TP)):
+        if not (_value.isdigit() and 5 <= len(_value) <= 12):
+            raise ConfigError(f"[company] {_key} invalide dans {conf.source}: {_value!r} (chiffres attendus)")
+
     # CMI card payments (rak_payment_cmi): which gateway "Payer" posts to, the merchant's
     # client id and store key (HASH ver3). "sandbox" is the local simulator (rak_cmi_sandbox).
     CMI_GATEWAY = conf.choice(
@@ -135,6 +164,16 @@ if RAK_MODE == "production":
         _problems.append("[database] url manquant: le PostgreSQL embarqué est réservé au développement")
     if CMI_STORE_KEY == CMI_SANDBOX_STORE_KEY:
         _problems.append("[cmi] store_key de démonstration refusée en production (clé fournie par le CMI)")
+    _company = {
+        "address": COMPANY_ADDRESS,
+        "phone": COMPANY_PHONE,
+        "ice": COMPANY_ICE,
+        "if": COMPANY_IF,
+        "tp": COMPANY_TP,
+    }
+    for _key, _value in _company.items():
+        if _value == COMPANY_DEMO[_key]:
+            _problems.append(f"[company] {_key} de démonstration refusé en production (valeur réelle de la régie)")
     if _problems:
         raise ImproperlyConfigured("Configuration RAK: " + "; ".join(_problems))
 
@@ -200,6 +239,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "rak_base.context_processors.company",
                 "rak_portal.context_processors.portal",
             ],
         },

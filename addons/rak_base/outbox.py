@@ -18,6 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 from rak_base import clock
+from rak_base.company import email_signature
 from rak_base.errors import RakError
 from rak_base.models import Message
 from rak_base.sms import SmsDeliveryError, get_sms_backend
@@ -141,8 +142,9 @@ def _send(message: Message) -> str:
             to=message.recipient, text=message.body, sender=settings.SMS_SENDER, reference=message_reference(message)
         ).provider_id
     if message.channel == Message.Channel.EMAIL:
+        body = f"{message.body}\n\n-- \n{email_signature()}"  # the régie's name, address, phone (rak.conf)
         email = EmailMultiAlternatives(
-            subject=message.subject, body=message.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient]
+            subject=message.subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient]
         )
         email.send(fail_silently=False)
         return ""

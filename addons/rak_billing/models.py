@@ -7,7 +7,7 @@ Periods are half-open ``[period_start, period_end)``.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import models
@@ -555,6 +555,18 @@ class BillLine(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def unit_price_ht(self) -> Decimal:
+        """The unit price without VAT (the bill's « Prix unitaire HT » column). ``unit_price`` is
+        the tariff's published price: HT for most tariffs, TTC for a TTC-priced one (electricity),
+        whose line has amount TTC = quantity × price (``engine._line``): its HT price is
+        price / (1 + rate), to 4 decimals."""
+        rate = self.vat_rate or Decimal("0")
+        gross = (self.quantity * self.unit_price).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if rate and gross == self.amount_ttc and gross != self.amount_ht:
+            return (self.unit_price / (1 + rate)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        return self.unit_price
 
 
 class Payment(models.Model):

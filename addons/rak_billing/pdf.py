@@ -12,6 +12,7 @@ the file a customer downloads twice has the same SHA-256 and can be verified.
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import logging
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.template.loader import render_to_string
 from django.utils.formats import date_format
 
@@ -31,7 +33,7 @@ from rak_base.documents import (
 )
 from rak_base.models import Document
 from rak_base.money import amount_in_words
-from rak_billing.models import Bill
+from rak_billing.models import Bill, LedgerEntry, MeterReading
 from rak_customer.models import PortalAccount, Service
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per rendering step
@@ -149,6 +151,62 @@ def _fmt_qty(value: Decimal | None) -> str:
     return text.replace(".", ",")
 
 
+@dataclass(frozen=True)
+class BilledPeriod:
+    start: datetime.date
+    end: datetime.date
+    days: int
+    estimated: bool
+
+
+def bill_billed_period(bill: Bill) -> BilledPeriod | None:
+    """The « période facturée » of a consumption bill: from the index it starts from to its new
+    reading — the dates the billing run priced (``billing._old_index``: the previous bill's
+    reading, else the previous accepted reading, else the start of the month); an estimated bill
+    covers its calendar period (last day included)."""
+    if bill.kind != Bill.Kind.CONSUMPTION or bill.period_start is None or bill.period_end is None:
+        return None
+    if bill.estimated or bill.reading_id is None:
+        days = (bill.period_end - bill.period_start).days
+        return BilledPeriod(bill.period_start, bill.period_end - datetime.timedelta(days=1), days, True)
+    end = bill.reading.reading_date
+    previous = (
+        Bill.objects.filter(dossier_id=bill.dossier_id, kind=Bill.Kind.CONSUMPTION, period_start__lt=bill.period_start)
+        .select_related("reading")
+        .order_by("-period_start")
+        .first()
+    )
+    if previous is not None and previous.current_index is not None:
+        start = (
+            previous.reading.reading_date if previous.reading_id else previous.period_end - datetime.timedelta(days=1)
+        )
+    else:
+        prior = (
+            MeterReading.objects.filter(
+                dossier_id=bill.reading.dossier_id, status=MeterReading.Status.ACCEPTED, reading_date__lt=end
+            )
+            .order_by("-reading_date")
+            .values_list("reading_date", flat=True)
+            .first()
+        )
+        start = prior or bill.period_start
+    return BilledPeriod(start, end, max((end - start).days, 1), False)
+
+
+def bill_previous_balance(bill: Bill) -> Decimal:
+    """« Solde antérieur impayé »: what the customer owed just before this bill — the ledger up to
+    the bill's issue date, without this bill nor the other bills issued that day (negative: a
+    credit)."""
+    before = Q(entry_date__lt=bill.issue_date) | (
+        Q(entry_date=bill.issue_date) & ~Q(kind=LedgerEntry.Kind.BILL) & ~Q(bill_id=bill.pk)
+    )
+    own = LedgerEntry.objects.filter(bill_id=bill.pk).values_list("created_at", flat=True).first()
+    if own is not None:  # same-day payments recorded after the bill came after it
+        before &= Q(entry_date__lt=bill.issue_date) | Q(created_at__lt=own)
+    total = LedgerEntry.objects.filter(customer_id=bill.customer_id).filter(before).aggregate(total=Sum("amount"))
+    return total["total"] or Decimal("0.00")
+
+
 def bill_context(bill: Bill, *, reference: str) -> dict:
     customer = bill.customer
     dossier = bill.dossier
@@ -158,8 +216,13 @@ def bill_context(bill: Bill, *, reference: str) -> dict:
     lines = list(bill.lines.order_by("position"))
     bars = _chart_bars(bill) if bill.kind == Bill.Kind.CONSUMPTION else []
     url = verification_url(reference)
+    previous_balance = bill_previous_balance(bill)
     return {
         "bill": bill,
+        "billed_period": bill_billed_period(bill),
+        "previous_balance": previous_balance,
+        "previous_credit": -previous_balance,
+        "total_due": max(previous_balance + bill.total_ttc, Decimal("0.00")),
         "customer": customer,
         "dossier": dossier,
         "premises": dossier.premises if dossier else None,
@@ -185,10 +248,10 @@ def bill_context(bill: Bill, *, reference: str) -> dict:
 
 
 def render_bill_pdf(bill: Bill, *, reference: str) -> bytes:
-    from weasyprint import HTML
+    from rak_base.pdf import pdf_render
 
     html = render_to_string("rak_billing/pdf/bill.html", bill_context(bill, reference=reference))
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return pdf_render(html)
 
 
 def _bill_for_pdf(pk: int) -> Bill:

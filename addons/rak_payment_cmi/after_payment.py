@@ -10,15 +10,19 @@ e-mail is queued there and sent after commit by the worker).
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core import signing
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from rak_base.errors import RakError
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.phones import phone_normalize
+from rak_base.workdays import working_day_after
 from rak_billing.models import Payment
 from rak_billing.receipts import bill_payment_description, receipt_number
 from rak_customer.models import PortalAccount
@@ -27,6 +31,22 @@ from rak_payment_cmi.models import CmiCallback, PaymentOrder
 
 TOKEN_SALT = "rak.payment.receipt"  # noqa: S105 - a signing namespace, not a secret
 TOKEN_MAX_AGE = 90 * 24 * 3600  # the e-mail's link works for 90 days
+AGENCY_CUTOFF_HOUR = 22  # a card payment after 22 h reaches the agency a working day later (seed 001)
+
+
+def agency_posting_date(paid_at: datetime.datetime) -> datetime.date:
+    """The day a card payment is seen by the customer's agency (seed 001 step 6): the next
+    working day (J+1), or the second one (J+2) when paid at or after 22 h, Casablanca time."""
+    local = timezone.localtime(paid_at)
+    return working_day_after(local.date(), 2 if local.hour >= AGENCY_CUTOFF_HOUR else 1)
+
+
+def agency_posting_sentence(paid_at: datetime.datetime) -> str:
+    """« Votre paiement sera constaté au niveau de votre agence RAK le lundi 7 décembre 2026 … »."""
+    return gettext(
+        "Votre paiement sera constaté au niveau de votre agence %(short)s le %(day)s (jour J+1 ouvré, ou J+2 "
+        "si le paiement est effectué après 22h)."
+    ) % {"short": settings.COMPANY_SHORT_NAME, "day": date_format(agency_posting_date(paid_at), "l j F Y")}
 
 
 def receipt_token(oid: str) -> str:
@@ -76,10 +96,12 @@ def receipt_details(payment: Payment) -> dict | None:
         }
         for line in order.order_bills.select_related("bill", "bill__dossier").order_by("bill__due_date", "bill_id")
     ]
+    paid_at = order.paid_at or payment.paid_at
     return {
         "order": order,
         "headline": "Votre paiement a été accepté",
-        "paid_at": order.paid_at or payment.paid_at,
+        "paid_at": paid_at,
+        "agency_notice": agency_posting_sentence(paid_at),
         "method": brand,
         "rows": [
             ("N° de paiement", str(raw.get("acqStan") or raw.get("HostRefNum") or "—")),
@@ -114,7 +136,8 @@ def order_paid_notify(*, order_id: int) -> None:
         f"Numéro de reçu de paiement : {receipt_number(order.payment_id)}\n\n"
         f"Factures réglées :\n{lines}\n{fee}"
         f"Total payé : {order.amount_total} DH\n\n"
-        f"Votre reçu (à imprimer ou télécharger en PDF) : {receipt_url(order, absolute=True, with_token=True)}\n\n"
+        + (f"{agency_posting_sentence(order.paid_at)}\n\n" if order.paid_at else "")
+        + f"Votre reçu (à imprimer ou télécharger en PDF) : {receipt_url(order, absolute=True, with_token=True)}\n\n"
         "Merci de votre confiance.\nRAK — Service de paiement en ligne"
     )
     account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()

@@ -233,6 +233,12 @@ PRODUCTION = {
     "RAK_SMS_HTTP_URL": "https://sms.example.ma/send",
     "RAK_MAIL_BACKEND": "smtp",
     "DATABASE_URL": "postgres://rak@db.example.ma:5432/rak",
+    # the régie's real identity: production refuses the demo ones of rak.conf.sample
+    "RAK_COMPANY_ADDRESS": "Avenue Mohammed V, BP 237, 14000 Kénitra",
+    "RAK_COMPANY_PHONE": "05 37 37 00 00",
+    "RAK_COMPANY_ICE": "001234567000089",
+    "RAK_COMPANY_IF": "40123456",
+    "RAK_COMPANY_TP": "20145678",
 }
 
 

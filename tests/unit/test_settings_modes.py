@@ -46,6 +46,12 @@ def test_production_with_real_backends_starts():
         RAK_SMS_HTTP_URL="https://sms.example.ma/send",
         RAK_MAIL_BACKEND="smtp",
         DATABASE_URL="postgres://rak@db.example.ma:5432/rak",
+        # the régie's real identity: production refuses the demo ones (tests/unit/test_settings_company.py)
+        RAK_COMPANY_ADDRESS="Avenue Mohammed V, BP 237, 14000 Kénitra",
+        RAK_COMPANY_PHONE="05 37 37 00 00",
+        RAK_COMPANY_ICE="001234567000089",
+        RAK_COMPANY_IF="40123456",
+        RAK_COMPANY_TP="20145678",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["production", "http"]
