@@ -1,8 +1,12 @@
-"""The bill PDF (WeasyPrint, A4, French): the layout of a Moroccan utility bill — RAK header,
-customer and dossier block, period and indexes, tranche lines, fixed charges, levies, VAT,
-totals HT/TVA/TTC, the amount in words, the due date, the 12-month consumption chart (SVG drawn
-here, no network), the tranche notice, and the QR code + reference code of the public
-verification page.
+"""The bill PDF (WeasyPrint, A4, French): the layout of a Moroccan utility bill — the issuer
+block (legal name, address, customer-service phone, ICE/IF/TP from rak.conf [company],
+``rak_base.company``), customer and dossier block, the period actually billed (reading to
+reading, ``bill_billed_period``) and indexes, tranche lines with HT unit prices, fixed charges,
+levies, VAT, totals HT/TVA/TTC, the previous unpaid balance at issue (``bill_previous_balance``)
+and the total due, the amount in words, the due date and the cut-off warning, the 12-month
+consumption chart (SVG drawn here, no network), the tranche notice, and the QR code + reference
+code of the public verification page. Every kind of invoice (works, fees, online fee, credit
+notes) uses the same template.
 
 ``bill_pdf(bill)`` renders a bill once, registers it in the document registry
 (``rak_base.documents``) and returns the ``Document``; later calls return the same document, so

@@ -30,7 +30,7 @@ from rak_customer.models import Service
 from rak_payment_cmi import after_payment, paying
 from rak_payment_cmi.after_payment import receipt_token
 from rak_payment_cmi.models import PaymentOrder
-from rak_requests.quotes import quote_issue, quote_lines_parse
+from rak_requests.quotes import quote_accept, quote_issue, quote_lines_parse
 from tests.factories import DossierFactory, MeterFactory, StaffFactory, customer_with_account
 from tests.integration.test_cmi_callback import callback_for, post_callback
 from tests.integration.test_lifecycle import agent, prospect, request_tech, sign_all, to_signature  # noqa: F401
@@ -39,7 +39,8 @@ from tests.integration.test_quotes import _connection, _request_types  # noqa: F
 pytestmark = pytest.mark.django_db
 
 CASABLANCA = ZoneInfo("Africa/Casablanca")
-LEGAL_NAME = "Régie Autonome de Distribution d'Eau d'Electricité et d'Assainissement liquide de la province de Kénitra"
+SEED_NAME = "Régie Autonome de Distribution d'Eau d'Electricité et d'Assainissement liquide de la province de Kénitra"
+LEGAL_NAME = f"{SEED_NAME} — nom configuré"  # read from the configuration, not written in a template
 ICE, IF, TP = "001234567000089", "40123456", "20145678"
 ADDRESS = "Avenue Mohammed V, BP 237, 14000 Kénitra"
 PHONE = "05 37 37 00 00"
@@ -184,6 +185,9 @@ def test_quote_and_works_invoice_carry_the_legal_name_and_mentions(now, monkeypa
     text = pdf_text(document_read(quote.document))
     assert_company_mentions(text)
     assert "Intercommunale" not in text
+    quote_accept(quote_id=quote.pk, customer=customer, now=now)
+    works = Bill.objects.get(customer=customer, kind=Bill.Kind.WORKS)
+    assert_company_mentions(pdf_text(document_read(bill_pdf(works))))
 
 
 def test_signed_contracts_and_fees_invoice_carry_the_legal_name(request_tech, agent):  # noqa: F811
