@@ -123,7 +123,7 @@ def payment_receipt_context(payment: Payment) -> dict:
 
 
 def render_receipt_pdf(context: dict, *, reference: str) -> bytes:
-    from weasyprint import HTML
+    from rak_base.pdf import pdf_render
 
     url = verification_url(reference)
     html = render_to_string(
@@ -136,7 +136,7 @@ def render_receipt_pdf(context: dict, *, reference: str) -> bytes:
             "reference": reference_display(reference),
         },
     )
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return pdf_render(html)
 
 
 def payment_receipt_pdf(payment: Payment) -> Document:

@@ -200,9 +200,9 @@ def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
 
 def html_to_pdf(html: str) -> bytes:
     """A PDF of a self-contained HTML page (no external resource is fetched)."""
-    from weasyprint import HTML
+    from rak_base.pdf import pdf_render
 
     def refuse(url: str, *args, **kwargs):
         raise ValueError(f"ressource externe refusée : {url}")
 
-    return HTML(string=html, base_url=None, url_fetcher=refuse).write_pdf()
+    return pdf_render(html, base_url=None, url_fetcher=refuse)

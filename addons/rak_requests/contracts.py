@@ -33,7 +33,6 @@ import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -305,8 +304,7 @@ def _owner_user(request: ServiceRequest):
 
 
 def contract_pdf_render(contract: Contract, *, reference: str, text_sha256: str, signature_png: bytes) -> bytes:
-    from weasyprint import HTML
-
+    from rak_base.pdf import pdf_render
     from rak_billing.pdf import qr_data_uri
 
     html = render_to_string(
@@ -324,7 +322,7 @@ def contract_pdf_render(contract: Contract, *, reference: str, text_sha256: str,
             "qr": qr_data_uri(verification_url(reference)),
         },
     )
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return pdf_render(html)
 
 
 def contract_sign_store(*, contract: Contract, signature_png: bytes, ip: str, now: datetime) -> Document:

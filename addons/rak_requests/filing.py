@@ -223,7 +223,7 @@ def request_file(
 
 def receipt_register(*, request: ServiceRequest, now: datetime) -> Document:
     """Render the receipt (« reçu ») and register it: number, code client, information entered."""
-    from weasyprint import HTML
+    from rak_base.pdf import pdf_render
 
     reference = document_reference_new()
     url = verification_url(reference)
@@ -241,7 +241,7 @@ def receipt_register(*, request: ServiceRequest, now: datetime) -> Document:
             "now": timezone.localtime(now),
         },
     )
-    pdf = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    pdf = pdf_render(html)
     account = PortalAccount.objects.filter(customer_id=request.customer_id).select_related("user").first()
     return document_register(
         kind=Document.Kind.REQUEST_RECEIPT,

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -177,7 +176,7 @@ def quote_issue(
 
 
 def _quote_pdf(*, quote: Quote, vat_rate: Decimal) -> Document:
-    from weasyprint import HTML
+    from rak_base.pdf import pdf_render
 
     request = quote.request
     reference = document_reference_new()
@@ -195,7 +194,7 @@ def _quote_pdf(*, quote: Quote, vat_rate: Decimal) -> Document:
             "issued_at": timezone.localtime(quote.issued_at),
         },
     )
-    pdf = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    pdf = pdf_render(html)
     account = PortalAccount.objects.filter(customer_id=request.customer_id).select_related("user").first()
     return document_register(
         kind=Document.Kind.QUOTE,
