@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from rak_customer.models import Agency, Contact, Customer, Dossier, Meter, PortalAccount, Premises, Service
 
@@ -125,11 +126,17 @@ class StaffFactory(factory.django.DjangoModelFactory):
 
 
 def customer_with_account(
-    *, phone: str = "+212612345678", email: str | None = None, must_change: bool = False, **kwargs
+    *,
+    phone: str = "+212612345678",
+    email: str | None = None,
+    must_change: bool = False,
+    phone_verified: bool = False,
+    **kwargs,
 ):
-    """A customer with an SMS phone, optional e-mail and a portal account (password TEST_PASSWORD)."""
+    """A customer with an SMS phone (a login identifier only when ``phone_verified``, as after an
+    OTP), optional e-mail and a portal account (password TEST_PASSWORD)."""
     customer = CustomerFactory(**kwargs)
-    PhoneFactory(customer=customer, value=phone)
+    PhoneFactory(customer=customer, value=phone, verified_at=timezone.now() if phone_verified else None)
     if email:
         EmailFactory(customer=customer, value=email)
     user = User(username=customer.code, role=User.Role.CUSTOMER, email=email or "", must_change_password=must_change)

@@ -3,41 +3,50 @@
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 
-from rak_customer.selectors import accounts_for_identifier
+from rak_customer.selectors import accounts_for_identifier, identifier_key
+from rak_customer.services import account_pending_password_use
 
 _DUMMY_HASH = None
 
 
 class PortalBackend(ModelBackend):
-    """Authenticates customers by any of their identifiers. Staff log in to the back office
-    with Django's ModelBackend; this backend never lets a staff account in."""
+    """Authenticates customers by any of their identifiers (one account per identifier). Staff
+    log in to the back office with Django's ModelBackend; this backend never lets a staff account in.
+
+    A password sent by « Mot de passe oublié » waits on the account (``pending_password``): the
+    current password keeps working until the sent one is used; the first login with the sent one
+    makes it the password (to be changed at once) and the old one stops working."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if not username or not password:
             return None
         accounts = accounts_for_identifier(username)
-        for account in accounts:
-            user = account.user
-            if user.is_customer and user.check_password(password) and self.user_can_authenticate(user):
-                return user
         if not accounts:
             # Same work as a real check, so response time does not tell whether the account exists.
             global _DUMMY_HASH
             if _DUMMY_HASH is None:
                 _DUMMY_HASH = make_password("dummy-password-for-timing")
-            from django.contrib.auth.hashers import check_password
-
             check_password(password, _DUMMY_HASH)
+            return None
+        account = accounts[0]
+        user = account.user
+        if not user.is_customer or not self.user_can_authenticate(user):
+            return None
+        if user.check_password(password):
+            return user
+        if account.pending_password and check_password(password, account.pending_password):
+            return account_pending_password_use(account=account, password_hash=account.pending_password)
         return None
 
 
 def axes_username(request, credentials) -> str:
     """The key django-axes counts failures under: the account's code client when the identifier
-    designates exactly one account (so 06..., +212... and the e-mail share one counter)."""
+    designates an account (so 06..., +212..., 06 55 ... and the e-mail share one counter), else
+    the identifier in one spelling (E.164 phone, lower-case e-mail)."""
     identifier = (credentials or {}).get("username") or ""
     accounts = accounts_for_identifier(identifier)
-    if len(accounts) == 1:
+    if accounts:
         return accounts[0].customer.code
-    return identifier.strip().lower()
+    return identifier_key(identifier)

@@ -147,6 +147,13 @@ class Contact(models.Model):
             models.CheckConstraint(
                 condition=Q(is_primary_email=False) | Q(kind="EMAIL"), name="contact_primary_is_email"
             ),
+            # a phone confirmed by OTP is a login identifier: it designates one customer only
+            models.UniqueConstraint(
+                fields=["value"],
+                condition=Q(kind="PHONE", verified_at__isnull=False),
+                name="contact_verified_phone_unique",
+                violation_error_message=_("Ce numéro de téléphone est déjà vérifié pour un autre client."),
+            ),
         ]
         indexes = [models.Index(fields=["kind", "value"], name="contact_lookup")]
 
@@ -322,6 +329,17 @@ class PortalAccount(models.Model):
     origin = models.CharField(_("origine"), max_length=16, choices=Origin.choices)
     terms_accepted_at = models.DateTimeField(_("conditions acceptées le"), null=True, blank=True)
     data_processing_accepted_at = models.DateTimeField(_("accord loi 09-08 le"), null=True, blank=True)
+    pending_password = models.CharField(
+        _("mot de passe envoyé, pas encore utilisé"),
+        max_length=128,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Empreinte du mot de passe envoyé par « Mot de passe oublié » : l'ancien reste valable "
+            "jusqu'à la première connexion avec celui-ci."
+        ),
+    )
+    pending_password_at = models.DateTimeField(_("mot de passe envoyé le"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     class Meta:

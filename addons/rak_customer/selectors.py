@@ -93,17 +93,28 @@ def customer_email(customer: Customer) -> str | None:
 
 
 def accounts_for_identifier(identifier: str) -> list[PortalAccount]:
-    """Portal accounts a login identifier may designate: code client, e-mail or phone."""
+    """The portal account a login identifier designates — never more than one, so that every
+    spelling of it shares one account and one failure counter: the code client; an e-mail held by
+    one account (a verified one wins when several hold it, else none); a phone only once it is
+    verified by OTP (``contact_verified_phone_unique``: one customer at most)."""
     identifier = (identifier or "").strip()
     if not identifier:
         return []
     accounts = PortalAccount.objects.select_related("user", "customer")
     if "@" in identifier:
-        return list(
-            accounts.filter(
-                customer__contacts__kind=Contact.Kind.EMAIL, customer__contacts__value=identifier.lower()
-            ).distinct()[:5]
+        holders = list(
+            Contact.objects.filter(
+                kind=Contact.Kind.EMAIL, value=identifier.lower(), customer__portal_account__isnull=False
+            )
+            .values_list("customer_id", "verified_at")
+            .distinct()[:10]
         )
+        customers = {customer_id for customer_id, _ in holders}
+        if len(customers) > 1:
+            customers = {customer_id for customer_id, verified_at in holders if verified_at is not None}
+        if len(customers) != 1:
+            return []
+        return list(accounts.filter(customer_id=customers.pop()))
     by_code = list(accounts.filter(customer__code=identifier))
     if by_code:
         return by_code
@@ -112,8 +123,24 @@ def accounts_for_identifier(identifier: str) -> list[PortalAccount]:
     except InvalidPhone:
         return []
     return list(
-        accounts.filter(customer__contacts__kind=Contact.Kind.PHONE, customer__contacts__value=phone).distinct()[:5]
+        accounts.filter(
+            customer__contacts__kind=Contact.Kind.PHONE,
+            customer__contacts__value=phone,
+            customer__contacts__verified_at__isnull=False,
+        )[:1]
     )
+
+
+def identifier_key(identifier: str) -> str:
+    """One spelling per identifier (for failure counters when it designates no account): the
+    phone in E.164, the e-mail in lower case, anything else stripped and lower-cased."""
+    identifier = (identifier or "").strip()
+    if "@" not in identifier:
+        try:
+            return phone_normalize(identifier)
+        except InvalidPhone:
+            pass
+    return identifier.lower()
 
 
 def customer_for_user(user) -> Customer | None:

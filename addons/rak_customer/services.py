@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.errors import RakError
 from rak_base.models import Message, OneTimeCode
@@ -82,6 +83,13 @@ class EmailConfirmInvalid(AccountError):
 
 class IdentityAlreadyUsed(AccountError):
     default_message = "Ce CIN/ICE est déjà enregistré chez la RAK : utilisez « Créer mon compte » en tant que client."
+
+
+class PhoneAlreadyUsed(AccountError):
+    default_message = gettext_lazy(
+        "Ce numéro de téléphone est déjà associé à un autre compte de l'agence en ligne : un numéro ne "
+        "peut servir qu'à un seul compte. Indiquez un autre numéro, ou contactez la RAK (CRC ou agence)."
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -214,6 +222,7 @@ def account_register_start(*, identity: str, phone: str, now: datetime) -> Regis
                 customer=customer, user=account.user, password=password, now=now, phone=phone_e164
             )
             return RegistrationStart("CREATED", identity_value, phone_e164, delivery)
+        _check_phone_free(customer=customer, phone=phone_e164)
     otp_send(phone=phone_e164, purpose=OneTimeCode.Purpose.ACCOUNT_CREATE, now=now)
     return RegistrationStart("NEEDS_OTP", identity_value, phone_e164)
 
@@ -244,11 +253,59 @@ def account_register_new_phone(
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if PortalAccount.objects.filter(customer=customer).exists():
             raise AccountAlreadyExists()
+        old_phone = customer_sms_phone(customer)
         _set_sms_phone(customer=customer, phone=phone_e164, now=now)
         account, password = _create_account(
             customer=customer, origin=PortalAccount.Origin.NEW_PHONE, now=now, accepted=True
         )
-        return _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
+        delivery = _send_password(customer=customer, user=account.user, password=password, now=now, phone=phone_e164)
+        if old_phone != phone_e164:
+            _notify_sms_phone_moved(customer=customer, user=account.user, old_phone=old_phone, new_phone=phone_e164)
+        return delivery
+
+
+def _notify_sms_phone_moved(*, customer: Customer, user, old_phone: str | None, new_phone: str) -> None:
+    """« Créer mon compte » on a new phone moved the customer's SMS number: the number it left and
+    the customer's e-mail are told at once, with how to report it if it was not them."""
+    event = event_key()
+    params = {"code": customer.code, "new": phone_last_digits(new_phone)}
+    if old_phone:
+        message_queue_sms(
+            to=old_phone,
+            user=user,
+            kind="security",
+            event=event,
+            body=gettext(
+                "RAK : un compte agence en ligne vient d'être créé pour le client %(code)s et ses SMS iront "
+                "désormais au numéro se terminant par %(new)s. Si ce n'est pas vous, signalez-le sans attendre "
+                "au CRC de la RAK ou dans votre agence."
+            )
+            % params,
+        )
+    email = customer_email(customer)
+    if email:
+        if old_phone:
+            change = gettext(
+                "le numéro qui reçoit vos SMS (se terminant par %(old)s) a été remplacé par le numéro se "
+                "terminant par %(new)s."
+            ) % {**params, "old": phone_last_digits(old_phone)}
+        else:
+            change = gettext("vos SMS iront désormais au numéro se terminant par %(new)s.") % params
+        message_queue_email(
+            to=email,
+            user=user,
+            kind="security",
+            event=event,
+            subject=gettext("Votre numéro de téléphone a été modifié — RAK agence en ligne"),
+            body=gettext(
+                "Bonjour,\n\nUn compte agence en ligne vient d'être créé pour votre code client %(code)s, "
+                "avec un nouveau numéro de téléphone vérifié par code SMS : %(change)s\n\n"
+                "Si vous n'êtes pas à l'origine de cette démarche, signalez-le sans attendre : appelez le CRC "
+                "de la RAK, rendez-vous dans votre agence ou écrivez à relationclient@rak.ma. Un conseiller "
+                "rétablira votre numéro.\n\nRAK — agence en ligne"
+            )
+            % {**params, "change": change},
+        )
 
 
 def account_register_prospect(
@@ -345,12 +402,31 @@ def password_reset(*, customer_code: str, identity: str, now: datetime) -> Passw
             )
             user = account.user
         else:
+            # the current password keeps working until the new one is used (PortalBackend)
             user = account.user
             password = password_generate()
-            user.set_password(password)
-            user.must_change_password = True
-            user.save(update_fields=["password", "must_change_password"])
+            account.pending_password = make_password(password)
+            account.pending_password_at = now
+            account.save(update_fields=["pending_password", "pending_password_at"])
         return _send_password(customer=customer, user=user, password=password, now=now)
+
+
+@transaction.atomic
+def account_pending_password_use(*, account: PortalAccount, password_hash: str):
+    """First login with the password « Mot de passe oublié » sent: it becomes the password (to be
+    changed at once) and the former one stops working. ``password_hash`` is the pending hash the
+    caller checked; None when another request used or replaced it meanwhile."""
+    locked = PortalAccount.objects.select_for_update().select_related("user").get(pk=account.pk)
+    if not locked.pending_password or locked.pending_password != password_hash:
+        return None
+    user = locked.user
+    user.password = locked.pending_password
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    locked.pending_password = ""
+    locked.pending_password_at = None
+    locked.save(update_fields=["pending_password", "pending_password_at"])
+    return user
 
 
 @transaction.atomic
@@ -360,6 +436,9 @@ def account_password_change(*, user, new_password: str, now: datetime) -> None:
     user.must_change_password = False
     user.password_changed_at = now
     user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+    PortalAccount.objects.filter(user=user).exclude(pending_password="").update(
+        pending_password="", pending_password_at=None
+    )
     message_queue_bell(
         user=user,
         subject="Mot de passe modifié",
@@ -371,18 +450,39 @@ def account_password_change(*, user, new_password: str, now: datetime) -> None:
 # --- contacts (profile) -----------------------------------------------------------------------
 
 
+def _check_phone_free(*, customer: Customer, phone: str) -> None:
+    """A phone verified by OTP is a login identifier: it may belong to one customer only."""
+    taken = Contact.objects.filter(kind=Contact.Kind.PHONE, value=phone, verified_at__isnull=False)
+    if taken.exclude(customer=customer).exists():
+        raise PhoneAlreadyUsed()
+
+
+def _mark_phone_verified(*, contact: Contact, now: datetime, fields: list[str]) -> None:
+    contact.verified_at = now
+    try:
+        with transaction.atomic():  # savepoint: a concurrent claim loses on contact_verified_phone_unique
+            contact.save(update_fields=[*fields, "verified_at"])
+    except IntegrityError as exc:
+        raise PhoneAlreadyUsed() from exc
+
+
 def _set_sms_phone(*, customer: Customer, phone: str, now: datetime) -> Contact:
-    customer.contacts.filter(is_sms=True).exclude(kind=Contact.Kind.PHONE, value=phone).update(is_sms=False)
+    """The verified phone becomes the SMS number (and login identifier); the number it replaces
+    is no longer verified, so it stops being a login identifier (operators recycle numbers)."""
+    _check_phone_free(customer=customer, phone=phone)
+    customer.contacts.filter(is_sms=True).exclude(kind=Contact.Kind.PHONE, value=phone).update(
+        is_sms=False, verified_at=None
+    )
     contact, _ = Contact.objects.get_or_create(customer=customer, kind=Contact.Kind.PHONE, value=phone)
     contact.is_sms = True
-    contact.verified_at = now
-    contact.save(update_fields=["is_sms", "verified_at"])
+    _mark_phone_verified(contact=contact, now=now, fields=["is_sms"])
     return contact
 
 
 def profile_phone_change_start(*, customer: Customer, user, phone: str, now: datetime) -> str:
     """Send an OTP to the new number; returns its E.164 form for the confirmation step."""
     phone_e164 = phone_normalize(phone, mobile=True)
+    _check_phone_free(customer=customer, phone=phone_e164)
     otp_send(phone=phone_e164, purpose=OneTimeCode.Purpose.PHONE_CHANGE, now=now, user=user)
     return phone_e164
 
@@ -423,6 +523,7 @@ def profile_phone_confirm_start(*, customer: Customer, user, now: datetime) -> s
     phone = customer_sms_phone(customer)
     if not phone:
         raise NoContactChannel("Aucun numéro de téléphone n'est enregistré : ajoutez-en un.")
+    _check_phone_free(customer=customer, phone=phone)
     otp_send(phone=phone, purpose=OneTimeCode.Purpose.PHONE_CONFIRM, now=now, user=user)
     return phone
 
@@ -431,10 +532,10 @@ def profile_phone_confirm(*, customer: Customer, otp_code: str, now: datetime) -
     phone = customer_sms_phone(customer)
     if not phone:
         raise NoContactChannel("Aucun numéro de téléphone n'est enregistré : ajoutez-en un.")
+    _check_phone_free(customer=customer, phone=phone)
     otp_verify(phone=phone, purpose=OneTimeCode.Purpose.PHONE_CONFIRM, code=otp_code, now=now)
     contact = customer.contacts.get(kind=Contact.Kind.PHONE, value=phone)
-    contact.verified_at = now
-    contact.save(update_fields=["verified_at"])
+    _mark_phone_verified(contact=contact, now=now, fields=[])
     return contact
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy
 
 from rak_base.phones import InvalidPhone, NotAMobile, phone_normalize
 from rak_customer.models import ChangeRequest, Customer
@@ -200,6 +201,41 @@ class PasswordChangeForm(NewPasswordMixin):
         data = super().clean()
         if data.get("old_password") and data.get("old_password") == data.get("new_password1"):
             self.add_error("new_password1", "Le nouveau mot de passe doit être différent de l'actuel.")
+        return data
+
+
+class FirstPasswordChangeForm(PasswordChangeForm):
+    """First login (seed 002): « le mot de passe reçu dans le premier champ, le nouveau dans le
+    deuxième et confirmez le nouveau mot de passe dans le troisième »; the received one cannot be kept."""
+
+    old_password = forms.CharField(
+        label=gettext_lazy("Mot de passe reçu (SMS ou e-mail)"),
+        strip=False,
+        error_messages=REQUIRED,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+    def clean_old_password(self):
+        value = self.cleaned_data["old_password"]
+        if not self.user.check_password(value):
+            raise forms.ValidationError(gettext_lazy("Le mot de passe reçu est incorrect."))
+        return value
+
+    def clean(self):
+        data = forms.Form.clean(self)
+        p1, p2 = data.get("new_password1"), data.get("new_password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("new_password2", "Les deux mots de passe ne correspondent pas.")
+        elif p1 and data.get("old_password") and p1 == data.get("old_password"):
+            self.add_error(
+                "new_password1",
+                gettext_lazy("Le nouveau mot de passe doit être différent du mot de passe reçu."),
+            )
+        elif p1:
+            try:
+                password_validation.validate_password(p1, self.user)
+            except forms.ValidationError as exc:
+                self.add_error("new_password1", exc)
         return data
 
 

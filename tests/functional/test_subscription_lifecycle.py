@@ -96,6 +96,7 @@ def first_login(page, code: str, sms_outbox) -> None:
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Connexion").click()
     expect(page.get_by_role("heading", name="Choisissez votre mot de passe")).to_be_visible()
+    page.get_by_label(re.compile(r"^Mot de passe reçu")).fill(password)  # seed 002: three fields
     page.get_by_label(re.compile(r"^Nouveau mot de passe")).fill("Gharb-Sebou-2026")
     page.get_by_label("Confirmation du nouveau mot de passe").fill("Gharb-Sebou-2026")
     page.get_by_role("button", name="Envoyer").click()

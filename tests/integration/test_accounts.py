@@ -106,7 +106,7 @@ def test_contact_form_rejects_bad_input_in_french(client):
 
 @pytest.mark.parametrize("identifier", ["code", "email", "+212612345678", "06 12 34 56 78"])
 def test_login_with_code_email_or_phone(client, identifier):
-    customer, _ = customer_with_account(phone="+212612345678", email="amina@example.ma")
+    customer, _ = customer_with_account(phone="+212612345678", email="amina@example.ma", phone_verified=True)
     username = {"code": customer.code, "email": "Amina@Example.ma"}.get(identifier, identifier)
     response = login(client, username)
     assert response.status_code == 302 and response["Location"] == reverse("portal:dashboard")
@@ -138,7 +138,7 @@ def test_login_cycles_session_key(client):
 
 
 def test_account_locked_after_five_failures_even_with_right_password(client):
-    customer, _ = customer_with_account(phone="+212612345678")
+    customer, _ = customer_with_account(phone="+212612345678", phone_verified=True)
     for identifier in [customer.code, "0612345678", customer.code, "+212612345678", customer.code]:
         login(client, identifier, "mauvais")
     response = login(client, customer.code)
@@ -297,9 +297,11 @@ def test_forgot_password_sends_new_password_by_sms(client):
         reverse("portal:forgot_password"), {"customer_code": customer.code, "identity": "g123456"}, follow=True
     )
     assert "se terminant par 78" in response.content.decode().replace("&#x27;", "'")
+    received = password_from(last_message("+212612345678", "password"))
+    assert login(client, customer.code, received).status_code == 302  # used: it becomes the password
     user.refresh_from_db()
     assert user.must_change_password
-    assert user.check_password(password_from(last_message("+212612345678", "password")))
+    assert user.check_password(received)
     assert not user.check_password(TEST_PASSWORD)
 
 
@@ -338,12 +340,13 @@ def test_generated_password_must_be_changed_at_first_login(client):
     response = client.get(reverse("portal:dashboard"))
     assert response.status_code == 302 and response["Location"] == reverse("portal:password_first_change")
     weak = client.post(
-        reverse("portal:password_first_change"), {"new_password1": "12345678", "new_password2": "12345678"}
+        reverse("portal:password_first_change"),
+        {"old_password": TEST_PASSWORD, "new_password1": "12345678", "new_password2": "12345678"},
     )
     assert weak.status_code == 200 and "entièrement numérique" in weak.content.decode().replace("&#x27;", "'")
     client.post(
         reverse("portal:password_first_change"),
-        {"new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"},
+        {"old_password": TEST_PASSWORD, "new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"},
     )
     user.refresh_from_db()
     assert not user.must_change_password and user.check_password("Sebou-Nouveau-9")

@@ -22,13 +22,14 @@ from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
 from rak_portal.forms import (
     ContactForm,
+    FirstPasswordChangeForm,
     ForgotPasswordForm,
     LoginForm,
-    NewPasswordMixin,
     RegisterNewPhoneForm,
     RegisterProspectForm,
     RegisterStartForm,
 )
+from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
 
 LOGIN_FAILED = "Code client ou mot de passe incorrect : votre code client est indiqué sur vos factures RAK."
 LOCKED_OUT = (
@@ -107,6 +108,9 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def register_start(request: HttpRequest) -> HttpResponse:
     form = RegisterStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not identity_check_allowed(request, form.cleaned_data["identity"]):
+            form.add_error(None, identity_check_refused_message())
+            return render(request, "rak_portal/register_start.html", {"form": form}, status=429)
         try:
             sms_request_allow(request, now=clock.now())  # OTP or password by SMS
             result = services.account_register_start(
@@ -165,6 +169,10 @@ def register_new_phone(request: HttpRequest) -> HttpResponse:
         except RakError as exc:
             messages.error(request, exc.message)
     elif request.method == "POST" and form.is_valid():
+        if not identity_check_allowed(request, data["identity"], form.cleaned_data["customer_code"]):
+            form.add_error(None, identity_check_refused_message())
+            context = {"form": form, "phone_hint": phone_last_digits(data["phone"])}
+            return render(request, "rak_portal/register_new_phone.html", context, status=429)
         try:
             sms_request_allow(request, now=clock.now(), essential=True)  # to the number just proved by OTP
             delivery = services.account_register_new_phone(
@@ -228,6 +236,9 @@ def register_prospect(request: HttpRequest) -> HttpResponse:
 def forgot_password(request: HttpRequest) -> HttpResponse:
     form = ForgotPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not identity_check_allowed(request, form.cleaned_data["customer_code"], form.cleaned_data["identity"]):
+            form.add_error(None, identity_check_refused_message())
+            return render(request, "rak_portal/forgot_password.html", {"form": form}, status=429)
         try:
             sms_request_allow(request, now=clock.now(), essential=True)  # to the number on record
             delivery = services.password_reset(
@@ -244,12 +255,13 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def password_first_change(request: HttpRequest) -> HttpResponse:
-    """After logging in with a generated password: choose a new one before anything else."""
+    """After logging in with a generated password: the received password, the new one and its
+    confirmation (seed 002), before anything else; the received one cannot be kept."""
     if not request.user.is_authenticated:
         return redirect(reverse("portal:home"))
     if not request.user.must_change_password:
         return redirect("portal:dashboard")
-    form = NewPasswordMixin(request.user, request.POST or None)
+    form = FirstPasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.account_password_change(
             user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now()

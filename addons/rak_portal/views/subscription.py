@@ -33,6 +33,7 @@ from rak_customer.selectors import customer_by_identity, customer_email, custome
 from rak_payment_cmi.api import fee_for
 from rak_portal.payment_forms import ConditionsForm
 from rak_portal.request_forms import ConfirmForm, ConnectionInfoForm, PersonForm, SubscriptionInfoForm
+from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
 from rak_portal.views.account import customer_required
 from rak_portal.views.payments import _checkout
 from rak_requests.filing import request_submit, request_summary, staging_store, staging_token_new
@@ -130,6 +131,12 @@ def _step_person(request, kind, state, customer):
     if not form.is_valid():
         return _render(request, kind, 1, context, status=400)
     data = {k: v for k, v in form.cleaned_data.items() if k != "otp"}
+    if state.get("identity_checked") != data["identity"]:  # each CIN/ICE counted once per visitor
+        if not identity_check_allowed(request, data["identity"]):
+            form.add_error("identity", identity_check_refused_message())
+            return _render(request, kind, 1, context, status=429)
+        state["identity_checked"] = data["identity"]
+        _save(request, kind, state)
     if customer_by_identity(data["identity"]) is not None:
         context["identity_known"] = True
         return _render(request, kind, 1, context, status=400)
