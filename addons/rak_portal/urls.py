@@ -48,6 +48,7 @@ urlpatterns = [
     path("espace/releve/<str:number>/", readings.self_reading_dossier, name="self_reading_dossier"),
     path("espace/releves/", readings.history, name="reading_history"),
     path("espace/releves/<int:pk>/contester/", readings.contest, name="reading_contest"),
+    path("espace/releves/<int:pk>/corriger/", readings.correct, name="reading_correct"),
     path("espace/releves/<int:pk>/photo/", readings.photo, name="reading_photo"),
     path("espace/releves/<int:pk>/contestation/photo/", readings.contest_photo, name="reading_contest_photo"),
     path("espace/consommations/", bills.consumptions, name="consumptions"),

@@ -3,8 +3,8 @@ of abnormal readings, estimates and demo history.
 
 - ``rules``: pure functions (windows, index and abnormal checks, averages, estimate, parsing);
 - ``selectors``: reads (bulk histories, self-reading state, portal history);
-- ``services``: ``reading_self_submit``, ``reading_contest``, ``reading_review``,
-  ``reading_estimate`` / ``readings_estimate``;
+- ``services``: ``reading_self_submit``, ``reading_self_correct`` / ``reading_self_cancel``,
+  ``reading_contest``, ``reading_review``, ``reading_estimate`` / ``readings_estimate``;
 - ``imports``: ``reading_import_file`` (CSV/XLSX, per-row report, idempotent, the file kept),
   ``reading_import_archive`` (an import is archived, never deleted);
 - ``demo``: ``readings_generate_history``, ``reading_rounds_ensure``.
@@ -20,7 +20,9 @@ from rak_billing.readings.errors import (
     ReadingAlreadyDone,
     ReadingError,
     ReadingImportRefused,
+    ReadingNeedsConfirmation,
     ReadingNotContestable,
+    ReadingNotCorrectable,
     ReadingNotFound,
     ReadingNotReviewable,
     ReadingUnavailable,
@@ -37,6 +39,8 @@ from rak_billing.readings.services import (
     reading_contest,
     reading_estimate,
     reading_review,
+    reading_self_cancel,
+    reading_self_correct,
     reading_self_submit,
     readings_estimate,
     self_reading_check_available,
@@ -50,7 +54,9 @@ __all__ = [
     "ReadingAlreadyDone",
     "ReadingError",
     "ReadingImportRefused",
+    "ReadingNeedsConfirmation",
     "ReadingNotContestable",
+    "ReadingNotCorrectable",
     "ReadingNotFound",
     "ReadingNotReviewable",
     "ReadingUnavailable",
@@ -65,6 +71,8 @@ __all__ = [
     "reading_import_file",
     "reading_review",
     "reading_rounds_ensure",
+    "reading_self_cancel",
+    "reading_self_correct",
     "reading_self_submit",
     "readings_estimate",
     "readings_generate_history",

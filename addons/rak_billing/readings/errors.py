@@ -37,6 +37,18 @@ class ReadingAlreadyDone(ReadingUnavailable):
     )
 
 
+class ReadingNeedsConfirmation(ReadingError):
+    """An implausible self-reading index: shown next to the index with a « je confirme » box."""
+
+    default_message = "Vérifiez l'index saisi : la consommation qu'il donne est inhabituelle."
+
+
+class ReadingNotCorrectable(ReadingError):
+    default_message = (
+        "Ce relevé ne peut plus être corrigé : la période de relève est close, ou il a déjà été vérifié ou facturé."
+    )
+
+
 class ReadingNotFound(ReadingError):
     default_message = "Relevé introuvable."
 

@@ -30,6 +30,8 @@ from rak_billing.readings.errors import IndexBelowPrevious, InvalidValue
 ABNORMAL_FACTOR = Decimal(3)
 ABNORMAL_MIN_PERIODS = 3
 ABNORMAL_FLOOR_PER_MONTH = Decimal(5)  # m³ or kWh over 30 days
+#: a self-reading without enough history to be judged asks for confirmation above this (30 days)
+SELF_CONFIRM_ABOVE_PER_MONTH = Decimal(1000)
 HISTORY_READINGS = 13  # 12 intervals
 UNITS = {"EAU": "m³", "ELECTRICITE": "kWh"}
 MAX_INDEX = Decimal("999999999.999")
@@ -329,3 +331,17 @@ def normalize_header(text) -> str:
     """« N° Dossier » -> « n dossier », « Date de relève » -> « date de releve »."""
     text = strip_accents(str(text or "")).lower().replace("°", " ").replace("º", " ")
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def self_reading_implausible(checked: Checked, *, reading_date: date, previous_date: date | None) -> bool:
+    """Whether a customer's own index should be confirmed before it is saved: abnormal against the
+    dossier's average, or, with too little history to judge, more than
+    ``SELF_CONFIRM_ABOVE_PER_MONTH`` over 30 days (a typo such as 99,999,999)."""
+    if checked.consumption is None:
+        return False
+    if checked.abnormal:
+        return True
+    if checked.expected is not None:
+        return False
+    days = max((reading_date - previous_date).days, 1) if previous_date else 30
+    return checked.consumption > SELF_CONFIRM_ABOVE_PER_MONTH * Decimal(max(days, 30)) / 30

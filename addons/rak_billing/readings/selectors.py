@@ -190,6 +190,17 @@ class SelfReadingState:
     def already_read(self) -> bool:
         return self.window is not None and self.reading is not None
 
+    @property
+    def correctable(self) -> bool:
+        """The reading in the open window is the customer's own, not yet reviewed: « Corriger »
+        (the service also checks that no bill uses it)."""
+        return (
+            self.already_read
+            and self.reading.source == MeterReading.Source.SELF
+            and self.reading.status in (MeterReading.Status.ACCEPTED, MeterReading.Status.HELD)
+            and self.reading.reviewed_at is None
+        )
+
 
 def self_reading_states(customer_id: int, today: date) -> list[SelfReadingState]:
     """The customer's active dossiers with a meter and their self-reading state. Three queries
@@ -221,7 +232,7 @@ def self_reading_states(customer_id: int, today: date) -> list[SelfReadingState]
                 status__in=LIVE_STATUSES,
                 source__in=REAL_SOURCES,
             )
-            .only("id", "dossier_id", "reading_date", "index", "source", "status")
+            .only("id", "dossier_id", "reading_date", "index", "source", "status", "reviewed_at")
             .order_by("-reading_date")
         )
         by_dossier = defaultdict(list)

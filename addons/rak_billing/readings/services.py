@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files import File
@@ -24,7 +25,9 @@ from rak_billing.readings import rules
 from rak_billing.readings.errors import (
     PHOTO_REQUIRED,
     ReadingAlreadyDone,
+    ReadingNeedsConfirmation,
     ReadingNotContestable,
+    ReadingNotCorrectable,
     ReadingNotFound,
     ReadingNotReviewable,
     ReadingUnavailable,
@@ -158,11 +161,23 @@ def self_reading_check_available(*, dossier: Dossier, today: date) -> rules.Wind
 
 
 @transaction.atomic
-def reading_self_submit(*, customer_id: int, dossier_id: int, index, photo, user, now: datetime) -> MeterReading:
+def reading_self_submit(
+    *, customer_id: int, dossier_id: int, index, photo, user, now: datetime, confirmed: bool = False
+) -> MeterReading:
     """The customer's own reading (« Relève de mon index »): only during the dossier's window,
-    once per window, with a photo of the index; abnormal consumption is held for review and the
-    customer told. Raises ``ReadingUnavailable`` (page message), ``UploadRefused`` (photo) or
-    ``IndexBelowPrevious`` / ``InvalidValue`` (index)."""
+    once per window, with a photo of the index; an implausible index (a typo) is refused with
+    ``ReadingNeedsConfirmation`` until ``confirmed``; abnormal consumption is held for review and
+    the customer told. Raises ``ReadingUnavailable`` (page message), ``UploadRefused`` (photo) or
+    ``IndexBelowPrevious`` / ``InvalidValue`` / ``ReadingNeedsConfirmation`` (index)."""
+    dossier = _own_dossier_locked(customer_id=customer_id, dossier_id=dossier_id)
+    today = timezone.localdate(now)
+    self_reading_check_available(dossier=dossier, today=today)
+    if photo is None:
+        raise UploadMissing(PHOTO_REQUIRED)
+    return _self_reading_save(dossier=dossier, index=index, photo=photo, user=user, today=today, confirmed=confirmed)
+
+
+def _own_dossier_locked(*, customer_id: int, dossier_id: int) -> Dossier:
     dossier = (
         Dossier.objects.select_for_update(of=("self",))
         .select_related("premises", "customer")
@@ -171,14 +186,29 @@ def reading_self_submit(*, customer_id: int, dossier_id: int, index, photo, user
     )
     if dossier is None:
         raise ReadingNotFound("Dossier introuvable.")
-    today = timezone.localdate(now)
-    self_reading_check_available(dossier=dossier, today=today)
-    if photo is None:
-        raise UploadMissing(PHOTO_REQUIRED)
-    validated = photo_validate(photo)
+    return dossier
+
+
+def _self_reading_save(
+    *, dossier: Dossier, index, photo, user, today: date, confirmed: bool, photo_name: str = ""
+) -> MeterReading:
+    """Check and store a self-reading dated ``today`` (the photo uploaded, or ``photo_name``: the
+    photo of the reading it corrects)."""
+    validated = photo_validate(photo) if photo is not None else None
     index = rules.parse_index(index)
     baselines, _ = accepted_baselines([dossier.pk], before=today)
-    checked = rules.reading_check(index=index, reading_date=today, base=baselines.get(dossier.pk, rules.Baseline()))
+    base = baselines.get(dossier.pk, rules.Baseline())
+    checked = rules.reading_check(index=index, reading_date=today, base=base)
+    if not confirmed and rules.self_reading_implausible(checked, reading_date=today, previous_date=base.previous_date):
+        unit = rules.unit(dossier.service)
+        message = (
+            f"Vérifiez l'index saisi : {rules.fmt_quantity(index)} donne une consommation de "
+            f"{rules.fmt_quantity(checked.consumption)} {unit} depuis le dernier relevé"
+        )
+        if checked.expected is not None:
+            message += f", pour {rules.fmt_quantity(checked.expected.quantize(Decimal(1)))} {unit} habituellement"
+        message += ". S'il est exact, cochez « Je confirme cet index » et envoyez-le de nouveau."
+        raise ReadingNeedsConfirmation(message)
     if MeterReading.objects.filter(dossier_id=dossier.pk, reading_date=today).exclude(status="REJECTED").exists():
         raise ReadingAlreadyDone()  # an estimate dated today
     reading = MeterReading(
@@ -192,12 +222,92 @@ def reading_self_submit(*, customer_id: int, dossier_id: int, index, photo, user
         status=MeterReading.Status.HELD if checked.abnormal else MeterReading.Status.ACCEPTED,
         created_by=user,
     )
-    reading.photo.save(validated.stored_name(), File(validated.file), save=False)
+    if validated is not None:
+        reading.photo.save(validated.stored_name(), File(validated.file), save=False)
+    else:
+        reading.photo.name = photo_name
     reading._history_user = user
     reading.save()
     if checked.abnormal:
         reading_notify_held(reading)
     return reading
+
+
+def _dossier_id_of(reading_id: int) -> int:
+    return MeterReading.objects.filter(pk=reading_id).values_list("dossier_id", flat=True).first() or 0
+
+
+CORRECTABLE_STATUSES = (MeterReading.Status.ACCEPTED, MeterReading.Status.HELD)
+
+
+def _own_correctable_locked(*, customer_id: int, reading_id: int, today: date) -> MeterReading:
+    """The customer's own self-reading, locked, if it may still be corrected: its window still
+    open, neither reviewed by staff nor billed. ``ReadingNotFound`` for anyone else's reading."""
+    reading = (
+        MeterReading.objects.select_for_update(of=("self",))
+        .select_related("dossier__premises")
+        .filter(pk=reading_id, dossier__customer_id=customer_id)
+        .first()
+    )
+    if reading is None:
+        raise ReadingNotFound()
+    if (
+        reading.source != MeterReading.Source.SELF
+        or reading.status not in CORRECTABLE_STATUSES
+        or reading.reviewed_at is not None
+        or reading.bills.exists()
+    ):
+        raise ReadingNotCorrectable()
+    try:
+        window = _open_window(reading.dossier, today)
+    except ReadingUnavailable as exc:
+        raise ReadingNotCorrectable() from exc
+    if reading.reading_date not in window:
+        raise ReadingNotCorrectable()
+    return reading
+
+
+def _withdraw(reading: MeterReading, *, user, note: str) -> None:
+    """Take the reading out of use (never deleted): REJECTED with the reason, in its history."""
+    reading.status = MeterReading.Status.REJECTED
+    reading.review_note = note
+    reading._history_user = user
+    reading.save(update_fields=["status", "review_note"])
+
+
+@transaction.atomic
+def reading_self_cancel(*, customer_id: int, reading_id: int, user, now: datetime) -> MeterReading:
+    """The customer withdraws their own self-reading while its window is open and before it is
+    reviewed or billed; they may then read the meter again."""
+    today = timezone.localdate(now)
+    _own_dossier_locked(customer_id=customer_id, dossier_id=_dossier_id_of(reading_id))  # same lock order as submit
+    reading = _own_correctable_locked(customer_id=customer_id, reading_id=reading_id, today=today)
+    when = timezone.localtime(now).strftime("%d/%m/%Y à %H:%M")
+    _withdraw(reading, user=user, note=f"Annulé par le client le {when}.")
+    return reading
+
+
+@transaction.atomic
+def reading_self_correct(
+    *, customer_id: int, reading_id: int, index, photo, user, now: datetime, confirmed: bool = False
+) -> MeterReading:
+    """The customer replaces their own self-reading (same conditions as ``reading_self_cancel``):
+    the old one is withdrawn with the reason « corrigé par le client », the new one checked like
+    any self-reading, dated today, with the new photo or the old one's."""
+    today = timezone.localdate(now)
+    dossier = _own_dossier_locked(customer_id=customer_id, dossier_id=_dossier_id_of(reading_id))
+    old = _own_correctable_locked(customer_id=customer_id, reading_id=reading_id, today=today)
+    when = timezone.localtime(now).strftime("%d/%m/%Y à %H:%M")
+    _withdraw(old, user=user, note=f"Corrigé par le client le {when}.")
+    return _self_reading_save(
+        dossier=dossier,
+        index=index,
+        photo=photo,
+        user=user,
+        today=today,
+        confirmed=confirmed,
+        photo_name=old.photo.name,
+    )
 
 
 # --- contest and review --------------------------------------------------------------------------

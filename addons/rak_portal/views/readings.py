@@ -25,10 +25,15 @@ from rak_billing.readings import (
     IndexBelowPrevious,
     InvalidValue,
     ReadingAlreadyDone,
+    ReadingNeedsConfirmation,
+    ReadingNotCorrectable,
+    ReadingNotFound,
     ReadingUnavailable,
     customer_reading_dossiers,
     reading_contest,
     reading_history,
+    reading_self_cancel,
+    reading_self_correct,
     reading_self_submit,
     self_reading_check_available,
     self_reading_states,
@@ -54,6 +59,20 @@ class SelfReadingForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": PHOTO_ACCEPT}),
         error_messages={"required": PHOTO_REQUIRED, "invalid": PHOTO_REQUIRED, "empty": PHOTO_REQUIRED},
     )
+    confirm = forms.BooleanField(label="Je confirme cet index", required=False)
+
+    def __init__(self, *args, ask_confirmation: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not ask_confirmation:  # the box appears once an implausible index was refused
+            del self.fields["confirm"]
+
+
+class CorrectionForm(SelfReadingForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["index"].label = "Index corrigé"
+        self.fields["photo"].required = False
+        self.fields["photo"].help_text = "Facultative : sans nouvelle photo, celle de votre relevé est conservée."
 
 
 class ContestForm(forms.Form):
@@ -131,7 +150,7 @@ def self_reading_dossier(request: HttpRequest, number: str) -> HttpResponse:
     if request.method == "GET":
         return _render_self_reading(request, states=states, selected=selected, form=SelfReadingForm())
 
-    form = SelfReadingForm(request.POST, request.FILES)
+    form = SelfReadingForm(request.POST, request.FILES, ask_confirmation="confirm" in request.POST)
     if form.is_valid():
         try:
             reading = reading_self_submit(
@@ -141,27 +160,103 @@ def self_reading_dossier(request: HttpRequest, number: str) -> HttpResponse:
                 photo=form.cleaned_data["photo"],
                 user=request.user,
                 now=now,
+                confirmed=bool(form.cleaned_data.get("confirm")),
             )
         except ReadingUnavailable as exc:
             messages.error(request, exc.message)
             return _render_self_reading(request, states=self_reading_states(request.customer.pk, today))
         except UploadRefused as exc:
             form.add_error("photo", exc.message)
+        except ReadingNeedsConfirmation as exc:
+            form = _asking_confirmation(SelfReadingForm, request, exc)
         except (IndexBelowPrevious, InvalidValue) as exc:
             form.add_error("index", exc.message)
         else:
-            text = (
-                f"Votre index {fmt_quantity(reading.index)} a bien été enregistré pour le dossier {dossier.number}. "
-                "Merci !"
-            )
-            if reading.status == MeterReading.Status.HELD:
-                text += (
-                    " La consommation calculée est inhabituelle : votre relevé sera vérifié par nos services "
-                    "avant facturation."
-                )
-            messages.success(request, text)
+            messages.success(request, _saved_text(reading, dossier.number))
             return redirect("portal:self_reading")
     return _render_self_reading(request, states=states, selected=selected, form=form, status=400)
+
+
+def _asking_confirmation(form_class, request: HttpRequest, exc: ReadingNeedsConfirmation):
+    """The same form again with the « Je confirme cet index » box and the reason on the index."""
+    form = form_class(request.POST, request.FILES, ask_confirmation=True)
+    form.is_valid()
+    form.add_error("index", exc.message)
+    return form
+
+
+def _saved_text(reading: MeterReading, number: str, *, corrected: bool = False) -> str:
+    verb = "corrigé" if corrected else "enregistré"
+    text = f"Votre index {fmt_quantity(reading.index)} a bien été {verb} pour le dossier {number}. Merci !"
+    if reading.status == MeterReading.Status.HELD:
+        text += (
+            " La consommation calculée est inhabituelle : votre relevé sera vérifié par nos services avant facturation."
+        )
+    return text
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """« Corriger » / « Annuler ce relevé »: the customer's own self-reading while the window is
+    open and before it is reviewed or billed (the services check; anyone else's reading is a 404)."""
+    reading = get_object_or_404(
+        MeterReading.objects.select_related("dossier__premises", "dossier__meter"),
+        pk=pk,
+        dossier__customer=request.customer,
+    )
+    now = clock.now()
+    form = CorrectionForm(initial={"index": format(reading.index.normalize(), "f").replace(".", ",")})
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "annuler":
+                reading_self_cancel(customer_id=request.customer.pk, reading_id=reading.pk, user=request.user, now=now)
+                messages.success(
+                    request,
+                    f"Votre relevé du dossier {reading.dossier.number} est annulé : vous pouvez relever votre index "
+                    "de nouveau pendant la période de relève.",
+                )
+                return redirect("portal:self_reading_dossier", number=reading.dossier.number)
+            form = CorrectionForm(request.POST, request.FILES, ask_confirmation="confirm" in request.POST)
+            if form.is_valid():
+                try:
+                    new = reading_self_correct(
+                        customer_id=request.customer.pk,
+                        reading_id=reading.pk,
+                        index=form.cleaned_data["index"],
+                        photo=form.cleaned_data.get("photo"),
+                        user=request.user,
+                        now=now,
+                        confirmed=bool(form.cleaned_data.get("confirm")),
+                    )
+                except UploadRefused as exc:
+                    form.add_error("photo", exc.message)
+                except ReadingNeedsConfirmation as exc:
+                    form = _asking_confirmation(CorrectionForm, request, exc)
+                except (IndexBelowPrevious, InvalidValue) as exc:
+                    form.add_error("index", exc.message)
+                else:
+                    messages.success(request, _saved_text(new, reading.dossier.number, corrected=True))
+                    return redirect("portal:self_reading")
+            status = 400
+        except ReadingNotFound as exc:
+            raise Http404 from exc
+        except ReadingNotCorrectable as exc:
+            messages.error(request, exc.message)
+            return redirect(f"{_history_url()}?dossier={reading.dossier.number}")
+    return render(
+        request,
+        "rak_portal/readings/correct.html",
+        {
+            "reading": reading,
+            "form": form,
+            "index": fmt_quantity(reading.index),
+            "unit": unit(reading.dossier.service),
+        },
+        status=status,
+    )
 
 
 @customer_required
