@@ -137,9 +137,9 @@ def network_payments_import(
         valid.append((line, valid_row, entry))
     existing = {
         p.external_id: p
-        for p in Payment.objects.filter(external_id__in=[v.external_id for _l, v, _e in valid]).only(
-            "external_id", "customer_id", "amount"
-        )
+        for p in Payment.objects.filter(external_id__in=[v.external_id for _l, v, _e in valid])
+        .select_related("reversal")
+        .only("external_id", "customer_id", "amount", "reversal__reversed_at")
     }
     fresh = []
     # bounds in the order payments_record_bulk records them (customer, date): each row against
@@ -160,6 +160,18 @@ def network_payments_import(
             balances[row.customer_id] = owed - row.amount
             fresh.append(row)
             report.append({**entry, "status": "created", "reason": row.note})
+        elif getattr(known, "reversal", None) is not None:  # its reference is taken for good (unique)
+            report.append(
+                {
+                    **entry,
+                    "status": "rejected",
+                    "reason": gettext(
+                        "Le paiement de cette référence a été annulé le %(date)s : s'il est bon, "
+                        "enregistrez-le au guichet (« Encaisser un paiement »)."
+                    )
+                    % {"date": f"{timezone.localtime(known.reversal.reversed_at):%d/%m/%Y}"},
+                }
+            )
         elif known.customer_id == row.customer_id and known.amount == row.amount:
             report.append({**entry, "status": "unchanged", "reason": "Déjà enregistré (import précédent)."})
         else:

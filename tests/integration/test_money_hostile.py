@@ -787,3 +787,22 @@ def test_a_refund_at_cmi_of_a_payment_already_reversed_here_is_not_an_anomaly(no
     line = settlement.lines.get(trans_id=order.trans_id)
     assert line.check_result != SettlementLine.Check.REFUNDED_HERE_PAID
     assert settlement.rows_mismatched == 0
+
+
+def test_a_network_payment_reversed_then_sent_again_is_named_as_reversed(client, recouvrement):
+    """A network payment recorded on the wrong customer is reversed; the network's corrected file
+    (same reference, the right customer) cannot record it again under that reference: the report
+    says the reference's payment was reversed and to record it at the counter — never « déjà
+    enregistré », which reads as done."""
+    mine, bill, other, other_bill = _two_customers()
+    wrong = f"code_client;montant;date;reference\n{other.code};80,00;12/03/2026;TX-7\n".encode()
+    _report(_upload(client, "jour.csv", wrong), client)
+    payment = Payment.objects.get()
+    payment_reverse(payment=payment, reason="Mauvais client", by=recouvrement, at=NOW)
+    for data in (wrong, f"code_client;montant;date;reference\n{mine.code};80,00;12/03/2026;TX-7\n".encode()):
+        page = _report(_upload(client, "corrige.csv", data), client)
+        assert "Déjà enregistré (import précédent)" not in page
+        assert "annulé le 20/03/2026" in page and "au guichet" in page
+    assert Payment.objects.count() == 1
+    assert_books_consistent(mine)
+    assert_books_consistent(other)
