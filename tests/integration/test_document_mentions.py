@@ -119,6 +119,7 @@ def test_bill_pdf_carries_the_mandatory_mentions_previous_balance_cutoff_period_
     assert "À défaut de paiement" in text and "coupure" in text
     # reading to reading: 20/01/2026 (the January bill's reading) to 23/02/2026, not « février 2026 »
     assert "Période facturée du 20/01/2026 au 23/02/2026" in text and "34 jours" in text
+    assert "Période :" not in text and "Mois de facturation : février 2026" in text  # the month is not the period
     # the electricity tariff is TTC-priced: the unit price column shows the HT price
     lines = list(billed.lines.filter(kind=BillLine.Kind.TRANCHE))
     assert lines and all(line.vat_rate > 0 for line in lines)
