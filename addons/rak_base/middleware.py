@@ -95,3 +95,23 @@ class HostileInputMiddleware:
         # "413.html": the site's French error page (next to 400.html, 404.html, 500.html)
         # (no "Connection: close" header: hop-by-hop headers are the server's, PEP 3333)
         return render(request, "413.html", {"limit": size_label(limit)}, status=413)
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and Permissions-Policy on every response: the portal's policy
+    (``settings.CONTENT_SECURITY_POLICY``, no 'unsafe-inline') everywhere except under
+    /backoffice/, which gets ``CONTENT_SECURITY_POLICY_BACKOFFICE`` (unfold renders inline scripts
+    and its Alpine.js evaluates expressions: 'unsafe-inline' and 'unsafe-eval' there only)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path_info.startswith("/backoffice/"):
+            policy = settings.CONTENT_SECURITY_POLICY_BACKOFFICE
+        else:
+            policy = settings.CONTENT_SECURITY_POLICY
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

@@ -33,6 +33,8 @@ def checkout_page(page, live_server, settings):
     )
     gateway_url, fields = services.order_checkout_form(order)
     html = render_to_string("rak_payment_cmi/checkout_redirect.html", {"gateway_url": gateway_url, "fields": fields})
+    # the page's own address, so that its script file (autosubmit.js: no inline script under the CSP) loads
+    html = html.replace("<head>", f'<head><base href="{live_server.url}/">', 1)
     page.set_content(html)  # « Payer »: the form posts itself to the gateway
     expect(page.get_by_role("heading", name="Demande de paiement")).to_be_visible()
     expect(page.get_by_test_id("sandbox-amount")).to_have_text("114.26 MAD")  # seed 001 step 4 total

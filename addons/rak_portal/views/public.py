@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from rak_base.errors import RakError
@@ -40,6 +41,14 @@ def services_menu() -> list[dict]:
     ]
 
 
+def _local_url(request: HttpRequest, url: str) -> str:
+    """``url`` when it is a path of this site (« //host », « /\\host », a scheme: refused)."""
+    local = url.startswith("/") and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if local and not url.startswith(("//", "/\\")) else ""
+
+
 @require_POST
 def contact(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST)
@@ -50,7 +59,7 @@ def contact(request: HttpRequest) -> HttpResponse:
             form.add_error("phone", exc.message)
         else:
             messages.success(request, "Votre message a bien été envoyé. Notre service client vous répondra rapidement.")
-            return redirect(request.POST.get("back") if request.POST.get("back", "").startswith("/") else "portal:home")
+            return redirect(_local_url(request, request.POST.get("back", "")) or "portal:home")
     template = "rak_portal/contact.html" if request.user.is_authenticated else "rak_portal/home.html"
     return render(request, template, {"contact_form": form, "login_form": LoginForm()}, status=400)
 
