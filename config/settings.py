@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -210,6 +211,7 @@ if CMI_SANDBOX_ENABLED:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rak_base.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -284,6 +286,25 @@ CAPTCHA_NOISE_FUNCTIONS = ("captcha.helpers.noise_dots",)
 CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.random_char_challenge"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (rak_base.middleware.SecurityHeadersMiddleware): the portal has no inline
+# script, handler or style (tests/integration/test_security_headers.py walks every page); forms may
+# post to the site and to the CMI gateway only. The back office gets its own policy: unfold renders
+# inline <script> and Alpine.js evaluates x-data expressions ('unsafe-inline' 'unsafe-eval' there).
+_gateway = urlsplit(CMI_GATEWAY_URL)
+_form_targets = f"'self' {_gateway.scheme}://{_gateway.netloc}"
+_CSP_COMMON = (
+    "default-src 'self'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+CONTENT_SECURITY_POLICY = f"{_CSP_COMMON}; script-src 'self'; style-src 'self'; form-action {_form_targets}"
+CONTENT_SECURITY_POLICY_BACKOFFICE = (
+    f"{_CSP_COMMON}; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "form-action 'self'"
+)
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), browsing-topics=()"
+)
 SECURE_REFERRER_POLICY = "same-origin"
 if RAK_MODE == "production":
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
