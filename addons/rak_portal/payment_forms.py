@@ -12,12 +12,37 @@ CARD_TYPES = PaymentOrder.CardType.choices
 
 
 class CaptchaInput(CaptchaTextInput):
-    """The image (French alternative text) and the answer box; a new challenge at each rendering."""
+    """The image (French alternative text) and the answer box; a new challenge at each rendering.
+
+    ``question=True``: instead of the image, a question written in words (« Combien font sept
+    plus trois ? »), for a customer who cannot read the image — a screen reader reads it. Stored
+    and checked by django-simple-captcha exactly like the image (one use, same expiry)."""
 
     template_name = "rak_portal/pay/captcha_widget.html"
 
-    def __init__(self, attrs=None):
-        super().__init__(attrs={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false", **(attrs or {})})
+    def __init__(self, attrs=None, *, question: bool = False):
+        super().__init__(
+            attrs={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false", **(attrs or {})},
+            generator="rak_portal.captcha_questions.question_challenge" if question else None,
+        )
+        self.question = question
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        answer = context["widget"]["subwidgets"][1]["attrs"]
+        described = [answer.get("aria-describedby") or f"{self.id_}_helptext"]
+        if answer.get("aria-invalid") and f"{self.id_}_error" not in described[0]:
+            described.append(f"{self.id_}_error")
+        if self.question:
+            from captcha.models import CaptchaStore
+
+            from rak_portal.captcha_questions import question_text
+
+            context["question"] = question_text(CaptchaStore.objects.get(hashkey=self._key).challenge)
+            described.insert(0, f"{self.id_}_question")
+            answer["inputmode"] = "numeric"
+        answer["aria-describedby"] = " ".join(described)
+        return context
 
 
 class QuickPayForm(forms.Form):
@@ -45,6 +70,19 @@ class QuickPayForm(forms.Form):
         initial=PaymentOrder.CardType.MOROCCAN,
         widget=forms.RadioSelect,
     )
+
+    def __init__(self, *args, question: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.question = question
+        if question:
+            captcha = self.fields["captcha"]
+            captcha.widget = CaptchaInput(question=True)
+            captcha.label = "Réponse à la question (en chiffres)"
+            captcha.help_text = "Écrivez le résultat en chiffres (je ne suis pas un robot)."
+            captcha.error_messages = {
+                **captcha.error_messages,
+                "invalid": "Réponse incorrecte : une nouvelle question vous est posée.",
+            }
 
     def clean(self):
         cleaned = super().clean()
