@@ -286,3 +286,9 @@ def test_bill_detail_page_shows_ht_unit_prices(client, billed):
     for line in billed.lines.filter(kind=BillLine.Kind.TRANCHE):
         assert f"{line.unit_price_ht:.4f}".replace(".", ",").rstrip("0") in compact
         assert f"{line.unit_price:.4f}".replace(".", ",").rstrip("0") not in compact
+
+
+def test_payment_conditions_announce_the_agency_delay_and_the_configured_contact(client):
+    html = flat(client.get(reverse("portal:payment_terms")).content.decode())
+    assert "le jour ouvré suivant (J+1), ou le deuxième jour ouvré (J+2) s'il est effectué après 22h" in html
+    assert PHONE in html and "relationclient@rak.ma" in html
