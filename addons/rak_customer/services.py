@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 
 from rak_base.errors import RakError
 from rak_base.models import Message, OneTimeCode
@@ -86,10 +86,15 @@ class IdentityAlreadyUsed(AccountError):
 
 
 class PhoneAlreadyUsed(AccountError):
-    default_message = gettext_lazy(
-        "Ce numéro de téléphone est déjà associé à un autre compte de l'agence en ligne : un numéro ne "
-        "peut servir qu'à un seul compte. Indiquez un autre numéro, ou contactez la RAK (CRC ou agence)."
-    )
+    def __init__(self, message: str | None = None, **params: object) -> None:
+        super().__init__(
+            message
+            or gettext(
+                "Ce numéro de téléphone est déjà associé à un autre compte de l'agence en ligne : un numéro "
+                "ne peut servir qu'à un seul compte. Indiquez un autre numéro, ou contactez la RAK (CRC ou agence)."
+            ),
+            **params,
+        )
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -357,3 +357,40 @@ def test_first_login_page_has_three_fields_and_refuses_the_received_password(cli
     assert response["Location"] == reverse("portal:dashboard")
     user.refresh_from_db()
     assert not user.must_change_password and user.check_password(NEW_PASSWORD)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_customers_verifying_the_same_phone_at_once_one_wins():
+    """On real threads: both pass the service check (neither sees the other's uncommitted row);
+    the partial unique index lets one commit and the other gets the French refusal."""
+    import threading
+
+    from django.db import connection
+
+    from rak_base import clock
+    from rak_customer import services
+
+    first = CustomerFactory(cin="GD100001")
+    second = CustomerFactory(cin="GD100002")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def claim(customer):
+        try:
+            with transaction.atomic():
+                services._check_phone_free(customer=customer, phone="+212612345678")
+                barrier.wait(timeout=10)  # both checked before either writes
+                services._set_sms_phone(customer=customer, phone="+212612345678", now=clock.now())
+            outcomes.append("ok")
+        except services.PhoneAlreadyUsed as exc:
+            outcomes.append(str(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes)[1] == "ok" and "déjà associé à un autre compte" in sorted(outcomes)[0]
+    assert Contact.objects.filter(value="+212612345678", verified_at__isnull=False).count() == 1
