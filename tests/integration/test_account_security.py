@@ -81,6 +81,7 @@ def test_unverified_phone_does_not_log_in_until_confirmed_by_otp(client, sms_out
     customer, _ = customer_with_account(phone="+212612345678")
     assert login(client, "0612345678").status_code == 401
     assert login(client, customer.code).status_code == 302
+    assert "vous permet aussi de vous connecter" in text(client.get(reverse("portal:profile")))
     client.post(reverse("portal:profile_phone_confirm"))
     code = sms_outbox.last_code("+212612345678")
     client.post(reverse("portal:profile_phone_confirm"), {"otp": code}, follow=True)
