@@ -292,3 +292,18 @@ def test_payment_conditions_announce_the_agency_delay_and_the_configured_contact
     html = flat(client.get(reverse("portal:payment_terms")).content.decode())
     assert "le jour ouvré suivant (J+1), ou le deuxième jour ouvré (J+2) s'il est effectué après 22h" in html
     assert PHONE in html and "relationclient@rak.ma" in html
+
+
+def test_bill_of_a_customer_in_credit_shows_the_credit_not_a_debt(billed):
+    customer = billed.customer
+    earlier = sum(b.total_ttc for b in Bill.objects.filter(customer=customer, issue_date__lt=billed.issue_date))
+    payment_record(
+        customer=customer,
+        amount=earlier + Decimal("100.00"),
+        method=Payment.Method.CASH,
+        paid_at=datetime.datetime(2026, 2, 10, 9, 0, tzinfo=CASABLANCA),
+    )
+    text = pdf_text(document_read(bill_pdf(billed)))
+    assert "Crédit antérieur en votre faveur 100,00 DH" in text and "Solde antérieur impayé" not in text
+    due = max(billed.total_ttc - Decimal("100.00"), Decimal("0.00"))
+    assert f"Total dû, solde antérieur compris {due:.2f}".replace(".", ",") in text
