@@ -13,6 +13,8 @@ PRODUCTION = {
     "RAK_SERVER_MODE": "production",
     "RAK_SERVER_SECRET_KEY": GOOD_KEY,
     "RAK_SERVER_DEBUG": "false",
+    "RAK_SERVER_SITE_URL": "https://agence.rak.ma",
+    "RAK_SERVER_ALLOWED_HOSTS": "agence.rak.ma",
     "RAK_SMS_BACKEND": "http",
     "RAK_SMS_HTTP_URL": "https://sms.example.ma/send",
     "RAK_MAIL_BACKEND": "smtp",
