@@ -121,6 +121,27 @@ def test_a_second_account_cannot_claim_a_verified_phone(client, sms_outbox):
         Contact.objects.filter(customer=other, kind="PHONE").update(value="+212612345678", verified_at=timezone.now())
 
 
+def test_an_email_shared_by_two_accounts_logs_in_only_the_one_that_confirmed_it(client):
+    """A family sharing one mailbox (or someone adding a stranger's address): the e-mail does not
+    designate two accounts; the account that confirmed it by the link keeps it as a login."""
+    first, _ = customer_with_account(phone="+212612000011", email="famille@example.ma")
+    second, _ = customer_with_account(phone="+212612000012", email="famille@example.ma", cin="GE555666")
+    assert login(client, "famille@example.ma").status_code == 401
+    assert login(client, first.code).status_code == 302
+    client.post(reverse("portal:profile_email"), {"email": "Famille@example.ma"})
+    link = re.search(r"(/email/confirmer/\S+/)", last_sms("famille@example.ma", "email_confirm").body).group(1)
+    client.post(reverse("portal:logout"))
+    client.get(link)
+    response = login(client, "FAMILLE@example.ma")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(first.portal_account.user_id)
+    client.post(reverse("portal:logout"))
+    for _ in range(5):  # wrong passwords by e-mail count on the first account's counter
+        login(client, "Famille@Example.ma", "mauvais")
+    assert login(client, first.code).status_code == 429
+    assert login(client, second.code).status_code == 302
+
+
 def test_a_phone_left_behind_stops_being_a_login_identifier(client, sms_outbox):
     """A number the customer moved away from can be taken by its next owner (operators recycle them)."""
     customer, _ = customer_with_account(phone="+212612345678", phone_verified=True)
