@@ -16,14 +16,18 @@ USAGES = [
     ("INDUSTRIEL", "Industriel"),
     ("ADMINISTRATIF", "Administration"),
 ]
-TARIFF_CATEGORIES = [
+#: one tariff category list per service (a single mixed list let a water contract say « Basse tension »)
+WATER_CATEGORIES = [
+    ("", "—"),
+    ("EAU_DOMESTIQUE", "Eau — usage domestique"),
+    ("EAU_PREFERENTIEL", "Eau — tarif préférentiel (hammams, bains publics)"),
+    ("EAU_INDUSTRIEL", "Eau — usage industriel"),
+]
+ELECTRICITY_CATEGORIES = [
     ("", "—"),
     ("BT_DOMESTIQUE", "Basse tension — usage domestique"),
     ("BT_PROFESSIONNEL", "Basse tension — usage professionnel"),
     ("MT", "Moyenne tension"),
-    ("EAU_DOMESTIQUE", "Eau — usage domestique"),
-    ("EAU_PREFERENTIEL", "Eau — tarif préférentiel (hammams, bains publics)"),
-    ("EAU_INDUSTRIEL", "Eau — usage industriel"),
 ]
 CALIBERS = [("", "—"), ("15", "15 mm"), ("20", "20 mm"), ("25", "25 mm"), ("40", "40 mm")]
 BUILDINGS = [
@@ -132,8 +136,42 @@ class SubscriptionInfoForm(_PremisesForm):
     """Étape 2 : informations relatives à l'abonnement."""
 
     usage = forms.ChoiceField(label="Usage", choices=USAGES, error_messages=REQUIRED)
-    tariff_category = forms.ChoiceField(label="Catégorie tarifaire", choices=TARIFF_CATEGORIES, error_messages=REQUIRED)
-    field_order = ["services", "address", "district", "city", "usage", "tariff_category", "power_kva", "caliber_mm"]
+    tariff_category_eau = forms.ChoiceField(
+        label="Catégorie tarifaire — eau",
+        choices=WATER_CATEGORIES,
+        required=False,
+        help_text="Seulement si vous demandez l'eau.",
+    )
+    tariff_category_electricite = forms.ChoiceField(
+        label="Catégorie tarifaire — électricité",
+        choices=ELECTRICITY_CATEGORIES,
+        required=False,
+        help_text="Seulement si vous demandez l'électricité.",
+    )
+    field_order = [
+        "services",
+        "address",
+        "district",
+        "city",
+        "usage",
+        "tariff_category_eau",
+        "caliber_mm",
+        "tariff_category_electricite",
+        "power_kva",
+    ]
+
+    def clean(self):
+        data = super().clean()
+        services = data.get("services") or []
+        for service, name, message in (
+            ("EAU", "tariff_category_eau", "Choisissez la catégorie tarifaire de l'eau."),
+            ("ELECTRICITE", "tariff_category_electricite", "Choisissez la catégorie tarifaire de l'électricité."),
+        ):
+            if service not in services:
+                data[name] = ""  # a category for a service not requested is not kept
+            elif not data.get(name) and name not in self.errors:
+                self.add_error(name, message)
+        return data
 
 
 class ConnectionInfoForm(_PremisesForm):

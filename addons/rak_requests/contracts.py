@@ -141,6 +141,20 @@ def request_category(request: ServiceRequest) -> str:
     return USAGE_CATEGORIES.get(usage, Dossier.TariffCategory.DOMESTIQUE)
 
 
+def request_category_label(request: ServiceRequest, service: str) -> str:
+    """The tariff category printed on the contract of ``service``: the one chosen for that service
+    (one list per service), else the dossier category of the usage. A category of the old single
+    list is used only when it belongs to this service (« Basse tension » never on a water contract)."""
+    data = request.data or {}
+    label = data.get(f"tariff_category_{service.lower()}_label")
+    if label:
+        return str(label)
+    old = str(data.get("tariff_category") or "")
+    if old and data.get("tariff_category_label") and old.startswith("EAU_") == (service == Service.EAU):
+        return str(data["tariff_category_label"])
+    return str(Dossier.TariffCategory(request_category(request)).label)
+
+
 def request_address(request: ServiceRequest) -> dict[str, str]:
     """The premises address: the request's premises when set, else the data entered."""
     if request.premises_id:
@@ -223,7 +237,7 @@ def contract_body(request: ServiceRequest, service: str, *, now: datetime) -> st
             "service_word": SERVICE_WORDS[service],
             "caliber": caliber,
             "caliber_label": "Calibre du compteur" if service == Service.EAU else "Puissance souscrite",
-            "category": data.get("tariff_category_label") or Dossier.TariffCategory(request_category(request)).label,
+            "category": request_category_label(request, service),
             "usage": data.get("usage_label") or data.get("usage") or "",
             "address": request_address(request),
             "rows": rows,

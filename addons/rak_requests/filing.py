@@ -262,6 +262,8 @@ SUMMARY_LABELS = {
     "city": "Ville",
     "usage": "Usage",
     "tariff_category": "Catégorie tarifaire",
+    "tariff_category_eau": "Catégorie tarifaire (eau)",
+    "tariff_category_electricite": "Catégorie tarifaire (électricité)",
     "building_type": "Type de construction",
     "units": "Nombre de logements / locaux",
     "power_kva": "Puissance demandée (kVA)",

@@ -32,7 +32,8 @@ def test_new_person_files_a_subscription_request_in_4_steps(page, live_server, s
     page.locator("#id_email").fill("youssef.alaoui@example.ma")
     page.locator("#id_phone").fill("06 61 23 45 67")
     page.get_by_role("button", name="Suivant").click()
-    expect(page.get_by_text("cliquez sur « vérifier »")).to_be_visible()  # not verified yet
+    expect(page.locator("#id_otp_error")).to_contain_text("cliquez sur « vérifier »")  # not verified yet
+    expect(page.get_by_test_id("error-summary")).to_be_focused()
     page.get_by_role("button", name="vérifier").click()
     expect(page.get_by_text("se terminant par 67")).to_be_visible()
     page.locator("#id_otp").fill(sms_outbox.last_code(PHONE))
@@ -44,7 +45,8 @@ def test_new_person_files_a_subscription_request_in_4_steps(page, live_server, s
     page.locator("#id_address").fill("12 rue Tarik Ibn Ziad")
     page.locator("#id_district").fill("Maamora")
     page.locator("#id_usage").select_option("DOMESTIQUE")
-    page.locator("#id_tariff_category").select_option("BT_DOMESTIQUE")
+    page.locator("#id_tariff_category_eau").select_option("EAU_DOMESTIQUE")
+    page.locator("#id_tariff_category_electricite").select_option("BT_DOMESTIQUE")
     page.locator("#id_power_kva").fill("6")
     page.locator("#id_caliber_mm").select_option("15")
     page.get_by_role("button", name="Suivant").click()
@@ -65,7 +67,7 @@ def test_new_person_files_a_subscription_request_in_4_steps(page, live_server, s
     expect(page.get_by_test_id("staged-cin")).to_contain_text("Déjà joint : piece.pdf")
     page.get_by_role("button", name="Suivant").click()
     page.get_by_role("button", name="Valider").click()
-    expect(page.get_by_text("Vous devez accepter les conditions générales.")).to_be_visible()
+    expect(page.locator("#id_accept_terms_error")).to_have_text("Vous devez accepter les conditions générales.")
     page.locator("#id_accept_terms").check()
     page.locator("#id_accept_data_processing").check()
     page.get_by_role("button", name="Valider").click()

@@ -47,8 +47,10 @@ DATA = {
     "city": "Kénitra",
     "usage": "DOMESTIQUE",
     "usage_label": "Domestique (habitation)",
-    "tariff_category": "BT_DOMESTIQUE",
-    "tariff_category_label": "Basse tension — usage domestique",
+    "tariff_category_eau": "EAU_DOMESTIQUE",
+    "tariff_category_eau_label": "Eau — usage domestique",
+    "tariff_category_electricite": "BT_DOMESTIQUE",
+    "tariff_category_electricite_label": "Basse tension — usage domestique",
     "power_kva": "6",
     "caliber_mm": "20",
 }

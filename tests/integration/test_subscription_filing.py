@@ -39,7 +39,8 @@ INFO = {
     "district": "Maamora",
     "city": "Kénitra",
     "usage": "DOMESTIQUE",
-    "tariff_category": "BT_DOMESTIQUE",
+    "tariff_category_eau": "EAU_DOMESTIQUE",
+    "tariff_category_electricite": "BT_DOMESTIQUE",
     "power_kva": "6",
     "caliber_mm": "15",
 }
