@@ -157,8 +157,15 @@ if RAK_MODE == "production":
         _problems.append("[sms] backend doit être http en production")
     if MAIL_BACKEND != "smtp":
         _problems.append("[mail] backend doit être smtp en production")
-    if SECRET_KEY.startswith("change-me") or len(SECRET_KEY) < 32:
-        _problems.append("[server] secret_key doit être une valeur aléatoire d'au moins 32 caractères")
+    if SECRET_KEY.startswith("change-me") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        # Django's own bar (check --deploy, security.W009): 50 characters, 5 different at least
+        _problems.append("[server] secret_key doit être une valeur aléatoire d'au moins 50 caractères")
+    if "*" in ALLOWED_HOSTS:
+        _problems.append(
+            "[server] allowed_hosts = * refusé en production : nommer le ou les noms du site (agence.rak.ma)"
+        )
+    if not SITE_URL.startswith("https://"):
+        _problems.append(f"[server] site_url doit commencer par https:// en production ({SITE_URL!r})")
     if CMI_GATEWAY == "sandbox" or "/cmi-sandbox/" in CMI_GATEWAY_URL:
         _problems.append("[cmi] gateway = sandbox est réservé au développement (test ou production attendu)")
     if EMBEDDED_DATABASE is not None:
@@ -308,7 +315,10 @@ PERMISSIONS_POLICY = (
 SECURE_REFERRER_POLICY = "same-origin"
 if RAK_MODE == "production":
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True  # an http:// request that reaches the app is sent to https://
     SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # the site's own subdomains: https only too
+    SECURE_HSTS_PRELOAD = True  # the « preload » token; listing the domain is a separate, manual step
 
 # django-axes: lock an account after N failures (per account); the per-IP limit is a separate,
 # higher threshold checked by rak_customer.services (mobile operators put many people on one IP).

@@ -227,7 +227,9 @@ PROBE = (
 )
 PRODUCTION = {
     "RAK_SERVER_MODE": "production",
-    "RAK_SERVER_SECRET_KEY": "k" * 50,
+    "RAK_SERVER_SECRET_KEY": "Kx7-pQ2_vR9mZ4wL8nB3tY6hJ1cF5dG0sA-eU7iO2kN9qW4zX8b",
+    "RAK_SERVER_SITE_URL": "https://agence.rak.ma",
+    "RAK_SERVER_ALLOWED_HOSTS": "agence.rak.ma",
     "RAK_SERVER_DEBUG": "false",
     "RAK_SMS_BACKEND": "http",
     "RAK_SMS_HTTP_URL": "https://sms.example.ma/send",

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD_KEY = "k" * 50
+GOOD_KEY = "Kx7-pQ2_vR9mZ4wL8nB3tY6hJ1cF5dG0sA-eU7iO2kN9qW4zX8b"  # 50+ characters, as production wants
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:
@@ -42,6 +42,8 @@ def test_production_with_real_backends_starts():
         RAK_SERVER_MODE="production",
         RAK_SERVER_SECRET_KEY=GOOD_KEY,
         RAK_SERVER_DEBUG="false",
+        RAK_SERVER_SITE_URL="https://agence.rak.ma",
+        RAK_SERVER_ALLOWED_HOSTS="agence.rak.ma",
         RAK_SMS_BACKEND="http",
         RAK_SMS_HTTP_URL="https://sms.example.ma/send",
         RAK_MAIL_BACKEND="smtp",
