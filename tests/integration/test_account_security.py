@@ -278,6 +278,7 @@ def test_subscription_step1_same_cin_posted_again_is_not_counted_again(client, s
 
 def test_reset_password_waits_until_used_and_the_old_one_works_meanwhile(client):
     customer, user = customer_with_account(phone="+212612345678", cin="G123456")
+    assert "Votre mot de passe actuel reste valable" in text(client.get(reverse("portal:forgot_password")))
     response = client.post(
         reverse("portal:forgot_password"), {"customer_code": customer.code, "identity": "G123456"}, follow=True
     )
