@@ -23,7 +23,9 @@ Idempotent: each payment's ``external_id`` is ``RESEAU:<réseau>:<référence>``
 the same file — or a file overlapping an earlier one — records every payment once. The amount is
 allocated like any payment (``rak_billing.allocation``): the bill the row names first, then the
 customer's other open bills, oldest due date first. The same file imported again under another
-network name is refused (its references would get another prefix and be paid twice); a reference
+network name is refused (its references would get another prefix and be paid twice), and a row
+already recorded under another network name (same customer, amount, date and reference: the
+file exported again) is rejected in the report; a reference
 too long for ``external_id`` is rejected (cut, two references would become one); a row naming a
 bill already settled is recorded with a note in the report (the money goes to the other bills).
 """
@@ -141,6 +143,7 @@ def network_payments_import(
         .select_related("reversal")
         .only("external_id", "customer_id", "amount", "reversal__reversed_at")
     }
+    twins = _recorded_under_another_network([v for _l, v, _e in valid if v.external_id not in existing])
     fresh = []
     # bounds in the order payments_record_bulk records them (customer, date): each row against
     # what the customer still owes after the rows before it
@@ -148,7 +151,20 @@ def network_payments_import(
     for _line, row, entry in sorted(valid, key=lambda v: (v[1].customer_id, v[1].paid_at, v[0])):
         entry = {**entry, "customer": row.customer_code}
         known = existing.get(row.external_id)
-        if known is None:
+        twin = twins.get(_twin_key(row)) if known is None else None
+        if twin is not None and twin != row.external_id:  # the same payment, another network name
+            report.append(
+                {
+                    **entry,
+                    "status": "rejected",
+                    "reason": gettext(
+                        "Déjà enregistré sous le réseau « %(network)s » (même client, montant, date et "
+                        "référence) : ligne ignorée."
+                    )
+                    % {"network": twin.split(":", 2)[1]},
+                }
+            )
+        elif known is None:
             owed = balances.get(row.customer_id, Decimal("0.00"))
             try:
                 payment_bounds_check(
@@ -217,6 +233,29 @@ def network_payments_import(
     batch.file.save(f"paiements-{batch.pk}.csv", ContentFile(data), save=False)
     batch.save(update_fields=["file"])
     return batch
+
+
+def _twin_key(row: _Valid) -> tuple:
+    return (row.customer_id, row.amount, row.paid_at, row.external_id.split(":", 2)[2])
+
+
+def _recorded_under_another_network(rows: list[_Valid]) -> dict[tuple, str]:
+    """Network payments already recorded with the same customer, amount, date and reference as
+    ``rows`` (whatever the network name they were imported under) -> their external id: a file
+    exported again and imported under another name must not pay twice. One query."""
+    if not rows:
+        return {}
+    found = Payment.objects.filter(
+        method=Payment.Method.AGENT_NETWORK,
+        customer_id__in={r.customer_id for r in rows},
+        paid_at__gte=min(r.paid_at for r in rows),
+        paid_at__lte=max(r.paid_at for r in rows),
+        external_id__startswith="RESEAU:",
+    ).values_list("external_id", "customer_id", "amount", "paid_at")
+    return {
+        (customer_id, amount, paid_at, external_id.split(":", 2)[2]): external_id
+        for external_id, customer_id, amount, paid_at in found
+    }
 
 
 class ImportAlreadyArchived(RakError):

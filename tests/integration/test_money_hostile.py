@@ -806,3 +806,19 @@ def test_a_network_payment_reversed_then_sent_again_is_named_as_reversed(client,
     assert Payment.objects.count() == 1
     assert_books_consistent(mine)
     assert_books_consistent(other)
+
+
+def test_the_same_rows_re_exported_under_another_network_name_are_not_paid_twice(client, recouvrement):
+    """The network's file exported again (other bytes: Windows line ends, another file name) and
+    imported under another network name: the rows already recorded — same customer, amount, date
+    and reference — are not recorded again."""
+    mine, _bill, _other, _other_bill = _two_customers()
+    rows = [f"{mine.code};60,00;12/03/2026 10:15;TX-1", f"{mine.code};15,00;12/03/2026 11:00;TX-2"]
+    first = ("code_client;montant;date;reference\n" + "\n".join(rows[:1]) + "\n").encode()
+    _report(_upload(client, "jour.csv", first, network="Tasshilat"), client)
+    again = ("code_client;montant;date;reference\r\n" + "\r\n".join(rows) + "\r\n").encode()
+    page = _report(_upload(client, "jour-export2.csv", again, network="Tashilat"), client)
+    assert "déjà enregistré sous le réseau" in page.lower()
+    assert Payment.objects.count() == 2  # TX-1 once, TX-2 new
+    assert customer_balance(mine) == D("25.00")
+    assert_books_consistent(mine)
