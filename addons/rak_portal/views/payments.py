@@ -34,7 +34,7 @@ from rak_base.documents import mask_name
 from rak_base.errors import RakError
 from rak_base.http import client_ip
 from rak_base.private_files import private_file_response
-from rak_base.throttle import throttle_hit
+from rak_base.throttle import throttle_hit, throttle_remaining
 from rak_billing.api import payment_receipt_context, payment_receipt_pdf, receipt_number
 from rak_customer.models import Contact, Customer
 from rak_customer.selectors import customer_for_user
@@ -210,19 +210,26 @@ def _quickpay_state(request: HttpRequest) -> tuple[dict, Customer] | None:
 @require_http_methods(["GET", "POST"])
 def quickpay(request: HttpRequest) -> HttpResponse:
     """Step 2 « Identifiants du client »: code client, e-mail twice, captcha, card type."""
-    form = QuickPayForm(request.POST or None)
+    # « Je ne peux pas lire l'image »: a question written in words instead (rak_portal.captcha_questions)
+    question = (request.POST or request.GET).get("verification") == "question"
+    form = QuickPayForm(request.POST or None, question=question)
     notice, status = "", 200
     if request.method == "POST":
-        allowed = throttle_hit(
-            key=f"quickpay:{client_ip(request)}", limit=THROTTLE_LIMIT, window=THROTTLE_WINDOW, now=clock.now()
-        )
-        if not allowed:
+        # only failed identifications count (a family paying several contracts from one mobile
+        # address is never blocked by its successes); a failure over the limit gets « trop de
+        # tentatives » instead of its answer, so no more than THROTTLE_LIMIT answers leak per window
+        key, now = f"quickpay:{client_ip(request)}", clock.now()
+        customer = None
+        if not throttle_remaining(key=key, limit=THROTTLE_LIMIT, window=THROTTLE_WINDOW, now=now):
             notice, status = TOO_MANY, 429
-        elif form.is_valid():
-            customer = _quickpay_customer(form.cleaned_data["code"])
-            if customer is None:
+        else:
+            valid = form.is_valid()
+            customer = _quickpay_customer(form.cleaned_data["code"]) if valid else None
+            if customer is None and not throttle_hit(key=key, limit=THROTTLE_LIMIT, window=THROTTLE_WINDOW, now=now):
+                notice, status = TOO_MANY, 429
+            elif valid and customer is None:
                 notice = NOTHING_TO_PAY  # unknown code or nothing due: the same answer
-            else:
+            elif customer is not None:
                 request.session.cycle_key()
                 request.session[QUICKPAY_KEY] = {
                     "customer_id": customer.pk,
@@ -233,7 +240,8 @@ def quickpay(request: HttpRequest) -> HttpResponse:
                 }
                 return redirect("portal:quickpay_bills")
     # the captcha widget draws a new challenge at every rendering (an answer is used once)
-    return render(request, "rak_portal/pay/quickpay.html", {"form": form, "notice": notice}, status=status)
+    context = {"form": form, "notice": notice, "question": question}
+    return render(request, "rak_portal/pay/quickpay.html", context, status=status)
 
 
 def _quickpay_customer(code: str) -> Customer | None:
