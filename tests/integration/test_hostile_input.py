@@ -24,6 +24,7 @@ SAMPLE = {"int": "1", "str": "x", "slug": "x", "path": "x"}
 CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 SKIP_PREFIXES = ("backoffice/", "cmi-sandbox/", "captcha/")
 NUL_VALUE = "a\x00b"
+HOSTILE_NUMBERS = ("1e309", "-1E+999999999", "NaN")  # finite-looking or not, every numeric field
 
 
 def _routes(patterns, prefix: str = ""):
@@ -61,6 +62,8 @@ def hostile_requests(client: Client, url: str):
     names = field_names(page.content.decode("utf-8", "replace")) if page.status_code == 200 else set()
     names |= {"code", "username", "password", "phone", "email", "amount", "back", "message"}
     yield "POST form", client.post(url, dict.fromkeys(names, NUL_VALUE))
+    for number in HOSTILE_NUMBERS:
+        yield f"POST {number}", client.post(url, dict.fromkeys(names, number))
 
 
 @pytest.fixture
