@@ -44,7 +44,10 @@ def test_simulate_electricity_by_index_then_water(page):
     # a wrong index is explained on the field, the form keeps what was typed
     page.get_by_label("Nouvel index").fill("11000")
     page.get_by_role("button", name="Simuler ma facture").click()
-    expect(page.get_by_text("Le nouvel index doit être supérieur ou égal à l'ancien index")).to_be_visible()
+    expect(page.locator("#id_new_index_error")).to_contain_text(
+        "Le nouvel index doit être supérieur ou égal à l'ancien index"
+    )
+    expect(page.get_by_test_id("error-summary")).to_be_focused()
     expect(page.get_by_label("Ancien index")).to_have_value("12000")
 
     page.get_by_text("Eau (avec l'assainissement)").click()

@@ -37,7 +37,15 @@
 
   function focusErrorSummary() {
     var summary = document.querySelector("[data-error-summary]");
-    if (summary) summary.focus();
+    if (!summary) return;
+    summary.focus();
+    // a form posted to « …#resultat » scrolls to that anchor once loaded, which takes the focus
+    // back to the page: give it to the summary again then, unless the customer moved on
+    window.addEventListener("load", function () {
+      window.setTimeout(function () {
+        if (document.activeElement === document.body || document.activeElement === null) summary.focus();
+      }, 0);
+    });
   }
 
   function start() {
