@@ -27,7 +27,8 @@ try:
     conf = Config.load(CONF_PATH)
 
     RAK_MODE = conf.choice("server", "mode", ("development", "production", "test"), "development")
-    DEBUG = conf.bool("server", "debug", RAK_MODE == "development")
+    # off unless asked for: the demo shows the portal's French error pages, not Django's technical ones
+    DEBUG = conf.bool("server", "debug", False)
     SECRET_KEY = conf.str("server", "secret_key")
     ALLOWED_HOSTS = conf.list("server", "allowed_hosts", ["127.0.0.1", "localhost"])
     SITE_URL = conf.str("server", "site_url", "http://127.0.0.1:8000").rstrip("/")

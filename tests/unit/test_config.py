@@ -22,7 +22,7 @@ def write_conf(tmp_path: Path, text: str) -> Path:
 def test_sample_conf_is_complete_and_readable():
     conf = Config.load(SAMPLE, environ={})
     assert conf.choice("server", "mode", ("development", "production")) == "development"
-    assert conf.bool("server", "debug") is True
+    assert conf.bool("server", "debug") is False  # the demo shows the French error pages (test_demo_conf.py)
     assert conf.list("server", "allowed_hosts") == ["127.0.0.1", "localhost"]
     assert conf.int("outbox", "max_attempts") == 6
     assert conf.str("database", "url", "") == ""  # the embedded PostgreSQL
