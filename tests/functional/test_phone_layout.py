@@ -80,6 +80,17 @@ def assert_fits(page, where: str) -> None:
     assert not failures, f"{where} : cibles de moins de 24 × 24 px : {failures}"
 
 
+def min_size(page, selector: str) -> float:
+    """The smallest width or height among the elements ``selector`` finds (there must be some)."""
+    sizes = page.evaluate(
+        "(s) => [...document.querySelectorAll(s)].map((e) => e.getBoundingClientRect())"
+        ".map((r) => Math.min(r.width, r.height))",
+        selector,
+    )
+    assert sizes, f"rien ne correspond à {selector}"
+    return min(sizes)
+
+
 @pytest.fixture
 def phone(browser, live_server):
     context = browser.new_context(
@@ -155,10 +166,15 @@ def test_private_pages_on_a_phone_start_with_the_content(phone, customer):
         page.goto(path)
         assert_fits(page, path)
 
-    # « Payer en ligne »: the descriptions wrap, the checkboxes are big enough
+    # « Payer en ligne »: the descriptions wrap, the checkboxes are big enough (were 13 px)
     page.goto("/espace/paiement/")
     assert page.evaluate(CLIPPED_JS, "[data-testid=pay-bills] td") == []
     expect(page.get_by_test_id("pay-bills")).to_contain_text("GERANCE:ELECTRICITE")
+    assert min_size(page, "[data-testid=pay-bills] input[type=checkbox]") >= 24
+
+    # e-facture: the bill number and PDF links of each row are full targets (were 22 px high)
+    page.goto("/espace/e-facture/")
+    assert min_size(page, "[data-testid=efacture-table] a, [data-testid=efacture-filters] button") >= 24
 
 
 def test_menu_opens_without_javascript(browser, live_server, customer):
