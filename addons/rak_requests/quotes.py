@@ -71,6 +71,10 @@ class QuoteLine:
         return round_money(self.quantity * self.unit_price)
 
 
+QUANTITY_MAX = Decimal(100_000)
+PRICE_MAX = Decimal(100_000_000)  # DH HT per unit; the amounts are DecimalField(14, 2)
+
+
 def quote_lines_parse(text: str) -> list[QuoteLine]:
     """Back-office input, one line per row: ``libellé ; quantité ; prix unitaire HT``."""
     lines = []
@@ -85,6 +89,14 @@ def quote_lines_parse(text: str) -> list[QuoteLine]:
             price = Decimal(parts[2].replace(",", ".").replace(" ", ""))
         except InvalidOperation as exc:
             raise QuoteError(f"Ligne {number} : quantité ou prix invalide.") from exc
+        if not (quantity.is_finite() and price.is_finite()):  # NaN, Infinity: no comparison possible
+            raise QuoteError(f"Ligne {number} : quantité ou prix invalide.")
+        if quantity > QUANTITY_MAX or price > PRICE_MAX:  # 1e309 would overflow the amounts (a 500)
+            raise QuoteError(f"Ligne {number} : quantité ou prix hors limites.")
+        if quantity != quantity.quantize(Decimal("0.001")):
+            raise QuoteError(f"Ligne {number} : la quantité a trois décimales au plus.")
+        if price != price.quantize(Decimal("0.01")):
+            raise QuoteError(f"Ligne {number} : le prix a deux décimales au plus.")
         if quantity <= 0 or price < 0:
             raise QuoteError(f"Ligne {number} : la quantité doit être positive et le prix non négatif.")
         lines.append(QuoteLine(parts[0], quantity, price))

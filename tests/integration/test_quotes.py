@@ -154,3 +154,23 @@ def test_a_quote_past_its_validity_shows_expired_and_cannot_be_accepted(client, 
     assert "Expiré" in page and "Accepter le devis</button>" not in page
     with pytest.raises(QuoteNotAcceptable):
         quote_accept(quote_id=quote.pk, customer=customer, now=later)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("Pose ; NaN ; 10", "quantité ou prix invalide"),
+        ("Pose ; 1e309 ; 10", "hors limites"),
+        ("Pose ; 1 ; 1E+999999999", "hors limites"),
+        ("Pose ; 1 ; Infinity", "quantité ou prix invalide"),
+        ("Pose ; -Infinity ; 10", "quantité ou prix invalide"),
+        ("Pose ; 1e-400 ; 10", "trois décimales"),
+        ("Pose ; 1 ; 10,001", "deux décimales"),
+    ],
+)
+def test_hostile_quote_lines_are_refused_in_french(row, message):
+    from rak_requests.quotes import QuoteError, quote_lines_parse
+
+    with pytest.raises(QuoteError, match=message):
+        quote_lines_parse(row)
+    assert quote_lines_parse("Pose ; 2 ; 1 500,50")[0].amount == Decimal("3001.00")
