@@ -76,3 +76,15 @@ def test_form_fields_include_links_errors_on_account_creation(client):
     page = assert_descriptions_exist(html)
     assert dict(page.described) == {"identity": "id_identity_error", "phone": "id_phone_error"}
     assert 'href="#id_identity">CIN / ICE : ' in html
+
+
+def test_efacture_filters_written_out_link_their_help_and_errors(client):
+    from rak_base.models import User
+    from tests.factories import customer_with_account
+
+    customer, _user = customer_with_account()
+    client.force_login(User.objects.get(username=customer.code))
+    html = client.get(reverse("portal:efacture"), {"echeance": "13/2026"}).content.decode()
+    page = assert_descriptions_exist(html)
+    assert dict(page.described)["echeance"] == "id_echeance_helptext id_echeance_error"
+    assert 'aria-invalid="true"' in html
