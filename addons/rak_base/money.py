@@ -27,3 +27,20 @@ def amount_in_words(value: Decimal) -> str:
     if centimes:
         words += f" et {num2words(centimes, lang='fr')} centime{'s' if centimes > 1 else ''}"
     return words
+
+
+def money_format(value: Decimal | int | str, *, currency: str = "DH", plain_space: bool = False) -> str:
+    """The one French amount format: ``1070`` -> « 1 070,00 DH » — thousands grouped by a narrow
+    no-break space (U+202F) and « DH » held by a no-break space, for pages and PDFs; with
+    ``plain_space=True`` ordinary spaces, for SMS (GSM-7 has neither character: one would turn the
+    whole SMS into UCS-2, 70 characters a part) and plain-text e-mails."""
+    value = round_money(value)
+    sign = "-" if value < 0 else ""
+    whole, _, cents = f"{abs(value):.2f}".partition(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    group_sep, unit_sep = (" ", " ") if plain_space else ("\u202f", "\u00a0")
+    text = f"{sign}{group_sep.join(groups)},{cents}"
+    return f"{text}{unit_sep}{currency}" if currency else text

@@ -10,10 +10,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.utils.formats import date_format
+from django.utils.translation import ngettext
 
 from rak_base import clock
 from rak_base.models import Message
-from rak_base.money import round_money
+from rak_base.money import money_format, round_money
 from rak_base.outbox import event_key, message_queue_bulk
 from rak_billing.ledger import customers_with_credit, ledger_apply_credit
 from rak_billing.models import Bill, BillingRun
@@ -41,24 +42,29 @@ def notification_kind(run_id: int) -> str:
 
 
 def _amount(value: Decimal) -> str:
-    whole, _, cents = f"{value:,.2f}".partition(".")
-    return f"{whole.replace(',', ' ')},{cents} DH"
+    return money_format(value, plain_space=True)  # SMS and plain-text e-mail: ordinary spaces
 
 
 def bill_available_texts(*, month: str, count: int, total: Decimal, due: str, estimated: bool) -> tuple[str, str, str]:
     """(SMS body, e-mail subject, e-mail / bell body) of « votre facture est disponible »."""
-    what = "Votre facture" if count == 1 else f"Vos {count} factures"
-    verb = "est disponible" if count == 1 else "sont disponibles"
+    what = ngettext("Votre facture", "Vos %(count)d factures", count) % {"count": count}
+    verb = ngettext("est disponible", "sont disponibles", count)
     note = " (consommation estimée)" if estimated else ""
+    consult = ngettext("Consultez-la", "Consultez-les", count)
     sms = (
         f"RAK : {what} de {month}{note} {verb} : {_amount(total)} à régler avant le {due}. "
-        "Consultez-la sur l'agence en ligne."
+        f"{consult} sur l'agence en ligne."
     )
     subject = f"{what} RAK de {month} {verb}"
     body = (
         f"Bonjour,\n\n{what} de {month}{note} {verb} sur votre agence en ligne RAK.\n"
         f"Montant : {_amount(total)} — à régler avant le {due}.\n\n"
-        "Vous pouvez la consulter, la télécharger et la payer dans « Mes consommations ».\n\n"
+        + ngettext(
+            "Vous pouvez la consulter, la télécharger et la payer dans « Mes consommations ».",
+            "Vous pouvez les consulter, les télécharger et les payer dans « Mes consommations ».",
+            count,
+        )
+        + "\n\n"
         "La RAK"
     )
     return sms, subject, body

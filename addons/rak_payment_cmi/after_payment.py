@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from rak_base.errors import RakError
+from rak_base.money import money_format
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.phones import phone_normalize
 from rak_base.workdays import working_day_after
@@ -122,10 +123,10 @@ def order_paid_notify(*, order_id: int) -> None:
     """« Vous recevrez un mail de confirmation du paiement » (seed 001 step 6)."""
     order = PaymentOrder.objects.select_related("customer", "payment").get(pk=order_id)
     lines = "\n".join(
-        f"  - {line.bill.number} : {line.amount} DH"
+        f"  - {line.bill.number} : {money_format(line.amount, plain_space=True)}"
         for line in order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
     )
-    fee = f"Frais du service en ligne : {order.fee_total} DH\n" if order.fee_total else ""
+    fee = f"Frais du service en ligne : {money_format(order.fee_total, plain_space=True)}\n" if order.fee_total else ""
     paid_at = timezone.localtime(order.paid_at) if order.paid_at else None
     body = (
         f"Bonjour {order.bill_to_name or order.customer.display_name},\n\n"
@@ -135,7 +136,7 @@ def order_paid_notify(*, order_id: int) -> None:
         f"Code d'autorisation : {order.auth_code or '—'}\n"
         f"Numéro de reçu de paiement : {receipt_number(order.payment_id)}\n\n"
         f"Factures réglées :\n{lines}\n{fee}"
-        f"Total payé : {order.amount_total} DH\n\n"
+        f"Total payé : {money_format(order.amount_total, plain_space=True)}\n\n"
         + (f"{agency_posting_sentence(order.paid_at)}\n\n" if order.paid_at else "")
         + f"Votre reçu (à imprimer ou télécharger en PDF) : {receipt_url(order, absolute=True, with_token=True)}\n\n"
         "Merci de votre confiance.\nRAK — Service de paiement en ligne"
@@ -143,7 +144,7 @@ def order_paid_notify(*, order_id: int) -> None:
     account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()
     message_queue_email(
         to=order.email,
-        subject=f"RAK — Confirmation de votre paiement en ligne ({order.amount_total} DH)",
+        subject=f"RAK — Confirmation de votre paiement en ligne ({money_format(order.amount_total, plain_space=True)})",
         body=body,
         user=account.user if account else None,
         kind="payment",
@@ -168,7 +169,7 @@ def order_cancelled_notify(*, order_id: int) -> None:
     values = {
         "name": order.bill_to_name or order.customer.display_name,
         "oid": order.oid,
-        "total": f"{order.amount_total:.2f}".replace(".", ","),
+        "total": money_format(order.amount_total, plain_space=True, currency=""),
         "bills": numbers,
     }
     subject = gettext("RAK — Paiement en ligne non débité : factures déjà réglées (commande %(oid)s)") % values
