@@ -9,6 +9,7 @@ bills newly settled. A subscriber should cost a fixed number of queries per call
 from rak_billing.billing import BillingRunRefused, billing_run_create
 from rak_billing.engine import EngineError, fmt_qty
 from rak_billing.ledger import (
+    HOOK_BILLS_REOPENED,
     HOOK_BILLS_SETTLED,
     CreditNoteRefused,
     OtherLine,
@@ -41,6 +42,7 @@ from rak_billing.receipts import (
 from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book, vat_rate_other
 
 __all__ = [
+    "HOOK_BILLS_REOPENED",
     "HOOK_BILLS_SETTLED",
     "SIMULATED_SERVICES",
     "BillingRunRefused",

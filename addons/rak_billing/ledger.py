@@ -67,6 +67,10 @@ DEFAULT_PAYMENT_MAX_AMOUNT = Decimal("1000000.00")
 PAYMENT_MAX_AGE = datetime.timedelta(days=5 * 365 + 1)
 #: fired in the transaction that settles bills: ``hook_fire(HOOK_BILLS_SETTLED, bill_ids=[...], customer_id=...)``
 HOOK_BILLS_SETTLED = "billing.bills_settled"
+#: fired in the transaction of a payment reversal, for the bills it re-opened (still open after the
+#: customer's other credit was applied): ``hook_fire(HOOK_BILLS_REOPENED, bill_ids=[...],
+#: customer_id=..., reason=..., at=...)`` — what moved on because they were paid must stop
+HOOK_BILLS_REOPENED = "billing.bills_reopened"
 DEFAULT_DUE_DAYS = 15
 OTHER_KINDS = (
     Bill.Kind.CUT_FEE,
@@ -700,6 +704,9 @@ def payment_reverse(*, payment: Payment | int, reason: str, by, at: datetime.dat
             )
     _rest, settled = _apply_credit(customer_id, at=at)  # the customer's other credit, if any
     _announce_settled(customer_id=customer_id, bill_ids=settled)
+    reopened = sorted(Bill.objects.filter(pk__in=list(paid), settled_at__isnull=True).values_list("pk", flat=True))
+    if reopened:
+        hook_fire(HOOK_BILLS_REOPENED, bill_ids=reopened, customer_id=customer_id, reason=reason, at=at)
     documents_revoke(kind="RECEIPT", subject=payment, at=at)
     return reversal
 

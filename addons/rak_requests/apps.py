@@ -8,13 +8,15 @@ class RakRequestsConfig(AppConfig):
 
     def ready(self) -> None:
         from rak_base.hooks import hook_subscribe
-        from rak_billing.api import HOOK_BILLS_SETTLED
+        from rak_billing.api import HOOK_BILLS_REOPENED, HOOK_BILLS_SETTLED
         from rak_requests import jobs, settlement
         from rak_requests.lifecycle import fees_paid_check
         from rak_requests.models import Phase
 
         # « facture réglée » (any channel): the request that owns the bill moves on (settlement.py)
         hook_subscribe(HOOK_BILLS_SETTLED, settlement.on_bills_settled)
+        # a reversed payment re-opens a request's bill: history note + supervisors told
+        hook_subscribe(HOOK_BILLS_REOPENED, settlement.on_bills_reopened)
         settlement.settled_bill_handler_register(Phase.Code.PAIEMENT, fees_paid_check)  # fees → Pose du compteur
         jobs.register()  # periodic jobs (rak_base.scheduler): SLA escalation, staging purge
         from rak_requests.quotes import works_paid_check

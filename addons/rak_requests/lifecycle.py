@@ -550,6 +550,14 @@ def installation_record(
     request = request_lock(request_id=order.request_id)
     if request.status not in OPEN_STATUSES or _phase_code(request) != Code.POSE_COMPTEUR:
         raise InstallationRefused()
+    if (
+        request.fee_bill_id is not None
+        and not Bill.objects.filter(pk=request.fee_bill_id, settled_at__isnull=False).exists()
+    ):
+        # the payment of the fees was reversed after the request moved on (settlement.on_bills_reopened)
+        raise InstallationRefused(
+            "Les frais de cette demande ne sont plus réglés (paiement annulé) : la pose attend leur paiement."
+        )
     if order.status != InstallationOrder.Status.PENDING:
         raise InstallationRefused("Ce compteur est déjà posé.")
     meter_number = (meter_number or "").strip().upper()

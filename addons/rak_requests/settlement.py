@@ -28,7 +28,7 @@ from datetime import datetime
 from django.db import transaction
 
 from rak_base import clock
-from rak_requests.engine import OPEN_STATUSES
+from rak_requests.engine import OPEN_STATUSES, request_transition
 from rak_requests.models import ServiceRequest
 
 logger = logging.getLogger(__name__)
@@ -101,3 +101,61 @@ def settled_bills_recheck(*, now: datetime, actor=None) -> int:
             .values_list("pk", "phase__code")
         )
     return _dispatch(sorted(set(rows)), now=now, actor=actor)
+
+
+def on_bills_reopened(
+    *, bill_ids: Iterable[int], reason: str = "", at: datetime | None = None, **_payload
+) -> list[int]:
+    """``HOOK_BILLS_REOPENED`` handler (in the reversal's transaction): a payment that had paid a
+    request's bill was reversed (a cheque returned unpaid, a card chargeback). The open requests
+    linked to a re-opened bill get an internal note in their history and the supervisors one bell
+    + e-mail; what waits for the payment checks the bill itself (the meter's pose refuses while the
+    fees are open again). Returns the requests told."""
+    from django.contrib.auth import get_user_model
+
+    from rak_base.outbox import message_queue_bell, message_queue_email
+    from rak_requests.models import RequestEvent
+    from rak_requests.services import SUPERVISOR_GROUP
+
+    bill_ids = list(bill_ids)
+    links = {entry.bill_link for entry in _handlers.values()} or {"fee_bill"}
+    requests: set[int] = set()
+    for link in links:
+        requests.update(
+            ServiceRequest.objects.filter(**{f"{link}__in": bill_ids}, status__in=OPEN_STATUSES).values_list(
+                "pk", flat=True
+            )
+        )
+    if not requests:
+        return []
+    now = at or clock.now()
+    told = []
+    for request_id in sorted(requests):
+        request = ServiceRequest.objects.select_related("fee_bill", "phase").get(pk=request_id)
+        bill_number = request.fee_bill.number if request.fee_bill_id else "—"
+        message = (
+            f"Paiement de la facture {bill_number} annulé — motif : {reason or '—'}. "
+            "La facture est de nouveau à payer : la suite de la demande attend son règlement."
+        )
+        request_transition(
+            request_id=request_id,
+            now=now,
+            event_kind=RequestEvent.Kind.NOTE,
+            actor_kind=RequestEvent.Actor.SYSTEM,
+            expect_status=None,
+            internal=True,
+            message=message,
+        )
+        told.append(request)
+    subject = f"Paiement annulé : {', '.join(r.number for r in told)}"
+    body = "\n".join(
+        f"- {r.number} ({r.phase.name if r.phase else '—'}) : facture {r.fee_bill.number if r.fee_bill_id else '—'} "
+        f"de nouveau à payer (motif : {reason or '—'})."
+        for r in told
+    )
+    supervisors = get_user_model().objects.filter(groups__name=SUPERVISOR_GROUP, is_active=True, is_staff=True)
+    for supervisor in supervisors.distinct():
+        message_queue_bell(user=supervisor, subject=subject, body=body, kind="request")
+        if supervisor.email:
+            message_queue_email(to=supervisor.email, subject=subject, body=body, user=supervisor, kind="request")
+    return [r.pk for r in told]

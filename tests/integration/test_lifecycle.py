@@ -13,12 +13,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from PIL import Image, ImageDraw
 
 from rak_base.models import Document, Message
-from rak_billing.ledger import payment_record
+from rak_billing.ledger import payment_record, payment_reverse
 from rak_billing.models import Bill, MeterReading, Payment
 from rak_customer.models import Customer, Dossier
 from rak_payment_cmi.api import PaymentOrder
@@ -605,3 +606,56 @@ def test_a_failure_after_payment_never_loses_the_card_payment(client, request_te
     response = client.get(reverse("admin:rak_requests_installationorder_check_payments"))
     assert any("pose du compteur : 1" in m for m in followed_messages(client, response))
     assert reload(request).phase.code == Code.POSE_COMPTEUR
+
+
+@pytest.fixture
+def supervisor_reversal(db):
+    user = StaffFactory(username="sup.reversal", email="sup@rak.ma")
+    user.groups.set(Group.objects.filter(name="superviseur"))
+    return user
+
+
+def test_reversed_fee_payment_stops_the_installation_until_paid_again(request_tech, agent, supervisor_reversal):
+    """A payment that had paid the fees is reversed (a cheque returned unpaid, a card chargeback):
+    the fees invoice re-opens; the request that had moved on does not go on as if it were paid —
+    no meter installed until the fees are paid again, the reversal written in the request's history
+    (internal note) and the supervisors told; paying again lets the pose go on."""
+    request = sign_all(to_signature(request_tech, agent))
+    payment = payment_record(
+        customer=request.customer,
+        amount=Decimal("1320.00"),
+        method=Payment.Method.CHEQUE,
+        paid_at=NOW,
+        bills=[request.fee_bill],
+    )
+    request = reload(request)
+    assert request.phase.code == Code.POSE_COMPTEUR
+
+    payment_reverse(payment=payment, reason="Chèque revenu impayé", by=agent, at=NOW)
+
+    request = reload(request)
+    assert request.fee_bill.settled_at is None
+    note = request.events.filter(kind=RequestEvent.Kind.NOTE, internal=True).order_by("-pk").first()
+    assert note is not None and "Chèque revenu impayé" in note.message and request.fee_bill.number in note.message
+    bell = Message.objects.filter(
+        user=supervisor_reversal, channel=Message.Channel.BELL, subject__contains=request.number
+    )
+    assert bell.count() == 1
+
+    water, _power = request.installations.order_by("service")
+    with pytest.raises(lifecycle.InstallationRefused, match="frais"):
+        lifecycle.installation_record(
+            order_id=water.pk, agent=agent, meter_number="SN26R0001", caliber="", brand="Sensus", index=0, now=NOW
+        )
+
+    payment_record(
+        customer=request.customer,
+        amount=Decimal("1320.00"),
+        method=Payment.Method.CASH,
+        paid_at=NOW,
+        bills=[request.fee_bill],
+    )
+    lifecycle.installation_record(
+        order_id=water.pk, agent=agent, meter_number="SN26R0001", caliber="", brand="Sensus", index=0, now=NOW
+    )
+    assert reload(request).installations.filter(status="DONE").count() == 1
