@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -15,6 +17,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFil
 from unfold.decorators import display
 
 from rak_base.admin import ReadOnlyAdminMixin
+from rak_billing.models import PaymentReversal
 from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
 
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
@@ -25,6 +28,7 @@ STATUS_LABELS = {
     PaymentOrder.Status.AMOUNT_MISMATCH: "warning",
     PaymentOrder.Status.EXPIRED: "info",
     PaymentOrder.Status.CANCELLED: "warning",
+    "REVERSED": "danger",  # paid, then its payment reversed in the back office (« Annuler le paiement »)
 }
 
 
@@ -130,6 +134,7 @@ class PaymentOrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
                     "proc_return_code",
                     "masked_pan",
                     "cancel_reason",
+                    "payment_reversal",
                 )
             },
         ),
@@ -137,13 +142,39 @@ class PaymentOrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
     )
     readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
 
+    def get_queryset(self, request):
+        # whether the captured payment was reversed since, in the list's one query
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(payment_reversed=Exists(PaymentReversal.objects.filter(payment_id=OuterRef("payment_id"))))
+        )
+
     @display(description=_("client"), ordering="customer__code")
     def customer_link(self, obj: PaymentOrder) -> str:
         return _link(obj.customer, f"{obj.customer.code} — {obj.customer}")
 
     @display(description=_("statut"), ordering="status", label=STATUS_LABELS)
     def status_badge(self, obj: PaymentOrder) -> tuple[str, str]:
+        if obj.status == PaymentOrder.Status.PAID and getattr(obj, "payment_reversed", False):
+            return "REVERSED", _("Payé puis annulé")
         return obj.status, obj.get_status_display()
+
+    @display(description=_("annulation du paiement"))
+    def payment_reversal(self, obj: PaymentOrder) -> str:
+        reversal = (
+            PaymentReversal.objects.filter(payment_id=obj.payment_id).select_related("reversed_by").first()
+            if obj.payment_id
+            else None
+        )
+        if reversal is None:
+            return "—"
+        who = reversal.reversed_by.get_full_name() or reversal.reversed_by.get_username()
+        return _("Annulé le %(date)s par %(who)s — motif : %(reason)s") % {
+            "date": f"{timezone.localtime(reversal.reversed_at):%d/%m/%Y %H:%M}",
+            "who": who,
+            "reason": reversal.reason,
+        }
 
 
 @admin.register(CmiCallback)
