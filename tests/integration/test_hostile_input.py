@@ -141,3 +141,14 @@ def test_oversize_body_is_refused_from_its_length_before_it_is_read(url, limit_s
     assert "Envoi trop volumineux" in response.content.decode()
     # at the limit the request goes on to the view (redirected to the login page here)
     assert client.post(url, {"a": "b"}).status_code in (302, 200)
+
+
+def test_back_office_answers_nul_bytes_with_400():
+    from tests.factories import StaffFactory
+
+    client = Client(raise_request_exception=False)
+    client.force_login(StaffFactory(is_superuser=True))
+    assert client.get("/backoffice/rak_customer/customer/", {"q": NUL_VALUE}).status_code == 400
+    assert client.get("/backoffice/rak_customer/customer/1%00/change/").status_code == 400
+    assert client.post("/backoffice/rak_customer/agency/add/", {"name": NUL_VALUE}).status_code == 400
+    assert client.get("/backoffice/rak_customer/customer/", {"q": "Alaoui"}).status_code == 200
