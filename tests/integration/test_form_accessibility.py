@@ -88,3 +88,10 @@ def test_efacture_filters_written_out_link_their_help_and_errors(client):
     page = assert_descriptions_exist(html)
     assert dict(page.described)["echeance"] == "id_echeance_helptext id_echeance_error"
     assert 'aria-invalid="true"' in html
+
+
+def test_simulator_choice_groups_are_described_by_their_errors(client):
+    html = client.post(reverse("portal:simulator"), {}).content.decode()
+    page = assert_descriptions_exist(html)
+    assert ("fieldset", "id_service_error") in page.described
+    assert "Le formulaire contient des erreurs" in html
