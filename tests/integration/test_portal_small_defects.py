@@ -30,3 +30,24 @@ def test_connection_request_step_2_title(client):
     html = client.get(url, follow=True).content.decode().replace("&#x27;", "'")
     assert "Saisie des informations relatives au branchement" in html
     assert "relatives à au" not in html
+
+
+def test_agencies_directions_phone_and_address(client):
+    from decimal import Decimal
+
+    from rak_customer.models import Agency
+
+    Agency.objects.create(
+        name="Agence Centre-ville",
+        address="Boulevard Mohammed Diouri, Ville Haute, Kénitra",
+        city="Kénitra",
+        phone="+212537372100",
+        latitude=Decimal("34.261100"),
+        longitude=Decimal("-6.580200"),
+    )
+    Agency.objects.create(name="Agence Mehdia", address="Avenue de la Plage", city="Mehdia")
+    html = client.get(reverse("portal:agencies")).content.decode()
+    assert "Kénitra, Kénitra" not in html and "Avenue de la Plage, Mehdia" in html
+    assert "05 37 37 21 00" in html and 'href="tel:+212537372100"' in html
+    assert "destination=34.261100,-6.580200" in html  # decimal points, not the French comma
+    assert "34,261100" not in html
