@@ -51,3 +51,16 @@ def test_agencies_directions_phone_and_address(client):
     assert "05 37 37 21 00" in html and 'href="tel:+212537372100"' in html
     assert "destination=34.261100,-6.580200" in html  # decimal points, not the French comma
     assert "34,261100" not in html
+
+
+def test_dashboard_opens_on_a_metered_dossier_not_sanitation(client):
+    from rak_customer.models import Service
+    from tests.factories import DossierFactory
+
+    customer, user = customer_with_account()
+    sanitation = DossierFactory(customer=customer, number="D100000001", service=Service.ASSAINISSEMENT, meter=None)
+    water = DossierFactory(customer=customer, number="D100000002", service=Service.EAU)
+    assert sanitation.number < water.number and water.meter_id is not None
+    client.force_login(user)
+    response = client.get(reverse("portal:dashboard"))
+    assert response.context["chart_dossier"] == water

@@ -25,7 +25,7 @@ from rak_base import clock
 from rak_base.private_files import private_file_response
 from rak_billing import api, selectors
 from rak_billing.models import Bill
-from rak_customer.models import Dossier
+from rak_customer.models import Dossier, Service
 from rak_portal import exports
 from rak_portal.charts import Bar, bar_chart, fr_number, month_label, month_short
 from rak_portal.selectors import news_active
@@ -42,14 +42,16 @@ def _today() -> datetime.date:
 
 def _pick_dossier(dossiers: list[Dossier], number: str | None) -> Dossier | None:
     """The dossier named in ``?dossier=`` among the customer's own (404 for any other), else the
-    first one (active first)."""
+    first active metered one (water or electricity: a sanitation dossier has no consumption of
+    its own to chart), else the first active one, else the first."""
     if number:
         for dossier in dossiers:
             if dossier.number == number:
                 return dossier
         raise Http404("Dossier inconnu")
     active = [d for d in dossiers if d.status == Dossier.Status.ACTIVE]
-    return (active or dossiers or [None])[0]
+    metered = [d for d in active if d.meter_id is not None and d.service != Service.ASSAINISSEMENT]
+    return (metered or active or dossiers or [None])[0]
 
 
 def consumption_chart(dossier: Dossier) -> dict:
