@@ -206,3 +206,25 @@ def test_logged_in_customer_keeps_the_menu(client):
     page = text(client.get(URL))
     assert "Tableau de bord" in page  # the private sidebar
     assert "Simuler ma facture" in page
+
+
+def test_each_category_names_the_services_it_has_a_tariff_for(client):
+    """The category list follows the chosen service (simulator.js hides the others; the server
+    refuses a category without a tariff for the service in any case)."""
+    import re
+
+    from rak_billing.tariffs import tariff_book
+
+    book = tariff_book(
+        datetime(2026, 3, 2, tzinfo=ZoneInfo("Africa/Casablanca")).date(), services=["ELECTRICITE", "EAU"]
+    )
+    page = client.get(URL).content.decode()
+    select = re.search(r'<select name="category"[^>]*>(.*?)</select>', page, re.S).group(1)
+    options = re.findall(r'<option value="([^"]+)"([^>]*)>', select)
+    assert options
+    for value, attrs in options:
+        services = re.search(r'data-services="([^"]*)"', attrs)
+        assert services, f"option {value} without data-services"
+        expected = {s for s in ("ELECTRICITE", "EAU") if value in book.categories(s)}
+        assert set(services.group(1).split()) == expected
+    assert 'src="/static/rak_portal/simulator.js"' in page

@@ -37,11 +37,26 @@ MODE_CHOICES = [("consommation", "Ma consommation"), ("index", "Mes index (ancie
 PERIOD_CHOICES = [("jours", "Un nombre de jours"), ("dates", "Des dates de relève")]
 
 
+class CategorySelect(forms.Select):
+    """Each option names the services it has a tariff for (``data-services``): simulator.js shows
+    only those of the chosen service."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.services_of: dict[str, list[str]] = {}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value:
+            option["attrs"]["data-services"] = " ".join(self.services_of.get(str(value), []))
+        return option
+
+
 class SimulatorForm(forms.Form):
     service = forms.ChoiceField(
         label="Service", choices=SERVICE_CHOICES, widget=forms.RadioSelect, initial=Service.ELECTRICITE.value
     )
-    category = forms.ChoiceField(label="Catégorie tarifaire", error_messages=REQUIRED)
+    category = forms.ChoiceField(label="Catégorie tarifaire", widget=CategorySelect, error_messages=REQUIRED)
     mode = forms.ChoiceField(label="Je connais", choices=MODE_CHOICES, widget=forms.RadioSelect, initial="consommation")
     consumption = forms.DecimalField(
         label="Consommation (kWh ou m³)",
@@ -102,6 +117,9 @@ class SimulatorForm(forms.Form):
             (value, labels[value]) for value in Dossier.TariffCategory.values if value in offered
         ]
         self.fields["category"].initial = Dossier.TariffCategory.DOMESTIQUE.value
+        self.fields["category"].widget.services_of = {
+            category: [service for service, values in categories.items() if category in values] for category in offered
+        }
 
     def clean(self):
         cleaned = super().clean()
