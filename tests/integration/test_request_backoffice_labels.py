@@ -264,7 +264,9 @@ def test_a_duplicate_phase_reads_as_a_french_sentence(admin_client):
 def test_history_of_a_change_made_without_a_user_or_reason_reads_french(db):
     """A change saved by the system (a seed, a job: no user, no reason) used to show the Python
     literal None in the « Raison de la modification » column, and the page's English words."""
-    request_type = RequestType.objects.order_by("pk").first()
+    request_type, _created = RequestType.objects.get_or_create(  # the seed, unless a flush took it
+        code=RequestType.Code.SUBSCRIPTION, defaults={"name": "Demande d'abonnement", "number_prefix": "AB"}
+    )
     request_type.save()  # a history row with no user and no change reason
     client = Client()
     client.force_login(StaffFactory(username="root.history", is_superuser=True))
