@@ -77,3 +77,19 @@ def test_simulator_fits_a_phone_screen(page):
         )
         print(wide)
     assert overflow <= 0, f"la page déborde de {overflow}px sur un téléphone"
+
+
+def test_category_list_follows_the_chosen_service(page):
+    page.goto("/services/simulation/")
+    select = page.locator('select[name="category"]')
+    for service, label in (("EAU", "Eau"), ("ELECTRICITE", "Électricité")):
+        page.locator(f'input[name="service"][value="{service}"]').check()
+        offered = select.evaluate(
+            "s => Array.from(s.options).filter(o => o.value && !o.disabled).map(o => o.dataset.services)"
+        )
+        hidden = select.evaluate(
+            "s => Array.from(s.options).filter(o => o.value && o.disabled).map(o => o.dataset.services)"
+        )
+        assert offered, label
+        assert all(service in services.split() for services in offered)
+        assert all(service not in services.split() for services in hidden)
