@@ -116,6 +116,7 @@ try:
     COMPANY_ADDRESS = conf.str("company", "address", COMPANY_DEMO["address"])
     COMPANY_PHONE = conf.str("company", "phone", COMPANY_DEMO["phone"])
     COMPANY_EMAIL = conf.str("company", "email", "relationclient@rak.ma")
+    COMPANY_FACEBOOK_URL = conf.str("company", "facebook_url", "")  # « Page Facebook de la RAK » (seed 000)
     COMPANY_ICE = conf.str("company", "ice", COMPANY_DEMO["ice"])
     COMPANY_IF = conf.str("company", "if", COMPANY_DEMO["if"])
     COMPANY_TP = conf.str("company", "tp", COMPANY_DEMO["tp"])

@@ -27,6 +27,7 @@ class Company:
     ice: str
     if_number: str
     tp: str
+    facebook_url: str = ""
 
     @property
     def name_with_short(self) -> str:
@@ -53,6 +54,7 @@ def company() -> Company:
         ice=settings.COMPANY_ICE,
         if_number=settings.COMPANY_IF,
         tp=settings.COMPANY_TP,
+        facebook_url=getattr(settings, "COMPANY_FACEBOOK_URL", ""),
     )
 
 

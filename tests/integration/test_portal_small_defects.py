@@ -64,3 +64,19 @@ def test_dashboard_opens_on_a_metered_dossier_not_sanitation(client):
     client.force_login(user)
     response = client.get(reverse("portal:dashboard"))
     assert response.context["chart_dossier"] == water
+
+
+def test_password_sent_page_gives_the_crc_phone_and_the_facebook_page(client, settings):
+    from tests.factories import CustomerFactory, PhoneFactory
+
+    settings.COMPANY_PHONE = "05 37 37 00 00"
+    settings.COMPANY_FACEBOOK_URL = "https://www.facebook.com/rak.kenitra"
+    customer = CustomerFactory(cin="AB123456")
+    PhoneFactory(customer=customer, value="+212661234578")
+    response = client.post(
+        reverse("portal:register_start"), {"identity": "AB123456", "phone": "0661234578"}, follow=True
+    )
+    html = response.content.decode().replace("&#x27;", "'")
+    assert "se terminant par 78" in html
+    assert 'href="tel:0537370000"' in html and "05 37 37 00 00" in html
+    assert 'href="https://www.facebook.com/rak.kenitra"' in html
