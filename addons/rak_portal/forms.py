@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
 from rak_base.phones import InvalidPhone, NotAMobile, phone_normalize
@@ -91,6 +93,23 @@ class AcceptanceMixin(forms.Form):
         required=True,
         error_messages={"required": "Vous devez donner votre accord au traitement de vos données personnelles."},
     )
+    terms_anchor = ""  # a section of the terms page (« #abonnement » for the subscription's form)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        label = str(self.fields["accept_terms"].label)
+        for words in ("conditions d'utilisation", "conditions générales"):
+            if words in label:  # the words link to the text accepted (opens in a new tab)
+                before, after = label.split(words, 1)
+                self.fields["accept_terms"].label = format_html(
+                    '{}<a href="{}{}" target="_blank" rel="noopener">{}</a>{}',
+                    before,
+                    reverse("portal:terms"),
+                    self.terms_anchor,
+                    words,
+                    after,
+                )
+                break
 
 
 class RegisterNewPhoneForm(AcceptanceMixin):

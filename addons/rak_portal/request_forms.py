@@ -207,6 +207,8 @@ class ConnectionInfoForm(_PremisesForm):
 class ConfirmForm(AcceptanceMixin):
     """Étape 4 : conditions générales et loi 09-08."""
 
+    terms_anchor = "#abonnement"
+
     accept_terms = forms.BooleanField(
         label="J'accepte les conditions générales",
         required=True,

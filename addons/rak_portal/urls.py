@@ -24,6 +24,7 @@ urlpatterns = [
     path("payer-mes-factures/factures/", payments.quickpay_bills, name="quickpay_bills"),
     path("payer-mes-factures/recapitulatif/", payments.quickpay_recap, name="quickpay_recap"),
     path("paiement-en-ligne/conditions-generales/", payments.payment_terms, name="payment_terms"),
+    path("conditions-d-utilisation/", public.terms, name="terms"),
     path("paiement-en-ligne/commande/<str:oid>/", payments.payment_pending, name="payment_pending"),
     path("recu-de-paiement/<str:oid>/", payments.payment_receipt, name="payment_receipt"),
     path("recu-de-paiement/<str:oid>/pdf/", payments.payment_receipt_pdf_view, name="payment_receipt_pdf"),

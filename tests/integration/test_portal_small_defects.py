@@ -80,3 +80,13 @@ def test_password_sent_page_gives_the_crc_phone_and_the_facebook_page(client, se
     assert "se terminant par 78" in html
     assert 'href="tel:0537370000"' in html and "05 37 37 00 00" in html
     assert 'href="https://www.facebook.com/rak.kenitra"' in html
+
+
+def test_terms_to_accept_are_linked_and_readable(client):
+    response = client.post(reverse("portal:register_start"), {"identity": "ZZ999999", "phone": "0661234500"})
+    assert response["Location"] == reverse("portal:register_prospect")
+    form = client.get(reverse("portal:register_prospect")).content.decode()
+    terms = reverse("portal:terms")
+    assert f'href="{terms}"' in form  # « J'accepte les conditions d'utilisation » links to their text
+    page = client.get(terms).content.decode().replace("&#x27;", "'")
+    assert "Conditions d'utilisation de l'agence en ligne" in page and "09-08" in page

@@ -110,3 +110,8 @@ def coming_soon(request: HttpRequest, slug: str) -> HttpResponse:
     if service is None:
         raise Http404("Service inconnu")
     return render(request, "rak_portal/coming_soon.html", {"service": service})
+
+
+def terms(request: HttpRequest) -> HttpResponse:
+    """« Conditions d'utilisation de l'agence en ligne », linked wherever they must be accepted."""
+    return render(request, "rak_portal/terms.html")
