@@ -111,3 +111,13 @@ def test_request_fee_payment_leads_back_to_the_request(client, seed_customer):
     assert "refusée par votre banque" in html
     assert f'href="{reverse("portal:request_detail", args=[request_.number])}"' in html
     assert "Retour à ma demande" in html
+
+
+def test_return_page_amounts_in_french_format(client, seed_customer):
+    customer, _user, dossier, _first, _second = seed_customer
+    big = seed_bill(dossier, "1070.00", period=datetime.date(2025, 12, 1), due=datetime.date(2026, 3, 1))
+    order = paying.order_create_for_bills(
+        customer=customer, bills=[big, _first], purpose=PaymentOrder.Purpose.BILLS, email="y@example.ma", now=NOW
+    )
+    html = client.get(reverse("cmi:order_return", args=[order.oid])).content.decode()
+    assert "1\u202f070,00\u00a0DH" in html and "1070.00" not in html and "1070,00" not in html

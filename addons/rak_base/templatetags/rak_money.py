@@ -1,0 +1,17 @@
+"""``{% load rak_money %}{{ amount|money }}`` -> « 1 070,00 DH » (rak_base.money.money_format)."""
+
+from __future__ import annotations
+
+from django import template
+
+from rak_base.money import money_format
+
+register = template.Library()
+
+
+@register.filter
+def money(value) -> str:
+    """An amount with « DH », French format; « — » when there is none."""
+    if value is None or value == "":
+        return "—"
+    return money_format(value)
