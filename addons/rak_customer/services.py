@@ -207,9 +207,14 @@ class RegistrationStart:
     delivery: PasswordDelivery | None = None
 
 
-def account_register_start(*, identity: str, phone: str, now: datetime) -> RegistrationStart:
-    """CIN/ICE + phone. Known customer with this phone: account created, password by SMS.
-    Known customer, other phone: an OTP goes to the new phone (next step). Unknown: prospect form."""
+def account_register_start(
+    *, identity: str, phone: str, accept_terms: bool, accept_data_processing: bool, now: datetime
+) -> RegistrationStart:
+    """CIN/ICE + phone + the conditions d'utilisation and loi 09-08 acceptances (refused without
+    them, before any look-up). Known customer with this phone: account created (acceptances
+    recorded), password by SMS. Known customer, other phone: an OTP goes to the new phone (next
+    step). Unknown: prospect form."""
+    _require_acceptance(accept_terms, accept_data_processing)
     kind, identity_value = identity_normalize(identity)
     phone_e164 = phone_normalize(phone, mobile=True)
     with transaction.atomic():
@@ -221,7 +226,7 @@ def account_register_start(*, identity: str, phone: str, now: datetime) -> Regis
             raise AccountAlreadyExists()
         if customer.contacts.filter(kind=Contact.Kind.PHONE, value=phone_e164).exists():
             account, password = _create_account(
-                customer=customer, origin=PortalAccount.Origin.KNOWN_PHONE, now=now, accepted=False
+                customer=customer, origin=PortalAccount.Origin.KNOWN_PHONE, now=now, accepted=True
             )
             delivery = _send_password(
                 customer=customer, user=account.user, password=password, now=now, phone=phone_e164

@@ -64,22 +64,6 @@ class ContactForm(forms.Form):
             raise forms.ValidationError(exc.message) from exc
 
 
-class RegisterStartForm(forms.Form):
-    identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
-    phone = forms.CharField(
-        label="N° de téléphone (mobile)",
-        max_length=20,
-        error_messages=REQUIRED,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78"}),
-    )
-
-    def clean_identity(self):
-        return _identity_clean(self.cleaned_data["identity"])
-
-    def clean_phone(self):
-        return _mobile_clean(self.cleaned_data["phone"])
-
-
 class AcceptanceMixin(forms.Form):
     accept_terms = forms.BooleanField(
         label="J'accepte les conditions d'utilisation de l'agence en ligne",
@@ -110,6 +94,26 @@ class AcceptanceMixin(forms.Form):
                     after,
                 )
                 break
+
+
+class RegisterStartForm(AcceptanceMixin):
+    """« Créer mon compte »: a known customer whose phone is on record gets the account at once, so
+    the conditions d'utilisation and the loi 09-08 consent are asked here (issue 9 §2)."""
+
+    identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
+    phone = forms.CharField(
+        label="N° de téléphone (mobile)",
+        max_length=20,
+        error_messages=REQUIRED,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78"}),
+    )
+    field_order = ["identity", "phone", "accept_terms", "accept_data_processing"]
+
+    def clean_identity(self):
+        return _identity_clean(self.cleaned_data["identity"])
+
+    def clean_phone(self):
+        return _mobile_clean(self.cleaned_data["phone"])
 
 
 class RegisterNewPhoneForm(AcceptanceMixin):

@@ -19,6 +19,12 @@ def test_create_account_login_change_password_and_phone_then_logout(page, live_s
     page.get_by_role("link", name="Créer mon compte").first.click()
     page.get_by_label("CIN / ICE").fill("ga 123456")
     page.get_by_label("N° de téléphone (mobile)").fill("06 61 23 45 78")
+    page.get_by_role("button", name="Continuer").click()  # the two acceptances are required
+    expect(page.get_by_text("Vous devez accepter les conditions d'utilisation.").first).to_be_visible()
+    terms = page.get_by_role("link", name="conditions d'utilisation", exact=True)  # one link
+    expect(terms).to_have_attribute("href", "/conditions-d-utilisation/")
+    page.get_by_label(re.compile(r"J'accepte les conditions d'utilisation")).check()
+    page.get_by_label(re.compile(r"loi 09-08")).check()
     page.get_by_role("button", name="Continuer").click()
     expect(page.get_by_test_id("password-sent")).to_contain_text("se terminant par 78")
 

@@ -52,7 +52,10 @@ def test_stranger_phone_on_a_prospect_does_not_split_the_failure_counter(client)
     """The finding: a prospect registered (no OTP) with the victim's phone made the phone match two
     accounts, and each spelling of it got its own counter — 48 wrong passwords went through."""
     victim, _ = customer_with_account(phone="+212655443322", phone_verified=True)
-    client.post(reverse("portal:register_start"), {"identity": "GK998877", "phone": "0655443322"})
+    client.post(
+        reverse("portal:register_start"),
+        {"identity": "GK998877", "phone": "0655443322", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     client.post(
         reverse("portal:register_prospect"),
         {
@@ -106,7 +109,10 @@ def test_a_second_account_cannot_claim_a_verified_phone(client, sms_outbox):
     third = CustomerFactory(cin="GC333444")
     PhoneFactory(customer=third, value="+212612999999")
     client.post(reverse("portal:logout"))
-    response = client.post(reverse("portal:register_start"), {"identity": "GC333444", "phone": "0612345678"})
+    response = client.post(
+        reverse("portal:register_start"),
+        {"identity": "GC333444", "phone": "0612345678", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     assert "déjà associé à un autre compte" in text(response)
     assert not sms_outbox.all("+212612345678")
     assert not PortalAccount.objects.filter(customer=third).exists()
@@ -207,7 +213,15 @@ def test_forgot_password_many_code_clients_from_one_address_are_throttled(client
 def test_register_cin_checks_are_throttled(client):
     statuses = [
         fresh(client)
-        .post(reverse("portal:register_start"), {"identity": f"GK{300000 + i}", "phone": f"06612{i:05d}"})
+        .post(
+            reverse("portal:register_start"),
+            {
+                "identity": f"GK{300000 + i}",
+                "phone": f"06612{i:05d}",
+                "accept_terms": "on",
+                "accept_data_processing": "on",
+            },
+        )
         .status_code
         for i in range(40)
     ]
@@ -218,7 +232,10 @@ def test_register_cin_checks_are_throttled(client):
 def test_register_new_phone_wrong_code_clients_are_throttled(client, sms_outbox):
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
-    client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0700112233"})
+    client.post(
+        reverse("portal:register_start"),
+        {"identity": "AB123456", "phone": "0700112233", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     code = sms_outbox.last_code("+212700112233")
     url = reverse("portal:register_new_phone")
     base = {"otp": code, "accept_terms": "on", "accept_data_processing": "on"}
@@ -323,7 +340,10 @@ def test_register_on_a_new_phone_tells_the_old_number_and_the_email(client, sms_
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
     EmailFactory(customer=customer, value="salma@example.ma")
-    client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0700112233"})
+    client.post(
+        reverse("portal:register_start"),
+        {"identity": "AB123456", "phone": "0700112233", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     code = sms_outbox.last_code("+212700112233")
     client.post(
         reverse("portal:register_new_phone"),
@@ -347,7 +367,10 @@ def test_register_on_the_phone_already_on_record_tells_nobody(client, sms_outbox
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
     EmailFactory(customer=customer, value="salma@example.ma")
-    client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0661234578"})
+    client.post(
+        reverse("portal:register_start"),
+        {"identity": "AB123456", "phone": "0661234578", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     assert PortalAccount.objects.filter(customer=customer).exists()
     assert not Message.objects.filter(kind="security").exists()
 

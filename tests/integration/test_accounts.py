@@ -179,7 +179,9 @@ def test_register_known_customer_known_phone_gets_password_by_sms(client):
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
     response = client.post(
-        reverse("portal:register_start"), {"identity": "ab 123456", "phone": "0661234578"}, follow=True
+        reverse("portal:register_start"),
+        {"identity": "ab 123456", "phone": "0661234578", "accept_terms": "on", "accept_data_processing": "on"},
+        follow=True,
     )
     html = response.content.decode().replace("&#x27;", "'")
     assert "se terminant par 78" in html
@@ -192,14 +194,20 @@ def test_register_known_customer_known_phone_gets_password_by_sms(client):
 
 def test_register_twice_is_refused(client):
     customer, _ = customer_with_account(phone="+212661234578", cin="AB123456")
-    response = client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0661234578"})
+    response = client.post(
+        reverse("portal:register_start"),
+        {"identity": "AB123456", "phone": "0661234578", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     assert "Un compte existe déjà" in response.content.decode().replace("&#x27;", "'")
 
 
 def test_register_known_customer_new_phone_needs_code_client_and_otp(client):
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
-    response = client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0700112233"})
+    response = client.post(
+        reverse("portal:register_start"),
+        {"identity": "AB123456", "phone": "0700112233", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     assert response["Location"] == reverse("portal:register_new_phone")
     otp_sms = last_message("+212700112233", "otp")
     code = code_from(otp_sms)
@@ -228,7 +236,10 @@ def test_register_known_customer_new_phone_needs_code_client_and_otp(client):
 def test_register_resend_too_early_is_refused_with_wait(client):
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
-    client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0700112233"})
+    client.post(
+        reverse("portal:register_start"),
+        {"identity": "AB123456", "phone": "0700112233", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     response = client.post(reverse("portal:register_new_phone"), {"resend": "1"}, follow=True)
     assert "Vous pourrez en demander un nouveau dans" in response.content.decode().replace("&#x27;", "'")
     assert Message.objects.filter(recipient="+212700112233", kind="otp").count() == 1
@@ -237,7 +248,10 @@ def test_register_resend_too_early_is_refused_with_wait(client):
 def test_register_expired_otp_is_refused(client):
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
-    client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0700112233"})
+    client.post(
+        reverse("portal:register_start"),
+        {"identity": "AB123456", "phone": "0700112233", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     code = code_from(last_message("+212700112233", "otp"))
     OneTimeCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     response = client.post(
@@ -249,7 +263,10 @@ def test_register_expired_otp_is_refused(client):
 
 
 def test_register_unknown_person_creates_prospect(client):
-    response = client.post(reverse("portal:register_start"), {"identity": "GK998877", "phone": "0655443322"})
+    response = client.post(
+        reverse("portal:register_start"),
+        {"identity": "GK998877", "phone": "0655443322", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     assert response["Location"] == reverse("portal:register_prospect")
     url = reverse("portal:register_prospect")
     missing = client.post(url, {"kind": "PARTICULIER", "accept_terms": "on", "accept_data_processing": "on"})
@@ -275,7 +292,10 @@ def test_register_unknown_person_creates_prospect(client):
 
 
 def test_register_rejects_bad_identity_and_landline(client):
-    response = client.post(reverse("portal:register_start"), {"identity": "123", "phone": "0537123456"})
+    response = client.post(
+        reverse("portal:register_start"),
+        {"identity": "123", "phone": "0537123456", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     html = response.content.decode().replace("&#x27;", "'")
     assert "Numéro ICE invalide" in html or "CIN invalide" in html
     assert "n'est pas un numéro de mobile" in html
@@ -284,7 +304,10 @@ def test_register_rejects_bad_identity_and_landline(client):
 def test_register_company_by_ice(client):
     company = CompanyFactory()
     PhoneFactory(customer=company, value="+212661000001")
-    client.post(reverse("portal:register_start"), {"identity": company.ice, "phone": "0661000001"})
+    client.post(
+        reverse("portal:register_start"),
+        {"identity": company.ice, "phone": "0661000001", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     assert PortalAccount.objects.filter(customer=company).exists()
 
 

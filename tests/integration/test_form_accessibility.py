@@ -72,7 +72,10 @@ def test_errors_are_linked_to_their_fields_and_summed_up_at_the_top(client):
 
 
 def test_form_fields_include_links_errors_on_account_creation(client):
-    html = client.post(reverse("portal:register_start"), {"identity": "", "phone": ""}).content.decode()
+    html = client.post(
+        reverse("portal:register_start"),
+        {"identity": "", "phone": "", "accept_terms": "on", "accept_data_processing": "on"},
+    ).content.decode()
     page = assert_descriptions_exist(html)
     assert dict(page.described) == {"identity": "id_identity_error", "phone": "id_phone_error"}
     assert 'href="#id_identity">CIN / ICE : ' in html

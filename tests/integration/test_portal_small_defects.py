@@ -74,7 +74,9 @@ def test_password_sent_page_gives_the_crc_phone_and_the_facebook_page(client, se
     customer = CustomerFactory(cin="AB123456")
     PhoneFactory(customer=customer, value="+212661234578")
     response = client.post(
-        reverse("portal:register_start"), {"identity": "AB123456", "phone": "0661234578"}, follow=True
+        reverse("portal:register_start"),
+        {"identity": "AB123456", "phone": "0661234578", "accept_terms": "on", "accept_data_processing": "on"},
+        follow=True,
     )
     html = response.content.decode().replace("&#x27;", "'")
     assert "se terminant par 78" in html
@@ -83,7 +85,10 @@ def test_password_sent_page_gives_the_crc_phone_and_the_facebook_page(client, se
 
 
 def test_terms_to_accept_are_linked_and_readable(client):
-    response = client.post(reverse("portal:register_start"), {"identity": "ZZ999999", "phone": "0661234500"})
+    response = client.post(
+        reverse("portal:register_start"),
+        {"identity": "ZZ999999", "phone": "0661234500", "accept_terms": "on", "accept_data_processing": "on"},
+    )
     assert response["Location"] == reverse("portal:register_prospect")
     form = client.get(reverse("portal:register_prospect")).content.decode()
     terms = reverse("portal:terms")

@@ -34,7 +34,10 @@ def otp_count() -> int:
 
 def register(client, identity: str, i: int, **extra):
     return client.post(
-        reverse("portal:register_start"), {"identity": identity, "phone": f"0661{i:06d}"}, follow=True, **extra
+        reverse("portal:register_start"),
+        {"identity": identity, "phone": f"0661{i:06d}", "accept_terms": "on", "accept_data_processing": "on"},
+        follow=True,
+        **extra,
     )
 
 

@@ -114,7 +114,11 @@ def register_start(request: HttpRequest) -> HttpResponse:
         try:
             sms_request_allow(request, now=clock.now())  # OTP or password by SMS
             result = services.account_register_start(
-                identity=form.cleaned_data["identity"], phone=form.cleaned_data["phone"], now=clock.now()
+                identity=form.cleaned_data["identity"],
+                phone=form.cleaned_data["phone"],
+                accept_terms=form.cleaned_data["accept_terms"],
+                accept_data_processing=form.cleaned_data["accept_data_processing"],
+                now=clock.now(),
             )
         except RakError as exc:
             form.add_error(None, exc.message)
