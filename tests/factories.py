@@ -125,6 +125,18 @@ class StaffFactory(factory.django.DjangoModelFactory):
             obj.save(update_fields=["password"])
 
 
+def staff_in(*groups: str, client=None, **kwargs) -> User:
+    """A staff member of the seeded back-office ``groups`` (rak_customer.groups), logged in on the
+    test ``client`` when one is given."""
+    from django.contrib.auth.models import Group
+
+    user = StaffFactory(**kwargs)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    if client is not None:
+        client.force_login(user)
+    return user
+
+
 def customer_with_account(
     *,
     phone: str = "+212612345678",

@@ -34,6 +34,7 @@ from tests.factories import (
     PhoneFactory,
     StaffFactory,
     customer_with_account,
+    staff_in,
 )
 
 User = get_user_model()
@@ -41,12 +42,6 @@ User = get_user_model()
 pytestmark = pytest.mark.django_db
 
 CUSTOMERS = reverse("admin:rak_customer_customer_changelist")
-
-
-def staff_in(*groups: str, **kwargs):
-    user = StaffFactory(**kwargs)
-    user.groups.set(Group.objects.filter(name__in=groups))
-    return user
 
 
 @pytest.fixture

@@ -9,23 +9,16 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from rak_customer.models import Dossier, Meter
 from rak_customer.services import DossierServiceLocked, dossier_save
 from rak_customer.validators import InvalidCaliber
-from tests.factories import DossierFactory, MeterFactory, StaffFactory
+from tests.factories import DossierFactory, MeterFactory, staff_in
 from tests.integration.test_backoffice import changeform_data
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_in(group: str):
-    user = StaffFactory()
-    user.groups.set(Group.objects.filter(name=group))
-    return user
 
 
 def _page(response) -> str:

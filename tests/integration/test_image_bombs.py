@@ -20,7 +20,6 @@ from functools import cache
 
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -30,7 +29,7 @@ from rak_payment_cmi.models import NetworkPaymentImport, SettlementImport
 from rak_requests import lifecycle
 from rak_requests.models import Attachment, CallRequest, Contract
 from rak_requests.services import request_ask_complement
-from tests.factories import StaffFactory, customer_with_account
+from tests.factories import StaffFactory, customer_with_account, staff_in
 from tests.integration.test_lifecycle import make_request
 from tests.integration.test_subscription_filing import INFO, step, verified_step1
 from tests.reading_factories import MeterReadingFactory, ReadingRoundFactory, dossier_in_round, png_upload
@@ -183,18 +182,11 @@ def test_document_verification_with_a_bomb_is_refused_as_not_a_pdf(client):
 # --- back-office imports -----------------------------------------------------------------------------------
 
 
-def staff_in(client, group: str):
-    user = StaffFactory()
-    user.groups.set(Group.objects.filter(name=group))
-    client.force_login(user)
-    return user
-
-
 @pytest.mark.parametrize(
     ("name", "content_type"), [("releves.xlsx", "application/octet-stream"), ("r.csv", "text/csv")]
 )
 def test_reading_import_of_a_bomb_renamed_is_refused(client, name, content_type):
-    staff_in(client, "facturation")
+    staff_in("facturation", client=client)
     response = client.post(
         reverse("admin:rak_billing_readingimport_import_file"), {"file": bomb_upload(name, content_type)}
     )
@@ -204,7 +196,7 @@ def test_reading_import_of_a_bomb_renamed_is_refused(client, name, content_type)
 
 
 def test_network_payment_import_of_a_bomb_renamed_is_refused(client):
-    staff_in(client, "recouvrement")
+    staff_in("recouvrement", client=client)
     response = client.post(
         reverse("admin:rak_payment_cmi_networkpaymentimport_import_file"),
         {"file": bomb_upload("tasshilat.csv", "text/csv"), "network": "Tasshilat"},
@@ -215,7 +207,7 @@ def test_network_payment_import_of_a_bomb_renamed_is_refused(client):
 
 
 def test_settlement_import_of_a_bomb_renamed_is_refused(client):
-    staff_in(client, "recouvrement")
+    staff_in("recouvrement", client=client)
     response = client.post(
         reverse("admin:rak_payment_cmi_settlementimport_import_file"), {"file": bomb_upload("cmi.csv", "text/csv")}
     )

@@ -13,7 +13,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.test import Client
@@ -29,7 +28,7 @@ from rak_billing.ledger import (
     payment_reverse,
 )
 from rak_billing.models import Bill, LedgerEntry, Payment, PaymentAllocation, PaymentReversal
-from tests.factories import CustomerFactory, StaffFactory
+from tests.factories import CustomerFactory, StaffFactory, staff_in
 
 pytestmark = pytest.mark.django_db
 
@@ -47,15 +46,9 @@ def _frozen_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
-def staff_of(group: str, **extra):
-    user = StaffFactory(**extra)
-    user.groups.set(Group.objects.filter(name=group))
-    return user
-
-
 @pytest.fixture
 def recouvrement(client):
-    user = staff_of("recouvrement", first_name="Samira", last_name="Idrissi")
+    user = staff_in("recouvrement", first_name="Samira", last_name="Idrissi")
     client.force_login(user)
     return user
 
@@ -214,7 +207,7 @@ def test_reverse_post_without_permission_is_403(client, group):
     customer = CustomerFactory()
     fee(customer, "70.00")
     payment = payment_record(customer=customer, amount=D("70.00"), method=Payment.Method.CASH, paid_at=NOW)
-    client.force_login(staff_of(group))
+    client.force_login(staff_in(group))
     response = client.post(reverse("admin:rak_billing_payment_reverse", args=[payment.pk]), {"reason": "pirate"})
     assert response.status_code == 403
     assert not PaymentReversal.objects.exists()
@@ -600,7 +593,7 @@ def test_a_network_reference_too_long_to_keep_is_rejected(client, recouvrement):
 @pytest.mark.parametrize("group", ["accueil", "technique", "facturation"])
 def test_money_files_posted_without_permission_are_403(client, group):
     mine, bill, _other, _other_bill = _two_customers()
-    client.force_login(staff_of(group))
+    client.force_login(staff_in(group))
     data = f"code_client;montant;date;reference\n{mine.code};60,00;12/03/2026;TX-1\n".encode()
     assert _upload(client, "jour.csv", data).status_code == 403
     settlement = "date;oid;transid;autorisation;montant;carte;statut\n10/03/2026;RAKX;T1;1;10;4111;ACCEPTEE\n"
@@ -697,7 +690,7 @@ def test_settlement_resolve_urls_from_outside(client, recouvrement):
     assert flagged.status_code == 302
     twice = client.post(base + "signaler/", {"note": "encore"})  # a stale tab
     assert twice.status_code == 302
-    client.force_login(staff_of("facturation"))
+    client.force_login(staff_in("facturation"))
     assert client.post(base + "signaler/", {"note": "x"}).status_code == 403
 
 

@@ -8,14 +8,13 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from rak_base import clock
 from rak_billing.models import Payment
 from rak_payment_cmi.models import NetworkPaymentImport
-from tests.factories import DossierFactory, StaffFactory, customer_with_account
+from tests.factories import DossierFactory, customer_with_account, staff_in
 from tests.integration.test_payment_pages import seed_bill
 
 pytestmark = pytest.mark.django_db
@@ -28,13 +27,6 @@ def _fixed_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
-def staff_in(client, group: str):
-    user = StaffFactory()
-    user.groups.set(Group.objects.filter(name=group))
-    client.force_login(user)
-    return user
-
-
 def _page(response) -> str:
     return response.content.decode().replace("&#x27;", "'").replace("&laquo;", "«").replace("&raquo;", "»")
 
@@ -42,7 +34,7 @@ def _page(response) -> str:
 @pytest.fixture
 def imported(client):
     """A Tasshilat file imported by recouvrement through the back office: one payment recorded."""
-    staff_in(client, "recouvrement")
+    staff_in("recouvrement", client=client)
     customer, _user = customer_with_account()
     bill = seed_bill(
         DossierFactory(customer=customer), "63.02", period=datetime.date(2026, 2, 1), due=datetime.date(2026, 3, 14)
@@ -95,7 +87,7 @@ def test_archiving_keeps_file_report_and_payments_and_hides_it_from_the_list(cli
 
 @pytest.mark.parametrize("group", ["facturation", "technique", "accueil"])
 def test_groups_away_from_collections_do_not_archive(client, imported, group):
-    staff_in(client, group)
+    staff_in(group, client=client)
 
     response = client.post(
         reverse("admin:rak_payment_cmi_networkpaymentimport_archive", args=[imported.pk]), {"reason": "x"}

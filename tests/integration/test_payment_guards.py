@@ -20,7 +20,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -43,7 +42,7 @@ from rak_billing.models import Bill, LedgerEntry, Payment, PaymentAllocation, Pa
 from rak_billing.receipts import payment_receipt_pdf
 from rak_billing.selectors import customer_statistics
 from rak_payment_cmi.network_imports import network_payments_import
-from tests.factories import CustomerFactory, StaffFactory
+from tests.factories import CustomerFactory, StaffFactory, staff_in
 
 pytestmark = pytest.mark.django_db
 
@@ -58,15 +57,9 @@ def _frozen_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
-def staff_of(group: str, **extra):
-    user = StaffFactory(**extra)
-    user.groups.set(Group.objects.filter(name=group))
-    return user
-
-
 @pytest.fixture
 def recouvrement(client):
-    user = staff_of("recouvrement", first_name="Samira", last_name="Idrissi")
+    user = staff_in("recouvrement", first_name="Samira", last_name="Idrissi")
     client.force_login(user)
     return user
 
@@ -278,11 +271,11 @@ def test_who_may_reverse_and_nobody_deletes(client):
     page_url = reverse("admin:rak_billing_payment_reverse", args=[payment.pk])
     delete_url = reverse("admin:rak_billing_payment_delete", args=[payment.pk])
     for group, allowed in (("accueil", False), ("facturation", False), ("recouvrement", True), ("superviseur", True)):
-        user = staff_of(group)
+        user = staff_in(group)
         client.force_login(user)
         assert (client.get(page_url).status_code == 200) is allowed, group
         assert client.get(delete_url).status_code == 403, group
-    recorder = staff_of("recouvrement")
+    recorder = staff_in("recouvrement")
     client.force_login(recorder)
     assert client.get(reverse(ADD)).status_code == 200  # recouvrement records payments at the counter
     client.force_login(StaffFactory(is_superuser=True))

@@ -5,12 +5,11 @@ the « Archivés » filter shows it again. Nobody deletes an import from the bac
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from rak_base import clock
 from rak_billing.models import MeterReading, ReadingImport
-from tests.factories import DossierFactory, StaffFactory
+from tests.factories import DossierFactory, staff_in
 from tests.reading_factories import csv_file
 
 pytestmark = pytest.mark.django_db
@@ -21,13 +20,6 @@ def _fixed_clock(monkeypatch, now):
     monkeypatch.setattr(clock, "now", lambda: now)
 
 
-def staff_in(client, group: str):
-    user = StaffFactory()
-    user.groups.set(Group.objects.filter(name=group))
-    client.force_login(user)
-    return user
-
-
 def _page(response) -> str:
     return response.content.decode().replace("&#x27;", "'").replace("&laquo;", "«").replace("&raquo;", "»")
 
@@ -35,7 +27,7 @@ def _page(response) -> str:
 @pytest.fixture
 def imported(client):
     """A file imported through the back office by facturation: one reading, one rejected line."""
-    staff_in(client, "facturation")
+    staff_in("facturation", client=client)
     dossier = DossierFactory()
     upload = csv_file([[dossier.number, "25/02/2026", "1234", "", "RAS"], ["D999999999", "25/02/2026", "10", "", ""]])
     upload.name = "tournee-R01.csv"
@@ -91,7 +83,7 @@ def test_archiving_keeps_file_report_and_readings_and_hides_it_from_the_list(cli
 
 @pytest.mark.parametrize("group", ["technique", "recouvrement"])
 def test_only_facturation_and_superviseur_archive(client, imported, group):
-    staff_in(client, group)
+    staff_in(group, client=client)
 
     response = client.post(reverse("admin:rak_billing_readingimport_archive", args=[imported.pk]), {"reason": "x"})
 

@@ -7,26 +7,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from rak_base import clock
 from rak_base.models import Message
 from rak_requests.models import Phase, RequestEvent, ServiceRequest
 from rak_requests.services import attachment_add, request_note
-from tests.factories import StaffFactory, customer_with_account
+from tests.factories import StaffFactory, customer_with_account, staff_in
 from tests.integration.test_backoffice import changeform_data, followed_messages, page_messages
 from tests.request_factories import ServiceRequestFactory, pdf_upload, subscription_type
 
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("admin:rak_requests_servicerequest_changelist")
-
-
-def staff_in(*groups: str, **kwargs):
-    user = StaffFactory(**kwargs)
-    user.groups.set(Group.objects.filter(name__in=groups))
-    return user
 
 
 @pytest.fixture
