@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rak_base import clock
-from rak_base.money import round_money
+from rak_base.money import money_format, round_money
 from rak_base.scheduler import each_item
 from rak_billing.api import vat_rate_online_fee
 from rak_billing.ledger import (
@@ -282,7 +282,8 @@ def advance_amount_parse(text: str, current: PaymentSettings | None = None) -> D
     # bounds before rounding: 1e309 is a finite Decimal that quantize() cannot hold (a 500 before)
     if amount < current.advance_min or amount > current.advance_max:
         raise AdvanceRefused(
-            f"Le montant de l'avance doit être compris entre {current.advance_min} DH et {current.advance_max} DH."
+            f"Le montant de l'avance doit être compris entre {money_format(current.advance_min)} "
+            f"et {money_format(current.advance_max)}."
         )
     if amount != round_money(amount):
         raise AdvanceRefused("Saisissez un montant en dirhams avec au plus deux décimales.")

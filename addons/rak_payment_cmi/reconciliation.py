@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
-from rak_base.money import round_money
+from rak_base.money import money_format, round_money
 from rak_billing.ledger import credit_note_issue
 from rak_billing.models import Bill, Payment, PaymentAllocation, PaymentReversal
 from rak_payment_cmi import services
@@ -125,7 +125,10 @@ def _match(row: _Row, order: PaymentOrder | None) -> tuple[str, str]:
         if order.trans_id and order.trans_id != row.trans_id:
             return Check.DOUBLE_CHARGE, f"Ordre déjà payé par la transaction {order.trans_id} : à rembourser."
         if row.amount != order.amount_total:
-            return Check.AMOUNT_DIFFERS, f"{row.amount} DH au CMI, {order.amount_total} DH enregistrés ici."
+            return (
+                Check.AMOUNT_DIFFERS,
+                f"{money_format(row.amount)} au CMI, {money_format(order.amount_total)} enregistrés ici.",
+            )
         return Check.MATCHED, ""
     if order.status == PaymentOrder.Status.CANCELLED and order.trans_id == row.trans_id:
         return Check.DOUBLE_CHARGE, (
@@ -133,7 +136,10 @@ def _match(row: _Row, order: PaymentOrder | None) -> tuple[str, str]:
             "à annuler ou rembourser."
         )
     if order.status == PaymentOrder.Status.AMOUNT_MISMATCH or row.amount != order.amount_total:
-        return Check.AMOUNT_DIFFERS, f"{row.amount} DH au CMI, {order.amount_total} DH attendus par l'ordre."
+        return (
+            Check.AMOUNT_DIFFERS,
+            f"{money_format(row.amount)} au CMI, {money_format(order.amount_total)} attendus par l'ordre.",
+        )
     return Check.NOT_RECORDED, f"Payé au CMI, ordre « {order.get_status_display()} » ici (notification perdue)."
 
 
@@ -298,7 +304,7 @@ def settlement_line_apply(*, line_id: int, user, now: datetime.datetime) -> Sett
     )
     line.resolution = SettlementLine.Resolution.APPLIED
     line.resolved_at, line.resolved_by = now, user
-    line.resolution_note = f"Paiement {payment.pk} de {payment.amount} DH enregistré." + (
+    line.resolution_note = f"Paiement {payment.pk} de {money_format(payment.amount)} enregistré." + (
         f" Frais de retard annulés par avoir : {', '.join(n.number for n in notes)}." if notes else ""
     )
     line.save(update_fields=["resolution", "resolved_at", "resolved_by", "resolution_note"])

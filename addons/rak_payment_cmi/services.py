@@ -53,7 +53,7 @@ from django.utils.translation import gettext_lazy as _
 from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
-from rak_base.money import round_money
+from rak_base.money import money_format, round_money
 from rak_base.scheduler import each_item
 from rak_billing.api import bills_with_outstanding, online_fee_invoice_issue, payment_record, vat_rate_online_fee
 from rak_billing.models import Bill, Payment
@@ -169,7 +169,8 @@ def _day(at: datetime):
 
 
 def _dh(amount: Decimal) -> str:
-    return f"{amount:.2f}".replace(".", ",")
+    """« 1 070,00 » (plain spaces: the text also goes out by SMS/e-mail), « DH » written by the caller."""
+    return money_format(amount, currency="", plain_space=True)
 
 
 def _fee_vat_rate(fee_amount: Decimal, fee_vat: Decimal, *, on_date) -> Decimal:
@@ -571,7 +572,9 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
         fields=["payment", "paid_at", "trans_id", "proc_return_code", "auth_code", "masked_pan", "fee_bill"],
     )
     hook_fire(HOOK_ORDER_PAID, order_id=order.pk)
-    return Verdict(Outcome.APPLIED, ANSWER_CAPTURE, f"Paiement {payment.pk} de {payment.amount} DH enregistré.")
+    return Verdict(
+        Outcome.APPLIED, ANSWER_CAPTURE, f"Paiement {payment.pk} de {money_format(payment.amount)} enregistré."
+    )
 
 
 def order_capture_record(order: PaymentOrder, *, trans_id: str, paid_at: datetime) -> Payment:

@@ -37,6 +37,7 @@ from django.db.models import Max
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from rak_base.money import money_format
 from rak_base.outbox import message_queue_email
 from rak_base.sequences import sequence_next
 from rak_billing.ledger import bill_issue_other
@@ -379,7 +380,8 @@ def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
     )
     ServiceRequest.objects.filter(pk=request.pk).update(fee_bill=bill)
     text = (
-        f"Votre contrat est signé. Payez vos frais d'abonnement ({bill.total_ttc} DH, facture {bill.number}) en "
+        "Votre contrat est signé. Payez vos frais d'abonnement "
+        f"({money_format(bill.total_ttc, plain_space=True)}, facture {bill.number}) en "
         "ligne sur l'agence en ligne ou en agence : un ordre de pose de votre compteur sera alors généré."
     )
     request_transition(
@@ -390,7 +392,7 @@ def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
         expect_phase=Code.SIGNATURE,
         to_phase=phase_of(request, Code.PAIEMENT),
         action=Action.PAY,
-        message=f"Facture des frais d'abonnement {bill.number} : {bill.total_ttc} DH TTC.",
+        message=f"Facture des frais d'abonnement {bill.number} : {money_format(bill.total_ttc)} TTC.",
         data={"bill": bill.number, "amount": str(bill.total_ttc)},
         notice=Notice(subject="Paiement des frais d'abonnement", text=text),
     )

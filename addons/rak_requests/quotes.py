@@ -26,7 +26,7 @@ from django.utils import timezone
 from rak_base.documents import document_reference_new, document_register, reference_display, verification_url
 from rak_base.errors import RakError
 from rak_base.models import Document
-from rak_base.money import amount_in_words, round_money
+from rak_base.money import amount_in_words, money_format, round_money
 from rak_base.sequences import sequence_next
 from rak_billing.api import OtherLine, bill_issue_other, vat_rate_other
 from rak_billing.models import Bill
@@ -174,12 +174,16 @@ def quote_issue(
         actor=actor,
         to_phase=devis_phase,
         action=ServiceRequest.Action.ACCEPT_QUOTE,
-        message=f"Devis {quote.number} : {quote.amount_ttc} DH TTC, valable jusqu'au {quote.valid_until:%d/%m/%Y}.",
+        message=(
+            f"Devis {quote.number} : {money_format(quote.amount_ttc)} TTC, "
+            f"valable jusqu'au {quote.valid_until:%d/%m/%Y}."
+        ),
         data={"quote": quote.number},
         notice=Notice(
             subject="Votre devis est disponible",
             text=(
-                f"votre devis {quote.number} ({quote.amount_ttc} DH TTC) est disponible dans « Mes devis ». "
+                f"votre devis {quote.number} ({money_format(quote.amount_ttc, plain_space=True)} TTC) "
+                "est disponible dans « Mes devis ». "
                 "Acceptez-le pour lancer les travaux."
             ),
         ),
@@ -277,8 +281,8 @@ def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None
     )
     text = (
         f"vous avez accepté le devis {quote.number}. Payez la facture des travaux {bill.number} "
-        f"({bill.total_ttc} DH) en ligne depuis « Suivi des demandes » ou en agence : les travaux de "
-        "branchement seront programmés dès son paiement."
+        f"({money_format(bill.total_ttc, plain_space=True)}) en ligne depuis « Suivi des demandes » ou en "
+        "agence : les travaux de branchement seront programmés dès son paiement."
     )
     request_transition(
         request_id=request.pk,
@@ -287,7 +291,7 @@ def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None
         actor_kind=RequestEvent.Actor.SYSTEM,
         expect_phase=Phase.Code.DEVIS,
         action=ServiceRequest.Action.PAY,
-        message=f"Facture des travaux {bill.number} : {bill.total_ttc} DH TTC (devis {quote.number}).",
+        message=f"Facture des travaux {bill.number} : {money_format(bill.total_ttc)} TTC (devis {quote.number}).",
         data={"quote": quote.number, "bill": bill.number, "amount": str(bill.total_ttc)},
         notice=Notice(subject="Facture des travaux de branchement", text=text),
     )

@@ -10,8 +10,9 @@ register = template.Library()
 
 
 @register.filter
-def money(value) -> str:
-    """An amount with « DH », French format; « — » when there is none."""
+def money(value, currency: str = "DH") -> str:
+    """An amount with « DH », French format; « — » when there is none. ``|money:""`` drops the
+    unit (table cells under a « (DH) » header), ``|money:"MAD"`` writes the card receipts' unit."""
     if value is None or value == "":
         return "—"
-    return money_format(value)
+    return money_format(value, currency=currency)

@@ -1,0 +1,120 @@
+"""One French amount format everywhere (issue 9 §2): « 1 070,00 DH » — never « 1070.00 DH » — on
+the quote and bill PDFs (read as text with pypdf, as a customer's reader would), in the quote's
+SMS, e-mail and history texts (plain spaces in SMS/e-mail: GSM-7 has no narrow no-break space), and
+on the portal pages « Mes devis » and the works-invoice payment page."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from rak_base import clock
+from rak_base.documents import document_read
+from rak_base.models import Message
+from rak_base.money import money_format
+from rak_billing.models import Bill
+from rak_billing.pdf import bill_pdf
+from rak_payment_cmi import paying
+from rak_requests.models import RequestEvent
+from rak_requests.quotes import quote_accept, quote_issue, quote_lines_parse
+from tests.factories import StaffFactory, customer_with_account
+from tests.integration.test_lifecycle import agent, prospect, request_tech, sign_all, to_signature  # noqa: F401
+from tests.integration.test_quotes import _connection, _request_types  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+HT, TTC = money_format(Decimal("1070")), money_format(Decimal("1284"))  # « 1 070,00 DH », 20 % VAT
+
+
+def pdf_raw_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def spaced(text: str) -> str:
+    return " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
+
+
+@pytest.fixture
+def quoted(monkeypatch, now):
+    monkeypatch.setattr(clock, "now", lambda: now)
+    customer, user = customer_with_account(phone="+212611111111", email="client@example.ma")
+    request = _connection(customer, now)
+    quote = quote_issue(
+        request_id=request.pk, lines=quote_lines_parse("Branchement BT ; 1 ; 1070"), now=now, actor=StaffFactory()
+    )
+    assert quote.amount_ht == Decimal("1070.00") and quote.amount_ttc == Decimal("1284.00")
+    return customer, user, request, quote
+
+
+def _no_raw_amount(text: str) -> None:
+    for raw in ("1070.00", "1284.00", "214.00", "1070,00", "1284,00"):
+        assert raw not in text, raw
+
+
+def test_quote_pdf_amounts_in_french_format(quoted):
+    _customer, _user, _request, quote = quoted
+    text = pdf_raw_text(document_read(quote.document))
+    _no_raw_amount(text)
+    assert "1 070,00 DH" in spaced(text) and "1 284,00 DH" in spaced(text) and "214,00 DH" in spaced(text)
+
+
+def test_quote_sms_email_and_history_in_french_format(quoted):
+    _customer, _user, request, quote = quoted
+    sms = Message.objects.filter(channel=Message.Channel.SMS, body__contains=quote.number).latest("id")
+    email = Message.objects.filter(channel=Message.Channel.EMAIL, body__contains=quote.number).latest("id")
+    for body in (sms.body, email.body):
+        assert "1 284,00 DH" in body and "\u202f" not in body and "\xa0" not in body  # plain spaces: GSM-7
+        _no_raw_amount(body)
+    event = request.events.get(kind=RequestEvent.Kind.QUOTE_ISSUED)
+    assert TTC in event.message
+
+
+def test_works_invoice_texts_and_pdf_in_french_format(quoted, now):
+    customer, _user, request, quote = quoted
+    quote_accept(quote_id=quote.pk, customer=customer, now=now)
+    works = Bill.objects.get(customer=customer, kind=Bill.Kind.WORKS)
+    assert works.total_ttc == Decimal("1284.00")
+    event = request.events.get(kind=RequestEvent.Kind.WORKS_INVOICED)
+    assert TTC in event.message
+    sms = Message.objects.filter(channel=Message.Channel.SMS, body__contains=works.number).latest("id")
+    assert "1 284,00 DH" in sms.body and "\u202f" not in sms.body
+    _no_raw_amount(sms.body)
+    text = pdf_raw_text(document_read(bill_pdf(works)))
+    _no_raw_amount(text)
+    assert "1 284,00 DH" in spaced(text) and "1 070,00 DH" in spaced(text)
+    # one format: the thousands of every total grouped like money_format does (narrow no-break space)
+    assert "1\u202f284,00" in text.replace("\xa0", " ") or "1 284,00" in text
+
+
+def test_mes_devis_and_works_payment_page_in_french_format(client, quoted, now):
+    customer, user, request, quote = quoted
+    client.force_login(user)
+    html = client.get(reverse("portal:quotes")).content.decode()
+    assert HT in html and TTC in html
+    _no_raw_amount(html)
+    quote_accept(quote_id=quote.pk, customer=customer, now=now)
+    html = client.get(reverse("portal:quotes")).content.decode()
+    assert TTC in html  # the works invoice line
+    html = client.get(reverse("portal:request_detail", args=[request.number])).content.decode()
+    _no_raw_amount(html)
+
+
+def test_subscription_fees_sms_and_history_in_french_format(request_tech, agent):  # noqa: F811
+    request = sign_all(to_signature(request_tech, agent))
+    bill = request.fee_bill
+    sms = Message.objects.filter(channel=Message.Channel.SMS, body__contains=bill.number).latest("id")
+    assert money_format(bill.total_ttc, plain_space=True) in sms.body and "\u202f" not in sms.body
+    assert f"{bill.total_ttc} DH" not in sms.body
+    event = request.events.get(kind=RequestEvent.Kind.FEES_INVOICED)
+    assert money_format(bill.total_ttc) in event.message
+
+
+def test_advance_bounds_message_in_french_format():
+    with pytest.raises(paying.AdvanceRefused) as refused:
+        paying.advance_amount_parse("6000")
+    assert "50,00\xa0DH" in str(refused.value) and "5\u202f000,00\xa0DH" in str(refused.value)
+    assert "5000.00" not in str(refused.value)
