@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext
 
@@ -440,6 +441,24 @@ def account_pending_password_use(*, account: PortalAccount, password_hash: str):
 
 
 @transaction.atomic
+def account_needs_acceptance(user) -> bool:
+    """An account created without the conditions d'utilisation / loi 09-08 acceptances (by
+    « Mot de passe oublié » or by the staff): they are asked at its first login."""
+    return (
+        PortalAccount.objects.filter(user=user)
+        .filter(Q(terms_accepted_at__isnull=True) | Q(data_processing_accepted_at__isnull=True))
+        .exists()
+    )
+
+
+def account_acceptances_record(*, user, accept_terms: bool, accept_data_processing: bool, now: datetime) -> None:
+    """Both acceptances given at first login (refused without them); the first dates are kept."""
+    _require_acceptance(accept_terms, accept_data_processing)
+    accounts = PortalAccount.objects.filter(user=user)
+    accounts.filter(terms_accepted_at__isnull=True).update(terms_accepted_at=now)
+    accounts.filter(data_processing_accepted_at__isnull=True).update(data_processing_accepted_at=now)
+
+
 def account_password_change(*, user, new_password: str, now: datetime) -> None:
     """Set a password the user chose (validated by the form); clears the forced change."""
     user.set_password(new_password)

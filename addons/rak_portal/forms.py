@@ -262,6 +262,14 @@ class FirstPasswordChangeForm(PasswordChangeForm):
         return data
 
 
+class FirstPasswordChangeAcceptanceForm(FirstPasswordChangeForm, AcceptanceMixin):
+    """First login of an account created without the acceptances (« Mot de passe oublié » for a
+    customer who had no account, accounts opened by the staff): the conditions d'utilisation and
+    the loi 09-08 consent are asked with the new password (issue 9 §2)."""
+
+    field_order = ["old_password", "new_password1", "new_password2", "accept_terms", "accept_data_processing"]
+
+
 class PhoneChangeForm(forms.Form):
     phone = forms.CharField(
         label="Nouveau n° de téléphone (mobile)",

@@ -8,6 +8,7 @@ with no box at all (terms_accepted_at empty): that path now asks for both boxes 
 from __future__ import annotations
 
 import importlib
+import re
 from datetime import datetime
 
 import pytest
@@ -112,3 +113,39 @@ def test_every_account_creation_path_asks_both_acceptances_linked_to_the_terms(c
     visitor.post(step(4), {**ACCEPT, "action": "submit"})
     account = PortalAccount.objects.get(customer=Customer.objects.get(cin="GK123456"))
     assert account.terms_accepted_at is not None and account.data_processing_accepted_at is not None
+
+
+def test_an_account_created_by_forgot_password_asks_both_acceptances_at_first_login(client, sms_outbox):
+    """« Mot de passe oublié » (code client + CIN) creates the account of a customer who has none —
+    no box on that form, which also serves existing accounts: the acceptances are asked on the
+    first-login page, with the new password, and recorded there."""
+    customer = known_customer(cin="G123456", phone="+212612345678")
+    client.post(reverse("portal:forgot_password"), {"customer_code": customer.code, "identity": "G123456"})
+    account = PortalAccount.objects.get(customer=customer)
+    assert account.origin == PortalAccount.Origin.PASSWORD_RESET and account.terms_accepted_at is None
+    received = re.search(r"mot de passe (\S+)\.", sms_outbox.last("+212612345678").body).group(1)
+    assert client.post(reverse("portal:login"), {"username": customer.code, "password": received}).status_code == 302
+
+    url = reverse("portal:password_first_change")
+    asks_both_acceptances_linked_to_the_terms(text(client.get(url)))
+    new = {"old_password": received, "new_password1": "Gharb-Sebou-2026", "new_password2": "Gharb-Sebou-2026"}
+    refused = client.post(url, new)
+    assert "Vous devez accepter les conditions d'utilisation." in text(refused)
+    account.refresh_from_db()
+    assert account.user.must_change_password and account.terms_accepted_at is None
+
+    assert client.post(url, {**new, **ACCEPT})["Location"] == reverse("portal:dashboard")
+    account.refresh_from_db()
+    assert not account.user.must_change_password
+    assert account.terms_accepted_at is not None and account.data_processing_accepted_at is not None
+
+
+def test_first_login_of_an_account_that_accepted_does_not_ask_again(client):
+    customer = known_customer()
+    client.post(reverse("portal:register_start"), {"identity": "AB123456", "phone": "0661234578", **ACCEPT})
+    account = PortalAccount.objects.get(customer=customer)
+    account.user.set_password("Recu-Par-Sms-1")
+    account.user.save()
+    client.force_login(account.user)
+    page = text(client.get(reverse("portal:password_first_change")))
+    assert 'name="old_password"' in page and 'name="accept_terms"' not in page

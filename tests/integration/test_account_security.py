@@ -398,7 +398,14 @@ def test_first_login_page_has_three_fields_and_refuses_the_received_password(cli
     assert user.must_change_password and user.check_password(TEST_PASSWORD)
 
     response = client.post(
-        url, {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        url,
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "accept_terms": "on",  # an account opened by the staff accepts at its first login
+            "accept_data_processing": "on",
+        },
     )
     assert response["Location"] == reverse("portal:dashboard")
     user.refresh_from_db()

@@ -369,7 +369,13 @@ def test_generated_password_must_be_changed_at_first_login(client):
     assert weak.status_code == 200 and "entièrement numérique" in weak.content.decode().replace("&#x27;", "'")
     client.post(
         reverse("portal:password_first_change"),
-        {"old_password": TEST_PASSWORD, "new_password1": "Sebou-Nouveau-9", "new_password2": "Sebou-Nouveau-9"},
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "Sebou-Nouveau-9",
+            "new_password2": "Sebou-Nouveau-9",
+            "accept_terms": "on",  # an account opened by the staff accepts at its first login
+            "accept_data_processing": "on",
+        },
     )
     user.refresh_from_db()
     assert not user.must_change_password and user.check_password("Sebou-Nouveau-9")

@@ -22,6 +22,7 @@ from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
 from rak_portal.forms import (
     ContactForm,
+    FirstPasswordChangeAcceptanceForm,
     FirstPasswordChangeForm,
     ForgotPasswordForm,
     LoginForm,
@@ -265,8 +266,17 @@ def password_first_change(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("portal:home"))
     if not request.user.must_change_password:
         return redirect("portal:dashboard")
-    form = FirstPasswordChangeForm(request.user, request.POST or None)
+    ask_acceptance = services.account_needs_acceptance(request.user)
+    form_class = FirstPasswordChangeAcceptanceForm if ask_acceptance else FirstPasswordChangeForm
+    form = form_class(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if ask_acceptance:
+            services.account_acceptances_record(
+                user=request.user,
+                accept_terms=form.cleaned_data["accept_terms"],
+                accept_data_processing=form.cleaned_data["accept_data_processing"],
+                now=clock.now(),
+            )
         services.account_password_change(
             user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now()
         )
