@@ -21,6 +21,7 @@ from unfold.admin import ModelAdmin
 
 from rak_base import clock
 from rak_base.errors import RakError
+from rak_base.money import money_format
 from rak_requests.engine import OPEN_STATUSES
 from rak_requests.models import Phase, Quote, RequestType, ServiceRequest
 from rak_requests.quotes import quote_issue, quote_lines_parse, quote_vat_rate
@@ -28,6 +29,11 @@ from rak_requests.quotes import quote_issue, quote_lines_parse, quote_vat_rate
 
 def _number(value) -> str:
     return number_format(Decimal(value)) if value not in (None, "") else "—"
+
+
+def _money(value) -> str:
+    """« 1 070,00 », the one French amount format (the column header says DH)."""
+    return money_format(value, currency="") if value not in (None, "") else "—"
 
 
 class QuoteIssueForm(forms.Form):
@@ -57,7 +63,7 @@ class QuoteIssueForm(forms.Form):
 
 @admin.register(Quote)
 class QuoteAdmin(ModelAdmin):
-    list_display = ("number", "request", "status", "amount_ttc", "issued_at", "valid_until", "accepted_at")
+    list_display = ("number", "request", "status", "amount_ttc_display", "issued_at", "valid_until", "accepted_at")
     list_filter = ("status",)
     search_fields = ("number", "request__number", "request__customer__code")
     readonly_fields = (
@@ -65,16 +71,16 @@ class QuoteAdmin(ModelAdmin):
         "request",
         "status",
         "lines_display",
-        "amount_ht",
-        "amount_tva",
-        "amount_ttc",
+        "amount_ht_display",
+        "amount_tva_display",
+        "amount_ttc_display",
         "valid_until",
         "issued_at",
         "accepted_at",
         "works_bill_display",
         "pdf",
     )
-    exclude = ("document", "lines")
+    exclude = ("document", "lines", "amount_ht", "amount_tva", "amount_ttc")  # shown as « 1 070,00 DH »
 
     @admin.display(description=_("lignes"))
     def lines_display(self, obj):
@@ -90,8 +96,8 @@ class QuoteAdmin(ModelAdmin):
                 (
                     line.get("label", ""),
                     _number(line.get("quantity")),
-                    _number(line.get("unit_price")),
-                    _number(line.get("amount")),
+                    _money(line.get("unit_price")),
+                    _money(line.get("amount")),
                     f"{number_format(Decimal(line['vat_rate']) * 100)} %" if line.get("vat_rate") else "—",
                 )
                 for line in obj.lines
@@ -108,6 +114,18 @@ class QuoteAdmin(ModelAdmin):
             rows,
         )
 
+    @admin.display(description=_("montant HT"), ordering="amount_ht")
+    def amount_ht_display(self, obj):
+        return money_format(obj.amount_ht)
+
+    @admin.display(description=_("TVA"), ordering="amount_tva")
+    def amount_tva_display(self, obj):
+        return money_format(obj.amount_tva)
+
+    @admin.display(description=_("montant TTC"), ordering="amount_ttc")
+    def amount_ttc_display(self, obj):
+        return money_format(obj.amount_ttc)
+
     @admin.display(description=_("facture des travaux"))
     def works_bill_display(self, obj):
         bill = obj.request.fee_bill if obj.status == Quote.Status.ACCEPTE and obj.request.fee_bill_id else None
@@ -115,10 +133,10 @@ class QuoteAdmin(ModelAdmin):
             return "—"
         state = _("payée") if bill.settled_at else _("à payer")
         return format_html(
-            '<a href="{}">{}</a> — {} DH ({})',
+            '<a href="{}">{}</a> — {} ({})',
             reverse("admin:rak_billing_bill_change", args=[bill.pk]),
             bill.number,
-            number_format(bill.total_ttc, 2),
+            money_format(bill.total_ttc),
             state,
         )
 
@@ -166,7 +184,8 @@ class QuoteAdmin(ModelAdmin):
             else:
                 messages.success(
                     request,
-                    _("Devis %(number)s émis : %(ttc)s DH TTC.") % {"number": quote.number, "ttc": quote.amount_ttc},
+                    _("Devis %(number)s émis : %(ttc)s TTC.")
+                    % {"number": quote.number, "ttc": money_format(quote.amount_ttc)},
                 )
                 return HttpResponseRedirect(reverse("admin:rak_requests_quote_changelist"))
         context = {

@@ -118,3 +118,21 @@ def test_advance_bounds_message_in_french_format():
         paying.advance_amount_parse("6000")
     assert "50,00\xa0DH" in str(refused.value) and "5\u202f000,00\xa0DH" in str(refused.value)
     assert "5000.00" not in str(refused.value)
+
+
+def test_back_office_quote_issued_message_and_works_bill_column_in_french_format(admin_client, now):
+    customer, _ = customer_with_account(phone="+212611111115")
+    request = _connection(customer, now)
+    response = admin_client.post(
+        reverse("admin:rak_requests_quote_issue"),
+        {"request": request.pk, "lines": "Branchement BT ; 1 ; 1070", "vat_percent": "20"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert TTC in html  # « Devis … émis : 1 284,00 DH TTC. »
+    _no_raw_amount(html)
+    quote = request.quotes.get()
+    quote_accept(quote_id=quote.pk, customer=customer, now=now)
+    html = admin_client.get(reverse("admin:rak_requests_quote_change", args=[quote.pk])).content.decode()
+    assert TTC in html  # « facture des travaux : F… — 1 284,00 DH (à payer) »
+    assert money_format(Decimal("1070"), currency="") in html  # the line's unit price and amount
