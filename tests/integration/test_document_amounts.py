@@ -5,6 +5,7 @@ on the portal pages « Mes devis » and the works-invoice payment page."""
 
 from __future__ import annotations
 
+import datetime
 import io
 from decimal import Decimal
 
@@ -18,11 +19,14 @@ from rak_base.models import Message
 from rak_base.money import money_format
 from rak_billing.models import Bill
 from rak_billing.pdf import bill_pdf
+from rak_customer.models import Service
 from rak_payment_cmi import paying
 from rak_requests.models import RequestEvent
 from rak_requests.quotes import quote_accept, quote_issue, quote_lines_parse
-from tests.factories import StaffFactory, customer_with_account
+from tests.factories import DossierFactory, StaffFactory, customer_with_account
+from tests.integration.test_cmi_callback import callback_for, post_callback
 from tests.integration.test_lifecycle import agent, prospect, request_tech, sign_all, to_signature  # noqa: F401
+from tests.integration.test_payment_pages import NOW, seed_bill
 from tests.integration.test_quotes import _connection, _request_types  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +140,19 @@ def test_back_office_quote_issued_message_and_works_bill_column_in_french_format
     html = admin_client.get(reverse("admin:rak_requests_quote_change", args=[quote.pk])).content.decode()
     assert TTC in html  # « facture des travaux : F… — 1 284,00 DH (à payer) »
     assert money_format(Decimal("1070"), currency="") in html  # the line's unit price and amount
+
+
+def test_card_payment_receipt_page_and_pdf_in_french_format(client):
+    customer, user = customer_with_account(email="amal@example.ma")
+    dossier = DossierFactory(customer=customer, service=Service.EAU)
+    bill = seed_bill(dossier, "1070.00", period=datetime.date(2026, 1, 1), due=datetime.date(2026, 3, 14))
+    order = paying.order_create_for_bills(customer=customer, bills=[bill], email="amal@example.ma", now=NOW)
+    assert post_callback(client, callback_for(order)) == "ACTION=POSTAUTH"
+    client.force_login(user)
+    html = client.get(reverse("portal:payment_receipt", args=[order.oid])).content.decode()
+    assert money_format(Decimal("1070"), currency="MAD") in html
+    _no_raw_amount(html)
+    response = client.get(reverse("portal:payment_receipt_pdf", args=[order.oid]))
+    text = pdf_raw_text(b"".join(response.streaming_content) if response.streaming else response.content)
+    _no_raw_amount(text)
+    assert "1 070,00 MAD" in spaced(text)

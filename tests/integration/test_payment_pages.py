@@ -307,7 +307,7 @@ def test_portal_flow_pays_the_chosen_bills_and_updates_the_balance(client, seed_
     assert "Votre paiement en ligne a été accepté" in email.body and order.oid in email.body
     receipt = html_of(client.get(reverse("portal:payment_receipt", args=[order.oid])))
     assert "Votre paiement a été accepté" in receipt and order.trans_id in receipt and order.auth_code in receipt
-    assert "4111 11** **** 1111" in receipt and "114,26 MAD" in receipt and "Imprimer" in receipt
+    assert "4111 11** **** 1111" in receipt and "114,26\xa0MAD" in receipt and "Imprimer" in receipt
 
 
 def test_card_payment_of_a_later_bill_pays_that_bill_not_the_oldest(seed_customer):
@@ -424,7 +424,7 @@ def test_receipt_is_only_for_its_owner_the_paying_session_or_the_signed_link(cli
 def test_the_owner_sees_the_receipt_logged_in(client, paid_order, seed_customer):
     client.force_login(seed_customer[1])
     html = html_of(client.get(reverse("portal:payment_receipt", args=[paid_order.oid])))
-    assert "REÇU DE PAIEMENT" in html and "1,24 MAD" in html and "113,02 MAD" in html
+    assert "REÇU DE PAIEMENT" in html and "1,24\xa0MAD" in html and "113,02\xa0MAD" in html
 
 
 def test_counter_payment_has_a_printable_receipt(client, seed_customer):
