@@ -54,7 +54,7 @@ from django.utils.translation import gettext as _
 from rak_base.documents import documents_revoke
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
-from rak_base.money import round_money
+from rak_base.money import money_format, round_money
 from rak_base.sequences import sequence_next
 from rak_billing.allocation import OpenBill, allocate
 from rak_billing.models import Bill, BillLine, LedgerEntry, Payment, PaymentAllocation, PaymentReversal
@@ -415,7 +415,9 @@ def credit_note_issue(
     if amount <= ZERO:
         raise CreditNoteRefused("Cette facture a déjà été entièrement créditée.")
     if amount > creditable:
-        raise CreditNoteRefused(f"L'avoir ne peut pas dépasser {creditable} DH (montant restant à créditer).")
+        raise CreditNoteRefused(
+            f"L'avoir ne peut pas dépasser {money_format(creditable, plain_space=True)} (montant restant à créditer)."
+        )
     # HT and TVA in the bill's proportions (the last centime goes to the TVA).
     ratio = amount / bill.total_ttc if bill.total_ttc else Decimal("1")
     ht = round_money(bill.total_ht * ratio)
@@ -478,8 +480,7 @@ def payment_max_amount() -> Decimal:
 
 
 def _money_fr(value: Decimal) -> str:
-    whole, _sep, cents = f"{value:,.2f}".partition(".")
-    return f"{whole.replace(',', ' ')},{cents} DH"
+    return money_format(value, plain_space=True)  # staff error messages: as asserted by their tests
 
 
 def payment_bounds_check(

@@ -17,13 +17,14 @@ from rak_base import clock
 from rak_base.documents import document_read
 from rak_base.models import Message
 from rak_base.money import money_format
-from rak_billing.models import Bill
+from rak_billing.ledger import OtherLine, bill_issue_other, payment_record
+from rak_billing.models import Bill, Payment
 from rak_billing.pdf import bill_pdf
 from rak_customer.models import Service
 from rak_payment_cmi import paying
 from rak_requests.models import RequestEvent
 from rak_requests.quotes import quote_accept, quote_issue, quote_lines_parse
-from tests.factories import DossierFactory, StaffFactory, customer_with_account
+from tests.factories import CustomerFactory, DossierFactory, StaffFactory, customer_with_account
 from tests.integration.test_cmi_callback import callback_for, post_callback
 from tests.integration.test_lifecycle import agent, prospect, request_tech, sign_all, to_signature  # noqa: F401
 from tests.integration.test_payment_pages import NOW, seed_bill
@@ -156,3 +157,25 @@ def test_card_payment_receipt_page_and_pdf_in_french_format(client):
     text = pdf_raw_text(b"".join(response.streaming_content) if response.streaming else response.content)
     _no_raw_amount(text)
     assert "1 070,00 MAD" in spaced(text)
+
+
+def test_back_office_credit_note_and_reverse_pages_in_french_format(admin_client, monkeypatch, now):
+    monkeypatch.setattr(clock, "now", lambda: now)
+    customer = CustomerFactory()
+    paid, open_bill = (
+        bill_issue_other(
+            kind=Bill.Kind.CUT_FEE,
+            customer=customer,
+            lines=[OtherLine("Frais", Decimal("1070.00"), vat_rate=Decimal("0"))],
+            issue_date=now.date(),
+            now=now,
+        )
+        for _ in range(2)
+    )
+    payment = payment_record(customer=customer, amount=Decimal("1070.00"), method=Payment.Method.CASH, paid_at=now)
+    html = admin_client.get(reverse("admin:rak_billing_payment_reverse", args=[payment.pk])).content.decode()
+    assert f"{paid.number} — {HT}" in html
+    _no_raw_amount(html)
+    html = admin_client.get(reverse("admin:rak_billing_bill_credit_note", args=[open_bill.pk])).content.decode()
+    assert html.count(HT) >= 2  # « montant TTC 1 070,00 DH, reste à payer 1 070,00 DH »
+    _no_raw_amount(html)

@@ -31,6 +31,7 @@ from unfold.decorators import action, display
 
 from rak_base import clock
 from rak_base.errors import RakError
+from rak_base.money import money_format
 from rak_base.private_files import private_file_response
 from rak_billing.ledger import (
     OTHER_KINDS,
@@ -57,8 +58,7 @@ def _today() -> datetime.date:
 def _money(value: Decimal | None) -> str:
     if value is None:
         return "—"
-    whole, _, cents = f"{value:,.2f}".partition(".")
-    return f"{whole.replace(',', ' ')},{cents} DH"
+    return money_format(value, plain_space=True)
 
 
 # --- bills ---------------------------------------------------------------------------------------------
@@ -412,7 +412,7 @@ class BillAdmin(ModelAdmin):
             "bill": bill,
             "form": form,
             "opts": self.model._meta,
-            "outstanding": _money(bill_outstanding(bill)),
+            "outstanding": bill_outstanding(bill),
         }
         return TemplateResponse(request, "admin/rak_billing/bill/credit_note.html", context)
 
