@@ -179,3 +179,15 @@ def test_back_office_credit_note_and_reverse_pages_in_french_format(admin_client
     html = admin_client.get(reverse("admin:rak_billing_bill_credit_note", args=[open_bill.pk])).content.decode()
     assert html.count(HT) >= 2  # « montant TTC 1 070,00 DH, reste à payer 1 070,00 DH »
     _no_raw_amount(html)
+
+
+def test_subscription_contract_fees_table_in_french_format(request_tech, agent):  # noqa: F811
+    request = to_signature(request_tech, agent)
+    contract = request.contracts.order_by("service").first()
+    raw = f"{contract.fees_amount}"  # « 660.00 »
+    assert raw not in contract.body_html
+    assert money_format(contract.fees_amount, currency="") in contract.body_html
+    sign_all(request)
+    contract.refresh_from_db()
+    text = pdf_raw_text(document_read(contract.document))
+    assert raw not in text and spaced(money_format(contract.fees_amount, currency="")) in spaced(text)
