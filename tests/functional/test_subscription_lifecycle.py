@@ -108,6 +108,8 @@ def sign_on_canvas(page) -> None:
     text = page.get_by_test_id("contract-text")
     expect(text).to_contain_text("Article 7")
     expect(page.get_by_test_id("sign-submit")).to_be_disabled()
+    # the pad's script is loaded and wired (on a loaded machine the drag could come before it)
+    expect(page.get_by_test_id("signature-pad")).to_have_attribute("data-ready", "true")
     text.evaluate("el => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event('scroll')); }")
     pad = page.get_by_test_id("signature-pad")
     pad.scroll_into_view_if_needed()

@@ -79,4 +79,5 @@
     if (!drawn) { evt.preventDefault(); return; }
     field.value = canvas.toDataURL("image/png");
   });
+  canvas.setAttribute("data-ready", "true");  // wired: drawing now counts (tests wait for it)
 })();
