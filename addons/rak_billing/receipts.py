@@ -35,7 +35,7 @@ from rak_base.documents import (
     verification_url,
 )
 from rak_base.models import Document
-from rak_base.money import amount_in_words
+from rak_base.money import amount_in_words, money_format
 from rak_billing.models import Bill, Payment, PaymentReversal
 from rak_billing.pdf import qr_data_uri
 from rak_customer.models import PortalAccount
@@ -158,7 +158,7 @@ def payment_receipt_pdf(payment: Payment) -> Document:
         account = PortalAccount.objects.filter(customer_id=payment.customer_id).select_related("user").first()
         return document_register(
             kind=Document.Kind.RECEIPT,
-            title=f"{RECEIPT_TITLE} n° {receipt_number(payment)} — {payment.amount} DH",
+            title=f"{RECEIPT_TITLE} n° {receipt_number(payment)} — {money_format(payment.amount)}",
             owner=account.user if account else None,
             owner_label=payment.customer.display_name,
             subject=payment,

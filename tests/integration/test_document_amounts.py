@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from rak_base import clock
 from rak_base.documents import document_read
-from rak_base.models import Message
+from rak_base.models import Document, Message
 from rak_base.money import money_format
 from rak_billing.ledger import OtherLine, bill_issue_other, payment_record
 from rak_billing.models import Bill, Payment
@@ -157,6 +157,8 @@ def test_card_payment_receipt_page_and_pdf_in_french_format(client):
     text = pdf_raw_text(b"".join(response.streaming_content) if response.streaming else response.content)
     _no_raw_amount(text)
     assert "1 070,00 MAD" in spaced(text)
+    document = Document.objects.get(kind=Document.Kind.RECEIPT)  # its title in « Mes documents » and the back office
+    assert money_format(order.amount_total) in document.title and f"{order.amount_total}" not in document.title
 
 
 def test_back_office_credit_note_and_reverse_pages_in_french_format(admin_client, monkeypatch, now):
