@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from rak_base.money import money_format
 from rak_customer.models import Customer, Dossier, Meter, Service
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -604,7 +605,7 @@ class Payment(models.Model):
         indexes = [models.Index(fields=["customer", "-paid_at"], name="payment_customer_recent")]
 
     def __str__(self) -> str:
-        return f"{self.amount} DH — {self.get_method_display()}"
+        return f"{money_format(self.amount)} — {self.get_method_display()}"
 
 
 class PaymentReversal(models.Model):

@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from rak_base.errors import RakError
+from rak_base.money import money_format
 from rak_billing.ledger import (
     PaymentRefused,
     PaymentRow,
@@ -195,7 +196,8 @@ def network_payments_import(
                 {
                     **entry,
                     "status": "rejected",
-                    "reason": f"Référence déjà enregistrée pour un autre paiement ({known.amount} DH).",
+                    "reason": "Référence déjà enregistrée pour un autre paiement "
+                    f"({money_format(known.amount, plain_space=True)}).",
                 }
             )
     created = payments_record_bulk(

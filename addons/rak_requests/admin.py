@@ -23,7 +23,6 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -32,6 +31,7 @@ from unfold.decorators import action, display
 
 from rak_base import clock
 from rak_base.errors import RakError
+from rak_base.money import money_format
 from rak_base.private_files import private_file_response
 from rak_customer.admin import HistoryAdmin, admin_link
 from rak_requests.engine import OPEN_STATUSES, WrongState, stale_state
@@ -436,11 +436,11 @@ class ServiceRequestAdmin(ModelAdmin):
             else _("à payer")
         )
         return format_html(
-            '<a href="{}" class="text-primary-600">{}</a> — {} — {} DH — {}',
+            '<a href="{}" class="text-primary-600">{}</a> — {} — {} — {}',
             reverse("admin:rak_billing_bill_change", args=[bill.pk]),
             bill.number,
             bill.get_kind_display(),
-            number_format(bill.total_ttc, 2, force_grouping=True),
+            money_format(bill.total_ttc),
             paid,
         )
 

@@ -193,3 +193,22 @@ def test_subscription_contract_fees_table_in_french_format(request_tech, agent):
     contract.refresh_from_db()
     text = pdf_raw_text(document_read(contract.document))
     assert raw not in text and spaced(money_format(contract.fees_amount, currency="")) in spaced(text)
+
+
+def test_staff_texts_of_a_payment_read_the_french_format(db):
+    """A payment as staff read it in lists, breadcrumbs and history (its ``str``) and the network
+    file's « référence déjà enregistrée » reason: « 1 070,00 DH », never « 1070.00 DH »."""
+    from rak_billing.models import Payment
+    from rak_payment_cmi.network_imports import network_payments_import
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    header = "code_client;montant;date;reference;reseau;motif\n"
+    first = f"{customer.code};1070,00;10/03/2026 09:30;TS-1;Tasshilat;avance\n"
+    network_payments_import(data=(header + first).encode(), file_name="tasshilat-1.csv", now=NOW)
+    payment = Payment.objects.get(customer=customer)
+    assert str(payment).startswith("1\u202f070,00\u00a0DH")
+    again = f"{customer.code};20,00;10/03/2026 09:30;TS-1;Tasshilat;avance\n"
+    batch = network_payments_import(data=(header + again).encode(), file_name="tasshilat-2.csv", now=NOW)
+    reasons = " ".join(str(row.get("reason", "")) for row in batch.report)
+    assert "1 070,00 DH" in reasons and "1070.00" not in reasons
