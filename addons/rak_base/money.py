@@ -34,13 +34,23 @@ def money_format(value: Decimal | int | str, *, currency: str = "DH", plain_spac
     no-break space (U+202F) and « DH » held by a no-break space, for pages and PDFs; with
     ``plain_space=True`` ordinary spaces, for SMS (GSM-7 has neither character: one would turn the
     whole SMS into UCS-2, 70 characters a part) and plain-text e-mails."""
-    value = round_money(value)
+    group_sep, unit_sep = (" ", " ") if plain_space else ("\u202f", "\u00a0")
+    text = fr_number(round_money(value), 2, group_sep=group_sep)
+    return f"{text}{unit_sep}{currency}" if currency else text
+
+
+def fr_number(value: Decimal | int | float | None, decimals: int = 0, *, group_sep: str = "\u202f") -> str:
+    """French figures: thousands grouped by ``group_sep`` (a narrow no-break space), a comma
+    before the ``decimals`` decimals, rounded half-up; « — » for None."""
+    if value is None:
+        return "—"
+    quantum = Decimal(1).scaleb(-decimals)
+    value = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
-    whole, _, cents = f"{abs(value):.2f}".partition(".")
+    whole, _, fraction = f"{abs(value):.{decimals}f}".partition(".")
     groups = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
-    group_sep, unit_sep = (" ", " ") if plain_space else ("\u202f", "\u00a0")
-    text = f"{sign}{group_sep.join(groups)},{cents}"
-    return f"{text}{unit_sep}{currency}" if currency else text
+    text = group_sep.join(groups)
+    return f"{sign}{text},{fraction}" if decimals else f"{sign}{text}"

@@ -117,7 +117,7 @@ def message_queue_bulk(messages: list[Message], *, per_task: int = BULK_PER_TASK
         else:
             message.status, message.next_attempt_at = Message.Status.QUEUED, now
     created = Message.objects.bulk_create(messages, batch_size=1000)
-    ids = [m.pk for m in created if m.channel != Message.Channel.BELL]  # PostgreSQL, SQLite ≥ 3.35 return ids
+    ids = [m.pk for m in created if m.channel != Message.Channel.BELL]  # bulk_create returns the ids on PostgreSQL
     for start in range(0, len(ids), per_task):
         message_deliver_many_task.enqueue(ids[start : start + per_task])
     return len(created)

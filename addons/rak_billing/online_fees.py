@@ -23,7 +23,8 @@ from django.db import transaction
 from rak_base.errors import RakError
 from rak_base.money import round_money
 from rak_billing.ledger import bill_numbers_reserve
-from rak_billing.models import VAT_ONLINE_FEE, Bill, BillLine, LedgerEntry, VatRate
+from rak_billing.models import VAT_ONLINE_FEE, Bill, BillLine, LedgerEntry
+from rak_billing.tariffs import vat_rate_in_force
 from rak_customer.models import Customer
 
 ZERO = Decimal("0.00")
@@ -32,12 +33,7 @@ ZERO = Decimal("0.00")
 def vat_rate_online_fee(*, on_date: datetime.date) -> Decimal | None:
     """The VAT rate of the online-service fee on ``on_date``: the VAT table's « Frais du service en
     ligne » line in force then (versioned like every VAT rate), None when the table has none."""
-    return (
-        VatRate.objects.filter(service=VAT_ONLINE_FEE, category="", valid_from__lte=on_date)
-        .order_by("-valid_from")
-        .values_list("rate", flat=True)
-        .first()
-    )
+    return vat_rate_in_force(service=VAT_ONLINE_FEE, on_date=on_date)
 
 
 class OnlineFeeRefused(RakError):

@@ -184,16 +184,26 @@ def vat_rate_for(*, service: str, category: str, on_date: datetime.date) -> Deci
     return rate
 
 
+def vat_rate_in_force(*, service: str, on_date: datetime.date) -> Decimal | None:
+    """The rate of the VAT table's service-wide line (no category) for ``service`` in force on
+    ``on_date``; None when the table has none."""
+    return (
+        VatRate.objects.filter(service=service, category="", valid_from__lte=on_date)
+        .order_by("-valid_from")
+        .values_list("rate", flat=True)
+        .first()
+    )
+
+
 def vat_rate_other(*, on_date: datetime.date) -> Decimal:
     """The VAT rate of the invoices that are not consumption (fees, works, subscription fees,
     quotes) on ``on_date``: the table's ``FRAIS`` line in force then. Raises ``TariffNotFound``."""
-    rows = VatRate.objects.filter(service=VAT_OTHER, category="", valid_from__lte=on_date)
-    row = rows.order_by("-valid_from").first()
-    if row is None:
+    rate = vat_rate_in_force(service=VAT_OTHER, on_date=on_date)
+    if rate is None:
         raise TariffNotFound(
             f"Aucun taux de TVA « frais et travaux » n'est défini le {_fmt_date(on_date)} (menu Taux de TVA)."
         )
-    return row.rate
+    return rate
 
 
 # --- the book a billing run works from -------------------------------------------------------------

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+
+from rak_base.money import fr_number
 
 MONTHS_SHORT = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
 MONTHS_LONG = [
@@ -45,22 +47,6 @@ def month_label(month: datetime.date) -> str:
 def month_short(month: datetime.date) -> str:
     """« févr. »."""
     return MONTHS_SHORT[month.month - 1]
-
-
-def fr_number(value: Decimal | int | float | None, decimals: int = 0) -> str:
-    """French figures: thin no-break space between thousands, comma before decimals."""
-    if value is None:
-        return "—"
-    quantum = Decimal(1).scaleb(-decimals)
-    value = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
-    sign = "-" if value < 0 else ""
-    whole, _, fraction = f"{abs(value):.{decimals}f}".partition(".")
-    groups = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    text = "\u202f".join(groups)
-    return f"{sign}{text},{fraction}" if decimals else f"{sign}{text}"
 
 
 @dataclass(frozen=True)

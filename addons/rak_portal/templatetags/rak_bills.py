@@ -10,8 +10,9 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
+from rak_base.money import fr_number
 from rak_billing.selectors import BillStatus, add_months, billing_month_of
-from rak_portal.charts import fr_number, month_label
+from rak_portal.charts import month_label
 
 register = template.Library()
 
