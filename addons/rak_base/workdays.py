@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime
 from functools import lru_cache
 
-import holidays
-
 SATURDAY = 5
 
 
 @lru_cache(maxsize=32)
 def _holidays_of(year: int) -> frozenset[datetime.date]:
+    import holidays  # about 0.1 s to import: only when a receipt first needs a date, not at start-up
+
     return frozenset(holidays.country_holidays("MA", years=year))
 
 
