@@ -30,7 +30,10 @@ PRODUCTION = {
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k != "DATABASE_URL"}
+    # a server's environment: none of the test run's settings (the browser tests' fixture sets
+    # DJANGO_ALLOW_ASYNC_UNSAFE in this process, which check --deploy rightly reports)
+    leaked = {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k not in leaked}
     environ.update({"RAK_CONF": "/nonexistent/rak.conf", "DJANGO_SETTINGS_MODULE": "config.settings"})
     environ.update({**PRODUCTION, **env})
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120)
