@@ -9,7 +9,7 @@ class RakRequestsConfig(AppConfig):
     def ready(self) -> None:
         from rak_base.hooks import hook_subscribe
         from rak_billing.api import HOOK_BILLS_REOPENED, HOOK_BILLS_SETTLED
-        from rak_requests import jobs, settlement
+        from rak_requests import jobs, kinds, settlement  # noqa: F401 - kinds: every type's module registers itself
         from rak_requests.lifecycle import fees_paid_check
         from rak_requests.models import Phase
 

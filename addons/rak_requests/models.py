@@ -64,6 +64,10 @@ class Phase(models.Model):
         DEVIS = "DEVIS", _("Devis")
         TRAVAUX = "TRAVAUX", _("Travaux")
         TRAITEMENT = "TRAITEMENT", _("Traitement")
+        RELEVE_FINALE = "RELEVE_FINALE", _("Relève finale")
+        CLOTURE = "CLOTURE", _("Clôture du compte")
+        VERSEMENT = "VERSEMENT", _("Versement du remboursement")
+        ENQUETE = "ENQUETE", _("Enquête technique")
 
     request_type = models.ForeignKey(RequestType, on_delete=models.CASCADE, related_name="phases")
     code = models.CharField(_("code"), max_length=20, choices=Code.choices)
@@ -139,6 +143,7 @@ class ServiceRequest(models.Model):
         SIGN = "SIGN", _("Signer le contrat")
         PAY = "PAY", _("Payer les frais")
         ACCEPT_QUOTE = "ACCEPT_QUOTE", _("Accepter le devis")
+        READ_METER = "READ_METER", _("Communiquer l'index final de votre compteur")
 
     class Channel(models.TextChoices):
         WEB = "WEB", _("Agence en ligne")
@@ -194,7 +199,9 @@ class ServiceRequest(models.Model):
                 name="request_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(expected_action__in=["NONE", "ANSWER_COMPLEMENT", "CALL", "SIGN", "PAY", "ACCEPT_QUOTE"]),
+                condition=Q(
+                    expected_action__in=["NONE", "ANSWER_COMPLEMENT", "CALL", "SIGN", "PAY", "ACCEPT_QUOTE", "READ_METER"]
+                ),
                 name="request_action_valid",
             ),
         ]

@@ -1,0 +1,17 @@
+"""One module per request type (see ``base``). Importing this package registers every kind;
+``RakRequestsConfig.ready`` imports it. Add a type: a module here, its import below, its seed rows."""
+
+from rak_requests.kinds.base import (  # noqa: F401
+    EmptyData,
+    PhaseRule,
+    RequestData,
+    RequestKind,
+    StaffAction,
+    kind_by_slug,
+    kind_for,
+    kind_register,
+    kinds_all,
+)
+
+# the modules register themselves on import (one line per type):
+# from rak_requests.kinds import subscription, connection, termination, refund, direct_debit, attestation, collective_meter
