@@ -1,6 +1,31 @@
 """What other addons may call from rak_customer."""
 
-from rak_customer.models import Customer, Dossier, Service
+from rak_customer.dossiers import (
+    DossierError,
+    MeterAlreadyRegistered,
+    MeterNumberMissing,
+    customer_promote_client,
+    dossier_open,
+    meter_register,
+    premises_create,
+)
+from rak_customer.models import Customer, Dossier, Meter, Premises, Service
 from rak_customer.selectors import customer_email, customer_for_user, customer_sms_phone
 
-__all__ = ["Customer", "Dossier", "Service", "customer_email", "customer_for_user", "customer_sms_phone"]
+__all__ = [
+    "Customer",
+    "Dossier",
+    "DossierError",
+    "Meter",
+    "MeterAlreadyRegistered",
+    "MeterNumberMissing",
+    "Premises",
+    "Service",
+    "customer_email",
+    "customer_for_user",
+    "customer_promote_client",
+    "customer_sms_phone",
+    "dossier_open",
+    "meter_register",
+    "premises_create",
+]

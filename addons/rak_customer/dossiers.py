@@ -1,0 +1,120 @@
+"""Writes on premises, meters and dossiers that other addons ask for (a request's effects: a
+subscription opens a dossier, a termination closes one...). Exported through ``rak_customer.api``;
+rak_requests never writes these tables itself.
+
+Every service is keyword-only and atomic, and raises a ``DossierError`` subclass carrying the French
+message when it refuses."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
+
+from rak_base.errors import RakError
+from rak_base.sequences import sequence_next
+from rak_customer.models import Customer, Dossier, Meter, Premises, Service
+
+
+class DossierError(RakError):
+    default_message = _("Opération impossible sur ce dossier.")
+
+
+class MeterAlreadyRegistered(DossierError):
+    default_message = _("Ce compteur est déjà enregistré.")
+
+
+class MeterNumberMissing(DossierError):
+    default_message = _("Saisissez le numéro du compteur posé.")
+
+
+DOSSIER_PREFIX = {Service.EAU: "EA", Service.ELECTRICITE: "EL", Service.ASSAINISSEMENT: "AS"}
+
+
+def _next_number(*, sequence: str, model, field: str, prefix_len: int) -> int:
+    """The next value of a numbering shared with the demo data (``EA00000012``, ``LK00000007``):
+    the sequence starts after the highest number already there."""
+    top = model.objects.aggregate(top=Max(field))["top"] or ""
+    digits = top[prefix_len:]
+    start = int(digits) + 1 if digits.isdigit() else 1
+    return sequence_next(name=sequence, start=start)
+
+
+def dossier_number_next(service: str) -> str:
+    prefix = DOSSIER_PREFIX[service]
+    while True:
+        value = _next_number(sequence="customer.dossier", model=Dossier, field="number", prefix_len=2)
+        number = f"{prefix}{value:08d}"
+        if not Dossier.objects.filter(number=number).exists():
+            return number
+
+
+def premises_reference_next() -> str:
+    while True:
+        value = _next_number(sequence="customer.premises", model=Premises, field="reference", prefix_len=2)
+        reference = f"LK{value:08d}"
+        if not Premises.objects.filter(reference=reference).exists():
+            return reference
+
+
+@transaction.atomic
+def premises_create(*, address: str, district: str, city: str = "", postal_code: str = "") -> Premises:
+    """A new local with the next « LK » reference (fields cut to their column's size; an empty
+    address or district is stored as « — », an empty city as Kénitra)."""
+    return Premises.objects.create(
+        reference=premises_reference_next(),
+        address=(address or "")[:255] or "—",
+        district=(district or "")[:80] or "—",
+        city=(city or "")[:80] or "Kénitra",
+        postal_code=(postal_code or "")[:10],
+    )
+
+
+@transaction.atomic
+def meter_register(*, number: str, service: str, caliber: str, brand: str = "", installed_date: date) -> Meter:
+    """A newly installed meter (number upper-cased; its caliber normalised by ``Meter.save``, an
+    invalid one raises ``InvalidCaliber``)."""
+    number = (number or "").strip().upper()
+    if not number:
+        raise MeterNumberMissing()
+    if Meter.objects.filter(number=number).exists():
+        raise MeterAlreadyRegistered(_("Le compteur n° %(number)s est déjà enregistré.") % {"number": number})
+    return Meter.objects.create(
+        number=number, service=service, caliber=caliber, brand=(brand or "").strip(), installed_date=installed_date
+    )
+
+
+@transaction.atomic
+def dossier_open(
+    *,
+    customer: Customer,
+    service: str,
+    premises: Premises,
+    start_date: date,
+    meter: Meter | None = None,
+    tariff_category: str = Dossier.TariffCategory.DOMESTIQUE,
+    deposit_amount: Decimal = Decimal("0.00"),
+) -> Dossier:
+    """An ACTIVE dossier (subscription) with the next number of its service."""
+    return Dossier.objects.create(
+        number=dossier_number_next(service),
+        customer=customer,
+        service=service,
+        status=Dossier.Status.ACTIVE,
+        tariff_category=tariff_category,
+        deposit_amount=deposit_amount,
+        start_date=start_date,
+        premises=premises,
+        meter=meter,
+    )
+
+
+@transaction.atomic
+def customer_promote_client(*, customer_id: int) -> bool:
+    """A prospect whose first subscription is active becomes a CLIENT; returns whether it changed."""
+    return bool(
+        Customer.objects.filter(pk=customer_id, status=Customer.Status.PROSPECT).update(status=Customer.Status.CLIENT)
+    )
