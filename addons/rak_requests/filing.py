@@ -206,6 +206,10 @@ def request_file(
         )
         attachment.file.save(f"{uuid.uuid4().hex}.{item.extension}", ContentFile(item.content), save=False)
         attachment.save()
+    from rak_requests.kinds import kind_for  # the kinds' modules import this one
+
+    if not kind_for(request_type.code).acknowledges_filing:
+        return request  # answered at once by its own document (attestation)
     request.receipt = receipt_register(request=request, now=now)
     request.save(update_fields=["receipt"])
     notify_customer(

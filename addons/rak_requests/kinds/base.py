@@ -131,6 +131,9 @@ class RequestKind:
     intro_template: ClassVar[str] = ""
     #: the portal page of the type, when it has its own (attestations, remboursements)
     portal_url_name: ClassVar[str] = ""
+    #: filing renders the « reçu » and sends the « accusé de réception » (SMS, e-mail); False for a
+    #: type answered at once by its own document (attestation: the document is the answer)
+    acknowledges_filing: ClassVar[bool] = True
 
     # --- phases ---------------------------------------------------------------------------------
 
