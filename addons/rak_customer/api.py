@@ -1,10 +1,12 @@
 """What other addons may call from rak_customer."""
 
 from rak_customer.dossiers import (
+    BillingModeRefused,
     DossierError,
     MeterAlreadyRegistered,
     MeterNumberMissing,
     customer_promote_client,
+    dossier_billing_mode_set,
     dossier_open,
     meter_register,
     premises_create,
@@ -13,6 +15,7 @@ from rak_customer.models import Customer, Dossier, Meter, Premises, Service
 from rak_customer.selectors import customer_email, customer_for_user, customer_sms_phone
 
 __all__ = [
+    "BillingModeRefused",
     "Customer",
     "Dossier",
     "DossierError",
@@ -25,6 +28,7 @@ __all__ = [
     "customer_for_user",
     "customer_promote_client",
     "customer_sms_phone",
+    "dossier_billing_mode_set",
     "dossier_open",
     "meter_register",
     "premises_create",
