@@ -39,9 +39,39 @@ from rak_billing.receipts import (
     receipt_details_register,
     receipt_number,
 )
+from rak_billing.models import Refund
+from rak_billing.refunds import (
+    ORIGIN_LABELS,
+    RefundableItem,
+    RefundCancelRefused,
+    RefundRefused,
+    customer_refund,
+    customer_refunds,
+    customer_unpaid_amount,
+    refund_cancel,
+    refund_credit_available,
+    refund_for_external_id,
+    refund_receipt_number,
+    refund_record,
+    refundable_items,
+)
 from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book, vat_rate_other
 
 __all__ = [
+    "ORIGIN_LABELS",
+    "Refund",
+    "RefundCancelRefused",
+    "RefundRefused",
+    "RefundableItem",
+    "customer_refund",
+    "customer_refunds",
+    "customer_unpaid_amount",
+    "refund_cancel",
+    "refund_credit_available",
+    "refund_for_external_id",
+    "refund_receipt_number",
+    "refund_record",
+    "refundable_items",
     "HOOK_BILLS_REOPENED",
     "HOOK_BILLS_SETTLED",
     "SIMULATED_SERVICES",
