@@ -30,6 +30,7 @@ from rak_billing.ledger import (
     payment_record_staff,
     payment_reverse,
 )
+from rak_billing.models import Refund
 from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue, vat_rate_online_fee
 from rak_billing.pdf import bill_pdf
 from rak_billing.receipts import (
@@ -39,7 +40,6 @@ from rak_billing.receipts import (
     receipt_details_register,
     receipt_number,
 )
-from rak_billing.models import Refund
 from rak_billing.refunds import (
     ORIGIN_LABELS,
     RefundableItem,

@@ -851,3 +851,7 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_date} {self.label}: {self.amount}"
+
+
+# Direct debit (mandates, orders sent to the banks, reject files): one module of its own.
+from rak_billing.direct_debit_models import DebitBatch, DebitOrder, DebitRejectImport, Mandate  # noqa: E402, F401
