@@ -2,7 +2,7 @@ from django.urls import path
 
 from rak_portal.urls_lifecycle import urlpatterns as lifecycle_urlpatterns
 from rak_portal.views import account, auth, bills, payments, public, readings, simulator, subscription, verify
-from rak_portal.views import kind_services as kind_service_views
+from rak_portal.views import attestations as attestation_views
 from rak_portal.views import requests as request_views
 
 app_name = "portal"
@@ -65,12 +65,14 @@ urlpatterns = [
     path("espace/devis/<int:pk>/pdf/", subscription.quote_pdf, name="quote_pdf"),
     path("espace/devis/<int:pk>/accepter/", subscription.quote_accept_view, name="quote_accept"),
     path("espace/demandes/<str:number>/payer-les-travaux/", subscription.works_pay, name="works_pay"),
+    path("espace/attestations/", attestation_views.attestations, name="attestations"),
+    path("espace/attestations/<str:number>/pdf/", attestation_views.attestation_pdf, name="attestation_pdf"),
+    path("espace/abonnements/", attestation_views.my_dossiers, name="my_dossiers"),
+    path("espace/abonnements/<str:number>/", attestation_views.my_dossier, name="my_dossier"),
     path("espace/e-facture/", bills.efacture, name="efacture"),
     path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
     path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),
     path("espace/e-facture/statistiques.xlsx", bills.statistics_xlsx, name="statistics_xlsx"),
-    path("espace/services/", kind_service_views.services_index, name="customer_services"),
-    path("espace/services/<slug:slug>/", kind_service_views.kind_service, name="kind_service"),
     path("espace/demandes/", request_views.request_list, name="requests"),
     path("espace/demandes/pieces/<int:pk>/", request_views.request_attachment, name="request_attachment"),
     path("espace/demandes/<str:number>/", request_views.request_detail_view, name="request_detail"),

@@ -280,3 +280,24 @@ def reading_history(dossier_id: int, *, limit: int = HISTORY_PAGE) -> list[Meter
 
 def review_queue_filter() -> Q:
     return Q(status__in=[MeterReading.Status.HELD, MeterReading.Status.CONTESTED])
+
+
+def customer_self_readings(customer_id: int) -> list[MeterReading]:
+    """The customer's own readings (« Relève de mon index »), newest first, with their dossier: the
+    « Relevé index » rows of « Suivi des demandes » (one query)."""
+    return list(
+        MeterReading.objects.filter(dossier__customer_id=customer_id, source=MeterReading.Source.SELF)
+        .select_related("dossier")
+        .only(
+            "id",
+            "reading_date",
+            "index",
+            "status",
+            "created_at",
+            "reviewed_at",
+            "dossier__id",
+            "dossier__number",
+            "dossier__service",
+        )
+        .order_by("-created_at", "-id")
+    )

@@ -23,12 +23,10 @@ from rak_requests.quotes import works_bill_payable
 from rak_requests.selectors import (
     customer_attachment,
     customer_request,
-    customer_requests,
-    request_action_expected,
     request_detail,
-    request_status_label,
 )
 from rak_requests.services import request_answer_complement, request_can_cancel, request_cancel
+from rak_requests.tracking import customer_tracking_rows
 
 ATTACHMENT_ACCEPT = "application/pdf,image/jpeg,image/png,image/webp,image/heic,.heic,.zip,.rar"
 
@@ -64,14 +62,8 @@ def _own_request(request: HttpRequest, number: str) -> ServiceRequest:
 @customer_required
 @require_GET
 def request_list(request: HttpRequest) -> HttpResponse:
-    rows = [
-        {
-            "request": r,
-            "status_label": request_status_label(r),
-            "action_expected": request_action_expected(r),
-        }
-        for r in customer_requests(request.customer.pk)
-    ]
+    """The customer's requests and, as « Relevé index » rows, their own meter readings."""
+    rows = customer_tracking_rows(request.customer.pk)
     return render(request, "rak_portal/requests/list.html", {"rows": rows})
 
 

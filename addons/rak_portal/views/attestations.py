@@ -1,0 +1,127 @@
+"""« Demande d'attestations » and « Mes abonnements » (seed 000).
+
+Attestations: choose the type and the dossier, « Générer » (one service call,
+``rak_requests.kinds.attestation.attestation_generate``), then « Voir » opens the PDF. Mes
+abonnements: the customer's dossiers with their status; the magnifier lists what the RAK did on each.
+
+Every dossier and attestation is looked up through the logged-in customer (``request.customer``):
+another customer's number is a 404."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from rak_base import clock
+from rak_base.errors import RakError
+from rak_base.private_files import private_file_response
+from rak_customer.dossier_history import customer_dossier, customer_dossiers
+from rak_portal.views.account import customer_required
+from rak_requests.kinds.attestation import (
+    AttestationType,
+    attestation_generate,
+    customer_attestation_document,
+    customer_attestations,
+)
+from rak_requests.tracking import dossier_timeline
+
+
+class AttestationForm(forms.Form):
+    attestation_type = forms.ChoiceField(
+        label=_("Type d'attestation"),
+        choices=[("", _("— Choisissez —")), *AttestationType.choices],
+        error_messages={
+            "required": _("Choisissez le type d'attestation."),
+            "invalid_choice": _("Choisissez le type d'attestation."),
+        },
+    )
+    dossier = forms.ChoiceField(
+        label=_("Dossier d'abonnement"),
+        error_messages={
+            "required": _("Choisissez le dossier d'abonnement."),
+            "invalid_choice": _("Dossier introuvable : choisissez l'un de vos dossiers d'abonnement."),
+        },
+    )
+
+    def __init__(self, *args, dossiers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dossier"].choices = [("", _("— Choisissez —"))] + [
+            (
+                d.number,
+                f"{d.number} — {d.get_service_display()} — {d.premises.address} ({d.get_status_display()})",
+            )
+            for d in dossiers
+        ]
+
+
+def _attestations_page(request: HttpRequest, form: AttestationForm, *, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "rak_portal/attestations/page.html",
+        {"form": form, "rows": customer_attestations(request.customer.pk)},
+        status=status,
+    )
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def attestations(request: HttpRequest) -> HttpResponse:
+    dossiers = customer_dossiers(request.customer.pk)
+    if request.method != "POST":
+        return _attestations_page(request, AttestationForm(dossiers=dossiers))
+    form = AttestationForm(request.POST, dossiers=dossiers)
+    if not form.is_valid():
+        return _attestations_page(request, form, status=400)
+    try:
+        generated = attestation_generate(
+            customer=request.customer,
+            attestation_type=form.cleaned_data["attestation_type"],
+            dossier_number=form.cleaned_data["dossier"],
+            now=clock.now(),
+            actor=request.user,
+        )
+    except RakError as exc:
+        form.add_error(None, exc.message)
+        return _attestations_page(request, form, status=400)
+    messages.success(
+        request,
+        gettext("Votre attestation n° %(number)s a été générée : cliquez sur « Voir » pour la visualiser.")
+        % {"number": generated.request.number},
+    )
+    return redirect("portal:attestations")
+
+
+@customer_required
+@require_GET
+def attestation_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    """« Voir »: the PDF of one of the customer's attestations, shown in the browser."""
+    document = customer_attestation_document(request.customer.pk, number)
+    if document is None:
+        raise Http404("Attestation introuvable")
+    return private_file_response(document.file, download_name=f"attestation-{number}.pdf")
+
+
+@customer_required
+@require_GET
+def my_dossiers(request: HttpRequest) -> HttpResponse:
+    """« Mes abonnements »."""
+    return render(request, "rak_portal/dossiers/list.html", {"dossiers": customer_dossiers(request.customer.pk)})
+
+
+@customer_required
+@require_GET
+def my_dossier(request: HttpRequest, number: str) -> HttpResponse:
+    """The magnifier of « Mes abonnements »: the operations on one of the customer's dossiers."""
+    dossier = customer_dossier(request.customer.pk, number)
+    if dossier is None:
+        raise Http404("Dossier introuvable")
+    return render(
+        request,
+        "rak_portal/dossiers/detail.html",
+        {"dossier": dossier, "operations": dossier_timeline(dossier)},
+    )
