@@ -30,6 +30,7 @@ from rak_billing.ledger import (
     payment_record_staff,
     payment_reverse,
 )
+from rak_billing.models import Refund
 from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue, vat_rate_online_fee
 from rak_billing.pdf import bill_pdf
 from rak_billing.receipts import (
@@ -39,9 +40,38 @@ from rak_billing.receipts import (
     receipt_details_register,
     receipt_number,
 )
+from rak_billing.refunds import (
+    ORIGIN_LABELS,
+    RefundableItem,
+    RefundCancelRefused,
+    RefundRefused,
+    customer_refund,
+    customer_refunds,
+    customer_unpaid_amount,
+    refund_cancel,
+    refund_credit_available,
+    refund_for_external_id,
+    refund_receipt_number,
+    refund_record,
+    refundable_items,
+)
 from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book, vat_rate_other
 
 __all__ = [
+    "ORIGIN_LABELS",
+    "Refund",
+    "RefundCancelRefused",
+    "RefundRefused",
+    "RefundableItem",
+    "customer_refund",
+    "customer_refunds",
+    "customer_unpaid_amount",
+    "refund_cancel",
+    "refund_credit_available",
+    "refund_for_external_id",
+    "refund_receipt_number",
+    "refund_record",
+    "refundable_items",
     "HOOK_BILLS_REOPENED",
     "HOOK_BILLS_SETTLED",
     "SIMULATED_SERVICES",

@@ -57,7 +57,15 @@ from rak_base.hooks import hook_fire
 from rak_base.money import money_format, round_money
 from rak_base.sequences import sequence_next
 from rak_billing.allocation import OpenBill, allocate
-from rak_billing.models import Bill, BillLine, LedgerEntry, Payment, PaymentAllocation, PaymentReversal
+from rak_billing.models import (
+    Bill,
+    BillLine,
+    LedgerEntry,
+    Payment,
+    PaymentAllocation,
+    PaymentReversal,
+    RefundAllocation,
+)
 from rak_billing.tariffs import vat_rate_other
 from rak_customer.models import Customer, Dossier
 
@@ -139,6 +147,26 @@ def _allocated_subquery(field: str):
         Value(ZERO),
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
+
+
+def _refunded_subquery(field: str):
+    """What refunds paid out of each payment / credit note (cancellations' negative rows included)."""
+    return Coalesce(
+        Subquery(
+            RefundAllocation.objects.filter(**{field: OuterRef("pk")})
+            .order_by()
+            .values(field)
+            .annotate(total=Sum("amount"))
+            .values("total")
+        ),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+
+
+def _used_subquery(field: str):
+    """What a payment / credit note no longer holds as credit: allocated to bills or refunded."""
+    return _allocated_subquery(field) + _refunded_subquery(field)
 
 
 def bills_with_outstanding(queryset: QuerySet[Bill] | None = None) -> QuerySet[Bill]:
@@ -235,14 +263,14 @@ def _unallocated(customer_id: int) -> tuple[list[tuple[Payment, Decimal]], list[
     payments = [
         (p, round_money(p.amount - p.used))
         for p in Payment.objects.filter(customer_id=customer_id, reversal__isnull=True)
-        .annotate(used=_allocated_subquery("payment"))
+        .annotate(used=_used_subquery("payment"))
         .order_by("paid_at", "id")
         if round_money(p.amount - p.used) > ZERO
     ]
     credits = [
         (c, round_money(c.total_ttc - c.used))
         for c in Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CREDIT_NOTE)
-        .annotate(used=_allocated_subquery("credit_note"))
+        .annotate(used=_used_subquery("credit_note"))
         .order_by("issue_date", "id")
         if round_money(c.total_ttc - c.used) > ZERO
     ]
@@ -280,10 +308,10 @@ def customers_with_credit(customer_ids: Iterable[int] | QuerySet | None = None) 
     """Customers (among ``customer_ids``) holding an unallocated payment or credit-note amount."""
     payments = (
         Payment.objects.filter(reversal__isnull=True)
-        .annotate(used=_allocated_subquery("payment"))
+        .annotate(used=_used_subquery("payment"))
         .filter(amount__gt=F("used"))
     )
-    credits = Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE).annotate(used=_allocated_subquery("credit_note"))
+    credits = Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE).annotate(used=_used_subquery("credit_note"))
     credits = credits.filter(total_ttc__gt=F("used"))
     if customer_ids is not None:  # a list, or a queryset of ids used as a subquery
         payments = payments.filter(customer_id__in=customer_ids)
@@ -656,6 +684,15 @@ def payment_reverse(*, payment: Payment | int, reason: str, by, at: datetime.dat
                 "date": f"{timezone.localtime(done.reversed_at):%d/%m/%Y %H:%M}",
                 "who": done.reversed_by.get_full_name() or done.reversed_by.get_username(),
             }
+        )
+    refunded = payment.refund_allocations.aggregate(total=Sum("amount"))["total"] or ZERO
+    if refunded > ZERO:  # the money went back to the customer: undo the refund first
+        raise ReversalRefused(
+            _(
+                "Ce paiement a été remboursé au client (%(amount)s) : annulez d'abord le remboursement "
+                "(« Annuler le remboursement »), puis le paiement."
+            )
+            % {"amount": _money_fr(refunded)}
         )
     try:
         with transaction.atomic():

@@ -668,21 +668,152 @@ class PaymentAllocation(models.Model):
         return f"{self.amount} → {self.bill_id}"
 
 
+class Refund(models.Model):
+    """Money paid back to a customer out of their credit (« Demande de remboursement »): after a
+    termination (the deposit above the last bills), a quote advance, a double payment or an
+    overpayment kept as credit. One REFUND ledger entry (a debit) each; the credit it pays out is
+    taken from the customer's unused payments and credit notes (``RefundAllocation``), so it is
+    never applied to a bill afterwards nor paid out twice. Never deleted: « Annuler le
+    remboursement » adds a ``RefundCancellation`` (a reversing entry, with a reason)."""
+
+    class Method(models.TextChoices):
+        VIREMENT = "VIREMENT", _("Virement bancaire")
+        CHEQUE = "CHEQUE", _("Chèque")
+        ESPECES = "ESPECES", _("Espèces en agence")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="refunds", db_index=False
+    )  # refund_customer_recent (customer, -paid_at) is its index
+    amount = models.DecimalField(_("montant"), **MONEY)
+    method = models.CharField(_("mode de versement"), max_length=10, choices=Method.choices)
+    rib = models.CharField(_("RIB du client"), max_length=24, blank=True, help_text=_("Virement : 24 chiffres."))
+    bank_name = models.CharField(_("banque"), max_length=80, blank=True)
+    reference = models.CharField(
+        _("référence"),
+        max_length=64,
+        blank=True,
+        help_text=_("N° de l'ordre de virement, du chèque ou du bon de caisse."),
+    )
+    external_id = models.CharField(
+        _("identifiant externe"),
+        max_length=120,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("Le même identifiant enregistré deux fois ne paie qu'une fois."),
+    )
+    request_ref = models.CharField(_("n° de la demande"), max_length=40, blank=True)
+    paid_at = models.DateTimeField(_("remboursé le"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("enregistré par"), on_delete=models.PROTECT, related_name="+"
+    )
+    receipt = models.ForeignKey(
+        "rak_base.Document",
+        verbose_name=_("reçu (PDF)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("enregistré le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("remboursement")
+        verbose_name_plural = _("remboursements")
+        ordering = ["-paid_at", "-id"]
+        permissions = [("cancel_refund", _("Peut annuler un remboursement (avec motif)"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(method__in=["VIREMENT", "CHEQUE", "ESPECES"]), name="refund_method_valid"
+            ),
+            models.CheckConstraint(condition=~Q(method="VIREMENT") | Q(rib__regex=r"^[0-9]{24}$"), name="refund_rib"),
+        ]
+        indexes = [models.Index(fields=["customer", "-paid_at"], name="refund_customer_recent")]
+
+    def __str__(self) -> str:
+        return f"{money_format(self.amount)} — {self.get_method_display()}"
+
+
+class RefundCancellation(models.Model):
+    """« Annuler le remboursement » (a cheque never cashed, a transfer returned): who, when, why.
+    The refund stays; a REFUND_CANCEL entry credits the amount back and the credit it had taken
+    is the customer's again. Once per refund (unique)."""
+
+    refund = models.OneToOneField(
+        Refund, verbose_name=_("remboursement"), on_delete=models.PROTECT, related_name="cancellation"
+    )
+    reason = models.TextField(_("motif"))
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("annulé par"), on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(_("annulé le"))
+    created_at = models.DateTimeField(_("enregistré le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("annulation de remboursement")
+        verbose_name_plural = _("annulations de remboursements")
+        ordering = ["-cancelled_at"]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="refund_cancellation_reason")]
+
+    def __str__(self) -> str:
+        return f"{self.refund} — {self.reason[:60]}"
+
+
+class RefundAllocation(models.Model):
+    """Which unused credit a refund paid out: a payment's remainder or a credit note's. A
+    cancellation adds the same amounts negated (``cancellation`` set), giving the credit back."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="allocations")
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="refund_allocations"
+    )
+    credit_note = models.ForeignKey(
+        Bill, null=True, blank=True, on_delete=models.PROTECT, related_name="refund_allocations"
+    )
+    amount = models.DecimalField(_("montant"), **MONEY)
+    cancellation = models.ForeignKey(
+        RefundCancellation, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("origine d'un remboursement")
+        verbose_name_plural = _("origines des remboursements")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, cancellation__isnull=True) | Q(amount__lt=0, cancellation__isnull=False),
+                name="refund_allocation_sign",
+            ),
+            models.CheckConstraint(
+                condition=Q(payment__isnull=False, credit_note__isnull=True)
+                | Q(payment__isnull=True, credit_note__isnull=False),
+                name="refund_allocation_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ← {self.payment_id or self.credit_note_id}"
+
+
 class LedgerEntry(models.Model):
-    """Append-only customer account: a bill is a debit (+), a payment or a credit note a credit
-    (−). The balance is ``SUM(amount)``; nothing stores a running total."""
+    """Append-only customer account: a bill, a payment reversal or a refund is a debit (+), a
+    payment, a credit note or a refund cancellation a credit (−). The balance is ``SUM(amount)``;
+    nothing stores a running total."""
 
     class Kind(models.TextChoices):
         BILL = "BILL", _("Facture")
         PAYMENT = "PAYMENT", _("Paiement")
         CREDIT = "CREDIT", _("Avoir")
         REVERSAL = "REVERSAL", _("Annulation de paiement")
+        REFUND = "REFUND", _("Remboursement")
+        REFUND_CANCEL = "REFUND_CANCEL", _("Annulation de remboursement")
 
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="ledger", db_index=False
     )  # ledger_customer_date (customer, entry_date) is its index
     dossier = models.ForeignKey(Dossier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(_("type"), max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
     entry_date = models.DateField(_("date"))
     amount = models.DecimalField(_("montant"), **MONEY, help_text=_("Débit positif, crédit négatif."))
     bill = models.OneToOneField(Bill, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry")
@@ -691,6 +822,10 @@ class LedgerEntry(models.Model):
     )
     reversal = models.OneToOneField(
         PaymentReversal, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
+    )
+    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry")
+    refund_cancellation = models.OneToOneField(
+        RefundCancellation, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
     )
     label = models.CharField(_("libellé"), max_length=160)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -701,11 +836,14 @@ class LedgerEntry(models.Model):
         ordering = ["customer", "entry_date", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["BILL", "PAYMENT", "CREDIT", "REVERSAL"]), name="ledger_kind_valid"
+                condition=Q(kind__in=["BILL", "PAYMENT", "CREDIT", "REVERSAL", "REFUND", "REFUND_CANCEL"]),
+                name="ledger_kind_valid",
             ),
             models.CheckConstraint(
                 condition=(Q(kind__in=["BILL", "REVERSAL"]) & Q(amount__gte=0))
-                | (Q(kind__in=["PAYMENT", "CREDIT"]) & Q(amount__lte=0)),
+                | (Q(kind__in=["PAYMENT", "CREDIT"]) & Q(amount__lte=0))
+                | (Q(kind="REFUND") & Q(amount__gt=0) & Q(refund__isnull=False))
+                | (Q(kind="REFUND_CANCEL") & Q(amount__lt=0) & Q(refund_cancellation__isnull=False)),
                 name="ledger_sign",
             ),
         ]

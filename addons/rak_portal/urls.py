@@ -3,6 +3,7 @@ from django.urls import path
 from rak_portal.urls_lifecycle import urlpatterns as lifecycle_urlpatterns
 from rak_portal.views import account, auth, bills, payments, public, readings, simulator, subscription, verify
 from rak_portal.views import attestations as attestation_views
+from rak_portal.views import kind_services as kind_service_views
 from rak_portal.views import requests as request_views
 
 app_name = "portal"
@@ -73,6 +74,8 @@ urlpatterns = [
     path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
     path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),
     path("espace/e-facture/statistiques.xlsx", bills.statistics_xlsx, name="statistics_xlsx"),
+    path("espace/services/", kind_service_views.services_index, name="customer_services"),
+    path("espace/services/<slug:slug>/", kind_service_views.kind_service, name="kind_service"),
     path("espace/demandes/", request_views.request_list, name="requests"),
     path("espace/demandes/pieces/<int:pk>/", request_views.request_attachment, name="request_attachment"),
     path("espace/demandes/<str:number>/", request_views.request_detail_view, name="request_detail"),

@@ -131,6 +131,9 @@ class RequestKind:
     intro_template: ClassVar[str] = ""
     #: the portal page of the type, when it has its own (attestations, remboursements)
     portal_url_name: ClassVar[str] = ""
+    #: heading of the customer's requests of the type below the generic form (« Toutes vos demandes de
+    #: résiliation »); default « Toutes vos demandes « <title> » »
+    list_title: ClassVar[Any] = ""
     #: filing renders the « reçu » and sends the « accusé de réception » (SMS, e-mail); False for a
     #: type answered at once by its own document (attestation: the document is the answer)
     acknowledges_filing: ClassVar[bool] = True
@@ -205,6 +208,13 @@ def kind_register(kind: RequestKind) -> RequestKind:
     if kind.slug:
         _BY_SLUG[kind.slug] = kind
     return kind
+
+
+def kind_unregister(code: str) -> None:
+    """Forget a kind (tests that register a kind of their own)."""
+    kind = _REGISTRY.pop(code, None)
+    if kind is not None and kind.slug:
+        _BY_SLUG.pop(kind.slug, None)
 
 
 def kind_for(code: str) -> RequestKind:

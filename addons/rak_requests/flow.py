@@ -1,0 +1,305 @@
+"""The generic flow of the simple request types: what the portal page « /espace/services/<slug>/ »
+and the counter filing of the back office share.
+
+- ``KindSubmission``: one post of a kind's form (``kind.customer_form``) and of one file per
+  ``RequiredDocument`` row of its type. Every file is checked by content and size
+  (``document_check``, the one request upload check) and kept in the staging area
+  (``rak_requests.filing.staging_store``) as soon as it is accepted, so that an error elsewhere on
+  the page never makes the customer choose the file again; a required document neither posted nor
+  staged is refused next to its field. The kind's ``filing_check`` runs before anything is sent
+  (no OTP for a request that would be refused).
+- ``kind_request_file``: filing a kind's typed data with the staged files (one service call: the
+  kind's checks under the customer's lock, ``request_file``, the dossiers and premises of the
+  data, ``on_filed``; channel WEB from the portal, AGENCY at the counter with the agent as actor).
+- ``kind_requests``: the customer's requests of one type, for the list below the form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django import forms
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from rak_base.errors import RakError
+from rak_base.uploads import IMAGE_KINDS, ValidatedUpload, size_label, upload_validate
+from rak_customer.models import Customer
+from rak_requests.filing import (
+    FiledAttachment,
+    request_file,
+    staging_discard,
+    staging_read,
+    staging_store,
+    staging_token_new,
+)
+from rak_requests.kinds.base import RequestData, RequestKind
+from rak_requests.models import RequestEvent, RequestType, RequiredDocument, ServiceRequest
+
+DOCUMENT_REQUIRED = _("Cette pièce est obligatoire.")
+DEFAULT_KINDS = "pdf,image,zip,rar"
+
+
+class KindUnavailable(RakError):
+    default_message = _("Ce service n'est pas disponible pour le moment.")
+
+
+class IdentityNotChecked(RakError):
+    default_message = _("Cochez « Pièce d'identité vérifiée au guichet » après avoir vérifié la pièce d'identité.")
+
+
+# --- the one upload check of a required document ----------------------------------------------------
+
+
+def document_kinds(allowed: str) -> frozenset[str]:
+    """« pdf,image,zip,rar » (data) -> rak_base.uploads kinds."""
+    kinds: set[str] = set()
+    for name in (part.strip().lower() for part in (allowed or DEFAULT_KINDS).split(",")):
+        if name in {"image", "images"}:
+            kinds |= IMAGE_KINDS
+        elif name in {"jpg", "jpeg"}:
+            kinds.add("jpeg")
+        elif name in {"pdf", "zip", "rar", "png", "webp", "heic"}:
+            kinds.add(name)
+    return frozenset(kinds or document_kinds(DEFAULT_KINDS))
+
+
+def document_check(document: RequiredDocument, file) -> ValidatedUpload:
+    """A file posted for ``document``: its formats and maximum size (data), checked by content.
+    Raises ``rak_base.uploads.UploadRefused`` with the French message."""
+    return upload_validate(file, kinds=document_kinds(document.allowed_kinds), max_bytes=document.max_bytes)
+
+
+def document_accept(document: RequiredDocument) -> str:
+    """The ``accept=`` attribute of the file input (a hint for the picker; the content is checked)."""
+    kinds = document_kinds(document.allowed_kinds)
+    extensions = set()
+    for kind in kinds:
+        extensions |= {"jpeg": {".jpg", ".jpeg"}}.get(kind, {f".{kind}"})
+    return ",".join(sorted(extensions))
+
+
+def document_help(document: RequiredDocument) -> str:
+    """« PDF, image ou fichier compressé, 2 Mo au plus » from the document's formats and size."""
+    kinds = document_kinds(document.allowed_kinds)
+    words = []
+    if "pdf" in kinds:
+        words.append(gettext("PDF"))
+    if kinds & IMAGE_KINDS:
+        words.append(gettext("image"))
+    if kinds & {"zip", "rar"}:
+        words.append(gettext("fichier compressé"))
+    formats = words[0] if len(words) == 1 else ", ".join(words[:-1]) + gettext(" ou ") + words[-1]
+    return gettext("%(formats)s, %(size)s au plus") % {"formats": formats, "size": size_label(document.max_bytes)}
+
+
+# --- one post of the form and its documents ---------------------------------------------------------
+
+
+@dataclass
+class DocumentRow:
+    document: RequiredDocument
+    accept: str
+    help: str
+    staged: dict | None
+    error: str = ""
+
+    @property
+    def field_name(self) -> str:
+        return f"doc_{self.document.code}"
+
+
+def kind_request_type(kind: RequestKind) -> RequestType:
+    request_type = RequestType.objects.filter(code=kind.code, is_active=True).first()
+    if request_type is None:
+        raise KindUnavailable()
+    return request_type
+
+
+class KindSubmission:
+    """The kind's form and its documents, bound to a post (or not). ``staging`` is the caller's
+    session dict (``{"token": ..., "files": {code: staged}}``), updated in place."""
+
+    def __init__(
+        self,
+        *,
+        kind: RequestKind,
+        request_type: RequestType,
+        customer: Customer,
+        staging: dict,
+        data=None,
+        files=None,
+        initial: dict | None = None,
+    ) -> None:
+        self.kind = kind
+        self.request_type = request_type
+        self.customer = customer
+        self.staging = staging
+        self.bound = data is not None
+        self.files = files or {}
+        form = kind.customer_form(customer=customer, data=data, files=files)
+        if form is None:
+            raise KindUnavailable()
+        if initial and not self.bound:
+            form.initial.update(initial)
+        self.form: forms.Form = form
+        self.documents = list(request_type.documents.order_by("position", "id"))
+        self.rows = [
+            DocumentRow(
+                document=document,
+                accept=document_accept(document),
+                help=document_help(document),
+                staged=self.staged.get(document.code),
+            )
+            for document in self.documents
+        ]
+        self.typed_data: RequestData | None = None
+
+    @property
+    def staged(self) -> dict:
+        return self.staging.setdefault("files", {})
+
+    @property
+    def token(self) -> str:
+        return self.staging.setdefault("token", staging_token_new())
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.form.errors) or any(row.error for row in self.rows)
+
+    def _stage_documents(self) -> None:
+        for row in self.rows:
+            upload = self.files.get(row.field_name)
+            if upload is None:
+                continue
+            try:
+                validated = document_check(row.document, upload)
+            except RakError as exc:
+                row.error = exc.message
+                continue
+            self.staged[row.document.code] = staging_store(
+                token=self.token, document_code=row.document.code, upload=validated, original_name=upload.name
+            )
+            row.staged = self.staged[row.document.code]
+        for row in self.rows:
+            if row.document.required and row.document.code not in self.staged and not row.error:
+                row.error = str(DOCUMENT_REQUIRED)
+
+    def is_valid(self, *, now: datetime) -> bool:
+        """Stage the accepted files (whatever else is wrong), validate the form, build the typed
+        data and run the kind's filing checks."""
+        if not self.bound:
+            return False
+        self._stage_documents()
+        if not self.form.is_valid():
+            return False
+        try:
+            data = self.kind.data_from_form(customer=self.customer, cleaned=self.form.cleaned_data)
+            self.kind.filing_check(customer=self.customer, data=data, now=now)
+        except RakError as exc:
+            self.form.add_error(None, exc.message)
+            return False
+        if any(row.error for row in self.rows):
+            return False
+        self.typed_data = data
+        return True
+
+
+def form_initial(form: forms.Form, saved: dict) -> dict:
+    """Initial values from a post kept in the session (``{name: [values]}``): the form comes back
+    as the customer left it after a detour (contact details, OTP step)."""
+    initial = {}
+    for name, field in form.fields.items():
+        if name not in saved:
+            continue
+        values = saved[name]
+        multiple = isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField)
+        initial[name] = values if multiple else (values[0] if values else "")
+    return initial
+
+
+# --- filing ----------------------------------------------------------------------------------------
+
+
+def _attachments(request_type: RequestType, staged: dict, token: str) -> list[FiledAttachment]:
+    labels = {document.code: document.label for document in request_type.documents.all()}
+    return [
+        FiledAttachment(
+            document_code=item["code"],
+            label=labels[item["code"]],
+            original_name=item["original"],
+            content=staging_read(token=token, stored=item["stored"]),
+            mime=item["mime"],
+            sha256=item["sha256"],
+            extension=item["stored"].rsplit(".", 1)[-1],
+        )
+        for item in staged.values()
+        if item.get("code") in labels
+    ]
+
+
+def kind_request_file(
+    *,
+    kind: RequestKind,
+    customer: Customer,
+    data: RequestData,
+    staged: dict,
+    staging_token: str,
+    now: datetime,
+    actor,
+    channel: str = ServiceRequest.Channel.WEB,
+    identity_checked: bool = False,
+) -> ServiceRequest:
+    """File a request of a kind: its checks under the customer's lock, numbering, attachments,
+    receipt, acknowledgements (``request_file``), its dossiers and premises, ``on_filed``. At the
+    counter (AGENCY) the agent is the actor and « pièce d'identité vérifiée » is recorded."""
+    request_type = kind_request_type(kind)
+    if channel == ServiceRequest.Channel.AGENCY and not identity_checked:
+        raise IdentityNotChecked()
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        kind.filing_check(customer=customer, data=data, now=now)
+        request = request_file(
+            request_type=request_type,
+            customer=customer,
+            data=data.to_json(),
+            attachments=_attachments(request_type, staged, staging_token),
+            now=now,
+            actor=actor,
+            channel=channel,
+        )
+        dossiers = list(kind.dossiers_from_data(customer=customer, data=data) or ())
+        if dossiers:
+            request.dossiers.set(dossiers)
+        premises = kind.premises_from_data(customer=customer, data=data)
+        if premises is not None:
+            request.premises = premises
+            request.save(update_fields=["premises"])
+        if channel == ServiceRequest.Channel.AGENCY:
+            RequestEvent.objects.filter(request=request, kind=RequestEvent.Kind.FILED).update(
+                actor_kind=RequestEvent.Actor.STAFF, message=gettext("Demande déposée au guichet.")
+            )
+            RequestEvent.objects.create(
+                request=request,
+                at=now,
+                kind=RequestEvent.Kind.IDENTITY_CHECKED,
+                actor_kind=RequestEvent.Actor.STAFF,
+                actor=actor,
+                message=gettext("Pièce d'identité vérifiée au guichet."),
+            )
+        kind.on_filed(request=request, now=now)
+    staging_discard(token=staging_token)
+    return request
+
+
+def kind_requests(*, customer_id: int, request_type: RequestType) -> QuerySet[ServiceRequest]:
+    """The customer's requests of one type, newest first, with their dossiers (two queries)."""
+    return (
+        ServiceRequest.objects.filter(customer_id=customer_id, request_type=request_type)
+        .select_related("phase")
+        .prefetch_related("dossiers")
+        .order_by("-filed_at", "-id")
+    )
