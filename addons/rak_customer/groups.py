@@ -137,6 +137,10 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.change_payment*",
             "rak_billing.delete_payment*",
             "rak_billing.*reverse*",
+            # the direct-debit files record and reverse payments: recouvrement's too
+            "rak_billing.export_debitbatch",
+            "rak_billing.add_debitrejectimport",
+            "rak_billing.archive_debitrejectimport",
         ),
     ),
     "recouvrement": GroupSpec(
@@ -153,6 +157,15 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.view_payment*",
             "rak_billing.add_payment",
             "rak_billing.reverse_payment",  # « Annuler le paiement », with a reason
+            # direct debit: « Exporter les prélèvements du mois » (payments recorded), « Importer les
+            # rejets » (payments reversed), the mandates, orders and files
+            "rak_billing.view_mandate",
+            "rak_billing.view_debitbatch",
+            "rak_billing.view_debitorder",
+            "rak_billing.view_debitrejectimport",
+            "rak_billing.export_debitbatch",
+            "rak_billing.add_debitrejectimport",
+            "rak_billing.archive_debitrejectimport",
             "rak_payment_cmi.view_*",
             # other networks' payment files and the CMI reconciliation (one-click resolution)
             "rak_payment_cmi.add_networkpaymentimport",
