@@ -7,6 +7,18 @@ the channel (counter, network import, CMI, credit applied, credit note), once pe
 bills newly settled. A subscriber should cost a fixed number of queries per call."""
 
 from rak_billing.billing import BillingRunRefused, billing_run_create
+from rak_billing.closing import (
+    ClosingError,
+    FinalReadingRefused,
+    TerminationRow,
+    customer_terminations,
+    deposit_release,
+    dossier_accounts_close,
+    dossier_closings,
+    final_bill_issue,
+    final_reading_record,
+    final_readings,
+)
 from rak_billing.engine import EngineError, fmt_qty
 from rak_billing.ledger import (
     HOOK_BILLS_REOPENED,
@@ -110,4 +122,15 @@ __all__ = [
     "tariff_book",
     "vat_rate_online_fee",
     "vat_rate_other",
+    # résiliation (rak_billing.closing)
+    "ClosingError",
+    "FinalReadingRefused",
+    "TerminationRow",
+    "customer_terminations",
+    "deposit_release",
+    "dossier_accounts_close",
+    "dossier_closings",
+    "final_bill_issue",
+    "final_reading_record",
+    "final_readings",
 ]

@@ -80,14 +80,16 @@ def month_after(day: datetime.date) -> datetime.date:
 
 def billable_dossiers(period_start: datetime.date, period_end: datetime.date, round_code: str = ""):
     """Dossiers billed for ``[period_start, period_end)``: active, or terminated during the
-    period, started before its end; of the round when one is given."""
+    period, started before its end; of the round when one is given. A dossier whose accounts were
+    closed at its termination (``closing.dossier_accounts_close``: its final bill runs to the final
+    index) is never billed again."""
     queryset = Dossier.objects.filter(
         Q(start_date__lt=period_end)
         & (
             Q(status=Dossier.Status.ACTIVE) & (Q(end_date__isnull=True) | Q(end_date__gt=period_start))
             | Q(status=Dossier.Status.TERMINATED, end_date__gt=period_start)
         )
-    )
+    ).exclude(closing__closed_at__isnull=False)
     if round_code:
         queryset = queryset.filter(premises__round_code=round_code)
     return queryset

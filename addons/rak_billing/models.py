@@ -853,5 +853,67 @@ class LedgerEntry(models.Model):
         return f"{self.entry_date} {self.label}: {self.amount}"
 
 
+# --- termination (résiliation) -----------------------------------------------------------------------
+
+
+class DossierClosing(models.Model):
+    """The accounts of a terminated dossier (« résiliation »): its final reading, its final bill, the
+    deposit set against its last bills (a credit note « Restitution du dépôt de garantie ») and the
+    resulting balance. One per dossier (the deposit is never released twice); ``closed_at`` is empty
+    while only the final reading is recorded. ``reference``: the termination request's number
+    (rak_billing does not know requests)."""
+
+    dossier = models.OneToOneField(Dossier, verbose_name=_("dossier"), on_delete=models.PROTECT, related_name="closing")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # closing_customer_recent (customer, -closed_at) is its index
+    reference = models.CharField(_("n° de la demande de résiliation"), max_length=20, blank=True)
+    final_reading = models.ForeignKey(
+        MeterReading,
+        verbose_name=_("relevé final"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    final_bill = models.OneToOneField(
+        Bill, verbose_name=_("facture de clôture"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    deposit_note = models.OneToOneField(
+        Bill,
+        verbose_name=_("restitution du dépôt de garantie"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    deposit_amount = models.DecimalField(_("dépôt de garantie"), **MONEY, default=Decimal("0.00"))
+    dues_amount = models.DecimalField(
+        _("factures du dossier restant dues"),
+        **MONEY,
+        default=Decimal("0.00"),
+        help_text=_("Ce que les factures du dossier devaient encore, facture de clôture comprise, avant le dépôt."),
+    )
+    balance = models.DecimalField(
+        _("solde de la résiliation"),
+        **MONEY,
+        default=Decimal("0.00"),
+        help_text=_("Factures dues moins dépôt : positif, le client est débiteur ; négatif, créditeur."),
+    )
+    end_date = models.DateField(_("date de fin"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("clôturé le"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("clôture de dossier")
+        verbose_name_plural = _("clôtures de dossiers")
+        ordering = ["-closed_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(deposit_amount__gte=0), name="closing_deposit_positive")]
+        indexes = [models.Index(fields=["customer", "-closed_at"], name="closing_customer_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} — {self.reference}"
+
+
 # Direct debit (mandates, orders sent to the banks, reject files): one module of its own.
 from rak_billing.direct_debit_models import DebitBatch, DebitOrder, DebitRejectImport, Mandate  # noqa: E402, F401

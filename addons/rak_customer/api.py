@@ -3,11 +3,13 @@
 from rak_customer.dossiers import (
     BillingModeRefused,
     DossierError,
+    DossierNotTerminable,
     MeterAlreadyRegistered,
     MeterNumberMissing,
     customer_promote_client,
     dossier_billing_mode_set,
     dossier_open,
+    dossier_terminate,
     meter_register,
     premises_create,
 )
@@ -19,6 +21,7 @@ __all__ = [
     "Customer",
     "Dossier",
     "DossierError",
+    "DossierNotTerminable",
     "Meter",
     "MeterAlreadyRegistered",
     "MeterNumberMissing",
@@ -30,6 +33,7 @@ __all__ = [
     "customer_sms_phone",
     "dossier_billing_mode_set",
     "dossier_open",
+    "dossier_terminate",
     "meter_register",
     "premises_create",
 ]

@@ -145,3 +145,32 @@ def dossier_billing_mode_set(*, dossier_id: int, billing_mode: str, reason: str 
     dossier.save(update_fields=["billing_mode"])
     return dossier
 
+
+class DossierNotTerminable(DossierError):
+    default_message = _("Ce dossier ne peut pas être résilié.")
+
+
+@transaction.atomic
+def dossier_terminate(*, dossier_id: int, end_date: date) -> Dossier:
+    """« Résiliation »: the dossier becomes TERMINATED on ``end_date`` (under its row lock). A
+    dossier already terminated on that date is returned unchanged (the closing may run twice);
+    terminated on another date, or ending before it started, it is refused."""
+    dossier = Dossier.objects.select_for_update().filter(pk=dossier_id).first()
+    if dossier is None:
+        raise DossierNotTerminable(_("Dossier introuvable."))
+    if dossier.status == Dossier.Status.TERMINATED:
+        if dossier.end_date == end_date:
+            return dossier
+        raise DossierNotTerminable(
+            _("Le dossier %(number)s est déjà résilié depuis le %(date)s.")
+            % {"number": dossier.number, "date": dossier.end_date.strftime("%d/%m/%Y") if dossier.end_date else "—"}
+        )
+    if end_date < dossier.start_date:
+        raise DossierNotTerminable(
+            _("La date de fin du dossier %(number)s ne peut pas précéder son début (%(date)s).")
+            % {"number": dossier.number, "date": dossier.start_date.strftime("%d/%m/%Y")}
+        )
+    dossier.status = Dossier.Status.TERMINATED
+    dossier.end_date = end_date
+    dossier.save(update_fields=["status", "end_date"])
+    return dossier
