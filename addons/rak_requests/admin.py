@@ -612,6 +612,8 @@ class ServiceRequestAdmin(ModelAdmin):
     # --- attachments viewer ---
 
     def get_urls(self):
+        from rak_requests.admin_counter import counter_urls  # « Déposer une demande » at the counter
+
         urls = super().get_urls()
         return [
             path(
@@ -619,6 +621,7 @@ class ServiceRequestAdmin(ModelAdmin):
                 self.admin_site.admin_view(self.attachment_view),
                 name="rak_requests_servicerequest_attachment",
             ),
+            *counter_urls(self.admin_site),
             *urls,
         ]
 
