@@ -9,8 +9,7 @@ class RakError(Exception):
     default_message = "Une erreur s'est produite, veuillez réessayer."
 
     def __init__(self, message: str | None = None, **params: object) -> None:
-        # a gettext_lazy message is turned into text here, in the language active where it is raised
-        self.message = str(message or self.default_message)
+        self.message = message or self.default_message
         self.params = params
         super().__init__(self.message)
 

@@ -68,12 +68,14 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.view_ledgerentry",
             "rak_billing.view_payment",
             "rak_billing.add_payment",
+            # refunds (« Demande de remboursement »): read them, « Enregistrer le remboursement »
+            "rak_billing.view_refund",
+            "rak_billing.add_refund",
             "rak_base.view_document",
             # requests (demandes): the queues, the actions of a phase, the attachments, the history
             "rak_requests.view_servicerequest",
             "rak_requests.change_servicerequest",
             "rak_requests.act_administrative_phase",  # recevabilité administrative, traitement...
-            "rak_requests.add_servicerequest",  # « Déposer une demande » at the counter (customer 360)
             "rak_requests.view_attachment",
             "rak_requests.view_requestevent",
             "rak_requests.view_requesttype",
@@ -138,6 +140,11 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.change_payment*",
             "rak_billing.delete_payment*",
             "rak_billing.*reverse*",
+            # money paid back is recouvrement's and the front desk's, as money received
+            "rak_billing.add_refund*",
+            "rak_billing.change_refund*",
+            "rak_billing.delete_refund*",
+            "rak_billing.cancel_refund",
             # the direct-debit files record and reverse payments: recouvrement's too
             "rak_billing.export_debitbatch",
             "rak_billing.add_debitrejectimport",
@@ -158,6 +165,10 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.view_payment*",
             "rak_billing.add_payment",
             "rak_billing.reverse_payment",  # « Annuler le paiement », with a reason
+            # refunds: the list, « Annuler le remboursement » (with a reason)
+            "rak_billing.view_refund*",
+            "rak_billing.add_refund",
+            "rak_billing.cancel_refund",
             # direct debit: « Exporter les prélèvements du mois » (payments recorded), « Importer les
             # rejets » (payments reversed), the mandates, orders and files
             "rak_billing.view_mandate",

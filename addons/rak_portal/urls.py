@@ -4,6 +4,7 @@ from rak_portal.urls_lifecycle import urlpatterns as lifecycle_urlpatterns
 from rak_portal.views import account, auth, bills, payments, public, readings, simulator, subscription, verify
 from rak_portal.views import attestations as attestation_views
 from rak_portal.views import kind_services as kind_service_views
+from rak_portal.views import refunds as refund_views
 from rak_portal.views import requests as request_views
 
 app_name = "portal"
@@ -70,6 +71,9 @@ urlpatterns = [
     path("espace/attestations/<str:number>/pdf/", attestation_views.attestation_pdf, name="attestation_pdf"),
     path("espace/abonnements/", attestation_views.my_dossiers, name="my_dossiers"),
     path("espace/abonnements/<str:number>/", attestation_views.my_dossier, name="my_dossier"),
+    path("espace/remboursements/demande/", refund_views.refund_request, name="refund_request"),
+    path("espace/mes-remboursements/", refund_views.my_refunds, name="my_refunds"),
+    path("espace/mes-remboursements/<int:pk>/recu/", refund_views.refund_receipt, name="refund_receipt"),
     path("espace/e-facture/", bills.efacture, name="efacture"),
     path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
     path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),
