@@ -19,6 +19,13 @@ from rak_billing.closing import (
     final_reading_record,
     final_readings,
 )
+from rak_billing.direct_debit import (
+    DirectDebitError,
+    MandateRefused,
+    mandate_active,
+    mandate_create,
+    mandate_revoke,
+)
 from rak_billing.engine import EngineError, fmt_qty
 from rak_billing.ledger import (
     HOOK_BILLS_REOPENED,
@@ -133,4 +140,10 @@ __all__ = [
     "final_bill_issue",
     "final_reading_record",
     "final_readings",
+    # domiciliation bancaire (rak_billing.direct_debit)
+    "DirectDebitError",
+    "MandateRefused",
+    "mandate_active",
+    "mandate_create",
+    "mandate_revoke",
 ]

@@ -3,6 +3,7 @@ from django.urls import path
 from rak_portal.urls_lifecycle import urlpatterns as lifecycle_urlpatterns
 from rak_portal.views import account, auth, bills, payments, public, readings, simulator, subscription, verify
 from rak_portal.views import attestations as attestation_views
+from rak_portal.views import direct_debit as direct_debit_views
 from rak_portal.views import kind_services as kind_service_views
 from rak_portal.views import refunds as refund_views
 from rak_portal.views import requests as request_views
@@ -78,6 +79,11 @@ urlpatterns = [
     path("espace/e-facture/factures.xlsx", bills.efacture_xlsx, name="efacture_xlsx"),
     path("espace/e-facture/factures.pdf", bills.efacture_pdf, name="efacture_pdf"),
     path("espace/e-facture/statistiques.xlsx", bills.statistics_xlsx, name="statistics_xlsx"),
+    path(
+        "espace/services/domiciliation-bancaire/formulaire.pdf",
+        direct_debit_views.form_pdf,
+        name="direct_debit_form_pdf",
+    ),
     path("espace/services/", kind_service_views.services_index, name="customer_services"),
     path("espace/services/<slug:slug>/", kind_service_views.kind_service, name="kind_service"),
     path("espace/demandes/", request_views.request_list, name="requests"),

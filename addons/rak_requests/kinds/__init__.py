@@ -19,4 +19,5 @@ from rak_requests.kinds.base import (  # noqa: F401
 from rak_requests.kinds import attestation  # noqa: E402, F401
 from rak_requests.kinds import termination  # noqa: E402, F401
 from rak_requests.kinds import refund  # noqa: E402, F401
+from rak_requests.kinds import direct_debit  # noqa: E402, F401
 # isort: on
