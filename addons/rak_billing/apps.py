@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class RakBillingConfig(AppConfig):
     name = "rak_billing"
     verbose_name = _("Facturation")
+
+    def ready(self) -> None:
+        from rak_base.hooks import hook_subscribe
+        from rak_billing import provisions
+        from rak_billing.ledger import HOOK_BILLS_SETTLED
+
+        # a paid advance invoice (« carte congé ») pays the bills already open from its provision
+        hook_subscribe(HOOK_BILLS_SETTLED, provisions.on_bills_settled)

@@ -1,7 +1,8 @@
-"""After a billing run: apply the credits customers hold to their new bills, then tell each
-customer « votre facture est disponible » — one SMS (SMS number), one e-mail (primary e-mail) and
-one bell notification (portal account) per customer and run, whatever the number of their
-dossiers — set-based: one grouped query, ``message_queue_bulk`` per batch of customers."""
+"""After a billing run: deduct the bills of the dossiers billed by advance from the customers'
+provisions (``provisions.provisions_apply``), apply the credits customers hold to their new bills,
+then tell each customer « votre facture est disponible » — one SMS (SMS number), one e-mail
+(primary e-mail) and one bell notification (portal account) per customer and run, whatever the
+number of their dossiers — set-based: one grouped query, ``message_queue_bulk`` per batch of customers."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rak_base.money import money_format, round_money
 from rak_base.outbox import event_key, message_queue_bulk
 from rak_billing.ledger import customers_with_credit, ledger_apply_credit
 from rak_billing.models import Bill, BillingRun
+from rak_billing.provisions import provisions_apply
 from rak_customer.models import Contact, PortalAccount
 
 NOTIFY_BATCH = 5000
@@ -78,6 +80,8 @@ def billing_run_finalize(*, run_id: int, notify: bool = True) -> int:
         return 0
     now = clock.now()
     customer_ids = Bill.objects.filter(run_id=run_id).values_list("customer_id", flat=True).distinct()
+    # « carte congé »: the bills of the dossiers billed by advance are deducted from the provision
+    provisions_apply(customer_ids=customer_ids, at=now)
     for customer_id in customers_with_credit(customer_ids):
         ledger_apply_credit(customer=customer_id, at=now)
     return billing_run_notify(run=run) if notify else 0

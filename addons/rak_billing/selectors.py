@@ -36,6 +36,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rak_billing.models import MONEY, Bill, BillLine, LedgerEntry, Payment, PaymentAllocation
@@ -402,3 +403,139 @@ def customer_statistics(customer_id: int, *, as_of: datetime.date) -> Statistics
 
 def _as_date(value) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
+
+
+# --- « Mes provisions » ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProvisionMovement:
+    """A line of the provision's « Relevé de compte »: an advance paid (+), a bill deducted (−), a
+    reversed advance payment (−), with the balance after it."""
+
+    DEPOSIT = "DEPOSIT"
+    DEDUCTION = "DEDUCTION"
+    REVERSAL = "REVERSAL"
+
+    kind: str
+    day: datetime.date
+    label: str
+    amount: Decimal
+    balance: Decimal = ZERO
+    bill_id: int | None = None  # the consumption bill deducted (its page)
+
+    @property
+    def magnitude(self) -> Decimal:
+        return abs(self.amount)
+
+
+@dataclass
+class Provisions:
+    """What « Mes provisions » shows: for a customer with dossiers billed by advance (« carte
+    congé ») the three panes — ``movements`` (« Relevé de compte »), ``advance_dossiers``
+    (« Abonnement concernés »), ``available`` (« Avance sur consommation ») —; for the others, the
+    deposit paid at subscription per dossier (``deposit_dossiers``)."""
+
+    advance_dossiers: list[Dossier] = field(default_factory=list)
+    deposit_dossiers: list[Dossier] = field(default_factory=list)
+    movements: list[ProvisionMovement] = field(default_factory=list)
+    deposited: Decimal = ZERO
+    deducted: Decimal = ZERO
+
+    @property
+    def has_advance(self) -> bool:
+        return bool(self.advance_dossiers)
+
+    @property
+    def balance(self) -> Decimal:
+        return self.deposited - self.deducted
+
+    @property
+    def available(self) -> Decimal:
+        return max(self.balance, ZERO)
+
+    @property
+    def deposits_total(self) -> Decimal:
+        return sum((d.deposit_amount for d in self.deposit_dossiers), ZERO)
+
+
+def customer_provisions(customer_id: int) -> Provisions:
+    """« Mes provisions » of one customer, in 3 queries at most whatever the history: the
+    dossiers; then, when some are billed by advance, the payments of the advance invoices and the
+    imputations of those invoices on the bills (``rak_billing.provisions``)."""
+    result = Provisions()
+    for dossier in Dossier.objects.filter(customer_id=customer_id).select_related("premises").order_by("number"):
+        if dossier.billing_mode == Dossier.BillingMode.ADVANCE:
+            result.advance_dossiers.append(dossier)
+        else:
+            result.deposit_dossiers.append(dossier)
+    if not result.advance_dossiers:
+        return result
+    rows: list[tuple[tuple, ProvisionMovement]] = []
+    for part in (
+        PaymentAllocation.objects.filter(
+            bill__customer_id=customer_id, bill__kind=Bill.Kind.ADVANCE, payment__isnull=False
+        )
+        .select_related("bill__dossier", "payment", "reversal")
+        .order_by("pk")
+    ):
+        advance = part.bill
+        dossier = advance.dossier.number if advance.dossier else ""
+        if part.reversal_id:
+            at = part.reversal.reversed_at
+            day = timezone.localdate(at)
+            label = _("Paiement de l'avance %(bill)s annulé") % {"bill": advance.number}
+            kind = ProvisionMovement.REVERSAL
+        else:
+            at = part.payment.paid_at
+            day = timezone.localdate(at)
+            label = _("Avance versée — facture %(bill)s, dossier %(dossier)s") % {
+                "bill": advance.number,
+                "dossier": dossier,
+            }
+            kind = ProvisionMovement.DEPOSIT
+        rows.append(((at, 0, part.pk), ProvisionMovement(kind=kind, day=day, label=str(label), amount=part.amount)))
+    for part in (
+        PaymentAllocation.objects.filter(
+            credit_note__customer_id=customer_id, credit_note__credited_bill__kind=Bill.Kind.ADVANCE
+        )
+        .exclude(bill_id=F("credit_note__credited_bill_id"))
+        .select_related("bill", "credit_note")
+        .order_by("pk")
+    ):
+        bill = part.bill
+        day = part.credit_note.issue_date
+        at = part.credit_note.settled_at or part.credit_note.created_at  # the imputation's instant
+        if bill.period_start:
+            label = _("Facture %(bill)s (%(period)s) déduite") % {
+                "bill": bill.number,
+                "period": f"{bill.period_start:%m/%Y}",
+            }
+        else:
+            label = _("Facture %(bill)s déduite") % {"bill": bill.number}
+        rows.append(
+            (
+                (at, 1, part.pk),
+                ProvisionMovement(
+                    kind=ProvisionMovement.DEDUCTION, day=day, label=str(label), amount=-part.amount, bill_id=bill.pk
+                ),
+            )
+        )
+    balance = ZERO
+    for _key, movement in sorted(rows, key=lambda row: row[0]):
+        balance += movement.amount
+        result.movements.append(
+            ProvisionMovement(
+                kind=movement.kind,
+                day=movement.day,
+                label=movement.label,
+                amount=movement.amount,
+                balance=balance,
+                bill_id=movement.bill_id,
+            )
+        )
+        if movement.kind == ProvisionMovement.DEDUCTION:
+            result.deducted -= movement.amount
+        else:
+            result.deposited += movement.amount
+    return result

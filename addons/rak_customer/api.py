@@ -9,6 +9,7 @@ from rak_customer.dossiers import (
     customer_promote_client,
     dossier_billing_mode_set,
     dossier_open,
+    dossier_tariff_category_set,
     dossier_terminate,
     meter_register,
     premises_create,
@@ -34,6 +35,7 @@ __all__ = [
     "dossier_billing_mode_set",
     "dossier_open",
     "dossier_terminate",
+    "dossier_tariff_category_set",
     "meter_register",
     "premises_create",
 ]

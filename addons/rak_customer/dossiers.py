@@ -120,6 +120,43 @@ def customer_promote_client(*, customer_id: int) -> bool:
     )
 
 
+class DossierNotActive(DossierError):
+    default_message = _("Ce dossier n'est pas actif : sa catégorie tarifaire ne peut pas être changée.")
+
+
+class TariffCategoryUnknown(DossierError):
+    default_message = _("Catégorie tarifaire inconnue.")
+
+
+@transaction.atomic
+def dossier_tariff_category_set(
+    *, dossier_ids: list[int], category: str, customer_id: int, reason: str = ""
+) -> list[Dossier]:
+    """Give the dossiers ``dossier_ids`` of ``customer_id`` the tariff ``category`` (« Compteur
+    collectif » after an accepted request...): rows locked, each change written to the dossier's
+    history with ``reason``; refused when a dossier is not the customer's or not ACTIVE. The next
+    billing run bills them with the schedule of that category. Returns the dossiers."""
+    if category not in Dossier.TariffCategory.values:
+        raise TariffCategoryUnknown()
+    ids = sorted(set(dossier_ids))
+    dossiers = list(Dossier.objects.select_for_update().filter(pk__in=ids, customer_id=customer_id).order_by("pk"))
+    if not ids or len(dossiers) != len(ids):
+        raise DossierError(_("Ce dossier n'appartient pas à ce client."))
+    for dossier in dossiers:
+        if dossier.status != Dossier.Status.ACTIVE:
+            raise DossierNotActive(
+                _("Le dossier %(number)s n'est pas actif : sa catégorie tarifaire ne peut pas être changée.")
+                % {"number": dossier.number}
+            )
+    for dossier in dossiers:
+        if dossier.tariff_category == category:
+            continue
+        dossier.tariff_category = category
+        dossier._change_reason = (reason or str(_("Changement de catégorie tarifaire")))[:100]
+        dossier.save(update_fields=["tariff_category"])
+    return dossiers
+
+
 class BillingModeRefused(DossierError):
     default_message = _("Le mode de facturation de ce dossier ne peut pas être modifié.")
 

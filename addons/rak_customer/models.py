@@ -252,6 +252,9 @@ class Dossier(models.Model):
         INDUSTRIEL = "INDUSTRIEL", _("Industriel")
         ADMINISTRATION = "ADMINISTRATION", _("Administration")
         BORNE_FONTAINE = "BORNE_FONTAINE", _("Borne-fontaine")
+        # « tarification des compteurs collectifs »: families sharing a collective water and
+        # electricity meter (old medina, unstructured districts), granted on request (issue 10)
+        COLLECTIF = "COLLECTIF", _("Compteur collectif")
 
     class BillingMode(models.TextChoices):
         NORMAL = "NORMAL", _("Normal")

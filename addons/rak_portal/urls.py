@@ -5,6 +5,7 @@ from rak_portal.views import account, auth, bills, payments, public, readings, s
 from rak_portal.views import attestations as attestation_views
 from rak_portal.views import direct_debit as direct_debit_views
 from rak_portal.views import kind_services as kind_service_views
+from rak_portal.views import provisions as provision_views
 from rak_portal.views import refunds as refund_views
 from rak_portal.views import requests as request_views
 
@@ -37,6 +38,11 @@ urlpatterns = [
     path("services/demande-<str:kind>/etape-<int:step>/", subscription.request_step, name="request_step"),
     path("services/demande/<str:number>/recu/", subscription.request_receipt, name="request_receipt"),
     path("services/demande/<str:number>/recu/pdf/", subscription.request_receipt_pdf, name="request_receipt_pdf"),
+    path(
+        "services/compteurs-collectifs/<slug:which>.pdf",
+        provision_views.collective_meter_template,
+        name="collective_meter_template",
+    ),
     path("services/<slug:slug>/", public.coming_soon, name="service"),
     path("email/confirmer/<str:token>/", account.email_confirm, name="email_confirm"),
     path("espace/", account.dashboard, name="dashboard"),
@@ -64,6 +70,7 @@ urlpatterns = [
     path("espace/paiement/", payments.pay_online, name="pay_online"),
     path("espace/paiement/recapitulatif/", payments.pay_recap, name="pay_recap"),
     path("espace/avances/", payments.advance, name="advance"),
+    path("espace/provisions/", provision_views.provisions, name="provisions"),
     path("espace/devis/", subscription.quotes, name="quotes"),
     path("espace/devis/<int:pk>/pdf/", subscription.quote_pdf, name="quote_pdf"),
     path("espace/devis/<int:pk>/accepter/", subscription.quote_accept_view, name="quote_accept"),

@@ -43,11 +43,13 @@ DEFAULT_MONTHLY = {
     ("EAU", "INDUSTRIEL"): Decimal(150),
     ("EAU", "ADMINISTRATION"): Decimal(60),
     ("EAU", "BORNE_FONTAINE"): Decimal(80),
+    ("EAU", "COLLECTIF"): Decimal(40),  # a collective meter serves several families
     ("ELECTRICITE", "DOMESTIQUE"): Decimal(150),
     ("ELECTRICITE", "PROFESSIONNEL"): Decimal(400),
     ("ELECTRICITE", "INDUSTRIEL"): Decimal(3000),
     ("ELECTRICITE", "ADMINISTRATION"): Decimal(1000),
     ("ELECTRICITE", "BORNE_FONTAINE"): Decimal(0),
+    ("ELECTRICITE", "COLLECTIF"): Decimal(450),
 }
 DEFAULT_MONTHLY_FALLBACK = Decimal(10)
 

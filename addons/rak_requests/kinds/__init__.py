@@ -20,4 +20,5 @@ from rak_requests.kinds import attestation  # noqa: E402, F401
 from rak_requests.kinds import termination  # noqa: E402, F401
 from rak_requests.kinds import refund  # noqa: E402, F401
 from rak_requests.kinds import direct_debit  # noqa: E402, F401
+from rak_requests.kinds import collective_meter  # noqa: E402, F401
 # isort: on
