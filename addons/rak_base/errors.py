@@ -9,7 +9,8 @@ class RakError(Exception):
     default_message = "Une erreur s'est produite, veuillez réessayer."
 
     def __init__(self, message: str | None = None, **params: object) -> None:
-        self.message = message or self.default_message
+        # a gettext_lazy message is turned into text here, in the language active where it is raised
+        self.message = str(message or self.default_message)
         self.params = params
         super().__init__(self.message)
 

@@ -31,6 +31,7 @@ from unfold.forms import PaginationInlineFormSet
 from rak_base import clock
 from rak_base.admin import message_body_display
 from rak_base.errors import RakError
+from rak_base.hooks import hook_collect
 from rak_base.models import Message
 from rak_base.phones import InvalidPhone, phone_display, phone_normalize
 from rak_base.scheduler import jobs_late_count
@@ -57,6 +58,10 @@ from rak_customer.services import (
 from rak_customer.validators import InvalidIdentity, cin_normalize, ice_normalize
 
 CUSTOMER_MESSAGES_SHOWN = 50
+# The customer 360 asks the higher addons for their cards (``hook_collect``, with ``request=`` and
+# ``customer_id=``): each answers a dict ``{"id", "title", "table" (unfold's table: headers, rows),
+# "empty", "actions": [{"label", "url"}]}`` or None. rak_requests: « Demandes du client ».
+HOOK_CUSTOMER_360_PANELS = "rak_customer.customer_360_panels"
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
 
 
@@ -457,6 +462,10 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
         extra_context = extra_context or {}
         if request.user.has_perm("rak_base.view_message") and str(object_id).isdigit():
             extra_context["customer_messages_table"] = customer_messages_table(customer_messages(int(object_id)))
+        if str(object_id).isdigit():
+            extra_context["customer_panels"] = hook_collect(
+                HOOK_CUSTOMER_360_PANELS, request=request, customer_id=int(object_id)
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @display(description=_("nom"), ordering="last_name")

@@ -76,6 +76,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_requests.view_servicerequest",
             "rak_requests.change_servicerequest",
             "rak_requests.act_administrative_phase",  # recevabilité administrative, traitement...
+            "rak_requests.add_servicerequest",  # « Déposer une demande » at the counter (customer 360)
             "rak_requests.view_attachment",
             "rak_requests.view_requestevent",
             "rak_requests.view_requesttype",

@@ -39,7 +39,10 @@ from rak_requests.filing import request_summary
 from rak_requests.models import Attachment, Phase, RequestEvent, RequestType, RequiredDocument, ServiceRequest
 from rak_requests.selectors import queue_counters, request_final_state
 from rak_requests.services import (
-    CUSTOMER_DRIVEN_PHASES,
+    ADMINISTRATIVE_PERMISSION,
+    TECHNICAL_PERMISSION,
+    phase_decide_permission,
+    phase_is_customer_driven,
     request_accept_phase,
     request_ask_complement,
     request_assign,
@@ -48,18 +51,11 @@ from rak_requests.services import (
 )
 
 CHANGE_PERMISSION = "rak_requests.change_servicerequest"
-# Who decides a phase (accept it, ask a complement): the technical service its technical phases,
-# the front desk the others; rejecting (with a reason), assigning and notes stay open to both.
-TECHNICAL_PHASES = frozenset(
-    {Phase.Code.RECEVABILITE_TECH, Phase.Code.ETUDE, Phase.Code.DEVIS, Phase.Code.TRAVAUX, Phase.Code.POSE_COMPTEUR}
-)
-TECHNICAL_PERMISSION = "rak_requests.act_technical_phase"
-ADMINISTRATIVE_PERMISSION = "rak_requests.act_administrative_phase"
-
-
-def phase_permission(phase_code: str | None) -> str:
-    """The permission that decides a request in this phase."""
-    return TECHNICAL_PERMISSION if phase_code in TECHNICAL_PHASES else ADMINISTRATIVE_PERMISSION
+# Who decides a phase (accept it, ask a complement): the technical service the phases its type's
+# module marks technical (``PhaseRule.technical``), the front desk the others
+# (``services.phase_decide_permission``); rejecting (with a reason), assigning and notes stay open
+# to both.
+__all__ = ["ADMINISTRATIVE_PERMISSION", "TECHNICAL_PERMISSION"]
 
 
 # --- the low-code part: types, phases, documents ----------------------------------------------------
@@ -468,14 +464,18 @@ class ServiceRequestAdmin(ModelAdmin):
     # --- actions of the phase ---
 
     def _open(self, object_id) -> ServiceRequest | None:
-        return ServiceRequest.objects.select_related("phase").filter(pk=object_id, status__in=OPEN_STATUSES).first()
+        return (
+            ServiceRequest.objects.select_related("phase", "request_type")
+            .filter(pk=object_id, status__in=OPEN_STATUSES)
+            .first()
+        )
 
     def _can_change(self, request) -> bool:
         return request.user.has_perm(CHANGE_PERMISSION)
 
     def _decides(self, request, current: ServiceRequest) -> bool:
         """The agent's team decides this phase (technical or administrative)."""
-        return request.user.has_perm(phase_permission(current.phase.code if current.phase_id else None))
+        return request.user.has_perm(phase_decide_permission(current))
 
     def has_accept_phase_permission(self, request, object_id=None) -> bool:
         if not self._can_change(request):
@@ -486,7 +486,7 @@ class ServiceRequestAdmin(ModelAdmin):
         return (
             current is not None
             and current.status == ServiceRequest.Status.EN_COURS
-            and (current.phase is None or current.phase.code not in CUSTOMER_DRIVEN_PHASES)
+            and not phase_is_customer_driven(current)
             and self._decides(request, current)
         )
 
@@ -612,6 +612,8 @@ class ServiceRequestAdmin(ModelAdmin):
     # --- attachments viewer ---
 
     def get_urls(self):
+        from rak_requests.admin_counter import counter_urls  # « Déposer une demande » at the counter
+
         urls = super().get_urls()
         return [
             path(
@@ -619,6 +621,7 @@ class ServiceRequestAdmin(ModelAdmin):
                 self.admin_site.admin_view(self.attachment_view),
                 name="rak_requests_servicerequest_attachment",
             ),
+            *counter_urls(self.admin_site),
             *urls,
         ]
 

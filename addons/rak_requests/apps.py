@@ -23,6 +23,9 @@ class RakRequestsConfig(AppConfig):
 
         settlement.settled_bill_handler_register(Phase.Code.DEVIS, works_paid_check)  # works invoice → Travaux
         from rak_requests import (
+            admin_counter,  # « Déposer une demande » at the counter, the customer 360's requests
             admin_lifecycle,  # noqa: F401 - back office: calls and identity checks, installation orders
             admin_quotes,  # noqa: F401  (« Émettre un devis », registered on Quote)
         )
+
+        admin_counter.hooks_register()

@@ -59,6 +59,14 @@ class Notice:
     email: bool = True
 
 
+def request_kind(request: ServiceRequest):
+    """The module of the request's type (``rak_requests.kinds``). Imported here, not at the top:
+    the kinds' modules build on the engine and its services."""
+    from rak_requests.kinds import kind_for
+
+    return kind_for(request.request_type.code)
+
+
 def request_lock(*, request_id: int) -> ServiceRequest:
     """Lock the request's row, then read it with its type, phase and customer. Two statements:
     when the lock had to wait for another transaction that moved the request, PostgreSQL re-reads

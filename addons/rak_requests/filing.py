@@ -28,6 +28,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.documents import document_reference_new, document_register, reference_display, verification_url
 from rak_base.errors import RakError
@@ -37,7 +39,7 @@ from rak_base.uploads import ValidatedUpload
 from rak_billing.pdf import qr_data_uri
 from rak_customer.models import Customer, PortalAccount
 from rak_customer.services import PasswordDelivery, prospect_create_with_account
-from rak_requests.engine import Notice, notify_customer
+from rak_requests.engine import Notice, notify_customer, request_kind
 from rak_requests.models import Attachment, RequestEvent, RequestType, ServiceRequest
 
 STAGING_DIR = "staging"
@@ -45,7 +47,7 @@ STAGING_MAX_AGE = timedelta(hours=24)
 
 
 class FilingError(RakError):
-    default_message = "Votre demande n'a pas pu être enregistrée, veuillez réessayer."
+    default_message = gettext_lazy("Votre demande n'a pas pu être enregistrée, veuillez réessayer.")
 
 
 class MissingDocuments(FilingError):
@@ -53,7 +55,7 @@ class MissingDocuments(FilingError):
 
 
 class TermsRequired(FilingError):
-    default_message = (
+    default_message = gettext_lazy(
         "Vous devez accepter les conditions générales et donner votre accord au traitement de vos "
         "données personnelles (loi 09-08)."
     )
@@ -95,7 +97,7 @@ def staging_store(*, token: str, document_code: str, upload: ValidatedUpload, or
 def staging_read(*, token: str, stored: str) -> bytes:
     path = _staging_root() / token / stored
     if not token.isalnum() or path.parent != _staging_root() / token or not path.is_file():
-        raise FilingError("Une pièce jointe a expiré : veuillez la joindre à nouveau.")
+        raise FilingError(_("Une pièce jointe a expiré : veuillez la joindre à nouveau."))
     return path.read_bytes()
 
 
@@ -151,7 +153,7 @@ def _check_documents(request_type: RequestType, attachments: list[FiledAttachmen
     given = {a.document_code for a in attachments}
     missing = [d.label for d in request_type.documents.all() if d.required and d.code not in given]
     if missing:
-        raise MissingDocuments("Veuillez joindre : " + " ; ".join(missing) + ".")
+        raise MissingDocuments(_("Veuillez joindre : %(documents)s.") % {"documents": " ; ".join(missing)})
 
 
 @transaction.atomic
@@ -159,37 +161,54 @@ def request_file(
     *,
     request_type: RequestType,
     customer: Customer,
-    data: dict,
+    data,
     attachments: list[FiledAttachment],
     now: datetime,
     actor=None,
     channel: str = ServiceRequest.Channel.WEB,
 ) -> ServiceRequest:
-    """File a request: number, first phase and its SLA, FILED event, attachments, receipt PDF,
-    SMS and e-mail acknowledgements (outbox). Raises MissingDocuments."""
+    """File a request (``data``: the type's ``RequestData``, or a dict read through its
+    ``data_class``): the type's checks (``filing_check``, under the customer's row lock), number,
+    first phase and its SLA, typed data, dossiers and premises the data names, FILED event,
+    attachments, receipt PDF, SMS and e-mail acknowledgements (outbox), then the type's
+    ``on_filed`` effects — one transaction. Raises MissingDocuments or the type's refusal."""
+    from rak_requests.kinds.base import RequestData  # the kinds' modules build on this one
+
+    kind = request_kind(ServiceRequest(request_type=request_type))
+    typed = data if isinstance(data, RequestData) else kind.data_class.from_json(data)
+    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True).get()
+    kind.filing_check(customer=customer, data=typed, now=now)
     _check_documents(request_type, attachments)
     first_phase = request_type.phases.order_by("position").first()
-    request = ServiceRequest.objects.create(
+    request = ServiceRequest(
         number=request_number_next(request_type=request_type, now=now),
         request_type=request_type,
         customer=customer,
         phase=first_phase,
         status=ServiceRequest.Status.EN_COURS,
-        expected_action=ServiceRequest.Action.NONE,
-        data=data,
+        data=typed.to_json(),
         channel=channel,
         filed_at=now,
         phase_started_at=now if first_phase else None,
         phase_due_at=now + timedelta(days=first_phase.sla_days) if first_phase else None,
+        premises=kind.premises_from_data(customer=customer, data=typed),
     )
+    request.expected_action = kind.phase_rule(first_phase.code if first_phase else None).entry_action
+    request.save()
+    dossiers = list(kind.dossiers_from_data(customer=customer, data=typed))
+    if dossiers:
+        request.dossiers.set(dossiers)
+    by_staff = channel == ServiceRequest.Channel.AGENCY and actor is not None and getattr(actor, "is_staff", False)
     event = RequestEvent.objects.create(
         request=request,
         at=now,
         kind=RequestEvent.Kind.FILED,
-        actor_kind=RequestEvent.Actor.CUSTOMER,
+        actor_kind=RequestEvent.Actor.STAFF if by_staff else RequestEvent.Actor.CUSTOMER,
         actor=actor,
         to_phase=first_phase,
-        message="Demande déposée sur l'agence en ligne." if channel == ServiceRequest.Channel.WEB else "",
+        message=_("Demande déposée sur l'agence en ligne.")
+        if channel == ServiceRequest.Channel.WEB
+        else _("Demande déposée au guichet."),
     )
     for item in attachments:
         attachment = Attachment(
@@ -206,22 +225,21 @@ def request_file(
         )
         attachment.file.save(f"{uuid.uuid4().hex}.{item.extension}", ContentFile(item.content), save=False)
         attachment.save()
-    from rak_requests.kinds import kind_for  # the kinds' modules import this one
-
-    if not kind_for(request_type.code).acknowledges_filing:
-        return request  # answered at once by its own document (attestation)
-    request.receipt = receipt_register(request=request, now=now)
-    request.save(update_fields=["receipt"])
-    notify_customer(
-        request=request,
-        notice=Notice(
-            subject="Accusé de réception",
-            text=(
-                f"votre {request_type.name.lower()} a bien été reçue et prise en charge. "
-                "Vous recevrez un SMS après le traitement de votre demande."
+    if kind.acknowledges_filing:  # False: answered at once by its own document (attestation)
+        request.receipt = receipt_register(request=request, now=now)
+        request.save(update_fields=["receipt"])
+        notify_customer(
+            request=request,
+            notice=Notice(
+                subject=_("Accusé de réception"),
+                text=_(
+                    "votre %(type)s a bien été reçue et prise en charge. "
+                    "Vous recevrez un SMS après le traitement de votre demande."
+                )
+                % {"type": request_type.name.lower()},
             ),
-        ),
-    )
+        )
+    kind.on_filed(request=request, now=now)
     return request
 
 
@@ -249,7 +267,7 @@ def receipt_register(*, request: ServiceRequest, now: datetime) -> Document:
     account = PortalAccount.objects.filter(customer_id=request.customer_id).select_related("user").first()
     return document_register(
         kind=Document.Kind.REQUEST_RECEIPT,
-        title=f"Reçu de la demande {request.number}",
+        title=_("Reçu de la demande %(number)s") % {"number": request.number},
         owner=account.user if account else None,
         owner_label=request.customer.display_name,
         subject=request,
@@ -258,53 +276,35 @@ def receipt_register(*, request: ServiceRequest, now: datetime) -> Document:
     )
 
 
-# What the receipt and the review step show, in order: data key -> label.
-SUMMARY_LABELS = {
-    "services": "Service(s) demandé(s)",
-    "address": "Adresse du local",
-    "district": "Quartier",
-    "city": "Ville",
-    "usage": "Usage",
-    "tariff_category": "Catégorie tarifaire",
-    "tariff_category_eau": "Catégorie tarifaire (eau)",
-    "tariff_category_electricite": "Catégorie tarifaire (électricité)",
-    "building_type": "Type de construction",
-    "units": "Nombre de logements / locaux",
-    "power_kva": "Puissance demandée (kVA)",
-    "caliber_mm": "Calibre demandé (mm)",
-    "works_description": "Description des travaux",
-}
-
-
 HIDDEN_KEYS = {"phone", "email"}  # shown with the applicant, not with the request
 
 
-def request_summary(request_or_data) -> list[tuple[str, str]]:
-    """(label, value) rows of a request's data: the public forms' fields with their French labels
-    and chosen options' labels, then any other key as entered."""
-    data = request_or_data.data if isinstance(request_or_data, ServiceRequest) else request_or_data
-    rows = []
-    for key, label in SUMMARY_LABELS.items():
-        value = data.get(key)
-        if value in (None, "", []):
-            continue
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in data.get(f"{key}_labels", value))
-        else:
-            value = str(data.get(f"{key}_label", value))
-        rows.append((label, value))
-    for key, value in data.items():  # other types' data (written elsewhere): shown as entered
-        if key in SUMMARY_LABELS or key in HIDDEN_KEYS or key.endswith(("_label", "_labels")) or value in (None, ""):
-            continue
-        rows.append((str(key).replace("_", " ").capitalize(), _summary_value(value)))
-    return rows
+def request_summary(request_or_data, *, request_type: RequestType | None = None) -> list[tuple[str, str]]:
+    """(label, value) rows of a request's data, in the words of its type's module
+    (``RequestKind.summary``: French labels, chosen options' labels). ``request_or_data``: a
+    request, or the data entered so far with its ``request_type`` (a form's review step). Data of
+    a type that has no module yet is shown as entered."""
+    if isinstance(request_or_data, ServiceRequest):
+        request = request_or_data
+    else:
+        request = ServiceRequest(request_type=request_type, data=request_or_data) if request_type else None
+    if request is not None:
+        kind = request_kind(request)
+        if kind.code:
+            return kind.summary(request.data or {})
+    data = request.data if request is not None else request_or_data
+    return [
+        (str(key).replace("_", " ").capitalize(), _summary_value(value))
+        for key, value in (data or {}).items()
+        if key not in HIDDEN_KEYS and not key.endswith(("_label", "_labels")) and value not in (None, "")
+    ]
 
 
 def _summary_value(value) -> str:
     """A value as words: lists joined with commas, mappings as « clé : valeur », booleans Oui/Non
     (never a Python or JSON literal on a page)."""
     if isinstance(value, bool):
-        return "Oui" if value else "Non"
+        return _("Oui") if value else _("Non")
     if isinstance(value, dict):
         return ", ".join(f"{str(k).replace('_', ' ')} : {_summary_value(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):

@@ -112,6 +112,12 @@ class DocumentRow:
         return f"doc_{self.document.code}"
 
 
+def kind_has_customer_form(kind: RequestKind) -> bool:
+    """Whether the kind is served by the generic flow (it defines ``customer_form`` and has no page
+    of its own)."""
+    return type(kind).customer_form is not RequestKind.customer_form and not kind.portal_url_name
+
+
 def kind_request_type(kind: RequestKind) -> RequestType:
     request_type = RequestType.objects.filter(code=kind.code, is_active=True).first()
     if request_type is None:

@@ -1,9 +1,11 @@
 """Requests (demandes) and their workflows.
 
 Data owns names, order, deadlines and document lists (RequestType, Phase, RequiredDocument are
-edited in the back office: the low-code part); code owns the transitions and their rules
-(rak_requests.workflow). A request moves only through services, under a row lock, and every step
-writes a RequestEvent.
+edited in the back office: the low-code part); code owns the transitions and their rules: the
+engine (``rak_requests.engine``, ``services``, ``filing``) and one module per request type
+(``rak_requests.kinds``: each phase's rule, the typed data, the checks and the effects of each
+decision). A request moves only through services, under a row lock, and every step writes a
+RequestEvent.
 """
 
 from __future__ import annotations
@@ -200,7 +202,15 @@ class ServiceRequest(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    expected_action__in=["NONE", "ANSWER_COMPLEMENT", "CALL", "SIGN", "PAY", "ACCEPT_QUOTE", "READ_METER"]
+                    expected_action__in=[
+                        "NONE",
+                        "ANSWER_COMPLEMENT",
+                        "CALL",
+                        "SIGN",
+                        "PAY",
+                        "ACCEPT_QUOTE",
+                        "READ_METER",
+                    ]
                 ),
                 name="request_action_valid",
             ),
@@ -216,7 +226,7 @@ class ServiceRequest(models.Model):
         ]
         permissions = [
             # who decides a phase (accept, ask a complement, reject): the front desk the administrative
-            # phases, the technical service the technical ones (rak_requests.admin.TECHNICAL_PHASES)
+            # phases, the technical service the technical ones (``PhaseRule.technical`` of the type's module)
             ("act_administrative_phase", _("Peut traiter les phases administratives d'une demande")),
             ("act_technical_phase", _("Peut traiter les phases techniques d'une demande")),
         ]

@@ -28,55 +28,55 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.outbox import message_queue_bell, message_queue_email
 from rak_base.scheduler import each_item
-from rak_base.uploads import IMAGE_KINDS, upload_validate
 from rak_customer.models import PortalAccount
 from rak_requests.engine import (
     OPEN_STATUSES,
     Notice,
     RequestError,
     WrongState,
+    request_kind,
     request_lock,
     request_transition,
     stale_state,
 )
 from rak_requests.models import Attachment, Phase, RequestEvent, RequiredDocument, ServiceRequest
+from rak_requests.uploads import DEFAULT_ALLOWED as DEFAULT_KINDS
+from rak_requests.uploads import document_kinds, request_upload_validate
+
+__all__ = ["DEFAULT_KINDS", "document_kinds"]  # kept for callers of the former names
 
 SUPERVISOR_GROUP = "superviseur"
 COMPLEMENT_CODE = "complement"
-DEFAULT_KINDS = "pdf,image,zip,rar"
 
-# The action expected from the customer when a phase starts (the seed's « état de votre demande »).
-PHASE_ENTRY_ACTION = {
-    Phase.Code.RECEVABILITE_TECH: ServiceRequest.Action.CALL,
-    Phase.Code.SIGNATURE: ServiceRequest.Action.SIGN,
-    Phase.Code.PAIEMENT: ServiceRequest.Action.PAY,
-}
-# Phases that end by the customer's own act (signature, payment: rak_requests.lifecycle), never by
-# a staff member's « accepter la phase ».
-CUSTOMER_DRIVEN_PHASES = frozenset({Phase.Code.SIGNATURE, Phase.Code.PAIEMENT, Phase.Code.POSE_COMPTEUR})
+# Who decides a phase (accept it, ask a complement): the technical service the phases its type's
+# module marks technical (``PhaseRule.technical``), the front desk the others.
+TECHNICAL_PERMISSION = "rak_requests.act_technical_phase"
+ADMINISTRATIVE_PERMISSION = "rak_requests.act_administrative_phase"
 
 
 class NotAllowed(RequestError):
-    default_message = "Vous ne pouvez pas effectuer cette action sur cette demande."
+    default_message = gettext_lazy("Vous ne pouvez pas effectuer cette action sur cette demande.")
 
 
 class CancelNotAllowed(RequestError):
-    default_message = "Cette demande ne peut plus être annulée : son traitement a déjà été décidé."
+    default_message = gettext_lazy("Cette demande ne peut plus être annulée : son traitement a déjà été décidé.")
 
 
 class AnswerMissing(RequestError):
-    default_message = "Saisissez une réponse ou joignez un fichier."
+    default_message = gettext_lazy("Saisissez une réponse ou joignez un fichier.")
 
 
 class ReasonMissing(RequestError):
-    default_message = "Indiquez le motif."
+    default_message = gettext_lazy("Indiquez le motif.")
 
 
 class PhaseNeedsCustomer(RequestError):
-    default_message = (
+    default_message = gettext_lazy(
         "Cette phase se termine par l'action du client (signature ou paiement) ou par l'enregistrement du "
         "compteur posé (ordres de pose)."
     )
@@ -104,8 +104,27 @@ def seen_statuses(allowed: tuple[str, ...], seen: str | None) -> tuple[str, ...]
     return allowed if not seen else tuple(status for status in allowed if status == seen)
 
 
-def phase_entry_action(phase: Phase | None) -> str:
-    return PHASE_ENTRY_ACTION.get(phase.code, ServiceRequest.Action.NONE) if phase else ServiceRequest.Action.NONE
+def phase_rule(request: ServiceRequest, phase: Phase | None = None):
+    """The rule of ``phase`` (default: the request's current phase) in the request's type module."""
+    phase = phase if phase is not None else (request.phase if request.phase_id else None)
+    return request_kind(request).phase_rule(phase.code if phase is not None else None)
+
+
+def phase_entry_action(phase: Phase | None, *, request: ServiceRequest) -> str:
+    """The action expected from the customer when ``phase`` starts (its type's ``PhaseRule``)."""
+    if phase is None:
+        return ServiceRequest.Action.NONE
+    return phase_rule(request, phase).entry_action
+
+
+def phase_is_customer_driven(request: ServiceRequest) -> bool:
+    """The current phase ends by the customer's act or by the system, never by « Accepter la phase »."""
+    return request.phase_id is not None and phase_rule(request).customer_driven
+
+
+def phase_decide_permission(request: ServiceRequest) -> str:
+    """The permission that decides the request's current phase (technical or administrative)."""
+    return TECHNICAL_PERMISSION if phase_rule(request).technical else ADMINISTRATIVE_PERMISSION
 
 
 def next_phase(phase: Phase | None, *, request_type_id: int) -> Phase | None:
@@ -124,23 +143,15 @@ def request_is_first_phase(request: ServiceRequest) -> bool:
 
 
 def request_can_cancel(request: ServiceRequest) -> bool:
-    return request.status in OPEN_STATUSES and request_is_first_phase(request)
+    """« Annuler la demande » is offered: the request is open and its type allows it (by default:
+    while still in its first phase, no decision taken)."""
+    if request.status not in OPEN_STATUSES:
+        return False
+    verdict = request_kind(request).can_cancel(request)
+    return request_is_first_phase(request) if verdict is None else bool(verdict)
 
 
 # --- attachments ----------------------------------------------------------------------------------
-
-
-def document_kinds(allowed: str) -> frozenset[str]:
-    """« pdf,image,zip,rar » (data) -> rak_base.uploads kinds."""
-    kinds: set[str] = set()
-    for name in (part.strip().lower() for part in (allowed or DEFAULT_KINDS).split(",")):
-        if name in {"image", "images"}:
-            kinds |= IMAGE_KINDS
-        elif name in {"jpg", "jpeg"}:
-            kinds.add("jpeg")
-        elif name in {"pdf", "zip", "rar", "png", "webp", "heic"}:
-            kinds.add(name)
-    return frozenset(kinds or document_kinds(DEFAULT_KINDS))
 
 
 @transaction.atomic
@@ -154,17 +165,14 @@ def attachment_add(
     uploaded_by=None,
     event: RequestEvent | None = None,
 ) -> Attachment:
-    """Validate ``file`` by content and size (the required document's formats and maximum size;
-    PDF, image, ZIP or RAR and 2 Mo otherwise) and store it under a generated name. Raises
-    rak_base.uploads.UploadRefused with the French message."""
-    if document is not None:
-        validated = upload_validate(file, kinds=document_kinds(document.allowed_kinds), max_bytes=document.max_bytes)
-    else:
-        validated = upload_validate(file, kinds=document_kinds(DEFAULT_KINDS))
+    """Validate ``file`` by content and size (``rak_requests.uploads.request_upload_validate``: the
+    required document's formats and maximum size; PDF, image, ZIP or RAR and 2 Mo otherwise) and
+    store it under a generated name. Raises rak_base.uploads.UploadRefused with the French message."""
+    validated = request_upload_validate(file, document=document)
     attachment = Attachment(
         request=request,
         document_code=document.code if document is not None else COMPLEMENT_CODE,
-        label=label or (document.label if document is not None else "Complément"),
+        label=label or (document.label if document is not None else _("Complément")),
         original_name=(getattr(file, "name", "") or "")[-255:],
         content_type=validated.mime,
         size=validated.size,
@@ -197,7 +205,7 @@ def request_ask_complement(
     _require_staff(staff)
     message = (message or "").strip()
     if not message:
-        raise ReasonMissing("Indiquez au client ce qui manque.")
+        raise ReasonMissing(_("Indiquez au client ce qui manque."))
     current = request_lock(request_id=request_id)
     wanted = [label for label in (str(d).strip() for d in documents) if label]
     request, _event = request_transition(
@@ -212,8 +220,9 @@ def request_ask_complement(
         message=message,
         data={"documents": wanted, "previous_action": current.expected_action},
         notice=Notice(
-            subject="Demande de complément",
-            text=f"la RAK vous demande un complément : {message} Répondez depuis « Suivi des demandes ».",
+            subject=_("Demande de complément"),
+            text=_("la RAK vous demande un complément : %(message)s Répondez depuis « Suivi des demandes ».")
+            % {"message": message},
         ),
     )
     return request
@@ -228,7 +237,7 @@ def request_answer_complement(*, request_id: int, user, now: datetime, text: str
     if not text and not file:
         raise AnswerMissing()
     if current.status != ServiceRequest.Status.COMPLEMENT_DEMANDE:
-        raise WrongState("Aucun complément n'est demandé sur cette demande.")
+        raise WrongState(_("Aucun complément n'est demandé sur cette demande."))
     asked = current.events.filter(kind=RequestEvent.Kind.COMPLEMENT_ASKED).order_by("-at", "-id").first()
     previous_action = (asked.data.get("previous_action") if asked else None) or ServiceRequest.Action.NONE
     request, event = request_transition(
@@ -243,12 +252,12 @@ def request_answer_complement(*, request_id: int, user, now: datetime, text: str
         message=text,
     )
     if file:
-        attachment_add(request=request, file=file, now=now, uploaded_by=user, event=event, label="Complément")
+        attachment_add(request=request, file=file, now=now, uploaded_by=user, event=event, label=_("Complément"))
     if request.assigned_to_id:
         message_queue_bell(
             user=request.assigned_to,
-            subject=f"Complément reçu — {request.number}",
-            body=text or "Le client a joint un fichier.",
+            subject=_("Complément reçu — %(number)s") % {"number": request.number},
+            body=text or _("Le client a joint un fichier."),
             kind="request",
         )
     return request
@@ -267,13 +276,19 @@ def request_phase_advance(
     actor_kind: str = RequestEvent.Actor.SYSTEM,
     message: str = "",
 ) -> ServiceRequest:
-    """Move an open request (EN_COURS) to the next phase of its type by position; after the last
-    phase the request is ACCEPTEE and closed. Used by staff acceptance and by the lifecycle
-    (signature, payment, installation)."""
+    """Move an open request (EN_COURS) to the next phase of its type by position, with the action
+    its type expects from the customer there; after the last phase the type's ``on_accepted``
+    effects run and the request is ACCEPTEE and closed. Used by staff acceptance and by the types'
+    own steps (signature, payment, installation...)."""
     current = request_lock(request_id=request_id)
     following = next_phase(current.phase, request_type_id=current.request_type_id)
     if following is None:
-        request, _ = request_transition(
+        if current.status != ServiceRequest.Status.EN_COURS or (
+            expect_phase is not None and (current.phase is None or current.phase.code != expect_phase)
+        ):
+            raise stale_state(current)
+        request_kind(current).on_accepted(request=current, actor=actor, now=now)
+        request, _event = request_transition(
             request_id=request_id,
             now=now,
             event_kind=RequestEvent.Kind.ACCEPTED,
@@ -285,10 +300,10 @@ def request_phase_advance(
             action=ServiceRequest.Action.NONE,
             message=message,
             close=True,
-            notice=Notice(subject="Demande acceptée", text="votre demande a été acceptée."),
+            notice=Notice(subject=_("Demande acceptée"), text=_("votre demande a été acceptée.")),
         )
         return request
-    request, _ = request_transition(
+    request, _event = request_transition(
         request_id=request_id,
         now=now,
         event_kind=RequestEvent.Kind.PHASE,
@@ -297,11 +312,11 @@ def request_phase_advance(
         expect_phase=expect_phase,
         expect_status=(ServiceRequest.Status.EN_COURS,),
         to_phase=following,
-        action=phase_entry_action(following),
+        action=phase_entry_action(following, request=current),
         message=message,
         notice=Notice(
             subject=following.name,
-            text=f"votre demande passe à l'étape « {following.name} ».",
+            text=_("votre demande passe à l'étape « %(phase)s ».") % {"phase": following.name},
         ),
     )
     return request
@@ -317,30 +332,24 @@ def request_accept_phase(
     message: str = "",
 ) -> ServiceRequest:
     """« Accepter la phase » (staff). ``expect_phase`` / ``expect_status`` are what the agent's
-    page showed: if the request moved meanwhile, WrongState (one of two agents acting at once wins)."""
+    page showed: if the request moved meanwhile, WrongState (one of two agents acting at once wins).
+    Refused in a phase its type marks customer-driven; the type's ``phase_accept`` decides when the
+    phase needs more than moving on (checks, documents, orders), else the next phase starts."""
     _require_staff(staff)
     with transaction.atomic():
         current = request_lock(request_id=request_id)
         if expect_status is not None and current.status != expect_status:
             raise stale_state(current)
+        current_code = current.phase.code if current.phase_id else None
         if expect_phase is None:
-            expect_phase = current.phase.code if current.phase else None
-        if current.phase is not None and current.phase.code in CUSTOMER_DRIVEN_PHASES:
+            expect_phase = current_code
+        if phase_is_customer_driven(current):
             raise PhaseNeedsCustomer()
-        if current.phase is not None and current.phase.code == Phase.Code.RECEVABILITE_TECH:
-            from rak_requests.lifecycle import technical_accept  # lifecycle builds on these services' engine
-
-            if expect_phase != Phase.Code.RECEVABILITE_TECH:
-                raise stale_state(current)
-            return technical_accept(request_id=request_id, agent=staff, now=now, message=message)
-        if current.phase is not None and current.phase.code == Phase.Code.DEVIS:
-            from rak_requests.quotes import devis_accept_check, works_paid_check
-
-            if expect_phase != Phase.Code.DEVIS:
-                raise stale_state(current)
-            devis_accept_check(request=current)  # refused until a quote is accepted and its works paid
-            works_paid_check(request_id=request_id, now=now, actor=staff)
-            return request_lock(request_id=request_id)
+        if expect_phase != current_code:
+            raise stale_state(current)
+        done = request_kind(current).phase_accept(request=current, staff=staff, now=now, message=message)
+        if done is not None:
+            return done
         return request_phase_advance(
             request_id=request_id,
             now=now,
@@ -362,12 +371,13 @@ def request_reject(
     expect_status: str | None = None,
 ) -> ServiceRequest:
     """« Rejeter » (staff, a reason required). ``expect_phase`` / ``expect_status``: what the
-    agent's page showed — a rejection from a stale page never overrides a phase accepted since."""
+    agent's page showed — a rejection from a stale page never overrides a phase accepted since.
+    The type's ``on_rejected`` effects run in the same transaction."""
     _require_staff(staff)
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonMissing("Indiquez le motif du rejet.")
-    request, _ = request_transition(
+        raise ReasonMissing(_("Indiquez le motif du rejet."))
+    request, _event = request_transition(
         request_id=request_id,
         now=now,
         event_kind=RequestEvent.Kind.REJECTED,
@@ -378,19 +388,24 @@ def request_reject(
         action=ServiceRequest.Action.NONE,
         message=reason,
         close=True,
-        notice=Notice(subject="Demande rejetée", text=f"votre demande a été rejetée. Motif : {reason}"),
+        notice=Notice(
+            subject=_("Demande rejetée"),
+            text=_("votre demande a été rejetée. Motif : %(reason)s") % {"reason": reason},
+        ),
     )
+    request_kind(request).on_rejected(request=request, staff=staff, reason=reason, now=now)
     return request
 
 
 @transaction.atomic
 def request_cancel(*, request_id: int, user, now: datetime) -> ServiceRequest:
-    """« Annuler la demande » by the customer, while no decision is taken (open, first phase)."""
+    """« Annuler la demande » by the customer, while its type allows it (by default: open, first
+    phase, no decision taken); the type's ``on_cancelled`` effects run in the same transaction."""
     current = request_lock(request_id=request_id)
     _require_owner(user, current)
     if not request_can_cancel(current):
         raise CancelNotAllowed()
-    request, _ = request_transition(
+    request, _event = request_transition(
         request_id=request_id,
         now=now,
         event_kind=RequestEvent.Kind.CANCELLED,
@@ -399,8 +414,9 @@ def request_cancel(*, request_id: int, user, now: datetime) -> ServiceRequest:
         status=ServiceRequest.Status.ANNULEE,
         action=ServiceRequest.Action.NONE,
         close=True,
-        notice=Notice(subject="Demande annulée", text="votre demande a été annulée à votre demande.", sms=False),
+        notice=Notice(subject=_("Demande annulée"), text=_("votre demande a été annulée à votre demande."), sms=False),
     )
+    request_kind(request).on_cancelled(request=request, now=now)
     return request
 
 
@@ -411,14 +427,14 @@ def request_cancel(*, request_id: int, user, now: datetime) -> ServiceRequest:
 def request_assign(*, request_id: int, staff, agent, now: datetime) -> ServiceRequest:
     _require_staff(staff)
     if agent is None or not agent.is_staff or not agent.is_active:
-        raise NotAllowed("Choisissez un agent du back office.")
-    request, _ = request_transition(
+        raise NotAllowed(_("Choisissez un agent du back office."))
+    request, _event = request_transition(
         request_id=request_id,
         now=now,
         event_kind=RequestEvent.Kind.ASSIGNED,
         actor=staff,
         internal=True,
-        message=f"Affectée à {agent.get_full_name() or agent.username}",
+        message=_("Affectée à %(agent)s") % {"agent": agent.get_full_name() or agent.username},
         data={"agent_id": agent.pk},
     )
     ServiceRequest.objects.filter(pk=request.pk).update(assigned_to=agent)
@@ -426,8 +442,9 @@ def request_assign(*, request_id: int, staff, agent, now: datetime) -> ServiceRe
     if agent != staff:
         message_queue_bell(
             user=agent,
-            subject=f"Demande affectée — {request.number}",
-            body=f"{request.request_type.name} : la demande {request.number} vous est affectée.",
+            subject=_("Demande affectée — %(number)s") % {"number": request.number},
+            body=_("%(type)s : la demande %(number)s vous est affectée.")
+            % {"type": request.request_type.name, "number": request.number},
             kind="request",
         )
     return request
@@ -439,8 +456,8 @@ def request_note(*, request_id: int, staff, text: str, now: datetime) -> Request
     _require_staff(staff)
     text = (text or "").strip()
     if not text:
-        raise ReasonMissing("Saisissez la note.")
-    _, event = request_transition(
+        raise ReasonMissing(_("Saisissez la note."))
+    _request, event = request_transition(
         request_id=request_id,
         now=now,
         event_kind=RequestEvent.Kind.NOTE,
@@ -477,13 +494,13 @@ def requests_escalate_overdue(*, now: datetime) -> int:
         current = request_lock(request_id=request_id)
         if current.escalated_at is not None or current.phase_due_at is None or current.phase_due_at >= now:
             return
-        request, _ = request_transition(
+        request, _event = request_transition(
             request_id=request_id,
             now=now,
             event_kind=RequestEvent.Kind.ESCALATED,
             actor_kind=RequestEvent.Actor.SYSTEM,
             internal=True,
-            message=f"Échéance de la phase dépassée ({current.phase_due_at:%d/%m/%Y %H:%M}).",
+            message=_("Échéance de la phase dépassée (%(due)s).") % {"due": f"{current.phase_due_at:%d/%m/%Y %H:%M}"},
         )
         ServiceRequest.objects.filter(pk=request_id).update(escalated_at=now)
         escalated.append(request)
@@ -495,8 +512,8 @@ def requests_escalate_overdue(*, now: datetime) -> int:
         lines = "\n".join(
             f"- {r.number} ({r.request_type.name}, {r.phase.name if r.phase else '—'})" for r in escalated
         )
-        subject = f"{len(escalated)} demande(s) en dépassement de délai"
-        body = f"Les demandes suivantes ont dépassé l'échéance de leur phase :\n{lines}\n"
+        subject = _("%(count)s demande(s) en dépassement de délai") % {"count": len(escalated)}
+        body = _("Les demandes suivantes ont dépassé l'échéance de leur phase :") + f"\n{lines}\n"
         supervisors = get_user_model().objects.filter(groups__name=SUPERVISOR_GROUP, is_active=True, is_staff=True)
         with transaction.atomic():
             for supervisor in supervisors.distinct():

@@ -44,6 +44,7 @@ from rak_requests.flow import (
     KindSubmission,
     KindUnavailable,
     form_initial,
+    kind_has_customer_form,
     kind_request_file,
     kind_request_type,
     kind_requests,
@@ -97,15 +98,9 @@ def kind_url(kind) -> str:
             return reverse(kind.portal_url_name)
         except NoReverseMatch:
             return ""
-    if kind.slug and _has_generic_form(kind):
+    if kind.slug and kind_has_customer_form(kind):
         return reverse("portal:kind_service", args=[kind.slug])
     return ""
-
-
-def _has_generic_form(kind) -> bool:
-    from rak_requests.kinds.base import RequestKind
-
-    return type(kind).customer_form is not RequestKind.customer_form
 
 
 def _service_href(url_name: str, args: tuple, code: str | None) -> str:
@@ -136,7 +131,7 @@ def services_index(request: HttpRequest) -> HttpResponse:
 
 def _kind_or_404(slug: str):
     kind = kind_by_slug(slug)
-    if kind is None or kind.portal_url_name or not _has_generic_form(kind):
+    if kind is None or not kind_has_customer_form(kind):
         raise Http404("Service inconnu")
     try:
         return kind, kind_request_type(kind)
@@ -399,4 +394,4 @@ def _contact_action(request, kind, request_type, state, action) -> HttpResponse:
 
 def generic_kinds() -> list:
     """The kinds served by this flow (for menus and tests)."""
-    return [kind for kind in kinds_all() if kind.slug and not kind.portal_url_name and _has_generic_form(kind)]
+    return [kind for kind in kinds_all() if kind.slug and kind_has_customer_form(kind)]

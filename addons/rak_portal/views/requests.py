@@ -67,11 +67,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(request, "rak_portal/requests/list.html", {"rows": rows})
 
 
-def _render_detail(
-    request: HttpRequest, service_request: ServiceRequest, *, form=None, status=200, extra: dict | None = None
-) -> HttpResponse:
-    """The request's page; ``extra``: what a type's own block needs back after a refused post
-    (the final index form of a termination, with its errors)."""
+def _render_detail(request: HttpRequest, service_request: ServiceRequest, *, form=None, status=200) -> HttpResponse:
     context = request_detail(service_request)
     context.update(
         {
@@ -83,7 +79,6 @@ def _render_detail(
             "works_payable": works_bill_payable(service_request),
         }
     )
-    context.update(extra or {})
     return render(request, "rak_portal/requests/detail.html", context, status=status)
 
 

@@ -283,7 +283,7 @@ def _step_review(request, kind, state, customer):
         "form": form,
         "person": person,
         "customer": customer,
-        "summary": request_summary(state["info"]),
+        "summary": request_summary(state["info"], request_type=request_type),
         "documents": [
             (doc.label, state.get("files", {}).get(doc.code)) for doc in request_type.documents.order_by("position")
         ],

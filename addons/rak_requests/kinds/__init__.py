@@ -16,6 +16,8 @@ from rak_requests.kinds.base import (  # noqa: F401
 # the modules register themselves on import (one line per type):
 # from rak_requests.kinds import subscription, connection, termination, refund, direct_debit, attestation, collective_meter
 # isort: off
+from rak_requests.kinds import subscription  # noqa: E402, F401
+from rak_requests.kinds import connection  # noqa: E402, F401
 from rak_requests.kinds import attestation  # noqa: E402, F401
 from rak_requests.kinds import termination  # noqa: E402, F401
 from rak_requests.kinds import refund  # noqa: E402, F401
