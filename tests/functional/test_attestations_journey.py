@@ -149,6 +149,15 @@ def test_mes_abonnements_on_a_phone_the_magnifier_lists_the_operations(page):
     expect(operations.get_by_test_id("dossier-operation").last).to_contain_text("03/04/2017")
     assert_fits(page, "Opérations du dossier")
 
+    # « Demande d'attestation » on the same phone: the form, « Générer », the list with « Voir »
+    page.get_by_text("Menu", exact=True).first.click()
+    page.get_by_role("link", name="Demande d'attestation").click()
+    page.get_by_label("Type d'attestation").select_option(label="Attestation d'abonnement")
+    page.get_by_label("Dossier d'abonnement").select_option(dossier.number)
+    page.get_by_role("button", name="Générer").click()
+    expect(page.get_by_test_id("attestation-row")).to_have_count(1)
+    assert_fits(page, "Demande d'attestation")
+
 
 def test_suivi_des_demandes_shows_the_customers_own_reading(page, tmp_path):
     _seed_request_types()

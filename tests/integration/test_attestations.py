@@ -139,6 +139,7 @@ def test_consumption_history_lists_the_accepted_readings(customer, now):
 
     text = pdf_text(generated.document.file.open("rb").read())
     assert "HISTORIQUE DE CONSOMMATION" in text
+    assert "certifie les relevés d'index validés du dossier" in text and "(2 derniers relevés)" in text
     assert "05/01/2026 1 234 34" in text
     assert "04/12/2025 1 200" in text
     assert "1 999" not in text  # a reading held for checking is not attested
@@ -335,3 +336,31 @@ def test_attestation_list_query_count_does_not_grow(logged, customer, now, djang
     with django_assert_max_num_queries(14):
         page = logged.get(reverse("portal:attestations"))
     assert page.content.decode().count('data-testid="attestation-row"') == 4
+
+
+def test_filed_by_the_engines_generic_filing_at_the_counter_the_attestation_is_issued_too(customer, now):
+    """Another path than « générer » (the counter's filing, channel AGENCY, data without a reference
+    code): ``on_filed`` chooses the code, issues the PDF and closes the request."""
+    from rak_requests.flow import kind_request_file
+    from rak_requests.kinds.attestation import KIND, AttestationData
+
+    dossier = DossierFactory(customer=customer)
+
+    request = kind_request_file(
+        kind=KIND,
+        customer=customer,
+        data=AttestationData(attestation_type=AttestationType.SUBSCRIPTION, dossier_number=dossier.number),
+        staged={},
+        staging_token="",
+        now=now,
+        actor=None,
+        channel=ServiceRequest.Channel.AGENCY,
+        identity_checked=True,
+    )
+
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.ACCEPTEE
+    document = Document.objects.get(kind=Document.Kind.ATTESTATION)
+    assert request.data["reference"] == document.reference
+    assert reference_display(document.reference) in pdf_text(document.file.open("rb").read())
+    assert document_verify(document.reference).authentic
