@@ -137,15 +137,15 @@ def dossier_tariff_category_set(
     history with ``reason``; refused when a dossier is not the customer's or not ACTIVE. The next
     billing run bills them with the schedule of that category. Returns the dossiers."""
     if category not in Dossier.TariffCategory.values:
-        raise TariffCategoryUnknown()
+        raise TariffCategoryUnknown(str(TariffCategoryUnknown.default_message))
     ids = sorted(set(dossier_ids))
     dossiers = list(Dossier.objects.select_for_update().filter(pk__in=ids, customer_id=customer_id).order_by("pk"))
     if not ids or len(dossiers) != len(ids):
-        raise DossierError(_("Ce dossier n'appartient pas à ce client."))
+        raise DossierError(str(_("Ce dossier n'appartient pas à ce client.")))
     for dossier in dossiers:
         if dossier.status != Dossier.Status.ACTIVE:
             raise DossierNotActive(
-                _("Le dossier %(number)s n'est pas actif : sa catégorie tarifaire ne peut pas être changée.")
+                str(_("Le dossier %(number)s n'est pas actif : sa catégorie tarifaire ne peut pas être changée."))
                 % {"number": dossier.number}
             )
     for dossier in dossiers:

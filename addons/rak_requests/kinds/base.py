@@ -129,6 +129,8 @@ class RequestKind:
     requires_contact: ClassVar[bool] = True
     #: template included above the generic form (the seed's explanation, templates to download...)
     intro_template: ClassVar[str] = ""
+    #: the generic form's button when the seed names it (« envoyer »); default « Valider » / « Envoyer »
+    submit_label: ClassVar[Any] = ""
     #: the portal page of the type, when it has its own (attestations, remboursements)
     portal_url_name: ClassVar[str] = ""
     #: heading of the customer's requests of the type below the generic form (« Toutes vos demandes de

@@ -163,7 +163,7 @@ class CollectiveMeterData(RequestData):
 
     def validate(self) -> None:
         if not self.dossiers:
-            raise NoDossierChosen()
+            raise NoDossierChosen(str(NoDossierChosen.default_message))
 
 
 class CollectiveMeterKind(RequestKind):
