@@ -187,4 +187,7 @@ def demo_billing_generate(
         if progress:
             progress(period, run)
     payments = _payments(now=now, seed=seed, only_periods=set(todo)) if todo else 0
+    from rak_billing.direct_debit import demo_mandates_create
+
+    demo_mandates_create(now=now, seed=seed)  # the dossiers in « Prélèvement bancaire » get their mandate
     return DemoBillingResult(readings=readings, runs=len(todo), bills=bills, payments=payments, unread=unread)

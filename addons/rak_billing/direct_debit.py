@@ -535,3 +535,44 @@ def debit_reject_import_archive(*, batch_id: int, staff_user, reason: str, now: 
 
 def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# --- demo ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def demo_mandates_create(*, now: datetime.datetime, seed: int = 2026) -> int:
+    """Demo data: an active mandate (a valid RIB of a known bank, deterministic for ``seed``) for
+    each dossier already billed by direct debit without one, so that « Exporter les prélèvements du
+    mois » has something to export. Returns how many were created."""
+    import random
+
+    from rak_base.rib import BANKS, rib_key
+
+    rng = random.Random(f"{seed}:mandates")  # noqa: S311 - demo data
+    banks = sorted(BANKS)
+    missing = list(
+        Dossier.objects.filter(billing_mode=Dossier.BillingMode.DIRECT_DEBIT)
+        .exclude(mandates__status=Mandate.Status.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "start_date")
+    )
+    year = timezone.localdate(now).year
+    first = sequence_next(name=f"billing.mandate.{year}", count=len(missing)) if missing else 0
+    rows = []
+    for offset, (dossier_id, start_date) in enumerate(missing):
+        digits = rng.choice(banks) + "780" + f"{rng.randrange(10**16):016d}"
+        number = digits + rib_key(digits)
+        rows.append(
+            Mandate(
+                reference=f"MDT{year}-{first + offset:06d}",
+                dossier_id=dossier_id,
+                rib=number,
+                bank_code=number[:3],
+                bank_name=BANKS[number[:3]],
+                signed_date=start_date,
+                created_at=now,
+            )
+        )
+    Mandate.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

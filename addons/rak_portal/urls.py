@@ -8,6 +8,7 @@ from rak_portal.views import kind_services as kind_service_views
 from rak_portal.views import provisions as provision_views
 from rak_portal.views import refunds as refund_views
 from rak_portal.views import requests as request_views
+from rak_portal.views import termination as termination_views
 
 app_name = "portal"
 urlpatterns = [
@@ -98,5 +99,6 @@ urlpatterns = [
     path("espace/demandes/<str:number>/", request_views.request_detail_view, name="request_detail"),
     path("espace/demandes/<str:number>/repondre/", request_views.request_answer, name="request_answer"),
     path("espace/demandes/<str:number>/annuler/", request_views.request_cancel_view, name="request_cancel"),
+    path("espace/demandes/<str:number>/index-final/", termination_views.final_index, name="request_final_index"),
 ]
 urlpatterns += lifecycle_urlpatterns  # « Appeler », signature, fees, signed contract (rak_portal.urls_lifecycle)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from rak_requests.engine import OPEN_STATUSES
 from rak_requests.models import Attachment, Phase, RequestEvent, ServiceRequest
@@ -20,6 +21,7 @@ ACTION_EXPECTED = (
     ServiceRequest.Action.SIGN,
     ServiceRequest.Action.PAY,
     ServiceRequest.Action.ACCEPT_QUOTE,
+    ServiceRequest.Action.READ_METER,
 )
 
 
@@ -107,6 +109,7 @@ def request_status_label(request: ServiceRequest) -> str:
         ServiceRequest.Action.SIGN: "Signer le contrat",
         ServiceRequest.Action.PAY: "Payer les frais d'abonnement",
         ServiceRequest.Action.ACCEPT_QUOTE: "Accepter le devis",
+        ServiceRequest.Action.READ_METER: gettext("Communiquer l'index final de votre compteur"),
     }.get(request.expected_action, "En cours : aucune action")
 
 

@@ -108,3 +108,27 @@ def test_facturation_revokes_a_mandate_with_a_reason(client, debit_bill):
     mandate.refresh_from_db()
     assert mandate.status == Mandate.Status.REVOKED
     assert Dossier.objects.get(pk=mandate.dossier_id).billing_mode == Dossier.BillingMode.NORMAL
+
+
+def test_the_lists_cost_a_fixed_number_of_queries(client, now, django_assert_max_num_queries):
+    from rak_billing.direct_debit import debits_export
+
+    agent = staff_in("recouvrement", client=client)
+    for n in range(6):
+        customer, _user = customer_with_account(phone=f"+2126120001{n:02d}")
+        dossier = DossierFactory(customer=customer)
+        mandate_create(dossier_id=dossier.pk, rib=rib("007" if n % 2 else "230"), signed_date=now.date(), now=now)
+        bill_issue_other(
+            kind=Bill.Kind.CUT_FEE,
+            customer=customer,
+            dossier=dossier,
+            lines=[OtherLine("Frais", Decimal("10.00"), vat_rate=Decimal("0"))],
+            issue_date=datetime.date(2026, 2, 20),
+            now=now,
+        )
+    debits_export(period=datetime.date(2026, 3, 1), by=agent, now=now)
+    for name in ("mandate", "debitorder", "debitbatch"):
+        url = reverse(f"admin:rak_billing_{name}_changelist")
+        client.get(url)  # warm the session and the permission caches
+        with django_assert_max_num_queries(12):
+            assert client.get(url).status_code == 200

@@ -244,3 +244,17 @@ def test_a_reject_file_that_is_not_text_is_refused(agent, now):
     png = SimpleUploadedFile("rejets.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="text/csv")
     with pytest.raises(UploadRefused):
         debit_rejects_import(file=png, file_name="rejets.csv", by=agent, now=now)
+
+
+def test_demo_dossiers_in_direct_debit_get_a_mandate_once(now):
+    from rak_billing.direct_debit import demo_mandates_create
+
+    dossier = DossierFactory(billing_mode=Dossier.BillingMode.DIRECT_DEBIT)
+    DossierFactory()  # billed normally: no mandate
+    assert demo_mandates_create(now=now) == 1
+    mandate = Mandate.objects.get()
+    assert mandate.dossier == dossier and mandate.status == Mandate.Status.ACTIVE
+    from rak_base.rib import rib_validate
+
+    assert rib_validate(mandate.rib).bank_name == mandate.bank_name
+    assert demo_mandates_create(now=now) == 0

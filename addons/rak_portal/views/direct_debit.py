@@ -21,6 +21,6 @@ def form_pdf(request: HttpRequest) -> HttpResponse:
         raise Http404("Local introuvable")
     pdf, filename = direct_debit.form_pdf(customer=request.customer, premises=premises, now=clock.now())
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response

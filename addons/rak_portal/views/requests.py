@@ -67,7 +67,11 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(request, "rak_portal/requests/list.html", {"rows": rows})
 
 
-def _render_detail(request: HttpRequest, service_request: ServiceRequest, *, form=None, status=200) -> HttpResponse:
+def _render_detail(
+    request: HttpRequest, service_request: ServiceRequest, *, form=None, status=200, extra: dict | None = None
+) -> HttpResponse:
+    """The request's page; ``extra``: what a type's own block needs back after a refused post
+    (the final index form of a termination, with its errors)."""
     context = request_detail(service_request)
     context.update(
         {
@@ -79,6 +83,7 @@ def _render_detail(request: HttpRequest, service_request: ServiceRequest, *, for
             "works_payable": works_bill_payable(service_request),
         }
     )
+    context.update(extra or {})
     return render(request, "rak_portal/requests/detail.html", context, status=status)
 
 

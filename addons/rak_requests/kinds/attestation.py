@@ -233,6 +233,14 @@ def attestation_issue(*, request: ServiceRequest, now: datetime) -> Document:
         return existing
     data = AttestationData.from_json(request.data)
     data.validate()
+    if not data.reference:  # filed by another path than « générer » (the counter): chosen now
+        data = AttestationData(
+            attestation_type=data.attestation_type,
+            dossier_number=data.dossier_number,
+            reference=document_reference_new(),
+        )
+        request.data = data.to_json()
+        request.save(update_fields=["data"])
     dossier = _customer_dossier(customer_id=request.customer_id, number=data.dossier_number)
     readings = attestation_check(dossier=dossier, attestation_type=data.attestation_type)
     pdf = attestation_pdf(request=request, data=data, dossier=dossier, readings=readings, now=now)
