@@ -61,6 +61,7 @@ from rak_billing.ledger import (
 )
 from rak_billing.models import (
     Bill,
+    DossierClosing,
     LedgerEntry,
     Payment,
     PaymentAllocation,
@@ -119,11 +120,14 @@ class RefundableItem:
         return str(ORIGIN_LABELS[self.origin])
 
 
-def _credit_note_origin(note: Bill) -> str:
+def _credit_note_origin(note: Bill, *, deposit: bool = False) -> str:
+    """``deposit``: the note is a terminated dossier's deposit released (``DossierClosing``)."""
     credited = note.credited_bill
     dossier = note.dossier
-    if (credited is not None and credited.kind == Bill.Kind.SUBSCRIPTION) or (
-        dossier is not None and dossier.status == Dossier.Status.TERMINATED
+    if (
+        deposit
+        or (credited is not None and credited.kind == Bill.Kind.SUBSCRIPTION)
+        or (dossier is not None and dossier.status == Dossier.Status.TERMINATED)
     ):
         return Origin.TERMINATION
     if credited is not None and credited.kind == Bill.Kind.WORKS:
@@ -153,7 +157,10 @@ def _sources(customer_id: int) -> list[tuple[RefundableItem, Payment | Bill]]:
     notes = (
         Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CREDIT_NOTE)
         .select_related("credited_bill", "dossier")
-        .annotate(used=_used_subquery("credit_note"))
+        .annotate(
+            used=_used_subquery("credit_note"),
+            deposit=Exists(DossierClosing.objects.filter(deposit_note=OuterRef("pk"))),
+        )
         .order_by("issue_date", "id")
     )
     for note in notes:
@@ -163,7 +170,7 @@ def _sources(customer_id: int) -> list[tuple[RefundableItem, Payment | Bill]]:
         item = RefundableItem(
             f"C{note.pk}",
             left,
-            _credit_note_origin(note),
+            _credit_note_origin(note, deposit=note.deposit),
             note.issue_date,
             note.number,
             note.dossier.number if note.dossier_id else "",
@@ -411,7 +418,8 @@ def refund_receipt_register(*, refund: Refund) -> Document:
 
 def _allocation_origin(allocation: RefundAllocation) -> str:
     if allocation.credit_note_id:
-        return _credit_note_origin(allocation.credit_note)
+        deposit = DossierClosing.objects.filter(deposit_note_id=allocation.credit_note_id).exists()
+        return _credit_note_origin(allocation.credit_note, deposit=deposit)
     payment = allocation.payment
     paid_bills = PaymentAllocation.objects.filter(payment=payment, reversal__isnull=True).exists()
     return Origin.OVERPAYMENT if paid_bills or payment.reason else Origin.DOUBLE_PAYMENT

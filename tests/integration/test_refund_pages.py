@@ -314,3 +314,34 @@ def test_refund_admin_cancel_through_the_back_office(client):
     assert LedgerEntry.objects.filter(customer=customer, kind=LedgerEntry.Kind.REFUND_CANCEL).count() == 1
     assert Refund.objects.filter(pk=refund.pk).exists()
     assert "déjà été annulé" in text(client.get(url))
+
+
+def test_after_a_termination_the_deposit_above_the_last_bills_is_owed_and_shown(client):
+    """A dossier closed with a 250 DH deposit and a 70 DH bill still open: « Mes résiliations »
+    shows the deposit deducted and a 180 DH « créditeur » balance; « Demande de remboursement »
+    lists those 180 DH as « Résiliation »."""
+    from rak_billing.api import dossier_accounts_close
+    from tests.factories import DossierFactory
+
+    customer, user = customer_with_account(phone="+212612000506")
+    dossier = DossierFactory(customer=customer, deposit_amount=D("250.00"), meter=None)
+    bill_issue_other(
+        kind=Bill.Kind.CUT_FEE,
+        customer=customer,
+        dossier=dossier,
+        lines=[OtherLine("Frais", D("70.00"), vat_rate=D("0"))],
+        issue_date=datetime.date(2026, 2, 1),
+        now=NOW,
+    )
+    dossier_accounts_close(dossier_id=dossier.pk, reference="RS2026-000042", now=NOW)
+    client.force_login(user)
+
+    mine = text(client.get(MINE))
+    row = mine.split('data-testid="my-terminations"')[1]
+    assert dossier.number in row and "RS2026-000042" in row
+    assert "250,00 DH" in row and "180,00 DH</strong> créditeur" in row
+    assert "Vous êtes créditeur de 180,00 DH auprès de la RAK." in mine
+
+    page = text(client.get(PAGE))
+    items = page.split('data-testid="refund-items"')[1]
+    assert "Résiliation : dépôt de garantie au-delà des dernières factures" in items and "180,00 DH" in items

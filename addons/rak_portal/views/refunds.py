@@ -26,6 +26,7 @@ from rak_base.private_files import private_file_response
 from rak_billing.api import (
     customer_refund,
     customer_refunds,
+    customer_terminations,
     refund_credit_available,
     refund_receipt_number,
     refundable_items,
@@ -38,11 +39,6 @@ from rak_requests.kinds.refund import (
     refund_request_status,
 )
 from rak_requests.models import ServiceRequest
-
-try:  # « Mes résiliations »: the termination work's selector (rak_billing.closing)
-    from rak_billing.api import customer_terminations
-except ImportError:  # pragma: no cover - until it lands
-    customer_terminations = None
 
 
 def _page(request: HttpRequest, *, confirm=None, error: str = "", status: int = 200) -> HttpResponse:
@@ -105,7 +101,7 @@ def my_refunds(request: HttpRequest) -> HttpResponse:
         "request_rows": request_rows,
         "other_refunds": [r for r in refunds if r.request_ref not in numbers],
         "credit": refund_credit_available(customer),
-        "terminations": customer_terminations(customer.pk) if customer_terminations else [],
+        "terminations": customer_terminations(customer.pk),
     }
     return render(request, "rak_portal/refunds/mine.html", context)
 
