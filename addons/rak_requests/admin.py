@@ -34,6 +34,7 @@ from rak_base.errors import RakError
 from rak_base.money import money_format
 from rak_base.private_files import private_file_response
 from rak_customer.admin import HistoryAdmin, admin_link
+from rak_requests.admin_actions import staff_action_urls, staff_actions_context
 from rak_requests.engine import OPEN_STATUSES, WrongState, stale_state
 from rak_requests.filing import request_summary
 from rak_requests.models import Attachment, Phase, RequestEvent, RequestType, RequiredDocument, ServiceRequest
@@ -365,6 +366,11 @@ class ServiceRequestAdmin(ModelAdmin):
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
         }
+        current = self.get_object(request, object_id)
+        if current is not None:  # the type's own buttons (rak_requests.admin_actions)
+            extra_context["staff_actions"] = staff_actions_context(
+                current, request.user, bound=extra_context.get("staff_action_bound")
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
@@ -621,6 +627,7 @@ class ServiceRequestAdmin(ModelAdmin):
                 self.admin_site.admin_view(self.attachment_view),
                 name="rak_requests_servicerequest_attachment",
             ),
+            *staff_action_urls(self),
             *counter_urls(self.admin_site),
             *urls,
         ]
