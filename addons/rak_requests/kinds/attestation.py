@@ -318,7 +318,8 @@ def attestation_generate(
     channel: str = ServiceRequest.Channel.WEB,
 ) -> Generated:
     """« générer »: check, count against the daily limit, file the ATTESTATION request through the
-    engine and issue the PDF. Raises an ``AttestationRefused`` (French message)."""
+    engine, whose ``on_filed`` issues the PDF and closes the request. Raises an
+    ``AttestationRefused`` (French message)."""
     from rak_requests.filing import request_file  # filing imports the kinds' registry
 
     request_type = RequestType.objects.filter(code=RequestType.Code.ATTESTATION, is_active=True).first()
@@ -337,20 +338,12 @@ def attestation_generate(
     data = AttestationData(
         attestation_type=data.attestation_type, dossier_number=data.dossier_number, reference=document_reference_new()
     )
+    # the engine: filing_check under the customer's lock, number, dossier, FILED event, on_filed
     request = request_file(
-        request_type=request_type,
-        customer=customer,
-        data=data.to_json(),
-        attachments=[],
-        now=now,
-        actor=actor,
-        channel=channel,
+        request_type=request_type, customer=customer, data=data, attachments=[], now=now, actor=actor, channel=channel
     )
-    if not request.dossiers.exists():  # until the engine sets them from dossiers_from_data
-        request.dossiers.set(KIND.dossiers_from_data(customer=customer, data=data))
-    document = attestation_issue(request=request, now=now)  # a no-op when the engine ran on_filed
     request.refresh_from_db()
-    return Generated(request=request, document=document)
+    return Generated(request=request, document=attestation_document(request))
 
 
 # --- reads for the portal page ----------------------------------------------------------------------
