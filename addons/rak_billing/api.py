@@ -52,6 +52,7 @@ from rak_billing.ledger import (
 from rak_billing.models import Refund
 from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue, vat_rate_online_fee
 from rak_billing.pdf import bill_pdf
+from rak_billing.readings.services import reading_installation_record
 from rak_billing.receipts import (
     bill_payment_description,
     payment_receipt_context,
@@ -125,6 +126,7 @@ __all__ = [
     "payment_reverse",
     "receipt_details_register",
     "receipt_number",
+    "reading_installation_record",
     "simulate",
     "tariff_book",
     "vat_rate_online_fee",

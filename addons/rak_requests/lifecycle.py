@@ -33,17 +33,25 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from rak_base.money import money_format
 from rak_base.outbox import message_queue_email
-from rak_base.sequences import sequence_next
-from rak_billing.ledger import bill_issue_other
-from rak_billing.models import Bill, MeterReading
-from rak_customer.models import Customer, Dossier, Meter, PortalAccount, Premises
-from rak_customer.selectors import customer_email
+from rak_billing.api import bill_issue_other, reading_installation_record
+from rak_billing.models import Bill
+from rak_customer.api import (
+    Customer,
+    DossierError,
+    Premises,
+    customer_email,
+    customer_promote_client,
+    dossier_open,
+    meter_register,
+    premises_create,
+)
+from rak_customer.models import PortalAccount
 from rak_payment_cmi.api import PaymentOrder, order_create_for_bills
 from rak_requests import contracts as contract_docs
 from rak_requests.engine import OPEN_STATUSES, Notice, RequestError, request_lock, request_transition
@@ -494,39 +502,15 @@ def fees_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
 # --- 4. pose du compteur ---------------------------------------------------------------------------------
 
 
-def _next_number(*, sequence: str, model, field: str, prefix_len: int) -> int:
-    """The next value of a numbering shared with the demo data (``EA00000012``, ``LK00000007``):
-    the sequence starts after the highest number already there."""
-    top = model.objects.aggregate(top=Max(field))["top"] or ""
-    digits = top[prefix_len:]
-    start = int(digits) + 1 if digits.isdigit() else 1
-    return sequence_next(name=sequence, start=start)
-
-
-def _dossier_number(service: str) -> str:
-    prefix = {"EAU": "EA", "ELECTRICITE": "EL", "ASSAINISSEMENT": "AS"}[service]
-    while True:
-        value = _next_number(sequence="customer.dossier", model=Dossier, field="number", prefix_len=2)
-        number = f"{prefix}{value:08d}"
-        if not Dossier.objects.filter(number=number).exists():
-            return number
-
-
 def _premises_for(request: ServiceRequest) -> Premises:
     if request.premises_id:
         return request.premises
     address = contract_docs.request_address(request)
-    while True:
-        value = _next_number(sequence="customer.premises", model=Premises, field="reference", prefix_len=2)
-        reference = f"LK{value:08d}"
-        if not Premises.objects.filter(reference=reference).exists():
-            break
-    premises = Premises.objects.create(
-        reference=reference,
-        address=address["address"][:255] or "—",
-        district=address["district"][:80] or "—",
-        city=address["city"][:80] or "Kénitra",
-        postal_code=address["postal_code"][:10],
+    premises = premises_create(
+        address=address["address"],
+        district=address["district"],
+        city=address["city"],
+        postal_code=address["postal_code"],
     )
     ServiceRequest.objects.filter(pk=request.pk).update(premises=premises)
     request.premises = premises
@@ -562,38 +546,29 @@ def installation_record(
         )
     if order.status != InstallationOrder.Status.PENDING:
         raise InstallationRefused("Ce compteur est déjà posé.")
-    meter_number = (meter_number or "").strip().upper()
-    if not meter_number:
-        raise InstallationRefused("Saisissez le numéro du compteur posé.")
-    if Meter.objects.filter(number=meter_number).exists():
-        raise InstallationRefused(f"Le compteur n° {meter_number} est déjà enregistré.")
-    if index is None or index < 0:
-        raise InstallationRefused("L'index de pose doit être positif ou nul.")
     caliber = (caliber or "").strip() or contract_docs.request_caliber(request, order.service)
     today = timezone.localdate(now)
-    premises = _premises_for(request)
-    meter = Meter.objects.create(
-        number=meter_number, service=order.service, caliber=caliber, brand=(brand or "").strip(), installed_date=today
-    )
-    dossier = Dossier.objects.create(
-        number=_dossier_number(order.service),
-        customer=request.customer,
-        service=order.service,
-        status=Dossier.Status.ACTIVE,
-        tariff_category=contract_docs.request_category(request),
-        deposit_amount=contract_docs.deposit_for(order.service, contract_docs.request_caliber(request, order.service)),
-        start_date=today,
-        premises=premises,
-        meter=meter,
-    )
-    MeterReading.objects.create(
-        dossier=dossier,
-        meter=meter,
-        reading_date=today,
-        index=index,
-        source=MeterReading.Source.AGENT,
-        note="Index de pose du compteur",
-        created_by=agent,
+    try:  # rak_customer's services write the meter, premises and dossier; rak_billing the reading
+        meter = meter_register(
+            number=meter_number, service=order.service, caliber=caliber, brand=brand, installed_date=today
+        )
+        if index is None or index < 0:
+            raise InstallationRefused(_("L'index de pose doit être positif ou nul."))
+        dossier = dossier_open(
+            customer=request.customer,
+            service=order.service,
+            premises=_premises_for(request),
+            meter=meter,
+            tariff_category=contract_docs.request_category(request),
+            deposit_amount=contract_docs.deposit_for(
+                order.service, contract_docs.request_caliber(request, order.service)
+            ),
+            start_date=today,
+        )
+    except DossierError as exc:
+        raise InstallationRefused(exc.message) from exc
+    reading_installation_record(
+        dossier=dossier, meter=meter, reading_date=today, index=index, agent=agent, note=_("Index de pose du compteur")
     )
     order.meter = meter
     order.dossier = dossier
@@ -618,9 +593,7 @@ def installation_record(
 
 
 def _activate(*, request: ServiceRequest, agent, now: datetime) -> None:
-    Customer.objects.filter(pk=request.customer_id, status=Customer.Status.PROSPECT).update(
-        status=Customer.Status.CLIENT
-    )
+    customer_promote_client(customer_id=request.customer_id)
     numbers = ", ".join(request.dossiers.order_by("number").values_list("number", flat=True))
     text = f"Votre compteur est posé : votre abonnement est actif (dossier {numbers})."
     request_transition(

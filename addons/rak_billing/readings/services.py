@@ -426,3 +426,20 @@ def reading_estimate(dossier: Dossier, period_end: date) -> MeterReading | None:
     from ``readings_estimate``) — or None when the dossier has no meter. Estimates never serve as
     the reference of later checks: the next real reading is compared to the last real one."""
     return readings_estimate([dossier], period_end).get(dossier.pk)
+
+
+@transaction.atomic
+def reading_installation_record(
+    *, dossier: Dossier, meter, reading_date: date, index: Decimal, agent=None, note: str = ""
+) -> MeterReading:
+    """The index of a newly installed meter (« Enregistrer la pose »): the dossier's first reading,
+    by the technician (source AGENT, accepted), the baseline of its first bill."""
+    return MeterReading.objects.create(
+        dossier=dossier,
+        meter=meter,
+        reading_date=reading_date,
+        index=index,
+        source=MeterReading.Source.AGENT,
+        note=note or "Index de pose du compteur",
+        created_by=agent,
+    )
