@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.errors import RakError
-from rak_base.uploads import IMAGE_KINDS, ValidatedUpload, size_label, upload_validate
+from rak_base.uploads import IMAGE_KINDS, ValidatedUpload
 from rak_customer.models import Customer
 from rak_requests.filing import (
     FiledAttachment,
@@ -38,9 +38,9 @@ from rak_requests.filing import (
 )
 from rak_requests.kinds.base import RequestData, RequestKind
 from rak_requests.models import RequestEvent, RequestType, RequiredDocument, ServiceRequest
+from rak_requests.uploads import document_kinds, document_upload_hints, request_upload_validate
 
 DOCUMENT_REQUIRED = _("Cette pièce est obligatoire.")
-DEFAULT_KINDS = "pdf,image,zip,rar"
 
 
 class KindUnavailable(RakError):
@@ -54,32 +54,15 @@ class IdentityNotChecked(RakError):
 # --- the one upload check of a required document ----------------------------------------------------
 
 
-def document_kinds(allowed: str) -> frozenset[str]:
-    """« pdf,image,zip,rar » (data) -> rak_base.uploads kinds."""
-    kinds: set[str] = set()
-    for name in (part.strip().lower() for part in (allowed or DEFAULT_KINDS).split(",")):
-        if name in {"image", "images"}:
-            kinds |= IMAGE_KINDS
-        elif name in {"jpg", "jpeg"}:
-            kinds.add("jpeg")
-        elif name in {"pdf", "zip", "rar", "png", "webp", "heic"}:
-            kinds.add(name)
-    return frozenset(kinds or document_kinds(DEFAULT_KINDS))
-
-
 def document_check(document: RequiredDocument, file) -> ValidatedUpload:
-    """A file posted for ``document``: its formats and maximum size (data), checked by content.
-    Raises ``rak_base.uploads.UploadRefused`` with the French message."""
-    return upload_validate(file, kinds=document_kinds(document.allowed_kinds), max_bytes=document.max_bytes)
+    """A file posted for ``document``: the requests' one upload check (``rak_requests.uploads``:
+    the document's formats and maximum size, by content). Raises ``UploadRefused`` (French)."""
+    return request_upload_validate(file, document=document)
 
 
 def document_accept(document: RequiredDocument) -> str:
     """The ``accept=`` attribute of the file input (a hint for the picker; the content is checked)."""
-    kinds = document_kinds(document.allowed_kinds)
-    extensions = set()
-    for kind in kinds:
-        extensions |= {"jpeg": {".jpg", ".jpeg"}}.get(kind, {f".{kind}"})
-    return ",".join(sorted(extensions))
+    return document_upload_hints(document)["accept"]
 
 
 def document_help(document: RequiredDocument) -> str:
@@ -93,7 +76,10 @@ def document_help(document: RequiredDocument) -> str:
     if kinds & {"zip", "rar"}:
         words.append(gettext("fichier compressé"))
     formats = words[0] if len(words) == 1 else ", ".join(words[:-1]) + gettext(" ou ") + words[-1]
-    return gettext("%(formats)s, %(size)s au plus") % {"formats": formats, "size": size_label(document.max_bytes)}
+    return gettext("%(formats)s, %(size)s au plus") % {
+        "formats": formats,
+        "size": document_upload_hints(document)["max_size"],
+    }
 
 
 # --- one post of the form and its documents ---------------------------------------------------------
@@ -259,35 +245,24 @@ def kind_request_file(
     channel: str = ServiceRequest.Channel.WEB,
     identity_checked: bool = False,
 ) -> ServiceRequest:
-    """File a request of a kind: its checks under the customer's lock, numbering, attachments,
-    receipt, acknowledgements (``request_file``), its dossiers and premises, ``on_filed``. At the
-    counter (AGENCY) the agent is the actor and « pièce d'identité vérifiée » is recorded."""
+    """File a request of a kind with the staged files: ``request_file`` runs the kind's checks
+    under the customer's lock, numbers it, sets its dossiers and premises, joins the files, queues
+    the acknowledgements and calls ``on_filed``. At the counter (AGENCY) the agent is the actor and
+    « Pièce d'identité vérifiée au guichet » is recorded in the history."""
     request_type = kind_request_type(kind)
     if channel == ServiceRequest.Channel.AGENCY and not identity_checked:
         raise IdentityNotChecked()
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        kind.filing_check(customer=customer, data=data, now=now)
         request = request_file(
             request_type=request_type,
             customer=customer,
-            data=data.to_json(),
+            data=data,
             attachments=_attachments(request_type, staged, staging_token),
             now=now,
             actor=actor,
             channel=channel,
         )
-        dossiers = list(kind.dossiers_from_data(customer=customer, data=data) or ())
-        if dossiers:
-            request.dossiers.set(dossiers)
-        premises = kind.premises_from_data(customer=customer, data=data)
-        if premises is not None:
-            request.premises = premises
-            request.save(update_fields=["premises"])
         if channel == ServiceRequest.Channel.AGENCY:
-            RequestEvent.objects.filter(request=request, kind=RequestEvent.Kind.FILED).update(
-                actor_kind=RequestEvent.Actor.STAFF, message=gettext("Demande déposée au guichet.")
-            )
             RequestEvent.objects.create(
                 request=request,
                 at=now,
@@ -296,7 +271,6 @@ def kind_request_file(
                 actor=actor,
                 message=gettext("Pièce d'identité vérifiée au guichet."),
             )
-        kind.on_filed(request=request, now=now)
     staging_discard(token=staging_token)
     return request
 
