@@ -2,7 +2,8 @@
 (accueil) accepts « Traitement » (the technical service may not), nobody can « Accepter la phase » of
 « Relève finale »; the technical service records the final reading with « Enregistrer la relève
 finale » (the front desk does not see it), a refused index shown with its French message, then the
-request accepted and the dossier terminated on the reading's date."""
+request accepted and the dossier terminated on the reading's date. The front desk files one at the
+counter for a customer who walks in, with the same checks."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.billing_factories import bill_create
 from tests.factories import DossierFactory, customer_with_account, staff_in
 from tests.integration.test_backoffice import changeform_data, followed_messages
 from tests.integration.test_termination_pages import PHONE, file_through_the_flow
+from tests.request_factories import pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +109,25 @@ def test_staff_process_the_request_to_its_end_in_the_back_office(
     assert dossier.status == Dossier.Status.TERMINATED and dossier.end_date == datetime.date(2026, 3, 2)
     closing = DossierClosing.objects.get(dossier=dossier)
     assert closing.final_reading.index == Decimal("530") and closing.final_reading.source == "AGENT"
+
+
+def test_the_front_desk_files_a_termination_at_the_counter_with_the_same_checks(client, account):
+    customer, _user, dossier = account
+    staff_in("accueil", client=client)
+    url = reverse("admin:rak_requests_counter_file", args=[customer.pk, "resiliation"])
+    data = {"dossiers": [dossier.number], "reason": "", "doc_cin": pdf_upload(), "identity_checked": "on"}
+
+    nothing = client.post(url, {**data, "dossiers": []})
+    assert nothing.status_code == 400
+    assert "Sélectionnez au moins un dossier à résilier." in nothing.content.decode()
+    assert not ServiceRequest.objects.exists()
+
+    done = client.post(url, {**data, "doc_cin": pdf_upload()})
+    assert done.status_code == 302
+    filed = ServiceRequest.objects.get()
+    assert filed.channel == ServiceRequest.Channel.AGENCY and filed.request_type.code == "TERMINATION"
+    assert [d.number for d in filed.dossiers.all()] == [dossier.number]
+
+    again = client.post(url, {**data, "doc_cin": pdf_upload()})
+    assert again.status_code == 400
+    assert f"(n° {filed.number})" in again.content.decode()

@@ -187,3 +187,47 @@ def test_without_an_email_the_customer_fills_it_in_first(client, sms_outbox):
     submit(client)  # a valid form: still no OTP and nothing filed until the e-mail is there
     assert not ServiceRequest.objects.exists()
     assert not sms_outbox.all("+212612000087")
+
+
+def test_an_unusual_final_index_is_confirmed_first(logged, account, sms_outbox, fixed_now):
+    from rak_requests.services import request_accept_phase
+    from tests.reading_factories import monthly_history
+
+    _customer, _user, dossier = account
+    monthly_history(dossier, last=datetime.date(2026, 2, 20), months=6, start_index=450, per_month=10)
+    request = file_through_the_flow(logged, sms_outbox)
+    request_accept_phase(request_id=request.pk, staff=staff_in("accueil"), now=fixed_now)
+    final_url = reverse("portal:request_final_index", args=[request.number])
+
+    unusual = logged.post(final_url, {"dossier": "EA00000701", "index": "9000", "photo": png_upload()})
+    assert unusual.status_code == 400
+    html = unusual.content.decode()
+    assert "Vérifiez l&#x27;index saisi" in html and "Je confirme cet index" in html
+    assert not DossierClosing.objects.filter(dossier=dossier, final_reading__isnull=False).exists()
+
+    confirmed = logged.post(
+        final_url, {"dossier": "EA00000701", "index": "9000", "photo": png_upload(), "confirm": "on"}
+    )
+    assert confirmed.status_code == 302
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.ACCEPTEE
+
+
+def test_the_tracking_page_costs_the_same_queries_whatever_the_number_of_dossiers(
+    logged, account, sms_outbox, fixed_now
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer, _user, _dossier = account
+    request = file_through_the_flow(logged, sms_outbox)
+    detail = reverse("portal:request_detail", args=[request.number])
+    logged.get(detail)
+    with CaptureQueriesContext(connection) as one:
+        logged.get(detail)
+    for n in range(5):
+        request.dossiers.add(DossierFactory(customer=customer, number=f"EA0000080{n}"))
+    with CaptureQueriesContext(connection) as six:
+        page = logged.get(detail)
+    assert page.content.decode().count("EA0000080") >= 5
+    assert len(six) == len(one)
