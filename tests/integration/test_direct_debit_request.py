@@ -150,7 +150,9 @@ def test_filing_keeps_the_address_dossiers_rib_and_bank_and_acknowledges_it(logg
     assert filed.number in page
     detail = text(logged.get(reverse("portal:request_detail", args=[filed.number])))
     assert "Attijariwafa bank" in detail
-    assert "0001234567890123" in detail
+    assert "007 780 0001234567890123" in detail  # the RIB as printed on a RIB
+    assert "Adresse concernée" in detail and "12 rue Ibn Sina" in detail
+    assert "Dossier(s) concerné(s)" in detail and "EA00000501, EL00000502" in detail
 
     # a second request for the same address while the first is in progress
     again = submit(logged)
