@@ -129,6 +129,19 @@ class RequiredDocument(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    def clean(self) -> None:
+        """« Formats acceptés » names only formats the upload check knows (rak_requests.uploads),
+        stored as it reads them (« PDF , Image » -> « pdf,image »)."""
+        from django.core.exceptions import ValidationError
+
+        from rak_requests.uploads import UnknownFormat, allowed_kinds_check
+
+        super().clean()
+        try:
+            self.allowed_kinds = allowed_kinds_check(self.allowed_kinds)
+        except UnknownFormat as exc:
+            raise ValidationError({"allowed_kinds": exc.message}) from exc
+
 
 class ServiceRequest(models.Model):
     class Status(models.TextChoices):

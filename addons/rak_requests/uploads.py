@@ -96,3 +96,17 @@ def document_upload_hints(document=None) -> dict[str, str]:
         "formats": kinds_label(kinds),
         "max_size": size_label(max_bytes),
     }
+
+
+def document_help_text(document=None) -> str:
+    """« PDF, image ou fichier compressé, 2 Mo au plus »: a document's formats and size in words."""
+    kinds, max_bytes = _limits(document)
+    words = []
+    if "pdf" in kinds:
+        words.append(_("PDF"))
+    if kinds & IMAGE_KINDS:
+        words.append(_("image"))
+    if kinds & {"zip", "rar"}:
+        words.append(_("fichier compressé"))
+    formats = words[0] if len(words) == 1 else ", ".join(words[:-1]) + _(" ou ") + words[-1]
+    return _("%(formats)s, %(size)s au plus") % {"formats": formats, "size": size_label(max_bytes)}

@@ -27,8 +27,7 @@ from rak_requests.selectors import (
 )
 from rak_requests.services import request_answer_complement, request_can_cancel, request_cancel
 from rak_requests.tracking import customer_tracking_rows
-
-ATTACHMENT_ACCEPT = "application/pdf,image/jpeg,image/png,image/webp,image/heic,.heic,.zip,.rar"
+from rak_requests.uploads import document_help_text, document_upload_hints
 
 
 class ComplementAnswerForm(forms.Form):
@@ -38,12 +37,13 @@ class ComplementAnswerForm(forms.Form):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    file = forms.FileField(
-        label="Fichier",
-        required=False,
-        help_text="PDF, image, ZIP ou RAR, 2 Mo au plus.",
-        widget=forms.ClearableFileInput(attrs={"accept": ATTACHMENT_ACCEPT}),
-    )
+    file = forms.FileField(label="Fichier", required=False, widget=forms.ClearableFileInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # what the complement's check accepts (rak_requests.uploads: a free attachment)
+        self.fields["file"].help_text = document_help_text()
+        self.fields["file"].widget.attrs["accept"] = document_upload_hints()["accept"]
 
     def clean(self):
         data = super().clean()

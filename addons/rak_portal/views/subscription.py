@@ -27,7 +27,6 @@ from rak_base.otp import otp_send, otp_verify
 from rak_base.phones import phone_last_digits
 from rak_base.private_files import private_file_response
 from rak_base.sms_limits import sms_request_allow
-from rak_base.uploads import DOCUMENT_KINDS, IMAGE_KINDS, kinds_label, size_label, upload_validate
 from rak_customer.models import PortalAccount
 from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
 from rak_payment_cmi.api import fee_for
@@ -39,6 +38,7 @@ from rak_portal.views.payments import _checkout
 from rak_requests.filing import request_submit, request_summary, staging_store, staging_token_new
 from rak_requests.models import Quote, RequestType, ServiceRequest
 from rak_requests.quotes import quote_accept, works_bill_payable, works_pay_start
+from rak_requests.uploads import document_upload_hints, request_upload_validate
 
 KINDS = {
     "abonnement": {
@@ -201,27 +201,16 @@ def _step_info(request, kind, state, customer):
 # --- étape 3 ---------------------------------------------------------------------------------
 
 
-def _kinds(allowed: str) -> set[str]:
-    kinds: set[str] = set()
-    for name in (allowed or "").split(","):
-        name = name.strip().lower()
-        if name == "image":
-            kinds |= IMAGE_KINDS
-        elif name in DOCUMENT_KINDS:
-            kinds.add(name)
-    return kinds or set(DOCUMENT_KINDS)
-
-
 def _document_rows(request_type, staged, errors=None):
     rows = []
     for doc in request_type.documents.order_by("position"):
-        kinds = _kinds(doc.allowed_kinds)
+        hints = document_upload_hints(doc)  # the same data as the check (rak_requests.uploads)
         rows.append(
             {
                 "doc": doc,
-                "formats": kinds_label(kinds),
-                "max_size": size_label(doc.max_bytes),
-                "accept": ",".join(sorted({"." + k.replace("jpeg", "jpg") for k in kinds} | {".jpeg"})),
+                "formats": hints["formats"],
+                "max_size": hints["max_size"],
+                "accept": hints["accept"],
                 "staged": staged.get(doc.code),
                 "error": (errors or {}).get(doc.code),
             }
@@ -240,7 +229,7 @@ def _step_files(request, kind, state, customer):
             if upload is None:
                 continue
             try:
-                validated = upload_validate(upload, kinds=_kinds(doc.allowed_kinds), max_bytes=doc.max_bytes)
+                validated = request_upload_validate(upload, document=doc)
             except RakError as exc:
                 errors[doc.code] = exc.message
                 continue
