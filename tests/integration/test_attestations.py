@@ -278,6 +278,10 @@ def test_page_generates_then_lists_the_attestation_with_voir(logged, customer):
 
     tracking = page_text(logged.get(reverse("portal:requests")))
     assert request.number in tracking and "Demande d'attestation" in tracking and "Accepté" in tracking
+    detail = page_text(logged.get(reverse("portal:request_detail", args=[request.number])))
+    assert "Type d'attestation" in detail and "Attestation d'abonnement" in detail
+    assert f"Attestation générée : code de référence {reference_display(document.reference)}" in detail
+    assert "Annuler la demande" not in detail
 
 
 @pytest.mark.parametrize(
