@@ -158,3 +158,11 @@ def test_filing_keeps_the_address_dossiers_rib_and_bank_and_acknowledges_it(logg
     again = submit(logged)
     assert again.status_code == 400
     assert "Une demande de domiciliation bancaire est déjà en cours pour cette adresse" in text(again)
+
+
+def test_a_customer_without_subscription_is_told_why_there_is_no_address(client):
+    _customer, user = customer_with_account(phone="+212612000058", email="sans@example.ma")
+    client.force_login(user)
+    page = text(client.get(URL))
+    assert "Vous n'avez aucun abonnement actif" in page
+    assert 'data-testid="direct-debit-download"' not in page
