@@ -345,3 +345,44 @@ def test_after_a_termination_the_deposit_above_the_last_bills_is_owed_and_shown(
     page = text(client.get(PAGE))
     items = page.split('data-testid="refund-items"')[1]
     assert "Résiliation : dépôt de garantie au-delà des dernières factures" in items and "180,00 DH" in items
+
+
+def test_back_office_queue_accept_then_record_the_payout_through_the_request_page(client):
+    """The front desk (accueil) through /backoffice/: « Accepter la phase » once the customer is
+    called, then the type's action « Enregistrer le remboursement » on the request's page — a bad
+    RIB is refused next to the field, a cheque is recorded once; without the permission: 403."""
+    customer, user, payment = double_paid()
+    client.force_login(user)
+    request = file_through_the_page(client, payment)
+    change = reverse("admin:rak_requests_servicerequest_change", args=[request.pk])
+    action_url = reverse("admin:rak_requests_servicerequest_staff_action", args=[request.pk, "refund_payout"])
+
+    staff_in("technique", client=client)
+    assert client.post(action_url, {"seen_phase": "TRAITEMENT", "seen_status": "EN_COURS"}).status_code in (302, 403)
+    assert not Refund.objects.exists()
+
+    staff_in("accueil", client=client, first_name="Salma")
+    page = text(client.get(change))
+    assert "Enregistrer le remboursement" not in page  # only in « Versement du remboursement »
+    request_accept_phase(request_id=request.pk, staff=StaffFactory(), now=NOW, expect_phase=Phase.Code.TRAITEMENT)
+    page = text(client.get(change))
+    assert "Enregistrer le remboursement" in page and "Crédit du client : 120,00 DH" in page
+
+    seen = {"seen_phase": "VERSEMENT", "seen_status": "EN_COURS"}
+    bad = client.post(action_url, {**seen, "sa_refund_payout-method": "VIREMENT", "sa_refund_payout-rib": "0071234"})
+    assert bad.status_code == 400 and "Le RIB doit contenir 24 chiffres." in text(bad)
+    assert not Refund.objects.exists()
+
+    done = client.post(
+        action_url,
+        {**seen, "sa_refund_payout-method": "CHEQUE", "sa_refund_payout-reference": "CHQ 991"},
+        follow=True,
+    )
+    assert f"{request.number} : Remboursement de 120,00 DH enregistré (Chèque, CHQ 991)" in text(done)
+    again = client.post(
+        action_url, {**seen, "sa_refund_payout-method": "CHEQUE", "sa_refund_payout-reference": "CHQ 991"}, follow=True
+    )
+    assert "a changé depuis l'affichage de votre page" in text(again)
+    assert Refund.objects.count() == 1 and customer_balance(customer) == D("0.00")
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.ACCEPTEE
