@@ -132,3 +132,42 @@ def test_the_lists_cost_a_fixed_number_of_queries(client, now, django_assert_max
         client.get(url)  # warm the session and the permission caches
         with django_assert_max_num_queries(12):
             assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", ""),
+        (b"reference;code_rejet;motif\r\n", "Le fichier ne contient aucune ligne de rejet."),
+    ],
+)
+def test_an_empty_reject_file_is_refused_on_the_page(client, content, message):
+    staff_in("recouvrement", client=client)
+    response = client.post(reverse(REJECTS), {"file": SimpleUploadedFile("rejets.csv", content, "text/csv")})
+    assert response.status_code == 200
+    assert 'role="alert"' in text(response)
+    assert message in text(response)
+    assert not DebitRejectImport.objects.exists()
+
+
+def test_a_windows_1252_reject_file_is_read(client, debit_bill, now):
+    from rak_billing.direct_debit import debits_export
+
+    agent = staff_in("recouvrement", client=client)
+    debits_export(period=datetime.date(2026, 3, 1), by=agent, now=now)
+    order = DebitOrder.objects.get()
+    content = f"R;{order.reference};AC04;Compte clôturé\r\n".encode("cp1252")
+    response = client.post(
+        reverse(REJECTS), {"file": SimpleUploadedFile("rejets.csv", content, "text/csv")}, follow=True
+    )
+    assert "1 rejet(s) enregistré(s)" in text(response)
+    order.refresh_from_db()
+    assert (order.status, order.reject_reason) == (DebitOrder.Status.REJECTED, "Compte clôturé")
+
+
+def test_a_bad_month_is_refused_next_to_the_field(client, debit_bill):
+    staff_in("recouvrement", client=client)
+    response = client.post(reverse(EXPORT), {"month": "mars"})
+    assert response.status_code == 200
+    assert "Indiquez un mois (AAAA-MM)." in text(response)
+    assert not DebitBatch.objects.exists()
