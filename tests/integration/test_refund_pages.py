@@ -386,3 +386,24 @@ def test_back_office_queue_accept_then_record_the_payout_through_the_request_pag
     assert Refund.objects.count() == 1 and customer_balance(customer) == D("0.00")
     request.refresh_from_db()
     assert request.status == ServiceRequest.Status.ACCEPTEE
+
+
+def test_the_front_desk_files_it_at_the_counter_with_the_same_checks(client):
+    """« Déposer une demande » from the customer's page: the amounts owed to choose from, the same
+    refusals (unpaid bills), then filed with channel AGENCY."""
+    customer, _user, payment = double_paid()
+    agent = staff_in("accueil", client=client)
+    url = reverse("admin:rak_requests_counter_file", args=[customer.pk, "remboursement"])
+
+    page = text(client.get(url))
+    assert "Montant à rembourser" in page and "Double paiement" in page and "120,00 DH" in page
+    Contact.objects.filter(customer=customer, kind=Contact.Kind.PHONE).delete()
+    refused = client.post(url, {"item": f"P{payment.pk}", "identity_checked": "on"})
+    assert refused.status_code == 400 and "vérifiez sur votre profil que votre numéro de téléphone" in text(refused)
+    assert not refund_requests(customer).exists()
+
+    Contact.objects.create(customer=customer, kind=Contact.Kind.PHONE, value="+212612000599", is_sms=True)
+    client.post(url, {"item": f"P{payment.pk}", "identity_checked": "on"})
+    filed = refund_requests(customer).get()
+    assert filed.channel == ServiceRequest.Channel.AGENCY and filed.data["amount"] == "120.00"
+    assert filed.events.filter(actor=agent).exists()

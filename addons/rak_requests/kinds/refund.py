@@ -173,6 +173,27 @@ def refund_request_check(*, customer: Customer, item: str) -> RefundData:
     )
 
 
+# --- the counter's form ---------------------------------------------------------------------------
+
+
+class RefundItemForm(forms.Form):
+    """The form of the counter's filing (« Déposer une demande »): which of the amounts owed."""
+
+    item = forms.ChoiceField(
+        label=_("Montant à rembourser"),
+        error_messages={"required": _("Choisissez le montant à rembourser.")},
+    )
+
+    def __init__(self, *args, customer: Customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].choices = [
+            (item.key, f"{item.origin_label} — {item.reference} — {money_format(item.amount)}")
+            for item in refundable_items(customer)
+        ]
+        if not self.fields["item"].choices:
+            self.fields["item"].help_text = NothingOwed.default_message
+
+
 # --- the back office's payout ---------------------------------------------------------------------
 
 
@@ -276,7 +297,19 @@ class RefundKind(RequestKind):
     }
     data_class = RefundData
     requires_contact = False  # its own page: the missing phone is the seed's « une erreur s'est produite »
+    slug = "remboursement"  # the counter's filing (the portal has its own page)
     portal_url_name = "portal:refund_request"
+
+    def customer_form(self, *, customer, data=None, files=None) -> forms.Form:
+        return RefundItemForm(data=data, customer=customer)
+
+    def data_from_form(self, *, customer, cleaned: dict) -> RefundData:
+        chosen = {i.key: i for i in refundable_items(customer)}.get(cleaned.get("item") or "")
+        if chosen is None:
+            return RefundData(item=cleaned.get("item") or "")  # refused by filing_check
+        return RefundData(
+            item=chosen.key, amount=str(chosen.amount), origin=chosen.origin_label, reference=chosen.reference
+        )
 
     def filing_check(self, *, customer, data: RefundData, now: datetime) -> None:
         data.validate()
