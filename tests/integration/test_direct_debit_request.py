@@ -113,9 +113,11 @@ def test_a_bad_rib_is_refused_next_to_its_field(logged, value, message):
 def test_a_file_too_big_or_not_a_document_is_refused(logged):
     too_big = submit(logged, doc_formulaire_signe=oversized_pdf())
     assert too_big.status_code == 400
-    assert "2 Mo" in text(too_big)
+    assert "Le fichier est trop volumineux" in text(too_big)
+    assert "la taille maximale autorisée est de 2 Mo" in text(too_big)
     wrong = submit(logged, doc_rib=exe_renamed_pdf())
     assert wrong.status_code == 400
+    assert "Le fichier joint n'est pas dans un format accepté" in text(wrong)
     assert not ServiceRequest.objects.exists()
 
 
