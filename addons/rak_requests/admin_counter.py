@@ -56,7 +56,7 @@ class IdentityCheckForm(forms.Form):
 def counter_kinds() -> list:
     """The types an agent may file at the counter: every kind with a form of the generic flow whose
     type is active, in the types' order."""
-    kinds = {kind.code: kind for kind in kinds_all() if kind.slug and kind_has_customer_form(kind)}
+    kinds = {kind.code: kind for kind in kinds_all() if kind.slug and kind_has_customer_form(kind, counter=True)}
     types = RequestType.objects.filter(code__in=kinds, is_active=True).order_by("position", "name")
     return [(kinds[t.code], t) for t in types]
 
@@ -97,7 +97,7 @@ def counter_file_view(request, customer_id: int, slug: str, *, admin_site):
     _require_counter(request)
     customer = get_object_or_404(Customer, pk=customer_id)
     kind = kind_by_slug(slug)
-    if kind is None or not kind_has_customer_form(kind):
+    if kind is None or not kind_has_customer_form(kind, counter=True):
         raise Http404
     try:
         request_type = kind_request_type(kind)

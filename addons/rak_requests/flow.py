@@ -98,10 +98,11 @@ class DocumentRow:
         return f"doc_{self.document.code}"
 
 
-def kind_has_customer_form(kind: RequestKind) -> bool:
-    """Whether the kind is served by the generic flow (it defines ``customer_form`` and has no page
-    of its own)."""
-    return type(kind).customer_form is not RequestKind.customer_form and not kind.portal_url_name
+def kind_has_customer_form(kind: RequestKind, *, counter: bool = False) -> bool:
+    """Whether the kind is served by the generic flow: it defines ``customer_form`` and, on the
+    portal, has no page of its own (``portal_url_name``); the counter takes every kind with a form."""
+    has_form = type(kind).customer_form is not RequestKind.customer_form
+    return has_form and (counter or not kind.portal_url_name)
 
 
 def kind_request_type(kind: RequestKind) -> RequestType:

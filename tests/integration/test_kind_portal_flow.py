@@ -243,3 +243,58 @@ def test_the_list_of_requests_takes_a_fixed_number_of_queries(logged, account, t
     with django_assert_max_num_queries(16):
         page = logged.get(URL)
     assert page.content.decode().count('data-testid="kind-request-row"') == 12
+
+
+def test_the_tracking_page_of_a_filed_request_shows_state_summary_documents_history_and_cancel(
+    logged, sms_outbox, fixed_now
+):
+    _submit(logged)
+    logged.post(URL, {"action": "otp_validate", "otp-otp": _sms_code(sms_outbox)})
+    filed = ServiceRequest.objects.get()
+    page = logged.get(reverse("portal:request_detail", args=[filed.number]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "En cours : aucune action" in html
+    assert "<dt>Motif</dt><dd>Déménagement</dd>" in html  # the kind's summary labels
+    assert "<dt>Dossier(s) concerné(s)</dt><dd>D-900001</dd>" in html
+    assert "Pièce d&#x27;identité</a>" in html and "cin.pdf" in html
+    assert "Demande déposée" in html  # history
+    assert reverse("portal:request_cancel", args=[filed.number]) in html
+    assert "Annuler la demande" in html
+    confirm = logged.get(reverse("portal:request_cancel", args=[filed.number])).content.decode()
+    assert "Oui, annuler la demande" in confirm
+    logged.post(reverse("portal:request_cancel", args=[filed.number]))
+    assert "Annulé" in logged.get(URL).content.decode()
+
+
+def test_services_et_demandes_lists_the_seed_services_with_their_pages(logged):
+    page = logged.get(reverse("portal:customer_services"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    for title, url in (
+        ("Demande d&#x27;abonnement", reverse("portal:subscription")),
+        ("Demande de branchement", reverse("portal:connection")),
+        ("Simuler ma consommation", reverse("portal:simulator")),
+        ("Envoyer une réclamation", reverse("portal:service", args=["reclamation"])),
+        ("Relève de mon index de consommation", reverse("portal:self_reading")),
+        ("Historique des relevés de consommation", reverse("portal:reading_history")),
+        ("Alimentation des avances sur consommation", reverse("portal:advance")),
+    ):
+        assert f'<a href="{url}">{title}</a>' in html
+    from rak_portal.views.kind_services import kind_url
+    from rak_requests.kinds import kind_for
+    from rak_requests.models import RequestType
+
+    for title, code in (
+        ("Demande de résiliation", RequestType.Code.TERMINATION),
+        ("Demande de remboursement", RequestType.Code.REFUND),
+        ("Demande d&#x27;attestation", RequestType.Code.ATTESTATION),
+        (
+            "Demande de bénéficier du système tarification des compteurs collectifs",
+            RequestType.Code.COLLECTIVE_METER,
+        ),
+    ):
+        kind = kind_for(code)
+        assert kind.code, f"{code}: no kind registered"
+        assert f'<a href="{kind_url(kind)}">{title}</a>' in html
+    assert 'data-testid="menu-customer-services"' in html
