@@ -260,7 +260,7 @@ def test_page_generates_then_lists_the_attestation_with_voir(logged, customer):
     assert "Attestation de résiliation" in html
     assert dossier.number in html
 
-    response = logged.post(url, {"attestation_type": "ABONNEMENT", "dossier": dossier.number}, follow=True)
+    response = logged.post(url, {"attestation_type": "ABONNEMENT", "dossier_number": dossier.number}, follow=True)
 
     html = page_text(response)
     request = ServiceRequest.objects.get(customer=customer)
@@ -295,7 +295,7 @@ def test_page_generates_then_lists_the_attestation_with_voir(logged, customer):
 def test_page_shows_each_refusal_in_french(logged, customer, kind, status, message):
     dossier = DossierFactory(customer=customer, status=status)
 
-    response = logged.post(reverse("portal:attestations"), {"attestation_type": kind, "dossier": dossier.number})
+    response = logged.post(reverse("portal:attestations"), {"attestation_type": kind, "dossier_number": dossier.number})
 
     assert response.status_code == 400
     assert message in page_text(response)
@@ -306,11 +306,13 @@ def test_page_refuses_another_customers_dossier_and_an_empty_choice(logged, cust
     DossierFactory(customer=customer)
     other = DossierFactory()
 
-    response = logged.post(reverse("portal:attestations"), {"attestation_type": "ABONNEMENT", "dossier": other.number})
+    response = logged.post(
+        reverse("portal:attestations"), {"attestation_type": "ABONNEMENT", "dossier_number": other.number}
+    )
     assert response.status_code == 400
     assert "Dossier introuvable : choisissez l'un de vos dossiers d'abonnement." in page_text(response)
 
-    response = logged.post(reverse("portal:attestations"), {"attestation_type": "", "dossier": ""})
+    response = logged.post(reverse("portal:attestations"), {"attestation_type": "", "dossier_number": ""})
     html = page_text(response)
     assert "Choisissez le type d'attestation." in html and "Choisissez le dossier d'abonnement." in html
     assert not ServiceRequest.objects.exists()

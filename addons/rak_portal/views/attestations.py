@@ -9,12 +9,10 @@ another customer's number is a 404."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from rak_base import clock
@@ -23,40 +21,12 @@ from rak_base.private_files import private_file_response
 from rak_customer.dossier_history import customer_dossier, customer_dossiers
 from rak_portal.views.account import customer_required
 from rak_requests.kinds.attestation import (
-    AttestationType,
+    AttestationForm,
     attestation_generate,
     customer_attestation_document,
     customer_attestations,
 )
 from rak_requests.tracking import dossier_timeline
-
-
-class AttestationForm(forms.Form):
-    attestation_type = forms.ChoiceField(
-        label=_("Type d'attestation"),
-        choices=[("", _("— Choisissez —")), *AttestationType.choices],
-        error_messages={
-            "required": _("Choisissez le type d'attestation."),
-            "invalid_choice": _("Choisissez le type d'attestation."),
-        },
-    )
-    dossier = forms.ChoiceField(
-        label=_("Dossier d'abonnement"),
-        error_messages={
-            "required": _("Choisissez le dossier d'abonnement."),
-            "invalid_choice": _("Dossier introuvable : choisissez l'un de vos dossiers d'abonnement."),
-        },
-    )
-
-    def __init__(self, *args, dossiers, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["dossier"].choices = [("", _("— Choisissez —"))] + [
-            (
-                d.number,
-                f"{d.number} — {d.get_service_display()} — {d.premises.address} ({d.get_status_display()})",
-            )
-            for d in dossiers
-        ]
 
 
 def _attestations_page(request: HttpRequest, form: AttestationForm, *, status: int = 200) -> HttpResponse:
@@ -71,17 +41,16 @@ def _attestations_page(request: HttpRequest, form: AttestationForm, *, status: i
 @customer_required
 @require_http_methods(["GET", "POST"])
 def attestations(request: HttpRequest) -> HttpResponse:
-    dossiers = customer_dossiers(request.customer.pk)
     if request.method != "POST":
-        return _attestations_page(request, AttestationForm(dossiers=dossiers))
-    form = AttestationForm(request.POST, dossiers=dossiers)
+        return _attestations_page(request, AttestationForm(customer=request.customer))
+    form = AttestationForm(request.POST, customer=request.customer)
     if not form.is_valid():
         return _attestations_page(request, form, status=400)
     try:
         generated = attestation_generate(
             customer=request.customer,
             attestation_type=form.cleaned_data["attestation_type"],
-            dossier_number=form.cleaned_data["dossier"],
+            dossier_number=form.cleaned_data["dossier_number"],
             now=clock.now(),
             actor=request.user,
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django import forms
 from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -268,6 +269,42 @@ def attestation_issue(*, request: ServiceRequest, now: datetime) -> Document:
     return document
 
 
+# --- the form (the portal page, the counter) -------------------------------------------------------
+
+
+class AttestationForm(forms.Form):
+    """« choisissez le type d'attestation, et le dossier d'abonnement »: the customer's dossiers only
+    (another customer's number is « introuvable »)."""
+
+    attestation_type = forms.ChoiceField(
+        label=_("Type d'attestation"),
+        choices=[("", _("— Choisissez —")), *AttestationType.choices],
+        error_messages={
+            "required": _("Choisissez le type d'attestation."),
+            "invalid_choice": _("Choisissez le type d'attestation."),
+        },
+    )
+    dossier_number = forms.ChoiceField(
+        label=_("Dossier d'abonnement"),
+        error_messages={
+            "required": _("Choisissez le dossier d'abonnement."),
+            "invalid_choice": _("Dossier introuvable : choisissez l'un de vos dossiers d'abonnement."),
+        },
+    )
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        dossiers = Dossier.objects.filter(customer_id=customer.pk).select_related("premises").order_by("number")
+        self.fields["dossier_number"].choices = [("", _("— Choisissez —"))] + [
+            (d.number, f"{d.number} — {d.get_service_display()} — {d.premises.address} ({d.get_status_display()})")
+            for d in dossiers
+        ]
+
+    @property
+    def has_dossiers(self) -> bool:
+        return len(self.fields["dossier_number"].choices) > 1
+
+
 # --- the kind ---------------------------------------------------------------------------------------
 
 
@@ -277,8 +314,12 @@ class AttestationKind(RequestKind):
     phases = {Phase.Code.TRAITEMENT: PhaseRule()}
     data_class = AttestationData
     requires_contact = False
+    slug = "attestation"  # the counter's filing (the portal has its own page)
     portal_url_name = "portal:attestations"
     acknowledges_filing = False
+
+    def customer_form(self, *, customer, data=None, files=None) -> forms.Form:
+        return AttestationForm(data=data, customer=customer)
 
     def dossiers_from_data(self, *, customer, data: AttestationData):
         return Dossier.objects.filter(customer_id=customer.pk, number=data.dossier_number)
