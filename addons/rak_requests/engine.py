@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.errors import RakError
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
@@ -25,27 +27,40 @@ OPEN_STATUSES = (ServiceRequest.Status.EN_COURS, ServiceRequest.Status.COMPLEMEN
 
 
 class RequestError(RakError):
-    default_message = "Cette action n'est pas possible sur cette demande."
+    default_message = gettext_lazy("Cette action n'est pas possible sur cette demande.")
 
 
 class WrongState(RequestError):
-    default_message = "La demande a changé entre-temps : rechargez la page et réessayez."
+    default_message = gettext_lazy("La demande a changé entre-temps : rechargez la page et réessayez.")
 
 
 def request_state_label(request: ServiceRequest) -> str:
     """Where the request is now, in words: « en phase « Devis » (En cours) », « Rejetée le 04/12/2026 »."""
     if request.status in OPEN_STATUSES:
-        phase = f"en phase « {request.phase.name} » " if request.phase_id else ""
-        return f"{phase}({request.get_status_display()})"
-    when = f" le {timezone.localtime(request.processed_at):%d/%m/%Y à %H:%M}" if request.processed_at else ""
-    return f"{request.get_status_display()}{when}"
+        if request.phase_id:
+            return _("en phase « %(phase)s » (%(status)s)") % {
+                "phase": request.phase.name,
+                "status": request.get_status_display(),
+            }
+        return f"({request.get_status_display()})"
+    if request.processed_at:
+        processed = timezone.localtime(request.processed_at)
+        return _("%(status)s le %(date)s à %(time)s") % {
+            "status": request.get_status_display(),
+            "date": f"{processed:%d/%m/%Y}",
+            "time": f"{processed:%H:%M}",
+        }
+    return str(request.get_status_display())
 
 
 def stale_state(request: ServiceRequest) -> WrongState:
     """The refusal of an action decided on a page that no longer shows the request as it is."""
     return WrongState(
-        f"La demande {request.number} a changé depuis l'affichage de votre page : elle est maintenant "
-        f"{request_state_label(request)}. Rechargez la page et réessayez."
+        _(
+            "La demande %(number)s a changé depuis l'affichage de votre page : elle est maintenant "
+            "%(state)s. Rechargez la page et réessayez."
+        )
+        % {"number": request.number, "state": request_state_label(request)}
     )
 
 
@@ -84,7 +99,7 @@ def notify_customer(*, request: ServiceRequest, notice: Notice) -> None:
     """Queue the SMS, e-mail and bell notification of a step (outbox, same transaction)."""
     account = PortalAccount.objects.select_related("user").filter(customer_id=request.customer_id).first()
     user = account.user if account else None
-    text = f"RAK : demande {request.number} — {notice.text}"
+    text = _("RAK : demande %(number)s — %(text)s") % {"number": request.number, "text": notice.text}
     event = event_key()  # one line in the bell for the three copies
     if notice.sms:
         phone = customer_sms_phone(request.customer)
@@ -95,12 +110,15 @@ def notify_customer(*, request: ServiceRequest, notice: Notice) -> None:
         if email:
             message_queue_email(
                 to=email,
-                subject=f"{notice.subject} — demande {request.number}",
+                subject=_("%(subject)s — demande %(number)s") % {"subject": notice.subject, "number": request.number},
                 user=user,
                 kind="request",
                 event=event,
-                body=f"Bonjour,\n\n{notice.text}\n\nSuivez votre demande sur l'agence en ligne de la RAK, "
-                "rubrique « Suivi des demandes ».\n",
+                body=_(
+                    "Bonjour,\n\n%(text)s\n\nSuivez votre demande sur l'agence en ligne de la RAK, "
+                    "rubrique « Suivi des demandes ».\n"
+                )
+                % {"text": notice.text},
             )
     if user is not None:
         message_queue_bell(

@@ -36,6 +36,7 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.money import money_format
 from rak_base.outbox import message_queue_email
@@ -67,37 +68,37 @@ Actor = RequestEvent.Actor
 class RequestNotFound(RequestError):
     """The request (or its contract, call, order) does not exist or is not the caller's: a 404."""
 
-    default_message = "Demande introuvable."
+    default_message = gettext_lazy("Demande introuvable.")
 
 
 class CallRefused(RequestError):
-    default_message = "L'appel au service client n'est pas possible à cette étape de la demande."
+    default_message = gettext_lazy("L'appel au service client n'est pas possible à cette étape de la demande.")
 
 
 class IdentityCheckRefused(RequestError):
-    default_message = "Cette vérification d'identité a déjà été enregistrée."
+    default_message = gettext_lazy("Cette vérification d'identité a déjà été enregistrée.")
 
 
 class TechnicalAcceptRefused(RequestError):
-    default_message = "La recevabilité technique ne peut pas être validée à cette étape."
+    default_message = gettext_lazy("La recevabilité technique ne peut pas être validée à cette étape.")
 
 
 class SignatureRefused(RequestError):
-    default_message = "Le contrat ne peut être signé qu'à l'étape « Signature du contrat »."
+    default_message = gettext_lazy("Le contrat ne peut être signé qu'à l'étape « Signature du contrat ».")
 
 
 class IdentityNotChecked(SignatureRefused):
-    default_message = (
+    default_message = gettext_lazy(
         "Appelez d'abord le service client : votre identité doit être vérifiée avant la signature du contrat."
     )
 
 
 class PaymentRefused(RequestError):
-    default_message = "Les frais se paient après la signature du contrat."
+    default_message = gettext_lazy("Les frais se paient après la signature du contrat.")
 
 
 class InstallationRefused(RequestError):
-    default_message = "Le compteur ne peut être posé qu'après le paiement des frais d'abonnement."
+    default_message = gettext_lazy("Le compteur ne peut être posé qu'après le paiement des frais d'abonnement.")
 
 
 # --- reads ----------------------------------------------------------------------------------------------
@@ -106,7 +107,9 @@ class InstallationRefused(RequestError):
 def phase_of(request: ServiceRequest, code: str) -> Phase:
     phase = Phase.objects.filter(request_type_id=request.request_type_id, code=code).first()
     if phase is None:
-        raise RequestError(f"La phase « {Code(code).label} » n'est pas définie pour ce type de demande.")
+        raise RequestError(
+            _("La phase « %(phase)s » n'est pas définie pour ce type de demande.") % {"phase": Code(code).label}
+        )
     return phase
 
 
@@ -221,9 +224,9 @@ def call_request_create(*, request_id: int, customer: Customer, now: datetime) -
     if request.status not in OPEN_STATUSES or _phase_code(request) not in (Code.RECEVABILITE_TECH, Code.SIGNATURE):
         raise CallRefused()
     if identity_confirmed(request):
-        raise CallRefused("Votre identité est déjà vérifiée : aucun appel n'est nécessaire.")
+        raise CallRefused(_("Votre identité est déjà vérifiée : aucun appel n'est nécessaire."))
     if call_pending(request):
-        raise CallRefused("Votre demande d'appel est déjà enregistrée : un conseiller de la RAK va vous appeler.")
+        raise CallRefused(_("Votre demande d'appel est déjà enregistrée : un conseiller de la RAK va vous appeler."))
     call = CallRequest.objects.create(request=request, requested_at=now)
     request_transition(
         request_id=request.pk,
@@ -232,12 +235,14 @@ def call_request_create(*, request_id: int, customer: Customer, now: datetime) -
         actor_kind=Actor.CUSTOMER,
         expect_phase=request.phase.code,
         action=Action.CALL,
-        message="Le client demande à être appelé pour la vérification de son identité.",
+        message=_("Le client demande à être appelé pour la vérification de son identité."),
         data={"call": call.pk},
         notice=Notice(
-            subject="Demande d'appel enregistrée",
-            text="Votre demande d'appel est enregistrée : un conseiller de la RAK va vous appeler pour vérifier "
-            "votre identité.",
+            subject=_("Demande d'appel enregistrée"),
+            text=_(
+                "Votre demande d'appel est enregistrée : un conseiller de la RAK va vous appeler pour vérifier "
+                "votre identité."
+            ),
             sms=False,
         ),
     )
@@ -253,10 +258,10 @@ def identity_check_record(*, call_id: int, agent, result: str, notes: str = "", 
     if call.result != CallRequest.Result.PENDING:
         raise IdentityCheckRefused()
     if result not in (CallRequest.Result.CONFIRMED, CallRequest.Result.FAILED):
-        raise IdentityCheckRefused("Indiquez si l'identité est confirmée ou non.")
+        raise IdentityCheckRefused(_("Indiquez si l'identité est confirmée ou non."))
     request = request_lock(request_id=call.request_id)
     if request.status not in OPEN_STATUSES:
-        raise IdentityCheckRefused("Cette demande est close.")
+        raise IdentityCheckRefused(_("Cette demande est close."))
     call.result = result
     call.checked_at = now
     call.checked_by = agent
@@ -267,13 +272,13 @@ def identity_check_record(*, call_id: int, agent, result: str, notes: str = "", 
     if confirmed:
         action = Action.SIGN if in_signature else Action.NONE
         text = (
-            "Votre identité est vérifiée : vous pouvez signer votre contrat en ligne (bouton « Signer en ligne »)."
+            _("Votre identité est vérifiée : vous pouvez signer votre contrat en ligne (bouton « Signer en ligne »).")
             if in_signature
-            else "Votre identité est vérifiée. La vérification technique de votre local est en cours."
+            else _("Votre identité est vérifiée. La vérification technique de votre local est en cours.")
         )
     else:
         action = Action.CALL
-        text = "Votre identité n'a pas pu être vérifiée : appelez à nouveau le service client (bouton « Appeler »)."
+        text = _("Votre identité n'a pas pu être vérifiée : appelez à nouveau le service client (bouton « Appeler »).")
     request_transition(
         request_id=request.pk,
         now=now,
@@ -283,7 +288,7 @@ def identity_check_record(*, call_id: int, agent, result: str, notes: str = "", 
         action=action,
         message=text,
         data={"call": call.pk, "result": result, "agent": getattr(agent, "username", "")},
-        notice=Notice(subject="Vérification d'identité", text=text),
+        notice=Notice(subject=_("Vérification d'identité"), text=text),
     )
     return call
 
@@ -298,10 +303,12 @@ def technical_accept(*, request_id: int, agent, now: datetime, message: str = ""
     contract_docs.contracts_generate(request=request, now=now)
     confirmed = identity_confirmed(request)
     text = (
-        "La recevabilité technique de votre demande est validée : signez votre contrat en ligne."
+        _("La recevabilité technique de votre demande est validée : signez votre contrat en ligne.")
         if confirmed
-        else "La recevabilité technique de votre demande est validée. Appelez le service client (bouton "
-        "« Appeler ») pour vérifier votre identité avant de signer votre contrat."
+        else _(
+            "La recevabilité technique de votre demande est validée. Appelez le service client (bouton "
+            "« Appeler ») pour vérifier votre identité avant de signer votre contrat."
+        )
     )
     request, _event = request_transition(
         request_id=request.pk,
@@ -314,7 +321,7 @@ def technical_accept(*, request_id: int, agent, now: datetime, message: str = ""
         action=Action.SIGN if confirmed else Action.CALL,
         message=message or text,
         data={"accepted_phase": Code.RECEVABILITE_TECH},
-        notice=Notice(subject="Recevabilité technique validée", text=text),
+        notice=Notice(subject=_("Recevabilité technique validée"), text=text),
     )
     return request
 
@@ -339,13 +346,13 @@ def contract_sign(*, contract_id: int, customer: Customer, signature_data_url: s
     if request.status not in OPEN_STATUSES or _phase_code(request) != Code.SIGNATURE:
         early = (Code.RECEVABILITE_ADMIN, Code.RECEVABILITE_TECH)
         if request.status in OPEN_STATUSES and _phase_code(request) in early:
-            raise SignatureRefused("Le contrat se signe après la validation de la recevabilité technique.")
+            raise SignatureRefused(_("Le contrat se signe après la validation de la recevabilité technique."))
         raise SignatureRefused()
     if not identity_confirmed(request):
         raise IdentityNotChecked()
     contract = Contract.objects.select_for_update().select_related("request__customer").get(pk=contract_id)
     if contract.status == Contract.Status.SIGNED:
-        raise SignatureRefused("Ce contrat est déjà signé.")
+        raise SignatureRefused(_("Ce contrat est déjà signé."))
     png = contract_docs.signature_png_decode(signature_data_url)
     document = contract_docs.contract_sign_store(contract=contract, signature_png=png, ip=ip, now=now)
     remaining = request.contracts.filter(status=Contract.Status.DRAFT).exclude(pk=contract.pk).count()
@@ -355,7 +362,7 @@ def contract_sign(*, contract_id: int, customer: Customer, signature_data_url: s
         event_kind=Kind.CONTRACT_SIGNED,
         actor_kind=Actor.CUSTOMER,
         expect_phase=Code.SIGNATURE,
-        message=f"Contrat {contract.get_service_display().lower()} signé en ligne.",
+        message=_("Contrat %(service)s signé en ligne.") % {"service": contract.get_service_display().lower()},
         data={
             "contract": contract.pk,
             "service": contract.service,
@@ -387,11 +394,10 @@ def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
         now=now,
     )
     ServiceRequest.objects.filter(pk=request.pk).update(fee_bill=bill)
-    text = (
-        "Votre contrat est signé. Payez vos frais d'abonnement "
-        f"({money_format(bill.total_ttc, plain_space=True)}, facture {bill.number}) en "
+    text = _(
+        "Votre contrat est signé. Payez vos frais d'abonnement (%(amount)s, facture %(number)s) en "
         "ligne sur l'agence en ligne ou en agence : un ordre de pose de votre compteur sera alors généré."
-    )
+    ) % {"amount": money_format(bill.total_ttc, plain_space=True), "number": bill.number}
     request_transition(
         request_id=request.pk,
         now=now,
@@ -400,9 +406,10 @@ def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
         expect_phase=Code.SIGNATURE,
         to_phase=phase_of(request, Code.PAIEMENT),
         action=Action.PAY,
-        message=f"Facture des frais d'abonnement {bill.number} : {money_format(bill.total_ttc)} TTC.",
+        message=_("Facture des frais d'abonnement %(number)s : %(amount)s TTC.")
+        % {"number": bill.number, "amount": money_format(bill.total_ttc)},
         data={"bill": bill.number, "amount": str(bill.total_ttc)},
-        notice=Notice(subject="Paiement des frais d'abonnement", text=text),
+        notice=Notice(subject=_("Paiement des frais d'abonnement"), text=text),
     )
     if bill.settled_at is not None:  # the customer's credit paid it at once
         fees_paid_check(request_id=request.pk, now=now)
@@ -420,7 +427,7 @@ def fees_pay_start(*, request_id: int, customer: Customer, email: str, now: date
             raise PaymentRefused()
         bill = Bill.objects.get(pk=request.fee_bill_id)
         if bill.settled_at is not None:
-            raise PaymentRefused("Vos frais d'abonnement sont déjà payés.")
+            raise PaymentRefused(_("Vos frais d'abonnement sont déjà payés."))
     return order_create_for_bills(
         customer=customer, bills=[bill], email=email, now=now, purpose=PaymentOrder.Purpose.REQUEST_FEE
     )
@@ -443,20 +450,28 @@ def _contracts_email(*, request: ServiceRequest, subject: str, intro: str) -> No
     for contract in request.contracts.select_related("document").order_by("service"):
         if contract.document_id:
             lines.append(
-                f"- Contrat {contract_docs.SERVICE_WORDS[contract.service]} : référence "
-                f"{contract_docs.reference_display(contract.document.reference)}, "
-                f"{_site_link('portal:lifecycle_contract_pdf', pk=contract.pk)}"
+                _("- Contrat %(service)s : référence %(reference)s, %(link)s")
+                % {
+                    "service": contract_docs.SERVICE_WORDS[contract.service],
+                    "reference": contract_docs.reference_display(contract.document.reference),
+                    "link": _site_link("portal:lifecycle_contract_pdf", pk=contract.pk),
+                }
             )
     message_queue_email(
         to=email,
-        subject=f"{subject} — demande {request.number}",
+        subject=_("%(subject)s — demande %(number)s") % {"subject": subject, "number": request.number},
         user=account.user if account else None,
         kind="request",
         body=(
-            f"Bonjour,\n\n{intro}\n\nVotre contrat d'abonnement signé est disponible dans votre espace :\n"
+            _("Bonjour,\n\n%(intro)s\n\nVotre contrat d'abonnement signé est disponible dans votre espace :\n")
+            % {"intro": intro}
             + "\n".join(lines)
-            + "\n\nChaque contrat porte un code de référence vérifiable sur l'agence en ligne de la RAK, rubrique "
-            "« Vérifier des documents ».\n"
+            + "\n\n"
+            + _(
+                "Chaque contrat porte un code de référence vérifiable sur l'agence en ligne de la RAK, rubrique "
+                "« Vérifier des documents »."
+            )
+            + "\n"
         ),
     )
 
@@ -483,18 +498,20 @@ def fees_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
         expect_phase=Code.PAIEMENT,
         to_phase=phase_of(request, Code.POSE_COMPTEUR),
         action=Action.NONE,
-        message=f"Facture {bill.number} payée : ordre de pose du compteur généré.",
+        message=_("Facture %(number)s payée : ordre de pose du compteur généré.") % {"number": bill.number},
         data={"bill": bill.number},
         notice=Notice(
-            subject="Frais d'abonnement payés",
-            text="Vos frais d'abonnement sont payés. Votre contrat signé vous est envoyé par e-mail et est "
-            "disponible dans votre espace ; un ordre de pose de votre compteur est généré.",
+            subject=_("Frais d'abonnement payés"),
+            text=_(
+                "Vos frais d'abonnement sont payés. Votre contrat signé vous est envoyé par e-mail et est "
+                "disponible dans votre espace ; un ordre de pose de votre compteur est généré."
+            ),
         ),
     )
     _contracts_email(
         request=request,
-        subject="Votre contrat d'abonnement",
-        intro="Vos frais d'abonnement sont payés : un ordre de pose de votre compteur est généré.",
+        subject=_("Votre contrat d'abonnement"),
+        intro=_("Vos frais d'abonnement sont payés : un ordre de pose de votre compteur est généré."),
     )
     return True
 
@@ -542,10 +559,10 @@ def installation_record(
     ):
         # the payment of the fees was reversed after the request moved on (settlement.on_bills_reopened)
         raise InstallationRefused(
-            "Les frais de cette demande ne sont plus réglés (paiement annulé) : la pose attend leur paiement."
+            _("Les frais de cette demande ne sont plus réglés (paiement annulé) : la pose attend leur paiement.")
         )
     if order.status != InstallationOrder.Status.PENDING:
-        raise InstallationRefused("Ce compteur est déjà posé.")
+        raise InstallationRefused(_("Ce compteur est déjà posé."))
     caliber = (caliber or "").strip() or contract_docs.request_caliber(request, order.service)
     today = timezone.localdate(now)
     try:  # rak_customer's services write the meter, premises and dossier; rak_billing the reading
@@ -583,8 +600,13 @@ def installation_record(
         event_kind=Kind.METER_INSTALLED,
         actor=agent,
         expect_phase=Code.POSE_COMPTEUR,
-        message=f"Compteur {meter.get_service_display().lower()} n° {meter.number} posé (index {index}) : "
-        f"dossier {dossier.number}.",
+        message=_("Compteur %(service)s n° %(meter)s posé (index %(index)s) : dossier %(dossier)s.")
+        % {
+            "service": meter.get_service_display().lower(),
+            "meter": meter.number,
+            "index": index,
+            "dossier": dossier.number,
+        },
         data={"meter": meter.number, "dossier": dossier.number, "index": str(index)},
     )
     if not request.installations.filter(status=InstallationOrder.Status.PENDING).exists():
@@ -595,7 +617,7 @@ def installation_record(
 def _activate(*, request: ServiceRequest, agent, now: datetime) -> None:
     customer_promote_client(customer_id=request.customer_id)
     numbers = ", ".join(request.dossiers.order_by("number").values_list("number", flat=True))
-    text = f"Votre compteur est posé : votre abonnement est actif (dossier {numbers})."
+    text = _("Votre compteur est posé : votre abonnement est actif (dossier %(numbers)s).") % {"numbers": numbers}
     request_transition(
         request_id=request.pk,
         now=now,
@@ -606,6 +628,6 @@ def _activate(*, request: ServiceRequest, agent, now: datetime) -> None:
         action=Action.NONE,
         close=True,
         message=text,
-        notice=Notice(subject="Abonnement actif", text=text),
+        notice=Notice(subject=_("Abonnement actif"), text=text),
     )
-    _contracts_email(request=request, subject="Votre abonnement est actif", intro=text)
+    _contracts_email(request=request, subject=_("Votre abonnement est actif"), intro=text)
