@@ -258,3 +258,41 @@ def test_demo_dossiers_in_direct_debit_get_a_mandate_once(now):
 
     assert rib_validate(mandate.rib).bank_name == mandate.bank_name
     assert demo_mandates_create(now=now) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_exporting_at_the_same_instant_debit_each_bill_once(now):
+    """Two agents press « Exporter les prélèvements du mois » at once: the exports run one after the
+    other (a lock), so the second finds nothing left; one order and one payment per bill."""
+    import threading
+
+    from django.db import connection
+
+    customer, _user = customer_with_account(phone="+212612000031")
+    dossier = DossierFactory(customer=customer)
+    mandate_create(dossier_id=dossier.pk, rib=rib(), signed_date=datetime.date(2026, 2, 1), now=now)
+    bills = [invoice(dossier, amount, now=now) for amount in ("10.00", "20.00", "30.00")]
+    agents = [StaffFactory(), StaffFactory()]
+    barrier = threading.Barrier(2)
+    counts: list[int | str] = []
+
+    def one(agent):
+        try:
+            barrier.wait(timeout=10)
+            counts.append(debits_export(period=datetime.date(2026, 3, 1), by=agent, now=now).orders)
+        except BaseException as exc:  # reported below
+            counts.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one, args=(agent,)) for agent in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(counts, key=str) == [0, 3]
+    assert DebitOrder.objects.count() == 3
+    assert Payment.objects.filter(method=Payment.Method.DIRECT_DEBIT).count() == 3
+    assert all(bill_outstanding(bill) == D("0.00") for bill in bills)
+    assert customer_balance(customer) == D("0.00")
