@@ -21,6 +21,7 @@ from rak_billing.ledger import OtherLine, bill_issue_other, customer_balance, pa
 from rak_billing.models import Bill, Payment, Refund
 from rak_requests.models import RequestType, ServiceRequest
 from tests.factories import TEST_PASSWORD, StaffFactory, customer_with_account
+from tests.functional.test_phone_layout import PHONE, assert_fits
 
 
 def _seed_refund_type() -> None:
@@ -112,3 +113,12 @@ def test_customer_asks_for_the_refund_staff_pay_it_and_the_customer_sees_it(page
     expect(row).to_contain_text("Chèque")
     receipt = page.request.get(row.get_by_test_id("refund-receipt").get_attribute("href"))
     assert receipt.status == 200 and receipt.body().startswith(b"%PDF")
+
+    # on a phone: both pages fit, no horizontal scroll, targets large enough
+    page.set_viewport_size(PHONE)
+    page.reload()
+    assert_fits(page, "Mes remboursements")
+    page.goto("/espace/remboursements/demande/")
+    expect(page.get_by_test_id("refund-nothing")).to_be_visible()
+    expect(page.get_by_test_id("refund-requests")).to_contain_text("Remboursé")
+    assert_fits(page, "Demande de remboursement")
