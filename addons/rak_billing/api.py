@@ -52,6 +52,7 @@ from rak_billing.ledger import (
 from rak_billing.models import Refund
 from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue, vat_rate_online_fee
 from rak_billing.pdf import bill_pdf
+from rak_billing.readings.selectors import customer_self_readings
 from rak_billing.readings.services import reading_installation_record
 from rak_billing.receipts import (
     bill_payment_description,
@@ -78,6 +79,7 @@ from rak_billing.refunds import (
 from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book, vat_rate_other
 
 __all__ = [
+    "customer_self_readings",
     "ORIGIN_LABELS",
     "Refund",
     "RefundCancelRefused",

@@ -1,5 +1,6 @@
 """What other addons may call from rak_customer."""
 
+from rak_customer.dossier_history import DossierOperation, customer_dossier, customer_dossiers, dossier_operations
 from rak_customer.dossiers import (
     BillingModeRefused,
     DossierError,
@@ -18,6 +19,10 @@ from rak_customer.models import Customer, Dossier, Meter, Premises, Service
 from rak_customer.selectors import customer_email, customer_for_user, customer_sms_phone
 
 __all__ = [
+    "DossierOperation",
+    "customer_dossier",
+    "customer_dossiers",
+    "dossier_operations",
     "BillingModeRefused",
     "Customer",
     "Dossier",

@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from rak_billing.api import customer_self_readings
 from rak_billing.models import MeterReading
-from rak_billing.readings.selectors import customer_self_readings
-from rak_customer.dossier_history import DossierOperation, dossier_operations
+from rak_customer.api import DossierOperation, dossier_operations
 from rak_customer.models import Dossier
 from rak_requests.models import ServiceRequest
 from rak_requests.selectors import customer_requests, request_action_expected, request_status_label

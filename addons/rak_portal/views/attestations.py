@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
-from rak_customer.dossier_history import customer_dossier, customer_dossiers
+from rak_customer.api import customer_dossier, customer_dossiers
 from rak_portal.views.account import customer_required
 from rak_requests.kinds.attestation import (
     AttestationForm,
