@@ -5,8 +5,9 @@ What the customer is owed is their credit: the ledger's balance when it is negat
 unused part of their payments and credit notes. Each such remainder is a refundable item with its
 origin (seed 000: « suite à une opération de résiliation, avance devis ou de double paiement »):
 
-- a credit note on the subscription invoice (deposit) or on a terminated dossier: « Résiliation »
-  (the deposit above the last bills);
+- a credit note on the subscription invoice (deposit), on an advance invoice (the provision given
+  back, « Restitution de la provision ») or on a terminated dossier, or a terminated dossier's
+  deposit released: « Résiliation » (the deposit above the last bills);
 - a credit note on a works invoice: « Avance sur devis » (a quote paid and not carried out);
 - a payment that paid nothing: « Double paiement » (the bills were already settled);
 - a payment's remainder above what it paid: « Trop-perçu conservé en crédit »;
@@ -126,7 +127,8 @@ def _credit_note_origin(note: Bill, *, deposit: bool = False) -> str:
     dossier = note.dossier
     if (
         deposit
-        or (credited is not None and credited.kind == Bill.Kind.SUBSCRIPTION)
+        # the deposit paid at subscription, or the provision (« carte congé ») given back at a termination
+        or (credited is not None and credited.kind in (Bill.Kind.SUBSCRIPTION, Bill.Kind.ADVANCE))
         or (dossier is not None and dossier.status == Dossier.Status.TERMINATED)
     ):
         return Origin.TERMINATION

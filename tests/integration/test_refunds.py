@@ -129,22 +129,26 @@ def test_an_overpayment_a_quote_advance_and_a_deposit_are_owed_each_with_its_ori
     pay(customer, "500.00")
     works = invoice(customer, "300.00", kind=Bill.Kind.WORKS)
     pay(customer, "300.00")
+    advance = invoice(customer, "40.00", kind=Bill.Kind.ADVANCE)
+    pay(customer, "40.00")
     invoice(customer, "100.00")
     pay(customer, "150.00", reason="Arrondi au guichet")  # 50 DH above the bill
     credit_note_issue(bill=works, reason="Devis non réalisé", issue_date=NOW.date(), now=NOW)
     credit_note_issue(
         bill=subscription, reason="Résiliation : dépôt de garantie", issue_date=NOW.date(), now=NOW, amount=D("250.00")
     )
+    credit_note_issue(bill=advance, reason="Restitution de la provision", issue_date=NOW.date(), now=NOW)
 
     items = refundable_items(customer)
 
     assert sorted((i.origin_label, i.amount) for i in items) == [
         ("Avance sur devis", D("300.00")),
+        ("Résiliation : dépôt de garantie au-delà des dernières factures", D("40.00")),
         ("Résiliation : dépôt de garantie au-delà des dernières factures", D("250.00")),
         ("Trop-perçu conservé en crédit", D("50.00")),
     ]
-    assert customer_balance(customer) == D("-600.00")
-    assert refund_credit_available(customer) == D("600.00")
+    assert customer_balance(customer) == D("-640.00")
+    assert refund_credit_available(customer) == D("640.00")
 
 
 def test_nothing_is_owed_to_a_customer_who_owes_and_unpaid_bills_are_counted():
