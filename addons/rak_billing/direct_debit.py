@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import hashlib
 import io
 import unicodedata
 from dataclasses import dataclass, field
@@ -531,10 +530,6 @@ def debit_reject_import_archive(*, batch_id: int, staff_user, reason: str, now: 
     batch.archive_reason = reason[:255]
     batch.save(update_fields=["archived_at", "archived_by", "archive_reason"])
     return batch
-
-
-def file_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 # --- demo ---------------------------------------------------------------------------------------------
