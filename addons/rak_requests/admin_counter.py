@@ -31,6 +31,7 @@ from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.hooks import hook_subscribe
 from rak_customer.admin import HOOK_CUSTOMER_360_PANELS
+from rak_customer.api import customer_email, customer_sms_phone
 from rak_customer.models import Customer
 from rak_requests.flow import (
     KindSubmission,
@@ -43,6 +44,10 @@ from rak_requests.kinds import kind_by_slug, kinds_all
 from rak_requests.models import RequestType, ServiceRequest
 
 COUNTER_PERMISSION = "rak_requests.add_servicerequest"
+CONTACT_MISSING = _(
+    "Le client n'a pas de N° de téléphone ou d'adresse mail : renseignez-les sur sa fiche (contacts) avant de "
+    "déposer la demande."
+)
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
 
 
@@ -121,6 +126,9 @@ def counter_file_view(request, customer_id: int, slug: str, *, admin_site):
         valid = submission.is_valid(now=now)
         identity_ok = identity_form.is_valid()
         request.session[key] = staging
+        if valid and kind.requires_contact and not (customer_sms_phone(customer) and customer_email(customer)):
+            submission.form.add_error(None, str(CONTACT_MISSING))
+            valid = False
         if valid and identity_ok:
             try:
                 filed = kind_request_file(

@@ -132,3 +132,13 @@ def test_without_the_permission_the_counter_is_refused(client, customer):
     page = client.get(reverse("admin:rak_customer_customer_change", args=[customer.pk])).content.decode()
     assert "Demandes du client" in page
     assert reverse("admin:rak_requests_counter_choose", args=[customer.pk]) not in page
+
+
+def test_the_counter_asks_for_the_missing_contact_details_first(client):
+    staff_in("accueil", client=client)
+    customer, _user = customer_with_account(phone="+212612000056")  # no e-mail
+    DossierFactory(customer=customer, number="D-700002")
+    refused = _post(client, customer, dossiers=["D-700002"])
+    assert refused.status_code == 400
+    assert "Le client n&#x27;a pas de N° de téléphone ou d&#x27;adresse mail" in refused.content.decode()
+    assert not ServiceRequest.objects.exists()

@@ -115,6 +115,7 @@ def test_otp_flow_files_the_request_with_its_document_and_queues_the_acknowledge
 
     page = logged.get(URL).content.decode()
     assert f"Votre demande n° {filed.number} a bien été envoyée" in page
+    assert reverse("portal:request_receipt_pdf", args=[filed.number]) in page  # « Télécharger le reçu »
     assert "flash-success" in page
     assert page.count('data-testid="kind-request-row"') == 1
     assert "D-900001" in page and "En cours : aucune action" in page

@@ -165,6 +165,7 @@ def _render(request, kind, request_type, state, *, submission=None, status=200, 
             submission.form.initial.update(form_initial(submission.form, state["post"]))
     contact = _contact(customer) if kind.requires_contact else {"missing": False}
     pending_phone = request.session.get(PHONE_CHANGE_SESSION_KEY)
+    filed = request.session.pop(f"rak_kind_filed_{kind.slug}", None)
     rows = [
         {"request": r, "status_label": request_status_label(r), "dossiers": [d.number for d in r.dossiers.all()]}
         for r in kind_requests(customer_id=customer.pk, request_type=request_type)
@@ -187,7 +188,8 @@ def _render(request, kind, request_type, state, *, submission=None, status=200, 
         "rows": rows,
         "list_title": getattr(kind, "list_title", "")
         or gettext("Toutes vos demandes « %(title)s »") % {"title": kind.title or request_type.name},
-        "filed": request.session.pop(f"rak_kind_filed_{kind.slug}", None),
+        "filed": filed,
+        "filed_receipt": any(row["request"].number == filed and row["request"].receipt_id for row in rows),
     }
     context.update(extra)
     return render(request, "rak_portal/services/kind.html", context, status=status)
