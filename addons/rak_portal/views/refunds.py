@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
+from rak_base.sms_limits import sms_request_allow
 from rak_billing.api import (
     customer_refund,
     customer_refunds,
@@ -69,7 +70,9 @@ def refund_request(request: HttpRequest) -> HttpResponse:
     step = request.POST.get("step")
     try:
         if step == "valider":
-            filed = refund_request_file(customer=request.customer, item=item, now=clock.now(), actor=request.user)
+            now = clock.now()
+            sms_request_allow(request, now=now)  # filing sends the acknowledgement SMS
+            filed = refund_request_file(customer=request.customer, item=item, now=now, actor=request.user)
         else:  # « demander le remboursement »: checked at once, then the confirmation
             data = refund_request_check(customer=request.customer, item=item)
             return _page(request, confirm=data)
