@@ -299,3 +299,29 @@ def test_services_et_demandes_lists_the_seed_services_with_their_pages(logged):
         assert kind.code, f"{code}: no kind registered"
         assert f'<a href="{kind_url(kind)}">{title}</a>' in html
     assert 'data-testid="menu-customer-services"' in html
+
+
+def test_the_state_line_follows_the_staff_decisions(logged, account, trial, now):
+    from rak_requests.services import request_accept_phase, request_ask_complement, request_reject
+    from tests.factories import StaffFactory
+
+    customer, _user = account
+    _kind, request_type = trial
+    staff = StaffFactory()
+    waiting = ServiceRequestFactory(customer=customer, request_type=request_type, number="ES2026-000501")
+    request_ask_complement(request_id=waiting.pk, staff=staff, message="Joignez une pièce lisible.", now=now)
+    rejected = ServiceRequestFactory(customer=customer, request_type=request_type, number="ES2026-000502")
+    request_reject(request_id=rejected.pk, staff=staff, reason="Pièce illisible", now=now)
+    accepted = ServiceRequestFactory(customer=customer, request_type=request_type, number="ES2026-000503")
+    request_accept_phase(request_id=accepted.pk, staff=staff, now=now)
+
+    def state(number):
+        html = logged.get(reverse("portal:request_detail", args=[number])).content.decode()
+        return html.split('data-testid="request-state">', 1)[1].split("<", 1)[0]
+
+    assert state(waiting.number) == "Répondre à la demande de complément"
+    assert state(rejected.number) == "Rejeté"
+    assert state(accepted.number) == "Accepté"
+    listing = logged.get(URL).content.decode()
+    for label in ("Répondre à la demande de complément", "Rejeté", "Accepté"):
+        assert label in listing
