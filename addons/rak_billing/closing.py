@@ -57,6 +57,7 @@ from rak_billing.ledger import (
     bills_with_outstanding,
 )
 from rak_billing.models import Bill, BillLine, DossierClosing, LedgerEntry, MeterReading
+from rak_billing.provisions import provision_release, provisions_apply
 from rak_billing.readings import rules
 from rak_billing.readings.errors import (
     PHOTO_REQUIRED,
@@ -504,6 +505,8 @@ def dossier_accounts_close(
     bill = final_bill_issue(dossier_id=dossier.pk, now=now, reading=final)
     _rest, settled = _apply_credit(dossier.customer_id, at=now)  # what the customer had in credit first
     _announce_settled(customer_id=dossier.customer_id, bill_ids=settled)
+    if dossier.billing_mode == Dossier.BillingMode.ADVANCE:  # « carte congé »: the provision pays first
+        _provision_settle(dossier, reference=reference, now=now)
     dues = _dossier_dues(dossier)
     deposit_release(dossier_id=dossier.pk, now=now)
     closing.refresh_from_db()
@@ -517,6 +520,21 @@ def dossier_accounts_close(
     closing.closed_at = now
     closing.save()
     return closing
+
+
+def _provision_settle(dossier: Dossier, *, reference: str, now: datetime.datetime) -> None:
+    """The last bills of a dossier billed by advance are deducted from the provision; when no
+    other dossier of the customer is billed by advance any more, what is left of the provision is
+    given back as credit (refundable) — ``rak_billing.provisions``."""
+    others = (
+        Dossier.objects.filter(customer_id=dossier.customer_id, billing_mode=Dossier.BillingMode.ADVANCE)
+        .exclude(pk=dossier.pk)
+        .exclude(status=Dossier.Status.TERMINATED)
+    )
+    if others.exists():
+        provisions_apply(customer_ids=[dossier.customer_id], at=now)
+    else:
+        provision_release(customer_id=dossier.customer_id, at=now, reason=reference or _("résiliation"))
 
 
 # --- reads ---------------------------------------------------------------------------------------

@@ -17,6 +17,10 @@ How an advance works
   provision of an advance invoice = what payments allocated to it (a reversed payment's negative
   allocations included) − what its imputations allocated to other bills.
 
+At a termination (``provision_release``, called by ``closing.dossier_accounts_close`` when the
+customer's last dossier billed by advance closes) the last bills are deducted, then what is left
+becomes the customer's credit (a credit note « Restitution de la provision »), refundable.
+
 When: at the end of every billing run (``notifications.billing_run_finalize``, before the
 customers' other credit), and as soon as an advance invoice is settled (the ledger's « facture
 réglée » hook, subscribed in ``RakBillingConfig.ready``: a newly paid advance pays the bills already
@@ -64,23 +68,25 @@ def _sum_subquery(queryset, field: str = "amount"):
 
 
 def advance_bills_with_provision(customer_ids: Iterable[int] | None = None):
-    """ADVANCE invoices annotated with ``deposited`` (paid by payments, reversals netted) and
-    ``imputed`` (what their imputation credit notes paid on other bills); one query."""
+    """ADVANCE invoices annotated with ``deposited`` (what payments put on them, reversals netted)
+    and ``imputed`` (what left the provision through their credit notes: each note's amount minus
+    what it allocated to the advance invoice itself — a note cancelling an unpaid advance invoice
+    takes nothing from the provision, an imputation or a release takes all of it); one query."""
     deposited = PaymentAllocation.objects.filter(bill_id=OuterRef("pk"), payment__isnull=False)
-    imputed = (
-        PaymentAllocation.objects.filter(credit_note__credited_bill_id=OuterRef("pk"))
-        .exclude(bill_id=OuterRef("pk"))
+    notes = (
+        Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE, credited_bill_id=OuterRef("pk"))
         .order_by()
-        .values("credit_note__credited_bill_id")
-        .annotate(total=Sum("amount"))
+        .values("credited_bill_id")
+        .annotate(total=Sum("total_ttc"))
         .values("total")[:1]
     )
+    on_itself = PaymentAllocation.objects.filter(bill_id=OuterRef("pk"), credit_note__credited_bill_id=OuterRef("pk"))
     queryset = Bill.objects.filter(kind=Bill.Kind.ADVANCE)
     if customer_ids is not None:
         queryset = queryset.filter(customer_id__in=customer_ids)
     return queryset.annotate(
         deposited=_sum_subquery(deposited),
-        imputed=Coalesce(Subquery(imputed), Value(ZERO), output_field=MONEY_FIELD),
+        imputed=Coalesce(Subquery(notes), Value(ZERO), output_field=MONEY_FIELD) - _sum_subquery(on_itself),
     )
 
 
@@ -238,6 +244,36 @@ def provisions_apply(*, customer_ids: Iterable[int] | None = None, at: datetime.
             customer_ids=customers,
         )
     return len(notes)
+
+
+@transaction.atomic
+def provision_release(*, customer_id: int, at: datetime.datetime, reason: str) -> list[Bill]:
+    """Give the customer's remaining provision back as credit (a termination: « au moment de la
+    résiliation, les factures de votre dernière consommation sont déduites de votre dépôt de
+    garantie (provision) »): the open bills of dossiers billed by advance are deducted first
+    (``provisions_apply``), then each advance invoice still holding money gets a credit note
+    « Restitution de la provision » for it — applied to the customer's other open bills, oldest
+    first, the rest kept as credit, which « Mes remboursements » pays out. Returns the notes;
+    a second call finds nothing left."""
+    from rak_billing.ledger import credit_note_issue
+
+    list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
+    provisions_apply(customer_ids=[customer_id], at=at)
+    issue_date = timezone.localdate(at) if timezone.is_aware(at) else at.date()
+    notes = []
+    for advance in (
+        advance_bills_with_provision([customer_id]).filter(deposited__gt=F("imputed")).order_by("issue_date", "pk")
+    ):
+        notes.append(
+            credit_note_issue(
+                bill=advance,
+                reason=_("Restitution de la provision — %(reason)s") % {"reason": reason},
+                issue_date=issue_date,
+                now=at,
+                amount=round_money(advance.deposited - advance.imputed),
+            )
+        )
+    return notes
 
 
 def on_bills_settled(*, bill_ids: Iterable[int] = (), **_payload) -> None:

@@ -411,11 +411,13 @@ def _as_date(value) -> datetime.date:
 @dataclass(frozen=True)
 class ProvisionMovement:
     """A line of the provision's « Relevé de compte »: an advance paid (+), a bill deducted (−), a
-    reversed advance payment (−), with the balance after it."""
+    reversed advance payment (−), the rest given back as credit at a termination (−), with the
+    balance after it."""
 
     DEPOSIT = "DEPOSIT"
     DEDUCTION = "DEDUCTION"
     REVERSAL = "REVERSAL"
+    RELEASE = "RELEASE"
 
     kind: str
     day: datetime.date
@@ -441,6 +443,7 @@ class Provisions:
     movements: list[ProvisionMovement] = field(default_factory=list)
     deposited: Decimal = ZERO
     deducted: Decimal = ZERO
+    released: Decimal = ZERO
 
     @property
     def has_advance(self) -> bool:
@@ -448,7 +451,7 @@ class Provisions:
 
     @property
     def balance(self) -> Decimal:
-        return self.deposited - self.deducted
+        return self.deposited - self.deducted - self.released
 
     @property
     def available(self) -> Decimal:
@@ -460,9 +463,10 @@ class Provisions:
 
 
 def customer_provisions(customer_id: int) -> Provisions:
-    """« Mes provisions » of one customer, in 3 queries at most whatever the history: the
-    dossiers; then, when some are billed by advance, the payments of the advance invoices and the
-    imputations of those invoices on the bills (``rak_billing.provisions``)."""
+    """« Mes provisions » of one customer, in 4 queries at most whatever the history: the
+    dossiers; then, when some are billed by advance, the payments of the advance invoices, the
+    imputations of those invoices on the bills and what was given back as credit
+    (``rak_billing.provisions``)."""
     result = Provisions()
     for dossier in Dossier.objects.filter(customer_id=customer_id).select_related("premises").order_by("number"):
         if dossier.billing_mode == Dossier.BillingMode.ADVANCE:
@@ -521,6 +525,28 @@ def customer_provisions(customer_id: int) -> Provisions:
                 ),
             )
         )
+    # what a credit note of an advance invoice left unallocated: the provision given back as
+    # credit (« restitution », at the termination), refundable in « Mes remboursements »
+    for note in (
+        Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CREDIT_NOTE, credited_bill__kind=Bill.Kind.ADVANCE)
+        .annotate(allocated=Coalesce(Sum("credit_allocations__amount"), Value(ZERO), output_field=MONEY_FIELD))
+        .filter(total_ttc__gt=F("allocated"))
+        .order_by("pk")
+    ):
+        at = note.settled_at or note.created_at
+        rows.append(
+            (
+                (at, 2, note.pk),
+                ProvisionMovement(
+                    kind=ProvisionMovement.RELEASE,
+                    day=note.issue_date,
+                    label=str(
+                        _("Solde de la provision restitué à votre compte (avoir %(note)s)") % {"note": note.number}
+                    ),
+                    amount=-(note.total_ttc - note.allocated),
+                ),
+            )
+        )
     balance = ZERO
     for _key, movement in sorted(rows, key=lambda row: row[0]):
         balance += movement.amount
@@ -536,6 +562,8 @@ def customer_provisions(customer_id: int) -> Provisions:
         )
         if movement.kind == ProvisionMovement.DEDUCTION:
             result.deducted -= movement.amount
+        elif movement.kind == ProvisionMovement.RELEASE:
+            result.released -= movement.amount
         else:
             result.deposited += movement.amount
     return result

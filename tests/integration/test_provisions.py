@@ -287,3 +287,34 @@ def test_another_customer_sees_nothing_of_it(client, now):
 def test_provisions_page_needs_a_login(client):
     response = client.get(reverse("portal:provisions"))
     assert response.status_code == 302
+
+
+# --- termination ------------------------------------------------------------------------------------
+
+
+def test_at_termination_the_last_bill_is_deducted_and_the_rest_given_back_as_refundable_credit(client, now):
+    from rak_billing.closing import dossier_accounts_close
+    from tests.billing_factories import bill_create
+
+    customer, user = customer_with_account(phone="+212611000010")
+    dossier = advance_dossier(customer)
+    advance = pay_advance(customer, dossier, "500", now=now - datetime.timedelta(days=40))
+    last = bill_create(dossier=dossier, period_start=datetime.date(2026, 1, 1), consumption=120, previous_index=4000)
+    assert last.settled_at is None  # issued outside a run: the closing deducts it
+
+    closing = dossier_accounts_close(dossier_id=dossier.pk, reference="RS2026-000001", now=now)
+
+    last.refresh_from_db()
+    assert last.settled_at is not None
+    release = Bill.objects.get(kind=Bill.Kind.CREDIT_NOTE, credited_bill=advance, lines__label__contains="Restitution")
+    rest = D("500.00") - last.total_ttc - (closing.final_bill.total_ttc if closing.final_bill else D("0"))
+    assert release.total_ttc == rest
+    assert customer_balance(customer) == -rest  # the RAK owes it: « Mes remboursements »
+    provisions = customer_provisions(customer.pk)
+    assert provisions.available == D("0.00") and provisions.released == rest
+    assert provisions.movements[-1].kind == "RELEASE"
+    # nothing left to deduct or give back a second time
+    assert provisions_apply(customer_ids=[customer.pk], at=now) == 0
+    client.force_login(user)
+    html = client.get(reverse("portal:provisions")).content.decode()
+    assert f"Solde de la provision restitué à votre compte (avoir {release.number})" in html
