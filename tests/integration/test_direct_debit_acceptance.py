@@ -21,6 +21,17 @@ from tests.integration.test_direct_debit_request import rib, submit
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _seeded_type():
+    """The seed rows of the type (idempotent): a transactional test that ran before flushed them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
+    importlib.import_module("rak_requests.migrations.0009_direct_debit").seed(apps, None)
+
+
 def text(response) -> str:
     return html.unescape(response.content.decode())
 

@@ -21,6 +21,18 @@ from tests.request_factories import exe_renamed_pdf, oversized_pdf, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _seeded_type():
+    """The seed rows of the type (idempotent): a transactional test that ran before flushed them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
+    importlib.import_module("rak_requests.migrations.0009_direct_debit").seed(apps, None)
+
+
 URL = reverse("portal:kind_service", args=["domiciliation-bancaire"])
 FORM_PDF = reverse("portal:direct_debit_form_pdf")
 
