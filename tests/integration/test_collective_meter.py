@@ -273,3 +273,45 @@ def test_another_customers_request_receipt_is_a_404(client, logged, account):
     client.force_login(other_user)
     assert client.get(reverse("portal:request_receipt_pdf", args=[request.number])).status_code == 404
     assert client.get(reverse("portal:request_detail", args=[request.number])).status_code == 404
+
+
+def test_the_front_desk_files_it_at_the_counter_with_the_same_rules(client, account):
+    customer, _user, water = account
+    staff_in("accueil", client=client)
+    url = reverse("admin:rak_requests_counter_file", args=[customer.pk, "compteurs-collectifs"])
+    page = client.get(url)
+    assert page.status_code == 200 and water.number in page.content.decode()
+
+    refused = client.post(url, {"identity_checked": "on", "doc_demande_signee": pdf_upload("d.pdf")})
+    assert "Choisissez au moins un dossier concerné par la demande." in text(refused)
+    filed = client.post(
+        url,
+        {
+            "dossiers": [water.number],
+            "identity_checked": "on",
+            "doc_demande_signee": pdf_upload("d.pdf"),
+            "doc_attestation_administrative": pdf_upload("a.pdf"),
+        },
+    )
+    request = ServiceRequest.objects.get()
+    assert filed.status_code == 302
+    assert request.channel == ServiceRequest.Channel.AGENCY and request.request_type.code == "COLLECTIVE_METER"
+    assert request.attachments.count() == 2
+
+
+def test_acceptance_is_refused_with_its_message_when_the_dossier_was_terminated_meanwhile(client, logged, account):
+    customer, _user, water = account
+    submit(logged)
+    request = ServiceRequest.objects.get(customer=customer)
+    staff_in("accueil", client=client)
+    followed_messages(client, press(client, request, "accept_phase"))
+    Dossier.objects.filter(pk=water.pk).update(status=Dossier.Status.TERMINATED)
+
+    staff_in("technique", client=client)
+    messages = followed_messages(client, press(client, request, "accept_phase"))
+
+    assert any(f"Le dossier {water.number} n'est pas actif" in m for m in messages)
+    request.refresh_from_db()
+    water.refresh_from_db()
+    assert request.status == ServiceRequest.Status.EN_COURS and request.phase.code == "ENQUETE"
+    assert water.tariff_category == "DOMESTIQUE"
