@@ -10,18 +10,14 @@ class RakRequestsConfig(AppConfig):
         from rak_base.hooks import hook_subscribe
         from rak_billing.api import HOOK_BILLS_REOPENED, HOOK_BILLS_SETTLED
         from rak_requests import jobs, kinds, settlement  # noqa: F401 - kinds: every type's module registers itself
-        from rak_requests.lifecycle import fees_paid_check
-        from rak_requests.models import Phase
+
+        # (each kind module also registers its « facture réglée » handlers, see settlement.py)
 
         # « facture réglée » (any channel): the request that owns the bill moves on (settlement.py)
         hook_subscribe(HOOK_BILLS_SETTLED, settlement.on_bills_settled)
         # a reversed payment re-opens a request's bill: history note + supervisors told
         hook_subscribe(HOOK_BILLS_REOPENED, settlement.on_bills_reopened)
-        settlement.settled_bill_handler_register(Phase.Code.PAIEMENT, fees_paid_check)  # fees → Pose du compteur
         jobs.register()  # periodic jobs (rak_base.scheduler): SLA escalation, staging purge
-        from rak_requests.quotes import works_paid_check
-
-        settlement.settled_bill_handler_register(Phase.Code.DEVIS, works_paid_check)  # works invoice → Travaux
         from rak_requests import (
             admin_counter,  # « Déposer une demande » at the counter, the customer 360's requests
             admin_lifecycle,  # noqa: F401 - back office: calls and identity checks, installation orders

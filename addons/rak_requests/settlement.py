@@ -8,7 +8,7 @@ handler registered for the phase each request is in. Each call runs in a savepoi
 logged and never rolls back the payment; the request then waits for « Vérifier les paiements des
 frais » (back office, ``settled_bills_recheck``), which runs the same handlers by hand.
 
-Entry point for a request type (its module or ``AppConfig.ready``)::
+Entry point for a request type (its module in ``rak_requests.kinds``, run at start-up)::
 
     settled_bill_handler_register(Phase.Code.PAIEMENT, fees_paid_check)  # link: request.fee_bill
     settled_bill_handler_register(Phase.Code.DEVIS, works_paid_check, bill_link="fee_bill")

@@ -16,6 +16,8 @@ from rak_requests.engine import request_lock
 from rak_requests.kinds.base import PhaseRule, RequestKind, kind_register
 from rak_requests.kinds.subscription import InvalidRequestData, PremisesData, summary_with_extra
 from rak_requests.models import Phase, RequestType, ServiceRequest
+from rak_requests.quotes import devis_accept_check, works_paid_check
+from rak_requests.settlement import settled_bill_handler_register
 
 Code = Phase.Code
 
@@ -50,8 +52,6 @@ class ConnectionKind(RequestKind):
 
     def phase_accept(self, *, request: ServiceRequest, staff, now: datetime, message: str) -> ServiceRequest | None:
         if request.phase_id and request.phase.code == Code.DEVIS:
-            from rak_requests.quotes import devis_accept_check, works_paid_check
-
             devis_accept_check(request=request)  # refused until a quote is accepted and its works paid
             works_paid_check(request_id=request.pk, now=now, actor=staff)
             return request_lock(request_id=request.pk)
@@ -59,3 +59,5 @@ class ConnectionKind(RequestKind):
 
 
 kind_register(ConnectionKind())
+# « facture réglée » (any channel): the works invoice paid moves the request to « Travaux »
+settled_bill_handler_register(Code.DEVIS, works_paid_check)

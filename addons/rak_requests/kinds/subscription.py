@@ -5,7 +5,9 @@ the call and identity check, the contract signature, the fees, the meter install
 - « Recevabilité technique »: the customer is expected to call (« Appeler »); decided by the technical
   service; accepting it generates the contracts (``lifecycle.technical_accept``).
 - « Signature du contrat », « Paiement des frais », « Pose du compteur »: end by the customer's act
-  (signature, payment) or by recording the installed meter, never by « Accepter la phase ».
+  (signature, payment) or by recording the installed meter, never by « Accepter la phase ». The
+  fees invoice settled through any channel (``rak_requests.settlement``, handler registered below)
+  moves the request from « Paiement des frais » to « Pose du compteur » (``lifecycle.fees_paid_check``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from django.utils.translation import gettext_lazy as _
 
 from rak_requests.engine import RequestError
 from rak_requests.kinds.base import PhaseRule, RequestData, RequestKind, kind_register
+from rak_requests.lifecycle import fees_paid_check, technical_accept
 from rak_requests.models import Phase, RequestType, ServiceRequest
+from rak_requests.settlement import settled_bill_handler_register
 
 Code = Phase.Code
 Action = ServiceRequest.Action
@@ -186,10 +190,10 @@ class SubscriptionKind(RequestKind):
 
     def phase_accept(self, *, request: ServiceRequest, staff, now: datetime, message: str) -> ServiceRequest | None:
         if request.phase_id and request.phase.code == Code.RECEVABILITE_TECH:
-            from rak_requests.lifecycle import technical_accept
-
             return technical_accept(request_id=request.pk, agent=staff, now=now, message=message)
         return None
 
 
 kind_register(SubscriptionKind())
+# « facture réglée » (any channel): the fees invoice paid moves the request to « Pose du compteur »
+settled_bill_handler_register(Code.PAIEMENT, fees_paid_check)
