@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.utils.formats import date_format
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from rak_base import clock
 from rak_base.models import Message
@@ -47,12 +47,48 @@ def _amount(value: Decimal) -> str:
     return money_format(value, plain_space=True)  # SMS and plain-text e-mail: ordinary spaces
 
 
-def bill_available_texts(*, month: str, count: int, total: Decimal, due: str, estimated: bool) -> tuple[str, str, str]:
-    """(SMS body, e-mail subject, e-mail / bell body) of « votre facture est disponible »."""
+def bill_available_texts(
+    *, month: str, count: int, total: Decimal, due: str, estimated: bool, paid: bool = False
+) -> tuple[str, str, str]:
+    """(SMS body, e-mail subject, e-mail / bell body) of « votre facture est disponible ».
+    ``paid``: every bill of the message is already settled when it is sent (deducted from the
+    provision of a « carte congé » customer, or paid by the customer's credit): « déjà réglée »
+    instead of « à régler avant le … »."""
     what = ngettext("Votre facture", "Vos %(count)d factures", count) % {"count": count}
     verb = ngettext("est disponible", "sont disponibles", count)
     note = " (consommation estimée)" if estimated else ""
     consult = ngettext("Consultez-la", "Consultez-les", count)
+    if paid:
+        settled = ngettext(
+            "déjà réglée (déduite de votre provision ou de votre crédit)",
+            "déjà réglées (déduites de votre provision ou de votre crédit)",
+            count,
+        )
+        sms = gettext(
+            "RAK : %(what)s de %(month)s%(note)s %(verb)s : %(total)s, %(settled)s. %(consult)s sur l'agence en ligne."
+        ) % {
+            "what": what,
+            "month": month,
+            "note": note,
+            "verb": verb,
+            "total": _amount(total),
+            "settled": settled,
+            "consult": consult,
+        }
+        subject = f"{what} RAK de {month} {verb}"
+        body = gettext(
+            "Bonjour,\n\n%(what)s de %(month)s%(note)s %(verb)s sur votre agence en ligne RAK.\n"
+            "Montant : %(total)s — %(settled)s.\n\n%(consult)s dans « Mes consommations ».\n\nLa RAK"
+        ) % {
+            "what": what,
+            "month": month,
+            "note": note,
+            "verb": verb,
+            "total": _amount(total),
+            "settled": settled,
+            "consult": consult,
+        }
+        return sms, subject, body
     sms = (
         f"RAK : {what} de {month}{note} {verb} : {_amount(total)} à régler avant le {due}. "
         f"{consult} sur l'agence en ligne."
@@ -104,6 +140,7 @@ def billing_run_notify(*, run: BillingRun) -> int:
             total=Sum("total_ttc"),
             due=Min("due_date"),
             estimated=Count("id", filter=Q(estimated=True)),
+            unsettled=Count("id", filter=Q(settled_at__isnull=True)),
             phone=Subquery(phone.values("value")[:1]),
             email=Subquery(email.values("value")[:1]),
             user_id=Subquery(account.values("user_id")[:1]),
@@ -119,6 +156,7 @@ def billing_run_notify(*, run: BillingRun) -> int:
             total=round_money(group["total"]),
             due=date_format(group["due"], "d/m/Y"),
             estimated=bool(group["estimated"]),
+            paid=not group["unsettled"],
         )
         user_id = group["user_id"]
         event = event_key()  # the bell lists the SMS, e-mail and notification once

@@ -318,3 +318,28 @@ def test_at_termination_the_last_bill_is_deducted_and_the_rest_given_back_as_ref
     client.force_login(user)
     html = client.get(reverse("portal:provisions")).content.decode()
     assert f"Solde de la provision restitué à votre compte (avoir {release.number})" in html
+
+
+def test_the_bill_available_message_says_the_bill_is_already_paid_by_the_provision(now):
+    from rak_base.models import Message
+
+    customer, _user = customer_with_account(phone="+212611000011")
+    dossier = advance_dossier(customer)
+    pay_advance(customer, dossier, "500", now=now - datetime.timedelta(days=40))
+    read(dossier, datetime.date(2026, 1, 20), 1000)
+    read(dossier, datetime.date(2026, 2, 20), 1120)
+    poor, _user = customer_with_account(phone="+212611000012")
+    other = advance_dossier(poor)
+    read(other, datetime.date(2026, 1, 20), 1000)
+    read(other, datetime.date(2026, 2, 20), 1120)
+    run = billing_run_create(
+        period_start=FEB, issue_date=datetime.date(2026, 3, 3), due_date=datetime.date(2026, 3, 18), enqueue=False
+    )
+    billing_run_process(run_id=run.pk, now=now)
+
+    billing_run_finalize(run_id=run.pk)
+
+    paid = Message.objects.get(channel=Message.Channel.SMS, recipient="+212611000011").body
+    assert "déjà réglée (déduite de votre provision ou de votre crédit)" in paid and "à régler" not in paid
+    owed = Message.objects.get(channel=Message.Channel.SMS, recipient="+212611000012").body
+    assert "à régler avant le 18/03/2026" in owed
