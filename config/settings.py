@@ -556,6 +556,35 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Prélèvements bancaires"),
+                "items": [
+                    {
+                        "title": _("Mandats de prélèvement"),
+                        "icon": "account_balance",
+                        "link": reverse_lazy("admin:rak_billing_mandate_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_mandate"),
+                    },
+                    {
+                        "title": _("Fichiers de prélèvements"),
+                        "icon": "download",
+                        "link": reverse_lazy("admin:rak_billing_debitbatch_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_debitbatch"),
+                    },
+                    {
+                        "title": _("Ordres de prélèvement"),
+                        "icon": "list_alt",
+                        "link": reverse_lazy("admin:rak_billing_debitorder_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_debitorder"),
+                    },
+                    {
+                        "title": _("Rejets de prélèvements (imports)"),
+                        "icon": "upload_file",
+                        "link": reverse_lazy("admin:rak_billing_debitrejectimport_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_billing.view_debitrejectimport"),
+                    },
+                ],
+            },
+            {
                 "title": _("Paiement en ligne (CMI)"),
                 "items": [
                     {

@@ -171,3 +171,19 @@ def test_a_bad_month_is_refused_next_to_the_field(client, debit_bill):
     assert response.status_code == 200
     assert "Indiquez un mois (AAAA-MM)." in text(response)
     assert not DebitBatch.objects.exists()
+
+
+def test_the_lists_offer_the_actions_to_the_right_group(client):
+    staff_in("recouvrement", client=client)
+    batches = text(client.get(reverse("admin:rak_billing_debitbatch_changelist")))
+    assert "Exporter les prélèvements du mois" in batches and reverse(EXPORT) in batches
+    rejects = text(client.get(reverse("admin:rak_billing_debitrejectimport_changelist")))
+    assert "Importer les rejets" in rejects and reverse(REJECTS) in rejects
+    # the sidebar leads there
+    assert "Prélèvements bancaires" in rejects
+    assert reverse("admin:rak_billing_debitbatch_changelist") in rejects
+    assert reverse("admin:rak_billing_mandate_changelist") in rejects
+    client.logout()
+    staff_in("facturation", client=client)
+    batches = text(client.get(reverse("admin:rak_billing_debitbatch_changelist")))
+    assert reverse(EXPORT) not in batches
