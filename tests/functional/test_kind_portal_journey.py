@@ -85,3 +85,42 @@ def test_customer_files_a_request_with_an_otp_and_follows_it(page, tmp_path, sms
     expect(page.get_by_test_id("request-info")).to_contain_text("Départ à l'étranger")
     expect(page.get_by_test_id("attachments")).to_contain_text("Pièce d'identité")
     expect(page.get_by_test_id("cancel-link")).to_have_text("Annuler la demande")
+
+
+def test_an_agent_files_at_the_counter_from_the_customer_360(page, tmp_path):
+    from tests.factories import staff_in
+
+    staff_in("accueil", username="guichet", first_name="Salwa")
+    customer, _user = customer_with_account(phone="+212661234501", email="ali@example.ma", first_name="Ali")
+    DossierFactory(customer=customer, number="D-800002")
+    good = tmp_path / "cin.pdf"
+    good.write_bytes(pdf_bytes())
+
+    page.goto("/backoffice/login/")
+    page.fill("input[name=username]", "guichet")
+    page.fill("input[name=password]", TEST_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.goto(f"/backoffice/rak_customer/customer/{customer.pk}/change/")
+    panel = page.get_by_test_id("customer-requests")
+    expect(panel).to_contain_text("Demandes du client")
+    panel.get_by_role("link", name="Déposer une demande").click()
+    page.get_by_role("link", name="Demande d'essai").click()
+
+    page.get_by_label("D-800002").check()
+    page.get_by_label("Motif").fill("Vente du logement")
+    page.get_by_label("Pièce d'identité *").set_input_files(str(good))
+    page.get_by_role("button", name="Déposer la demande").click()
+    expect(page.get_by_test_id("counter-file")).to_contain_text(
+        "Vérifiez la pièce d'identité du client puis cochez cette case."
+    )
+    expect(page.get_by_label("Motif")).to_have_value("Vente du logement")
+    expect(page.get_by_test_id("staged-cin")).to_contain_text("cin.pdf")
+
+    page.get_by_label("Pièce d'identité vérifiée au guichet").check()
+    page.get_by_role("button", name="Déposer la demande").click()
+    filed = ServiceRequest.objects.get(customer=customer)
+    expect(page.get_by_text(f"Demande {filed.number} déposée au guichet")).to_be_visible()
+    assert filed.channel == ServiceRequest.Channel.AGENCY
+    page.goto(f"/backoffice/rak_customer/customer/{customer.pk}/change/")
+    expect(page.get_by_test_id("customer-requests")).to_contain_text(filed.number)
