@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from rak_base import clock
 from rak_billing import selectors
 from rak_customer.models import PortalAccount
 from rak_portal.views.account import customer_required
@@ -44,7 +43,7 @@ def collective_meter_template(request: HttpRequest, which: str) -> HttpResponse:
     if user.is_authenticated and getattr(user, "is_customer", False):
         account = PortalAccount.objects.select_related("customer").filter(user=user).first()
         customer = account.customer if account else None
-    pdf, filename = collective_meter.template_pdf(which, customer=customer, now=clock.now())
+    pdf, filename = collective_meter.template_pdf(which, customer=customer)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"

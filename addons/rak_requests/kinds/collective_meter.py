@@ -22,7 +22,6 @@ from typing import ClassVar
 
 from django import forms
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -216,14 +215,20 @@ class CollectiveMeterKind(RequestKind):
 
 KIND = kind_register(CollectiveMeterKind())
 
+#: blank templates (no customer logged in) rendered once per process: anonymous downloads cost no
+#: PDF rendering each time
+_BLANK: dict[str, bytes] = {}
 
-def template_pdf(which: str, *, customer=None, now: datetime) -> tuple[bytes, str]:
+
+def template_pdf(which: str, *, customer=None) -> tuple[bytes, str]:
     """The PDF of a template to download (``which``: a key of ``TEMPLATES``), pre-filled with the
     customer's name, code client and active dossiers when one is given. Returns (bytes, file name).
     Raises KeyError for an unknown template."""
     from rak_base.pdf import pdf_render
 
     template, filename, title = TEMPLATES[which]
+    if customer is None and which in _BLANK:  # the blank template is the same for everyone
+        return _BLANK[which], filename
     dossiers = list(eligible_dossiers(customer.pk)) if customer is not None else []
     html = render_to_string(
         template,
@@ -231,7 +236,9 @@ def template_pdf(which: str, *, customer=None, now: datetime) -> tuple[bytes, st
             "title": title,
             "customer": customer,
             "dossiers": dossiers,
-            "today": timezone.localdate(now),
         },
     )
-    return pdf_render(html), filename
+    pdf = pdf_render(html)
+    if customer is None:
+        _BLANK[which] = pdf
+    return pdf, filename
