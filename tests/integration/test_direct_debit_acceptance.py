@@ -73,6 +73,8 @@ def test_acceptance_creates_the_mandates_and_switches_the_dossiers(logged, accou
     assert any(m.reference in told.first().body for m in mandates)
     page = text(logged.get(reverse("portal:my_dossiers")))
     assert "Prélèvement bancaire" in page
+    detail = text(logged.get(reverse("portal:my_dossier", args=["EA00000501"])))
+    assert f"Attijariwafa bank, mandat {mandates[0].reference}" in detail
 
 
 def test_rejection_changes_nothing_on_the_dossiers(logged, account, now):

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
+from rak_billing.api import mandate_active
 from rak_customer.api import customer_dossier, customer_dossiers
 from rak_portal.views.account import customer_required
 from rak_requests.kinds.attestation import (
@@ -92,5 +93,5 @@ def my_dossier(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request,
         "rak_portal/dossiers/detail.html",
-        {"dossier": dossier, "operations": dossier_timeline(dossier)},
+        {"dossier": dossier, "operations": dossier_timeline(dossier), "mandate": mandate_active(dossier.pk)},
     )
