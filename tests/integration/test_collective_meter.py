@@ -24,6 +24,7 @@ from rak_customer.api import DossierError, dossier_tariff_category_set
 from rak_customer.models import Dossier, Service
 from rak_requests.models import Attachment, RequestType, ServiceRequest
 from tests.factories import DossierFactory, MeterFactory, customer_with_account, staff_in
+from tests.integration.test_pdf_tagged import assert_tagged
 from tests.integration.test_request_backoffice import followed_messages, press
 from tests.request_factories import exe_renamed_pdf, oversized_pdf, pdf_upload
 
@@ -107,6 +108,7 @@ def test_the_templates_are_real_pdfs_pre_filled_for_the_customer(logged, account
     response = logged.get(reverse("portal:collective_meter_template", args=[which]))
 
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert_tagged(response.content, f"{title[0]}{title[1:].lower()} — tarification des compteurs collectifs")
     words = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert title in words
     assert customer.code in words and "Fatima" in words
