@@ -13,8 +13,8 @@ from rak_requests.kinds.base import (  # noqa: F401
     kinds_all,
 )
 
-# the modules register themselves on import (one line per type):
-# from rak_requests.kinds import subscription, connection, termination, refund, direct_debit, attestation, collective_meter
+# the modules register themselves on import (one line per type: subscription, connection,
+# termination, refund, direct_debit, attestation, collective_meter)
 # isort: off
 from rak_requests.kinds import subscription  # noqa: E402, F401
 from rak_requests.kinds import connection  # noqa: E402, F401
