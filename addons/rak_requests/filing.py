@@ -1,10 +1,13 @@
 """Filing a request (« valider » of the public forms, or a customer's own request).
 
-``request_file`` numbers the request from a per-type, per-year sequence (``AB2026-000001``),
-starts its first phase with that phase's SLA, records the FILED event, joins the attachments
-(already validated by content and size, see ``staging``), renders and registers the receipt PDF
-(document registry, kind REQUEST_RECEIPT, with its QR code) and queues the SMS « de prise en
-charge » and the e-mail « accusé de réception », all in one transaction.
+``request_file`` asks the type's module (``rak_requests.kinds``) to check what is filed
+(``filing_check``, under the customer's row lock) and stores its typed data (``data_class``),
+numbers the request from a per-type, per-year sequence (``AB2026-000001``), links the dossiers and
+premises the data names, starts its first phase with that phase's SLA and expected action, records
+the FILED event, joins the attachments (already validated by content and size, see ``staging``),
+renders and registers the receipt PDF (document registry, kind REQUEST_RECEIPT, with its QR code),
+queues the SMS « de prise en charge » and the e-mail « accusé de réception » (unless the type
+answers at once, ``acknowledges_filing``), then runs the type's ``on_filed`` — one transaction.
 
 ``request_submit`` is what the public pages call: for a new person it first creates the prospect
 customer with a code client and the portal account whose password goes by SMS

@@ -1,5 +1,12 @@
-"""Services of the request engine (filing excepted: rak_requests.filing; call, signature, payment
-and installation: rak_requests.lifecycle).
+"""Services of the request engine (filing excepted: rak_requests.filing; each type's own steps: its
+module in rak_requests.kinds and the services it calls, e.g. rak_requests.lifecycle for the
+subscription's call, signature, payment and installation).
+
+No request type is special-cased here: the engine asks the type's module (``engine.request_kind``)
+for each phase's rule (``PhaseRule``: the customer's expected action when it starts, customer-driven
+or not, technical or administrative) and for the effects of each decision (``phase_accept``,
+``on_accepted``, ``on_rejected``, ``can_cancel`` / ``on_cancelled``), inside the request's
+transaction.
 
 Each service decides *what* changes and who may do it, then goes through
 ``engine.request_transition`` (row lock, state guard, SLA deadline, history event, notification
@@ -8,14 +15,16 @@ in the same transaction):
 - the complement loop: ``request_ask_complement`` (staff) -> COMPLEMENT_DEMANDE + « Répondre à la
   demande de complément »; ``request_answer_complement`` (the customer, text and/or file) -> back
   to EN_COURS, the exchange in the history, the file among the attachments;
-- decisions: ``request_accept_phase`` (next phase by position; the last one closes the request
-  ACCEPTEE), ``request_reject`` (a reason is required; REJETEE, closed);
-- ``request_cancel`` by the customer *while no decision is taken*: the request is open and still in
-  its first phase (no phase has been accepted yet) -> ANNULEE, closed;
+- decisions: ``request_accept_phase`` (refused in a customer-driven phase; the type's
+  ``phase_accept``, else the next phase by position; after the last one ``on_accepted`` and the
+  request is closed ACCEPTEE), ``request_reject`` (a reason is required; REJETEE, closed);
+- ``request_cancel`` by the customer *while no decision is taken*: the request is open and, unless
+  its type says otherwise (``can_cancel``), still in its first phase -> ANNULEE, closed;
 - back-office bookkeeping: ``request_assign``, ``request_note`` (internal, never shown to the
   customer);
-- ``attachment_add``: checked by content and size (rak_base.uploads) against the required
-  document's formats and maximum size, stored under a generated name in private storage;
+- ``attachment_add``: checked by content and size by the requests' one upload check
+  (``rak_requests.uploads.request_upload_validate``) against the required document's formats and
+  maximum size, stored under a generated name in private storage;
 - SLA: ``requests_escalate_overdue(now=...)`` marks the open requests past their phase deadline
   escalated (one ESCALATED event each) and tells the supervisor group (bell + e-mail, one summary
   per run). Run every 15 minutes by the scheduler (``rak_requests.jobs``).
