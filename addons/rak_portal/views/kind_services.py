@@ -49,7 +49,7 @@ from rak_requests.flow import (
     kind_request_type,
     kind_requests,
 )
-from rak_requests.kinds import kind_by_slug, kind_for, kinds_all
+from rak_requests.kinds import kind_by_slug, kind_for
 from rak_requests.models import RequestType
 from rak_requests.selectors import request_status_label
 
@@ -392,8 +392,3 @@ def _contact_action(request, kind, request_type, state, action) -> HttpResponse:
             messages.success(request, gettext("Votre numéro de téléphone est enregistré et vérifié."))
             return back
     return _render(request, kind, request_type, state, phone_otp_form=form, status=400)
-
-
-def generic_kinds() -> list:
-    """The kinds served by this flow (for menus and tests)."""
-    return [kind for kind in kinds_all() if kind.slug and kind_has_customer_form(kind)]
