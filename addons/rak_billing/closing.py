@@ -23,6 +23,17 @@ Services (keyword-only, atomic; rak_requests' termination type calls them, never
   first closing and changes nothing. Billing runs never bill a closed dossier again
   (``billing.billable_dossiers``).
 
+Direct debit (« Prélèvement bancaire ») at a termination: the closing first revokes the dossier's
+active mandate (``direct_debit.mandate_revoke``, reason « Résiliation du dossier … (demande RS…) »),
+the dossier back to « Normal ». Its final bill is then treated like every other bill of the
+dossier: the deposit is set against it (oldest due date first); what remains is owed and paid like
+a normal bill (counter, online, network) — never exported to the bank, since the monthly export
+only takes dossiers with an active mandate that are not terminated. A bill the bank was already
+asked for (an order SENT) is paid by that order: the deposit does not pay it a second time and goes
+to the other bills or the customer's refundable credit; if the bank later rejects that order, the
+reversal re-opens the bill and the customer's credit left (the deposit) pays it first
+(``ledger.payment_reverse``), so only what is really unpaid is due again.
+
 Read: ``customer_terminations(customer_id)`` — per terminated dossier the request number, the end
 date, the final bill, the deposit and the balance (débiteur / créditeur), for « Mes résiliations ».
 Lock order, as every money path: customer row → dossier → bills.
@@ -44,6 +55,8 @@ from rak_base.errors import RakError
 from rak_base.money import round_money
 from rak_base.uploads import IMAGE_KINDS, UploadMissing, kinds_label, upload_validate
 from rak_billing import engine
+from rak_billing.direct_debit import mandate_revoke
+from rak_billing.direct_debit_models import Mandate
 from rak_billing.ledger import (
     DEFAULT_DUE_DAYS,
     ZERO,
@@ -501,6 +514,7 @@ def dossier_accounts_close(
     )
     if closing.closed_at is not None:
         return closing
+    _mandates_revoke(dossier, reference=reference, now=now)
     final = _final_reading_of(dossier)
     bill = final_bill_issue(dossier_id=dossier.pk, now=now, reading=final)
     _rest, settled = _apply_credit(dossier.customer_id, at=now)  # what the customer had in credit first
@@ -520,6 +534,21 @@ def dossier_accounts_close(
     closing.closed_at = now
     closing.save()
     return closing
+
+
+def _mandates_revoke(dossier: Dossier, *, reference: str, now: datetime.datetime) -> None:
+    """A dossier billed by direct debit: its active mandate is revoked before its last bills are
+    made (« Résiliation du dossier … (demande RS…) »), so no monthly export asks the bank for a bill
+    after the end; the dossier goes back to « Normal » and what its deposit does not cover is paid
+    like any other bill (counter, online, network)."""
+    reason = _("Résiliation du dossier %(number)s (demande %(reference)s)") % {
+        "number": dossier.number,
+        "reference": reference or "—",
+    }
+    for mandate_id in Mandate.objects.filter(dossier_id=dossier.pk, status=Mandate.Status.ACTIVE).values_list(
+        "pk", flat=True
+    ):
+        mandate_revoke(mandate_id=mandate_id, by=None, reason=reason, now=now)
 
 
 def _provision_settle(dossier: Dossier, *, reference: str, now: datetime.datetime) -> None:

@@ -41,7 +41,7 @@ from rak_base.rib import rib_validate
 from rak_base.sequences import sequence_next
 from rak_base.uploads import upload_validate
 from rak_billing.direct_debit_models import DebitBatch, DebitOrder, DebitRejectImport, Mandate
-from rak_billing.ledger import ZERO, bills_with_outstanding, payment_record, payment_reverse
+from rak_billing.ledger import ZERO, bill_outstanding, bills_with_outstanding, payment_record, payment_reverse
 from rak_billing.models import Bill, Payment
 from rak_customer.api import dossier_billing_mode_set
 from rak_customer.models import Dossier, PortalAccount
@@ -173,7 +173,9 @@ def _field(value: str) -> str:
 
 def debits_to_export(*, period: datetime.date):
     """The bills a monthly export would debit: open, issued before the end of ``period``'s month,
-    of a dossier billed by direct debit with an active mandate, not already in a SENT order."""
+    of a dossier billed by direct debit with an active mandate and not terminated (its closing
+    revokes the mandate; a dossier terminated another way is never debited either), not already in
+    a SENT order."""
     sent = DebitOrder.objects.filter(bill_id=OuterRef("pk"), status=DebitOrder.Status.SENT)
     active = Mandate.objects.filter(dossier_id=OuterRef("dossier_id"), status=Mandate.Status.ACTIVE)
     return (
@@ -182,7 +184,9 @@ def debits_to_export(*, period: datetime.date):
                 settled_at__isnull=True,
                 issue_date__lt=_next_month(month_start(period)),
                 dossier__billing_mode=Dossier.BillingMode.DIRECT_DEBIT,
-            ).exclude(kind=Bill.Kind.CREDIT_NOTE)
+            )
+            .exclude(kind=Bill.Kind.CREDIT_NOTE)
+            .exclude(dossier__status=Dossier.Status.TERMINATED)
         )
         .filter(Exists(active))
         .exclude(Exists(sent))
@@ -355,19 +359,48 @@ class RejectImportResult:
     previously_imported: DebitRejectImport | None = None
 
 
-def _notify_rejected(order: DebitOrder) -> None:
+def _reject_words(order: DebitOrder, due: Decimal) -> str:
+    """What the customer is told: the whole bill to pay again, only what the customer's credit
+    (a deposit released at a termination, an earlier overpayment...) did not cover, or nothing."""
+    words = {
+        "bill": order.bill.number,
+        "amount": money_format(order.amount, plain_space=True),
+        "reason": order.reject_reason or order.reject_code,
+        "due": money_format(due, plain_space=True),
+    }
+    if due <= ZERO:
+        return (
+            gettext(
+                "le prélèvement de votre facture %(bill)s (%(amount)s) a été rejeté par votre banque "
+                "(motif : %(reason)s). Cette facture a été réglée par le crédit de votre compte : vous "
+                "n'avez rien à payer."
+            )
+            % words
+        )
+    if due < order.amount:
+        return (
+            gettext(
+                "le prélèvement de votre facture %(bill)s (%(amount)s) a été rejeté par votre banque "
+                "(motif : %(reason)s). Le crédit de votre compte en a réglé une partie ; il reste à "
+                "régler %(due)s : payez-la en ligne, dans une agence RAK ou auprès de nos partenaires."
+            )
+            % words
+        )
+    return (
+        gettext(
+            "le prélèvement de votre facture %(bill)s (%(amount)s) a été rejeté par votre banque "
+            "(motif : %(reason)s). Cette facture est à nouveau à régler : payez-la en ligne, dans une "
+            "agence RAK ou auprès de nos partenaires."
+        )
+        % words
+    )
+
+
+def _notify_rejected(order: DebitOrder, *, due: Decimal) -> None:
     """Tell the customer: SMS (SMS number), e-mail (primary e-mail) and bell (portal account)."""
     bill = order.bill
     customer = bill.customer
-    text = gettext(
-        "le prélèvement de votre facture %(bill)s (%(amount)s) a été rejeté par votre banque "
-        "(motif : %(reason)s). Cette facture est à nouveau à régler : payez-la en ligne, dans une "
-        "agence RAK ou auprès de nos partenaires."
-    ) % {
-        "bill": bill.number,
-        "amount": money_format(order.amount, plain_space=True),
-        "reason": order.reject_reason or order.reject_code,
-    }
+    text = _reject_words(order, due)
     subject = gettext("Prélèvement rejeté — facture %(bill)s") % {"bill": bill.number}
     account = PortalAccount.objects.filter(customer_id=customer.pk).select_related("user").first()
     user = account.user if account else None
@@ -425,7 +458,8 @@ def debit_order_reject(
     order.reject_import = reject_import
     order.save(update_fields=["status", "reject_code", "reject_reason", "rejected_at", "reject_import"])
     order = DebitOrder.objects.select_related("bill__customer").get(pk=order.pk)
-    _notify_rejected(order)
+    order.due = bill_outstanding(order.bill)  # after the customer's credit was applied again
+    _notify_rejected(order, due=order.due)
     return order, True
 
 
@@ -494,12 +528,17 @@ def debit_rejects_import(*, file, file_name: str, by, now: datetime.datetime) ->
             continue
         if changed:
             batch.rows_rejected += 1
+            if order.due <= ZERO:
+                words = gettext("Rejet enregistré : la facture %(bill)s est réglée par le crédit du client.")
+            elif order.due < order.amount:
+                words = gettext("Rejet enregistré : la facture %(bill)s est à nouveau à régler (reste %(due)s).")
+            else:
+                words = gettext("Rejet enregistré : la facture %(bill)s est à nouveau à régler.")
             report.append(
                 {
                     **entry,
                     "level": "rejected",
-                    "reason": gettext("Rejet enregistré : la facture %(bill)s est à nouveau à régler.")
-                    % {"bill": order.bill.number},
+                    "reason": words % {"bill": order.bill.number, "due": money_format(order.due, plain_space=True)},
                 }
             )
         else:
