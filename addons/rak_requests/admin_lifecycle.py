@@ -186,8 +186,12 @@ class CallRequestAdmin(_ActionsOnlyAdmin):
     @display(description=_("CIN / ICE"))
     def identity_display(self, obj: CallRequest) -> str:
         customer = obj.request.customer
-        birth = f" (né(e) le {customer.birth_date:%d/%m/%Y})" if customer.birth_date else ""
-        return f"{customer.identity or '—'}{birth}"
+        if customer.birth_date:
+            return _("%(identity)s (né(e) le %(date)s)") % {
+                "identity": customer.identity or "—",
+                "date": f"{customer.birth_date:%d/%m/%Y}",
+            }
+        return customer.identity or "—"
 
     @display(description=_("téléphone"))
     def phones_display(self, obj: CallRequest) -> str:

@@ -45,7 +45,7 @@ class QuoteIssueForm(forms.Form):
     lines = forms.CharField(
         label=_("Lignes (une par ligne : libellé ; quantité ; prix unitaire HT)"),
         widget=forms.Textarea(
-            attrs={"rows": 6, "placeholder": "Branchement BT monophasé ; 1 ; 4500\nCâble (m) ; 12 ; 80"}
+            attrs={"rows": 6, "placeholder": _("Branchement BT monophasé ; 1 ; 4500\nCâble (m) ; 12 ; 80")}
         ),
     )
     vat_percent = forms.DecimalField(

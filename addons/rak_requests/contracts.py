@@ -37,6 +37,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.documents import document_reference_new, document_register, reference_display, verification_url
 from rak_base.errors import RakError
@@ -71,7 +73,7 @@ ELECTRICITY_DEPOSITS = [
 ]
 ELECTRICITY_DEPOSIT_ABOVE = Decimal("1200.00")
 ELECTRICITY_DEFAULT = "3 kVA"
-SERVICE_WORDS = {Service.EAU: "eau potable", Service.ELECTRICITE: "électricité"}
+SERVICE_WORDS = {Service.EAU: gettext_lazy("eau potable"), Service.ELECTRICITE: gettext_lazy("électricité")}
 #: the request's usage (public form) -> the dossier's tariff category
 USAGE_CATEGORIES = {
     "DOMESTIQUE": Dossier.TariffCategory.DOMESTIQUE,
@@ -82,11 +84,13 @@ USAGE_CATEGORIES = {
 
 
 class ContractError(RakError):
-    default_message = "Le contrat ne peut pas être signé."
+    default_message = gettext_lazy("Le contrat ne peut pas être signé.")
 
 
 class SignatureInvalid(ContractError):
-    default_message = "Votre signature n'a pas pu être lue : dessinez-la dans le cadre puis cliquez sur « Signer »."
+    default_message = gettext_lazy(
+        "Votre signature n'a pas pu être lue : dessinez-la dans le cadre puis cliquez sur « Signer »."
+    )
 
 
 # --- what the request asks for ---------------------------------------------------------------------------
@@ -193,9 +197,13 @@ def fee_lines(service: str, caliber: str, *, on_date: date) -> list[OtherLine]:
     word = SERVICE_WORDS[service]
     vat = vat_rate_other(on_date=on_date)
     return [
-        OtherLine(label=f"Frais d'abonnement {word}", unit_price=SUBSCRIPTION_HT[service], vat_rate=vat),
         OtherLine(
-            label=f"Dépôt de garantie {word} ({caliber})",
+            label=_("Frais d'abonnement %(service)s") % {"service": word},
+            unit_price=SUBSCRIPTION_HT[service],
+            vat_rate=vat,
+        ),
+        OtherLine(
+            label=_("Dépôt de garantie %(service)s (%(caliber)s)") % {"service": word, "caliber": caliber},
             unit_price=deposit_for(service, caliber),
             vat_rate=NO_VAT,
         ),
@@ -236,7 +244,7 @@ def contract_body(request: ServiceRequest, service: str, *, now: datetime) -> st
             "service_label": Service(service).label,
             "service_word": SERVICE_WORDS[service],
             "caliber": caliber,
-            "caliber_label": "Calibre du compteur" if service == Service.EAU else "Puissance souscrite",
+            "caliber_label": _("Calibre du compteur") if service == Service.EAU else _("Puissance souscrite"),
             "category": request_category_label(request, service),
             "usage": data.get("usage_label") or data.get("usage") or "",
             "address": request_address(request),
@@ -251,7 +259,7 @@ def contracts_generate(*, request: ServiceRequest, now: datetime) -> list[Contra
     """One draft contract per service requested (existing ones are kept: idempotent)."""
     services = request_services(request)
     if not services:
-        raise ContractError("La demande ne précise aucun service (eau ou électricité) : contrat impossible.")
+        raise ContractError(_("La demande ne précise aucun service (eau ou électricité) : contrat impossible."))
     contracts = []
     for service in services:
         contract = Contract.objects.filter(request=request, service=service).first()
@@ -287,7 +295,7 @@ def signature_png_decode(data_url: str) -> bytes:
         raise SignatureInvalid()
     encoded = text[len(DATA_URL_PREFIX) :]
     if len(encoded) > SIGNATURE_MAX_BYTES * 4 // 3 + 8:
-        raise SignatureInvalid("La signature est trop volumineuse.")
+        raise SignatureInvalid(_("La signature est trop volumineuse."))
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -300,7 +308,7 @@ def signature_png_decode(data_url: str) -> bytes:
 
     with Image.open(io.BytesIO(raw)) as image:
         if image.width > SIGNATURE_MAX_SIDE or image.height > SIGNATURE_MAX_SIDE:
-            raise SignatureInvalid("La signature est trop grande.")
+            raise SignatureInvalid(_("La signature est trop grande."))
         rgba = image.convert("RGBA")
         # ink: a pixel that is both visible and not white
         alpha = rgba.getchannel("A").point(lambda value: 255 if value > 32 else 0)
@@ -308,7 +316,7 @@ def signature_png_decode(data_url: str) -> bytes:
         from PIL import ImageChops
 
         if ImageChops.multiply(alpha, dark).getbbox() is None:
-            raise SignatureInvalid("Le cadre de signature est vide : signez avant de valider.")
+            raise SignatureInvalid(_("Le cadre de signature est vide : signez avant de valider."))
     return raw
 
 
@@ -352,7 +360,8 @@ def contract_sign_store(*, contract: Contract, signature_png: bytes, ip: str, no
     request = contract.request
     document = document_register(
         kind=Document.Kind.CONTRACT,
-        title=f"Contrat d'abonnement {SERVICE_WORDS[contract.service]} — demande {request.number}",
+        title=_("Contrat d'abonnement %(service)s — demande %(number)s")
+        % {"service": SERVICE_WORDS[contract.service], "number": request.number},
         owner=_owner_user(request),
         owner_label=request.customer.display_name,
         subject=contract,

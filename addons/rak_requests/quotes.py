@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.documents import document_reference_new, document_register, reference_display, verification_url
 from rak_base.errors import RakError
@@ -40,24 +42,24 @@ VALIDITY_DAYS = 30
 
 
 class QuoteError(RakError):
-    default_message = "Cette action n'est pas possible sur ce devis."
+    default_message = gettext_lazy("Cette action n'est pas possible sur ce devis.")
 
 
 class QuoteNotAcceptable(QuoteError):
-    default_message = "Ce devis ne peut plus être accepté (déjà accepté, refusé ou expiré)."
+    default_message = gettext_lazy("Ce devis ne peut plus être accepté (déjà accepté, refusé ou expiré).")
 
 
 class QuoteNotAccepted(RequestError):
     """« Accepter la phase » in « Devis » before the customer accepted a quote and paid the works."""
 
-    default_message = (
+    default_message = gettext_lazy(
         "La phase « Devis » ne peut être acceptée qu'avec un devis accepté par le client : émettez le devis "
         "(menu « Devis »), le client l'accepte dans « Mes devis »."
     )
 
 
 class WorksPaymentRefused(RequestError):
-    default_message = "Aucune facture de travaux n'est à payer sur cette demande."
+    default_message = gettext_lazy("Aucune facture de travaux n'est à payer sur cette demande.")
 
 
 @dataclass(frozen=True)
@@ -83,25 +85,29 @@ def quote_lines_parse(text: str) -> list[QuoteLine]:
             continue
         parts = [p.strip() for p in row.split(";")]
         if len(parts) != 3 or not parts[0]:
-            raise QuoteError(f"Ligne {number} : écrivez « libellé ; quantité ; prix unitaire HT ».")
+            raise QuoteError(
+                _("Ligne %(number)s : écrivez « libellé ; quantité ; prix unitaire HT ».") % {"number": number}
+            )
         try:
             quantity = Decimal(parts[1].replace(",", "."))
             price = Decimal(parts[2].replace(",", ".").replace(" ", ""))
         except InvalidOperation as exc:
-            raise QuoteError(f"Ligne {number} : quantité ou prix invalide.") from exc
+            raise QuoteError(_("Ligne %(number)s : quantité ou prix invalide.") % {"number": number}) from exc
         if not (quantity.is_finite() and price.is_finite()):  # NaN, Infinity: no comparison possible
-            raise QuoteError(f"Ligne {number} : quantité ou prix invalide.")
+            raise QuoteError(_("Ligne %(number)s : quantité ou prix invalide.") % {"number": number})
         if quantity > QUANTITY_MAX or price > PRICE_MAX:  # 1e309 would overflow the amounts (a 500)
-            raise QuoteError(f"Ligne {number} : quantité ou prix hors limites.")
+            raise QuoteError(_("Ligne %(number)s : quantité ou prix hors limites.") % {"number": number})
         if quantity != quantity.quantize(Decimal("0.001")):
-            raise QuoteError(f"Ligne {number} : la quantité a trois décimales au plus.")
+            raise QuoteError(_("Ligne %(number)s : la quantité a trois décimales au plus.") % {"number": number})
         if price != price.quantize(Decimal("0.01")):
-            raise QuoteError(f"Ligne {number} : le prix a deux décimales au plus.")
+            raise QuoteError(_("Ligne %(number)s : le prix a deux décimales au plus.") % {"number": number})
         if quantity <= 0 or price < 0:
-            raise QuoteError(f"Ligne {number} : la quantité doit être positive et le prix non négatif.")
+            raise QuoteError(
+                _("Ligne %(number)s : la quantité doit être positive et le prix non négatif.") % {"number": number}
+            )
         lines.append(QuoteLine(parts[0], quantity, price))
     if not lines:
-        raise QuoteError("Le devis doit comporter au moins une ligne.")
+        raise QuoteError(_("Le devis doit comporter au moins une ligne."))
     return lines
 
 
@@ -127,17 +133,18 @@ def quote_issue(
         vat_rate = quote_vat_rate(now=now)
     request = request_lock(request_id=request_id)  # then read: its phase as it is after any wait
     if request.request_type.code != RequestType.Code.CONNECTION:
-        raise QuoteError("Un devis ne s'émet que pour une demande de branchement.")
+        raise QuoteError(_("Un devis ne s'émet que pour une demande de branchement."))
     if request.status not in (ServiceRequest.Status.EN_COURS, ServiceRequest.Status.COMPLEMENT_DEMANDE):
-        raise QuoteError("Cette demande est close : aucun devis ne peut être émis.")
+        raise QuoteError(_("Cette demande est close : aucun devis ne peut être émis."))
     if request.phase is None or request.phase.code not in (Phase.Code.ETUDE, Phase.Code.DEVIS):
-        raise QuoteError("Le devis s'émet pendant l'étude technique.")
+        raise QuoteError(_("Le devis s'émet pendant l'étude technique."))
     if not lines:
-        raise QuoteError("Le devis doit comporter au moins une ligne.")
+        raise QuoteError(_("Le devis doit comporter au moins une ligne."))
     accepted = request.quotes.filter(status=Quote.Status.ACCEPTE).first()
     if accepted is not None:
         raise QuoteError(
-            f"Le devis {accepted.number} a déjà été accepté par le client : aucun nouveau devis ne peut être émis."
+            _("Le devis %(number)s a déjà été accepté par le client : aucun nouveau devis ne peut être émis.")
+            % {"number": accepted.number}
         )
     request.quotes.filter(status=Quote.Status.VALIDE).update(status=Quote.Status.EXPIRE)
     # VAT per line, rounded per line: the works invoice (bill_issue_other) computes it the same way,
@@ -174,18 +181,16 @@ def quote_issue(
         actor=actor,
         to_phase=devis_phase,
         action=ServiceRequest.Action.ACCEPT_QUOTE,
-        message=(
-            f"Devis {quote.number} : {money_format(quote.amount_ttc)} TTC, "
-            f"valable jusqu'au {quote.valid_until:%d/%m/%Y}."
-        ),
+        message=_("Devis %(number)s : %(amount)s TTC, valable jusqu'au %(until)s.")
+        % {"number": quote.number, "amount": money_format(quote.amount_ttc), "until": f"{quote.valid_until:%d/%m/%Y}"},
         data={"quote": quote.number},
         notice=Notice(
-            subject="Votre devis est disponible",
-            text=(
-                f"votre devis {quote.number} ({money_format(quote.amount_ttc, plain_space=True)} TTC) "
-                "est disponible dans « Mes devis ». "
+            subject=_("Votre devis est disponible"),
+            text=_(
+                "votre devis %(number)s (%(amount)s TTC) est disponible dans « Mes devis ». "
                 "Acceptez-le pour lancer les travaux."
-            ),
+            )
+            % {"number": quote.number, "amount": money_format(quote.amount_ttc, plain_space=True)},
         ),
     )
     return quote
@@ -214,7 +219,7 @@ def _quote_pdf(*, quote: Quote, vat_rate: Decimal) -> Document:
     account = PortalAccount.objects.filter(customer_id=request.customer_id).select_related("user").first()
     return document_register(
         kind=Document.Kind.QUOTE,
-        title=f"Devis {quote.number} — demande {request.number}",
+        title=_("Devis %(quote)s — demande %(request)s") % {"quote": quote.number, "request": request.number},
         owner=account.user if account else None,
         owner_label=request.customer.display_name,
         subject=quote,
@@ -257,7 +262,7 @@ def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None
     if quote.status != Quote.Status.VALIDE or (quote.valid_until and quote.valid_until < timezone.localdate(now)):
         raise QuoteNotAcceptable()
     if request.status not in OPEN_STATUSES or request.phase is None or request.phase.code != Phase.Code.DEVIS:
-        raise QuoteNotAcceptable("Ce devis ne peut plus être accepté : la demande a changé entre-temps.")
+        raise QuoteNotAcceptable(_("Ce devis ne peut plus être accepté : la demande a changé entre-temps."))
     quote.status = Quote.Status.ACCEPTE
     quote.accepted_at = now
     quote.save(update_fields=["status", "accepted_at"])
@@ -276,14 +281,14 @@ def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None
         actor=actor,
         actor_kind=RequestEvent.Actor.CUSTOMER,
         expect_phase=Phase.Code.DEVIS,
-        message=f"Devis {quote.number} accepté.",
+        message=_("Devis %(number)s accepté.") % {"number": quote.number},
         data={"quote": quote.number},
     )
-    text = (
-        f"vous avez accepté le devis {quote.number}. Payez la facture des travaux {bill.number} "
-        f"({money_format(bill.total_ttc, plain_space=True)}) en ligne depuis « Suivi des demandes » ou en "
-        "agence : les travaux de branchement seront programmés dès son paiement."
-    )
+    text = _(
+        "vous avez accepté le devis %(quote)s. Payez la facture des travaux %(bill)s (%(amount)s) en ligne "
+        "depuis « Suivi des demandes » ou en agence : les travaux de branchement seront programmés dès son "
+        "paiement."
+    ) % {"quote": quote.number, "bill": bill.number, "amount": money_format(bill.total_ttc, plain_space=True)}
     request_transition(
         request_id=request.pk,
         now=now,
@@ -291,9 +296,10 @@ def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None
         actor_kind=RequestEvent.Actor.SYSTEM,
         expect_phase=Phase.Code.DEVIS,
         action=ServiceRequest.Action.PAY,
-        message=f"Facture des travaux {bill.number} : {money_format(bill.total_ttc)} TTC (devis {quote.number}).",
+        message=_("Facture des travaux %(bill)s : %(amount)s TTC (devis %(quote)s).")
+        % {"bill": bill.number, "amount": money_format(bill.total_ttc), "quote": quote.number},
         data={"quote": quote.number, "bill": bill.number, "amount": str(bill.total_ttc)},
-        notice=Notice(subject="Facture des travaux de branchement", text=text),
+        notice=Notice(subject=_("Facture des travaux de branchement"), text=text),
     )
     if bill.settled_at is not None:  # the customer's credit paid it at once
         works_paid_check(request_id=request.pk, now=now)
@@ -312,11 +318,16 @@ def devis_accept_check(*, request: ServiceRequest) -> None:
         raise QuoteNotAccepted()
     bill = Bill.objects.filter(pk=request.fee_bill_id, kind=Bill.Kind.WORKS).first()
     if bill is None:
-        raise QuoteNotAccepted(f"Le devis {quote.number} est accepté mais sa facture des travaux n'est pas émise.")
+        raise QuoteNotAccepted(
+            _("Le devis %(number)s est accepté mais sa facture des travaux n'est pas émise.") % {"number": quote.number}
+        )
     if bill.settled_at is None:
         raise QuoteNotAccepted(
-            f"La facture des travaux {bill.number} n'est pas encore réglée : la demande passera aux travaux dès "
-            "son paiement (en ligne ou en agence)."
+            _(
+                "La facture des travaux %(number)s n'est pas encore réglée : la demande passera aux travaux dès "
+                "son paiement (en ligne ou en agence)."
+            )
+            % {"number": bill.number}
         )
 
 
@@ -340,7 +351,7 @@ def works_pay_start(*, request_id: int, customer: Customer, email: str, now: dat
             raise ServiceRequest.DoesNotExist()
         if not works_bill_payable(request):
             if request.fee_bill_id is not None and request.fee_bill.settled_at is not None:
-                raise WorksPaymentRefused("La facture des travaux est déjà payée.")
+                raise WorksPaymentRefused(_("La facture des travaux est déjà payée."))
             raise WorksPaymentRefused()
         bill = Bill.objects.get(pk=request.fee_bill_id)
     return order_create_for_bills(
@@ -374,11 +385,12 @@ def works_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
         expect_phase=Phase.Code.DEVIS,
         to_phase=works,
         action=ServiceRequest.Action.NONE,
-        message=f"Facture des travaux {bill.number} payée : travaux de branchement à programmer.",
+        message=_("Facture des travaux %(number)s payée : travaux de branchement à programmer.")
+        % {"number": bill.number},
         data={"bill": bill.number},
         notice=Notice(
-            subject="Facture des travaux payée",
-            text="votre facture des travaux est payée : les travaux de branchement vont être programmés.",
+            subject=_("Facture des travaux payée"),
+            text=_("votre facture des travaux est payée : les travaux de branchement vont être programmés."),
         ),
     )
     return True

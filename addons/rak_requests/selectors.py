@@ -10,7 +10,8 @@ from datetime import datetime
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from rak_requests.engine import OPEN_STATUSES
 from rak_requests.models import Attachment, Phase, RequestEvent, ServiceRequest
@@ -57,15 +58,21 @@ def request_final_state(request: ServiceRequest, *, with_actor: bool = True) -> 
     """How a closed request ended, for staff: « Clôturée (acceptée) le 04/12/2026 à 10:02 par
     Salma Alaoui », « Refusée le … par … — motif : … », « Annulée par le client le … ». Without
     the actor (lists): no query."""
-    when = ""
     if request.processed_at is not None:
-        when = f" le {timezone.localtime(request.processed_at):%d/%m/%Y à %H:%M}"
-    words = {
-        ServiceRequest.Status.ACCEPTEE: f"Clôturée (acceptée){when}",
-        ServiceRequest.Status.REJETEE: f"Refusée{when}",
-        ServiceRequest.Status.ANNULEE: f"Annulée par le client{when}",
-    }
-    text = words.get(request.status, request.get_status_display())
+        processed = timezone.localtime(request.processed_at)
+        when = {"date": f"{processed:%d/%m/%Y}", "time": f"{processed:%H:%M}"}
+        words = {
+            ServiceRequest.Status.ACCEPTEE: _("Clôturée (acceptée) le %(date)s à %(time)s") % when,
+            ServiceRequest.Status.REJETEE: _("Refusée le %(date)s à %(time)s") % when,
+            ServiceRequest.Status.ANNULEE: _("Annulée par le client le %(date)s à %(time)s") % when,
+        }
+    else:
+        words = {
+            ServiceRequest.Status.ACCEPTEE: _("Clôturée (acceptée)"),
+            ServiceRequest.Status.REJETEE: pgettext("request closed", "Refusée"),
+            ServiceRequest.Status.ANNULEE: _("Annulée par le client"),
+        }
+    text = str(words.get(request.status, request.get_status_display()))
     if not with_actor or request.status not in FINAL_EVENT:
         return text
     event = (
@@ -75,11 +82,14 @@ def request_final_state(request: ServiceRequest, *, with_actor: bool = True) -> 
         return text
     if request.status != ServiceRequest.Status.ANNULEE:
         if event.actor_id:
-            text += f" par {event.actor.get_full_name() or event.actor.username}"
+            text = _("%(state)s par %(actor)s") % {
+                "state": text,
+                "actor": event.actor.get_full_name() or event.actor.username,
+            }
         elif event.actor_kind == RequestEvent.Actor.SYSTEM:
-            text += " automatiquement"
+            text = _("%(state)s automatiquement") % {"state": text}
     if request.status == ServiceRequest.Status.REJETEE and event.message:
-        text += f" — motif : {event.message}"
+        text = _("%(state)s — motif : %(reason)s") % {"state": text, "reason": event.message}
     return text
 
 
@@ -88,29 +98,29 @@ def request_status_label(request: ServiceRequest) -> str:
     « Répondre à la demande de complément », « Signer le contrat », « Appeler le service client »,
     « Payer les frais d'abonnement »; closed: « Accepté », « Rejeté », « Annulé »."""
     closed = {
-        ServiceRequest.Status.ACCEPTEE: "Accepté",
-        ServiceRequest.Status.REJETEE: "Rejeté",
-        ServiceRequest.Status.ANNULEE: "Annulé",
+        ServiceRequest.Status.ACCEPTEE: pgettext("request state shown to the customer", "Accepté"),
+        ServiceRequest.Status.REJETEE: pgettext("request state shown to the customer", "Rejeté"),
+        ServiceRequest.Status.ANNULEE: pgettext("request state shown to the customer", "Annulé"),
     }
     if request.status in closed:
         return closed[request.status]
     if request.status == ServiceRequest.Status.COMPLEMENT_DEMANDE:
-        return "Répondre à la demande de complément"
+        return _("Répondre à la demande de complément")
     if (
         request.expected_action == ServiceRequest.Action.PAY
         and request.phase_id
         and request.phase.code == Phase.Code.DEVIS
     ):
-        return "Payer la facture des travaux"  # a connection request's accepted quote
+        return _("Payer la facture des travaux")  # a connection request's accepted quote
     return {
-        ServiceRequest.Action.NONE: "En cours : aucune action",
-        ServiceRequest.Action.ANSWER_COMPLEMENT: "Répondre à la demande de complément",
-        ServiceRequest.Action.CALL: "Appeler le service client",
-        ServiceRequest.Action.SIGN: "Signer le contrat",
-        ServiceRequest.Action.PAY: "Payer les frais d'abonnement",
-        ServiceRequest.Action.ACCEPT_QUOTE: "Accepter le devis",
-        ServiceRequest.Action.READ_METER: gettext("Communiquer l'index final de votre compteur"),
-    }.get(request.expected_action, "En cours : aucune action")
+        ServiceRequest.Action.NONE: _("En cours : aucune action"),
+        ServiceRequest.Action.ANSWER_COMPLEMENT: _("Répondre à la demande de complément"),
+        ServiceRequest.Action.CALL: _("Appeler le service client"),
+        ServiceRequest.Action.SIGN: _("Signer le contrat"),
+        ServiceRequest.Action.PAY: _("Payer les frais d'abonnement"),
+        ServiceRequest.Action.ACCEPT_QUOTE: _("Accepter le devis"),
+        ServiceRequest.Action.READ_METER: _("Communiquer l'index final de votre compteur"),
+    }.get(request.expected_action) or _("En cours : aucune action")
 
 
 def request_action_expected(request: ServiceRequest) -> bool:

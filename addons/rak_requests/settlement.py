@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from rak_base import clock
 from rak_requests.engine import OPEN_STATUSES, request_transition
@@ -133,10 +134,10 @@ def on_bills_reopened(
     for request_id in sorted(requests):
         request = ServiceRequest.objects.select_related("fee_bill", "phase").get(pk=request_id)
         bill_number = request.fee_bill.number if request.fee_bill_id else "—"
-        message = (
-            f"Paiement de la facture {bill_number} annulé — motif : {reason or '—'}. "
+        message = _(
+            "Paiement de la facture %(bill)s annulé — motif : %(reason)s. "
             "La facture est de nouveau à payer : la suite de la demande attend son règlement."
-        )
+        ) % {"bill": bill_number, "reason": reason or "—"}
         request_transition(
             request_id=request_id,
             now=now,
@@ -147,10 +148,15 @@ def on_bills_reopened(
             message=message,
         )
         told.append(request)
-    subject = f"Paiement annulé : {', '.join(r.number for r in told)}"
+    subject = _("Paiement annulé : %(requests)s") % {"requests": ", ".join(r.number for r in told)}
     body = "\n".join(
-        f"- {r.number} ({r.phase.name if r.phase else '—'}) : facture {r.fee_bill.number if r.fee_bill_id else '—'} "
-        f"de nouveau à payer (motif : {reason or '—'})."
+        _("- %(request)s (%(phase)s) : facture %(bill)s de nouveau à payer (motif : %(reason)s).")
+        % {
+            "request": r.number,
+            "phase": r.phase.name if r.phase else "—",
+            "bill": r.fee_bill.number if r.fee_bill_id else "—",
+            "reason": reason or "—",
+        }
         for r in told
     )
     supervisors = get_user_model().objects.filter(groups__name=SUPERVISOR_GROUP, is_active=True, is_staff=True)
