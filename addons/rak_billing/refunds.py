@@ -5,9 +5,10 @@ What the customer is owed is their credit: the ledger's balance when it is negat
 unused part of their payments and credit notes. Each such remainder is a refundable item with its
 origin (seed 000: « suite à une opération de résiliation, avance devis ou de double paiement »):
 
-- a credit note on the subscription invoice (deposit), on an advance invoice (the provision given
-  back, « Restitution de la provision ») or on a terminated dossier, or a terminated dossier's
-  deposit released: « Résiliation » (the deposit above the last bills);
+- a credit note on the subscription invoice (deposit) or on a terminated dossier, or a terminated
+  dossier's deposit released: « Résiliation » (the deposit above the last bills);
+- a credit note on an advance invoice (the provision given back at a termination, « Restitution
+  de la provision »): « Provision (carte congé) restituée »;
 - a credit note on a works invoice: « Avance sur devis » (a quote paid and not carried out);
 - a payment that paid nothing: « Double paiement » (the bills were already settled);
 - a payment's remainder above what it paid: « Trop-perçu conservé en crédit »;
@@ -90,6 +91,7 @@ class RefundCancelRefused(RakError):
 
 class Origin:
     TERMINATION = "TERMINATION"
+    PROVISION = "PROVISION"
     QUOTE_ADVANCE = "QUOTE_ADVANCE"
     DOUBLE_PAYMENT = "DOUBLE_PAYMENT"
     OVERPAYMENT = "OVERPAYMENT"
@@ -98,6 +100,7 @@ class Origin:
 
 ORIGIN_LABELS = {
     Origin.TERMINATION: gettext_lazy("Résiliation : dépôt de garantie au-delà des dernières factures"),
+    Origin.PROVISION: gettext_lazy("Provision (carte congé) restituée"),
     Origin.QUOTE_ADVANCE: gettext_lazy("Avance sur devis"),
     Origin.DOUBLE_PAYMENT: gettext_lazy("Double paiement"),
     Origin.OVERPAYMENT: gettext_lazy("Trop-perçu conservé en crédit"),
@@ -125,10 +128,13 @@ def _credit_note_origin(note: Bill, *, deposit: bool = False) -> str:
     """``deposit``: the note is a terminated dossier's deposit released (``DossierClosing``)."""
     credited = note.credited_bill
     dossier = note.dossier
+    if not deposit and credited is not None and credited.kind == Bill.Kind.ADVANCE:
+        # the provision (« carte congé ») given back (« Restitution de la provision », at a termination)
+        return Origin.PROVISION
     if (
         deposit
-        # the deposit paid at subscription, or the provision (« carte congé ») given back at a termination
-        or (credited is not None and credited.kind in (Bill.Kind.SUBSCRIPTION, Bill.Kind.ADVANCE))
+        # the deposit paid at subscription
+        or (credited is not None and credited.kind == Bill.Kind.SUBSCRIPTION)
         or (dossier is not None and dossier.status == Dossier.Status.TERMINATED)
     ):
         return Origin.TERMINATION

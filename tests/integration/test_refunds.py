@@ -143,7 +143,7 @@ def test_an_overpayment_a_quote_advance_and_a_deposit_are_owed_each_with_its_ori
 
     assert sorted((i.origin_label, i.amount) for i in items) == [
         ("Avance sur devis", D("300.00")),
-        ("Résiliation : dépôt de garantie au-delà des dernières factures", D("40.00")),
+        ("Provision (carte congé) restituée", D("40.00")),
         ("Résiliation : dépôt de garantie au-delà des dernières factures", D("250.00")),
         ("Trop-perçu conservé en crédit", D("50.00")),
     ]
