@@ -5,7 +5,8 @@
 - ``sms_outbox`` reads the outbox (rak_base.models.Message), ``run_worker`` delivers what is queued
   with the real worker (``manage.py rak_worker --batch``, django-tasks database backend);
 - ``now`` is a fixed, aware instant for the services that take ``now``;
-- the seeded tariffs come back after a transactional test flushed the tables (``_seeded_tariffs``);
+- the seeded tariffs and request types come back after a transactional test flushed the tables
+  (``_seeded_tariffs``, ``_seeded_request_types``);
 - ``browser`` / ``page`` drive Debian's Chromium through Playwright against ``live_server``;
   tests under tests/functional are marked ``functional`` and skipped, with the reason, only when
   /usr/bin/chromium is missing.
@@ -77,6 +78,22 @@ def _seeded_tariffs(request) -> None:
         )
         importlib.import_module("rak_billing.migrations.0013_vat_rate_other_invoices").seed_other_rate(apps, None)
         importlib.import_module("rak_billing.migrations.0014_vat_rate_online_fee").seed_online_fee_rate(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_request_types(request, _seeded_tariffs) -> None:
+    """Likewise for the request types, their phases and required documents of rak_requests' data
+    migrations (``rak_requests.seeding.request_types_seed``: 0002 and each type's own seed, all
+    idempotent): no test re-seeds them by hand. One query when they are there."""
+    if not (DB_FIXTURES & set(request.fixturenames) or request.node.get_closest_marker("django_db")):
+        return
+    from rak_requests.models import RequestType
+
+    codes = RequestType.Code.values
+    if RequestType.objects.filter(code__in=codes).count() < len(codes):
+        from rak_requests.seeding import request_types_seed
+
+        request_types_seed()
 
 
 @pytest.fixture

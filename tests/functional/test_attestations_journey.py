@@ -6,11 +6,9 @@ customer's own reading in « Suivi des demandes » as a « Relevé index »."""
 from __future__ import annotations
 
 import datetime
-import importlib
 import re
 from decimal import Decimal
 
-from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -22,10 +20,6 @@ from tests.functional.test_phone_layout import PHONE, assert_fits
 from tests.reading_factories import MeterReadingFactory, ReadingRoundFactory, dossier_in_round, png_bytes
 
 
-def _seed_request_types() -> None:
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
-
-
 def _login(page, customer) -> None:
     page.goto("/")
     page.get_by_label("Code client, e-mail ou téléphone").fill(customer.code)
@@ -35,7 +29,6 @@ def _login(page, customer) -> None:
 
 
 def test_customer_generates_an_attestation_sees_it_and_verifies_its_code(page, tmp_path):
-    _seed_request_types()
     customer, _ = customer_with_account(phone="+212661112240", first_name="Hind", last_name="Tazi")
     dossier = DossierFactory(customer=customer, premises=PremisesFactory(address="8 avenue Hassan II"))
     _login(page, customer)
@@ -93,7 +86,6 @@ def test_customer_generates_an_attestation_sees_it_and_verifies_its_code(page, t
 
 
 def test_mes_abonnements_on_a_phone_the_magnifier_lists_the_operations(page):
-    _seed_request_types()
     customer, _ = customer_with_account(phone="+212661112241", first_name="Omar", last_name="Bennani")
     dossier = DossierFactory(
         customer=customer,
@@ -160,7 +152,6 @@ def test_mes_abonnements_on_a_phone_the_magnifier_lists_the_operations(page):
 
 
 def test_suivi_des_demandes_shows_the_customers_own_reading(page, tmp_path):
-    _seed_request_types()
     today = timezone.localdate(clock.now())
     ReadingRoundFactory(code="TA1", window_start_day=min(today.day, 28), window_days=7)
     customer, _ = customer_with_account(phone="+212661112242", first_name="Salma", last_name="Idrissi")

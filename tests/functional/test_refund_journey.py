@@ -8,11 +8,9 @@ remboursement »: chèque, the amount defaulting to the credit); the customer fi
 from __future__ import annotations
 
 import datetime
-import importlib
 import re
 from decimal import Decimal
 
-from django.apps import apps
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
@@ -22,11 +20,6 @@ from rak_billing.models import Bill, Payment, Refund
 from rak_requests.models import RequestType, ServiceRequest
 from tests.factories import TEST_PASSWORD, StaffFactory, customer_with_account
 from tests.functional.test_phone_layout import PHONE, assert_fits
-
-
-def _seed_refund_type() -> None:
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
-    importlib.import_module("rak_requests.migrations.0008_refund").seed(apps, None)
 
 
 def _double_paid():
@@ -51,7 +44,6 @@ def _double_paid():
 
 
 def test_customer_asks_for_the_refund_staff_pay_it_and_the_customer_sees_it(page, browser, live_server):
-    _seed_refund_type()
     customer = _double_paid()
     agent = StaffFactory(username="accueil1", first_name="Salma", last_name="Alaoui")
     agent.groups.set(Group.objects.filter(name="accueil"))

@@ -10,10 +10,8 @@ finale »); the customer's page then says « Accepté » with the final bill, th
 from __future__ import annotations
 
 import datetime
-import importlib
 from decimal import Decimal
 
-from django.apps import apps
 from playwright.sync_api import expect
 
 from rak_base.models import Message
@@ -25,11 +23,6 @@ from tests.factories import TEST_PASSWORD, DossierFactory, PremisesFactory, cust
 from tests.request_factories import pdf_bytes
 
 PHONE = "+212661112260"
-
-
-def _seed() -> None:
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
-    importlib.import_module("rak_requests.migrations.0007_termination").seed(apps, None)
 
 
 def _staff_page(browser, live_server, username: str):
@@ -47,7 +40,6 @@ def _staff_page(browser, live_server, username: str):
 def test_customer_asks_for_termination_staff_accept_and_record_the_final_reading(
     page, browser, live_server, sms_outbox, tmp_path
 ):
-    _seed()
     customer, _user = customer_with_account(phone=PHONE, email="hind@example.ma", first_name="Hind", last_name="Tazi")
     home = PremisesFactory(address="8 avenue Mohammed V")
     water = DossierFactory(customer=customer, premises=home, number="EA00000761", deposit_amount=Decimal("300.00"))

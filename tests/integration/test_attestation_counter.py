@@ -4,10 +4,7 @@ refusals (rak_requests.admin_counter, the kind's ``customer_form``)."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from django.apps import apps
 from django.urls import reverse
 
 from rak_base.documents import document_verify
@@ -17,11 +14,6 @@ from tests.factories import DossierFactory, customer_with_account, staff_in
 from tests.integration.test_attestations import page_text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _request_types():
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
 
 
 @pytest.fixture

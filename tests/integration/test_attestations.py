@@ -7,12 +7,10 @@ generation is throttled."""
 from __future__ import annotations
 
 import datetime
-import importlib
 import io
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pypdf import PdfReader
@@ -36,11 +34,6 @@ from tests.factories import DossierFactory, customer_with_account
 from tests.reading_factories import MeterReadingFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _request_types():
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
 
 
 @pytest.fixture

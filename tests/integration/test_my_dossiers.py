@@ -10,11 +10,9 @@ with the reading's status, and the magnifier opens the reading in « Historique 
 from __future__ import annotations
 
 import datetime
-import importlib
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
@@ -109,7 +107,6 @@ def test_magnifier_lists_what_the_staff_did_with_dates_and_status(
     """Staff change the dossier in the back office (facturation: category and billing mode; then a
     cut, the reconnection; technique: a new meter; then the termination): each change is an
     operation under the magnifier, with the day it was made and « Réalisée »."""
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
     old_meter = MeterFactory(number="M000000777")
     dossier = DossierFactory(customer=customer, meter=old_meter, start_date=datetime.date(2016, 7, 1))
     staff_client = client.__class__()

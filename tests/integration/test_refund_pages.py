@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import datetime
 import html as htmllib
-import importlib
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.apps import apps
 from django.urls import reverse
 
 from rak_base import clock
@@ -38,14 +36,6 @@ MINE = reverse("portal:my_refunds")
 @pytest.fixture(autouse=True)
 def _frozen_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
-
-
-@pytest.fixture(autouse=True)
-def _refund_type():
-    """The seed rows (a transactional test run before on this worker flushed them)."""
-    if not RequestType.objects.filter(code=RequestType.Code.REFUND, phases__code=Phase.Code.VERSEMENT).exists():
-        importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
-        importlib.import_module("rak_requests.migrations.0008_refund").seed(apps, None)
 
 
 def text(response) -> str:

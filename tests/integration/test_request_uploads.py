@@ -6,12 +6,10 @@ in the back office get a French message for a name that is not a format."""
 
 from __future__ import annotations
 
-import importlib
 import io
 from html import unescape
 
 import pytest
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -26,11 +24,6 @@ from tests.integration.test_backoffice import changeform_data
 from tests.request_factories import ServiceRequestFactory, pdf_upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _request_types(db):
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
 
 
 def jpeg_upload(name: str = "cin.jpg") -> SimpleUploadedFile:

@@ -8,11 +8,9 @@ dossier refused."""
 from __future__ import annotations
 
 import datetime
-import importlib
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 
 from rak_base.models import Message
 from rak_base.uploads import UploadRefused
@@ -55,15 +53,8 @@ D = Decimal
 KIND = kind_for(RequestType.Code.TERMINATION)
 
 
-def seed_types() -> None:
-    """The request types and the termination phases (a transactional test may have flushed them)."""
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
-    importlib.import_module("rak_requests.migrations.0007_termination").seed(apps, None)
-
-
 def file_termination(customer, numbers: list[str], *, now, reason: str = "") -> ServiceRequest:
     """What the generic flow does at « Valider »: the kind's checks, filing, the dossiers."""
-    seed_types()
     data = TerminationData(dossiers=numbers, reason=reason)
     KIND.filing_check(customer=customer, data=data, now=now)
     cin = FiledAttachment("cin", "Pièce d'identité", "cin.pdf", pdf_bytes(), "application/pdf", "0" * 64, "pdf")
@@ -150,7 +141,6 @@ def test_the_form_lists_active_and_suspended_dossiers_and_refuses_next_to_the_fi
 
 
 def test_the_identity_document_is_pdf_image_or_archive_of_2_mo_at_most():
-    seed_types()
     cin = RequestType.objects.get(code="TERMINATION").documents.get(code="cin")
     assert cin.required and cin.max_bytes == 2 * 1024 * 1024
     assert cin.allowed_kinds == "pdf,image,zip,rar"
@@ -417,7 +407,6 @@ def test_rejected_request_leaves_the_dossier_active_and_another_request_may_foll
 
 
 def test_nobody_terminates_a_dossier_of_another_customer_through_the_data(now):
-    seed_types()
     customer = CustomerFactory()
     stranger = DossierFactory(number="EA00000999")
     data = TerminationData(dossiers=[stranger.number])

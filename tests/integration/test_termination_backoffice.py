@@ -8,11 +8,9 @@ counter for a customer who walks in, with the same checks."""
 from __future__ import annotations
 
 import datetime
-import importlib
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.urls import reverse
 
 from rak_base import clock
@@ -26,12 +24,6 @@ from tests.integration.test_termination_pages import PHONE, file_through_the_flo
 from tests.request_factories import pdf_upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
-    importlib.import_module("rak_requests.migrations.0007_termination").seed(apps, None)
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ back office: test_termination_backoffice.py."""
 from __future__ import annotations
 
 import datetime
-import importlib
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.urls import reverse
 
 from rak_base import clock
@@ -30,12 +28,6 @@ pytestmark = pytest.mark.django_db
 
 URL = reverse("portal:kind_service", args=["resiliation"])
 PHONE = "+212612000088"
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    importlib.import_module("rak_requests.migrations.0002_seed_request_types").seed(apps, None)
-    importlib.import_module("rak_requests.migrations.0007_termination").seed(apps, None)
 
 
 @pytest.fixture
