@@ -78,6 +78,7 @@ def _seeded_tariffs(request) -> None:
         )
         importlib.import_module("rak_billing.migrations.0013_vat_rate_other_invoices").seed_other_rate(apps, None)
         importlib.import_module("rak_billing.migrations.0014_vat_rate_online_fee").seed_online_fee_rate(apps, None)
+        importlib.import_module("rak_billing.migrations.0018_provisions").seed(apps, None)  # « Compteur collectif »
 
 
 @pytest.fixture(autouse=True)

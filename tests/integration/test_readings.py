@@ -385,7 +385,7 @@ def test_history_lists_last_24_with_photo_for_its_owner_in_constant_queries(
     with django_assert_max_num_queries(10):
         long = client.get(url)
     html = rendered(long)
-    assert html.count("<tr>") - 1 == 24  # header row + the last 24 readings
+    assert html.count("<tr") - 1 == 24  # header row + the last 24 readings
     assert "05/01/2023" not in html
 
 

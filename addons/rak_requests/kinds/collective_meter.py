@@ -37,12 +37,12 @@ OPEN_STATUSES = (ServiceRequest.Status.EN_COURS, ServiceRequest.Status.COMPLEMEN
 #: the two documents to download: URL part -> (template, file name, title)
 TEMPLATES = {
     "modele-de-la-demande": (
-        "rak_requests/collective_meter/request_form.html",
+        "rak_requests/pdf/collective_meter/request_form.html",
         "modele-demande-compteurs-collectifs.pdf",
         _("Modèle de la demande"),
     ),
     "attestation-administrative": (
-        "rak_requests/collective_meter/attestation_form.html",
+        "rak_requests/pdf/collective_meter/attestation_form.html",
         "attestation-administrative-compteurs-collectifs.pdf",
         _("Attestation administrative"),
     ),
