@@ -51,7 +51,8 @@ class HostileInputMiddleware:
     otherwise end in a 500), and 413 when a request body announces more than
     ``settings.REQUEST_MAX_BYTES`` (``BACKOFFICE_REQUEST_MAX_BYTES`` under /backoffice/) — refused
     from its Content-Length, before the body is read (a chunked body without length is bounded by
-    the front server: nginx ``client_max_body_size``, docs/OPERATIONS.md)."""
+    the front server: nginx ``client_max_body_size``, docs/OPERATIONS.md). A 405 (a GET on a form's
+    target) gets the French page "405.html" instead of Django's empty body."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -65,7 +66,10 @@ class HostileInputMiddleware:
             length = 0
         if length > self._limit(request):
             return self._too_large(request, self._limit(request))
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 405 and not getattr(response, "streaming", False) and not response.content:
+            return self._not_allowed(request, response)
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if getattr(view_func, "accepts_nul_bytes", False):
@@ -87,6 +91,17 @@ class HostileInputMiddleware:
         if request.path_info.startswith("/backoffice/"):  # reading and payment files (30 Mo)
             return settings.BACKOFFICE_REQUEST_MAX_BYTES
         return settings.REQUEST_MAX_BYTES
+
+    @staticmethod
+    def _not_allowed(request, response):
+        """A GET on a form's target (a bookmarked or typed address): Django's 405 has no body; the
+        French page says what to do instead ("405.html"), the Allow header kept."""
+        from django.shortcuts import render
+
+        page = render(request, "405.html", status=405)
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page
 
     @staticmethod
     def _too_large(request, limit: int):

@@ -51,6 +51,9 @@ from rak_requests.models import Phase, RequestEvent, RequestType, ServiceRequest
 
 DAILY_LIMIT = 20  # attestations per customer in 24 hours
 DAILY_WINDOW = timedelta(hours=24)
+#: the same attestation asked again within this delay (a double click, a form posted twice) is the one
+#: already generated, not a second request
+RESUBMIT_WINDOW = timedelta(seconds=30)
 HISTORY_READINGS = 24  # readings on the « historique de consommation » (two years of monthly readings)
 
 
@@ -368,6 +371,21 @@ def attestation_generate(
         raise AttestationUnavailable()
     data = AttestationData(attestation_type=attestation_type, dossier_number=(dossier_number or "").strip())
     KIND.filing_check(customer=customer, data=data, now=now)
+    # the customer's lock first: two identical posts at once give one attestation
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+    recent = (
+        ServiceRequest.objects.filter(
+            customer=customer,
+            request_type=request_type,
+            filed_at__gte=now - RESUBMIT_WINDOW,
+            data__attestation_type=data.attestation_type,
+            data__dossier_number=data.dossier_number,
+        )
+        .order_by("-filed_at", "-id")
+        .first()
+    )
+    if recent is not None and (document := attestation_document(recent)) is not None:
+        return Generated(request=recent, document=document)
     if not throttle_hit(key=f"attestation:{customer.pk}", limit=DAILY_LIMIT, window=DAILY_WINDOW, now=now):
         raise TooManyAttestations(
             gettext(

@@ -220,6 +220,7 @@ class TerminationKind(RequestKind):
     slug = "resiliation"
     title = _("Demande de résiliation")
     list_title = _("Toutes vos demandes de résiliation")
+    intro_template = "rak_portal/services/termination_intro.html"
     phases: ClassVar[dict[str, PhaseRule]] = {
         Phase.Code.TRAITEMENT: PhaseRule(),
         Phase.Code.RELEVE_FINALE: PhaseRule(

@@ -1,0 +1,100 @@
+"""Defects found by trying issue 10's pages from outside (a customer following seed 000 word by
+word, an attacker replaying and forging posts), each pinned here by a test that failed before its fix:
+
+- « Demande d'attestation »: the same « Générer » posted twice (a double click, a reloaded form)
+  generated two attestations and two requests; now the second post gives the first one back.
+- A GET on a form's target (e.g. a request's « repondre » address, bookmarked or typed) answered
+  Django's 405 with an empty page; now the French page says what to do.
+- « Demande de résiliation »: the seed's explanation (the ID document's formats and size, the OTP by
+  SMS) was missing from the page; the dossiers' help stays the one place with « Sélectionnez un ou
+  plusieurs dossiers à résilier. » (a text a browser test finds exactly once).
+"""
+
+from __future__ import annotations
+
+import datetime
+import html as html_lib
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from rak_base import clock
+from rak_base.models import Document
+from rak_requests.models import ServiceRequest
+from tests.factories import DossierFactory, customer_with_account
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def account():
+    customer, user = customer_with_account(phone="+212612000931", email="probe@example.ma", first_name="Samira")
+    dossier = DossierFactory(customer=customer, number="EA00000931", deposit_amount=Decimal("180.00"))
+    return customer, user, dossier
+
+
+@pytest.fixture
+def logged(client, account):
+    client.force_login(account[1])
+    return client
+
+
+@pytest.fixture
+def fixed_now(monkeypatch, now):
+    monkeypatch.setattr(clock, "now", lambda: now)
+    return now
+
+
+def text(response) -> str:
+    return " ".join(html_lib.unescape(response.content.decode()).replace("\xa0", " ").split())
+
+
+def test_attestation_posted_twice_is_generated_once(logged, account, fixed_now):
+    url = reverse("portal:attestations")
+    form = {"attestation_type": "ABONNEMENT", "dossier_number": "EA00000931"}
+
+    first = logged.post(url, form)
+    second = logged.post(url, form)  # the same « Générer » again a moment later
+
+    assert first.status_code == second.status_code == 302
+    requests = ServiceRequest.objects.filter(customer=account[0], request_type__code="ATTESTATION")
+    assert requests.count() == 1
+    assert Document.objects.filter(kind=Document.Kind.ATTESTATION).count() == 1
+    page = text(logged.get(url))
+    number = requests.get().number
+    assert f"Votre attestation n° {number} a été générée" in page
+    assert logged.get(reverse("portal:attestation_pdf", args=[number])).status_code == 200
+
+
+def test_attestation_asked_again_later_is_a_new_one(logged, account, fixed_now, monkeypatch):
+    url = reverse("portal:attestations")
+    form = {"attestation_type": "ABONNEMENT", "dossier_number": "EA00000931"}
+    assert logged.post(url, form).status_code == 302
+    monkeypatch.setattr(clock, "now", lambda: fixed_now + datetime.timedelta(minutes=1))
+
+    assert logged.post(url, form).status_code == 302
+
+    assert ServiceRequest.objects.filter(customer=account[0], request_type__code="ATTESTATION").count() == 2
+
+
+def test_get_on_a_post_only_address_shows_a_french_page(logged):
+    response = logged.get(reverse("portal:request_answer", args=["RS2026-000001"]))
+
+    assert response.status_code == 405
+    assert "POST" in response["Allow"]
+    page = text(response)
+    assert "Action impossible depuis cette adresse" in page
+    assert "utilisez le bouton prévu" in page
+
+
+def test_termination_page_explains_the_seed_steps(logged):
+    page = text(logged.get(reverse("portal:kind_service", args=["resiliation"])))
+
+    assert "Pour envoyer une demande de résiliation :" in page
+    assert (
+        "Joignez votre pièce d'identité sous format PDF, image ou fichier compressé, la taille du fichier ne peut "
+        "pas être supérieure à 2M." in page
+    )
+    assert "Vous recevrez un SMS contenant un code de confirmation OTP" in page
+    assert page.count("Sélectionnez un ou plusieurs dossiers à résilier.") == 1
