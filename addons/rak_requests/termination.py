@@ -26,6 +26,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.money import money_format
 from rak_billing.api import dossier_accounts_close, final_reading_record, final_readings
@@ -38,11 +39,11 @@ ZERO = Decimal("0.00")
 
 
 class FinalReadingNotExpected(RequestError):
-    default_message = "Cette demande n'attend pas d'index final."
+    default_message = gettext_lazy("Cette demande n'attend pas d'index final.")
 
 
 class FinalReadingDossierUnknown(RequestError):
-    default_message = "Ce dossier ne fait pas partie de cette demande de résiliation."
+    default_message = gettext_lazy("Ce dossier ne fait pas partie de cette demande de résiliation.")
 
 
 def _phase(request: ServiceRequest, code: str) -> Phase | None:

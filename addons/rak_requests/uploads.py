@@ -13,6 +13,7 @@ The content is checked by ``rak_base.uploads.upload_validate`` (magic bytes, siz
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.errors import RakError
 from rak_base.uploads import IMAGE_KINDS, KINDS, ValidatedUpload, kinds_label, size_label, upload_validate
@@ -35,7 +36,7 @@ NAMES: dict[str, frozenset[str]] = {
 
 
 class UnknownFormat(RakError):
-    default_message = "Format inconnu."
+    default_message = gettext_lazy("Format inconnu.")
 
 
 def _names(allowed: str) -> list[str]:
