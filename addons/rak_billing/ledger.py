@@ -135,10 +135,11 @@ def customer_balance(customer: Customer | int) -> Decimal:
     return round_money(total) if total is not None else ZERO
 
 
-def _allocated_subquery(field: str):
+def _sum_per_source(model, field: str):
+    """The sum of ``model.amount`` per payment / credit note (``field``), 0 when none, as a subquery."""
     return Coalesce(
         Subquery(
-            PaymentAllocation.objects.filter(**{field: OuterRef("pk")})
+            model.objects.filter(**{field: OuterRef("pk")})
             .order_by()
             .values(field)
             .annotate(total=Sum("amount"))
@@ -147,21 +148,16 @@ def _allocated_subquery(field: str):
         Value(ZERO),
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
+
+
+def _allocated_subquery(field: str):
+    """What each payment / credit note settled on bills (reversals' negative rows included)."""
+    return _sum_per_source(PaymentAllocation, field)
 
 
 def _refunded_subquery(field: str):
     """What refunds paid out of each payment / credit note (cancellations' negative rows included)."""
-    return Coalesce(
-        Subquery(
-            RefundAllocation.objects.filter(**{field: OuterRef("pk")})
-            .order_by()
-            .values(field)
-            .annotate(total=Sum("amount"))
-            .values("total")
-        ),
-        Value(ZERO),
-        output_field=DecimalField(max_digits=14, decimal_places=2),
-    )
+    return _sum_per_source(RefundAllocation, field)
 
 
 def _used_subquery(field: str):
