@@ -5,6 +5,8 @@ word, an attacker replaying and forging posts), each pinned here by a test that 
   generated two attestations and two requests; now the second post gives the first one back.
 - A GET on a form's target (e.g. a request's « repondre » address, bookmarked or typed) answered
   Django's 405 with an empty page; now the French page says what to do.
+- « Importer les rejets » (back office, recouvrement): a CSV line with a field over 128 Ko ended in a
+  500 (``_csv.Error``); now the file is refused on the page with its French message, nothing stored.
 - « Demande de résiliation »: the seed's explanation (the ID document's formats and size, the OTP by
   SMS) was missing from the page; the dossiers' help stays the one place with « Sélectionnez un ou
   plusieurs dossiers à résilier. » (a text a browser test finds exactly once).
@@ -17,12 +19,14 @@ import html as html_lib
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from rak_base import clock
 from rak_base.models import Document
+from rak_billing.direct_debit_models import DebitRejectImport
 from rak_requests.models import ServiceRequest
-from tests.factories import DossierFactory, customer_with_account
+from tests.factories import DossierFactory, customer_with_account, staff_in
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +102,14 @@ def test_termination_page_explains_the_seed_steps(logged):
     )
     assert "Vous recevrez un SMS contenant un code de confirmation OTP" in page
     assert page.count("Sélectionnez un ou plusieurs dossiers à résilier.") == 1
+
+
+def test_a_reject_file_with_an_endless_field_is_refused_on_the_page(client):
+    staff_in("recouvrement", client=client)
+    endless = SimpleUploadedFile("rejets.csv", b"A" * 200_000 + b";AM04;Provision insuffisante\r\n", "text/csv")
+
+    response = client.post(reverse("admin:rak_billing_debitrejectimport_import_rejects"), {"file": endless})
+
+    assert response.status_code == 200
+    assert "Le fichier de rejets est illisible (une ligne trop longue ou mal formée)" in text(response)
+    assert not DebitRejectImport.objects.exists()
