@@ -7,6 +7,9 @@ word, an attacker replaying and forging posts), each pinned here by a test that 
   Django's 405 with an empty page; now the French page says what to do.
 - « Importer les rejets » (back office, recouvrement): a CSV line with a field over 128 Ko ended in a
   500 (``_csv.Error``); now the file is refused on the page with its French message, nothing stored.
+- « Mes provisions »: each pane's title (« Relevé de compte », « Abonnement concernés », « Dépôt de
+  garantie ») was written twice, as the heading and as a hidden table caption, so a browser looking
+  for the seed's text found two elements; the tables are now named by their heading.
 - « Demande de résiliation »: the seed's explanation (the ID document's formats and size, the OTP by
   SMS) was missing from the page; the dossiers' help stays the one place with « Sélectionnez un ou
   plusieurs dossiers à résilier. » (a text a browser test finds exactly once).
@@ -25,6 +28,7 @@ from django.urls import reverse
 from rak_base import clock
 from rak_base.models import Document
 from rak_billing.direct_debit_models import DebitRejectImport
+from rak_customer.models import Dossier
 from rak_requests.models import ServiceRequest
 from tests.factories import DossierFactory, customer_with_account, staff_in
 
@@ -113,3 +117,19 @@ def test_a_reject_file_with_an_endless_field_is_refused_on_the_page(client):
     assert response.status_code == 200
     assert "Le fichier de rejets est illisible (une ligne trop longue ou mal formée)" in text(response)
     assert not DebitRejectImport.objects.exists()
+
+
+def test_provisions_panes_titles_are_written_once(client, account):
+    customer, user, _dossier = account
+    DossierFactory(customer=customer, billing_mode=Dossier.BillingMode.ADVANCE)
+    client.force_login(user)
+    advance_page = text(client.get(reverse("portal:provisions")))
+    for label in ("Relevé de compte", "Abonnement concernés", "Avance sur consommation"):
+        assert advance_page.count(label) == 1, label
+    assert 'aria-labelledby="pane-dossiers"' in advance_page
+
+    _other, other_user = customer_with_account(phone="+212612000933")
+    DossierFactory(customer=_other, deposit_amount=Decimal("300.00"))
+    client.force_login(other_user)
+    deposit_page = text(client.get(reverse("portal:provisions")))
+    assert deposit_page.count("Dépôt de garantie") == 1
