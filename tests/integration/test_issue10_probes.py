@@ -7,6 +7,9 @@ word, an attacker replaying and forging posts), each pinned here by a test that 
   Django's 405 with an empty page; now the French page says what to do.
 - « Importer les rejets » (back office, recouvrement): a CSV line with a field over 128 Ko ended in a
   500 (``_csv.Error``); now the file is refused on the page with its French message, nothing stored.
+- The back office's object pages with an id that is not one (/backoffice/…/servicerequest/x/change/,
+  mandates, reject imports, readings…) ended in a 500 (the action buttons' permission checks queried
+  ``pk="x"``); now a 404.
 - « Mes provisions »: each pane's title (« Relevé de compte », « Abonnement concernés », « Dépôt de
   garantie ») was written twice, as the heading and as a hidden table caption, so a browser looking
   for the seed's text found two elements; the tables are now named by their heading.
@@ -133,3 +136,15 @@ def test_provisions_panes_titles_are_written_once(client, account):
     client.force_login(other_user)
     deposit_page = text(client.get(reverse("portal:provisions")))
     assert deposit_page.count("Dépôt de garantie") == 1
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["rak_requests/servicerequest", "rak_billing/mandate", "rak_billing/debitrejectimport", "rak_billing/meterreading"],
+)
+def test_back_office_page_of_an_id_that_is_not_one_is_a_404(client, model):
+    staff_in("superviseur", client=client)
+
+    response = client.get(f"/backoffice/{model}/x/change/")
+
+    assert response.status_code == 404
