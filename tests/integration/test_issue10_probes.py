@@ -15,7 +15,8 @@ word, an attacker replaying and forging posts), each pinned here by a test that 
   for the seed's text found two elements; the tables are now named by their heading.
 - « Demande de résiliation »: the seed's explanation (the ID document's formats and size, the OTP by
   SMS) was missing from the page; the dossiers' help stays the one place with « Sélectionnez un ou
-  plusieurs dossiers à résilier. » (a text a browser test finds exactly once).
+  plusieurs dossiers à résilier. » (a text a browser test finds exactly once); during the OTP step
+  the explanation is left out, so the code's field comes first on a phone.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rak_billing.direct_debit_models import DebitRejectImport
 from rak_customer.models import Dossier
 from rak_requests.models import ServiceRequest
 from tests.factories import DossierFactory, customer_with_account, staff_in
+from tests.request_factories import pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +150,15 @@ def test_back_office_page_of_an_id_that_is_not_one_is_a_404(client, model):
     response = client.get(f"/backoffice/{model}/x/change/")
 
     assert response.status_code == 404
+
+
+def test_termination_otp_step_comes_first_without_the_explanation(logged):
+    url = reverse("portal:kind_service", args=["resiliation"])
+    sent = logged.post(url, {"action": "submit", "dossiers": ["EA00000931"], "doc_cin": pdf_upload()})
+    assert sent.status_code == 302
+
+    page = logged.get(url).content.decode()
+
+    assert 'data-testid="otp-step"' in page
+    assert "Saisissez le code OTP puis cliquez sur le bouton" in html_lib.unescape(page)
+    assert 'data-testid="kind-intro"' not in page
