@@ -7,6 +7,8 @@ word, an attacker replaying and forging posts), each pinned here by a test that 
   Django's 405 with an empty page; now the French page says what to do.
 - « Importer les rejets » (back office, recouvrement): a CSV line with a field over 128 Ko ended in a
   500 (``_csv.Error``); now the file is refused on the page with its French message, nothing stored.
+- « Exporter les prélèvements du mois »: the month 9999-12 ended in a 500 (the month's end
+  overflowed) and 1900-01 was exported; now a month outside 2000 … next year is refused on the page.
 - The back office's object pages with an id that is not one (/backoffice/…/servicerequest/x/change/,
   mandates, reject imports, readings…) ended in a 500 (the action buttons' permission checks queried
   ``pk="x"``); now a 404.
@@ -31,7 +33,7 @@ from django.urls import reverse
 
 from rak_base import clock
 from rak_base.models import Document
-from rak_billing.direct_debit_models import DebitRejectImport
+from rak_billing.direct_debit_models import DebitBatch, DebitRejectImport
 from rak_customer.models import Dossier
 from rak_requests.models import ServiceRequest
 from tests.factories import DossierFactory, customer_with_account, staff_in
@@ -162,3 +164,14 @@ def test_termination_otp_step_comes_first_without_the_explanation(logged):
     assert 'data-testid="otp-step"' in page
     assert "Saisissez le code OTP puis cliquez sur le bouton" in html_lib.unescape(page)
     assert 'data-testid="kind-intro"' not in page
+
+
+@pytest.mark.parametrize("month", ["9999-12", "1900-01"])
+def test_export_of_an_absurd_month_is_refused_on_the_page(client, month):
+    staff_in("recouvrement", client=client)
+
+    response = client.post(reverse("admin:rak_billing_debitbatch_export"), {"month": month})
+
+    assert response.status_code == 200
+    assert "Indiquez un mois entre 2000 et" in text(response)
+    assert not DebitBatch.objects.exists()

@@ -193,6 +193,16 @@ class ExportForm(forms.Form):
         error_messages={"invalid": _("Indiquez un mois (AAAA-MM).")},
     )
 
+    def clean_month(self) -> datetime.date:
+        """A month the bank can be asked for: from 2000 to next year (9999-12 overflowed the month's end)."""
+        month = self.cleaned_data["month"]
+        last_year = timezone.localdate(clock.now()).year + 1
+        if not 2000 <= month.year <= last_year:
+            raise forms.ValidationError(
+                _("Indiquez un mois entre 2000 et %(year)s (AAAA-MM).") % {"year": last_year}, code="out_of_range"
+            )
+        return month
+
 
 @admin.register(DebitBatch)
 class DebitBatchAdmin(ReadOnlyMixin, ModelAdmin):
