@@ -2,7 +2,8 @@
 word, an attacker replaying and forging posts), each pinned here by a test that failed before its fix:
 
 - « Demande d'attestation »: the same « Générer » posted twice (a double click, a reloaded form)
-  generated two attestations and two requests; now the second post gives the first one back.
+  generated two attestations and two requests; now the second post gives the first one back (and at
+  the counter, the second « Déposer une demande » is refused with the first one's number).
 - A GET on a form's target (e.g. a request's « repondre » address, bookmarked or typed) answered
   Django's 405 with an empty page; now the French page says what to do.
 - « Importer les rejets » (back office, recouvrement): a CSV line with a field over 128 Ko ended in a
@@ -175,3 +176,17 @@ def test_export_of_an_absurd_month_is_refused_on_the_page(client, month):
     assert response.status_code == 200
     assert "Indiquez un mois entre 2000 et" in text(response)
     assert not DebitBatch.objects.exists()
+
+
+def test_attestation_filed_twice_at_the_counter_is_generated_once(client, account, fixed_now):
+    customer, _user, dossier = account
+    staff_in("accueil", client=client)
+    url = reverse("admin:rak_requests_counter_file", args=[customer.pk, "attestation"])
+    form = {"attestation_type": "ABONNEMENT", "dossier_number": dossier.number, "identity_checked": "on"}
+
+    client.post(url, form)
+    again = client.post(url, form)
+
+    filed = ServiceRequest.objects.get(customer=customer, request_type__code="ATTESTATION")
+    assert f"Cette attestation vient d'être générée (n° {filed.number})" in text(again)
+    assert Document.objects.filter(kind=Document.Kind.ATTESTATION).count() == 1

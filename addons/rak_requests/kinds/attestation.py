@@ -98,6 +98,10 @@ class TooManyAttestations(AttestationRefused):
     pass
 
 
+class AttestationJustGenerated(AttestationRefused):
+    """The same attestation asked again within ``RESUBMIT_WINDOW`` (a double click at the counter)."""
+
+
 # --- typed data -------------------------------------------------------------------------------------
 
 
@@ -331,6 +335,12 @@ class AttestationKind(RequestKind):
         data.validate()
         dossier = _customer_dossier(customer_id=customer.pk, number=data.dossier_number)
         attestation_check(dossier=dossier, attestation_type=data.attestation_type)
+        recent = attestation_recent(customer_id=customer.pk, data=data, now=now)
+        if recent is not None:
+            raise AttestationJustGenerated(
+                gettext("Cette attestation vient d'être générée (n° %(number)s) : ouvrez-la avec « Voir ».")
+                % {"number": recent.number}
+            )
 
     def on_filed(self, *, request: ServiceRequest, now: datetime) -> None:
         attestation_issue(request=request, now=now)
@@ -343,6 +353,22 @@ KIND = kind_register(AttestationKind())
 
 
 # --- the customer's service -------------------------------------------------------------------------
+
+
+def attestation_recent(*, customer_id: int, data: AttestationData, now: datetime) -> ServiceRequest | None:
+    """The same attestation (type and dossier) generated for the customer within ``RESUBMIT_WINDOW``."""
+    return (
+        ServiceRequest.objects.filter(
+            customer_id=customer_id,
+            request_type__code=RequestType.Code.ATTESTATION,
+            filed_at__gte=now - RESUBMIT_WINDOW,
+            filed_at__lte=now,
+            data__attestation_type=data.attestation_type,
+            data__dossier_number=data.dossier_number,
+        )
+        .order_by("-filed_at", "-id")
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -370,22 +396,12 @@ def attestation_generate(
     if request_type is None:
         raise AttestationUnavailable()
     data = AttestationData(attestation_type=attestation_type, dossier_number=(dossier_number or "").strip())
-    KIND.filing_check(customer=customer, data=data, now=now)
-    # the customer's lock first: two identical posts at once give one attestation
+    # the customer's lock first: the same « générer » posted twice (even at once) gives the one attestation
     list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
-    recent = (
-        ServiceRequest.objects.filter(
-            customer=customer,
-            request_type=request_type,
-            filed_at__gte=now - RESUBMIT_WINDOW,
-            data__attestation_type=data.attestation_type,
-            data__dossier_number=data.dossier_number,
-        )
-        .order_by("-filed_at", "-id")
-        .first()
-    )
+    recent = attestation_recent(customer_id=customer.pk, data=data, now=now)
     if recent is not None and (document := attestation_document(recent)) is not None:
         return Generated(request=recent, document=document)
+    KIND.filing_check(customer=customer, data=data, now=now)
     if not throttle_hit(key=f"attestation:{customer.pk}", limit=DAILY_LIMIT, window=DAILY_WINDOW, now=now):
         raise TooManyAttestations(
             gettext(
