@@ -50,6 +50,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.errors import RakError
 from rak_base.money import round_money
@@ -83,15 +84,19 @@ from rak_billing.readings.selectors import REAL_SOURCES, accepted_baselines
 from rak_billing.tariffs import schedule_for, vat_rate_for
 from rak_customer.models import Dossier, Service
 
-SERVICE_WORDS = {Service.EAU: "eau", Service.ELECTRICITE: "électricité", Service.ASSAINISSEMENT: "assainissement"}
+SERVICE_WORDS = {
+    Service.EAU: gettext_lazy("eau"),
+    Service.ELECTRICITE: gettext_lazy("électricité"),
+    Service.ASSAINISSEMENT: gettext_lazy("assainissement"),
+}
 
 
 class ClosingError(RakError):
-    default_message = "La clôture du dossier n'est pas possible."
+    default_message = gettext_lazy("La clôture du dossier n'est pas possible.")
 
 
 class FinalReadingRefused(ReadingError):
-    default_message = "L'index final ne peut pas être enregistré."
+    default_message = gettext_lazy("L'index final ne peut pas être enregistré.")
 
 
 def _photo_validate(photo):

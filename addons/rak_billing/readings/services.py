@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from rak_base.models import Message
 from rak_base.outbox import message_queue_bell, message_queue_bulk, message_queue_sms
@@ -440,6 +441,6 @@ def reading_installation_record(
         reading_date=reading_date,
         index=index,
         source=MeterReading.Source.AGENT,
-        note=note or "Index de pose du compteur",
+        note=note or gettext("Index de pose du compteur"),
         created_by=agent,
     )

@@ -237,6 +237,11 @@ def _submit(request, kind, request_type, state) -> HttpResponse:
     if not valid:
         return _render(request, kind, request_type, state, submission=submission, status=400)
     if not kind.requires_otp:
+        try:
+            sms_request_allow(request, now=now)  # filing queues the acknowledgement SMS
+        except RakError as exc:
+            submission.form.add_error(None, exc.message)
+            return _render(request, kind, request_type, state, submission=submission, status=400)
         return _file(request, kind, state, submission.typed_data)
     phone = customer_sms_phone(request.customer)
     if not phone:

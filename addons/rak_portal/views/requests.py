@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from rak_base import clock
@@ -37,7 +38,7 @@ class ComplementAnswerForm(forms.Form):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    file = forms.FileField(label="Fichier", required=False, widget=forms.ClearableFileInput)
+    file = forms.FileField(label=gettext_lazy("Fichier"), required=False, widget=forms.ClearableFileInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
