@@ -151,3 +151,53 @@ def test_the_complement_forms_file_label_is_translatable():
     label = ComplementAnswerForm.base_fields["file"].label
     assert isinstance(label, Promise)
     assert str(label) == "Fichier"
+
+
+# --- query counts: the back office's list of refunds ---------------------------------------------
+
+
+def _refunds(count: int, *, offset: int) -> None:
+    import datetime
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from rak_billing.api import refund_cancel, refund_record
+    from rak_billing.ledger import payment_record
+    from rak_billing.models import Payment, Refund
+    from tests.factories import StaffFactory
+
+    now = datetime.datetime(2026, 3, 20, 10, 0, tzinfo=ZoneInfo("Africa/Casablanca"))
+    for index in range(offset, offset + count):
+        customer, _user = customer_with_account(phone=f"+2126124000{index:02d}")
+        payment_record(customer=customer, amount=Decimal("50.00"), method=Payment.Method.CASH, paid_at=now)
+        refund = refund_record(
+            customer=customer,
+            method=Refund.Method.ESPECES,
+            amount=Decimal("20.00"),
+            paid_at=now,
+            now=now,
+            recorded_by=StaffFactory(),
+            external_id=f"REVIEW-{index}",
+        )
+        if index % 2:
+            refund_cancel(refund=refund, reason="Chèque non encaissé", by=StaffFactory(), at=now)
+
+
+@pytest.mark.django_db
+def test_the_back_office_list_of_refunds_costs_the_same_queries_for_2_or_8_rows(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import staff_in
+
+    staff_in("recouvrement", client=client)
+    url = reverse("admin:rak_billing_refund_changelist")
+    _refunds(2, offset=0)
+    client.get(url)  # warm the caches (permissions, content types)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    _refunds(6, offset=2)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert response.content.decode().count("20,00") >= 8
+    assert len(many) == len(few) <= 20
