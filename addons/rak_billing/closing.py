@@ -509,7 +509,8 @@ def dossier_accounts_close(
     """Close the accounts of a dossier being terminated (request ``reference``): its final bill,
     the customer's existing credit applied, its deposit released against its last bills, and the
     balance recorded (dues − deposit: positive, the customer owes it; negative, the RAK does).
-    ``end_date``: the final reading's date by default (today without a meter). Idempotent: a
+    ``end_date``: the dossier's own final reading's date by default (the closing day without a meter
+    of its own — sanitation, whose bill uses the water meter's last reading). Idempotent: a
     closed dossier's closing is returned unchanged."""
     dossier = Dossier.objects.only("customer_id").get(pk=dossier_id)
     _lock_customer(dossier.customer_id)
@@ -533,8 +534,9 @@ def dossier_accounts_close(
     closing.final_bill = bill
     closing.dues_amount = dues
     closing.balance = dues - closing.deposit_amount
-    if end_date is None:
-        end_date = final.reading_date if final is not None else timezone.localdate(now)
+    if end_date is None:  # the dossier's own final reading; sanitation (no meter of its own): the closing day
+        own = final is not None and final.dossier_id == dossier.pk
+        end_date = final.reading_date if own else timezone.localdate(now)
     closing.end_date = max(end_date, dossier.start_date)
     closing.closed_at = now
     closing.save()

@@ -11,6 +11,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from rak_base.models import Message
 from rak_base.uploads import UploadRefused
@@ -44,7 +45,7 @@ from rak_requests.termination import (
 )
 from tests.billing_factories import bill_create
 from tests.factories import CustomerFactory, DossierFactory, MeterFactory, StaffFactory, customer_with_account
-from tests.reading_factories import png_upload
+from tests.reading_factories import MeterReadingFactory, png_upload
 from tests.request_factories import exe_renamed_pdf, pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -413,3 +414,16 @@ def test_nobody_terminates_a_dossier_of_another_customer_through_the_data(now):
     assert KIND.dossiers_from_data(customer=customer, data=data) == []
     with pytest.raises(DossierNotYours):
         KIND.filing_check(customer=customer, data=data, now=now)
+
+
+def test_a_sanitation_dossier_terminated_alone_ends_on_the_day_of_its_closing_not_at_an_old_reading(owner, water, now):
+    """Sanitation has no meter of its own: its bill uses the water meter's last reading, which may be
+    weeks old. Its end date (« Mes résiliations ») is the day it is closed, never that old reading's."""
+    customer, _user = owner
+    MeterReadingFactory(dossier=water, reading_date=datetime.date(2026, 2, 10), index=D("1012"))
+    sanitation = DossierFactory(
+        customer=customer, number="AS00000778", service="ASSAINISSEMENT", meter=None, premises=water.premises
+    )
+    closing = dossier_accounts_close(dossier_id=sanitation.pk, reference="RS2026-000099", now=now)
+    assert closing.end_date == timezone.localdate(now)
+    assert Dossier.objects.get(pk=water.pk).status == Dossier.Status.ACTIVE
