@@ -203,7 +203,10 @@ def test_without_a_phone_the_customer_confirms_a_new_number_by_sms_here(client, 
     customer, user = customer_with_account(phone="+212612000079", email="said@example.ma")
     Contact.objects.filter(customer=customer, kind=Contact.Kind.PHONE).delete()
     client.force_login(user)
-    assert "Recevoir un code de confirmation" in client.get(URL).content.decode()
+    page = client.get(URL).content.decode()
+    assert "Recevoir un code de confirmation" in page
+    # the customer has no phone at all: the field asks for « N° de téléphone », not for a « Nouveau » one
+    assert "N° de téléphone (mobile)" in page and "Nouveau n° de téléphone" not in page
     assert client.post(URL, {"action": "contact_phone", "contact-phone": "0612000080"}).status_code == 302
     code = sms_outbox.last_code("+212612000080")
     wrong = client.post(URL, {"action": "contact_phone_otp", "contact-otp": "999999" if code != "999999" else "111111"})

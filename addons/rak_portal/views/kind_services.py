@@ -157,6 +157,14 @@ def _contact(customer) -> dict:
     return {"phone": phone, "email": email, "missing": not (phone and email)}
 
 
+class ContactPhoneForm(PhoneChangeForm):
+    """The profile's phone form, for a customer who has no phone yet (not a « nouveau » one)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].label = _("N° de téléphone (mobile)")
+
+
 def _render(request, kind, request_type, state, *, submission=None, status=200, **extra) -> HttpResponse:
     customer = request.customer
     if submission is None:
@@ -178,7 +186,7 @@ def _render(request, kind, request_type, state, *, submission=None, status=200, 
         "form": submission.form,
         "contact": contact,
         "contact_missing_message": CONTACT_MISSING,
-        "phone_form": PhoneChangeForm(prefix=CONTACT_PREFIX),
+        "phone_form": ContactPhoneForm(prefix=CONTACT_PREFIX),
         "phone_otp_form": OtpForm(prefix=CONTACT_PREFIX),
         "email_form": EmailForm(prefix=CONTACT_PREFIX),
         "pending_phone_hint": phone_last_digits(pending_phone) if pending_phone else "",
@@ -353,7 +361,7 @@ def _contact_action(request, kind, request_type, state, action) -> HttpResponse:
         )
         return back
     if action == "contact_phone":
-        form = PhoneChangeForm(request.POST, prefix=CONTACT_PREFIX)
+        form = ContactPhoneForm(request.POST, prefix=CONTACT_PREFIX)
         if not form.is_valid():
             return _render(request, kind, request_type, state, phone_form=form, status=400)
         try:
