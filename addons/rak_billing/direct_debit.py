@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
+from rak_base.imports import import_archive
 from rak_base.money import money_format, round_money
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.rib import rib_validate
@@ -661,19 +662,9 @@ def debit_rejects_import(*, file, file_name: str, by, now: datetime.datetime) ->
     return RejectImportResult(batch=batch, previously_imported=previous)
 
 
-@transaction.atomic
 def debit_reject_import_archive(*, batch_id: int, staff_user, reason: str, now: datetime.datetime) -> DebitRejectImport:
-    reason = (reason or "").strip()
-    if not reason:
-        raise RejectImportRefused(_("Indiquez le motif de l'archivage."))
-    batch = DebitRejectImport.objects.select_for_update().get(pk=batch_id)
-    if batch.archived_at is not None:
-        raise RejectImportRefused(_("Cet import est déjà archivé."))
-    batch.archived_at = now
-    batch.archived_by = staff_user
-    batch.archive_reason = reason[:255]
-    batch.save(update_fields=["archived_at", "archived_by", "archive_reason"])
-    return batch
+    """Archive a reject file instead of deleting it (``rak_base.imports.import_archive``)."""
+    return import_archive(model=DebitRejectImport, batch_id=batch_id, staff_user=staff_user, reason=reason, now=now)
 
 
 # --- demo ---------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from rak_base.errors import RakError
+from rak_base.imports import import_archive
 from rak_base.money import money_format
 from rak_billing.ledger import (
     PaymentRefused,
@@ -260,25 +260,10 @@ def _recorded_under_another_network(rows: list[_Valid]) -> dict[tuple, str]:
     }
 
 
-class ImportAlreadyArchived(RakError):
-    default_message = "Cet import est déjà archivé."
-
-
-@transaction.atomic
 def network_import_archive(*, import_id: int, staff_user, reason: str, now: datetime.datetime) -> NetworkPaymentImport:
     """Archive an import instead of deleting it: its file, its report and the payments it recorded
-    stay; it leaves the default list (« Archivés » shows it). A reason is required."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise RakError(gettext("Indiquez le motif de l'archivage."))
-    batch = NetworkPaymentImport.objects.select_for_update().get(pk=import_id)
-    if batch.archived_at is not None:
-        raise ImportAlreadyArchived(gettext("Cet import est déjà archivé."))
-    batch.archived_at = now
-    batch.archived_by = staff_user
-    batch.archive_reason = reason[:255]
-    batch.save(update_fields=["archived_at", "archived_by", "archive_reason"])
-    return batch
+    stay (``rak_base.imports.import_archive``)."""
+    return import_archive(model=NetworkPaymentImport, batch_id=import_id, staff_user=staff_user, reason=reason, now=now)
 
 
 def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str, now) -> _Valid:

@@ -41,9 +41,8 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
-from rak_base.errors import RakError
+from rak_base.imports import import_archive
 from rak_base.uploads import SPREADSHEET_KINDS, upload_validate
 from rak_billing.models import MeterReading, ReadingImport
 from rak_billing.readings import rules
@@ -347,25 +346,10 @@ def _keep_file(batch: ReadingImport, file, file_name: str) -> None:
     file.seek(0)
 
 
-class ImportAlreadyArchived(RakError):
-    default_message = "Cet import est déjà archivé."
-
-
-@transaction.atomic
 def reading_import_archive(*, batch_id: int, staff_user, reason: str, now: datetime) -> ReadingImport:
-    """Archive an import instead of deleting it: its file, its report and its readings stay; it
-    leaves the default list of imports (the « Archivés » filter shows it). A reason is required."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ReadingImportRefused(gettext("Indiquez le motif de l'archivage."))
-    batch = ReadingImport.objects.select_for_update().get(pk=batch_id)
-    if batch.archived_at is not None:
-        raise ImportAlreadyArchived(gettext("Cet import est déjà archivé."))
-    batch.archived_at = now
-    batch.archived_by = staff_user
-    batch.archive_reason = reason[:255]
-    batch.save(update_fields=["archived_at", "archived_by", "archive_reason"])
-    return batch
+    """Archive an import instead of deleting it: its file, its report and its readings stay
+    (``rak_base.imports.import_archive``)."""
+    return import_archive(model=ReadingImport, batch_id=batch_id, staff_user=staff_user, reason=reason, now=now)
 
 
 @transaction.atomic
