@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.errors import RakError
-from rak_base.uploads import IMAGE_KINDS, ValidatedUpload
+from rak_base.uploads import ValidatedUpload
 from rak_customer.models import Customer
 from rak_requests.filing import (
     FiledAttachment,
@@ -38,7 +38,7 @@ from rak_requests.filing import (
 )
 from rak_requests.kinds.base import RequestData, RequestKind
 from rak_requests.models import RequestEvent, RequestType, RequiredDocument, ServiceRequest
-from rak_requests.uploads import document_kinds, document_upload_hints, request_upload_validate
+from rak_requests.uploads import document_help_text, document_upload_hints, request_upload_validate
 
 DOCUMENT_REQUIRED = _("Cette pièce est obligatoire.")
 
@@ -63,23 +63,6 @@ def document_check(document: RequiredDocument, file) -> ValidatedUpload:
 def document_accept(document: RequiredDocument) -> str:
     """The ``accept=`` attribute of the file input (a hint for the picker; the content is checked)."""
     return document_upload_hints(document)["accept"]
-
-
-def document_help(document: RequiredDocument) -> str:
-    """« PDF, image ou fichier compressé, 2 Mo au plus » from the document's formats and size."""
-    kinds = document_kinds(document.allowed_kinds)
-    words = []
-    if "pdf" in kinds:
-        words.append(gettext("PDF"))
-    if kinds & IMAGE_KINDS:
-        words.append(gettext("image"))
-    if kinds & {"zip", "rar"}:
-        words.append(gettext("fichier compressé"))
-    formats = words[0] if len(words) == 1 else ", ".join(words[:-1]) + gettext(" ou ") + words[-1]
-    return gettext("%(formats)s, %(size)s au plus") % {
-        "formats": formats,
-        "size": document_upload_hints(document)["max_size"],
-    }
 
 
 # --- one post of the form and its documents ---------------------------------------------------------
@@ -144,7 +127,7 @@ class KindSubmission:
             DocumentRow(
                 document=document,
                 accept=document_accept(document),
-                help=document_help(document),
+                help=document_help_text(document),
                 staged=self.staged.get(document.code),
             )
             for document in self.documents
