@@ -96,6 +96,12 @@ try:
     # entry is refused as a typing error (rak_billing.ledger.payment_bounds_check).
     PAYMENT_MAX_AMOUNT = Decimal(conf.int("payments", "max_amount", 1_000_000))
 
+    # Complaints (rak_requests.complaints): how long after closure the customer may reopen one, and
+    # how many complaints one phone number / one client address may file (SMS « de prise en charge »).
+    COMPLAINT_REOPEN_DAYS = conf.int("complaints", "reopen_days", 15)
+    COMPLAINT_PER_PHONE_DAILY = conf.int("complaints", "per_phone_daily", 5)
+    COMPLAINT_PER_IP_HOURLY = conf.int("complaints", "per_ip_hourly", 10)
+
     # The régie as every page, e-mail and document names it (rak_base.company): one legal name,
     # and the mandatory mentions of an invoice (CGI art. 145: ICE, identifiant fiscal, taxe
     # professionnelle), postal address and customer-service phone. The defaults are demo values,
@@ -656,6 +662,12 @@ UNFOLD = {
                         "title": _("Codes OTP"),
                         "icon": "pin",
                         "link": reverse_lazy("admin:rak_base_onetimecode_changelist"),
+                    },
+                    {
+                        "title": _("Modèles de messages"),
+                        "icon": "edit_note",
+                        "link": reverse_lazy("admin:rak_base_messagetemplate_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_base.view_messagetemplate"),
                     },
                 ],
             },

@@ -95,6 +95,13 @@ def _seeded_request_types(request, _seeded_tariffs) -> None:
         from rak_requests.seeding import request_types_seed
 
         request_types_seed()
+    # and the complaint categories of migration rak_requests 0014 (issue 11)
+    from rak_requests.complaint_models import ComplaintCategory
+
+    if not ComplaintCategory.objects.exists():
+        from rak_requests.complaints.seeding import complaint_categories_seed
+
+        complaint_categories_seed()
 
 
 @pytest.fixture

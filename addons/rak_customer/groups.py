@@ -60,8 +60,9 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_customer.change_changerequest",
             "rak_customer.view_contactmessage",
             "rak_customer.change_contactmessage",
-            # what was sent to the customer (read only)
+            # what was sent to the customer (read only), and the wording of those messages
             "rak_base.view_message",
+            "rak_base.view_messagetemplate",
             # bills and payments at the counter: read the bills and the account, record a payment
             "rak_billing.view_bill",
             "rak_billing.view_billline",
@@ -87,6 +88,17 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_requests.change_callrequest",
             "rak_requests.view_contract",
             "rak_requests.view_quote",  # « où en est mon devis ? » at the counter
+            # complaints (issue 11): the helpdesk queue, replies, notes, closure; « Contactez-nous » turned
+            # into a complaint; interventions and outage notices read only (to answer the customer)
+            "rak_requests.view_complaint",
+            "rak_requests.add_complaint",
+            "rak_requests.change_complaint",
+            "rak_requests.handle_complaint",
+            "rak_requests.view_complaintentry",
+            "rak_requests.view_complaintcategory",
+            "rak_requests.view_fieldintervention",
+            "rak_requests.add_fieldintervention",
+            "rak_requests.view_outagenotice",
         ),
     ),
     "technique": GroupSpec(
@@ -121,6 +133,21 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.view_meterreading",
             "rak_billing.change_meterreading",
             "rak_billing.view_readinground",
+            # complaints (issue 11): the technical ones (fuite, coupure, qualité, compteur), the field
+            # intervention orders and their reports, the outage and works notices (publish them)
+            "rak_requests.view_complaint",
+            "rak_requests.change_complaint",
+            "rak_requests.handle_complaint",
+            "rak_requests.view_complaintentry",
+            "rak_requests.view_complaintcategory",
+            "rak_requests.view_fieldintervention",
+            "rak_requests.add_fieldintervention",
+            "rak_requests.change_fieldintervention",
+            "rak_requests.perform_intervention",
+            "rak_requests.view_outagenotice",
+            "rak_requests.add_outagenotice",
+            "rak_requests.change_outagenotice",
+            "rak_requests.publish_outagenotice",
         ),
     ),
     "facturation": GroupSpec(
@@ -134,6 +161,15 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_customer.change_dossier_service",
             "rak_base.view_document",  # the PDFs issued (bills), for the verification page's questions
             "rak_requests.view_quote",  # the works invoices follow the accepted quotes
+            # billing complaints (issue 11): answer them, « Émettre un avoir », send a reading to review
+            "rak_requests.view_complaint",
+            "rak_requests.change_complaint",
+            "rak_requests.handle_complaint",
+            "rak_requests.issue_complaint_credit_note",
+            "rak_requests.view_complaintentry",
+            "rak_requests.view_complaintcategory",
+            "rak_requests.view_fieldintervention",
+            "rak_requests.add_fieldintervention",
         ),
         # Money received is recouvrement's (and the front desk's counter): separation of duties.
         exclude=(
@@ -185,6 +221,12 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_payment_cmi.archive_networkpaymentimport",  # « Archiver », never delete
             "rak_payment_cmi.add_settlementimport",
             "rak_payment_cmi.change_settlementline",
+            # complaints about payments (issue 11): read the helpdesk, answer and close
+            "rak_requests.view_complaint",
+            "rak_requests.change_complaint",
+            "rak_requests.handle_complaint",
+            "rak_requests.view_complaintentry",
+            "rak_requests.view_complaintcategory",
         ),
         # Tariffs and billing runs are facturation's; readings are technique's.
     ),
@@ -194,6 +236,10 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_*.*",  # every business addon, their historical models (history) included
             "rak_base.view_message",
             "rak_base.change_message",  # « Renvoyer » a failed message
+            # « Modèles de messages »: the wording of SMS, e-mails and notifications (only this group)
+            "rak_base.view_messagetemplate",
+            "rak_base.change_messagetemplate",
+            "rak_base.view_historicalmessagetemplate",
             "rak_base.view_onetimecode",
             "rak_base.view_sequence",
             "rak_base.view_user",

@@ -77,6 +77,13 @@ class Customer(models.Model):
     company_name = models.CharField(_("raison sociale"), max_length=160, blank=True)
     birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
     agency = models.ForeignKey(Agency, verbose_name=_("agence"), null=True, blank=True, on_delete=models.PROTECT)
+    sms_service_notices = models.BooleanField(
+        _("recevoir par SMS les avis de coupure et de travaux"),
+        default=True,
+        help_text=_(
+            "Décoché : le client ne reçoit pas les SMS des avis de coupure (ils restent sur son tableau de bord)."
+        ),
+    )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     history = HistoricalRecords(excluded_fields=["created_at"])

@@ -448,3 +448,14 @@ class InstallationOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request.number} — {self.get_service_display()}"
+
+
+# complaints, field interventions and outage notices (issue 11): their own module, models of this app
+from rak_requests.complaint_models import (  # noqa: E402, F401
+    Complaint,
+    ComplaintCategory,
+    ComplaintEntry,
+    FieldIntervention,
+    OutageNotice,
+    OutageNoticeRecipient,
+)

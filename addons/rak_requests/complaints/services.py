@@ -1,0 +1,636 @@
+"""Complaint services: every write of a complaint, under a row lock, with its thread entry.
+
+- ``complaint_file``: « Envoyer votre demande » (public or logged in, from a bill, an incident, the
+  counter); numbers the complaint, computes its deadlines, sends the SMS « de prise en charge ».
+- Customer side: ``complaint_customer_add`` (information or a file while open),
+  ``complaint_reopen`` (within ``COMPLAINT_REOPEN_DAYS`` of closure), ``complaint_rate``.
+- Staff side: ``complaint_reply`` (to the customer, SMS / e-mail / bell, optionally asking for
+  information), ``complaint_note`` (internal), ``complaint_assign`` / ``complaint_take``,
+  ``complaint_close`` (a result, sent by SMS), ``complaint_action_record`` (a resolving action
+  recorded in the thread), ``complaint_from_contact_message`` (« Contactez-nous » → complaint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from rak_base.api import phone_normalize, sequence_next
+from rak_base.throttle import throttle_hit
+from rak_base.uploads import ValidatedUpload
+from rak_customer.models import ContactMessage, Customer, Dossier
+from rak_requests.complaint_models import Complaint, ComplaintCategory, ComplaintEntry, OutageNotice
+from rak_requests.complaints import notify
+from rak_requests.complaints.errors import (
+    ComplaintAlreadyRated,
+    ComplaintClosed,
+    ComplaintError,
+    ComplaintMessageRequired,
+    ComplaintNotClosed,
+    ComplaintRatingInvalid,
+    ComplaintRefused,
+    ComplaintReopenExpired,
+    ComplaintResultRequired,
+    ComplaintStale,
+    ComplaintThrottled,
+)
+from rak_requests.complaints.sla import complaint_deadlines
+
+Entry = ComplaintEntry
+CHANNELS = ("SMS", "EMAIL", "BELL")
+
+
+@dataclass(frozen=True)
+class ComplaintFiling:
+    """What « Envoyer une réclamation » (or an incident report, or the counter) gives."""
+
+    category: ComplaintCategory
+    name: str
+    phone: str
+    message: str
+    subject: str = ""
+    email: str = ""
+    customer_code: str = ""
+    reference: str = ""  # a dossier or bill number typed on the public form
+    dossier_id: int | None = None
+    bill_id: int | None = None
+    reading_id: int | None = None
+    premises_id: int | None = None
+    address: str = ""
+    district: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    outage_notice_id: int | None = None
+    source: str = Complaint.Source.FORM
+    channel: str = Complaint.Channel.WEB
+    upload: ValidatedUpload | None = None
+    upload_name: str = ""
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def complaint_number_next(*, now: datetime) -> str:
+    year = timezone.localtime(now).year
+    return f"REC{year}-{sequence_next(name=f'complaint:{year}', start=1):06d}"
+
+
+def _entry(complaint: Complaint, *, kind: str, actor_kind: str, now: datetime, actor=None, body: str = "", **extra):
+    upload: ValidatedUpload | None = extra.pop("upload", None)
+    upload_name: str = extra.pop("upload_name", "")
+    entry = ComplaintEntry(
+        complaint=complaint, at=now, kind=kind, actor_kind=actor_kind, actor=actor, body=body, **extra
+    )
+    if upload is not None:
+        entry.file.save(upload.stored_name(), upload.file, save=False)
+        entry.file_name = (upload_name or entry.file.name)[-255:]
+        entry.file_type = upload.mime
+        entry.file_size = upload.size
+    entry.save()
+    return entry
+
+
+def _locked(complaint_id: int, *, expected_updated_at: datetime | None = None) -> Complaint:
+    complaint = Complaint.objects.select_for_update(of=("self",)).select_related("category", "user").get(pk=complaint_id)
+    if expected_updated_at is not None and complaint.updated_at != expected_updated_at:
+        raise ComplaintStale()
+    return complaint
+
+
+def _touch(complaint: Complaint, now: datetime, *fields: str) -> None:
+    complaint.updated_at = now
+    complaint.save(update_fields=[*fields, "updated_at"])
+
+
+def _text(value: str, *, required_error: type[ComplaintError] = ComplaintMessageRequired) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise required_error()
+    return value
+
+
+def _customer_by_code_and_phone(code: str, phone: str) -> Customer | None:
+    """The customer a public form designates: the code client given AND the phone given is one of
+    theirs (a code alone would let anybody read the thread of somebody else's complaint). No match
+    links nothing and says nothing (no enumeration of codes); staff see the code typed."""
+    code = code.strip().upper()
+    if not code or not phone:
+        return None
+    return Customer.objects.filter(code=code, contacts__kind="PHONE", contacts__value=phone).first()
+
+
+def _filing_throttle(*, phone: str, ip: str, now: datetime, public: bool) -> None:
+    if phone and not throttle_hit(
+        key=f"complaint:phone:{phone}", limit=settings.COMPLAINT_PER_PHONE_DAILY, window=timedelta(days=1), now=now
+    ):
+        raise ComplaintThrottled()
+    if (
+        public
+        and ip
+        and not throttle_hit(
+            key=f"complaint:ip:{ip}", limit=settings.COMPLAINT_PER_IP_HOURLY, window=timedelta(hours=1), now=now
+        )
+    ):
+        raise ComplaintThrottled()
+
+
+# --- filing ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def complaint_file(
+    *,
+    filing: ComplaintFiling,
+    now: datetime,
+    customer: Customer | None = None,
+    user=None,
+    staff_user=None,
+    ip: str = "",
+) -> Complaint:
+    """File a complaint. ``customer``/``user``: the logged-in customer (their dossier, bill and
+    reading must be theirs); ``staff_user``: filed at the counter or by phone for the customer."""
+    category = ComplaintCategory.objects.filter(pk=filing.category.pk, is_active=True).first()
+    if category is None:
+        raise ComplaintRefused(_("Choisissez une catégorie de réclamation."))
+    message = _text(filing.message)
+    name = _text(filing.name, required_error=ComplaintRefused)
+    phone = phone_normalize(filing.phone) if filing.phone else ""
+    public = customer is None and staff_user is None
+    if public and not phone:
+        raise ComplaintRefused(_("Indiquez votre numéro de téléphone : le SMS de prise en charge y sera envoyé."))
+    _filing_throttle(phone=phone, ip=ip, now=now, public=public)
+
+    if customer is None:
+        customer = _customer_by_code_and_phone(filing.customer_code, phone)
+    dossier = bill = reading = premises = None
+    if filing.dossier_id or filing.bill_id or filing.reading_id or filing.premises_id:
+        if customer is None:
+            raise ComplaintRefused(_("Connectez-vous pour désigner un dossier ou une facture."))
+        if filing.dossier_id:
+            dossier = Dossier.objects.select_related("premises").filter(pk=filing.dossier_id, customer=customer).first()
+            if dossier is None:
+                raise ComplaintRefused(_("Ce dossier ne fait pas partie de vos abonnements."))
+        if filing.bill_id:
+            from rak_billing.models import Bill
+
+            bill = Bill.objects.filter(pk=filing.bill_id, customer=customer).first()
+            if bill is None:
+                raise ComplaintRefused(_("Cette facture ne fait pas partie de vos factures."))
+            if dossier is None and bill.dossier_id:
+                dossier = Dossier.objects.select_related("premises").get(pk=bill.dossier_id)
+        if filing.reading_id:
+            from rak_billing.models import MeterReading
+
+            reading = MeterReading.objects.filter(pk=filing.reading_id, dossier__customer=customer).first()
+            if reading is None:
+                raise ComplaintRefused(_("Ce relevé ne concerne pas vos abonnements."))
+            if dossier is None:
+                dossier = Dossier.objects.select_related("premises").get(pk=reading.dossier_id)
+        if filing.premises_id:
+            from rak_customer.models import Premises
+
+            premises = Premises.objects.filter(pk=filing.premises_id, dossiers__customer=customer).distinct().first()
+            if premises is None:
+                raise ComplaintRefused(_("Ce local ne fait pas partie de vos abonnements."))
+    if premises is None and dossier is not None:
+        premises = dossier.premises
+    address = filing.address.strip() or (premises.address if premises else "")
+    district = filing.district.strip() or (premises.district if premises else "")
+    if filing.source == Complaint.Source.INCIDENT and not (address or (filing.latitude and filing.longitude)):
+        raise ComplaintRefused(_("Indiquez l'adresse du problème ou autorisez la localisation."))
+    notice = None
+    if filing.outage_notice_id:
+        notice = OutageNotice.objects.filter(pk=filing.outage_notice_id, status=OutageNotice.Status.PUBLISHED).first()
+
+    first_due, due = complaint_deadlines(category, now)
+    complaint = Complaint.objects.create(
+        number=complaint_number_next(now=now),
+        category=category,
+        status=Complaint.Status.NEW,
+        channel=filing.channel,
+        source=filing.source,
+        customer=customer,
+        user=user if customer is not None and user is not None and not getattr(user, "is_staff", False) else None,
+        customer_code_given=filing.customer_code.strip().upper()[:20],
+        reference_given=filing.reference.strip()[:40],
+        name=name[:120],
+        email=filing.email.strip().lower(),
+        phone=phone,
+        subject=(filing.subject.strip() or str(category.name))[:160],
+        message=message,
+        dossier=dossier,
+        bill=bill,
+        reading=reading,
+        premises=premises,
+        address=address[:255],
+        district=district[:80],
+        latitude=filing.latitude,
+        longitude=filing.longitude,
+        outage_notice=notice,
+        agency=customer.agency if customer is not None else None,
+        filed_at=now,
+        first_answer_due_at=first_due,
+        due_at=due,
+        updated_at=now,
+    )
+    if complaint.user is None and customer is not None:
+        from rak_customer.models import PortalAccount
+
+        account = PortalAccount.objects.select_related("user").filter(customer=customer).first()
+        if account is not None:
+            complaint.user = account.user
+            complaint.save(update_fields=["user"])
+    _entry(
+        complaint,
+        kind=Entry.Kind.FILED,
+        actor_kind=Entry.Actor.STAFF if staff_user else Entry.Actor.CUSTOMER,
+        actor=staff_user or (user if customer is not None else None),
+        now=now,
+        body=message,
+        upload=filing.upload,
+        upload_name=filing.upload_name,
+        data={"channel": filing.channel, "source": filing.source},
+    )
+    notify.complaint_filed_notify(complaint)
+    return complaint
+
+
+# --- the customer ----------------------------------------------------------------------------------
+
+
+def _own_locked(complaint_id: int, customer: Customer) -> Complaint:
+    complaint = _locked(complaint_id)
+    if complaint.customer_id != customer.pk:
+        raise Complaint.DoesNotExist  # the portal turns it into a 404, as for an unknown number
+    return complaint
+
+
+@transaction.atomic
+def complaint_customer_add(
+    *,
+    complaint_id: int,
+    customer: Customer,
+    user,
+    body: str,
+    now: datetime,
+    upload: ValidatedUpload | None = None,
+    upload_name: str = "",
+) -> ComplaintEntry:
+    """« Ajouter une information » while the complaint is open (text, a file, or both)."""
+    complaint = _own_locked(complaint_id, customer)
+    if not complaint.is_open:
+        raise ComplaintClosed()
+    body = (body or "").strip()
+    if not body and upload is None:
+        raise ComplaintMessageRequired(_("Écrivez votre message ou joignez un fichier."))
+    entry = _entry(
+        complaint,
+        kind=Entry.Kind.CUSTOMER_MESSAGE,
+        actor_kind=Entry.Actor.CUSTOMER,
+        actor=user,
+        now=now,
+        body=body,
+        upload=upload,
+        upload_name=upload_name,
+    )
+    fields = []
+    if complaint.status == Complaint.Status.WAITING_CUSTOMER:
+        complaint.status = Complaint.Status.IN_PROGRESS
+        fields.append("status")
+    _touch(complaint, now, *fields)
+    notify.complaint_staff_notify(
+        complaint,
+        subject=_("Réclamation %(number)s : nouveau message du client") % {"number": complaint.number},
+        body=body[:300] or _("Le client a joint un fichier."),
+    )
+    return entry
+
+
+@transaction.atomic
+def complaint_reopen(*, complaint_id: int, customer: Customer, user, reason: str, now: datetime) -> Complaint:
+    complaint = _own_locked(complaint_id, customer)
+    if complaint.is_open:
+        raise ComplaintNotClosed()
+    if now > complaint.closed_at + timedelta(days=settings.COMPLAINT_REOPEN_DAYS):
+        raise ComplaintReopenExpired(
+            _(
+                "Le délai de %(days)d jours pour rouvrir cette réclamation est dépassé : "
+                "déposez une nouvelle réclamation."
+            )
+            % {"days": settings.COMPLAINT_REOPEN_DAYS}
+        )
+    reason = _text(reason, required_error=ComplaintMessageRequired)
+    first_due, due = complaint_deadlines(complaint.category, now)
+    complaint.status = Complaint.Status.IN_PROGRESS
+    complaint.reopen_count += 1
+    complaint.first_answer_due_at, complaint.due_at = first_due, due
+    complaint.escalated_at = None
+    complaint.closed_at = None
+    complaint.closed_by = None
+    complaint.rating = None
+    complaint.rating_comment = ""
+    complaint.rated_at = None
+    _touch(
+        complaint,
+        now,
+        "status",
+        "reopen_count",
+        "first_answer_due_at",
+        "due_at",
+        "escalated_at",
+        "closed_at",
+        "closed_by",
+        "rating",
+        "rating_comment",
+        "rated_at",
+    )
+    _entry(complaint, kind=Entry.Kind.REOPENED, actor_kind=Entry.Actor.CUSTOMER, actor=user, now=now, body=reason)
+    notify.complaint_staff_notify(
+        complaint,
+        subject=_("Réclamation %(number)s rouverte par le client") % {"number": complaint.number},
+        body=reason[:300],
+        users=None if complaint.assigned_to_id else notify.complaint_handlers(),
+    )
+    return complaint
+
+
+@transaction.atomic
+def complaint_rate(
+    *, complaint_id: int, customer: Customer, user, rating: int, comment: str = "", now: datetime
+) -> Complaint:
+    complaint = _own_locked(complaint_id, customer)
+    if complaint.is_open:
+        raise ComplaintNotClosed(_("Vous pourrez noter la réponse une fois la réclamation clôturée."))
+    if complaint.rating is not None:
+        raise ComplaintAlreadyRated()
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        raise ComplaintRatingInvalid() from None
+    if not 1 <= rating <= 5:
+        raise ComplaintRatingInvalid()
+    complaint.rating = rating
+    complaint.rating_comment = (comment or "").strip()[:500]
+    complaint.rated_at = now
+    _touch(complaint, now, "rating", "rating_comment", "rated_at")
+    _entry(
+        complaint,
+        kind=Entry.Kind.RATED,
+        actor_kind=Entry.Actor.CUSTOMER,
+        actor=user,
+        now=now,
+        body=complaint.rating_comment,
+        data={"rating": rating},
+    )
+    return complaint
+
+
+# --- the staff -------------------------------------------------------------------------------------
+
+
+def _answered(complaint: Complaint, now: datetime, fields: list[str], staff_user) -> None:
+    if complaint.first_answered_at is None:
+        complaint.first_answered_at = now
+        fields.append("first_answered_at")
+    if complaint.status == Complaint.Status.NEW:
+        complaint.status = Complaint.Status.IN_PROGRESS
+        fields.append("status")
+    if complaint.assigned_to_id is None and staff_user is not None:
+        complaint.assigned_to = staff_user
+        fields.append("assigned_to")
+
+
+@transaction.atomic
+def complaint_reply(
+    *,
+    complaint_id: int,
+    staff_user,
+    body: str,
+    channels: list[str] | tuple[str, ...] = CHANNELS,
+    asks_information: bool = False,
+    now: datetime,
+    expected_updated_at: datetime | None = None,
+) -> ComplaintEntry:
+    """A reply to the customer, sent on ``channels`` (those the complaint can receive). With
+    ``asks_information`` the complaint waits for the customer's answer (« En attente de votre réponse »)."""
+    complaint = _locked(complaint_id, expected_updated_at=expected_updated_at)
+    if not complaint.is_open:
+        raise ComplaintClosed()
+    body = _text(body)
+    channels = [c for c in channels if c in CHANNELS]
+    fields: list[str] = []
+    _answered(complaint, now, fields, staff_user)
+    if asks_information:
+        complaint.status = Complaint.Status.WAITING_CUSTOMER
+        fields.append("status")
+    _touch(complaint, now, *dict.fromkeys(fields))
+    used = notify.complaint_reply_notify(complaint, text=body, channels=channels, asks_information=asks_information)
+    return _entry(
+        complaint,
+        kind=Entry.Kind.INFO_REQUEST if asks_information else Entry.Kind.REPLY,
+        actor_kind=Entry.Actor.STAFF,
+        actor=staff_user,
+        now=now,
+        body=body,
+        channels=used,
+    )
+
+
+@transaction.atomic
+def complaint_note(*, complaint_id: int, staff_user, body: str, now: datetime) -> ComplaintEntry:
+    complaint = _locked(complaint_id)
+    body = _text(body)
+    _touch(complaint, now)
+    return _entry(
+        complaint,
+        kind=Entry.Kind.NOTE,
+        actor_kind=Entry.Actor.STAFF,
+        actor=staff_user,
+        now=now,
+        body=body,
+        internal=True,
+    )
+
+
+@transaction.atomic
+def complaint_assign(*, complaint_id: int, staff_user, assignee, now: datetime) -> Complaint:
+    """Give the complaint to ``assignee`` (a staff member; None: back to the queue)."""
+    complaint = _locked(complaint_id)
+    if not complaint.is_open:
+        raise ComplaintClosed()
+    if assignee is not None and not (assignee.is_active and assignee.is_staff):
+        raise ComplaintError(_("Choisissez un agent actif du back office."))
+    if complaint.assigned_to_id == (assignee.pk if assignee else None):
+        return complaint
+    complaint.assigned_to = assignee
+    fields = ["assigned_to"]
+    if assignee is not None and complaint.status == Complaint.Status.NEW:
+        complaint.status = Complaint.Status.IN_PROGRESS
+        fields.append("status")
+    _touch(complaint, now, *fields)
+    who = (assignee.get_full_name() or assignee.username) if assignee else _("la file d'attente")
+    _entry(
+        complaint,
+        kind=Entry.Kind.ASSIGNED,
+        actor_kind=Entry.Actor.STAFF,
+        actor=staff_user,
+        now=now,
+        body=_("Réclamation confiée à %(who)s.") % {"who": who},
+        internal=True,
+        data={"assignee_id": assignee.pk if assignee else None},
+    )
+    if assignee is not None and assignee != staff_user:
+        notify.complaint_staff_notify(
+            complaint,
+            subject=_("Réclamation %(number)s vous est confiée") % {"number": complaint.number},
+            body=complaint.subject,
+            users=[assignee],
+        )
+    return complaint
+
+
+def complaint_take(*, complaint_id: int, staff_user, now: datetime) -> Complaint:
+    """« Prendre en charge »: assign it to oneself."""
+    return complaint_assign(complaint_id=complaint_id, staff_user=staff_user, assignee=staff_user, now=now)
+
+
+@transaction.atomic
+def complaint_close(
+    *, complaint_id: int, staff_user, result: str, now: datetime, expected_updated_at: datetime | None = None
+) -> Complaint:
+    """Close with a result text, sent to the customer by SMS (and e-mail and bell)."""
+    complaint = _locked(complaint_id, expected_updated_at=expected_updated_at)
+    if not complaint.is_open:
+        raise ComplaintClosed(_("Cette réclamation est déjà clôturée."))
+    result = _text(result, required_error=ComplaintResultRequired)
+    fields: list[str] = []
+    _answered(complaint, now, fields, staff_user)
+    complaint.status = Complaint.Status.CLOSED
+    complaint.result = result
+    complaint.closed_at = now
+    complaint.closed_by = staff_user
+    _touch(complaint, now, *dict.fromkeys([*fields, "status", "result", "closed_at", "closed_by"]))
+    used = notify.complaint_closed_notify(complaint)
+    _entry(
+        complaint,
+        kind=Entry.Kind.CLOSED,
+        actor_kind=Entry.Actor.STAFF,
+        actor=staff_user,
+        now=now,
+        body=result,
+        channels=used,
+    )
+    return complaint
+
+
+@transaction.atomic
+def complaint_action_record(
+    *, complaint_id: int, staff_user, body: str, now: datetime, data: dict | None = None, internal: bool = False
+) -> ComplaintEntry:
+    """A resolving action (credit note, reading sent to review, intervention order…) written into
+    the thread by the service that did it, in the same transaction."""
+    complaint = _locked(complaint_id)
+    fields: list[str] = []
+    if complaint.is_open and complaint.status == Complaint.Status.NEW:
+        complaint.status = Complaint.Status.IN_PROGRESS
+        fields.append("status")
+    _touch(complaint, now, *fields)
+    return _entry(
+        complaint,
+        kind=Entry.Kind.ACTION,
+        actor_kind=Entry.Actor.STAFF if staff_user else Entry.Actor.SYSTEM,
+        actor=staff_user,
+        now=now,
+        body=body,
+        internal=internal,
+        data=data or {},
+    )
+
+
+@transaction.atomic
+def complaint_from_contact_message(
+    *, message_id: int, staff_user, category: ComplaintCategory, now: datetime
+) -> Complaint:
+    """« Transformer en réclamation »: the « Contactez-nous » message becomes a complaint (its text,
+    its sender, the customer when known), and the message is marked handled with its number."""
+    message = ContactMessage.objects.select_for_update().get(pk=message_id)
+    existing = Complaint.objects.filter(contact_message=message).first()
+    if existing is not None:
+        return existing  # a double click, or two agents at once: one complaint
+    if message.status == ContactMessage.Status.HANDLED:
+        raise ComplaintError(_("Ce message a déjà été traité."))
+    first_due, due = complaint_deadlines(category, now)
+    customer = message.customer
+    complaint = Complaint.objects.create(
+        number=complaint_number_next(now=now),
+        category=category,
+        channel=Complaint.Channel.CONTACT,
+        source=Complaint.Source.FORM,
+        customer=customer,
+        name=message.name,
+        email=message.email,
+        phone=message.phone,
+        subject=message.subject[:160],
+        message=message.body,
+        contact_message=message,
+        agency=customer.agency if customer else None,
+        filed_at=message.created_at,
+        first_answer_due_at=first_due,
+        due_at=due,
+        updated_at=now,
+    )
+    if customer is not None:
+        from rak_customer.models import PortalAccount
+
+        account = PortalAccount.objects.select_related("user").filter(customer=customer).first()
+        if account is not None:
+            complaint.user = account.user
+            complaint.save(update_fields=["user"])
+    _entry(
+        complaint,
+        kind=Entry.Kind.FILED,
+        actor_kind=Entry.Actor.CUSTOMER,
+        now=message.created_at,
+        body=message.body,
+        data={"channel": Complaint.Channel.CONTACT, "contact_message_id": message.pk},
+    )
+    _entry(
+        complaint,
+        kind=Entry.Kind.NOTE,
+        actor_kind=Entry.Actor.STAFF,
+        actor=staff_user,
+        now=now,
+        internal=True,
+        body=_("Créée à partir du message « Contactez-nous » du %(date)s.")
+        % {"date": date_format(timezone.localtime(message.created_at), "d/m/Y H:i")},
+    )
+    message.status = ContactMessage.Status.HANDLED
+    message.staff_note = _("Transformé en réclamation %(number)s.") % {"number": complaint.number}
+    message.handled_by = staff_user
+    message.handled_at = now
+    message.save(update_fields=["status", "staff_note", "handled_by", "handled_at"])
+    notify.complaint_filed_notify(complaint)
+    return complaint
+
+
+__all__ = [
+    "ComplaintFiling",
+    "complaint_action_record",
+    "complaint_assign",
+    "complaint_close",
+    "complaint_customer_add",
+    "complaint_file",
+    "complaint_from_contact_message",
+    "complaint_note",
+    "complaint_rate",
+    "complaint_reopen",
+    "complaint_reply",
+    "complaint_take",
+]
