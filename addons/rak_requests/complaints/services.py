@@ -98,7 +98,9 @@ def _entry(complaint: Complaint, *, kind: str, actor_kind: str, now: datetime, a
 
 
 def _locked(complaint_id: int, *, expected_updated_at: datetime | None = None) -> Complaint:
-    complaint = Complaint.objects.select_for_update(of=("self",)).select_related("category", "user").get(pk=complaint_id)
+    complaint = (
+        Complaint.objects.select_for_update(of=("self",)).select_related("category", "user").get(pk=complaint_id)
+    )
     if expected_updated_at is not None and complaint.updated_at != expected_updated_at:
         raise ComplaintStale()
     return complaint
