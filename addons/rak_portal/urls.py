@@ -1,6 +1,8 @@
 from django.urls import path
 
+from rak_portal.urls_complaints import urlpatterns as complaint_urlpatterns
 from rak_portal.urls_lifecycle import urlpatterns as lifecycle_urlpatterns
+from rak_portal.urls_outages import urlpatterns as outage_urlpatterns
 from rak_portal.views import account, auth, bills, payments, public, readings, simulator, subscription, verify
 from rak_portal.views import attestations as attestation_views
 from rak_portal.views import direct_debit as direct_debit_views
@@ -11,7 +13,9 @@ from rak_portal.views import requests as request_views
 from rak_portal.views import termination as termination_views
 
 app_name = "portal"
-urlpatterns = [
+# réclamations and avis de coupure (issue 11) first: « services/<slug>/ » below is a catch-all
+urlpatterns = complaint_urlpatterns + outage_urlpatterns
+urlpatterns += [
     path("", auth.home, name="home"),
     path("connexion/", auth.login_view, name="login"),
     path("deconnexion/", auth.logout_view, name="logout"),

@@ -25,3 +25,12 @@ class RakRequestsConfig(AppConfig):
         )
 
         admin_counter.hooks_register()
+
+        # issue 11: the helpdesk, field interventions and outage notices (back office), their message
+        # templates and scheduler jobs
+        from rak_requests import admin_complaints, admin_interventions, admin_outages, outages  # noqa: F401
+        from rak_requests.complaints import escalation, notify
+
+        notify.templates_register()
+        escalation.jobs_register()
+        outages.register()

@@ -106,3 +106,8 @@ def complaint_handlers():
         .filter(groups__permissions__codename="handle_complaint")
         .distinct()
     )
+
+
+def templates_register() -> None:
+    """Register the complaint message templates (rak_base.message_templates), called from
+    RakRequestsConfig.ready."""

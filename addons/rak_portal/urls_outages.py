@@ -1,0 +1,3 @@
+"""Outage and works notices on the portal (issue 11)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Back office: the helpdesk (complaints queue and complaint page), « Contactez-nous » → complaint (issue 11)."""

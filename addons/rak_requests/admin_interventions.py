@@ -1,0 +1,1 @@
+"""Back office: field intervention orders for the technical team (issue 11)."""

@@ -1,0 +1,1 @@
+"""Back office: outage and works notices (issue 11)."""
