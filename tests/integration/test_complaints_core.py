@@ -194,3 +194,23 @@ def test_queue_sla_filter_and_counters(now):
     assert list(overdue) == [urgent]
     counters = selectors.complaint_counters(user=agent, now=later, day_start=later.replace(hour=0))
     assert counters.open == 2 and counters.overdue == 1 and counters.unassigned == 2 and counters.mine == 0
+
+
+@pytest.mark.parametrize("lat,lon", [("91", "-6.5"), ("34.2", "181"), ("NaN", "1"), ("abc", "2")])
+def test_incident_position_out_of_range_is_refused_not_a_500(now, lat, lon):
+    filing = _filing(
+        category=ComplaintCategory.objects.get(code="fuite"), source="INCIDENT", latitude=lat, longitude=lon
+    )
+    with pytest.raises(ComplaintRefused, match="position"):
+        services.complaint_file(filing=filing, now=now)
+
+
+def test_incident_position_is_kept(now):
+    filing = _filing(
+        category=ComplaintCategory.objects.get(code="fuite"),
+        source="INCIDENT",
+        latitude="34.2610123",
+        longitude="-6.5802",
+    )
+    complaint = services.complaint_file(filing=filing, now=now)
+    assert str(complaint.latitude) == "34.261012" and str(complaint.longitude) == "-6.580200"

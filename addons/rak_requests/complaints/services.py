@@ -143,6 +143,21 @@ def _filing_throttle(*, phone: str, ip: str, now: datetime, public: bool) -> Non
         raise ComplaintThrottled()
 
 
+def _position(latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
+    """The browser's position, both coordinates or none, rounded to the column's 6 decimals (about
+    10 cm); out of range → refused (a hand-made request), never a database error."""
+    if latitude is None or longitude is None or latitude == "" or longitude == "":
+        return None, None
+    try:
+        lat = Decimal(str(latitude)).quantize(Decimal("0.000001"))
+        lon = Decimal(str(longitude)).quantize(Decimal("0.000001"))
+    except (ArithmeticError, ValueError):
+        raise ComplaintRefused(_("La position transmise par le navigateur est invalide.")) from None
+    if not (lat.is_finite() and lon.is_finite() and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ComplaintRefused(_("La position transmise par le navigateur est invalide."))
+    return lat, lon
+
+
 # --- filing ----------------------------------------------------------------------------------------
 
 
@@ -205,7 +220,8 @@ def complaint_file(
         premises = dossier.premises
     address = filing.address.strip() or (premises.address if premises else "")
     district = filing.district.strip() or (premises.district if premises else "")
-    if filing.source == Complaint.Source.INCIDENT and not (address or (filing.latitude and filing.longitude)):
+    latitude, longitude = _position(filing.latitude, filing.longitude)
+    if filing.source == Complaint.Source.INCIDENT and not (address or latitude is not None):
         raise ComplaintRefused(_("Indiquez l'adresse du problème ou autorisez la localisation."))
     notice = None
     if filing.outage_notice_id:
@@ -233,8 +249,8 @@ def complaint_file(
         premises=premises,
         address=address[:255],
         district=district[:80],
-        latitude=filing.latitude,
-        longitude=filing.longitude,
+        latitude=latitude,
+        longitude=longitude,
         outage_notice=notice,
         agency=customer.agency if customer is not None else None,
         filed_at=now,
