@@ -723,3 +723,7 @@ def _reregister_axes() -> None:
 
 
 _reregister_axes()
+
+
+# « Modèles de messages » (the wording of SMS, e-mails and notifications), in its own module
+from rak_base import admin_templates  # noqa: E402, F401

@@ -3,6 +3,13 @@
 from rak_base.clock import now
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire, hook_subscribe
+from rak_base.message_templates import (
+    MessageTemplateInvalid,
+    message_render,
+    message_renderer,
+    message_send,
+    message_template_register,
+)
 from rak_base.money import amount_in_words, round_money
 from rak_base.otp import OtpError, otp_send, otp_verify
 from rak_base.outbox import event_key, message_queue_bell, message_queue_bulk, message_queue_email, message_queue_sms
@@ -12,6 +19,7 @@ from rak_base.sequences import sequence_ensure_at_least, sequence_next
 
 __all__ = [
     "InvalidPhone",
+    "MessageTemplateInvalid",
     "NotAMobile",
     "OtpError",
     "RakError",
@@ -25,6 +33,10 @@ __all__ = [
     "message_queue_bulk",
     "message_queue_email",
     "message_queue_sms",
+    "message_render",
+    "message_renderer",
+    "message_send",
+    "message_template_register",
     "now",
     "otp_send",
     "otp_verify",

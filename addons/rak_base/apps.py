@@ -13,3 +13,10 @@ class RakBaseConfig(AppConfig):
         from rak_base.uploads import pillow_limit
 
         pillow_limit()  # every Image.open of the process refuses decompression bombs
+        from django.db.models.signals import post_migrate
+
+        from rak_base.message_templates import message_templates_post_migrate
+
+        # infrastructure, not business flow: a « Modèles de messages » row for every registered
+        # message, so staff can edit one nobody changed yet (rak_base.message_templates)
+        post_migrate.connect(message_templates_post_migrate, sender=self, dispatch_uid="rak_message_templates_sync")

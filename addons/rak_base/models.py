@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class RakUserManager(UserManager):
@@ -307,3 +308,77 @@ class ScheduledJob(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class MessageTemplate(models.Model):
+    """The wording of one message (``code``, e.g. ``complaint.filed``) on one channel in one language,
+    as staff edited it in the back office. The codes, their placeholders and their default wording
+    are registered in code (``rak_base.message_templates``); a row exists for every registered code
+    in French (``message_templates_sync``, after each migrate and when the list is opened) and is
+    used only once staff changed it (``customized``): until then the code's default is sent, so a
+    default improved in code reaches customers without anyone editing anything."""
+
+    class Language(models.TextChoices):
+        FR = "fr", _("Français")
+        AR = "ar", _("Arabe")
+        EN = "en", _("Anglais")
+
+    code = models.CharField(_("code"), max_length=80)
+    channel = models.CharField(_("canal"), max_length=8, choices=Message.Channel.choices)
+    language = models.CharField(_("langue"), max_length=5, choices=Language.choices, default=Language.FR)
+    subject = models.CharField(
+        _("objet"), max_length=200, blank=True, help_text=_("Objet de l'e-mail ou titre de la notification.")
+    )
+    body = models.TextField(_("texte"))
+    customized = models.BooleanField(
+        _("modifié par le personnel"),
+        default=False,
+        help_text=_("Faux : c'est le texte par défaut du logiciel qui est envoyé."),
+    )
+    updated_at = models.DateTimeField(_("modifié le"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        "rak_base.User",
+        verbose_name=_("modifié par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("modèle de message")
+        verbose_name_plural = _("modèles de messages")
+        ordering = ["code", "channel", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "channel", "language"], name="messagetemplate_unique"),
+            models.CheckConstraint(condition=Q(channel__in=["SMS", "EMAIL", "BELL"]), name="messagetemplate_channel"),
+            models.CheckConstraint(condition=Q(language__in=["fr", "ar", "en"]), name="messagetemplate_language"),
+            models.CheckConstraint(condition=~Q(body=""), name="messagetemplate_body_required"),
+            models.CheckConstraint(
+                condition=~Q(channel="SMS") | Q(subject=""), name="messagetemplate_sms_has_no_subject"
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel="EMAIL") | ~Q(subject=""), name="messagetemplate_email_has_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.get_channel_display()} ({self.language})"
+
+    def clean(self) -> None:
+        """The wording's placeholders, required variables and SMS length (rak_base.message_templates)."""
+        from django.core.exceptions import ValidationError
+
+        from rak_base.message_templates import MessageTemplateInvalid, MessageTemplateUnknown, message_template_validate
+
+        try:
+            message_template_validate(code=self.code, channel=self.channel, subject=self.subject, body=self.body)
+        except MessageTemplateUnknown as exc:
+            raise ValidationError(exc.message) from exc
+        except MessageTemplateInvalid as exc:
+            errors: dict[str, list[str]] = {}
+            for field, message in exc.params.get("problems", [("body", exc.message)]):
+                errors.setdefault(field, []).append(message)
+            raise ValidationError(errors) from exc
