@@ -16,6 +16,7 @@ from rak_base.outbox import event_key, message_queue_bell, message_queue_bulk, m
 from rak_base.phones import InvalidPhone, NotAMobile, phone_display, phone_last_digits, phone_normalize
 from rak_base.scheduler import each_item, job_register
 from rak_base.sequences import sequence_ensure_at_least, sequence_next
+from rak_base.sms_length import sms_length
 
 __all__ = [
     "InvalidPhone",
@@ -46,4 +47,5 @@ __all__ = [
     "round_money",
     "sequence_ensure_at_least",
     "sequence_next",
+    "sms_length",
 ]

@@ -1,20 +1,51 @@
 """What the customer and the staff hear about a complaint (outbox: SMS, e-mail, bell), queued in
-the transaction of the change. One function per occasion; the wording is the templates' (staff can
-edit them in the back office, « Modèles de messages »)."""
+the transaction of the change. One function per occasion; the wording is the message templates'
+(``templates_register``, below): staff edit it in the back office (« Modèles de messages »), the
+defaults here are used until they do.
+
+The customer's SMS are written in the GSM-7 alphabet (straight quotes, no « n° », no dash): one
+character outside it (« » ° — ê ç) makes the whole SMS UCS-2, 70 characters per SMS instead of 160,
+and the « prise en charge » SMS would cost 3 SMS instead of 1. A staff reply or a closing result
+goes into the SMS cut to ``SMS_TEXT_MAX`` characters (the e-mail and the bell carry all of it)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
-from rak_base.api import event_key, message_queue_bell, message_queue_email, message_queue_sms
+from rak_base.api import (
+    event_key,
+    message_queue_bell,
+    message_renderer,
+    message_send,
+    message_template_register,
+    sms_length,
+)
 
 KIND = "complaint"
 SMS = "SMS"
 EMAIL = "EMAIL"
 BELL = "BELL"
+CHANNELS = (SMS, EMAIL, BELL)
+
+SMS_TEXT_MAX = 300  # a reply or result in an SMS: at most this many characters...
+SMS_MAX_SEGMENTS = 3  # ...and the whole SMS at most 3 SMS (a « ô » in the text makes it UCS-2: 67 a part)
+
+# Template codes (rak_base.message_templates)
+FILED = "complaint.filed"
+REPLY = "complaint.reply"
+INFO_REQUESTED = "complaint.info_requested"
+CLOSED = "complaint.closed"
+REOPENED = "complaint.reopened"
+CUSTOMER_MESSAGE = "complaint.customer_message"
+ASSIGNED = "complaint.assigned"
+ESCALATED = "complaint.escalated"
+
+EXAMPLE_NUMBER = "REC2026-000123"
+EXAMPLE_URL = "https://www.rak.ma/espace/reclamations/"
+EXAMPLE_REPLY = "Votre compteur a été vérifié : l'index relevé est correct, la facture de novembre est maintenue."
 
 
 def tracking_url() -> str:
@@ -24,78 +55,139 @@ def tracking_url() -> str:
         return settings.SITE_URL + "/"
 
 
-def _send(complaint, *, subject: str, sms: str, email_body: str, channels=(SMS, EMAIL, BELL)) -> list[str]:
-    """Queue the copies on ``channels`` that the complaint can receive; return the channels used."""
+def _cut(text: str, limit: int = SMS_TEXT_MAX) -> str:
+    text = " ".join((text or "").split())  # an SMS has no paragraphs
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."  # GSM-7 has no « … »
+
+
+def _sms_fit(code: str, context: dict, key: str) -> dict:
+    """``context`` with ``context[key]`` (a staff text) cut so that the SMS of ``code`` is at most
+    ``SMS_TEXT_MAX`` characters of it and ``SMS_MAX_SEGMENTS`` SMS in all, whatever the encoding."""
+    render = message_renderer(code=code, channel=SMS)
+    text = _cut(str(context.get(key) or ""))
+
+    def fits(value: str) -> bool:
+        return sms_length(render({**context, key: value})[1]).segments <= SMS_MAX_SEGMENTS
+
+    if fits(text):
+        return {**context, key: text}
+    low, high = 0, len(text)  # the longest prefix that fits, with its « ... »
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(text[:middle].rstrip() + "..."):
+            low = middle
+        else:
+            high = middle - 1
+    return {**context, key: text[:low].rstrip() + "..."}
+
+
+def _send(complaint, *, code: str, context: dict, channels=CHANNELS, sms_context: dict | None = None) -> list[str]:
+    """Queue message ``code`` on the ``channels`` the complaint can receive (its phone, e-mail,
+    portal account), one event for all copies; return the channels used."""
     event = event_key()
-    used = []
-    if SMS in channels and complaint.phone:
-        message_queue_sms(to=complaint.phone, body=sms[:459], user=complaint.user, kind=KIND, event=event)
-        used.append(SMS)
-    if EMAIL in channels and complaint.email:
-        message_queue_email(
-            to=complaint.email, subject=subject, body=email_body, user=complaint.user, kind=KIND, event=event
-        )
-        used.append(EMAIL)
-    if BELL in channels and complaint.user_id:
-        message_queue_bell(user=complaint.user, subject=subject, body=sms, kind=KIND, event=event)
-        used.append(BELL)
-    return used
+    recipients = {"user": complaint.user, "phone": complaint.phone, "email": complaint.email, "kind": KIND}
+    queued = []
+    if SMS in channels:
+        queued += message_send(code=code, context=sms_context or context, channels=[SMS], event=event, **recipients)
+    others = [channel for channel in (EMAIL, BELL) if channel in channels]
+    if others:
+        queued += message_send(code=code, context=context, channels=others, event=event, **recipients)
+    return [channel for channel in CHANNELS if any(message.channel == channel for message in queued)]
 
 
 def complaint_filed_notify(complaint) -> list[str]:
     """The seed's « SMS de prise en charge avec le numéro attribué à la réclamation »."""
-    values = {"number": complaint.number, "url": tracking_url()}
-    return _send(
-        complaint,
-        subject=_("Réclamation %(number)s prise en charge") % values,
-        sms=_(
-            "RAK : votre réclamation n° %(number)s a bien été prise en charge. Nous vous contacterons "
-            "pour y donner suite. Suivi : rubrique « Mes réclamations »."
-        )
-        % values,
-        email_body=_(
-            "Bonjour,\n\nVotre réclamation a bien été enregistrée sous le n° %(number)s. Un conseiller "
-            "l'étudie et vous contactera pour y donner suite.\n\nSuivez son traitement dans la rubrique "
-            "« Mes réclamations » de l'agence en ligne : %(url)s\n"
-        )
-        % values,
-    )
+    return _send(complaint, code=FILED, context={"number": complaint.number, "url": tracking_url()})
 
 
 def complaint_reply_notify(complaint, *, text: str, channels, asks_information: bool = False) -> list[str]:
-    values = {"number": complaint.number, "text": text, "url": tracking_url()}
-    if asks_information:
-        sms = _("RAK : réclamation %(number)s — %(text)s Répondez dans « Mes réclamations ».") % values
-        subject = _("Réclamation %(number)s : informations demandées") % values
-    else:
-        sms = _("RAK : réclamation %(number)s — %(text)s") % values
-        subject = _("Réponse à votre réclamation %(number)s") % values
-    body = _("Bonjour,\n\n%(text)s\n\nRéclamation n° %(number)s — suivi : %(url)s\n") % values
-    return _send(complaint, subject=subject, sms=sms, email_body=body, channels=channels)
+    context = {"number": complaint.number, "text": text, "url": tracking_url()}
+    return _send(
+        complaint,
+        code=INFO_REQUESTED if asks_information else REPLY,
+        context=context,
+        sms_context=_sms_fit(INFO_REQUESTED if asks_information else REPLY, context, "text"),
+        channels=channels,
+    )
 
 
 def complaint_closed_notify(complaint) -> list[str]:
     """Closure: the result is sent by SMS (and by e-mail and bell when the complaint has them)."""
-    values = {"number": complaint.number, "result": complaint.result, "url": tracking_url()}
-    return _send(
-        complaint,
-        subject=_("Réclamation %(number)s clôturée") % values,
-        sms=_("RAK : réclamation %(number)s clôturée. %(result)s") % values,
-        email_body=_(
-            "Bonjour,\n\nVotre réclamation n° %(number)s est clôturée.\n\nRésultat du traitement :\n%(result)s\n\n"
-            "Donnez votre appréciation ou rouvrez-la si le problème persiste, dans « Mes réclamations » : %(url)s\n"
-        )
-        % values,
-    )
+    context = {"number": complaint.number, "result": complaint.result, "url": tracking_url()}
+    return _send(complaint, code=CLOSED, context=context, sms_context=_sms_fit(CLOSED, context, "result"))
 
 
 def complaint_staff_notify(complaint, *, subject: str, body: str, users=None) -> int:
-    """A bell notification to the agent in charge (or to ``users``)."""
+    """A bell notification to the agent in charge (or to ``users``), with the caller's own words.
+    The occasions below use the editable templates instead."""
     recipients = list(users) if users is not None else ([complaint.assigned_to] if complaint.assigned_to_id else [])
     event = event_key()
     for user in recipients:
         message_queue_bell(user=user, subject=subject, body=body, kind=KIND, event=event)
     return len(recipients)
+
+
+def _staff(complaint, users) -> list:
+    if users is not None:
+        return list(users)
+    if complaint.assigned_to_id:
+        return [complaint.assigned_to]
+    return list(complaint_handlers())
+
+
+def _staff_send(complaint, *, code: str, context: dict, users, channels=(BELL,)) -> int:
+    """Message ``code`` to each staff member of ``users`` (default: the agent in charge, else
+    everyone who handles complaints), on the bell and, when asked, by e-mail."""
+    recipients = _staff(complaint, users)
+    context = {"number": complaint.number, "subject": complaint.subject, **context}
+    event = event_key()
+    for user in recipients:
+        message_send(code=code, context=context, channels=channels, user=user, email=user.email, kind=KIND, event=event)
+    return len(recipients)
+
+
+def complaint_reopened_notify(complaint, *, reason: str, users=None) -> int:
+    """The customer reopened a closed complaint: its agent (or the handlers) is told."""
+    return _staff_send(complaint, code=REOPENED, context={"text": _cut(reason)}, users=users)
+
+
+def complaint_customer_message_notify(complaint, *, text: str, users=None) -> int:
+    """The customer added information or a file: its agent (or the handlers) is told."""
+    return _staff_send(
+        complaint,
+        code=CUSTOMER_MESSAGE,
+        context={"text": _cut(text) or _("Le client a joint un fichier.")},
+        users=users,
+    )
+
+
+def complaint_assigned_notify(complaint, *, assignee) -> int:
+    return _staff_send(complaint, code=ASSIGNED, context={}, users=[assignee])
+
+
+def complaint_escalated_notify(complaint, *, supervisors, agent=None, breach: str, detail: str, url: str = "") -> int:
+    """The complaint passed a deadline (SLA): the supervisors by bell and e-mail, the agent in charge
+    by bell, one event. ``breach``: « délai de traitement dépassé » / « sans première réponse dans le
+    délai »; ``detail``: the sentence with the deadline."""
+    who = (agent.get_full_name() or agent.username) if agent is not None else _("personne (file d'attente)")
+    context = {
+        "number": complaint.number,
+        "subject": complaint.subject,
+        "category": complaint.category.name,
+        "breach": breach,
+        "detail": detail,
+        "who": who,
+        "url": url,
+    }
+    event = event_key()
+    supervisors = list(supervisors)
+    for user in supervisors:
+        message_send(
+            code=ESCALATED, context=context, channels=(BELL, EMAIL), user=user, email=user.email, kind=KIND, event=event
+        )
+    if agent is not None and agent not in supervisors:
+        message_send(code=ESCALATED, context=context, channels=(BELL,), user=agent, kind=KIND, event=event)
+    return len(supervisors) + (agent is not None and agent not in supervisors)
 
 
 def complaint_handlers():
@@ -108,6 +200,150 @@ def complaint_handlers():
     )
 
 
+_NUMBER = {"number": (_("numéro de la réclamation"), EXAMPLE_NUMBER)}
+_URL = {"url": (_("adresse de la rubrique « Mes réclamations »"), EXAMPLE_URL)}
+_STAFF = {
+    "number": (_("numéro de la réclamation"), EXAMPLE_NUMBER),
+    "subject": (_("objet de la réclamation"), "Facture de novembre trop élevée"),
+}
+
+
 def templates_register() -> None:
     """Register the complaint message templates (rak_base.message_templates), called from
     RakRequestsConfig.ready."""
+    message_template_register(
+        FILED,
+        label=_("Réclamation : prise en charge (au client)"),
+        placeholders={**_NUMBER, **_URL},
+        required=("number",),
+        defaults={
+            SMS: (
+                "",
+                _(
+                    "RAK : votre réclamation {number} a bien été prise en charge. Nous vous contacterons pour "
+                    'y donner suite. Suivi : rubrique "Mes réclamations".'
+                ),
+            ),
+            EMAIL: (
+                _("Réclamation {number} prise en charge"),
+                _(
+                    "Bonjour,\n\nVotre réclamation a bien été enregistrée sous le n° {number}. Un conseiller "
+                    "l'étudie et vous contactera pour y donner suite.\n\nSuivez son traitement dans la rubrique "
+                    "« Mes réclamations » de l'agence en ligne : {url}\n"
+                ),
+            ),
+            BELL: (
+                _("Réclamation {number} prise en charge"),
+                _(
+                    "Votre réclamation n° {number} a bien été prise en charge. Nous vous contacterons pour y donner "
+                    "suite."
+                ),
+            ),
+        },
+    )
+    reply_text = {"text": (_("texte de la réponse de l'agent (coupé à 300 caractères dans le SMS)"), EXAMPLE_REPLY)}
+    message_template_register(
+        REPLY,
+        label=_("Réclamation : réponse de l'agent (au client)"),
+        placeholders={**_NUMBER, **reply_text, **_URL},
+        required=("text",),
+        defaults={
+            SMS: ("", _("RAK : réclamation {number} : {text}")),
+            EMAIL: (
+                _("Réponse à votre réclamation {number}"),
+                _("Bonjour,\n\n{text}\n\nRéclamation n° {number} — suivi : {url}\n"),
+            ),
+            BELL: (_("Réponse à votre réclamation {number}"), "{text}"),
+        },
+    )
+    message_template_register(
+        INFO_REQUESTED,
+        label=_("Réclamation : informations demandées au client"),
+        placeholders={**_NUMBER, **reply_text, **_URL},
+        required=("text",),
+        defaults={
+            SMS: ("", _('RAK : réclamation {number} : {text} Répondez dans "Mes réclamations".')),
+            EMAIL: (
+                _("Réclamation {number} : informations demandées"),
+                _(
+                    "Bonjour,\n\n{text}\n\nRépondez-nous dans la rubrique « Mes réclamations » de l'agence en ligne "
+                    ": {url}\n\nRéclamation n° {number}\n"
+                ),
+            ),
+            BELL: (_("Réclamation {number} : informations demandées"), "{text}"),
+        },
+    )
+    message_template_register(
+        CLOSED,
+        label=_("Réclamation : clôture et résultat du traitement (au client)"),
+        placeholders={
+            **_NUMBER,
+            "result": (
+                _("résultat du traitement saisi à la clôture (coupé à 300 caractères dans le SMS)"),
+                "Facture rectifiée : un avoir de 120,50 DH a été imputé sur votre compte.",
+            ),
+            **_URL,
+        },
+        required=("result",),
+        defaults={
+            SMS: ("", _("RAK : réclamation {number} traitée et close. Résultat : {result}")),
+            EMAIL: (
+                _("Réclamation {number} clôturée"),
+                _(
+                    "Bonjour,\n\nVotre réclamation n° {number} est clôturée.\n\nRésultat du traitement :\n{result}\n\n"
+                    "Donnez votre appréciation ou rouvrez-la si le problème persiste, dans « Mes réclamations » : "
+                    "{url}\n"
+                ),
+            ),
+            BELL: (_("Réclamation {number} clôturée"), _("Résultat du traitement : {result}")),
+        },
+    )
+    staff_text = {"text": (_("texte du client (coupé à 300 caractères)"), "Le problème persiste depuis hier.")}
+    message_template_register(
+        REOPENED,
+        label=_("Réclamation rouverte par le client (au personnel)"),
+        placeholders={**_STAFF, **staff_text},
+        defaults={
+            BELL: (_("Réclamation {number} rouverte par le client"), "{text}"),
+        },
+    )
+    message_template_register(
+        CUSTOMER_MESSAGE,
+        label=_("Réclamation : nouveau message du client (au personnel)"),
+        placeholders={**_STAFF, **staff_text},
+        defaults={
+            BELL: (_("Réclamation {number} : nouveau message du client"), "{text}"),
+        },
+    )
+    message_template_register(
+        ASSIGNED,
+        label=_("Réclamation confiée à un agent (à l'agent)"),
+        placeholders=_STAFF,
+        defaults={BELL: (_("Réclamation {number} vous est confiée"), "{subject}")},
+    )
+    message_template_register(
+        ESCALATED,
+        label=_("Réclamation en retard sur son délai (escalade, au personnel)"),
+        placeholders={
+            **_STAFF,
+            "category": (_("catégorie"), "Facturation"),
+            "breach": (_("retard constaté"), "délai de traitement dépassé"),
+            "detail": (
+                _("phrase avec l'échéance dépassée"),
+                "Délai de traitement dépassé : la réclamation devait être traitée avant le 04/12/2026 17:00.",
+            ),
+            "who": (_("agent en charge"), "Salma Idrissi"),
+            "url": (_("adresse de la réclamation dans le back office"), "https://www.rak.ma/backoffice/..."),
+        },
+        defaults={
+            BELL: (
+                _("Réclamation {number} en retard ({breach})"),
+                _("{detail}\nRéclamation {number} — {category} — {subject}\nAgent en charge : {who}\n{url}\n"),
+            ),
+            EMAIL: (
+                _("Réclamation {number} en retard ({breach})"),
+                _("{detail}\nRéclamation {number} — {category} — {subject}\nAgent en charge : {who}\n{url}\n"),
+            ),
+        },
+    )
+    # outage.notice and the other outage messages are registered by rak_requests.outages (their owner)
