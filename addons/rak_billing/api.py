@@ -52,8 +52,13 @@ from rak_billing.ledger import (
 from rak_billing.models import Refund
 from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue, vat_rate_online_fee
 from rak_billing.pdf import bill_pdf
+from rak_billing.readings.errors import ReadingError
 from rak_billing.readings.selectors import customer_self_readings
-from rak_billing.readings.services import reading_installation_record
+from rak_billing.readings.services import (
+    HOOK_READING_REVIEWED,
+    reading_installation_record,
+    reading_review_request,
+)
 from rak_billing.receipts import (
     bill_payment_description,
     payment_receipt_context,
@@ -129,6 +134,10 @@ __all__ = [
     "receipt_details_register",
     "receipt_number",
     "reading_installation_record",
+    # a reading sent to verification from a complaint (issue 11), and the reviewer's decision
+    "HOOK_READING_REVIEWED",
+    "ReadingError",
+    "reading_review_request",
     "simulate",
     "tariff_book",
     "vat_rate_online_fee",

@@ -335,6 +335,18 @@ class MeterReading(models.Model):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(_("vérifié le"), null=True, blank=True)
+    # a verification asked by staff (a complaint about this reading, issue 11): pending while set,
+    # cleared by the decision (``reading_review``); its history keeps who asked and why
+    review_requested_at = models.DateTimeField(_("vérification demandée le"), null=True, blank=True)
+    review_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("vérification demandée par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    review_request_note = models.TextField(_("motif de la demande de vérification"), blank=True)
     external_key = models.CharField(
         _("clé d'import"),
         max_length=120,
@@ -370,6 +382,11 @@ class MeterReading(models.Model):
         indexes = [
             models.Index(fields=["dossier", "-reading_date"], name="reading_dossier_recent"),
             models.Index(fields=["status"], name="reading_held", condition=Q(status__in=["HELD", "CONTESTED"])),
+            models.Index(
+                fields=["review_requested_at"],
+                name="reading_review_requested",
+                condition=Q(review_requested_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -60,7 +60,7 @@ class ReviewQueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
-        return (("review", _("À vérifier (anormaux et contestés)")),)
+        return (("review", _("À vérifier (anormaux, contestés, vérification demandée)")),)
 
     def queryset(self, request, queryset):
         if self.value() == "review":
@@ -141,6 +141,10 @@ class MeterReadingAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
             },
         ),
         (_("Contestation du client"), {"fields": ("contest_note", "contest_photo_display")}),
+        (
+            _("Vérification demandée (réclamation)"),
+            {"fields": ("review_requested_at", "review_requested_by", "review_request_note")},
+        ),
         (_("Décision"), {"fields": ("review_note", "reviewed_by", "reviewed_at")}),
     )
 
@@ -164,8 +168,14 @@ class MeterReadingAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
             "contest_photo_display",
             "reviewed_by",
             "reviewed_at",
+            "review_requested_at",
+            "review_requested_by",
+            "review_request_note",
         ]
-        if obj is None or obj.status not in (MeterReading.Status.HELD, MeterReading.Status.CONTESTED):
+        in_queue = obj is not None and (
+            obj.status in (MeterReading.Status.HELD, MeterReading.Status.CONTESTED) or obj.review_requested_at
+        )
+        if not in_queue:
             fields.append("review_note")
         return fields
 

@@ -28,6 +28,7 @@ from rak_billing.readings.errors import (
     ReadingUnavailable,
     ReadingWindowClosed,
     ReviewReasonRequired,
+    ReviewRequestRefused,
 )
 from rak_billing.readings.imports import ImportResult, external_key, reading_import_archive, reading_import_file
 from rak_billing.readings.selectors import (
@@ -36,9 +37,11 @@ from rak_billing.readings.selectors import (
     self_reading_states,
 )
 from rak_billing.readings.services import (
+    HOOK_READING_REVIEWED,
     reading_contest,
     reading_estimate,
     reading_review,
+    reading_review_request,
     reading_self_cancel,
     reading_self_correct,
     reading_self_submit,
@@ -62,6 +65,9 @@ __all__ = [
     "ReadingUnavailable",
     "ReadingWindowClosed",
     "ReviewReasonRequired",
+    "ReviewRequestRefused",
+    "HOOK_READING_REVIEWED",
+    "reading_review_request",
     "customer_reading_dossiers",
     "external_key",
     "reading_contest",

@@ -61,6 +61,12 @@ class ReadingNotReviewable(ReadingError):
     default_message = "Ce relevé a déjà été traité."
 
 
+class ReviewRequestRefused(ReadingError):
+    """Staff cannot send this reading to verification (rejected, an estimate, already asked)."""
+
+    default_message = "Ce relevé ne peut pas être envoyé en vérification."
+
+
 class ReviewReasonRequired(ReadingError):
     default_message = "Indiquez le motif du rejet : il est communiqué au client."
 

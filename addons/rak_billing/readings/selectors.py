@@ -279,7 +279,11 @@ def reading_history(dossier_id: int, *, limit: int = HISTORY_PAGE) -> list[Meter
 
 
 def review_queue_filter() -> Q:
-    return Q(status__in=[MeterReading.Status.HELD, MeterReading.Status.CONTESTED])
+    """The readings to verify: held (abnormal), contested, or sent to verification by staff (a
+    billed reading keeps its status, see ``reading_review_request``)."""
+    return Q(status__in=[MeterReading.Status.HELD, MeterReading.Status.CONTESTED]) | Q(
+        review_requested_at__isnull=False
+    )
 
 
 def customer_self_readings(customer_id: int) -> list[MeterReading]:

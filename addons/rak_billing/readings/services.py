@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from rak_base.hooks import hook_fire
 from rak_base.models import Message
 from rak_base.outbox import message_queue_bell, message_queue_bulk, message_queue_sms
 from rak_base.uploads import IMAGE_KINDS, UploadMissing, UploadRefused, kinds_label, upload_validate
@@ -34,12 +35,18 @@ from rak_billing.readings.errors import (
     ReadingUnavailable,
     ReadingWindowClosed,
     ReviewReasonRequired,
+    ReviewRequestRefused,
 )
 from rak_billing.readings.selectors import LIVE_STATUSES, REAL_SOURCES, accepted_baselines, chunked
 from rak_customer.api import customer_sms_phone
 from rak_customer.models import Contact, Dossier, PortalAccount
 
 PHOTO_WRONG_KIND = f"{PHOTO_REQUIRED} Le fichier joint n'est pas une photo ({kinds_label(IMAGE_KINDS)})."
+# fired by ``reading_review`` in its transaction: ``reading_id=``, ``accepted=``, ``reason=``,
+# ``billed_numbers=`` (the bills resting on it), ``staff_user=``, ``now=`` — a higher addon (the
+# complaint that sent the reading to verification) records the decision (rak_requests subscribes)
+HOOK_READING_REVIEWED = "billing.reading_reviewed"
+
 CONTEST_PHOTO_REQUIRED = "Joignez une photo de l'index de votre compteur pour contester ce relevé."
 
 
@@ -344,9 +351,59 @@ def reading_contest(*, customer_id: int, reading_id: int, note: str, photo, user
 
 
 @transaction.atomic
+def reading_review_request(
+    *, reading_id: int, staff_user, reason: str, now: datetime, reference: str = ""
+) -> MeterReading:
+    """Staff send a reading to verification (« Envoyer le relevé en vérification » on a complaint,
+    ``reference``: its number): it enters the review queue, where the decision is taken with
+    ``reading_review`` as for any held or contested reading.
+
+    - Not billed yet (ACCEPTED or HELD): it becomes CONTESTED, so no billing run uses it before the
+      decision (the dossier's period is held, like a reading the customer contested).
+    - Already billed: its status is left as it is. The bill stands on it and a bill is never changed
+      behind the customer's back: the verification is recorded (who, when, why) and puts it in the
+      queue; if the index proves wrong, the reviewer rejects it (the bill still shows the reading it
+      was made from) and the correction is an explicit credit note (« Émettre un avoir ») and a
+      corrected reading, each visible in the ledger.
+    - Refused: a rejected reading (no longer used), an estimate (there is no index to verify: send a
+      technician to read the meter), a verification already pending."""
+    reading = (
+        MeterReading.objects.select_for_update(of=("self",)).select_related("dossier").filter(pk=reading_id).first()
+    )
+    if reading is None:
+        raise ReadingNotFound()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReviewRequestRefused("Indiquez ce que le vérificateur doit contrôler (motif de la demande).")
+    if reading.status == MeterReading.Status.REJECTED:
+        raise ReviewRequestRefused("Ce relevé a été rejeté : il n'est plus utilisé pour la facturation.")
+    if reading.source == MeterReading.Source.ESTIMATED:
+        raise ReviewRequestRefused(
+            "Ce relevé est une estimation, pas un index lu : demandez plutôt une vérification du compteur "
+            "sur place (ordre d'intervention)."
+        )
+    if reading.review_requested_at is not None:
+        when = timezone.localtime(reading.review_requested_at).strftime("%d/%m/%Y à %H:%M")
+        raise ReviewRequestRefused(f"La vérification de ce relevé est déjà demandée (depuis le {when}).")
+    billed = reading.bills.exists()
+    fields = ["review_requested_at", "review_requested_by", "review_request_note"]
+    if not billed and reading.status in (MeterReading.Status.ACCEPTED, MeterReading.Status.HELD):
+        reading.status = MeterReading.Status.CONTESTED
+        fields.append("status")
+    reading.review_requested_at = now
+    reading.review_requested_by = staff_user
+    reading.review_request_note = (f"{reference} : {reason}" if reference else reason)[:2000]
+    reading._history_user = staff_user
+    reading.save(update_fields=fields)
+    return reading
+
+
+@transaction.atomic
 def reading_review(*, reading_id: int, staff_user, accept: bool, reason: str = "", now: datetime) -> MeterReading:
-    """Staff decision on a HELD or CONTESTED reading: ACCEPTED (billable) or REJECTED with a
-    reason; the customer is told either way."""
+    """Staff decision on a reading of the review queue (HELD, CONTESTED or sent to verification):
+    ACCEPTED (billable) or REJECTED with a reason; the customer is told either way, and
+    ``HOOK_READING_REVIEWED`` tells the complaint that asked for it. A billed reading keeps its
+    bill: a rejection says the bill will be corrected (by a credit note, never silently)."""
     reading = (
         MeterReading.objects.select_for_update(of=("self",))
         .select_related("dossier__customer")
@@ -355,17 +412,22 @@ def reading_review(*, reading_id: int, staff_user, accept: bool, reason: str = "
     )
     if reading is None:
         raise ReadingNotFound()
-    if reading.status not in (MeterReading.Status.HELD, MeterReading.Status.CONTESTED):
+    requested = reading.review_requested_at is not None
+    if reading.status not in (MeterReading.Status.HELD, MeterReading.Status.CONTESTED) and not (
+        requested and reading.status == MeterReading.Status.ACCEPTED
+    ):
         raise ReadingNotReviewable()
     reason = (reason or "").strip()
     if not accept and not reason:
         raise ReviewReasonRequired()
+    billed_numbers = list(reading.bills.order_by("issue_date", "id").values_list("number", flat=True))
     reading.status = MeterReading.Status.ACCEPTED if accept else MeterReading.Status.REJECTED
     reading.review_note = reason
     reading.reviewed_by = staff_user
     reading.reviewed_at = now
+    reading.review_requested_at = None  # the verification asked is done (its history keeps it)
     reading._history_user = staff_user
-    reading.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
+    reading.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at", "review_requested_at"])
     dossier = reading.dossier
     when = rules.fmt_date(reading.reading_date)
     if accept:
@@ -375,8 +437,19 @@ def reading_review(*, reading_id: int, staff_user, accept: bool, reason: str = "
         subject = "Relevé validé"
     else:
         body = f"votre relevé du {when} (dossier {dossier.number}) n'a pas été retenu : {reason}"
+        if billed_numbers:
+            body += f" La facture {', '.join(billed_numbers)} établie sur ce relevé sera régularisée."
         subject = "Relevé rejeté"
     _notify(dossier, subject=subject, body=body, kind="reading_review")
+    hook_fire(
+        HOOK_READING_REVIEWED,
+        reading_id=reading.pk,
+        accepted=accept,
+        reason=reason,
+        billed_numbers=billed_numbers,
+        staff_user=staff_user,
+        now=now,
+    )
     return reading
 
 

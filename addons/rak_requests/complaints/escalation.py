@@ -1,5 +1,186 @@
-"""SLA escalation of complaints through the scheduler (issue 11; filled by its owner)."""
+"""SLA escalation of complaints through the scheduler (rak_base.scheduler), every 15 minutes.
+
+A complaint has two deadlines (``complaints.sla``): the first answer (``first_answer_due_at``, met
+by the first reply, assignment or action — ``first_answered_at``) and the closure (``due_at``).
+Each is a breach, escalated once:
+
+- an open complaint not answered past ``first_answer_due_at``, or open past ``due_at``, and not
+  escalated yet (``escalated_at`` empty) is escalated;
+- one escalated for its first answer before ``due_at`` (``escalated_at < due_at``) is escalated
+  again once ``due_at`` passes — the second breach;
+- reopening (``complaint_reopen``) computes new deadlines and clears ``escalated_at``: it can be
+  escalated again.
+
+Escalating writes an internal ESCALATED entry in the thread, sets ``escalated_at`` and alerts:
+a bell and an e-mail to each member of the superviseur group, a bell to the agent in charge. The
+candidates come from one query; each complaint is then locked, checked again and escalated in its
+own transaction (``each_item``): a failing one is reported on the job's row and the others go on;
+running the job twice sends nothing new.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+
+from rak_base.api import each_item, event_key, job_register, message_queue_bell, message_queue_email
+from rak_requests.complaint_models import Complaint, ComplaintEntry
+
+ESCALATE_EVERY = timedelta(minutes=15)
+SUPERVISOR_GROUP = "superviseur"
+JOB_NAME = "complaints.escalate"
+BREACH_FIRST_ANSWER = "first_answer"
+BREACH_DUE = "due"
+
+
+def escalation_candidates_filter(now: datetime) -> Q:
+    """Open complaints with a breach not escalated yet (see the module's docstring)."""
+    unanswered_late = Q(first_answered_at__isnull=True, first_answer_due_at__lt=now)
+    overdue = Q(due_at__lt=now)
+    return ~Q(status=Complaint.Status.CLOSED) & (
+        (Q(escalated_at__isnull=True) & (unanswered_late | overdue))
+        | (Q(escalated_at__isnull=False) & overdue & Q(escalated_at__lt=F("due_at")))
+    )
+
+
+def breach_of(complaint: Complaint, now: datetime) -> str | None:
+    """The breach to escalate now, or None (the same rule as the filter, for one locked row)."""
+    if not complaint.is_open:
+        return None
+    overdue = complaint.due_at < now
+    if complaint.escalated_at is None:
+        if overdue:
+            return BREACH_DUE
+        if complaint.first_answered_at is None and complaint.first_answer_due_at < now:
+            return BREACH_FIRST_ANSWER
+        return None
+    if overdue and complaint.escalated_at < complaint.due_at:
+        return BREACH_DUE
+    return None
+
+
+def _when(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%d/%m/%Y %H:%M")
+
+
+def _admin_url(complaint: Complaint) -> str:
+    try:
+        return settings.SITE_URL + reverse("admin:rak_requests_complaint_change", args=[complaint.pk])
+    except NoReverseMatch:
+        return ""
+
+
+def supervisors():
+    return (
+        get_user_model()
+        .objects.filter(groups__name=SUPERVISOR_GROUP, is_active=True, is_staff=True)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def complaint_escalate(*, complaint_id: int, now: datetime, supervisor_list=None) -> str | None:
+    """Escalate one complaint if it still has an unescalated breach (call inside a transaction:
+    ``each_item`` gives one). Returns the breach escalated, or None."""
+    complaint = (
+        Complaint.objects.select_for_update(of=("self",))
+        .select_related("category", "assigned_to")
+        .filter(pk=complaint_id)
+        .first()
+    )
+    if complaint is None:
+        return None
+    breach = breach_of(complaint, now)
+    if breach is None:
+        return None
+    values = {
+        "number": complaint.number,
+        "category": complaint.category.name,
+        "first_due": _when(complaint.first_answer_due_at),
+        "due": _when(complaint.due_at),
+    }
+    if breach == BREACH_DUE:
+        text = _t("Délai de traitement dépassé : la réclamation devait être traitée avant le %(due)s.") % values
+        subject = _t("Réclamation %(number)s en retard (délai de traitement dépassé)") % values
+    else:
+        text = _t("Aucune première réponse au client avant le %(first_due)s.") % values
+        subject = _t("Réclamation %(number)s sans première réponse dans le délai") % values
+    Complaint.objects.filter(pk=complaint.pk).update(escalated_at=now)
+    ComplaintEntry.objects.create(
+        complaint=complaint,
+        at=now,
+        kind=ComplaintEntry.Kind.ESCALATED,
+        actor_kind=ComplaintEntry.Actor.SYSTEM,
+        body=text,
+        internal=True,
+        data={"breach": breach, "due_at": complaint.due_at.isoformat()},
+    )
+    agent = complaint.assigned_to if complaint.assigned_to_id and complaint.assigned_to.is_active else None
+    who = (agent.get_full_name() or agent.username) if agent else _t("personne (file d'attente)")
+    lines = [
+        text,
+        _t("Réclamation %(number)s — %(category)s — %(subject)s") % {**values, "subject": complaint.subject},
+        _t("Agent en charge : %(who)s") % {"who": who},
+    ]
+    url = _admin_url(complaint)
+    if url:
+        lines.append(url)
+    body = "\n".join(lines) + "\n"
+    event = event_key()
+    for supervisor in supervisor_list if supervisor_list is not None else supervisors():
+        message_queue_bell(user=supervisor, subject=subject, body=body, kind="complaint", event=event)
+        if supervisor.email:
+            message_queue_email(
+                to=supervisor.email, subject=subject, body=body, user=supervisor, kind="complaint", event=event
+            )
+    if agent is not None and (supervisor_list is None or agent not in supervisor_list):
+        message_queue_bell(user=agent, subject=subject, body=body, kind="complaint", event=event)
+    return breach
+
+
+def complaints_escalate_overdue(*, now: datetime) -> int:
+    """The scheduler's job: escalate every complaint with a new breach; returns how many."""
+    candidates = list(
+        Complaint.objects.filter(escalation_candidates_filter(now))
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    if not candidates:
+        return 0
+    supervisor_list = list(supervisors())
+    escalated: list[int] = []
+
+    def escalate(complaint_id: int) -> None:
+        if complaint_escalate(complaint_id=complaint_id, now=now, supervisor_list=supervisor_list):
+            escalated.append(complaint_id)
+
+    each_item(candidates, escalate, describe=lambda pk: f"réclamation #{pk}")
+    return len(escalated)
+
+
+def complaints_escalate_job(*, now: datetime) -> str:
+    count = complaints_escalate_overdue(now=now)
+    return _t("%(count)d réclamation(s) escaladée(s)") % {"count": count}
 
 
 def jobs_register() -> None:
     """Register the complaint jobs with rak_base.scheduler (called from RakRequestsConfig.ready)."""
+    job_register(
+        JOB_NAME,
+        complaints_escalate_job,
+        every=ESCALATE_EVERY,
+        label=_("Réclamations : escalade des délais (SLA) dépassés"),
+    )
+    # the reviewer's decision on a reading sent to verification from a complaint comes back into
+    # its thread (rak_billing fires HOOK_READING_REVIEWED). Registered here because this is the
+    # complaint module RakRequestsConfig.ready calls; hook_subscribe is idempotent.
+    from rak_requests.complaints import actions
+
+    actions.hooks_register()
