@@ -451,6 +451,7 @@ class OutageNotice(models.Model):
         related_name="+",
     )
     cancelled_at = models.DateTimeField(_("annulé le"), null=True, blank=True)
+    cancel_reason = models.CharField(_("motif de l'annulation"), max_length=255, blank=True)  # H5, migration 0018
     recipients_count = models.PositiveIntegerField(_("clients concernés"), default=0)
     sms_count = models.PositiveIntegerField(_("SMS envoyés"), default=0)
 
