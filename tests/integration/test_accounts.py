@@ -67,11 +67,11 @@ def test_home_shows_login_contact_and_services(client):
         assert label in html
 
 
-@pytest.mark.parametrize("slug", ["reclamation"])
-def test_unbuilt_services_say_coming_soon_not_404(client, slug):
-    response = client.get(reverse("portal:service", args=[slug]))
-    assert response.status_code == 200
-    assert "bientôt disponible" in response.content.decode().replace("&#x27;", "'")
+def test_every_home_service_is_built_and_an_unknown_one_is_404(client):
+    # « Envoyer une réclamation » was the last « bientôt disponible » tile (issue 11)
+    response = client.get(reverse("portal:service", args=["reclamation"]))
+    assert response.status_code == 200 and "Envoyer votre demande" in response.content.decode()
+    assert client.get(reverse("portal:service", args=["inconnu"])).status_code == 404
 
 
 def test_contact_form_is_stored_for_staff(client):

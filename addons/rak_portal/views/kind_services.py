@@ -68,13 +68,15 @@ CONTACT_ACTIONS = ("contact_phone", "contact_phone_otp", "contact_phone_resend",
 
 # The seed's list, in its order: (title, URL name and its arguments, request type served by a kind).
 # A kind registered for the type gives the link (its own page, or the generic flow); else the URL
-# name; else the entry is shown « bientôt disponible ». « Envoyer une réclamation » stays the
-# placeholder page until complaints are built (next issue).
+# name; else the entry is shown « bientôt disponible ». Complaints (issue 11): « Envoyer une
+# réclamation », « Signaler une fuite ou une coupure » and « Mes réclamations » (rak_portal.views.complaints).
 CUSTOMER_SERVICES = (
     (_("Demande d'abonnement"), "portal:subscription", (), None),
     (_("Demande de branchement"), "portal:connection", (), None),
     (_("Simuler ma consommation"), "portal:simulator", (), None),
-    (_("Envoyer une réclamation"), "portal:service", ("reclamation",), None),
+    (_("Envoyer une réclamation"), "portal:complaint_new", (), None),
+    (_("Signaler une fuite ou une coupure"), "portal:incident_new", (), None),
+    (_("Mes réclamations"), "portal:complaints", (), None),
     (_("Demande de résiliation"), "", (), RequestType.Code.TERMINATION),
     (_("Demande de remboursement"), "", (), RequestType.Code.REFUND),
     (_("Relève de mon index de consommation"), "portal:self_reading", (), None),

@@ -18,7 +18,8 @@ from rak_portal.forms import ContactForm, LoginForm
 # Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
 SERVICES = {
     "paiement": {"title": "Payer mes factures en ligne", "url_name": "portal:quickpay"},
-    "reclamation": {"title": "Envoyer une réclamation"},
+    "reclamation": {"title": "Envoyer une réclamation", "url_name": "portal:complaint_new"},
+    "incident": {"title": "Signaler une fuite ou une coupure", "url_name": "portal:incident_new"},
     "abonnement": {"title": "Demande d'abonnement", "url_name": "portal:subscription"},
     "branchement": {"title": "Demande de branchement", "url_name": "portal:connection"},
     "simulation": {"title": "Simuler votre consommation", "url_name": "portal:simulator"},
