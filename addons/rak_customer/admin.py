@@ -52,6 +52,7 @@ from rak_customer.services import (
     DOSSIER_SERVICE_PERMISSION,
     change_request_decide,
     contact_message_handle,
+    customer_notice_preferences_set,
     dossier_save,
     password_reset,
 )
@@ -333,6 +334,7 @@ class CustomerForm(forms.ModelForm):
             "company_name",
             "birth_date",
             "agency",
+            "sms_service_notices",
         )
 
     def clean_cin(self):
@@ -386,6 +388,7 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
             },
         ),
         (_("Rattachement"), {"fields": ("agency", "created_at")}),
+        (_("Préférences"), {"fields": ("sms_service_notices",)}),
     )
     readonly_fields = ("code", "created_at")
     actions_submit_line = ("password_resend",)
@@ -413,7 +416,11 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if not request.user.has_perm("rak_customer.change_customer"):
-            return [field.name for field in Customer._meta.fields if field.name != "id"]
+            editable = {"id"}
+            if request.user.has_perm("rak_customer.change_contact"):
+                # a contact preference, like the phone numbers: the counter records the customer's choice
+                editable.add("sms_service_notices")
+            return [field.name for field in Customer._meta.fields if field.name not in editable]
         return super().get_readonly_fields(request, obj)
 
     def has_add_permission(self, request) -> bool:
@@ -426,6 +433,16 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
         reverting = "/history/" in request.path  # simple_history's « revert to this version »
         if change and not reverting and not form.has_changed():
             # Only the contacts changed: no empty revision in the customer's history.
+            self._run_submit_line_actions(request, obj)
+            return
+        if change and not reverting and form.changed_data == ["sms_service_notices"]:
+            # only the notices preference (accueil may): through its service, with its history reason
+            customer_notice_preferences_set(
+                customer_id=obj.pk,
+                sms_service_notices=form.cleaned_data["sms_service_notices"],
+                user=request.user,
+                now=clock.now(),
+            )
             self._run_submit_line_actions(request, obj)
             return
         super().save_model(request, obj, form, change)

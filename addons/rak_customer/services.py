@@ -734,3 +734,26 @@ def dossier_save(*, dossier: Dossier, staff_user) -> Dossier:
             )
     dossier.save()
     return dossier
+
+
+# --- notice preferences (issue 11) -------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_notice_preferences_set(*, customer_id: int, sms_service_notices: bool, user, now: datetime) -> Customer:
+    """The customer's choice « Recevoir par SMS les avis de coupure et de travaux » (profile page, or
+    staff at the counter). Kept in the customer's history with who and when; the notices themselves
+    stay on the customer's dashboard whatever the choice."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if customer.sms_service_notices == sms_service_notices:
+        return customer
+    customer.sms_service_notices = sms_service_notices
+    customer._history_user = user
+    customer._history_date = now
+    customer._change_reason = (
+        gettext("Avis de coupure par SMS : acceptés")
+        if sms_service_notices
+        else gettext("Avis de coupure par SMS : refusés")
+    )
+    customer.save(update_fields=["sms_service_notices"])
+    return customer

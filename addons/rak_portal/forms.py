@@ -296,6 +296,19 @@ class EmailForm(forms.Form):
     email = forms.EmailField(label="Adresse e-mail", error_messages={**REQUIRED, "invalid": "Adresse e-mail invalide."})
 
 
+class NoticePreferencesForm(forms.Form):
+    """« Mes préférences » on the profile page: the outage and works notices by SMS (issue 11)."""
+
+    sms_service_notices = forms.BooleanField(
+        label=gettext_lazy("Recevoir par SMS les avis de coupure et de travaux"),
+        required=False,
+        help_text=gettext_lazy(
+            "Décochée, vous ne recevez plus ces SMS ; les avis restent affichés sur votre tableau de bord. "
+            "Les SMS sur vos demandes, réclamations et factures ne sont pas concernés."
+        ),
+    )
+
+
 class ChangeRequestForm(forms.Form):
     field = forms.ChoiceField(label="Information à modifier", choices=ChangeRequest.Field.choices)
     requested_value = forms.CharField(label="Nouvelle valeur", max_length=200, error_messages=REQUIRED)

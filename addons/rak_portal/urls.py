@@ -58,6 +58,7 @@ urlpatterns += [
     path("espace/profil/telephone/confirmer/", account.profile_phone_confirm, name="profile_phone_confirm"),
     path("espace/profil/email/", account.profile_email, name="profile_email"),
     path("espace/profil/modification/", account.profile_change_request, name="profile_change_request"),
+    path("espace/profil/avis/", account.profile_notices, name="profile_notices"),
     path("espace/notifications/", account.notifications, name="notifications"),
     path("espace/notifications/tout-lu/", account.notifications_read_all, name="notifications_read_all"),
     path("espace/releve/", readings.self_reading, name="self_reading"),

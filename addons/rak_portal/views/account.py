@@ -11,6 +11,8 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rak_base import clock
@@ -21,7 +23,14 @@ from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
 from rak_customer.models import ChangeRequest, PortalAccount
 from rak_customer.selectors import customer_profile
-from rak_portal.forms import ChangeRequestForm, EmailForm, OtpForm, PasswordChangeForm, PhoneChangeForm
+from rak_portal.forms import (
+    ChangeRequestForm,
+    EmailForm,
+    NoticePreferencesForm,
+    OtpForm,
+    PasswordChangeForm,
+    PhoneChangeForm,
+)
 
 PHONE_CHANGE_SESSION_KEY = "rak_phone_change"
 
@@ -67,6 +76,7 @@ def _profile_context(request: HttpRequest, **forms) -> dict:
         "otp_form": OtpForm(),
         "email_form": EmailForm(),
         "change_form": ChangeRequestForm(),
+        "notices_form": NoticePreferencesForm(initial={"sms_service_notices": customer.sms_service_notices}),
         "pending_phone": request.session.get(PHONE_CHANGE_SESSION_KEY),
         "change_requests": list(ChangeRequest.objects.filter(customer=customer)[:10]),
     }
@@ -142,6 +152,22 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
         request, f"Un code de confirmation a été envoyé par SMS au numéro se terminant par {phone_last_digits(phone)}."
     )
     return redirect("portal:profile")
+
+
+@customer_required
+@require_POST
+def profile_notices(request: HttpRequest) -> HttpResponse:
+    """« Recevoir par SMS les avis de coupure et de travaux » (an unchecked box posts nothing: off)."""
+    form = NoticePreferencesForm(request.POST)
+    form.is_valid()  # a checkbox alone: always valid
+    services.customer_notice_preferences_set(
+        customer_id=request.customer.pk,
+        sms_service_notices=form.cleaned_data.get("sms_service_notices", False),
+        user=request.user,
+        now=clock.now(),
+    )
+    messages.success(request, gettext("Vos préférences ont été enregistrées."))
+    return redirect(reverse("portal:profile") + "#preferences")
 
 
 @customer_required
