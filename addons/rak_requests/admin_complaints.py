@@ -89,6 +89,7 @@ HANDLE_PERMISSION = "rak_requests.handle_complaint"
 ADD_PERMISSION = "rak_requests.add_complaint"
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
 CLOSED = Complaint.Status.CLOSED
+CHANNEL_LABELS = {"SMS": _("SMS"), "EMAIL": _("e-mail"), "BELL": _("notification")}
 
 
 # --- canned replies: message templates staff edit (« Modèles de messages ») ------------------------
@@ -581,10 +582,9 @@ class ComplaintAdmin(ModelAdmin):
         "status_display",
         "sla_display",
         "complainant_display",
-        "phone_display",
         "agency",
         "assignee_display",
-        "filed_at",
+        "filed_display",
     )
     list_display_links = ("number",)
     list_select_related = ("category", "customer", "agency", "assigned_to")
@@ -621,12 +621,12 @@ class ComplaintAdmin(ModelAdmin):
         if not term:
             return queryset, False
         code = term.upper()
-        query = (
-            Q(number=code)
-            | Q(customer__in=Customer.objects.filter(code=code).values("pk"))
-            | Q(customer_code_given=code)
-            | Q(name__istartswith=term)
-        )
+        # each branch on an index of its own (PostgreSQL ORs them in a bitmap): the customer's id
+        # is read first so that no branch is a subquery
+        customer_ids = list(Customer.objects.filter(code=code).values_list("pk", flat=True)[:5])
+        query = Q(number=code) | Q(customer_code_given=code) | Q(name__istartswith=term)
+        if customer_ids:
+            query |= Q(customer_id__in=customer_ids)
         try:
             query |= Q(phone=phone_normalize(term))
         except (InvalidPhone, RakError):
@@ -698,18 +698,17 @@ class ComplaintAdmin(ModelAdmin):
     @display(description=_("réclamant"), ordering="name")
     def complainant_display(self, obj: Complaint) -> str:
         if obj.customer_id:
-            return format_html("{}<br><small>{}</small>", obj.name, obj.customer.code)
-        if obj.customer_code_given:
-            return format_html(
-                "{}<br><small>{}</small>",
-                obj.name,
-                gettext("code indiqué : %(code)s") % {"code": obj.customer_code_given},
-            )
-        return obj.name
+            code = obj.customer.code
+        elif obj.customer_code_given:
+            code = gettext("code indiqué : %(code)s") % {"code": obj.customer_code_given}
+        else:
+            code = ""
+        details = " · ".join(part for part in (code, phone_display(obj.phone) if obj.phone else "") if part)
+        return format_html("{}<br><small>{}</small>", obj.name, details) if details else obj.name
 
-    @display(description=_("téléphone"))
-    def phone_display(self, obj: Complaint) -> str:
-        return phone_display(obj.phone) if obj.phone else "—"
+    @display(description=_("déposée le"), ordering="filed_at")
+    def filed_display(self, obj: Complaint) -> str:
+        return _local(obj.filed_at)
 
     @display(description=_("agent en charge"), ordering="assigned_to__first_name")
     def assignee_display(self, obj: Complaint) -> str:
@@ -809,6 +808,7 @@ class ComplaintAdmin(ModelAdmin):
             forms_ = {"note": bound.get("note") or _styled(NoteForm(prefix="note"))}
         entries = list(complaint_entries(complaint))
         for entry in entries:
+            entry.channels_display = ", ".join(str(CHANNEL_LABELS.get(c, c)) for c in entry.channels)
             entry.attachment_url = (
                 reverse("admin:rak_requests_complaint_attachment", args=[complaint.pk, entry.pk]) if entry.file else ""
             )

@@ -474,3 +474,18 @@ def test_customer_360_lists_the_customers_complaints(client, agent, django_asser
     request = page.wsgi_request
     with django_assert_max_num_queries(1):
         customer_complaints_panel(request=request, customer_id=customer.pk)
+
+
+def test_search_is_served_by_indexes(rf, agent):
+    from django.contrib import admin
+
+    from tests.integration.test_search_indexes import plan
+
+    file(name="Karim Benali")
+    model_admin = admin.site._registry[Complaint]
+    for term in ("karim", "REC2026-000001", "0612345678"):
+        queryset, _distinct = model_admin.get_search_results(None, Complaint.objects.order_by(), term)
+        explained = plan(queryset)
+        assert "Seq Scan on rak_requests_complaint" not in explained, explained
+    queryset, _distinct = model_admin.get_search_results(None, Complaint.objects.order_by(), "karim")
+    assert "complaint_name_prefix" in plan(queryset)
