@@ -23,7 +23,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin
@@ -344,8 +344,13 @@ class OutageNoticeAdmin(HistoryAdmin, ModelAdmin):
         else:
             messages.success(
                 request,
-                gettext("Avis %(number)s publié : %(customers)d clients concernés, %(sms)d SMS envoyés.")
-                % {"number": notice.number, "customers": result.recipients, "sms": result.sms},
+                gettext("Avis %(number)s publié : %(customers)s, %(sms)s.")
+                % {
+                    "number": notice.number,
+                    "customers": ngettext("%(n)d client concerné", "%(n)d clients concernés", result.recipients)
+                    % {"n": result.recipients},
+                    "sms": ngettext("%(n)d SMS envoyé", "%(n)d SMS envoyés", result.sms) % {"n": result.sms},
+                },
             )
         return self._back(notice)
 

@@ -78,7 +78,9 @@ def test_a_notice_published_for_one_district_reaches_only_its_customers(page, br
     expect(page.get_by_test_id("preview-sms-text")).to_contain_text("Saknia")
     with page.expect_navigation():
         page.get_by_role("button", name="Publier", exact=True).click()
-    expect(page.get_by_text(re.compile(f"Avis {notice.number} publié : 1 clients concernés, 1 SMS"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(f"Avis {notice.number} publié : 1 client concerné, 1 SMS envoyé"))
+    ).to_be_visible()
     expect(page.get_by_test_id("notice-state")).to_have_text("À venir")
 
     context, customer_page = _login_customer(browser, live_server, world["saknia"])

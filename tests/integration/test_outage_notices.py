@@ -293,11 +293,9 @@ def test_the_back_office_needs_the_publish_permission(client, staff):
 
 
 def test_the_back_office_creates_previews_and_publishes(client, staff):
-    now = clock.now()
     _customer("Saknia")
     _customer("Saknia", opt_in=False)
     client.force_login(staff)
-    start = (now + timedelta(days=3)).astimezone(clock.now().tzinfo)
     form = {
         "kind": "PLANNED",
         "service": "EAU",
@@ -321,7 +319,6 @@ def test_the_back_office_creates_previews_and_publishes(client, staff):
     assert notice.status == OutageNotice.Status.PUBLISHED and len(_sms(notice)) == 1
     listing = client.get(reverse("admin:rak_requests_outagenotice_changelist") + "?periode=upcoming")
     assert listing.status_code == 200 and notice.number in listing.content.decode()
-    del start
 
 
 def test_portal_pages_cost_a_fixed_number_of_queries(client, staff, django_assert_max_num_queries):
