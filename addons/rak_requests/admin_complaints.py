@@ -857,6 +857,11 @@ class ComplaintAdmin(ModelAdmin):
                 for what in ("reply", "note", "assign", "take", "close")
             },
             "queue_url": reverse("admin:rak_requests_complaint_changelist"),
+            # the canned replies' text for this complaint: « Insérer » fills the box at once with
+            # JavaScript (without it, the button posts and the page comes back filled)
+            "canned_texts": {slug: canned_text(slug, complaint) for slug, _label in canned_choices()}
+            if "reply" in forms_
+            else {},
         }
         return TemplateResponse(request, "admin/rak_requests/complaint/page.html", context, status=status)
 

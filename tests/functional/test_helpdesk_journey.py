@@ -56,12 +56,14 @@ def test_agent_takes_replies_notes_and_closes_then_the_customer_reads_the_result
 
     reply = page.get_by_test_id("form-reply")
     reply.get_by_label("Réponse type").select_option("accuse")
+    page.evaluate("window.sameDocument = true")
     reply.get_by_test_id("canned-insert").click()
     reply = page.get_by_test_id("form-reply")
     expect(reply.get_by_label("Message au client")).to_have_value(
         f"Bonjour Leila Amrani, nous avons bien reçu votre réclamation {complaint.number}. Un conseiller "
         "l'étudie et reviendra vers vous dans les meilleurs délais."
     )
+    assert page.evaluate("window.sameDocument === true"), "« Insérer » should fill the box without a reload"
     expect(reply.get_by_label("SMS au")).to_be_checked()
     reply.get_by_role("button", name="Envoyer la réponse").click()
     expect(page.get_by_text("réponse envoyée au client")).to_be_visible()

@@ -489,3 +489,31 @@ def test_search_is_served_by_indexes(rf, agent):
         assert "Seq Scan on rak_requests_complaint" not in explained, explained
     queryset, _distinct = model_admin.get_search_results(None, Complaint.objects.order_by(), "karim")
     assert "complaint_name_prefix" in plan(queryset)
+
+
+def test_resolving_action_from_the_page_intervention_order(client, agent):
+    from rak_requests.complaint_models import FieldIntervention
+
+    c = file(code="fuite")
+    page = client.get(page_url(c)).content.decode()
+    assert 'data-testid="action-intervention"' in page  # accueil: add_fieldintervention
+    assert 'data-testid="action-credit_note"' not in page  # facturation's only
+    url = reverse("admin:rak_requests_complaint_action", args=[c.pk, "intervention"])
+    fields = {"intervention-kind": "LEAK_REPAIR", "intervention-instructions": "Fuite avant compteur, trottoir"}
+    # the form's own refusal: the page again, what was typed kept
+    invalid = client.post(url, {"expected_updated_at": stamp(c), "intervention-kind": "LEAK_REPAIR"})
+    assert invalid.status_code == 400 and not FieldIntervention.objects.exists()
+    stale = client.post(url, {"expected_updated_at": "2020-01-01T00:00:00+00:00", **fields})
+    assert stale.status_code == 400 and "modifiée entre-temps" in " ".join(page_messages(stale))
+    assert "Fuite avant compteur, trottoir" in stale.content.decode()
+    done = client.post(url, {"expected_updated_at": stamp(c), **fields})
+    order = FieldIntervention.objects.get(complaint=c)
+    assert order.number in followed_messages(client, done)[0]
+    assert fresh(c).entries.filter(kind="ACTION").exists()
+    # someone without the action's permission: 403 (recouvrement handles complaints, issues no order)
+    staff_in("recouvrement", client=client)
+    assert client.post(url, {"expected_updated_at": stamp(c), **fields}).status_code == 403
+    # an action that does not exist
+    bogus = reverse("admin:rak_requests_complaint_action", args=[c.pk, "nope"])
+    client.force_login(agent)
+    assert client.post(bogus, {"expected_updated_at": stamp(c)}).status_code == 404
