@@ -346,7 +346,8 @@ class MeterReading(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    review_request_note = models.TextField(_("motif de la demande de vérification"), blank=True)
+    # db_default: the readings' COPY imports (imports.py, demo.py) name their columns and leave it out
+    review_request_note = models.TextField(_("motif de la demande de vérification"), blank=True, db_default="")
     external_key = models.CharField(
         _("clé d'import"),
         max_length=120,

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="historicalmeterreading",
             name="review_request_note",
-            field=models.TextField(blank=True, verbose_name="motif de la demande de vérification"),
+            field=models.TextField(blank=True, db_default="", verbose_name="motif de la demande de vérification"),
         ),
         migrations.AddField(
             model_name="historicalmeterreading",
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="meterreading",
             name="review_request_note",
-            field=models.TextField(blank=True, verbose_name="motif de la demande de vérification"),
+            field=models.TextField(blank=True, db_default="", verbose_name="motif de la demande de vérification"),
         ),
         migrations.AddField(
             model_name="meterreading",
