@@ -517,3 +517,32 @@ def test_resolving_action_from_the_page_intervention_order(client, agent):
     bogus = reverse("admin:rak_requests_complaint_action", args=[c.pk, "nope"])
     client.force_login(agent)
     assert client.post(bogus, {"expected_updated_at": stamp(c)}).status_code == 404
+
+
+def test_page_shows_the_rating_and_its_queries_do_not_grow_with_the_thread(client, agent):
+    customer, user = customer_with_account(phone="+212612000095")
+    c = services.complaint_file(
+        filing=services.ComplaintFiling(category=category("accueil"), name="Sara", phone="0612000095", message="m"),
+        customer=customer,
+        user=user,
+        now=clock.now(),
+    )
+    with CaptureQueriesContext(connection) as short:
+        assert client.get(page_url(c)).status_code == 200
+    colleague = staff_in("facturation")
+    for i in range(10):
+        services.complaint_note(
+            complaint_id=c.pk, staff_user=colleague if i % 2 else agent, body=f"n{i}", now=clock.now()
+        )
+        services.complaint_customer_add(complaint_id=c.pk, customer=customer, user=user, body=f"c{i}", now=clock.now())
+    with CaptureQueriesContext(connection) as long:
+        assert client.get(page_url(c)).status_code == 200
+    assert len(long.captured_queries) <= len(short.captured_queries) + 1, [q["sql"] for q in long.captured_queries]
+    services.complaint_close(complaint_id=c.pk, staff_user=agent, result="Agent reçu en entretien.", now=clock.now())
+    services.complaint_rate(
+        complaint_id=c.pk, customer=customer, user=user, rating=4, comment="Merci, bon suivi.", now=clock.now()
+    )
+    html = client.get(page_url(c)).content.decode()
+    rating = html.split('data-testid="complaint-rating"')[1]
+    assert "4 sur 5" in rating and "★★★★☆" in rating
+    assert "Merci, bon suivi." in html
