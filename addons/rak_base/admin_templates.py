@@ -54,6 +54,9 @@ def sms_length_text(length) -> str:
     return text
 
 
+CELL_STYLE = "padding-block: 0.25rem; padding-inline-end: 1rem"
+
+
 class MessageTemplateForm(forms.ModelForm):
     """Subject and body; the model's clean() checks the variables and the SMS length."""
 
@@ -105,6 +108,7 @@ class MessageTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
         "sms_length_display",
         "default_display",
         "state_display",
+        "state_text",
         "updated_at",
         "updated_by",
     )
@@ -117,7 +121,7 @@ class MessageTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
         if obj is not None and obj.channel == Message.Channel.SMS:
             text_fields.append("sms_length_display")
         return (
-            (None, {"fields": ("label_display", ("code", "channel", "language"), "state_display")}),
+            (None, {"fields": ("label_display", "code", ("channel", "language"), "state_text")}),
             (_("Texte envoyé"), {"fields": text_fields}),
             (_("Variables"), {"fields": ("placeholders_display",)}),
             (_("Texte par défaut du logiciel"), {"fields": ("default_display",)}),
@@ -199,6 +203,10 @@ class MessageTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
             return "custom", gettext("Modifié")
         return "default", gettext("Par défaut")
 
+    @display(description=_("texte"))
+    def state_text(self, obj: MessageTemplate) -> str:
+        return self.state_display(obj)[1]
+
     @display(description=_("longueur (valeurs types)"))
     def sms_length_display(self, obj: MessageTemplate) -> str:
         if obj.channel != Message.Channel.SMS or obj.code not in message_templates_registered():
@@ -223,11 +231,13 @@ class MessageTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
             return gettext("Aucune : ce message n'a pas de variable.")
         rows = format_html_join(
             "",
-            '<tr><td class="font-mono pe-4 py-1">{{{}}}</td><td class="pe-4 py-1">{}{}</td>'
-            '<td class="py-1 text-base-500">{}</td></tr>',
+            '<tr style="vertical-align: top"><td class="font-mono" style="{}">{{{}}}</td><td style="{}">{}{}</td>'
+            '<td class="text-base-500" style="padding-block: 0.25rem">{}</td></tr>',
             (
                 (
+                    CELL_STYLE,
                     name,
+                    CELL_STYLE,
                     placeholder.description,
                     format_html(" <strong>({})</strong>", gettext("obligatoire")) if name in spec.required else "",
                     gettext("ex. : %(example)s") % {"example": placeholder.example},
@@ -245,11 +255,11 @@ class MessageTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
         subject, body = spec.default(obj.channel, obj.language)
         if subject:
             return format_html(
-                '<p><strong>{}</strong></p><p class="whitespace-pre-line" data-testid="default-text">{}</p>',
+                '<p><strong>{}</strong></p><p style="white-space: pre-line" data-testid="default-text">{}</p>',
                 subject,
                 body,
             )
-        return format_html('<p class="whitespace-pre-line" data-testid="default-text">{}</p>', body)
+        return format_html('<p style="white-space: pre-line" data-testid="default-text">{}</p>', body)
 
     # --- writes: through the services --------------------------------------------------------------
 

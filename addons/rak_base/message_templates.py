@@ -129,9 +129,15 @@ def message_template_register(
         raise ImproperlyConfigured(f"message template {code}: required placeholders {sorted(missing)} not declared")
     for channel in spec.channels:
         subject, body = spec.default(channel)
-        problems = template_problems(spec, channel=channel, subject=subject, body=body)
-        if problems:
+        problems = template_problems(spec, channel=channel, subject=subject, body=body, check_length=False)
+        if problems:  # a developer's mistake: the software must not start with it
             raise ImproperlyConfigured(f"message template {code} ({channel}) default: {problems}")
+        if channel == Message.Channel.SMS:
+            # over the limit with the examples: staff could not save the default as it is; said in the
+            # logs (and by tests/integration/test_message_templates.py), not worth refusing to start
+            segments = sms_length(_format(body, spec.examples())).segments
+            if segments > MAX_SMS_SEGMENTS:
+                logger.warning("message template %s: the default SMS takes %d SMS with the examples", code, segments)
     _REGISTRY[code] = spec
     return spec
 
@@ -170,7 +176,9 @@ def _placeholders_of(text: str) -> list[str]:
     return names
 
 
-def template_problems(spec: TemplateSpec, *, channel: str, subject: str, body: str) -> list[tuple[str, str]]:
+def template_problems(
+    spec: TemplateSpec, *, channel: str, subject: str, body: str, check_length: bool = True
+) -> list[tuple[str, str]]:
     """Every reason why this wording cannot be used, as (field, French message) with field
     ``subject`` or ``body``; empty when it can."""
     problems: list[tuple[str, str]] = []
@@ -218,7 +226,7 @@ def template_problems(spec: TemplateSpec, *, channel: str, subject: str, body: s
                 gettext("Le message doit contenir %(names)s.") % {"names": ", ".join(f"{{{n}}}" for n in missing)},
             )
         )
-    if channel == Message.Channel.SMS and not problems:
+    if channel == Message.Channel.SMS and check_length and not problems:
         length = sms_length(_format(body, spec.examples()))
         if length.segments > MAX_SMS_SEGMENTS:
             problems.append(
@@ -281,7 +289,7 @@ def _wording(spec: TemplateSpec, channel: str, language: str) -> tuple[str, str]
         .first()
     )
     if row is not None:
-        if not template_problems(spec, channel=channel, subject=row.subject, body=row.body):
+        if not template_problems(spec, channel=channel, subject=row.subject, body=row.body, check_length=False):
             return row.subject, row.body
         logger.error(
             "message template %s %s %s: the stored wording is invalid, default used", spec.code, channel, language

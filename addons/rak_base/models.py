@@ -365,7 +365,10 @@ class MessageTemplate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} — {self.get_channel_display()} ({self.language})"
+        from rak_base.message_templates import message_templates_registered
+
+        spec = message_templates_registered().get(self.code)
+        return f"{spec.label if spec else self.code} — {self.get_channel_display()} ({self.language})"
 
     def clean(self) -> None:
         """The wording's placeholders, required variables and SMS length (rak_base.message_templates)."""
