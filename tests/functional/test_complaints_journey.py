@@ -152,3 +152,84 @@ def test_visitor_files_publicly_then_a_customer_contests_a_bill_and_follows_it(
     assert contested.rating == 4
     if phone:
         assert_fits(page, "Réclamation clôturée et notée")
+
+
+def test_visitor_reports_a_cut_already_announced_then_a_leak_with_the_phone_position(browser, live_server, sms_outbox):
+    """« Signaler une fuite ou une coupure » on a phone: a cut in a district with a published notice
+    shows the notice (with its link) instead of a duplicate; « Mon problème est différent, envoyer
+    quand même » files it linked to the notice. A leak reported with « Utiliser ma position » (the
+    browser's Geolocation API, allowed on this page only) is filed with the coordinates."""
+    from rak_requests.complaint_models import OutageNotice
+
+    DossierFactory(premises__district="Bir Rami")
+    at = clock.now()
+    notice = OutageNotice.objects.create(
+        number="AVC2026-000077",
+        kind=OutageNotice.Kind.UNPLANNED,
+        service=Service.EAU,
+        districts=["Bir Rami"],
+        starts_at=at - datetime.timedelta(hours=2),
+        expected_end_at=at + datetime.timedelta(hours=4),
+        reason="Casse d'une conduite",
+        status=OutageNotice.Status.PUBLISHED,
+        created_at=at - datetime.timedelta(hours=2),
+        published_at=at - datetime.timedelta(hours=2),
+    )
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="fr-FR",
+        timezone_id="Africa/Casablanca",
+        viewport=PHONE,
+        is_mobile=True,
+        geolocation={"latitude": 34.2541, "longitude": -6.5890},
+        permissions=["geolocation"],
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.get_by_role("link", name="Signaler une fuite ou une coupure").first.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Signaler une fuite ou une coupure")
+        assert_fits(page, "Signaler une fuite ou une coupure")
+        page.get_by_label("Coupure d'eau ou d'électricité").check()
+        page.get_by_label("Eau potable").check()
+        page.get_by_label("Adresse du problème").fill("Rue 12, immeuble 4")
+        page.get_by_label("Quartier").fill("bir rami")
+        page.get_by_label("Décrivez le problème").fill("Plus d'eau depuis ce matin.")
+        page.get_by_label("Nom et prénom *").fill("Said Alami")
+        page.get_by_label("Téléphone *").fill("0661778899")
+        page.wait_for_timeout(3200)
+        page.get_by_role("button", name="Envoyer votre demande").click()
+
+        box = page.get_by_test_id("outage-notice")
+        expect(box).to_contain_text("Une coupure est déjà signalée dans votre quartier")
+        expect(box).to_contain_text("Casse d'une conduite")
+        expect(box).to_contain_text("rétablissement prévu le")
+        expect(box.get_by_role("link", name="Voir l'avis de coupure")).to_have_attribute(
+            "href", f"/coupures-et-travaux/{notice.number}/"
+        )
+        assert not Complaint.objects.exists()
+        expect(page.get_by_label("Décrivez le problème")).to_have_value("Plus d'eau depuis ce matin.")
+        assert_fits(page, "Coupure déjà signalée")
+        page.get_by_role("button", name="Mon problème est différent, envoyer quand même").click()
+        expect(page.get_by_test_id("complaint-number")).to_be_visible()
+        cut = Complaint.objects.get()
+        assert cut.outage_notice == notice and cut.district == "Bir Rami" and cut.source == "INCIDENT"
+
+        # a leak, located by the phone
+        page.goto("/services/signaler-fuite-ou-coupure/")
+        page.get_by_label("Fuite", exact=True).check()
+        page.get_by_role("button", name="Utiliser ma position").click()
+        expect(page.locator("[data-geo-status]")).to_contain_text("Position enregistrée : 34.254100, -6.589000")
+        page.get_by_label("Décrivez le problème").fill("Fuite importante devant le numéro 8.")
+        page.get_by_label("Nom et prénom *").fill("Said Alami")
+        page.get_by_label("Téléphone *").fill("0661778899")
+        page.wait_for_timeout(3200)
+        page.get_by_role("button", name="Envoyer votre demande").click()
+        expect(page.get_by_test_id("complaint-number")).to_be_visible()
+        leak = Complaint.objects.exclude(pk=cut.pk).get()
+        assert str(leak.latitude) == "34.254100" and str(leak.longitude) == "-6.589000"
+        assert leak.category.code == "fuite" and leak.category.is_urgent
+        assert len(sms_outbox.all("+212661778899")) == 2
+    finally:
+        context.close()

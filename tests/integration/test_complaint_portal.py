@@ -592,11 +592,15 @@ def test_a_coupure_already_announced_shows_the_notice_instead_of_a_duplicate(cli
         created_at=at - timedelta(days=1),
         published_at=at - timedelta(days=1),
     )
+    DossierFactory(premises__district="Maamora")  # a known district: « maamora » typed is the same
     coupure = str(ComplaintCategory.objects.get(code="coupure").pk)
-    response = incident_post(client, category=coupure, service="EAU")
+    assert incident_post(client, category=coupure, service="ELECTRICITE").status_code == 302  # other service
+    Complaint.objects.all().delete()
+    response = incident_post(client, category=coupure, service="EAU", district="maamora ")
     page = text(response)
     assert response.status_code == 200 and "Une coupure est déjà signalée dans votre quartier" in page
     assert "Travaux sur la conduite principale" in page and "rétablissement prévu le" in page
+    assert f'href="{reverse("portal:outage_detail", args=[notice.number])}"' in page
     assert not Complaint.objects.exists()
     assert "Mon problème est différent, envoyer quand même" in page
     response = incident_post(client, category=coupure, service="EAU", outage_notice=str(notice.pk))

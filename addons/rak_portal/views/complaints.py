@@ -357,6 +357,12 @@ def outage_notice_url(notice) -> str:
     return ""
 
 
+def _district_canonical(typed: str, known: list[str]) -> str:
+    """« maamora » typed -> « Maamora » as the premises (and the outage notices) spell it."""
+    typed = " ".join((typed or "").split())
+    return next((d for d in known if d.casefold() == typed.casefold()), typed)
+
+
 def _districts() -> list[str]:
     return list(
         Premises.objects.exclude(district="").order_by("district").values_list("district", flat=True).distinct()
@@ -410,6 +416,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     _keep_upload(request, STAGE_INCIDENT, form, "photo")
     if valid:
         data = form.cleaned_data
+        data["district"] = _district_canonical(data.get("district", ""), _districts())
         category, service = data["category"], form.service_code()
         premises = data.get("premises")
         notice_id = data.get("outage_notice")
