@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import BooleanField, Exists, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
@@ -735,26 +736,24 @@ def outage_notice_current_for(
 
 def customer_outage_notices(customer: Customer, *, now: datetime) -> list[OutageNotice]:
     """The notices of this customer's dashboard: current ones they were told about or that cover one
-    of their active dossiers' premises (same service), and those restored less than a day ago. Two
-    queries whatever the number of dossiers."""
-    areas = list(
-        Dossier.objects.filter(customer=customer, status=Dossier.Status.ACTIVE).values_list(
-            "service", "premises__district", "premises__round_code"
-        )
+    of their active dossiers' premises now (same service: a dossier opened after publication), and
+    those restored less than a day ago. One query whatever the number of dossiers and notices."""
+    notice, dossier, premises = OutageNotice._meta.db_table, Dossier._meta.db_table, Premises._meta.db_table
+    covers = RawSQL(  # noqa: S611 - table names from the models, values as parameters
+        f'EXISTS (SELECT 1 FROM "{dossier}" d JOIN "{premises}" p ON p.id = d.premises_id '  # noqa: S608 - model tables
+        f'WHERE d.customer_id = %s AND d.status = %s AND d.service = "{notice}"."service" '
+        f'AND (p.district = ANY("{notice}"."districts") OR p.round_code = ANY("{notice}"."round_codes")))',
+        [customer.pk, Dossier.Status.ACTIVE],
+        output_field=BooleanField(),
     )
-    live = Q(recipients__customer=customer)
-    for service in {s for s, _d, _r in areas}:
-        districts = sorted({d for s, d, _r in areas if s == service and d})
-        rounds = sorted({r for s, _d, r in areas if s == service and r})
-        place = Q()
-        if districts:
-            place |= Q(districts__overlap=districts)
-        if rounds:
-            place |= Q(round_codes__overlap=rounds)
-        if place:
-            live |= Q(service=service) & place
+    told = Exists(OutageNoticeRecipient.objects.filter(notice=OuterRef("pk"), customer=customer))
     shown = _current_q(now) | Q(status=Status.PUBLISHED, ended_at__gt=now - RESTORED_SHOWN)
-    return list(OutageNotice.objects.filter(shown).filter(live).distinct().order_by("ended_at", "starts_at", "pk"))
+    return list(
+        OutageNotice.objects.filter(shown)
+        .alias(told=told, covers=covers)
+        .filter(Q(told=True) | Q(covers=True))
+        .order_by("ended_at", "starts_at", "pk")
+    )
 
 
 def outage_notice_public(number: str) -> OutageNotice | None:

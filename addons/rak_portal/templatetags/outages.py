@@ -1,7 +1,7 @@
 """The outage and works notices on the home page (every current one) and on a customer's dashboard
 (theirs only): ``{% include "rak_portal/outages/_home.html" %}`` and
 ``{% include "rak_portal/outages/_dashboard.html" %}``, one line each in those templates. One
-query on the home page, two on the dashboard (rak_requests.outages)."""
+query on the home page, one on the dashboard (rak_requests.outages)."""
 
 from __future__ import annotations
 
