@@ -86,6 +86,13 @@ def test_agent_takes_replies_notes_and_closes_then_the_customer_reads_the_result
     assert Complaint.objects.get(pk=complaint.pk).closed_by.username == "accueil1"
     assert Message.objects.filter(channel="SMS", recipient="+212661230077", body__contains="avoir de 120,00").exists()
 
+    # the complaint's page on a phone: one column, nothing wider than the screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.get_by_test_id("complaint-result")).to_contain_text(RESULT)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth") - 390
+    assert overflow <= 0, f"la page défile horizontalement de {overflow} px"
+
     # the customer, in another browser context: « Mes réclamations »
     context = browser.new_context(base_url=live_server.url, locale="fr-FR", timezone_id="Africa/Casablanca")
     context.set_default_timeout(10_000)
