@@ -282,19 +282,27 @@ def _format(text: str, context: Mapping[str, object], *, code: str = "") -> str:
     return "".join(out)
 
 
-def _wording(spec: TemplateSpec, channel: str, language: str) -> tuple[str, str]:
-    row = (
-        MessageTemplate.objects.filter(code=spec.code, channel=channel, language=language, customized=True)
-        .only("subject", "body")
-        .first()
-    )
-    if row is not None:
-        if not template_problems(spec, channel=channel, subject=row.subject, body=row.body, check_length=False):
-            return row.subject, row.body
-        logger.error(
-            "message template %s %s %s: the stored wording is invalid, default used", spec.code, channel, language
-        )
-    return spec.default(channel, language)
+def _wordings(spec: TemplateSpec, channels: Iterable[str], language: str) -> dict[str, tuple[str, str]]:
+    """(subject, body) per channel: staff's wording where they changed it, else the default; one query."""
+    channels = list(channels)
+    rows = {
+        row.channel: row
+        for row in MessageTemplate.objects.filter(
+            code=spec.code, channel__in=channels, language=language, customized=True
+        ).only("channel", "subject", "body")
+    }
+    wordings = {}
+    for channel in channels:
+        row = rows.get(channel)
+        if row is not None:
+            if not template_problems(spec, channel=channel, subject=row.subject, body=row.body, check_length=False):
+                wordings[channel] = (row.subject, row.body)
+                continue
+            logger.error(
+                "message template %s %s %s: the stored wording is invalid, default used", spec.code, channel, language
+            )
+        wordings[channel] = spec.default(channel, language)
+    return wordings
 
 
 @dataclass(frozen=True)
@@ -318,7 +326,7 @@ def message_renderer(*, code: str, channel: str, language: str = DEFAULT_LANGUAG
     spec = message_template_spec(code)
     if channel not in spec.defaults:
         raise MessageTemplateUnknown(_("Le message « %(label)s » n'existe pas sur ce canal.") % {"label": spec.label})
-    subject, body = _wording(spec, channel, language)
+    subject, body = _wordings(spec, [channel], language)[channel]
     return Renderer(code=code, subject=subject, body=body)
 
 
@@ -357,8 +365,9 @@ def message_send(
         event = event_key() if len(targets) > 1 else ""
     kind = (kind or code)[:40]
     queued: list[Message] = []
+    wordings = _wordings(spec, targets, language) if targets else {}
     for channel in targets:
-        subject, body = message_render(code=code, channel=channel, context=context, language=language)
+        subject, body = Renderer(code=code, subject=wordings[channel][0], body=wordings[channel][1])(context)
         if channel == Message.Channel.SMS:
             queued.append(
                 message_queue_sms(to=phone, body=body, user=user, kind=kind, sensitive=spec.sensitive, event=event)
@@ -405,27 +414,38 @@ def message_template_reset(*, template_id: int, user, now: datetime) -> MessageT
     return template
 
 
-def message_templates_sync(*, language: str | None = None) -> int:
-    """Infrastructure, not business flow: a row for every registered (code, channel) in the site's
-    language, so staff can edit a message nobody changed yet; rows staff never changed follow the
-    code's default. Idempotent; run after each migrate and when the back-office list opens.
-    Returns the number of rows created."""
-    language = language or settings.LANGUAGE_CODE.split("-")[0]
-    if language not in MessageTemplate.Language.values:
-        language = DEFAULT_LANGUAGE
-    wanted = {(spec.code, channel): spec for spec in _REGISTRY.values() for channel in spec.channels}
+def site_languages() -> list[str]:
+    """The languages of the site (settings.LANGUAGES) that templates exist in: French today; issue 12
+    adds Arabic and English to LANGUAGES (and their catalogues), and their rows follow."""
+    languages = [code.split("-")[0] for code, _name in settings.LANGUAGES]
+    return [code for code in dict.fromkeys(languages) if code in MessageTemplate.Language.values] or [DEFAULT_LANGUAGE]
+
+
+def message_templates_sync(*, languages: Iterable[str] | None = None) -> int:
+    """Infrastructure, not business flow: a row for every registered (code, channel) in each of the
+    site's languages, so staff can edit a message nobody changed yet; rows staff never changed follow
+    the code's default (translated). Idempotent; run after each migrate and when the back-office list
+    opens. Returns the number of rows created."""
+    languages = list(languages or site_languages())
+    wanted = {
+        (spec.code, channel, language): spec
+        for spec in _REGISTRY.values()
+        for channel in spec.channels
+        for language in languages
+    }
     rows = {
-        (row.code, row.channel): row
-        for row in MessageTemplate.objects.filter(language=language).only(
-            "code", "channel", "subject", "body", "customized"
+        (row.code, row.channel, row.language): row
+        for row in MessageTemplate.objects.filter(language__in=languages).only(
+            "code", "channel", "language", "subject", "body", "customized"
         )
     }
     missing, stale = [], []
     for key, spec in wanted.items():
-        subject, body = spec.default(key[1], language)
+        code, channel, language = key
+        subject, body = spec.default(channel, language)
         row = rows.get(key)
         if row is None:
-            missing.append(MessageTemplate(code=key[0], channel=key[1], language=language, subject=subject, body=body))
+            missing.append(MessageTemplate(code=code, channel=channel, language=language, subject=subject, body=body))
         elif not row.customized and (row.subject, row.body) != (subject, body):
             row.subject, row.body = subject, body
             stale.append(row)

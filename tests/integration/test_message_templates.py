@@ -245,3 +245,33 @@ def test_every_registered_default_is_valid_and_fits_in_two_sms():
         for channel in spec.channels:
             subject, body = spec.default(channel)
             assert template_problems(spec, channel=channel, subject=subject, body=body) == [], (spec.code, channel)
+
+
+def test_each_language_of_the_site_gets_its_rows(sample, settings, now):
+    """Issue 12 adds Arabic and English to LANGUAGES: their rows appear, the default through gettext
+    (French until a catalogue translates it), and a wording is chosen per language."""
+    settings.LANGUAGES = [("fr", "Français"), ("ar", "العربية")]
+    message_templates_sync()
+    assert set(MessageTemplate.objects.filter(code=CODE).values_list("language", flat=True)) == {"fr", "ar"}
+    arabic = MessageTemplate.objects.get(code=CODE, channel=SMS, language="ar")
+    message_template_update(template_id=arabic.pk, subject="", body="ملف {number}", user=StaffFactory(), now=now)
+    assert message_render(code=CODE, channel=SMS, context={"number": "R1"}, language="ar")[1] == "ملف R1"
+    assert (
+        message_render(code=CODE, channel=SMS, context={"number": "R1", "name": "A"})[1] == "RAK : dossier R1 pour A."
+    )
+
+
+def test_send_reads_the_wordings_once(sample):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        message_send(
+            code=CODE,
+            context={"number": "R9", "name": "A"},
+            channels=[SMS, EMAIL],
+            phone="+212612345678",
+            email="a@example.ma",
+        )
+    reads = [q["sql"] for q in queries.captured_queries if "rak_base_messagetemplate" in q["sql"]]
+    assert len(reads) == 1

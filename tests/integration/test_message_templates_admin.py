@@ -167,3 +167,5 @@ def test_no_revert_from_the_history(client, sample):
     url = reverse("admin:rak_base_messagetemplate_simple_history", args=[template.pk, first.history_id])
     client.post(url, {"body": "V1 {numero}"})
     assert MessageTemplate.objects.get(pk=template.pk).body == "V2 {number}"
+    history = client.get(reverse("admin:rak_base_messagetemplate_history", args=[template.pk]))
+    assert history.status_code == 200 and "Texte modifié" in history.content.decode()
