@@ -269,3 +269,28 @@ def test_intervention_refusals_and_permission(now):
     assert not FieldIntervention.objects.exists()
     action.run(complaint=complaint, staff_user=agent, data={**data, "address": "12 rue Al Amal"}, now=now)
     assert FieldIntervention.objects.get().address == "12 rue Al Amal"
+
+
+def test_billed_reading_sent_from_a_complaint_is_in_the_review_queue_and_confirmed_there(client, dossier, now):
+    from django.urls import reverse
+
+    reading = MeterReadingFactory(dossier=dossier, reading_date=datetime.date(2026, 1, 28), index=Decimal("1120"))
+    bill = bill_create(dossier=dossier, consumption=120)
+    Bill.objects.filter(pk=bill.pk).update(reading=reading)
+    complaint = _complaint(now, customer=dossier.customer, bill_id=bill.pk, reading_id=reading.pk)
+    complaint_action("reading_review").run(
+        complaint=complaint, staff_user=staff_in("facturation"), data={"reason": "Vérifier l'index"}, now=now
+    )
+    staff_in("technique", client=client)
+    changelist = reverse("admin:rak_billing_meterreading_changelist")
+    queue = client.get(changelist + "?queue=review").content.decode()
+    assert dossier.number in queue
+    page = client.get(reverse("admin:rak_billing_meterreading_change", args=[reading.pk])).content.decode()
+    assert "Vérification demandée (réclamation)" in page and complaint.number in page
+    client.post(changelist, {"action": "accept_selected", "_selected_action": [reading.pk]})
+    reading.refresh_from_db()
+    assert reading.status == MeterReading.Status.ACCEPTED and reading.review_requested_at is None
+    assert reading.reviewed_at is not None
+    (decision,) = _entries(complaint, data__action="reading_reviewed")
+    assert "l'index est confirmé" in decision.body
+    assert dossier.number not in client.get(changelist + "?queue=review").content.decode()
