@@ -80,6 +80,7 @@ class Customer(models.Model):
     sms_service_notices = models.BooleanField(
         _("recevoir par SMS les avis de coupure et de travaux"),
         default=True,
+        db_default=True,  # the demo loader and imports COPY named columns and leave it out
         help_text=_(
             "Décoché : le client ne reçoit pas les SMS des avis de coupure (ils restent sur son tableau de bord)."
         ),
