@@ -30,8 +30,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from rak_base.api import each_item, event_key, job_register, message_queue_bell, message_queue_email
+from rak_base.api import each_item, job_register
 from rak_requests.complaint_models import Complaint, ComplaintEntry
+from rak_requests.complaints import notify
 
 ESCALATE_EVERY = timedelta(minutes=15)
 SUPERVISOR_GROUP = "superviseur"
@@ -100,18 +101,13 @@ def complaint_escalate(*, complaint_id: int, now: datetime, supervisor_list=None
     breach = breach_of(complaint, now)
     if breach is None:
         return None
-    values = {
-        "number": complaint.number,
-        "category": complaint.category.name,
-        "first_due": _when(complaint.first_answer_due_at),
-        "due": _when(complaint.due_at),
-    }
+    values = {"first_due": _when(complaint.first_answer_due_at), "due": _when(complaint.due_at)}
     if breach == BREACH_DUE:
         text = _t("Délai de traitement dépassé : la réclamation devait être traitée avant le %(due)s.") % values
-        subject = _t("Réclamation %(number)s en retard (délai de traitement dépassé)") % values
+        label = _t("délai de traitement dépassé")
     else:
         text = _t("Aucune première réponse au client avant le %(first_due)s.") % values
-        subject = _t("Réclamation %(number)s sans première réponse dans le délai") % values
+        label = _t("sans première réponse dans le délai")
     Complaint.objects.filter(pk=complaint.pk).update(escalated_at=now)
     ComplaintEntry.objects.create(
         complaint=complaint,
@@ -123,25 +119,15 @@ def complaint_escalate(*, complaint_id: int, now: datetime, supervisor_list=None
         data={"breach": breach, "due_at": complaint.due_at.isoformat()},
     )
     agent = complaint.assigned_to if complaint.assigned_to_id and complaint.assigned_to.is_active else None
-    who = (agent.get_full_name() or agent.username) if agent else _t("personne (file d'attente)")
-    lines = [
-        text,
-        _t("Réclamation %(number)s — %(category)s — %(subject)s") % {**values, "subject": complaint.subject},
-        _t("Agent en charge : %(who)s") % {"who": who},
-    ]
-    url = _admin_url(complaint)
-    if url:
-        lines.append(url)
-    body = "\n".join(lines) + "\n"
-    event = event_key()
-    for supervisor in supervisor_list if supervisor_list is not None else supervisors():
-        message_queue_bell(user=supervisor, subject=subject, body=body, kind="complaint", event=event)
-        if supervisor.email:
-            message_queue_email(
-                to=supervisor.email, subject=subject, body=body, user=supervisor, kind="complaint", event=event
-            )
-    if agent is not None and (supervisor_list is None or agent not in supervisor_list):
-        message_queue_bell(user=agent, subject=subject, body=body, kind="complaint", event=event)
+    # the wording is the editable message template « complaint.escalated » (notify.py)
+    notify.complaint_escalated_notify(
+        complaint,
+        supervisors=supervisor_list if supervisor_list is not None else supervisors(),
+        agent=agent,
+        breach=label,
+        detail=text,
+        url=_admin_url(complaint),
+    )
     return breach
 
 
