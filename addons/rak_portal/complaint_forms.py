@@ -158,10 +158,12 @@ class SpamGuardMixin(forms.Form):
         data = super().clean()
         if not self.spam_guard:
             return data
-        if data.get("website"):
-            raise forms.ValidationError(HONEYPOT, code="honeypot")
         started = form_token_started(data.get("started", ""))
         self.started_at = started
+        if self.errors:  # refused anyway: the fields' own messages are enough, the timing is checked next time
+            return data
+        if data.get("website"):
+            raise forms.ValidationError(HONEYPOT, code="honeypot")
         now = time.time()
         if started is None or now - started > MAX_AGE.total_seconds():
             self.started_at = None
@@ -323,7 +325,8 @@ class IncidentForm(SpamGuardMixin, _ContactFields):
         help_text=_("Pour une coupure : l'eau ou l'électricité."),
     )
     premises = forms.ModelChoiceField(
-        label=_("Où ?"),
+        label=_("Votre local"),
+        help_text=_("Le problème est ailleurs ? Choisissez « Une autre adresse » et indiquez-la ci-dessous."),
         queryset=None,
         required=False,
         empty_label=_("— Une autre adresse (ci-dessous) —"),
