@@ -45,7 +45,7 @@ def test_the_profile_shows_the_choice_checked_by_default(customer_client):
 def test_unchecking_stops_the_notices_by_sms_and_says_so(customer_client):
     client, customer, user = customer_client
     response = client.post(NOTICES, {}, follow=True)  # an unchecked box posts nothing
-    assert response.redirect_chain[-1][0].endswith(PROFILE + "#preferences")
+    assert response.redirect_chain[-1][0].endswith(PROFILE)
     assert "Vos préférences ont été enregistrées." in response.content.decode()
     customer.refresh_from_db()
     assert customer.sms_service_notices is False

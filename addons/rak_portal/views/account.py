@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -167,7 +166,7 @@ def profile_notices(request: HttpRequest) -> HttpResponse:
         now=clock.now(),
     )
     messages.success(request, gettext("Vos préférences ont été enregistrées."))
-    return redirect(reverse("portal:profile") + "#preferences")
+    return redirect("portal:profile")  # the confirmation shows at the top, like the other profile forms
 
 
 @customer_required
