@@ -61,7 +61,7 @@ def _post_done(client, order, **fields):
 
 
 def test_technician_marks_done_and_the_report_reaches_the_thread_and_the_agent(client, ordered):
-    complaint, order, agent, _user = ordered
+    complaint, order, agent, customer_user = ordered
     technician = staff_in("technique", client=client, username="tech.reseau")
     url = reverse("admin:rak_requests_fieldintervention_change", args=[order.pk])
     page = client.get(url).content.decode()
@@ -84,6 +84,8 @@ def test_technician_marks_done_and_the_report_reaches_the_thread_and_the_agent(c
     public = list(selectors.complaint_public_entries(complaint).filter(kind=ComplaintEntry.Kind.ACTION))
     assert any(report in e.body for e in public)  # the customer sees the report in « Mes réclamations »
     assert Message.objects.filter(channel="BELL", user=agent, subject__contains=order.number).exists()
+    assert Message.objects.filter(channel="BELL", user=customer_user, body__contains=report).exists()  # told
+    assert not Message.objects.filter(channel="SMS", body__contains=report).exists()  # the closure brings the SMS
     assert "Marquer réalisée" not in client.get(url).content.decode()  # nothing left to do
 
 
@@ -101,6 +103,8 @@ def test_internal_report_stays_out_of_the_customers_thread(client, ordered):
     assert order.status == FieldIntervention.Status.DONE
     entry = complaint.entries.get(data__action="intervention_done")
     assert entry.internal
+    assert not Message.objects.filter(body__contains="Branchement illicite").exclude(channel="BELL").exists()
+    assert not Message.objects.filter(user=_user, body__contains="Branchement illicite").exists()
     assert not selectors.complaint_public_entries(complaint).filter(pk=entry.pk).exists()
 
 

@@ -135,6 +135,13 @@ def _money(value: Decimal) -> str:
     return money_format(value, plain_space=True)
 
 
+def _tell_customer(complaint: Complaint, text: str) -> None:
+    """A resolving step the customer should know of: bell and e-mail (the closure brings the SMS)."""
+    from rak_requests.complaints import notify
+
+    notify.complaint_reply_notify(complaint, text=text, channels=(notify.EMAIL, notify.BELL))
+
+
 # « Émettre un avoir »
 
 
@@ -169,7 +176,7 @@ def _credit_note(*, complaint: Complaint, staff_user, data: dict, now: datetime)
         amount=Decimal(amount),
     )
     amount_text = _money(note.total_ttc)
-    complaint_action_record(
+    entry = complaint_action_record(
         complaint_id=complaint.pk,
         staff_user=staff_user,
         now=now,
@@ -184,6 +191,7 @@ def _credit_note(*, complaint: Complaint, staff_user, data: dict, now: datetime)
             "amount": str(note.total_ttc),
         },
     )
+    _tell_customer(complaint, entry.body)
     return _("Avoir n° %(number)s de %(amount)s émis sur la facture n° %(bill)s.") % {
         "number": note.number,
         "amount": amount_text,
@@ -295,6 +303,8 @@ def on_reading_reviewed(*, reading_id: int, accepted: bool, reason: str, billed_
                 "billed_numbers": list(billed_numbers),
             },
         )
+        if complaint.is_open:
+            _tell_customer(complaint, body)
         if complaint.assigned_to_id:
             notify.complaint_staff_notify(
                 complaint,

@@ -173,7 +173,7 @@ def intervention_complete(
     intervention.done_by = staff_user
     intervention.save(update_fields=["status", "report", "done_at", "done_by"])
     complaint = intervention.complaint
-    complaint_action_record(
+    entry = complaint_action_record(
         complaint_id=complaint.pk,
         staff_user=staff_user,
         now=now,
@@ -186,6 +186,8 @@ def intervention_complete(
             "intervention_number": intervention.number,
         },
     )
+    if public and complaint.is_open:  # the customer is told (bell and e-mail; the closure brings the SMS)
+        notify.complaint_reply_notify(complaint, text=entry.body, channels=(notify.EMAIL, notify.BELL))
     if complaint.assigned_to_id and complaint.assigned_to_id != getattr(staff_user, "pk", None):
         notify.complaint_staff_notify(
             complaint,
