@@ -370,7 +370,14 @@ class OutageNoticeAdmin(HistoryAdmin, ModelAdmin):
             except RakError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, gettext("Fin prévue mise à jour : %(sms)d SMS envoyés.") % {"sms": sms})
+                messages.success(
+                    request,
+                    gettext("Avis %(number)s mis à jour : %(sms)s.")
+                    % {
+                        "number": notice.number,
+                        "sms": ngettext("%(n)d SMS envoyé", "%(n)d SMS envoyés", sms) % {"n": sms},
+                    },
+                )
                 return self._back(notice)
         return self._page(request, notice, status=400, update_form=form)
 
@@ -386,7 +393,9 @@ class OutageNoticeAdmin(HistoryAdmin, ModelAdmin):
             messages.error(request, f"{notice.number} : {exc.message}")
         else:
             messages.success(
-                request, gettext("Rétablissement constaté : %(sms)d SMS « rétabli » envoyés.") % {"sms": sms}
+                request,
+                gettext("Rétablissement constaté : %(sms)s.")
+                % {"sms": ngettext("%(n)d SMS « rétabli » envoyé", "%(n)d SMS « rétabli » envoyés", sms) % {"n": sms}},
             )
         return self._back(notice)
 
@@ -403,7 +412,11 @@ class OutageNoticeAdmin(HistoryAdmin, ModelAdmin):
             else:
                 messages.success(
                     request,
-                    gettext("Avis %(number)s annulé : %(sms)d SMS envoyés.") % {"number": notice.number, "sms": sms},
+                    gettext("Avis %(number)s annulé : %(sms)s.")
+                    % {
+                        "number": notice.number,
+                        "sms": ngettext("%(n)d SMS envoyé", "%(n)d SMS envoyés", sms) % {"n": sms},
+                    },
                 )
                 return self._back(notice)
         return self._page(request, notice, status=400, cancel_form=form)

@@ -598,13 +598,22 @@ def outage_notice_update(
     *, notice_id: int, expected_end_at: datetime, user, now: datetime, details: str | None = None, notify: bool = True
 ) -> int:
     """« Mettre à jour la fin prévue »: the new end on the portal, and (``notify``) one SMS « mise à
-    jour » to each customer who got the notice's SMS. The same end again (a double click) is
-    refused: nothing is sent twice. Returns the number of SMS queued."""
+    jour » to each customer who got the notice's SMS. The same end again (a double click) sends
+    nothing: refused, unless only the information for the customers changed (saved, no SMS).
+    Returns the number of SMS queued."""
     notice = _published(notice_id)
     if expected_end_at is None:
         raise OutageNoticeInvalid(_("Indiquez la nouvelle fin prévue."))
+    details = None if details is None else details.strip()
+    if details is not None and len(details) > 2000:
+        raise OutageNoticeInvalid(_("Les informations pour les clients font plus de 2 000 caractères."))
+    details_changed = details is not None and details != notice.details
     if expected_end_at == notice.expected_end_at:
-        raise OutageNoticeInvalid(_("La fin prévue est déjà celle-ci : rien n'a été envoyé."))
+        if not details_changed:
+            raise OutageNoticeInvalid(_("La fin prévue est déjà celle-ci : rien n'a été envoyé."))
+        notice.details = details
+        _save(notice, user=user, reason=gettext("Informations modifiées"), fields=["details"])
+        return 0
     if expected_end_at <= notice.starts_at:
         raise OutageNoticeInvalid(_("La fin prévue doit être postérieure au début."))
     if expected_end_at <= now:
@@ -620,10 +629,8 @@ def outage_notice_update(
         )
     fields = ["expected_end_at", "sms_count"]
     notice.expected_end_at = expected_end_at
-    if details is not None and details.strip() != notice.details:
-        if len(details.strip()) > 2000:
-            raise OutageNoticeInvalid(_("Les informations pour les clients font plus de 2 000 caractères."))
-        notice.details = details.strip()
+    if details_changed:
+        notice.details = details
         fields.append("details")
     sms = (
         _queue(notice, _told_recipients(notice), body=outage_sms_text(notice, "outage.updated"), step="updated")

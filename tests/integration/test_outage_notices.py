@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from rak_base import clock
 from rak_base.models import Message
@@ -214,6 +215,13 @@ def test_update_end_and_cancel_tell_the_customers_who_were_told_once(staff):
     assert outages.outage_notice_update(notice_id=notice.pk, expected_end_at=new_end, user=staff, now=now) == 1
     with pytest.raises(outages.OutageNoticeInvalid, match="déjà celle-ci"):  # a double click sends nothing
         outages.outage_notice_update(notice_id=notice.pk, expected_end_at=new_end, user=staff, now=now)
+    # only the information changed: saved, nothing sent
+    assert (
+        outages.outage_notice_update(
+            notice_id=notice.pk, expected_end_at=new_end, details="Citernes place de la mairie", user=staff, now=now
+        )
+        == 0
+    )
     updated = Message.objects.get(kind=f"outage:{notice.pk}:updated")
     assert updated.recipient == told.contacts.get().value and "maintenant prévue" in updated.body
 
@@ -366,3 +374,35 @@ def test_portal_pages_cost_a_fixed_number_of_queries(client, staff, django_asser
         page = client.get(reverse("portal:dashboard")).content.decode()
     assert page.count('class="outage outage-') == 4
     assert len(after) == len(before)
+
+
+def test_the_back_office_follow_up_forms_refuse_with_the_input_kept(client, staff):
+    now = clock.now().replace(second=0, microsecond=0)  # what the form's minutes give back
+    _customer("Saknia")
+    notice = outages.outage_notice_create(
+        data=_data(now=now, kind=OutageNotice.Kind.UNPLANNED, starts_at=now - timedelta(hours=1)), user=staff, now=now
+    )
+    outages.outage_notice_publish(notice_id=notice.pk, user=staff, now=now)
+    client.force_login(staff)
+    same_end = timezone.localtime(notice.expected_end_at).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        reverse("admin:rak_requests_outage_update", args=[notice.pk]),
+        {"update-expected_end_at": same_end, "update-details": "", "update-notify": "on"},
+    )
+    assert response.status_code == 400 and "déjà celle-ci" in response.content.decode()
+    response = client.post(reverse("admin:rak_requests_outage_cancel", args=[notice.pk]), {"cancel-reason": ""})
+    assert response.status_code == 400
+    assert "Indiquez le motif de l'annulation." in response.content.decode().replace("&#x27;", "'")
+    later = timezone.localtime(notice.expected_end_at + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        reverse("admin:rak_requests_outage_update", args=[notice.pk]),
+        {"update-expected_end_at": later, "update-details": "Citernes", "update-notify": "on"},
+    )
+    assert response.status_code == 302
+    response = client.post(reverse("admin:rak_requests_outage_end", args=[notice.pk]), {"end-notify": "on"})
+    assert response.status_code == 302
+    notice.refresh_from_db()
+    assert notice.ended_at is not None and notice.details == "Citernes" and notice.sms_count == 3
+    page = client.get(reverse("admin:rak_requests_outagenotice_change", args=[notice.pk])).content.decode()
+    assert 'data-testid="notice-history"' in page and "Rétablissement constaté, 1 SMS" in page
+    assert 'data-testid="update-form"' not in page  # restored: nothing left to do but read it
