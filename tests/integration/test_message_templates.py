@@ -275,3 +275,9 @@ def test_send_reads_the_wordings_once(sample):
         )
     reads = [q["sql"] for q in queries.captured_queries if "rak_base_messagetemplate" in q["sql"]]
     assert len(reads) == 1
+
+
+def test_a_value_is_never_read_as_a_template(sample):
+    """A customer's text that looks like a placeholder (or a format trick) is written as is."""
+    body = message_render(code=CODE, channel=SMS, context={"number": "{name}", "name": "{number.__class__}"})[1]
+    assert body == "RAK : dossier {name} pour {number.__class__}."
