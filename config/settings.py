@@ -504,6 +504,49 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Réclamations et incidents"),
+                "items": [
+                    {
+                        "title": _("Réclamations"),
+                        "icon": "support_agent",
+                        "link": lambda request: reverse("admin:rak_requests_complaint_changelist") + "?etat=ouvertes",
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_complaint"),
+                    },
+                    {
+                        "title": _("Mes réclamations"),
+                        "icon": "assignment_ind",
+                        "link": lambda request: (
+                            reverse("admin:rak_requests_complaint_changelist") + "?mine=1&etat=ouvertes"
+                        ),
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_complaint"),
+                    },
+                    {
+                        "title": _("Réclamations en retard"),
+                        "icon": "alarm",
+                        "link": lambda request: reverse("admin:rak_requests_complaint_changelist") + "?delai=overdue",
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_complaint"),
+                    },
+                    {
+                        "title": _("Ordres d'intervention"),
+                        "icon": "engineering",
+                        "link": reverse_lazy("admin:rak_requests_fieldintervention_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_fieldintervention"),
+                    },
+                    {
+                        "title": _("Avis de coupure et de travaux"),
+                        "icon": "campaign",
+                        "link": reverse_lazy("admin:rak_requests_outagenotice_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_outagenotice"),
+                    },
+                    {
+                        "title": _("Catégories de réclamation (délais)"),
+                        "icon": "timer",
+                        "link": reverse_lazy("admin:rak_requests_complaintcategory_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_requests.view_complaintcategory"),
+                    },
+                ],
+            },
+            {
                 "title": _("Relevés d'index"),
                 "items": [
                     {

@@ -63,6 +63,9 @@ CUSTOMER_MESSAGES_SHOWN = 50
 # ``customer_id=``): each answers a dict ``{"id", "title", "table" (unfold's table: headers, rows),
 # "empty", "actions": [{"label", "url"}]}`` or None. rak_requests: « Demandes du client ».
 HOOK_CUSTOMER_360_PANELS = "rak_customer.customer_360_panels"
+# The back-office home's figures from higher addons (asked with hook_collect, ``request=``): each
+# subscriber answers a list of {"title", "url", "count", "variant"} the user may see.
+HOOK_BACKOFFICE_STATS = "rak_customer.backoffice_stats"
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
 
 
@@ -1066,6 +1069,8 @@ def backoffice_stats(request) -> list[dict]:
         lambda: jobs_late_count(now=clock.now()),
         "danger",
     )
+    for answer in hook_collect(HOOK_BACKOFFICE_STATS, request=request):
+        items.extend(answer)
     return items
 
 

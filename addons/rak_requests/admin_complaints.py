@@ -57,7 +57,7 @@ from rak_base.hooks import hook_subscribe
 from rak_base.phones import InvalidPhone, phone_display, phone_normalize
 from rak_base.private_files import private_file_response
 from rak_billing.models import Bill
-from rak_customer.admin import HOOK_CUSTOMER_360_PANELS, HistoryAdmin
+from rak_customer.admin import HOOK_BACKOFFICE_STATS, HOOK_CUSTOMER_360_PANELS, HistoryAdmin
 from rak_customer.admin import ContactMessageAdmin as BaseContactMessageAdmin
 from rak_customer.models import ContactMessage, Customer, Dossier
 from rak_customer.selectors import customer_email, customer_sms_phone
@@ -1256,11 +1256,55 @@ def _panel_sla(complaint: Complaint, now: datetime) -> str:
     return f"{_local(complaint.due_at)} — {SLA_LABELS[state]}"
 
 
+def backoffice_stats(*, request) -> list[dict]:
+    """The back-office home's figures of the helpdesk (HOOK_BACKOFFICE_STATS): open and overdue
+    complaints, mine, field interventions to do — each a link to its filtered list, one query each."""
+    from rak_requests.complaint_models import FieldIntervention
+
+    user, now = request.user, clock.now()
+    items: list[dict] = []
+    if user.has_perm("rak_requests.view_complaint"):
+        counters = complaint_counters(user=user, now=now, day_start=_day_start(now))
+        url = reverse("admin:rak_requests_complaint_changelist")
+        items += [
+            {
+                "title": gettext("Réclamations ouvertes"),
+                "url": url + "?etat=ouvertes",
+                "count": counters.open,
+                "variant": "primary",
+            },
+            {
+                "title": gettext("Réclamations en retard"),
+                "url": url + "?delai=overdue",
+                "count": counters.overdue,
+                "variant": "danger",
+            },
+            {
+                "title": gettext("Mes réclamations"),
+                "url": url + "?mine=1&etat=ouvertes",
+                "count": counters.mine,
+                "variant": "primary",
+            },
+        ]
+    if user.has_perm("rak_requests.view_fieldintervention"):
+        items.append(
+            {
+                "title": gettext("Ordres d'intervention à réaliser"),
+                "url": reverse("admin:rak_requests_fieldintervention_changelist") + "?status__exact=PENDING",
+                "count": FieldIntervention.objects.filter(status=FieldIntervention.Status.PENDING).count(),
+                "variant": "warning",
+            }
+        )
+    return items
+
+
 def register() -> None:
-    """Called once on import (RakRequestsConfig.ready): canned replies and the 360's panel."""
+    """Called once on import (RakRequestsConfig.ready): canned replies, the 360's panel, the
+    back-office home's figures."""
     canned_templates_register()
     contact_templates_register()
     hook_subscribe(HOOK_CUSTOMER_360_PANELS, customer_complaints_panel)
+    hook_subscribe(HOOK_BACKOFFICE_STATS, backoffice_stats)
 
 
 register()
