@@ -233,3 +233,31 @@ def test_visitor_reports_a_cut_already_announced_then_a_leak_with_the_phone_posi
         assert len(sms_outbox.all("+212661778899")) == 2
     finally:
         context.close()
+
+
+def test_incident_report_works_without_javascript(browser, live_server):
+    """Without JavaScript « Utiliser ma position » is not offered; the address is enough."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="fr-FR", timezone_id="Africa/Casablanca", java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto("/services/signaler-fuite-ou-coupure/")
+        expect(page.get_by_role("button", name="Utiliser ma position")).to_be_hidden()
+        page.get_by_label("Fuite", exact=True).check()
+        page.get_by_label("Décrivez le problème").fill("Fuite au pied du compteur.")
+        page.get_by_label("Nom et prénom *").fill("Nadia Berrada")
+        page.get_by_label("Téléphone *").fill("0661990011")
+        page.wait_for_timeout(3200)
+        page.get_by_role("button", name="Envoyer votre demande").click()
+        expect(page.get_by_test_id("error-summary")).to_contain_text(
+            "Indiquez l'adresse du problème ou utilisez votre position."
+        )
+        expect(page.get_by_label("Décrivez le problème")).to_have_value("Fuite au pied du compteur.")
+        page.get_by_label("Adresse du problème").fill("Avenue Mohammed V, n° 40")
+        page.get_by_role("button", name="Envoyer votre demande").click()
+        expect(page.get_by_test_id("complaint-number")).to_be_visible()
+        assert Complaint.objects.get().address == "Avenue Mohammed V, n° 40"
+    finally:
+        context.close()
