@@ -215,3 +215,19 @@ def test_intervention_order_through_the_complaint_page(client):
     staff_in("accueil", client=client)
     assert client.post(url, _as_shown(complaint, data)).status_code == 302
     assert FieldIntervention.objects.filter(complaint=complaint, kind="LEAK_REPAIR").count() == 1
+
+
+def test_the_complaint_page_offers_the_actions_each_agent_may_take(client):
+    customer, user = customer_with_account()
+    dossier = DossierFactory(customer=customer)
+    bill = bill_create(dossier=dossier, consumption=120)
+    complaint = _complaint(customer=customer, user=user, category="facturation", bill_id=bill.pk, dossier_id=dossier.pk)
+    url = reverse("admin:rak_requests_complaint_change", args=[complaint.pk])
+    staff_in("facturation", client=client)
+    page = client.get(url).content.decode()
+    for code in ("credit_note", "reading_review", "intervention"):
+        assert f'data-testid="action-{code}"' in page
+    assert "Émettre un avoir" in page and "Envoyer le relevé en vérification" in page
+    staff_in("accueil", client=client)
+    page = client.get(url).content.decode()
+    assert 'data-testid="action-credit_note"' not in page and 'data-testid="action-intervention"' in page
