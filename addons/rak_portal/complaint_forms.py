@@ -358,7 +358,7 @@ class IncidentForm(SpamGuardMixin, _ContactFields):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     photo = _UploadField(rule=photo_rule(), label=_("Photo (facultative)"))
-    outage_notice = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    outage_notice = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
     field_order = [
         "category",

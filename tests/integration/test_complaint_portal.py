@@ -284,6 +284,9 @@ def test_another_customers_bill_or_dossier_is_a_form_error_never_a_leak(customer
     assert other_bill.number not in text(response)
     response = logged_post(customer_client, dossier=str(other_bill.dossier.pk))
     assert "Ce dossier ne fait pas partie de vos abonnements." in text(response)
+    for hostile in ("99999999999999999999999", "-1", "1e3", "x"):
+        assert customer_client.get(NEW + f"?facture={hostile}").status_code == 200
+        assert logged_post(customer_client, bill=hostile).status_code == 400
     page = text(customer_client.get(NEW + f"?facture={other_bill.pk}"))
     assert other_bill.number not in page and "Vous contestez" not in page
     assert not Complaint.objects.exists()

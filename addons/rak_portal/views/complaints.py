@@ -209,6 +209,10 @@ def _filed(request: HttpRequest, complaint: Complaint) -> HttpResponse:
     return redirect("portal:complaint_filed")
 
 
+def _id_like(value) -> bool:
+    return isinstance(value, str) and value.isdigit() and len(value) <= 12
+
+
 # --- « Envoyer une réclamation » --------------------------------------------------------------------
 
 
@@ -227,7 +231,7 @@ def _complaint_form(request: HttpRequest, customer, *, data=None, files=None, in
         )
         if contested is not None and all(b.pk != contested.pk for b in bills):
             bills.insert(0, contested)
-        elif data is not None and (data.get("bill") or "").isdigit() and all(str(b.pk) != data["bill"] for b in bills):
+        elif data is not None and _id_like(data.get("bill")) and all(str(b.pk) != data["bill"] for b in bills):
             extra = bill_queryset.filter(pk=int(data["bill"])).first()
             if extra is not None:
                 bills.insert(0, extra)
@@ -263,7 +267,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
                 "email": customer_email(customer) or request.user.email or "",
             }
             bill_id = request.GET.get("facture", "")
-            if bill_id.isdigit():
+            if bill_id.isdigit() and len(bill_id) <= 12:
                 contested = Bill.objects.filter(customer=customer, pk=int(bill_id)).first()
             if contested is not None:
                 category = (
