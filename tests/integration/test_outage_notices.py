@@ -406,3 +406,35 @@ def test_the_back_office_follow_up_forms_refuse_with_the_input_kept(client, staf
     page = client.get(reverse("admin:rak_requests_outagenotice_change", args=[notice.pk])).content.decode()
     assert 'data-testid="notice-history"' in page and "Rétablissement constaté, 1 SMS" in page
     assert 'data-testid="update-form"' not in page  # restored: nothing left to do but read it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_publications_at_the_same_time_send_one_sms_each():
+    """A double click that reaches two processes: the notice's row lock lets one publish, the other
+    is refused; every customer gets one SMS."""
+    import threading
+
+    now = clock.now()
+    staff = staff_in("technique")
+    for _ in range(5):
+        _customer("Saknia")
+    notice = outages.outage_notice_create(data=_data(now=now), user=staff, now=now)
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def publish():
+        try:
+            barrier.wait(timeout=10)
+            results.append(outages.outage_notice_publish(notice_id=notice.pk, user=staff, now=now))
+        except outages.OutageNoticeAlreadyPublished as exc:
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(type(r).__name__ for r in results) == ["OutageNoticeAlreadyPublished", "OutagePublished"]
+    assert len(_sms(notice)) == 5 and len({m.recipient for m in _sms(notice)}) == 5
