@@ -214,3 +214,19 @@ def test_incident_position_is_kept(now):
     )
     complaint = services.complaint_file(filing=filing, now=now)
     assert str(complaint.latitude) == "34.261012" and str(complaint.longitude) == "-6.580200"
+
+
+def test_staff_alerts_come_from_the_templates(now):
+    """Assignment, a customer's message and a reopening tell the staff through the editable
+    templates (complaint.assigned, complaint.customer_message, complaint.reopened)."""
+    customer, user = customer_with_account()
+    boss, agent = StaffFactory(), StaffFactory()
+    complaint = services.complaint_file(filing=_filing(), customer=customer, user=user, now=now)
+    services.complaint_assign(complaint_id=complaint.pk, staff_user=boss, assignee=agent, now=now)
+    services.complaint_customer_add(complaint_id=complaint.pk, customer=customer, user=user, body="Index 1234", now=now)
+    services.complaint_close(complaint_id=complaint.pk, staff_user=agent, result="Réglé.", now=now)
+    services.complaint_reopen(complaint_id=complaint.pk, customer=customer, user=user, reason="Pas réglé", now=now)
+    bells = Message.objects.filter(channel="BELL", user=agent).order_by("id")
+    assert [m.kind for m in bells] == ["complaint"] * 3
+    assert all(complaint.number in (m.subject + m.body) for m in bells)
+    assert "Index 1234" in bells[1].body and "Pas réglé" in bells[2].body

@@ -324,10 +324,9 @@ def complaint_customer_add(
         complaint.status = Complaint.Status.IN_PROGRESS
         fields.append("status")
     _touch(complaint, now, *fields)
-    notify.complaint_staff_notify(
-        complaint,
-        subject=_("Réclamation %(number)s : nouveau message du client") % {"number": complaint.number},
-        body=body[:300] or _("Le client a joint un fichier."),
+    # the agent in charge is told; an unassigned complaint is in the queue, seen by all
+    notify.complaint_customer_message_notify(
+        complaint, text=body, users=[complaint.assigned_to] if complaint.assigned_to_id else []
     )
     return entry
 
@@ -371,12 +370,7 @@ def complaint_reopen(*, complaint_id: int, customer: Customer, user, reason: str
         "rated_at",
     )
     _entry(complaint, kind=Entry.Kind.REOPENED, actor_kind=Entry.Actor.CUSTOMER, actor=user, now=now, body=reason)
-    notify.complaint_staff_notify(
-        complaint,
-        subject=_("Réclamation %(number)s rouverte par le client") % {"number": complaint.number},
-        body=reason[:300],
-        users=None if complaint.assigned_to_id else notify.complaint_handlers(),
-    )
+    notify.complaint_reopened_notify(complaint, reason=reason)  # its agent, else everyone who handles complaints
     return complaint
 
 
@@ -506,12 +500,7 @@ def complaint_assign(*, complaint_id: int, staff_user, assignee, now: datetime) 
         data={"assignee_id": assignee.pk if assignee else None},
     )
     if assignee is not None and assignee != staff_user:
-        notify.complaint_staff_notify(
-            complaint,
-            subject=_("Réclamation %(number)s vous est confiée") % {"number": complaint.number},
-            body=complaint.subject,
-            users=[assignee],
-        )
+        notify.complaint_assigned_notify(complaint, assignee=assignee)
     return complaint
 
 
