@@ -475,6 +475,8 @@ def test_closed_complaint_rate_then_reopen_with_their_refusals(customer_client, 
     # open: no rating, adding information possible
     response = customer_client.post(reverse("portal:complaint_rate", args=[complaint.number]), {"rating": "5"})
     assert "Vous pourrez noter la réponse une fois la réclamation clôturée." in text(customer_client.get(detail))
+    response = customer_client.post(reverse("portal:complaint_reopen", args=[complaint.number]), {"reason": "x"})
+    assert "Cette réclamation est encore en cours de traitement." in text(customer_client.get(detail))
     services.complaint_close(complaint_id=complaint.pk, staff_user=agent, result="Index corrigé, avoir émis.", now=now)
     page = text(customer_client.get(detail))
     assert "Résultat de traitement" in page and "Index corrigé, avoir émis." in page

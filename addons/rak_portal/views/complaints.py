@@ -361,13 +361,23 @@ def outage_notice_url(notice) -> str:
     return ""
 
 
-def _district_canonical(typed: str, known: list[str]) -> str:
+def _district_canonical(typed: str) -> str:
     """« maamora » typed -> « Maamora » as the premises (and the outage notices) spell it."""
     typed = " ".join((typed or "").split())
-    return next((d for d in known if d.casefold() == typed.casefold()), typed)
+    if not typed:
+        return ""
+    known = Premises.objects.filter(district__iexact=typed).values_list("district", flat=True).first()
+    return known or typed
 
 
 def _districts() -> list[str]:
+    """The districts of the premises (the « Quartier » suggestions), cached ten minutes."""
+    from django.core.cache import cache
+
+    return cache.get_or_set("rak_portal:complaint_districts", _districts_read, 600)
+
+
+def _districts_read() -> list[str]:
     return list(
         Premises.objects.exclude(district="").order_by("district").values_list("district", flat=True).distinct()
     )
@@ -420,7 +430,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     _keep_upload(request, STAGE_INCIDENT, form, "photo")
     if valid:
         data = form.cleaned_data
-        data["district"] = _district_canonical(data.get("district", ""), _districts())
+        data["district"] = _district_canonical(data.get("district", ""))
         category, service = data["category"], form.service_code()
         premises = data.get("premises")
         notice_id = data.get("outage_notice")
