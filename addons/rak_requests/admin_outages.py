@@ -234,6 +234,9 @@ class OutageNoticeAdmin(HistoryAdmin, ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # kept: what customers were told; « Annuler » instead
 
+    def revert_disabled(self, request, obj=None):
+        return True  # a notice changes through its services only (an old version would skip the SMS rules)
+
     def get_urls(self):
         def view(func, segment, name):
             return path(

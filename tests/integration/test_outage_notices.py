@@ -406,6 +406,12 @@ def test_the_back_office_follow_up_forms_refuse_with_the_input_kept(client, staf
     page = client.get(reverse("admin:rak_requests_outagenotice_change", args=[notice.pk])).content.decode()
     assert 'data-testid="notice-history"' in page and "Rétablissement constaté, 1 SMS" in page
     assert 'data-testid="update-form"' not in page  # restored: nothing left to do but read it
+    # its history is read only: no « revert » back to a draft around the services
+    version = notice.history.order_by("history_date").first()
+    revert = reverse("admin:rak_requests_outagenotice_simple_history", args=[notice.pk, version.history_id])
+    assert client.post(revert, {}).status_code == 403
+    notice.refresh_from_db()
+    assert notice.status == OutageNotice.Status.PUBLISHED
 
 
 @pytest.mark.django_db(transaction=True)
