@@ -294,3 +294,35 @@ def test_billed_reading_sent_from_a_complaint_is_in_the_review_queue_and_confirm
     (decision,) = _entries(complaint, data__action="reading_reviewed")
     assert "l'index est confirmé" in decision.body
     assert dossier.number not in client.get(changelist + "?queue=review").content.decode()
+
+
+def test_a_reading_sent_to_verification_holds_its_period_from_billing_until_decided(now):
+    from rak_billing.billing import billing_run_create, billing_run_process
+    from rak_billing.unbillable import READING_HELD, billing_run_unbillable
+    from rak_customer.models import Service
+    from tests.integration.test_billing_run import read
+
+    feb = datetime.date(2026, 2, 1)
+    dossier = DossierFactory(service=Service.EAU)
+    read(dossier, datetime.date(2026, 1, 20), 100)
+    reading = read(dossier, datetime.date(2026, 2, 20), 160)
+    complaint = _complaint(now, category="releve-compteur", customer=dossier.customer, reading_id=reading.pk)
+    complaint_action("reading_review").run(
+        complaint=complaint, staff_user=staff_in("accueil"), data={"reason": "Le client lit 118."}, now=now
+    )
+    report = billing_run_unbillable(period_start=feb)
+    assert {row["dossier"]: row["reason"] for row in report.rows} == {dossier.number: READING_HELD}
+
+    def run_february():
+        run = billing_run_create(
+            period_start=feb, issue_date=datetime.date(2026, 3, 2), due_date=datetime.date(2026, 3, 17), enqueue=False
+        )
+        return billing_run_process(run_id=run.pk)
+
+    run_february()
+    assert not Bill.objects.filter(dossier=dossier, period_start=feb).exists()  # not billed on a disputed index
+
+    reading_review(reading_id=reading.pk, staff_user=staff_in("technique"), accept=True, reason="", now=now)
+    run_february()
+    bill = Bill.objects.get(dossier=dossier, period_start=feb)
+    assert bill.reading_id == reading.pk and bill.consumption == Decimal("60")
