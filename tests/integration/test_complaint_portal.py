@@ -226,9 +226,18 @@ def test_a_captcha_is_asked_after_a_few_posts_from_one_address():
 
 def test_public_code_client_links_the_customer_only_with_their_phone(client):
     customer, _user = customer_with_account(phone=PHONE)
-    public_post(client, customer_code=customer.code.lower(), reference="F2026-123")
+    response = public_post(client, customer_code=customer.code.lower(), reference="F2026-123")
     complaint = Complaint.objects.get()
     assert complaint.customer == customer and complaint.reference_given == "F2026-123"
+    page = text(client.get(response["Location"]))
+    assert "Elle est rattachée à votre code client" in page
+    assert f'href="{reverse("portal:complaints")}"' in page
+    # another code, or the right code with another phone: nothing linked, nothing said
+    stranger = Client()
+    response = public_post(stranger, ip="10.9.0.1", customer_code=customer.code, phone="0698765432")
+    assert Complaint.objects.latest("pk").customer is None
+    page = text(stranger.get(response["Location"]))
+    assert Complaint.objects.latest("pk").number in page and "rattachée" not in page
 
 
 # --- logged in -------------------------------------------------------------------------------------
