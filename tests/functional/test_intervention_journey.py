@@ -70,3 +70,43 @@ def test_technician_marks_done_and_the_customer_reads_the_report(page, browser, 
     expect(thread).to_contain_text("Une intervention de nos équipes techniques a été ordonnée")
     expect(thread).to_contain_text(REPORT)
     context.close()
+
+
+def test_billing_agent_issues_a_credit_note_from_the_complaint_page(page, browser, live_server):
+    from rak_billing.models import Bill
+    from tests.billing_factories import bill_create
+
+    staff_in("facturation", username="factu1")
+    customer, user = customer_with_account(phone="+212661230079")
+    dossier = DossierFactory(customer=customer)
+    bill = bill_create(dossier=dossier, consumption=120)
+    complaint = services.complaint_file(
+        filing=services.ComplaintFiling(
+            category=ComplaintCategory.objects.get(code="facturation"),
+            name="Leila Amrani",
+            phone="0661230079",
+            message="Ma facture est trop élevée.",
+            bill_id=bill.pk,
+        ),
+        customer=customer,
+        user=user,
+        now=clock.now(),
+    )
+    page.goto("/backoffice/login/")
+    page.fill("input[name=username]", "factu1")
+    page.fill("input[name=password]", TEST_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.goto(f"/backoffice/rak_requests/complaint/{complaint.pk}/change/")
+    form = page.get_by_test_id("action-credit_note")
+    form.get_by_label("Montant de l'avoir (DH TTC)").fill("99999")
+    form.get_by_label("Motif (figure sur l'avoir et dans la réclamation)").fill("Fuite après compteur")
+    form.get_by_role("button", name="Émettre un avoir").click()
+    expect(page.get_by_text("ne peut pas dépasser")).to_be_visible()  # refused in French, nothing typed lost
+    form = page.get_by_test_id("action-credit_note")
+    expect(form.get_by_label("Motif (figure sur l'avoir et dans la réclamation)")).to_have_value("Fuite après compteur")
+    form.get_by_label("Montant de l'avoir (DH TTC)").fill("40")
+    form.get_by_role("button", name="Émettre un avoir").click()
+    note = Bill.objects.get(kind=Bill.Kind.CREDIT_NOTE, credited_bill=bill)
+    expect(page.get_by_text(f"{complaint.number} : Avoir n° {note.number} de 40,00")).to_be_visible()
+    expect(page.get_by_test_id("complaint-thread")).to_contain_text(note.number)
