@@ -205,7 +205,6 @@ def _filed(request: HttpRequest, complaint: Complaint) -> HttpResponse:
         "phone_end": phone_last_digits(complaint.phone) if complaint.phone else "",
         "urgent": complaint.category.is_urgent,
         "mine": complaint.customer_id is not None and complaint.user_id == getattr(request.user, "pk", None),
-        "linked": complaint.customer_id is not None,
     }
     return redirect("portal:complaint_filed")
 
