@@ -29,8 +29,9 @@ class RakRequestsConfig(AppConfig):
         # issue 11: the helpdesk, field interventions and outage notices (back office), their message
         # templates and scheduler jobs
         from rak_requests import admin_complaints, admin_interventions, admin_outages, outages  # noqa: F401
-        from rak_requests.complaints import escalation, notify
+        from rak_requests.complaints import actions, escalation, notify
 
         notify.templates_register()
         escalation.jobs_register()
+        actions.hooks_register()  # a reading's review decision back into the complaint's thread
         outages.register()

@@ -164,9 +164,3 @@ def jobs_register() -> None:
         every=ESCALATE_EVERY,
         label=_("Réclamations : escalade des délais (SLA) dépassés"),
     )
-    # the reviewer's decision on a reading sent to verification from a complaint comes back into
-    # its thread (rak_billing fires HOOK_READING_REVIEWED). Registered here because this is the
-    # complaint module RakRequestsConfig.ready calls; hook_subscribe is idempotent.
-    from rak_requests.complaints import actions
-
-    actions.hooks_register()
