@@ -123,7 +123,7 @@ def _keep_upload(request: HttpRequest, key: str, form, field: str) -> dict | Non
     if isinstance(upload, ValidatedUpload):
         _stage_discard(request, key)
         token = staging_token_new()
-        original = request.FILES[field].name if field in request.FILES else ""
+        original = _file_name(request, field)
         info = staging_store(token=token, document_code="complaint", upload=upload, original_name=original)
         info.update({"token": token, "kind": upload.kind})
         request.session[key] = info
@@ -131,11 +131,18 @@ def _keep_upload(request: HttpRequest, key: str, form, field: str) -> dict | Non
     return _staged(request, key)
 
 
+def _file_name(request: HttpRequest, field: str) -> str:
+    """The name the customer's file had (shown in the thread, never used to store it)."""
+    file = request.FILES.get(field)
+    name = PurePosixPath((file.name if file else "").replace("\\", "/")).name
+    return "".join(ch for ch in name if ch.isprintable())[-200:]
+
+
 def _upload_of(request: HttpRequest, key: str, form, field: str) -> tuple[ValidatedUpload | None, str]:
     """The file to file with the complaint: the one just posted, else the one kept."""
     upload = form.cleaned_data.get(field)
     if isinstance(upload, ValidatedUpload):
-        return upload, request.FILES[field].name if field in request.FILES else ""
+        return upload, _file_name(request, field)
     info = _staged(request, key)
     if info is None:
         return None, ""
@@ -555,7 +562,7 @@ def complaint_add(request: HttpRequest, number: str) -> HttpResponse:
                 user=request.user,
                 body=form.cleaned_data["body"],
                 upload=upload,
-                upload_name=request.FILES["file"].name if upload is not None else "",
+                upload_name=_file_name(request, "file") if upload is not None else "",
                 now=clock.now(),
             )
         except Complaint.DoesNotExist as exc:
