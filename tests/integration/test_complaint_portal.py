@@ -71,6 +71,7 @@ def test_public_form_shows_the_seed_fields_without_login(client):
         assert label in page, label
     for category in ("Facturation", "Relevé / compteur", "Coupure d'eau ou d'électricité", "Fuite", "Autre"):
         assert category in page
+    assert "Quelle catégorie choisir ?" in page and "Index relevé, compteur bloqué, cassé ou inaccessible" in page
     assert 'accept=".heic,.jpeg,.jpg,.pdf,.png,.webp"' in page and "PDF ou image, 2 Mo au plus" in page
     assert 'class="hp" aria-hidden="true"' in page and 'name="started"' in page
     assert 'name="captcha_1"' not in page  # no captcha for a first visit
