@@ -46,7 +46,8 @@ class SmsLimitReached(RakError):
 
 class SmsSessionLimitReached(SmsLimitReached):
     default_message = _(
-        "Vous avez demandé trop de SMS (codes de confirmation ou mots de passe). Veuillez réessayer dans "
+        "Vous avez demandé trop de SMS (codes de confirmation, mots de passe, accusés de réception). "
+        "Veuillez réessayer dans "
         "une heure ou contacter le service client."
     )
 
