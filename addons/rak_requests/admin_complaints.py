@@ -418,6 +418,36 @@ def _expected(request) -> datetime | None:
     return value if timezone.is_aware(value) else None
 
 
+REPEAT_WINDOW = timedelta(minutes=2)
+REPEAT_KINDS = {
+    "reply": (ComplaintEntry.Kind.REPLY, ComplaintEntry.Kind.INFO_REQUEST),
+    "note": (ComplaintEntry.Kind.NOTE,),
+    "close": (ComplaintEntry.Kind.CLOSED,),
+    "take": (ComplaintEntry.Kind.ASSIGNED,),
+    "assign": (ComplaintEntry.Kind.ASSIGNED,),
+}
+
+
+def _repeated(complaint_id: int, user, now: datetime, *, what: str, data: dict) -> bool:
+    """The agent's own form sent twice (a double click, « Renvoyer » after a slow page): the page's
+    « dernière activité » is stale only because of the first post, whose entry is the thread's last
+    — theirs, of this kind, with this text (or action, or assignee), a moment ago. Nothing is done
+    again; the agent is told it was done rather than that someone else changed the complaint."""
+    last = ComplaintEntry.objects.filter(complaint_id=complaint_id).order_by("-at", "-id").first()
+    if last is None or last.actor_id != user.pk or now - last.at > REPEAT_WINDOW:
+        return False
+    if what.startswith("action:"):
+        return last.kind == ComplaintEntry.Kind.ACTION and (last.data or {}).get("action") == what[7:]
+    if last.kind not in REPEAT_KINDS.get(what, ()):
+        return False
+    if what in ("reply", "note"):
+        return last.body.strip() == (data.get("body") or "").strip()
+    if what == "close":
+        return last.body.strip() == (data.get("result") or "").strip()
+    assignee = user if what == "take" else data.get("assignee")
+    return (last.data or {}).get("assignee_id") == (assignee.pk if assignee is not None else None)
+
+
 def _guarded(complaint_id: int, expected: datetime | None, call):
     """Run ``call`` (one service) only if the complaint is as the agent's page showed it: the row
     is locked and its « dernière activité » compared in the same transaction."""
@@ -875,6 +905,17 @@ class ComplaintAdmin(ModelAdmin):
         messages.success(request, f"{complaint.number} : {message}")
         return HttpResponseRedirect(reverse("admin:rak_requests_complaint_change", args=[complaint.pk]) + "#fil")
 
+    def _repeat_done(self, request, complaint: Complaint):
+        messages.info(
+            request,
+            f"{complaint.number} : "
+            + gettext(
+                "c'est fait, votre premier envoi a été enregistré (voir le fil) ; le formulaire envoyé une "
+                "seconde fois n'a rien refait."
+            ),
+        )
+        return HttpResponseRedirect(reverse("admin:rak_requests_complaint_change", args=[complaint.pk]) + "#fil")
+
     def complaint_post_view(self, request, complaint_id: int, what: str):
         """One form of the complaint's page: « Répondre », « Note interne », « Affecter »,
         « Prendre en charge », « Clôturer »."""
@@ -940,6 +981,8 @@ class ComplaintAdmin(ModelAdmin):
         try:
             _guarded(complaint.pk, expected, calls[what])
         except RakError as exc:
+            if isinstance(exc, ComplaintStale) and _repeated(complaint.pk, user, clock.now(), what=what, data=data):
+                return self._repeat_done(request, complaint)
             if form is not None:
                 form.add_error(None, exc.message)
             return self._refused(request, complaint, exc.message, bound)
@@ -984,6 +1027,10 @@ class ComplaintAdmin(ModelAdmin):
                 lambda: item.run(complaint=complaint, staff_user=request.user, data=data, now=clock.now()),
             )
         except RakError as exc:
+            if isinstance(exc, ComplaintStale) and _repeated(
+                complaint.pk, request.user, clock.now(), what=f"action:{code}", data=data
+            ):
+                return self._repeat_done(request, complaint)
             return self._refused(request, complaint, exc.message, bound)
         return self._done(request, complaint, message or gettext("action enregistrée."))
 
@@ -1014,7 +1061,11 @@ class ComplaintAdmin(ModelAdmin):
             if form.is_valid():
                 try:
                     filed = complaint_file(
-                        filing=form.filing(), now=clock.now(), customer=customer, staff_user=request.user
+                        filing=form.filing(),
+                        now=clock.now(),
+                        customer=customer,
+                        staff_user=request.user,
+                        deduplicate=True,  # « Enregistrer » clicked twice: one complaint, one SMS
                     )
                 except RakError as exc:
                     form.add_error(None, exc.message)

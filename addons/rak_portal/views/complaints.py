@@ -194,6 +194,7 @@ def _file_with_limits(request: HttpRequest, *, filing: ComplaintFiling, customer
         customer=customer,
         user=request.user if customer is not None else None,
         ip=client_ip(request),
+        deduplicate=True,  # a double click on « Envoyer votre demande »: one complaint, one SMS
     )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -45,6 +45,10 @@ from rak_requests.complaints.sla import complaint_deadlines
 
 Entry = ComplaintEntry
 CHANNELS = ("SMS", "EMAIL", "BELL")
+# the same complaint sent again within this time (a double click on « Envoyer votre demande »,
+# « Renvoyer » after a slow page, the browser's back button) is the first one, not a new one
+DUPLICATE_WINDOW = timedelta(minutes=15)
+FILING_LOCK_CLASS = 0x524543  # "REC": first key of the advisory lock that serialises one phone's filings
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,34 @@ def _customer_by_code_and_phone(code: str, phone: str) -> Customer | None:
     return Customer.objects.filter(code=code, contacts__kind="PHONE", contacts__value=phone).first()
 
 
+def _one_line(value: str) -> str:
+    """A one-line field (name, subject) as one line: a line break typed into a hand-made request
+    would otherwise reach e-mail subjects and SMS."""
+    return " ".join((value or "").split())
+
+
+def _filing_lock(key: str) -> None:
+    """Filings from one phone (or one customer) wait for each other until the transaction ends, so
+    that a double click's two requests see each other (``_duplicate_of``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [FILING_LOCK_CLASS, key])
+
+
+def _duplicate_of(*, filing: ComplaintFiling, category: ComplaintCategory, message: str, phone: str, customer, now):
+    """The complaint this filing repeats: same phone (or customer), category, message and bill,
+    filed less than ``DUPLICATE_WINDOW`` ago (index complaint_phone_recent / complaint_customer_recent)."""
+    same = Complaint.objects.filter(
+        category=category, message=message, bill_id=filing.bill_id, filed_at__gte=now - DUPLICATE_WINDOW
+    )
+    if phone:
+        same = same.filter(phone=phone)
+    elif customer is not None:
+        same = same.filter(customer=customer)
+    else:
+        return None
+    return same.order_by("-filed_at", "-id").first()
+
+
 def _filing_throttle(*, phone: str, ip: str, now: datetime, public: bool) -> None:
     if phone and not throttle_hit(
         key=f"complaint:phone:{phone}", limit=settings.COMPLAINT_PER_PHONE_DAILY, window=timedelta(days=1), now=now
@@ -170,20 +202,31 @@ def complaint_file(
     user=None,
     staff_user=None,
     ip: str = "",
+    deduplicate: bool = False,
 ) -> Complaint:
     """File a complaint. ``customer``/``user``: the logged-in customer (their dossier, bill and
-    reading must be theirs); ``staff_user``: filed at the counter or by phone for the customer."""
+    reading must be theirs); ``staff_user``: filed at the counter or by phone for the customer.
+    ``deduplicate`` (the forms): the same complaint sent again within ``DUPLICATE_WINDOW`` — same
+    phone (or customer), category, bill and message: a double click on « Envoyer votre demande »,
+    « Renvoyer » after a slow page — is the first one, returned as is (no second SMS)."""
     category = ComplaintCategory.objects.filter(pk=filing.category.pk, is_active=True).first()
     if category is None:
         raise ComplaintRefused(_("Choisissez une catégorie de réclamation."))
     message = _text(filing.message)
-    name = _text(filing.name, required_error=ComplaintRefused)
+    name = _text(_one_line(filing.name), required_error=ComplaintRefused)
     phone = phone_normalize(filing.phone) if filing.phone else ""
     public = customer is None and staff_user is None
     if public and not phone:
         raise ComplaintRefused(_("Indiquez votre numéro de téléphone : le SMS de prise en charge y sera envoyé."))
     if staff_user is None:  # at the counter or on the phone, the agent is the filter
         _filing_throttle(phone=phone, ip=ip, now=now, public=public)
+    if deduplicate and (phone or customer is not None):  # after the throttles: a robot's repeats count
+        _filing_lock(phone or f"customer:{customer.pk}")
+        duplicate = _duplicate_of(
+            filing=filing, category=category, message=message, phone=phone, customer=customer, now=now
+        )
+        if duplicate is not None:
+            return duplicate  # already filed, its SMS already sent: the same number again, nothing more
 
     if customer is None:
         customer = _customer_by_code_and_phone(filing.customer_code, phone)
@@ -219,8 +262,8 @@ def complaint_file(
                 raise ComplaintRefused(_("Ce local ne fait pas partie de vos abonnements."))
     if premises is None and dossier is not None:
         premises = dossier.premises
-    address = filing.address.strip() or (premises.address if premises else "")
-    district = filing.district.strip() or (premises.district if premises else "")
+    address = _one_line(filing.address) or (premises.address if premises else "")
+    district = _one_line(filing.district) or (premises.district if premises else "")
     latitude, longitude = _position(filing.latitude, filing.longitude)
     if filing.source == Complaint.Source.INCIDENT and not (address or latitude is not None):
         raise ComplaintRefused(_("Indiquez l'adresse du problème ou autorisez la localisation."))
@@ -242,7 +285,7 @@ def complaint_file(
         name=name[:120],
         email=filing.email.strip().lower(),
         phone=phone,
-        subject=(filing.subject.strip() or str(category.name))[:160],
+        subject=(_one_line(filing.subject) or str(category.name))[:160],
         message=message,
         dossier=dossier,
         bill=bill,
@@ -582,10 +625,10 @@ def complaint_from_contact_message(
         channel=Complaint.Channel.CONTACT,
         source=Complaint.Source.FORM,
         customer=customer,
-        name=message.name,
+        name=_one_line(message.name)[:120],
         email=message.email,
         phone=message.phone,
-        subject=message.subject[:160],
+        subject=_one_line(message.subject)[:160],
         message=message.body,
         contact_message=message,
         agency=customer.agency if customer else None,

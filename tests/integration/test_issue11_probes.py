@@ -1,0 +1,218 @@
+"""Issue 11 tried from outside (helper « probe »): what a customer, an agent or an attacker does that
+the features' own tests did not — a double click on « Envoyer votre demande », on « Envoyer la
+réponse », « Clôturer » or a resolving action (one effect, and the agent is told it was done, not
+that someone else changed the complaint), line breaks typed into one-line fields that end up in
+e-mail subjects and SMS, and another customer's complaint."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from rak_base import clock
+from rak_base.models import Message
+from rak_requests.complaint_models import Complaint, ComplaintCategory, ComplaintEntry, FieldIntervention
+from rak_requests.complaints import services
+from tests.factories import StaffFactory, customer_with_account, staff_in
+from tests.integration.test_backoffice import followed_messages, page_messages
+from tests.integration.test_complaint_portal import NEW, PHONE, public_post, text
+
+pytestmark = pytest.mark.django_db
+
+
+def category(code: str) -> ComplaintCategory:
+    return ComplaintCategory.objects.get(code=code)
+
+
+# --- « Envoyer votre demande » twice ---------------------------------------------------------------
+
+
+def test_a_double_click_on_envoyer_votre_demande_files_one_complaint_and_sends_one_sms(client):
+    first = public_post(client)
+    second = public_post(client)  # the same form, sent again (double click, or « Renvoyer » after a slow answer)
+    assert first.status_code == 302 and second.status_code == 302
+    complaint = Complaint.objects.get()
+    assert Message.objects.filter(channel="SMS", recipient=PHONE).count() == 1
+    assert complaint.number in text(client.get(second["Location"]))  # the same number shown again
+
+
+def test_a_logged_in_double_submit_files_one_complaint(client):
+    customer, user = customer_with_account(phone="+212612340011", email="probe@example.ma")
+    client.force_login(user)
+    data = {
+        "name": "Najib Sqalli",
+        "phone": "0612340011",
+        "email": "probe@example.ma",
+        "category": str(category("facturation").pk),
+        "subject": "Facture de mars",
+        "message": "Ma facture de mars compte deux fois le même mois.",
+    }
+    assert client.post(NEW, data).status_code == 302
+    assert client.post(NEW, data).status_code == 302
+    assert Complaint.objects.filter(customer=customer).count() == 1
+    assert Message.objects.filter(channel="SMS", recipient="+212612340011").count() == 1
+
+
+def test_another_message_from_the_same_phone_is_another_complaint(client):
+    assert public_post(client).status_code == 302
+    assert public_post(Client(), message="Et mon compteur fuit aussi.").status_code == 302
+    assert Complaint.objects.count() == 2
+
+
+# --- one-line fields stay on one line ------------------------------------------------------------
+
+
+def test_line_breaks_typed_into_the_subject_and_name_are_kept_on_one_line():
+    complaint = services.complaint_file(
+        filing=services.ComplaintFiling(
+            category=category("facturation"),
+            name="Amina\r\nAlaoui",
+            phone="0612345678",
+            subject="Facture\r\nBcc: pirate@example.com",
+            message="Ligne 1\nLigne 2",
+        ),
+        now=clock.now(),
+        staff_user=StaffFactory(),
+    )
+    assert complaint.subject == "Facture Bcc: pirate@example.com"
+    assert complaint.name == "Amina Alaoui"
+    assert complaint.message == "Ligne 1\nLigne 2"  # the message keeps its paragraphs
+
+
+def test_a_public_subject_with_a_line_break_is_one_line(client):
+    assert public_post(client, subject="Facture\r\nde février").status_code == 302
+    assert Complaint.objects.get().subject == "Facture de février"
+
+
+# --- the agent's double click ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def agent(client):
+    user = staff_in("accueil", first_name="Salma", last_name="Idrissi")
+    client.force_login(user)
+    return user
+
+
+def file_one(**kwargs) -> Complaint:
+    values = {
+        "category": category("facturation"),
+        "name": "Amina Alaoui",
+        "phone": "0612345678",
+        "email": "amina@example.ma",
+        "message": "Ma facture de février est trop élevée.",
+    }
+    values.update(kwargs)
+    filing = services.ComplaintFiling(**values)
+    return services.complaint_file(filing=filing, now=clock.now(), staff_user=StaffFactory())
+
+
+def handle_url(c: Complaint, what: str) -> str:
+    return reverse("admin:rak_requests_complaint_handle", args=[c.pk, what])
+
+
+def stamp(c: Complaint) -> str:
+    return Complaint.objects.get(pk=c.pk).updated_at.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("what", "fields", "kind", "done"),
+    [
+        (
+            "reply",
+            {"reply-body": "Votre facture est en cours de vérification.", "reply-channels": ["SMS"]},
+            ComplaintEntry.Kind.REPLY,
+            "réponse envoyée au client",
+        ),
+        ("note", {"note-body": "Client rappelé, absent."}, ComplaintEntry.Kind.NOTE, "note interne ajoutée"),
+        ("close", {"close-result": "Index corrigé, facture rectifiée."}, ComplaintEntry.Kind.CLOSED, "clôturée"),
+    ],
+)
+def test_a_double_click_of_the_agent_has_one_effect_and_says_it_was_done(client, agent, what, fields, kind, done):
+    c = file_one()
+    posted = {"expected_updated_at": stamp(c), **fields}
+    first = client.post(handle_url(c, what), posted)
+    assert first.status_code == 302
+    second = client.post(handle_url(c, what), posted)  # the same page's form, sent again
+    messages = followed_messages(client, second)
+    assert any(done in m for m in messages), messages  # the first post's own message, shown with it
+    assert any("votre premier envoi a été enregistré" in m for m in messages), messages
+    assert not any("modifiée entre-temps" in m for m in messages), messages
+    assert c.entries.filter(kind=kind).count() == 1
+    assert Message.objects.filter(channel="SMS", recipient="+212612345678").count() == (
+        1 if what == "note" else 2  # the « prise en charge », then one reply or one result
+    )
+
+
+def test_a_stale_page_with_other_text_is_still_refused(client, agent):
+    c = file_one()
+    posted = {"expected_updated_at": stamp(c), "reply-channels": ["SMS"]}
+    assert client.post(handle_url(c, "reply"), {**posted, "reply-body": "Première réponse."}).status_code == 302
+    stale = client.post(handle_url(c, "reply"), {**posted, "reply-body": "Une autre réponse."})
+    assert stale.status_code == 400 and "modifiée entre-temps" in " ".join(page_messages(stale))
+    assert c.entries.filter(kind=ComplaintEntry.Kind.REPLY).count() == 1
+
+
+def test_someone_elses_change_in_between_is_still_refused(client, agent):
+    c = file_one()
+    posted = {"expected_updated_at": stamp(c), "reply-channels": ["SMS"], "reply-body": "Même texte."}
+    services.complaint_reply(complaint_id=c.pk, staff_user=StaffFactory(), body="Même texte.", now=clock.now())
+    stale = client.post(handle_url(c, "reply"), posted)
+    assert stale.status_code == 400 and "modifiée entre-temps" in " ".join(page_messages(stale))
+
+
+def test_a_double_click_on_an_intervention_order_makes_one_order(client, agent):
+    c = file_one(category=category("fuite"), source="INCIDENT", address="Rue 5, Saknia", district="Saknia", email="")
+    url = reverse("admin:rak_requests_complaint_action", args=[c.pk, "intervention"])
+    posted = {
+        "expected_updated_at": stamp(c),
+        "intervention-kind": "LEAK_REPAIR",
+        "intervention-instructions": "Fuite avant compteur, trottoir",
+    }
+    first = client.post(url, posted)
+    assert first.status_code == 302
+    second = client.post(url, posted)
+    messages = followed_messages(client, second)
+    assert any("votre premier envoi a été enregistré" in m for m in messages), messages
+    assert not any("modifiée entre-temps" in m for m in messages), messages
+    assert FieldIntervention.objects.filter(complaint=c).count() == 1
+
+
+# --- another customer's complaint ----------------------------------------------------------------------
+
+
+def test_another_customers_complaint_its_file_and_its_forms_are_404(client):
+    owner, owner_user = customer_with_account(phone="+212612340021")
+    complaint = services.complaint_file(
+        filing=services.ComplaintFiling(
+            category=category("facturation"), name="Owner", phone="0612340021", message="Ma facture."
+        ),
+        customer=owner,
+        user=owner_user,
+        now=clock.now(),
+    )
+    entry = complaint.entries.get()
+    _other, other_user = customer_with_account(phone="+212612340022")
+    client.force_login(other_user)
+    base = reverse("portal:complaint_detail", args=[complaint.number])
+    assert client.get(base).status_code == 404
+    assert client.get(reverse("portal:complaint_attachment", args=[entry.pk])).status_code == 404
+    for what, data in (("ajouter/", {"body": "x"}), ("rouvrir/", {"reason": "x"}), ("avis/", {"rating": "5"})):
+        assert client.post(base + what, data).status_code == 404
+    assert complaint.entries.count() == 1
+
+
+def test_a_counter_filing_saved_twice_is_one_complaint(client, agent):
+    data = {
+        "channel": "AGENCY",
+        "category": str(category("accueil").pk),
+        "name": "Youssef Amrani",
+        "phone": "0612340031",
+        "message": "Attente de deux heures au guichet.",
+    }
+    add = reverse("admin:rak_requests_complaint_add")
+    first, second = client.post(add, data), client.post(add, data)
+    assert first.status_code == 302 and second["Location"] == first["Location"]
+    assert Complaint.objects.filter(phone="+212612340031").count() == 1
+    assert Message.objects.filter(channel="SMS", recipient="+212612340031").count() == 1
