@@ -65,6 +65,7 @@ OVERRUN_GRACE = timedelta(hours=6)
 RESTORED_SHOWN = timedelta(hours=24)
 DUPLICATE_MARGIN = timedelta(hours=1)  # a cut reported just before the planned start is the same cut
 MAX_DURATION = timedelta(days=60)
+MAX_ADVANCE = timedelta(days=90)  # published further ahead, it is a year typed wrong (the SMS has no year)
 PLANNED_NOTICE_HOURS = 48  # a planned cut is announced at least this long before (a warning only)
 SMS_DISTRICTS_MAX = 60
 SMS_REASON_MAX = 60
@@ -476,6 +477,14 @@ def _publishable(notice: OutageNotice, *, now: datetime) -> None:
     if notice.expected_end_at <= now:
         raise OutageNoticeInvalid(
             _("La fin prévue est déjà passée : corrigez-la (un avis terminé n'informerait personne).")
+        )
+    if notice.starts_at > now + MAX_ADVANCE:
+        raise OutageNoticeInvalid(
+            _(
+                "Le début est dans plus de %(days)d jours : vérifiez l'année (le SMS n'indique que le jour et "
+                "le mois ; un avis se publie quelques jours avant la coupure)."
+            )
+            % {"days": MAX_ADVANCE.days}
         )
     if notice.kind == Kind.PLANNED and notice.starts_at <= now:
         raise OutageNoticeInvalid(

@@ -6,6 +6,8 @@ e-mail subjects and SMS, and another customer's complaint."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -216,3 +218,30 @@ def test_a_counter_filing_saved_twice_is_one_complaint(client, agent):
     assert first.status_code == 302 and second["Location"] == first["Location"]
     assert Complaint.objects.filter(phone="+212612340031").count() == 1
     assert Message.objects.filter(channel="SMS", recipient="+212612340031").count() == 1
+
+
+# --- outage notices: a year typed wrong -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [400, 365 * 7000])
+def test_a_planned_cut_a_year_or_more_ahead_is_not_published(days):
+    """« 07/12/2027 » typed for « 07/12/2026 »: the SMS says « du 07/12 09h00 » (no year) and the home
+    page announced it for a year; a cut is announced days ahead, not months."""
+    from rak_requests import outages
+    from rak_requests.complaint_models import OutageNotice
+    from tests.integration.test_outage_notices import _customer, _data, _sms
+
+    now = clock.now()
+    _customer("Saknia")
+    staff = staff_in("technique")
+    notice = outages.outage_notice_create(
+        data=_data(starts_at=now + timedelta(days=days), expected_end_at=now + timedelta(days=days, hours=5)),
+        user=staff,
+        now=now,
+    )
+    assert any("vérifiez l'année" in w for w in outages.outage_notice_warnings(notice, now=now))
+    with pytest.raises(outages.OutageNoticeInvalid, match="vérifiez l'année"):
+        outages.outage_notice_publish(notice_id=notice.pk, user=staff, now=now)
+    notice.refresh_from_db()
+    assert notice.status == OutageNotice.Status.DRAFT and not _sms(notice)
+    assert not outages.outage_notices_current(now=now).filter(pk=notice.pk).exists()

@@ -304,18 +304,19 @@ def test_the_back_office_creates_previews_and_publishes(client, staff):
     _customer("Saknia")
     _customer("Saknia", opt_in=False)
     client.force_login(staff)
+    day = timezone.localtime(clock.now() + timedelta(days=5)).strftime("%Y-%m-%d")  # within MAX_ADVANCE
     form = {
         "kind": "PLANNED",
         "service": "EAU",
         "districts": ["Saknia"],
-        "starts_at": "2099-01-10T08:00",
-        "expected_end_at": "2099-01-10T07:00",
+        "starts_at": f"{day}T08:00",
+        "expected_end_at": f"{day}T07:00",
         "reason": "Raccordement",
     }
     bad = client.post(reverse("admin:rak_requests_outagenotice_add"), form)
     assert bad.status_code == 400 and "postérieure au début" in bad.content.decode()
     assert 'value="Raccordement"' in bad.content.decode()  # what was typed is kept
-    form["expected_end_at"] = "2099-01-10T12:00"
+    form["expected_end_at"] = f"{day}T12:00"
     response = client.post(reverse("admin:rak_requests_outagenotice_add"), form)
     notice = OutageNotice.objects.get()
     assert response.status_code == 302
