@@ -35,6 +35,7 @@ from rak_requests.complaint_models import FieldIntervention
 from rak_requests.complaints import interventions
 
 PERFORM_PERMISSION = "rak_requests.perform_intervention"
+CANCEL_PERMISSION = "rak_requests.add_fieldintervention"  # who orders may cancel (the technical team too)
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
 STATUS_LABELS = {"PENDING": "warning", "DONE": "success", "CANCELLED": "danger"}
 
@@ -181,7 +182,20 @@ class FieldInterventionAdmin(ModelAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or obj.status != FieldIntervention.Status.PENDING:
             return fieldsets[:2]  # done or cancelled: nothing left to write
+        if not request.user.has_perm(PERFORM_PERMISSION):  # the agent who orders may only cancel
+            return (*fieldsets[:2], (_("Annulation de l'ordre"), {"fields": ("cancel_reason",)}))
         return fieldsets
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """The technical team changes any order; an agent who may order one (« Ordre
+        d'intervention ») may post a pending one's page to cancel it (« Annuler l'ordre »)."""
+        if super().has_change_permission(request, obj):
+            return True
+        return (
+            obj is not None
+            and obj.status == FieldIntervention.Status.PENDING
+            and request.user.has_perm(CANCEL_PERMISSION)
+        )
 
     def has_add_permission(self, request) -> bool:
         return False  # issued from a complaint (« Ordre d'intervention »)
@@ -211,7 +225,7 @@ class FieldInterventionAdmin(ModelAdmin):
 
     def has_cancel_order_permission(self, request, object_id=None) -> bool:
         user = request.user
-        if not (user.has_perm(PERFORM_PERMISSION) or user.has_perm("rak_requests.add_fieldintervention")):
+        if not (user.has_perm(PERFORM_PERMISSION) or user.has_perm(CANCEL_PERMISSION)):
             return False
         return object_id is None or self._pending(object_id)
 
