@@ -15,22 +15,21 @@ from __future__ import annotations
 import datetime
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Q, Value, When
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter
 from unfold.decorators import action, display
 
 from rak_base import clock
-from rak_base.errors import RakError
+from rak_requests.admin_lifecycle import _ActionsOnlyAdmin
 from rak_requests.complaint_models import FieldIntervention
 from rak_requests.complaints import interventions
 
@@ -108,7 +107,10 @@ def _complaint_link(intervention: FieldIntervention) -> str:
 
 
 @admin.register(FieldIntervention)
-class FieldInterventionAdmin(ModelAdmin):
+class FieldInterventionAdmin(_ActionsOnlyAdmin):
+    """Never added here (issued from a complaint, « Ordre d'intervention ») nor deleted (cancelled
+    with a reason); the form feeds the buttons (``_ActionsOnlyAdmin``)."""
+
     form = InterventionForm
     list_display = (
         "number",
@@ -197,24 +199,6 @@ class FieldInterventionAdmin(ModelAdmin):
             and request.user.has_perm(CANCEL_PERMISSION)
         )
 
-    def has_add_permission(self, request) -> bool:
-        return False  # issued from a complaint (« Ordre d'intervention »)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # cancelled with a reason, never deleted
-
-    def save_model(self, request, obj, form, change):
-        request._rak_form_data = form.cleaned_data
-        for unfold_action in self.get_actions_submit_line(request, obj.pk):
-            if unfold_action.action_name in request.POST:
-                unfold_action.method(request, obj)
-
-    def save_related(self, request, form, formsets, change):
-        pass
-
-    def response_change(self, request, obj):
-        return HttpResponseRedirect(request.path)
-
     def _pending(self, object_id) -> bool:
         return FieldIntervention.objects.filter(pk=object_id, status=FieldIntervention.Status.PENDING).exists()
 
@@ -231,14 +215,6 @@ class FieldInterventionAdmin(ModelAdmin):
 
     def has_print_permission(self, request, object_id=None) -> bool:
         return self.has_view_permission(request)
-
-    def _run(self, request, call, success: str) -> None:
-        try:
-            call()
-        except RakError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, success)
 
     @action(description=_("Marquer réalisée"), permissions=["perform"], icon="task_alt")
     def mark_done(self, request, obj: FieldIntervention):

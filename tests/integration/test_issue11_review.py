@@ -7,7 +7,6 @@ import pytest
 from django.urls import reverse
 
 from rak_requests.complaint_models import ComplaintEntry, FieldIntervention
-from tests.factories import staff_in
 from tests.integration.test_backoffice import followed_messages
 from tests.integration.test_intervention_backoffice import _post_done, ordered  # noqa: F401 - fixture
 
@@ -39,4 +38,3 @@ def test_the_agent_who_ordered_an_intervention_may_cancel_it_but_not_report_it(c
     # once cancelled, the page is read only again
     assert client.post(url, {"cancel_reason": "x", "rak_requests_fieldintervention_cancel": ""}).status_code == 403
     assert response.status_code in (200, 302)
-
