@@ -245,3 +245,55 @@ def test_a_planned_cut_a_year_or_more_ahead_is_not_published(days):
     notice.refresh_from_db()
     assert notice.status == OutageNotice.Status.DRAFT and not _sms(notice)
     assert not outages.outage_notices_current(now=now).filter(pk=notice.pk).exists()
+
+
+# --- the customer's double click in « Mes réclamations » ------------------------------------------------
+
+
+@pytest.fixture
+def own_complaint(client):
+    customer, user = customer_with_account(phone="+212612340041")
+    complaint = services.complaint_file(
+        filing=services.ComplaintFiling(
+            category=category("facturation"), name="Owner", phone="0612340041", message="Ma facture."
+        ),
+        customer=customer,
+        user=user,
+        now=clock.now(),
+    )
+    client.force_login(user)
+    return complaint
+
+
+def portal_messages(client, response) -> list[str]:
+    assert response.status_code == 302, response.content[:300]
+    return [str(m) for m in client.get(response["Location"]).context["messages"]]
+
+
+def test_ajouter_une_information_sent_twice_is_one_message(client, own_complaint):
+    url = reverse("portal:complaint_add", args=[own_complaint.number])
+    assert client.post(url, {"body": "Voici ma photo du compteur."}).status_code == 302
+    second = client.post(url, {"body": "Voici ma photo du compteur."})
+    assert "bien été ajoutée" in " ".join(portal_messages(client, second))
+    assert own_complaint.entries.filter(kind=ComplaintEntry.Kind.CUSTOMER_MESSAGE).count() == 1
+
+
+def test_the_rating_sent_twice_thanks_twice_and_records_once(client, own_complaint):
+    services.complaint_close(complaint_id=own_complaint.pk, staff_user=StaffFactory(), result="Fait.", now=clock.now())
+    url = reverse("portal:complaint_rate", args=[own_complaint.number])
+    assert client.post(url, {"rating": "4", "comment": "Merci"}).status_code == 302
+    second = client.post(url, {"rating": "4", "comment": "Merci"})
+    messages = " ".join(portal_messages(client, second))
+    assert "Merci pour votre avis" in messages and "déjà donné" not in messages
+    assert own_complaint.entries.filter(kind=ComplaintEntry.Kind.RATED).count() == 1
+
+
+def test_rouvrir_sent_twice_reopens_once_without_an_error(client, own_complaint):
+    services.complaint_close(complaint_id=own_complaint.pk, staff_user=StaffFactory(), result="Fait.", now=clock.now())
+    url = reverse("portal:complaint_reopen", args=[own_complaint.number])
+    assert client.post(url, {"reason": "La fuite continue."}).status_code == 302
+    second = client.post(url, {"reason": "La fuite continue."})
+    messages = " ".join(portal_messages(client, second))
+    assert "est rouverte" in messages and "encore en cours" not in messages
+    assert own_complaint.entries.filter(kind=ComplaintEntry.Kind.REOPENED).count() == 1
+    assert Complaint.objects.get(pk=own_complaint.pk).reopen_count == 1

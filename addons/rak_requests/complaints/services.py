@@ -326,6 +326,23 @@ def complaint_file(
 
 # --- the customer ----------------------------------------------------------------------------------
 
+REPEAT_WINDOW = timedelta(minutes=2)
+
+
+def _repeat_of(complaint: Complaint, *, kind: str, user, body: str, now: datetime) -> ComplaintEntry | None:
+    """The customer's own last entry, of this kind and text, a moment ago: the same form sent twice
+    (a double click, « Renvoyer » after a slow page) — done once, and the second post is told so."""
+    last = complaint.entries.order_by("-at", "-id").first()
+    if (
+        last is not None
+        and last.kind == kind
+        and last.actor_id == getattr(user, "pk", None)
+        and last.body == body
+        and now - last.at <= REPEAT_WINDOW
+    ):
+        return last
+    return None
+
 
 def _own_locked(complaint_id: int, customer: Customer) -> Complaint:
     complaint = _locked(complaint_id)
@@ -352,6 +369,12 @@ def complaint_customer_add(
     body = (body or "").strip()
     if not body and upload is None:
         raise ComplaintMessageRequired(_("Écrivez votre message ou joignez un fichier."))
+    repeat = _repeat_of(complaint, kind=Entry.Kind.CUSTOMER_MESSAGE, user=user, body=body, now=now)
+    if repeat is not None and (
+        (upload is None and not repeat.file)
+        or (upload is not None and repeat.file_size == upload.size and repeat.file_type == upload.mime)
+    ):
+        return repeat
     entry = _entry(
         complaint,
         kind=Entry.Kind.CUSTOMER_MESSAGE,
@@ -377,6 +400,9 @@ def complaint_customer_add(
 @transaction.atomic
 def complaint_reopen(*, complaint_id: int, customer: Customer, user, reason: str, now: datetime) -> Complaint:
     complaint = _own_locked(complaint_id, customer)
+    reason = (reason or "").strip()
+    if complaint.is_open and _repeat_of(complaint, kind=Entry.Kind.REOPENED, user=user, body=reason, now=now):
+        return complaint  # « Rouvrir » sent twice: reopened once
     if complaint.is_open:
         raise ComplaintNotClosed()
     if now > complaint.closed_at + timedelta(days=settings.COMPLAINT_REOPEN_DAYS):
@@ -425,6 +451,10 @@ def complaint_rate(
     if complaint.is_open:
         raise ComplaintNotClosed(_("Vous pourrez noter la réponse une fois la réclamation clôturée."))
     if complaint.rating is not None:
+        if str(complaint.rating) == str(rating) and _repeat_of(
+            complaint, kind=Entry.Kind.RATED, user=user, body=(comment or "").strip()[:500], now=now
+        ):
+            return complaint  # the same rating sent twice: recorded once
         raise ComplaintAlreadyRated()
     try:
         rating = int(rating)
