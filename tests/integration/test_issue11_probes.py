@@ -297,3 +297,31 @@ def test_rouvrir_sent_twice_reopens_once_without_an_error(client, own_complaint)
     assert "est rouverte" in messages and "encore en cours" not in messages
     assert own_complaint.entries.filter(kind=ComplaintEntry.Kind.REOPENED).count() == 1
     assert Complaint.objects.get(pk=own_complaint.pk).reopen_count == 1
+
+
+# --- « Contactez-nous » answered ------------------------------------------------------------------------
+
+
+def test_a_contact_answer_keeps_the_senders_subject_on_one_line_and_its_sms_short(client, agent):
+    from rak_base.sms_length import sms_length
+    from rak_customer.models import ContactMessage
+
+    message = ContactMessage.objects.create(
+        name="Omar",
+        email="omar@example.ma",
+        phone="+212612000081",
+        subject="Facture\r\nBcc: pirate@example.com",  # a hand-made post of « Contactez-nous »
+        body="Je conteste ma facture.",
+    )
+    reply = reverse("admin:rak_customer_contactmessage_reply", args=[message.pk])
+    answer = "Votre facture a été vérifiée par notre équipe. " * 12  # longer than an SMS
+    first = client.post(reply, {"answer-body": answer})
+    assert first.status_code == 302
+    email = Message.objects.get(channel="EMAIL", recipient="omar@example.ma")
+    assert "\n" not in email.subject and "\r" not in email.subject
+    sms = Message.objects.get(channel="SMS", recipient="+212612000081")
+    assert "…" not in sms.body and sms_length(sms.body).segments <= 3, sms.body
+    # « Répondre » clicked twice: answered once, and the agent is not told it failed
+    second = client.post(reply, {"answer-body": answer})
+    assert second.status_code == 302, page_messages(second)
+    assert Message.objects.filter(channel="EMAIL", recipient="omar@example.ma").count() == 1
