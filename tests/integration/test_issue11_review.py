@@ -38,3 +38,83 @@ def test_the_agent_who_ordered_an_intervention_may_cancel_it_but_not_report_it(c
     # once cancelled, the page is read only again
     assert client.post(url, {"cancel_reason": "x", "rak_requests_fieldintervention_cancel": ""}).status_code == 403
     assert response.status_code in (200, 302)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asking_again_while_the_reviewer_decides_is_refused_without_a_deadlock():
+    """The agent's « Envoyer le relevé en vérification » locks the complaint then the reading; the
+    reviewer's decision locks the reading then (hook) the complaint waiting for it. The agent asking
+    again at that moment deadlocked (PostgreSQL killed one side: a 500 for the agent or a lost
+    decision); now a complaint already waiting for this reading is refused before the reading is
+    touched, and the decision goes through."""
+    import datetime
+    import threading
+    from decimal import Decimal
+
+    from django.db import connection, transaction
+
+    from rak_base import clock
+    from rak_billing.models import MeterReading
+    from rak_billing.readings import reading_review
+    from rak_requests.complaint_models import ComplaintCategory
+    from rak_requests.complaints import services
+    from rak_requests.complaints.actions import ComplaintActionRefused, complaint_action
+    from tests.factories import DossierFactory, staff_in
+    from tests.reading_factories import MeterReadingFactory
+
+    now = clock.now()
+    dossier = DossierFactory()
+    reading = MeterReadingFactory(dossier=dossier, reading_date=datetime.date(2026, 2, 20), index=Decimal("1500"))
+    complaint = services.complaint_file(
+        filing=services.ComplaintFiling(
+            category=ComplaintCategory.objects.get(code="releve-compteur"),
+            name="Amina Alaoui",
+            message="Index contesté.",
+            phone="",
+            dossier_id=dossier.pk,
+        ),
+        customer=dossier.customer,
+        now=now,
+    )
+    agent, reviewer = staff_in("facturation"), staff_in("technique")
+    action = complaint_action("reading_review")
+    action.run(complaint=complaint, staff_user=agent, data={"reason": "Le client lit 1150."}, now=now)
+
+    reading_locked, agent_started = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def reviewer_decides():
+        try:
+            with transaction.atomic():
+                MeterReading.objects.select_for_update().get(pk=reading.pk)  # the reviewer's lock, first
+                reading_locked.set()
+                agent_started.wait(timeout=10)
+                threading.Event().wait(0.5)  # the agent now holds the complaint
+                reading_review(reading_id=reading.pk, staff_user=reviewer, accept=False, reason="Mal lu", now=now)
+            outcome["reviewer"] = "decided"
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome["reviewer"] = exc
+        finally:
+            connection.close()
+
+    def agent_asks_again():
+        try:
+            reading_locked.wait(timeout=10)
+            agent_started.set()
+            action.run(complaint=complaint, staff_user=agent, data={"reason": "Encore"}, now=now)
+            outcome["agent"] = "sent"
+        except Exception as exc:  # noqa: BLE001
+            outcome["agent"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reviewer_decides), threading.Thread(target=agent_asks_again)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcome["reviewer"] == "decided", outcome
+    assert isinstance(outcome["agent"], ComplaintActionRefused) and "déjà demandée" in outcome["agent"].message
+    reading.refresh_from_db()
+    assert reading.status == MeterReading.Status.REJECTED
+    assert complaint.entries.filter(data__action="reading_reviewed").count() == 1

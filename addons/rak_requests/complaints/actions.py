@@ -222,11 +222,29 @@ def _reading_review_applies(complaint: Complaint) -> bool:
     return complaint.reading_id is not None or complaint.dossier_id is not None
 
 
+def _review_pending_q(reading_id: int):
+    """This reading's ACTION entries still waiting for the reviewer's decision (the partial index of
+    migration 0017 serves it)."""
+    return ComplaintEntry.objects.filter(
+        kind=ComplaintEntry.Kind.ACTION, data__action="reading_review", data__reading_id=reading_id
+    ).filter(data__review_pending=True)
+
+
+def _review_pending(complaint: Complaint, reading_id: int) -> bool:
+    return _review_pending_q(reading_id).filter(complaint_id=complaint.pk).exists()
+
+
 def _reading_review(*, complaint: Complaint, staff_user, data: dict, now: datetime) -> str:
     reading = complaint_reading(complaint)
     if reading is None:
         raise ComplaintActionRefused(
             _("Aucun relevé d'index n'est rattaché à cette réclamation ni à son dossier : rien à vérifier.")
+        )
+    if _review_pending(complaint, reading.pk):
+        # refused before the reading is touched: the reviewer deciding it holds the reading and waits
+        # for this complaint (the hook), so locking the reading here would deadlock
+        raise ComplaintActionRefused(
+            _("La vérification de ce relevé est déjà demandée pour cette réclamation : la décision viendra ici.")
         )
     reason = (data.get("reason") or "").strip()
     reading = reading_review_request(
@@ -265,12 +283,7 @@ def on_reading_reviewed(*, reading_id: int, accepted: bool, reason: str, billed_
     waiting learns the decision in its thread (visible to the customer); the agent in charge too."""
     from rak_requests.complaints import notify
 
-    pending = list(
-        ComplaintEntry.objects.select_for_update()
-        .filter(kind=ComplaintEntry.Kind.ACTION, data__action="reading_review", data__reading_id=reading_id)
-        .filter(data__review_pending=True)
-        .select_related("complaint")
-    )
+    pending = list(_review_pending_q(reading_id).select_for_update().select_related("complaint"))
     for entry in pending:
         entry.data = {**entry.data, "review_pending": False, "decided_at": now.isoformat()}
         entry.save(update_fields=["data"])
