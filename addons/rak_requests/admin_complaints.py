@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.http import Http404, HttpResponseRedirect
@@ -89,6 +90,7 @@ HANDLE_PERMISSION = "rak_requests.handle_complaint"
 ADD_PERMISSION = "rak_requests.add_complaint"
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
 CLOSED = Complaint.Status.CLOSED
+MAX_DEADLINE_HOURS = 90 * 24  # a category's deadlines (processing, first answer): 90 days at most
 CHANNEL_LABELS = {"SMS": _("SMS"), "EMAIL": _("e-mail"), "BELL": _("notification")}
 
 
@@ -490,6 +492,22 @@ class ComplaintCategoryAdmin(HistoryAdmin, ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("code",) if obj is not None else ()
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """A deadline is hours or days, never centuries: « 12 » typed « 120000000 » was saved, then
+        every filing in the category failed (its deadline beyond the calendar)."""
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("sla_hours", "first_answer_hours") and field is not None:
+            field.max_value = MAX_DEADLINE_HOURS
+            field.widget.attrs["max"] = MAX_DEADLINE_HOURS
+            field.validators.append(
+                MaxValueValidator(
+                    MAX_DEADLINE_HOURS,
+                    message=gettext("Un délai de %(hours)d heures au plus (%(days)d jours).")
+                    % {"hours": MAX_DEADLINE_HOURS, "days": MAX_DEADLINE_HOURS // 24},
+                )
+            )
+        return field
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # complaints refer to it: deactivate instead

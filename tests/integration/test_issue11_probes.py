@@ -325,3 +325,32 @@ def test_a_contact_answer_keeps_the_senders_subject_on_one_line_and_its_sms_shor
     second = client.post(reply, {"answer-body": answer})
     assert second.status_code == 302, page_messages(second)
     assert Message.objects.filter(channel="EMAIL", recipient="omar@example.ma").count() == 1
+
+
+# --- a deadline typed with too many zeros ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hours", [100_000_000, 2_147_483_647])
+def test_a_category_deadline_of_centuries_is_refused_and_filing_still_works(client, hours):
+    fuite = category("fuite")
+    url = reverse("admin:rak_requests_complaintcategory_change", args=[fuite.pk])
+    staff_in("superviseur", client=client)
+    data = {
+        "name": fuite.name,
+        "description": fuite.description,
+        "sla_hours": hours,  # « 12 » typed « 120000000 »: every filing in the category crashed (date out of range)
+        "first_answer_hours": 2,
+        "is_urgent": "on",
+        "is_incident": "on",
+        "service": fuite.service,
+        "position": fuite.position,
+        "is_active": "on",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200 and "heures au plus" in response.content.decode()
+    fuite.refresh_from_db()
+    assert fuite.sla_hours < 10_000
+    filing = services.ComplaintFiling(
+        category=fuite, name="A", phone="0612340051", message="Fuite", source="INCIDENT", address="Rue 1"
+    )
+    assert services.complaint_file(filing=filing, now=clock.now(), staff_user=StaffFactory()).due_at
