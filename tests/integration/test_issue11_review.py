@@ -118,3 +118,45 @@ def test_asking_again_while_the_reviewer_decides_is_refused_without_a_deadlock()
     reading.refresh_from_db()
     assert reading.status == MeterReading.Status.REJECTED
     assert complaint.entries.filter(data__action="reading_reviewed").count() == 1
+
+
+def test_the_reviewers_decision_reaches_the_customers_bell_once(now):
+    """rak_billing tells the dossier's customer of the decision (SMS and bell); the complaint's hook
+    told the same portal account again by bell (two notices of one decision); it now adds the
+    e-mail and the thread only, and the bell for a complaint filed from another account."""
+    import datetime
+    from decimal import Decimal
+
+    from rak_base.models import Message
+    from rak_billing.readings import reading_review
+    from rak_requests.complaint_models import ComplaintCategory
+    from rak_requests.complaints import services
+    from rak_requests.complaints.actions import complaint_action
+    from tests.factories import DossierFactory, customer_with_account, staff_in
+    from tests.reading_factories import MeterReadingFactory
+
+    customer, user = customer_with_account(email="amina@example.ma")
+    dossier = DossierFactory(customer=customer)
+    reading = MeterReadingFactory(dossier=dossier, reading_date=datetime.date(2026, 2, 20), index=Decimal("1500"))
+    complaint = services.complaint_file(
+        filing=services.ComplaintFiling(
+            category=ComplaintCategory.objects.get(code="releve-compteur"),
+            name="Amina Alaoui",
+            message="Index contesté.",
+            phone="",
+            email="amina@example.ma",
+            dossier_id=dossier.pk,
+        ),
+        customer=customer,
+        user=user,
+        now=now,
+    )
+    complaint_action("reading_review").run(
+        complaint=complaint, staff_user=staff_in("facturation"), data={"reason": "Le client lit 1150."}, now=now
+    )
+    before = Message.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    reading_review(reading_id=reading.pk, staff_user=staff_in("technique"), accept=False, reason="Mal lu", now=now)
+    after = Message.objects.filter(pk__gt=before)
+    assert after.filter(channel="BELL", user=user).count() == 1, list(after.values_list("channel", "subject"))
+    assert after.filter(channel="SMS").count() == 1  # rak_billing's, to the customer's SMS number
+    assert after.filter(channel="EMAIL", recipient="amina@example.ma", body__contains="Mal lu").exists()

@@ -33,6 +33,7 @@ from rak_base.errors import RakError
 from rak_base.money import money_format
 from rak_billing.api import credit_note_issue, reading_review_request
 from rak_billing.models import Bill, MeterReading
+from rak_customer.models import PortalAccount
 from rak_requests.complaint_models import Complaint, ComplaintEntry, FieldIntervention
 from rak_requests.complaints.errors import ComplaintClosed, ComplaintError
 from rak_requests.complaints.interventions import InterventionOrder, intervention_order, intervention_place
@@ -135,11 +136,12 @@ def _money(value: Decimal) -> str:
     return money_format(value, plain_space=True)
 
 
-def _tell_customer(complaint: Complaint, text: str) -> None:
-    """A resolving step the customer should know of: bell and e-mail (the closure brings the SMS)."""
+def _tell_customer(complaint: Complaint, text: str, *, bell: bool = True) -> None:
+    """A resolving step the customer should know of: e-mail and bell (the closure brings the SMS)."""
     from rak_requests.complaints import notify
 
-    notify.complaint_reply_notify(complaint, text=text, channels=(notify.EMAIL, notify.BELL))
+    channels = (notify.EMAIL, notify.BELL) if bell else (notify.EMAIL,)
+    notify.complaint_reply_notify(complaint, text=text, channels=channels)
 
 
 # « Émettre un avoir »
@@ -284,6 +286,12 @@ def on_reading_reviewed(*, reading_id: int, accepted: bool, reason: str, billed_
     from rak_requests.complaints import notify
 
     pending = list(_review_pending_q(reading_id).select_for_update().select_related("complaint"))
+    if not pending:
+        return
+    # rak_billing told the dossier's customer already (SMS and bell): their portal account gets no
+    # second bell for the same decision, only the e-mail and the thread
+    customer_id = MeterReading.objects.filter(pk=reading_id).values_list("dossier__customer_id", flat=True).first()
+    belled = set(PortalAccount.objects.filter(customer_id=customer_id).values_list("user_id", flat=True))
     for entry in pending:
         entry.data = {**entry.data, "review_pending": False, "decided_at": now.isoformat()}
         entry.save(update_fields=["data"])
@@ -317,7 +325,8 @@ def on_reading_reviewed(*, reading_id: int, accepted: bool, reason: str, billed_
             },
         )
         if complaint.is_open:
-            _tell_customer(complaint, body)
+            told_by_bell = complaint.user_id is not None and complaint.user_id in belled
+            _tell_customer(complaint, body, bell=not told_by_bell)
         if complaint.assigned_to_id:
             notify.complaint_staff_notify(
                 complaint,
