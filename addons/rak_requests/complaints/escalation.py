@@ -1,7 +1,9 @@
 """SLA escalation of complaints through the scheduler (rak_base.scheduler), every 15 minutes.
 
 A complaint has two deadlines (``complaints.sla``): the first answer (``first_answer_due_at``, met
-by the first reply, assignment or action — ``first_answered_at``) and the closure (``due_at``).
+by the agent's first reply to the customer or the closure — ``first_answered_at``, set by
+``services._answered``; an assignment or a resolving action does not meet it) and the closure
+(``due_at``).
 Each is a breach, escalated once:
 
 - an open complaint not answered past ``first_answer_due_at``, or open past ``due_at``, and not
