@@ -354,3 +354,29 @@ def test_a_category_deadline_of_centuries_is_refused_and_filing_still_works(clie
         category=fuite, name="A", phone="0612340051", message="Fuite", source="INCIDENT", address="Rue 1"
     )
     assert services.complaint_file(filing=filing, now=clock.now(), staff_user=StaffFactory()).due_at
+
+
+# --- the back office's words ---------------------------------------------------------------------------
+
+
+ENGLISH = ("Apply Filters", "No results found", "Reset filters", "This page yielded", "Select value", ">Filters<")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("admin:rak_requests_fieldintervention_changelist") + "?status__exact=DONE",
+        reverse("admin:rak_requests_complaint_changelist") + "?q=REC1900-000000",
+        reverse("admin:rak_requests_outagenotice_changelist"),
+    ],
+)
+def test_the_helpdesk_lists_and_their_filters_speak_french(client, url):
+    staff_in("superviseur", client=client)
+    page = client.get(url).content.decode()
+    assert [word for word in ENGLISH if word in page] == []
+
+
+def test_the_category_form_speaks_french(client):
+    staff_in("superviseur", client=client)
+    page = client.get(reverse("admin:rak_requests_complaintcategory_change", args=[category("fuite").pk]))
+    assert "Select value" not in page.content.decode()
