@@ -380,3 +380,26 @@ def test_the_category_form_speaks_french(client):
     staff_in("superviseur", client=client)
     page = client.get(reverse("admin:rak_requests_complaintcategory_change", args=[category("fuite").pk]))
     assert "Select value" not in page.content.decode()
+
+
+def test_a_double_click_on_the_credit_note_issues_one_credit_note(client):
+    from rak_billing.models import Bill
+    from tests.billing_factories import bill_create
+    from tests.factories import DossierFactory
+
+    dossier = DossierFactory()
+    bill = bill_create(dossier=dossier, consumption=120)
+    c = services.complaint_file(
+        filing=services.ComplaintFiling(
+            category=category("facturation"), name="Amina", phone="", message="Trop élevée.", bill_id=bill.pk
+        ),
+        customer=dossier.customer,
+        now=clock.now(),
+    )
+    staff_in("facturation", client=client)
+    url = reverse("admin:rak_requests_complaint_action", args=[c.pk, "credit_note"])
+    posted = {"expected_updated_at": stamp(c), "credit_note-amount": "50", "credit_note-reason": "Fuite après compteur"}
+    assert client.post(url, posted).status_code == 302
+    messages = followed_messages(client, client.post(url, posted))
+    assert any("votre premier envoi a été enregistré" in m for m in messages), messages
+    assert Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE, credited_bill=bill).count() == 1
