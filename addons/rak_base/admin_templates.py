@@ -178,13 +178,14 @@ class MessageTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
+        filtered = queryset  # the list's filters (channel, « Modifié », language) already applied
         queryset, distinct = super().get_search_results(request, queryset, search_term)
         term = (search_term or "").strip().lower()
         if term:
             # the labels live in the code: a search on « réclamation » finds the complaint messages
             codes = [spec.code for spec in message_templates_registered().values() if term in spec.label.lower()]
             if codes:
-                queryset |= self.model.objects.filter(code__in=codes)
+                queryset |= filtered.filter(code__in=codes)
         return queryset, distinct
 
     @display(description=_("message"), ordering="code")

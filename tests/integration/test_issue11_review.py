@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from rak_requests.complaint_models import ComplaintEntry, FieldIntervention
+from tests.factories import staff_in
 from tests.integration.test_backoffice import followed_messages
 from tests.integration.test_intervention_backoffice import _post_done, ordered  # noqa: F401 - fixture
 
@@ -160,3 +161,18 @@ def test_the_reviewers_decision_reaches_the_customers_bell_once(now):
     assert after.filter(channel="BELL", user=user).count() == 1, list(after.values_list("channel", "subject"))
     assert after.filter(channel="SMS").count() == 1  # rak_billing's, to the customer's SMS number
     assert after.filter(channel="EMAIL", recipient="amina@example.ma", body__contains="Mal lu").exists()
+
+
+def test_the_label_search_of_the_message_templates_keeps_the_list_filters(client):
+    """« Modèles de messages »: a search on a message's label OR-ed the whole table back in, so the
+    channel (or « Modifié ») filter chosen beside it was dropped for those rows."""
+    from rak_base.models import Message, MessageTemplate
+
+    staff_in("superviseur", client=client)
+    url = reverse("admin:rak_base_messagetemplate_changelist")
+    client.get(url)  # the rows of every registered message
+    response = client.get(url, {"q": "prise en charge", "channel__exact": Message.Channel.SMS})
+    rows = list(response.context["cl"].result_list)
+    assert rows and all(row.channel == Message.Channel.SMS for row in rows), [(r.code, r.channel) for r in rows]
+    assert any(row.code == "complaint.filed" for row in rows)
+    assert MessageTemplate.objects.filter(code="complaint.filed").exclude(channel=Message.Channel.SMS).exists()
