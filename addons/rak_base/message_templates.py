@@ -452,7 +452,9 @@ def message_templates_sync(*, languages: Iterable[str] | None = None) -> int:
     if missing:
         MessageTemplate.objects.bulk_create(missing, ignore_conflicts=True)  # two processes opening the list at once
     if stale:
-        MessageTemplate.objects.bulk_update(stale, ["subject", "body"])  # no history row: the code changed, not staff
+        # no history row: the code changed, not staff. Only rows still not customized when the UPDATE
+        # gets them: a superviseur saving one meanwhile keeps their text (PostgreSQL re-checks the WHERE)
+        MessageTemplate.objects.filter(customized=False).bulk_update(stale, ["subject", "body"])
     return len(missing)
 
 

@@ -176,3 +176,57 @@ def test_the_label_search_of_the_message_templates_keeps_the_list_filters(client
     assert rows and all(row.channel == Message.Channel.SMS for row in rows), [(r.code, r.channel) for r in rows]
     assert any(row.code == "complaint.filed" for row in rows)
     assert MessageTemplate.objects.filter(code="complaint.filed").exclude(channel=Message.Channel.SMS).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_staff_edit_during_the_templates_sync_is_not_overwritten_by_the_default():
+    """message_templates_sync (after migrate, on opening the list) rewrites the rows nobody changed
+    whose code default changed. It read a row as « not customized », then its UPDATE waited for a
+    superviseur saving that row, and overwrote the text just saved with the default (the row still
+    said « Modifié »). The UPDATE is now conditioned on the row still not being customized."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from rak_base import clock
+    from rak_base.message_templates import message_template_update, message_templates_sync
+    from rak_base.models import Message, MessageTemplate
+
+    message_templates_sync()
+    row = MessageTemplate.objects.get(code="complaint.filed", channel=Message.Channel.SMS, language="fr")
+    MessageTemplate.objects.filter(pk=row.pk).update(body="RAK : ancien texte {number}.", customized=False)
+    editor = staff_in("superviseur")
+    staff_text = "RAK : réclamation {number} reçue, nous revenons vers vous."
+    saved, synced = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def superviseur_saves():
+        try:
+            with transaction.atomic():
+                message_template_update(template_id=row.pk, subject="", body=staff_text, user=editor, now=clock.now())
+                saved.set()
+                synced.wait(timeout=2)  # the sync has read the row and waits for it
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def sync_runs():
+        try:
+            saved.wait(timeout=10)
+            timer = threading.Timer(0.5, synced.set)
+            timer.start()
+            message_templates_sync()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=superviseur_saves), threading.Thread(target=sync_runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    row.refresh_from_db()
+    assert row.customized and row.body == staff_text
