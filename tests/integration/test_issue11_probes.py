@@ -403,3 +403,30 @@ def test_a_double_click_on_the_credit_note_issues_one_credit_note(client):
     messages = followed_messages(client, client.post(url, posted))
     assert any("votre premier envoi a été enregistré" in m for m in messages), messages
     assert Bill.objects.filter(kind=Bill.Kind.CREDIT_NOTE, credited_bill=bill).count() == 1
+
+
+# --- a bill already contested -----------------------------------------------------------------------------
+
+
+def test_a_bill_already_contested_shows_its_complaint_instead_of_a_second_contest(client):
+    from tests.billing_factories import bill_create
+    from tests.factories import DossierFactory
+
+    customer, user = customer_with_account(phone="+212612340061")
+    bill = bill_create(dossier=DossierFactory(customer=customer), consumption=120)
+    client.force_login(user)
+    url = reverse("portal:bill_detail", args=[bill.pk])
+    assert 'data-testid="contest-bill"' in client.get(url).content.decode()
+    complaint = services.complaint_file(
+        filing=services.ComplaintFiling(
+            category=category("facturation"), name="A", phone="0612340061", message="Trop élevée.", bill_id=bill.pk
+        ),
+        customer=customer,
+        user=user,
+        now=clock.now(),
+    )
+    page = text(client.get(url))
+    assert 'data-testid="contest-bill"' not in page
+    assert complaint.number in page and reverse("portal:complaint_detail", args=[complaint.number]) in page
+    services.complaint_close(complaint_id=complaint.pk, staff_user=StaffFactory(), result="Conforme.", now=clock.now())
+    assert 'data-testid="contest-bill"' in client.get(url).content.decode()  # closed: contest again (or reopen)

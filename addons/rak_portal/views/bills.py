@@ -31,6 +31,7 @@ from rak_portal import exports
 from rak_portal.charts import Bar, bar_chart, month_label, month_short
 from rak_portal.selectors import news_active
 from rak_portal.views.account import customer_required
+from rak_requests.complaint_models import Complaint
 
 EFACTURE_PAGE_SIZE = 20
 EXPORT_MAX_ROWS = 5000
@@ -123,7 +124,19 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Bill.DoesNotExist as exc:
         raise Http404("Facture introuvable") from exc
     unit = selectors.service_unit(bill.dossier.service) if bill.dossier else ""
-    return render(request, "rak_portal/bills/detail.html", {"bill": bill, "unit": unit})
+    # a bill already contested: « Suivre ma réclamation » instead of a second « Contester cette facture »
+    open_complaint = (
+        Complaint.objects.filter(customer_id=request.customer.pk, bill_id=bill.pk)
+        .exclude(status=Complaint.Status.CLOSED)
+        .only("number")
+        .order_by("-filed_at")
+        .first()
+        if bill.kind != Bill.Kind.CREDIT_NOTE
+        else None
+    )
+    return render(
+        request, "rak_portal/bills/detail.html", {"bill": bill, "unit": unit, "open_complaint": open_complaint}
+    )
 
 
 @customer_required
