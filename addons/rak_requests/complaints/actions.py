@@ -36,7 +36,7 @@ from rak_billing.models import Bill, MeterReading
 from rak_customer.models import PortalAccount
 from rak_requests.complaint_models import Complaint, ComplaintEntry, FieldIntervention
 from rak_requests.complaints.errors import ComplaintClosed, ComplaintError
-from rak_requests.complaints.interventions import InterventionOrder, intervention_order, intervention_place
+from rak_requests.complaints.interventions import InterventionOrder, intervention_order
 from rak_requests.complaints.services import complaint_action_record
 
 
@@ -418,5 +418,4 @@ __all__ = [
     "complaint_actions",
     "complaint_reading",
     "hooks_register",
-    "intervention_place",
 ]
