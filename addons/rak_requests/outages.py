@@ -70,6 +70,8 @@ PLANNED_NOTICE_HOURS = 48  # a planned cut is announced at least this long befor
 SMS_DISTRICTS_MAX = 60
 SMS_REASON_MAX = 60
 MAX_SMS_SEGMENTS = 2
+DRAFT_REPEAT_WINDOW = timedelta(minutes=2)  # the same draft saved twice by one agent within it: one draft
+DRAFT_LOCK_CLASS = 0x415643  # "AVC": first key of the advisory lock that serialises one agent's new drafts
 
 Kind = OutageNotice.Kind
 Status = OutageNotice.Status
@@ -362,10 +364,41 @@ def outage_number_next(*, now: datetime) -> str:
 # --- drafts -------------------------------------------------------------------------------------------
 
 
+def _draft_repeated(data: OutageNoticeData, *, creator, now: datetime) -> OutageNotice | None:
+    """The same agent's draft with the same contents saved a moment ago (a double click on
+    « Enregistrer le brouillon », or the two requests reaching two workers): that one, not a second
+    draft that could be published too (two SMS per customer for one cut). The agent's creations
+    wait for each other (advisory lock) so that the second sees the first."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DRAFT_LOCK_CLASS, creator.pk])
+    return (
+        OutageNotice.objects.filter(
+            status=Status.DRAFT,
+            created_by=creator,
+            created_at__gte=now - DRAFT_REPEAT_WINDOW,
+            kind=data.kind,
+            service=data.service,
+            districts=list(data.districts),
+            round_codes=list(data.round_codes),
+            starts_at=data.starts_at,
+            expected_end_at=data.expected_end_at,
+            reason=data.reason,
+            details=data.details,
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
 @transaction.atomic
 def outage_notice_create(*, data: OutageNoticeData, user, now: datetime) -> OutageNotice:
-    """A new draft (« Brouillon »): nothing is shown or sent before « Publier »."""
+    """A new draft (« Brouillon »): nothing is shown or sent before « Publier ». The same draft
+    sent twice by the same agent within ``DRAFT_REPEAT_WINDOW`` is the first one, returned."""
     data = _clean(data)
+    if getattr(user, "pk", None):
+        repeated = _draft_repeated(data, creator=user, now=now)
+        if repeated is not None:
+            return repeated
     notice = OutageNotice(
         number=outage_number_next(now=now),
         kind=data.kind,

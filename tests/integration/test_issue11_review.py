@@ -230,3 +230,74 @@ def test_a_staff_edit_during_the_templates_sync_is_not_overwritten_by_the_defaul
     assert not errors, errors
     row.refresh_from_db()
     assert row.customized and row.body == staff_text
+
+
+def _outage_form() -> dict:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rak_base import clock
+
+    day = timezone.localtime(clock.now() + timedelta(days=5)).strftime("%Y-%m-%d")
+    return {
+        "kind": "PLANNED",
+        "service": "EAU",
+        "districts": ["Saknia"],
+        "starts_at": f"{day}T08:00",
+        "expected_end_at": f"{day}T12:00",
+        "reason": "Raccordement sur la conduite principale",
+    }
+
+
+def test_enregistrer_le_brouillon_sent_twice_makes_one_draft(client):
+    """A double click on « Enregistrer le brouillon » of a new outage notice made two drafts (two
+    numbers): publishing both would send every customer two SMS for one cut."""
+    from rak_requests.complaint_models import OutageNotice
+    from tests.integration.test_outage_notices import _customer
+
+    _customer("Saknia")
+    staff_in("technique", client=client)
+    url = reverse("admin:rak_requests_outagenotice_add")
+    first = client.post(url, _outage_form())
+    second = client.post(url, _outage_form())
+    assert first.status_code == second.status_code == 302
+    assert OutageNotice.objects.count() == 1
+    assert first["Location"] == second["Location"]  # the same draft's page
+
+    other = {**_outage_form(), "reason": "Remplacement d'une vanne"}  # another notice is another draft
+    client.post(url, other)
+    assert OutageNotice.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_creating_the_same_draft_make_one():
+    import threading
+
+    from django.db import connection
+
+    from rak_base import clock
+    from rak_requests import outages
+    from rak_requests.complaint_models import OutageNotice
+    from tests.integration.test_outage_notices import _customer, _data
+
+    _customer("Saknia")
+    staff = staff_in("technique")
+    now = clock.now()
+    barrier = threading.Barrier(2)
+    numbers: list[str] = []
+
+    def create():
+        try:
+            barrier.wait(timeout=10)
+            numbers.append(outages.outage_notice_create(data=_data(now=now), user=staff, now=now).number)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(numbers) == 2 and len(set(numbers)) == 1
+    assert OutageNotice.objects.count() == 1
