@@ -13,7 +13,14 @@ from rak_base.message_templates import (
 from rak_base.money import amount_in_words, round_money
 from rak_base.otp import OtpError, otp_send, otp_verify
 from rak_base.outbox import event_key, message_queue_bell, message_queue_bulk, message_queue_email, message_queue_sms
-from rak_base.phones import InvalidPhone, NotAMobile, phone_display, phone_last_digits, phone_normalize
+from rak_base.phones import (
+    InvalidPhone,
+    NotAMobile,
+    phone_display,
+    phone_is_mobile,
+    phone_last_digits,
+    phone_normalize,
+)
 from rak_base.scheduler import each_item, job_register
 from rak_base.sequences import sequence_ensure_at_least, sequence_next
 from rak_base.sms_length import sms_length
@@ -42,6 +49,7 @@ __all__ = [
     "otp_send",
     "otp_verify",
     "phone_display",
+    "phone_is_mobile",
     "phone_last_digits",
     "phone_normalize",
     "round_money",

@@ -38,6 +38,15 @@ def phone_normalize(raw: str, *, mobile: bool = False) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_is_mobile(e164: str) -> bool:
+    """Whether the number can receive SMS (a mobile; a fixed line cannot)."""
+    try:
+        number = phonenumbers.parse(e164 or "", "MA")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
 def phone_display(e164: str) -> str:
     """National display form: ``06 12 34 56 78`` style as phonenumbers formats it."""
     try:

@@ -10,7 +10,7 @@ internal), its cancellation (internal). The agent in charge of the complaint is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -24,6 +24,8 @@ from rak_requests.complaint_models import Complaint, FieldIntervention
 from rak_requests.complaints import notify
 from rak_requests.complaints.errors import ComplaintError
 from rak_requests.complaints.services import complaint_action_record
+
+PLANNED_HORIZON = timedelta(days=366)  # a planned date beyond a year is a year typed wrong
 
 
 class InterventionError(ComplaintError):
@@ -102,6 +104,8 @@ def intervention_order(*, complaint_id: int, staff_user, order: InterventionOrde
         raise InterventionRefused(_("Indiquez les consignes pour l'équipe technique."))
     if order.planned_for is not None and order.planned_for < timezone.localdate(now):
         raise InterventionRefused(_("La date prévue ne peut pas être dans le passé."))
+    if order.planned_for is not None and order.planned_for > timezone.localdate(now) + PLANNED_HORIZON:
+        raise InterventionRefused(_("La date prévue est à plus d'un an : vérifiez l'année."))
     default_address, default_district = intervention_place(complaint)
     address = (order.address or "").strip() or default_address
     district = (order.district or "").strip() or default_district

@@ -21,6 +21,7 @@ from rak_base.api import (
     message_renderer,
     message_send,
     message_template_register,
+    phone_is_mobile,
     sms_length,
 )
 
@@ -87,7 +88,7 @@ def _send(complaint, *, code: str, context: dict, channels=CHANNELS, sms_context
     event = event_key()
     recipients = {"user": complaint.user, "phone": complaint.phone, "email": complaint.email, "kind": KIND}
     queued = []
-    if SMS in channels:
+    if SMS in channels and phone_is_mobile(complaint.phone):  # a landline given at the counter: no SMS
         queued += message_send(code=code, context=sms_context or context, channels=[SMS], event=event, **recipients)
     others = [channel for channel in (EMAIL, BELL) if channel in channels]
     if others:

@@ -616,13 +616,17 @@ def complaint_action_record(
     *, complaint_id: int, staff_user, body: str, now: datetime, data: dict | None = None, internal: bool = False
 ) -> ComplaintEntry:
     """A resolving action (credit note, reading sent to review, intervention order…) written into
-    the thread by the service that did it, in the same transaction."""
+    the thread by the service that did it, in the same transaction. An action the customer sees
+    (a credit note, an intervention ordered) by an agent is an answer: it meets the first-answer
+    deadline like a reply."""
     complaint = _locked(complaint_id)
     fields: list[str] = []
-    if complaint.is_open and complaint.status == Complaint.Status.NEW:
+    if complaint.is_open and not internal and staff_user is not None:
+        _answered(complaint, now, fields, staff_user)
+    elif complaint.is_open and complaint.status == Complaint.Status.NEW:
         complaint.status = Complaint.Status.IN_PROGRESS
         fields.append("status")
-    _touch(complaint, now, *fields)
+    _touch(complaint, now, *dict.fromkeys(fields))
     return _entry(
         complaint,
         kind=Entry.Kind.ACTION,
