@@ -185,7 +185,7 @@ def test_sla_escalation_in_a_running_worker(tmp_path):
         row = wait_for(lambda: ScheduledJob.objects.filter(name=JOB_NAME, last_finished_at__isnull=False).first())
         assert row is not None, (tmp_path / "worker.log").read_text()
         assert row.last_outcome == ScheduledJob.Outcome.OK, row.last_error
-        assert row.last_result == "1 réclamation(s) escaladée(s)"
+        assert row.last_result == "1 réclamation escaladée"
         complaint.refresh_from_db()
         fresh.refresh_from_db()
         assert complaint.escalated_at is not None and fresh.escalated_at is None

@@ -1,8 +1,9 @@
 """SLA escalation of complaints through the scheduler (rak_base.scheduler), every 15 minutes.
 
 A complaint has two deadlines (``complaints.sla``): the first answer (``first_answer_due_at``, met
-by the agent's first reply to the customer or the closure — ``first_answered_at``, set by
-``services._answered``; an assignment or a resolving action does not meet it) and the closure
+by the agent's first reply to the customer, an action the customer sees (credit note, intervention
+order) or the closure — ``first_answered_at``, set by ``services._answered``; an assignment or an
+internal note does not meet it) and the closure
 (``due_at``).
 Each is a breach, escalated once:
 
@@ -31,6 +32,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from rak_base.api import each_item, job_register
 from rak_requests.complaint_models import Complaint, ComplaintEntry
@@ -155,7 +157,7 @@ def complaints_escalate_overdue(*, now: datetime) -> int:
 
 def complaints_escalate_job(*, now: datetime) -> str:
     count = complaints_escalate_overdue(now=now)
-    return _t("%(count)d réclamation(s) escaladée(s)") % {"count": count}
+    return ngettext("%(count)d réclamation escaladée", "%(count)d réclamations escaladées", count) % {"count": count}
 
 
 def jobs_register() -> None:
