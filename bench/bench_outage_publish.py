@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
-import re
 import subprocess
 import sys
 import time
@@ -28,52 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addons")]
 
+from bench.common import environment, machine, recreate_database  # noqa: E402
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/rak_bench_outage")
     parser.add_argument("--customers", type=int, nargs="+", default=[20000], help="customers of the district")
     return parser.parse_args()
-
-
-def environment(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAK_")}
-    env.update(
-        {
-            "RAK_CONF": "/nonexistent/rak.conf",
-            "DATABASE_URL": database_url,
-            "RAK_SERVER_MODE": "development",
-            "RAK_SERVER_DEBUG": "false",
-            "RAK_SERVER_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-            "RAK_SERVER_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "RAK_SMS_DEV_FILE": "/tmp/rak-bench-sms.log",  # noqa: S108 - bench scratch file
-            "RAK_MAIL_BACKEND": "locmem",
-            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'addons'}",
-        }
-    )
-    return env
-
-
-def recreate_database(database_url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_url.rsplit("/", 1)[1]
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    load = os.getloadavg()[0]
-    return f"{os.cpu_count()} vCPU, {kib / 1024 / 1024:.1f} GiB RAM, {cpu}, {platform.system()}, load {load:.1f}"
 
 
 def population(size: int, *, batch: int, district: str) -> dict[str, int]:

@@ -4,11 +4,13 @@ outside the GSM 03.38 alphabet, then UCS-2 (70, 67 per part). Pure functions, no
 French accents matter here: é è ù à É Ç are GSM-7, but ê â î ô û ë ï ç (lower case) and the
 guillemets « » are not — one of them turns the whole SMS into UCS-2 and halves its length. The
 back office shows which characters did it (``non_gsm``). The extension table (``^ { } [ ] ~ | € \\``)
-is GSM-7 but each of its characters takes two places.
+is GSM-7 but each of its characters takes two places. ``gsm_transliterate`` writes a value (a
+district, a reason) with plain letters where they do, so that it keeps the SMS in GSM-7.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 GSM7_BASIC = frozenset(
@@ -59,3 +61,25 @@ def sms_length(text: str) -> SmsLength:
         return SmsLength("GSM-7", septets, _segments(septets, GSM7_SINGLE, GSM7_PART), ())
     units = len(text.encode("utf-16-le")) // 2  # characters outside the BMP (emoji) take two
     return SmsLength("UCS-2", units, _segments(units, UCS2_SINGLE, UCS2_PART), tuple(non_gsm))
+
+
+# --- writing a value in GSM-7 where a plain letter does -------------------------------------------
+
+_GSM_KEEP = set("éèùìòàÉÇäöñüÄÖÑÜ")
+_GSM_REPLACE = {"«": '"', "»": '"', "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "}
+
+
+def gsm_transliterate(value: str) -> str:
+    """``value`` written with the GSM-7 alphabet where a plain letter does (« â » → « a », « ç » →
+    « c », guillemets → quotes): one such character would make the whole SMS UCS-2, half as long."""
+    out = []
+    for char in value:
+        if char in _GSM_KEEP or ord(char) < 128:
+            out.append(char)
+        elif char in _GSM_REPLACE:
+            out.append(_GSM_REPLACE[char])
+        else:
+            base = unicodedata.normalize("NFKD", char)
+            stripped = "".join(c for c in base if not unicodedata.combining(c))
+            out.append(stripped if stripped and all(ord(c) < 128 for c in stripped) else char)
+    return "".join(out)

@@ -143,6 +143,12 @@ def identifier_key(identifier: str) -> str:
     return identifier.lower()
 
 
+def customer_portal_user(customer_id: int):
+    """The user of the customer's portal account (bell notifications, « Mes … » pages), or None."""
+    account = PortalAccount.objects.select_related("user").filter(customer_id=customer_id).first()
+    return account.user if account else None
+
+
 def customer_for_user(user) -> Customer | None:
     if not getattr(user, "is_authenticated", False):
         return None

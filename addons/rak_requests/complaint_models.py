@@ -82,14 +82,6 @@ class ComplaintCategory(models.Model):
         return self.name
 
 
-class ComplaintQuerySet(models.QuerySet):
-    def open(self) -> ComplaintQuerySet:
-        return self.exclude(status=Complaint.Status.CLOSED)
-
-    def overdue(self, now) -> ComplaintQuerySet:
-        return self.open().filter(due_at__lt=now)
-
-
 class Complaint(models.Model):
     class Status(models.TextChoices):
         NEW = "NEW", _("Reçue")
@@ -214,8 +206,6 @@ class Complaint(models.Model):
     rating_comment = models.CharField(_("commentaire du client"), max_length=500, blank=True)
     rated_at = models.DateTimeField(_("notée le"), null=True, blank=True)
     updated_at = models.DateTimeField(_("dernière activité"))
-
-    objects = ComplaintQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("réclamation")

@@ -39,7 +39,6 @@ Decisions:
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -56,7 +55,7 @@ from rak_base.errors import RakError
 from rak_base.models import Message
 from rak_base.outbox import event_key, message_queue_bulk
 from rak_base.sequences import sequence_next
-from rak_base.sms_length import sms_length
+from rak_base.sms_length import gsm_transliterate, sms_length
 from rak_billing.models import ReadingRound
 from rak_customer.models import Contact, Customer, Dossier, PortalAccount, Premises, Service
 from rak_requests.complaint_models import OutageNotice, OutageNoticeRecipient
@@ -179,25 +178,6 @@ def _segments(text: str) -> int:
 
 # --- texts -----------------------------------------------------------------------------------------
 
-_GSM_KEEP = set("éèùìòàÉÇäöñüÄÖÑÜ")
-_GSM_REPLACE = {"«": '"', "»": '"', "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "}
-
-
-def gsm_text(value: str) -> str:
-    """``value`` written with the GSM-7 alphabet where a plain letter does (« â » → « a », « ç » →
-    « c », guillemets → quotes): one such character would make the whole SMS UCS-2, half as long."""
-    out = []
-    for char in value:
-        if char in _GSM_KEEP or ord(char) < 128:
-            out.append(char)
-        elif char in _GSM_REPLACE:
-            out.append(_GSM_REPLACE[char])
-        else:
-            base = unicodedata.normalize("NFKD", char)
-            stripped = "".join(c for c in base if not unicodedata.combining(c))
-            out.append(stripped if stripped and all(ord(c) < 128 for c in stripped) else char)
-    return "".join(out)
-
 
 def _cut(value: str, limit: int) -> str:
     value = " ".join((value or "").split())
@@ -240,11 +220,11 @@ def _short_datetime(value: datetime) -> str:
 def _sms_context(notice: OutageNotice, *, reason: str = "", districts_limit: int = SMS_DISTRICTS_MAX) -> dict:
     return {
         "number": notice.number,
-        "what": gsm_text(outage_what(notice)),
-        "districts": gsm_text(outage_area_text(notice, limit=districts_limit)),
+        "what": gsm_transliterate(outage_what(notice)),
+        "districts": gsm_transliterate(outage_area_text(notice, limit=districts_limit)),
         "start": _short_datetime(notice.starts_at),
         "end": _short_datetime(notice.expected_end_at),
-        "reason": gsm_text(_cut(reason, SMS_REASON_MAX)),
+        "reason": gsm_transliterate(_cut(reason, SMS_REASON_MAX)),
     }
 
 

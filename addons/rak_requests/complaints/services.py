@@ -26,6 +26,7 @@ from rak_base.api import phone_normalize, sequence_next
 from rak_base.throttle import throttle_hit
 from rak_base.uploads import ValidatedUpload
 from rak_customer.models import ContactMessage, Customer, Dossier
+from rak_customer.selectors import customer_portal_user
 from rak_requests.complaint_models import Complaint, ComplaintCategory, ComplaintEntry, OutageNotice
 from rak_requests.complaints import notify
 from rak_requests.complaints.errors import (
@@ -99,6 +100,16 @@ def _entry(complaint: Complaint, *, kind: str, actor_kind: str, now: datetime, a
         entry.file_size = upload.size
     entry.save()
     return entry
+
+
+def _account_user(customer: Customer | None, user=None):
+    """The portal account a complaint's customer hears through (bell, « Mes réclamations »): the
+    customer's own login when they filed it, else their account's user; none without a customer."""
+    if customer is None:
+        return None
+    if user is not None and not getattr(user, "is_staff", False):
+        return user
+    return customer_portal_user(customer.pk)
 
 
 def _locked(complaint_id: int, *, expected_updated_at: datetime | None = None) -> Complaint:
@@ -279,7 +290,7 @@ def complaint_file(
         channel=filing.channel,
         source=filing.source,
         customer=customer,
-        user=user if customer is not None and user is not None and not getattr(user, "is_staff", False) else None,
+        user=_account_user(customer, user),
         customer_code_given=filing.customer_code.strip().upper()[:20],
         reference_given=filing.reference.strip()[:40],
         name=name[:120],
@@ -302,13 +313,6 @@ def complaint_file(
         due_at=due,
         updated_at=now,
     )
-    if complaint.user is None and customer is not None:
-        from rak_customer.models import PortalAccount
-
-        account = PortalAccount.objects.select_related("user").filter(customer=customer).first()
-        if account is not None:
-            complaint.user = account.user
-            complaint.save(update_fields=["user"])
     _entry(
         complaint,
         kind=Entry.Kind.FILED,
@@ -665,19 +669,13 @@ def complaint_from_contact_message(
         subject=_one_line(message.subject)[:160],
         message=message.body,
         contact_message=message,
+        user=_account_user(customer),
         agency=customer.agency if customer else None,
         filed_at=message.created_at,
         first_answer_due_at=first_due,
         due_at=due,
         updated_at=now,
     )
-    if customer is not None:
-        from rak_customer.models import PortalAccount
-
-        account = PortalAccount.objects.select_related("user").filter(customer=customer).first()
-        if account is not None:
-            complaint.user = account.user
-            complaint.save(update_fields=["user"])
     _entry(
         complaint,
         kind=Entry.Kind.FILED,
