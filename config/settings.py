@@ -230,6 +230,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "rak_base.middleware.BackOfficeLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -287,6 +288,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 CSRF_FAILURE_VIEW = "rak_portal.views.errors.csrf_failure"
 
@@ -340,8 +342,15 @@ AXES_ENABLE_ADMIN = True
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]  # per-IP limit: rak_customer.services, higher threshold (CGNAT)
 AXES_CLIENT_IP_CALLABLE = "rak_base.http.client_ip"
 
+# French is the source language and the back office's only one (rak_base.middleware.
+# BackOfficeLanguageMiddleware); the portal, SMS, e-mails and documents speak Arabic and English too.
+# The names are autonyms, shown untranslated in the language switch. The visitor's choice is a cookie
+# (and, once logged in, Customer.language); a first visit follows the browser's Accept-Language.
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", _("Français"))]
+LANGUAGES = [("fr", "Français"), ("ar", "العربية"), ("en", "English")]
+LANGUAGE_COOKIE_NAME = "rak_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Africa/Casablanca"
 USE_I18N = True
 USE_TZ = True

@@ -8,11 +8,29 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
 from django.shortcuts import redirect
+from django.utils import translation
 
 from rak_base import clock
 from rak_base.uploads import size_label
 
 SESSION_STARTED_KEY = "rak_login_at"
+
+
+BACKOFFICE_PREFIX = "/backoffice/"
+
+
+class BackOfficeLanguageMiddleware:
+    """The back office stays French whatever the browser or the language cookie asks (issue 12):
+    placed right after LocaleMiddleware, which has activated the visitor's language for the portal."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(BACKOFFICE_PREFIX):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+        return self.get_response(request)
 
 
 class SessionLifetimeMiddleware:

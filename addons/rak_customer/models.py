@@ -66,6 +66,12 @@ class Customer(models.Model):
         M = "M", _("M.")
         MME = "MME", _("Mme")
 
+    class Language(models.TextChoices):
+        # autonyms: each language named in itself, as the portal's language switch shows it
+        FR = "fr", "Français"
+        AR = "ar", "العربية"
+        EN = "en", "English"
+
     code = models.CharField(_("code client"), max_length=12, unique=True)
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices, default=Kind.PARTICULIER)
     status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.CLIENT)
@@ -85,6 +91,14 @@ class Customer(models.Model):
             "Décoché : le client ne reçoit pas les SMS des avis de coupure (ils restent sur son tableau de bord)."
         ),
     )
+    language = models.CharField(
+        _("langue de communication"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.FR,
+        db_default=Language.FR,  # the demo loader and imports COPY named columns and leave it out
+        help_text=_("Langue des pages, SMS, e-mails et documents envoyés au client ; il la choisit sur le portail."),
+    )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     history = HistoricalRecords(excluded_fields=["created_at"])
@@ -101,6 +115,7 @@ class Customer(models.Model):
                 condition=Q(kind__in=["PARTICULIER", "PROFESSIONNEL", "ENTREPRISE"]), name="customer_kind_valid"
             ),
             models.CheckConstraint(condition=Q(status__in=["PROSPECT", "CLIENT"]), name="customer_status_valid"),
+            models.CheckConstraint(condition=Q(language__in=["fr", "ar", "en"]), name="customer_language_valid"),
             models.CheckConstraint(condition=~Q(cin="") | ~Q(ice=""), name="customer_has_identity"),
         ]
         indexes = [

@@ -757,3 +757,12 @@ def customer_notice_preferences_set(*, customer_id: int, sms_service_notices: bo
     )
     customer.save(update_fields=["sms_service_notices"])
     return customer
+
+
+def customer_language_set(*, customer: Customer, language: str) -> bool:
+    """The customer's language (pages, SMS, e-mails, documents sent later); True when it changed."""
+    if language not in Customer.Language.values:
+        raise RakError(gettext("Cette langue n'est pas proposée."))
+    updated = Customer.objects.filter(pk=customer.pk).exclude(language=language).update(language=language)
+    customer.language = language
+    return bool(updated)

@@ -3,7 +3,7 @@ from django.urls import path
 from rak_portal.urls_complaints import urlpatterns as complaint_urlpatterns
 from rak_portal.urls_lifecycle import urlpatterns as lifecycle_urlpatterns
 from rak_portal.urls_outages import urlpatterns as outage_urlpatterns
-from rak_portal.views import account, auth, bills, payments, public, readings, simulator, subscription, verify
+from rak_portal.views import account, auth, bills, language, payments, public, readings, simulator, subscription, verify
 from rak_portal.views import attestations as attestation_views
 from rak_portal.views import direct_debit as direct_debit_views
 from rak_portal.views import kind_services as kind_service_views
@@ -18,6 +18,7 @@ urlpatterns = complaint_urlpatterns + outage_urlpatterns
 urlpatterns += [
     path("", auth.home, name="home"),
     path("connexion/", auth.login_view, name="login"),
+    path("langue/", language.set_language, name="set_language"),
     path("deconnexion/", auth.logout_view, name="logout"),
     path("creer-mon-compte/", auth.register_start, name="register_start"),
     path("creer-mon-compte/code-otp/", auth.register_new_phone, name="register_new_phone"),

@@ -31,6 +31,7 @@ from rak_portal.forms import (
     RegisterStartForm,
 )
 from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
+from rak_portal.views.language import language_after_login
 
 LOGIN_FAILED = "Code client ou mot de passe incorrect : votre code client est indiqué sur vos factures RAK."
 LOCKED_OUT = (
@@ -91,8 +92,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     login(request, user, backend="rak_customer.auth.PortalBackend")  # new session key (cycle_key)
     next_url = request.POST.get("next") or ""
     if next_url.startswith("/") and not next_url.startswith("//"):
-        return redirect(next_url)
-    return redirect("portal:dashboard")
+        return language_after_login(request, redirect(next_url), user)
+    return language_after_login(request, redirect("portal:dashboard"), user)
 
 
 @require_POST
