@@ -17,6 +17,7 @@ compiled with polib.
 from __future__ import annotations
 
 import ast
+import fcntl
 import io
 import re
 import shutil
@@ -483,15 +484,23 @@ def catalogue_update(*, compile_mo: bool = True) -> dict[str, int]:
     compile the ``.mo``. Returns the number of untranslated entries per language."""
     pot = extract()
     missing = {}
-    for language in TARGET_LANGUAGES:
-        path = catalogue_path(language)
-        po = merge(pot, language, [load_catalogue(path, language), *fragments(language)])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        po.save(str(path))
-        if compile_mo:
-            po.save_as_mofile(str(path.with_suffix(".mo")))
-        missing[language] = sum(1 for entry in po if not _translated(entry))
+    LOCALE.mkdir(exist_ok=True)
+    with open(LOCALE / ".update.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # several sessions of one tree may update at once
+        for language in TARGET_LANGUAGES:
+            missing[language] = _catalogue_write(pot, language, compile_mo=compile_mo)
     return missing
+
+
+def _catalogue_write(pot: polib.POFile, language: str, *, compile_mo: bool) -> int:
+    """One language's catalogue: a fragment's translation (fresh work) before the catalogue's."""
+    path = catalogue_path(language)
+    po = merge(pot, language, [*fragments(language), load_catalogue(path, language)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    po.save(str(path))
+    if compile_mo:
+        po.save_as_mofile(str(path.with_suffix(".mo")))
+    return sum(1 for entry in po if not _translated(entry))
 
 
 def fragment_update(name: str, paths: list[Path]) -> dict[str, int]:
