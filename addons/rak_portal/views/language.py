@@ -4,7 +4,8 @@ A visitor's choice is a cookie (``settings.LANGUAGE_COOKIE_NAME``); a first visi
 browser's Accept-Language (LocaleMiddleware). A logged-in customer's choice is also stored on their
 account (``Customer.language``), which SMS, e-mails and documents sent later follow. At login the
 account's language wins, unless the visitor chose one on the login page during this visit: that
-choice is then stored on the account."""
+choice is then stored on the account; an account whose language was never chosen takes the language
+of the visit (its cookie, else the browser's Accept-Language)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,9 @@ def language_after_login(request: HttpRequest, response: HttpResponse, user) -> 
     if customer is None:
         return response
     chosen = request.session.pop(CHOSEN_KEY, None)
+    if chosen not in dict(settings.LANGUAGES) and not customer.language:
+        # never chosen: the language this visit uses (its cookie or the browser's) becomes the account's
+        chosen = translation.get_language_from_request(request)
     if chosen in dict(settings.LANGUAGES):
         customer_language_set(customer=customer, language=chosen)
         language = chosen
