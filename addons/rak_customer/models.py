@@ -95,9 +95,13 @@ class Customer(models.Model):
         _("langue de communication"),
         max_length=2,
         choices=Language.choices,
-        default=Language.FR,
-        db_default=Language.FR,  # the demo loader and imports COPY named columns and leave it out
-        help_text=_("Langue des pages, SMS, e-mails et documents envoyés au client ; il la choisit sur le portail."),
+        blank=True,  # never chosen: French, until the customer uses the portal in another language
+        default="",
+        db_default="",  # the demo loader and imports COPY named columns and leave it out
+        help_text=_(
+            "Langue des pages, SMS, e-mails et documents envoyés au client ; il la choisit sur le portail. "
+            "Vide : français, jusqu'à ce qu'il se connecte dans une autre langue."
+        ),
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
@@ -115,7 +119,7 @@ class Customer(models.Model):
                 condition=Q(kind__in=["PARTICULIER", "PROFESSIONNEL", "ENTREPRISE"]), name="customer_kind_valid"
             ),
             models.CheckConstraint(condition=Q(status__in=["PROSPECT", "CLIENT"]), name="customer_status_valid"),
-            models.CheckConstraint(condition=Q(language__in=["fr", "ar", "en"]), name="customer_language_valid"),
+            models.CheckConstraint(condition=Q(language__in=["", "fr", "ar", "en"]), name="customer_language_valid"),
             models.CheckConstraint(condition=~Q(cin="") | ~Q(ice=""), name="customer_has_identity"),
         ]
         indexes = [

@@ -13,15 +13,15 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='language',
-            field=models.CharField(choices=[('fr', 'Français'), ('ar', 'العربية'), ('en', 'English')], db_default='fr', default='fr', help_text='Langue des pages, SMS, e-mails et documents envoyés au client ; il la choisit sur le portail.', max_length=2, verbose_name='langue de communication'),
+            field=models.CharField(blank=True, choices=[('fr', 'Français'), ('ar', 'العربية'), ('en', 'English')], db_default='', default='', help_text="Langue des pages, SMS, e-mails et documents envoyés au client ; il la choisit sur le portail. Vide : français, jusqu'à ce qu'il se connecte dans une autre langue.", max_length=2, verbose_name='langue de communication'),
         ),
         migrations.AddField(
             model_name='historicalcustomer',
             name='language',
-            field=models.CharField(choices=[('fr', 'Français'), ('ar', 'العربية'), ('en', 'English')], db_default='fr', default='fr', help_text='Langue des pages, SMS, e-mails et documents envoyés au client ; il la choisit sur le portail.', max_length=2, verbose_name='langue de communication'),
+            field=models.CharField(blank=True, choices=[('fr', 'Français'), ('ar', 'العربية'), ('en', 'English')], db_default='', default='', help_text="Langue des pages, SMS, e-mails et documents envoyés au client ; il la choisit sur le portail. Vide : français, jusqu'à ce qu'il se connecte dans une autre langue.", max_length=2, verbose_name='langue de communication'),
         ),
         migrations.AddConstraint(
             model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('language__in', ['fr', 'ar', 'en'])), name='customer_language_valid'),
+            constraint=models.CheckConstraint(condition=models.Q(('language__in', ['', 'fr', 'ar', 'en'])), name='customer_language_valid'),
         ),
     ]
