@@ -75,7 +75,11 @@ BACKOFFICE_ONLY = (
 
 
 def _relative(path: Path) -> str:
-    return path.resolve().relative_to(ADDONS.resolve()).as_posix()
+    """A path as the reports and catalogue references name it: relative to addons/."""
+    try:
+        return path.resolve().relative_to(ADDONS.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def is_backoffice_only(path: Path) -> bool:
