@@ -1,4 +1,5 @@
-"""``{% load rak_money %}{{ amount|money }}`` -> « 1 070,00 DH » (rak_base.money.money_format)."""
+"""``{% load rak_money %}{{ amount|money }}`` -> « 1 070,00 DH » in French, the active language's
+format and unit otherwise (rak_base.money.money_format)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ register = template.Library()
 
 @register.filter
 def money(value, currency: str = "DH") -> str:
-    """An amount with « DH », French format; « — » when there is none. ``|money:""`` drops the
+    """An amount with « DH » in the active language's format (« 1 070,00 DH », « 1,070.00 MAD »,
+    « 1070,00 درهم »); « — » when there is none. ``|money:""`` drops the
     unit (table cells under a « (DH) » header), ``|money:"MAD"`` writes the card receipts' unit."""
     if value is None or value == "":
         return "—"
