@@ -92,7 +92,7 @@ class Message(models.Model):
         SENT = "SENT", _("Envoyé")
         FAILED = "FAILED", _("Échec")
 
-    REDACTED = "[contenu confidentiel masqué après envoi]"
+    REDACTED = "[contenu confidentiel masqué après envoi]"  # i18n: not for customers
 
     channel = models.CharField(_("canal"), max_length=8, choices=Channel.choices)
     user = models.ForeignKey(

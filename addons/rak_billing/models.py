@@ -442,7 +442,7 @@ class BillingRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.period_start:%m/%Y} {self.round_code or 'toutes tournées'}"
+        return f"{self.period_start:%m/%Y} {self.round_code or 'toutes tournées'}"  # i18n: not for customers
 
 
 class Bill(models.Model):
