@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.errors import RakError
@@ -34,7 +35,7 @@ _TYPING = str.maketrans({"O": "0", "I": "1", "L": "1", " ": None, "-": None, "."
 
 
 class DocumentError(RakError):
-    default_message = "Le document n'a pas pu être enregistré."
+    default_message = _("Le document n'a pas pu être enregistré.")
 
 
 def reference_normalize(text: str) -> str:
@@ -113,13 +114,13 @@ def document_register(
     with its SHA-256 and reference code. Returns the Document. If the caller's transaction rolls
     back, the file stays on disk as an orphan; a row never points to a missing file."""
     if not pdf_bytes:
-        raise DocumentError("Document vide : rien à enregistrer.")
+        raise DocumentError(gettext("Document vide : rien à enregistrer."))
     if kind not in Document.Kind.values:
-        raise DocumentError(f"Type de document inconnu : {kind}.")
+        raise DocumentError(gettext("Type de document inconnu : %(kind)s.") % {"kind": kind})
     if reference is not None:
         reference = reference_normalize(reference)
         if not reference_is_well_formed(reference):
-            raise DocumentError("Code de référence mal formé.")
+            raise DocumentError(gettext("Code de référence mal formé."))
     subject_type, subject_id = _subject_key(subject)
     document = Document(
         kind=kind,
@@ -138,7 +139,7 @@ def document_register(
             document.save()
     except IntegrityError as exc:
         document.file.delete(save=False)
-        raise DocumentError("Ce code de référence est déjà utilisé.") from exc
+        raise DocumentError(gettext("Ce code de référence est déjà utilisé.")) from exc
     return document
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 
 class RakError(Exception):
     """Base of every domain error; ``message`` is shown to the user as is."""
 
-    default_message = "Une erreur s'est produite, veuillez réessayer."
+    default_message = gettext_lazy("Une erreur s'est produite, veuillez réessayer.")
 
     def __init__(self, message: str | None = None, **params: object) -> None:
         # a gettext_lazy message is turned into text here, in the language active where it is raised

@@ -9,6 +9,7 @@ from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
 from django.shortcuts import redirect
 from django.utils import translation
+from django.utils.translation import gettext
 
 from rak_base import clock
 from rak_base.uploads import size_label
@@ -47,7 +48,7 @@ class SessionLifetimeMiddleware:
             elif now_ts - float(started) > settings.SESSION_ABSOLUTE_SECONDS:
                 is_staff_area = request.path.startswith("/backoffice/")
                 logout(request)
-                messages.info(request, "Votre session a expiré, veuillez vous reconnecter.")
+                messages.info(request, gettext("Votre session a expiré, veuillez vous reconnecter."))
                 return redirect("admin:login" if is_staff_area else settings.LOGIN_URL)
         return self.get_response(request)
 

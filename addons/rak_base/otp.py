@@ -12,10 +12,13 @@ import hashlib
 import hmac
 import math
 import secrets
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from rak_base.errors import RakError
 from rak_base.models import OneTimeCode
@@ -30,52 +33,64 @@ WINDOW = timedelta(hours=1)
 
 
 class OtpError(RakError):
-    default_message = "Code de confirmation invalide."
+    default_message = gettext_lazy("Code de confirmation invalide.")
 
 
 class OtpResendTooEarly(OtpError):
     def __init__(self, wait_seconds: int) -> None:
         super().__init__(
-            f"Un code vient de vous être envoyé. Vous pourrez en demander un nouveau dans {wait_seconds} secondes.",
+            ngettext(
+                "Un code vient de vous être envoyé. Vous pourrez en demander un nouveau dans %(seconds)d seconde.",
+                "Un code vient de vous être envoyé. Vous pourrez en demander un nouveau dans %(seconds)d secondes.",
+                wait_seconds,
+            )
+            % {"seconds": wait_seconds},
             wait_seconds=wait_seconds,
         )
         self.wait_seconds = wait_seconds
 
 
 class OtpTooManyCodes(OtpError):
-    default_message = (
+    default_message = gettext_lazy(
         "Vous avez demandé trop de codes pour ce numéro. Veuillez réessayer dans une heure "
         "ou contacter le service client."
     )
 
 
 class OtpNotFound(OtpError):
-    default_message = (
+    default_message = gettext_lazy(
         "Aucun code de confirmation n'a été envoyé à ce numéro. Cliquez sur « vérifier » pour en recevoir un."
     )
 
 
 class OtpExpired(OtpError):
-    default_message = "Ce code de confirmation a expiré. Cliquez sur « renvoyer » pour en recevoir un nouveau."
+    default_message = gettext_lazy(
+        "Ce code de confirmation a expiré. Cliquez sur « renvoyer » pour en recevoir un nouveau."
+    )
 
 
 class OtpInvalid(OtpError):
     def __init__(self, remaining: int) -> None:
         super().__init__(
-            f"Code de confirmation incorrect. Il vous reste {remaining} essai{'s' if remaining > 1 else ''}.",
+            ngettext(
+                "Code de confirmation incorrect. Il vous reste %(remaining)d essai.",
+                "Code de confirmation incorrect. Il vous reste %(remaining)d essais.",
+                remaining,
+            )
+            % {"remaining": remaining},
             remaining=remaining,
         )
         self.remaining = remaining
 
 
 class OtpTooManyFailures(OtpError):
-    default_message = (
+    default_message = gettext_lazy(
         "Trop d'essais erronés : ce code est bloqué. Demandez un nouveau code plus tard ou contactez le service client."
     )
 
 
 class OtpAlreadyUsed(OtpError):
-    default_message = "Ce code de confirmation a déjà été utilisé. Demandez un nouveau code."
+    default_message = gettext_lazy("Ce code de confirmation a déjà été utilisé. Demandez un nouveau code.")
 
 
 def _hash(code: str, *, phone: str, purpose: str) -> str:
@@ -88,8 +103,11 @@ def generate_code() -> str:
 
 
 @transaction.atomic
-def otp_send(*, phone: str, purpose: str, now: datetime, user=None, text: str | None = None) -> OneTimeCode:
-    """Create a code for (phone, purpose) and queue its SMS. ``phone`` is E.164."""
+def otp_send(
+    *, phone: str, purpose: str, now: datetime, user=None, text: str | None = None, language: str | None = None
+) -> OneTimeCode:
+    """Create a code for (phone, purpose) and queue its SMS. ``phone`` is E.164. The SMS is written
+    in ``language`` (the customer's, when known), else in the active language (the visitor's page)."""
     # Serialise concurrent requests for the same phone on the most recent row.
     recent = list(
         OneTimeCode.objects.select_for_update().filter(phone=phone, created_at__gt=now - WINDOW).order_by("-created_at")
@@ -119,9 +137,13 @@ def otp_send(*, phone: str, purpose: str, now: datetime, user=None, text: str | 
         expires_at=now + VALIDITY,
         failed_attempts=carried_failures,
     )
-    body = (
-        text or "RAK : votre code de confirmation est {code}. Il est valable 5 minutes. Ne le communiquez à personne."
-    ).format(code=code)
+    with translation.override(language) if language else nullcontext():
+        body = (
+            text
+            or gettext(
+                "RAK : votre code de confirmation est {code}. Il est valable 5 minutes. Ne le communiquez à personne."
+            )
+        ).format(code=code)
     message_queue_sms(to=phone, body=body, user=user, kind="otp", sensitive=True)
     return otp
 

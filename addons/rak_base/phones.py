@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import phonenumbers
+from django.utils.translation import gettext, gettext_lazy
 from phonenumbers import PhoneNumberType
 
 from rak_base.errors import RakError
 
 
 class InvalidPhone(RakError):
-    default_message = "Numéro de téléphone invalide."
+    default_message = gettext_lazy("Numéro de téléphone invalide.")
 
 
 class NotAMobile(RakError):
-    default_message = "Ce numéro n'est pas un numéro de mobile : un mobile est nécessaire pour recevoir les SMS."
+    default_message = gettext_lazy(
+        "Ce numéro n'est pas un numéro de mobile : un mobile est nécessaire pour recevoir les SMS."
+    )
 
 
 def phone_normalize(raw: str, *, mobile: bool = False) -> str:
@@ -23,7 +26,7 @@ def phone_normalize(raw: str, *, mobile: bool = False) -> str:
     """
     text = (raw or "").strip()
     if not text:
-        raise InvalidPhone("Veuillez saisir un numéro de téléphone.")
+        raise InvalidPhone(gettext("Veuillez saisir un numéro de téléphone."))
     try:
         number = phonenumbers.parse(text, "MA")
     except phonenumbers.NumberParseException as exc:

@@ -34,8 +34,8 @@ BANKS: dict[str, str] = {
     "007": "Attijariwafa bank",
     "011": "BMCE Bank of Africa",
     "013": "BMCI",
-    "021": "Crédit du Maroc",
-    "022": "Société Générale Maroc",
+    "021": "Crédit du Maroc",  # i18n: not for customers (a bank's own name)
+    "022": "Société Générale Maroc",  # i18n: not for customers (a bank's own name)
     "028": "Citibank Maghreb",
     "050": "CFG Bank",
     # Banque Populaire: the regional banks (BPR) and the Banque Centrale Populaire.
@@ -47,9 +47,9 @@ BANKS: dict[str, str] = {
     "175": "Banque Populaire",
     "181": "Banque Populaire",
     "190": "Banque Populaire",
-    "225": "Crédit Agricole du Maroc",
+    "225": "Crédit Agricole du Maroc",  # i18n: not for customers (a bank's own name)
     "230": "CIH Bank",
-    "310": "Trésorerie Générale du Royaume",
+    "310": "Trésorerie Générale du Royaume",  # i18n: not for customers (a bank's own name)
     "350": "Al Barid Bank",
 }
 

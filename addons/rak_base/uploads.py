@@ -28,6 +28,8 @@ from typing import IO
 
 import filetype
 from django.conf import settings
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.errors import RakError
 
@@ -69,11 +71,11 @@ _DETECTED = {"jpg": "jpeg", "png": "png", "webp": "webp", "heic": "heic", "pdf":
 
 
 class UploadRefused(RakError):
-    default_message = "Le fichier joint n'a pas pu être accepté."
+    default_message = gettext_lazy("Le fichier joint n'a pas pu être accepté.")
 
 
 class UploadMissing(UploadRefused):
-    default_message = "Veuillez joindre un fichier."
+    default_message = gettext_lazy("Veuillez joindre un fichier.")
 
 
 class UploadTooLarge(UploadRefused):
@@ -99,16 +101,19 @@ class ValidatedUpload:
 
 
 def size_label(size: int) -> str:
-    """« 2 Mo », « 500 Ko » (French units, rounded)."""
+    """« 2 Mo », « 1,5 Mo », « 500 Ko » (units and decimal mark of the active language, rounded)."""
     if size >= 1024 * 1024:
         value = size / (1024 * 1024)
-        return f"{value:.0f} Mo" if value == int(value) else f"{value:.1f} Mo".replace(".", ",")
-    return f"{max(1, round(size / 1024))} Ko"
+        number = f"{value:.0f}" if value == int(value) else number_format(round(value, 1), decimal_pos=1)
+        return gettext("%(size)s Mo") % {"size": number}
+    return gettext("%(size)s Ko") % {"size": max(1, round(size / 1024))}
 
 
 def kinds_label(kinds: Iterable[str]) -> str:
     labels = [KINDS[name].label for name in sorted(kinds, key=list(KINDS).index)]
-    return ", ".join(labels[:-1]) + (" ou " if len(labels) > 1 else "") + labels[-1]
+    if len(labels) == 1:
+        return labels[0]
+    return gettext("%(first)s ou %(last)s") % {"first": gettext(", ").join(labels[:-1]), "last": labels[-1]}
 
 
 def _size(file) -> int:
@@ -162,8 +167,11 @@ def pillow_limit() -> None:
 
 def _image_too_large(pixels: int) -> UploadTooLarge:
     return UploadTooLarge(
-        f"L'image est trop grande ({pixels / 1_000_000:.0f} millions de pixels) : "
-        f"{MAX_IMAGE_PIXELS // 1_000_000} millions de pixels au plus. Envoyez une photo de taille normale."
+        gettext(
+            "L'image est trop grande (%(pixels)s millions de pixels) : %(max)s millions de pixels au plus. "
+            "Envoyez une photo de taille normale."
+        )
+        % {"pixels": f"{pixels / 1_000_000:.0f}", "max": MAX_IMAGE_PIXELS // 1_000_000}
     )
 
 
@@ -226,8 +234,8 @@ def upload_validate(
     size = _size(file)
     if size > limit:
         raise UploadTooLarge(
-            f"Le fichier est trop volumineux ({size_label(size)}) : la taille maximale autorisée est de "
-            f"{size_label(limit)}."
+            gettext("Le fichier est trop volumineux (%(size)s) : la taille maximale autorisée est de %(limit)s.")
+            % {"size": size_label(size), "limit": size_label(limit)}
         )
     file.seek(0)
     head = file.read(HEADER_BYTES)
@@ -236,7 +244,8 @@ def upload_validate(
     if kind == "zip" and "xlsx" in kinds and "zip" not in kinds:
         kind = "xlsx" if _zip_is_xlsx(file) else kind
     wrong = wrong_kind_message or (
-        f"Le fichier joint n'est pas dans un format accepté ({kinds_label(kinds)}) : son contenu a été vérifié."
+        gettext("Le fichier joint n'est pas dans un format accepté (%(kinds)s) : son contenu a été vérifié.")
+        % {"kinds": kinds_label(kinds)}
     )
     if kind not in kinds:
         raise UploadWrongKind(wrong)

@@ -14,7 +14,8 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.errors import RakError
 from rak_base.models import Message, OneTimeCode
@@ -22,6 +23,7 @@ from rak_base.otp import otp_send, otp_verify
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.phones import phone_last_digits, phone_normalize
 from rak_base.sequences import sequence_next
+from rak_customer.language import customer_language, customer_language_code
 from rak_customer.models import ChangeRequest, Contact, ContactMessage, Customer, Dossier, PortalAccount, Service
 from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
 from rak_customer.validators import identity_normalize
@@ -40,50 +42,58 @@ EMAIL_CONFIRM_MAX_AGE = timedelta(days=2)
 
 
 class AccountError(RakError):
-    default_message = "Une erreur s'est produite, veuillez réessayer."
+    default_message = gettext_lazy("Une erreur s'est produite, veuillez réessayer.")
 
 
 class AccountAlreadyExists(AccountError):
-    default_message = (
+    default_message = gettext_lazy(
         "Un compte existe déjà pour ce CIN/ICE. Connectez-vous avec votre code client, "
         "ou utilisez « Mot de passe oublié » pour recevoir un nouveau mot de passe."
     )
 
 
 class CustomerCodeMismatch(AccountError):
-    default_message = (
+    default_message = gettext_lazy(
         "Le code client ne correspond pas à ce CIN/ICE. Votre code client est indiqué sur vos factures RAK."
     )
 
 
 class TermsNotAccepted(AccountError):
-    default_message = (
+    default_message = gettext_lazy(
         "Vous devez accepter les conditions d'utilisation et donner votre accord au traitement "
         "de vos données personnelles (loi 09-08)."
     )
 
 
 class ResetIdentityMismatch(AccountError):
-    default_message = "Code client ou CIN/ICE incorrect. Votre code client est indiqué sur vos factures RAK."
+    default_message = gettext_lazy(
+        "Code client ou CIN/ICE incorrect. Votre code client est indiqué sur vos factures RAK."
+    )
 
 
 class NoContactChannel(AccountError):
-    default_message = (
+    default_message = gettext_lazy(
         "Aucun numéro de téléphone ni adresse e-mail n'est enregistré pour ce client. "
         "Veuillez contacter la RAK (Contactez-nous, CRC ou relationclient@rak.ma)."
     )
 
 
 class TooManyPasswordMessages(AccountError):
-    default_message = "Un mot de passe vous a déjà été envoyé plusieurs fois. Veuillez réessayer dans une heure."
+    default_message = gettext_lazy(
+        "Un mot de passe vous a déjà été envoyé plusieurs fois. Veuillez réessayer dans une heure."
+    )
 
 
 class EmailConfirmInvalid(AccountError):
-    default_message = "Ce lien de confirmation est invalide ou a expiré. Demandez un nouveau lien depuis votre profil."
+    default_message = gettext_lazy(
+        "Ce lien de confirmation est invalide ou a expiré. Demandez un nouveau lien depuis votre profil."
+    )
 
 
 class IdentityAlreadyUsed(AccountError):
-    default_message = "Ce CIN/ICE est déjà enregistré chez la RAK : utilisez « Créer mon compte » en tant que client."
+    default_message = gettext_lazy(
+        "Ce CIN/ICE est déjà enregistré chez la RAK : utilisez « Créer mon compte » en tant que client."
+    )
 
 
 class PhoneAlreadyUsed(AccountError):
@@ -136,17 +146,22 @@ class PasswordDelivery:
     @property
     def message(self) -> str:
         if self.channel == "SMS":
-            return f"Votre mot de passe vous a été envoyé par SMS au numéro se terminant par {self.hint}."
-        return f"Votre mot de passe vous a été envoyé par e-mail à l'adresse {self.hint}."
+            return gettext("Votre mot de passe vous a été envoyé par SMS au numéro se terminant par %(hint)s.") % {
+                "hint": self.hint
+            }
+        return gettext("Votre mot de passe vous a été envoyé par e-mail à l'adresse %(hint)s.") % {"hint": self.hint}
 
 
 def _send_password(
     *, customer: Customer, user, password: str, now: datetime, phone: str | None = None
 ) -> PasswordDelivery:
-    text = (
-        f"RAK agence en ligne : votre code client est {customer.code} et votre mot de passe {password}. "
-        "Il vous sera demandé de le changer à la première connexion."
-    )
+    """The password goes by SMS (else e-mail), written in the customer's language."""
+    with customer_language(customer):
+        text = gettext(
+            "RAK agence en ligne : votre code client est %(code)s et votre mot de passe %(password)s. "
+            "Il vous sera demandé de le changer à la première connexion."
+        ) % {"code": customer.code, "password": password}
+        subject = gettext("Votre mot de passe RAK agence en ligne")
     phone = phone or customer_sms_phone(customer)
     if phone:
         _check_password_rate(recipient=phone, now=now)
@@ -157,7 +172,7 @@ def _send_password(
         _check_password_rate(recipient=email, now=now)
         message_queue_email(
             to=email,
-            subject="Votre mot de passe RAK agence en ligne",
+            subject=subject,
             body=text,
             user=user,
             kind="password",
@@ -167,7 +182,21 @@ def _send_password(
     raise NoContactChannel()
 
 
+def _adopt_page_language(customer: Customer) -> None:
+    """An account opened on the portal: the language the visitor reads the page in becomes the
+    customer's, unless the customer's record already says another language than the default (a
+    choice made at the counter is kept)."""
+    active = translation.get_language()
+    if (
+        customer.language == settings.LANGUAGE_CODE
+        and active in Customer.Language.values
+        and active != customer.language
+    ):
+        customer_language_set(customer=customer, language=active)
+
+
 def _create_account(*, customer: Customer, origin: str, now: datetime, accepted: bool) -> tuple[PortalAccount, str]:
+    _adopt_page_language(customer)
     password = password_generate()
     email = customer_email(customer) or ""
     user = User(
@@ -278,6 +307,11 @@ def account_register_new_phone(
 def _notify_sms_phone_moved(*, customer: Customer, user, old_phone: str | None, new_phone: str) -> None:
     """« Créer mon compte » on a new phone moved the customer's SMS number: the number it left and
     the customer's e-mail are told at once, with how to report it if it was not them."""
+    with customer_language(customer):
+        _notify_sms_phone_moved_compose(customer=customer, user=user, old_phone=old_phone, new_phone=new_phone)
+
+
+def _notify_sms_phone_moved_compose(*, customer: Customer, user, old_phone: str | None, new_phone: str) -> None:
     event = event_key()
     params = {"code": customer.code, "new": phone_last_digits(new_phone)}
     if old_phone:
@@ -468,10 +502,13 @@ def account_password_change(*, user, new_password: str, now: datetime) -> None:
     PortalAccount.objects.filter(user=user).exclude(pending_password="").update(
         pending_password="", pending_password_at=None
     )
+    # the customer's own request: the page's language is the account's (set at login, kept by the switch)
     message_queue_bell(
         user=user,
-        subject="Mot de passe modifié",
-        body="Le mot de passe de votre compte a été modifié. Si ce n'est pas vous, contactez immédiatement la RAK.",
+        subject=gettext("Mot de passe modifié"),
+        body=gettext(
+            "Le mot de passe de votre compte a été modifié. Si ce n'est pas vous, contactez immédiatement la RAK."
+        ),
         kind="security",
     )
 
@@ -512,7 +549,13 @@ def profile_phone_change_start(*, customer: Customer, user, phone: str, now: dat
     """Send an OTP to the new number; returns its E.164 form for the confirmation step."""
     phone_e164 = phone_normalize(phone, mobile=True)
     _check_phone_free(customer=customer, phone=phone_e164)
-    otp_send(phone=phone_e164, purpose=OneTimeCode.Purpose.PHONE_CHANGE, now=now, user=user)
+    otp_send(
+        phone=phone_e164,
+        purpose=OneTimeCode.Purpose.PHONE_CHANGE,
+        now=now,
+        user=user,
+        language=customer_language_code(customer),
+    )
     return phone_e164
 
 
@@ -524,43 +567,48 @@ def profile_phone_change_confirm(*, customer: Customer, user, phone: str, otp_co
         old = customer_sms_phone(customer)
         contact = _set_sms_phone(customer=customer, phone=phone_e164, now=now)
         event = event_key()
-        if old and old != phone_e164:
-            message_queue_sms(
-                to=old,
+        with customer_language(customer):
+            if old and old != phone_e164:
+                message_queue_sms(
+                    to=old,
+                    user=user,
+                    kind="security",
+                    event=event,
+                    body=gettext(
+                        "RAK : le numéro de téléphone de votre compte agence en ligne a été modifié. "
+                        "Si ce n'est pas vous, contactez la RAK."
+                    ),
+                )
+            message_queue_bell(
                 user=user,
+                subject=gettext("Numéro de téléphone modifié"),
+                body=gettext("Votre numéro de téléphone pour les SMS est désormais celui se terminant par %(digits)s.")
+                % {"digits": phone_last_digits(phone_e164)},
                 kind="security",
                 event=event,
-                body=(
-                    "RAK : le numéro de téléphone de votre compte agence en ligne a été modifié. "
-                    "Si ce n'est pas vous, contactez la RAK."
-                ),
             )
-        message_queue_bell(
-            user=user,
-            subject="Numéro de téléphone modifié",
-            body=(
-                "Votre numéro de téléphone pour les SMS est désormais celui se terminant par "
-                f"{phone_last_digits(phone_e164)}."
-            ),
-            kind="security",
-            event=event,
-        )
         return contact
 
 
 def profile_phone_confirm_start(*, customer: Customer, user, now: datetime) -> str:
     phone = customer_sms_phone(customer)
     if not phone:
-        raise NoContactChannel("Aucun numéro de téléphone n'est enregistré : ajoutez-en un.")
+        raise NoContactChannel(gettext("Aucun numéro de téléphone n'est enregistré : ajoutez-en un."))
     _check_phone_free(customer=customer, phone=phone)
-    otp_send(phone=phone, purpose=OneTimeCode.Purpose.PHONE_CONFIRM, now=now, user=user)
+    otp_send(
+        phone=phone,
+        purpose=OneTimeCode.Purpose.PHONE_CONFIRM,
+        now=now,
+        user=user,
+        language=customer_language_code(customer),
+    )
     return phone
 
 
 def profile_phone_confirm(*, customer: Customer, otp_code: str, now: datetime) -> Contact:
     phone = customer_sms_phone(customer)
     if not phone:
-        raise NoContactChannel("Aucun numéro de téléphone n'est enregistré : ajoutez-en un.")
+        raise NoContactChannel(gettext("Aucun numéro de téléphone n'est enregistré : ajoutez-en un."))
     _check_phone_free(customer=customer, phone=phone)
     otp_verify(phone=phone, purpose=OneTimeCode.Purpose.PHONE_CONFIRM, code=otp_code, now=now)
     contact = customer.contacts.get(kind=Contact.Kind.PHONE, value=phone)
@@ -579,16 +627,19 @@ def profile_email_confirm_send(*, customer: Customer, user, email: str, now: dat
         contact.save(update_fields=["is_primary_email"])
     token = signing.TimestampSigner(salt=EMAIL_CONFIRM_SALT).sign_object({"c": contact.pk, "e": email})
     link = settings.SITE_URL + reverse("portal:email_confirm", args=[token])
-    message_queue_email(
-        to=email,
-        user=user,
-        kind="email_confirm",
-        subject="Confirmez votre adresse e-mail — RAK agence en ligne",
-        body=(
-            f"Bonjour,\n\nPour confirmer votre adresse e-mail sur l'agence en ligne de la RAK, ouvrez ce lien "
-            f"(valable 48 heures) :\n{link}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."
-        ),
-    )
+    with customer_language(customer):
+        message_queue_email(
+            to=email,
+            user=user,
+            kind="email_confirm",
+            subject=gettext("Confirmez votre adresse e-mail — RAK agence en ligne"),
+            body=gettext(
+                "Bonjour,\n\nPour confirmer votre adresse e-mail sur l'agence en ligne de la RAK, ouvrez ce lien "
+                "(valable 48 heures) :\n%(link)s\n\n"
+                "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+            )
+            % {"link": link},
+        )
     if user.email != email:
         user.email = email
         user.save(update_fields=["email"])
@@ -624,18 +675,20 @@ def change_request_create(
     else:
         current = customer.display_name
     if not requested_value:
-        raise AccountError("Veuillez indiquer la nouvelle valeur.")
+        raise AccountError(gettext("Veuillez indiquer la nouvelle valeur."))
     if ChangeRequest.objects.filter(customer=customer, field=field, status=ChangeRequest.Status.PENDING).exists():
-        raise AccountError("Une demande de modification de cette information est déjà en cours de traitement.")
+        raise AccountError(gettext("Une demande de modification de cette information est déjà en cours de traitement."))
     request = ChangeRequest.objects.create(
         customer=customer, field=field, current_value=current, requested_value=requested_value, reason=reason.strip()
     )
-    message_queue_bell(
-        user=user,
-        subject="Demande de modification enregistrée",
-        body=f"Votre demande de modification ({request.get_field_display()}) a été transmise à nos services.",
-        kind="change_request",
-    )
+    with customer_language(customer):
+        message_queue_bell(
+            user=user,
+            subject=gettext("Demande de modification enregistrée"),
+            body=gettext("Votre demande de modification (%(field)s) a été transmise à nos services.")
+            % {"field": request.get_field_display()},
+            kind="change_request",
+        )
     return request
 
 
@@ -644,7 +697,7 @@ def change_request_decide(*, request_id: int, staff_user, accept: bool, note: st
     """Staff accept (the change is applied to the customer record, with history) or reject."""
     request = ChangeRequest.objects.select_for_update().select_related("customer").get(pk=request_id)
     if request.status != ChangeRequest.Status.PENDING:
-        raise AccountError("Cette demande a déjà été traitée.")
+        raise AccountError(gettext("Cette demande a déjà été traitée."))
     customer = Customer.objects.select_for_update().get(pk=request.customer_id)
     if accept:
         if request.field == ChangeRequest.Field.IDENTITY:
@@ -653,7 +706,7 @@ def change_request_decide(*, request_id: int, staff_user, accept: bool, note: st
                 pk=customer.pk
             )
             if other.exists():
-                raise AccountError("Ce CIN/ICE appartient déjà à un autre client.")
+                raise AccountError(gettext("Ce CIN/ICE appartient déjà à un autre client."))
             if kind == "ICE":
                 customer.ice = value
             else:
@@ -671,11 +724,18 @@ def change_request_decide(*, request_id: int, staff_user, accept: bool, note: st
     request.save(update_fields=["status", "staff_note", "handled_by", "handled_at"])
     account = PortalAccount.objects.filter(customer=customer).select_related("user").first()
     if account:
-        verdict = "acceptée" if accept else "refusée"
+        with customer_language(customer):  # a staff action: the customer's language, not the agent's
+            params = {"field": request.get_field_display()}
+            if accept:
+                subject = gettext("Demande de modification acceptée")
+                body = gettext("Votre demande de modification (%(field)s) a été acceptée.") % params
+            else:
+                subject = gettext("Demande de modification refusée")
+                body = gettext("Votre demande de modification (%(field)s) a été refusée.") % params
         message_queue_bell(
             user=account.user,
-            subject=f"Demande de modification {verdict}",
-            body=f"Votre demande de modification ({request.get_field_display()}) a été {verdict}. {note}".strip(),
+            subject=subject,
+            body=f"{body} {note}".strip(),
             kind="change_request",
         )
     return request
@@ -714,7 +774,9 @@ DOSSIER_SERVICE_PERMISSION = "rak_customer.change_dossier_service"
 
 
 class DossierServiceLocked(RakError):
-    default_message = "Le métier d'un dossier ne peut être modifié que par la facturation ou un superviseur."
+    default_message = gettext_lazy(
+        "Le métier d'un dossier ne peut être modifié que par la facturation ou un superviseur."
+    )
 
 
 @transaction.atomic

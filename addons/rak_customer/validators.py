@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.ma import ice as stdnum_ice
 
@@ -14,7 +14,7 @@ from rak_base.errors import RakError
 
 
 class InvalidIdentity(RakError):
-    default_message = "Numéro d'identité invalide."
+    default_message = gettext_lazy("Numéro d'identité invalide.")
 
 
 _CIN_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,8}$")
@@ -25,10 +25,10 @@ def cin_normalize(raw: str) -> str:
     dashes and dots are normalised away; leading zeros of the number are kept as typed."""
     text = re.sub(r"[\s\-./]", "", (raw or "")).upper()
     if not text:
-        raise InvalidIdentity("Veuillez saisir votre numéro de CIN.")
+        raise InvalidIdentity(gettext("Veuillez saisir votre numéro de CIN."))
     if not _CIN_RE.match(text):
         raise InvalidIdentity(
-            "Numéro de CIN invalide : il commence par une ou deux lettres suivies de chiffres (ex. AB123456)."
+            gettext("Numéro de CIN invalide : il commence par une ou deux lettres suivies de chiffres (ex. AB123456).")
         )
     return text
 
@@ -37,24 +37,24 @@ def ice_normalize(raw: str) -> str:
     """ICE: 15 digits whose last two are a mod-97 check (stdnum.ma.ice)."""
     text = re.sub(r"[\s\-.]", "", raw or "")
     if not text:
-        raise InvalidIdentity("Veuillez saisir votre numéro ICE.")
+        raise InvalidIdentity(gettext("Veuillez saisir votre numéro ICE."))
     try:
         return stdnum_ice.validate(text)
     except InvalidLength as exc:
-        raise InvalidIdentity("Numéro ICE invalide : il doit comporter 15 chiffres.") from exc
+        raise InvalidIdentity(gettext("Numéro ICE invalide : il doit comporter 15 chiffres.")) from exc
     except InvalidFormat as exc:
-        raise InvalidIdentity("Numéro ICE invalide : il ne doit contenir que des chiffres.") from exc
+        raise InvalidIdentity(gettext("Numéro ICE invalide : il ne doit contenir que des chiffres.")) from exc
     except InvalidChecksum as exc:
-        raise InvalidIdentity("Numéro ICE invalide : la clé de contrôle ne correspond pas.") from exc
+        raise InvalidIdentity(gettext("Numéro ICE invalide : la clé de contrôle ne correspond pas.")) from exc
     except ValidationError as exc:
-        raise InvalidIdentity("Numéro ICE invalide.") from exc
+        raise InvalidIdentity(gettext("Numéro ICE invalide.")) from exc
 
 
 def identity_normalize(raw: str) -> tuple[str, str]:
     """A CIN or an ICE typed in one field: 15 digits -> ("ICE", value), else ("CIN", value)."""
     text = re.sub(r"[\s\-.]", "", raw or "")
     if not text:
-        raise InvalidIdentity("Veuillez saisir votre CIN ou votre ICE.")
+        raise InvalidIdentity(gettext("Veuillez saisir votre CIN ou votre ICE."))
     if text.isdigit():
         return "ICE", ice_normalize(text)
     return "CIN", cin_normalize(text)
@@ -74,11 +74,11 @@ ELECTRICITY_MAX_KVA = Decimal("250")
 WATER_CALIBER_REGEX = r"^(" + "|".join(str(v) for v in WATER_CALIBERS_MM) + r") mm$"
 ELECTRICITY_CALIBER_REGEX = (
     r"^((" + "|".join(str(v) for v in ELECTRICITY_AMPERES) + r") A( monophasé| triphasé)?|[0-9]{1,3}(,[0-9])? kVA)$"
-)
+)  # i18n: not for customers
 
 
 class InvalidCaliber(RakError):
-    default_message = "Calibre du compteur invalide."
+    default_message = gettext_lazy("Calibre du compteur invalide.")
 
 
 def _water_caliber_message() -> str:
@@ -109,7 +109,8 @@ def meter_caliber_normalize(*, service: str, raw: str) -> str:
             raise InvalidCaliber(_water_caliber_message())
         return f"{int(match.group(1))} mm"
     if service == "ELECTRICITE":
-        match = re.fullmatch(r"(\d{1,3}) ?a(?:mp(?:ères?)?)?(?: (mono|tri)(?:phasé|phase)?)?", text)
+        amperage = r"(\d{1,3}) ?a(?:mp(?:ères?)?)?(?: (mono|tri)(?:phasé|phase)?)?"  # i18n: not for customers
+        match = re.fullmatch(amperage, text)
         if match is not None:
             amperes = int(match.group(1))
             if amperes not in ELECTRICITY_AMPERES:

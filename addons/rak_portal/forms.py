@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.urls import reverse
 from django.utils.html import format_html
@@ -12,7 +13,7 @@ from rak_base.phones import InvalidPhone, NotAMobile, phone_normalize
 from rak_customer.models import ChangeRequest, Customer
 from rak_customer.validators import InvalidIdentity, identity_normalize
 
-REQUIRED = {"required": "Ce champ est obligatoire."}
+REQUIRED = {"required": gettext_lazy("Ce champ est obligatoire.")}
 
 
 def _identity_clean(value: str) -> str:
@@ -31,13 +32,13 @@ def _mobile_clean(value: str) -> str:
 
 class LoginForm(forms.Form):
     username = forms.CharField(
-        label="Code client, e-mail ou téléphone",
+        label=gettext_lazy("Code client, e-mail ou téléphone"),
         max_length=254,
         error_messages=REQUIRED,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
-        label="Mot de passe",
+        label=gettext_lazy("Mot de passe"),
         max_length=128,
         error_messages=REQUIRED,
         strip=False,
@@ -46,12 +47,17 @@ class LoginForm(forms.Form):
 
 
 class ContactForm(forms.Form):
-    name = forms.CharField(label="Nom complet", max_length=120, error_messages=REQUIRED)
-    email = forms.EmailField(label="E-mail", error_messages={**REQUIRED, "invalid": "Adresse e-mail invalide."})
-    phone = forms.CharField(label="Téléphone", max_length=20, required=False)
-    subject = forms.CharField(label="Objet", max_length=160, error_messages=REQUIRED)
+    name = forms.CharField(label=gettext_lazy("Nom complet"), max_length=120, error_messages=REQUIRED)
+    email = forms.EmailField(
+        label=gettext_lazy("E-mail"), error_messages={**REQUIRED, "invalid": gettext_lazy("Adresse e-mail invalide.")}
+    )
+    phone = forms.CharField(label=gettext_lazy("Téléphone"), max_length=20, required=False)
+    subject = forms.CharField(label=gettext_lazy("Objet"), max_length=160, error_messages=REQUIRED)
     body = forms.CharField(
-        label="Message", max_length=4000, widget=forms.Textarea(attrs={"rows": 4}), error_messages=REQUIRED
+        label=gettext_lazy("Message"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages=REQUIRED,
     )
 
     def clean_phone(self):
@@ -66,23 +72,27 @@ class ContactForm(forms.Form):
 
 class AcceptanceMixin(forms.Form):
     accept_terms = forms.BooleanField(
-        label="J'accepte les conditions d'utilisation de l'agence en ligne",
+        label=gettext_lazy("J'accepte les conditions d'utilisation de l'agence en ligne"),
         required=True,
-        error_messages={"required": "Vous devez accepter les conditions d'utilisation."},
+        error_messages={"required": gettext_lazy("Vous devez accepter les conditions d'utilisation.")},
     )
     accept_data_processing = forms.BooleanField(
-        label=(
+        label=gettext_lazy(
             "Je donne mon accord au traitement de mes données personnelles (CIN, téléphone) conformément à la loi 09-08"
         ),
         required=True,
-        error_messages={"required": "Vous devez donner votre accord au traitement de vos données personnelles."},
+        error_messages={
+            "required": gettext_lazy("Vous devez donner votre accord au traitement de vos données personnelles.")
+        },
     )
     terms_anchor = ""  # a section of the terms page (« #abonnement » for the subscription's form)
+    # the words of the label that link to the terms, as the label's translation words them
+    terms_words = (gettext_lazy("conditions d'utilisation"), gettext_lazy("conditions générales"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         label = str(self.fields["accept_terms"].label)
-        for words in ("conditions d'utilisation", "conditions générales"):
+        for words in map(str, self.terms_words):
             if words in label:  # the words link to the text accepted (opens in a new tab)
                 before, after = label.split(words, 1)
                 self.fields["accept_terms"].label = format_html(
@@ -100,9 +110,9 @@ class RegisterStartForm(AcceptanceMixin):
     """« Créer mon compte »: a known customer whose phone is on record gets the account at once, so
     the conditions d'utilisation and the loi 09-08 consent are asked here (issue 9 §2)."""
 
-    identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
+    identity = forms.CharField(label=gettext_lazy("CIN / ICE"), max_length=20, error_messages=REQUIRED)
     phone = forms.CharField(
-        label="N° de téléphone (mobile)",
+        label=gettext_lazy("N° de téléphone (mobile)"),
         max_length=20,
         error_messages=REQUIRED,
         widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78"}),
@@ -118,28 +128,36 @@ class RegisterStartForm(AcceptanceMixin):
 
 class RegisterNewPhoneForm(AcceptanceMixin):
     customer_code = forms.CharField(
-        label="Code client",
+        label=gettext_lazy("Code client"),
         max_length=12,
         error_messages=REQUIRED,
-        help_text="Votre code client est indiqué sur vos factures RAK.",
+        help_text=gettext_lazy("Votre code client est indiqué sur vos factures RAK."),
     )
     otp = forms.CharField(
-        label="Code de confirmation (OTP)",
+        label=gettext_lazy("Code de confirmation (OTP)"),
         max_length=6,
         min_length=6,
-        error_messages={**REQUIRED, "min_length": "Le code de confirmation comporte 6 chiffres."},
+        error_messages={**REQUIRED, "min_length": gettext_lazy("Le code de confirmation comporte 6 chiffres.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
     field_order = ["customer_code", "otp", "accept_terms", "accept_data_processing"]
 
 
 class RegisterProspectForm(AcceptanceMixin):
-    kind = forms.ChoiceField(label="Vous êtes", choices=Customer.Kind.choices, initial=Customer.Kind.PARTICULIER)
-    civility = forms.ChoiceField(label="Civilité", choices=[("", "—"), *Customer.Civility.choices], required=False)
-    last_name = forms.CharField(label="Nom", max_length=80, required=False)
-    first_name = forms.CharField(label="Prénom", max_length=80, required=False)
-    company_name = forms.CharField(label="Raison sociale", max_length=160, required=False)
-    email = forms.EmailField(label="E-mail", required=False, error_messages={"invalid": "Adresse e-mail invalide."})
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Vous êtes"), choices=Customer.Kind.choices, initial=Customer.Kind.PARTICULIER
+    )
+    civility = forms.ChoiceField(
+        label=gettext_lazy("Civilité"), choices=[("", "—"), *Customer.Civility.choices], required=False
+    )
+    last_name = forms.CharField(label=gettext_lazy("Nom"), max_length=80, required=False)
+    first_name = forms.CharField(label=gettext_lazy("Prénom"), max_length=80, required=False)
+    company_name = forms.CharField(label=gettext_lazy("Raison sociale"), max_length=160, required=False)
+    email = forms.EmailField(
+        label=gettext_lazy("E-mail"),
+        required=False,
+        error_messages={"invalid": gettext_lazy("Adresse e-mail invalide.")},
+    )
     field_order = [
         "kind",
         "civility",
@@ -155,18 +173,18 @@ class RegisterProspectForm(AcceptanceMixin):
         data = super().clean()
         if data.get("kind") == Customer.Kind.ENTREPRISE:
             if not data.get("company_name"):
-                self.add_error("company_name", "Veuillez indiquer la raison sociale.")
+                self.add_error("company_name", gettext_lazy("Veuillez indiquer la raison sociale."))
         else:
             if not data.get("last_name"):
-                self.add_error("last_name", "Veuillez indiquer votre nom.")
+                self.add_error("last_name", gettext_lazy("Veuillez indiquer votre nom."))
             if not data.get("first_name"):
-                self.add_error("first_name", "Veuillez indiquer votre prénom.")
+                self.add_error("first_name", gettext_lazy("Veuillez indiquer votre prénom."))
         return data
 
 
 class ForgotPasswordForm(forms.Form):
-    customer_code = forms.CharField(label="Code client", max_length=12, error_messages=REQUIRED)
-    identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
+    customer_code = forms.CharField(label=gettext_lazy("Code client"), max_length=12, error_messages=REQUIRED)
+    identity = forms.CharField(label=gettext_lazy("CIN / ICE"), max_length=20, error_messages=REQUIRED)
 
     def clean_identity(self):
         return _identity_clean(self.cleaned_data["identity"])
@@ -174,13 +192,13 @@ class ForgotPasswordForm(forms.Form):
 
 class NewPasswordMixin(forms.Form):
     new_password1 = forms.CharField(
-        label="Nouveau mot de passe",
+        label=gettext_lazy("Nouveau mot de passe"),
         strip=False,
         error_messages=REQUIRED,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     new_password2 = forms.CharField(
-        label="Confirmation du nouveau mot de passe",
+        label=gettext_lazy("Confirmation du nouveau mot de passe"),
         strip=False,
         error_messages=REQUIRED,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -194,7 +212,7 @@ class NewPasswordMixin(forms.Form):
         data = super().clean()
         p1, p2 = data.get("new_password1"), data.get("new_password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("new_password2", "Les deux mots de passe ne correspondent pas.")
+            self.add_error("new_password2", gettext_lazy("Les deux mots de passe ne correspondent pas."))
         elif p1:
             try:
                 password_validation.validate_password(p1, self.user)
@@ -207,7 +225,7 @@ class PasswordChangeForm(NewPasswordMixin):
     """Current password + new one twice (seed 002: « le mot de passe reçu, le nouveau, la confirmation »)."""
 
     old_password = forms.CharField(
-        label="Mot de passe actuel",
+        label=gettext_lazy("Mot de passe actuel"),
         strip=False,
         error_messages=REQUIRED,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -217,13 +235,13 @@ class PasswordChangeForm(NewPasswordMixin):
     def clean_old_password(self):
         value = self.cleaned_data["old_password"]
         if not self.user.check_password(value):
-            raise forms.ValidationError("Le mot de passe actuel est incorrect.")
+            raise forms.ValidationError(gettext_lazy("Le mot de passe actuel est incorrect."))
         return value
 
     def clean(self):
         data = super().clean()
         if data.get("old_password") and data.get("old_password") == data.get("new_password1"):
-            self.add_error("new_password1", "Le nouveau mot de passe doit être différent de l'actuel.")
+            self.add_error("new_password1", gettext_lazy("Le nouveau mot de passe doit être différent de l'actuel."))
         return data
 
 
@@ -248,7 +266,7 @@ class FirstPasswordChangeForm(PasswordChangeForm):
         data = forms.Form.clean(self)
         p1, p2 = data.get("new_password1"), data.get("new_password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("new_password2", "Les deux mots de passe ne correspondent pas.")
+            self.add_error("new_password2", gettext_lazy("Les deux mots de passe ne correspondent pas."))
         elif p1 and data.get("old_password") and p1 == data.get("old_password"):
             self.add_error(
                 "new_password1",
@@ -272,7 +290,7 @@ class FirstPasswordChangeAcceptanceForm(FirstPasswordChangeForm, AcceptanceMixin
 
 class PhoneChangeForm(forms.Form):
     phone = forms.CharField(
-        label="Nouveau n° de téléphone (mobile)",
+        label=gettext_lazy("Nouveau n° de téléphone (mobile)"),
         max_length=20,
         error_messages=REQUIRED,
         widget=forms.TextInput(attrs={"inputmode": "tel"}),
@@ -284,16 +302,19 @@ class PhoneChangeForm(forms.Form):
 
 class OtpForm(forms.Form):
     otp = forms.CharField(
-        label="Code de confirmation (OTP)",
+        label=gettext_lazy("Code de confirmation (OTP)"),
         max_length=6,
         min_length=6,
-        error_messages={**REQUIRED, "min_length": "Le code de confirmation comporte 6 chiffres."},
+        error_messages={**REQUIRED, "min_length": gettext_lazy("Le code de confirmation comporte 6 chiffres.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
 
 
 class EmailForm(forms.Form):
-    email = forms.EmailField(label="Adresse e-mail", error_messages={**REQUIRED, "invalid": "Adresse e-mail invalide."})
+    email = forms.EmailField(
+        label=gettext_lazy("Adresse e-mail"),
+        error_messages={**REQUIRED, "invalid": gettext_lazy("Adresse e-mail invalide.")},
+    )
 
 
 class NoticePreferencesForm(forms.Form):
@@ -309,9 +330,27 @@ class NoticePreferencesForm(forms.Form):
     )
 
 
+class LanguageForm(forms.Form):
+    """« Langue de communication » on the profile page: the language of the portal and of the SMS,
+    e-mails and documents sent to the customer (posted to ``portal:set_language``, which stores it
+    on the account through ``customer_language_set``)."""
+
+    language = forms.ChoiceField(
+        label=gettext_lazy("Langue de communication"),
+        choices=settings.LANGUAGES,
+        widget=forms.RadioSelect,
+        help_text=gettext_lazy(
+            "La langue de votre agence en ligne et des SMS, e-mails et documents que la RAK vous envoie."
+        ),
+    )
+
+
 class ChangeRequestForm(forms.Form):
-    field = forms.ChoiceField(label="Information à modifier", choices=ChangeRequest.Field.choices)
-    requested_value = forms.CharField(label="Nouvelle valeur", max_length=200, error_messages=REQUIRED)
+    field = forms.ChoiceField(label=gettext_lazy("Information à modifier"), choices=ChangeRequest.Field.choices)
+    requested_value = forms.CharField(label=gettext_lazy("Nouvelle valeur"), max_length=200, error_messages=REQUIRED)
     reason = forms.CharField(
-        label="Motif (facultatif)", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Motif (facultatif)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )

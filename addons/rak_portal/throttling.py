@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.http import HttpRequest
-from django.utils.translation import gettext
+from django.utils.translation import ngettext
 
 from rak_base import clock
 from rak_base.http import client_ip
@@ -39,7 +39,10 @@ def identity_check_allowed(request: HttpRequest, *targets: str) -> bool:
 
 def identity_check_refused_message() -> str:
     minutes = int(IDENTITY_CHECKS_WINDOW.total_seconds() // 60)
-    return gettext(
+    return ngettext(
         "Trop de vérifications de code client ou de CIN/ICE. Par sécurité, veuillez réessayer dans "
-        "%(minutes)s minutes, ou contactez la RAK (CRC, agence ou relationclient@rak.ma)."
+        "%(minutes)s minute, ou contactez la RAK (CRC, agence ou relationclient@rak.ma).",
+        "Trop de vérifications de code client ou de CIN/ICE. Par sécurité, veuillez réessayer dans "
+        "%(minutes)s minutes, ou contactez la RAK (CRC, agence ou relationclient@rak.ma).",
+        minutes,
     ) % {"minutes": minutes}

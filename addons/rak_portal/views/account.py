@@ -20,11 +20,13 @@ from rak_base.models import Message
 from rak_base.phones import phone_last_digits
 from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
+from rak_customer.language import customer_language_code
 from rak_customer.models import ChangeRequest, PortalAccount
 from rak_customer.selectors import customer_profile
 from rak_portal.forms import (
     ChangeRequestForm,
     EmailForm,
+    LanguageForm,
     NoticePreferencesForm,
     OtpForm,
     PasswordChangeForm,
@@ -76,6 +78,7 @@ def _profile_context(request: HttpRequest, **forms) -> dict:
         "email_form": EmailForm(),
         "change_form": ChangeRequestForm(),
         "notices_form": NoticePreferencesForm(initial={"sms_service_notices": customer.sms_service_notices}),
+        "language_form": LanguageForm(initial={"language": customer_language_code(customer)}),
         "pending_phone": request.session.get(PHONE_CHANGE_SESSION_KEY),
         "change_requests": list(ChangeRequest.objects.filter(customer=customer)[:10]),
     }
@@ -100,7 +103,7 @@ def profile_password(request: HttpRequest) -> HttpResponse:
         user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now()
     )
     update_session_auth_hash(request, request.user)
-    messages.success(request, "Votre mot de passe a été modifié.")
+    messages.success(request, gettext("Votre mot de passe a été modifié."))
     return redirect("portal:profile")
 
 
@@ -112,13 +115,13 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
     if "otp" in request.POST or "resend" in request.POST:
         phone = request.session.get(PHONE_CHANGE_SESSION_KEY)
         if not phone:
-            messages.error(request, "Veuillez d'abord saisir votre nouveau numéro de téléphone.")
+            messages.error(request, gettext("Veuillez d'abord saisir votre nouveau numéro de téléphone."))
             return redirect("portal:profile")
         if "resend" in request.POST:
             try:
                 sms_request_allow(request, now=now)
                 services.profile_phone_change_start(customer=request.customer, user=request.user, phone=phone, now=now)
-                messages.success(request, "Un nouveau code de confirmation vous a été envoyé par SMS.")
+                messages.success(request, gettext("Un nouveau code de confirmation vous a été envoyé par SMS."))
             except RakError as exc:
                 messages.error(request, exc.message)
             return redirect("portal:profile")
@@ -133,7 +136,7 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
             form.add_error("otp", exc.message)
             return render(request, "rak_portal/profile.html", _profile_context(request, otp_form=form), status=400)
         request.session.pop(PHONE_CHANGE_SESSION_KEY, None)
-        messages.success(request, "Votre numéro de téléphone a été modifié et vérifié.")
+        messages.success(request, gettext("Votre numéro de téléphone a été modifié et vérifié."))
         return redirect("portal:profile")
     form = PhoneChangeForm(request.POST)
     if not form.is_valid():
@@ -148,7 +151,9 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
         return render(request, "rak_portal/profile.html", _profile_context(request, phone_form=form), status=400)
     request.session[PHONE_CHANGE_SESSION_KEY] = phone
     messages.info(
-        request, f"Un code de confirmation a été envoyé par SMS au numéro se terminant par {phone_last_digits(phone)}."
+        request,
+        gettext("Un code de confirmation a été envoyé par SMS au numéro se terminant par %(digits)s.")
+        % {"digits": phone_last_digits(phone)},
     )
     return redirect("portal:profile")
 
@@ -186,7 +191,7 @@ def profile_phone_confirm(request: HttpRequest) -> HttpResponse:
             sms_request_allow(request, now=now)
             services.profile_phone_confirm_start(customer=request.customer, user=request.user, now=now)
             request.session["rak_phone_confirm"] = True
-            messages.info(request, "Un code de confirmation vous a été envoyé par SMS.")
+            messages.info(request, gettext("Un code de confirmation vous a été envoyé par SMS."))
         except RakError as exc:
             messages.error(request, exc.message)
         return redirect("portal:profile")
@@ -198,9 +203,9 @@ def profile_phone_confirm(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             request.session.pop("rak_phone_confirm", None)
-            messages.success(request, "Votre numéro de téléphone est confirmé.")
+            messages.success(request, gettext("Votre numéro de téléphone est confirmé."))
     else:
-        messages.error(request, "Le code de confirmation comporte 6 chiffres.")
+        messages.error(request, gettext("Le code de confirmation comporte 6 chiffres."))
     return redirect("portal:profile")
 
 
@@ -213,7 +218,7 @@ def profile_email(request: HttpRequest) -> HttpResponse:
     services.profile_email_confirm_send(
         customer=request.customer, user=request.user, email=form.cleaned_data["email"], now=clock.now()
     )
-    messages.info(request, "Un lien de confirmation vous a été envoyé par e-mail. Il est valable 48 heures.")
+    messages.info(request, gettext("Un lien de confirmation vous a été envoyé par e-mail. Il est valable 48 heures."))
     return redirect("portal:profile")
 
 
@@ -223,14 +228,17 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
         services.profile_email_confirm(token=token, now=clock.now())
     except RakError as exc:
         return render(
-            request, "rak_portal/message.html", {"title": "Confirmation de l'e-mail", "error": exc.message}, status=400
+            request,
+            "rak_portal/message.html",
+            {"title": gettext("Confirmation de l'e-mail"), "error": exc.message},
+            status=400,
         )
     return render(
         request,
         "rak_portal/message.html",
         {
-            "title": "Confirmation de l'e-mail",
-            "success": "Votre adresse e-mail est confirmée. Merci !",
+            "title": gettext("Confirmation de l'e-mail"),
+            "success": gettext("Votre adresse e-mail est confirmée. Merci !"),
         },
     )
 
@@ -251,7 +259,9 @@ def profile_change_request(request: HttpRequest) -> HttpResponse:
         except RakError as exc:
             form.add_error("requested_value", exc.message)
         else:
-            messages.success(request, "Votre demande de modification a été envoyée. Nos services vont la traiter.")
+            messages.success(
+                request, gettext("Votre demande de modification a été envoyée. Nos services vont la traiter.")
+            )
             return redirect("portal:profile")
     return render(request, "rak_portal/profile.html", _profile_context(request, change_form=form), status=400)
 
@@ -299,5 +309,8 @@ def session_expired(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "rak_portal/message.html",
-        {"title": "Session expirée", "error": "Votre session a expiré, veuillez vous reconnecter."},
+        {
+            "title": gettext("Session expirée"),
+            "error": gettext("Votre session a expiré, veuillez vous reconnecter."),
+        },
     )

@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rak_base import clock
@@ -33,15 +34,32 @@ from rak_portal.forms import (
 from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
 from rak_portal.views.language import language_after_login
 
-LOGIN_FAILED = "Code client ou mot de passe incorrect : votre code client est indiqué sur vos factures RAK."
-LOCKED_OUT = (
-    "Trop de tentatives de connexion échouées. Par sécurité, votre compte est bloqué pendant "
-    "{minutes} minutes. Vous pouvez aussi utiliser « Mot de passe oublié »."
+LOGIN_FAILED = gettext_lazy(
+    "Code client ou mot de passe incorrect : votre code client est indiqué sur vos factures RAK."
 )
-IP_LOCKED_OUT = (
-    "Trop de tentatives de connexion échouées depuis votre connexion internet. Veuillez réessayer "
-    "dans {minutes} minutes."
-)
+REGISTRATION_EXPIRED = gettext_lazy("Votre demande a expiré : veuillez recommencer la création de votre compte.")
+
+
+def _locked_out_message(minutes: int) -> str:
+    return ngettext(
+        "Trop de tentatives de connexion échouées. Par sécurité, votre compte est bloqué pendant "
+        "%(minutes)d minute. Vous pouvez aussi utiliser « Mot de passe oublié ».",
+        "Trop de tentatives de connexion échouées. Par sécurité, votre compte est bloqué pendant "
+        "%(minutes)d minutes. Vous pouvez aussi utiliser « Mot de passe oublié ».",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def _ip_locked_out_message(minutes: int) -> str:
+    return ngettext(
+        "Trop de tentatives de connexion échouées depuis votre connexion internet. Veuillez réessayer "
+        "dans %(minutes)d minute.",
+        "Trop de tentatives de connexion échouées depuis votre connexion internet. Veuillez réessayer "
+        "dans %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 REGISTRATION_SESSION_KEY = "rak_registration"
 
 
@@ -67,7 +85,7 @@ def _ip_failures(ip: str) -> int:
 
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes calls this when an account is locked out (portal and back office)."""
-    message = LOCKED_OUT.format(minutes=settings.LOGIN_COOLOFF_MINUTES)
+    message = _locked_out_message(settings.LOGIN_COOLOFF_MINUTES)
     if request.path.startswith("/backoffice/"):
         return render(request, "rak_portal/locked_out.html", {"error": message}, status=429)
     form = LoginForm(initial={"username": (credentials or {}).get("username", "")})
@@ -82,7 +100,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "rak_portal/home.html", _home_context(login_form=form), status=400)
     if _ip_failures(client_ip(request)) >= settings.LOGIN_IP_FAILURE_LIMIT:
-        error = IP_LOCKED_OUT.format(minutes=settings.LOGIN_COOLOFF_MINUTES)
+        error = _ip_locked_out_message(settings.LOGIN_COOLOFF_MINUTES)
         return render(request, "rak_portal/home.html", _home_context(login_form=form, login_error=error), status=429)
     user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
     if user is None or not getattr(user, "is_customer", False):
@@ -99,7 +117,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
-    messages.success(request, "Vous êtes déconnecté. À bientôt sur l'agence en ligne de la RAK.")
+    messages.success(request, gettext("Vous êtes déconnecté. À bientôt sur l'agence en ligne de la RAK."))
     return redirect("portal:home")
 
 
@@ -163,7 +181,7 @@ def password_sent(request: HttpRequest) -> HttpResponse:
 def register_new_phone(request: HttpRequest) -> HttpResponse:
     data = _registration(request, "NEEDS_OTP")
     if data is None:
-        messages.error(request, "Votre demande a expiré : veuillez recommencer la création de votre compte.")
+        messages.error(request, REGISTRATION_EXPIRED)
         return redirect("portal:register_start")
     form = RegisterNewPhoneForm(request.POST or None)
     if request.method == "POST" and "resend" in request.POST:
@@ -171,7 +189,7 @@ def register_new_phone(request: HttpRequest) -> HttpResponse:
         try:
             sms_request_allow(request, now=clock.now())
             services.account_register_resend_otp(phone=data["phone"], now=clock.now())
-            messages.success(request, "Un nouveau code de confirmation vous a été envoyé par SMS.")
+            messages.success(request, gettext("Un nouveau code de confirmation vous a été envoyé par SMS."))
         except RakError as exc:
             messages.error(request, exc.message)
     elif request.method == "POST" and form.is_valid():
@@ -208,7 +226,7 @@ def register_new_phone(request: HttpRequest) -> HttpResponse:
 def register_prospect(request: HttpRequest) -> HttpResponse:
     data = _registration(request, "UNKNOWN")
     if data is None:
-        messages.error(request, "Votre demande a expiré : veuillez recommencer la création de votre compte.")
+        messages.error(request, REGISTRATION_EXPIRED)
         return redirect("portal:register_start")
     form = RegisterProspectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -282,6 +300,6 @@ def password_first_change(request: HttpRequest) -> HttpResponse:
             user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now()
         )
         update_session_auth_hash(request, request.user)
-        messages.success(request, "Votre mot de passe a été modifié. Bienvenue sur votre agence en ligne.")
+        messages.success(request, gettext("Votre mot de passe a été modifié. Bienvenue sur votre agence en ligne."))
         return redirect("portal:dashboard")
     return render(request, "rak_portal/password_first_change.html", {"form": form})

@@ -1,6 +1,8 @@
-"""French error pages; the CSRF failure page explains what to do instead of Django's English one."""
+"""Error pages in the visitor's language; the CSRF failure page explains what to do instead of
+Django's English one."""
 
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 
 def csrf_failure(request, reason=""):
@@ -8,8 +10,8 @@ def csrf_failure(request, reason=""):
         request,
         "rak_portal/message.html",
         {
-            "title": "Formulaire expiré",
-            "error": (
+            "title": gettext("Formulaire expiré"),
+            "error": gettext(
                 "Votre formulaire a expiré ou votre navigateur bloque les cookies. Rechargez la page puis réessayez."
             ),
         },

@@ -10,9 +10,11 @@ of the visit (its cookie, else the browser's Accept-Language)."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from rak_customer.language import customer_language_code
@@ -57,6 +59,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
     customer = customer_for_user(request.user) if getattr(request.user, "is_customer", False) else None
     if customer is not None:
         customer_language_set(customer=customer, language=language)
+        if request.POST.get("confirm"):  # the profile's « Langue de communication » says it was saved
+            messages.success(request, gettext("Votre langue de communication a été enregistrée."))
     else:
         request.session[CHOSEN_KEY] = language
     return response

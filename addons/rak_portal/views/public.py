@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rak_base.errors import RakError
@@ -17,14 +18,14 @@ from rak_portal.forms import ContactForm, LoginForm
 
 # Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
 SERVICES = {
-    "paiement": {"title": "Payer mes factures en ligne", "url_name": "portal:quickpay"},
-    "reclamation": {"title": "Envoyer une réclamation", "url_name": "portal:complaint_new"},
-    "incident": {"title": "Signaler une fuite ou une coupure", "url_name": "portal:incident_new"},
-    "abonnement": {"title": "Demande d'abonnement", "url_name": "portal:subscription"},
-    "branchement": {"title": "Demande de branchement", "url_name": "portal:connection"},
-    "simulation": {"title": "Simuler votre consommation", "url_name": "portal:simulator"},
-    "verification": {"title": "Vérifier des documents", "url_name": "portal:verify"},
-    "agences": {"title": "Nos agences", "url_name": "portal:agencies"},
+    "paiement": {"title": gettext_lazy("Payer mes factures en ligne"), "url_name": "portal:quickpay"},
+    "reclamation": {"title": gettext_lazy("Envoyer une réclamation"), "url_name": "portal:complaint_new"},
+    "incident": {"title": gettext_lazy("Signaler une fuite ou une coupure"), "url_name": "portal:incident_new"},
+    "abonnement": {"title": gettext_lazy("Demande d'abonnement"), "url_name": "portal:subscription"},
+    "branchement": {"title": gettext_lazy("Demande de branchement"), "url_name": "portal:connection"},
+    "simulation": {"title": gettext_lazy("Simuler votre consommation"), "url_name": "portal:simulator"},
+    "verification": {"title": gettext_lazy("Vérifier des documents"), "url_name": "portal:verify"},
+    "agences": {"title": gettext_lazy("Nos agences"), "url_name": "portal:agencies"},
 }
 
 
@@ -59,7 +60,9 @@ def contact(request: HttpRequest) -> HttpResponse:
         except RakError as exc:
             form.add_error("phone", exc.message)
         else:
-            messages.success(request, "Votre message a bien été envoyé. Notre service client vous répondra rapidement.")
+            messages.success(
+                request, gettext("Votre message a bien été envoyé. Notre service client vous répondra rapidement.")
+            )
             return redirect(_local_url(request, request.POST.get("back", "")) or "portal:home")
     template = "rak_portal/contact.html" if request.user.is_authenticated else "rak_portal/home.html"
     return render(request, template, {"contact_form": form, "login_form": LoginForm()}, status=400)
@@ -109,7 +112,7 @@ def agencies(request: HttpRequest) -> HttpResponse:
 def coming_soon(request: HttpRequest, slug: str) -> HttpResponse:
     service = SERVICES.get(slug)
     if service is None:
-        raise Http404("Service inconnu")
+        raise Http404("Service inconnu")  # i18n: not for customers (the 404 page says it)
     return render(request, "rak_portal/coming_soon.html", {"service": service})
 
 

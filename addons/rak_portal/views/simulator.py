@@ -14,27 +14,35 @@ from decimal import Decimal
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from rak_base import clock
+from rak_base.money import money_format
 from rak_billing.api import SIMULATED_SERVICES, EngineError, TariffNotFound, fmt_qty, simulate, tariff_book
 from rak_customer.models import Dossier, Service
 
-REQUIRED = {"required": "Ce champ est obligatoire."}
+REQUIRED = {"required": gettext_lazy("Ce champ est obligatoire.")}
 NUMBER = {
-    "invalid": "Saisissez un nombre (ex. 152 ou 12,5).",
-    "max_decimal_places": "Au plus 3 chiffres après la virgule.",
-    "max_digits": "Ce nombre est trop grand : vérifiez la valeur saisie.",
-    "max_whole_digits": "Ce nombre est trop grand : vérifiez la valeur saisie.",
+    "invalid": gettext_lazy("Saisissez un nombre (ex. 152 ou 12,5)."),
+    "max_decimal_places": gettext_lazy("Au plus 3 chiffres après la virgule."),
+    "max_digits": gettext_lazy("Ce nombre est trop grand : vérifiez la valeur saisie."),
+    "max_whole_digits": gettext_lazy("Ce nombre est trop grand : vérifiez la valeur saisie."),
 }
 # Above these, a typing error is more likely than a household or shop bill.
 MAX_CONSUMPTION = {Service.ELECTRICITE: Decimal("100000"), Service.EAU: Decimal("10000")}
 MAX_INDEX = Decimal("999999999")
 MAX_DAYS = 366
-SERVICE_CHOICES = [(Service.ELECTRICITE.value, "Électricité"), (Service.EAU.value, "Eau (avec l'assainissement)")]
-MODE_CHOICES = [("consommation", "Ma consommation"), ("index", "Mes index (ancien et nouveau)")]
-PERIOD_CHOICES = [("jours", "Un nombre de jours"), ("dates", "Des dates de relève")]
+SERVICE_CHOICES = [
+    (Service.ELECTRICITE.value, gettext_lazy("Électricité")),
+    (Service.EAU.value, gettext_lazy("Eau (avec l'assainissement)")),
+]
+MODE_CHOICES = [
+    ("consommation", gettext_lazy("Ma consommation")),
+    ("index", gettext_lazy("Mes index (ancien et nouveau)")),
+]
+PERIOD_CHOICES = [("jours", gettext_lazy("Un nombre de jours")), ("dates", gettext_lazy("Des dates de relève"))]
 
 
 class CategorySelect(forms.Select):
@@ -54,12 +62,19 @@ class CategorySelect(forms.Select):
 
 class SimulatorForm(forms.Form):
     service = forms.ChoiceField(
-        label="Service", choices=SERVICE_CHOICES, widget=forms.RadioSelect, initial=Service.ELECTRICITE.value
+        label=gettext_lazy("Service"),
+        choices=SERVICE_CHOICES,
+        widget=forms.RadioSelect,
+        initial=Service.ELECTRICITE.value,
     )
-    category = forms.ChoiceField(label="Catégorie tarifaire", widget=CategorySelect, error_messages=REQUIRED)
-    mode = forms.ChoiceField(label="Je connais", choices=MODE_CHOICES, widget=forms.RadioSelect, initial="consommation")
+    category = forms.ChoiceField(
+        label=gettext_lazy("Catégorie tarifaire"), widget=CategorySelect, error_messages=REQUIRED
+    )
+    mode = forms.ChoiceField(
+        label=gettext_lazy("Je connais"), choices=MODE_CHOICES, widget=forms.RadioSelect, initial="consommation"
+    )
     consumption = forms.DecimalField(
-        label="Consommation (kWh ou m³)",
+        label=gettext_lazy("Consommation (kWh ou m³)"),
         required=False,
         localize=True,
         max_digits=12,
@@ -68,7 +83,7 @@ class SimulatorForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     old_index = forms.DecimalField(
-        label="Ancien index",
+        label=gettext_lazy("Ancien index"),
         required=False,
         localize=True,
         max_digits=12,
@@ -77,7 +92,7 @@ class SimulatorForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     new_index = forms.DecimalField(
-        label="Nouvel index",
+        label=gettext_lazy("Nouvel index"),
         required=False,
         localize=True,
         max_digits=12,
@@ -85,25 +100,27 @@ class SimulatorForm(forms.Form):
         error_messages=NUMBER,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    period = forms.ChoiceField(label="Période", choices=PERIOD_CHOICES, widget=forms.RadioSelect, initial="jours")
+    period = forms.ChoiceField(
+        label=gettext_lazy("Période"), choices=PERIOD_CHOICES, widget=forms.RadioSelect, initial="jours"
+    )
     days = forms.IntegerField(
-        label="Durée de la période (jours)",
+        label=gettext_lazy("Durée de la période (jours)"),
         required=False,
         initial=30,
-        error_messages={"invalid": "Saisissez un nombre entier de jours."},
+        error_messages={"invalid": gettext_lazy("Saisissez un nombre entier de jours.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     start_date = forms.DateField(
-        label="Date de l'ancienne relève",
+        label=gettext_lazy("Date de l'ancienne relève"),
         required=False,
-        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+        error_messages={"invalid": gettext_lazy("Saisissez une date valide (jj/mm/aaaa).")},
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
     )
     end_date = forms.DateField(
-        label="Date de la nouvelle relève",
+        label=gettext_lazy("Date de la nouvelle relève"),
         required=False,
-        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+        error_messages={"invalid": gettext_lazy("Saisissez une date valide (jj/mm/aaaa).")},
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
     )
@@ -125,11 +142,14 @@ class SimulatorForm(forms.Form):
         cleaned = super().clean()
         service, category = cleaned.get("service"), cleaned.get("category")
         if service and category and category not in self.categories.get(service, []):
-            self.add_error(
-                "category",
-                f"La catégorie « {dict(self.fields['category'].choices).get(category, category)} » n'a pas de "
-                f"tarif {'d’électricité' if service == Service.ELECTRICITE else 'd’eau'} : choisissez-en une autre.",
-            )
+            label = dict(self.fields["category"].choices).get(category, category)
+            if service == Service.ELECTRICITE:
+                message = gettext(
+                    "La catégorie « %(category)s » n'a pas de tarif d’électricité : choisissez-en une autre."
+                )
+            else:
+                message = gettext("La catégorie « %(category)s » n'a pas de tarif d’eau : choisissez-en une autre.")
+            self.add_error("category", message % {"category": label})
         self._clean_consumption(cleaned)
         self._clean_period(cleaned)
         return cleaned
@@ -138,22 +158,24 @@ class SimulatorForm(forms.Form):
         if cleaned.get("mode") == "index":
             old, new = cleaned.get("old_index"), cleaned.get("new_index")
             if old is None and "old_index" not in self.errors:
-                self.add_error("old_index", "Saisissez l'ancien index (indiqué sur votre dernière facture).")
+                self.add_error("old_index", gettext("Saisissez l'ancien index (indiqué sur votre dernière facture)."))
             if new is None and "new_index" not in self.errors:
-                self.add_error("new_index", "Saisissez le nouvel index (lu sur votre compteur).")
+                self.add_error("new_index", gettext("Saisissez le nouvel index (lu sur votre compteur)."))
             if old is None or new is None:
                 return
             if old < 0 or new < 0:
-                self.add_error("new_index" if new < 0 else "old_index", "Un index ne peut pas être négatif.")
+                self.add_error("new_index" if new < 0 else "old_index", gettext("Un index ne peut pas être négatif."))
                 return
             if old > MAX_INDEX or new > MAX_INDEX:
-                self.add_error("new_index", "Cet index est trop grand : vérifiez la valeur saisie.")
+                self.add_error("new_index", gettext("Cet index est trop grand : vérifiez la valeur saisie."))
                 return
             if new < old:
                 self.add_error(
                     "new_index",
-                    "Le nouvel index doit être supérieur ou égal à l'ancien index. Si votre compteur a été "
-                    "remplacé, saisissez directement votre consommation.",
+                    gettext(
+                        "Le nouvel index doit être supérieur ou égal à l'ancien index. Si votre compteur a été "
+                        "remplacé, saisissez directement votre consommation."
+                    ),
                 )
                 return
             consumption = new - old
@@ -161,18 +183,21 @@ class SimulatorForm(forms.Form):
             consumption = cleaned.get("consumption")
             if consumption is None:
                 if "consumption" not in self.errors:
-                    self.add_error("consumption", "Saisissez votre consommation.")
+                    self.add_error("consumption", gettext("Saisissez votre consommation."))
                 return
             if consumption < 0:
-                self.add_error("consumption", "La consommation ne peut pas être négative.")
+                self.add_error("consumption", gettext("La consommation ne peut pas être négative."))
                 return
         limit = MAX_CONSUMPTION.get(cleaned.get("service"))
         if limit is not None and consumption > limit:
             unit = "kWh" if cleaned.get("service") == Service.ELECTRICITE else "m³"
             self.add_error(
                 "new_index" if cleaned.get("mode") == "index" else "consumption",
-                f"Cette consommation paraît anormale ({_fmt(consumption)} {unit}) : vérifiez la valeur saisie "
-                f"(au plus {_fmt(limit)} {unit} pour une simulation).",
+                gettext(
+                    "Cette consommation paraît anormale (%(consumption)s %(unit)s) : vérifiez la valeur saisie "
+                    "(au plus %(limit)s %(unit)s pour une simulation)."
+                )
+                % {"consumption": _fmt(consumption), "limit": _fmt(limit), "unit": unit},
             )
             return
         cleaned["quantity"] = consumption
@@ -181,13 +206,15 @@ class SimulatorForm(forms.Form):
         if cleaned.get("period") == "dates":
             start, end = cleaned.get("start_date"), cleaned.get("end_date")
             if start is None and "start_date" not in self.errors:
-                self.add_error("start_date", "Saisissez la date de l'ancienne relève.")
+                self.add_error("start_date", gettext("Saisissez la date de l'ancienne relève."))
             if end is None and "end_date" not in self.errors:
-                self.add_error("end_date", "Saisissez la date de la nouvelle relève.")
+                self.add_error("end_date", gettext("Saisissez la date de la nouvelle relève."))
             if start is None or end is None:
                 return
             if end <= start:
-                self.add_error("end_date", "La date de la nouvelle relève doit être postérieure à celle de l'ancienne.")
+                self.add_error(
+                    "end_date", gettext("La date de la nouvelle relève doit être postérieure à celle de l'ancienne.")
+                )
                 return
             days = (end - start).days
             cleaned["on_date"] = end
@@ -195,34 +222,44 @@ class SimulatorForm(forms.Form):
             days = cleaned.get("days")
             if days is None:
                 if "days" not in self.errors:
-                    self.add_error("days", "Saisissez la durée de la période en jours (30 pour un mois).")
+                    self.add_error("days", gettext("Saisissez la durée de la période en jours (30 pour un mois)."))
                 return
             if days <= 0:
-                self.add_error("days", "La période doit compter au moins un jour.")
+                self.add_error("days", gettext("La période doit compter au moins un jour."))
                 return
         if days > MAX_DAYS:
             self.add_error(
                 "end_date" if cleaned.get("period") == "dates" else "days",
-                f"La période ne peut pas dépasser {MAX_DAYS} jours.",
+                gettext("La période ne peut pas dépasser %(days)d jours.") % {"days": MAX_DAYS},
             )
             return
         cleaned["period_days"] = days
 
 
+def _decimal_mark() -> str:
+    """The decimal separator of the active language (« , » in French and Arabic, « . » in English)."""
+    return formats.get_format("DECIMAL_SEPARATOR")
+
+
+def _qty(value: Decimal) -> str:
+    """A quantity without trailing zeros (``fmt_qty``) with the active language's decimal mark."""
+    return fmt_qty(value).replace(",", _decimal_mark())
+
+
 def _fmt(value: Decimal) -> str:
     text = f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"
-    return text.replace(".", ",")
+    return text.replace(".", _decimal_mark())
 
 
 def _rate(value: Decimal) -> str:
-    return f"{fmt_qty(value * 100)} %"
+    return gettext("%(rate)s %%") % {"rate": _qty(value * 100)}
 
 
 def _price(value: Decimal) -> str:
     """Unit prices as published: at least 2 decimals, at most 4 (``3,00``, ``0,9010``, ``0,15``)."""
     text = f"{value.quantize(Decimal('0.0001')):f}".rstrip("0")
     whole, _, decimals = text.partition(".")
-    return f"{whole},{decimals.ljust(2, '0')}"
+    return f"{whole}{_decimal_mark()}{decimals.ljust(2, '0')}"
 
 
 def _at_threshold(part, unit: str) -> str:
@@ -231,23 +268,22 @@ def _at_threshold(part, unit: str) -> str:
         return ""
     threshold, ttc = part.at_threshold
     more = part.computation.total_ttc - ttc
-    return (
-        f"Pour comparaison : avec {fmt_qty(threshold)} {unit} par mois, cette facture serait de "
-        f"{_money(ttc)} DH TTC, soit {_money(more)} DH de moins."
-    )
-
-
-def _money(value: Decimal) -> str:
-    whole, _, cents = f"{value:.2f}".partition(".")
-    groups = f"{int(whole):,}".replace(",", "\u202f")
-    return f"{groups},{cents}"
+    return gettext(
+        "Pour comparaison : avec %(threshold)s %(unit)s par mois, cette facture serait de "
+        "%(ttc)s DH TTC, soit %(more)s DH de moins."
+    ) % {
+        "threshold": _qty(threshold),
+        "unit": unit,
+        "ttc": money_format(ttc, currency=""),
+        "more": money_format(more, currency=""),
+    }
 
 
 def _present(result) -> dict:
     """What the template prints: quantities without trailing zeros, rates in per cent."""
     return {
-        "consumption": fmt_qty(result.consumption),
-        "monthly": fmt_qty(result.monthly_consumption),
+        "consumption": _qty(result.consumption),
+        "monthly": _qty(result.monthly_consumption),
         "parts": [
             {
                 "service": part.service,
@@ -257,7 +293,7 @@ def _present(result) -> dict:
                 "lines": [
                     {
                         "line": line,
-                        "quantity": fmt_qty(line.quantity),
+                        "quantity": _qty(line.quantity),
                         "unit_price": _price(line.unit_price),
                         "rate": _rate(line.vat_rate),
                     }

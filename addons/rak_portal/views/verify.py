@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -24,31 +25,39 @@ from rak_base.throttle import throttle_hit
 
 VERIFY_LIMIT = 20  # verifications per IP address and window
 VERIFY_WINDOW = timedelta(minutes=15)
-THROTTLED = (
-    "Trop de vérifications depuis votre connexion. Pour votre sécurité, réessayez dans {minutes} minutes "
-    "ou adressez-vous à l'une de nos agences."
-)
+
+
+def _throttled_message(minutes: int) -> str:
+    return ngettext(
+        "Trop de vérifications depuis votre connexion. Pour votre sécurité, réessayez dans %(minutes)d minute "
+        "ou adressez-vous à l'une de nos agences.",
+        "Trop de vérifications depuis votre connexion. Pour votre sécurité, réessayez dans %(minutes)d minutes "
+        "ou adressez-vous à l'une de nos agences.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 class VerifyForm(forms.Form):
     reference = forms.CharField(
-        label="Code de référence du document",
+        label=gettext_lazy("Code de référence du document"),
         max_length=40,
-        error_messages={"required": "Saisissez le code de référence imprimé sur le document."},
-        help_text="12 caractères, par exemple 7KQ2-M9XD-4TRA (sous le QR code du document).",
+        error_messages={"required": gettext_lazy("Saisissez le code de référence imprimé sur le document.")},
+        help_text=gettext_lazy("12 caractères, par exemple 7KQ2-M9XD-4TRA (sous le QR code du document)."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
     file = forms.FileField(
-        label="Fichier PDF du document (facultatif)",
+        label=gettext_lazy("Fichier PDF du document (facultatif)"),
         required=False,
-        help_text="Joignez le PDF reçu pour vérifier qu'il n'a pas été modifié.",
+        help_text=gettext_lazy("Joignez le PDF reçu pour vérifier qu'il n'a pas été modifié."),
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
     )
 
     def clean_reference(self) -> str:
         value = reference_normalize(self.cleaned_data["reference"])
         if len(value) != 12:
-            raise forms.ValidationError("Le code de référence compte 12 caractères (lettres et chiffres).")
+            raise forms.ValidationError(
+                gettext_lazy("Le code de référence compte 12 caractères (lettres et chiffres).")
+            )
         return value
 
     def clean_file(self):
@@ -56,10 +65,10 @@ class VerifyForm(forms.Form):
         if not upload:
             return None
         if upload.size > settings.UPLOAD_MAX_BYTES:
-            raise forms.ValidationError("Le fichier est trop volumineux (2 Mo au plus).")
+            raise forms.ValidationError(gettext_lazy("Le fichier est trop volumineux (2 Mo au plus)."))
         data = upload.read()
         if not data.startswith(b"%PDF"):
-            raise forms.ValidationError("Le fichier joint n'est pas un PDF.")
+            raise forms.ValidationError(gettext_lazy("Le fichier joint n'est pas un PDF."))
         return data
 
 
@@ -80,7 +89,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             key=f"verify:ip:{client_ip(request)}", limit=VERIFY_LIMIT, window=VERIFY_WINDOW, now=clock.now()
         )
         if not allowed:
-            context["throttled"] = THROTTLED.format(minutes=int(VERIFY_WINDOW.total_seconds() // 60))
+            context["throttled"] = _throttled_message(int(VERIFY_WINDOW.total_seconds() // 60))
             status = 429
         else:
             result = document_verify(form.cleaned_data["reference"], form.cleaned_data.get("file"))
