@@ -2,11 +2,13 @@
 provisions (``provisions.provisions_apply``), apply the credits customers hold to their new bills,
 then tell each customer « votre facture est disponible » — one SMS (SMS number), one e-mail
 (primary e-mail) and one bell notification (portal account) per customer and run, whatever the
-number of their dossiers — set-based: one grouped query, ``message_queue_bulk`` per batch of customers."""
+number of their dossiers — set-based: one grouped query, ``message_queue_bulk`` per batch of customers.
+Each customer's texts are composed in their own language (``Customer.language``, issue 12)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db import transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
@@ -20,23 +22,10 @@ from rak_base.outbox import event_key, message_queue_bulk
 from rak_billing.ledger import customers_with_credit, ledger_apply_credit
 from rak_billing.models import Bill, BillingRun
 from rak_billing.provisions import provisions_apply
+from rak_customer.language import customer_language
 from rak_customer.models import Contact, PortalAccount
 
 NOTIFY_BATCH = 5000
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def notification_kind(run_id: int) -> str:
@@ -56,7 +45,7 @@ def bill_available_texts(
     instead of « à régler avant le … »."""
     what = ngettext("Votre facture", "Vos %(count)d factures", count) % {"count": count}
     verb = ngettext("est disponible", "sont disponibles", count)
-    note = " (consommation estimée)" if estimated else ""
+    note = " " + gettext("(consommation estimée)") if estimated else ""
     consult = ngettext("Consultez-la", "Consultez-les", count)
     if paid:
         settled = ngettext(
@@ -75,7 +64,7 @@ def bill_available_texts(
             "settled": settled,
             "consult": consult,
         }
-        subject = f"{what} RAK de {month} {verb}"
+        subject = gettext("%(what)s RAK de %(month)s %(verb)s") % {"what": what, "month": month, "verb": verb}
         body = gettext(
             "Bonjour,\n\n%(what)s de %(month)s%(note)s %(verb)s sur votre agence en ligne RAK.\n"
             "Montant : %(total)s — %(settled)s.\n\n%(consult)s dans « Mes consommations ».\n\nLa RAK"
@@ -89,22 +78,23 @@ def bill_available_texts(
             "consult": consult,
         }
         return sms, subject, body
-    sms = (
-        f"RAK : {what} de {month}{note} {verb} : {_amount(total)} à régler avant le {due}. "
-        f"{consult} sur l'agence en ligne."
-    )
-    subject = f"{what} RAK de {month} {verb}"
-    body = (
-        f"Bonjour,\n\n{what} de {month}{note} {verb} sur votre agence en ligne RAK.\n"
-        f"Montant : {_amount(total)} — à régler avant le {due}.\n\n"
-        + ngettext(
+    values = {"what": what, "month": month, "note": note, "verb": verb, "total": _amount(total), "due": due}
+    sms = gettext(
+        "RAK : %(what)s de %(month)s%(note)s %(verb)s : %(total)s à régler avant le %(due)s. "
+        "%(consult)s sur l'agence en ligne."
+    ) % {**values, "consult": consult}
+    subject = gettext("%(what)s RAK de %(month)s %(verb)s") % values
+    body = gettext(
+        "Bonjour,\n\n%(what)s de %(month)s%(note)s %(verb)s sur votre agence en ligne RAK.\n"
+        "Montant : %(total)s — à régler avant le %(due)s.\n\n%(actions)s\n\nLa RAK"
+    ) % {
+        **values,
+        "actions": ngettext(
             "Vous pouvez la consulter, la télécharger et la payer dans « Mes consommations ».",
             "Vous pouvez les consulter, les télécharger et les payer dans « Mes consommations ».",
             count,
-        )
-        + "\n\n"
-        "La RAK"
-    )
+        ),
+    }
     return sms, subject, body
 
 
@@ -128,13 +118,12 @@ def billing_run_notify(*, run: BillingRun) -> int:
     kind = notification_kind(run.pk)
     if Message.objects.filter(kind=kind).exists():
         return 0
-    month = f"{MONTHS[run.period_start.month - 1]} {run.period_start.year}"
     phone = Contact.objects.filter(customer_id=OuterRef("customer_id"), kind=Contact.Kind.PHONE, is_sms=True)
     email = Contact.objects.filter(customer_id=OuterRef("customer_id"), kind=Contact.Kind.EMAIL, is_primary_email=True)
     account = PortalAccount.objects.filter(customer_id=OuterRef("customer_id"))
     groups = (
         Bill.objects.filter(run_id=run.pk)
-        .values("customer_id")
+        .values("customer_id", "customer__language")
         .annotate(
             count=Count("id"),
             total=Sum("total_ttc"),
@@ -150,14 +139,15 @@ def billing_run_notify(*, run: BillingRun) -> int:
     queued = 0
     batch: list[Message] = []
     for group in groups.iterator(chunk_size=NOTIFY_BATCH):
-        sms, subject, body = bill_available_texts(
-            month=month,
-            count=group["count"],
-            total=round_money(group["total"]),
-            due=date_format(group["due"], "d/m/Y"),
-            estimated=bool(group["estimated"]),
-            paid=not group["unsettled"],
-        )
+        with customer_language(SimpleNamespace(language=group["customer__language"])):
+            sms, subject, body = bill_available_texts(
+                month=date_format(run.period_start, "F Y"),  # « janvier 2026 », « يناير 2026 », « January 2026 »
+                count=group["count"],
+                total=round_money(group["total"]),
+                due=date_format(group["due"], "d/m/Y"),
+                estimated=bool(group["estimated"]),
+                paid=not group["unsettled"],
+            )
         user_id = group["user_id"]
         event = event_key()  # the bell lists the SMS, e-mail and notification once
         if group["phone"]:

@@ -10,28 +10,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import formats, translation
+from django.utils.dates import MONTHS_AP
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from rak_base.money import fr_number
-
-MONTHS_SHORT = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
-MONTHS_LONG = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 # Geometry (viewBox units). 360 wide: about one unit per CSS pixel on a 390 px phone.
 WIDTH, HEIGHT = 360, 220
@@ -40,13 +26,27 @@ BLUE, BLUE_LIGHT, GRID, INK, MUTED = "#0b5fa5", "#8fb8df", "#dbe3ea", "#1c2733",
 
 
 def month_label(month: datetime.date) -> str:
-    """« février 2026 »."""
-    return f"{MONTHS_LONG[month.month - 1]} {month.year}"
+    """« février 2026 », « فبراير 2026 », « February 2026 »: Django's month names in the active
+    language."""
+    return formats.date_format(month, "F Y")
 
 
 def month_short(month: datetime.date) -> str:
-    """« févr. »."""
-    return MONTHS_SHORT[month.month - 1]
+    """« févr. », « فبراير », « Feb. »: Django's abbreviated month name (``MONTHS_AP``) in the
+    active language."""
+    return str(MONTHS_AP[month.month])
+
+
+def local_number(value: Decimal | int | None, decimals: int = 0) -> str:
+    """A figure in the active language's format: French as the bills print it (« 1 234,50 », a
+    narrow no-break space between thousands, ``rak_base.money.fr_number``), other languages through
+    Django's localisation (« 1,234.50 » in English); « — » for None."""
+    if value is None:
+        return "—"
+    if (translation.get_language() or "fr").startswith("fr"):
+        return fr_number(value, decimals)
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return formats.number_format(rounded, decimals, use_l10n=True, force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,14 @@ class Bar:
     muted: bool = False  # e.g. an estimated consumption: lighter, hatched
 
 
-def bar_chart(bars: list[Bar], *, chart_id: str, title: str, desc: str, decimals: int = 0) -> SafeString:
-    """An accessible SVG histogram of ``bars`` (left to right)."""
+def bar_chart(
+    bars: list[Bar], *, chart_id: str, title: str, desc: str, decimals: int = 0, rtl: bool | None = None
+) -> SafeString:
+    """An accessible SVG histogram of ``bars`` (oldest first). The time axis follows the page's
+    direction: left to right, or right to left in a right-to-left language (``rtl`` defaults to
+    the active language's), the most recent month then at the left end."""
+    if rtl is None:
+        rtl = translation.get_language_bidi()
     plot_height = HEIGHT - TOP - BOTTOM
     baseline = TOP + plot_height
     values = [b.value for b in bars if b.value is not None]
@@ -87,7 +93,8 @@ def bar_chart(bars: list[Bar], *, chart_id: str, title: str, desc: str, decimals
         )
     )
     for i, bar in enumerate(bars):
-        centre = SIDE + slot * i + slot / 2
+        position = len(bars) - 1 - i if rtl else i
+        centre = SIDE + slot * position + slot / 2
         if bar.value is not None and bar.value > 0:
             height = max(float(bar.value / top_value) * plot_height, 1.5)
             fill = f"url(#{chart_id}-hatch)" if bar.muted else BLUE
@@ -110,7 +117,7 @@ def bar_chart(bars: list[Bar], *, chart_id: str, title: str, desc: str, decimals
                 _fmt(centre),
                 _fmt(value_y),
                 INK,
-                fr_number(bar.value, decimals),
+                local_number(bar.value, decimals),
             )
         )
         parts.append(
@@ -141,11 +148,12 @@ def bar_chart(bars: list[Bar], *, chart_id: str, title: str, desc: str, decimals
         BLUE,
     )
     return format_html(
-        '<svg class="chart" id="{id}" viewBox="0 0 {w} {h}" width="100%" role="img" '
+        '<svg class="chart" id="{id}" viewBox="0 0 {w} {h}" width="100%" role="img" '  # i18n: not for customers
         'aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg" '
-        'font-family="system-ui, sans-serif">'
+        'font-family="system-ui, sans-serif"{direction}>'
         '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>{pattern}{body}</svg>',
         id=chart_id,
+        direction=SafeString(' direction="rtl"') if rtl else "",
         w=WIDTH,
         h=HEIGHT,
         title=title,

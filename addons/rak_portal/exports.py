@@ -6,6 +6,8 @@ from __future__ import annotations
 from io import BytesIO
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -21,24 +23,24 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="0B5FA5")
 
 EFACTURE_COLUMNS = [
-    ("N° client", 14),
-    ("N° dossier", 14),
-    ("Échéance", 11),
-    ("Date limite de paiement", 14),
-    ("Type", 26),
-    ("Montant HT (DH)", 16),
-    ("TVA (DH)", 12),
-    ("Montant TTC (DH)", 16),
-    ("Reste à payer (DH)", 16),
-    ("N° facture", 18),
+    (gettext_lazy("N° client"), 14),
+    (gettext_lazy("N° dossier"), 14),
+    (gettext_lazy("Échéance"), 11),
+    (gettext_lazy("Date limite de paiement"), 14),
+    (gettext_lazy("Type"), 26),
+    (gettext_lazy("Montant HT (DH)"), 16),
+    (gettext_lazy("TVA (DH)"), 12),
+    (gettext_lazy("Montant TTC (DH)"), 16),
+    (gettext_lazy("Reste à payer (DH)"), 16),
+    (gettext_lazy("N° facture"), 18),
 ]
 
 
 def _sheet(workbook: Workbook, title: str, columns: list[tuple[str, int]], *, first: bool = False):
     sheet = workbook.active if first else workbook.create_sheet()
     sheet.title = title
-    sheet.append([name for name, _ in columns])
-    for index, (_, width) in enumerate(columns, start=1):
+    sheet.append([str(name) for name, _width in columns])
+    for index, (_name, width) in enumerate(columns, start=1):
         cell = sheet.cell(row=1, column=index)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
@@ -63,7 +65,7 @@ def _bytes(workbook: Workbook) -> bytes:
 def efacture_xlsx(bills, *, customer) -> bytes:
     """The e-facture table as filtered on screen: one row per bill (all the customer's)."""
     workbook = Workbook()
-    sheet = _sheet(workbook, "Factures", EFACTURE_COLUMNS, first=True)
+    sheet = _sheet(workbook, _("Factures"), EFACTURE_COLUMNS, first=True)
     for bill in bills:
         month = billing_month_of(bill)
         sheet.append(
@@ -91,14 +93,14 @@ def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
     workbook = Workbook()
     sheet = _sheet(
         workbook,
-        "Par mois",
+        _("Par mois"),
         [
-            ("Mois", 10),
-            ("Factures", 10),
-            ("Montant HT (DH)", 16),
-            ("TVA (DH)", 12),
-            ("Montant TTC (DH)", 16),
-            ("Paiements reçus (DH)", 18),
+            (_("Mois"), 10),
+            (_("Factures"), 10),
+            (_("Montant HT (DH)"), 16),
+            (_("TVA (DH)"), 12),
+            (_("Montant TTC (DH)"), 16),
+            (_("Paiements reçus (DH)"), 18),
         ],
         first=True,
     )
@@ -116,7 +118,7 @@ def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
     if stats.months:
         sheet.append(
             [
-                "Total",
+                _("Total"),
                 sum(r["bills"] for r in stats.months),
                 sum(r["total_ht"] for r in stats.months),
                 sum(r["total_tva"] for r in stats.months),
@@ -130,16 +132,16 @@ def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
 
     sheet = _sheet(
         workbook,
-        "Par dossier",
+        _("Par dossier"),
         [
-            ("N° dossier", 14),
-            ("Métier", 16),
-            ("Mois facturés", 12),
-            ("Consommation", 14),
-            ("Unité", 8),
-            ("Montant HT (DH)", 16),
-            ("Montant TTC (DH)", 16),
-            ("Reste à payer (DH)", 16),
+            (_("N° dossier"), 14),
+            (_("Métier"), 16),
+            (_("Mois facturés"), 12),
+            (_("Consommation"), 14),
+            (_("Unité"), 8),
+            (_("Montant HT (DH)"), 16),
+            (_("Montant TTC (DH)"), 16),
+            (_("Reste à payer (DH)"), 16),
         ],
     )
     for row in stats.dossiers:
@@ -159,14 +161,14 @@ def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
 
     sheet = _sheet(
         workbook,
-        "Par dossier et mois",
+        _("Par dossier et mois"),
         [
-            ("N° dossier", 14),
-            ("Mois", 10),
-            ("Consommation", 14),
-            ("Unité", 8),
-            ("Montant HT (DH)", 16),
-            ("Montant TTC (DH)", 16),
+            (_("N° dossier"), 14),
+            (_("Mois"), 10),
+            (_("Consommation"), 14),
+            (_("Unité"), 8),
+            (_("Montant HT (DH)"), 16),
+            (_("Montant TTC (DH)"), 16),
         ],
     )
     for row in stats.dossier_months:
@@ -183,7 +185,9 @@ def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
     _formats(sheet, {3: QUANTITY_FORMAT, 5: MONEY_FORMAT, 6: MONEY_FORMAT})
 
     methods = {value: str(label) for value, label in Payment.Method.choices}
-    sheet = _sheet(workbook, "Paiements", [("Date", 12), ("Montant (DH)", 14), ("Mode", 30), ("Référence", 20)])
+    sheet = _sheet(
+        workbook, _("Paiements"), [(_("Date"), 12), (_("Montant (DH)"), 14), (_("Mode"), 30), (_("Référence"), 20)]
+    )
     for row in stats.payments:
         sheet.append(
             [
@@ -194,7 +198,7 @@ def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
             ]
         )
     _formats(sheet, {1: "DD/MM/YYYY", 2: MONEY_FORMAT})
-    workbook.properties.title = f"Statistiques globales — client {customer.code}"
+    workbook.properties.title = _("Statistiques globales — client %(code)s") % {"code": customer.code}
     return _bytes(workbook)
 
 
@@ -203,6 +207,6 @@ def html_to_pdf(html: str) -> bytes:
     from rak_base.pdf import pdf_render
 
     def refuse(url: str, *args, **kwargs):
-        raise ValueError(f"ressource externe refusée : {url}")
+        raise ValueError(f"ressource externe refusée : {url}")  # i18n: not for customers
 
     return pdf_render(html, base_url=None, url_fetcher=refuse)

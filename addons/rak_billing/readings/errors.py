@@ -1,16 +1,19 @@
-"""Errors of the meter readings, each with the French message the user reads."""
+"""Errors of the meter readings, each with the French message the user reads (translated into the
+customer's language; the staff-only ones stay French, as the back office does)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from rak_base.errors import RakError
 
-PHOTO_REQUIRED = (
+PHOTO_REQUIRED = _(
     "Vous devez joindre une photo de l'index de votre compteur sinon votre lecture ne sera pas prise en considération."
 )
 
 
 class ReadingError(RakError):
-    default_message = "Ce relevé ne peut pas être enregistré."
+    default_message = _("Ce relevé ne peut pas être enregistré.")
 
 
 class InvalidValue(ReadingError):
@@ -24,7 +27,7 @@ class IndexBelowPrevious(ReadingError):
 class ReadingUnavailable(ReadingError):
     """The page-level refusals of the self-reading (shown in red at the top of the page)."""
 
-    default_message = "La relève de votre index n'est pas disponible pour ce dossier."
+    default_message = _("La relève de votre index n'est pas disponible pour ce dossier.")
 
 
 class ReadingWindowClosed(ReadingUnavailable):
@@ -32,7 +35,7 @@ class ReadingWindowClosed(ReadingUnavailable):
 
 
 class ReadingAlreadyDone(ReadingUnavailable):
-    default_message = (
+    default_message = _(
         "L'index de ce dossier a déjà été relevé pour cette période (par nos agents ou vous l'avez déjà envoyé)."
     )
 
@@ -40,38 +43,38 @@ class ReadingAlreadyDone(ReadingUnavailable):
 class ReadingNeedsConfirmation(ReadingError):
     """An implausible self-reading index: shown next to the index with a « je confirme » box."""
 
-    default_message = "Vérifiez l'index saisi : la consommation qu'il donne est inhabituelle."
+    default_message = _("Vérifiez l'index saisi : la consommation qu'il donne est inhabituelle.")
 
 
 class ReadingNotCorrectable(ReadingError):
-    default_message = (
+    default_message = _(
         "Ce relevé ne peut plus être corrigé : la période de relève est close, ou il a déjà été vérifié ou facturé."
     )
 
 
 class ReadingNotFound(ReadingError):
-    default_message = "Relevé introuvable."
+    default_message = _("Relevé introuvable.")
 
 
 class ReadingNotContestable(ReadingError):
-    default_message = "Ce relevé ne peut plus être contesté."
+    default_message = _("Ce relevé ne peut plus être contesté.")
 
 
 class ReadingNotReviewable(ReadingError):
-    default_message = "Ce relevé a déjà été traité."
+    default_message = "Ce relevé a déjà été traité."  # i18n: not for customers (staff review)
 
 
 class ReviewRequestRefused(ReadingError):
     """Staff cannot send this reading to verification (rejected, an estimate, already asked)."""
 
-    default_message = "Ce relevé ne peut pas être envoyé en vérification."
+    default_message = "Ce relevé ne peut pas être envoyé en vérification."  # i18n: not for customers
 
 
 class ReviewReasonRequired(ReadingError):
-    default_message = "Indiquez le motif du rejet : il est communiqué au client."
+    default_message = "Indiquez le motif du rejet : il est communiqué au client."  # i18n: not for customers
 
 
 class ReadingImportRefused(ReadingError):
     """The whole file is refused (unreadable, a required column missing)."""
 
-    default_message = "Le fichier ne peut pas être importé."
+    default_message = "Le fichier ne peut pas être importé."  # i18n: not for customers (staff import)

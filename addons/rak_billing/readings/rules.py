@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 from rak_billing.readings.errors import IndexBelowPrevious, InvalidValue
 
 ABNORMAL_FACTOR = Decimal(3)
@@ -91,7 +93,7 @@ class Window:
         return self.end - timedelta(days=1)
 
     def label(self) -> str:
-        return f"du {fmt_date(self.start)} au {fmt_date(self.last_day)}"
+        return _("du %(start)s au %(end)s") % {"start": fmt_date(self.start), "end": fmt_date(self.last_day)}
 
 
 def _month_window(year: int, month: int, start_day: int, days: int) -> Window:
@@ -208,7 +210,8 @@ def reading_check(
     else:
         if index < base.previous_index:
             raise IndexBelowPrevious(
-                f"L'index saisi est inférieur au dernier index relevé ({fmt_quantity(base.previous_index)}).",
+                _("L'index saisi est inférieur au dernier index relevé (%(index)s).")
+                % {"index": fmt_quantity(base.previous_index)},
                 previous=base.previous_index,
             )
         consumption = index - base.previous_index
@@ -242,12 +245,15 @@ def estimate(
     at all, that default over the days since the later of the dossier's start and 30 days
     before (the index then counts from zero). Whole units, rounded half-up."""
     per_day = base.per_day
+    symbol = unit(service)  # the basis is the reading's note for staff: French, as the back office
     if per_day is not None:
-        basis = f"Estimation : consommation moyenne de {fmt_quantity(per_day * 30)} {unit(service)} par mois"
+        average = fmt_quantity(per_day * 30)
+        basis = f"Estimation : consommation moyenne de {average} {symbol} par mois"  # i18n: not for customers
     else:
         monthly = DEFAULT_MONTHLY.get((service, category), DEFAULT_MONTHLY_FALLBACK)
         per_day = monthly / 30
-        basis = f"Estimation forfaitaire ({fmt_quantity(monthly)} {unit(service)} par mois, sans historique)"
+        default = fmt_quantity(monthly)
+        basis = f"Estimation forfaitaire ({default} {symbol} par mois, sans historique)"  # i18n: not for customers
     if base.previous_date is not None:
         base_date, base_index = base.previous_date, base.previous_index
         previous_index = base_index
@@ -279,12 +285,12 @@ def parse_date(value) -> date:
             return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time
         except ValueError:
             continue
-    raise InvalidValue("Date de relève invalide (attendu JJ/MM/AAAA)")
+    raise InvalidValue("Date de relève invalide (attendu JJ/MM/AAAA)")  # i18n: not for customers (staff import)
 
 
 def parse_index(value) -> Decimal:
     if isinstance(value, bool):
-        raise InvalidValue("Index invalide")
+        raise InvalidValue(_("Index invalide"))
     if isinstance(value, int | Decimal):
         number = Decimal(value)
     elif isinstance(value, float):
@@ -292,7 +298,7 @@ def parse_index(value) -> Decimal:
     else:
         text = re.sub(r"[\s\u00a0\u202f]", "", str(value or ""))
         if not text:
-            raise InvalidValue("Index manquant")
+            raise InvalidValue(_("Index manquant"))
         if "," in text and "." in text:
             text = text.replace(".", "").replace(",", ".")  # 1.234,5
         else:
@@ -300,15 +306,15 @@ def parse_index(value) -> Decimal:
         try:
             number = Decimal(text)
         except InvalidOperation as exc:
-            raise InvalidValue("Index invalide (un nombre est attendu)") from exc
+            raise InvalidValue(_("Index invalide (un nombre est attendu)")) from exc
     if not number.is_finite():
-        raise InvalidValue("Index invalide (un nombre est attendu)")
+        raise InvalidValue(_("Index invalide (un nombre est attendu)"))
     if number < 0:
-        raise InvalidValue("Index négatif")
+        raise InvalidValue(_("Index négatif"))
     if number > MAX_INDEX:
-        raise InvalidValue("Index trop grand")
+        raise InvalidValue(_("Index trop grand"))
     if number != number.quantize(Decimal("0.001")):
-        raise InvalidValue("Index invalide (trois décimales au plus)")
+        raise InvalidValue(_("Index invalide (trois décimales au plus)"))
     return number.quantize(Decimal("0.001"))
 
 
@@ -322,7 +328,7 @@ def parse_bool(value) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise InvalidValue("Valeur « compteur remplacé » invalide (oui ou non)")
+    raise InvalidValue("Valeur « compteur remplacé » invalide (oui ou non)")  # i18n: not for customers (staff import)
 
 
 def strip_accents(text: str) -> str:

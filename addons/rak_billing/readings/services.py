@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.hooks import hook_fire
 from rak_base.models import Message
@@ -39,15 +41,20 @@ from rak_billing.readings.errors import (
 )
 from rak_billing.readings.selectors import LIVE_STATUSES, REAL_SOURCES, accepted_baselines, chunked
 from rak_customer.api import customer_sms_phone
+from rak_customer.language import customer_language
 from rak_customer.models import Contact, Dossier, PortalAccount
 
-PHOTO_WRONG_KIND = f"{PHOTO_REQUIRED} Le fichier joint n'est pas une photo ({kinds_label(IMAGE_KINDS)})."
+PHOTO_WRONG_KIND = format_lazy(
+    "{required} {wrong}",
+    required=PHOTO_REQUIRED,
+    wrong=format_lazy(gettext_lazy("Le fichier joint n'est pas une photo ({kinds})."), kinds=kinds_label(IMAGE_KINDS)),
+)
 # fired by ``reading_review`` in its transaction: ``reading_id=``, ``accepted=``, ``reason=``,
 # ``billed_numbers=`` (the bills resting on it), ``staff_user=``, ``now=`` — a higher addon (the
 # complaint that sent the reading to verification) records the decision (rak_requests subscribes)
 HOOK_READING_REVIEWED = "billing.reading_reviewed"
 
-CONTEST_PHOTO_REQUIRED = "Joignez une photo de l'index de votre compteur pour contester ce relevé."
+CONTEST_PHOTO_REQUIRED = gettext_lazy("Joignez une photo de l'index de votre compteur pour contester ce relevé.")
 
 
 def photo_validate(photo, *, missing_message: str = PHOTO_REQUIRED):
@@ -64,25 +71,39 @@ def photo_validate(photo, *, missing_message: str = PHOTO_REQUIRED):
 # --- notifications -------------------------------------------------------------------------------
 
 
+def _sms_body(body: str) -> str:
+    """« RAK : … », in the active language (the caller composes in the customer's)."""
+    return gettext("RAK : %(body)s") % {"body": body}
+
+
 def _notify(dossier: Dossier, *, subject: str, body: str, kind: str) -> None:
-    """SMS to the customer's SMS number and a bell notification on their portal account."""
+    """SMS to the customer's SMS number and a bell notification on their portal account (the
+    texts composed in the customer's language by the caller, inside ``customer_language``)."""
     customer = dossier.customer
     phone = customer_sms_phone(customer)
     if phone:
-        message_queue_sms(to=phone, body=f"RAK : {body}", kind=kind)
+        with customer_language(customer):
+            sms = _sms_body(body)
+        message_queue_sms(to=phone, body=sms, kind=kind)
     account = PortalAccount.objects.filter(customer_id=customer.pk).select_related("user").first()
     if account is not None:
         message_queue_bell(user=account.user, subject=subject, body=body, kind=kind)
 
 
 def _held_body(*, number: str, service: str, reading: MeterReading) -> str:
-    return (
-        f"l'index {rules.fmt_quantity(reading.index)} relevé le {rules.fmt_date(reading.reading_date)} "
-        f"sur votre dossier {number} donne une consommation inhabituelle "
-        f"({rules.fmt_quantity(reading.consumption)} {rules.unit(service)}). Il sera vérifié avant toute facturation. "
+    """The held reading's notice, in the active language (call it inside ``customer_language``)."""
+    return gettext(
+        "l'index %(index)s relevé le %(day)s sur votre dossier %(number)s donne une consommation inhabituelle "
+        "(%(consumption)s %(unit)s). Il sera vérifié avant toute facturation. "
         "Si vous le contestez, envoyez une photo de votre compteur depuis « Historique des relevés » "
         "de l'agence en ligne."
-    )
+    ) % {
+        "index": rules.fmt_quantity(reading.index),
+        "day": rules.fmt_date(reading.reading_date),
+        "number": number,
+        "consumption": rules.fmt_quantity(reading.consumption),
+        "unit": rules.unit(service),
+    }
 
 
 def readings_notify_held(readings: list[MeterReading]) -> int:
@@ -90,11 +111,13 @@ def readings_notify_held(readings: list[MeterReading]) -> int:
     dossiers and one bulk insert into the outbox (``message_queue_bulk``), whatever the count."""
     dossier_ids = sorted({r.dossier_id for r in readings})
     dossiers: dict[int, tuple[str, str, int]] = {}
+    languages: dict[int, str] = {}
     for chunk in chunked(dossier_ids):
-        for pk, number, service, customer_id in Dossier.objects.filter(pk__in=chunk).values_list(
-            "id", "number", "service", "customer_id"
+        for pk, number, service, customer_id, language in Dossier.objects.filter(pk__in=chunk).values_list(
+            "id", "number", "service", "customer_id", "customer__language"
         ):
             dossiers[pk] = (number, service, customer_id)
+            languages[customer_id] = language
     customer_ids = sorted({customer_id for _, _, customer_id in dossiers.values()})
     phones: dict[int, str] = {}
     users: dict[int, int] = {}
@@ -108,13 +131,16 @@ def readings_notify_held(readings: list[MeterReading]) -> int:
     messages = []
     for reading in readings:
         number, service, customer_id = dossiers[reading.dossier_id]
-        body = _held_body(number=number, service=service, reading=reading)
+        with customer_language(SimpleNamespace(language=languages[customer_id])):
+            body = _held_body(number=number, service=service, reading=reading)
+            sms = _sms_body(body)
+            subject = gettext("Relevé en cours de vérification")
         if customer_id in phones:
             messages.append(
                 Message(
                     channel=Message.Channel.SMS,
                     recipient=phones[customer_id],
-                    body=f"RAK : {body}",
+                    body=sms,
                     kind="reading_held",
                 )
             )
@@ -123,7 +149,7 @@ def readings_notify_held(readings: list[MeterReading]) -> int:
                 Message(
                     channel=Message.Channel.BELL,
                     user_id=users[customer_id],
-                    subject="Relevé en cours de vérification",
+                    subject=subject,
                     body=body,
                     kind="reading_held",
                 )
@@ -147,8 +173,11 @@ def _open_window(dossier: Dossier, today: date) -> rules.Window:
     if window is None:
         upcoming = rules.window_next(**params)
         raise ReadingWindowClosed(
-            "La relève de votre index n'est pas encore disponible pour ce dossier : elle sera ouverte "
-            f"{upcoming.label()}. Consultez la date de relève de votre index sur votre facture."
+            gettext(
+                "La relève de votre index n'est pas encore disponible pour ce dossier : elle sera ouverte "
+                "%(window)s. Consultez la date de relève de votre index sur votre facture."
+            )
+            % {"window": upcoming.label()}
         )
     return window
 
@@ -193,7 +222,7 @@ def _own_dossier_locked(*, customer_id: int, dossier_id: int) -> Dossier:
         .first()
     )
     if dossier is None:
-        raise ReadingNotFound("Dossier introuvable.")
+        raise ReadingNotFound(gettext("Dossier introuvable."))
     return dossier
 
 
@@ -209,14 +238,24 @@ def _self_reading_save(
     checked = rules.reading_check(index=index, reading_date=today, base=base)
     if not confirmed and rules.self_reading_implausible(checked, reading_date=today, previous_date=base.previous_date):
         unit = rules.unit(dossier.service)
-        message = (
-            f"Vérifiez l'index saisi : {rules.fmt_quantity(index)} donne une consommation de "
-            f"{rules.fmt_quantity(checked.consumption)} {unit} depuis le dernier relevé"
-        )
+        values = {
+            "index": rules.fmt_quantity(index),
+            "consumption": rules.fmt_quantity(checked.consumption),
+            "unit": unit,
+        }
         if checked.expected is not None:
-            message += f", pour {rules.fmt_quantity(checked.expected.quantize(Decimal(1)))} {unit} habituellement"
-        message += ". S'il est exact, cochez « Je confirme cet index » et envoyez-le de nouveau."
-        raise ReadingNeedsConfirmation(message)
+            values["usual"] = rules.fmt_quantity(checked.expected.quantize(Decimal(1)))
+            message = gettext(
+                "Vérifiez l'index saisi : %(index)s donne une consommation de %(consumption)s %(unit)s depuis le "
+                "dernier relevé, pour %(usual)s %(unit)s habituellement. S'il est exact, cochez « Je confirme cet "
+                "index » et envoyez-le de nouveau."
+            )
+        else:
+            message = gettext(
+                "Vérifiez l'index saisi : %(index)s donne une consommation de %(consumption)s %(unit)s depuis le "
+                "dernier relevé. S'il est exact, cochez « Je confirme cet index » et envoyez-le de nouveau."
+            )
+        raise ReadingNeedsConfirmation(message % values)
     if MeterReading.objects.filter(dossier_id=dossier.pk, reading_date=today).exclude(status="REJECTED").exists():
         raise ReadingAlreadyDone()  # an estimate dated today
     reading = MeterReading(
@@ -291,7 +330,7 @@ def reading_self_cancel(*, customer_id: int, reading_id: int, user, now: datetim
     _own_dossier_locked(customer_id=customer_id, dossier_id=_dossier_id_of(reading_id))  # same lock order as submit
     reading = _own_correctable_locked(customer_id=customer_id, reading_id=reading_id, today=today)
     when = timezone.localtime(now).strftime("%d/%m/%Y à %H:%M")
-    _withdraw(reading, user=user, note=f"Annulé par le client le {when}.")
+    _withdraw(reading, user=user, note=f"Annulé par le client le {when}.")  # i18n: not for customers (history note)
     return reading
 
 
@@ -306,7 +345,7 @@ def reading_self_correct(
     dossier = _own_dossier_locked(customer_id=customer_id, dossier_id=_dossier_id_of(reading_id))
     old = _own_correctable_locked(customer_id=customer_id, reading_id=reading_id, today=today)
     when = timezone.localtime(now).strftime("%d/%m/%Y à %H:%M")
-    _withdraw(old, user=user, note=f"Corrigé par le client le {when}.")
+    _withdraw(old, user=user, note=f"Corrigé par le client le {when}.")  # i18n: not for customers (history note)
     return _self_reading_save(
         dossier=dossier,
         index=index,
@@ -336,7 +375,7 @@ def reading_contest(*, customer_id: int, reading_id: int, note: str, photo, user
         raise ReadingNotContestable()
     if reading.bills.exists():
         raise ReadingNotContestable(
-            "Une facture a déjà été émise sur ce relevé : adressez une réclamation à la RAK pour la contester."
+            gettext("Une facture a déjà été émise sur ce relevé : adressez une réclamation à la RAK pour la contester.")
         )
     try:
         validated = photo_validate(photo, missing_message=CONTEST_PHOTO_REQUIRED)
@@ -374,17 +413,23 @@ def reading_review_request(
         raise ReadingNotFound()
     reason = (reason or "").strip()
     if not reason:
-        raise ReviewRequestRefused("Indiquez ce que le vérificateur doit contrôler (motif de la demande).")
+        raise ReviewRequestRefused(
+            "Indiquez ce que le vérificateur doit contrôler (motif de la demande)."
+        )  # i18n: not for customers
     if reading.status == MeterReading.Status.REJECTED:
-        raise ReviewRequestRefused("Ce relevé a été rejeté : il n'est plus utilisé pour la facturation.")
+        raise ReviewRequestRefused(
+            "Ce relevé a été rejeté : il n'est plus utilisé pour la facturation."
+        )  # i18n: not for customers
     if reading.source == MeterReading.Source.ESTIMATED:
         raise ReviewRequestRefused(
             "Ce relevé est une estimation, pas un index lu : demandez plutôt une vérification du compteur "
             "sur place (ordre d'intervention)."
-        )
+        )  # i18n: not for customers
     if reading.review_requested_at is not None:
         when = timezone.localtime(reading.review_requested_at).strftime("%d/%m/%Y à %H:%M")
-        raise ReviewRequestRefused(f"La vérification de ce relevé est déjà demandée (depuis le {when}).")
+        raise ReviewRequestRefused(
+            f"La vérification de ce relevé est déjà demandée (depuis le {when})."
+        )  # i18n: not for customers
     billed = reading.bills.exists()
     fields = ["review_requested_at", "review_requested_by", "review_request_note"]
     if not billed and reading.status in (MeterReading.Status.ACCEPTED, MeterReading.Status.HELD):
@@ -430,16 +475,23 @@ def reading_review(*, reading_id: int, staff_user, accept: bool, reason: str = "
     reading.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at", "review_requested_at"])
     dossier = reading.dossier
     when = rules.fmt_date(reading.reading_date)
-    if accept:
-        body = f"votre relevé du {when} (dossier {dossier.number}) a été vérifié et validé."
-        if reason:
-            body += f" {reason}"
-        subject = "Relevé validé"
-    else:
-        body = f"votre relevé du {when} (dossier {dossier.number}) n'a pas été retenu : {reason}"
-        if billed_numbers:
-            body += f" La facture {', '.join(billed_numbers)} établie sur ce relevé sera régularisée."
-        subject = "Relevé rejeté"
+    with customer_language(dossier.customer):  # a staff action: the customer's language, not the agent's
+        values = {"day": when, "number": dossier.number}
+        if accept:
+            body = gettext("votre relevé du %(day)s (dossier %(number)s) a été vérifié et validé.") % values
+            if reason:
+                body += f" {reason}"
+            subject = gettext("Relevé validé")
+        else:
+            body = gettext("votre relevé du %(day)s (dossier %(number)s) n'a pas été retenu : %(reason)s") % {
+                **values,
+                "reason": reason,
+            }
+            if billed_numbers:
+                body += " " + gettext("La facture %(numbers)s établie sur ce relevé sera régularisée.") % {
+                    "numbers": ", ".join(billed_numbers)
+                }
+            subject = gettext("Relevé rejeté")
     _notify(dossier, subject=subject, body=body, kind="reading_review")
     hook_fire(
         HOOK_READING_REVIEWED,

@@ -1,4 +1,5 @@
-"""Template filters of the bills pages: French amounts and quantities, bill status labels."""
+"""Template filters of the bills pages: amounts and quantities (French figures in French, the active
+language's otherwise), bill status labels, months and periods in the active language."""
 
 from __future__ import annotations
 
@@ -8,19 +9,30 @@ from functools import lru_cache
 
 from django import template
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from rak_base.money import fr_number
 from rak_billing.selectors import BillStatus, add_months, billing_month_of
-from rak_portal.charts import month_label
+from rak_portal.charts import local_number, month_label
+
+ESTIMATED_TITLE = gettext_lazy("Consommation estimée, faute de relève")
+ESTIMATED_TAG = gettext_lazy("Estimée")
 
 register = template.Library()
 
 
 @register.filter
 def dh(value) -> str:
-    """``1234.5`` -> ``1 234,50`` (append « DH » in the template)."""
-    return fr_number(value, 2) if value is not None else "—"
+    """``1234.5`` -> ``1 234,50`` (append « DH » in the template, or use ``dh_unit``)."""
+    return local_number(value, 2) if value is not None else "—"
+
+
+@register.filter
+def dh_unit(value) -> str:
+    """``1234.5`` -> « 1 234,50 DH » (« 1,234.50 MAD » in English, « 1234,50 درهم » in Arabic)."""
+    return _("%(amount)s DH") % {"amount": dh(value)}
 
 
 @register.filter
@@ -30,7 +42,7 @@ def qty(value) -> str:
         return "—"
     value = Decimal(value)
     decimals = 0 if value == value.to_integral() else min(3, max(0, -value.normalize().as_tuple().exponent))
-    return fr_number(value, decimals)
+    return local_number(value, decimals)
 
 
 @register.filter
@@ -48,8 +60,8 @@ def status_tag(bill) -> str:
     if bill.estimated:
         tag += format_html(
             ' <span class="tag tag-estimated" title="{}">{}</span>',
-            "Consommation estimée, faute de relève",
-            "Estimée",
+            ESTIMATED_TITLE,
+            ESTIMATED_TAG,
         )
     return tag
 
@@ -57,7 +69,7 @@ def status_tag(bill) -> str:
 @lru_cache(maxsize=8)
 def _url_pattern(name: str) -> tuple[str, str]:
     marker = 987654321
-    head, _, tail = reverse(name, args=[marker]).partition(str(marker))
+    head, _marker, tail = reverse(name, args=[marker]).partition(str(marker))
     return head, tail
 
 
@@ -71,7 +83,7 @@ def bill_url(bill, name: str = "detail") -> str:
 
 @register.filter
 def month_fr(day) -> str:
-    """« février 2026 »."""
+    """« février 2026 » (« فبراير 2026 », « February 2026 »): the month in the active language."""
     return month_label(day) if day else "—"
 
 
@@ -89,7 +101,10 @@ def period(bill) -> str:
     if not start:
         return "—"
     if not end:
-        return f"à partir du {start:%d/%m/%Y}"
+        return _("à partir du %(start)s") % {"start": date_format(start, "d/m/Y")}
     if start.day == 1 and end == add_months(start, 1):
         return month_label(start)
-    return f"du {start:%d/%m/%Y} au {end - timedelta(days=1):%d/%m/%Y}"
+    return _("du %(start)s au %(end)s") % {
+        "start": date_format(start, "d/m/Y"),
+        "end": date_format(end - timedelta(days=1), "d/m/Y"),
+    }

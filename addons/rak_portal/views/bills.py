@@ -19,16 +19,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from rak_base import clock
-from rak_base.money import fr_number
 from rak_base.private_files import private_file_response
 from rak_billing import api, selectors
 from rak_billing.models import Bill
 from rak_customer.models import Dossier, Service
 from rak_portal import exports
-from rak_portal.charts import Bar, bar_chart, month_label, month_short
+from rak_portal.charts import Bar, bar_chart, local_number, month_label, month_short
 from rak_portal.selectors import news_active
 from rak_portal.views.account import customer_required
 from rak_requests.complaint_models import Complaint
@@ -50,7 +51,7 @@ def _pick_dossier(dossiers: list[Dossier], number: str | None) -> Dossier | None
         for dossier in dossiers:
             if dossier.number == number:
                 return dossier
-        raise Http404("Dossier inconnu")
+        raise Http404("Dossier inconnu")  # i18n: not for customers (the 404 page says it)
     active = [d for d in dossiers if d.status == Dossier.Status.ACTIVE]
     metered = [d for d in active if d.meter_id is not None and d.service != Service.ASSAINISSEMENT]
     return (metered or active or dossiers or [None])[0]
@@ -62,16 +63,21 @@ def consumption_chart(dossier: Dossier) -> dict:
     points = selectors.dossier_monthly_consumption(dossier.pk, months=6)
     if not points:
         return {"points": [], "svg": "", "unit": unit}
-    described = " ; ".join(
-        f"{month_label(p.month)} : {fr_number(p.value)} {unit}{' (estimée)' if p.estimated else ''}"
+    estimated = _("%(month)s : %(value)s %(unit)s (estimée)")
+    read = _("%(month)s : %(value)s %(unit)s")
+    missing = _("%(month)s : pas de facture")
+    described = _(" ; ").join(
+        (estimated if p.estimated else read)
+        % {"month": month_label(p.month), "value": local_number(p.value), "unit": unit}
         if p.value is not None
-        else f"{month_label(p.month)} : pas de facture"
+        else missing % {"month": month_label(p.month)}
         for p in points
     )
     svg = bar_chart(
         [Bar(label=month_short(p.month), sublabel=str(p.month.year), value=p.value, muted=p.estimated) for p in points],
         chart_id=f"conso-{dossier.number}",
-        title=f"Consommation des six derniers mois, dossier n° {dossier.number} ({unit})",
+        title=_("Consommation des six derniers mois, dossier n° %(number)s (%(unit)s)")
+        % {"number": dossier.number, "unit": unit},
         desc=described,
     )
     return {"points": points, "svg": svg, "unit": unit}
@@ -122,7 +128,7 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         bill = selectors.customer_bill(request.customer.pk, pk, as_of=_today())
     except Bill.DoesNotExist as exc:
-        raise Http404("Facture introuvable") from exc
+        raise Http404("Facture introuvable") from exc  # i18n: not for customers (the 404 page says it)
     unit = selectors.service_unit(bill.dossier.service) if bill.dossier else ""
     # a bill already contested: « Suivre ma réclamation » instead of a second « Contester cette facture »
     open_complaint = (
@@ -147,7 +153,7 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         bill = selectors.customer_bill_only(request.customer.pk, pk)
     except Bill.DoesNotExist as exc:
-        raise Http404("Facture introuvable") from exc
+        raise Http404("Facture introuvable") from exc  # i18n: not for customers (the 404 page says it)
     document = api.bill_pdf(bill)
     return private_file_response(document.file, as_attachment=True, download_name=f"facture-{bill.number}.pdf")
 
@@ -181,25 +187,25 @@ class EFactureFilterForm(forms.Form):
     """Filters of the table: N° client (the customer's own only), échéance, dossier."""
 
     client = forms.ChoiceField(
-        label="N° client",
+        label=gettext_lazy("N° client"),
         required=False,
-        error_messages={"invalid_choice": "Ce numéro client n'est pas rattaché à votre compte."},
+        error_messages={"invalid_choice": gettext_lazy("Ce numéro client n'est pas rattaché à votre compte.")},
     )
     echeance = forms.CharField(
-        label="Échéance",
+        label=gettext_lazy("Échéance"),
         required=False,
         max_length=10,
-        widget=forms.TextInput(attrs={"placeholder": "MM/AAAA", "inputmode": "numeric"}),
-        help_text="Mois facturé, par exemple 01/2026.",
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("MM/AAAA"), "inputmode": "numeric"}),
+        help_text=gettext_lazy("Mois facturé, par exemple 01/2026."),
     )
-    dossier = forms.ChoiceField(label="N° dossier", required=False)
+    dossier = forms.ChoiceField(label=gettext_lazy("N° dossier"), required=False)
 
     def __init__(self, *args, customer, dossiers: list[Dossier], **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.dossiers = {d.number: d for d in dossiers}
-        self.fields["client"].choices = [("", "Tous"), (customer.code, customer.code)]
-        self.fields["dossier"].choices = [("", "Tous")] + [
+        self.fields["client"].choices = [("", _("Tous")), (customer.code, customer.code)]
+        self.fields["dossier"].choices = [("", _("Tous"))] + [
             (d.number, f"{d.number} — {d.get_service_display()}") for d in dossiers
         ]
 
@@ -209,10 +215,10 @@ class EFactureFilterForm(forms.Form):
             return None
         match = MONTH_RE.match(text)
         if not match:
-            raise forms.ValidationError("Saisissez un mois au format MM/AAAA (par exemple 01/2026).")
+            raise forms.ValidationError(_("Saisissez un mois au format MM/AAAA (par exemple 01/2026)."))
         year, month = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
         if not 1 <= int(month) <= 12:
-            raise forms.ValidationError("Saisissez un mois au format MM/AAAA (par exemple 01/2026).")
+            raise forms.ValidationError(_("Saisissez un mois au format MM/AAAA (par exemple 01/2026)."))
         return datetime.date(int(year), int(month), 1)
 
     def clean_dossier(self) -> Dossier | None:
@@ -253,8 +259,11 @@ def efacture(request: HttpRequest) -> HttpResponse:
         chart = bar_chart(
             [Bar(label=f"{p.month:%m/%Y}", value=p.value) for p in points],
             chart_id="montants-factures",
-            title="Evolution des montants facturés les 6 derniers mois en DH HT",
-            desc=" ; ".join(f"{p.month:%m/%Y} : {fr_number(p.value, 2)} DH HT" for p in points),
+            title=_("Evolution des montants facturés les 6 derniers mois en DH HT"),
+            desc=_(" ; ").join(
+                _("%(month)s : %(amount)s DH HT") % {"month": f"{p.month:%m/%Y}", "amount": local_number(p.value, 2)}
+                for p in points
+            ),
         )
     return render(
         request,

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from rak_base import clock
@@ -47,19 +48,19 @@ PHOTO_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"
 
 class SelfReadingForm(forms.Form):
     index = forms.CharField(
-        label="Index relevé",
+        label=gettext_lazy("Index relevé"),
         max_length=20,
-        help_text="Les chiffres affichés par votre compteur (sans les décimales rouges pour l'eau).",
+        help_text=gettext_lazy("Les chiffres affichés par votre compteur (sans les décimales rouges pour l'eau)."),
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-        error_messages={"required": "Saisissez l'index affiché par votre compteur."},
+        error_messages={"required": gettext_lazy("Saisissez l'index affiché par votre compteur.")},
     )
     photo = forms.FileField(
-        label="Photo de l'index",
-        help_text="Photo nette du cadran (JPEG, PNG, WebP ou HEIC, 2 Mo au plus).",
+        label=gettext_lazy("Photo de l'index"),
+        help_text=gettext_lazy("Photo nette du cadran (JPEG, PNG, WebP ou HEIC, 2 Mo au plus)."),
         widget=forms.ClearableFileInput(attrs={"accept": PHOTO_ACCEPT}),
         error_messages={"required": PHOTO_REQUIRED, "invalid": PHOTO_REQUIRED, "empty": PHOTO_REQUIRED},
     )
-    confirm = forms.BooleanField(label="Je confirme cet index", required=False)
+    confirm = forms.BooleanField(label=gettext_lazy("Je confirme cet index"), required=False)
 
     def __init__(self, *args, ask_confirmation: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -70,23 +71,27 @@ class SelfReadingForm(forms.Form):
 class CorrectionForm(SelfReadingForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["index"].label = "Index corrigé"
+        self.fields["index"].label = gettext_lazy("Index corrigé")
         self.fields["photo"].required = False
-        self.fields["photo"].help_text = "Facultative : sans nouvelle photo, celle de votre relevé est conservée."
+        self.fields["photo"].help_text = gettext_lazy(
+            "Facultative : sans nouvelle photo, celle de votre relevé est conservée."
+        )
 
 
 class ContestForm(forms.Form):
     note = forms.CharField(
-        label="Votre explication",
+        label=gettext_lazy("Votre explication"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     photo = forms.FileField(
-        label="Photo de l'index de votre compteur",
-        help_text="JPEG, PNG, WebP ou HEIC, 2 Mo au plus.",
+        label=gettext_lazy("Photo de l'index de votre compteur"),
+        help_text=gettext_lazy("JPEG, PNG, WebP ou HEIC, 2 Mo au plus."),
         widget=forms.ClearableFileInput(attrs={"accept": PHOTO_ACCEPT}),
-        error_messages={"required": "Joignez une photo de l'index de votre compteur pour contester ce relevé."},
+        error_messages={
+            "required": gettext_lazy("Joignez une photo de l'index de votre compteur pour contester ce relevé.")
+        },
     )
 
 
@@ -118,14 +123,16 @@ def self_reading(request: HttpRequest) -> HttpResponse:
         return redirect("portal:self_reading_dossier", number=ready[0].dossier.number)
     if not ready and not len(messages.get_messages(request)):
         if not states:
-            messages.error(request, "Aucun de vos dossiers n'a de compteur à relever.")
+            messages.error(request, gettext("Aucun de vos dossiers n'a de compteur à relever."))
         elif all(s.already_read for s in states):
-            messages.error(request, ReadingAlreadyDone.default_message)
+            messages.error(request, str(ReadingAlreadyDone.default_message))
         else:
             messages.error(
                 request,
-                "La relève de votre index n'est pas encore disponible. Elle n'est ouverte que pendant la période "
-                "de relève de chaque dossier : consultez la date de relève de votre index sur votre facture.",
+                gettext(
+                    "La relève de votre index n'est pas encore disponible. Elle n'est ouverte que pendant la période "
+                    "de relève de chaque dossier : consultez la date de relève de votre index sur votre facture."
+                ),
             )
     return _render_self_reading(request, states=states)
 
@@ -142,7 +149,7 @@ def self_reading_dossier(request: HttpRequest, number: str) -> HttpResponse:
     selected = next((s for s in states if s.dossier.pk == dossier.pk), None)
     try:
         if selected is None:
-            raise ReadingUnavailable("Ce dossier n'a pas de compteur à relever.")
+            raise ReadingUnavailable(gettext("Ce dossier n'a pas de compteur à relever."))
         self_reading_check_available(dossier=dossier, today=today)
     except ReadingUnavailable as exc:
         messages.error(request, exc.message)
@@ -186,11 +193,14 @@ def _asking_confirmation(form_class, request: HttpRequest, exc: ReadingNeedsConf
 
 
 def _saved_text(reading: MeterReading, number: str, *, corrected: bool = False) -> str:
-    verb = "corrigé" if corrected else "enregistré"
-    text = f"Votre index {fmt_quantity(reading.index)} a bien été {verb} pour le dossier {number}. Merci !"
+    values = {"index": fmt_quantity(reading.index), "number": number}
+    if corrected:
+        text = gettext("Votre index %(index)s a bien été corrigé pour le dossier %(number)s. Merci !") % values
+    else:
+        text = gettext("Votre index %(index)s a bien été enregistré pour le dossier %(number)s. Merci !") % values
     if reading.status == MeterReading.Status.HELD:
-        text += (
-            " La consommation calculée est inhabituelle : votre relevé sera vérifié par nos services avant facturation."
+        text += " " + gettext(
+            "La consommation calculée est inhabituelle : votre relevé sera vérifié par nos services avant facturation."
         )
     return text
 
@@ -215,8 +225,11 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
                 reading_self_cancel(customer_id=request.customer.pk, reading_id=reading.pk, user=request.user, now=now)
                 messages.success(
                     request,
-                    f"Votre relevé du dossier {reading.dossier.number} est annulé : vous pouvez relever votre index "
-                    "de nouveau pendant la période de relève.",
+                    gettext(
+                        "Votre relevé du dossier %(number)s est annulé : vous pouvez relever votre index "
+                        "de nouveau pendant la période de relève."
+                    )
+                    % {"number": reading.dossier.number},
                 )
                 return redirect("portal:self_reading_dossier", number=reading.dossier.number)
             form = CorrectionForm(request.POST, request.FILES, ask_confirmation="confirm" in request.POST)
@@ -266,7 +279,7 @@ def history(request: HttpRequest) -> HttpResponse:
     wanted = request.GET.get("dossier")
     dossier = next((d for d in dossiers if d.number == wanted), None) if wanted else None
     if wanted and dossier is None:
-        raise Http404("Dossier introuvable")
+        raise Http404("Dossier introuvable")  # i18n: not for customers (the 404 page says it)
     if dossier is None and dossiers:
         dossier = next((d for d in dossiers if d.status == Dossier.Status.ACTIVE), dossiers[0])
     readings = reading_history(dossier.pk) if dossier else []
@@ -295,7 +308,7 @@ def _own_reading(request: HttpRequest, pk: int) -> MeterReading:
 def contest(request: HttpRequest, pk: int) -> HttpResponse:
     reading = _own_reading(request, pk)
     if reading.status != MeterReading.Status.HELD:
-        messages.error(request, "Ce relevé ne peut plus être contesté.")
+        messages.error(request, gettext("Ce relevé ne peut plus être contesté."))
         return redirect(f"{_history_url()}?dossier={reading.dossier.number}")
     form = ContestForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -316,8 +329,10 @@ def contest(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                "Votre contestation a bien été envoyée. Nos services vérifieront votre relevé avant toute facturation "
-                "et vous informeront de leur décision.",
+                gettext(
+                    "Votre contestation a bien été envoyée. Nos services vérifieront votre relevé avant toute "
+                    "facturation et vous informeront de leur décision."
+                ),
             )
             return redirect(f"{_history_url()}?dossier={reading.dossier.number}")
     return render(
