@@ -59,6 +59,7 @@ from rak_billing.ledger import (
 )
 from rak_billing.models import Bill, LedgerEntry, Payment, PaymentAllocation
 from rak_customer.api import dossier_billing_mode_set
+from rak_customer.language import customer_language
 from rak_customer.models import Customer, Dossier, PortalAccount
 from rak_customer.selectors import customer_email, customer_sms_phone
 
@@ -503,7 +504,13 @@ def _reject_words(order: DebitOrder, due: Decimal) -> str:
 
 
 def _notify_rejected(order: DebitOrder, *, due: Decimal) -> None:
-    """Tell the customer: SMS (SMS number), e-mail (primary e-mail) and bell (portal account)."""
+    """Tell the customer, in their language: SMS (SMS number), e-mail (primary e-mail) and bell
+    (portal account)."""
+    with customer_language(order.bill.customer):
+        _notify_rejected_compose(order, due=due)
+
+
+def _notify_rejected_compose(order: DebitOrder, *, due: Decimal) -> None:
     bill = order.bill
     customer = bill.customer
     text = _reject_words(order, due)

@@ -72,6 +72,7 @@ from rak_billing.models import (
     RefundCancellation,
 )
 from rak_billing.pdf import qr_data_uri
+from rak_customer.language import customer_language
 from rak_customer.models import Customer, Dossier, PortalAccount
 from rak_customer.selectors import customer_email, customer_sms_phone
 
@@ -380,7 +381,13 @@ def _refund_label(refund: Refund) -> str:
 
 
 def refund_receipt_register(*, refund: Refund) -> Document:
-    """Render the « Reçu de remboursement » and register it (QR code, « Vérifier des documents »)."""
+    """Render the « Reçu de remboursement » and register it (QR code, « Vérifier des documents »), in
+    the customer's language (it is rendered by the agent's action)."""
+    with customer_language(refund.customer):
+        return _refund_receipt_render(refund)
+
+
+def _refund_receipt_render(refund: Refund) -> Document:
     from rak_base.pdf import pdf_render
 
     reference = document_reference_new()
@@ -434,7 +441,13 @@ def _allocation_origin(allocation: RefundAllocation) -> str:
 
 
 def _refund_notify(refund: Refund) -> None:
-    """SMS, e-mail and bell: « votre remboursement de … a été effectué » (outbox, same transaction)."""
+    """SMS, e-mail and bell: « votre remboursement de … a été effectué » (outbox, same transaction),
+    in the customer's language."""
+    with customer_language(refund.customer):
+        _refund_notify_compose(refund)
+
+
+def _refund_notify_compose(refund: Refund) -> None:
     customer = refund.customer
     account = PortalAccount.objects.select_related("user").filter(customer_id=customer.pk).first()
     user = account.user if account else None

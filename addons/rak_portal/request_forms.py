@@ -4,65 +4,75 @@ and French field messages; the rules live in rak_requests.filing."""
 from __future__ import annotations
 
 from django import forms
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from rak_customer.models import Customer
 from rak_portal.forms import REQUIRED, AcceptanceMixin, _identity_clean, _mobile_clean
 
-SERVICES = [("EAU", "Eau potable"), ("ELECTRICITE", "Électricité")]
+SERVICES = [("EAU", _("Eau potable")), ("ELECTRICITE", _("Électricité"))]
 USAGES = [
     ("", "—"),
-    ("DOMESTIQUE", "Domestique (habitation)"),
-    ("PROFESSIONNEL", "Professionnel (commerce, bureau)"),
-    ("INDUSTRIEL", "Industriel"),
-    ("ADMINISTRATIF", "Administration"),
+    ("DOMESTIQUE", _("Domestique (habitation)")),
+    ("PROFESSIONNEL", _("Professionnel (commerce, bureau)")),
+    ("INDUSTRIEL", _("Industriel")),
+    ("ADMINISTRATIF", _("Administration")),
 ]
 #: one tariff category list per service (a single mixed list let a water contract say « Basse tension »)
 WATER_CATEGORIES = [
     ("", "—"),
-    ("EAU_DOMESTIQUE", "Eau — usage domestique"),
-    ("EAU_PREFERENTIEL", "Eau — tarif préférentiel (hammams, bains publics)"),
-    ("EAU_INDUSTRIEL", "Eau — usage industriel"),
+    ("EAU_DOMESTIQUE", _("Eau — usage domestique")),
+    ("EAU_PREFERENTIEL", _("Eau — tarif préférentiel (hammams, bains publics)")),
+    ("EAU_INDUSTRIEL", _("Eau — usage industriel")),
 ]
 ELECTRICITY_CATEGORIES = [
     ("", "—"),
-    ("BT_DOMESTIQUE", "Basse tension — usage domestique"),
-    ("BT_PROFESSIONNEL", "Basse tension — usage professionnel"),
-    ("MT", "Moyenne tension"),
+    ("BT_DOMESTIQUE", _("Basse tension — usage domestique")),
+    ("BT_PROFESSIONNEL", _("Basse tension — usage professionnel")),
+    ("MT", _("Moyenne tension")),
 ]
 CALIBERS = [("", "—"), ("15", "15 mm"), ("20", "20 mm"), ("25", "25 mm"), ("40", "40 mm")]
 BUILDINGS = [
     ("", "—"),
-    ("VILLA", "Villa / maison individuelle"),
-    ("IMMEUBLE", "Immeuble"),
-    ("LOTISSEMENT", "Lotissement"),
-    ("LOCAL_COMMERCIAL", "Local commercial"),
-    ("INDUSTRIEL", "Bâtiment industriel"),
+    ("VILLA", _("Villa / maison individuelle")),
+    ("IMMEUBLE", _("Immeuble")),
+    ("LOTISSEMENT", _("Lotissement")),
+    ("LOCAL_COMMERCIAL", _("Local commercial")),
+    ("INDUSTRIEL", _("Bâtiment industriel")),
 ]
 
 
 class PersonForm(forms.Form):
     """Étape 1 : informations personnelles (+ le code OTP reçu par SMS)."""
 
-    kind = forms.ChoiceField(label="Vous êtes", choices=Customer.Kind.choices, initial=Customer.Kind.PARTICULIER)
-    civility = forms.ChoiceField(label="Civilité", choices=[("", "—"), *Customer.Civility.choices], required=False)
-    last_name = forms.CharField(label="Nom", max_length=80, required=False)
-    first_name = forms.CharField(label="Prénom", max_length=80, required=False)
-    company_name = forms.CharField(label="Raison sociale", max_length=160, required=False)
-    identity = forms.CharField(label="CIN / ICE", max_length=20, error_messages=REQUIRED)
-    email = forms.EmailField(label="E-mail", error_messages={**REQUIRED, "invalid": "Adresse e-mail invalide."})
+    kind = forms.ChoiceField(label=_("Vous êtes"), choices=Customer.Kind.choices, initial=Customer.Kind.PARTICULIER)
+    civility = forms.ChoiceField(label=_("Civilité"), choices=[("", "—"), *Customer.Civility.choices], required=False)
+    last_name = forms.CharField(label=_("Nom"), max_length=80, required=False)
+    first_name = forms.CharField(label=_("Prénom"), max_length=80, required=False)
+    company_name = forms.CharField(label=_("Raison sociale"), max_length=160, required=False)
+    identity = forms.CharField(
+        label=_("CIN / ICE"), max_length=20, error_messages=REQUIRED, widget=forms.TextInput(attrs={"dir": "ltr"})
+    )
+    email = forms.EmailField(
+        label=_("E-mail"),
+        error_messages={**REQUIRED, "invalid": _("Adresse e-mail invalide.")},
+        widget=forms.EmailInput(attrs={"dir": "ltr"}),
+    )
     phone = forms.CharField(
-        label="N° de téléphone (mobile)",
+        label=_("N° de téléphone (mobile)"),
         max_length=20,
         error_messages=REQUIRED,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78"}),
-        help_text="L'e-mail et le téléphone permettront à la RAK de vous contacter pour donner suite à votre demande.",
+        widget=forms.TextInput(attrs={"inputmode": "tel", "placeholder": "06 12 34 56 78", "dir": "ltr"}),
+        help_text=_(
+            "L'e-mail et le téléphone permettront à la RAK de vous contacter pour donner suite à votre demande."
+        ),
     )
     otp = forms.CharField(
-        label="OTP",
+        label=_("OTP"),
         max_length=6,
         required=False,
-        help_text="Le code de confirmation reçu par SMS après avoir cliqué sur « vérifier ».",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+        help_text=_("Le code de confirmation reçu par SMS après avoir cliqué sur « vérifier »."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "dir": "ltr"}),
     )
 
     def clean_identity(self):
@@ -78,46 +88,51 @@ class PersonForm(forms.Form):
         data = super().clean()
         if data.get("kind") == Customer.Kind.ENTREPRISE:
             if not data.get("company_name"):
-                self.add_error("company_name", "Veuillez indiquer la raison sociale.")
+                self.add_error("company_name", _("Veuillez indiquer la raison sociale."))
         else:
             if not data.get("last_name"):
-                self.add_error("last_name", "Veuillez indiquer votre nom.")
+                self.add_error("last_name", _("Veuillez indiquer votre nom."))
             if not data.get("first_name"):
-                self.add_error("first_name", "Veuillez indiquer votre prénom.")
+                self.add_error("first_name", _("Veuillez indiquer votre prénom."))
         return data
 
 
 class _PremisesForm(forms.Form):
     services = forms.MultipleChoiceField(
-        label="Service(s) demandé(s)",
+        label=_("Service(s) demandé(s)"),
         choices=SERVICES,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choisissez l'eau, l'électricité ou les deux."},
+        error_messages={"required": _("Choisissez l'eau, l'électricité ou les deux.")},
     )
-    address = forms.CharField(label="Adresse du local", max_length=200, error_messages=REQUIRED)
-    district = forms.CharField(label="Quartier", max_length=80, error_messages=REQUIRED)
-    city = forms.CharField(label="Ville", max_length=80, initial="Kénitra", error_messages=REQUIRED)
+    address = forms.CharField(label=_("Adresse du local"), max_length=200, error_messages=REQUIRED)
+    district = forms.CharField(label=_("Quartier"), max_length=80, error_messages=REQUIRED)
+    city = forms.CharField(label=_("Ville"), max_length=80, initial="Kénitra", error_messages=REQUIRED)
     power_kva = forms.DecimalField(
-        label="Puissance demandée (kVA)",
+        label=_("Puissance demandée (kVA)"),
         required=False,
         min_value=1,
         max_value=250,
         decimal_places=1,
-        error_messages={"invalid": "Indiquez une puissance en kVA (ex. 6)."},
+        error_messages={"invalid": _("Indiquez une puissance en kVA (ex. 6).")},
     )
-    caliber_mm = forms.ChoiceField(label="Calibre du compteur d'eau", choices=CALIBERS, required=False)
+    caliber_mm = forms.ChoiceField(label=_("Calibre du compteur d'eau"), choices=CALIBERS, required=False)
 
     def clean(self):
         data = super().clean()
         services = data.get("services") or []
         if "ELECTRICITE" in services and not data.get("power_kva"):
-            self.add_error("power_kva", "Indiquez la puissance demandée pour l'électricité.")
+            self.add_error("power_kva", _("Indiquez la puissance demandée pour l'électricité."))
         if "EAU" in services and not data.get("caliber_mm"):
-            self.add_error("caliber_mm", "Choisissez le calibre demandé pour l'eau.")
+            self.add_error("caliber_mm", _("Choisissez le calibre demandé pour l'eau."))
         return data
 
     def to_data(self) -> dict:
-        """JSON-able data of the request, with the labels the receipt shows."""
+        """JSON-able data of the request, with the labels the receipt shows: stored in French (the
+        back office's language), shown translated to the customer (``PremisesData.display``)."""
+        with translation.override("fr"):
+            return self._data()
+
+    def _data(self) -> dict:
         data = {}
         for name, value in self.cleaned_data.items():
             if value in (None, ""):
@@ -135,18 +150,18 @@ class _PremisesForm(forms.Form):
 class SubscriptionInfoForm(_PremisesForm):
     """Étape 2 : informations relatives à l'abonnement."""
 
-    usage = forms.ChoiceField(label="Usage", choices=USAGES, error_messages=REQUIRED)
+    usage = forms.ChoiceField(label=_("Usage"), choices=USAGES, error_messages=REQUIRED)
     tariff_category_eau = forms.ChoiceField(
-        label="Catégorie tarifaire — eau",
+        label=_("Catégorie tarifaire — eau"),
         choices=WATER_CATEGORIES,
         required=False,
-        help_text="Seulement si vous demandez l'eau.",
+        help_text=_("Seulement si vous demandez l'eau."),
     )
     tariff_category_electricite = forms.ChoiceField(
-        label="Catégorie tarifaire — électricité",
+        label=_("Catégorie tarifaire — électricité"),
         choices=ELECTRICITY_CATEGORIES,
         required=False,
-        help_text="Seulement si vous demandez l'électricité.",
+        help_text=_("Seulement si vous demandez l'électricité."),
     )
     field_order = [
         "services",
@@ -164,8 +179,8 @@ class SubscriptionInfoForm(_PremisesForm):
         data = super().clean()
         services = data.get("services") or []
         for service, name, message in (
-            ("EAU", "tariff_category_eau", "Choisissez la catégorie tarifaire de l'eau."),
-            ("ELECTRICITE", "tariff_category_electricite", "Choisissez la catégorie tarifaire de l'électricité."),
+            ("EAU", "tariff_category_eau", _("Choisissez la catégorie tarifaire de l'eau.")),
+            ("ELECTRICITE", "tariff_category_electricite", _("Choisissez la catégorie tarifaire de l'électricité.")),
         ):
             if service not in services:
                 data[name] = ""  # a category for a service not requested is not kept
@@ -177,16 +192,16 @@ class SubscriptionInfoForm(_PremisesForm):
 class ConnectionInfoForm(_PremisesForm):
     """Étape 2 : informations relatives au branchement."""
 
-    building_type = forms.ChoiceField(label="Type de construction", choices=BUILDINGS, error_messages=REQUIRED)
+    building_type = forms.ChoiceField(label=_("Type de construction"), choices=BUILDINGS, error_messages=REQUIRED)
     units = forms.IntegerField(
-        label="Nombre de logements / locaux",
+        label=_("Nombre de logements / locaux"),
         min_value=1,
         max_value=999,
         initial=1,
-        error_messages={**REQUIRED, "min_value": "Au moins un logement ou local."},
+        error_messages={**REQUIRED, "min_value": _("Au moins un logement ou local.")},
     )
     works_description = forms.CharField(
-        label="Description des travaux",
+        label=_("Description des travaux"),
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -210,7 +225,7 @@ class ConfirmForm(AcceptanceMixin):
     terms_anchor = "#abonnement"
 
     accept_terms = forms.BooleanField(
-        label="J'accepte les conditions générales",
+        label=_("J'accepte les conditions générales"),
         required=True,
-        error_messages={"required": "Vous devez accepter les conditions générales."},
+        error_messages={"required": _("Vous devez accepter les conditions générales.")},
     )

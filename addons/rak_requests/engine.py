@@ -9,6 +9,7 @@ payment, installation) are thin wrappers that decide *what* changes; this decide
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from rak_base.errors import RakError
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
+from rak_customer.language import customer_language
 from rak_customer.models import PortalAccount
 from rak_customer.selectors import customer_email, customer_sms_phone
 from rak_requests.models import Phase, RequestEvent, ServiceRequest
@@ -64,12 +66,19 @@ def stale_state(request: ServiceRequest) -> WrongState:
     )
 
 
+NoticeText = str | Callable[[], str]
+
+
 @dataclass(frozen=True)
 class Notice:
-    """What the customer is told: a short subject (bell, e-mail) and an SMS-sized text."""
+    """What the customer is told: a short subject (bell, e-mail) and an SMS-sized text.
 
-    subject: str
-    text: str
+    ``subject`` and ``text`` are best given as lazy strings or as callables (``lambda: _("…") % {…}``):
+    ``notify_customer`` composes them inside ``customer_language(customer)``, so the customer reads
+    them in their own language whoever triggered the step (a French back office, a worker)."""
+
+    subject: NoticeText
+    text: NoticeText
     sms: bool = True
     email: bool = True
 
@@ -95,10 +104,21 @@ def phase_deadline(phase: Phase | None, start: datetime) -> datetime | None:
     return start + timedelta(days=phase.sla_days) if phase is not None else None
 
 
+def _composed(value: NoticeText) -> str:
+    return str(value() if callable(value) else value)
+
+
 def notify_customer(*, request: ServiceRequest, notice: Notice) -> None:
-    """Queue the SMS, e-mail and bell notification of a step (outbox, same transaction)."""
+    """Queue the SMS, e-mail and bell notification of a step (outbox, same transaction), written in
+    the customer's language."""
     account = PortalAccount.objects.select_related("user").filter(customer_id=request.customer_id).first()
     user = account.user if account else None
+    with customer_language(request.customer):
+        _notify(request=request, notice=notice, user=user)
+
+
+def _notify(*, request: ServiceRequest, notice: Notice, user) -> None:
+    notice = Notice(subject=_composed(notice.subject), text=_composed(notice.text), sms=notice.sms, email=notice.email)
     text = _("RAK : demande %(number)s — %(text)s") % {"number": request.number, "text": notice.text}
     event = event_key()  # one line in the bell for the three copies
     if notice.sms:
@@ -122,7 +142,11 @@ def notify_customer(*, request: ServiceRequest, notice: Notice) -> None:
             )
     if user is not None:
         message_queue_bell(
-            user=user, subject=f"{notice.subject} — {request.number}", body=notice.text, kind="request", event=event
+            user=user,
+            subject=_("%(subject)s — %(number)s") % {"subject": notice.subject, "number": request.number},
+            body=notice.text,
+            kind="request",
+            event=event,
         )
 
 

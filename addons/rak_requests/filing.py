@@ -40,6 +40,7 @@ from rak_base.models import Document
 from rak_base.sequences import sequence_next
 from rak_base.uploads import ValidatedUpload
 from rak_billing.pdf import qr_data_uri
+from rak_customer.language import customer_language
 from rak_customer.models import Customer, PortalAccount
 from rak_customer.services import PasswordDelivery, prospect_create_with_account
 from rak_requests.engine import Notice, notify_customer, request_kind
@@ -154,7 +155,7 @@ def request_number_next(*, request_type: RequestType, now: datetime) -> str:
 
 def _check_documents(request_type: RequestType, attachments: list[FiledAttachment]) -> None:
     given = {a.document_code for a in attachments}
-    missing = [d.label for d in request_type.documents.all() if d.required and d.code not in given]
+    missing = [_(d.label) for d in request_type.documents.all() if d.required and d.code not in given]
     if missing:
         raise MissingDocuments(_("Veuillez joindre : %(documents)s.") % {"documents": " ; ".join(missing)})
 
@@ -229,17 +230,20 @@ def request_file(
         attachment.file.save(f"{uuid.uuid4().hex}.{item.extension}", ContentFile(item.content), save=False)
         attachment.save()
     if kind.acknowledges_filing:  # False: answered at once by its own document (attestation)
-        request.receipt = receipt_register(request=request, now=now)
+        with customer_language(request.customer):  # a request filed at the counter too
+            request.receipt = receipt_register(request=request, now=now)
         request.save(update_fields=["receipt"])
         notify_customer(
             request=request,
             notice=Notice(
-                subject=_("Accusé de réception"),
-                text=_(
-                    "votre %(type)s a bien été reçue et prise en charge. "
-                    "Vous recevrez un SMS après le traitement de votre demande."
-                )
-                % {"type": request_type.name.lower()},
+                subject=gettext_lazy("Accusé de réception"),
+                text=lambda: (
+                    _(
+                        "votre %(type)s a bien été reçue et prise en charge. "
+                        "Vous recevrez un SMS après le traitement de votre demande."
+                    )
+                    % {"type": _(request_type.name).lower()}
+                ),
             ),
         )
     kind.on_filed(request=request, now=now)

@@ -17,12 +17,13 @@ ESCALATE_EVERY = timedelta(minutes=15)
 
 def requests_escalate_job(*, now: datetime) -> str:
     escalated = requests_escalate_overdue(now=now)
-    return _t("%(count)d demande(s) escaladée(s)") % {"count": escalated}
+    return _t("%(count)d demande(s) escaladée(s)") % {"count": escalated}  # i18n: not for customers
 
 
 def staging_purge_job(*, now: datetime) -> str:
     removed = staging_purge(max_age=STAGING_MAX_AGE)
-    return _t("%(count)d dossier(s) de pièces jointes abandonnées supprimé(s)") % {"count": removed}
+    words = "%(count)d dossier(s) de pièces jointes abandonnées supprimé(s)"  # i18n: not for customers
+    return _t(words) % {"count": removed}
 
 
 def register() -> None:

@@ -52,6 +52,7 @@ from rak_customer.api import (
     meter_register,
     premises_create,
 )
+from rak_customer.language import customer_language
 from rak_customer.models import PortalAccount
 from rak_payment_cmi.api import PaymentOrder, order_create_for_bills
 from rak_requests import contracts as contract_docs
@@ -238,8 +239,8 @@ def call_request_create(*, request_id: int, customer: Customer, now: datetime) -
         message=_("Le client demande à être appelé pour la vérification de son identité."),
         data={"call": call.pk},
         notice=Notice(
-            subject=_("Demande d'appel enregistrée"),
-            text=_(
+            subject=gettext_lazy("Demande d'appel enregistrée"),
+            text=gettext_lazy(
                 "Votre demande d'appel est enregistrée : un conseiller de la RAK va vous appeler pour vérifier "
                 "votre identité."
             ),
@@ -272,13 +273,17 @@ def identity_check_record(*, call_id: int, agent, result: str, notes: str = "", 
     if confirmed:
         action = Action.SIGN if in_signature else Action.NONE
         text = (
-            _("Votre identité est vérifiée : vous pouvez signer votre contrat en ligne (bouton « Signer en ligne »).")
+            gettext_lazy(
+                "Votre identité est vérifiée : vous pouvez signer votre contrat en ligne (bouton « Signer en ligne »)."
+            )
             if in_signature
-            else _("Votre identité est vérifiée. La vérification technique de votre local est en cours.")
+            else gettext_lazy("Votre identité est vérifiée. La vérification technique de votre local est en cours.")
         )
     else:
         action = Action.CALL
-        text = _("Votre identité n'a pas pu être vérifiée : appelez à nouveau le service client (bouton « Appeler »).")
+        text = gettext_lazy(
+            "Votre identité n'a pas pu être vérifiée : appelez à nouveau le service client (bouton « Appeler »)."
+        )
     request_transition(
         request_id=request.pk,
         now=now,
@@ -286,9 +291,9 @@ def identity_check_record(*, call_id: int, agent, result: str, notes: str = "", 
         actor=agent,
         expect_phase=request.phase.code if request.phase_id else None,
         action=action,
-        message=text,
+        message=str(text),
         data={"call": call.pk, "result": result, "agent": getattr(agent, "username", "")},
-        notice=Notice(subject=_("Vérification d'identité"), text=text),
+        notice=Notice(subject=gettext_lazy("Vérification d'identité"), text=text),
     )
     return call
 
@@ -303,9 +308,9 @@ def technical_accept(*, request_id: int, agent, now: datetime, message: str = ""
     contract_docs.contracts_generate(request=request, now=now)
     confirmed = identity_confirmed(request)
     text = (
-        _("La recevabilité technique de votre demande est validée : signez votre contrat en ligne.")
+        gettext_lazy("La recevabilité technique de votre demande est validée : signez votre contrat en ligne.")
         if confirmed
-        else _(
+        else gettext_lazy(
             "La recevabilité technique de votre demande est validée. Appelez le service client (bouton "
             "« Appeler ») pour vérifier votre identité avant de signer votre contrat."
         )
@@ -319,9 +324,9 @@ def technical_accept(*, request_id: int, agent, now: datetime, message: str = ""
         to_phase=phase_of(request, Code.SIGNATURE),
         status=ServiceRequest.Status.EN_COURS,
         action=Action.SIGN if confirmed else Action.CALL,
-        message=message or text,
+        message=message or str(text),
         data={"accepted_phase": Code.RECEVABILITE_TECH},
-        notice=Notice(subject=_("Recevabilité technique validée"), text=text),
+        notice=Notice(subject=gettext_lazy("Recevabilité technique validée"), text=text),
     )
     return request
 
@@ -394,10 +399,13 @@ def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
         now=now,
     )
     ServiceRequest.objects.filter(pk=request.pk).update(fee_bill=bill)
-    text = _(
-        "Votre contrat est signé. Payez vos frais d'abonnement (%(amount)s, facture %(number)s) en "
-        "ligne sur l'agence en ligne ou en agence : un ordre de pose de votre compteur sera alors généré."
-    ) % {"amount": money_format(bill.total_ttc, plain_space=True), "number": bill.number}
+
+    def text() -> str:  # composed in the customer's language by notify_customer
+        return _(
+            "Votre contrat est signé. Payez vos frais d'abonnement (%(amount)s, facture %(number)s) en "
+            "ligne sur l'agence en ligne ou en agence : un ordre de pose de votre compteur sera alors généré."
+        ) % {"amount": money_format(bill.total_ttc, plain_space=True), "number": bill.number}
+
     request_transition(
         request_id=request.pk,
         now=now,
@@ -409,7 +417,7 @@ def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
         message=_("Facture des frais d'abonnement %(number)s : %(amount)s TTC.")
         % {"number": bill.number, "amount": money_format(bill.total_ttc)},
         data={"bill": bill.number, "amount": str(bill.total_ttc)},
-        notice=Notice(subject=_("Paiement des frais d'abonnement"), text=text),
+        notice=Notice(subject=gettext_lazy("Paiement des frais d'abonnement"), text=text),
     )
     if bill.settled_at is not None:  # the customer's credit paid it at once
         fees_paid_check(request_id=request.pk, now=now)
@@ -440,11 +448,22 @@ def _site_link(name: str, **kwargs) -> str:
         return settings.SITE_URL + "/"
 
 
-def _contracts_email(*, request: ServiceRequest, subject: str, intro: str) -> None:
-    """E-mail the signed contract(s): their reference codes and the link to download them."""
+def _contracts_email(*, request: ServiceRequest, subject, intro) -> None:
+    """E-mail the signed contract(s): their reference codes and the link to download them, in the
+    customer's language (``subject`` / ``intro``: lazy strings or callables, composed in it)."""
     email = customer_email(request.customer)
     if not email:
         return
+    with customer_language(request.customer):
+        _contracts_email_queue(
+            request=request,
+            email=email,
+            subject=str(subject() if callable(subject) else subject),
+            intro=str(intro() if callable(intro) else intro),
+        )
+
+
+def _contracts_email_queue(*, request: ServiceRequest, email: str, subject: str, intro: str) -> None:
     account = PortalAccount.objects.select_related("user").filter(customer_id=request.customer_id).first()
     lines = []
     for contract in request.contracts.select_related("document").order_by("service"):
@@ -501,8 +520,8 @@ def fees_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
         message=_("Facture %(number)s payée : ordre de pose du compteur généré.") % {"number": bill.number},
         data={"bill": bill.number},
         notice=Notice(
-            subject=_("Frais d'abonnement payés"),
-            text=_(
+            subject=gettext_lazy("Frais d'abonnement payés"),
+            text=gettext_lazy(
                 "Vos frais d'abonnement sont payés. Votre contrat signé vous est envoyé par e-mail et est "
                 "disponible dans votre espace ; un ordre de pose de votre compteur est généré."
             ),
@@ -510,8 +529,8 @@ def fees_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
     )
     _contracts_email(
         request=request,
-        subject=_("Votre contrat d'abonnement"),
-        intro=_("Vos frais d'abonnement sont payés : un ordre de pose de votre compteur est généré."),
+        subject=gettext_lazy("Votre contrat d'abonnement"),
+        intro=gettext_lazy("Vos frais d'abonnement sont payés : un ordre de pose de votre compteur est généré."),
     )
     return True
 
@@ -617,7 +636,10 @@ def installation_record(
 def _activate(*, request: ServiceRequest, agent, now: datetime) -> None:
     customer_promote_client(customer_id=request.customer_id)
     numbers = ", ".join(request.dossiers.order_by("number").values_list("number", flat=True))
-    text = _("Votre compteur est posé : votre abonnement est actif (dossier %(numbers)s).") % {"numbers": numbers}
+
+    def text() -> str:  # composed in the customer's language by notify_customer
+        return _("Votre compteur est posé : votre abonnement est actif (dossier %(numbers)s).") % {"numbers": numbers}
+
     request_transition(
         request_id=request.pk,
         now=now,
@@ -627,7 +649,7 @@ def _activate(*, request: ServiceRequest, agent, now: datetime) -> None:
         status=ServiceRequest.Status.ACCEPTEE,
         action=Action.NONE,
         close=True,
-        message=text,
-        notice=Notice(subject=_("Abonnement actif"), text=text),
+        message=text(),
+        notice=Notice(subject=gettext_lazy("Abonnement actif"), text=text),
     )
-    _contracts_email(request=request, subject=_("Votre abonnement est actif"), intro=text)
+    _contracts_email(request=request, subject=gettext_lazy("Votre abonnement est actif"), intro=text)

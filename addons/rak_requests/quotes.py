@@ -33,6 +33,7 @@ from rak_base.sequences import sequence_next
 from rak_billing.api import OtherLine, bill_issue_other, vat_rate_other
 from rak_billing.models import Bill
 from rak_billing.pdf import qr_data_uri
+from rak_customer.language import customer_language
 from rak_customer.models import Customer, PortalAccount
 from rak_payment_cmi.api import PaymentOrder, order_create_for_bills
 from rak_requests.engine import OPEN_STATUSES, Notice, RequestError, request_lock, request_transition
@@ -171,7 +172,8 @@ def quote_issue(
         valid_until=timezone.localdate(now) + timedelta(days=validity_days),
         issued_at=now,
     )
-    quote.document = _quote_pdf(quote=quote, vat_rate=vat_rate)
+    with customer_language(request.customer):  # the agent issues it; the customer reads it
+        quote.document = _quote_pdf(quote=quote, vat_rate=vat_rate)
     quote.save(update_fields=["document"])
     devis_phase = request.request_type.phases.filter(code=Phase.Code.DEVIS).first()
     request_transition(
@@ -185,12 +187,14 @@ def quote_issue(
         % {"number": quote.number, "amount": money_format(quote.amount_ttc), "until": f"{quote.valid_until:%d/%m/%Y}"},
         data={"quote": quote.number},
         notice=Notice(
-            subject=_("Votre devis est disponible"),
-            text=_(
-                "votre devis %(number)s (%(amount)s TTC) est disponible dans « Mes devis ». "
-                "Acceptez-le pour lancer les travaux."
-            )
-            % {"number": quote.number, "amount": money_format(quote.amount_ttc, plain_space=True)},
+            subject=gettext_lazy("Votre devis est disponible"),
+            text=lambda: (
+                _(
+                    "votre devis %(number)s (%(amount)s TTC) est disponible dans « Mes devis ». "
+                    "Acceptez-le pour lancer les travaux."
+                )
+                % {"number": quote.number, "amount": money_format(quote.amount_ttc, plain_space=True)}
+            ),
         ),
     )
     return quote
@@ -284,11 +288,14 @@ def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None
         message=_("Devis %(number)s accepté.") % {"number": quote.number},
         data={"quote": quote.number},
     )
-    text = _(
-        "vous avez accepté le devis %(quote)s. Payez la facture des travaux %(bill)s (%(amount)s) en ligne "
-        "depuis « Suivi des demandes » ou en agence : les travaux de branchement seront programmés dès son "
-        "paiement."
-    ) % {"quote": quote.number, "bill": bill.number, "amount": money_format(bill.total_ttc, plain_space=True)}
+
+    def text() -> str:  # composed in the customer's language by notify_customer
+        return _(
+            "vous avez accepté le devis %(quote)s. Payez la facture des travaux %(bill)s (%(amount)s) en ligne "
+            "depuis « Suivi des demandes » ou en agence : les travaux de branchement seront programmés dès son "
+            "paiement."
+        ) % {"quote": quote.number, "bill": bill.number, "amount": money_format(bill.total_ttc, plain_space=True)}
+
     request_transition(
         request_id=request.pk,
         now=now,
@@ -299,7 +306,7 @@ def quote_accept(*, quote_id: int, customer: Customer, now: datetime, actor=None
         message=_("Facture des travaux %(bill)s : %(amount)s TTC (devis %(quote)s).")
         % {"bill": bill.number, "amount": money_format(bill.total_ttc), "quote": quote.number},
         data={"quote": quote.number, "bill": bill.number, "amount": str(bill.total_ttc)},
-        notice=Notice(subject=_("Facture des travaux de branchement"), text=text),
+        notice=Notice(subject=gettext_lazy("Facture des travaux de branchement"), text=text),
     )
     if bill.settled_at is not None:  # the customer's credit paid it at once
         works_paid_check(request_id=request.pk, now=now)
@@ -389,8 +396,8 @@ def works_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
         % {"number": bill.number},
         data={"bill": bill.number},
         notice=Notice(
-            subject=_("Facture des travaux payée"),
-            text=_("votre facture des travaux est payée : les travaux de branchement vont être programmés."),
+            subject=gettext_lazy("Facture des travaux payée"),
+            text=gettext_lazy("votre facture des travaux est payée : les travaux de branchement vont être programmés."),
         ),
     )
     return True

@@ -229,9 +229,11 @@ def request_ask_complement(
         message=message,
         data={"documents": wanted, "previous_action": current.expected_action},
         notice=Notice(
-            subject=_("Demande de complément"),
-            text=_("la RAK vous demande un complément : %(message)s Répondez depuis « Suivi des demandes ».")
-            % {"message": message},
+            subject=gettext_lazy("Demande de complément"),
+            text=lambda: (
+                _("la RAK vous demande un complément : %(message)s Répondez depuis « Suivi des demandes ».")
+                % {"message": message}
+            ),
         ),
     )
     return request
@@ -309,7 +311,7 @@ def request_phase_advance(
             action=ServiceRequest.Action.NONE,
             message=message,
             close=True,
-            notice=Notice(subject=_("Demande acceptée"), text=_("votre demande a été acceptée.")),
+            notice=Notice(subject=gettext_lazy("Demande acceptée"), text=gettext_lazy("votre demande a été acceptée.")),
         )
         return request
     request, _event = request_transition(
@@ -324,8 +326,8 @@ def request_phase_advance(
         action=phase_entry_action(following, request=current),
         message=message,
         notice=Notice(
-            subject=following.name,
-            text=_("votre demande passe à l'étape « %(phase)s ».") % {"phase": following.name},
+            subject=lambda: _(following.name),
+            text=lambda: _("votre demande passe à l'étape « %(phase)s ».") % {"phase": _(following.name)},
         ),
     )
     return request
@@ -398,8 +400,8 @@ def request_reject(
         message=reason,
         close=True,
         notice=Notice(
-            subject=_("Demande rejetée"),
-            text=_("votre demande a été rejetée. Motif : %(reason)s") % {"reason": reason},
+            subject=gettext_lazy("Demande rejetée"),
+            text=lambda: _("votre demande a été rejetée. Motif : %(reason)s") % {"reason": reason},
         ),
     )
     request_kind(request).on_rejected(request=request, staff=staff, reason=reason, now=now)
@@ -423,7 +425,11 @@ def request_cancel(*, request_id: int, user, now: datetime) -> ServiceRequest:
         status=ServiceRequest.Status.ANNULEE,
         action=ServiceRequest.Action.NONE,
         close=True,
-        notice=Notice(subject=_("Demande annulée"), text=_("votre demande a été annulée à votre demande."), sms=False),
+        notice=Notice(
+            subject=gettext_lazy("Demande annulée"),
+            text=gettext_lazy("votre demande a été annulée à votre demande."),
+            sms=False,
+        ),
     )
     request_kind(request).on_cancelled(request=request, now=now)
     return request

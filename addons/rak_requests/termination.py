@@ -98,7 +98,7 @@ def termination_treatment_accept(
         to_phase=reading,
         action=ServiceRequest.Action.READ_METER,
         message=message,
-        notice=Notice(subject=reading.name, text=_read_meter_text(pending)),
+        notice=Notice(subject=lambda: _(reading.name), text=lambda: _read_meter_text(pending)),
     )
     return request
 
@@ -269,29 +269,38 @@ def termination_close(*, request_id: int, now: datetime) -> ServiceRequest:
         return current
     if current.status != ServiceRequest.Status.EN_COURS or current.phase is None:
         raise stale_state(current)
-    parts, total = [], ZERO
+    closings, total = [], ZERO
     for dossier in termination_dossiers(current):
         closing = dossier_accounts_close(dossier_id=dossier.pk, reference=current.number, now=now)
         dossier_terminate(dossier_id=dossier.pk, end_date=closing.end_date or timezone.localdate(now))
         total += closing.balance
-        part = _("dossier %(number)s résilié le %(date)s") % {
-            "number": dossier.number,
-            "date": (closing.end_date or timezone.localdate(now)).strftime("%d/%m/%Y"),
-        }
-        if closing.final_bill_id:
-            part += _(", facture de clôture %(number)s : %(amount)s") % {
-                "number": closing.final_bill.number,
-                "amount": money_format(closing.final_bill.total_ttc, plain_space=True),
+        closings.append((dossier, closing))
+
+    def parts() -> list[str]:
+        words = []
+        for dossier, closing in closings:
+            part = _("dossier %(number)s résilié le %(date)s") % {
+                "number": dossier.number,
+                "date": (closing.end_date or timezone.localdate(now)).strftime("%d/%m/%Y"),
             }
-        if closing.deposit_amount:
-            part += _(", dépôt de garantie déduit : %(amount)s") % {
-                "amount": money_format(closing.deposit_amount, plain_space=True)
-            }
-        parts.append(part)
-    text = _(
-        "votre demande de résiliation est acceptée : %(parts)s. Solde de la résiliation : %(balance)s "
-        "(voir « Mes remboursements »)."
-    ) % {"parts": " ; ".join(parts), "balance": _balance_words(total)}
+            if closing.final_bill_id:
+                part += _(", facture de clôture %(number)s : %(amount)s") % {
+                    "number": closing.final_bill.number,
+                    "amount": money_format(closing.final_bill.total_ttc, plain_space=True),
+                }
+            if closing.deposit_amount:
+                part += _(", dépôt de garantie déduit : %(amount)s") % {
+                    "amount": money_format(closing.deposit_amount, plain_space=True)
+                }
+            words.append(part)
+        return words
+
+    def text() -> str:  # composed in the customer's language by notify_customer
+        return _(
+            "votre demande de résiliation est acceptée : %(parts)s. Solde de la résiliation : %(balance)s "
+            "(voir « Mes remboursements »)."
+        ) % {"parts": " ; ".join(parts()), "balance": _balance_words(total)}
+
     request, _event = request_transition(
         request_id=request_id,
         now=now,
@@ -300,8 +309,8 @@ def termination_close(*, request_id: int, now: datetime) -> ServiceRequest:
         expect_status=(ServiceRequest.Status.EN_COURS,),
         status=ServiceRequest.Status.ACCEPTEE,
         action=ServiceRequest.Action.NONE,
-        message=text[0].upper() + text[1:],
+        message=text()[0].upper() + text()[1:],
         close=True,
-        notice=Notice(subject=_("Demande acceptée"), text=text),
+        notice=Notice(subject=gettext_lazy("Demande acceptée"), text=text),
     )
     return request

@@ -87,7 +87,7 @@ def dossier_timeline(dossier: Dossier) -> list[DossierOperation]:
             DossierOperation(
                 day=timezone.localdate(r.filed_at),
                 at=r.filed_at,
-                label=r.request_type.name,
+                label=gettext(r.request_type.name),  # a seeded name in the reader's language
                 detail=gettext("Demande n° %(number)s") % {"number": r.number},
                 status=request_status_label(r),
                 request_number=r.number,

@@ -165,6 +165,7 @@ class ContactPhoneForm(PhoneChangeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["phone"].label = _("N° de téléphone (mobile)")
+        self.fields["phone"].widget.attrs["dir"] = "ltr"  # digits stay left-to-right on an Arabic page
 
 
 def _render(request, kind, request_type, state, *, submission=None, status=200, **extra) -> HttpResponse:
@@ -182,7 +183,7 @@ def _render(request, kind, request_type, state, *, submission=None, status=200, 
     ]
     context = {
         "kind": kind,
-        "title": kind.title or request_type.name,
+        "title": kind.title or gettext(request_type.name),
         "request_type": request_type,
         "submission": submission,
         "form": submission.form,
@@ -197,7 +198,7 @@ def _render(request, kind, request_type, state, *, submission=None, status=200, 
         "otp_form": OtpForm(prefix=OTP_PREFIX),
         "rows": rows,
         "list_title": getattr(kind, "list_title", "")
-        or gettext("Toutes vos demandes « %(title)s »") % {"title": kind.title or request_type.name},
+        or gettext("Toutes vos demandes « %(title)s »") % {"title": kind.title or gettext(request_type.name)},
         "filed": filed,
         "filed_receipt": any(row["request"].number == filed and row["request"].receipt_id for row in rows),
     }

@@ -15,6 +15,8 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,7 +32,7 @@ from rak_portal.views.payments import _checkout, order_pending_refused
 from rak_requests import lifecycle
 from rak_requests.models import Contract, ServiceRequest
 
-CALL_DONE = (
+CALL_DONE = gettext_lazy(
     "Votre demande d'appel est enregistrée : un conseiller de la RAK va vous appeler pour vérifier votre identité."
 )
 
@@ -110,9 +112,11 @@ def sign(request: HttpRequest, number: str) -> HttpResponse:
         else:
             service_request.refresh_from_db()
             if service_request.expected_action == ServiceRequest.Action.PAY:
-                messages.success(request, "Votre contrat est signé. Il vous reste à payer vos frais d'abonnement.")
+                messages.success(request, _("Votre contrat est signé. Il vous reste à payer vos frais d'abonnement."))
                 return redirect("portal:lifecycle_pay", number=service_request.number)
-            messages.success(request, f"Contrat {signed.get_service_display().lower()} signé.")
+            messages.success(
+                request, _("Contrat %(service)s signé.") % {"service": signed.get_service_display().lower()}
+            )
             return redirect("portal:lifecycle_sign", number=service_request.number)
     state = lifecycle.lifecycle_state(service_request)
     draft = next((c for c in state["contracts"] if c.status == Contract.Status.DRAFT), None)
@@ -140,7 +144,7 @@ def pay(request: HttpRequest, number: str) -> HttpResponse:
         if service_request.fee_bill_id is None:
             messages.error(request, str(lifecycle.PaymentRefused.default_message))
         else:
-            messages.info(request, "Vos frais d'abonnement sont payés.")
+            messages.info(request, _("Vos frais d'abonnement sont payés."))
         return redirect(request_page_url(service_request))
     form = ConditionsForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

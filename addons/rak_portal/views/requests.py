@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -33,7 +34,7 @@ from rak_requests.uploads import document_help_text, document_upload_hints
 
 class ComplementAnswerForm(forms.Form):
     text = forms.CharField(
-        label="Votre réponse",
+        label=gettext_lazy("Votre réponse"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -49,7 +50,7 @@ class ComplementAnswerForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not (data.get("text") or "").strip() and not data.get("file"):
-            raise forms.ValidationError("Saisissez une réponse ou joignez un fichier.")
+            raise forms.ValidationError(_("Saisissez une réponse ou joignez un fichier."))
         return data
 
 
@@ -111,7 +112,7 @@ def request_answer(request: HttpRequest, number: str) -> HttpResponse:
         except RakError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Votre réponse a été envoyée : votre demande est de nouveau en cours.")
+            messages.success(request, _("Votre réponse a été envoyée : votre demande est de nouveau en cours."))
             return redirect("portal:request_detail", number=service_request.number)
     return _render_detail(request, service_request, form=form, status=400)
 
@@ -127,10 +128,10 @@ def request_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
         except RakError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Votre demande {service_request.number} a été annulée.")
+            messages.success(request, _("Votre demande %(number)s a été annulée.") % {"number": service_request.number})
         return redirect("portal:request_detail", number=service_request.number)
     if not request_can_cancel(service_request):
-        messages.error(request, "Cette demande ne peut plus être annulée : son traitement a déjà été décidé.")
+        messages.error(request, _("Cette demande ne peut plus être annulée : son traitement a déjà été décidé."))
         return redirect("portal:request_detail", number=service_request.number)
     return render(request, "rak_portal/requests/cancel.html", {"r": service_request})
 

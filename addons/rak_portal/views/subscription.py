@@ -17,6 +17,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -43,14 +45,25 @@ from rak_requests.uploads import document_upload_hints, request_upload_validate
 KINDS = {
     "abonnement": {
         "code": RequestType.Code.SUBSCRIPTION,
-        "title": "Demande d'abonnement",
+        "title": gettext_lazy("Demande d'abonnement"),
         "form": SubscriptionInfoForm,
     },
-    "branchement": {"code": RequestType.Code.CONNECTION, "title": "Demande de branchement", "form": ConnectionInfoForm},
+    "branchement": {
+        "code": RequestType.Code.CONNECTION,
+        "title": gettext_lazy("Demande de branchement"),
+        "form": ConnectionInfoForm,
+    },
 }
-STEPS = ["Informations personnelles", "Informations de la demande", "Pièces jointes", "Validation"]
+STEPS = [
+    gettext_lazy("Informations personnelles"),
+    gettext_lazy("Informations de la demande"),
+    gettext_lazy("Pièces jointes"),
+    gettext_lazy("Validation"),
+]
 FILED_KEY = "rak_requests_filed"
-OTP_MISSING = "Vérifiez votre numéro de téléphone : cliquez sur « vérifier » puis saisissez le code reçu par SMS."
+OTP_MISSING = gettext_lazy(
+    "Vérifiez votre numéro de téléphone : cliquez sur « vérifier » puis saisissez le code reçu par SMS."
+)
 
 
 def _kind(kind: str) -> dict:
@@ -156,8 +169,8 @@ def _step_person(request, kind, state, customer):
         _save(request, kind, state)
         messages.success(
             request,
-            "Un code de confirmation (OTP) vous a été envoyé par SMS au numéro se terminant par "
-            f"{phone_last_digits(data['phone'])}.",
+            _("Un code de confirmation (OTP) vous a été envoyé par SMS au numéro se terminant par %(digits)s.")
+            % {"digits": phone_last_digits(data["phone"])},
         )
         return _go(kind, 1)
     if state.get("phone_verified") != data["phone"]:
@@ -242,7 +255,7 @@ def _step_files(request, kind, state, customer):
             return _go(kind, 2)
         for doc in request_type.documents.all():
             if doc.required and doc.code not in staged and doc.code not in errors:
-                errors[doc.code] = "Cette pièce est obligatoire."
+                errors[doc.code] = _("Cette pièce est obligatoire.")
         state["files_done"] = not errors
         _save(request, kind, state)
         if not errors:
@@ -408,9 +421,15 @@ def quote_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
         bill = quote.request.fee_bill
         messages.success(
             request,
-            f"Vous avez accepté le devis {quote.number}. Payez la facture des travaux n° {bill.number} "
-            f"({number_format(bill.total_ttc, 2, force_grouping=True)} DH) en ligne ou en agence : les travaux "
-            "seront programmés dès son paiement.",
+            _(
+                "Vous avez accepté le devis %(quote)s. Payez la facture des travaux n° %(bill)s (%(amount)s DH) "
+                "en ligne ou en agence : les travaux seront programmés dès son paiement."
+            )
+            % {
+                "quote": quote.number,
+                "bill": bill.number,
+                "amount": number_format(bill.total_ttc, 2, force_grouping=True),
+            },
         )
     return redirect(reverse("portal:quotes"))
 
@@ -430,7 +449,7 @@ def works_pay(request: HttpRequest, number: str) -> HttpResponse:
         raise Http404("Demande introuvable")
     back = reverse("portal:request_detail", kwargs={"number": service_request.number})
     if not works_bill_payable(service_request):
-        messages.info(request, "Aucune facture de travaux n'est à payer sur cette demande.")
+        messages.info(request, _("Aucune facture de travaux n'est à payer sur cette demande."))
         return redirect(back)
     form = ConditionsForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

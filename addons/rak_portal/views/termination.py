@@ -43,7 +43,7 @@ class FinalIndexForm(forms.Form):
         label=_("Index final"),
         max_length=20,
         help_text=_("Les chiffres affichés par votre compteur (sans les décimales rouges pour l'eau)."),
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "dir": "ltr"}),
         error_messages={"required": _("Saisissez l'index affiché par votre compteur.")},
     )
     photo = forms.FileField(

@@ -103,7 +103,9 @@ class DirectDebitForm(forms.Form):
         label=_("N° de RIB"),
         max_length=40,
         help_text=_("Le RIB doit contenir 24 chiffres."),
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false", "dir": "ltr"}
+        ),
         error_messages={"required": _("Veuillez saisir votre N° de RIB.")},
     )
 
@@ -243,12 +245,14 @@ class DirectDebitKind(RequestKind):
         notify_customer(
             request=request,
             notice=Notice(
-                subject=gettext("Domiciliation bancaire acceptée"),
-                text=gettext(
-                    "vos factures du dossier %(dossiers)s seront désormais prélevées sur votre compte %(bank)s "
-                    "(mandat %(references)s)."
-                )
-                % {"dossiers": dossiers, "bank": mandates[0].bank_name, "references": references},
+                subject=_("Domiciliation bancaire acceptée"),
+                text=lambda: (
+                    gettext(
+                        "vos factures du dossier %(dossiers)s seront désormais prélevées sur votre compte %(bank)s "
+                        "(mandat %(references)s)."
+                    )
+                    % {"dossiers": dossiers, "bank": mandates[0].bank_name, "references": references}
+                ),
                 sms=False,
             ),
         )

@@ -216,6 +216,7 @@ class RefundPayoutForm(forms.Form):
         required=False,
         max_length=40,
         help_text=_("24 chiffres, obligatoire pour un virement ; la clé et la banque sont vérifiées."),
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
     )
     reference = forms.CharField(
         label=_("Référence"),

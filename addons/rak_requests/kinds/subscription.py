@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rak_requests.engine import RequestError
@@ -117,12 +118,13 @@ class PremisesData(RequestData):
                 raise InvalidRequestData(_("Indiquez une puissance en kVA (ex. 6)."))
 
     def display(self, name: str, value) -> str:
-        """A chosen option in the words the customer saw (its stored label)."""
+        """A chosen option in words: its stored label (French, as the form offered it) in the reader's
+        language — a label the catalogues do not know shows as stored."""
         if isinstance(value, list | tuple):
             labels = getattr(self, f"{name}_labels", None)
-            return ", ".join(str(v) for v in (labels or value))
+            return ", ".join(gettext(str(v)) for v in (labels or value))
         label = getattr(self, f"{name}_label", "")
-        return str(label or super().display(name, value))
+        return str(gettext(label) if label else super().display(name, value))
 
     def summary(self) -> list[tuple[str, str]]:
         """The form's fields in the order of the receipt (``LABELS``), with their labels."""
