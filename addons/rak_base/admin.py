@@ -5,7 +5,10 @@ never be given back-office access from here."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
+from django.apps import apps as django_apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
@@ -17,8 +20,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateTimeFilter
 from unfold.decorators import action, display
@@ -189,8 +192,49 @@ class StaffUserCreationForm(UserCreationForm):
     pass
 
 
+# Django names its default permissions in English in the database (« Can view code OTP »): the
+# back office shows them in French (« Peut voir : code OTP ») without renaming the rows.
+PERMISSION_ACTIONS = {
+    "add": _("Peut ajouter"),
+    "change": _("Peut modifier"),
+    "delete": _("Peut supprimer"),
+    "view": _("Peut voir"),
+}
+DEFAULT_PERMISSION_NAME = re.compile(r"^Can (add|change|delete|view) (.+)$")
+
+
+def permission_label(permission) -> str:
+    """« Application | modèle | permission », the model named by its (French) verbose_name; the
+    history tables (« historical ... », simple_history's English) as « historique : ... »."""
+    content_type = permission.content_type
+    model = content_type.model_class()
+    if model is None:
+        return str(permission)
+    app_name = django_apps.get_app_config(content_type.app_label).verbose_name
+    model_name = str(model._meta.verbose_name)
+    if model_name.startswith("historical "):
+        model_name = gettext("historique : %(name)s") % {"name": model_name.removeprefix("historical ")}
+    name = permission.name
+    match = DEFAULT_PERMISSION_NAME.match(name)
+    if match:
+        name = f"{PERMISSION_ACTIONS[match.group(1)]} : {model_name}"
+    return f"{app_name} | {model_name} | {name}"
+
+
+class PermissionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return permission_label(obj)
+
+
+class FrenchPermissionsMixin:
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in ("permissions", "user_permissions"):
+            kwargs["form_class"] = PermissionChoiceField
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin, ModelAdmin):
+class UserAdmin(FrenchPermissionsMixin, DjangoUserAdmin, ModelAdmin):
     """Staff accounts. Customers' accounts are under « Comptes portail »."""
 
     form = StaffUserChangeForm
@@ -247,7 +291,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
+class GroupAdmin(FrenchPermissionsMixin, DjangoGroupAdmin, ModelAdmin):
     """The staff groups are kept in code (rak_customer.groups): edits here last until the next
     migrate."""
 
@@ -723,6 +767,52 @@ def _reregister_axes() -> None:
 
 
 _reregister_axes()
+
+
+# --- background jobs' results (django-tasks), themed and in French ------------------------------------
+
+
+def _reregister_task_results() -> None:
+    """django-tasks-db names its app and two columns in English, outside gettext: French here (its
+    other labels are translated in locale/fr)."""
+    from django.apps import apps
+    from django_tasks_db.admin import DBTaskResultAdmin
+    from django_tasks_db.models import DBTaskResult
+
+    if not admin.site.is_registered(DBTaskResult):
+        return
+    apps.get_app_config(DBTaskResult._meta.app_label).verbose_name = _("Tâches en arrière-plan")
+
+    class TaskResultAdmin(DBTaskResultAdmin, ModelAdmin):
+        list_display = (
+            "id",
+            "task_label",
+            "status",
+            "enqueued_at",
+            "started_at",
+            "finished_at",
+            "priority",
+            "queue_name",
+        )
+
+        @display(description=_("tâche"))
+        def task_label(self, obj) -> str:
+            return obj.task_name
+
+        @display(description=_("trace de l'erreur"))
+        def formatted_traceback(self, obj) -> str:
+            return super().formatted_traceback(obj)
+
+        @display(description=_("à exécuter après"))
+        def display_run_after(self, obj):
+            return super().display_run_after(obj)
+
+    TaskResultAdmin.__module__ = __name__
+    admin.site.unregister(DBTaskResult)
+    admin.site.register(DBTaskResult, TaskResultAdmin)
+
+
+_reregister_task_results()
 
 
 # « Modèles de messages » (the wording of SMS, e-mails and notifications), in its own module

@@ -322,6 +322,13 @@ class ChangeRequestInline(ReadOnlyInlineMixin, TabularInline):
         return super().get_queryset(request).select_related("customer").order_by("-created_at")
 
 
+LANGUAGE_NAMES_FR = [
+    (Customer.Language.FR, _("Français")),
+    (Customer.Language.AR, _("Arabe")),
+    (Customer.Language.EN, _("Anglais")),
+]
+
+
 class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
@@ -338,7 +345,15 @@ class CustomerForm(forms.ModelForm):
             "birth_date",
             "agency",
             "sms_service_notices",
+            "language",
         )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "language" in self.fields:
+            # the back office stays French: the languages named in French, not as the portal's
+            # switch names them (autonyms); empty = never chosen, French
+            self.fields["language"].choices = [("", _("Non choisie (français)")), *LANGUAGE_NAMES_FR]
 
     def clean_cin(self):
         value = self.cleaned_data.get("cin", "")
@@ -391,7 +406,7 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
             },
         ),
         (_("Rattachement"), {"fields": ("agency", "created_at")}),
-        (_("Préférences"), {"fields": ("sms_service_notices",)}),
+        (_("Préférences"), {"fields": ("sms_service_notices", "language")}),
     )
     readonly_fields = ("code", "created_at")
     actions_submit_line = ("password_resend",)
@@ -421,8 +436,8 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
         if not request.user.has_perm("rak_customer.change_customer"):
             editable = {"id"}
             if request.user.has_perm("rak_customer.change_contact"):
-                # a contact preference, like the phone numbers: the counter records the customer's choice
-                editable.add("sms_service_notices")
+                # contact preferences, like the phone numbers: the counter records the customer's choice
+                editable.update({"sms_service_notices", "language"})
             return [field.name for field in Customer._meta.fields if field.name not in editable]
         return super().get_readonly_fields(request, obj)
 

@@ -24,6 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
@@ -52,6 +53,7 @@ from rak_requests.services import (
 )
 
 CHANGE_PERMISSION = "rak_requests.change_servicerequest"
+REQUEST_TYPE_LABEL = _("type de demande")
 # Who decides a phase (accept it, ask a complement): the technical service the phases its type's
 # module marks technical (``PhaseRule.technical``), the front desk the others
 # (``services.phase_decide_permission``); rejecting (with a reason), assigning and notes stay open
@@ -107,13 +109,33 @@ class PhaseForm(forms.ModelForm):
             self._update_errors(error)
 
 
+class RequestTypeFilter(RelatedDropdownFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = REQUEST_TYPE_LABEL
+
+
+class RequestTypeLabelMixin:
+    """Phase.request_type and RequiredDocument.request_type have no French verbose_name (adding one
+    is a migration): the back office names them here, in the list, its filter and the form."""
+
+    @display(description=REQUEST_TYPE_LABEL, ordering="request_type__name")
+    def request_type_display(self, obj) -> str:
+        return str(obj.request_type)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "request_type":
+            kwargs["label"] = capfirst(REQUEST_TYPE_LABEL)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(Phase)
-class PhaseAdmin(HistoryAdmin, ModelAdmin):
+class PhaseAdmin(RequestTypeLabelMixin, HistoryAdmin, ModelAdmin):
     form = PhaseForm
-    list_display = ("request_type", "position", "name", "code", "sla_days")
-    list_filter = (("request_type", RelatedDropdownFilter),)
+    list_display = ("request_type_display", "position", "name", "code", "sla_days")
+    list_filter = (("request_type", RequestTypeFilter),)
     list_select_related = ("request_type",)
-    readonly_fields = ("request_type", "code")
+    readonly_fields = ("request_type_display", "code")
 
     def has_add_permission(self, request) -> bool:
         return False  # phases are added on their type's page
@@ -123,9 +145,9 @@ class PhaseAdmin(HistoryAdmin, ModelAdmin):
 
 
 @admin.register(RequiredDocument)
-class RequiredDocumentAdmin(HistoryAdmin, ModelAdmin):
-    list_display = ("request_type", "position", "label", "required", "allowed_kinds", "max_bytes")
-    list_filter = (("request_type", RelatedDropdownFilter),)
+class RequiredDocumentAdmin(RequestTypeLabelMixin, HistoryAdmin, ModelAdmin):
+    list_display = ("request_type_display", "position", "label", "required", "allowed_kinds", "max_bytes")
+    list_filter = (("request_type", RequestTypeFilter),)
     list_select_related = ("request_type",)
 
 
