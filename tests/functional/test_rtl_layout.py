@@ -2,7 +2,9 @@
 390 px phone and a 1280 px desktop screen:
 
 - the login page and a logged-in customer's dashboard say their language and direction on <html>
-  (``dir="rtl"`` in Arabic), and never scroll sideways;
+  (``dir="rtl"`` in Arabic), and never scroll sideways; Arabic is set in the self-hosted Arabic font;
+- Latin-script fields (code client / e-mail / phone, password, e-mail, phone) stay left to right
+  inside an Arabic form, their value starting from the form's start edge (the right);
 - on a desktop the menu (sidebar) sits on the right half in Arabic, on the left in French and
   English; on a phone it stays folded behind its toggle, which still opens it;
 - the header's language switch (a plain form) changes the language, marks the current one, works
@@ -39,6 +41,17 @@ OVERFLOW_JS = """() => {
   }).slice(0, 5).map((el) => `${el.tagName}.${el.className}`);
   return {scroll: root.scrollWidth, client: root.clientWidth, wide};
 }"""
+
+
+# For the login page's fields: the text direction and the edge a typed value starts from.
+FIELD_DIRECTION_JS = """() => Object.fromEntries(
+  ['username', 'password', 'email', 'phone', 'subject'].map((name) => {
+    const el = document.querySelector(`input[name=${name}]`);
+    const s = getComputedStyle(el);
+    const align = s.textAlign === 'start' || s.textAlign === 'end'
+      ? ((s.textAlign === 'start') === (s.direction === 'ltr') ? 'left' : 'right') : s.textAlign;
+    return [name, {direction: s.direction, edge: align}];
+  }))"""
 
 
 @pytest.fixture
@@ -97,6 +110,15 @@ def test_login_page_and_dashboard_layout(browser, live_server, customer, languag
         # the Arabic font is the self-hosted one, first in Arabic
         font = page.evaluate("() => getComputedStyle(document.body).fontFamily")
         assert font.startswith('"Noto Sans Arabic"') == (language == "ar"), font
+
+        # Latin-script fields stay left to right, aligned on the form's start edge; text fields
+        # follow the page
+        direction = page.evaluate(FIELD_DIRECTION_JS)
+        page_direction = "rtl" if language == "ar" else "ltr"
+        for name in ("username", "password", "email", "phone"):
+            assert direction[name]["direction"] == "ltr", (name, direction[name])
+            assert direction[name]["edge"] == ("right" if language == "ar" else "left"), (name, direction[name])
+        assert direction["subject"]["direction"] == page_direction, direction["subject"]
 
         log_in(page, customer)
         check_page(page, language, "dashboard", tmp_path / f"{language}-{size}-dashboard.png")
