@@ -26,9 +26,11 @@ from rak_base.models import Message
 from rak_billing.models import Bill, MeterReading
 from rak_billing.notifications import billing_run_notify, notification_kind
 from rak_billing.readings import reading_review
+from rak_billing.readings.rules import fmt_quantity
 from rak_billing.readings.services import readings_notify_held
 from rak_customer.models import Service
 from rak_portal.charts import Bar, bar_chart, month_label, month_short
+from rak_portal.templatetags.rak_bills import dh, dh_unit
 from tests.billing_factories import bill_create, bill_history
 from tests.factories import DossierFactory, MeterFactory, StaffFactory, customer_with_account
 from tests.reading_factories import MeterReadingFactory, ReadingRoundFactory, dossier_in_round
@@ -91,6 +93,16 @@ def test_month_helpers_follow_the_active_language():
     with translation.override("en"):
         assert month_label(february) == "February 2026"
         assert month_short(february) == "Feb."
+
+
+def test_quantities_follow_the_active_language_french_unchanged():
+    with translation.override("fr"):
+        assert fmt_quantity(Decimal("1234.5")) == "1\u00a0234,5" and dh(Decimal("1234.5")) == "1\u202f234,50"
+        assert dh_unit(Decimal("1234.5")) == "1\u202f234,50 DH"
+    with translation.override("en"):
+        assert fmt_quantity(Decimal("1234.5")) == "1,234.5" and dh_unit(Decimal("1234.5")) == "1,234.50 MAD"
+    with translation.override("ar"):
+        assert dh_unit(Decimal("1234.5")).endswith(" درهم")
 
 
 def _x_of(svg: str, label: str) -> float:

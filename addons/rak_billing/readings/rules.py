@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from rak_billing.readings.errors import IndexBelowPrevious, InvalidValue
@@ -61,13 +62,17 @@ def unit(service: str) -> str:
 
 
 def fmt_quantity(value: Decimal | None) -> str:
-    """« 1 234 » / « 12,5 »: French display of an index or a consumption."""
+    """« 1 234 » / « 12,5 »: an index or a consumption as French prints it (the back office, French
+    pages and messages); in another active language through Django's localisation (« 1,234 » /
+    « 12.5 » in English)."""
     if value is None:
         return "—"
-    if value == value.to_integral_value():
-        text = f"{int(value):,}"
-    else:
-        text = f"{value:,.3f}".rstrip("0")
+    value = Decimal(value)
+    whole = value == value.to_integral_value()
+    if not (translation.get_language() or "fr").startswith("fr"):
+        decimals = 0 if whole else len(f"{value:.3f}".rstrip("0").partition(".")[2])
+        return formats.number_format(value, decimals, use_l10n=True, force_grouping=True)
+    text = f"{int(value):,}" if whole else f"{value:,.3f}".rstrip("0")
     return text.replace(",", "\u00a0").replace(".", ",")
 
 
