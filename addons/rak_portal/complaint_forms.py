@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rak_base.phones import InvalidPhone, NotAMobile, phone_normalize
 from rak_base.uploads import UploadRefused
+from rak_requests.complaints.categories import category_name
 from rak_requests.complaints.selectors import complaint_categories
 from rak_requests.uploads import document_help_text, document_upload_hints, request_upload_validate
 
@@ -272,6 +273,7 @@ class ComplaintForm(SpamGuardMixin, _ContactFields):
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.fields["category"].queryset = complaint_categories()
+        self.fields["category"].label_from_instance = category_name  # the seed's name translated
         if customer is None:
             del self.fields["dossier"]
             del self.fields["bill"]
@@ -382,6 +384,7 @@ class IncidentForm(SpamGuardMixin, _ContactFields):
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.fields["category"].queryset = complaint_categories(incident=True)
+        self.fields["category"].label_from_instance = category_name  # the seed's name translated
         if customer is None:
             del self.fields["premises"]
         else:

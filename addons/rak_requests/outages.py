@@ -34,7 +34,13 @@ Decisions:
 - SMS wording comes from the message templates (``outage.notice``, ``outage.updated``,
   ``outage.ended``, ``outage.cancelled``, editable by staff); the values put in them are
   shortened (districts list abbreviated, reason cut) and written in the GSM alphabet (« â » → « a »)
-  so that the SMS stays within two parts.
+  so that the SMS stays within two parts;
+- each customer gets the SMS in their own language (``Customer.language``, issue 12), still
+  set-based: the recipients come back with their language, the text is composed once per language
+  (at most three) and the outbox rows are written in one bulk insert. An Arabic SMS is UCS-2 (67
+  characters a part when split): the shortening steps go further (``SMS_ATTEMPTS``) and the
+  placeholders' examples (``SMS_EXAMPLE_*``, what the back office counts a wording with) are the
+  lengths every wording is guaranteed to fit at — so the Arabic default fits in two SMS too.
 """
 
 from __future__ import annotations
@@ -42,12 +48,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.api import message_renderer, message_template_register
@@ -69,6 +76,13 @@ PLANNED_NOTICE_HOURS = 48  # a planned cut is announced at least this long befor
 SMS_DISTRICTS_MAX = 60
 SMS_REASON_MAX = 60
 MAX_SMS_SEGMENTS = 2
+# (reason, districts) lengths tried in turn until the SMS fits in MAX_SMS_SEGMENTS: French and English
+# (GSM-7) fit at the first steps; Arabic (UCS-2, 67 characters a part) at the third
+SMS_ATTEMPTS = ((SMS_REASON_MAX, SMS_DISTRICTS_MAX), (SMS_REASON_MAX, 30), (20, 30), (12, 12), (12, 0))
+# the placeholders' examples: the third step's lengths. A wording that fits in two SMS with them (the
+# back office checks it) fits at that step at the latest, in any language
+SMS_EXAMPLE_DISTRICTS = 30
+SMS_EXAMPLE_REASON = 20
 DRAFT_REPEAT_WINDOW = timedelta(minutes=2)  # the same draft saved twice by one agent within it: one draft
 DRAFT_LOCK_CLASS = 0x415643  # "AVC": first key of the advisory lock that serialises one agent's new drafts
 
@@ -108,17 +122,18 @@ class OutageNoticeCancelled(OutageNoticeError):
 
 # --- message templates ---------------------------------------------------------------------------------
 
+_EXAMPLE_WHAT = "coupure d'électricité programmée"  # i18n: not for customers (a typical value)
 _PLACEHOLDERS = {
     "number": (_("numéro de l'avis"), "AVC2026-00012"),
-    "what": (_("nature de l'avis (coupure d'eau programmée…)"), "coupure d'électricité programmée"),
-    "districts": (_("quartiers et tournées (abrégés)"), "X" * SMS_DISTRICTS_MAX),
+    "what": (_("nature de l'avis (coupure d'eau programmée…)"), _EXAMPLE_WHAT),
+    "districts": (_("quartiers et tournées (abrégés)"), "X" * SMS_EXAMPLE_DISTRICTS),
     "start": (_("début (jj/mm hh:mm)"), "05/12 09h00"),
     "end": (_("fin prévue (jj/mm hh:mm)"), "05/12 14h00"),
 }
 TEMPLATES = {
     "outage.notice": (
         _("Avis de coupure ou de travaux publié"),
-        {**_PLACEHOLDERS, "reason": (_("motif (abrégé)"), "X" * SMS_REASON_MAX)},
+        {**_PLACEHOLDERS, "reason": (_("motif (abrégé)"), "X" * SMS_EXAMPLE_REASON)},
         _(
             "RAK : {what} du {start} au {end} (fin prévue), {districts}. Motif : {reason}. "
             "Avis {number} sur l'agence en ligne."
@@ -139,7 +154,7 @@ TEMPLATES = {
     ),
     "outage.cancelled": (
         _("Avis de coupure annulé"),
-        {**_PLACEHOLDERS, "reason": (_("motif de l'annulation (abrégé)"), "X" * SMS_REASON_MAX)},
+        {**_PLACEHOLDERS, "reason": (_("motif de l'annulation (abrégé)"), "X" * SMS_EXAMPLE_REASON)},
         _("RAK : annulation de l'avis {number} ({what} du {start}, {districts}) : {reason}."),
         ("number",),
     ),
@@ -158,13 +173,15 @@ def register() -> None:
         )
 
 
-def _sms_text(code: str, context: dict) -> str:
-    """The SMS of ``code`` with ``context``: staff's wording (message templates) or the default."""
+def _sms_text(code: str, context: dict, *, language: str) -> str:
+    """The SMS of ``code`` in ``language`` with ``context``: staff's wording (message templates) or
+    the default."""
     try:
-        return message_renderer(code=code, channel=Message.Channel.SMS)(context)[1]
+        return message_renderer(code=code, channel=Message.Channel.SMS, language=language)(context)[1]
     except RakError:  # not registered (a test that reset the registry): the code's wording
         pass
-    return str(TEMPLATES[code][2]).format_map(_Missing(context))
+    with translation.override(language):
+        return str(TEMPLATES[code][2]).format_map(_Missing(context))
 
 
 class _Missing(dict):
@@ -214,7 +231,7 @@ def outage_area_text(notice: OutageNotice, *, limit: int | None = None) -> str:
 
 
 def _short_datetime(value: datetime) -> str:
-    return date_format(timezone.localtime(value), r"d/m H\hi")
+    return date_format(timezone.localtime(value), pgettext("date and time in an outage SMS", r"d/m H\hi"))
 
 
 def _sms_context(notice: OutageNotice, *, reason: str = "", districts_limit: int = SMS_DISTRICTS_MAX) -> dict:
@@ -228,16 +245,21 @@ def _sms_context(notice: OutageNotice, *, reason: str = "", districts_limit: int
     }
 
 
-def outage_sms_text(notice: OutageNotice, code: str = "outage.notice", *, reason: str | None = None) -> str:
-    """The SMS ``code`` of ``notice`` (the same for every recipient), kept within two SMS: the
-    districts list is shortened, then the reason left out, when the wording would be longer."""
+def outage_sms_text(
+    notice: OutageNotice, code: str = "outage.notice", *, reason: str | None = None, language: str | None = None
+) -> str:
+    """The SMS ``code`` of ``notice`` in ``language`` (default: the site's, French; the same for
+    every recipient of that language), kept within two SMS: the districts list is shortened, then
+    the reason, when the wording would be longer (``SMS_ATTEMPTS``)."""
     reason = notice.reason if reason is None else reason
-    attempts = [(reason, SMS_DISTRICTS_MAX), (reason, 30), (_cut(reason, 20), 30), (_cut(reason, 12), 0)]
+    language = language or settings.LANGUAGE_CODE
     text = ""
-    for attempt_reason, limit in attempts:
-        text = _sms_text(code, _sms_context(notice, reason=attempt_reason, districts_limit=limit))
-        if _segments(text) <= MAX_SMS_SEGMENTS:
-            return text
+    with translation.override(language):  # « coupure d'eau programmée », « et 3 autres », the dates
+        for reason_limit, districts_limit in SMS_ATTEMPTS:
+            context = _sms_context(notice, reason=_cut(reason, reason_limit), districts_limit=districts_limit)
+            text = _sms_text(code, context, language=language)
+            if _segments(text) <= MAX_SMS_SEGMENTS:
+                return text
     return text
 
 
@@ -522,10 +544,10 @@ def _recipients_insert(notice: OutageNotice) -> int:
         return cursor.rowcount
 
 
-def _first_sms_recipients(notice: OutageNotice) -> list[tuple[str, int | None]]:
+def _first_sms_recipients(notice: OutageNotice) -> list[tuple[str, int | None, str]]:
     """Flag ``sms_queued`` on the recipients not told yet who accept the SMS and have an SMS number
-    (one per customer: ``contact_one_sms_number``), and return (phone, portal user id) — one
-    ``UPDATE … RETURNING``, so a recipient is flagged exactly when an SMS is queued for them."""
+    (one per customer: ``contact_one_sms_number``), and return (phone, portal user id, language) —
+    one ``UPDATE … RETURNING``, so a recipient is flagged exactly when an SMS is queued for them."""
     recipient, customer, contact = (
         OutageNoticeRecipient._meta.db_table,
         Customer._meta.db_table,
@@ -537,36 +559,61 @@ def _first_sms_recipients(notice: OutageNotice) -> list[tuple[str, int | None]]:
         f'FROM "{customer}" c, "{contact}" k '
         "WHERE r.notice_id = %s AND NOT r.sms_queued AND c.id = r.customer_id AND c.sms_service_notices "
         "AND k.customer_id = r.customer_id AND k.kind = %s AND k.is_sms "
-        f'RETURNING k.value, (SELECT a.user_id FROM "{account}" a WHERE a.customer_id = r.customer_id)'
+        f'RETURNING k.value, (SELECT a.user_id FROM "{account}" a WHERE a.customer_id = r.customer_id), c.language'
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [notice.pk, Contact.Kind.PHONE])
         return cursor.fetchall()
 
 
-def _told_recipients(notice: OutageNotice) -> list[tuple[str, int | None]]:
-    """(phone, portal user id) of the customers who got the notice's SMS and still accept them (one
-    query; their SMS number today)."""
+def _told_recipients(notice: OutageNotice) -> list[tuple[str, int | None, str]]:
+    """(phone, portal user id, language) of the customers who got the notice's SMS and still accept
+    them (one query; their SMS number and language today)."""
     phone = Contact.objects.filter(customer_id=OuterRef("customer_id"), kind=Contact.Kind.PHONE, is_sms=True)
     account = PortalAccount.objects.filter(customer_id=OuterRef("customer_id"))
     rows = (
         OutageNoticeRecipient.objects.filter(notice=notice, sms_queued=True, customer__sms_service_notices=True)
         .annotate(phone=Subquery(phone.values("value")[:1]), account_user=Subquery(account.values("user_id")[:1]))
         .filter(phone__isnull=False)
-        .values_list("phone", "account_user")
+        .values_list("phone", "account_user", "customer__language")
     )
     return list(rows)
 
 
-def _queue(notice: OutageNotice, rows: list[tuple[str, int | None]], *, body: str, step: str) -> int:
+def _language(code: str | None) -> str:
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _queue(
+    notice: OutageNotice,
+    rows: list[tuple[str, int | None, str]],
+    *,
+    code: str,
+    step: str,
+    reason: str | None = None,
+) -> int:
+    """One SMS ``code`` per row, each in its customer's language: the text composed once per
+    language, the outbox rows written in one bulk insert under one event."""
     if not rows:
         return 0
     event = event_key()
     kind = f"outage:{notice.pk}:{step}"[:40]
-    messages = [
-        Message(channel=Message.Channel.SMS, recipient=phone, user_id=user_id, kind=kind, body=body, event=event)
-        for phone, user_id in rows
-    ]
+    bodies: dict[str, str] = {}
+    messages = []
+    for phone, user_id, language in rows:
+        language = _language(language)
+        if language not in bodies:
+            bodies[language] = outage_sms_text(notice, code, reason=reason, language=language)
+        messages.append(
+            Message(
+                channel=Message.Channel.SMS,
+                recipient=phone,
+                user_id=user_id,
+                kind=kind,
+                body=bodies[language],
+                event=event,
+            )
+        )
     return message_queue_bulk(messages)
 
 
@@ -590,7 +637,7 @@ def outage_notice_publish(*, notice_id: int, user, now: datetime) -> OutagePubli
         raise OutageNoticeCancelled()
     _publishable(notice, now=now)
     _recipients_insert(notice)
-    sms = _queue(notice, _first_sms_recipients(notice), body=outage_sms_text(notice), step="notice")
+    sms = _queue(notice, _first_sms_recipients(notice), code="outage.notice", step="notice")
     notice.status = Status.PUBLISHED
     notice.published_at, notice.published_by = now, user if getattr(user, "pk", None) else None
     notice.recipients_count = OutageNoticeRecipient.objects.filter(notice=notice).count()
@@ -654,11 +701,7 @@ def outage_notice_update(
     if details_changed:
         notice.details = details
         fields.append("details")
-    sms = (
-        _queue(notice, _told_recipients(notice), body=outage_sms_text(notice, "outage.updated"), step="updated")
-        if notify
-        else 0
-    )
+    sms = _queue(notice, _told_recipients(notice), code="outage.updated", step="updated") if notify else 0
     notice.sms_count += sms
     _save(
         notice,
@@ -684,11 +727,7 @@ def outage_notice_end(
             _("Le rétablissement est antérieur au début de l'avis : si rien n'a eu lieu, annulez l'avis.")
         )
     notice.ended_at = ended_at
-    sms = (
-        _queue(notice, _told_recipients(notice), body=outage_sms_text(notice, "outage.ended"), step="ended")
-        if notify
-        else 0
-    )
+    sms = _queue(notice, _told_recipients(notice), code="outage.ended", step="ended") if notify else 0
     notice.sms_count += sms
     _save(
         notice,
@@ -715,8 +754,7 @@ def outage_notice_cancel(*, notice_id: int, reason: str, user, now: datetime) ->
         raise OutageNoticeInvalid(_("Le motif de l'annulation fait plus de 255 caractères."))
     sms = 0
     if notice.status == Status.PUBLISHED:
-        body = outage_sms_text(notice, "outage.cancelled", reason=reason)
-        sms = _queue(notice, _told_recipients(notice), body=body, step="cancelled")
+        sms = _queue(notice, _told_recipients(notice), code="outage.cancelled", step="cancelled", reason=reason)
     notice.status = Status.CANCELLED
     notice.cancelled_at = now
     notice.cancel_reason = reason

@@ -59,6 +59,7 @@ from rak_portal.complaint_forms import (
 )
 from rak_portal.views.account import customer_required
 from rak_requests.complaint_models import Complaint, ComplaintCategory, ComplaintEntry
+from rak_requests.complaints.categories import category_name
 from rak_requests.complaints.errors import ComplaintThrottled
 from rak_requests.complaints.selectors import (
     complaint_for_customer,
@@ -160,8 +161,13 @@ def _upload_of(request: HttpRequest, key: str, form, field: str) -> tuple[Valida
     return validated, info.get("original", "")
 
 
-def _refusal_field(form, message: str) -> str | None:
-    """The field a service refusal is about (its message names it), when the form has it."""
+def _refusal_field(form, message: str, field: str | None = None) -> str | None:
+    """The field a service refusal is about (``field``, said by the service, else the French
+    message names it), when the form has it."""
+    if field:
+        return (
+            field if field in form.fields else ("address" if field == "premises" and "address" in form.fields else None)
+        )
     text = message.lower()
     for word, field in (
         ("catégorie", "category"),
@@ -195,6 +201,7 @@ def _file_with_limits(request: HttpRequest, *, filing: ComplaintFiling, customer
         user=request.user if customer is not None else None,
         ip=client_ip(request),
         deduplicate=True,  # a double click on « Envoyer votre demande »: one complaint, one SMS
+        language=getattr(request, "LANGUAGE_CODE", None),  # the SMS to a visitor who is not a customer
     )
 
 
@@ -204,7 +211,7 @@ def _refuse(form, exc: RakError) -> None:
     elif isinstance(exc, FilingError):  # the kept file expired
         form.add_error("file" if "file" in form.fields else "photo", exc.message)
     else:
-        form.add_error(_refusal_field(form, exc.message), exc.message)
+        form.add_error(_refusal_field(form, exc.message, exc.params.get("field")), exc.message)
 
 
 def _filed(request: HttpRequest, complaint: Complaint) -> HttpResponse:
@@ -457,7 +464,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
                 name=data["name"],
                 phone=data["phone"],
                 email=data["email"],
-                subject=f"{category.name} — {service_label}" if service_label else str(category.name),
+                subject=f"{category_name(category)} — {service_label}" if service_label else category_name(category),
                 message=data["message"],
                 premises_id=premises.pk if premises is not None else None,
                 address=data["address"] if premises is None else "",

@@ -177,13 +177,23 @@ def _credit_note(*, complaint: Complaint, staff_user, data: dict, now: datetime)
         now=now,
         amount=Decimal(amount),
     )
+    from rak_requests.complaints import notify
+
     amount_text = _money(note.total_ttc)
+    with notify.in_complaint_language(complaint):  # the thread entry and the e-mail are the customer's
+        body = _(
+            "Un avoir n° %(number)s de %(amount)s a été émis sur votre facture n° %(bill)s. Motif : %(reason)s"
+        ) % {
+            "number": note.number,
+            "amount": _money(note.total_ttc),
+            "bill": bill.number,
+            "reason": reason,
+        }
     entry = complaint_action_record(
         complaint_id=complaint.pk,
         staff_user=staff_user,
         now=now,
-        body=_("Un avoir n° %(number)s de %(amount)s a été émis sur votre facture n° %(bill)s. Motif : %(reason)s")
-        % {"number": note.number, "amount": amount_text, "bill": bill.number, "reason": reason},
+        body=body,
         data={
             "action": "credit_note",
             "credit_note_id": note.pk,
@@ -252,12 +262,15 @@ def _reading_review(*, complaint: Complaint, staff_user, data: dict, now: dateti
     reading = reading_review_request(
         reading_id=reading.pk, staff_user=staff_user, reason=reason, now=now, reference=complaint.number
     )
+    from rak_requests.complaints import notify
+
     billed = reading.bills.exists()
     when = date_format(reading.reading_date, "d/m/Y")
-    body = _(
-        "Votre relevé du %(date)s a été envoyé en vérification à nos services techniques. "
-        "Vous serez informé de la décision ici."
-    ) % {"date": when}
+    with notify.in_complaint_language(complaint):  # the thread entry is the customer's
+        body = _(
+            "Votre relevé du %(date)s a été envoyé en vérification à nos services techniques. "
+            "Vous serez informé de la décision ici."
+        ) % {"date": when}
     complaint_action_record(
         complaint_id=complaint.pk,
         staff_user=staff_user,
@@ -280,6 +293,24 @@ def _reading_review(*, complaint: Complaint, staff_user, data: dict, now: dateti
     return _("Relevé du %(date)s envoyé en vérification : il ne sera pas facturé avant la décision.") % {"date": when}
 
 
+def _decision_text(*, accepted: bool, when: str, reason: str, billed_numbers) -> str:
+    """The reviewer's decision as the thread says it (in the active language)."""
+    if accepted:
+        body = _("Vérification de votre relevé du %(date)s : l'index est confirmé.") % {"date": when}
+    else:
+        body = _("Vérification de votre relevé du %(date)s : l'index n'est pas retenu (%(reason)s).") % {
+            "date": when,
+            "reason": reason,
+        }
+        if billed_numbers:
+            body += " " + _("La facture n° %(bills)s établie sur ce relevé sera régularisée.") % {
+                "bills": ", ".join(billed_numbers)
+            }
+    if accepted and reason:
+        body += " " + reason
+    return body
+
+
 def on_reading_reviewed(*, reading_id: int, accepted: bool, reason: str, billed_numbers, staff_user, now, **_extra):
     """``HOOK_READING_REVIEWED``: each complaint that sent this reading to verification and is still
     waiting learns the decision in its thread (visible to the customer); the agent in charge too."""
@@ -298,20 +329,10 @@ def on_reading_reviewed(*, reading_id: int, accepted: bool, reason: str, billed_
         when = entry.data.get("reading_date", "")
         if when:
             when = date_format(datetime.fromisoformat(when).date(), "d/m/Y")
-        if accepted:
-            body = _("Vérification de votre relevé du %(date)s : l'index est confirmé.") % {"date": when}
-        else:
-            body = _("Vérification de votre relevé du %(date)s : l'index n'est pas retenu (%(reason)s).") % {
-                "date": when,
-                "reason": reason,
-            }
-            if billed_numbers:
-                body += " " + _("La facture n° %(bills)s établie sur ce relevé sera régularisée.") % {
-                    "bills": ", ".join(billed_numbers)
-                }
-        if accepted and reason:
-            body += " " + reason
         complaint = entry.complaint
+        with notify.in_complaint_language(complaint):  # the thread entry and the e-mail are the customer's
+            body = _decision_text(accepted=accepted, when=when, reason=reason, billed_numbers=billed_numbers)
+        staff_body = _decision_text(accepted=accepted, when=when, reason=reason, billed_numbers=billed_numbers)
         complaint_action_record(
             complaint_id=complaint.pk,
             staff_user=staff_user,
@@ -331,7 +352,7 @@ def on_reading_reviewed(*, reading_id: int, accepted: bool, reason: str, billed_
             notify.complaint_staff_notify(
                 complaint,
                 subject=_("Réclamation %(number)s : décision sur le relevé") % {"number": complaint.number},
-                body=body,
+                body=staff_body,
             )
 
 

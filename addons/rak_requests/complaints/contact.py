@@ -10,17 +10,26 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.api import event_key, message_send, message_template_register
 from rak_base.errors import RakError
+from rak_customer.language import customer_language_code
 from rak_customer.models import ContactMessage
-from rak_requests.complaints.notify import _sms_fit  # the same cut as the complaints' SMS: at most 3 parts
+from rak_requests.complaints.notify import (  # the same cut as the complaints' SMS: at most 3 parts
+    _sms_fit,
+    written_language,
+)
 
 TEMPLATE = "contact.reply"
 SMS_TEXT_MAX = 280
 REPEAT_WINDOW = timedelta(minutes=2)
+# typical values, to count the SMS in the back office
+EXAMPLE_SUBJECT = "Horaires de l'agence"  # i18n: not for customers
+EXAMPLE_TEXT = "L'agence est ouverte de 8 h à 16 h."  # i18n: not for customers
 
 
 class ContactReplyError(RakError):
@@ -33,8 +42,8 @@ def contact_templates_register() -> None:
         label=_("Réponse à un message « Contactez-nous »"),
         placeholders={
             "name": (_("nom de l'expéditeur"), "Amina Alaoui"),
-            "subject": (_("objet du message reçu"), "Horaires de l'agence"),
-            "text": (_("réponse écrite par l'agent"), "L'agence est ouverte de 8 h à 16 h."),
+            "subject": (_("objet du message reçu"), EXAMPLE_SUBJECT),
+            "text": (_("réponse écrite par l'agent"), EXAMPLE_TEXT),
         },
         defaults={
             "EMAIL": (
@@ -45,6 +54,14 @@ def contact_templates_register() -> None:
         },
         required=("text",),
     )
+
+
+def contact_message_language(message: ContactMessage) -> str:
+    """The language the sender reads: their customer account's when the message is linked to one,
+    else Arabic when they wrote in Arabic, else French."""
+    if message.customer_id:
+        return customer_language_code(message.customer)
+    return written_language(f"{message.subject} {message.body}") or settings.LANGUAGE_CODE
 
 
 @transaction.atomic
@@ -66,21 +83,33 @@ def contact_message_reply(*, message_id: int, staff_user, body: str, now: dateti
     if not text:
         raise ContactReplyError(_("Écrivez votre réponse."))
     event = event_key()
+    language = contact_message_language(message)
     # the sender's name and subject are one line each: a line break (a hand-made post of
     # « Contactez-nous ») in the e-mail's subject would make it undeliverable
     context = {"name": " ".join(message.name.split()), "subject": " ".join(message.subject.split()), "text": text}
-    message_send(code=TEMPLATE, context=context, channels=["EMAIL"], email=message.email, kind="contact", event=event)
+    message_send(
+        code=TEMPLATE,
+        context=context,
+        channels=["EMAIL"],
+        email=message.email,
+        kind="contact",
+        event=event,
+        language=language,
+    )
     if message.phone:
         sms_context = {**context, "text": text}
         if len(text) > SMS_TEXT_MAX:  # GSM-7 « ... » (a « … » makes the whole SMS UCS-2, 70 characters a part)
-            sms_context["text"] = text[: SMS_TEXT_MAX - 3].rstrip() + "... " + str(_("(suite par e-mail)"))
+            with translation.override(language):
+                more = str(_("(suite par e-mail)"))
+            sms_context["text"] = text[: SMS_TEXT_MAX - 3].rstrip() + "... " + more
         message_send(
             code=TEMPLATE,
-            context=_sms_fit(TEMPLATE, sms_context, "text"),
+            context=_sms_fit(TEMPLATE, sms_context, "text", language=language),
             channels=["SMS"],
             phone=message.phone,
             kind="contact",
             event=event,
+            language=language,
         )
     message.status = ContactMessage.Status.HANDLED
     message.staff_note = note

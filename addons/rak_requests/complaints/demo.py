@@ -18,7 +18,7 @@ from rak_requests.complaint_models import Complaint, ComplaintCategory
 from rak_requests.complaints import services
 from rak_requests.complaints.errors import ComplaintThrottled
 
-MESSAGES = {
+MESSAGES = {  # i18n: not for customers (demo data: what customers typed)
     "facturation": (
         "Facture trop élevée",
         "Ma dernière facture est le double de d'habitude alors que nous étions absents deux semaines.",
@@ -34,7 +34,9 @@ MESSAGES = {
 
 
 class DemoComplaintsRefused(RakError):
-    default_message = "Les réclamations de démonstration ne sont pas créées en production."
+    default_message = (  # i18n: not for customers (a staff command)
+        "Les réclamations de démonstration ne sont pas créées en production."
+    )
 
 
 @transaction.atomic
@@ -59,7 +61,7 @@ def demo_complaints_generate(*, now: datetime, count: int = 24, seed: int = 2026
         phone = customer.contacts.filter(kind="PHONE").values_list("value", flat=True).first() or "+212600000000"
         dossier = customer.dossiers.select_related("premises").first()
         filed_at = now - timedelta(hours=rng.randint(2, 24 * 12))
-        filing = services.ComplaintFiling(
+        filing = services.ComplaintFiling(  # i18n: not for customers (demo data)
             category=category,
             name=customer.display_name,
             phone=phone,
@@ -81,7 +83,7 @@ def demo_complaints_generate(*, now: datetime, count: int = 24, seed: int = 2026
             continue  # new, unanswered (some past their deadline)
         reply_at = filed_at + timedelta(hours=rng.randint(1, 20))
         if fate == 1:
-            services.complaint_reply(
+            services.complaint_reply(  # i18n: not for customers (demo data)
                 complaint_id=complaint.pk,
                 staff_user=staff,
                 body="Pouvez-vous nous envoyer une photo de votre compteur avec l'index lisible ?",
@@ -91,14 +93,14 @@ def demo_complaints_generate(*, now: datetime, count: int = 24, seed: int = 2026
             )
         elif fate == 2:
             services.complaint_take(complaint_id=complaint.pk, staff_user=staff, now=reply_at)
-            services.complaint_note(
+            services.complaint_note(  # i18n: not for customers (demo data)
                 complaint_id=complaint.pk,
                 staff_user=staff,
                 body="Vérification en cours avec l'équipe technique.",
                 now=reply_at,
             )
         else:
-            services.complaint_close(
+            services.complaint_close(  # i18n: not for customers (demo data)
                 complaint_id=complaint.pk,
                 staff_user=staff,
                 result=(
@@ -107,7 +109,7 @@ def demo_complaints_generate(*, now: datetime, count: int = 24, seed: int = 2026
                 ),
                 now=reply_at,
             )
-            services.complaint_rate(
+            services.complaint_rate(  # i18n: not for customers (demo data)
                 complaint_id=complaint.pk,
                 customer=customer,
                 user=user,

@@ -30,9 +30,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from rak_base.api import each_item, job_register
 from rak_requests.complaint_models import Complaint, ComplaintEntry
@@ -107,11 +106,11 @@ def complaint_escalate(*, complaint_id: int, now: datetime, supervisor_list=None
         return None
     values = {"first_due": _when(complaint.first_answer_due_at), "due": _when(complaint.due_at)}
     if breach == BREACH_DUE:
-        text = _t("Délai de traitement dépassé : la réclamation devait être traitée avant le %(due)s.") % values
-        label = _t("délai de traitement dépassé")
+        text = gettext("Délai de traitement dépassé : la réclamation devait être traitée avant le %(due)s.") % values
+        label = gettext("délai de traitement dépassé")
     else:
-        text = _t("Aucune première réponse au client avant le %(first_due)s.") % values
-        label = _t("sans première réponse dans le délai")
+        text = gettext("Aucune première réponse au client avant le %(first_due)s.") % values
+        label = gettext("sans première réponse dans le délai")
     Complaint.objects.filter(pk=complaint.pk).update(escalated_at=now)
     ComplaintEntry.objects.create(
         complaint=complaint,
@@ -151,7 +150,10 @@ def complaints_escalate_overdue(*, now: datetime) -> int:
         if complaint_escalate(complaint_id=complaint_id, now=now, supervisor_list=supervisor_list):
             escalated.append(complaint_id)
 
-    each_item(candidates, escalate, describe=lambda pk: f"réclamation #{pk}")
+    def describe(pk: int) -> str:
+        return f"réclamation #{pk}"  # i18n: not for customers (the job's log)
+
+    each_item(candidates, escalate, describe=describe)
     return len(escalated)
 
 

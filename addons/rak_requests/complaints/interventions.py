@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -126,13 +127,15 @@ def intervention_order(*, complaint_id: int, staff_user, order: InterventionOrde
         created_at=now,
         created_by=staff_user,
     )
+    with notify.in_complaint_language(complaint):  # the thread entry is the customer's
+        body = _("Une intervention de nos équipes techniques a été ordonnée : %(kind)s.") % {
+            "kind": intervention.get_kind_display()
+        } + _planned_text(order.planned_for)
     complaint_action_record(
         complaint_id=complaint.pk,
         staff_user=staff_user,
         now=now,
-        body=_("Une intervention de nos équipes techniques a été ordonnée : %(kind)s.")
-        % {"kind": intervention.get_kind_display()}
-        + _planned_text(order.planned_for),
+        body=body,
         data={
             "action": "intervention",
             "intervention_id": intervention.pk,
@@ -177,13 +180,17 @@ def intervention_complete(
     intervention.done_by = staff_user
     intervention.save(update_fields=["status", "report", "done_at", "done_by"])
     complaint = intervention.complaint
+    with notify.in_complaint_language(complaint) if public else translation.override(settings.LANGUAGE_CODE):
+        body = _("Intervention réalisée (%(kind)s) — compte rendu : %(report)s") % {
+            "kind": intervention.get_kind_display(),
+            "report": intervention.report,
+        }
     entry = complaint_action_record(
         complaint_id=complaint.pk,
         staff_user=staff_user,
         now=now,
         internal=not public,
-        body=_("Intervention réalisée (%(kind)s) — compte rendu : %(report)s")
-        % {"kind": intervention.get_kind_display(), "report": intervention.report},
+        body=body,
         data={
             "action": "intervention_done",
             "intervention_id": intervention.pk,

@@ -6,13 +6,24 @@ defaults here are used until they do.
 The customer's SMS are written in the GSM-7 alphabet (straight quotes, no « n° », no dash): one
 character outside it (« » ° — ê ç) makes the whole SMS UCS-2, 70 characters per SMS instead of 160,
 and the « prise en charge » SMS would cost 3 SMS instead of 1. A staff reply or a closing result
-goes into the SMS cut to ``SMS_TEXT_MAX`` characters (the e-mail and the bell carry all of it)."""
+goes into the SMS cut to ``SMS_TEXT_MAX`` characters (the e-mail and the bell carry all of it).
+
+Language (issue 12): what the complainant receives is written in their language
+(``complaint_language``): the customer's (``Customer.language``) when the complaint is theirs, else
+the language of the page the complaint was filed on (kept in the « déposée » entry's data, no
+column needed), else Arabic for a message written in Arabic, else French. Each message template has
+an Arabic and an English default (gettext): Arabic SMS are UCS-2 (70 characters, 67 a part), so
+their wording is short — at most two SMS with the examples. What staff receive stays French (the
+back office's language), whoever's page triggered it."""
 
 from __future__ import annotations
+
+import re
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.api import (
@@ -24,6 +35,7 @@ from rak_base.api import (
     phone_is_mobile,
     sms_length,
 )
+from rak_customer.language import customer_language_code
 
 KIND = "complaint"
 SMS = "SMS"
@@ -46,7 +58,43 @@ ESCALATED = "complaint.escalated"
 
 EXAMPLE_NUMBER = "REC2026-000123"
 EXAMPLE_URL = "https://www.rak.ma/espace/reclamations/"
-EXAMPLE_REPLY = "Votre compteur a été vérifié : l'index relevé est correct, la facture de novembre est maintenue."
+EXAMPLE_REPLY = (  # i18n: not for customers (a typical value, to count the SMS in the back office)
+    "Votre compteur a été vérifié : l'index relevé est correct, la facture de novembre est maintenue."
+)
+EXAMPLE_DETAIL = (  # i18n: not for customers (staff's escalation notice, a typical value)
+    "Délai de traitement dépassé : la réclamation devait être traitée avant le 04/12/2026 17:00."
+)
+LANGUAGE_KEY = "language"  # in the « déposée » entry's data: the language of the page it was filed on
+ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
+LATIN_LETTER = re.compile(r"[A-Za-zÀ-ÿ]")
+
+
+def _site_language(code: str | None) -> str:
+    code = (code or "").split("-")[0]
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def written_language(text: str) -> str:
+    """« ar » for a text written mostly in Arabic letters, else "" (unknown)."""
+    arabic, latin = len(ARABIC_LETTER.findall(text or "")), len(LATIN_LETTER.findall(text or ""))
+    return "ar" if arabic and arabic >= latin else ""
+
+
+def complaint_language(complaint) -> str:
+    """The language the complainant reads: their customer account's (``Customer.language``), else
+    the language of the page the complaint was filed on, else Arabic when they wrote in Arabic, else
+    French (the site's default)."""
+    if complaint.customer_id:
+        return customer_language_code(complaint.customer)
+    data = complaint.entries.filter(kind="FILED").values_list("data", flat=True).first() or {}
+    filed_in = data.get(LANGUAGE_KEY) if isinstance(data, dict) else None
+    return _site_language(filed_in or written_language(complaint.message))
+
+
+def in_complaint_language(complaint):
+    """``with in_complaint_language(complaint):`` what the complainant reads (a thread entry written
+    by a staff action, a text sent to them) is composed in their language, not the agent's."""
+    return translation.override(complaint_language(complaint))
 
 
 def tracking_url() -> str:
@@ -61,10 +109,11 @@ def _cut(text: str, limit: int = SMS_TEXT_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."  # GSM-7 has no « … »
 
 
-def _sms_fit(code: str, context: dict, key: str) -> dict:
-    """``context`` with ``context[key]`` (a staff text) cut so that the SMS of ``code`` is at most
-    ``SMS_TEXT_MAX`` characters of it and ``SMS_MAX_SEGMENTS`` SMS in all, whatever the encoding."""
-    render = message_renderer(code=code, channel=SMS)
+def _sms_fit(code: str, context: dict, key: str, *, language: str = "fr") -> dict:
+    """``context`` with ``context[key]`` (a staff text) cut so that the SMS of ``code`` in
+    ``language`` is at most ``SMS_TEXT_MAX`` characters of it and ``SMS_MAX_SEGMENTS`` SMS in all,
+    whatever the encoding."""
+    render = message_renderer(code=code, channel=SMS, language=language)
     text = _cut(str(context.get(key) or ""))
 
     def fits(value: str) -> bool:
@@ -82,23 +131,44 @@ def _sms_fit(code: str, context: dict, key: str) -> dict:
     return {**context, key: text[:low].rstrip() + "..."}
 
 
-def _send(complaint, *, code: str, context: dict, channels=CHANNELS, sms_context: dict | None = None) -> list[str]:
-    """Queue message ``code`` on the ``channels`` the complaint can receive (its phone, e-mail,
-    portal account), one event for all copies; return the channels used."""
+def _send(
+    complaint,
+    *,
+    code: str,
+    context: dict,
+    language: str,
+    channels=CHANNELS,
+    sms_key: str = "",
+) -> list[str]:
+    """Queue message ``code`` in ``language`` on the ``channels`` the complaint can receive (its
+    phone, e-mail, portal account), one event for all copies; return the channels used. ``sms_key``:
+    the staff text of ``context`` cut to fit the SMS."""
     event = event_key()
     recipients = {"user": complaint.user, "phone": complaint.phone, "email": complaint.email, "kind": KIND}
     queued = []
-    if SMS in channels and phone_is_mobile(complaint.phone):  # a landline given at the counter: no SMS
-        queued += message_send(code=code, context=sms_context or context, channels=[SMS], event=event, **recipients)
-    others = [channel for channel in (EMAIL, BELL) if channel in channels]
-    if others:
-        queued += message_send(code=code, context=context, channels=others, event=event, **recipients)
+    with translation.override(language):  # anything written on the way is in the complainant's language
+        if SMS in channels and phone_is_mobile(complaint.phone):  # a landline given at the counter: no SMS
+            sms_context = _sms_fit(code, context, sms_key, language=language) if sms_key else context
+            queued += message_send(
+                code=code, context=sms_context, channels=[SMS], event=event, language=language, **recipients
+            )
+        others = [channel for channel in (EMAIL, BELL) if channel in channels]
+        if others:
+            queued += message_send(
+                code=code, context=context, channels=others, event=event, language=language, **recipients
+            )
     return [channel for channel in CHANNELS if any(message.channel == channel for message in queued)]
 
 
-def complaint_filed_notify(complaint) -> list[str]:
-    """The seed's « SMS de prise en charge avec le numéro attribué à la réclamation »."""
-    return _send(complaint, code=FILED, context={"number": complaint.number, "url": tracking_url()})
+def complaint_filed_notify(complaint, *, language: str | None = None) -> list[str]:
+    """The seed's « SMS de prise en charge avec le numéro attribué à la réclamation », in
+    ``language`` (default: ``complaint_language``)."""
+    return _send(
+        complaint,
+        code=FILED,
+        context={"number": complaint.number, "url": tracking_url()},
+        language=_site_language(language) if language else complaint_language(complaint),
+    )
 
 
 def complaint_reply_notify(complaint, *, text: str, channels, asks_information: bool = False) -> list[str]:
@@ -107,7 +177,8 @@ def complaint_reply_notify(complaint, *, text: str, channels, asks_information: 
         complaint,
         code=INFO_REQUESTED if asks_information else REPLY,
         context=context,
-        sms_context=_sms_fit(INFO_REQUESTED if asks_information else REPLY, context, "text"),
+        language=complaint_language(complaint),
+        sms_key="text",
         channels=channels,
     )
 
@@ -115,7 +186,7 @@ def complaint_reply_notify(complaint, *, text: str, channels, asks_information: 
 def complaint_closed_notify(complaint) -> list[str]:
     """Closure: the result is sent by SMS (and by e-mail and bell when the complaint has them)."""
     context = {"number": complaint.number, "result": complaint.result, "url": tracking_url()}
-    return _send(complaint, code=CLOSED, context=context, sms_context=_sms_fit(CLOSED, context, "result"))
+    return _send(complaint, code=CLOSED, context=context, language=complaint_language(complaint), sms_key="result")
 
 
 def complaint_staff_notify(complaint, *, subject: str, body: str, users=None) -> int:
@@ -143,7 +214,16 @@ def _staff_send(complaint, *, code: str, context: dict, users, channels=(BELL,))
     context = {"number": complaint.number, "subject": complaint.subject, **context}
     event = event_key()
     for user in recipients:
-        message_send(code=code, context=context, channels=channels, user=user, email=user.email, kind=KIND, event=event)
+        message_send(
+            code=code,
+            context=context,
+            channels=channels,
+            user=user,
+            email=user.email,
+            kind=KIND,
+            event=event,
+            language=settings.LANGUAGE_CODE,  # the back office's language, whoever's page triggered it
+        )
     return len(recipients)
 
 
@@ -154,12 +234,9 @@ def complaint_reopened_notify(complaint, *, reason: str, users=None) -> int:
 
 def complaint_customer_message_notify(complaint, *, text: str, users=None) -> int:
     """The customer added information or a file: its agent (or the handlers) is told."""
-    return _staff_send(
-        complaint,
-        code=CUSTOMER_MESSAGE,
-        context={"text": _cut(text) or _("Le client a joint un fichier.")},
-        users=users,
-    )
+    with translation.override(settings.LANGUAGE_CODE):  # staff read French, the customer's page may not be
+        attached = str(_("Le client a joint un fichier."))
+    return _staff_send(complaint, code=CUSTOMER_MESSAGE, context={"text": _cut(text) or attached}, users=users)
 
 
 def complaint_assigned_notify(complaint, *, assignee) -> int:
@@ -170,7 +247,9 @@ def complaint_escalated_notify(complaint, *, supervisors, agent=None, breach: st
     """The complaint passed a deadline (SLA): the supervisors by bell and e-mail, the agent in charge
     by bell, one event. ``breach``: « délai de traitement dépassé » / « sans première réponse dans le
     délai »; ``detail``: the sentence with the deadline."""
-    who = (agent.get_full_name() or agent.username) if agent is not None else _("personne (file d'attente)")
+    with translation.override(settings.LANGUAGE_CODE):  # staff read French
+        nobody = str(_("personne (file d'attente)"))
+    who = (agent.get_full_name() or agent.username) if agent is not None else nobody
     context = {
         "number": complaint.number,
         "subject": complaint.subject,
@@ -184,10 +263,25 @@ def complaint_escalated_notify(complaint, *, supervisors, agent=None, breach: st
     supervisors = list(supervisors)
     for user in supervisors:
         message_send(
-            code=ESCALATED, context=context, channels=(BELL, EMAIL), user=user, email=user.email, kind=KIND, event=event
+            code=ESCALATED,
+            context=context,
+            channels=(BELL, EMAIL),
+            user=user,
+            email=user.email,
+            kind=KIND,
+            event=event,
+            language=settings.LANGUAGE_CODE,
         )
     if agent is not None and agent not in supervisors:
-        message_send(code=ESCALATED, context=context, channels=(BELL,), user=agent, kind=KIND, event=event)
+        message_send(
+            code=ESCALATED,
+            context=context,
+            channels=(BELL,),
+            user=agent,
+            kind=KIND,
+            event=event,
+            language=settings.LANGUAGE_CODE,
+        )
     return len(supervisors) + (agent is not None and agent not in supervisors)
 
 
@@ -205,7 +299,7 @@ _NUMBER = {"number": (_("numéro de la réclamation"), EXAMPLE_NUMBER)}
 _URL = {"url": (_("adresse de la rubrique « Mes réclamations »"), EXAMPLE_URL)}
 _STAFF = {
     "number": (_("numéro de la réclamation"), EXAMPLE_NUMBER),
-    "subject": (_("objet de la réclamation"), "Facture de novembre trop élevée"),
+    "subject": (_("objet de la réclamation"), "Facture de novembre trop élevée"),  # i18n: not for customers
 }
 
 
@@ -281,7 +375,7 @@ def templates_register() -> None:
             **_NUMBER,
             "result": (
                 _("résultat du traitement saisi à la clôture (coupé à 300 caractères dans le SMS)"),
-                "Facture rectifiée : un avoir de 120,50 DH a été imputé sur votre compte.",
+                "Facture rectifiée : un avoir de 120,50 DH a été imputé sur votre compte.",  # i18n: not for customers
             ),
             **_URL,
         },
@@ -299,7 +393,9 @@ def templates_register() -> None:
             BELL: (_("Réclamation {number} clôturée"), _("Résultat du traitement : {result}")),
         },
     )
-    staff_text = {"text": (_("texte du client (coupé à 300 caractères)"), "Le problème persiste depuis hier.")}
+    staff_text = {  # i18n: not for customers (the example: a typical value)
+        "text": (_("texte du client (coupé à 300 caractères)"), "Le problème persiste depuis hier."),
+    }
     message_template_register(
         REOPENED,
         label=_("Réclamation rouverte par le client (au personnel)"),
@@ -328,11 +424,8 @@ def templates_register() -> None:
         placeholders={
             **_STAFF,
             "category": (_("catégorie"), "Facturation"),
-            "breach": (_("retard constaté"), "délai de traitement dépassé"),
-            "detail": (
-                _("phrase avec l'échéance dépassée"),
-                "Délai de traitement dépassé : la réclamation devait être traitée avant le 04/12/2026 17:00.",
-            ),
+            "breach": (_("retard constaté"), "délai de traitement dépassé"),  # i18n: not for customers
+            "detail": (_("phrase avec l'échéance dépassée"), EXAMPLE_DETAIL),
             "who": (_("agent en charge"), "Salma Idrissi"),
             "url": (_("adresse de la réclamation dans le back office"), "https://www.rak.ma/backoffice/..."),
         },

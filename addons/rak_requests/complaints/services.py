@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -29,6 +29,7 @@ from rak_customer.models import ContactMessage, Customer, Dossier
 from rak_customer.selectors import customer_portal_user
 from rak_requests.complaint_models import Complaint, ComplaintCategory, ComplaintEntry, OutageNotice
 from rak_requests.complaints import notify
+from rak_requests.complaints.categories import category_name
 from rak_requests.complaints.errors import (
     ComplaintAlreadyRated,
     ComplaintClosed,
@@ -195,9 +196,9 @@ def _position(latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
         lat = Decimal(str(latitude)).quantize(Decimal("0.000001"))
         lon = Decimal(str(longitude)).quantize(Decimal("0.000001"))
     except (ArithmeticError, ValueError):
-        raise ComplaintRefused(_("La position transmise par le navigateur est invalide.")) from None
+        raise ComplaintRefused(_("La position transmise par le navigateur est invalide."), field="address") from None
     if not (lat.is_finite() and lon.is_finite() and -90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ComplaintRefused(_("La position transmise par le navigateur est invalide."))
+        raise ComplaintRefused(_("La position transmise par le navigateur est invalide."), field="address")
     return lat, lon
 
 
@@ -214,21 +215,27 @@ def complaint_file(
     staff_user=None,
     ip: str = "",
     deduplicate: bool = False,
+    language: str | None = None,
 ) -> Complaint:
     """File a complaint. ``customer``/``user``: the logged-in customer (their dossier, bill and
     reading must be theirs); ``staff_user``: filed at the counter or by phone for the customer.
+    ``language``: the language of the page it was filed on (default: the active one), kept with
+    the complaint for what is sent to a complainant who is not a known customer (a customer hears
+    in their account's language: ``notify.complaint_language``).
     ``deduplicate`` (the forms): the same complaint sent again within ``DUPLICATE_WINDOW`` — same
     phone (or customer), category, bill and message: a double click on « Envoyer votre demande »,
     « Renvoyer » after a slow page — is the first one, returned as is (no second SMS)."""
     category = ComplaintCategory.objects.filter(pk=filing.category.pk, is_active=True).first()
     if category is None:
-        raise ComplaintRefused(_("Choisissez une catégorie de réclamation."))
+        raise ComplaintRefused(_("Choisissez une catégorie de réclamation."), field="category")
     message = _text(filing.message)
     name = _text(_one_line(filing.name), required_error=ComplaintRefused)
     phone = phone_normalize(filing.phone) if filing.phone else ""
     public = customer is None and staff_user is None
     if public and not phone:
-        raise ComplaintRefused(_("Indiquez votre numéro de téléphone : le SMS de prise en charge y sera envoyé."))
+        raise ComplaintRefused(
+            _("Indiquez votre numéro de téléphone : le SMS de prise en charge y sera envoyé."), field="phone"
+        )
     if staff_user is None:  # at the counter or on the phone, the agent is the filter
         _filing_throttle(phone=phone, ip=ip, now=now, public=public)
     if deduplicate and (phone or customer is not None):  # after the throttles: a robot's repeats count
@@ -244,17 +251,17 @@ def complaint_file(
     dossier = bill = reading = premises = None
     if filing.dossier_id or filing.bill_id or filing.reading_id or filing.premises_id:
         if customer is None:
-            raise ComplaintRefused(_("Connectez-vous pour désigner un dossier ou une facture."))
+            raise ComplaintRefused(_("Connectez-vous pour désigner un dossier ou une facture."), field="dossier")
         if filing.dossier_id:
             dossier = Dossier.objects.select_related("premises").filter(pk=filing.dossier_id, customer=customer).first()
             if dossier is None:
-                raise ComplaintRefused(_("Ce dossier ne fait pas partie de vos abonnements."))
+                raise ComplaintRefused(_("Ce dossier ne fait pas partie de vos abonnements."), field="dossier")
         if filing.bill_id:
             from rak_billing.models import Bill
 
             bill = Bill.objects.filter(pk=filing.bill_id, customer=customer).first()
             if bill is None:
-                raise ComplaintRefused(_("Cette facture ne fait pas partie de vos factures."))
+                raise ComplaintRefused(_("Cette facture ne fait pas partie de vos factures."), field="bill")
             if dossier is None and bill.dossier_id:
                 dossier = Dossier.objects.select_related("premises").get(pk=bill.dossier_id)
         if filing.reading_id:
@@ -262,7 +269,7 @@ def complaint_file(
 
             reading = MeterReading.objects.filter(pk=filing.reading_id, dossier__customer=customer).first()
             if reading is None:
-                raise ComplaintRefused(_("Ce relevé ne concerne pas vos abonnements."))
+                raise ComplaintRefused(_("Ce relevé ne concerne pas vos abonnements."), field="bill")
             if dossier is None:
                 dossier = Dossier.objects.select_related("premises").get(pk=reading.dossier_id)
         if filing.premises_id:
@@ -270,19 +277,20 @@ def complaint_file(
 
             premises = Premises.objects.filter(pk=filing.premises_id, dossiers__customer=customer).distinct().first()
             if premises is None:
-                raise ComplaintRefused(_("Ce local ne fait pas partie de vos abonnements."))
+                raise ComplaintRefused(_("Ce local ne fait pas partie de vos abonnements."), field="premises")
     if premises is None and dossier is not None:
         premises = dossier.premises
     address = _one_line(filing.address) or (premises.address if premises else "")
     district = _one_line(filing.district) or (premises.district if premises else "")
     latitude, longitude = _position(filing.latitude, filing.longitude)
     if filing.source == Complaint.Source.INCIDENT and not (address or latitude is not None):
-        raise ComplaintRefused(_("Indiquez l'adresse du problème ou autorisez la localisation."))
+        raise ComplaintRefused(_("Indiquez l'adresse du problème ou autorisez la localisation."), field="address")
     notice = None
     if filing.outage_notice_id:
         notice = OutageNotice.objects.filter(pk=filing.outage_notice_id, status=OutageNotice.Status.PUBLISHED).first()
 
     first_due, due = complaint_deadlines(category, now)
+    filed_in = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
     complaint = Complaint.objects.create(
         number=complaint_number_next(now=now),
         category=category,
@@ -296,7 +304,7 @@ def complaint_file(
         name=name[:120],
         email=filing.email.strip().lower(),
         phone=phone,
-        subject=(_one_line(filing.subject) or str(category.name))[:160],
+        subject=(_one_line(filing.subject) or category_name(category))[:160],  # in the complainant's language
         message=message,
         dossier=dossier,
         bill=bill,
@@ -322,9 +330,9 @@ def complaint_file(
         body=message,
         upload=filing.upload,
         upload_name=filing.upload_name,
-        data={"channel": filing.channel, "source": filing.source},
+        data={"channel": filing.channel, "source": filing.source, notify.LANGUAGE_KEY: filed_in},
     )
-    notify.complaint_filed_notify(complaint)
+    notify.complaint_filed_notify(complaint, language=filed_in if customer is None else None)
     return complaint
 
 
@@ -682,7 +690,12 @@ def complaint_from_contact_message(
         actor_kind=Entry.Actor.CUSTOMER,
         now=message.created_at,
         body=message.body,
-        data={"channel": Complaint.Channel.CONTACT, "contact_message_id": message.pk},
+        data={
+            "channel": Complaint.Channel.CONTACT,
+            "contact_message_id": message.pk,
+            # the sender wrote on a page we do not know the language of: the language they wrote in
+            notify.LANGUAGE_KEY: notify.written_language(message.body) or settings.LANGUAGE_CODE,
+        },
     )
     _entry(
         complaint,

@@ -1,6 +1,7 @@
 /* « Utiliser ma position » on « Signaler une fuite ou une coupure »: the browser's Geolocation API
  * fills the hidden latitude / longitude fields. Without JavaScript (or when the customer refuses)
- * the button stays hidden and the address is asked instead; no external service is called. */
+ * the button stays hidden and the address is asked instead; no external service is called. Its words
+ * are the page's (data-* attributes written with {% translate %}), in the page's language. */
 (function () {
   "use strict";
 
@@ -22,8 +23,12 @@
           lat.value = position.coords.latitude.toFixed(6);
           lon.value = position.coords.longitude.toFixed(6);
           var accuracy = Math.round(position.coords.accuracy || 0);
-          status.textContent = button.getAttribute("data-found") + " " + lat.value + ", " + lon.value +
-            (accuracy ? " (" + button.getAttribute("data-accuracy") + " " + accuracy + " m)." : ".");
+          // whole sentences from the page, in its language: « {lat} », « {lon} », « {accuracy} » filled here
+          var sentence = button.getAttribute(accuracy ? "data-found-accuracy" : "data-found") || "{lat}, {lon}";
+          status.textContent = sentence
+            .replace("{lat}", lat.value)
+            .replace("{lon}", lon.value)
+            .replace("{accuracy}", String(accuracy));
           button.disabled = false;
         },
         function () {
