@@ -23,6 +23,7 @@ from django.utils import translation
 
 from rak_base import clock
 from rak_base.models import Message
+from rak_base.sms_length import sms_length
 from rak_billing.models import Bill, MeterReading
 from rak_billing.notifications import billing_run_notify, notification_kind
 from rak_billing.readings import reading_review
@@ -304,7 +305,9 @@ def test_held_reading_notice_in_the_customers_language(now):
     readings_notify_held(readings)
     ar_bell = Message.objects.get(user=ar_user, channel=Message.Channel.BELL, kind="reading_held")
     fr_bell = Message.objects.get(user=fr_user, channel=Message.Channel.BELL, kind="reading_held")
-    assert ar_bell.subject == "القراءة قيد التحقق" and "استهلاكا غير معتاد" in ar_bell.body
+    assert ar_bell.subject == "القراءة قيد التحقق" and "استهلاكه غير معتاد" in ar_bell.body
+    ar_sms = Message.objects.get(recipient="+212611000009", channel=Message.Channel.SMS, kind="reading_held")
+    assert ar_sms.body.startswith("RAK: مؤشر") and sms_length(ar_sms.body).segments <= 2
     assert fr_bell.subject == "Relevé en cours de vérification" and "consommation inhabituelle" in fr_bell.body
 
 
@@ -328,6 +331,7 @@ def test_bill_available_in_the_customers_language():
         return Message.objects.get(channel=Message.Channel.SMS, recipient=phone, kind=notification_kind(run.pk)).body
 
     assert sms("+212661000021").startswith("RAK: فاتورتك لشهر فبراير 2026 متوفرة")
+    assert sms_length(sms("+212661000021")).segments <= 2  # UCS-2: 67 characters a part
     assert sms("+212661000022").startswith("RAK: Your bill for February 2026 is available")
     assert sms("+212661000023").startswith("RAK : Votre facture de février 2026 est disponible")
     bell = Message.objects.get(channel=Message.Channel.BELL, user=ar_user, kind=notification_kind(run.pk))
