@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
+from io import BytesIO
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from openpyxl import load_workbook
 
 from rak_base import clock
 from rak_base.models import Message
@@ -210,6 +212,22 @@ def test_efacture_filters_and_chart_in_english_and_arabic(client, account):
     assert "Amounts billed over the last 6 months, in MAD excl. VAT" in html
     html = page(client, user, "portal:efacture", "ar")
     assert "شهر الفوترة" in html and "تحميل الإحصائيات العامة" in html
+
+
+def test_exports_in_arabic(client, account):
+    _customer, user, *_ = account
+    client.force_login(user)
+    client.cookies["rak_language"] = "ar"
+    response = client.get(reverse("portal:efacture_pdf"))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    workbook = load_workbook(BytesIO(client.get(reverse("portal:statistics_xlsx")).content))
+    assert workbook.sheetnames == ["حسب الشهر", "حسب الملف", "حسب الملف والشهر", "الأداءات"]
+    assert workbook["حسب الشهر"]["A1"].value == "الشهر"
+    workbook = load_workbook(BytesIO(client.get(reverse("portal:efacture_xlsx")).content))
+    assert workbook.active.title == "الفواتير" and workbook.active["A1"].value == "رقم الزبون"
+    client.cookies["rak_language"] = "fr"
+    workbook = load_workbook(BytesIO(client.get(reverse("portal:statistics_xlsx")).content))
+    assert workbook.sheetnames == ["Par mois", "Par dossier", "Par dossier et mois", "Paiements"]
 
 
 def test_hot_pages_make_no_extra_query_in_arabic(client, account):
