@@ -3,6 +3,7 @@
 
 - the login page and a logged-in customer's dashboard say their language and direction on <html>
   (``dir="rtl"`` in Arabic), and never scroll sideways; Arabic is set in the self-hosted Arabic font;
+- an arrow that means « back » (.icon-dir) is mirrored in Arabic;
 - Latin-script fields (code client / e-mail / phone, password, e-mail, phone) stay left to right
   inside an Arabic form, their value starting from the form's start edge (the right);
 - on a desktop the menu (sidebar) sits on the right half in Arabic, on the left in French and
@@ -119,6 +120,13 @@ def test_login_page_and_dashboard_layout(browser, live_server, customer, languag
             assert direction[name]["direction"] == "ltr", (name, direction[name])
             assert direction[name]["edge"] == ("right" if language == "ar" else "left"), (name, direction[name])
         assert direction["subject"]["direction"] == page_direction, direction["subject"]
+        # an arrow that means « back » (includes/back_link.html) points the other way in Arabic
+        transform = page.evaluate(
+            """() => { document.querySelector('main').insertAdjacentHTML('beforeend',
+                 '<a class="back-link" href="/"><span class="icon-dir" aria-hidden="true">←</span> x</a>');
+               return getComputedStyle(document.querySelector('.back-link .icon-dir')).transform; }"""
+        )
+        assert transform == ("matrix(-1, 0, 0, 1, 0, 0)" if language == "ar" else "none"), transform
 
         log_in(page, customer)
         check_page(page, language, "dashboard", tmp_path / f"{language}-{size}-dashboard.png")

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.test import Client
+from django.utils import translation
 from django.urls import reverse
 
 from tests.factories import TEST_PASSWORD, customer_with_account
@@ -118,3 +120,11 @@ def test_arabic_fonts_and_licence_are_shipped():
     assert "SIL OPEN FONT LICENSE" in (fonts / "OFL.txt").read_text().upper()
     css = (fonts / "arabic.css").read_text()
     assert "http" not in css.replace("http://scripts.sil.org", "")  # no CDN
+
+
+def test_back_link_include_marks_its_arrow_as_a_mirrored_icon():
+    with translation.override("ar"):
+        html = render_to_string("rak_portal/includes/back_link.html", {"href": "/espace/", "label": "شكاياتي"})
+    assert html.strip() == (
+        '<a class="back-link" href="/espace/"><span class="icon-dir" aria-hidden="true">←</span> شكاياتي</a>'
+    )
