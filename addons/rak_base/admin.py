@@ -28,6 +28,7 @@ from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from rak_base import clock, scheduler
+from rak_base.admin_outbox import OutboxCostMixin, SmsEncodingFilter
 from rak_base.documents import reference_display, reference_normalize
 from rak_base.errors import RakError
 from rak_base.models import Document, Message, OneTimeCode, ScheduledJob, Sequence, User
@@ -336,12 +337,13 @@ STATUS_LABELS = {
 
 
 @admin.register(Message)
-class MessageAdmin(ModelAdmin):
+class MessageAdmin(OutboxCostMixin, ModelAdmin):
     list_display = (
         "created_at",
         "channel",
         "recipient_display",
         "kind",
+        "sms_cost",
         "status_display",
         "attempts",
         "error_short",
@@ -351,6 +353,7 @@ class MessageAdmin(ModelAdmin):
         ("status", ChoicesDropdownFilter),
         ("channel", ChoicesDropdownFilter),
         MessageKindFilter,
+        SmsEncodingFilter,
         ("created_at", RangeDateTimeFilter),
     )
     list_filter_submit = True
@@ -361,7 +364,7 @@ class MessageAdmin(ModelAdmin):
     show_full_result_count = False
     actions = ("retry_selected",)
     fieldsets = (
-        (None, {"fields": ("channel", "recipient", "user", "kind", "subject", "body_masked", "sensitive")}),
+        (None, {"fields": ("channel", "recipient", "user", "kind", "subject", "body_masked", "sensitive", "sms_cost")}),
         (_("Acheminement"), {"fields": ("status", "attempts", "last_error", "provider_id")}),
         (_("Dates"), {"fields": ("created_at", "next_attempt_at", "sent_at", "read_at")}),
     )
@@ -373,6 +376,7 @@ class MessageAdmin(ModelAdmin):
         "subject",
         "body_masked",
         "sensitive",
+        "sms_cost",
         "status",
         "attempts",
         "last_error",

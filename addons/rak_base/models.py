@@ -126,6 +126,14 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(_("prochaine tentative"), null=True, blank=True)
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
     read_at = models.DateTimeField(_("lu le"), null=True, blank=True)
+    # what an SMS costs, counted when it is queued (rak_base.sms_length): Arabic is UCS-2, 70 characters
+    # in one SMS and 67 per part, against 160 / 153 in GSM-7; kept after a code's body is masked
+    sms_encoding = models.CharField(
+        _("encodage SMS"), max_length=5, blank=True, default="", db_default="", help_text=_("GSM-7 ou UCS-2.")
+    )
+    sms_segments = models.PositiveSmallIntegerField(
+        _("segments SMS"), default=0, db_default=0, help_text=_("Nombre de SMS facturés par l'opérateur.")
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -141,6 +149,8 @@ class Message(models.Model):
                 condition=Q(status="QUEUED"),
             ),
             models.Index(fields=["recipient", "-created_at"], name="message_recipient_recent"),
+            # the outbox's « segments SMS par jour et par type » (cost of Arabic SMS): SMS rows only
+            models.Index(fields=["created_at"], name="message_sms_created", condition=Q(channel="SMS")),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["QUEUED", "SENT", "FAILED"]), name="message_status_valid"),

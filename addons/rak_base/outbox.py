@@ -22,6 +22,7 @@ from rak_base.company import email_signature
 from rak_base.errors import RakError
 from rak_base.models import Message
 from rak_base.sms import SmsDeliveryError, get_sms_backend
+from rak_base.sms_length import sms_length
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,15 @@ def event_key() -> str:
     """A fresh key for one notice sent on several channels: pass it as ``event`` to each
     ``message_queue_*`` call (or set it on the bulk rows) so that the bell shows the notice once."""
     return uuid.uuid4().hex
+
+
+def sms_cost_set(message: Message) -> Message:
+    """Store on an SMS what it costs (encoding, segments: rak_base.sms_length), counted on the body
+    as queued; other channels keep the empty defaults."""
+    if message.channel == Message.Channel.SMS:
+        length = sms_length(message.body or "")
+        message.sms_encoding, message.sms_segments = length.encoding, length.segments
+    return message
 
 
 def _enqueue(message: Message) -> None:
@@ -50,6 +60,7 @@ def message_queue_sms(
     from rak_base.sms_limits import sms_budget_count
 
     sms_budget_count(now=clock.now())  # the hourly SMS budget ([sms] hourly_budget), alert when reached
+    length = sms_length(body)
     message = Message.objects.create(
         event=event,
         channel=Message.Channel.SMS,
@@ -59,6 +70,8 @@ def message_queue_sms(
         kind=kind,
         sensitive=sensitive,
         next_attempt_at=clock.now(),
+        sms_encoding=length.encoding,
+        sms_segments=length.segments,
     )
     _enqueue(message)
     return message
@@ -116,6 +129,7 @@ def message_queue_bulk(messages: list[Message], *, per_task: int = BULK_PER_TASK
             message.status, message.sent_at, message.next_attempt_at = Message.Status.SENT, now, None
         else:
             message.status, message.next_attempt_at = Message.Status.QUEUED, now
+        sms_cost_set(message)
     created = Message.objects.bulk_create(messages, batch_size=1000)
     ids = [m.pk for m in created if m.channel != Message.Channel.BELL]  # bulk_create returns the ids on PostgreSQL
     for start in range(0, len(ids), per_task):
@@ -195,7 +209,7 @@ def message_retry(*, message_id: int) -> Message:
     """Back office: send a failed message again."""
     message = Message.objects.select_for_update().get(pk=message_id)
     if message.status == Message.Status.FAILED and message.sensitive:
-        raise RakError(
+        raise RakError(  # i18n: not for customers (the back office's « Renvoyer »)
             "Ce message contenait un code ou un mot de passe : il ne peut pas être renvoyé. "
             "Faites générer un nouveau code ou un nouveau mot de passe au client."
         )

@@ -50,6 +50,7 @@ from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rak_base.documents import documents_revoke
 from rak_base.errors import RakError
@@ -90,19 +91,19 @@ OTHER_KINDS = (
 
 
 class UnableToIssueBill(RakError):
-    default_message = "La facture n'a pas pu être émise."
+    default_message = gettext_lazy("La facture n'a pas pu être émise.")
 
 
 class CreditNoteRefused(RakError):
-    default_message = "L'avoir ne peut pas être émis."
+    default_message = gettext_lazy("L'avoir ne peut pas être émis.")
 
 
 class PaymentRefused(RakError):
-    default_message = "Le paiement ne peut pas être enregistré."
+    default_message = gettext_lazy("Le paiement ne peut pas être enregistré.")
 
 
 class ReversalRefused(RakError):
-    default_message = "Le paiement ne peut pas être annulé."
+    default_message = gettext_lazy("Le paiement ne peut pas être annulé.")
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -351,19 +352,19 @@ def bill_issue_other(
     """Issue a non-consumption invoice (frais de coupure, fraude, abonnement, travaux/devis,
     avance): numbered, lines with VAT, ledger debit; the customer's credit is applied to it."""
     if kind not in OTHER_KINDS:
-        raise UnableToIssueBill("Ce type de facture ne s'émet pas ici (consommation : campagne de facturation).")
+        raise UnableToIssueBill(_("Ce type de facture ne s'émet pas ici (consommation : campagne de facturation)."))
     if not lines:
-        raise UnableToIssueBill("Une facture doit comporter au moins une ligne.")
+        raise UnableToIssueBill(_("Une facture doit comporter au moins une ligne."))
     if dossier is not None and dossier.customer_id != customer.pk:
-        raise UnableToIssueBill("Ce dossier n'appartient pas à ce client.")
+        raise UnableToIssueBill(_("Ce dossier n'appartient pas à ce client."))
     due_date = due_date or issue_date + datetime.timedelta(days=DEFAULT_DUE_DAYS)
     if due_date < issue_date:
-        raise UnableToIssueBill("La date d'échéance ne peut pas précéder la date d'émission.")
+        raise UnableToIssueBill(_("La date d'échéance ne peut pas précéder la date d'émission."))
     rows = []
     standard = None
     for position, line in enumerate(lines, start=1):
         if line.unit_price < 0 or line.quantity <= 0:
-            raise UnableToIssueBill("Montants et quantités doivent être positifs (un avoir s'émet à part).")
+            raise UnableToIssueBill(_("Montants et quantités doivent être positifs (un avoir s'émet à part)."))
         if line.vat_rate is None:
             standard = vat_rate_other(on_date=issue_date) if standard is None else standard
             line = dataclasses.replace(line, vat_rate=standard)
@@ -430,17 +431,18 @@ def credit_note_issue(
     _lock_customer(bill.customer_id)
     bill = Bill.objects.select_for_update().get(pk=bill.pk)
     if bill.kind == Bill.Kind.CREDIT_NOTE:
-        raise CreditNoteRefused("Un avoir ne peut pas porter sur un autre avoir.")
+        raise CreditNoteRefused(_("Un avoir ne peut pas porter sur un autre avoir."))
     if not reason.strip():
-        raise CreditNoteRefused("Indiquez le motif de l'avoir.")
+        raise CreditNoteRefused(_("Indiquez le motif de l'avoir."))
     credited = bill.credit_notes.aggregate(total=Sum("total_ttc"))["total"] or ZERO
     creditable = round_money(bill.total_ttc - credited)
     amount = creditable if amount is None else round_money(amount)
     if amount <= ZERO:
-        raise CreditNoteRefused("Cette facture a déjà été entièrement créditée.")
+        raise CreditNoteRefused(_("Cette facture a déjà été entièrement créditée."))
     if amount > creditable:
         raise CreditNoteRefused(
-            f"L'avoir ne peut pas dépasser {money_format(creditable, plain_space=True)} (montant restant à créditer)."
+            _("L'avoir ne peut pas dépasser %(amount)s (montant restant à créditer).")
+            % {"amount": money_format(creditable, plain_space=True)}
         )
     # HT and TVA in the bill's proportions (the last centime goes to the TVA).
     ratio = amount / bill.total_ttc if bill.total_ttc else Decimal("1")
@@ -466,7 +468,9 @@ def credit_note_issue(
         bill=note,
         position=1,
         kind=BillLine.Kind.OTHER,
-        label=f"Avoir sur la facture {bill.number} — {reason.strip()}"[:160],
+        label=(_("Avoir sur la facture %(number)s — %(reason)s") % {"number": bill.number, "reason": reason.strip()})[
+            :160
+        ],
         quantity=Decimal("1"),
         unit_price=ht,
         amount_ht=ht,
@@ -481,7 +485,7 @@ def credit_note_issue(
         entry_date=issue_date,
         amount=-amount,
         bill=note,
-        label=f"Avoir {note.number} sur la facture {bill.number}"[:160],
+        label=(_("Avoir %(note)s sur la facture %(number)s") % {"note": note.number, "number": bill.number})[:160],
     )
     _rest, settled = _allocate(customer_id=bill.customer_id, amount=amount, at=now, credit_note=note, named=[bill.pk])
     _announce_settled(customer_id=bill.customer_id, bill_ids=settled)
@@ -606,9 +610,9 @@ def payment_record(
             return _same_payment(existing, customer=customer, amount=amount)
     amount = round_money(amount)
     if amount <= ZERO:
-        raise PaymentRefused("Le montant payé doit être positif.")
+        raise PaymentRefused(_("Le montant payé doit être positif."))
     if method not in Payment.Method.values:
-        raise PaymentRefused("Mode de paiement inconnu.")
+        raise PaymentRefused(_("Mode de paiement inconnu."))
     _lock_customer(customer.pk)
     try:
         with transaction.atomic():
@@ -639,7 +643,7 @@ def payment_record(
     settled = []
     if bills:
         if any(bill.customer_id != customer.pk for bill in bills):
-            raise PaymentRefused("Une facture désignée n'appartient pas à ce client.")
+            raise PaymentRefused(_("Une facture désignée n'appartient pas à ce client."))
         _rest, settled = _allocate(
             customer_id=customer.pk,
             amount=amount,
@@ -748,8 +752,11 @@ def payment_reverse(*, payment: Payment | int, reason: str, by, at: datetime.dat
 def _same_payment(existing: Payment, *, customer: Customer, amount: Decimal) -> Payment:
     if existing.customer_id != customer.pk or existing.amount != round_money(amount):
         raise PaymentRefused(
-            f"La référence externe {existing.external_id} est déjà enregistrée pour un autre paiement "
-            f"({existing.amount} DH, client {existing.customer_id})."
+            _(
+                "La référence externe %(reference)s est déjà enregistrée pour un autre paiement "
+                "(%(amount)s DH, client %(customer)s)."
+            )
+            % {"reference": existing.external_id, "amount": existing.amount, "customer": existing.customer_id}
         )
     return existing
 
@@ -813,7 +820,9 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by, now: datetime
             seen.add(row.external_id)
         amount = round_money(row.amount)
         if amount <= ZERO or row.method not in Payment.Method.values:
-            raise PaymentRefused(f"Paiement invalide pour le client {row.customer_id} : {row.amount} ({row.method}).")
+            raise PaymentRefused(
+                f"Paiement invalide pour le client {row.customer_id} : {row.amount} ({row.method})."
+            )  # i18n: not for customers
         fresh.append((row, amount))
     if not fresh:
         return 0

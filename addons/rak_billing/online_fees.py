@@ -19,6 +19,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from rak_base.errors import RakError
 from rak_base.money import round_money
@@ -37,7 +38,7 @@ def vat_rate_online_fee(*, on_date: datetime.date) -> Decimal | None:
 
 
 class OnlineFeeRefused(RakError):
-    default_message = "Les frais du service en ligne ne peuvent pas être facturés."
+    default_message = gettext_lazy("Les frais du service en ligne ne peuvent pas être facturés.")
 
 
 @transaction.atomic

@@ -25,6 +25,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.documents import (
     DocumentError,
@@ -38,10 +40,11 @@ from rak_base.models import Document
 from rak_base.money import amount_in_words, money_format
 from rak_billing.models import Bill, Payment, PaymentReversal
 from rak_billing.pdf import qr_data_uri
+from rak_customer.language import customer_language_code
 from rak_customer.models import PortalAccount
 
 RECEIPT_NUMBER_BASE = 10_000_000_000
-RECEIPT_TITLE = "Reçu de paiement"
+RECEIPT_TITLE = gettext_lazy("Reçu de paiement")
 
 _providers: list[Callable[[Payment], dict | None]] = []
 
@@ -92,7 +95,11 @@ def payment_receipt_context(payment: Payment) -> dict:
     allocated = sum((a.amount for a in allocations), Decimal("0.00"))
     if payment.amount > allocated:
         lines.append(
-            {"reference": "AVANCE", "description": "Montant au crédit du compte", "amount": payment.amount - allocated}
+            {
+                "reference": gettext("AVANCE"),
+                "description": gettext("Montant au crédit du compte"),
+                "amount": payment.amount - allocated,
+            }
         )
     context = {
         "payment": payment,
@@ -100,10 +107,10 @@ def payment_receipt_context(payment: Payment) -> dict:
         "number": receipt_number(payment),
         "paid_at": payment.paid_at,
         "method": payment.get_method_display(),
-        "rows": [("Mode de paiement", payment.get_method_display())]
-        + ([("Référence", payment.reference)] if payment.reference else [])
+        "rows": [(gettext("Mode de paiement"), payment.get_method_display())]
+        + ([(gettext("Référence"), payment.reference)] if payment.reference else [])
         + (
-            [("Encaissé par", payment.received_by.get_full_name() or payment.received_by.username)]
+            [(gettext("Encaissé par"), payment.received_by.get_full_name() or payment.received_by.username)]
             if payment.received_by_id
             else []
         ),
@@ -111,7 +118,7 @@ def payment_receipt_context(payment: Payment) -> dict:
         "fee": None,
         "total": payment.amount,
         "contract": payment.customer.code,
-        "headline": "Votre paiement a été enregistré",
+        "headline": gettext("Votre paiement a été enregistré"),
         "merchant": f"RAK ({settings.CMI_CLIENT_ID})" if getattr(settings, "CMI_CLIENT_ID", "") else "RAK",
     }
     for provider in _providers:
@@ -139,11 +146,12 @@ def render_receipt_pdf(context: dict, *, reference: str) -> bytes:
     return pdf_render(html)
 
 
-def payment_receipt_pdf(payment: Payment) -> Document:
+def payment_receipt_pdf(payment: Payment, *, language: str | None = None) -> Document:
     """The registered PDF receipt of ``payment``: rendered and registered on the first call,
-    the same Document afterwards (same SHA-256: the customer's copy can be verified)."""
+    the same Document afterwards (same SHA-256: the customer's copy can be verified). Written in
+    ``language`` (the portal passes the page's), by default the customer's (a staff action)."""
     if PaymentReversal.objects.filter(payment_id=payment.pk).exists():
-        raise DocumentError("Ce paiement a été annulé : son reçu n'est plus valable.")
+        raise DocumentError(gettext("Ce paiement a été annulé : son reçu n'est plus valable."))
     document = document_for_subject(kind=Document.Kind.RECEIPT, subject=payment)
     if document is not None:
         return document
@@ -154,11 +162,16 @@ def payment_receipt_pdf(payment: Payment) -> Document:
             return document
         payment = _payment_for_receipt(payment.pk)
         reference = document_reference_new()
-        pdf = render_receipt_pdf(payment_receipt_context(payment), reference=reference)
+        with translation.override(language or customer_language_code(payment.customer)):
+            pdf = render_receipt_pdf(payment_receipt_context(payment), reference=reference)
+            title = gettext("Reçu de paiement n° %(number)s — %(amount)s") % {
+                "number": receipt_number(payment),
+                "amount": money_format(payment.amount),
+            }
         account = PortalAccount.objects.filter(customer_id=payment.customer_id).select_related("user").first()
         return document_register(
             kind=Document.Kind.RECEIPT,
-            title=f"{RECEIPT_TITLE} n° {receipt_number(payment)} — {money_format(payment.amount)}",
+            title=title,
             owner=account.user if account else None,
             owner_label=payment.customer.display_name,
             subject=payment,

@@ -26,6 +26,7 @@ from rak_base.phones import phone_normalize
 from rak_base.workdays import working_day_after
 from rak_billing.models import Payment
 from rak_billing.receipts import bill_payment_description, receipt_number
+from rak_customer.language import customer_language
 from rak_customer.models import PortalAccount
 from rak_customer.selectors import customer_sms_phone
 from rak_payment_cmi.models import CmiCallback, PaymentOrder
@@ -88,7 +89,7 @@ def receipt_details(payment: Payment) -> dict | None:
     if order is None:
         return None
     raw = _approved_message(order)
-    brand = str(raw.get("EXTRA.CARDBRAND") or "") or "Carte bancaire"
+    brand = str(raw.get("EXTRA.CARDBRAND") or "") or gettext("Carte bancaire")
     lines = [
         {
             "reference": line.bill.number,
@@ -100,17 +101,17 @@ def receipt_details(payment: Payment) -> dict | None:
     paid_at = order.paid_at or payment.paid_at
     return {
         "order": order,
-        "headline": "Votre paiement a été accepté",
+        "headline": gettext("Votre paiement a été accepté"),
         "paid_at": paid_at,
         "agency_notice": agency_posting_sentence(paid_at),
         "method": brand,
         "rows": [
-            ("N° de paiement", str(raw.get("acqStan") or raw.get("HostRefNum") or "—")),
-            ("Code d'autorisation", order.auth_code or "—"),
-            ("Méthode de paiement", brand),
-            ("N° de carte de paiement", order.masked_pan or "—"),
-            ("N° transaction", order.trans_id or "—"),
-            ("N° de commande", order.oid),
+            (gettext("N° de paiement"), str(raw.get("acqStan") or raw.get("HostRefNum") or "—")),
+            (gettext("Code d'autorisation"), order.auth_code or "—"),
+            (gettext("Méthode de paiement"), brand),
+            (gettext("N° de carte de paiement"), order.masked_pan or "—"),
+            (gettext("N° transaction"), order.trans_id or "—"),
+            (gettext("N° de commande"), order.oid),
         ],
         "lines": lines,
         "fee": order.fee_total if order.fee_total else None,
@@ -120,35 +121,76 @@ def receipt_details(payment: Payment) -> dict | None:
 
 
 def order_paid_notify(*, order_id: int) -> None:
-    """« Vous recevrez un mail de confirmation du paiement » (seed 001 step 6)."""
+    """« Vous recevrez un mail de confirmation du paiement » (seed 001 step 6), written in the
+    customer's language (``Customer.language``), whoever's request runs the callback."""
     order = PaymentOrder.objects.select_related("customer", "payment").get(pk=order_id)
-    lines = "\n".join(
-        f"  - {line.bill.number} : {money_format(line.amount, plain_space=True)}"
-        for line in order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
-    )
-    fee = f"Frais du service en ligne : {money_format(order.fee_total, plain_space=True)}\n" if order.fee_total else ""
-    paid_at = timezone.localtime(order.paid_at) if order.paid_at else None
-    body = (
-        f"Bonjour {order.bill_to_name or order.customer.display_name},\n\n"
-        f"Votre paiement en ligne a été accepté" + (f" le {paid_at:%d/%m/%Y à %H:%M}" if paid_at else "") + ".\n\n"
-        f"N° de commande : {order.oid}\n"
-        f"N° transaction : {order.trans_id or '—'}\n"
-        f"Code d'autorisation : {order.auth_code or '—'}\n"
-        f"Numéro de reçu de paiement : {receipt_number(order.payment_id)}\n\n"
-        f"Factures réglées :\n{lines}\n{fee}"
-        f"Total payé : {money_format(order.amount_total, plain_space=True)}\n\n"
-        + (f"{agency_posting_sentence(order.paid_at)}\n\n" if order.paid_at else "")
-        + f"Votre reçu (à imprimer ou télécharger en PDF) : {receipt_url(order, absolute=True, with_token=True)}\n\n"
-        "Merci de votre confiance.\nRAK — Service de paiement en ligne"
-    )
+    with customer_language(order.customer):
+        subject, body = _paid_email(order)
     account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()
     message_queue_email(
         to=order.email,
-        subject=f"RAK — Confirmation de votre paiement en ligne ({money_format(order.amount_total, plain_space=True)})",
+        subject=subject,
         body=body,
         user=account.user if account else None,
         kind="payment",
     )
+
+
+def _paid_email(order: PaymentOrder) -> tuple[str, str]:
+    """The confirmation e-mail's subject and body, in the active language."""
+    lines = "\n".join(
+        gettext("  - %(number)s : %(amount)s")
+        % {"number": line.bill.number, "amount": money_format(line.amount, plain_space=True)}
+        for line in order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
+    )
+    fee = (
+        gettext("Frais du service en ligne : %(amount)s") % {"amount": money_format(order.fee_total, plain_space=True)}
+        + "\n"
+        if order.fee_total
+        else ""
+    )
+    name = order.bill_to_name or order.customer.display_name
+    if order.paid_at:
+        paid_at = timezone.localtime(order.paid_at)
+        accepted = gettext("Votre paiement en ligne a été accepté le %(date)s à %(time)s.") % {
+            "date": date_format(paid_at, "d/m/Y"),
+            "time": date_format(paid_at, "H:i"),
+        }
+    else:
+        accepted = gettext("Votre paiement en ligne a été accepté.")
+    values = {
+        "oid": order.oid,
+        "trans_id": order.trans_id or "—",
+        "auth_code": order.auth_code or "—",
+        "receipt": receipt_number(order.payment_id),
+    }
+    body = (
+        gettext("Bonjour %(name)s,") % {"name": name}
+        + "\n\n"
+        + accepted
+        + "\n\n"
+        + gettext(
+            "N° de commande : %(oid)s\n"
+            "N° transaction : %(trans_id)s\n"
+            "Code d'autorisation : %(auth_code)s\n"
+            "Numéro de reçu de paiement : %(receipt)s"
+        )
+        % values
+        + "\n\n"
+        + gettext("Factures réglées :")
+        + f"\n{lines}\n{fee}"
+        + gettext("Total payé : %(amount)s") % {"amount": money_format(order.amount_total, plain_space=True)}
+        + "\n\n"
+        + (f"{agency_posting_sentence(order.paid_at)}\n\n" if order.paid_at else "")
+        + gettext("Votre reçu (à imprimer ou télécharger en PDF) : %(url)s")
+        % {"url": receipt_url(order, absolute=True, with_token=True)}
+        + "\n\n"
+        + gettext("Merci de votre confiance.\nRAK — Service de paiement en ligne")
+    )
+    subject = gettext("RAK — Confirmation de votre paiement en ligne (%(amount)s)") % {
+        "amount": money_format(order.amount_total, plain_space=True)
+    }
+    return subject, body
 
 
 def _mobile(tel: str) -> str | None:
@@ -163,6 +205,22 @@ def order_cancelled_notify(*, order_id: int) -> None:
     not captured because its bills were already settled. The customer learns that the card was not
     charged (the pre-authorisation is released) and why."""
     order = PaymentOrder.objects.select_related("customer").get(pk=order_id)
+    with customer_language(order.customer):
+        subject, body, sms = _cancelled_texts(order)
+    account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()
+    user = account.user if account else None
+    event = event_key()
+    if order.email:
+        message_queue_email(to=order.email, subject=subject, body=body, user=user, kind="payment", event=event)
+    phone = customer_sms_phone(order.customer) or _mobile(order.tel)
+    if phone:
+        message_queue_sms(to=phone, body=sms, user=user, kind="payment", event=event)
+    if user is not None:
+        message_queue_bell(user=user, subject=subject, body=body, kind="payment", event=event)
+
+
+def _cancelled_texts(order: PaymentOrder) -> tuple[str, str, str]:
+    """The cancellation's e-mail subject, body and SMS, in the active language."""
     numbers = ", ".join(
         line.bill.number for line in order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
     )
@@ -192,13 +250,4 @@ def order_cancelled_notify(*, order_id: int) -> None:
         )
         % values
     )
-    account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()
-    user = account.user if account else None
-    event = event_key()
-    if order.email:
-        message_queue_email(to=order.email, subject=subject, body=body, user=user, kind="payment", event=event)
-    phone = customer_sms_phone(order.customer) or _mobile(order.tel)
-    if phone:
-        message_queue_sms(to=phone, body=sms, user=user, kind="payment", event=event)
-    if user is not None:
-        message_queue_bell(user=user, subject=subject, body=body, kind="payment", event=event)
+    return subject, body, sms

@@ -27,10 +27,8 @@ def cmi_orders_expire_job(*, now: datetime) -> str:
 
     # two steps, each isolated: expiring the orders failing does not keep the advances uncancelled
     each_item(["orders", "advances"], run, describe=lambda step: {"orders": "ordres", "advances": "avances"}[step])
-    return _t("%(orders)d ordre(s) expiré(s), %(advances)d facture(s) d'avance annulée(s)") % {
-        "orders": counts.get("orders", 0),
-        "advances": counts.get("advances", 0),
-    }
+    report = "%(orders)d ordre(s) expiré(s), %(advances)d facture(s) d'avance annulée(s)"  # i18n: not for customers
+    return _t(report) % {"orders": counts.get("orders", 0), "advances": counts.get("advances", 0)}
 
 
 def register() -> None:

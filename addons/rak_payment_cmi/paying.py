@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_base import clock
 from rak_base.money import money_format, round_money
@@ -41,15 +42,17 @@ Purpose = PaymentOrder.Purpose
 
 
 class ExigibleBillRequired(PaymentOrderError):
-    default_message = "Les factures exigibles sont obligatoires dans le paiement."
+    default_message = gettext_lazy("Les factures exigibles sont obligatoires dans le paiement.")
 
 
 class AdvanceRefused(PaymentOrderError):
-    default_message = "Cette avance ne peut pas être payée en ligne."
+    default_message = gettext_lazy("Cette avance ne peut pas être payée en ligne.")
 
 
 class AmountChanged(PaymentOrderError):
-    default_message = "Le montant de vos factures vient de changer : vérifiez votre sélection et recommencez."
+    default_message = gettext_lazy(
+        "Le montant de vos factures vient de changer : vérifiez votre sélection et recommencez."
+    )
 
 
 # --- settings and fee -------------------------------------------------------------------------------
@@ -194,6 +197,12 @@ def _local_date(now: datetime.datetime) -> datetime.date:
     return timezone.localdate(now) if timezone.is_aware(now) else now.date()
 
 
+def _gateway_language() -> str:
+    """The active language when CMI's page offers it (fr, ar, en), else French."""
+    code = (translation.get_language() or "").split("-")[0]
+    return code if code in PaymentOrder.Lang.values else PaymentOrder.Lang.FR
+
+
 @transaction.atomic
 def order_create_for_bills(
     *,
@@ -203,7 +212,7 @@ def order_create_for_bills(
     now: datetime.datetime,
     purpose: str = Purpose.BILLS,
     card_type: str = PaymentOrder.CardType.MOROCCAN,
-    lang: str = PaymentOrder.Lang.FR,
+    lang: str | None = None,
     tel: str = "",
     bill_to_name: str = "",
     require_exigible: bool | None = None,
@@ -213,7 +222,9 @@ def order_create_for_bills(
     payment of bills (``purpose=BILLS``) every exigible bill of the customer must be among them.
 
     Used by the quick-pay and portal pages, by advance top-ups, and by the requests addon for a
-    request's fees (``purpose=REQUEST_FEE``, the request's invoice as the only bill)."""
+    request's fees (``purpose=REQUEST_FEE``, the request's invoice as the only bill). The CMI page
+    speaks ``lang``, by default the language the customer is reading the site in."""
+    lang = lang or _gateway_language()
     bills = list(bills)
     if not bills:
         raise NothingToPay()
@@ -231,7 +242,8 @@ def order_create_for_bills(
         ]
         if missing:
             raise ExigibleBillRequired(
-                f"Les factures exigibles sont obligatoires dans le paiement : {', '.join(missing)}."
+                gettext("Les factures exigibles sont obligatoires dans le paiement : %(numbers)s.")
+                % {"numbers": ", ".join(missing)}
             )
     expected = sum(
         (
@@ -276,17 +288,17 @@ def advance_amount_parse(text: str, current: PaymentSettings | None = None) -> D
     try:
         amount = Decimal(str(text).strip().replace(" ", "").replace(",", "."))
     except (InvalidOperation, ValueError) as exc:
-        raise AdvanceRefused("Saisissez un montant en dirhams, par exemple 200 ou 150,50.") from exc
+        raise AdvanceRefused(gettext("Saisissez un montant en dirhams, par exemple 200 ou 150,50.")) from exc
     if not amount.is_finite():
-        raise AdvanceRefused("Saisissez un montant en dirhams, par exemple 200 ou 150,50.")
+        raise AdvanceRefused(gettext("Saisissez un montant en dirhams, par exemple 200 ou 150,50."))
     # bounds before rounding: 1e309 is a finite Decimal that quantize() cannot hold (a 500 before)
     if amount < current.advance_min or amount > current.advance_max:
         raise AdvanceRefused(
-            f"Le montant de l'avance doit être compris entre {money_format(current.advance_min)} "
-            f"et {money_format(current.advance_max)}."
+            gettext("Le montant de l'avance doit être compris entre %(min)s et %(max)s.")
+            % {"min": money_format(current.advance_min), "max": money_format(current.advance_max)}
         )
     if amount != round_money(amount):
-        raise AdvanceRefused("Saisissez un montant en dirhams avec au plus deux décimales.")
+        raise AdvanceRefused(gettext("Saisissez un montant en dirhams avec au plus deux décimales."))
     return amount
 
 
@@ -304,9 +316,9 @@ def advance_order_create(
     dossier (``bill_issue_other`` kind ADVANCE, no VAT: the consumption it pays for carries it),
     then a payment order for it."""
     if dossier.customer_id != customer.pk or dossier.billing_mode != Dossier.BillingMode.ADVANCE:
-        raise AdvanceRefused("Ce dossier n'est pas facturé par avance.")
+        raise AdvanceRefused(gettext("Ce dossier n'est pas facturé par avance."))
     if dossier.status == Dossier.Status.TERMINATED:
-        raise AdvanceRefused("Ce dossier est résilié.")
+        raise AdvanceRefused(gettext("Ce dossier est résilié."))
     amount = advance_amount_parse(str(amount))
     today = _local_date(now)
     bill = bill_issue_other(
@@ -314,14 +326,18 @@ def advance_order_create(
         customer=customer,
         dossier=dossier,
         lines=[
-            OtherLine(label=f"Avance sur consommation — dossier {dossier.number}", unit_price=amount, vat_rate=ZERO)
+            OtherLine(
+                label=gettext("Avance sur consommation — dossier %(number)s") % {"number": dossier.number},
+                unit_price=amount,
+                vat_rate=ZERO,
+            )
         ],
         issue_date=today,
         due_date=today,
         now=now,
     )
     if bill.settled_at is not None:  # the customer's credit already covered it
-        raise AdvanceRefused("Votre crédit couvre déjà cette avance : aucun paiement n'est nécessaire.")
+        raise AdvanceRefused(gettext("Votre crédit couvre déjà cette avance : aucun paiement n'est nécessaire."))
     return order_create_for_bills(
         customer=customer, bills=[bill], email=email, now=now, purpose=Purpose.ADVANCE, card_type=card_type
     )
@@ -353,7 +369,7 @@ def advance_invoices_cancel_unpaid(*, now: datetime.datetime) -> int:
             return
         credit_note_issue(
             bill=bill,
-            reason="Avance non payée en ligne (ordre de paiement expiré)",
+            reason="Avance non payée en ligne (ordre de paiement expiré)",  # i18n: not for customers
             issue_date=_local_date(now),
             now=now,
         )

@@ -8,8 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_billing.models import PaymentReversal
 from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill
@@ -25,14 +24,14 @@ PENDING_STATUSES = (PaymentOrder.Status.CREATED, PaymentOrder.Status.SENT)
 #: What the return page and the status endpoint say for each status (French, seed 001 wording
 #: where it gives one).
 STATUS_MESSAGES = {
-    PaymentOrder.Status.CREATED: "Paiement en cours de confirmation",
-    PaymentOrder.Status.SENT: "Paiement en cours de confirmation",
-    PaymentOrder.Status.PAID: "Votre paiement a été accepté",
-    PaymentOrder.Status.DECLINED: "Votre paiement a été refusé par votre banque",
-    PaymentOrder.Status.FAILED: "Votre paiement n'a pas abouti",
-    PaymentOrder.Status.AMOUNT_MISMATCH: "Votre paiement est en cours de vérification par nos services",
-    PaymentOrder.Status.EXPIRED: "Cet ordre de paiement a expiré",
-    PaymentOrder.Status.CANCELLED: "Cet ordre de paiement a été annulé",
+    PaymentOrder.Status.CREATED: gettext_lazy("Paiement en cours de confirmation"),
+    PaymentOrder.Status.SENT: gettext_lazy("Paiement en cours de confirmation"),
+    PaymentOrder.Status.PAID: gettext_lazy("Votre paiement a été accepté"),
+    PaymentOrder.Status.DECLINED: gettext_lazy("Votre paiement a été refusé par votre banque"),
+    PaymentOrder.Status.FAILED: gettext_lazy("Votre paiement n'a pas abouti"),
+    PaymentOrder.Status.AMOUNT_MISMATCH: gettext_lazy("Votre paiement est en cours de vérification par nos services"),
+    PaymentOrder.Status.EXPIRED: gettext_lazy("Cet ordre de paiement a expiré"),
+    PaymentOrder.Status.CANCELLED: gettext_lazy("Cet ordre de paiement a été annulé"),
 }
 #: the statuses in which an order may still go to the gateway (``services.PAYABLE``)
 AWAITING_STATUSES = (
@@ -105,7 +104,7 @@ def order_public_status(order: PaymentOrder) -> dict[str, object]:
         "status": order.status,
         "pending": order_is_pending(order),
         "paid": order.status == PaymentOrder.Status.PAID,
-        "message": STATUS_MESSAGES[order.status],
+        "message": str(STATUS_MESSAGES[order.status]),
         "receipt_url": order_receipt_url(order),
     }
 
@@ -116,14 +115,14 @@ def callbacks_for_order(order: PaymentOrder) -> QuerySet[CmiCallback]:
 
 #: what the bank's answer code (ProcReturnCode) means for the customer
 REFUSAL_REASONS = {
-    "05": _l("Transaction refusée par votre banque."),
-    "51": _l("Provision insuffisante sur votre carte."),
-    "54": _l("Carte expirée."),
-    "12": _l("Opération non autorisée par votre banque pour cette carte."),
-    "14": _l("Numéro de carte invalide."),
-    "57": _l("Opération non autorisée par votre banque pour cette carte."),
-    "61": _l("Plafond de paiement de votre carte dépassé."),
-    "65": _l("Plafond de paiement de votre carte dépassé."),
+    "05": gettext_lazy("Transaction refusée par votre banque."),
+    "51": gettext_lazy("Provision insuffisante sur votre carte."),
+    "54": gettext_lazy("Carte expirée."),
+    "12": gettext_lazy("Opération non autorisée par votre banque pour cette carte."),
+    "14": gettext_lazy("Numéro de carte invalide."),
+    "57": gettext_lazy("Opération non autorisée par votre banque pour cette carte."),
+    "61": gettext_lazy("Plafond de paiement de votre carte dépassé."),
+    "65": gettext_lazy("Plafond de paiement de votre carte dépassé."),
 }
 
 

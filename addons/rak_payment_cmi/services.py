@@ -119,23 +119,23 @@ PAYABLE = {Status.CREATED, Status.SENT, Status.DECLINED, Status.FAILED}
 
 
 class PaymentOrderError(RakError):
-    default_message = "Le paiement en ligne n'a pas pu être préparé."
+    default_message = _("Le paiement en ligne n'a pas pu être préparé.")
 
 
 class NothingToPay(PaymentOrderError):
-    default_message = "Aucune Facture à payer ou identifiants client inexistant"
+    default_message = _("Aucune Facture à payer ou identifiants client inexistant")
 
 
 class OrderNotPayable(PaymentOrderError):
-    default_message = "Cet ordre de paiement ne peut plus être payé : recommencez depuis la liste de vos factures."
+    default_message = _("Cet ordre de paiement ne peut plus être payé : recommencez depuis la liste de vos factures.")
 
 
 class GatewayNotConfigured(PaymentOrderError):
-    default_message = "Le paiement en ligne est momentanément indisponible. Veuillez réessayer plus tard."
+    default_message = _("Le paiement en ligne est momentanément indisponible. Veuillez réessayer plus tard.")
 
 
 class IllegalTransition(PaymentOrderError):
-    default_message = "Changement de statut impossible pour cet ordre de paiement."
+    default_message = _("Changement de statut impossible pour cet ordre de paiement.")
 
 
 class OrderPending(PaymentOrderError):
@@ -216,7 +216,9 @@ def _transition(
     """Move a locked ``order`` to ``to``, save ``fields`` with it and write the history row."""
     before = order.status
     if to not in TRANSITIONS[before]:
-        raise IllegalTransition(f"Ordre {order.oid} : passage de {before} à {to} impossible.")
+        raise IllegalTransition(
+            f"Ordre {order.oid} : passage de {before} à {to} impossible."
+        )  # i18n: not for customers
     order.status = to
     order.updated_at = now
     order.save(update_fields=["status", "updated_at", *fields])
@@ -266,16 +268,16 @@ def payment_order_create(
     if not bills:
         raise NothingToPay()
     if len({bill.pk for bill in bills}) != len(bills):
-        raise PaymentOrderError("Une facture est sélectionnée deux fois.")
+        raise PaymentOrderError(gettext("Une facture est sélectionnée deux fois."))
     if purpose not in PaymentOrder.Purpose.values:
-        raise PaymentOrderError("Objet de paiement inconnu.")
+        raise PaymentOrderError(gettext("Objet de paiement inconnu."))
     if card_type not in PaymentOrder.CardType.values:
-        raise PaymentOrderError("Choisissez le type de votre carte bancaire.")
+        raise PaymentOrderError(gettext("Choisissez le type de votre carte bancaire."))
     if lang not in PaymentOrder.Lang.values:
-        raise PaymentOrderError("Langue de la page de paiement inconnue.")
+        raise PaymentOrderError(gettext("Langue de la page de paiement inconnue."))
     fee_amount, fee_vat = round_money(fee_amount), round_money(fee_vat)
     if fee_amount < ZERO or fee_vat < ZERO:
-        raise PaymentOrderError("Les frais du service en ligne ne peuvent pas être négatifs.")
+        raise PaymentOrderError(gettext("Les frais du service en ligne ne peuvent pas être négatifs."))
     # one order at a time for the same bills: checked under the customer's row lock (two tabs
     # posting at once are serialised here; the second one sees the first's order)
     _lock_customer(customer.pk)
@@ -288,7 +290,7 @@ def payment_order_create(
         if bill.customer_id != customer.pk or bill.kind == Bill.Kind.CREDIT_NOTE:
             raise NothingToPay()
         if bill.settled_at is not None or outstanding[bill.pk] <= ZERO:
-            raise PaymentOrderError(f"La facture {bill.number} est déjà réglée.")
+            raise PaymentOrderError(gettext("La facture %(number)s est déjà réglée.") % {"number": bill.number})
     amount_bills = sum((outstanding[bill.pk] for bill in locked), ZERO)
     order = PaymentOrder.objects.create(
         oid=oid_new(now),
@@ -355,7 +357,9 @@ def order_checkout_form(order: PaymentOrder, *, now: datetime | None = None) -> 
         "AutoRedirect": "true",
     }
     if order.status != Status.SENT:
-        _transition(order, Status.SENT, now=now, note="Client redirigé vers la plateforme de paiement")
+        _transition(
+            order, Status.SENT, now=now, note="Client redirigé vers la plateforme de paiement"
+        )  # i18n: not for customers
     return settings.CMI_GATEWAY_URL, hashing.sign(fields, settings.CMI_STORE_KEY)
 
 
@@ -386,7 +390,7 @@ def payment_orders_expire(*, now: datetime, older_than: timedelta | None = None)
     def expire(order_id: int) -> None:
         order = stale.select_for_update(skip_locked=True).filter(pk=order_id).first()
         if order is not None:
-            _transition(order, Status.EXPIRED, now=now, note="Aucun paiement dans le délai")
+            _transition(order, Status.EXPIRED, now=now, note="Aucun paiement dans le délai")  # i18n: not for customers
             expired.append(order_id)
 
     each_item(list(stale.order_by("pk").values_list("pk", flat=True)), expire, describe=lambda pk: f"ordre #{pk}")
@@ -474,17 +478,23 @@ def _attempt_note(fields: Mapping[str, str]) -> str:
 def _process_callback(callback: CmiCallback, fields: dict[str, str], now: datetime) -> Verdict:
     """Inside the caller's transaction: everything that follows storing the message."""
     if _has_nul(fields):  # never from CMI: no lookup with it (PostgreSQL refuses NUL in a query)
-        verdict = Verdict(Outcome.BAD_HASH, ANSWER_FAILURE, "Octet NUL dans le message : message ignoré.")
+        verdict = Verdict(
+            Outcome.BAD_HASH, ANSWER_FAILURE, "Octet NUL dans le message : message ignoré."
+        )  # i18n: not for customers
         _record(callback, verdict)
         return verdict
     if not hashing.hash_verify(fields, settings.CMI_STORE_KEY):
         callback.order_id = PaymentOrder.objects.filter(oid=fields.get("oid", "")).values_list("pk", flat=True).first()
-        verdict = Verdict(Outcome.BAD_HASH, ANSWER_FAILURE, "HASH ver3 non conforme : message ignoré.")
+        verdict = Verdict(
+            Outcome.BAD_HASH, ANSWER_FAILURE, "HASH ver3 non conforme : message ignoré."
+        )  # i18n: not for customers
         _record(callback, verdict, order_id=callback.order_id)
         return verdict
     callback.hash_valid = True
     if fields.get("clientid", "") != settings.CMI_CLIENT_ID:
-        verdict = Verdict(Outcome.INVALID, ANSWER_FAILURE, "clientid différent de celui du marchand.")
+        verdict = Verdict(
+            Outcome.INVALID, ANSWER_FAILURE, "clientid différent de celui du marchand."
+        )  # i18n: not for customers
         _record(callback, verdict, hash_valid=True)
         return verdict
     order = (
@@ -494,7 +504,9 @@ def _process_callback(callback: CmiCallback, fields: dict[str, str], now: dateti
         .first()
     )
     if order is None:
-        verdict = Verdict(Outcome.UNKNOWN_ORDER, ANSWER_FAILURE, "Aucun ordre de paiement pour cet oid.")
+        verdict = Verdict(
+            Outcome.UNKNOWN_ORDER, ANSWER_FAILURE, "Aucun ordre de paiement pour cet oid."
+        )  # i18n: not for customers
         _record(callback, verdict, hash_valid=True)
         return verdict
     callback.order = order
@@ -522,19 +534,25 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
         return Verdict(Outcome.INVALID, ANSWER_FAILURE, f"ProcReturnCode=00 mais Response={response!r}.")
     trans_id = fields.get("TransId", "").strip()
     if not trans_id:
-        return Verdict(Outcome.INVALID, ANSWER_FAILURE, "Transaction acceptée sans TransId.")
+        return Verdict(Outcome.INVALID, ANSWER_FAILURE, "Transaction acceptée sans TransId.")  # i18n: not for customers
     if order.status == Status.PAID:
         if order.trans_id == trans_id:
-            return Verdict(Outcome.DUPLICATE, ANSWER_CAPTURE, f"Déjà enregistré (paiement {order.payment_id}).")
+            return Verdict(
+                Outcome.DUPLICATE, ANSWER_CAPTURE, f"Déjà enregistré (paiement {order.payment_id})."
+            )  # i18n: not for customers
         return Verdict(
             Outcome.SECOND_SUCCESS,
             ANSWER_ACKNOWLEDGED,
             f"Ordre déjà payé par la transaction {order.trans_id} : {trans_id} non capturée, à annuler au CMI.",
-        )
+        )  # i18n: not for customers
     if order.status == Status.CANCELLED and order.trans_id == trans_id:
-        return Verdict(Outcome.ALREADY_SETTLED, ANSWER_RELEASE, f"Déjà refusée : {order.cancel_reason}")
+        return Verdict(
+            Outcome.ALREADY_SETTLED, ANSWER_RELEASE, f"Déjà refusée : {order.cancel_reason}"
+        )  # i18n: not for customers
     if order.status == Status.AMOUNT_MISMATCH:
-        return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, "Ordre en anomalie de montant : traitement manuel.")
+        return Verdict(
+            Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, "Ordre en anomalie de montant : traitement manuel."
+        )  # i18n: not for customers
     amount = hashing.amount_parse(fields.get("amount", ""))
     currency = fields.get("currency", "").strip()
     if amount != order.amount_total or currency != order.currency:
@@ -542,7 +560,11 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
         order.proc_return_code = code
         order.auth_code = fields.get("AuthCode", "")[:16]
         order.masked_pan = fields.get("maskedCreditCard", fields.get("MaskedPan", ""))[:32]
-        note = f"Montant reçu {fields.get('amount', '')} {currency}, attendu {order.amount_total} {order.currency}"
+        # i18n: not for customers (the order's history, staff)
+        note = (
+            f"Montant reçu {fields.get('amount', '')} {currency}, "
+            f"attendu {order.amount_total} {order.currency}"
+        )  # i18n: not for customers
         _transition(
             order,
             Status.AMOUNT_MISMATCH,
@@ -551,7 +573,7 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
             note=note,
             fields=["trans_id", "proc_return_code", "auth_code", "masked_pan"],
         )
-        return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, note + " : non enregistré.")
+        return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, note + " : non enregistré.")  # i18n: not for customers
     _lock_customer(order.customer_id)  # order row, then customer row: payment_record's order
     short = _bills_no_longer_owed(order)
     if short:
@@ -682,14 +704,18 @@ def payment_apply_callback(*, data: Mapping[str, object], remote_ip: str | None,
 def _process_return(callback: CmiCallback, fields: dict[str, str], now: datetime) -> PaymentOrder | None:
     oid = fields.get("oid", "")
     if _has_nul(fields):
-        _record(callback, Verdict(Outcome.BAD_HASH, "", "Octet NUL dans le message : message ignoré."))
+        _record(
+            callback, Verdict(Outcome.BAD_HASH, "", "Octet NUL dans le message : message ignoré.")
+        )  # i18n: not for customers
         return None
     if not hashing.hash_verify(fields, settings.CMI_STORE_KEY):
         _record(callback, Verdict(Outcome.BAD_HASH, "", "HASH ver3 non conforme."))
         return None
     order = PaymentOrder.objects.select_for_update().filter(oid=oid).first()
     if order is None:
-        _record(callback, Verdict(Outcome.UNKNOWN_ORDER, "", "Aucun ordre de paiement pour cet oid."), hash_valid=True)
+        _record(
+            callback, Verdict(Outcome.UNKNOWN_ORDER, "", "Aucun ordre de paiement pour cet oid."), hash_valid=True
+        )  # i18n: not for customers
         return None
     if callback.kind == CmiCallback.Kind.FAIL_RETURN and fields.get("ProcReturnCode", "") != "00":
         if order.status in PAYABLE:

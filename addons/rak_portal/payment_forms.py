@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from rak_payment_cmi.models import PaymentOrder
 
@@ -49,23 +51,26 @@ class QuickPayForm(forms.Form):
     """« Identifiants du client » (seed 001 step 2)."""
 
     code = forms.CharField(
-        label="Code Client",
+        label=_("Code Client"),
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
-        help_text="Il figure sur votre facture.",
+        help_text=_("Il figure sur votre facture."),
     )
-    email = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     email_confirm = forms.EmailField(
-        label="Confirmer votre email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        label=_("Confirmer votre email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
     captcha = CaptchaField(
-        label="Code de vérification",
+        label=_("Code de vérification"),
         widget=CaptchaInput(),
-        help_text="Recopiez les caractères de l'image (je ne suis pas un robot).",
-        error_messages={"invalid": "Code de vérification incorrect.", "required": "Saisissez le code de vérification."},
+        help_text=_("Recopiez les caractères de l'image (je ne suis pas un robot)."),
+        error_messages={
+            "invalid": _("Code de vérification incorrect."),
+            "required": _("Saisissez le code de vérification."),
+        },
     )
     card_type = forms.ChoiceField(
-        label="Type Carte Bancaire",
+        label=_("Type Carte Bancaire"),
         choices=CARD_TYPES,
         initial=PaymentOrder.CardType.MOROCCAN,
         widget=forms.RadioSelect,
@@ -77,18 +82,18 @@ class QuickPayForm(forms.Form):
         if question:
             captcha = self.fields["captcha"]
             captcha.widget = CaptchaInput(question=True)
-            captcha.label = "Réponse à la question (en chiffres)"
-            captcha.help_text = "Écrivez le résultat en chiffres (je ne suis pas un robot)."
+            captcha.label = gettext("Réponse à la question (en chiffres)")
+            captcha.help_text = gettext("Écrivez le résultat en chiffres (je ne suis pas un robot).")
             captcha.error_messages = {
                 **captcha.error_messages,
-                "invalid": "Réponse incorrecte : une nouvelle question vous est posée.",
+                "invalid": gettext("Réponse incorrecte : une nouvelle question vous est posée."),
             }
 
     def clean(self):
         cleaned = super().clean()
         email, confirm = cleaned.get("email"), cleaned.get("email_confirm")
         if email and confirm and email.strip().lower() != confirm.strip().lower():
-            self.add_error("email_confirm", "Les deux adresses email ne sont pas identiques.")
+            self.add_error("email_confirm", gettext("Les deux adresses email ne sont pas identiques."))
         return cleaned
 
 
@@ -96,12 +101,12 @@ class PortalPayForm(forms.Form):
     """The logged-in bill list's own fields (the quick-pay asked them on its first page)."""
 
     email = forms.EmailField(
-        label="Email de confirmation du paiement",
+        label=_("Email de confirmation du paiement"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     card_type = forms.ChoiceField(
-        label="Type Carte Bancaire",
+        label=_("Type Carte Bancaire"),
         choices=CARD_TYPES,
         initial=PaymentOrder.CardType.MOROCCAN,
         widget=forms.RadioSelect,
@@ -110,9 +115,9 @@ class PortalPayForm(forms.Form):
 
 class ConditionsForm(forms.Form):
     conditions = forms.BooleanField(
-        label="J'ai lu et j'accepte les conditions générales",
+        label=_("J'ai lu et j'accepte les conditions générales"),
         error_messages={
-            "required": (
+            "required": _(
                 "Il faut cocher la mention « j'ai lu et j'accepte les conditions générales » avant de continuer."
             )
         },
@@ -122,15 +127,15 @@ class ConditionsForm(forms.Form):
 class AdvanceForm(forms.Form):
     """« Alimentation des avances sur consommation »: a dossier billed by advance, an amount."""
 
-    dossier = forms.ChoiceField(label="Dossier")
+    dossier = forms.ChoiceField(label=_("Dossier"))
     amount = forms.CharField(
-        label="Montant de l'avance (DH)",
+        label=_("Montant de l'avance (DH)"),
         max_length=12,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    email = forms.EmailField(label="Email de confirmation du paiement", max_length=254)
+    email = forms.EmailField(label=_("Email de confirmation du paiement"), max_length=254)
     card_type = forms.ChoiceField(
-        label="Type Carte Bancaire",
+        label=_("Type Carte Bancaire"),
         choices=CARD_TYPES,
         initial=PaymentOrder.CardType.MOROCCAN,
         widget=forms.RadioSelect,

@@ -84,11 +84,17 @@ def test_a_row_nobody_changed_follows_the_code(sample):
 
 
 def test_sync_creates_each_row_once_and_leaves_staff_wording_alone(sample, now):
-    assert MessageTemplate.objects.filter(code=CODE).count() == 3
+    # one row per channel (3) in each of the site's languages (fr, ar, en: issue 12)
+    assert sorted(set(MessageTemplate.objects.filter(code=CODE).values_list("language", flat=True))) == [
+        "ar",
+        "en",
+        "fr",
+    ]
+    assert MessageTemplate.objects.filter(code=CODE).count() == 9
     assert message_templates_sync() == 0
     message_template_update(template_id=row().pk, subject="", body="Mon texte {number}", user=StaffFactory(), now=now)
     message_templates_sync()
-    assert MessageTemplate.objects.filter(code=CODE).count() == 3
+    assert MessageTemplate.objects.filter(code=CODE).count() == 9
     assert row().body == "Mon texte {number}" and row().customized
 
 
@@ -250,9 +256,10 @@ def test_every_registered_default_is_valid_and_fits_in_two_sms():
 def test_each_language_of_the_site_gets_its_rows(sample, settings, now):
     """Issue 12 adds Arabic and English to LANGUAGES: their rows appear, the default through gettext
     (French until a catalogue translates it), and a wording is chosen per language."""
-    settings.LANGUAGES = [("fr", "Français"), ("ar", "العربية")]
-    message_templates_sync()
-    assert set(MessageTemplate.objects.filter(code=CODE).values_list("language", flat=True)) == {"fr", "ar"}
+    MessageTemplate.objects.exclude(language="fr").delete()  # as before issue 12
+    assert message_templates_sync() > 0  # the Arabic and English rows (settings.LANGUAGES has them)
+    assert MessageTemplate.objects.filter(code=CODE).count() == 9  # 3 channels × fr, ar, en
+    assert set(MessageTemplate.objects.filter(code=CODE).values_list("language", flat=True)) == {"fr", "ar", "en"}
     arabic = MessageTemplate.objects.get(code=CODE, channel=SMS, language="ar")
     message_template_update(template_id=arabic.pk, subject="", body="ملف {number}", user=StaffFactory(), now=now)
     assert message_render(code=CODE, channel=SMS, context={"number": "R1"}, language="ar")[1] == "ملف R1"

@@ -90,7 +90,7 @@ def test_superviseur_edits_and_the_next_message_uses_it(client, sample):
     client.get(LIST)
     response = client.post(change_url(), {"body": "RAK : réclamation {number} reçue, merci."})
     assert response.status_code == 302, response.content.decode()[:2000]
-    template = MessageTemplate.objects.get(code=CODE, channel=SMS)
+    template = MessageTemplate.objects.get(code=CODE, channel=SMS, language="fr")
     assert template.customized and template.updated_by == user
     assert message_render(code=CODE, channel=SMS, context={"number": "R7"})[1] == "RAK : réclamation R7 reçue, merci."
     assert template.history.filter(body="RAK : réclamation {number} reçue, merci.", history_user=user).exists()
@@ -105,7 +105,7 @@ def test_an_unknown_placeholder_is_refused_on_the_page_and_the_text_kept(client,
     html = response.content.decode()
     assert "Variable inconnue : {numero}. Variables possibles : {number}, {url}." in html
     assert typed in html  # nothing typed lost
-    assert not MessageTemplate.objects.get(code=CODE, channel=SMS).customized
+    assert not MessageTemplate.objects.get(code=CODE, channel=SMS, language="fr").customized
 
 
 def test_an_sms_over_two_parts_is_refused(client, sample):
@@ -134,10 +134,10 @@ def test_reset_to_the_default(client, sample):
     reset = change_url().replace("/change/", "/retablir/")
     page = client.get(reset)
     assert page.status_code == 200 and "Texte maison {number}" in page.content.decode()
-    assert MessageTemplate.objects.get(code=CODE, channel=SMS).customized  # a GET changes nothing
+    assert MessageTemplate.objects.get(code=CODE, channel=SMS, language="fr").customized  # a GET changes nothing
     response = client.post(reset)
     assert response.status_code == 302
-    template = MessageTemplate.objects.get(code=CODE, channel=SMS)
+    template = MessageTemplate.objects.get(code=CODE, channel=SMS, language="fr")
     assert not template.customized and template.body == "RAK : votre réclamation {number} est prise en charge."
     assert "rétabli" in " ".join(str(m) for m in client.get(response["Location"]).context["messages"])
 
@@ -150,7 +150,7 @@ def test_accueil_reads_but_cannot_change_or_reset(client, sample):
     assert 'name="body"' not in page.content.decode()  # read only
     assert client.post(change_url(), {"body": "Piratage {number}"}).status_code == 403
     assert client.post(change_url().replace("/change/", "/retablir/")).status_code == 403
-    assert not MessageTemplate.objects.get(code=CODE, channel=SMS).customized
+    assert not MessageTemplate.objects.get(code=CODE, channel=SMS, language="fr").customized
 
 
 def test_technique_does_not_see_the_templates(client, sample):
@@ -162,7 +162,7 @@ def test_no_revert_from_the_history(client, sample):
     staff_in("superviseur", client=client)
     client.get(LIST)
     client.post(change_url(), {"body": "V2 {number}"})
-    template = MessageTemplate.objects.get(code=CODE, channel=SMS)
+    template = MessageTemplate.objects.get(code=CODE, channel=SMS, language="fr")
     first = template.history.order_by("history_id").first()
     url = reverse("admin:rak_base_messagetemplate_simple_history", args=[template.pk, first.history_id])
     client.post(url, {"body": "V1 {numero}"})

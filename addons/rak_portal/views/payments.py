@@ -25,6 +25,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -68,8 +69,8 @@ from rak_payment_cmi.paying import (
 from rak_portal.payment_forms import AdvanceForm, ConditionsForm, PortalPayForm, QuickPayForm
 from rak_portal.views.account import customer_required
 
-NOTHING_TO_PAY = "Aucune Facture à payer ou identifiants client inexistant"
-TOO_MANY = "Trop de tentatives depuis votre connexion. Réessayez dans quelques minutes."
+NOTHING_TO_PAY = gettext_lazy("Aucune Facture à payer ou identifiants client inexistant")
+TOO_MANY = gettext_lazy("Trop de tentatives depuis votre connexion. Réessayez dans quelques minutes.")
 QUICKPAY_KEY = "rak_quickpay"
 PORTAL_KEY = "rak_portal_pay"
 ADVANCE_KEY = "rak_advance_pay"
@@ -556,7 +557,7 @@ def payment_receipt_pdf_view(request: HttpRequest, oid: str) -> HttpResponse:
     if order.status != PaymentOrder.Status.PAID or order.payment_id is None:
         raise Http404("Reçu introuvable")
     try:
-        document = payment_receipt_pdf(order.payment)
+        document = payment_receipt_pdf(order.payment, language=get_language())
     except RakError as exc:  # the payment was reversed by staff: its receipt is revoked
         raise Http404(exc.message) from exc
     return private_file_response(

@@ -19,10 +19,17 @@
     var frac = ((parts[1] || "") + "0000").slice(0, 4);
     return parseInt(parts[0] || "0", 10) * 10000 + parseInt(frac, 10);
   }
-  function format(c) {
-    var whole = Math.floor(c / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f");
+  // the separators of the page's language, read from an amount the server formatted
+  // (data-format-sample="1 234,50" in French, "1,234.50" in English)
+  function separators(form) {
+    var sample = form.getAttribute("data-format-sample") || "1\u202f234,50";
+    var group = /\d/.test(sample.charAt(1)) ? "" : sample.charAt(1);
+    return { group: group, decimal: sample.charAt(sample.length - 3) };
+  }
+  function format(c, seps) {
+    var whole = Math.floor(c / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, seps.group);
     var cents = ("0" + (c % 100)).slice(-2);
-    return whole + "," + cents;
+    return whole + seps.decimal + cents;
   }
 
   function fee(form, amount) {
@@ -44,9 +51,10 @@
         if (box.checked) { total += centimes(box.getAttribute("data-amount")); }
       });
       var f = fee(form, total);
-      form.querySelector("[data-total-bills]").textContent = format(total);
-      form.querySelector("[data-total-fee]").textContent = format(f);
-      form.querySelector("[data-total-all]").textContent = format(total + f);
+      var seps = separators(form);
+      form.querySelector("[data-total-bills]").textContent = format(total, seps);
+      form.querySelector("[data-total-fee]").textContent = format(f, seps);
+      form.querySelector("[data-total-all]").textContent = format(total + f, seps);
     }
     boxes.forEach(function (box) { box.addEventListener("change", update); });
     var recalc = form.querySelector("[data-recalculate]");
