@@ -159,7 +159,8 @@ def summary_with_extra(data_class: type[PremisesData], raw: dict | None) -> list
     for key, value in raw.items():
         if key in names or key.endswith(("_label", "_labels")) or value in (None, "", [], {}):
             continue
-        rows.append((str(key).replace("_", " ").capitalize(), _words(value)))
+        label = str(key).replace("_", " ").capitalize()
+        rows.append((gettext(label), _words(value)))  # a label the catalogues know shows translated
     return rows
 
 
