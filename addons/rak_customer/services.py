@@ -183,15 +183,11 @@ def _send_password(
 
 
 def _adopt_page_language(customer: Customer) -> None:
-    """An account opened on the portal: the language the visitor reads the page in becomes the
-    customer's, unless the customer's record already says another language than the default (a
-    choice made at the counter is kept)."""
+    """An account opened on the portal by a customer whose language was never chosen (French by
+    default): the language the visitor reads the page in, when it is not French, becomes the
+    customer's. A language already on the record (chosen on the portal or set at the counter) is kept."""
     active = translation.get_language()
-    if (
-        customer.language == settings.LANGUAGE_CODE
-        and active in Customer.Language.values
-        and active != customer.language
-    ):
+    if not customer.language and active in Customer.Language.values and active != settings.LANGUAGE_CODE:
         customer_language_set(customer=customer, language=active)
 
 
