@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +75,18 @@ def sms_budget_count(*, now: datetime) -> None:
         sms_budget_alert(now=now)
 
 
+def _budget_alert_text(now: datetime) -> tuple[str, str]:
+    subject = gettext("Budget horaire de SMS atteint")
+    body = gettext(
+        "Le budget de %(budget)s SMS par heure ([sms] hourly_budget) est atteint le %(when)s. Les codes de "
+        "confirmation et mots de passe demandés par des visiteurs non connectés sont refusés jusqu'à ce que "
+        "le compte redescende ; les SMS aux clients connectés et les notifications continuent. Vérifiez la "
+        "boîte d'envoi (envois en série vers des numéros inconnus : possible abus) et, si le trafic est "
+        "légitime, relevez le budget dans rak.conf."
+    ) % {"budget": _budget(), "when": timezone.localtime(now).strftime("%d/%m/%Y %H:%M")}
+    return subject, body
+
+
 def sms_budget_alert(*, now: datetime) -> bool:
     """Tell the superviseur group (bell + e-mail), at most once per hour. True when sent."""
     if throttle_count(key=ALERT_KEY, window=WINDOW, now=now):
@@ -86,14 +98,8 @@ def sms_budget_alert(*, now: datetime) -> bool:
     with transaction.atomic():
         if not throttle_hit(key=ALERT_KEY, limit=1, window=WINDOW, now=now):
             return False
-        subject = gettext("Budget horaire de SMS atteint")
-        body = gettext(
-            "Le budget de %(budget)s SMS par heure ([sms] hourly_budget) est atteint le %(when)s. Les codes de "
-            "confirmation et mots de passe demandés par des visiteurs non connectés sont refusés jusqu'à ce que "
-            "le compte redescende ; les SMS aux clients connectés et les notifications continuent. Vérifiez la "
-            "boîte d'envoi (envois en série vers des numéros inconnus : possible abus) et, si le trafic est "
-            "légitime, relevez le budget dans rak.conf."
-        ) % {"budget": _budget(), "when": timezone.localtime(now).strftime("%d/%m/%Y %H:%M")}
+        with translation.override(settings.LANGUAGE_CODE):  # staff read French, whoever hit the budget
+            subject, body = _budget_alert_text(now)
         supervisors = get_user_model().objects.filter(groups__name=SUPERVISOR_GROUP, is_active=True, is_staff=True)
         for supervisor in supervisors.distinct():
             message_queue_bell(user=supervisor, subject=subject, body=body, kind="sms_budget")

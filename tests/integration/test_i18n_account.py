@@ -393,3 +393,14 @@ def test_captcha_question_is_asked_in_the_page_language(client):
     assert ("زائد" in challenge.challenge) or ("ناقص" in challenge.challenge)
     assert challenge.response.isdigit() or challenge.response.lstrip("-").isdigit()
     assert len(challenge.challenge) <= 32
+
+
+def test_sms_budget_alert_to_supervisors_stays_french_whatever_the_visitor_language(now):
+    from rak_base.sms_limits import sms_budget_alert
+
+    supervisor = staff_in("superviseur", email="superviseur@rak.ma")
+    with translation.override("ar"):  # the visitor whose SMS reached the budget reads Arabic
+        assert sms_budget_alert(now=now)
+    bell = Message.objects.get(channel=Message.Channel.BELL, kind="sms_budget", user=supervisor)
+    assert bell.subject == "Budget horaire de SMS atteint"
+    assert bell.body.startswith("Le budget de ")
