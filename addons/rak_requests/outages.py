@@ -76,13 +76,21 @@ PLANNED_NOTICE_HOURS = 48  # a planned cut is announced at least this long befor
 SMS_DISTRICTS_MAX = 60
 SMS_REASON_MAX = 60
 MAX_SMS_SEGMENTS = 2
+# the placeholders' examples (what the back office counts a wording with): the lengths of a step of
+# SMS_ATTEMPTS, so that a wording that fits in two SMS with them fits at that step at the latest, in
+# any language — Arabic (UCS-2, 67 characters a part) included
+SMS_EXAMPLE_DISTRICTS = 24
+SMS_EXAMPLE_REASON = 16
 # (reason, districts) lengths tried in turn until the SMS fits in MAX_SMS_SEGMENTS: French and English
-# (GSM-7) fit at the first steps; Arabic (UCS-2, 67 characters a part) at the third
-SMS_ATTEMPTS = ((SMS_REASON_MAX, SMS_DISTRICTS_MAX), (SMS_REASON_MAX, 30), (20, 30), (12, 12), (12, 0))
-# the placeholders' examples: the third step's lengths. A wording that fits in two SMS with them (the
-# back office checks it) fits at that step at the latest, in any language
-SMS_EXAMPLE_DISTRICTS = 30
-SMS_EXAMPLE_REASON = 20
+# (GSM-7) fit at the first steps, Arabic at the third or fourth
+SMS_ATTEMPTS = (
+    (SMS_REASON_MAX, SMS_DISTRICTS_MAX),
+    (SMS_REASON_MAX, 30),
+    (20, 30),
+    (SMS_EXAMPLE_REASON, SMS_EXAMPLE_DISTRICTS),
+    (12, 12),
+    (12, 0),
+)
 DRAFT_REPEAT_WINDOW = timedelta(minutes=2)  # the same draft saved twice by one agent within it: one draft
 DRAFT_LOCK_CLASS = 0x415643  # "AVC": first key of the advisory lock that serialises one agent's new drafts
 
@@ -122,7 +130,7 @@ class OutageNoticeCancelled(OutageNoticeError):
 
 # --- message templates ---------------------------------------------------------------------------------
 
-_EXAMPLE_WHAT = "coupure d'électricité programmée"  # i18n: not for customers (a typical value)
+_EXAMPLE_WHAT = "coupure d'eau programmée"  # i18n: not for customers (a typical value)
 _PLACEHOLDERS = {
     "number": (_("numéro de l'avis"), "AVC2026-00012"),
     "what": (_("nature de l'avis (coupure d'eau programmée…)"), _EXAMPLE_WHAT),
