@@ -45,6 +45,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_base import clock
 from rak_base.errors import RakError
@@ -64,7 +65,7 @@ SERVICE_LABELS = {Service.EAU: "eau", Service.ELECTRICITE: "électricité", Serv
 
 
 class BillingRunRefused(RakError):
-    default_message = "La campagne de facturation ne peut pas être lancée."
+    default_message = gettext_lazy("La campagne de facturation ne peut pas être lancée.")
 
 
 # --- periods ---------------------------------------------------------------------------------------
@@ -114,11 +115,11 @@ def billing_run_create(
     period_end = month_after(period_start)
     round_code = (round_code or "").strip().upper()
     if issue_date < period_start:
-        raise BillingRunRefused("La date d'émission ne peut pas précéder le début de la période facturée.")
+        raise BillingRunRefused(gettext("La date d'émission ne peut pas précéder le début de la période facturée."))
     if due_date < issue_date:
-        raise BillingRunRefused("La date d'échéance ne peut pas précéder la date d'émission.")
+        raise BillingRunRefused(gettext("La date d'échéance ne peut pas précéder la date d'émission."))
     if round_code and not Premises.objects.filter(round_code=round_code).exists():
-        raise BillingRunRefused(f"Aucun local n'appartient à la tournée {round_code}.")
+        raise BillingRunRefused(gettext("Aucun local n'appartient à la tournée %(round)s.") % {"round": round_code})
     busy = BillingRun.objects.filter(
         period_start=period_start, status__in=(BillingRun.Status.PENDING, BillingRun.Status.RUNNING)
     )
@@ -126,8 +127,10 @@ def billing_run_create(
         busy = busy.filter(Q(round_code=round_code) | Q(round_code=""))
     if busy.exists():
         raise BillingRunRefused(
-            "Une campagne de cette période (et de cette tournée) est déjà en attente ou en cours : "
-            "attendez qu'elle se termine ou reprenez-la."
+            gettext(
+                "Une campagne de cette période (et de cette tournée) est déjà en attente ou en cours : "
+                "attendez qu'elle se termine ou reprenez-la."
+            )
         )
     from rak_billing.unbillable import billing_run_unbillable
 
@@ -164,7 +167,7 @@ def billing_run_resume(*, run: BillingRun) -> BillingRun:
     running: the run row is locked by that chunk and the duplicate gives way."""
     run = BillingRun.objects.select_for_update().get(pk=run.pk)
     if run.status == BillingRun.Status.DONE:
-        raise BillingRunRefused("Cette campagne est terminée : rien à reprendre.")
+        raise BillingRunRefused(gettext("Cette campagne est terminée : rien à reprendre."))
     if run.status == BillingRun.Status.FAILED:
         run.status = BillingRun.Status.RUNNING if run.started_at else BillingRun.Status.PENDING
         run.save(update_fields=["status"])
@@ -562,12 +565,13 @@ def _prepare_chunk(run: BillingRun, *, after_id: int, chunk_size: int) -> _Prepa
         )
     prepared.skipped += no_meter + no_tariff
     prepared.warnings.extend(
-        f"Aucun barème en vigueur pour {service} / {category} : dossiers non facturés."
+        gettext("Aucun barème en vigueur pour %(service)s / %(category)s : dossiers non facturés.")
+        % {"service": service, "category": category}
         for service, category in sorted(missing_tariffs)
     )
     if no_meter:
         prepared.warnings.append(
-            "Des dossiers sans compteur (ou assainissement sans dossier d'eau) n'ont pas été facturés."
+            gettext("Des dossiers sans compteur (ou assainissement sans dossier d'eau) n'ont pas été facturés.")
         )
     prepared.bills = new_bills
     prepared.estimates = estimates

@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext
+
 ZERO = Decimal("0")
 ONE = Decimal("1")
 CENT = Decimal("0.01")
@@ -132,7 +134,7 @@ def _applicable(schedule: Schedule, monthly: Decimal) -> tuple[str, list[Tranche
     tranches = sorted(schedule.tranches, key=lambda t: (t.lower, t.mode))
     if schedule.combination == SWITCH:
         if schedule.switch_threshold is None:
-            raise EngineError("switch_threshold manquant pour un barème à bascule")
+            raise EngineError(gettext("Seuil de bascule manquant pour un barème à bascule."))
         if monthly <= schedule.switch_threshold:
             return PROGRESSIVE, [t for t in tranches if t.mode == PROGRESSIVE]
         return SELECTIVE, [t for t in tranches if t.mode == SELECTIVE]
@@ -141,22 +143,22 @@ def _applicable(schedule: Schedule, monthly: Decimal) -> tuple[str, list[Tranche
 
 def _bounds_label(lower: Decimal, upper: Decimal | None, unit: str) -> str:
     if upper is None:
-        return f"plus de {fmt_qty(lower)} {unit}"
+        return gettext("plus de %(lower)s %(unit)s") % {"lower": fmt_qty(lower), "unit": unit}
     start = lower + 1 if lower == lower.to_integral() and lower > 0 else lower
-    return f"{fmt_qty(start)} à {fmt_qty(upper)} {unit}"
+    return gettext("%(start)s à %(upper)s %(unit)s") % {"start": fmt_qty(start), "upper": fmt_qty(upper), "unit": unit}
 
 
 def compute(schedule: Schedule, *, vat_rate: Decimal, consumption: Decimal, days: int) -> Computation:
     """Bill ``consumption`` units used over ``days`` days under ``schedule``."""
     if days <= 0:
-        raise EngineError("la période doit compter au moins un jour")
+        raise EngineError(gettext("la période doit compter au moins un jour"))
     if consumption < ZERO:
-        raise EngineError("la consommation ne peut pas être négative")
+        raise EngineError(gettext("la consommation ne peut pas être négative"))
     months = Decimal(days) / DAYS_PER_MONTH
     monthly = consumption / months
     mode, tranches = _applicable(schedule, monthly)
     if not tranches:
-        raise EngineError("aucune tranche applicable")
+        raise EngineError(gettext("aucune tranche applicable"))
     ttc_prices = schedule.prices_include_tax
     unit = schedule.unit
     lines: list[Line] = []
@@ -217,7 +219,7 @@ def compute(schedule: Schedule, *, vat_rate: Decimal, consumption: Decimal, days
             lines.append(
                 _line(
                     "LEVY",
-                    f"{label} — plafond de {fmt_qty(cap)} DH par mois",
+                    gettext("%(label)s — plafond de %(cap)s DH par mois") % {"label": label, "cap": fmt_qty(cap)},
                     ONE,
                     -excess,
                     rate=rate,
@@ -245,11 +247,15 @@ def _notice(schedule: Schedule, mode: str, tranches: list[Tranche], reached: int
     and with the cost of crossing the switch threshold when it applies."""
     unit = schedule.unit
     if schedule.combination == SWITCH and mode == SELECTIVE:
-        return (
-            f"Votre consommation mensuelle ({fmt_qty(monthly.quantize(QTY))} {unit}) a dépassé "
-            f"{fmt_qty(schedule.switch_threshold)} {unit} : toute votre consommation est facturée au prix de la "
-            f"tranche atteinte ({_bounds_label(tranches[reached - 1].lower, tranches[reached - 1].upper, unit)})."
-        )
+        return gettext(
+            "Votre consommation mensuelle (%(monthly)s %(unit)s) a dépassé %(threshold)s %(unit)s : toute votre "
+            "consommation est facturée au prix de la tranche atteinte (%(tranche)s)."
+        ) % {
+            "monthly": fmt_qty(monthly.quantize(QTY)),
+            "unit": unit,
+            "threshold": fmt_qty(schedule.switch_threshold),
+            "tranche": _bounds_label(tranches[reached - 1].lower, tranches[reached - 1].upper, unit),
+        }
     if reached > 1:
         # the last tranche below the one reached that was cheaper (two tranches may share a price)
         current = tranches[reached - 1]
@@ -258,8 +264,15 @@ def _notice(schedule: Schedule, mode: str, tranches: list[Tranche], reached: int
             return ""
         previous = cheaper[-1]
         return (
-            f"Vous avez dépassé la tranche {_bounds_label(previous.lower, previous.upper, unit)} : "
-            f"la consommation au-delà de {fmt_qty(previous.upper)} {unit} par mois est facturée plus cher."
+            gettext(
+                "Vous avez dépassé la tranche %(tranche)s : la consommation au-delà de %(upper)s %(unit)s par mois "
+                "est facturée plus cher."
+            )
+            % {
+                "tranche": _bounds_label(previous.lower, previous.upper, unit),
+                "upper": fmt_qty(previous.upper),
+                "unit": unit,
+            }
             if previous.upper is not None
             else ""
         )

@@ -1,9 +1,10 @@
-"""The bill PDF (WeasyPrint, A4, French): the layout of a Moroccan utility bill — the issuer
+"""The bill PDF (WeasyPrint, A4, bilingual French / Arabic as Moroccan bills are — issue 12): the
+layout of a Moroccan utility bill — the issuer
 block (legal name, address, customer-service phone, ICE/IF/TP from rak.conf [company],
 ``rak_base.company``), customer and dossier block, the period actually billed (reading to
 reading, ``bill_billed_period``) and indexes, tranche lines with HT unit prices, fixed charges,
 levies, VAT, totals HT/TVA/TTC, the previous unpaid balance at issue (``bill_previous_balance``)
-and the total due, the amount in words, the due date and the cut-off warning, the 12-month
+and the total due, the amount in words (French and Arabic), the due date and the cut-off warning, the 12-month
 consumption chart (SVG drawn here, no network), the tranche notice, and the QR code + reference
 code of the public verification page. Every kind of invoice (works, fees, online fee, credit
 notes) uses the same template.
@@ -26,7 +27,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy
 
 from rak_base.documents import (
     document_for_subject,
@@ -45,10 +48,11 @@ logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO l
 CHART_MONTHS = 12
 UNITS = {Service.ELECTRICITE: "kWh", Service.EAU: "m³", Service.ASSAINISSEMENT: "m³"}
 TITLES = {
-    Service.ELECTRICITE: "Facture de consommation d'électricité",
-    Service.EAU: "Facture de consommation d'eau potable",
-    Service.ASSAINISSEMENT: "Facture d'assainissement liquide",
+    Service.ELECTRICITE: gettext_lazy("Facture de consommation d'électricité"),
+    Service.EAU: gettext_lazy("Facture de consommation d'eau potable"),
+    Service.ASSAINISSEMENT: gettext_lazy("Facture d'assainissement liquide"),
 }
+# The chart's month labels: the bill's figures are written once, in French (the Arabic labels sit beside them).
 MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
 
 
@@ -93,9 +97,10 @@ def consumption_chart_svg(bars: list[ChartBar], *, unit: str, width: int = 340, 
     slot = (width - left * 2) / slots
     bar_w = slot * 0.62
     highest = max((bar.value for bar in bars), default=Decimal(0)) or Decimal(1)
+    svg_font = 'font-family="DejaVu Sans, sans-serif" font-size="7"'  # i18n: not for customers
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'font-family="DejaVu Sans, sans-serif" font-size="7">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" {svg_font}>',
         '<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
         '<rect width="4" height="4" fill="#dbe7f5"/><line x1="0" y1="0" x2="0" y2="4" stroke="#1d4e89" '
         'stroke-width="1.4"/></pattern></defs>',
@@ -240,13 +245,16 @@ def bill_context(bill: Bill, *, reference: str) -> dict:
         "previous_index": _fmt_qty(bill.previous_index),
         "current_index": _fmt_qty(bill.current_index),
         "reading_date": bill.reading.reading_date if bill.reading_id and not bill.estimated else None,
-        "amount_words": amount_in_words(bill.total_ttc),
-        "chart_svg": consumption_chart_svg(bars, unit=unit) if bars else "",
+        "amount_words": amount_in_words(bill.total_ttc, "fr"),
+        "amount_words_ar": amount_in_words(bill.total_ttc, "ar"),
+        "chart_svg": consumption_chart_svg(bars, unit=unit, width=330, height=100) if bars else "",
         "qr_uri": qr_data_uri(url),
         "verification_url": url,
         "verification_site": settings.SITE_URL.split("://", 1)[-1],
         "reference": reference_display(reference),
-        "period_label": (f"{date_format(bill.period_start, 'F Y')}" if bill.period_start and bill.period_end else ""),
+        "period_label": (
+            date_format(bill.period_start, "F Y", use_l10n=True) if bill.period_start and bill.period_end else ""
+        ),
         "is_credit_note": bill.kind == Bill.Kind.CREDIT_NOTE,
     }
 
@@ -254,7 +262,10 @@ def bill_context(bill: Bill, *, reference: str) -> dict:
 def render_bill_pdf(bill: Bill, *, reference: str) -> bytes:
     from rak_base.pdf import pdf_render
 
-    html = render_to_string("rak_billing/pdf/bill.html", bill_context(bill, reference=reference))
+    # Bilingual French / Arabic whatever language the caller works in (the template says which part
+    # is in which language): the French part and the figures in French.
+    with translation.override("fr"):
+        html = render_to_string("rak_billing/pdf/bill.html", bill_context(bill, reference=reference))
     return pdf_render(html)
 
 

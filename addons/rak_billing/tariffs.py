@@ -34,7 +34,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.errors import RakError
 from rak_billing import engine
@@ -57,19 +57,23 @@ SIMULATED_SERVICES = (Service.ELECTRICITE, Service.EAU, Service.ASSAINISSEMENT)
 
 
 class TariffNotFound(RakError):
-    default_message = "Aucun barème tarifaire n'est en vigueur pour ce métier et cette catégorie à cette date."
+    default_message = gettext_lazy(
+        "Aucun barème tarifaire n'est en vigueur pour ce métier et cette catégorie à cette date."
+    )
 
 
 class TariffOverlap(RakError):
-    default_message = "Deux barèmes d'un même métier et d'une même catégorie ne peuvent pas se chevaucher."
+    default_message = gettext_lazy(
+        "Deux barèmes d'un même métier et d'une même catégorie ne peuvent pas se chevaucher."
+    )
 
 
 class TariffWithoutTranches(RakError):
-    default_message = "Un barème doit comporter au moins une tranche de prix."
+    default_message = gettext_lazy("Un barème doit comporter au moins une tranche de prix.")
 
 
 class TariffVersionInUse(RakError):
-    default_message = "Ce barème est déjà utilisé par des factures : créez une nouvelle version."
+    default_message = gettext_lazy("Ce barème est déjà utilisé par des factures : créez une nouvelle version.")
 
 
 def tranches_required_message() -> str:
@@ -152,7 +156,8 @@ def schedule_for(*, service: str, category: str, on_date: datetime.date) -> tupl
     )
     if row is None:
         raise TariffNotFound(
-            f"Aucun barème n'est en vigueur le {_fmt_date(on_date)} pour {_service_label(service, category)}."
+            gettext("Aucun barème n'est en vigueur le %(date)s pour %(service)s.")
+            % {"date": _fmt_date(on_date), "service": _service_label(service, category)}
         )
     return row, engine_schedule(row, row.tranches.all(), row.charges.all())
 
@@ -179,7 +184,8 @@ def vat_rate_for(*, service: str, category: str, on_date: datetime.date) -> Deci
     rate = _pick_vat(rows, category)
     if rate is None:
         raise TariffNotFound(
-            f"Aucun taux de TVA n'est défini le {_fmt_date(on_date)} pour {_service_label(service, category)}."
+            gettext("Aucun taux de TVA n'est défini le %(date)s pour %(service)s.")
+            % {"date": _fmt_date(on_date), "service": _service_label(service, category)}
         )
     return rate
 
@@ -201,7 +207,8 @@ def vat_rate_other(*, on_date: datetime.date) -> Decimal:
     rate = vat_rate_in_force(service=VAT_OTHER, on_date=on_date)
     if rate is None:
         raise TariffNotFound(
-            f"Aucun taux de TVA « frais et travaux » n'est défini le {_fmt_date(on_date)} (menu Taux de TVA)."
+            gettext("Aucun taux de TVA « frais et travaux » n'est défini le %(date)s (menu Taux de TVA).")
+            % {"date": _fmt_date(on_date)}
         )
     return rate
 
@@ -253,7 +260,8 @@ class TariffBook:
             return self.tariffs[(service, category)]
         except KeyError:
             raise TariffNotFound(
-                f"Aucun barème n'est en vigueur le {_fmt_date(self.on_date)} pour {_service_label(service, category)}."
+                gettext("Aucun barème n'est en vigueur le %(date)s pour %(service)s.")
+                % {"date": _fmt_date(self.on_date), "service": _service_label(service, category)}
             ) from None
 
     def has(self, service: str, category: str) -> bool:
@@ -458,7 +466,7 @@ def tariff_schedule_check_overlap(
     ``lock=True`` (inside a transaction) locks the rows of that service and category first so two
     concurrent saves cannot both pass."""
     if valid_to is not None and valid_to <= valid_from:
-        raise TariffOverlap("La date de fin de validité doit être postérieure à la date de début.")
+        raise TariffOverlap(gettext("La date de fin de validité doit être postérieure à la date de début."))
     if lock:
         list(TariffSchedule.objects.select_for_update().filter(service=service, category=category).values_list("pk"))
     other = overlapping_schedules(
@@ -466,11 +474,17 @@ def tariff_schedule_check_overlap(
     ).first()
     if other is not None:
         raise TariffOverlap(
-            f"Ce barème chevauche « {other.name} » (du {_fmt_date(other.valid_from)} au "
-            f"{_fmt_date(other.valid_to) if other.valid_to else 'sans date de fin'}) pour "
-            f"{_service_label(service, category)}. Deux barèmes d'un même métier et d'une même catégorie "
-            "ne peuvent pas se chevaucher : fixez la date de fin de l'ancien barème (exclue) au premier jour du "
-            "nouveau."
+            gettext(
+                "Ce barème chevauche « %(name)s » (du %(start)s au %(end)s) pour %(service)s. Deux barèmes d'un "
+                "même métier et d'une même catégorie ne peuvent pas se chevaucher : fixez la date de fin de "
+                "l'ancien barème (exclue) au premier jour du nouveau."
+            )
+            % {
+                "name": other.name,
+                "start": _fmt_date(other.valid_from),
+                "end": _fmt_date(other.valid_to) if other.valid_to else gettext("sans date de fin"),
+                "service": _service_label(service, category),
+            }
         )
 
 
