@@ -194,3 +194,26 @@ def test_switch_changes_the_language_and_it_sticks_after_login(browser, live_ser
         check_page(page, "en", "dashboard, other browser", tmp_path / "switch-4-other-browser-en.png")
     finally:
         context.close()
+
+
+def test_server_error_page_in_arabic_uses_the_self_hosted_font(browser, live_server, transactional_db):
+    """500.html stands alone (no base.html): its stylesheet brings the Arabic font itself."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("ar"):
+        html = render_to_string("500.html")
+    context = new_context(browser, live_server, "ar", "phone")
+    try:
+        page = context.new_page()
+        page.goto("/agences/")  # the live server's origin, so that /static/ resolves
+        page.set_content(html)
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        page.wait_for_function("() => document.fonts.status === 'loaded'")
+        loaded = page.evaluate(
+            "() => [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family.replaceAll('\"', ''))"
+        )
+        assert "Noto Sans Arabic" in loaded, loaded
+        assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    finally:
+        context.close()
