@@ -183,6 +183,8 @@ def unmarked_in_template(path: Path) -> list[Unmarked]:
                 skipping = "endblocktranslate" if name == "blocktranslate" else "endblocktrans"
             elif name in ("comment", "verbatim"):
                 skipping = "end" + name
+            elif name == "block" and token.contents.split()[1:2] and token.contents.split()[1].endswith("_class"):
+                skipping = "endblock"  # {% block body_class %}home{% endblock %}: CSS class names
             pieces.append(PLACEHOLDER + "\n" * token.contents.count("\n"))
         elif token.token_type == TokenType.TEXT:
             if skipping:
