@@ -145,6 +145,12 @@ class MessageTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
                         "rows": 4,
                     }
                 )
+        if obj is not None:
+            # an Arabic wording is typed and read right to left (the page around it stays French)
+            direction = {"dir": "rtl" if obj.language == "ar" else "ltr", "lang": obj.language}
+            for name in ("subject", "body"):
+                if name in form.base_fields:
+                    form.base_fields[name].widget.attrs.update(direction)
         return form
 
     # --- permissions: rows come from the code, never added or deleted by hand ---------------------

@@ -415,8 +415,8 @@ def message_template_reset(*, template_id: int, user, now: datetime) -> MessageT
 
 
 def site_languages() -> list[str]:
-    """The languages of the site (settings.LANGUAGES) that templates exist in: French today; issue 12
-    adds Arabic and English to LANGUAGES (and their catalogues), and their rows follow."""
+    """The languages of the site (settings.LANGUAGES) that templates exist in: French, Arabic and
+    English since issue 12; a row per registered code and channel in each (``message_templates_sync``)."""
     languages = [code.split("-")[0] for code, _name in settings.LANGUAGES]
     return [code for code in dict.fromkeys(languages) if code in MessageTemplate.Language.values] or [DEFAULT_LANGUAGE]
 

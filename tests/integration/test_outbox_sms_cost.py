@@ -149,3 +149,16 @@ def test_outbox_list_queries_do_not_grow_with_the_messages(client, supervisor):
     with CaptureQueriesContext(connection) as many:
         assert client.get(changelist).status_code == 200
     assert len(many) == len(few)
+
+
+def test_an_arabic_template_is_edited_right_to_left(client, supervisor):
+    from rak_base.message_templates import message_templates_sync
+    from rak_base.models import MessageTemplate
+
+    message_templates_sync()
+    row = MessageTemplate.objects.filter(language="ar", channel=Message.Channel.SMS).first()
+    page = client.get(reverse("admin:rak_base_messagetemplate_change", args=[row.pk])).content.decode()
+    assert 'dir="rtl"' in page and 'lang="ar"' in page
+    french = MessageTemplate.objects.get(code=row.code, channel=row.channel, language="fr")
+    page = client.get(reverse("admin:rak_base_messagetemplate_change", args=[french.pk])).content.decode()
+    assert 'name="body"' in page and 'dir="rtl"' not in page.split('name="body"')[0][-300:]
