@@ -113,7 +113,8 @@ def test_the_incident_form_in_arabic_and_english(client):
     for arabic in ("الإبلاغ عن تسرب أو انقطاع", "ما المشكل؟", "تسرب", "استعمال موقعي", "عنوان المشكل", "أين؟"):
         assert arabic in page, arabic
     # the script's sentences come from the page, whole, in its language
-    assert 'data-found="تم تسجيل الموقع: {lat}، {lon}."' in page
+    # coordinates kept left to right inside the Arabic sentence (an isolate: « -6.58 » stays « -6.58 »)
+    assert 'data-found="تم تسجيل الموقع: \u2066{lat}, {lon}\u2069."' in page
     assert "Signaler une fuite ou une coupure" not in page and "Utiliser ma position" not in page
     page = text(_client(EN).get(INCIDENT))
     for english in ("Report a leak or an outage", "What is the problem?", "Leak", "Use my location"):
