@@ -26,6 +26,7 @@ from unfold.decorators import action, display
 
 from rak_base import clock
 from rak_base.admin import ArchivedFilter, ArchivedImportAdminMixin, ReadOnlyAdminMixin
+from rak_base.admin_labels import FieldLabelsMixin
 from rak_base.errors import RakError
 from rak_payment_cmi.csvfiles import MAX_BYTES
 from rak_payment_cmi.models import NetworkPaymentImport, PaymentSettings, SettlementImport, SettlementLine
@@ -126,7 +127,8 @@ STATUS_FR = {"created": _("enregistré"), "unchanged": _("déjà enregistré"), 
 
 
 @admin.register(NetworkPaymentImport)
-class NetworkPaymentImportAdmin(ArchivedImportAdminMixin, ModelAdmin):
+class NetworkPaymentImportAdmin(FieldLabelsMixin, ArchivedImportAdminMixin, ModelAdmin):
+    field_labels = {"uploaded_by": _("importé par")}
     list_display = (
         "created_at",
         "file_name",
@@ -278,7 +280,8 @@ CHECK_LABELS = {
 
 
 @admin.register(SettlementImport)
-class SettlementImportAdmin(ModelAdmin):
+class SettlementImportAdmin(FieldLabelsMixin, ModelAdmin):
+    field_labels = {"uploaded_by": _("importé par")}
     list_display = (
         "created_at",
         "file_name",
@@ -415,7 +418,12 @@ class SettlementImportAdmin(ModelAdmin):
 
 
 @admin.register(SettlementLine)
-class SettlementLineAdmin(ReadOnlyAdminMixin, ModelAdmin):
+class SettlementLineAdmin(FieldLabelsMixin, ReadOnlyAdminMixin, ModelAdmin):
+    field_labels = {
+        "settlement": _("relevé CMI"),
+        "order": _("ordre de paiement en ligne"),
+        "resolved_by": _("résolu par"),
+    }
     """Every line of every settlement file: « écarts à traiter » across the files."""
 
     list_display = (

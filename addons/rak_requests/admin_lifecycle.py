@@ -32,6 +32,7 @@ from unfold.decorators import action, display
 
 from rak_base import clock
 from rak_base.admin import ReadOnlyAdminMixin
+from rak_base.admin_labels import FieldLabelsMixin
 from rak_base.errors import RakError
 from rak_customer.models import Contact
 from rak_requests import contracts as contract_docs
@@ -121,7 +122,8 @@ class CallResultFilter(admin.SimpleListFilter):
 
 
 @admin.register(CallRequest)
-class CallRequestAdmin(_ActionsOnlyAdmin):
+class CallRequestAdmin(FieldLabelsMixin, _ActionsOnlyAdmin):
+    field_labels = {"checked_by": _("vérifié par")}
     form = IdentityCheckForm
     list_display = (
         "requested_at",
@@ -262,7 +264,8 @@ class InstallationForm(forms.ModelForm):
 
 
 @admin.register(InstallationOrder)
-class InstallationOrderAdmin(_ActionsOnlyAdmin):
+class InstallationOrderAdmin(FieldLabelsMixin, _ActionsOnlyAdmin):
+    field_labels = {"meter": _("compteur"), "dossier": _("dossier"), "technician": _("technicien")}
     form = InstallationForm
     list_display = (
         "created_at",

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from rak_base import clock
+from rak_base.admin_labels import FieldLabelsMixin
 from rak_base.errors import RakError
 from rak_base.money import money_format
 from rak_requests.engine import OPEN_STATUSES
@@ -62,7 +63,8 @@ class QuoteIssueForm(forms.Form):
 
 
 @admin.register(Quote)
-class QuoteAdmin(ModelAdmin):
+class QuoteAdmin(FieldLabelsMixin, ModelAdmin):
+    field_labels = {"request": _("demande")}
     list_display = ("number", "request", "status", "amount_ttc_display", "issued_at", "valid_until", "accepted_at")
     list_filter = ("status",)
     search_fields = ("number", "request__number", "request__customer__code")

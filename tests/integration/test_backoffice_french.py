@@ -15,8 +15,11 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets, label_for_field
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
+from django.utils.text import capfirst
 
 from rak_customer.models import Customer
 from tests.factories import AgencyFactory, DossierFactory, customer_with_account, staff_in
@@ -323,3 +326,46 @@ def test_the_front_desk_records_the_language_the_customer_asks_for(client, data)
     customer.refresh_from_db()
     assert customer.language == "en"
     assert customer.last_name.startswith("Alaoui")
+
+
+# --- fields declared without a French verbose_name ------------------------------------------------
+
+
+def _english_auto_label(model, name: str, label) -> bool:
+    """Django's label made from the column's name (« Received by »): the field has no verbose_name."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    default = field.name.replace("_", " ")
+    return isinstance(field.verbose_name, str) and field.verbose_name == default and str(label) == capfirst(default)
+
+
+def test_no_column_or_form_field_is_named_in_english(rf, superuser):
+    """Every list column and form field (editable or read only) of our back-office screens has a
+    French name, those without a verbose_name through rak_base.admin_labels.FieldLabelsMixin."""
+    request = rf.get("/backoffice/")
+    request.user = superuser
+    english = []
+    for model, model_admin in admin.site._registry.items():
+        if not model.__module__.startswith("rak_"):
+            continue
+        for name in model_admin.get_list_display(request):
+            if isinstance(name, str):
+                label = label_for_field(name, model, model_admin)
+                if _english_auto_label(model, name, label):
+                    english.append((model._meta.label, "list", name))
+        form = model_admin.get_form(request, None)
+        labels = form._meta.labels or {}
+        names = set(flatten_fieldsets(model_admin.get_fieldsets(request, None)))
+        names |= set(model_admin.get_readonly_fields(request, None))
+        for name in names:
+            if not isinstance(name, str) or name in labels:  # named by the admin
+                continue
+            if name in form.base_fields:
+                label = form.base_fields[name].label
+            else:
+                label = labels.get(name) or label_for_field(name, model, model_admin, form=form)
+            if _english_auto_label(model, name, label):
+                english.append((model._meta.label, "form", name))
+    assert english == []

@@ -30,6 +30,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter
 from unfold.decorators import action, display
 
 from rak_base import clock
+from rak_base.admin_labels import FieldLabelsMixin
 from rak_base.errors import RakError
 from rak_base.money import money_format
 from rak_base.private_files import private_file_response
@@ -474,7 +475,8 @@ class PaymentReverseForm(forms.Form):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ModelAdmin):
+class PaymentAdmin(FieldLabelsMixin, ModelAdmin):
+    field_labels = {"received_by": _("enregistré par")}
     list_display = ("paid_at", "customer_link", "amount_display", "method", "reference", "received_by", "state_display")
     list_select_related = ("customer", "received_by", "reversal")
     list_filter = (("method", ChoicesDropdownFilter),)
@@ -698,7 +700,16 @@ class PaymentReversalAdmin(ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ModelAdmin):
+class LedgerEntryAdmin(FieldLabelsMixin, ModelAdmin):
+    field_labels = {
+        "customer": _("client"),
+        "dossier": _("dossier"),
+        "bill": _("facture"),
+        "payment": _("paiement"),
+        "reversal": _("annulation de paiement"),
+        "refund": _("remboursement"),
+        "refund_cancellation": _("annulation de remboursement"),
+    }
     list_display = ("entry_date", "customer_link", "kind", "label", "amount_display")
     list_select_related = ("customer",)
     list_filter = (("kind", ChoicesDropdownFilter),)

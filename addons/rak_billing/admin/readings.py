@@ -24,6 +24,7 @@ from unfold.decorators import action, display
 
 from rak_base import clock
 from rak_base.admin import ArchivedFilter, ArchivedImportAdminMixin
+from rak_base.admin_labels import FieldLabelsMixin
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
 from rak_billing.models import MeterReading, ReadingImport, ReadingRound
@@ -94,7 +95,8 @@ class ReviewNoteForm(forms.ModelForm):
 
 
 @admin.register(MeterReading)
-class MeterReadingAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
+class MeterReadingAdmin(FieldLabelsMixin, IndexedSearchMixin, HistoryAdmin, ModelAdmin):
+    field_labels = {"import_batch": _("import de relevés"), "created_by": _("saisi par")}
     list_display = (
         "reading_date",
         "dossier_link",
@@ -333,7 +335,8 @@ class ImportForm(forms.Form):
 
 
 @admin.register(ReadingImport)
-class ReadingImportAdmin(ArchivedImportAdminMixin, ModelAdmin):
+class ReadingImportAdmin(FieldLabelsMixin, ArchivedImportAdminMixin, ModelAdmin):
+    field_labels = {"uploaded_by": _("importé par")}
     list_display = (
         "created_at",
         "file_name",
