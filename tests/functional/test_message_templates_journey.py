@@ -44,7 +44,8 @@ def test_supervisor_rewrites_the_sms_de_prise_en_charge(page, supervisor, now):
         page.keyboard.press("Enter")
 
     # the list (from the sidebar's « Modèles de messages ») holds the complaint messages
-    page.goto("/backoffice/rak_base/messagetemplate/?q=prise+en+charge")
+    # one row per language (fr, ar, en): the French one
+    page.goto("/backoffice/rak_base/messagetemplate/?q=prise+en+charge&language__exact=fr")
     row = page.locator("tr", has_text="Réclamation : prise en charge (au client)").filter(has_text="SMS")
     expect(row).to_have_count(1)
     with page.expect_navigation():
