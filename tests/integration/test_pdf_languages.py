@@ -156,3 +156,28 @@ def test_money_units_from_the_catalogues():
     with translation.override("en"):
         assert money_format(Decimal("1070")) == "1,070.00\u00a0MAD"
     assert money_format(Decimal("1070"), language="fr") == "1\u202f070,00\u00a0DH"
+
+
+DOCUMENTS = {
+    "rak_billing/pdf/refund_receipt.html": ("REÇU DE REMBOURSEMENT", "وصل استرجاع المبالغ"),
+    "rak_requests/pdf/attestation.html": ("HISTORIQUE DE CONSOMMATION", "سجل الاستهلاك"),
+    "rak_requests/pdf/quote.html": ("DEVIS", "عرض الكلفة"),
+    "rak_requests/pdf/contract.html": ("Contrat signé électroniquement", "عقد موقع إلكترونيا"),
+    "rak_requests/pdf/request_receipt.html": ("REÇU DE DEMANDE", "وصل الطلب"),
+    "rak_requests/pdf/direct_debit_form.html": ("DOMICILIATION BANCAIRE", "التوطين البنكي"),
+    "rak_requests/pdf/intervention_order.html": ("ORDRE D'INTERVENTION", "أمر التدخل"),
+    "rak_requests/pdf/collective_meter/request_form.html": ("MODÈLE DE LA DEMANDE", "نموذج الطلب"),
+    "rak_requests/pdf/collective_meter/attestation_form.html": ("ATTESTATION ADMINISTRATIVE", "شهادة إدارية"),
+}
+
+
+@pytest.mark.parametrize("template", sorted(DOCUMENTS))
+def test_every_customer_document_follows_the_active_language(template):
+    french, arabic = DOCUMENTS[template]
+    with translation.override("ar"):
+        html = render_to_string(template, {"type": "CONSOMMATION"})
+    assert re.search(r'<html lang="ar" dir="rtl">', html), template
+    assert arabic in html and french not in html
+    with translation.override("fr"):
+        html = render_to_string(template, {"type": "CONSOMMATION"})
+    assert '<html lang="fr">' in html and french in html.replace("&#x27;", "'") and not ARABIC.search(html)
