@@ -28,6 +28,7 @@ from rak_customer.models import ContactMessage, Customer
 from rak_requests import outages
 from rak_requests.complaint_models import Complaint, ComplaintCategory
 from rak_requests.complaints import notify, services
+from rak_requests.complaints.canned import canned_reply_text
 from rak_requests.complaints.contact import contact_message_reply
 from tests.factories import StaffFactory, customer_with_account
 from tests.integration.test_complaint_portal import INCIDENT, NEW, public_post, text
@@ -36,6 +37,14 @@ from tests.integration.test_outage_notices import _customer, _data
 pytestmark = pytest.mark.django_db
 
 AR, EN = "ar", "en"
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after():
+    """A request of the test client leaves its language active in this thread: back to the site's
+    default after each test, so that the next test module reads French."""
+    yield
+    translation.deactivate()
 
 
 def _client(language: str | None = None, user=None) -> Client:
@@ -344,3 +353,15 @@ def test_an_arabic_outage_sms_with_many_districts_stays_within_two_sms():
     assert len(bodies) == 1
     arabic = bodies.pop()
     assert arabic.startswith("RAK: انقطاع الماء المبرمج") and sms_length(arabic).segments <= 2
+
+
+def test_a_canned_reply_is_offered_in_the_complainants_language(arabic_customer, now):
+    customer, user = arabic_customer
+    complaint = services.complaint_file(filing=_filing(), customer=customer, user=user, now=now)
+    with translation.override("fr"):  # the back office
+        text_ar = canned_reply_text("accuse", complaint)
+    assert text_ar.startswith("مرحبا Amina Alaoui، توصلنا بشكايتك رقم") and complaint.number in text_ar
+    Customer.objects.filter(pk=customer.pk).update(language="fr")
+    complaint = Complaint.objects.get(pk=complaint.pk)
+    assert canned_reply_text("accuse", complaint).startswith("Bonjour Amina Alaoui, nous avons bien reçu")
+    assert canned_reply_text("unknown", complaint) == ""
