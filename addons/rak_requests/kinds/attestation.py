@@ -27,7 +27,7 @@ from django import forms
 from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import gettext, override
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.documents import (
@@ -44,6 +44,7 @@ from rak_billing.models import MeterReading
 from rak_billing.pdf import qr_data_uri
 from rak_billing.readings import reading_history
 from rak_billing.readings.rules import fmt_quantity, unit
+from rak_customer.language import customer_language
 from rak_customer.models import Customer, Dossier, PortalAccount
 from rak_requests.engine import RequestError, request_transition
 from rak_requests.kinds.base import PhaseRule, RequestData, RequestKind, kind_register
@@ -193,37 +194,37 @@ def attestation_check(*, dossier: Dossier, attestation_type: str) -> list[MeterR
 
 
 def attestation_pdf(*, request: ServiceRequest, data: AttestationData, dossier: Dossier, readings, now) -> bytes:
-    """The attestation's PDF (French dates and amounts whatever the caller's language)."""
+    """The attestation's PDF in the active language (the caller activates the customer's: dates,
+    amounts, labels and the sentence of the attestation follow it)."""
     from rak_base.pdf import pdf_render  # heavy import: only where a PDF is made
 
     url = verification_url(data.reference)
-    with override("fr"):
-        html = render_to_string(
-            "rak_requests/pdf/attestation.html",
-            {
-                "request": request,
-                "data": data,
-                "type": data.attestation_type,
-                "title": data.type_label,
-                "customer": dossier.customer,
-                "dossier": dossier,
-                "readings": [
-                    {
-                        "date": r.reading_date,
-                        "index": fmt_quantity(r.index),
-                        "consumption": fmt_quantity(r.consumption),
-                        "source": r.get_source_display(),
-                    }
-                    for r in readings
-                ],
-                "unit": unit(dossier.service),
-                "deposit": money_format(dossier.deposit_amount),
-                "reference": reference_display(data.reference),
-                "qr_uri": qr_data_uri(url),
-                "verification_url": url,
-                "issued_at": timezone.localtime(now),
-            },
-        )
+    html = render_to_string(
+        "rak_requests/pdf/attestation.html",
+        {
+            "request": request,
+            "data": data,
+            "type": data.attestation_type,
+            "title": data.type_label,
+            "customer": dossier.customer,
+            "dossier": dossier,
+            "readings": [
+                {
+                    "date": r.reading_date,
+                    "index": fmt_quantity(r.index),
+                    "consumption": fmt_quantity(r.consumption),
+                    "source": r.get_source_display(),
+                }
+                for r in readings
+            ],
+            "unit": unit(dossier.service),
+            "deposit": money_format(dossier.deposit_amount),
+            "reference": reference_display(data.reference),
+            "qr_uri": qr_data_uri(url),
+            "verification_url": url,
+            "issued_at": timezone.localtime(now),
+        },
+    )
     return pdf_render(html)
 
 
@@ -251,11 +252,14 @@ def attestation_issue(*, request: ServiceRequest, now: datetime) -> Document:
         request.save(update_fields=["data"])
     dossier = _customer_dossier(customer_id=request.customer_id, number=data.dossier_number)
     readings = attestation_check(dossier=dossier, attestation_type=data.attestation_type)
-    pdf = attestation_pdf(request=request, data=data, dossier=dossier, readings=readings, now=now)
+    # in the customer's language, also when filed at the counter (the back office is French)
+    with customer_language(dossier.customer):
+        pdf = attestation_pdf(request=request, data=data, dossier=dossier, readings=readings, now=now)
+        title = gettext("%(type)s — dossier %(number)s") % {"type": data.type_label, "number": dossier.number}
     account = PortalAccount.objects.filter(customer_id=request.customer_id).select_related("user").first()
     document = document_register(
         kind=Document.Kind.ATTESTATION,
-        title=gettext("%(type)s — dossier %(number)s") % {"type": data.type_label, "number": dossier.number},
+        title=title,
         owner=account.user if account else None,
         owner_label=dossier.customer.display_name,
         subject=request,
