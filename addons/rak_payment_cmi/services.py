@@ -373,7 +373,10 @@ def payment_order_abandon(*, order: PaymentOrder | str, customer: Customer, now:
     if order.customer_id != customer.pk or order.status not in PAYABLE:
         raise OrderNotPayable()
     local = timezone.localtime(now) if timezone.is_aware(now) else now
-    order.cancel_reason = gettext("Abandonné par le client le %(date)s.") % {"date": f"{local:%d/%m/%Y à %H:%M}"}
+    order.cancel_reason = gettext("Abandonné par le client le %(date)s à %(time)s.") % {
+        "date": f"{local:%d/%m/%Y}",
+        "time": f"{local:%H:%M}",
+    }
     _transition(order, Status.CANCELLED, now=now, note=order.cancel_reason, fields=["cancel_reason"])
     return order
 
