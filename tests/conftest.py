@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from hypothesis import HealthCheck, settings
 
 # Hypothesis properties are about values, not speed: the suite runs on shared 2-vCPU machines where
@@ -46,6 +47,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.functional)
         if item.get_closest_marker("functional") and not CHROMIUM.exists():
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _site_language() -> Iterator[None]:
+    """Each test starts and ends in the site's language: a request through the test client leaves
+    the language it activated (LocaleMiddleware) on the thread, which would leak into the next test."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -52,7 +52,7 @@ from unfold.decorators import display
 from unfold.widgets import CHECKBOX_CLASSES, INPUT_CLASSES, SELECT_CLASSES, TEXTAREA_CLASSES
 
 from rak_base import clock
-from rak_base.api import message_render, message_template_register
+from rak_base.api import message_template_register
 from rak_base.errors import RakError
 from rak_base.hooks import hook_subscribe
 from rak_base.phones import InvalidPhone, phone_display, phone_normalize
@@ -63,6 +63,13 @@ from rak_customer.admin import ContactMessageAdmin as BaseContactMessageAdmin
 from rak_customer.models import ContactMessage, Customer, Dossier
 from rak_customer.selectors import customer_email, customer_sms_phone
 from rak_requests.complaint_models import Complaint, ComplaintCategory, ComplaintEntry
+from rak_requests.complaints.canned import (
+    CANNED_CHANNEL,
+    CANNED_PLACEHOLDERS,
+    CANNED_PREFIX,
+    CANNED_REPLIES,
+    canned_reply_text,
+)
 from rak_requests.complaints.contact import ContactReplyError, contact_message_reply, contact_templates_register
 from rak_requests.complaints.errors import ComplaintError, ComplaintStale
 from rak_requests.complaints.notify import complaint_handlers
@@ -94,66 +101,8 @@ MAX_DEADLINE_HOURS = 90 * 24  # a category's deadlines (processing, first answer
 CHANNEL_LABELS = {"SMS": _("SMS"), "EMAIL": _("e-mail"), "BELL": _("notification")}
 
 
-# --- canned replies: message templates staff edit (« Modèles de messages ») ------------------------
-
-CANNED_PREFIX = "complaint.canned."
-CANNED_CHANNEL = "BELL"  # one wording per reply; its text is only a starting point for the agent
-CANNED_PLACEHOLDERS = {
-    "number": (_("numéro de la réclamation"), "REC2026-000123"),
-    "name": (_("nom du réclamant"), "Amina Alaoui"),
-    "category": (_("catégorie"), "Facturation"),
-}
-CANNED_REPLIES = [
-    (
-        "accuse",
-        _("Réponse type : accusé de réception"),
-        _(
-            "Bonjour {name}, nous avons bien reçu votre réclamation {number}. Un conseiller l'étudie et "
-            "reviendra vers vous dans les meilleurs délais."
-        ),
-    ),
-    (
-        "photo-compteur",
-        _("Réponse type : photo du compteur demandée"),
-        _(
-            "Bonjour {name}, pour traiter votre réclamation {number}, merci de nous envoyer une photo lisible "
-            "de votre compteur (index et numéro du compteur) depuis la rubrique « Mes réclamations »."
-        ),
-    ),
-    (
-        "facture-conforme",
-        _("Réponse type : facture vérifiée et conforme"),
-        _(
-            "Bonjour {name}, après vérification, la facture concernée par votre réclamation {number} correspond "
-            "à l'index relevé sur votre compteur. Une consommation élevée peut venir d'une fuite après compteur : "
-            "fermez tous les robinets et vérifiez que le compteur ne tourne pas."
-        ),
-    ),
-    (
-        "facture-rectifiee",
-        _("Réponse type : facture rectifiée"),
-        _(
-            "Bonjour {name}, suite à votre réclamation {number}, votre facture a été rectifiée : l'avoir "
-            "correspondant sera déduit de votre prochaine facture."
-        ),
-    ),
-    (
-        "intervention",
-        _("Réponse type : intervention programmée"),
-        _(
-            "Bonjour {name}, une équipe technique est programmée pour intervenir suite à votre réclamation "
-            "{number}. Vous serez informé(e) du résultat."
-        ),
-    ),
-    (
-        "coupure",
-        _("Réponse type : coupure en cours de rétablissement"),
-        _(
-            "Bonjour {name}, nos équipes sont mobilisées sur la coupure que vous avez signalée ({number}). "
-            "Le service sera rétabli dans les meilleurs délais."
-        ),
-    ),
-]
+# --- canned replies: message templates staff edit (« Modèles de messages »), worded in
+# rak_requests.complaints.canned (customer-facing, translated) --------------------------------------
 
 
 def canned_templates_register() -> None:
@@ -171,15 +120,9 @@ def canned_choices() -> list[tuple[str, str]]:
 
 
 def canned_text(slug: str, complaint: Complaint) -> str:
-    """The wording of canned reply ``slug`` (as staff edited it) for this complaint."""
-    if slug not in {s for s, _label, _body in CANNED_REPLIES}:
-        return ""
-    _subject, body = message_render(
-        code=CANNED_PREFIX + slug,
-        channel=CANNED_CHANNEL,
-        context={"number": complaint.number, "name": complaint.name, "category": complaint.category.name},
-    )
-    return body
+    """The wording of canned reply ``slug`` (as staff edited it) for this complaint, in the
+    complainant's language: the agent sends it to the customer."""
+    return canned_reply_text(slug, complaint)
 
 
 # --- small helpers ----------------------------------------------------------------------------------
