@@ -19,7 +19,9 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
@@ -768,6 +770,38 @@ def _reregister_axes() -> None:
             continue
         admin.site.unregister(model)
         admin.site.register(model, type(base.__name__, (base, ModelAdmin), {"__module__": __name__}))
+    # django-axes titles its rows in English (« Access Log for x @ ... »), outside gettext: the
+    # pages, breadcrumbs and history of « Connexions » and « Tentatives de connexion » say it in French.
+    AccessLog.__str__ = _access_log_str
+    AccessAttempt.__str__ = _access_attempt_str
+    AccessFailureLog.__str__ = _access_failure_str
+
+
+def _axes_time(value) -> str:
+    return date_format(localtime(value), "d/m/Y H:i:s") if value else "—"
+
+
+def _access_log_str(self) -> str:
+    return gettext("Connexion de %(username)s le %(time)s") % {
+        "username": self.username,
+        "time": _axes_time(self.attempt_time),
+    }
+
+
+def _access_attempt_str(self) -> str:
+    return gettext("Tentatives de connexion de %(username)s, la dernière le %(time)s") % {
+        "username": self.username,
+        "time": _axes_time(self.attempt_time),
+    }
+
+
+def _access_failure_str(self) -> str:
+    text = gettext("Échec de connexion de %(username)s le %(time)s depuis %(ip)s") % {
+        "username": self.username,
+        "time": _axes_time(self.attempt_time),
+        "ip": self.ip_address,
+    }
+    return text + (gettext(" (bloqué)") if self.locked_out else "")
 
 
 _reregister_axes()

@@ -32,6 +32,9 @@ pytestmark = pytest.mark.django_db
 # The theme's and Django's interface words, as they would show untranslated. Words that are also
 # French (Actions, Date, Code, Message, Notification, Type, Description, Total...) are left out.
 ENGLISH_UI = (
+    "Access Log",
+    "Attempted Access",
+    "Failed access",
     "Add",
     "Add another",
     "Apply",
