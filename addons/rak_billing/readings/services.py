@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
@@ -47,7 +48,9 @@ from rak_customer.models import Contact, Dossier, PortalAccount
 PHOTO_WRONG_KIND = format_lazy(
     "{required} {wrong}",
     required=PHOTO_REQUIRED,
-    wrong=format_lazy(gettext_lazy("Le fichier joint n'est pas une photo ({kinds})."), kinds=kinds_label(IMAGE_KINDS)),
+    wrong=format_lazy(
+        gettext_lazy("Le fichier joint n'est pas une photo ({kinds})."), kinds=lazy(kinds_label, str)(IMAGE_KINDS)
+    ),
 )
 # fired by ``reading_review`` in its transaction: ``reading_id=``, ``accepted=``, ``reason=``,
 # ``billed_numbers=`` (the bills resting on it), ``staff_user=``, ``now=`` — a higher addon (the
