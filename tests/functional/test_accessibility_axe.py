@@ -1,0 +1,166 @@
+"""WCAG 2.1 AA on the main pages, in French, Arabic and English (issue 12): axe-core (vendored from
+npm in tests/functional/vendor/axe-core, never a CDN) runs in the real browser on each page, public
+and logged in, on a desktop and on a 390 px phone, and must find no violation of the rules tagged
+wcag2a, wcag2aa, wcag21a, wcag21aa."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from rak_base import clock
+from rak_customer.models import Service
+from tests.billing_factories import bill_history
+from tests.factories import TEST_PASSWORD, DossierFactory, MeterFactory, customer_with_account
+from tests.reading_factories import MeterReadingFactory, ReadingRoundFactory, dossier_in_round
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BROWSER_LOCALE = {"fr": "fr-FR", "ar": "ar-MA", "en": "en-GB"}
+PUBLIC_PAGES = [
+    "/",
+    "/creer-mon-compte/",
+    "/mot-de-passe-oublie/",
+    "/services/simulation/",
+    "/verifier-document/",
+    "/agences/",
+    "/payer-mes-factures/",
+    "/services/reclamation/",
+    "/services/signaler-fuite-ou-coupure/",
+    "/coupures-et-travaux/",
+]
+PRIVATE_PAGES = [
+    "/espace/",
+    "/espace/consommations/",
+    "/espace/impayes/",
+    "/espace/e-facture/",
+    "/espace/paiement/",
+    "/espace/demandes/",
+    "/espace/profil/",
+    "/espace/notifications/",
+    "/espace/services/",
+    "/espace/releve/",
+    "/espace/releves/",
+    "/espace/reclamations/",
+    "/espace/abonnements/",
+    "/espace/abonnements/D400000002/",
+    "/espace/autres-factures/",
+    "/espace/provisions/",
+    "/espace/devis/",
+    "/espace/attestations/",
+    "/espace/remboursements/demande/",
+    "/espace/mes-remboursements/",
+    "/espace/services/resiliation/",
+    "/espace/services/domiciliation-bancaire/",
+    "/services/demande-abonnement/",
+]
+
+
+def axe_violations(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        TAGS,
+    )
+    return [
+        {
+            "rule": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "targets": [n["target"] for n in v["nodes"][:5]],
+            "html": [n["html"][:160] for n in v["nodes"][:3]],
+        }
+        for v in result["violations"]
+    ]
+
+
+@pytest.fixture
+def customer(transactional_db):
+    today = timezone.localdate(clock.now())
+    ReadingRoundFactory(code="AX1", window_start_day=min(today.day, 28), window_days=7)
+    customer, _user = customer_with_account(phone="+212661112233", first_name="Salma", last_name="Benjelloun")
+    water = dossier_in_round("AX1", customer=customer)
+    MeterReadingFactory(dossier=water, reading_date=today - datetime.timedelta(days=40), index=Decimal(1250))
+    power = DossierFactory(
+        customer=customer,
+        number="D400000002",
+        service=Service.ELECTRICITE,
+        meter=MeterFactory(service=Service.ELECTRICITE, caliber="10 A"),
+    )
+    last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    bills = bill_history(power, months=4, last_period=last, consumption=180)
+    bills[-1].allocations.all().delete()
+    type(bills[-1]).objects.filter(pk=bills[-1].pk).update(settled_at=None)
+    return customer, bills[-1]
+
+
+@pytest.mark.parametrize("language", ["fr", "ar", "en"])
+def test_main_pages_have_no_wcag_aa_violation(browser, live_server, customer, language):
+    customer, bill = customer
+    found: dict[str, list[dict]] = {}
+    for viewport in ({"width": 1280, "height": 900}, {"width": 390, "height": 844}):
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=BROWSER_LOCALE[language],
+            timezone_id="Africa/Casablanca",
+            viewport=viewport,
+            bypass_csp=True,  # axe is injected as an inline script; the pages' own CSP forbids that
+        )
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        try:
+            for path in PUBLIC_PAGES:
+                page.goto(path)
+                assert page.locator("html").get_attribute("lang") == language
+                if violations := axe_violations(page):
+                    found[f"{viewport['width']}px {path}"] = violations
+            page.goto("/")
+            page.fill("input[name=username]", customer.code)
+            page.fill("input[name=password]", TEST_PASSWORD)
+            page.locator("form[action$='/connexion/'] [type=submit]").click()
+            page.wait_for_url("**/espace/**")
+            for path in [*PRIVATE_PAGES, f"/espace/factures/{bill.pk}/"]:
+                page.goto(path)
+                if violations := axe_violations(page):
+                    found[f"{viewport['width']}px {path}"] = violations
+        finally:
+            context.close()
+    assert not found, f"axe-core ({language}):\n" + json.dumps(found, ensure_ascii=False, indent=1)
+
+
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_a_long_unbroken_word_wraps_on_a_phone(browser, live_server, customer, language):
+    """An order id « RAK261205Q7J37RFFC5SV » (the payment return page's title), a reference or an
+    e-mail address in a heading, a paragraph or a list item wraps inside a 390 px phone instead of
+    pushing the page sideways (portal.css: overflow-wrap on text blocks)."""
+    customer, _bill = customer
+    context = browser.new_context(
+        base_url=live_server.url, locale=BROWSER_LOCALE[language], viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    try:
+        long_word = "RAK261205Q7J37RFFC5SVRAK261205Q7J37RFFC5SV"
+        for path in ("/", "/agences/"):
+            page.goto(path)
+            page.evaluate(
+                """(word) => {
+                    const main = document.querySelector("main") || document.body;
+                    for (const tag of ["h1", "h2", "p", "li"]) {
+                        const el = document.createElement(tag);
+                        el.textContent = `${word}${word}`;
+                        (tag === "li" ? main.appendChild(document.createElement("ul")) : main).appendChild(el);
+                    }
+                    const h1 = document.querySelector("h1");
+                    if (h1) h1.textContent = `${h1.textContent} ${word}`;
+                }""",
+                long_word,
+            )
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{path} ({language}) is {overflow}px wider than the phone"
+    finally:
+        context.close()
