@@ -49,6 +49,7 @@ from rak_billing.ledger import (
     payment_record_staff,
     payment_reverse,
 )
+from rak_billing.line_labels import bill_line_label, tranche_notice
 from rak_billing.models import Refund
 from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue, vat_rate_online_fee
 from rak_billing.pdf import bill_pdf
@@ -84,6 +85,8 @@ from rak_billing.refunds import (
 from rak_billing.tariffs import SIMULATED_SERVICES, TariffNotFound, simulate, tariff_book, vat_rate_other
 
 __all__ = [
+    "bill_line_label",
+    "tranche_notice",
     "customer_self_readings",
     "ORIGIN_LABELS",
     "Refund",

@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -141,7 +142,20 @@ def _applicable(schedule: Schedule, monthly: Decimal) -> tuple[str, list[Tranche
     return schedule.combination, tranches
 
 
+def _french(msgid: str) -> str:
+    with translation.override("fr"):
+        return gettext(msgid)
+
+
 def _bounds_label(lower: Decimal, upper: Decimal | None, unit: str) -> str:
+    # A bill's lines and notice are stored in French whatever language the page or worker that
+    # issues it speaks (and ``billing._PRICED`` shares them between bills): the portal shows them
+    # in the reader's language with ``rak_billing.line_labels``.
+    with translation.override("fr"):
+        return _bounds_label_fr(lower, upper, unit)
+
+
+def _bounds_label_fr(lower: Decimal, upper: Decimal | None, unit: str) -> str:
     if upper is None:
         return gettext("plus de %(lower)s %(unit)s") % {"lower": fmt_qty(lower), "unit": unit}
     start = lower + 1 if lower == lower.to_integral() and lower > 0 else lower
@@ -219,7 +233,8 @@ def compute(schedule: Schedule, *, vat_rate: Decimal, consumption: Decimal, days
             lines.append(
                 _line(
                     "LEVY",
-                    gettext("%(label)s — plafond de %(cap)s DH par mois") % {"label": label, "cap": fmt_qty(cap)},
+                    _french(gettext_noop("%(label)s — plafond de %(cap)s DH par mois"))
+                    % {"label": label, "cap": fmt_qty(cap)},
                     ONE,
                     -excess,
                     rate=rate,
@@ -229,7 +244,8 @@ def compute(schedule: Schedule, *, vat_rate: Decimal, consumption: Decimal, days
     total_ht = sum((line.amount_ht for line in lines), ZERO)
     total_tva = sum((line.amount_tva for line in lines), ZERO)
     total_ttc = sum((line.amount_ttc for line in lines), ZERO)
-    notice = _notice(schedule, mode, tranches, reached, monthly)
+    with translation.override("fr"):  # stored in French, like the lines (see _bounds_label)
+        notice = _notice(schedule, mode, tranches, reached, monthly)
     return Computation(
         lines=tuple(lines),
         total_ht=total_ht,

@@ -37,7 +37,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.errors import RakError
-from rak_billing import engine
+from rak_billing import engine, line_labels
 from rak_billing.models import VAT_OTHER, Bill, TariffCharge, TariffSchedule, TariffTranche, VatRate
 from rak_customer.models import Dossier, Service
 
@@ -364,7 +364,13 @@ class Simulation:
             if not text or text in seen:
                 continue
             seen.add(text)
-            notices.append(text if index == 0 else f"{part.title} : {text[0].lower()}{text[1:]}")
+            text = line_labels.tranche_notice(text)  # stored French, shown in the page's language
+            if index:
+                text = gettext("%(service)s : %(notice)s") % {
+                    "service": gettext(part.title),
+                    "notice": f"{text[0].lower()}{text[1:]}",
+                }
+            notices.append(text)
         return notices
 
     @property

@@ -23,6 +23,7 @@ from captcha.fields import CaptchaField
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.phones import InvalidPhone, NotAMobile, phone_normalize
@@ -94,7 +95,9 @@ class _UploadField(forms.FileField):
     def __init__(self, *, rule: UploadRule, **kwargs):
         self.rule = rule
         hints = document_upload_hints(rule)
-        kwargs.setdefault("help_text", document_help_text(rule))
+        # lazy: these fields are built when the module is imported (in French); the words must
+        # follow the language of the page that shows them
+        kwargs.setdefault("help_text", lazy(document_help_text, str)(rule))
         super().__init__(
             required=False,
             widget=forms.FileInput(attrs={"accept": hints["accept"]}),

@@ -130,6 +130,11 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Bill.DoesNotExist as exc:
         raise Http404("Facture introuvable") from exc  # i18n: not for customers (the 404 page says it)
     unit = selectors.service_unit(bill.dossier.service) if bill.dossier else ""
+    # The lines and the tranche notice are stored in French (the bill as issued): shown in the page's
+    # language. Display only: these prefetched instances are never saved.
+    for line in bill.lines.all():
+        line.label = api.bill_line_label(line.label)
+    bill.tranche_notice = api.tranche_notice(bill.tranche_notice)
     # a bill already contested: « Suivre ma réclamation » instead of a second « Contester cette facture »
     open_complaint = (
         Complaint.objects.filter(customer_id=request.customer.pk, bill_id=bill.pk)

@@ -20,7 +20,15 @@ from django.views.decorators.http import require_http_methods
 
 from rak_base import clock
 from rak_base.money import money_format
-from rak_billing.api import SIMULATED_SERVICES, EngineError, TariffNotFound, fmt_qty, simulate, tariff_book
+from rak_billing.api import (
+    SIMULATED_SERVICES,
+    EngineError,
+    TariffNotFound,
+    bill_line_label,
+    fmt_qty,
+    simulate,
+    tariff_book,
+)
 from rak_customer.models import Dossier, Service
 
 REQUIRED = {"required": gettext_lazy("Ce champ est obligatoire.")}
@@ -287,12 +295,13 @@ def _present(result) -> dict:
         "parts": [
             {
                 "service": part.service,
-                "title": part.title,
+                "title": gettext(part.title),
                 "computation": part.computation,
                 "at_threshold": _at_threshold(part, result.unit),
                 "lines": [
                     {
                         "line": line,
+                        "label": bill_line_label(line.label),  # composed in French by the engine
                         "quantity": _qty(line.quantity),
                         "unit_price": _price(line.unit_price),
                         "rate": _rate(line.vat_rate),
