@@ -18,6 +18,7 @@ from rak_customer.models import Service
 from tests.billing_factories import bill_history
 from tests.factories import TEST_PASSWORD, DossierFactory, MeterFactory, customer_with_account
 from tests.reading_factories import MeterReadingFactory, ReadingRoundFactory, dossier_in_round
+from tests.request_factories import ServiceRequestFactory
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -33,6 +34,11 @@ PUBLIC_PAGES = [
     "/services/reclamation/",
     "/services/signaler-fuite-ou-coupure/",
     "/coupures-et-travaux/",
+    "/contacter-la-rak/",
+    "/conditions-d-utilisation/",
+    "/paiement-en-ligne/conditions-generales/",
+    "/services/demande-branchement/",
+    "/services/reclamation/envoyee/",
 ]
 PRIVATE_PAGES = [
     "/espace/",
@@ -58,6 +64,14 @@ PRIVATE_PAGES = [
     "/espace/services/resiliation/",
     "/espace/services/domiciliation-bancaire/",
     "/services/demande-abonnement/",
+    "/espace/avances/",
+    "/espace/profil/avis/",
+    "/espace/profil/email/",
+    "/espace/profil/modification/",
+    "/espace/profil/mot-de-passe/",
+    "/espace/profil/telephone/",
+    "/espace/services/compteurs-collectifs/",
+    "/espace/paiement/recapitulatif/",
 ]
 
 
@@ -96,6 +110,7 @@ def customer(transactional_db):
     bills = bill_history(power, months=4, last_period=last, consumption=180)
     bills[-1].allocations.all().delete()
     type(bills[-1]).objects.filter(pk=bills[-1].pk).update(settled_at=None)
+    ServiceRequestFactory(customer=customer, number="AB26000777")
     return customer, bills[-1]
 
 
@@ -124,10 +139,15 @@ def test_main_pages_have_no_wcag_aa_violation(browser, live_server, customer, la
             page.fill("input[name=password]", TEST_PASSWORD)
             page.locator("form[action$='/connexion/'] [type=submit]").click()
             page.wait_for_url("**/espace/**")
-            for path in [*PRIVATE_PAGES, f"/espace/factures/{bill.pk}/"]:
+            for path in [*PRIVATE_PAGES, f"/espace/factures/{bill.pk}/", "/espace/demandes/AB26000777/"]:
                 page.goto(path)
                 if violations := axe_violations(page):
                     found[f"{viewport['width']}px {path}"] = violations
+            # the back link's arrow is not read out and points back: to the right in Arabic
+            arrow = page.locator(".back-link .icon-dir")
+            assert arrow.get_attribute("aria-hidden") == "true"
+            mirrored = arrow.evaluate("e => getComputedStyle(e).transform") == "matrix(-1, 0, 0, 1, 0, 0)"
+            assert mirrored == (language == "ar")
         finally:
             context.close()
     assert not found, f"axe-core ({language}):\n" + json.dumps(found, ensure_ascii=False, indent=1)
