@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext, pgettext_lazy
 
 from rak_base.documents import (
     DocumentError,
@@ -61,20 +61,32 @@ def receipt_number(payment: Payment | int) -> str:
     return str(RECEIPT_NUMBER_BASE + pk)
 
 
+# The seed's codes for the service (« GERANCE:EAU »): French keeps them as written; the other
+# languages say the service's name.
+SERVICE_CODES = {
+    "EAU": pgettext_lazy("gérance", "EAU"),
+    "ELECTRICITE": pgettext_lazy("gérance", "ELECTRICITE"),
+    "ASSAINISSEMENT": pgettext_lazy("gérance", "ASSAINISSEMENT"),
+    "DIVERS": pgettext_lazy("gérance", "DIVERS"),
+}
+
+
 def bill_payment_description(bill: Bill, *, exigible: bool = False) -> str:
     """The bill as the payment pages and the receipt describe it (seed 001 step 3):
     ``GERANCE:ELECTRICITE, PERIODE:01/02/2018, DATE ECHEANCE:14/04/2018`` — other invoices name
-    their object, exigible bills say so."""
+    their object, exigible bills say so. In the active language (issue 12): the French wording is
+    the seed's, unchanged."""
     service = bill.dossier.service if bill.dossier_id and bill.dossier else "DIVERS"
-    parts = [f"GERANCE:{service}"]
+    service_name = SERVICE_CODES.get(service, service)
+    parts = [gettext("GERANCE:%(service)s") % {"service": service_name}]
     if bill.kind != Bill.Kind.CONSUMPTION:
-        parts.append(f"OBJET:{str(bill.get_kind_display()).upper()}")
+        parts.append(gettext("OBJET:%(object)s") % {"object": str(bill.get_kind_display()).upper()})
     if bill.period_start:
-        parts.append(f"PERIODE:{bill.period_start:%d/%m/%Y}")
-    parts.append(f"DATE ECHEANCE:{bill.due_date:%d/%m/%Y}")
+        parts.append(gettext("PERIODE:%(date)s") % {"date": f"{bill.period_start:%d/%m/%Y}"})
+    parts.append(gettext("DATE ECHEANCE:%(date)s") % {"date": f"{bill.due_date:%d/%m/%Y}"})
     if exigible:
-        parts.append("EXIGIBLE")
-    return ", ".join(parts)
+        parts.append(gettext("EXIGIBLE"))
+    return pgettext("liste", ", ").join(parts)
 
 
 def _payment_for_receipt(pk: int) -> Payment:

@@ -298,3 +298,35 @@ def test_a_customer_switch_is_stored_on_the_account(client):
     _switch(client, language="xx", next="/espace/")
     customer.refresh_from_db()
     assert customer.language == "ar"
+
+
+# --- « GERANCE:… » descriptions of the pay pages and the receipt --------------------------------
+
+
+def test_payment_description_in_the_pages_language():
+    from rak_billing.receipts import bill_payment_description
+
+    dossier = DossierFactory(service=Service.ELECTRICITE)
+    bill = bill_create(dossier=dossier, period_start=datetime.date(2026, 1, 1), due_date=datetime.date(2026, 3, 14))
+    with translation.override("fr"):
+        assert (
+            bill_payment_description(bill, exigible=True)
+            == "GERANCE:ELECTRICITE, PERIODE:01/01/2026, DATE ECHEANCE:14/03/2026, EXIGIBLE"
+        )
+    with translation.override("ar"):
+        assert (
+            bill_payment_description(bill, exigible=True)
+            == "الخدمة: الكهرباء، الفترة: 01/01/2026، تاريخ الاستحقاق: 14/03/2026، مستحقة"
+        )
+    with translation.override("en"):
+        assert bill_payment_description(bill) == "Service: Electricity, Period: 01/01/2026, Due date: 14/03/2026"
+
+
+def test_pay_online_page_in_arabic_has_no_french_description(client):
+    customer, user = customer_with_account()
+    dossier = DossierFactory(customer=customer, service=Service.EAU)
+    bill_create(dossier=dossier, period_start=datetime.date(2026, 1, 1))
+    client.force_login(user)
+    html = main_of(in_language(client, "ar").get(reverse("portal:pay_online")))
+    assert "الخدمة: الماء، الفترة: 01/01/2026" in html
+    assert "GERANCE" not in html and "PERIODE" not in html and "ECHEANCE" not in html
