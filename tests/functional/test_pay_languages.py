@@ -33,7 +33,7 @@ def test_bill_list_totals_follow_the_boxes_in_the_page_language(
     transactional_db,
     live_server,
     browser,
-    customer,
+    customer,  # noqa: F811 (the fixture imported above)
     language,
     submit,
     before,

@@ -12,14 +12,16 @@ import pytest
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import Client
-from django.utils import translation
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import TEST_PASSWORD, customer_with_account
 
 pytestmark = pytest.mark.django_db
 
-SWITCH = re.compile(r'<form class="lang-switch" method="post" action="(?P<action>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S)
+SWITCH = re.compile(
+    r'<form class="lang-switch" method="post" action="(?P<action>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S
+)
 
 
 def switch_of(html: str) -> re.Match:
@@ -59,7 +61,11 @@ def test_arabic_page_is_right_to_left_and_marks_arabic_current(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ar"
     html = client.get("/").content.decode()
     assert '<html lang="ar" dir="rtl">' in html
-    assert buttons(switch_of(html)["body"]) == [("fr", "Français", False), ("ar", "العربية", True), ("en", "English", False)]
+    assert buttons(switch_of(html)["body"]) == [
+        ("fr", "Français", False),
+        ("ar", "العربية", True),
+        ("en", "English", False),
+    ]
     assert "تسجيل الدخول إلى فضائك الخاص" in html
     assert "Connexion à votre espace client" not in html
 
