@@ -330,3 +330,22 @@ def test_pay_online_page_in_arabic_has_no_french_description(client):
     html = main_of(in_language(client, "ar").get(reverse("portal:pay_online")))
     assert "الخدمة: الماء، الفترة: 01/01/2026" in html
     assert "GERANCE" not in html and "PERIODE" not in html and "ECHEANCE" not in html
+
+
+# --- flash messages ------------------------------------------------------------------------------
+
+
+def test_pay_online_without_a_bill_says_so_in_arabic(client):
+    """« Cochez au moins une facture à payer. » was a French literal (not marked): in French inside
+    the Arabic and English pages."""
+    customer, user = customer_with_account()
+    dossier = DossierFactory(customer=customer, service=Service.EAU)
+    bill_create(dossier=dossier, period_start=datetime.date(2026, 1, 1), due_date=datetime.date(2099, 1, 1))
+    client.force_login(user)
+    data = {"email": "client@example.ma", "card_type": "MOROCCAN", "valider": "1"}
+    html = main_of(in_language(client, "ar").post(reverse("portal:pay_online"), data))
+    assert "حدد فاتورة واحدة على الأقل لأدائها." in html and "Cochez au moins" not in html
+    html = main_of(in_language(client, "en").post(reverse("portal:pay_online"), data))
+    assert "Tick at least one bill to pay." in html
+    html = main_of(in_language(client, "fr").post(reverse("portal:pay_online"), data))
+    assert "Cochez au moins une facture à payer." in html

@@ -266,7 +266,7 @@ def quickpay_bills(request: HttpRequest) -> HttpResponse:
         request.session[QUICKPAY_KEY] = state
         if "valider" in request.POST:
             if not selection_compute(payable_bills(customer.pk, as_of=_today()), selected).bills:
-                messages.error(request, "Cochez au moins une facture à payer.")
+                messages.error(request, _("Cochez au moins une facture à payer."))
             else:
                 return redirect("portal:quickpay_recap")
     context = _bill_list_context(customer, selected, masked=True, email=state["email"])
@@ -370,7 +370,7 @@ def pay_online(request: HttpRequest) -> HttpResponse:
             }
             if "valider" in request.POST:
                 if not selection_compute(payable_bills(request.customer.pk, as_of=_today()), selected).bills:
-                    messages.error(request, "Cochez au moins une facture à payer.")
+                    messages.error(request, _("Cochez au moins une facture à payer."))
                 else:
                     return redirect("portal:pay_recap")
     context = _bill_list_context(request.customer, selected, masked=False, email="")
