@@ -44,6 +44,15 @@ NOTICE_SWITCH = gettext_noop(
     "consommation est facturée au prix de la tranche atteinte (%(tranche)s)."
 )
 
+# Other invoices' lines (rak_requests.contracts.fee_lines, the advance of rak_payment_cmi.paying): the
+# same msgids their issuers use, the words in them (« eau potable ») being msgids themselves.
+OTHER_LINES = (
+    (gettext_noop("Frais d'abonnement %(service)s"), ("service",)),
+    (gettext_noop("Dépôt de garantie %(service)s (%(caliber)s)"), ("service",)),
+    (gettext_noop("Avance sur consommation — dossier %(number)s"), ()),
+)
+SERVICE_WORDS = (gettext_noop("eau potable"), gettext_noop("électricité"))
+
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -84,6 +93,10 @@ def _label(text: str) -> str:
             bounds = _bounds(values["bounds"])
             if bounds is not None:
                 return gettext(msgid) % {"energy": gettext(values["energy"]), "bounds": bounds}
+    for msgid, words in OTHER_LINES:
+        values = _parse(msgid, text)
+        if values is not None:
+            return gettext(msgid) % {key: gettext(value) if key in words else value for key, value in values.items()}
     values = _parse(CAP, text)
     if values is not None:
         return gettext(CAP) % {"label": _label(values["label"]), "cap": values["cap"]}

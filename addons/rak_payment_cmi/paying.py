@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
@@ -321,13 +322,17 @@ def advance_order_create(
         raise AdvanceRefused(gettext("Ce dossier est résilié."))
     amount = advance_amount_parse(str(amount))
     today = _local_date(now)
+    # stored in French (the bill as issued, read by the back office and the bill PDF), whatever the
+    # language of the customer's page; the portal shows it in the reader's language (line_labels)
+    with translation.override(settings.LANGUAGE_CODE):
+        label = gettext("Avance sur consommation — dossier %(number)s") % {"number": dossier.number}
     bill = bill_issue_other(
         kind=Bill.Kind.ADVANCE,
         customer=customer,
         dossier=dossier,
         lines=[
             OtherLine(
-                label=gettext("Avance sur consommation — dossier %(number)s") % {"number": dossier.number},
+                label=label,
                 unit_price=amount,
                 vat_rate=ZERO,
             )

@@ -34,7 +34,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -386,11 +386,15 @@ def contract_sign(*, contract_id: int, customer: Customer, signature_data_url: s
 def _fees_invoice(*, request: ServiceRequest, now: datetime) -> Bill:
     lines = []
     for contract in request.contracts.order_by("service"):
-        lines += contract_docs.fee_lines(
-            contract.service,
-            contract_docs.request_caliber(request, contract.service),
-            on_date=timezone.localdate(now),  # the VAT rate in force on the invoice's date
-        )
+        # The invoice's lines are stored in French whoever signs last (the customer's Arabic page
+        # signed the last contract): the portal shows them in the reader's language
+        # (rak_billing line_labels), the back office and the bill PDF read them in French.
+        with translation.override(settings.LANGUAGE_CODE):
+            lines += contract_docs.fee_lines(
+                contract.service,
+                contract_docs.request_caliber(request, contract.service),
+                on_date=timezone.localdate(now),  # the VAT rate in force on the invoice's date
+            )
     bill = bill_issue_other(
         kind=Bill.Kind.SUBSCRIPTION,
         customer=request.customer,

@@ -349,3 +349,63 @@ def test_pay_online_without_a_bill_says_so_in_arabic(client):
     assert "Tick at least one bill to pay." in html
     html = main_of(in_language(client, "fr").post(reverse("portal:pay_online"), data))
     assert "Cochez au moins une facture à payer." in html
+
+
+# --- other invoices' lines -------------------------------------------------------------------------
+
+
+def test_an_advance_topped_up_from_an_arabic_page_is_issued_in_french_and_read_in_arabic(client):
+    """The advance invoice's line was composed in the customer's page language (Arabic in the back
+    office and in the French bill PDF); now French as issued, Arabic on the portal."""
+    from rak_customer.models import Dossier
+    from rak_payment_cmi import paying
+
+    customer, user = customer_with_account()
+    dossier = DossierFactory(customer=customer, billing_mode=Dossier.BillingMode.ADVANCE, number="D100000042")
+    with translation.override("ar"):
+        order = paying.advance_order_create(
+            customer=customer,
+            dossier=dossier,
+            amount="300",
+            email="k@example.ma",
+            now=datetime.datetime(2026, 3, 15, 10, 0, tzinfo=datetime.UTC),
+        )
+    assert order.pk
+    line = BillLine.objects.filter(bill__customer=customer).get()
+    assert line.label == "Avance sur consommation — dossier D100000042"
+    client.force_login(user)
+    html = html_of(in_language(client, "ar").get(reverse("portal:bill_detail", args=[line.bill_id])))
+    assert "تسبيق على الاستهلاك — الملف D100000042" in html and "Avance sur consommation" not in html
+
+
+def test_subscription_fee_lines_read_in_the_pages_language():
+    """The subscription fees invoice is issued when the customer signs the last contract (from an
+    Arabic page): its lines are now composed in French (rak_requests.lifecycle._fees_invoice) and
+    read in the page's language."""
+    with translation.override("ar"):
+        assert bill_line_label("Frais d'abonnement eau potable") == "مصاريف الاشتراك الماء الصالح للشرب"
+        assert bill_line_label("Dépôt de garantie électricité (10 A)") == "ضمانة الكهرباء (10 A)"
+    with translation.override("en"):
+        assert bill_line_label("Frais d'abonnement eau potable") == "Subscription fees — drinking water"
+
+
+def test_the_fees_invoice_signed_from_an_arabic_page_is_issued_in_french(agent_and_request):
+    from tests.integration.test_lifecycle import reload, sign_all
+
+    with translation.override("ar"):  # the customer signs on their Arabic page
+        request = reload(sign_all(agent_and_request))
+    labels = sorted(request.fee_bill.lines.values_list("label", flat=True))
+    assert labels == [
+        "Dépôt de garantie eau potable (20 mm)",
+        "Dépôt de garantie électricité (6 kVA)",
+        "Frais d'abonnement eau potable",
+        "Frais d'abonnement électricité",
+    ]
+
+
+@pytest.fixture
+def agent_and_request(db):
+    from tests.integration.test_lifecycle import make_request, to_signature
+
+    customer, _user = customer_with_account()
+    return to_signature(make_request(customer), StaffFactory(username="agent.probe"))

@@ -122,6 +122,15 @@ def consumptions(request: HttpRequest) -> HttpResponse:
     )
 
 
+def lines_for_display(lines):
+    """A bill's lines with their stored (French) labels in the page's language (display only: the
+    instances must not be saved)."""
+    lines = list(lines)
+    for line in lines:
+        line.label = api.bill_line_label(line.label)
+    return lines
+
+
 @customer_required
 @require_GET
 def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -132,8 +141,7 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     unit = selectors.service_unit(bill.dossier.service) if bill.dossier else ""
     # The lines and the tranche notice are stored in French (the bill as issued): shown in the page's
     # language. Display only: these prefetched instances are never saved.
-    for line in bill.lines.all():
-        line.label = api.bill_line_label(line.label)
+    lines_for_display(bill.lines.all())
     bill.tranche_notice = api.tranche_notice(bill.tranche_notice)
     # a bill already contested: « Suivre ma réclamation » instead of a second « Contester cette facture »
     open_complaint = (

@@ -28,6 +28,7 @@ from rak_customer.selectors import customer_email
 from rak_payment_cmi.api import OrderPending, fee_for
 from rak_portal.payment_forms import ConditionsForm
 from rak_portal.views.account import customer_required
+from rak_portal.views.bills import lines_for_display
 from rak_portal.views.payments import _checkout, order_pending_refused
 from rak_requests import lifecycle
 from rak_requests.models import Contract, ServiceRequest
@@ -171,7 +172,7 @@ def pay(request: HttpRequest, number: str) -> HttpResponse:
         {
             "r": service_request,
             "bill": bill,
-            "lines": list(bill.lines.order_by("position")),
+            "lines": lines_for_display(bill.lines.order_by("position")),
             "fee": fee + fee_vat,
             "total": bill.total_ttc + fee + fee_vat,
             "form": form,

@@ -36,6 +36,7 @@ from rak_portal.payment_forms import ConditionsForm
 from rak_portal.request_forms import ConfirmForm, ConnectionInfoForm, PersonForm, SubscriptionInfoForm
 from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
 from rak_portal.views.account import customer_required
+from rak_portal.views.bills import lines_for_display
 from rak_portal.views.payments import _checkout
 from rak_requests.filing import request_submit, request_summary, staging_store, staging_token_new
 from rak_requests.models import Quote, RequestType, ServiceRequest
@@ -472,7 +473,7 @@ def works_pay(request: HttpRequest, number: str) -> HttpResponse:
         {
             "r": service_request,
             "bill": bill,
-            "lines": list(bill.lines.order_by("position")),
+            "lines": lines_for_display(bill.lines.order_by("position")),
             "fee": fee + fee_vat,
             "total": bill.total_ttc + fee + fee_vat,
             "form": form,
