@@ -235,15 +235,13 @@ DEVELOPER_CALLS = {
     "SuspiciousOperation",
     "PermissionDenied",
     "Http404",
-    "debug",
-    "info",
-    "warning",
-    "error",
-    "exception",
-    "critical",
     "RawSQL",
     "execute",
 }
+# A log line (``logger.warning("…")``): only on a logger — ``messages.error(request, "…")`` speaks to
+# the customer and is checked.
+LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
+LOGGERS = {"logger", "log", "logging", "LOGGER"}
 OPT_OUT = "i18n: not for customers"
 
 
@@ -266,6 +264,15 @@ def _call_name(call: ast.Call) -> str:
     if isinstance(func, ast.Attribute):
         return func.attr
     return ""
+
+
+def _is_log_call(call: ast.Call) -> bool:
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr in LOG_METHODS):
+        return False
+    receiver = func.value
+    name = receiver.id if isinstance(receiver, ast.Name) else getattr(receiver, "attr", "")
+    return name in LOGGERS or name.endswith(("logger", "_log"))
 
 
 def unmarked_in_python(path: Path) -> list[Unmarked]:
@@ -292,7 +299,9 @@ def unmarked_in_python(path: Path) -> list[Unmarked]:
         ancestor: ast.AST | None = node
         while not skip and ancestor in parents:
             ancestor = parents[ancestor]
-            if isinstance(ancestor, ast.Call) and _call_name(ancestor) in GETTEXT_CALLS | DEVELOPER_CALLS:
+            if isinstance(ancestor, ast.Call) and (
+                _call_name(ancestor) in GETTEXT_CALLS | DEVELOPER_CALLS or _is_log_call(ancestor)
+            ):
                 skip = True
             elif isinstance(ancestor, ast.stmt):
                 skip = ancestor.lineno in opted or getattr(ancestor, "end_lineno", 0) in opted

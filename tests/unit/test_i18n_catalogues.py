@@ -73,12 +73,17 @@ def f(n):
     if n < 0:
         raise ValueError("montant négatif pour un développeur")
     key = "clé de la table interne"  # i18n: not for customers
+    messages.error(request, "Cochez au moins une facture à payer.")
     return _("Facture %(n)s") % {"n": n}, f"Montant de la facture {n}"
 ''',
         encoding="utf-8",
     )
     found = [(p.line, p.text) for p in i18n_tools.unmarked_in_python(path)]
-    assert found == [(7, "Votre facture est prête"), (15, "Montant de la facture")]
+    assert found == [
+        (7, "Votre facture est prête"),
+        (15, "Cochez au moins une facture à payer."),
+        (16, "Montant de la facture"),
+    ]
 
 
 def test_french_in_scripts_is_reported(tmp_path):
