@@ -118,6 +118,12 @@ try:
         "legal_name",
         "Régie Autonome de Distribution d'Eau d'Electricité et d'Assainissement liquide de la province de Kénitra",
     )
+    # the Arabic legal name (bilingual documents, Arabic pages, SMS and e-mails in Arabic)
+    COMPANY_LEGAL_NAME_AR = conf.str(
+        "company",
+        "legal_name_ar",
+        "الوكالة المستقلة لتوزيع الماء والكهرباء والتطهير السائل بإقليم القنيطرة",
+    )
     COMPANY_SHORT_NAME = conf.str("company", "short_name", "RAK")
     COMPANY_ADDRESS = conf.str("company", "address", COMPANY_DEMO["address"])
     COMPANY_PHONE = conf.str("company", "phone", COMPANY_DEMO["phone"])

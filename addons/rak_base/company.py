@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,20 @@ class Company:
     if_number: str
     tp: str
     facebook_url: str = ""
+    legal_name_ar: str = ""  # the Arabic legal name, as Moroccan bills and Arabic pages print it
+
+    @property
+    def name_local(self) -> str:
+        """The legal name in the active language: the Arabic one on an Arabic page or document (when
+        rak.conf gives it), else the French one (French and English)."""
+        if self.legal_name_ar and (get_language() or "").startswith("ar"):
+            return self.legal_name_ar
+        return self.legal_name
 
     @property
     def name_with_short(self) -> str:
-        """« Régie Autonome … de Kénitra (RAK) »."""
-        return f"{self.legal_name} ({self.short_name})"
+        """« Régie Autonome … de Kénitra (RAK) » (in Arabic on an Arabic page)."""
+        return f"{self.name_local} ({self.short_name})"
 
     @property
     def tax_ids(self) -> str:
@@ -55,6 +64,7 @@ def company() -> Company:
         if_number=settings.COMPANY_IF,
         tp=settings.COMPANY_TP,
         facebook_url=getattr(settings, "COMPANY_FACEBOOK_URL", ""),
+        legal_name_ar=getattr(settings, "COMPANY_LEGAL_NAME_AR", ""),
     )
 
 

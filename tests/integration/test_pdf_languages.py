@@ -16,7 +16,6 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from pypdf import PdfReader
 
-from rak_base.i18n_tools import catalogue_update
 from rak_base.money import amount_in_words, money_format
 from rak_billing.ledger import OtherLine, bill_issue_other, payment_record
 from rak_billing.models import Bill, Payment
@@ -29,14 +28,6 @@ pytestmark = pytest.mark.django_db
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 NOW = datetime.datetime(2026, 3, 15, 10, 0, tzinfo=ZoneInfo("Africa/Casablanca"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogues():
-    """The Arabic and English catalogues compiled from the sources and every fragment."""
-    catalogue_update()
-    translation.trans_real._translations = {}  # reload the freshly compiled .mo files
-    translation.trans_real._active = translation.trans_real.Local()
 
 
 def pdf_pages(data: bytes) -> list[str]:
@@ -181,3 +172,17 @@ def test_every_customer_document_follows_the_active_language(template):
     with translation.override("fr"):
         html = render_to_string(template, {"type": "CONSOMMATION"})
     assert '<html lang="fr">' in html and french in html.replace("&#x27;", "'") and not ARABIC.search(html)
+
+
+def test_the_arabic_legal_name_heads_the_bilingual_bill_and_the_arabic_pages(billed, client, settings):  # noqa: F811
+    """rak.conf [company] legal_name_ar: under the French name on the bill (still one page), instead
+    of it on an Arabic page (footer), never on a French page."""
+    settings.COMPANY_LEGAL_NAME_AR = "الوكالة المستقلة لتوزيع الماء والكهرباء والتطهير السائل بإقليم القنيطرة"
+    pages = pdf_pages(render_bill_pdf(_longest_bill(billed), reference="7KQ2M9XD4TRA"))
+    assert len(pages) == 1 and settings.COMPANY_LEGAL_NAME_AR in pages[0] and settings.COMPANY_LEGAL_NAME in pages[0]
+    client.cookies["rak_language"] = "ar"
+    arabic = client.get("/").content.decode()
+    assert settings.COMPANY_LEGAL_NAME_AR in arabic
+    client.cookies["rak_language"] = "fr"
+    french = client.get("/").content.decode()
+    assert settings.COMPANY_LEGAL_NAME_AR not in french and "Régie Autonome de Distribution" in french
