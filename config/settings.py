@@ -248,6 +248,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # last: NUL bytes -> 400, oversize bodies -> 413, once the session and user are known (French page)
     "rak_base.middleware.HostileInputMiddleware",
+    # the portal's forms read ASCII digits whatever the keyboard (« ١٢٦٣ » -> « 1263 »), passwords aside
+    "rak_base.middleware.ArabicDigitsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -168,3 +168,38 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+# Arabic-Indic (٠١٢…) and Eastern Arabic-Indic / Persian (۰۱۲…) digits to ASCII: an Arabic phone
+# keyboard types them by default.
+ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_ARABIC_DIGIT_CHARS = frozenset("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹")
+
+
+class ArabicDigitsMiddleware:
+    """A customer on an Arabic keyboard types « ١٢٦٣ » for an index, a code client, a phone, an OTP or
+    a captcha answer: the portal's forms receive ASCII digits, as Moroccan bills, codes and the
+    database write them (``\\d`` in a validator would otherwise let Arabic-Indic digits into stored
+    codes, and a number field would refuse them). Passwords are left exactly as typed; the back
+    office (French, staff keyboards) is not touched. Placed after HostileInputMiddleware: the form
+    is parsed by then (CSRF)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method != "POST" or request.path_info.startswith(BACKOFFICE_PREFIX):
+            return None
+        post = request.POST
+        if not any(_ARABIC_DIGIT_CHARS.intersection(value) for key, values in post.lists() for value in values):
+            return None
+        normalised = post.copy()
+        for key, values in post.lists():
+            if "password" not in key:
+                normalised.setlist(key, [value.translate(ARABIC_DIGITS) for value in values])
+        normalised._mutable = False
+        request.POST = normalised
+        return None
