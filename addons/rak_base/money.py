@@ -91,17 +91,25 @@ def money_format(
     (« 1070,00 درهم », « 1,070.00 MAD »), the unit « DH » translated."""
     language = _language(language)
     unit_sep = " " if plain_space else "\u00a0"
-    if language == "fr":
-        group_sep = " " if plain_space else "\u202f"
-        text = fr_number(round_money(value), 2, group_sep=group_sep)
-        return f"{text}{unit_sep}{currency}" if currency else text
     with translation.override(language):
-        text = formats.number_format(round_money(value), 2, use_l10n=True, force_grouping=True)
+        text = local_number(round_money(value), 2, group_sep=" " if plain_space else "\u202f")
         if plain_space:
             text = text.replace("\u00a0", " ").replace("\u202f", " ")
-        if currency == "DH":
+        if currency == "DH" and language != "fr":
             currency = gettext("DH")
     return f"{text}{unit_sep}{currency}" if currency else text
+
+
+def local_number(value: Decimal | int | None, decimals: int = 0, *, group_sep: str = "\u202f") -> str:
+    """A figure in the active language's format: French as the bills print it (« 1 234,50 »,
+    ``fr_number``), other languages through Django's localisation (« 1,234.50 » in English),
+    rounded half-up; « — » for None."""
+    if value is None:
+        return "—"
+    if _language(None) == "fr":
+        return fr_number(value, decimals, group_sep=group_sep)
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return formats.number_format(rounded, decimals, use_l10n=True, force_grouping=True)
 
 
 def fr_number(value: Decimal | int | float | None, decimals: int = 0, *, group_sep: str = "\u202f") -> str:

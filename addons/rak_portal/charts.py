@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.utils import formats, translation
 from django.utils.dates import MONTHS_AP
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from rak_base.money import fr_number
+from rak_base.money import local_number
 
 # Geometry (viewBox units). 360 wide: about one unit per CSS pixel on a 390 px phone.
 WIDTH, HEIGHT = 360, 220
@@ -35,18 +35,6 @@ def month_short(month: datetime.date) -> str:
     """« févr. », « فبراير », « Feb. »: Django's abbreviated month name (``MONTHS_AP``) in the
     active language."""
     return str(MONTHS_AP[month.month])
-
-
-def local_number(value: Decimal | int | None, decimals: int = 0) -> str:
-    """A figure in the active language's format: French as the bills print it (« 1 234,50 », a
-    narrow no-break space between thousands, ``rak_base.money.fr_number``), other languages through
-    Django's localisation (« 1,234.50 » in English); « — » for None."""
-    if value is None:
-        return "—"
-    if (translation.get_language() or "fr").startswith("fr"):
-        return fr_number(value, decimals)
-    rounded = Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return formats.number_format(rounded, decimals, use_l10n=True, force_grouping=True)
 
 
 @dataclass(frozen=True)

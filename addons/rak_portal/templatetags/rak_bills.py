@@ -14,8 +14,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from rak_base.money import local_number
 from rak_billing.selectors import BillStatus, add_months, billing_month_of
-from rak_portal.charts import local_number, month_label
+from rak_portal.charts import month_label
 
 ESTIMATED_TITLE = gettext_lazy("Consommation estimée, faute de relève")
 ESTIMATED_TAG = gettext_lazy("Estimée")

@@ -24,12 +24,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from rak_base import clock
+from rak_base.money import local_number
 from rak_base.private_files import private_file_response
 from rak_billing import api, selectors
 from rak_billing.models import Bill
 from rak_customer.models import Dossier, Service
 from rak_portal import exports
-from rak_portal.charts import Bar, bar_chart, local_number, month_label, month_short
+from rak_portal.charts import Bar, bar_chart, month_label, month_short
 from rak_portal.selectors import news_active
 from rak_portal.views.account import customer_required
 from rak_requests.complaint_models import Complaint
