@@ -97,3 +97,32 @@ def xlsx_file(rows: list[list], header=("N° dossier", "Date de relève", "Index
         buffer.getvalue(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def portal_customer_with_reading_window_and_unpaid_bill(*, round_code: str, power_number: str):
+    """« Salma Benjelloun » as the portal journeys meet her: a water dossier whose reading window is
+    open today (last index 1 250, 40 days ago) and an electricity dossier with four months of bills,
+    the last one unpaid. Returns (customer, water dossier, unpaid bill)."""
+    from django.utils import timezone
+
+    from rak_base import clock
+    from rak_customer.models import Service
+    from tests.billing_factories import bill_history
+    from tests.factories import MeterFactory, customer_with_account
+
+    today = timezone.localdate(clock.now())
+    ReadingRoundFactory(code=round_code, window_start_day=min(today.day, 28), window_days=7)
+    customer, _user = customer_with_account(phone="+212661112233", first_name="Salma", last_name="Benjelloun")
+    water = dossier_in_round(round_code, customer=customer)
+    MeterReadingFactory(dossier=water, reading_date=today - datetime.timedelta(days=40), index=Decimal(1250))
+    power = DossierFactory(
+        customer=customer,
+        number=power_number,
+        service=Service.ELECTRICITE,
+        meter=MeterFactory(service=Service.ELECTRICITE, caliber="10 A"),
+    )
+    last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    bills = bill_history(power, months=4, last_period=last, consumption=180)
+    bills[-1].allocations.all().delete()
+    type(bills[-1]).objects.filter(pk=bills[-1].pk).update(settled_at=None)
+    return customer, water, bills[-1]

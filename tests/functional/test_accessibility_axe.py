@@ -5,19 +5,13 @@ wcag2a, wcag2aa, wcag21a, wcag21aa."""
 
 from __future__ import annotations
 
-import datetime
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
-from rak_base import clock
-from rak_customer.models import Service
-from tests.billing_factories import bill_history
-from tests.factories import TEST_PASSWORD, DossierFactory, MeterFactory, customer_with_account
-from tests.reading_factories import MeterReadingFactory, ReadingRoundFactory, dossier_in_round
+from tests.factories import TEST_PASSWORD
+from tests.reading_factories import portal_customer_with_reading_window_and_unpaid_bill
 from tests.request_factories import ServiceRequestFactory
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -95,23 +89,11 @@ def axe_violations(page) -> list[dict]:
 
 @pytest.fixture
 def customer(transactional_db):
-    today = timezone.localdate(clock.now())
-    ReadingRoundFactory(code="AX1", window_start_day=min(today.day, 28), window_days=7)
-    customer, _user = customer_with_account(phone="+212661112233", first_name="Salma", last_name="Benjelloun")
-    water = dossier_in_round("AX1", customer=customer)
-    MeterReadingFactory(dossier=water, reading_date=today - datetime.timedelta(days=40), index=Decimal(1250))
-    power = DossierFactory(
-        customer=customer,
-        number="D400000002",
-        service=Service.ELECTRICITE,
-        meter=MeterFactory(service=Service.ELECTRICITE, caliber="10 A"),
+    customer, _water, unpaid = portal_customer_with_reading_window_and_unpaid_bill(
+        round_code="AX1", power_number="D400000002"
     )
-    last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
-    bills = bill_history(power, months=4, last_period=last, consumption=180)
-    bills[-1].allocations.all().delete()
-    type(bills[-1]).objects.filter(pk=bills[-1].pk).update(settled_at=None)
     ServiceRequestFactory(customer=customer, number="AB26000777")
-    return customer, bills[-1]
+    return customer, unpaid
 
 
 @pytest.mark.parametrize("language", ["fr", "ar", "en"])

@@ -12,20 +12,15 @@ the journey follows the words a customer reads, and fails if the word was not tr
 
 from __future__ import annotations
 
-import datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 from playwright.sync_api import expect
 
-from rak_base import clock
 from rak_billing.models import MeterReading, Payment
-from rak_customer.models import Service
-from tests.billing_factories import bill_history
-from tests.factories import TEST_PASSWORD, DossierFactory, MeterFactory, customer_with_account
-from tests.reading_factories import MeterReadingFactory, ReadingRoundFactory, dossier_in_round, png_bytes
+from tests.factories import TEST_PASSWORD
+from tests.reading_factories import png_bytes, portal_customer_with_reading_window_and_unpaid_bill
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -70,22 +65,7 @@ class Journey:
 def customer_ready(transactional_db, live_server, settings):
     settings.SITE_URL = live_server.url
     settings.CMI_GATEWAY_URL = f"{live_server.url}/cmi-sandbox/fim/est3Dgate"
-    today = timezone.localdate(clock.now())
-    ReadingRoundFactory(code="TJ1", window_start_day=min(today.day, 28), window_days=7)
-    customer, _user = customer_with_account(phone="+212661112233", first_name="Salma", last_name="Benjelloun")
-    water = dossier_in_round("TJ1", customer=customer)
-    MeterReadingFactory(dossier=water, reading_date=today - datetime.timedelta(days=40), index=Decimal(1250))
-    power = DossierFactory(
-        customer=customer,
-        number="D300000002",
-        service=Service.ELECTRICITE,
-        meter=MeterFactory(service=Service.ELECTRICITE, caliber="10 A"),
-    )
-    last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
-    bills = bill_history(power, months=4, last_period=last, consumption=180)
-    bills[-1].allocations.all().delete()
-    type(bills[-1]).objects.filter(pk=bills[-1].pk).update(settled_at=None)
-    return customer, water, bills[-1]
+    return portal_customer_with_reading_window_and_unpaid_bill(round_code="TJ1", power_number="D300000002")
 
 
 @pytest.mark.parametrize("language", ["ar", "en"])
