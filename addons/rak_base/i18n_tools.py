@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import fcntl
+import fnmatch
 import io
 import re
 import shutil
@@ -83,14 +84,9 @@ def _relative(path: Path) -> str:
 
 
 def is_backoffice_only(path: Path) -> bool:
+    """``path`` matches one of ``BACKOFFICE_ONLY`` (relative to addons/; « */x » also matches at the top)."""
     rel = _relative(path)
-    return any(Path(rel).match(pattern) or _fnmatch(rel, pattern) for pattern in BACKOFFICE_ONLY)
-
-
-def _fnmatch(rel: str, pattern: str) -> bool:
-    import fnmatch
-
-    return fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch("x/" + rel, pattern)
+    return any(fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch("x/" + rel, pattern) for pattern in BACKOFFICE_ONLY)
 
 
 def customer_facing_files() -> list[Path]:
