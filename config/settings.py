@@ -160,6 +160,19 @@ try:
     CMI_STORE_KEY = conf.str("cmi", "store_key", "") or (CMI_SANDBOX_STORE_KEY if CMI_GATEWAY == "sandbox" else "")
     CMI_ORDER_EXPIRY_MINUTES = conf.int("cmi", "order_expiry_minutes", 120)
     CMI_SANDBOX_CALLBACK_TIMEOUT_SECONDS = conf.int("cmi", "sandbox_callback_timeout_seconds", 15)
+
+    # The mobile channel (issue 13): API token lifetimes (rak_customer.devices), the store links of
+    # seed 000 « Mobile » (home and login pages), Web Push's VAPID keys (empty: push not offered).
+    API_ACCESS_TTL_SECONDS = conf.int("api", "access_token_minutes", 15) * 60
+    API_REFRESH_TTL_SECONDS = conf.int("api", "refresh_token_days", 60) * 24 * 3600
+    MOBILE_PLAY_STORE_URL = conf.str(
+        "mobile", "play_store_url", "https://play.google.com/store/apps/details?id=ma.rak.agence"
+    )
+    MOBILE_APP_STORE_URL = conf.str("mobile", "app_store_url", "https://apps.apple.com/us/app/rak/id1500142604")
+    WEBPUSH_VAPID_PUBLIC_KEY = conf.str("push", "vapid_public_key", "")
+    WEBPUSH_VAPID_PRIVATE_KEY = conf.str("push", "vapid_private_key", "")
+    WEBPUSH_VAPID_SUBJECT = conf.str("push", "vapid_subject", "mailto:relationclient@rak.ma")
+    WEBPUSH_TIMEOUT_SECONDS = conf.int("push", "timeout_seconds", 10)
 except ConfigError as exc:
     raise ImproperlyConfigured(f"Configuration RAK: {exc}") from exc
 
@@ -217,12 +230,16 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "captcha",  # django-simple-captcha: quick-pay's self-hosted « code de vérification »
+    "rest_framework",  # the mobile API (rak_api): Django REST framework + drf-spectacular (OpenAPI)
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / ReDoc served by the app itself (no CDN)
     "rak_base",
     "rak_customer",
     "rak_billing",
     "rak_payment_cmi",
     "rak_requests",
     "rak_portal",
+    "rak_api",
 ]
 # The local CMI simulator (rak_cmi_sandbox) exists outside production only: never installed, never
 # routed, no tables, when mode = production (tests/integration/test_cmi_sandbox.py proves it).
@@ -297,6 +314,38 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The mobile API (rak_api, docs/API.md): device tokens only (no session, so no CSRF), JSON only,
+# one error format, pages of 20, the OpenAPI schema at /api/v1/schema/ with docs at /api/v1/docs/.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rak_api.authentication.DeviceTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rak_api.permissions.IsCustomer"],
+    "DEFAULT_PARSER_CLASSES": ["rak_api.parsers.JSONParser", "rak_api.parsers.MultiPartParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rak_api.pagination.RakPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "EXCEPTION_HANDLER": "rak_api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "rak_api.schema.RakAutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NON_FIELD_ERRORS_KEY": "non_field_errors",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RAK — API de l'agence en ligne",
+    "DESCRIPTION": "API v1 des applications mobiles de la RAK (docs/API.md : authentification, erreurs, pagination).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {},
+}
+
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 CSRF_FAILURE_VIEW = "rak_portal.views.errors.csrf_failure"
 

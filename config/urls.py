@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views import defaults
+
+from rak_api.errors import api_bad_request, api_not_found, api_server_error
 
 admin.site.site_header = "RAK — Back office"
 admin.site.site_title = "RAK Back office"
@@ -9,7 +12,27 @@ urlpatterns = [
     path("backoffice/", admin.site.urls),
     path("paiement/", include("rak_payment_cmi.urls")),
     path("captcha/", include("captcha.urls")),
+    path("api/v1/", include("rak_api.urls")),
     path("", include("rak_portal.urls")),
 ]
 if settings.CMI_SANDBOX_ENABLED:  # the local CMI simulator: never routed in production
     urlpatterns.insert(0, path("cmi-sandbox/", include("rak_cmi_sandbox.urls")))
+
+
+def handler404(request, exception):
+    """JSON under /api/ (rak_api.errors), the site's French page elsewhere."""
+    if request.path.startswith("/api/"):
+        return api_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler400(request, exception):
+    if request.path.startswith("/api/"):
+        return api_bad_request(request, exception)
+    return defaults.bad_request(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return api_server_error(request)
+    return defaults.server_error(request)

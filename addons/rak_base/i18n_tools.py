@@ -61,6 +61,7 @@ BACKOFFICE_ONLY = (
     "*/groups.py",
     "rak_cmi_sandbox/*",  # the bank's payment page, simulated: not ours to translate
     "rak_base/i18n_tools.py",
+    "rak_api/schema.py",  # the OpenAPI document's descriptions: the apps' developers read them
     "rak_base/scheduler.py",
     "rak_base/jobs.py",
     "rak_base/templates/rak_base/history/*",
@@ -239,6 +240,10 @@ DEVELOPER_CALLS = {
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
 LOGGERS = {"logger", "log", "logging", "LOGGER"}
 OPT_OUT = "i18n: not for customers"
+# The mobile API's OpenAPI document is read by the apps' developers: its help texts and descriptions
+# (``help_text=``, ``description=``, ``summary=`` in rak_api) are developer documentation.
+API_DOC_KEYWORDS = {"help_text", "description", "summary"}
+API_DIR = "rak_api/"
 
 
 def _looks_french(text: str) -> bool:
@@ -283,6 +288,7 @@ def unmarked_in_python(path: Path) -> list[Unmarked]:
         for child in ast.iter_child_nodes(node):
             parents[child] = node
     found = []
+    api_docs = _relative(path).startswith(API_DIR)
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str) and _looks_french(node.value)):
             continue
@@ -298,6 +304,8 @@ def unmarked_in_python(path: Path) -> list[Unmarked]:
             if isinstance(ancestor, ast.Call) and (
                 _call_name(ancestor) in GETTEXT_CALLS | DEVELOPER_CALLS or _is_log_call(ancestor)
             ):
+                skip = True
+            elif api_docs and isinstance(ancestor, ast.keyword) and ancestor.arg in API_DOC_KEYWORDS:
                 skip = True
             elif isinstance(ancestor, ast.stmt):
                 skip = ancestor.lineno in opted or getattr(ancestor, "end_lineno", 0) in opted

@@ -82,6 +82,16 @@ def _admin_object_id_check(view_func, view_kwargs) -> None:
         raise Http404("Identifiant invalide") from exc
 
 
+API_PREFIX = "/api/"
+
+
+def _api_error(code: str, message: str, status: int):
+    """The mobile API's error body (rak_api.errors) for answers given before its views run."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"code": code, "message": message, "fields": {}}, status=status)
+
+
 class HostileInputMiddleware:
     """Answer 400 (the French « Requête invalide » page) before any view runs when the path, the
     query string or a form field holds a NUL byte (PostgreSQL text cannot store one, so it would
@@ -114,7 +124,9 @@ class HostileInputMiddleware:
         _admin_object_id_check(view_func, view_kwargs)
         if _has_nul(request.GET.lists()) or any("\x00" in str(value) for value in view_kwargs.values()):
             return self._bad_request(request)
-        if request.method == "POST" and _has_nul(request.POST.lists()):
+        # the API's bodies (JSON, multipart) are parsed by its own parsers, which refuse NUL bytes
+        api = request.path_info.startswith(API_PREFIX)
+        if request.method == "POST" and not api and _has_nul(request.POST.lists()):
             return self._bad_request(request)
         return None
 
@@ -122,6 +134,8 @@ class HostileInputMiddleware:
     def _bad_request(request):
         from django.views.defaults import bad_request
 
+        if request.path_info.startswith(API_PREFIX):
+            return _api_error("bad_request", gettext("Requête invalide (caractère nul)."), 400)
         return bad_request(request, SuspiciousOperation("NUL byte in the request"))
 
     @staticmethod
@@ -144,6 +158,10 @@ class HostileInputMiddleware:
     @staticmethod
     def _too_large(request, limit: int):
         from django.shortcuts import render
+
+        if request.path_info.startswith(API_PREFIX):
+            message = gettext("Envoi trop volumineux : %(limit)s au plus.") % {"limit": size_label(limit)}
+            return _api_error("too_large", message, 413)
 
         # "413.html": the site's French error page (next to 400.html, 404.html, 500.html)
         # (no "Connection: close" header: hop-by-hop headers are the server's, PEP 3333)

@@ -2,13 +2,58 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import check_password, make_password
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy, ngettext
 
+from rak_base import clock
 from rak_customer.selectors import accounts_for_identifier, identifier_key
 from rak_customer.services import account_pending_password_use
 
 _DUMMY_HASH = None
+
+LOGIN_FAILED = gettext_lazy(
+    "Code client ou mot de passe incorrect : votre code client est indiqué sur vos factures RAK."
+)
+
+
+def locked_out_message(minutes: int) -> str:
+    return ngettext(
+        "Trop de tentatives de connexion échouées. Par sécurité, votre compte est bloqué pendant "
+        "%(minutes)d minute. Vous pouvez aussi utiliser « Mot de passe oublié ».",
+        "Trop de tentatives de connexion échouées. Par sécurité, votre compte est bloqué pendant "
+        "%(minutes)d minutes. Vous pouvez aussi utiliser « Mot de passe oublié ».",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def ip_locked_out_message(minutes: int) -> str:
+    return ngettext(
+        "Trop de tentatives de connexion échouées depuis votre connexion internet. Veuillez réessayer "
+        "dans %(minutes)d minute.",
+        "Trop de tentatives de connexion échouées depuis votre connexion internet. Veuillez réessayer "
+        "dans %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def login_ip_failures(ip: str) -> int:
+    """Failed logins from ``ip`` within the cool-off (every account together)."""
+    since = clock.now() - timedelta(minutes=settings.LOGIN_COOLOFF_MINUTES)
+    total = AccessAttempt.objects.filter(ip_address=ip, attempt_time__gte=since).aggregate(
+        n=Sum("failures_since_start")
+    )["n"]
+    return total or 0
+
+
+def login_ip_blocked(ip: str) -> bool:
+    """Too many failed logins from this address (the portal's and the API's login refuse it)."""
+    return login_ip_failures(ip) >= settings.LOGIN_IP_FAILURE_LIMIT
 
 
 class PortalBackend(ModelBackend):

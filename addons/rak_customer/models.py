@@ -468,3 +468,6 @@ class ContactMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.subject}"
+
+
+from rak_customer.device_models import Device  # noqa: E402, F401  (the mobile API's devices: rak_customer.devices)

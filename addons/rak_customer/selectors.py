@@ -156,6 +156,19 @@ def customer_for_user(user) -> Customer | None:
     return account.customer if account else None
 
 
+def customer_acting_for(user, *, code: str | None = None) -> Customer | None:
+    """The customer ``user`` acts for: their own account's customer, or — ``code`` given — the
+    customer of that code client if it is theirs or one they linked (issue 13: several codes
+    clients in one account). None when the user has no account or the code is not one of theirs
+    (the portal and the API answer 404, never another customer's data)."""
+    own = customer_for_user(user)
+    if own is None:
+        return None
+    if not code or code.strip().upper() == own.code.upper():
+        return own
+    return None
+
+
 def customer_profile(customer_id: int) -> Customer:
     """The customer with contacts, dossiers (premises, meter) in a fixed number of queries."""
     return (

@@ -21,8 +21,8 @@ from rak_base.phones import phone_last_digits
 from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
 from rak_customer.language import customer_language_code
-from rak_customer.models import ChangeRequest, PortalAccount
-from rak_customer.selectors import customer_profile
+from rak_customer.models import ChangeRequest
+from rak_customer.selectors import customer_acting_for, customer_profile
 from rak_portal.forms import (
     ChangeRequestForm,
     EmailForm,
@@ -34,20 +34,26 @@ from rak_portal.forms import (
 )
 
 PHONE_CHANGE_SESSION_KEY = "rak_phone_change"
+# the code client the customer chose to act for among their own and the ones they linked (issue 13)
+ACTIVE_CUSTOMER_SESSION_KEY = "rak_active_customer"
 
 
 def customer_required(view):
-    """Logged-in customers only; attaches ``request.customer`` (their own record, never another's)."""
+    """Logged-in customers only; attaches ``request.customer``: their own record, or the code client
+    they chose among the ones they linked (rak_customer.selectors.customer_acting_for, the same rule
+    as the API's) — never another's."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         user = request.user
         if not user.is_authenticated or not getattr(user, "is_customer", False):
             return redirect_to_login(request.get_full_path(), "portal:home")
-        account = PortalAccount.objects.select_related("customer").filter(user=user).first()
-        if account is None:
+        customer = customer_acting_for(user, code=request.session.get(ACTIVE_CUSTOMER_SESSION_KEY))
+        if customer is None and request.session.pop(ACTIVE_CUSTOMER_SESSION_KEY, None):
+            customer = customer_acting_for(user)  # a link since removed: back to the account's own
+        if customer is None:
             return redirect_to_login(request.get_full_path(), "portal:home")
-        request.customer = account.customer
+        request.customer = customer
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
-from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rak_base import clock
@@ -21,6 +17,7 @@ from rak_base.http import client_ip
 from rak_base.phones import phone_last_digits
 from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
+from rak_customer.auth import LOGIN_FAILED, ip_locked_out_message, locked_out_message, login_ip_blocked
 from rak_portal.forms import (
     ContactForm,
     FirstPasswordChangeAcceptanceForm,
@@ -34,30 +31,7 @@ from rak_portal.forms import (
 from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
 from rak_portal.views.language import language_after_login
 
-LOGIN_FAILED = gettext_lazy(
-    "Code client ou mot de passe incorrect : votre code client est indiqué sur vos factures RAK."
-)
 REGISTRATION_EXPIRED = gettext_lazy("Votre demande a expiré : veuillez recommencer la création de votre compte.")
-
-
-def _locked_out_message(minutes: int) -> str:
-    return ngettext(
-        "Trop de tentatives de connexion échouées. Par sécurité, votre compte est bloqué pendant "
-        "%(minutes)d minute. Vous pouvez aussi utiliser « Mot de passe oublié ».",
-        "Trop de tentatives de connexion échouées. Par sécurité, votre compte est bloqué pendant "
-        "%(minutes)d minutes. Vous pouvez aussi utiliser « Mot de passe oublié ».",
-        minutes,
-    ) % {"minutes": minutes}
-
-
-def _ip_locked_out_message(minutes: int) -> str:
-    return ngettext(
-        "Trop de tentatives de connexion échouées depuis votre connexion internet. Veuillez réessayer "
-        "dans %(minutes)d minute.",
-        "Trop de tentatives de connexion échouées depuis votre connexion internet. Veuillez réessayer "
-        "dans %(minutes)d minutes.",
-        minutes,
-    ) % {"minutes": minutes}
 
 
 REGISTRATION_SESSION_KEY = "rak_registration"
@@ -75,17 +49,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "rak_portal/home.html", _home_context())
 
 
-def _ip_failures(ip: str) -> int:
-    since = clock.now() - timedelta(minutes=settings.LOGIN_COOLOFF_MINUTES)
-    total = AccessAttempt.objects.filter(ip_address=ip, attempt_time__gte=since).aggregate(
-        n=Sum("failures_since_start")
-    )["n"]
-    return total or 0
-
-
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes calls this when an account is locked out (portal and back office)."""
-    message = _locked_out_message(settings.LOGIN_COOLOFF_MINUTES)
+    message = locked_out_message(settings.LOGIN_COOLOFF_MINUTES)
+    if request.path.startswith("/api/"):  # the mobile API (rak_api): its JSON error format
+        return JsonResponse({"code": "locked_out", "message": message, "fields": {}}, status=429)
     if request.path.startswith("/backoffice/"):
         return render(request, "rak_portal/locked_out.html", {"error": message}, status=429)
     form = LoginForm(initial={"username": (credentials or {}).get("username", "")})
@@ -99,8 +67,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST)
     if not form.is_valid():
         return render(request, "rak_portal/home.html", _home_context(login_form=form), status=400)
-    if _ip_failures(client_ip(request)) >= settings.LOGIN_IP_FAILURE_LIMIT:
-        error = _ip_locked_out_message(settings.LOGIN_COOLOFF_MINUTES)
+    if login_ip_blocked(client_ip(request)):
+        error = ip_locked_out_message(settings.LOGIN_COOLOFF_MINUTES)
         return render(request, "rak_portal/home.html", _home_context(login_form=form, login_error=error), status=429)
     user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
     if user is None or not getattr(user, "is_customer", False):

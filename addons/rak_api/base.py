@@ -1,0 +1,49 @@
+"""What every customer endpoint starts from.
+
+``CustomerAPIView`` (and ``CustomerGenericView`` for lists): after the device token and the
+permission, ``request.customer`` is the customer the call acts for — the account's own, or the
+code client named in the ``X-Customer-Code`` header when the account linked it (issue 13,
+rak_customer.selectors.customer_acting_for). Another customer's code is 404, as in the portal.
+Objects are always looked up through ``request.customer`` (``get_object_or_404(Bill, pk=…,
+customer=request.customer)``), never by id alone.
+"""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, generics
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from rak_api.errors import NOT_FOUND
+from rak_customer.selectors import customer_acting_for
+
+CUSTOMER_HEADER = "X-Customer-Code"
+
+
+def request_customer(request):
+    customer = customer_acting_for(request.user, code=request.headers.get(CUSTOMER_HEADER) or None)
+    if customer is None:
+        raise exceptions.NotFound(NOT_FOUND)
+    return customer
+
+
+class CustomerScopedMixin:
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request.customer = request_customer(request)
+        request._request.customer = request.customer  # noqa: SLF001  (services reading the plain request)
+
+
+class CustomerAPIView(CustomerScopedMixin, APIView):
+    pass
+
+
+class CustomerGenericView(CustomerScopedMixin, generics.GenericAPIView):
+    pass
+
+
+class PublicAPIView(APIView):
+    """No token needed (login, registration, simulator, agencies, document verification); a token
+    sent anyway is still checked (an expired one is 401)."""
+
+    permission_classes = [AllowAny]

@@ -1,0 +1,3 @@
+"""API routes: account (see rak_api.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes: billing (see rak_api.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes: complaints (see rak_api.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes: customers (see rak_api.urls)."""
+
+urlpatterns: list = []

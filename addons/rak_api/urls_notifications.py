@@ -1,0 +1,3 @@
+"""API routes: notifications (see rak_api.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes: payments (see rak_api.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes: requests (see rak_api.urls)."""
+
+urlpatterns: list = []
