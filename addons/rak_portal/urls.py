@@ -1,7 +1,11 @@
 from django.urls import path
 
 from rak_portal.urls_complaints import urlpatterns as complaint_urlpatterns
+from rak_portal.urls_customers import urlpatterns as customer_urlpatterns
+from rak_portal.urls_devices import urlpatterns as device_urlpatterns
 from rak_portal.urls_lifecycle import urlpatterns as lifecycle_urlpatterns
+from rak_portal.urls_mobile import urlpatterns as mobile_urlpatterns
+from rak_portal.urls_notifications import urlpatterns as notification_urlpatterns
 from rak_portal.urls_outages import urlpatterns as outage_urlpatterns
 from rak_portal.views import account, auth, bills, language, payments, public, readings, simulator, subscription, verify
 from rak_portal.views import attestations as attestation_views
@@ -15,6 +19,9 @@ from rak_portal.views import termination as termination_views
 app_name = "portal"
 # réclamations and avis de coupure (issue 11) first: « services/<slug>/ » below is a catch-all
 urlpatterns = complaint_urlpatterns + outage_urlpatterns
+# the mobile channel (issue 13): web app (manifest, service worker, offline page), notification
+# preferences and Web Push, linked codes clients, connected devices
+urlpatterns += mobile_urlpatterns + notification_urlpatterns + customer_urlpatterns + device_urlpatterns
 urlpatterns += [
     path("", auth.home, name="home"),
     path("connexion/", auth.login_view, name="login"),

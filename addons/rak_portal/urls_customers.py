@@ -1,0 +1,3 @@
+"""Portal routes: customers (issue 13; included by rak_portal.urls)."""
+
+urlpatterns: list = []

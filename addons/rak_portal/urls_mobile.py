@@ -1,0 +1,3 @@
+"""Portal routes: mobile (issue 13; included by rak_portal.urls)."""
+
+urlpatterns: list = []
