@@ -103,6 +103,14 @@ class Customer(models.Model):
             "Vide : français, jusqu'à ce qu'il se connecte dans une autre langue."
         ),
     )
+    # « facture électronique » (issue 13): from this moment the customer receives no paper bill; the
+    # print run and staff read it (rak_customer.efacture). Empty: paper bills.
+    e_invoice_since = models.DateTimeField(
+        _("facture électronique depuis le"),
+        null=True,
+        blank=True,
+        help_text=_("Renseigné : le client a choisi la facture électronique et ne reçoit plus de facture papier."),
+    )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     history = HistoricalRecords(excluded_fields=["created_at"])
@@ -471,3 +479,4 @@ class ContactMessage(models.Model):
 
 
 from rak_customer.device_models import Device  # noqa: E402, F401  (the mobile API's devices: rak_customer.devices)
+from rak_customer.link_models import CustomerLink  # noqa: E402, F401  (several codes clients: rak_customer.links)
