@@ -219,6 +219,11 @@ class ConnectionInfoForm(_PremisesForm):
     ]
 
 
+def info_initial(form: forms.Form) -> dict:
+    """A valid info form's values as the form shows them again (« précédent »): JSON-able."""
+    return {k: (str(v) if v is not None and not isinstance(v, list | int) else v) for k, v in form.cleaned_data.items()}
+
+
 class ConfirmForm(AcceptanceMixin):
     """Étape 4 : conditions générales et loi 09-08."""
 

@@ -2,7 +2,8 @@
 the receipt, and « Mes devis ».
 
 The steps keep what was entered in the session (``rak_request_<kind>``): « précédent » goes back
-without losing anything. Step 1 (skipped by a logged-in customer) sends the OTP (« vérifier »,
+without losing anything. What each step does to that draft is ``rak_requests.drafts`` (the API's
+app keeps the same draft in a signed token). Step 1 (skipped by a logged-in customer) sends the OTP (« vérifier »,
 « renvoyer ») and only lets the person continue once the phone is verified; a CIN/ICE already
 known is asked to log in. Step 3 validates each file by content and size against the document
 list of the request type (data) and keeps it in a private staging folder until « valider »
@@ -24,24 +25,35 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from rak_base import clock
 from rak_base.errors import RakError
-from rak_base.models import OneTimeCode
-from rak_base.otp import otp_send, otp_verify
 from rak_base.phones import phone_last_digits
 from rak_base.private_files import private_file_response
 from rak_base.sms_limits import sms_request_allow
 from rak_customer.models import PortalAccount
-from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
+from rak_customer.selectors import customer_email, customer_sms_phone
 from rak_payment_cmi.api import fee_for
 from rak_portal.payment_forms import ConditionsForm
-from rak_portal.request_forms import ConfirmForm, ConnectionInfoForm, PersonForm, SubscriptionInfoForm
+from rak_portal.request_forms import ConfirmForm, ConnectionInfoForm, PersonForm, SubscriptionInfoForm, info_initial
 from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
 from rak_portal.views.account import customer_required
 from rak_portal.views.bills import lines_for_display
 from rak_portal.views.payments import _checkout
-from rak_requests.filing import request_submit, request_summary, staging_store, staging_token_new
+from rak_requests.drafts import (
+    IdentityChecksExceeded,
+    IdentityKnown,
+    ServiceUnavailable,
+    draft_documents,
+    draft_files_stage,
+    draft_info_set,
+    draft_otp_send,
+    draft_otp_verify,
+    draft_person_set,
+    draft_step,
+    draft_submit,
+    wizard_request_type,
+)
+from rak_requests.filing import request_summary
 from rak_requests.models import Quote, RequestType, ServiceRequest
 from rak_requests.quotes import quote_accept, works_bill_payable, works_pay_start
-from rak_requests.uploads import document_upload_hints, request_upload_validate
 
 KINDS = {
     "abonnement": {
@@ -62,9 +74,6 @@ STEPS = [
     gettext_lazy("Validation"),
 ]
 FILED_KEY = "rak_requests_filed"
-OTP_MISSING = gettext_lazy(
-    "Vérifiez votre numéro de téléphone : cliquez sur « vérifier » puis saisissez le code reçu par SMS."
-)
 
 
 def _kind(kind: str) -> dict:
@@ -91,10 +100,11 @@ def _customer(request: HttpRequest):
 
 
 def _request_type(kind: str) -> RequestType:
-    request_type = RequestType.objects.filter(code=_kind(kind)["code"], is_active=True).first()
-    if request_type is None:
-        raise Http404("Ce service n'est pas disponible")
-    return request_type
+    _kind(kind)
+    try:
+        return wizard_request_type(kind)
+    except ServiceUnavailable as exc:
+        raise Http404("Ce service n'est pas disponible") from exc
 
 
 def _go(kind: str, step: int) -> HttpResponse:
@@ -114,20 +124,24 @@ def connection(request: HttpRequest) -> HttpResponse:
     return _go("branchement", 1)
 
 
+def _draft_customer(request: HttpRequest, kind: str, state: dict, customer) -> dict:
+    """The session's draft, for whoever is visiting now (a visitor who logs in keeps it)."""
+    state.setdefault("kind", kind)
+    state["customer"] = customer.pk if customer is not None else None
+    return state
+
+
 @require_http_methods(["GET", "POST"])
 def request_step(request: HttpRequest, kind: str, step: int) -> HttpResponse:
     _kind(kind)
     handler = {1: _step_person, 2: _step_info, 3: _step_files, 4: _step_review}.get(step)
     if handler is None:
         raise Http404("Étape inconnue")
-    state = _state(request, kind)
     customer = _customer(request)
-    if step > 1 and customer is None and not state.get("phone_verified"):
-        return _go(kind, 1)
-    if step > 2 and "info" not in state:
-        return _go(kind, 2)
-    if step > 3 and not state.get("files_done"):
-        return _go(kind, 3)
+    state = _draft_customer(request, kind, _state(request, kind), customer)
+    allowed = draft_step(state, customer=customer, step=step)
+    if allowed < step:
+        return _go(kind, allowed)
     return handler(request, kind, state, customer)
 
 
@@ -145,28 +159,29 @@ def _step_person(request, kind, state, customer):
     if not form.is_valid():
         return _render(request, kind, 1, context, status=400)
     data = {k: v for k, v in form.cleaned_data.items() if k != "otp"}
-    if state.get("identity_checked") != data["identity"]:  # each CIN/ICE counted once per visitor
-        if not identity_check_allowed(request, data["identity"]):
-            form.add_error("identity", identity_check_refused_message())
-            return _render(request, kind, 1, context, status=429)
-        state["identity_checked"] = data["identity"]
+    try:
+        draft_person_set(
+            state=state,
+            person=data,
+            identity_allowed=lambda identity: identity_check_allowed(request, identity),
+            refused_message=identity_check_refused_message(),
+        )
+    except IdentityChecksExceeded as exc:
         _save(request, kind, state)
-    if customer_by_identity(data["identity"]) is not None:
+        form.add_error("identity", exc.message)
+        return _render(request, kind, 1, context, status=429)
+    except IdentityKnown:
+        _save(request, kind, state)
         context["identity_known"] = True
         return _render(request, kind, 1, context, status=400)
-    if state.get("phone_verified") != data["phone"]:
-        state.pop("phone_verified", None)
-    state["person"] = data
     now = clock.now()
     if action in ("verify", "resend"):
         try:
-            sms_request_allow(request, now=now)
-            otp_send(phone=data["phone"], purpose=OneTimeCode.Purpose.REQUEST, now=now)
+            draft_otp_send(state=state, now=now, sms_allow=lambda: sms_request_allow(request, now=now))
         except RakError as exc:
             form.add_error("phone", exc.message)
             _save(request, kind, state)
             return _render(request, kind, 1, context, status=400)
-        state["otp_phone"] = data["phone"]
         _save(request, kind, state)
         messages.success(
             request,
@@ -174,19 +189,12 @@ def _step_person(request, kind, state, customer):
             % {"digits": phone_last_digits(data["phone"])},
         )
         return _go(kind, 1)
-    if state.get("phone_verified") != data["phone"]:
-        code = form.cleaned_data.get("otp")
-        if not code or state.get("otp_phone") != data["phone"]:
-            form.add_error("otp", OTP_MISSING)
-            _save(request, kind, state)
-            return _render(request, kind, 1, context, status=400)
-        try:
-            otp_verify(phone=data["phone"], purpose=OneTimeCode.Purpose.REQUEST, code=code, now=now)
-        except RakError as exc:
-            form.add_error("otp", exc.message)
-            _save(request, kind, state)
-            return _render(request, kind, 1, context, status=400)
-        state["phone_verified"] = data["phone"]
+    try:
+        draft_otp_verify(state=state, code=form.cleaned_data.get("otp") or "", now=now)
+    except RakError as exc:
+        form.add_error("otp", exc.message)
+        _save(request, kind, state)
+        return _render(request, kind, 1, context, status=400)
     _save(request, kind, state)
     return _go(kind, 2)
 
@@ -201,11 +209,7 @@ def _step_info(request, kind, state, customer):
         if request.POST.get("action") == "previous":
             return _go(kind, 1)
         if form.is_valid():
-            state["info"] = form.to_data()
-            state["info_initial"] = {
-                k: (str(v) if v is not None and not isinstance(v, list | int) else v)
-                for k, v in form.cleaned_data.items()
-            }
+            draft_info_set(state=state, customer=customer, info=form.to_data(), initial=info_initial(form))
             _save(request, kind, state)
             return _go(kind, 3)
         return _render(request, kind, 2, {"form": form, "customer": customer}, status=400)
@@ -215,73 +219,43 @@ def _step_info(request, kind, state, customer):
 # --- étape 3 ---------------------------------------------------------------------------------
 
 
-def _document_rows(request_type, staged, errors=None):
-    rows = []
-    for doc in request_type.documents.order_by("position"):
-        hints = document_upload_hints(doc)  # the same data as the check (rak_requests.uploads)
-        rows.append(
-            {
-                "doc": doc,
-                "formats": hints["formats"],
-                "max_size": hints["max_size"],
-                "accept": hints["accept"],
-                "staged": staged.get(doc.code),
-                "error": (errors or {}).get(doc.code),
-            }
-        )
-    return rows
+def _document_rows(request_type, state, errors=None):
+    return draft_documents(state, request_type, errors)
 
 
 def _step_files(request, kind, state, customer):
     request_type = _request_type(kind)
-    staged = state.get("files", {})
     if request.method == "POST":
-        errors = {}
-        token = state.setdefault("token", staging_token_new())
-        for doc in request_type.documents.all():
-            upload = request.FILES.get(f"doc_{doc.code}")
-            if upload is None:
-                continue
-            try:
-                validated = request_upload_validate(upload, document=doc)
-            except RakError as exc:
-                errors[doc.code] = exc.message
-                continue
-            staged[doc.code] = staging_store(
-                token=token, document_code=doc.code, upload=validated, original_name=upload.name
-            )
-        state["files"] = staged
-        if request.POST.get("action") == "previous" and not errors:
-            _save(request, kind, state)
-            return _go(kind, 2)
-        for doc in request_type.documents.all():
-            if doc.required and doc.code not in staged and doc.code not in errors:
-                errors[doc.code] = _("Cette pièce est obligatoire.")
-        state["files_done"] = not errors
+        previous = request.POST.get("action") == "previous"
+        errors = draft_files_stage(state=state, request_type=request_type, files=request.FILES, finish=not previous)
         _save(request, kind, state)
+        if previous and not errors:
+            return _go(kind, 2)
         if not errors:
             return _go(kind, 4)
         return _render(
-            request, kind, 3, {"rows": _document_rows(request_type, staged, errors), "has_errors": True}, status=400
+            request, kind, 3, {"rows": _document_rows(request_type, state, errors), "has_errors": True}, status=400
         )
-    return _render(request, kind, 3, {"rows": _document_rows(request_type, staged)})
+    return _render(request, kind, 3, {"rows": _document_rows(request_type, state)})
 
 
 # --- étape 4 ---------------------------------------------------------------------------------
 
 
+def _contact(customer) -> dict:
+    return {
+        "display_name": customer.display_name,
+        "identity": customer.identity,
+        "phone": customer_sms_phone(customer) or "",
+        "email": customer_email(customer) or "",
+        "code": customer.code,
+    }
+
+
 def _step_review(request, kind, state, customer):
     request_type = _request_type(kind)
     form = ConfirmForm(request.POST or None)
-    person = state.get("person") or {}
-    if customer is not None:
-        person = {
-            "display_name": customer.display_name,
-            "identity": customer.identity,
-            "phone": customer_sms_phone(customer) or "",
-            "email": customer_email(customer) or "",
-            "code": customer.code,
-        }
+    person = _contact(customer) if customer is not None else state.get("person") or {}
     context = {
         "form": form,
         "person": person,
@@ -297,15 +271,12 @@ def _step_review(request, kind, state, customer):
         return _go(kind, 3)
     if not form.is_valid():
         return _render(request, kind, 4, context, status=400)
-    data = {**state["info"], "phone": person.get("phone", ""), "email": person.get("email", "")}
     try:
-        filing = request_submit(
+        filing = draft_submit(
+            state=state,
             request_type=request_type,
             customer=customer,
-            person=None if customer is not None else state["person"],
-            data=data,
-            staged=list(state.get("files", {}).values()),
-            staging_token=state.get("token", ""),
+            contact=person if customer is not None else None,
             accept_terms=form.cleaned_data["accept_terms"],
             accept_data_processing=form.cleaned_data["accept_data_processing"],
             now=clock.now(),
