@@ -9,6 +9,9 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from rak_base.notification_kinds import Category
+from rak_base.notification_kinds import Channel as NotificationChannel
+
 
 class RakUserManager(UserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
@@ -55,7 +58,9 @@ class User(AbstractUser):
 
 class MessageQuerySet(models.QuerySet):
     def for_user(self, user) -> MessageQuerySet:
-        return self.filter(user=user)
+        """What the customer sees (the bell, the dashboard): never a copy held back by their
+        preferences (SKIPPED: a record for staff only)."""
+        return self.filter(user=user).exclude(status=Message.Status.SKIPPED)
 
     def unread(self) -> MessageQuerySet:
         return self.filter(read_at__isnull=True)
@@ -65,10 +70,13 @@ class MessageQuerySet(models.QuerySet):
 
     def bell_lines(self) -> MessageQuerySet:
         """One row per notice: a message without an event key, or the copy that stands for its event
-        — the bell notification if there is one, else the e-mail, else the SMS (the channel names sort
-        that way: BELL < EMAIL < SMS), the first written on a tie."""
-        better_copy = Message.objects.filter(user=OuterRef("user"), event=OuterRef("event")).filter(
-            Q(channel__lt=OuterRef("channel")) | Q(channel=OuterRef("channel"), pk__lt=OuterRef("pk"))
+        — the bell notification if there is one, else the e-mail, else the push, else the SMS (the
+        channel names sort that way: BELL < EMAIL < PUSH < SMS), the first written on a tie; copies
+        held back by the customer's preferences (SKIPPED) never stand for an event."""
+        better_copy = (
+            Message.objects.filter(user=OuterRef("user"), event=OuterRef("event"))
+            .exclude(status=Message.Status.SKIPPED)
+            .filter(Q(channel__lt=OuterRef("channel")) | Q(channel=OuterRef("channel"), pk__lt=OuterRef("pk")))
         )
         return self.filter(Q(event="") | ~Exists(better_copy))
 
@@ -79,18 +87,22 @@ class MessageQuerySet(models.QuerySet):
 
 
 class Message(models.Model):
-    """The outbox: every SMS, e-mail and bell notification, written in the transaction of the
-    change that causes it and delivered after commit by the worker."""
+    """The outbox: every SMS, e-mail, bell and push notification, written in the transaction of the
+    change that causes it and delivered after commit by the worker. A copy the customer turned off
+    (``NotificationPreference``) is written SKIPPED, with no task: staff see what was not sent and
+    why, the customer does not see it in the bell."""
 
     class Channel(models.TextChoices):
         SMS = "SMS", _("SMS")
         EMAIL = "EMAIL", _("E-mail")
         BELL = "BELL", _("Notification")
+        PUSH = "PUSH", _("Push")
 
     class Status(models.TextChoices):
         QUEUED = "QUEUED", _("En attente")
         SENT = "SENT", _("Envoyé")
         FAILED = "FAILED", _("Échec")
+        SKIPPED = "SKIPPED", _("Non envoyé (préférence du client)")
 
     REDACTED = "[contenu confidentiel masqué après envoi]"  # i18n: not for customers
 
@@ -153,12 +165,81 @@ class Message(models.Model):
             models.Index(fields=["created_at"], name="message_sms_created", condition=Q(channel="SMS")),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["QUEUED", "SENT", "FAILED"]), name="message_status_valid"),
-            models.CheckConstraint(condition=Q(channel__in=["SMS", "EMAIL", "BELL"]), name="message_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["QUEUED", "SENT", "FAILED", "SKIPPED"]), name="message_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["SMS", "EMAIL", "BELL", "PUSH"]), name="message_channel_valid"
+            ),
+            # one push copy per notice and account (rak_base.outbox: the copies of an event share it)
+            models.UniqueConstraint(
+                fields=["user", "event"],
+                condition=Q(channel="PUSH") & ~Q(event=""),
+                name="message_one_push_per_event",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} → {self.recipient or self.user_id}: {self.subject or self.body[:40]}"
+
+
+class NotificationPreference(models.Model):
+    """One choice of a customer (« Mes notifications »): a category of messages
+    (``rak_base.notification_kinds``) on one channel, on or off. No row: on. The categories
+    « toujours envoyé » have no rows (the services refuse them)."""
+
+    Channel = NotificationChannel
+
+    user = models.ForeignKey(
+        "rak_base.User",
+        verbose_name=_("compte"),
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+    )
+    category = models.CharField(_("catégorie"), max_length=16, choices=Category.choices)
+    channel = models.CharField(_("canal"), max_length=8, choices=Channel.choices)
+    enabled = models.BooleanField(_("activé"), default=True)
+    updated_at = models.DateTimeField(_("modifié le"))
+
+    class Meta:
+        verbose_name = _("préférence de notification")
+        verbose_name_plural = _("préférences de notification")
+        ordering = ["user", "category", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "category", "channel"], name="notificationpreference_unique"),
+            models.CheckConstraint(
+                condition=Q(channel__in=["SMS", "EMAIL", "PUSH", "BELL"]), name="notificationpreference_channel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = _("activé") if self.enabled else _("désactivé")
+        return f"{self.get_category_display()} × {self.get_channel_display()} : {state}"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (``PushManager.subscribe``): where to post (``endpoint``,
+    the browser vendor's push service) and the keys that encrypt for it (RFC 8291). Removed when
+    the push service answers 404/410 (the browser dropped it) or the customer unsubscribes."""
+
+    user = models.ForeignKey(
+        "rak_base.User", verbose_name=_("compte"), on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(_("adresse du service push"), max_length=1000, unique=True)
+    p256dh = models.CharField(_("clé publique (p256dh)"), max_length=100)
+    auth = models.CharField(_("secret d'authentification"), max_length=40)
+    user_agent = models.CharField(_("navigateur"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("abonné le"))
+    last_success_at = models.DateTimeField(_("dernier envoi réussi"), null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(_("échecs consécutifs"), default=0)
+
+    class Meta:
+        verbose_name = _("abonnement push")
+        verbose_name_plural = _("abonnements push")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} — {self.user_agent[:60] or self.endpoint[:60]}"
 
 
 class OneTimeCode(models.Model):
