@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.db.models.functions import Upper
 from django.db.models.lookups import Contains, StartsWith
 
 from rak_base.phones import InvalidPhone, phone_normalize
+from rak_customer.link_models import CustomerLink
 from rak_customer.models import Contact, Customer, Dossier, PortalAccount
 from rak_customer.validators import InvalidIdentity, identity_normalize
 
@@ -156,17 +159,125 @@ def customer_for_user(user) -> Customer | None:
     return account.customer if account else None
 
 
+def customer_code_clean(code) -> str:
+    """A code client as sent by a header or a session (Arabic-keyboard digits read as ASCII); ""
+    for anything that cannot be one (too long, NUL bytes, not letters and digits)."""
+    from rak_base.middleware import ARABIC_DIGITS
+
+    code = str(code or "").strip().translate(ARABIC_DIGITS)
+    if not code or len(code) > 12 or not code.isascii() or not code.isalnum():
+        return ""
+    return code
+
+
 def customer_acting_for(user, *, code: str | None = None) -> Customer | None:
     """The customer ``user`` acts for: their own account's customer, or — ``code`` given — the
     customer of that code client if it is theirs or one they linked (issue 13: several codes
-    clients in one account). None when the user has no account or the code is not one of theirs
-    (the portal and the API answer 404, never another customer's data)."""
+    clients in one account, an active rak_customer.CustomerLink). None when the user has no account
+    or the code is not one of theirs (the portal falls back to the own customer, the API answers
+    404: never another customer's data).
+
+    One indexed query for the own customer (which also notes on ``user`` whether the account has
+    any active link, for the header's switch: ``customer_link_choices``), plus one for a linked code."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    has_links = CustomerLink.objects.filter(user_id=OuterRef("user_id"), unlinked_at__isnull=True)
+    account = (
+        PortalAccount.objects.select_related("customer")
+        .annotate(rak_has_links=Exists(has_links))
+        .filter(user=user)
+        .first()
+    )
+    if account is None:
+        return None
+    own = account.customer
+    user._rak_has_customer_links = account.rak_has_links  # noqa: SLF001  (a per-request note, see above)
+    if code is None or str(code).strip() == "":
+        return own
+    wanted = customer_code_clean(code)
+    if not wanted:
+        return None
+    if wanted.upper() == own.code.upper():
+        return own
+    if not account.rak_has_links:
+        return None
+    link = (
+        CustomerLink.objects.select_related("customer")
+        .filter(user=user, unlinked_at__isnull=True, customer__code=wanted)
+        .first()
+    )
+    return link.customer if link else None
+
+
+def customer_links_active(user) -> list[CustomerLink]:
+    """The codes clients ``user`` linked and still holds, oldest first, with their customers
+    (one query)."""
+    return list(
+        CustomerLink.objects.select_related("customer")
+        .filter(user=user, unlinked_at__isnull=True)
+        .order_by("linked_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class CustomerChoice:
+    """One entry of « Mes codes clients » / the header's switch."""
+
+    code: str
+    name: str
+    label: str
+    own: bool
+    link_id: int | None = None
+    linked_at: datetime | None = None
+
+
+def customer_link_choices(user, *, alone: bool = False) -> list[CustomerChoice]:
+    """The account's own code client first, then the ones it linked. Without ``alone``: [] when it
+    linked none (nothing to switch between), and no query when ``customer_acting_for`` already saw
+    so during this request; else two queries."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if not alone and getattr(user, "_rak_has_customer_links", None) is False:
+        return []
+    links = customer_links_active(user)
+    if not links and not alone:
+        return []
     own = customer_for_user(user)
     if own is None:
-        return None
-    if not code or code.strip().upper() == own.code.upper():
-        return own
-    return None
+        return []
+    choices = [CustomerChoice(code=own.code, name=own.display_name, label="", own=True)]
+    choices += [
+        CustomerChoice(
+            code=link.customer.code,
+            name=link.customer.display_name,
+            label=link.label,
+            own=False,
+            link_id=link.pk,
+            linked_at=link.linked_at,
+        )
+        for link in links
+    ]
+    return choices
+
+
+def user_may_act_for(user, customer_id: int | None) -> bool:
+    """Whether ``user`` may see what belongs to this customer: their own, or one they linked (a
+    receipt, a payment order made while acting for a linked code client). One query."""
+    if customer_id is None or not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        PortalAccount.objects.filter(user=user, customer_id=customer_id).exists()
+        or CustomerLink.objects.filter(user=user, customer_id=customer_id, unlinked_at__isnull=True).exists()
+    )
+
+
+def customer_links_of_customer(customer_id: int) -> list[CustomerLink]:
+    """Back office: every link to or from this customer's code, active first (one query)."""
+    return list(
+        CustomerLink.objects.select_related("user", "customer", "unlinked_by")
+        .filter(customer_id=customer_id)
+        .order_by(F("unlinked_at").desc(nulls_first=True), "-linked_at")
+    )
 
 
 def customer_profile(customer_id: int) -> Customer:
