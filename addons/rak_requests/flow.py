@@ -20,15 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django import forms
+from django.core import signing
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.errors import RakError
+from rak_base.models import OneTimeCode
+from rak_base.otp import otp_send, otp_verify
 from rak_base.uploads import ValidatedUpload
 from rak_customer.models import Customer
+from rak_customer.selectors import customer_email, customer_sms_phone
 from rak_requests.filing import (
+    STAGING_MAX_AGE,
     FiledAttachment,
     request_file,
     staging_discard,
@@ -45,6 +50,19 @@ DOCUMENT_REQUIRED = _("Cette pièce est obligatoire.")
 
 class KindUnavailable(RakError):
     default_message = _("Ce service n'est pas disponible pour le moment.")
+
+
+class ContactMissing(RakError):
+    code = "contact_missing"
+    default_message = _(
+        "Dans l'absence de votre N° de téléphone ou d'adresse mail, Veuillez les renseigner avant de soumettre "
+        "votre demande"
+    )
+
+
+class PendingInvalid(RakError):
+    code = "draft_invalid"
+    default_message = _("Votre demande en cours a expiré ou n'est plus valable : veuillez la recommencer.")
 
 
 class IdentityNotChecked(RakError):
@@ -266,4 +284,67 @@ def kind_requests(*, customer_id: int, request_type: RequestType) -> QuerySet[Se
         .select_related("phase")
         .prefetch_related("dossiers")
         .order_by("-filed_at", "-id")
+    )
+
+
+# --- the OTP step of a kind that asks one (``requires_otp``) ---------------------------------------
+
+OTP_PURPOSE = OneTimeCode.Purpose.REQUEST
+PENDING_SALT = "rak_requests.flow.pending"
+
+
+def kind_contact_missing(customer: Customer) -> bool:
+    """The profile lacks the SMS phone or the e-mail (a ``requires_contact`` kind is refused then)."""
+    return not (customer_sms_phone(customer) and customer_email(customer))
+
+
+def kind_otp_send(*, customer: Customer, user, now: datetime, sms_allow) -> str:
+    """The code of a kind that asks one, by SMS to the customer's phone (``sms_allow`` first: the
+    portal's SMS throttle). Returns the phone; no phone: ``ContactMissing``."""
+    phone = customer_sms_phone(customer)
+    if not phone:
+        raise ContactMissing()
+    sms_allow()
+    otp_send(phone=phone, purpose=OTP_PURPOSE, now=now, user=user)
+    return phone
+
+
+def kind_otp_verify(*, customer: Customer, code: str, now: datetime) -> None:
+    otp_verify(phone=customer_sms_phone(customer) or "", purpose=OTP_PURPOSE, code=code, now=now)
+
+
+def kind_pending_token(*, kind: RequestKind, customer: Customer, data: RequestData, staging: dict) -> str:
+    """A submission waiting for its OTP, as a signed token (the API's app posts it back with the
+    code): the kind, the customer, the typed data and the staged files."""
+    state = {
+        "kind": kind.slug,
+        "customer": customer.pk,
+        "data": data.to_json(),
+        "files": staging.get("files", {}),
+        "token": staging.get("token", ""),
+    }
+    return signing.dumps(state, salt=PENDING_SALT, compress=True)
+
+
+def kind_pending_from_token(token: str, *, kind: RequestKind, customer: Customer) -> dict:
+    try:
+        state = signing.loads(token or "", salt=PENDING_SALT, max_age=STAGING_MAX_AGE.total_seconds())
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise PendingInvalid() from exc
+    if not isinstance(state, dict) or state.get("kind") != kind.slug or state.get("customer") != customer.pk:
+        raise PendingInvalid()
+    return state
+
+
+def kind_pending_file(*, kind: RequestKind, customer: Customer, pending: dict, code: str, now: datetime, actor):
+    """The code received by SMS, then the filing of the pending submission."""
+    kind_otp_verify(customer=customer, code=code, now=now)
+    return kind_request_file(
+        kind=kind,
+        customer=customer,
+        data=kind.data_class.from_json(pending.get("data") or {}),
+        staged=pending.get("files") or {},
+        staging_token=pending.get("token") or "",
+        now=now,
+        actor=actor,
     )

@@ -42,7 +42,8 @@ from django.utils.translation import gettext_lazy
 
 from rak_base.outbox import message_queue_bell, message_queue_email
 from rak_base.scheduler import each_item
-from rak_customer.models import PortalAccount
+from rak_customer.models import Customer
+from rak_customer.selectors import customer_acting_for
 from rak_requests.engine import (
     OPEN_STATUSES,
     Notice,
@@ -103,7 +104,8 @@ def _require_owner(user, request: ServiceRequest) -> None:
     """The customer whose request it is (through their portal account); staff never act as one."""
     if user is None or not user.is_authenticated or user.is_staff:
         raise NotAllowed()
-    if not PortalAccount.objects.filter(user=user, customer_id=request.customer_id).exists():
+    code = Customer.objects.filter(pk=request.customer_id).values_list("code", flat=True).first()
+    if code is None or customer_acting_for(user, code=code) is None:  # their own, or a code they linked
         raise NotAllowed()
 
 

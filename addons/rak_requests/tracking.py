@@ -22,8 +22,9 @@ from rak_billing.api import customer_self_readings
 from rak_billing.models import MeterReading
 from rak_customer.api import DossierOperation, dossier_operations
 from rak_customer.models import Dossier
-from rak_requests.models import ServiceRequest
-from rak_requests.selectors import customer_requests, request_action_expected, request_status_label
+from rak_requests.engine import OPEN_STATUSES
+from rak_requests.models import Quote, RequestType, ServiceRequest
+from rak_requests.selectors import customer_requests, request_action_expected, request_detail, request_status_label
 
 READING_TYPE = _("Relevé index")
 
@@ -95,3 +96,46 @@ def dossier_timeline(dossier: Dossier) -> list[DossierOperation]:
         )
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return sorted(operations, key=lambda op: (op.day, op.at or epoch), reverse=True)
+
+
+def request_tracking(request: ServiceRequest) -> dict:
+    """Everything « Suivi des demandes » shows of one request, for the API and the portal alike:
+    the phase bar, history, attachments, awaited complement, summary, what the customer may do now
+    (answer, cancel, call, sign, pay the fees, accept the quote, pay the works, send the final
+    index), the contracts and the fees or works invoice (a bounded number of queries)."""
+    from rak_requests import lifecycle
+    from rak_requests.filing import request_summary
+    from rak_requests.quotes import works_bill_payable
+    from rak_requests.services import request_can_cancel
+    from rak_requests.termination import termination_pending_dossiers
+
+    detail = request_detail(request)
+    state = lifecycle.lifecycle_state(request)
+    reading_final = (
+        request.request_type.code == RequestType.Code.TERMINATION
+        and request.status == ServiceRequest.Status.EN_COURS
+        and request.expected_action == ServiceRequest.Action.READ_METER
+    )
+    complement = detail["complement"]
+    accept_quote = (
+        request.status in OPEN_STATUSES
+        and request.expected_action == ServiceRequest.Action.ACCEPT_QUOTE
+        and request.quotes.filter(status=Quote.Status.VALIDE).exists()
+    )
+    return {
+        **detail,
+        "complement": {
+            "asked_at": complement.at,
+            "message": complement.message,
+            "documents": list((complement.data or {}).get("documents") or []),
+        }
+        if complement is not None
+        else None,
+        "summary": request_summary(request),
+        "receipt_available": request.receipt_id is not None,
+        "can_cancel": request_can_cancel(request),
+        "lifecycle": state,
+        "works_payable": works_bill_payable(request),
+        "accept_quote": accept_quote,
+        "final_index_dossiers": [d.number for d in termination_pending_dossiers(request)] if reading_final else [],
+    }

@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.models import OneTimeCode
-from rak_base.otp import OtpResendTooEarly, otp_send, otp_verify
+from rak_base.otp import OtpResendTooEarly, otp_send
 from rak_base.phones import phone_last_digits
 from rak_base.sms_limits import sms_request_allow
 from rak_customer import services as customer_services
@@ -45,6 +45,8 @@ from rak_requests.flow import (
     KindUnavailable,
     form_initial,
     kind_has_customer_form,
+    kind_otp_send,
+    kind_otp_verify,
     kind_request_file,
     kind_request_type,
     kind_requests,
@@ -255,12 +257,10 @@ def _submit(request, kind, request_type, state) -> HttpResponse:
             return _render(request, kind, request_type, state, submission=submission, status=400)
         return _file(request, kind, state, submission.typed_data)
     phone = customer_sms_phone(request.customer)
-    if not phone:
-        submission.form.add_error(None, str(CONTACT_MISSING))
-        return _render(request, kind, request_type, state, submission=submission, status=400)
     try:
-        sms_request_allow(request, now=now)
-        otp_send(phone=phone, purpose=OTP_PURPOSE, now=now, user=request.user)
+        kind_otp_send(
+            customer=request.customer, user=request.user, now=now, sms_allow=lambda: sms_request_allow(request, now=now)
+        )
     except OtpResendTooEarly as exc:
         messages.info(request, exc.message)  # the code sent a moment ago is still valid
     except RakError as exc:
@@ -285,12 +285,7 @@ def _otp_validate(request, kind, request_type, state) -> HttpResponse:
     form = OtpForm(request.POST, prefix=OTP_PREFIX)
     if form.is_valid():
         try:
-            otp_verify(
-                phone=customer_sms_phone(request.customer) or "",
-                purpose=OTP_PURPOSE,
-                code=form.cleaned_data["otp"],
-                now=clock.now(),
-            )
+            kind_otp_verify(customer=request.customer, code=form.cleaned_data["otp"], now=clock.now())
         except RakError as exc:
             form.add_error("otp", exc.message)
         else:
