@@ -97,3 +97,8 @@ class OutboxCostMixin:
         if context is not None and "cl" in context:
             context["sms_summary"] = sms_segments_summary(context["cl"].queryset)
         return response
+
+
+# the outbox's PUSH channel and SKIPPED status need nothing here (the filters list the model's choices);
+# the push subscriptions' screen and the preferences' inlines register with the outbox's module
+from rak_base import admin_preferences  # noqa: E402, F401
