@@ -44,6 +44,7 @@ from rak_customer.models import Dossier, Service
 
 ZERO = Decimal("0.00")
 MONEY_FIELD = DecimalField(**MONEY)
+EXPORT_MAX_ROWS = 5000  # the e-facture exports (XLSX, CSV, PDF): the latest 5,000 bills
 CONSUMPTION_BILLS_SHOWN = 30  # seed « Mes consommations »: the 30 last bills of a dossier
 OTHER_KINDS = [kind for kind in Bill.Kind.values if kind != Bill.Kind.CONSUMPTION]
 UNITS = {Service.ELECTRICITE: "kWh", Service.EAU: "m³", Service.ASSAINISSEMENT: "m³"}
@@ -257,25 +258,127 @@ def billing_month_of(bill: Bill) -> datetime.date:
     return month_start(bill.period_start or bill.issue_date)
 
 
+class BillFilter:
+    """What the e-facture list may be narrowed to besides dossier and month (the mobile API's
+    filters): ``status`` (the « Statut » column) and ``kind`` (consumption bills or the others,
+    « Mes consommations » / « Autres factures »)."""
+
+    STATUSES = (BillStatus.PAID, BillStatus.UNPAID, BillStatus.EXIGIBLE, BillStatus.CREDIT)
+    CONSUMPTION = "CONSUMPTION"
+    OTHER = "OTHER"
+    KINDS = (CONSUMPTION, OTHER)
+
+
 def efacture_bills(
     customer_id: int,
     *,
     dossier_id: int | None = None,
     month: datetime.date | None = None,
+    service: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    as_of: datetime.date | None = None,
 ) -> QuerySet[Bill]:
     """The e-facture table: the customer's bills, newest first, filtered by dossier and by
-    « échéance » (the billing month: a consumption bill's period, else its issue month). A
-    queryset to paginate; ``bills_status`` on the rows shown."""
+    « échéance » (the billing month: a consumption bill's period, else its issue month), and
+    optionally by the dossier's ``service``, the bill's ``status`` as ``bill_status`` derives it
+    (UNPAID: anything left to pay, exigible or not; EXIGIBLE: left to pay and due before ``as_of``;
+    PAID; CREDIT: credit notes) and ``kind`` (``BillFilter.CONSUMPTION`` / ``OTHER``). A queryset to
+    paginate; ``bills_status`` on the rows shown."""
     queryset = Bill.objects.filter(customer_id=customer_id)
     if dossier_id is not None:
         queryset = queryset.filter(dossier_id=dossier_id)
+    if service:
+        queryset = queryset.filter(dossier__service=service)
+    if kind == BillFilter.CONSUMPTION:
+        queryset = queryset.filter(kind=Bill.Kind.CONSUMPTION)
+    elif kind == BillFilter.OTHER:
+        queryset = queryset.exclude(kind=Bill.Kind.CONSUMPTION)
     if month is not None:
         next_month = add_months(month, 1)
         queryset = queryset.filter(
             Q(period_start__gte=month, period_start__lt=next_month)
             | Q(period_start__isnull=True, issue_date__gte=month, issue_date__lt=next_month)
         )
-    return bills_with_paid(queryset).select_related("dossier").order_by("-issue_date", "-id")
+    queryset = bills_with_paid(queryset)
+    if status == BillStatus.CREDIT:
+        queryset = queryset.filter(kind=Bill.Kind.CREDIT_NOTE)
+    elif status in (BillStatus.PAID, BillStatus.UNPAID, BillStatus.EXIGIBLE):
+        left = F("total_ttc") - Coalesce(F("paid_amount"), Value(ZERO), output_field=MONEY_FIELD)
+        queryset = queryset.exclude(kind=Bill.Kind.CREDIT_NOTE).annotate(left_to_pay=left)
+        if status == BillStatus.PAID:
+            queryset = queryset.filter(left_to_pay__lte=0)
+        else:
+            queryset = queryset.filter(left_to_pay__gt=0)
+            if status == BillStatus.EXIGIBLE:
+                queryset = queryset.filter(due_date__lt=as_of)
+    return queryset.select_related("dossier").order_by("-issue_date", "-id")
+
+
+def efacture_export_rows(customer_id: int, *, as_of: datetime.date, **filters) -> list[Bill]:
+    """The rows of the e-facture exports: ``efacture_bills`` with the same ``filters``, the latest
+    ``EXPORT_MAX_ROWS``, with their status (one query)."""
+    rows = efacture_bills(customer_id, as_of=as_of, **filters)[:EXPORT_MAX_ROWS]
+    return bills_status(rows, as_of=as_of)
+
+
+@dataclass(frozen=True)
+class BillSettlement:
+    """A line of « Déjà réglé » on a bill: a payment (its date, mode, reference), a credit note
+    (its number) or the reversal of a payment (negative)."""
+
+    PAYMENT = "PAYMENT"
+    CREDIT_NOTE = "CREDIT_NOTE"
+    REVERSAL = "REVERSAL"
+
+    kind: str
+    day: datetime.date
+    amount: Decimal
+    method: str = ""  # Payment.Method
+    reference: str = ""
+    credit_note_id: int | None = None
+    credit_note_number: str = ""
+
+
+def bill_settlements(bill_id: int) -> list[BillSettlement]:
+    """What settled (or re-opened) a bill, oldest first: one query on the allocations."""
+    rows = []
+    for part in (
+        PaymentAllocation.objects.filter(bill_id=bill_id)
+        .select_related("payment", "credit_note", "reversal")
+        .order_by("created_at", "pk")
+    ):
+        if part.reversal_id:
+            rows.append(
+                BillSettlement(
+                    kind=BillSettlement.REVERSAL,
+                    day=timezone.localdate(part.reversal.reversed_at),
+                    amount=part.amount,
+                    method=part.payment.method if part.payment_id else "",
+                    reference=part.payment.reference if part.payment_id else "",
+                )
+            )
+        elif part.payment_id:
+            rows.append(
+                BillSettlement(
+                    kind=BillSettlement.PAYMENT,
+                    day=timezone.localdate(part.payment.paid_at),
+                    amount=part.amount,
+                    method=part.payment.method,
+                    reference=part.payment.reference,
+                )
+            )
+        else:
+            rows.append(
+                BillSettlement(
+                    kind=BillSettlement.CREDIT_NOTE,
+                    day=part.credit_note.issue_date,
+                    amount=part.amount,
+                    credit_note_id=part.credit_note_id,
+                    credit_note_number=part.credit_note.number,
+                )
+            )
+    return rows
 
 
 def customer_monthly_billed(customer_id: int, *, as_of: datetime.date, months: int = 6) -> list[MonthPoint]:

@@ -1,10 +1,13 @@
-"""Files the customer downloads from the e-facture table: Excel workbooks (openpyxl) and the PDF
-of the filtered table (WeasyPrint). Pure builders: rows in, bytes out."""
+"""Files the customer downloads from the e-facture table: Excel workbooks (openpyxl), a CSV file
+and the PDF of the filtered table (WeasyPrint). Pure builders: rows in, bytes out; the portal and
+the mobile API (rak_api) both call them."""
 
 from __future__ import annotations
 
-from io import BytesIO
+import csv
+from io import BytesIO, StringIO
 
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -200,6 +203,41 @@ def statistics_xlsx(stats: Statistics, *, customer) -> bytes:
     _formats(sheet, {1: "DD/MM/YYYY", 2: MONEY_FORMAT})
     workbook.properties.title = _("Statistiques globales — client %(code)s") % {"code": customer.code}
     return _bytes(workbook)
+
+
+def efacture_csv(bills, *, customer) -> bytes:
+    """The e-facture table as a CSV file (the columns of ``efacture_xlsx``): UTF-8 with a byte
+    order mark and semicolons, as a French spreadsheet opens it; amounts with a decimal point."""
+    buffer = StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([str(name) for name, _width in EFACTURE_COLUMNS])
+    for bill in bills:
+        month = billing_month_of(bill)
+        writer.writerow(
+            [
+                customer.code,
+                bill.dossier.number if bill.dossier else "",
+                f"{month:%m/%Y}",
+                f"{bill.due_date:%d/%m/%Y}",
+                bill.get_kind_display(),
+                bill.total_ht,
+                bill.total_tva,
+                bill.total_ttc,
+                bill.open_amount,
+                bill.number,
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def efacture_pdf(bills, *, customer, form, printed_at) -> bytes:
+    """The e-facture table as filtered (``form``: the bound EFactureFilterForm, named in the
+    heading) in an A4 landscape PDF."""
+    html = render_to_string(
+        "rak_portal/bills/efacture_pdf.html",
+        {"customer": customer, "rows": bills, "form": form, "printed_at": printed_at},
+    )
+    return html_to_pdf(html)
 
 
 def html_to_pdf(html: str) -> bytes:

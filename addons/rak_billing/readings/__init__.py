@@ -32,8 +32,11 @@ from rak_billing.readings.errors import (
 )
 from rak_billing.readings.imports import ImportResult, external_key, reading_import_archive, reading_import_file
 from rak_billing.readings.selectors import (
+    SelfReadingState,
     customer_reading_dossiers,
+    last_readings,
     reading_history,
+    reading_history_queryset,
     self_reading_states,
 )
 from rak_billing.readings.services import (
@@ -47,6 +50,7 @@ from rak_billing.readings.services import (
     reading_self_submit,
     readings_estimate,
     self_reading_check_available,
+    self_reading_selected,
 )
 
 __all__ = [
@@ -83,5 +87,9 @@ __all__ = [
     "readings_estimate",
     "readings_generate_history",
     "self_reading_check_available",
+    "self_reading_selected",
+    "SelfReadingState",
+    "last_readings",
+    "reading_history_queryset",
     "self_reading_states",
 ]

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Lookup, Max, Q, Window
+from django.db.models import F, Lookup, Max, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from rak_billing.models import MeterReading, ReadingRound
@@ -254,6 +254,42 @@ def customer_reading_dossiers(customer_id: int) -> list[Dossier]:
         .only("id", "number", "service", "status", "premises__address", "premises__district")
         .order_by("number")
     )
+
+
+HISTORY_FIELDS = (
+    "id",
+    "dossier_id",
+    "reading_date",
+    "index",
+    "previous_index",
+    "consumption",
+    "source",
+    "status",
+    "photo",
+    "contest_photo",
+    "review_note",
+    "meter_replaced",
+)
+
+
+def reading_history_queryset(dossier_id: int) -> QuerySet[MeterReading]:
+    """The dossier's readings, newest first (a queryset to paginate: the mobile API's history)."""
+    return MeterReading.objects.filter(dossier_id=dossier_id).only(*HISTORY_FIELDS).order_by("-reading_date", "-id")
+
+
+def last_readings(dossier_ids: Iterable[int]) -> dict[int, MeterReading]:
+    """dossier id -> its latest reading, whatever its source and status (what « Relève de mon
+    index » shows as « dernier index »): one query for any number of dossiers."""
+    ids = sorted(set(dossier_ids))
+    if not ids:
+        return {}
+    rows = (
+        MeterReading.objects.filter(dossier_id__in=ids)
+        .only(*HISTORY_FIELDS)
+        .order_by("dossier_id", "-reading_date", "-id")
+        .distinct("dossier_id")
+    )
+    return {reading.dossier_id: reading for reading in rows}
 
 
 def reading_history(dossier_id: int, *, limit: int = HISTORY_PAGE) -> list[MeterReading]:

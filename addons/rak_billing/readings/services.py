@@ -40,7 +40,13 @@ from rak_billing.readings.errors import (
     ReviewReasonRequired,
     ReviewRequestRefused,
 )
-from rak_billing.readings.selectors import LIVE_STATUSES, REAL_SOURCES, accepted_baselines, chunked
+from rak_billing.readings.selectors import (
+    LIVE_STATUSES,
+    REAL_SOURCES,
+    SelfReadingState,
+    accepted_baselines,
+    chunked,
+)
 from rak_customer.api import customer_sms_phone
 from rak_customer.language import customer_language
 from rak_customer.models import Contact, Dossier, PortalAccount
@@ -198,6 +204,17 @@ def self_reading_check_available(*, dossier: Dossier, today: date) -> rules.Wind
     if taken:
         raise ReadingAlreadyDone()
     return window
+
+
+def self_reading_selected(states: list[SelfReadingState], *, dossier: Dossier, today: date) -> SelfReadingState:
+    """The state of ``dossier`` among the customer's ``states`` (``self_reading_states``) when it
+    may be read today; ``ReadingUnavailable`` (no meter to read), ``ReadingWindowClosed`` or
+    ``ReadingAlreadyDone`` otherwise."""
+    selected = next((s for s in states if s.dossier.pk == dossier.pk), None)
+    if selected is None:
+        raise ReadingUnavailable(gettext("Ce dossier n'a pas de compteur à relever."))
+    self_reading_check_available(dossier=dossier, today=today)
+    return selected
 
 
 @transaction.atomic

@@ -11,16 +11,12 @@ render.
 from __future__ import annotations
 
 import datetime
-import re
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from rak_base import clock
@@ -28,15 +24,16 @@ from rak_base.money import local_number
 from rak_base.private_files import private_file_response
 from rak_billing import api, selectors
 from rak_billing.models import Bill
-from rak_customer.models import Dossier, Service
+from rak_customer.models import Dossier
 from rak_portal import exports
+from rak_portal import selectors as portal_selectors
+from rak_portal.billing_forms import EFactureFilterForm
 from rak_portal.charts import Bar, bar_chart, month_label, month_short
-from rak_portal.selectors import news_active
 from rak_portal.views.account import customer_required
 from rak_requests.complaint_models import Complaint
 
 EFACTURE_PAGE_SIZE = 20
-EXPORT_MAX_ROWS = 5000
+EXPORT_MAX_ROWS = selectors.EXPORT_MAX_ROWS
 OTHER_BILLS_PAGE_SIZE = 20
 
 
@@ -45,23 +42,19 @@ def _today() -> datetime.date:
 
 
 def _pick_dossier(dossiers: list[Dossier], number: str | None) -> Dossier | None:
-    """The dossier named in ``?dossier=`` among the customer's own (404 for any other), else the
-    first active metered one (water or electricity: a sanitation dossier has no consumption of
-    its own to chart), else the first active one, else the first."""
-    if number:
-        for dossier in dossiers:
-            if dossier.number == number:
-                return dossier
-        raise Http404("Dossier inconnu")  # i18n: not for customers (the 404 page says it)
-    active = [d for d in dossiers if d.status == Dossier.Status.ACTIVE]
-    metered = [d for d in active if d.meter_id is not None and d.service != Service.ASSAINISSEMENT]
-    return (metered or active or dossiers or [None])[0]
+    """``rak_portal.selectors.chart_dossier_pick``; another customer's number is a 404."""
+    try:
+        return portal_selectors.chart_dossier_pick(dossiers, number)
+    except portal_selectors.DossierNotFound as exc:
+        raise Http404("Dossier inconnu") from exc  # i18n: not for customers (the 404 page says it)
 
 
-def consumption_chart(dossier: Dossier) -> dict:
-    """The six-month histogram of a dossier: the SVG and the same figures for the hidden table."""
+def consumption_chart(dossier: Dossier, points: list[selectors.MonthPoint] | None = None) -> dict:
+    """The six-month histogram of a dossier: the SVG and the same figures for the hidden table
+    (``points``: already read, else read here)."""
     unit = selectors.service_unit(dossier.service)
-    points = selectors.dossier_monthly_consumption(dossier.pk, months=6)
+    if points is None:
+        points = selectors.dossier_monthly_consumption(dossier.pk, months=portal_selectors.CHART_MONTHS)
     if not points:
         return {"points": [], "svg": "", "unit": unit}
     estimated = _("%(month)s : %(value)s %(unit)s (estimée)")
@@ -86,15 +79,21 @@ def consumption_chart(dossier: Dossier) -> dict:
 
 def dashboard_context(request: HttpRequest) -> dict:
     """What the dashboard shows besides the customer's name: the dossiers, the two top cards,
-    the histogram of the chosen dossier (``?dossier=<n°>``), the news slider."""
-    dossiers = selectors.customer_dossiers(request.customer.pk)
-    dossier = _pick_dossier(dossiers, request.GET.get("dossier"))
+    the histogram of the chosen dossier (``?dossier=<n°>``), the news slider
+    (``rak_portal.selectors.dashboard``, which the API's dashboard reads too)."""
+    try:
+        data = portal_selectors.dashboard(
+            request.customer.pk, dossier_number=request.GET.get("dossier"), now=clock.now()
+        )
+    except portal_selectors.DossierNotFound as exc:
+        raise Http404("Dossier inconnu") from exc  # i18n: not for customers (the 404 page says it)
+    dossier = data.chart_dossier
     return {
-        "dossiers": dossiers,
-        "summary": selectors.account_summary(request.customer.pk),
+        "dossiers": data.dossiers,
+        "summary": data.summary,
         "chart_dossier": dossier,
-        "chart": consumption_chart(dossier) if dossier else None,
-        "news": news_active(now=clock.now()),
+        "chart": consumption_chart(dossier, data.consumption) if dossier else None,
+        "news": data.news,
     }
 
 
@@ -194,51 +193,6 @@ def other_bills(request: HttpRequest) -> HttpResponse:
 
 # --- e-facture (seed 002 « Consultation de factures ») --------------------------------------------
 
-MONTH_RE = re.compile(r"^\s*(?:(\d{4})-(\d{1,2})|(\d{1,2})\s*[/.-]?\s*(\d{4}))\s*$")
-
-
-class EFactureFilterForm(forms.Form):
-    """Filters of the table: N° client (the customer's own only), échéance, dossier."""
-
-    client = forms.ChoiceField(
-        label=gettext_lazy("N° client"),
-        required=False,
-        error_messages={"invalid_choice": gettext_lazy("Ce numéro client n'est pas rattaché à votre compte.")},
-    )
-    echeance = forms.CharField(
-        label=gettext_lazy("Échéance"),
-        required=False,
-        max_length=10,
-        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("MM/AAAA"), "inputmode": "numeric"}),
-        help_text=gettext_lazy("Mois facturé, par exemple 01/2026."),
-    )
-    dossier = forms.ChoiceField(label=gettext_lazy("N° dossier"), required=False)
-
-    def __init__(self, *args, customer, dossiers: list[Dossier], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.customer = customer
-        self.dossiers = {d.number: d for d in dossiers}
-        self.fields["client"].choices = [("", _("Tous")), (customer.code, customer.code)]
-        self.fields["dossier"].choices = [("", _("Tous"))] + [
-            (d.number, f"{d.number} — {d.get_service_display()}") for d in dossiers
-        ]
-
-    def clean_echeance(self) -> datetime.date | None:
-        text = self.cleaned_data["echeance"]
-        if not text:
-            return None
-        match = MONTH_RE.match(text)
-        if not match:
-            raise forms.ValidationError(_("Saisissez un mois au format MM/AAAA (par exemple 01/2026)."))
-        year, month = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
-        if not 1 <= int(month) <= 12:
-            raise forms.ValidationError(_("Saisissez un mois au format MM/AAAA (par exemple 01/2026)."))
-        return datetime.date(int(year), int(month), 1)
-
-    def clean_dossier(self) -> Dossier | None:
-        number = self.cleaned_data["dossier"]
-        return self.dossiers[number] if number else None
-
 
 def _efacture_filters(request: HttpRequest) -> tuple[EFactureFilterForm, dict | None]:
     """The bound filter form and the selector arguments (``None`` when the filters are invalid:
@@ -249,8 +203,7 @@ def _efacture_filters(request: HttpRequest) -> tuple[EFactureFilterForm, dict | 
         return form, {}
     if not form.is_valid():
         return form, None
-    dossier = form.cleaned_data["dossier"]
-    return form, {"dossier_id": dossier.pk if dossier else None, "month": form.cleaned_data["echeance"]}
+    return form, form.selector_filters()
 
 
 def _efacture_rows(request: HttpRequest, filters: dict | None):
@@ -286,13 +239,18 @@ def efacture(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _export_rows(request: HttpRequest, filters: dict | None) -> list[Bill]:
+    if filters is None:
+        return []
+    return selectors.efacture_export_rows(request.customer.pk, as_of=_today(), **filters)
+
+
 @customer_required
 @require_GET
 def efacture_xlsx(request: HttpRequest) -> HttpResponse:
     _form, filters = _efacture_filters(request)
-    rows = selectors.bills_status(_efacture_rows(request, filters)[:EXPORT_MAX_ROWS], as_of=_today())
     return _download(
-        exports.efacture_xlsx(rows, customer=request.customer),
+        exports.efacture_xlsx(_export_rows(request, filters), customer=request.customer),
         f"factures-{request.customer.code}.xlsx",
         exports.XLSX_TYPE,
     )
@@ -302,12 +260,10 @@ def efacture_xlsx(request: HttpRequest) -> HttpResponse:
 @require_GET
 def efacture_pdf(request: HttpRequest) -> HttpResponse:
     form, filters = _efacture_filters(request)
-    rows = selectors.bills_status(_efacture_rows(request, filters)[:EXPORT_MAX_ROWS], as_of=_today())
-    html = render_to_string(
-        "rak_portal/bills/efacture_pdf.html",
-        {"customer": request.customer, "rows": rows, "form": form, "printed_at": clock.now()},
+    content = exports.efacture_pdf(
+        _export_rows(request, filters), customer=request.customer, form=form, printed_at=clock.now()
     )
-    return _download(exports.html_to_pdf(html), f"factures-{request.customer.code}.pdf", "application/pdf")
+    return _download(content, f"factures-{request.customer.code}.pdf", "application/pdf")
 
 
 @customer_required

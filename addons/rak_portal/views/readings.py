@@ -7,13 +7,12 @@ open, index already read) are red messages at the top of the page; a success is 
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from rak_base import clock
@@ -22,7 +21,6 @@ from rak_base.private_files import private_file_response
 from rak_base.uploads import UploadRefused
 from rak_billing.models import MeterReading
 from rak_billing.readings import (
-    PHOTO_REQUIRED,
     IndexBelowPrevious,
     InvalidValue,
     ReadingAlreadyDone,
@@ -36,63 +34,13 @@ from rak_billing.readings import (
     reading_self_cancel,
     reading_self_correct,
     reading_self_submit,
-    self_reading_check_available,
+    self_reading_selected,
     self_reading_states,
 )
 from rak_billing.readings.rules import fmt_quantity, unit
 from rak_customer.models import Dossier
+from rak_portal.billing_forms import ContestForm, CorrectionForm, SelfReadingForm
 from rak_portal.views.account import customer_required
-
-PHOTO_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"
-
-
-class SelfReadingForm(forms.Form):
-    index = forms.CharField(
-        label=gettext_lazy("Index relevé"),
-        max_length=20,
-        help_text=gettext_lazy("Les chiffres affichés par votre compteur (sans les décimales rouges pour l'eau)."),
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-        error_messages={"required": gettext_lazy("Saisissez l'index affiché par votre compteur.")},
-    )
-    photo = forms.FileField(
-        label=gettext_lazy("Photo de l'index"),
-        help_text=gettext_lazy("Photo nette du cadran (JPEG, PNG, WebP ou HEIC, 2 Mo au plus)."),
-        widget=forms.ClearableFileInput(attrs={"accept": PHOTO_ACCEPT}),
-        error_messages={"required": PHOTO_REQUIRED, "invalid": PHOTO_REQUIRED, "empty": PHOTO_REQUIRED},
-    )
-    confirm = forms.BooleanField(label=gettext_lazy("Je confirme cet index"), required=False)
-
-    def __init__(self, *args, ask_confirmation: bool = False, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not ask_confirmation:  # the box appears once an implausible index was refused
-            del self.fields["confirm"]
-
-
-class CorrectionForm(SelfReadingForm):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["index"].label = gettext_lazy("Index corrigé")
-        self.fields["photo"].required = False
-        self.fields["photo"].help_text = gettext_lazy(
-            "Facultative : sans nouvelle photo, celle de votre relevé est conservée."
-        )
-
-
-class ContestForm(forms.Form):
-    note = forms.CharField(
-        label=gettext_lazy("Votre explication"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
-    photo = forms.FileField(
-        label=gettext_lazy("Photo de l'index de votre compteur"),
-        help_text=gettext_lazy("JPEG, PNG, WebP ou HEIC, 2 Mo au plus."),
-        widget=forms.ClearableFileInput(attrs={"accept": PHOTO_ACCEPT}),
-        error_messages={
-            "required": gettext_lazy("Joignez une photo de l'index de votre compteur pour contester ce relevé.")
-        },
-    )
 
 
 def _render_self_reading(request, *, states, selected=None, form=None, status=200) -> HttpResponse:
@@ -146,11 +94,8 @@ def self_reading_dossier(request: HttpRequest, number: str) -> HttpResponse:
     now = clock.now()
     today = timezone.localdate(now)
     states = self_reading_states(request.customer.pk, today)
-    selected = next((s for s in states if s.dossier.pk == dossier.pk), None)
     try:
-        if selected is None:
-            raise ReadingUnavailable(gettext("Ce dossier n'a pas de compteur à relever."))
-        self_reading_check_available(dossier=dossier, today=today)
+        selected = self_reading_selected(states, dossier=dossier, today=today)
     except ReadingUnavailable as exc:
         messages.error(request, exc.message)
         return _render_self_reading(request, states=states)
