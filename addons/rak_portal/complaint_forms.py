@@ -465,3 +465,23 @@ class RateForm(forms.Form):
     comment = forms.CharField(
         label=_("Commentaire (facultatif)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+EINVOICE_CHOICES = [
+    ("electronique", _("Facture électronique — plus de facture papier")),
+    ("papier", _("Facture papier, envoyée par courrier")),
+]
+
+
+class EInvoiceForm(forms.Form):
+    """« Facture électronique » (issue 13): the customer's choice of bill delivery."""
+
+    choice = forms.ChoiceField(
+        label=_("Comment voulez-vous recevoir vos factures ?"),
+        choices=EINVOICE_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choisissez la facture électronique ou la facture papier."),
+            "invalid_choice": _("Choisissez la facture électronique ou la facture papier."),
+        },
+    )

@@ -5,7 +5,7 @@ Included before the « services/<slug>/ » catch-all of rak_portal.urls: « serv
 
 from django.urls import path
 
-from rak_portal.views import complaints
+from rak_portal.views import complaints, efacture
 
 urlpatterns: list = [
     path("services/reclamation/", complaints.complaint_new, name="complaint_new"),
@@ -17,4 +17,6 @@ urlpatterns: list = [
     path("espace/reclamations/<str:number>/ajouter/", complaints.complaint_add, name="complaint_add"),
     path("espace/reclamations/<str:number>/rouvrir/", complaints.complaint_reopen_view, name="complaint_reopen"),
     path("espace/reclamations/<str:number>/avis/", complaints.complaint_rate_view, name="complaint_rate"),
+    # « Facture électronique » (issue 13): stop paper bills (reached from the bills page, « Mes factures »)
+    path("espace/facture-electronique/", efacture.efacture_page, name="e_invoice"),
 ]

@@ -778,6 +778,14 @@ def outage_notice_cancel(*, notice_id: int, reason: str, user, now: datetime) ->
 
 # --- selectors -----------------------------------------------------------------------------------------
 
+# the state of a notice as the portal and the API name it (``outage_notice_state``)
+OUTAGE_STATE_LABELS = {
+    "upcoming": _("À venir"),
+    "in_progress": _("En cours"),
+    "overrun": _("En cours (fin prévue dépassée)"),
+    "restored": _("Rétabli"),
+}
+
 
 def _current_q(now: datetime) -> Q:
     return Q(status=Status.PUBLISHED, ended_at__isnull=True, expected_end_at__gt=now - OVERRUN_GRACE)

@@ -34,8 +34,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -58,14 +56,23 @@ from rak_portal.complaint_forms import (
     ReopenForm,
 )
 from rak_portal.views.account import customer_required
-from rak_requests.complaint_models import Complaint, ComplaintCategory, ComplaintEntry
+from rak_requests.complaint_models import Complaint, ComplaintCategory
 from rak_requests.complaints.categories import category_name
 from rak_requests.complaints.errors import ComplaintThrottled
 from rak_requests.complaints.selectors import (
+    OUTAGE_CATEGORY_PREFIX,
+    complaint_attachment_for_customer,
+    complaint_can_rate,
+    complaint_can_reopen,
     complaint_for_customer,
+    complaint_is_overdue,
     complaint_public_entries,
-    complaint_sla_state,
+    complaint_reopen_until,
+    complaint_sla_text,
     customer_complaints,
+    customer_premises,
+    district_canonical,
+    incident_outage_notice,
 )
 from rak_requests.complaints.services import (
     ComplaintFiling,
@@ -74,7 +81,6 @@ from rak_requests.complaints.services import (
     complaint_rate,
     complaint_reopen,
 )
-from rak_requests.complaints.sla import SlaState
 from rak_requests.filing import FilingError, staging_discard, staging_read, staging_store, staging_token_new
 
 FILED_SESSION_KEY = "rak_complaint_filed"
@@ -85,8 +91,6 @@ CAPTCHA_AFTER = 3
 CAPTCHA_WINDOW = timedelta(hours=1)
 RECENT_BILLS = 24
 LIST_PAGE_SIZE = 20
-# incident categories whose code starts with this are « coupures »: checked against outage notices
-OUTAGE_CATEGORY_PREFIX = "coupure"
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -349,19 +353,6 @@ def complaint_filed(request: HttpRequest) -> HttpResponse:
 # --- « Signaler une fuite ou une coupure » ----------------------------------------------------------
 
 
-def _outage_notice_for(*, service: str, premises, district: str, now):
-    from rak_requests import outages
-
-    lookup = getattr(outages, "outage_notice_current_for", None)  # rak_requests.outages (issue 11, H5)
-    if lookup is None or not service:
-        return None
-    district = premises.district if premises is not None else district
-    round_code = premises.round_code if premises is not None else ""
-    if not (district or round_code):
-        return None
-    return lookup(service=service, district=district, round_code=round_code, now=now)
-
-
 def outage_notice_url(notice) -> str:
     for name, args in (("portal:outage_notice", [notice.number]), ("portal:outage_detail", [notice.number])):
         try:
@@ -374,15 +365,6 @@ def outage_notice_url(notice) -> str:
         except NoReverseMatch:
             continue
     return ""
-
-
-def _district_canonical(typed: str) -> str:
-    """« maamora » typed -> « Maamora » as the premises (and the outage notices) spell it."""
-    typed = " ".join((typed or "").split())
-    if not typed:
-        return ""
-    known = Premises.objects.filter(district__iexact=typed).values_list("district", flat=True).first()
-    return known or typed
 
 
 def _districts() -> list[str]:
@@ -421,7 +403,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     kwargs = {"customer": customer}
     if customer is not None:
-        kwargs["premises"] = Premises.objects.filter(dossiers__customer=customer).distinct().order_by("address")
+        kwargs["premises"] = customer_premises(customer)
     else:
         kwargs.update(captcha=_captcha_needed(request, now), question=True)
     if request.method == "GET":
@@ -445,12 +427,14 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     _keep_upload(request, STAGE_INCIDENT, form, "photo")
     if valid:
         data = form.cleaned_data
-        data["district"] = _district_canonical(data.get("district", ""))
+        data["district"] = district_canonical(data.get("district", ""))
         category, service = data["category"], form.service_code()
         premises = data.get("premises")
         notice_id = data.get("outage_notice")
-        if not notice_id and category.code.startswith(OUTAGE_CATEGORY_PREFIX):
-            notice = _outage_notice_for(service=service, premises=premises, district=data["district"], now=now)
+        if not notice_id:
+            notice = incident_outage_notice(
+                category=category, service=service, premises=premises, district=data["district"], now=now
+            )
             if notice is not None:
                 form.data = form.data.copy()
                 form.data["outage_notice"] = str(notice.pk)
@@ -490,19 +474,8 @@ def incident_new(request: HttpRequest) -> HttpResponse:
 
 
 def sla_wording(complaint: Complaint, now) -> str:
-    """The deadline in the customer's words."""
-    if complaint.status == Complaint.Status.CLOSED:
-        closed = timezone.localtime(complaint.closed_at) if complaint.closed_at else None
-        return _("Clôturée le %(date)s") % {"date": date_format(closed, "d/m/Y")} if closed else ""
-    if complaint.status == Complaint.Status.WAITING_CUSTOMER:
-        return _("Nous attendons votre réponse : ajoutez les informations demandées.")
-    due = date_format(timezone.localtime(complaint.due_at), "d/m/Y H:i")
-    if complaint_sla_state(complaint, now) == SlaState.OVERDUE:
-        return _(
-            "Le délai prévu (%(date)s) est dépassé : nous vous prions de nous excuser, votre réclamation est "
-            "traitée en priorité."
-        ) % {"date": due}
-    return _("Réponse prévue au plus tard le %(date)s") % {"date": due}
+    """The deadline in the customer's words (``complaint_sla_text``, shared with the API)."""
+    return complaint_sla_text(complaint, now)
 
 
 @customer_required
@@ -510,7 +483,7 @@ def sla_wording(complaint: Complaint, now) -> str:
 def my_complaints(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     page = Paginator(customer_complaints(request.customer), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"c": c, "sla": sla_wording(c, now), "overdue": c.is_open and c.due_at <= now} for c in page.object_list]
+    rows = [{"c": c, "sla": sla_wording(c, now), "overdue": complaint_is_overdue(c, now)} for c in page.object_list]
     return render(request, "rak_portal/complaints/list.html", {"page": page, "rows": rows})
 
 
@@ -522,28 +495,24 @@ def _own(request: HttpRequest, number: str) -> Complaint:
 
 
 def _can_reopen(complaint: Complaint, now) -> bool:
-    return (
-        complaint.status == Complaint.Status.CLOSED
-        and complaint.closed_at is not None
-        and now <= complaint.closed_at + timedelta(days=settings.COMPLAINT_REOPEN_DAYS)
-    )
+    return complaint_can_reopen(complaint, now)
 
 
 def _render_detail(request, complaint, *, add_form=None, reopen_form=None, rate_form=None, status=200):
     now = clock.now()
     entries = list(complaint_public_entries(complaint))
-    reopen_until = complaint.closed_at + timedelta(days=settings.COMPLAINT_REOPEN_DAYS) if complaint.closed_at else None
+    reopen_until = complaint_reopen_until(complaint)
     context = {
         "c": complaint,
         "entries": entries,
         "sla": sla_wording(complaint, now),
-        "overdue": complaint.is_open and complaint.due_at <= now,
+        "overdue": complaint_is_overdue(complaint, now),
         "add_form": add_form or AddInfoForm(),
         "reopen_form": reopen_form or ReopenForm(),
         "rate_form": rate_form or RateForm(),
         "can_reopen": _can_reopen(complaint, now),
         "reopen_until": reopen_until,
-        "can_rate": complaint.status == Complaint.Status.CLOSED and complaint.rating is None,
+        "can_rate": complaint_can_rate(complaint),
         "reopen_days": settings.COMPLAINT_REOPEN_DAYS,
         "stars": range(1, 6),
     }
@@ -650,17 +619,14 @@ def complaint_attachment(request: HttpRequest, pk: int) -> HttpResponse:
     """A file of one of the customer's own complaints (private storage; anything else: 404)."""
     from rak_base.private_files import private_file_response
 
-    entry = (
-        ComplaintEntry.objects.filter(pk=pk, complaint__customer=request.customer, internal=False)
-        .exclude(file="")
-        .first()
-    )
+    entry = complaint_attachment_for_customer(request.customer, pk)
     if entry is None:
         raise Http404(_("Pièce introuvable"))
     return private_file_response(entry.file, download_name=entry.file_name or None)
 
 
 __all__ = [
+    "OUTAGE_CATEGORY_PREFIX",
     "complaint_add",
     "complaint_attachment",
     "complaint_detail",

@@ -9,12 +9,12 @@ from datetime import datetime
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from rak_base import clock
 from rak_requests.complaint_models import OutageNotice
 from rak_requests.outages import (
+    OUTAGE_STATE_LABELS,
     outage_area_text,
     outage_notice_public,
     outage_notice_state,
@@ -22,12 +22,7 @@ from rak_requests.outages import (
     outage_what,
 )
 
-STATE_LABELS = {
-    "upcoming": _("À venir"),
-    "in_progress": _("En cours"),
-    "overrun": _("En cours (fin prévue dépassée)"),
-    "restored": _("Rétabli"),
-}
+STATE_LABELS = OUTAGE_STATE_LABELS
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rak_base.errors import RakError
-from rak_customer.models import Agency
 from rak_customer.selectors import customer_for_user
 from rak_customer.services import contact_message_create
+from rak_portal.agencies import _agency_card, _national_phone, agency_cards  # noqa: F401 - tests read them
 from rak_portal.forms import ContactForm, LoginForm
 
 # Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
@@ -77,36 +77,8 @@ def contact_page(request: HttpRequest) -> HttpResponse:
     return render(request, "rak_portal/contact.html", {"contact_form": ContactForm(initial=initial)})
 
 
-def _national_phone(e164: str) -> str:
-    """« +212537372100 » -> « 05 37 37 21 00 » (Moroccan numbers in pairs, as they are written)."""
-    digits = "".join(ch for ch in e164 if ch.isdigit())
-    if digits.startswith("212") and len(digits) == 12:
-        digits = "0" + digits[3:]
-    if len(digits) != 10:
-        return e164
-    return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
-
-
-def _agency_card(agency: Agency) -> dict[str, object]:
-    address = agency.address
-    if agency.city and not address.rstrip(" .").casefold().endswith(agency.city.casefold()):
-        address = f"{address}, {agency.city}"
-    directions = ""
-    if agency.latitude is not None and agency.longitude is not None:
-        # str() of the Decimals: a point, whatever the page's locale (« 34,2611 » broke the link)
-        directions = f"https://www.google.com/maps/dir/?api=1&destination={agency.latitude},{agency.longitude}"
-    return {
-        "agency": agency,
-        "address": address,
-        "phone": _national_phone(agency.phone) if agency.phone else "",
-        "tel": agency.phone.replace(" ", ""),
-        "directions": directions,
-    }
-
-
 def agencies(request: HttpRequest) -> HttpResponse:
-    cards = [_agency_card(agency) for agency in Agency.objects.order_by("name")]
-    return render(request, "rak_portal/agencies.html", {"agencies": cards})
+    return render(request, "rak_portal/agencies.html", {"agencies": agency_cards()})
 
 
 def coming_soon(request: HttpRequest, slug: str) -> HttpResponse:

@@ -6,11 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
-from rak_customer.models import Customer
+from rak_customer.models import Customer, Premises
 from rak_requests.complaint_models import Complaint, ComplaintCategory, ComplaintEntry
 from rak_requests.complaints.sla import SOON_SHARE, SlaState, sla_state
+from rak_requests.outages import outage_notice_current_for
 
 
 def complaint_categories(*, incident: bool | None = None) -> QuerySet[ComplaintCategory]:
@@ -103,3 +108,82 @@ def complaint_districts() -> list[str]:
     return list(
         Complaint.objects.exclude(district="").order_by("district").values_list("district", flat=True).distinct()
     )
+
+
+# --- the customer's side (portal and API share these) -----------------------------------------------
+
+
+def complaint_reopen_until(complaint: Complaint) -> datetime | None:
+    """Until when a closed complaint may be reopened (``COMPLAINT_REOPEN_DAYS`` after closing)."""
+    if complaint.closed_at is None:
+        return None
+    return complaint.closed_at + timedelta(days=settings.COMPLAINT_REOPEN_DAYS)
+
+
+def complaint_can_reopen(complaint: Complaint, now: datetime) -> bool:
+    until = complaint_reopen_until(complaint)
+    return complaint.status == Complaint.Status.CLOSED and until is not None and now <= until
+
+
+def complaint_can_rate(complaint: Complaint) -> bool:
+    return complaint.status == Complaint.Status.CLOSED and complaint.rating is None
+
+
+def complaint_is_overdue(complaint: Complaint, now: datetime) -> bool:
+    return complaint.is_open and complaint.due_at <= now
+
+
+def complaint_sla_text(complaint: Complaint, now: datetime) -> str:
+    """The deadline in the customer's words (« Mes réclamations », the API)."""
+    if complaint.status == Complaint.Status.CLOSED:
+        closed = timezone.localtime(complaint.closed_at) if complaint.closed_at else None
+        return _("Clôturée le %(date)s") % {"date": date_format(closed, "d/m/Y")} if closed else ""
+    if complaint.status == Complaint.Status.WAITING_CUSTOMER:
+        return _("Nous attendons votre réponse : ajoutez les informations demandées.")
+    due = date_format(timezone.localtime(complaint.due_at), "d/m/Y H:i")
+    if complaint_sla_state(complaint, now) == SlaState.OVERDUE:
+        return _(
+            "Le délai prévu (%(date)s) est dépassé : nous vous prions de nous excuser, votre réclamation est "
+            "traitée en priorité."
+        ) % {"date": due}
+    return _("Réponse prévue au plus tard le %(date)s") % {"date": due}
+
+
+def complaint_attachment_for_customer(customer: Customer, pk: int) -> ComplaintEntry | None:
+    """A file of one of the customer's own complaints (never an internal note's); None otherwise."""
+    return (
+        ComplaintEntry.objects.filter(pk=pk, complaint__customer=customer, internal=False)
+        .exclude(file="")
+        .select_related("complaint")
+        .first()
+    )
+
+
+def customer_premises(customer: Customer):
+    """The premises of the customer's dossiers (« Votre local » of an incident report)."""
+    return Premises.objects.filter(dossiers__customer=customer).distinct().order_by("address")
+
+
+def district_canonical(typed: str) -> str:
+    """« maamora » typed -> « Maamora » as the premises (and the outage notices) spell it."""
+    typed = " ".join((typed or "").split())
+    if not typed:
+        return ""
+    known = Premises.objects.filter(district__iexact=typed).values_list("district", flat=True).first()
+    return known or typed
+
+
+# incident categories whose code starts with this are « coupures »: checked against outage notices
+OUTAGE_CATEGORY_PREFIX = "coupure"
+
+
+def incident_outage_notice(*, category: ComplaintCategory, service: str, premises, district: str, now: datetime):
+    """The published notice that already covers this « coupure » (shown instead of filing a
+    duplicate), or None (not a coupure, no place, no notice)."""
+    if not category.code.startswith(OUTAGE_CATEGORY_PREFIX) or not service:
+        return None
+    district = premises.district if premises is not None else district
+    round_code = premises.round_code if premises is not None else ""
+    if not (district or round_code):
+        return None
+    return outage_notice_current_for(service=service, district=district, round_code=round_code, now=now)
