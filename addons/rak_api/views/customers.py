@@ -14,6 +14,7 @@ limits), plus the per-account count of rak_customer.links. Services: rak_custome
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -25,7 +26,7 @@ from rak_base.sms_limits import sms_request_allow
 from rak_customer import links
 from rak_customer.selectors import customer_link_choices
 from rak_customer.validators import InvalidIdentity, identity_normalize
-from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
+from rak_portal.throttling import IDENTITY_CHECKS_WINDOW, identity_check_allowed, identity_check_refused_message
 
 TAGS = ["codes clients"]
 
@@ -55,7 +56,7 @@ class LinkStartSerializer(serializers.Serializer):
     def validate_customer_code(self, value: str) -> str:
         value = value.strip().replace(" ", "")
         if not value or not value.isascii() or not value.isalnum():
-            raise serializers.ValidationError("Le code client ne comporte que des chiffres et des lettres.")
+            raise serializers.ValidationError(gettext("Le code client ne comporte que des chiffres et des lettres."))
         return value
 
     def validate_identity(self, value: str) -> str:
@@ -133,7 +134,7 @@ class LinkStartView(CustomerAPIView):
         values = data.validated_data
         links.customer_link_precheck(user=request.user, customer_code=values["customer_code"])
         if not identity_check_allowed(request._request, values["customer_code"], values["identity"]):  # noqa: SLF001
-            raise Throttled(identity_check_refused_message())
+            raise Throttled(identity_check_refused_message(), wait=IDENTITY_CHECKS_WINDOW.total_seconds())
         now = clock.now()
         sms_request_allow(request._request, now=now)  # noqa: SLF001  (the portal's SMS limits)
         pending = links.customer_link_start(
