@@ -167,6 +167,12 @@ def mandate_active(dossier_id: int) -> Mandate | None:
     return Mandate.objects.filter(dossier_id=dossier_id, status=Mandate.Status.ACTIVE).first()
 
 
+def customer_mandates(dossier_ids: list[int]) -> dict[int, Mandate]:
+    """dossier id -> its active mandate, for the dossiers that have one (one query)."""
+    rows = Mandate.objects.filter(dossier_id__in=list(dossier_ids), status=Mandate.Status.ACTIVE).order_by("pk")
+    return {mandate.dossier_id: mandate for mandate in rows}
+
+
 # --- monthly export --------------------------------------------------------------------------------
 
 

@@ -34,9 +34,10 @@ from rak_billing.ledger import (
 from rak_billing.models import Bill
 from rak_billing.receipts import bill_payment_description
 from rak_customer.models import Customer, Dossier
+from rak_customer.selectors import customer_email
 from rak_payment_cmi import fees
 from rak_payment_cmi.models import PaymentOrder, PaymentSettings
-from rak_payment_cmi.services import NothingToPay, PaymentOrderError, payment_order_create
+from rak_payment_cmi.services import PAYABLE, NothingToPay, OrderPending, PaymentOrderError, payment_order_create
 
 ZERO = Decimal("0.00")
 Purpose = PaymentOrder.Purpose
@@ -54,6 +55,17 @@ class AmountChanged(PaymentOrderError):
     default_message = gettext_lazy(
         "Le montant de vos factures vient de changer : vérifiez votre sélection et recommencez."
     )
+
+
+class BillNotPayable(PaymentOrderError):
+    """A bill id that is not among the customer's bills to pay (unknown, or another customer's:
+    the same answer, nothing about it is told)."""
+
+    default_message = gettext_lazy("Cette facture ne figure pas parmi vos factures à payer.")
+
+
+class BillAlreadyPaid(PaymentOrderError):
+    default_message = gettext_lazy("Cette facture est déjà réglée.")
 
 
 # --- settings and fee -------------------------------------------------------------------------------
@@ -169,6 +181,46 @@ def selection_compute(
     return Selection(bills=chosen, amount=amount, fee=fee, fee_vat=fee_vat)
 
 
+def selection_for_order(
+    payable: list[PayableBill], bill_ids: Iterable[int | str], *, customer_id: int, strict: bool = False
+) -> Selection:
+    """The bills « Payer » pays. The portal's pages (``strict=False``) take ``selection_compute``:
+    ids that are not payable are ignored (a tampered form) and exigible bills are always added.
+    The API (``strict=True``) pays exactly the ids sent: an id that is not among the customer's
+    payable bills is ``BillAlreadyPaid`` (one of theirs, settled) or ``BillNotPayable`` (unknown or
+    another customer's), and a missing exigible bill is refused by ``order_create_for_bills``."""
+    if not strict:
+        return selection_compute(payable, bill_ids)
+    wanted: list[int] = []
+    for value in bill_ids:
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            raise BillNotPayable() from None
+        if pk not in wanted:
+            wanted.append(pk)
+    by_id = {item.bill.pk: item for item in payable}
+    for pk in wanted:
+        if pk in by_id:
+            continue
+        bill = Bill.objects.filter(pk=pk, customer_id=customer_id).only("number").first() if pk < 2**63 else None
+        if bill is not None:
+            raise BillAlreadyPaid(gettext("La facture %(number)s est déjà réglée.") % {"number": bill.number})
+        raise BillNotPayable()
+    chosen = [item for item in payable if item.bill.pk in wanted]
+    amount = sum((item.open_amount for item in chosen), ZERO)
+    fee, fee_vat = fee_for(amount)
+    return Selection(bills=chosen, amount=amount, fee=fee, fee_vat=fee_vat)
+
+
+def payment_email_default(*, user, customer: Customer) -> str:
+    """The address the payment confirmation goes to unless the customer types another: the
+    account's e-mail, else the customer's (primary first)."""
+    if user is not None and getattr(user, "email", ""):
+        return user.email
+    return customer_email(customer) or ""
+
+
 def quickpay_customer(code: str, *, as_of: datetime.date) -> Customer | None:
     """Quick-pay: the customer with this code, only when there is something to pay (the page
     answers the same whether the code is unknown or nothing is due)."""
@@ -273,6 +325,55 @@ def order_create_for_bills(
     return order
 
 
+@transaction.atomic
+def bills_order_create(
+    *,
+    customer: Customer,
+    bill_ids: Iterable[int | str],
+    email: str,
+    card_type: str,
+    now: datetime.datetime,
+    strict: bool = False,
+    expected_total: Decimal | None = None,
+) -> PaymentOrder:
+    """« Payer » of « Payer mes factures » (portal recap, quick-pay, the API): the order for the
+    chosen bills among the customer's payable ones (``selection_for_order``), the fee of the back
+    office's settings. ``expected_total`` (the API: the total the app showed, fee included) must be
+    the order's total, else ``AmountChanged`` and nothing is kept. Guards of
+    ``order_create_for_bills``: ``OrderPending`` while another order for one of the bills awaits
+    the gateway (two submissions make one order), ``NothingToPay``, ``ExigibleBillRequired``."""
+    payable = payable_bills(customer.pk, as_of=_local_date(now))
+    selection = selection_for_order(payable, bill_ids, customer_id=customer.pk, strict=strict)
+    if not selection.bills:
+        raise NothingToPay()
+    order = order_create_for_bills(
+        customer=customer,
+        bills=[item.bill for item in selection.bills],
+        email=email,
+        card_type=card_type,
+        now=now,
+    )
+    if expected_total is not None and order.amount_total != round_money(expected_total):
+        raise AmountChanged()
+    return order
+
+
+def advance_order_pending(*, dossier_id: int, now: datetime.datetime) -> PaymentOrder | None:
+    """The dossier's advance order awaiting the gateway (payable, younger than the expiry delay)."""
+    since = now - datetime.timedelta(minutes=settings.CMI_ORDER_EXPIRY_MINUTES)
+    return (
+        PaymentOrder.objects.filter(
+            purpose=Purpose.ADVANCE,
+            bills__dossier_id=dossier_id,
+            status__in=PAYABLE,
+            created_at__gt=since,
+            created_at__lte=now,
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def advance_dossiers(customer_id: int) -> list[Dossier]:
     """The customer's dossiers billed by advance (« carte congé »), active first."""
     return list(
@@ -312,15 +413,24 @@ def advance_order_create(
     email: str,
     now: datetime.datetime,
     card_type: str = PaymentOrder.CardType.MOROCCAN,
+    expected_total: Decimal | None = None,
 ) -> PaymentOrder:
     """« Alimentation des avances sur consommation »: an advance invoice of ``amount`` for the
     dossier (``bill_issue_other`` kind ADVANCE, no VAT: the consumption it pays for carries it),
-    then a payment order for it."""
+    then a payment order for it. ``expected_total`` (the API), when given, must be the order's
+    total. One advance awaiting the gateway per dossier (``OrderPending``)."""
     if dossier.customer_id != customer.pk or dossier.billing_mode != Dossier.BillingMode.ADVANCE:
         raise AdvanceRefused(gettext("Ce dossier n'est pas facturé par avance."))
     if dossier.status == Dossier.Status.TERMINATED:
         raise AdvanceRefused(gettext("Ce dossier est résilié."))
     amount = advance_amount_parse(str(amount))
+    # one advance at a time per dossier (a double click, two tabs, an app retrying): under the
+    # customer's row lock, an advance order of the dossier still awaiting the gateway is refused
+    # like a second order for the same bills (its owner resumes or abandons it)
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+    pending = advance_order_pending(dossier_id=dossier.pk, now=now)
+    if pending is not None:
+        raise OrderPending(order=pending)
     today = _local_date(now)
     # stored in French (the bill as issued, read by the back office and the bill PDF), whatever the
     # language of the customer's page; the portal shows it in the reader's language (line_labels)
@@ -343,9 +453,12 @@ def advance_order_create(
     )
     if bill.settled_at is not None:  # the customer's credit already covered it
         raise AdvanceRefused(gettext("Votre crédit couvre déjà cette avance : aucun paiement n'est nécessaire."))
-    return order_create_for_bills(
+    order = order_create_for_bills(
         customer=customer, bills=[bill], email=email, now=now, purpose=Purpose.ADVANCE, card_type=card_type
     )
+    if expected_total is not None and order.amount_total != round_money(expected_total):
+        raise AmountChanged()  # the total the app showed (advance + fee): nothing is kept
+    return order
 
 
 def advance_invoices_cancel_unpaid(*, now: datetime.datetime) -> int:

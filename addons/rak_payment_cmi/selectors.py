@@ -152,3 +152,95 @@ def order_failure_reason(order: PaymentOrder) -> str:
     if code in REFUSAL_REASONS:
         return str(REFUSAL_REASONS[code])
     return gettext("La plateforme de paiement n'a pas pu traiter l'opération (code %(code)s).") % {"code": code or "—"}
+
+
+# --- for the mobile API (issue 13): the customer's own orders and payments ---------------------------
+
+
+class OrderState:
+    """What an app shows of an order, in one word (``order_state``)."""
+
+    PENDING = "pending"  # created or at the gateway: wait for the callback (or resume)
+    PAID = "paid"
+    FAILED = "failed"  # the last card attempt was refused or failed: may be tried again while awaiting
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"  # abandoned, or not captured (bills already settled)
+    VERIFICATION = "verification"  # amount mismatch: staff check it
+    REVERSED = "reversed"  # paid, then the payment was cancelled by staff
+
+    choices = (PENDING, PAID, FAILED, EXPIRED, CANCELLED, VERIFICATION, REVERSED)
+
+
+_STATES = {
+    PaymentOrder.Status.CREATED: OrderState.PENDING,
+    PaymentOrder.Status.SENT: OrderState.PENDING,
+    PaymentOrder.Status.PAID: OrderState.PAID,
+    PaymentOrder.Status.DECLINED: OrderState.FAILED,
+    PaymentOrder.Status.FAILED: OrderState.FAILED,
+    PaymentOrder.Status.EXPIRED: OrderState.EXPIRED,
+    PaymentOrder.Status.CANCELLED: OrderState.CANCELLED,
+    PaymentOrder.Status.AMOUNT_MISMATCH: OrderState.VERIFICATION,
+}
+
+
+def order_state(order: PaymentOrder, *, reversed_payment: bool = False) -> str:
+    if order.status == PaymentOrder.Status.PAID and reversed_payment:
+        return OrderState.REVERSED
+    return _STATES[order.status]
+
+
+def customer_order(customer_id: int, oid: str) -> PaymentOrder | None:
+    """``oid`` if it is ``customer_id``'s order (else None: another customer's order is not found)."""
+    oid = (oid or "")[:64]
+    return (
+        PaymentOrder.objects.select_related("customer", "payment", "payment__reversal")
+        .filter(oid=oid, customer_id=customer_id)
+        .first()
+    )
+
+
+def customer_orders(customer_id: int) -> QuerySet[PaymentOrder]:
+    """The customer's payment orders, newest first, with their payment and its reversal."""
+    return (
+        PaymentOrder.objects.filter(customer_id=customer_id)
+        .select_related("payment", "payment__reversal")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def customer_payment_receipts(customer_id: int):
+    """The customer's payments (every channel: counter, card, direct debit, agents' networks),
+    newest first, each with its reversal and the card order that made it (``cmi_order``) — a
+    receipt each (``rak_billing.receipts``)."""
+    from rak_billing.models import Payment
+
+    return (
+        Payment.objects.filter(customer_id=customer_id)
+        .select_related("reversal", "cmi_order")
+        .order_by("-paid_at", "-pk")
+    )
+
+
+def customer_payment(customer_id: int, payment_id: int):
+    from rak_billing.models import Payment
+
+    if not 0 < payment_id < 2**63:
+        return None
+    return Payment.objects.select_related("reversal").filter(pk=payment_id, customer_id=customer_id).first()
+
+
+def customer_order_awaiting(customer_id: int, bill_ids, *, now: datetime) -> PaymentOrder | None:
+    """The customer's own order awaiting the gateway for one of ``bill_ids`` (the pay list's
+    « Reprendre / Abandonner » banner); another customer's order is never returned."""
+    since = now - timedelta(minutes=settings.CMI_ORDER_EXPIRY_MINUTES)
+    return (
+        PaymentOrder.objects.filter(
+            customer_id=customer_id,
+            order_bills__bill_id__in=list(bill_ids),
+            status__in=AWAITING_STATUSES,
+            created_at__gt=since,
+            created_at__lte=now,
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )

@@ -37,7 +37,7 @@ from rak_base.http import client_ip
 from rak_base.private_files import private_file_response
 from rak_base.throttle import throttle_hit, throttle_remaining
 from rak_billing.api import payment_receipt_context, payment_receipt_pdf, receipt_number
-from rak_customer.models import Contact, Customer
+from rak_customer.models import Customer
 from rak_customer.selectors import customer_for_user
 from rak_payment_cmi.after_payment import receipt_token, receipt_token_oid
 from rak_payment_cmi.api import (
@@ -58,11 +58,12 @@ from rak_payment_cmi.paying import (
     advance_amount_parse,
     advance_dossiers,
     advance_order_create,
+    bills_order_create,
     customer_address,
     fee_for,
     fee_vat_rate_on,
-    order_create_for_bills,
     payable_bills,
+    payment_email_default,
     payment_settings_get,
     selection_compute,
 )
@@ -305,12 +306,8 @@ def _recap(request, *, customer, ids, email, card_type, masked, back, on_paid) -
     form = ConditionsForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            order = order_create_for_bills(
-                customer=customer,
-                bills=[item.bill for item in context["selection"].bills],
-                email=email,
-                card_type=card_type,
-                now=clock.now(),
+            order = bills_order_create(
+                customer=customer, bill_ids=ids, email=email, card_type=card_type, now=clock.now()
             )
         except NothingToPay:
             messages.error(request, NOTHING_TO_PAY)
@@ -338,12 +335,7 @@ def _recap(request, *, customer, ids, email, card_type, masked, back, on_paid) -
 
 
 def _account_email(request: HttpRequest) -> str:
-    if request.user.email:
-        return request.user.email
-    contact = (
-        Contact.objects.filter(customer=request.customer, kind=Contact.Kind.EMAIL).order_by("-is_primary_email").first()
-    )
-    return contact.value if contact else ""
+    return payment_email_default(user=request.user, customer=request.customer)
 
 
 @customer_required
@@ -458,6 +450,8 @@ def _advance_pay(request: HttpRequest, dossiers) -> HttpResponse:
             card_type=state["card_type"],
             now=clock.now(),
         )
+    except OrderPending as exc:  # an advance of this dossier already awaits the gateway
+        return order_pending_refused(request, exc, "portal:advance")
     except RakError as exc:
         messages.error(request, exc.message)
         return redirect("portal:advance")
