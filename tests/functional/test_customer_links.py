@@ -52,7 +52,8 @@ def test_link_a_second_code_client_switch_to_it_and_back(page):
     page.get_by_label("Code de confirmation (OTP)").fill(_last_code(FLAT_PHONE))
     page.get_by_role("button", name="Rattacher ce code client").click()
     expect(page.locator(".flash-success")).to_contain_text(f"Le code client {flat.code} est rattaché")
-    expect(page.get_by_test_id("customer-link-row")).to_contain_text("Appartement Mehdia")
+    expect(page.get_by_test_id("customer-link-row")).to_contain_text("Nadia Mehdia")
+    expect(page.get_by_label(f"Libellé du code client {flat.code}")).to_have_value("Appartement Mehdia")
 
     # switch to the flat's code client from the menu, then read its unpaid bill
     switch = page.get_by_test_id("customer-switch-form")
