@@ -13,11 +13,15 @@ from django.utils.translation import gettext_lazy
 from rak_base.errors import RakError
 from rak_base.models import Message
 from rak_billing import selectors as billing
+from rak_billing.api import mandate_active
 from rak_billing.models import Bill
 from rak_billing.readings import self_reading_states
 from rak_billing.readings.selectors import SelfReadingState
+from rak_customer.api import customer_dossier
 from rak_customer.models import Dossier, Service
 from rak_portal.models import NewsItem
+from rak_requests.complaint_models import Complaint
+from rak_requests.tracking import dossier_timeline
 
 NEWS_SHOWN = 6
 DASHBOARD_LAST_BILLS = 5
@@ -114,4 +118,37 @@ def dashboard_details(
         last_bills=billing.bills_status(billing.efacture_bills(customer_id)[:last_bills], as_of=today),
         reading_states=self_reading_states(customer_id, today),
         unread_notifications=Message.objects.for_user(user).unread_events_count(),
+    )
+
+
+@dataclass
+class DossierOverview:
+    """The magnifier of « Mes abonnements »: one dossier, what the RAK did on it (its history and
+    the requests about it, newest first) and its active direct-debit mandate."""
+
+    dossier: Dossier
+    operations: list = field(default_factory=list)
+    mandate: object | None = None
+
+
+def dossier_overview(customer_id: int, number: str) -> DossierOverview:
+    """One of the customer's dossiers with its operations (``DossierNotFound`` for any other
+    number): a fixed number of queries (dossier, history, meters, requests, mandate)."""
+    dossier = customer_dossier(customer_id, number)
+    if dossier is None:
+        raise DossierNotFound()
+    return DossierOverview(dossier=dossier, operations=dossier_timeline(dossier), mandate=mandate_active(dossier.pk))
+
+
+def bill_open_complaint(customer_id: int, bill: Bill):
+    """The customer's complaint about ``bill`` still open (« Suivre ma réclamation » instead of a
+    second « Contester cette facture »), or None; never for a credit note."""
+    if bill.kind == Bill.Kind.CREDIT_NOTE:
+        return None
+    return (
+        Complaint.objects.filter(customer_id=customer_id, bill_id=bill.pk)
+        .exclude(status=Complaint.Status.CLOSED)
+        .only("number")
+        .order_by("-filed_at")
+        .first()
     )

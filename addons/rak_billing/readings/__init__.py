@@ -50,6 +50,7 @@ from rak_billing.readings.services import (
     reading_self_submit,
     readings_estimate,
     self_reading_check_available,
+    self_reading_saved_message,
     self_reading_selected,
 )
 
@@ -88,6 +89,7 @@ __all__ = [
     "readings_generate_history",
     "self_reading_check_available",
     "self_reading_selected",
+    "self_reading_saved_message",
     "SelfReadingState",
     "last_readings",
     "reading_history_queryset",

@@ -53,6 +53,10 @@ class ReadingNotCorrectable(ReadingError):
 
 
 class ReadingNotFound(ReadingError):
+    """Another customer's reading or dossier, or none: a 404 for the API as for the portal."""
+
+    code = "not_found"
+    http_status = 404
     default_message = _("Relevé introuvable.")
 
 

@@ -217,6 +217,21 @@ def self_reading_selected(states: list[SelfReadingState], *, dossier: Dossier, t
     return selected
 
 
+def self_reading_saved_message(reading: MeterReading, number: str, *, corrected: bool = False) -> str:
+    """What the customer reads once their index is stored (or corrected), in the active language;
+    a held reading says it will be verified before billing."""
+    values = {"index": rules.fmt_quantity(reading.index), "number": number}
+    if corrected:
+        text = gettext("Votre index %(index)s a bien été corrigé pour le dossier %(number)s. Merci !") % values
+    else:
+        text = gettext("Votre index %(index)s a bien été enregistré pour le dossier %(number)s. Merci !") % values
+    if reading.status == MeterReading.Status.HELD:
+        text += " " + gettext(
+            "La consommation calculée est inhabituelle : votre relevé sera vérifié par nos services avant facturation."
+        )
+    return text
+
+
 @transaction.atomic
 def reading_self_submit(
     *, customer_id: int, dossier_id: int, index, photo, user, now: datetime, confirmed: bool = False

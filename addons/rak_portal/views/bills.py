@@ -30,7 +30,6 @@ from rak_portal import selectors as portal_selectors
 from rak_portal.billing_forms import EFactureFilterForm
 from rak_portal.charts import Bar, bar_chart, month_label, month_short
 from rak_portal.views.account import customer_required
-from rak_requests.complaint_models import Complaint
 
 EFACTURE_PAGE_SIZE = 20
 EXPORT_MAX_ROWS = selectors.EXPORT_MAX_ROWS
@@ -144,15 +143,7 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lines_for_display(bill.lines.all())
     bill.tranche_notice = api.tranche_notice(bill.tranche_notice)
     # a bill already contested: « Suivre ma réclamation » instead of a second « Contester cette facture »
-    open_complaint = (
-        Complaint.objects.filter(customer_id=request.customer.pk, bill_id=bill.pk)
-        .exclude(status=Complaint.Status.CLOSED)
-        .only("number")
-        .order_by("-filed_at")
-        .first()
-        if bill.kind != Bill.Kind.CREDIT_NOTE
-        else None
-    )
+    open_complaint = portal_selectors.bill_open_complaint(request.customer.pk, bill)
     return render(
         request, "rak_portal/bills/detail.html", {"bill": bill, "unit": unit, "open_complaint": open_complaint}
     )

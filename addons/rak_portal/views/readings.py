@@ -34,6 +34,7 @@ from rak_billing.readings import (
     reading_self_cancel,
     reading_self_correct,
     reading_self_submit,
+    self_reading_saved_message,
     self_reading_selected,
     self_reading_states,
 )
@@ -124,7 +125,7 @@ def self_reading_dossier(request: HttpRequest, number: str) -> HttpResponse:
         except (IndexBelowPrevious, InvalidValue) as exc:
             form.add_error("index", exc.message)
         else:
-            messages.success(request, _saved_text(reading, dossier.number))
+            messages.success(request, self_reading_saved_message(reading, dossier.number))
             return redirect("portal:self_reading")
     return _render_self_reading(request, states=states, selected=selected, form=form, status=400)
 
@@ -135,19 +136,6 @@ def _asking_confirmation(form_class, request: HttpRequest, exc: ReadingNeedsConf
     form.is_valid()
     form.add_error("index", exc.message)
     return form
-
-
-def _saved_text(reading: MeterReading, number: str, *, corrected: bool = False) -> str:
-    values = {"index": fmt_quantity(reading.index), "number": number}
-    if corrected:
-        text = gettext("Votre index %(index)s a bien été corrigé pour le dossier %(number)s. Merci !") % values
-    else:
-        text = gettext("Votre index %(index)s a bien été enregistré pour le dossier %(number)s. Merci !") % values
-    if reading.status == MeterReading.Status.HELD:
-        text += " " + gettext(
-            "La consommation calculée est inhabituelle : votre relevé sera vérifié par nos services avant facturation."
-        )
-    return text
 
 
 @customer_required
@@ -196,7 +184,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
                 except (IndexBelowPrevious, InvalidValue) as exc:
                     form.add_error("index", exc.message)
                 else:
-                    messages.success(request, _saved_text(new, reading.dossier.number, corrected=True))
+                    messages.success(request, self_reading_saved_message(new, reading.dossier.number, corrected=True))
                     return redirect("portal:self_reading")
             status = 400
         except ReadingNotFound as exc:
