@@ -40,7 +40,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
@@ -216,7 +216,7 @@ def _filed_body(service_request: ServiceRequest, message: str, *, filing=None) -
     }
 
 
-FILED_MESSAGE = (
+FILED_MESSAGE = gettext_lazy(
     "Votre demande n° %(number)s a bien été envoyée. Un email sera envoyé contenant l'accusé de réception de "
     "votre demande."
 )
@@ -556,7 +556,7 @@ class DraftSubmitView(DraftMixin, PublicAPIView):
             now=clock.now(),
             actor=request.user if customer is not None else None,
         )
-        body = _filed_body(filing.request, gettext(FILED_MESSAGE) % {"number": filing.request.number}, filing=filing)
+        body = _filed_body(filing.request, str(FILED_MESSAGE) % {"number": filing.request.number}, filing=filing)
         return Response(s.RequestFiledSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -618,7 +618,7 @@ class KindFileView(CustomerAPIView):
                 now=now,
                 actor=request.user,
             )
-            body = _filed_body(filed, gettext(FILED_MESSAGE) % {"number": filed.number})
+            body = _filed_body(filed, str(FILED_MESSAGE) % {"number": filed.number})
             return Response(s.RequestFiledSerializer(body).data, status=status.HTTP_201_CREATED)
         phone = kind_otp_send(customer=customer, user=request.user, now=now, sms_allow=lambda: _sms_allow(request, now))
         body = {
@@ -649,7 +649,7 @@ class KindConfirmView(CustomerAPIView):
         filed = kind_pending_file(
             kind=kind, customer=request.customer, pending=pending, code=data["otp"], now=clock.now(), actor=request.user
         )
-        body = _filed_body(filed, gettext(FILED_MESSAGE) % {"number": filed.number})
+        body = _filed_body(filed, str(FILED_MESSAGE) % {"number": filed.number})
         return Response(s.RequestFiledSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
