@@ -214,3 +214,17 @@ def test_x_customer_code_acts_for_a_linked_code_only(landlord, flat, sms_outbox)
     assert_error(api_client(user, customer_code="1 OR 1=1").get("/api/v1/test-who/"), 404, "not_found")
     links.customer_link_unlink(link_id=link.pk, user=user, by=user, now=clock.now())
     assert_error(api_client(user, customer_code=flat.code).get("/api/v1/test-who/"), 404, "not_found")
+
+
+def test_x_customer_code_on_the_bills_endpoint(landlord, flat, sms_outbox):
+    """Another helper's customer-scoped endpoint (GET /api/v1/bills/) honours the header too."""
+    _own, user = landlord
+    bill = bill_create(dossier=DossierFactory(customer=flat))
+    _link(user, flat, sms_outbox)
+    own_numbers = str(api_client(user).get("/api/v1/bills/").json())
+    assert bill.number not in own_numbers
+    response = api_client(user, customer_code=flat.code).get("/api/v1/bills/")
+    assert response.status_code == 200, response.content
+    assert bill.number in str(response.json())
+    stranger = CustomerFactory(cin="ST000222")
+    assert_error(api_client(user, customer_code=stranger.code).get("/api/v1/bills/"), 404, "not_found")
