@@ -295,10 +295,10 @@ def push_deliver(message: Message, *, now: datetime) -> str:
 
     vapid = vapid_signer()
     if vapid is None:
-        raise PushNoSubscription("push non configuré (clés VAPID absentes)")
+        raise PushNoSubscription("push non configuré (clés VAPID absentes)")  # i18n: not for customers
     subscriptions = list(PushSubscription.objects.filter(user_id=message.user_id).order_by("pk"))
     if not subscriptions:
-        raise PushNoSubscription("aucun navigateur abonné")
+        raise PushNoSubscription("aucun navigateur abonné")  # i18n: not for customers
     data = json.dumps(push_payload(message), ensure_ascii=False)
     delivered, transient, errors = 0, 0, []
     for subscription in subscriptions:
@@ -338,4 +338,4 @@ def push_deliver(message: Message, *, now: datetime) -> str:
         return f"{delivered}/{len(subscriptions)}"
     if transient:
         raise PushUnavailable("; ".join(errors)[:2000])
-    raise PushNoSubscription(("; ".join(errors) or "aucun navigateur abonné")[:2000])
+    raise PushNoSubscription(("; ".join(errors) or "aucun navigateur abonné")[:2000])  # i18n: not for customers
