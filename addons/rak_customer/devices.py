@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.errors import RakError
@@ -32,6 +33,8 @@ SEEN_EVERY = timedelta(minutes=1)
 MAX_ACTIVE_DEVICES = 20
 TOO_MANY = "trop d'appareils connectés"  # i18n: not for customers (back office)
 REPLAYED = "jeton de renouvellement réutilisé"  # i18n: not for customers (back office)
+PASSWORD_CHANGED = "mot de passe modifié"  # noqa: S105  i18n: not for customers (back office)
+PASSWORD_RESET_USED = "nouveau mot de passe (oublié) utilisé"  # noqa: S105  i18n: not for customers (back office)
 
 
 class DeviceTokenInvalid(RakError):
@@ -154,13 +157,25 @@ def device_revoke(*, device_id: int, user, by, reason: str, now: datetime) -> De
     return device
 
 
-def device_revoke_all(*, user, by, reason: str, now: datetime) -> int:
-    """Every device of ``user`` signed out (password changed, account closed)."""
-    return Device.objects.filter(user=user, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_by=by, revoked_reason=reason[:120]
-    )
+def device_revoke_all(*, user, by, reason: str, now: datetime, except_device_id: int | None = None) -> int:
+    """Every device of ``user`` signed out (password changed, account closed), but
+    ``except_device_id`` (the device that changed the password through the API keeps working)."""
+    devices = Device.objects.filter(user=user, revoked_at__isnull=True)
+    if except_device_id is not None:
+        devices = devices.exclude(pk=except_device_id)
+    return devices.update(revoked_at=now, revoked_by=by, revoked_reason=reason[:120])
 
 
 def devices_active(user) -> list[Device]:
     """The « appareils connectés » of ``user``, the most recently used first."""
     return list(Device.objects.filter(user=user, revoked_at__isnull=True).order_by("-last_seen_at", "-id"))
+
+
+def devices_of_user(user_id: int, *, limit: int = 50) -> list[Device]:
+    """The back office's view of an account's devices: the active ones first (most recently used
+    first), then the latest signed out, with who signed them out."""
+    return list(
+        Device.objects.filter(user_id=user_id)
+        .select_related("revoked_by")
+        .order_by(F("revoked_at").desc(nulls_first=True), "-last_seen_at", "-id")[:limit]
+    )

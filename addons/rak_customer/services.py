@@ -17,12 +17,14 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
+from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.models import Message, OneTimeCode
 from rak_base.otp import otp_send, otp_verify
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.phones import phone_last_digits, phone_normalize
 from rak_base.sequences import sequence_next
+from rak_customer.devices import PASSWORD_CHANGED, PASSWORD_RESET_USED, device_revoke_all
 from rak_customer.language import customer_language, customer_language_code
 from rak_customer.models import ChangeRequest, Contact, ContactMessage, Customer, Dossier, PortalAccount, Service
 from rak_customer.selectors import customer_by_identity, customer_email, customer_sms_phone
@@ -263,6 +265,35 @@ def account_register_start(
     return RegistrationStart("NEEDS_OTP", identity_value, phone_e164)
 
 
+# The step between « Créer mon compte »'s first form and the next one (the OTP, or the prospect's
+# details): the portal keeps it in the session, the mobile API hands this signed token to the app,
+# which posts it back with the next step (nothing stored server-side; expires with REGISTRATION_MAX_AGE).
+REGISTRATION_SALT = "rak.registration"
+REGISTRATION_MAX_AGE = timedelta(minutes=30)
+
+
+class RegistrationExpired(AccountError):
+    code = "registration_expired"
+    default_message = gettext_lazy("Votre demande a expiré : veuillez recommencer la création de votre compte.")
+
+
+def registration_token(start: RegistrationStart) -> str:
+    """The signed step of a registration that needs a next step (NEEDS_OTP, UNKNOWN)."""
+    return signing.dumps({"i": start.identity, "p": start.phone, "o": start.outcome}, salt=REGISTRATION_SALT)
+
+
+def registration_from_token(token: str, *, outcome: str) -> RegistrationStart:
+    """The registration step a token carries; RegistrationExpired when it is forged, too old or
+    for another step."""
+    try:
+        data = signing.loads(token or "", salt=REGISTRATION_SALT, max_age=REGISTRATION_MAX_AGE)
+    except signing.BadSignature as exc:
+        raise RegistrationExpired() from exc
+    if not isinstance(data, dict) or data.get("o") != outcome:
+        raise RegistrationExpired()
+    return RegistrationStart(outcome, str(data.get("i", "")), str(data.get("p", "")))
+
+
 def account_register_resend_otp(*, phone: str, now: datetime) -> None:
     otp_send(phone=phone_normalize(phone, mobile=True), purpose=OneTimeCode.Purpose.ACCOUNT_CREATE, now=now)
 
@@ -453,7 +484,7 @@ def password_reset(*, customer_code: str, identity: str, now: datetime) -> Passw
 
 
 @transaction.atomic
-def account_pending_password_use(*, account: PortalAccount, password_hash: str):
+def account_pending_password_use(*, account: PortalAccount, password_hash: str, now: datetime | None = None):
     """First login with the password « Mot de passe oublié » sent: it becomes the password (to be
     changed at once) and the former one stops working. ``password_hash`` is the pending hash the
     caller checked; None when another request used or replaced it meanwhile."""
@@ -464,6 +495,8 @@ def account_pending_password_use(*, account: PortalAccount, password_hash: str):
     user.password = locked.pending_password
     user.must_change_password = True
     user.save(update_fields=["password", "must_change_password"])
+    # the former password stops working: so do the devices signed in with it
+    device_revoke_all(user=user, by=None, reason=PASSWORD_RESET_USED, now=now or clock.now())
     locked.pending_password = ""
     locked.pending_password_at = None
     locked.save(update_fields=["pending_password", "pending_password_at"])
@@ -489,8 +522,30 @@ def account_acceptances_record(*, user, accept_terms: bool, accept_data_processi
     accounts.filter(data_processing_accepted_at__isnull=True).update(data_processing_accepted_at=now)
 
 
-def account_password_change(*, user, new_password: str, now: datetime) -> None:
-    """Set a password the user chose (validated by the form); clears the forced change."""
+@transaction.atomic
+def account_first_password_set(
+    *,
+    user,
+    new_password: str,
+    now: datetime,
+    accept_terms: bool = False,
+    accept_data_processing: bool = False,
+    keep_device_id: int | None = None,
+) -> None:
+    """First login with a password received by SMS or e-mail (seed 002): the acceptances an
+    account opened without them must give (TermsNotAccepted otherwise), then the new password."""
+    if account_needs_acceptance(user):
+        account_acceptances_record(
+            user=user, accept_terms=accept_terms, accept_data_processing=accept_data_processing, now=now
+        )
+    account_password_change(user=user, new_password=new_password, now=now, keep_device_id=keep_device_id)
+
+
+def account_password_change(*, user, new_password: str, now: datetime, keep_device_id: int | None = None) -> None:
+    """Set a password the user chose (validated by the form); clears the forced change. Every
+    device signed in to the mobile API is signed out but ``keep_device_id`` (the device that made
+    the change through the API; the portal keeps none)."""
+    device_revoke_all(user=user, by=user, reason=PASSWORD_CHANGED, now=now, except_device_id=keep_device_id)
     user.set_password(new_password)
     user.must_change_password = False
     user.password_changed_at = now
@@ -553,6 +608,34 @@ def profile_phone_change_start(*, customer: Customer, user, phone: str, now: dat
         language=customer_language_code(customer),
     )
     return phone_e164
+
+
+# The phone change between its two steps: the portal keeps the new number in the session, the
+# mobile API in this signed token (bound to the account and the customer), posted back with the OTP.
+PHONE_CHANGE_SALT = "rak.phone-change"
+PHONE_CHANGE_MAX_AGE = timedelta(minutes=30)
+
+
+class PhoneChangeExpired(AccountError):
+    code = "phone_change_expired"
+    default_message = gettext_lazy(
+        "Votre demande de changement de numéro a expiré : saisissez à nouveau votre nouveau numéro de téléphone."
+    )
+
+
+def phone_change_token(*, customer: Customer, user, phone: str) -> str:
+    return signing.dumps({"u": user.pk, "c": customer.pk, "p": phone}, salt=PHONE_CHANGE_SALT)
+
+
+def phone_change_from_token(token: str, *, customer: Customer, user) -> str:
+    """The new number a phone-change token carries, for this account and customer only."""
+    try:
+        data = signing.loads(token or "", salt=PHONE_CHANGE_SALT, max_age=PHONE_CHANGE_MAX_AGE)
+    except signing.BadSignature as exc:
+        raise PhoneChangeExpired() from exc
+    if not isinstance(data, dict) or data.get("u") != user.pk or data.get("c") != customer.pk or not data.get("p"):
+        raise PhoneChangeExpired()
+    return str(data["p"])
 
 
 def profile_phone_change_confirm(*, customer: Customer, user, phone: str, otp_code: str, now: datetime) -> Contact:

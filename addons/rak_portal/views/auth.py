@@ -257,15 +257,12 @@ def password_first_change(request: HttpRequest) -> HttpResponse:
     form_class = FirstPasswordChangeAcceptanceForm if ask_acceptance else FirstPasswordChangeForm
     form = form_class(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if ask_acceptance:
-            services.account_acceptances_record(
-                user=request.user,
-                accept_terms=form.cleaned_data["accept_terms"],
-                accept_data_processing=form.cleaned_data["accept_data_processing"],
-                now=clock.now(),
-            )
-        services.account_password_change(
-            user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now()
+        services.account_first_password_set(  # every API device signed out too
+            user=request.user,
+            new_password=form.cleaned_data["new_password1"],
+            accept_terms=form.cleaned_data.get("accept_terms", False),
+            accept_data_processing=form.cleaned_data.get("accept_data_processing", False),
+            now=clock.now(),
         )
         update_session_auth_hash(request, request.user)
         messages.success(request, gettext("Votre mot de passe a été modifié. Bienvenue sur votre agence en ligne."))
