@@ -4,7 +4,6 @@ amounts always come from the services (``rak_payment_cmi.paying``)."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from rak_payment_cmi.models import PaymentOrder
@@ -356,8 +355,3 @@ class FiledRequestSerializer(serializers.Serializer):
     status_label = serializers.CharField()
     message = serializers.CharField()
 
-
-REFUND_FILED = _(
-    "Votre demande de remboursement n° %(number)s a bien été envoyée. Un conseiller client prend contact "
-    "avec vous pour confirmer votre demande et vous expliquer les démarches."
-)
