@@ -41,10 +41,19 @@ class PreferencesSerializer(serializers.Serializer):
     )
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (not 0, 1, "yes"…), as the schema says."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
 class PreferenceChangeSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=[c for c in Category.values if c != Category.STAFF])
     channel = serializers.ChoiceField(choices=Channel.values)
-    enabled = serializers.BooleanField()
+    enabled = StrictBooleanField()
 
 
 class PreferencesUpdateSerializer(serializers.Serializer):
