@@ -37,6 +37,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from rak_api.base import CustomerAPIView, CustomerGenericView
+from rak_api.pagination import RakPagination
 from rak_api.serializers_complaints import (
     ComplaintAddInfoSerializer,
     ComplaintCategorySerializer,
@@ -80,15 +81,41 @@ from rak_requests.complaints.services import (
 from rak_requests.outages import customer_outage_notices, outage_notices_current
 
 TAGS = ["Réclamations"]
+OUTAGE_TAGS = ["Coupures et travaux"]  # i18n: not for customers (the API documentation)
 SMS_WINDOW = timedelta(hours=1)
 NUMBER_PATTERN = r"[A-Za-z0-9-]{1,20}"
 NUMBER_PARAM = OpenApiParameter("number", str, OpenApiParameter.PATH, description="N° de réclamation (REC2026-000123).")
+
+
+class StrictPagination(RakPagination):
+    """RakPagination refusing a ``page_size`` that is not a whole number from 1 to 100 (400) instead
+    of falling back to 20 — what the schema says (schemathesis checks that invalid input is
+    refused). To move into rak_api.pagination (the lead's) for every list."""
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            message = gettext("Indiquez un nombre entier de 1 à %(max)d.") % {"max": self.max_page_size}
+            raise exceptions.ValidationError({self.page_size_query_param: [exceptions.ErrorDetail(message, "invalid")]})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1)
+        return parameters
 
 
 class PublicGenericView(generics.GenericAPIView):
     """A paginated list anyone may read (no token needed; a token sent is still checked)."""
 
     permission_classes = [AllowAny]
+    pagination_class = StrictPagination
 
 
 # --- shared helpers --------------------------------------------------------------------------------------
@@ -193,6 +220,9 @@ class ComplaintCategoryListView(PublicGenericView):
 
 
 class ComplaintListView(CustomerGenericView):
+    pagination_class = StrictPagination
+    metadata_class = None  # OPTIONS: 405 (the schema documents GET and POST only)
+
     @extend_schema(responses={200: ComplaintSummarySerializer(many=True)}, operation_id="complaints_list", tags=TAGS)
     def get(self, request):
         page = self.paginate_queryset(customer_complaints(request.customer))
@@ -490,9 +520,9 @@ class CustomerOutageListView(CustomerGenericView):
     """The notices of the customer's dashboard: current ones covering their premises or that they
     were told about, and those restored less than a day ago."""
 
-    @extend_schema(
-        responses={200: OutageNoticeSerializer(many=True)}, operation_id="outages_mine", tags=["Coupures et travaux"]
-    )
+    pagination_class = StrictPagination
+
+    @extend_schema(responses={200: OutageNoticeSerializer(many=True)}, operation_id="outages_mine", tags=OUTAGE_TAGS)
     def get(self, request):
         now = clock.now()
         page = self.paginate_queryset(customer_outage_notices(request.customer, now=now))
@@ -507,7 +537,7 @@ class CurrentOutageListView(PublicGenericView):
         parameters=[OpenApiParameter("district", str, description="Un quartier (« Maamora »).")],
         responses={200: OutageNoticeSerializer(many=True)},
         operation_id="outages_current",
-        tags=["Coupures et travaux"],
+        tags=OUTAGE_TAGS,
     )
     def get(self, request):
         now = clock.now()

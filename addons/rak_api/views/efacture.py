@@ -7,11 +7,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from rak_api.base import CustomerAPIView
+from rak_api.parsers import JSONParser
 from rak_api.serializers_complaints import EInvoiceInputSerializer, EInvoiceSerializer
 from rak_base import clock
 from rak_customer.efacture import EXPLANATION, efacture_history, efacture_set, efacture_state
 
-TAGS = ["Facture électronique"]
+TAGS = ["Facture électronique"]  # i18n: not for customers (the API documentation)
 
 
 def _body(customer) -> dict:
@@ -30,6 +31,8 @@ def _body(customer) -> dict:
 
 
 class EInvoiceView(CustomerAPIView):
+    parser_classes = [JSONParser]  # a form post would read a missing « enabled » as false
+
     @extend_schema(responses={200: EInvoiceSerializer}, operation_id="e_invoice_retrieve", tags=TAGS)
     def get(self, request):
         return Response(_body(request.customer))

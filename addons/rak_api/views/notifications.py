@@ -23,6 +23,7 @@ from rak_api.serializers_complaints import (
     NotificationSerializer,
     UnreadCountSerializer,
 )
+from rak_api.views.complaints import StrictPagination
 from rak_base import clock
 from rak_base.bell import (
     bell_lines_for,
@@ -36,6 +37,8 @@ TAGS = ["Notifications"]
 
 
 class NotificationListView(generics.GenericAPIView):
+    pagination_class = StrictPagination
+
     @extend_schema(responses={200: NotificationPageSerializer}, operation_id="notifications_list", tags=TAGS)
     def get(self, request):
         page = self.paginate_queryset(bell_queryset(request.user))
@@ -52,6 +55,8 @@ class NotificationUnreadCountView(generics.GenericAPIView):
 
 
 class NotificationReadView(generics.GenericAPIView):
+    metadata_class = None  # OPTIONS: 405 (only POST is documented)
+
     @extend_schema(
         request=None, responses={200: NotificationReadSerializer}, operation_id="notifications_mark_read", tags=TAGS
     )
@@ -63,6 +68,8 @@ class NotificationReadView(generics.GenericAPIView):
 
 
 class NotificationReadAllView(generics.GenericAPIView):
+    metadata_class = None  # OPTIONS: 405 (only POST is documented)
+
     @extend_schema(
         request=None, responses={200: UnreadCountSerializer}, operation_id="notifications_mark_all_read", tags=TAGS
     )

@@ -31,7 +31,7 @@ from rak_api.serializers_complaints import (
     VerifyInputSerializer,
 )
 from rak_api.throttles import Throttled, throttle_or_refuse
-from rak_api.views.complaints import form_or_400
+from rak_api.views.complaints import StrictPagination, form_or_400
 from rak_base import clock
 from rak_base.documents import document_verify, reference_display
 from rak_base.errors import RakError
@@ -65,6 +65,7 @@ CONTACT_WINDOW = timedelta(hours=1)
 
 class AgencyListView(generics.GenericAPIView):
     permission_classes = [AllowAny]
+    pagination_class = StrictPagination
 
     @extend_schema(responses={200: AgencySerializer(many=True)}, operation_id="agencies_list", tags=TAGS)
     def get(self, request):
