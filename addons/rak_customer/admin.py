@@ -35,6 +35,7 @@ from rak_base.hooks import hook_collect
 from rak_base.models import Message
 from rak_base.phones import InvalidPhone, phone_display, phone_normalize
 from rak_base.scheduler import jobs_late_count
+from rak_customer.admin_devices import customer_devices_panel  # also registers DeviceAdmin
 from rak_customer.models import (
     Agency,
     ChangeRequest,
@@ -501,6 +502,9 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
             extra_context["customer_panels"] = hook_collect(
                 HOOK_CUSTOMER_360_PANELS, request=request, customer_id=int(object_id)
             )
+            devices = customer_devices_panel(request, int(object_id))  # « Appareils connectés » (issue 13)
+            if devices:
+                extra_context["customer_panels"] = [*extra_context["customer_panels"], devices]
         return super().change_view(request, object_id, form_url, extra_context)
 
     @display(description=_("nom"), ordering="last_name")

@@ -20,6 +20,7 @@ from rak_base.models import Message
 from rak_base.phones import phone_last_digits
 from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
+from rak_customer.devices import devices_active
 from rak_customer.language import customer_language_code
 from rak_customer.models import ChangeRequest
 from rak_customer.selectors import customer_acting_for, customer_profile
@@ -87,6 +88,7 @@ def _profile_context(request: HttpRequest, **forms) -> dict:
         "language_form": LanguageForm(initial={"language": customer_language_code(customer)}),
         "pending_phone": request.session.get(PHONE_CHANGE_SESSION_KEY),
         "change_requests": list(ChangeRequest.objects.filter(customer=customer)[:10]),
+        "devices": devices_active(request.user),  # « Appareils connectés » (issue 13)
     }
     context.update(forms)
     if context["pending_phone"]:
@@ -105,7 +107,7 @@ def profile_password(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST)
     if not form.is_valid():
         return render(request, "rak_portal/profile.html", _profile_context(request, password_form=form), status=400)
-    services.account_password_change(
+    services.account_password_change(  # every device signed in to the mobile app is signed out
         user=request.user, new_password=form.cleaned_data["new_password1"], now=clock.now()
     )
     update_session_auth_hash(request, request.user)
