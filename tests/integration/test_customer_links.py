@@ -347,3 +347,31 @@ def test_no_switch_and_no_extra_query_without_links(logged, django_assert_max_nu
     html = logged.get(reverse("portal:dashboard")).content.decode()
     assert 'data-testid="customer-switch"' not in html
     assert 'data-testid="menu-customer-links"' in html
+
+
+def test_request_acting_customer_for_pages_outside_customer_required(rf, landlord, flat, sms_outbox):
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from rak_portal.views.customers import request_acting_customer
+
+    own, user = landlord
+    request = rf.get("/")
+    request.user, request.session = user, SessionStore()
+    assert request_acting_customer(request) == own
+    request.session[ACTIVE_CUSTOMER_SESSION_KEY] = flat.code
+    assert request_acting_customer(request) == own  # not linked (yet): the own customer
+    _link(user, flat, sms_outbox)
+    assert request_acting_customer(request) == flat
+    request.user = AnonymousUser()
+    assert request_acting_customer(request) is None
+
+
+def test_admin_screens_are_sound():
+    from django.contrib import admin
+
+    from rak_customer.admin_links import CustomerLinkAdmin, CustomerLinkInline
+    from rak_customer.models import Customer
+
+    assert CustomerLinkAdmin(CustomerLink, admin.site).check() == []
+    assert CustomerLinkInline(Customer, admin.site).check() == []

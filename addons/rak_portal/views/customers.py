@@ -28,6 +28,21 @@ from rak_portal.views.account import ACTIVE_CUSTOMER_SESSION_KEY, customer_requi
 PENDING_SESSION_KEY = "rak_customer_link_pending"
 
 
+def request_acting_customer(request: HttpRequest):
+    """For pages outside customer_required (open to visitors too: « Déposer une réclamation »,
+    « Signaler une fuite », « Contacter la RAK »): the customer a logged-in account acts for — the
+    code client chosen in the header if it is still linked, else its own — or None for a visitor.
+    What customer_required attaches as ``request.customer``, without the redirect."""
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_customer", False):
+        return None
+    customer = getattr(request, "customer", None)
+    if customer is not None:
+        return customer
+    chosen = request.session.get(ACTIVE_CUSTOMER_SESSION_KEY)
+    return (customer_acting_for(user, code=chosen) if chosen else None) or customer_acting_for(user)
+
+
 def _pending(request: HttpRequest) -> dict | None:
     pending = request.session.get(PENDING_SESSION_KEY)
     if not isinstance(pending, dict) or not pending.get("token"):
