@@ -479,5 +479,15 @@ class EInvoiceSerializer(serializers.Serializer):
     history = EInvoiceChangeSerializer(many=True)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean only (``true`` / ``false``): « 0 », « "oui" » are refused, as the schema says."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+        return None
+
+
 class EInvoiceInputSerializer(serializers.Serializer):
-    enabled = serializers.BooleanField()
+    enabled = StrictBooleanField(help_text="true : facture électronique ; false : facture papier.")

@@ -125,6 +125,7 @@ def test_api_get_and_put():
     customer.refresh_from_db()
     assert customer.e_invoice_since is not None
     assert_error(client.put("/api/v1/e-invoice/", {"enabled": "peut-être"}, format="json"), 400, "invalid")
+    assert_error(client.put("/api/v1/e-invoice/", {"enabled": 0}, format="json"), 400, "invalid")  # a boolean only
     assert_error(api_client().get("/api/v1/e-invoice/"), 401)
     assert client.put("/api/v1/e-invoice/", {"enabled": False}, format="json").json()["enabled"] is False
 
