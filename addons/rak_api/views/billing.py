@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf
@@ -15,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from rak_api.base import CustomerAPIView, CustomerGenericView
+from rak_api.pagination import RakPagination
 from rak_api.serializers_billing import (
     AmountPointSerializer,
     BillDetailSerializer,
@@ -57,6 +59,48 @@ class BinaryMixin:
         return super().perform_content_negotiation(request, force=True)
 
 
+class StrictPagination(RakPagination):
+    """RakPagination refusing a ``page_size`` that is not a whole number from 1 to 100 (400)
+    instead of falling back to 20, as the schema says (the same as rak_api.views.requests'; to
+    move into rak_api.pagination, the lead's, for every list)."""
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            message = gettext("Indiquez un nombre entier de 1 à %(max)d.") % {"max": self.max_page_size}
+            raise ValidationError({self.page_size_query_param: [drf.ErrorDetail(message, "invalid")]})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1)
+        return parameters
+
+
+UNKNOWN_PARAMETER = gettext_lazy("Paramètre inconnu.")
+PAGES = frozenset({"page", "page_size"})
+BILL_FILTERS = frozenset(BillFilterSerializer().fields)
+
+
+class KnownQueryMixin:
+    """Refuse (400) a query-string parameter the operation does not document, as the schema says
+    (``additionalProperties: false``): a typo in a filter name must not silently list everything."""
+
+    query_parameters: frozenset = frozenset()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - self.query_parameters)
+        if unknown:
+            raise ValidationError({name[:50]: [drf.ErrorDetail(str(UNKNOWN_PARAMETER), "unknown")] for name in unknown})
+
+
 def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -72,9 +116,11 @@ DOSSIER_PARAMETER = OpenApiParameter(
 )
 
 
-class DashboardView(CustomerAPIView):
+class DashboardView(KnownQueryMixin, CustomerAPIView):
     """The portal's dashboard as data: balance, unpaid total, last bills, six months of
     consumption, dossiers, whether a self-reading is open, unread notifications, news."""
+
+    query_parameters = frozenset({"dossier"})
 
     @extend_schema(
         parameters=[DOSSIER_PARAMETER],
@@ -95,10 +141,12 @@ class DashboardView(CustomerAPIView):
 # --- dossiers ---------------------------------------------------------------------------------------
 
 
-class DossierListView(CustomerGenericView):
+class DossierListView(KnownQueryMixin, CustomerGenericView):
     """« Mes abonnements »: active first, then suspended, then terminated."""
 
+    query_parameters = PAGES
     serializer_class = DossierSerializer
+    pagination_class = StrictPagination
 
     @extend_schema(responses={200: DossierSerializer(many=True)}, operation_id="dossiers_list", tags=TAGS)
     def get(self, request):
@@ -119,8 +167,10 @@ class ConsumptionQuerySerializer(drf.Serializer):
     months = drf.IntegerField(required=False, default=6, min_value=1, max_value=36)
 
 
-class DossierConsumptionView(CustomerAPIView):
+class DossierConsumptionView(KnownQueryMixin, CustomerAPIView):
     """The consumption behind the portal's histogram: per billed month, oldest first."""
+
+    query_parameters = frozenset({"months"})
 
     @extend_schema(
         parameters=[ConsumptionQuerySerializer],
@@ -178,11 +228,13 @@ def bill_filters(request) -> tuple[EFactureFilterForm, dict]:
     return form, filters
 
 
-class BillListView(CustomerGenericView):
+class BillListView(KnownQueryMixin, CustomerGenericView):
     """The customer's bills, newest first, with the e-facture filters (« échéance », dossier)
     and status, service and kind; 20 a page."""
 
+    query_parameters = BILL_FILTERS | PAGES
     serializer_class = BillSerializer
+    pagination_class = StrictPagination
 
     @extend_schema(
         parameters=[BillFilterSerializer],
@@ -233,9 +285,10 @@ EXPORTS = {
 }
 
 
-class BillExportView(BinaryMixin, CustomerAPIView):
+class BillExportView(KnownQueryMixin, BinaryMixin, CustomerAPIView):
     """The e-facture exports with the list's filters (5,000 bills at most)."""
 
+    query_parameters = BILL_FILTERS
     file_format = "xlsx"
 
     def export(self, request):

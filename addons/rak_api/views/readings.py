@@ -32,7 +32,7 @@ from rak_api.serializers_billing import (
     SelfReadingStateSerializer,
     SelfReadingStatusSerializer,
 )
-from rak_api.views.billing import BinaryMixin
+from rak_api.views.billing import PAGES, BinaryMixin, KnownQueryMixin, StrictPagination
 from rak_base import clock
 from rak_base.private_files import private_file_response
 from rak_billing.models import MeterReading
@@ -104,10 +104,13 @@ class SelfReadingSubmitView(CustomerAPIView):
         return Response(_reading_result(reading, dossier.number), status=status.HTTP_201_CREATED)
 
 
-class ReadingHistoryView(CustomerGenericView):
+class ReadingHistoryView(KnownQueryMixin, CustomerGenericView):
     """« Historique des relevés » of one dossier, newest first."""
 
+    query_parameters = PAGES
+
     serializer_class = ReadingSerializer
+    pagination_class = StrictPagination
 
     @extend_schema(responses={200: ReadingSerializer(many=True)}, operation_id="dossiers_readings", tags=TAGS)
     def get(self, request, number: str):

@@ -375,3 +375,13 @@ def test_statistics_workbook_and_billed_amounts(app, account, history):
     assert len(body["months"]) == 6 and body["months"][-1]["month"] == "2026-03-01"
     assert Decimal(body["months"][-1]["value"]) == Decimal("100.00")  # the cut fee, HT
     assert_error(api_client().get("/api/v1/bills/amounts/"), 401, "not_authenticated")
+
+
+def test_unknown_query_parameters_and_bad_page_sizes_are_refused(app, account):
+    body = assert_error(app.get("/api/v1/bills/", {"statut": "UNPAID"}), 400, "invalid")
+    assert body["fields"]["statut"][0]["code"] == "unknown"
+    assert_error(app.get("/api/v1/dashboard/", {"dosier": "x"}), 400, "invalid")
+    assert_error(app.get("/api/v1/bills/export/xlsx/", {"echeance": "01/2026"}), 400, "invalid")
+    for size in ("0", "101", "null", "2.5"):
+        body = assert_error(app.get("/api/v1/dossiers/", {"page_size": size}), 400, "invalid")
+        assert list(body["fields"]) == ["page_size"]
