@@ -42,7 +42,7 @@ from rak_portal import exports
 from rak_portal import selectors as portal_selectors
 from rak_portal.billing_forms import EFactureFilterForm
 
-TAGS = ["Factures et consommations"]
+TAGS = ["Factures et consommations"]  # i18n: not for customers (the schema's section name)
 CSV_TYPE = "text/csv"
 PDF_TYPE = "application/pdf"
 

@@ -48,7 +48,7 @@ from rak_billing.readings import (
 )
 from rak_customer.models import Dossier
 
-TAGS = ["Relevés"]
+TAGS = ["Relevés"]  # i18n: not for customers (the schema's section name)
 
 
 def _reading_result(reading: MeterReading, number: str, *, corrected: bool = False) -> dict:
