@@ -9,6 +9,7 @@ import re
 import pytest
 from django.test import Client
 
+from rak_base.push import vapid_keys_generate
 from tests.factories import customer_with_account
 from tests.integration.test_security_headers import HANDLER, INLINE_SCRIPT, STYLE_ATTRIBUTE, STYLE_BLOCK
 
@@ -214,10 +215,12 @@ def test_vapid_key_only_for_a_signed_in_customer_when_configured(client, setting
     settings.WEBPUSH_VAPID_PUBLIC_KEY = ""
     client.force_login(user)
     assert 'name="rak-vapid-key"' not in client.get("/espace/").content.decode()
-    settings.WEBPUSH_VAPID_PUBLIC_KEY = "BPublicKeyForTests_abc-123"
+    settings.WEBPUSH_VAPID_PUBLIC_KEY = "BPublicKeyWithoutItsPrivateHalf"  # push off: no key offered
+    assert 'name="rak-vapid-key"' not in client.get("/espace/").content.decode()
+    settings.WEBPUSH_VAPID_PRIVATE_KEY, settings.WEBPUSH_VAPID_PUBLIC_KEY = vapid_keys_generate()
     html = client.get("/espace/").content.decode()
     meta = re.search(r'<meta name="rak-vapid-key" content="([^"]+)"[^>]*>', html)
-    assert meta and meta.group(1) == "BPublicKeyForTests_abc-123"
+    assert meta and meta.group(1) == settings.WEBPUSH_VAPID_PUBLIC_KEY
     for state in ("subscribed", "unsubscribed", "denied", "unsupported", "error"):
         assert f"data-msg-{state}=" in meta.group(0)
     anonymous = Client()
