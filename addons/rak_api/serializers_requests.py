@@ -374,3 +374,10 @@ class AttestationSerializer(serializers.Serializer):
 class AttestationGenerateSerializer(serializers.Serializer):
     attestation_type = serializers.ChoiceField(choices=["ABONNEMENT", "CONSOMMATION", "RESILIATION"])
     dossier_number = StrictCharField(max_length=40)
+
+
+class RequestPaySerializer(serializers.Serializer):
+    conditions = StrictBooleanField(help_text="J'ai lu et j'accepte les conditions générales (paiement en ligne).")
+    email = serializers.EmailField(
+        max_length=254, required=False, help_text="E-mail de confirmation (par défaut celui du compte)."
+    )

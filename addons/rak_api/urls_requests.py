@@ -20,6 +20,7 @@ urlpatterns = [
     path("requests/<str:number>/complement/", v.RequestComplementView.as_view(), name="request_complement"),
     path("requests/<str:number>/cancel/", v.RequestCancelView.as_view(), name="request_cancel"),
     path("requests/<str:number>/final-index/", v.RequestFinalIndexView.as_view(), name="request_final_index"),
+    path("requests/<str:number>/pay/", v.RequestPayView.as_view(), name="request_pay"),
     path("requests/<str:number>/call/", v.RequestCallView.as_view(), name="request_call"),
     path("contracts/<int:pk>/sign/", v.ContractSignView.as_view(), name="contract_sign"),
     path("contracts/<int:pk>/pdf/", v.ContractPdfView.as_view(), name="contract_pdf"),

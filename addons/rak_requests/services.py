@@ -540,3 +540,26 @@ def requests_escalate_overdue(*, now: datetime) -> int:
                         to=supervisor.email, subject=subject, body=body, user=supervisor, kind="request"
                     )
     return len(escalated)
+
+
+# --- what the customer pays on a request -----------------------------------------------------------
+
+
+def request_payment_start(*, request_id: int, customer, email: str, now: datetime):
+    """« Payer les frais » (a subscription in « Paiement des frais ») or « Payer les travaux » (a
+    connection's accepted quote): the CMI payment order of the invoice the request waits for.
+    Another customer's request: ``lifecycle.RequestNotFound``; nothing to pay:
+    ``lifecycle.PaymentRefused`` / ``quotes.WorksPaymentRefused``."""
+    from rak_requests import lifecycle
+    from rak_requests.quotes import works_bill_payable, works_pay_start
+
+    request = (
+        ServiceRequest.objects.select_related("phase", "fee_bill")
+        .filter(pk=request_id, customer_id=customer.pk)
+        .first()
+    )
+    if request is None:
+        raise lifecycle.RequestNotFound()
+    if works_bill_payable(request):
+        return works_pay_start(request_id=request.pk, customer=customer, email=email, now=now)
+    return lifecycle.fees_pay_start(request_id=request.pk, customer=customer, email=email, now=now)

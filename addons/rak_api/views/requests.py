@@ -19,6 +19,8 @@ services (rak_requests), with the same refusals:
 - POST /requests/{number}/cancel/                   « Annuler la demande »
 - POST /requests/{number}/final-index/              termination: the final index with its photo
 - POST /requests/{number}/call/                     subscription: « Appeler »
+- POST /requests/{number}/pay/                      the fees (subscription) or the works (connection):
+                                                    a CMI order, as POST /payments/orders/
 - POST /contracts/{id}/sign/                        subscription: sign a contract (drawn PNG)
 - GET  /contracts/{id}/pdf/                         the signed contract (after the fees)
 - GET  /quotes/  GET /quotes/{id}/  GET /quotes/{id}/pdf/  POST /quotes/{id}/accept/
@@ -52,6 +54,7 @@ from rak_api.pagination import RakPagination
 from rak_api.parsers import JSONParser, MultiPartParser
 from rak_api.permissions import PasswordChangeRequired
 from rak_api.throttles import Throttled, throttle_or_refuse
+from rak_api.views import payments as payment_views
 from rak_base import clock
 from rak_base.http import client_ip
 from rak_base.phones import phone_last_digits
@@ -60,6 +63,7 @@ from rak_base.sms_limits import SmsLimitReached, SmsSessionLimitReached, sms_req
 from rak_base.uploads import UploadRefused
 from rak_billing.readings import IndexBelowPrevious, InvalidValue, ReadingNeedsConfirmation
 from rak_customer.selectors import customer_email, customer_sms_phone
+from rak_portal.payment_forms import ConditionsForm
 from rak_portal.request_forms import ConfirmForm, ConnectionInfoForm, PersonForm, SubscriptionInfoForm, info_initial
 from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
 from rak_requests import drafts, lifecycle
@@ -93,7 +97,7 @@ from rak_requests.selectors import (
     request_action_expected,
     request_status_label,
 )
-from rak_requests.services import request_answer_complement, request_cancel
+from rak_requests.services import request_answer_complement, request_cancel, request_payment_start
 from rak_requests.termination import termination_final_reading_submit
 from rak_requests.tracking import request_tracking
 from rak_requests.uploads import document_upload_hints
@@ -831,6 +835,31 @@ class RequestFinalIndexView(CustomerAPIView):
         except ReadingNeedsConfirmation:
             raise
         return Response(s.RequestDetailSerializer(_detail_body(_own_request(request, number))).data)
+
+
+class RequestPayView(CustomerAPIView):
+    """« Payer les frais » (subscription, after the signature) or « Payer les travaux » (connection,
+    after the quote): the CMI order and what opens CMI's page (as POST /payments/orders/), then poll
+    GET /payments/orders/{oid}/. The conditions must be accepted, as on the portal."""
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="requests_pay",
+        request=s.RequestPaySerializer,
+        responses={201: payment_views.s.CheckoutAnswerSerializer},
+    )
+    def post(self, request, number: str):
+        service_request = _own_request(request, number)
+        data = _parse(s.RequestPaySerializer, request)
+        _form_valid(ConditionsForm({"conditions": "on" if data["conditions"] else ""}))
+        email = data.get("email") or customer_email(request.customer) or request.user.email or ""
+        try:
+            order = request_payment_start(
+                request_id=service_request.pk, customer=request.customer, email=email, now=clock.now()
+            )
+        except lifecycle.RequestNotFound as exc:
+            raise Http404 from exc
+        return payment_views.checkout_answer(request, order, status_code=status.HTTP_201_CREATED)
 
 
 # --- the subscription's call and contracts ----------------------------------------------------------------

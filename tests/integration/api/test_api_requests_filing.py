@@ -316,6 +316,13 @@ def test_quotes_list_pdf_and_accept(now):
     assert accepted.status_code == 200, accepted.content
     assert accepted.json()["quote"]["status"] == "ACCEPTE" and accepted.json()["quote"]["works_bill"]["number"]
     assert client.get(f"/api/v1/requests/{quote.request.number}/").json()["actions"]["pay_works"] is True
+    pay = f"/api/v1/requests/{quote.request.number}/pay/"
+    body = assert_error(client.post(pay, {"conditions": False}, format="json"), 400, "invalid")
+    assert "conditions" in body["fields"]
+    paying = client.post(pay, {"conditions": True}, format="json")
+    assert paying.status_code == 201, paying.content
+    assert paying.json()["checkout"]["method"] == "POST" and paying.json()["checkout"]["fields"]
+    assert paying.json()["order"]["purpose"] == "REQUEST_FEE"
     assert_error(client.post(f"/api/v1/quotes/{quote.pk}/accept/"), 400, "quote_not_acceptable")
     # another customer's quote
     _other, other_user = customer_with_account(phone="+212612000351")
@@ -333,6 +340,10 @@ def test_call_and_signature_refused_before_their_phase(now):
     r = ServiceRequestFactory(customer=customer)  # in « Recevabilité administrative »
     client = api_client(user)
     assert_error(client.post(f"/api/v1/requests/{r.number}/call/"), 400, "call_refused")
+    pay = f"/api/v1/requests/{r.number}/pay/"
+    assert_error(client.post(pay, {"conditions": True}, format="json"), 400, "payment_refused")
+    _other, other_user = customer_with_account(phone="+212612000361")
+    assert_error(api_client(other_user).post(pay, {"conditions": True}, format="json"), 404, "not_found")
     assert_error(client.post("/api/v1/contracts/999999/sign/", {"signature": "data:,"}, format="json"), 404)
     assert_error(client.get("/api/v1/contracts/999999/pdf/"), 404)
 
