@@ -86,6 +86,10 @@ class TooManyPasswordMessages(AccountError):
     )
 
 
+class PasswordAlreadyChanged(AccountError):
+    default_message = gettext_lazy("Votre mot de passe a déjà été changé.")
+
+
 class EmailConfirmInvalid(AccountError):
     default_message = gettext_lazy(
         "Ce lien de confirmation est invalide ou a expiré. Demandez un nouveau lien depuis votre profil."
@@ -533,7 +537,10 @@ def account_first_password_set(
     keep_device_id: int | None = None,
 ) -> None:
     """First login with a password received by SMS or e-mail (seed 002): the acceptances an
-    account opened without them must give (TermsNotAccepted otherwise), then the new password."""
+    account opened without them must give (TermsNotAccepted otherwise), then the new password.
+    PasswordAlreadyChanged when there is no received password to replace."""
+    if not user.must_change_password:
+        raise PasswordAlreadyChanged()
     if account_needs_acceptance(user):
         account_acceptances_record(
             user=user, accept_terms=accept_terms, accept_data_processing=accept_data_processing, now=now

@@ -294,7 +294,7 @@ class FirstPasswordView(CustomerAPIView):
     def post(self, request):
         _parse(AccountFirstPasswordSerializer, request)  # types; the portal's form checks the rest
         if not request.user.must_change_password:
-            raise services.AccountError(gettext("Votre mot de passe a déjà été changé."))
+            raise services.PasswordAlreadyChanged()  # before the form: the received password is gone
         ask_acceptance = services.account_needs_acceptance(request.user)
         form_class = FirstPasswordChangeAcceptanceForm if ask_acceptance else FirstPasswordChangeForm
         data = form_validate(form_class(request.user, request.data))

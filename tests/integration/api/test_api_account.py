@@ -248,7 +248,7 @@ def test_first_login_change_with_the_acceptances():
     assert PortalAccount.objects.get(user=user).terms_accepted_at
     assert client.get("/api/v1/account/profile/").status_code == 200
     assert_error(other.get("/api/v1/account/profile/"), 401, "token_invalid")  # the other device signed out
-    assert_error(_post(client, FIRST, {**base, **ACCEPT}), 400, "account_error")  # already changed
+    assert_error(_post(client, FIRST, {**base, **ACCEPT}), 400, "password_already_changed")
     assert_error(api_client().get(FIRST), 401, "not_authenticated")
 
 
