@@ -149,6 +149,9 @@ def test_orders_and_receipts_lists_are_query_bounded(seed_customer, django_asser
     assert response.json()["count"] == 6
     with django_assert_max_num_queries(10):
         assert app.get(ORDERS).json()["count"] == 0
+    assert len(app.get(RECEIPTS, {"page_size": "2"}).json()["results"]) == 2
+    body = assert_error(app.get(RECEIPTS, {"page_size": "null"}), 400, "invalid")
+    assert "page_size" in body["fields"]
 
 
 def test_every_endpoint_needs_a_token(seed_customer):
