@@ -361,7 +361,9 @@ def dashboard_data(details, customer) -> dict:
         },
         "dossiers": DossierSerializer(details.dossiers, many=True).data,
         "reading_open": details.reading_open,
-        "reading_states": SelfReadingStateSerializer(details.reading_states, many=True).data,
+        "reading_states": SelfReadingStateSerializer(
+            details.reading_states, many=True, context={"last_readings": details.last_readings}
+        ).data,
         "unread_notifications": details.unread_notifications,
         "news": DashboardNewsSerializer(details.news, many=True).data,
     }

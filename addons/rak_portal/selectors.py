@@ -15,7 +15,7 @@ from rak_base.models import Message
 from rak_billing import selectors as billing
 from rak_billing.api import mandate_active
 from rak_billing.models import Bill
-from rak_billing.readings import self_reading_states
+from rak_billing.readings import last_readings, self_reading_states
 from rak_billing.readings.selectors import SelfReadingState
 from rak_customer.api import customer_dossier
 from rak_customer.models import Dossier, Service
@@ -96,6 +96,7 @@ class DashboardDetails(Dashboard):
     unpaid: billing.UnpaidSummary = field(default_factory=lambda: billing.UnpaidSummary(bills=[]))
     last_bills: list[Bill] = field(default_factory=list)
     reading_states: list[SelfReadingState] = field(default_factory=list)
+    last_readings: dict = field(default_factory=dict)  # dossier id -> its latest reading
     unread_notifications: int = 0
 
     @property
@@ -112,11 +113,13 @@ def dashboard_details(
     number of queries (about a dozen) whatever the history."""
     today = timezone.localdate(now)
     base = dashboard(customer_id, dossier_number=dossier_number, now=now)
+    states = self_reading_states(customer_id, today)
     return DashboardDetails(
         **vars(base),
         unpaid=billing.unpaid_bills(customer_id, as_of=today),
         last_bills=billing.bills_status(billing.efacture_bills(customer_id)[:last_bills], as_of=today),
-        reading_states=self_reading_states(customer_id, today),
+        reading_states=states,
+        last_readings=last_readings(state.dossier.pk for state in states),
         unread_notifications=Message.objects.for_user(user).unread_events_count(),
     )
 

@@ -23,7 +23,7 @@ from rak_portal.models import NewsItem
 from tests.api_helpers import api_client, assert_error
 from tests.billing_factories import bill_create, bill_history, bill_pay
 from tests.factories import DossierFactory, MeterFactory, customer_with_account
-from tests.reading_factories import ReadingRoundFactory, dossier_in_round
+from tests.reading_factories import MeterReadingFactory, ReadingRoundFactory, dossier_in_round
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +94,7 @@ def test_dashboard_gives_what_the_portal_shows_as_data(app, account, history):
     water_bills, power_bills, fee = history
     NewsItem.objects.create(title="Travaux", summary="Coupure lundi", published_at=NOW - datetime.timedelta(days=1))
     Message.objects.create(channel=Message.Channel.BELL, user=user, subject="Facture disponible", body="…")
+    MeterReadingFactory(dossier=water, reading_date=datetime.date(2026, 2, 12), index=Decimal(1250))
 
     response = app.get("/api/v1/dashboard/")
     assert response.status_code == 200, response.content
@@ -116,6 +117,7 @@ def test_dashboard_gives_what_the_portal_shows_as_data(app, account, history):
     states = {s["dossier"]: s for s in body["reading_states"]}
     assert states[water.number]["available"] is True and states[water.number]["window"]["start"] == "2026-03-12"
     assert states[power.number]["available"] is False and states[power.number]["window"] is None
+    assert states[water.number]["last_reading"]["index"] == "1250.000"
     assert body["unread_notifications"] == 1
     assert [n["title"] for n in body["news"]] == ["Travaux"]
 
