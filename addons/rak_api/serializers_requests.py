@@ -72,10 +72,10 @@ class RequestTypeSerializer(serializers.Serializer):
     label = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
     filing = serializers.ChoiceField(
-        choices=["wizard", "form", "attestation", "own_page"],
+        choices=["wizard", "form", "attestation", "refund", "own_page"],
         help_text=(
             "wizard : brouillon en 4 étapes (/draft/…) ; form : un envoi (/requests/) ; attestation : "
-            "/attestations/ ; own_page : pas encore dans l'API (page du portail)."
+            "/attestations/ ; refund : /refunds/requests/ ; own_page : pas encore dans l'API (page du portail)."
         ),
     )
     login_required = serializers.BooleanField()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("request-types/<slug:slug>/requests/", v.KindFileView.as_view(), name="request_kind_file"),
     path("request-types/<slug:slug>/requests/confirm/", v.KindConfirmView.as_view(), name="request_kind_confirm"),
     path("requests/", v.RequestListView.as_view(), name="requests"),
+    path("requests/attachments/<int:pk>/", v.RequestAttachmentView.as_view(), name="request_attachment"),
     path("requests/<str:number>/", v.RequestDetailView.as_view(), name="request"),
     path("requests/<str:number>/receipt/", v.RequestReceiptView.as_view(), name="request_receipt"),
     path("requests/<str:number>/complement/", v.RequestComplementView.as_view(), name="request_complement"),

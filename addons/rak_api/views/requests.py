@@ -15,6 +15,7 @@ services (rak_requests), with the same refusals:
 - GET  /requests/                                   « Suivi des demandes », paginated
 - GET  /requests/{number}/                          tracking: phases, history, what is awaited
 - GET  /requests/{number}/receipt/                  the receipt (PDF)
+- GET  /requests/attachments/{id}/                  one of the customer's attachments
 - POST /requests/{number}/complement/               answer a complement request (text and/or file)
 - POST /requests/{number}/cancel/                   « Annuler la demande »
 - POST /requests/{number}/final-index/              termination: the final index with its photo
@@ -92,6 +93,7 @@ from rak_requests.kinds.attestation import (
 from rak_requests.models import Contract, Quote, RequestType, ServiceRequest
 from rak_requests.quotes import quote_accept
 from rak_requests.selectors import (
+    customer_attachment,
     customer_request,
     customer_requests,
     request_action_expected,
@@ -367,6 +369,8 @@ def _catalogue_entry(slug: str, customer) -> dict | None:
         return None
     if kind.code == RequestType.Code.ATTESTATION:
         filing = "attestation"
+    elif kind.code == RequestType.Code.REFUND:
+        filing = "refund"  # POST /api/v1/refunds/requests/ (the payments area)
     elif kind_has_customer_form(kind):
         filing = "form"
     else:
@@ -763,6 +767,28 @@ class RequestReceiptView(CustomerAPIView):
         return private_file_response(
             service_request.receipt.file, as_attachment=True, download_name=f"recu-{service_request.number}.pdf"
         )
+
+
+ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/webp", "image/heic", "application/zip")
+
+
+class RequestAttachmentView(CustomerAPIView):
+    """One of the customer's own attachments (the ``attachments`` of the tracking), as stored."""
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="requests_attachment",
+        request=None,
+        responses={
+            **{(200, media): OpenApiTypes.BINARY for media in ATTACHMENT_TYPES},
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+        },
+    )
+    def get(self, request, pk: int):
+        attachment = customer_attachment(request.customer.pk, pk)
+        if attachment is None:
+            raise Http404
+        return private_file_response(attachment.file, download_name=attachment.original_name or None)
 
 
 class RequestComplementView(CustomerAPIView):

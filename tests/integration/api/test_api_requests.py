@@ -150,6 +150,12 @@ def test_answer_a_complement_with_a_message_and_a_file(account, now):
     body = response.json()
     assert body["status"] == "EN_COURS" and body["actions"]["answer_complement"] is False
     assert [a["original_name"] for a in body["attachments"]] == ["bail.pdf"]
+    file = client.get(f"/api/v1/requests/attachments/{body['attachments'][0]['id']}/")
+    assert file.status_code == 200 and file["Content-Type"] == "application/pdf"
+    _other, other_user = customer_with_account(phone="+212612000311")
+    assert_error(
+        api_client(other_user).get(f"/api/v1/requests/attachments/{body['attachments'][0]['id']}/"), 404, "not_found"
+    )
     assert RequestEvent.objects.filter(request=r, kind=RequestEvent.Kind.COMPLEMENT_ANSWERED).exists()
     # nothing is asked any more
     assert_error(

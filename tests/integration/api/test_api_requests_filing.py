@@ -270,6 +270,20 @@ def test_termination_without_a_phone_or_email_asks_for_them_first():
     )
 
 
+def test_collective_meter_is_filed_at_once_without_otp(sms_outbox):
+    customer, user = customer_with_account(phone="+212612000345", email="driss@example.ma")
+    DossierFactory(customer=customer, number="EA00003451")
+    files = _documents(RequestType.Code.COLLECTIVE_METER)
+    url = "/api/v1/request-types/compteurs-collectifs/requests/"
+    assert_error(api_client(user).post(url, {"dossiers": [], **files}, format="multipart"), 400, "invalid")
+    filed = api_client(user).post(
+        url, {"dossiers": ["EA00003451"], **_documents(RequestType.Code.COLLECTIVE_METER)}, format="multipart"
+    )
+    assert filed.status_code == 201, filed.content
+    request = ServiceRequest.objects.get(number=filed.json()["request"]["number"])
+    assert request.request_type.code == "COLLECTIVE_METER" and request.attachments.count() == len(files)
+
+
 def test_final_index_not_awaited_is_refused(terminating):
     customer, user = terminating
     r = ServiceRequestFactory(customer=customer)
