@@ -342,8 +342,17 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {},
+    # one name per choice set shared by several fields (drf-spectacular would number them otherwise)
+    "ENUM_NAME_OVERRIDES": {
+        "BillKindEnum": "rak_billing.models.Bill.Kind",
+        "BillStatusEnum": ["PAID", "UNPAID", "EXIGIBLE", "CREDIT"],
+        "DossierStatusEnum": "rak_customer.models.Dossier.Status",
+        "ComplaintStatusEnum": "rak_requests.complaint_models.Complaint.Status",
+        "ServiceEnum": "rak_customer.models.Service",
+        "MeteredServiceEnum": ["EAU", "ELECTRICITE"],
+        "ReadingSourceEnum": "rak_billing.models.MeterReading.Source",
+        "ReadingStatusEnum": "rak_billing.models.MeterReading.Status",
+    },
 }
 
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
