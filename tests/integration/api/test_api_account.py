@@ -418,3 +418,18 @@ def test_device_revoke():
     assert device.revoked_by == user and device.revoked_at
     assert_error(phone.delete(f"/api/v1/devices/{tablet.device_tokens.device.pk}/"), 404)  # already signed out
     assert_error(api_client().delete(f"/api/v1/devices/{phone.device_tokens.device.pk}/"), 401)
+
+
+def test_messages_follow_the_request_language():
+    _customer, user = customer_with_account()
+    response = api_client(user, language="en").put("/api/v1/account/language/", {"language": "en"}, format="json")
+    assert response.json()["message"] == "Your communication language has been saved."
+
+
+def test_a_page_size_that_is_not_a_number_is_refused():
+    _customer, user = customer_with_account()
+    client = api_client(user)
+    for url in ("/api/v1/devices/", "/api/v1/account/change-requests/"):
+        body = assert_error(client.get(url, {"page_size": "null"}), 400, "invalid")
+        assert "page_size" in body["fields"]
+        assert client.get(url, {"page_size": "5"}).status_code == 200
