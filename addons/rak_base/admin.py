@@ -31,6 +31,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 
 from rak_base import clock, scheduler
 from rak_base.admin_outbox import OutboxCostMixin, SmsEncodingFilter
+from rak_base.admin_preferences import NotificationPreferenceInline, PushSubscriptionInline
 from rak_base.documents import reference_display, reference_normalize
 from rak_base.errors import RakError
 from rak_base.models import Document, Message, OneTimeCode, ScheduledJob, Sequence, User
@@ -248,6 +249,8 @@ class UserAdmin(FrenchPermissionsMixin, DjangoUserAdmin, ModelAdmin):
     search_fields = ("username", "first_name", "last_name", "email")
     ordering = ("username",)
     readonly_fields = ("last_login", "date_joined", "password_changed_at")
+    # notification preferences and Web Push browsers of the account (issue 13; customers' accounts)
+    inlines = [NotificationPreferenceInline, PushSubscriptionInline]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Identité"), {"fields": ("first_name", "last_name", "email")}),
@@ -335,6 +338,7 @@ STATUS_LABELS = {
     Message.Status.QUEUED: "warning",
     Message.Status.SENT: "success",
     Message.Status.FAILED: "danger",
+    Message.Status.SKIPPED: "info",  # held back by the customer's notification preferences
 }
 
 

@@ -356,7 +356,13 @@ def message_send(
     event key (the bell shows the notice once). Returns the queued messages."""
     spec = message_template_spec(code)
     wanted = [str(channel) for channel in channels]
-    recipients = {Message.Channel.SMS: phone, Message.Channel.EMAIL: email, Message.Channel.BELL: user}
+    # PUSH copies are made by the outbox from the bell / e-mail / SMS copy, never from a template
+    recipients = {
+        Message.Channel.SMS: phone,
+        Message.Channel.EMAIL: email,
+        Message.Channel.BELL: user,
+        Message.Channel.PUSH: None,
+    }
     targets = [c for c in Message.Channel.values if c in wanted and c in spec.defaults and recipients[c]]
     for channel in wanted:
         if channel not in spec.defaults:

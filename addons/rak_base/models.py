@@ -250,6 +250,7 @@ class OneTimeCode(models.Model):
         PHONE_CHANGE = "PHONE_CHANGE", _("Changement de téléphone")
         PHONE_CONFIRM = "PHONE_CONFIRM", _("Confirmation du téléphone")
         REQUEST = "REQUEST", _("Validation d'une demande")
+        CUSTOMER_LINK = "CUSTOMER_LINK", _("Rattachement d'un code client")
 
     purpose = models.CharField(_("objet"), max_length=20, choices=Purpose.choices)
     phone = models.CharField(_("téléphone"), max_length=20)

@@ -63,6 +63,14 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             # what was sent to the customer (read only), and the wording of those messages
             "rak_base.view_message",
             "rak_base.view_messagetemplate",
+            # the mobile channel (issue 13): the customer's connected devices (sign one out), the codes
+            # clients linked to the account (detach one), how they want to hear from us (read only)
+            "rak_customer.view_device",
+            "rak_customer.change_device",
+            "rak_customer.view_customerlink",
+            "rak_customer.change_customerlink",
+            "rak_base.view_notificationpreference",
+            "rak_base.view_pushsubscription",
             # bills and payments at the counter: read the bills and the account, record a payment
             "rak_billing.view_bill",
             "rak_billing.view_billline",

@@ -3,7 +3,8 @@
 from django.shortcuts import redirect
 from django.urls import reverse
 
-ALLOWED_PREFIXES = ("/static/", "/backoffice/")
+# the web app's manifest, service worker and offline page (issue 13) load before any login step
+ALLOWED_PREFIXES = ("/static/", "/backoffice/", "/sw.js", "/manifest.webmanifest", "/hors-ligne/")
 
 
 class ForcePasswordChangeMiddleware:

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.response import Response
 
 from rak_api.base import CustomerAPIView, CustomerGenericView, PublicAPIView
@@ -72,17 +72,6 @@ SIGNED_OUT_FROM_APP = "déconnecté depuis l'application"  # i18n: not for custo
 
 
 PAGE_SIZE_INVALID = gettext_lazy("Nombre d'éléments par page invalide.")
-
-
-class StrictPagination(RakPagination):
-    """RakPagination, but a ``page_size`` that is not a positive whole number is refused (400)
-    instead of silently ignored, as the schema (an integer) says."""
-
-    def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
-            raise exceptions.ValidationError({self.page_size_query_param: [PAGE_SIZE_INVALID]})
-        return super().get_page_size(request)
 
 
 # --- throttles ---------------------------------------------------------------------------------
@@ -543,7 +532,7 @@ class ChangeRequestsView(CustomerGenericView):
 
     parser_classes = [JSONParser]
     serializer_class = AccountChangeRequestSerializer
-    pagination_class = StrictPagination
+    pagination_class = RakPagination
 
     def get_queryset(self):
         return ChangeRequest.objects.filter(customer=self.request.customer).order_by("-created_at", "-id")
@@ -581,7 +570,7 @@ class DevicesView(CustomerGenericView):
     making this call."""
 
     serializer_class = DeviceSerializer
-    pagination_class = StrictPagination
+    pagination_class = RakPagination
 
     @extend_schema(tags=DEVICE_TAGS, operation_id="devices_list", responses={200: DeviceSerializer(many=True)})
     def get(self, request):

@@ -17,13 +17,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
+from rak_api.pagination import RakPagination
 from rak_api.serializers_complaints import (
     NotificationPageSerializer,
     NotificationReadSerializer,
     NotificationSerializer,
     UnreadCountSerializer,
 )
-from rak_api.views.complaints import StrictPagination
 from rak_base import clock
 from rak_base.bell import (
     bell_lines_for,
@@ -37,7 +37,7 @@ TAGS = ["Notifications"]
 
 
 class NotificationListView(generics.GenericAPIView):
-    pagination_class = StrictPagination
+    pagination_class = RakPagination
 
     @extend_schema(responses={200: NotificationPageSerializer}, operation_id="notifications_list", tags=TAGS)
     def get(self, request):

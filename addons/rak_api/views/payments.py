@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, renderers, serializers, status
+from rest_framework import renderers, serializers, status
 from rest_framework.response import Response
 
 from rak_api import serializers_payments as s
@@ -79,32 +79,8 @@ CONTACT_MISSING = gettext_lazy(
 )
 
 
-class StrictPagination(RakPagination):
-    """RakPagination refusing a ``page_size`` that is not a whole number from 1 to 100 (400) instead
-    of falling back to 20, as the schema says (the same as rak_api.views.complaints' and
-    requests'; to move into rak_api.pagination, the lead's, for every list)."""
-
-    def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            message = gettext("Indiquez un nombre entier de 1 à %(max)d.") % {"max": self.max_page_size}
-            raise exceptions.ValidationError({self.page_size_query_param: [exceptions.ErrorDetail(message, "invalid")]})
-        return int(raw)
-
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
-            if parameter["name"] == self.page_query_param:
-                parameter["schema"].update(minimum=1)
-        return parameters
-
-
 class ListView(CustomerGenericView):
-    pagination_class = StrictPagination
+    pagination_class = RakPagination
 
 
 class PDFRenderer(renderers.BaseRenderer):

@@ -20,6 +20,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from rak_api.base import PublicAPIView
+from rak_api.pagination import RakPagination
 from rak_api.serializers_complaints import (
     AgencySerializer,
     ContactInputSerializer,
@@ -31,7 +32,7 @@ from rak_api.serializers_complaints import (
     VerifyInputSerializer,
 )
 from rak_api.throttles import Throttled, throttle_or_refuse
-from rak_api.views.complaints import StrictPagination, form_or_400
+from rak_api.views.complaints import form_or_400
 from rak_base import clock
 from rak_base.documents import document_verify, reference_display
 from rak_base.errors import RakError
@@ -65,7 +66,7 @@ CONTACT_WINDOW = timedelta(hours=1)
 
 class AgencyListView(generics.GenericAPIView):
     permission_classes = [AllowAny]
-    pagination_class = StrictPagination
+    pagination_class = RakPagination
 
     @extend_schema(responses={200: AgencySerializer(many=True)}, operation_id="agencies_list", tags=TAGS)
     def get(self, request):

@@ -30,6 +30,7 @@ from unfold.decorators import action, display
 
 from rak_base import clock
 from rak_base.errors import RakError
+from rak_billing.admin.print_run import PrintRunAdminMixin  # « Factures à imprimer » (e-facture, issue 13)
 from rak_billing.billing import billing_run_create, billing_run_resume, month_start
 from rak_billing.models import BillingRun, ReadingRound
 from rak_billing.unbillable import REASONS, billing_run_unbillable, unbillable_ids, unbillable_rows
@@ -232,7 +233,7 @@ def progress_bar(run: BillingRun) -> str:
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(ModelAdmin):
+class BillingRunAdmin(PrintRunAdminMixin, ModelAdmin):
     list_display = ("period_display", "round_display", "status_display", "progress_display", "issue_date", "created_at")
     list_filter = (("status", ChoicesDropdownFilter),)
     ordering = ("-id",)

@@ -47,7 +47,7 @@ from rak_base.throttle import throttle_count, throttle_record
 from rak_base.uploads import KINDS, ValidatedUpload
 from rak_billing.models import Bill
 from rak_customer.models import Dossier, Premises
-from rak_customer.selectors import customer_email, customer_for_user, customer_sms_phone
+from rak_customer.selectors import customer_email, customer_sms_phone
 from rak_portal.complaint_forms import (
     AddInfoForm,
     ComplaintForm,
@@ -56,6 +56,7 @@ from rak_portal.complaint_forms import (
     ReopenForm,
 )
 from rak_portal.views.account import customer_required
+from rak_portal.views.customers import request_acting_customer
 from rak_requests.complaint_models import Complaint, ComplaintCategory
 from rak_requests.complaints.categories import category_name
 from rak_requests.complaints.errors import ComplaintThrottled
@@ -274,7 +275,7 @@ def _render_new(request: HttpRequest, form, customer, *, status: int = 200, cont
 @never_cache
 @require_http_methods(["GET", "POST"])
 def complaint_new(request: HttpRequest) -> HttpResponse:
-    customer = customer_for_user(request.user)
+    customer = request_acting_customer(request)  # the code client chosen in the header (issue 13)
     now = clock.now()
     if request.method == "GET":
         _stage_discard(request, STAGE_NEW)
@@ -345,7 +346,7 @@ def complaint_filed(request: HttpRequest) -> HttpResponse:
     filed = request.session.get(FILED_SESSION_KEY)
     if not isinstance(filed, dict) or not filed.get("number"):
         return redirect("portal:complaint_new")
-    customer = customer_for_user(request.user)
+    customer = request_acting_customer(request)  # the code client chosen in the header (issue 13)
     context = {"filed": filed, "customer": customer, "base_template": _base_template(customer)}
     return render(request, "rak_portal/complaints/filed.html", context)
 
@@ -399,7 +400,7 @@ def _render_incident(request, form, customer, *, status=200, notice=None) -> Htt
 @never_cache
 @require_http_methods(["GET", "POST"])
 def incident_new(request: HttpRequest) -> HttpResponse:
-    customer = customer_for_user(request.user)
+    customer = request_acting_customer(request)  # the code client chosen in the header (issue 13)
     now = clock.now()
     kwargs = {"customer": customer}
     if customer is not None:

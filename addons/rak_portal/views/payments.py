@@ -38,7 +38,7 @@ from rak_base.private_files import private_file_response
 from rak_base.throttle import throttle_hit, throttle_remaining
 from rak_billing.api import payment_receipt_context, payment_receipt_pdf, receipt_number
 from rak_customer.models import Customer
-from rak_customer.selectors import customer_for_user
+from rak_customer.selectors import user_may_act_for
 from rak_payment_cmi.after_payment import receipt_token, receipt_token_oid
 from rak_payment_cmi.api import (
     GatewayNotConfigured,
@@ -120,10 +120,8 @@ def _may_see_order(request: HttpRequest, order: PaymentOrder) -> bool:
     """The browser session that made the order (quick-pay or portal), or its logged-in owner."""
     if order.oid in request.session.get(ORDERS_KEY, []):
         return True
-    if request.user.is_authenticated:
-        customer = customer_for_user(request.user)
-        return customer is not None and customer.pk == order.customer_id
-    return False
+    # its owner: the account's own customer or a code client it linked (issue 13)
+    return user_may_act_for(request.user, order.customer_id)
 
 
 def order_pending_refused(request: HttpRequest, exc: OrderPending, back: str) -> HttpResponse:
@@ -520,9 +518,8 @@ def _order_for_receipt(request: HttpRequest, oid: str) -> PaymentOrder:
     if order is None:
         raise Http404("Reçu introuvable")
     allowed = oid in request.session.get(ORDERS_KEY, [])
-    if not allowed and request.user.is_authenticated:
-        customer = customer_for_user(request.user)
-        allowed = customer is not None and customer.pk == order.customer_id
+    if not allowed:
+        allowed = user_may_act_for(request.user, order.customer_id)
     if not allowed and request.GET.get("t"):
         allowed = receipt_token_oid(request.GET["t"]) == oid
         if allowed:
@@ -574,7 +571,7 @@ def order_return_page(*, request: HttpRequest, order: PaymentOrder) -> dict[str,
     answer: dict[str, object] = {"layout": "rak_portal/private_base.html" if customer_user else "rak_portal/base.html"}
     if not _may_see_order(request, order):
         return answer
-    logged_in_owner = customer_user and getattr(customer_for_user(request.user), "pk", None) == order.customer_id
+    logged_in_owner = customer_user and user_may_act_for(request.user, order.customer_id)
     if order.purpose == PaymentOrder.Purpose.REQUEST_FEE:
         number = (
             ServiceRequest.objects.filter(customer_id=order.customer_id, fee_bill__in=order.bills.all())

@@ -11,10 +11,10 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rak_base.errors import RakError
-from rak_customer.selectors import customer_for_user
 from rak_customer.services import contact_message_create
 from rak_portal.agencies import _agency_card, _national_phone, agency_cards  # noqa: F401 - tests read them
 from rak_portal.forms import ContactForm, LoginForm
+from rak_portal.views.customers import request_acting_customer
 
 # Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
 SERVICES = {
@@ -56,7 +56,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST)
     if form.is_valid():
         try:
-            contact_message_create(**form.cleaned_data, customer=customer_for_user(request.user))
+            contact_message_create(**form.cleaned_data, customer=request_acting_customer(request))
         except RakError as exc:
             form.add_error("phone", exc.message)
         else:
@@ -70,7 +70,7 @@ def contact(request: HttpRequest) -> HttpResponse:
 
 def contact_page(request: HttpRequest) -> HttpResponse:
     """« Contacter la RAK » from the logged-in menu."""
-    customer = customer_for_user(request.user)
+    customer = request_acting_customer(request)
     initial = {}
     if customer is not None:
         initial = {"name": customer.display_name, "email": request.user.email}
