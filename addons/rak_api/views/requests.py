@@ -51,7 +51,6 @@ from rest_framework.response import Response
 
 from rak_api import serializers_requests as s
 from rak_api.base import CustomerAPIView, CustomerGenericView, PublicAPIView, request_customer
-from rak_api.pagination import RakPagination
 from rak_api.parsers import JSONParser, MultiPartParser
 from rak_api.permissions import PasswordChangeRequired
 from rak_api.throttles import Throttled, throttle_or_refuse
@@ -112,30 +111,6 @@ SMS_WINDOW_SECONDS = 3600
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-class StrictPagination(RakPagination):
-    """RakPagination refusing a ``page_size`` that is not a whole number from 1 to 100 (400) instead
-    of falling back to 20, as the schema says (the same as rak_api.views.complaints'; to move into
-    rak_api.pagination, the lead's, for every list)."""
-
-    def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            message = gettext("Indiquez un nombre entier de 1 à %(max)d.") % {"max": self.max_page_size}
-            raise exceptions.ValidationError({self.page_size_query_param: [exceptions.ErrorDetail(message, "invalid")]})
-        return int(raw)
-
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
-            if parameter["name"] == self.page_query_param:
-                parameter["schema"].update(minimum=1)
-        return parameters
 
 
 def _body(request) -> dict:
@@ -693,7 +668,6 @@ class RequestListView(CustomerGenericView):
     """The customer's requests, newest first (two queries per page)."""
 
     serializer_class = s.RequestSummarySerializer
-    pagination_class = StrictPagination
 
     @extend_schema(
         tags=TAGS, operation_id="requests_list", request=None, responses={200: s.RequestSummarySerializer(many=True)}
@@ -1008,7 +982,6 @@ def _quotes(customer):
 
 class QuoteListView(CustomerGenericView):
     serializer_class = s.QuoteSerializer
-    pagination_class = StrictPagination
 
     @extend_schema(tags=TAGS, operation_id="quotes_list", request=None, responses={200: s.QuoteSerializer(many=True)})
     def get(self, request):
