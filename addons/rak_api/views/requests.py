@@ -57,6 +57,7 @@ from rak_api.throttles import Throttled, throttle_or_refuse
 from rak_api.views import payments as payment_views
 from rak_base import clock
 from rak_base.http import client_ip
+from rak_base.otp import OtpResendTooEarly
 from rak_base.phones import phone_last_digits
 from rak_base.private_files import private_file_response
 from rak_base.sms_limits import SmsLimitReached, SmsSessionLimitReached, sms_request_allow
@@ -628,15 +629,20 @@ class KindFileView(CustomerAPIView):
             )
             body = _filed_body(filed, str(FILED_MESSAGE) % {"number": filed.number})
             return Response(s.RequestFiledSerializer(body).data, status=status.HTTP_201_CREATED)
-        phone = kind_otp_send(customer=customer, user=request.user, now=now, sms_allow=lambda: _sms_allow(request, now))
+        phone = customer_sms_phone(customer) or ""
+        try:
+            kind_otp_send(customer=customer, user=request.user, now=now, sms_allow=lambda: _sms_allow(request, now))
+        except OtpResendTooEarly as exc:  # the code sent a moment ago is still valid (as on the portal)
+            message = exc.message
+        else:
+            message = gettext(
+                "Un code de confirmation (OTP) vous a été envoyé par SMS au numéro se terminant par %(hint)s."
+            ) % {"hint": phone_last_digits(phone)}
         body = {
             "otp_required": True,
             "draft": kind_pending_token(kind=kind, customer=customer, data=submission.typed_data, staging=staging),
             "phone_hint": phone_last_digits(phone),
-            "message": gettext(
-                "Un code de confirmation (OTP) vous a été envoyé par SMS au numéro se terminant par %(hint)s."
-            )
-            % {"hint": phone_last_digits(phone)},
+            "message": message,
         }
         return Response(s.KindPendingSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 

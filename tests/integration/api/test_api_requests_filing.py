@@ -220,6 +220,9 @@ def test_termination_is_confirmed_by_the_code_received_by_sms(terminating, sms_o
     assert pending.json()["otp_required"] is True and pending.json()["phone_hint"] == "30"
     assert not ServiceRequest.objects.exists()
     code = sms_outbox.last_code("+212612000330")
+    # posted again at once: the code already sent stays valid, a new draft is given
+    again = client.post(TERMINATION, {"dossiers": ["EA00003301"], "doc_cin": pdf_upload()}, format="multipart")
+    assert again.status_code == 202 and sms_outbox.last_code("+212612000330") == code
     wrong = "000000" if code != "000000" else "111111"
     confirm = TERMINATION + "confirm/"
     assert_error(
