@@ -42,6 +42,30 @@ class CustomerGenericView(CustomerScopedMixin, generics.GenericAPIView):
     pass
 
 
+class OwnCustomerScopedMixin:
+    """The account's OWN customer whatever ``X-Customer-Code`` says: the profile, contacts, password,
+    devices and change requests belong to the holder of the code client. A linked code's holder
+    keeps control of their phone and e-mail (otherwise an account acting for a linked code could
+    change its SMS phone, then take the holder's account over through « Mot de passe oublié »)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request_customer(request)  # a code in the header that is not the account's is still 404
+        customer = customer_acting_for(request.user)
+        if customer is None:
+            raise exceptions.NotFound(NOT_FOUND)
+        request.customer = customer
+        request._request.customer = customer  # noqa: SLF001
+
+
+class OwnCustomerAPIView(OwnCustomerScopedMixin, APIView):
+    pass
+
+
+class OwnCustomerGenericView(OwnCustomerScopedMixin, generics.GenericAPIView):
+    pass
+
+
 class PublicAPIView(APIView):
     """No token needed (login, registration, simulator, agencies, document verification); a token
     sent anyway is still checked (an expired one is 401)."""

@@ -249,8 +249,8 @@ class UserAdmin(FrenchPermissionsMixin, DjangoUserAdmin, ModelAdmin):
     search_fields = ("username", "first_name", "last_name", "email")
     ordering = ("username",)
     readonly_fields = ("last_login", "date_joined", "password_changed_at")
-    # notification preferences and Web Push browsers of the account (issue 13; customers' accounts)
-    inlines = [NotificationPreferenceInline, PushSubscriptionInline]
+    # notification preferences and Web Push browsers of a customer's account (issue 13)
+    preference_inlines = [NotificationPreferenceInline, PushSubscriptionInline]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Identité"), {"fields": ("first_name", "last_name", "email")}),
@@ -261,6 +261,9 @@ class UserAdmin(FrenchPermissionsMixin, DjangoUserAdmin, ModelAdmin):
         (_("Mot de passe"), {"fields": ("must_change_password", "password_changed_at")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
+    def get_inlines(self, request, obj=None):
+        return self.preference_inlines if obj is not None and obj.is_customer else []
+
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "password1", "password2")}),
         (_("Identité"), {"fields": ("first_name", "last_name", "email")}),

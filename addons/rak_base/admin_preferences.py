@@ -53,8 +53,13 @@ class CustomerNotificationPreferencesMixin:
 
     @display(description=_("notifications choisies par le client"))
     def notification_preferences(self, obj) -> str:
-        account = getattr(obj, "portal_account", None)
-        return notification_preferences_summary(getattr(account, "user", None))
+        # the theme asks a read-only field for its contents several times per page: compute once
+        cached = obj.__dict__.get("_notification_preferences_summary")
+        if cached is None:
+            account = getattr(obj, "portal_account", None)
+            cached = notification_preferences_summary(getattr(account, "user", None))
+            obj.__dict__["_notification_preferences_summary"] = cached
+        return cached
 
 
 class NotificationPreferenceInline(TabularInline):

@@ -30,12 +30,15 @@ from unfold.forms import PaginationInlineFormSet
 
 from rak_base import clock
 from rak_base.admin import message_body_display
+from rak_base.admin_preferences import CustomerNotificationPreferencesMixin
 from rak_base.errors import RakError
 from rak_base.hooks import hook_collect
 from rak_base.models import Message
 from rak_base.phones import InvalidPhone, phone_display, phone_normalize
 from rak_base.scheduler import jobs_late_count
 from rak_customer.admin_devices import customer_devices_panel  # also registers DeviceAdmin
+from rak_customer.admin_efacture import EInvoiceAdminMixin
+from rak_customer.admin_links import CustomerLinkInline  # also registers CustomerLinkAdmin
 from rak_customer.models import (
     Agency,
     ChangeRequest,
@@ -372,7 +375,7 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(HistoryAdmin, ModelAdmin):
+class CustomerAdmin(EInvoiceAdminMixin, CustomerNotificationPreferencesMixin, HistoryAdmin, ModelAdmin):
     form = CustomerForm
     list_display = ("code", "name", "kind", "identity_display", "status_display", "sms_phone_display")
     list_display_links = ("code", "name")
@@ -392,7 +395,8 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     ordering = ("code",)
-    inlines = (ContactInline, DossierInline, PortalAccountInline, ChangeRequestInline)
+    # issue 13: the codes clients linked to this account or that link this customer
+    inlines = (ContactInline, DossierInline, PortalAccountInline, ChangeRequestInline, CustomerLinkInline)
     fieldsets = (
         (
             _("Identité"),
@@ -407,9 +411,9 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
             },
         ),
         (_("Rattachement"), {"fields": ("agency", "created_at")}),
-        (_("Préférences"), {"fields": ("sms_service_notices", "language")}),
+        (_("Préférences"), {"fields": ("sms_service_notices", "language", "notification_preferences")}),
     )
-    readonly_fields = ("code", "created_at")
+    readonly_fields = ("code", "created_at", "notification_preferences")
     actions_submit_line = ("password_resend",)
     change_form_outer_after_template = "admin/rak_customer/customer/messages.html"
 
@@ -439,7 +443,9 @@ class CustomerAdmin(HistoryAdmin, ModelAdmin):
             if request.user.has_perm("rak_customer.change_contact"):
                 # contact preferences, like the phone numbers: the counter records the customer's choice
                 editable.update({"sms_service_notices", "language"})
-            return [field.name for field in Customer._meta.fields if field.name not in editable]
+            fields = [field.name for field in Customer._meta.fields if field.name not in editable]
+            # and the computed ones the mixins show (e-invoice history, notification preferences)
+            return fields + [name for name in super().get_readonly_fields(request, obj) if name not in fields]
         return super().get_readonly_fields(request, obj)
 
     def has_add_permission(self, request) -> bool:

@@ -100,7 +100,10 @@ class EInvoiceAdminMixin:
     def e_invoice_history_display(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        changes = efacture_history(obj, limit=10)
+        # the theme asks a read-only field for its contents several times per page: read once
+        changes = obj.__dict__.get("_efacture_history")
+        if changes is None:
+            changes = obj.__dict__["_efacture_history"] = efacture_history(obj, limit=10)
         if not changes:
             return "Aucun changement : facture papier."
         return format_html(

@@ -18,7 +18,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from rak_api.base import CustomerAPIView, CustomerGenericView, PublicAPIView
+from rak_api.base import OwnCustomerAPIView, OwnCustomerGenericView, PublicAPIView
 from rak_api.pagination import RakPagination
 from rak_api.parsers import JSONParser
 from rak_api.serializers_account import (
@@ -251,7 +251,7 @@ class ForgotPasswordView(PublicAPIView):
 # --- passwords ---------------------------------------------------------------------------------
 
 
-class FirstPasswordView(CustomerAPIView):
+class FirstPasswordView(OwnCustomerAPIView):
     """After signing in with a password received by SMS or e-mail (``password_change_required``):
     the received password, the new one twice, and — for an account opened without them — the
     conditions d'utilisation and loi 09-08 acceptances. The other devices are signed out."""
@@ -298,7 +298,7 @@ class FirstPasswordView(CustomerAPIView):
         return _message(gettext("Votre mot de passe a été modifié. Bienvenue sur votre agence en ligne."))
 
 
-class PasswordView(CustomerAPIView):
+class PasswordView(OwnCustomerAPIView):
     """« Changer mon mot de passe »: the current one and the new one twice; every other device of
     the account is signed out (this one stays signed in)."""
 
@@ -354,7 +354,7 @@ def _profile_body(customer_id: int) -> dict:
     }
 
 
-class ProfileView(CustomerAPIView):
+class ProfileView(OwnCustomerAPIView):
     """« Mon profil »: identity, contacts, dossiers, language, SMS notices (of the customer the call
     acts for)."""
 
@@ -363,7 +363,7 @@ class ProfileView(CustomerAPIView):
         return Response(_profile_body(request.customer.pk))
 
 
-class LanguageView(CustomerAPIView):
+class LanguageView(OwnCustomerAPIView):
     """« Langue de communication »: the account's language (portal, SMS, e-mails, documents)."""
 
     parser_classes = [JSONParser]
@@ -381,7 +381,7 @@ class LanguageView(CustomerAPIView):
         return _message(gettext("Votre langue de communication a été enregistrée."))
 
 
-class NoticesView(CustomerAPIView):
+class NoticesView(OwnCustomerAPIView):
     """« Recevoir par SMS les avis de coupure et de travaux »."""
 
     parser_classes = [JSONParser]
@@ -403,7 +403,7 @@ class NoticesView(CustomerAPIView):
         return _message(gettext("Vos préférences ont été enregistrées."))
 
 
-class PhoneChangeView(CustomerAPIView):
+class PhoneChangeView(OwnCustomerAPIView):
     """Step 1 of « Changer mon numéro de téléphone »: a code goes by SMS to the new number; the
     answer's token comes back with the code (confirm) or to ask for another code (resend)."""
 
@@ -435,7 +435,7 @@ class PhoneChangeView(CustomerAPIView):
         )
 
 
-class PhoneChangeResendView(CustomerAPIView):
+class PhoneChangeResendView(OwnCustomerAPIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -454,7 +454,7 @@ class PhoneChangeResendView(CustomerAPIView):
         return _message(gettext("Un nouveau code de confirmation vous a été envoyé par SMS."))
 
 
-class PhoneChangeConfirmView(CustomerAPIView):
+class PhoneChangeConfirmView(OwnCustomerAPIView):
     """Step 2: the code received on the new number; it becomes the SMS number (and a login
     identifier), the former number is told."""
 
@@ -477,7 +477,7 @@ class PhoneChangeConfirmView(CustomerAPIView):
         return _message(gettext("Votre numéro de téléphone a été modifié et vérifié."))
 
 
-class PhoneVerifyView(CustomerAPIView):
+class PhoneVerifyView(OwnCustomerAPIView):
     """« Confirmer mon numéro actuel par SMS »: a code goes to the current SMS number."""
 
     @extend_schema(
@@ -489,7 +489,7 @@ class PhoneVerifyView(CustomerAPIView):
         return _message(gettext("Un code de confirmation vous a été envoyé par SMS."))
 
 
-class PhoneVerifyConfirmView(CustomerAPIView):
+class PhoneVerifyConfirmView(OwnCustomerAPIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -504,7 +504,7 @@ class PhoneVerifyConfirmView(CustomerAPIView):
         return _message(gettext("Votre numéro de téléphone est confirmé."))
 
 
-class EmailView(CustomerAPIView):
+class EmailView(OwnCustomerAPIView):
     """« Confirmer mon adresse e-mail »: recorded as the main e-mail, a link (48 hours) sent to it."""
 
     parser_classes = [JSONParser]
@@ -526,7 +526,7 @@ class EmailView(CustomerAPIView):
         )
 
 
-class ChangeRequestsView(CustomerGenericView):
+class ChangeRequestsView(OwnCustomerGenericView):
     """« Demander une modification (CIN/ICE, nom) »: the customer's requests (newest first) and a
     new one, handled by the staff."""
 
@@ -565,7 +565,7 @@ class ChangeRequestsView(CustomerGenericView):
 # --- « appareils connectés » -------------------------------------------------------------------
 
 
-class DevicesView(CustomerGenericView):
+class DevicesView(OwnCustomerGenericView):
     """The account's signed-in devices, the most recently used first; ``current`` marks the one
     making this call."""
 
@@ -579,7 +579,7 @@ class DevicesView(CustomerGenericView):
         return self.get_paginated_response(DeviceSerializer(page, many=True, context=context).data)
 
 
-class DeviceView(CustomerAPIView):
+class DeviceView(OwnCustomerAPIView):
     """Sign one of the account's devices out (this one included); another account's is 404."""
 
     @extend_schema(

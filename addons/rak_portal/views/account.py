@@ -60,6 +60,21 @@ def customer_required(view):
     return wrapper
 
 
+def own_customer_required(view):
+    """customer_required, then the account's OWN customer whatever code client is chosen in the
+    header: the profile, contacts, password and change requests belong to the holder of the code
+    (an account acting for a linked code could otherwise change its SMS phone, then take the
+    holder's account over through « Mot de passe oublié »)."""
+
+    @customer_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        request.customer = customer_acting_for(request.user)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @customer_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     recent = list(
@@ -96,12 +111,12 @@ def _profile_context(request: HttpRequest, **forms) -> dict:
     return context
 
 
-@customer_required
+@own_customer_required
 def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "rak_portal/profile.html", _profile_context(request))
 
 
-@customer_required
+@own_customer_required
 @require_POST
 def profile_password(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST)
@@ -115,7 +130,7 @@ def profile_password(request: HttpRequest) -> HttpResponse:
     return redirect("portal:profile")
 
 
-@customer_required
+@own_customer_required
 @require_POST
 def profile_phone(request: HttpRequest) -> HttpResponse:
     """Step 1: the new number receives an OTP. Step 2 (``otp`` posted): the change is applied."""
@@ -166,7 +181,7 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
     return redirect("portal:profile")
 
 
-@customer_required
+@own_customer_required
 @require_POST
 def profile_notices(request: HttpRequest) -> HttpResponse:
     """« Recevoir par SMS les avis de coupure et de travaux » (an unchecked box posts nothing: off)."""
@@ -182,14 +197,14 @@ def profile_notices(request: HttpRequest) -> HttpResponse:
     return redirect("portal:profile")  # the confirmation shows at the top, like the other profile forms
 
 
-@customer_required
+@own_customer_required
 @require_POST
 def profile_phone_cancel(request: HttpRequest) -> HttpResponse:
     request.session.pop(PHONE_CHANGE_SESSION_KEY, None)
     return redirect("portal:profile")
 
 
-@customer_required
+@own_customer_required
 @require_POST
 def profile_phone_confirm(request: HttpRequest) -> HttpResponse:
     """Confirm the current SMS number: send a code, then check it."""
@@ -217,7 +232,7 @@ def profile_phone_confirm(request: HttpRequest) -> HttpResponse:
     return redirect("portal:profile")
 
 
-@customer_required
+@own_customer_required
 @require_POST
 def profile_email(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.POST)
@@ -251,7 +266,7 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@customer_required
+@own_customer_required
 @require_POST
 def profile_change_request(request: HttpRequest) -> HttpResponse:
     form = ChangeRequestForm(request.POST)
