@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf
@@ -57,30 +57,6 @@ class BinaryMixin:
 
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
-
-
-class StrictPagination(RakPagination):
-    """RakPagination refusing a ``page_size`` that is not a whole number from 1 to 100 (400)
-    instead of falling back to 20, as the schema says (the same as rak_api.views.requests'; to
-    move into rak_api.pagination, the lead's, for every list)."""
-
-    def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            message = gettext("Indiquez un nombre entier de 1 à %(max)d.") % {"max": self.max_page_size}
-            raise ValidationError({self.page_size_query_param: [drf.ErrorDetail(message, "invalid")]})
-        return int(raw)
-
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
-            if parameter["name"] == self.page_query_param:
-                parameter["schema"].update(minimum=1)
-        return parameters
 
 
 UNKNOWN_PARAMETER = gettext_lazy("Paramètre inconnu.")
@@ -146,7 +122,7 @@ class DossierListView(KnownQueryMixin, CustomerGenericView):
 
     query_parameters = PAGES
     serializer_class = DossierSerializer
-    pagination_class = StrictPagination
+    pagination_class = RakPagination
 
     @extend_schema(responses={200: DossierSerializer(many=True)}, operation_id="dossiers_list", tags=TAGS)
     def get(self, request):
@@ -234,7 +210,7 @@ class BillListView(KnownQueryMixin, CustomerGenericView):
 
     query_parameters = BILL_FILTERS | PAGES
     serializer_class = BillSerializer
-    pagination_class = StrictPagination
+    pagination_class = RakPagination
 
     @extend_schema(
         parameters=[BillFilterSerializer],

@@ -22,6 +22,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from rak_api.base import CustomerAPIView, CustomerGenericView
+from rak_api.pagination import RakPagination
 from rak_api.parsers import MultiPartParser
 from rak_api.serializers_billing import (
     ContestSerializer,
@@ -32,7 +33,7 @@ from rak_api.serializers_billing import (
     SelfReadingStateSerializer,
     SelfReadingStatusSerializer,
 )
-from rak_api.views.billing import PAGES, BinaryMixin, KnownQueryMixin, StrictPagination
+from rak_api.views.billing import PAGES, BinaryMixin, KnownQueryMixin
 from rak_base import clock
 from rak_base.private_files import private_file_response
 from rak_billing.models import MeterReading
@@ -110,7 +111,7 @@ class ReadingHistoryView(KnownQueryMixin, CustomerGenericView):
     query_parameters = PAGES
 
     serializer_class = ReadingSerializer
-    pagination_class = StrictPagination
+    pagination_class = RakPagination
 
     @extend_schema(responses={200: ReadingSerializer(many=True)}, operation_id="dossiers_readings", tags=TAGS)
     def get(self, request, number: str):
