@@ -23,7 +23,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.hooks import hook_fire
 from rak_base.models import Message
-from rak_base.outbox import message_queue_bell, message_queue_bulk, message_queue_sms
+from rak_base.outbox import event_key, message_queue_bell, message_queue_bulk, message_queue_sms
 from rak_base.uploads import IMAGE_KINDS, UploadMissing, UploadRefused, kinds_label, upload_validate
 from rak_billing.models import MeterReading, ReadingRound
 from rak_billing.readings import rules
@@ -90,13 +90,15 @@ def _notify(dossier: Dossier, *, subject: str, body: str, kind: str) -> None:
     texts composed in the customer's language by the caller, inside ``customer_language``)."""
     customer = dossier.customer
     phone = customer_sms_phone(customer)
+    account = PortalAccount.objects.filter(customer_id=customer.pk).select_related("user").first()
+    user = account.user if account is not None else None  # the SMS too: its notification preferences
+    event = event_key() if phone and user is not None else ""  # one notice: the bell shows it once
     if phone:
         with customer_language(customer):
             sms = _sms_body(body)
-        message_queue_sms(to=phone, body=sms, kind=kind)
-    account = PortalAccount.objects.filter(customer_id=customer.pk).select_related("user").first()
-    if account is not None:
-        message_queue_bell(user=account.user, subject=subject, body=body, kind=kind)
+        message_queue_sms(to=phone, body=sms, user=user, kind=kind, event=event)
+    if user is not None:
+        message_queue_bell(user=user, subject=subject, body=body, kind=kind, event=event)
 
 
 def _held_body(*, number: str, service: str, reading: MeterReading) -> str:
@@ -144,23 +146,28 @@ def readings_notify_held(readings: list[MeterReading]) -> int:
             body = _held_body(number=number, service=service, reading=reading)
             sms = _sms_body(body)
             subject = gettext("Relevé en cours de vérification")
+        user_id = users.get(customer_id)  # on the SMS too: the customer's notification preferences
+        event = event_key() if customer_id in phones and user_id else ""
         if customer_id in phones:
             messages.append(
                 Message(
                     channel=Message.Channel.SMS,
                     recipient=phones[customer_id],
+                    user_id=user_id,
                     body=sms,
                     kind="reading_held",
+                    event=event,
                 )
             )
-        if customer_id in users:
+        if user_id:
             messages.append(
                 Message(
                     channel=Message.Channel.BELL,
-                    user_id=users[customer_id],
+                    user_id=user_id,
                     subject=subject,
                     body=body,
                     kind="reading_held",
+                    event=event,
                 )
             )
     return message_queue_bulk(messages) if messages else 0
