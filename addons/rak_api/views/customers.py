@@ -28,7 +28,7 @@ from rak_customer.selectors import customer_link_choices
 from rak_customer.validators import InvalidIdentity, identity_normalize
 from rak_portal.throttling import IDENTITY_CHECKS_WINDOW, identity_check_allowed, identity_check_refused_message
 
-TAGS = ["codes clients"]
+TAGS = ["Codes clients"]
 
 
 class CustomerChoiceSerializer(serializers.Serializer):

@@ -67,9 +67,9 @@ from rak_requests.kinds.refund import customer_refund_requests, refund_request_f
 from rak_requests.models import ServiceRequest
 from rak_requests.selectors import request_status_label
 
-TAG_PAY = "paiements"
-TAG_REFUNDS = "remboursements"
-TAG_DEBIT = "prélèvement"
+TAG_PAY = "Paiements"
+TAG_REFUNDS = "Remboursements"
+TAG_DEBIT = "Prélèvement automatique"
 PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
 OID = OpenApiParameter("oid", OpenApiTypes.STR, OpenApiParameter.PATH, description="Identifiant de l'ordre.")
 #: the portal's words (rak_portal.views.kind_services) when the profile lacks the phone or the e-mail

@@ -69,7 +69,9 @@ class SessionView(PublicAPIView):
     password; the same lockout (django-axes, per account and per address) as the portal's login.
     ``DELETE``: sign this device out."""
 
-    @extend_schema(request=LoginSerializer, responses={201: TokensSerializer}, operation_id="session_create")
+    @extend_schema(
+        request=LoginSerializer, responses={201: TokensSerializer}, operation_id="session_create", tags=["Session"]
+    )
     def post(self, request):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -92,7 +94,7 @@ class SessionView(PublicAPIView):
         )
         return Response(_tokens_body(tokens, user), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={204: None}, operation_id="session_delete")
+    @extend_schema(request=None, responses={204: None}, operation_id="session_delete", tags=["Session"])
     def delete(self, request):
         if not (request.user and request.user.is_authenticated and request.auth):
             raise NotAuthenticated()
@@ -104,7 +106,9 @@ class RefreshView(PublicAPIView):
     """Swap the refresh token for a new pair (the old refresh token stops working; replaying it
     signs the device out)."""
 
-    @extend_schema(request=RefreshSerializer, responses={200: TokensSerializer}, operation_id="session_refresh")
+    @extend_schema(
+        request=RefreshSerializer, responses={200: TokensSerializer}, operation_id="session_refresh", tags=["Session"]
+    )
     def post(self, request):
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
