@@ -69,7 +69,7 @@ from rak_requests.selectors import request_status_label
 
 TAG_PAY = "Paiements"
 TAG_REFUNDS = "Remboursements"
-TAG_DEBIT = "Prélèvement automatique"
+TAG_DEBIT = "Prélèvement automatique"  # i18n: not for customers (API docs tag)
 PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
 OID = OpenApiParameter("oid", OpenApiTypes.STR, OpenApiParameter.PATH, description="Identifiant de l'ordre.")
 #: the portal's words (rak_portal.views.kind_services) when the profile lacks the phone or the e-mail
