@@ -354,4 +354,3 @@ class FiledRequestSerializer(serializers.Serializer):
     status = serializers.CharField()
     status_label = serializers.CharField()
     message = serializers.CharField()
-

@@ -261,6 +261,7 @@ class UserAdmin(FrenchPermissionsMixin, DjangoUserAdmin, ModelAdmin):
         (_("Mot de passe"), {"fields": ("must_change_password", "password_changed_at")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
+
     def get_inlines(self, request, obj=None):
         return self.preference_inlines if obj is not None and obj.is_customer else []
 

@@ -21,7 +21,7 @@ from rak_requests.models import ServiceRequest
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 # Written the same in Arabic (codes, acronyms, the payment platform's own field names).
-SAME_IN_ARABIC = {"RIB", "ICE", "RAK", "oid", "TransId", "kWh ou m³"}
+SAME_IN_ARABIC = {"RIB", "ICE", "RAK", "oid", "TransId", "kWh ou m³", "iOS"}  # iOS: the system's own name
 CUSTOMER_APPS = ("rak_base", "rak_customer", "rak_billing", "rak_payment_cmi", "rak_requests", "rak_portal")
 
 
