@@ -7,6 +7,7 @@ out drops them."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,20 @@ def customer(transactional_db):
     return customer, unpaid
 
 
+def until(page, expression: str, arg=None, timeout: float = 30.0) -> None:
+    """Poll ``expression`` (it may return a promise: page.evaluate awaits it, where
+    wait_for_function takes the promise itself for a truthy answer) until it is truthy."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(100)
+
+
 def worker_active(page) -> None:
-    """Wait until a service worker controls the site, activated."""
-    page.wait_for_function("navigator.serviceWorker.ready.then(r => r.active.state === 'activated')", polling=100)
+    """Wait until a service worker controls the site, activated (installing precaches every static
+    file: slower on a loaded machine)."""
+    until(page, "navigator.serviceWorker.ready.then(r => r.active.state === 'activated')")
     state = page.evaluate(
         "navigator.serviceWorker.ready.then(r => ({scope: r.scope, script: r.active.scriptURL, state: r.active.state}))"
     )
@@ -62,9 +74,7 @@ def kept_pages(page) -> list[str]:
 
 
 def wait_kept(page, path: str) -> None:
-    page.wait_for_function(
-        "(path) => caches.open('rak-private').then(c => c.match(path)).then(Boolean)", arg=path, polling=100
-    )
+    until(page, "(path) => caches.open('rak-private').then(c => c.match(path)).then(Boolean)", path)
 
 
 def axe_violations(page) -> list[dict]:
@@ -133,7 +143,7 @@ def test_installable_offline_and_signed_out(page, customer):
     page.goto("/espace/")
     page.locator("header form[action$='/deconnexion/'] button").click()
     page.wait_for_url(lambda url: url.endswith("/"))
-    page.wait_for_function("caches.has('rak-private').then(has => !has)")
+    until(page, "caches.has('rak-private').then(has => !has)")
     page.context.set_offline(True)
     page.goto("/espace/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Vous êtes hors ligne")
@@ -210,9 +220,7 @@ def test_a_push_shows_a_notification_that_opens_its_page(browser, live_server, t
             "ServiceWorker.deliverPushMessage",
             {"origin": live_server.url, "registrationId": registration_id, "data": json.dumps(payload)},
         )
-        page.wait_for_function(
-            "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.length > 0)"
-        )
+        until(page, "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.length > 0)")
         shown = page.evaluate(
             "navigator.serviceWorker.ready.then(r => r.getNotifications())"
             ".then(list => list.map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url})))"
