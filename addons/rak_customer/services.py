@@ -47,6 +47,41 @@ class AccountError(RakError):
     default_message = gettext_lazy("Une erreur s'est produite, veuillez réessayer.")
 
 
+class TooManyEmailConfirmations(AccountError):
+    code = "throttled"
+    http_status = 429
+    default_message = gettext_lazy(
+        "Trop de liens de confirmation envoyés. Par sécurité, veuillez réessayer dans une heure."
+    )
+
+
+class TooManyPasswordChecks(AccountError):
+    code = "throttled"
+    http_status = 429
+    default_message = gettext_lazy(
+        "Trop de tentatives de changement de mot de passe. Par sécurité, veuillez réessayer dans une heure, "
+        "ou utilisez « Mot de passe oublié »."
+    )
+
+
+# « Changer mon mot de passe » checks the current password: a stolen session or device token must
+# not let anyone guess it without limit (django-axes counts logins only). The confirmation e-mail
+# goes to any address typed: one account must not flood a stranger's inbox from the agency.
+PASSWORD_CHECKS_PER_HOUR = 10
+EMAIL_CONFIRMATIONS_PER_ACCOUNT_HOURLY = 5
+EMAIL_CONFIRMATIONS_PER_ADDRESS_HOURLY = 3
+
+
+def account_password_check_allow(*, user, now: datetime) -> None:
+    """Count one « current password » check for ``user``; TooManyPasswordChecks past the limit."""
+    from rak_base.throttle import throttle_hit
+
+    if not throttle_hit(
+        key=f"password-check:{user.pk}", limit=PASSWORD_CHECKS_PER_HOUR, window=timedelta(hours=1), now=now
+    ):
+        raise TooManyPasswordChecks()
+
+
 class AccountAlreadyExists(AccountError):
     default_message = gettext_lazy(
         "Un compte existe déjà pour ce CIN/ICE. Connectez-vous avec votre code client, "
@@ -704,8 +739,21 @@ def profile_phone_confirm(*, customer: Customer, otp_code: str, now: datetime) -
 
 @transaction.atomic
 def profile_email_confirm_send(*, customer: Customer, user, email: str, now: datetime) -> Contact:
-    """Record the e-mail (as the primary one) and send a signed confirmation link."""
+    """Record the e-mail (as the primary one) and send a signed confirmation link (throttled per
+    account and per address: TooManyEmailConfirmations)."""
+    from rak_base.throttle import throttle_hit
+
     email = (email or "").strip().lower()
+    hour = timedelta(hours=1)
+    if not (
+        throttle_hit(
+            key=f"email-confirm:user:{user.pk}", limit=EMAIL_CONFIRMATIONS_PER_ACCOUNT_HOURLY, window=hour, now=now
+        )
+        and throttle_hit(
+            key=f"email-confirm:to:{email}", limit=EMAIL_CONFIRMATIONS_PER_ADDRESS_HOURLY, window=hour, now=now
+        )
+    ):
+        raise TooManyEmailConfirmations()
     contact, _ = Contact.objects.get_or_create(customer=customer, kind=Contact.Kind.EMAIL, value=email)
     if not contact.is_primary_email:
         customer.contacts.filter(is_primary_email=True).update(is_primary_email=False)

@@ -312,6 +312,7 @@ class PasswordView(OwnCustomerAPIView):
     )
     def post(self, request):
         _parse(AccountPasswordChangeSerializer, request)
+        services.account_password_check_allow(user=request.user, now=clock.now())  # 429 past the limit
         data = form_validate(PasswordChangeForm(request.user, request.data))
         services.account_password_change(
             user=request.user, new_password=data["new_password1"], now=clock.now(), keep_device_id=request.auth.pk

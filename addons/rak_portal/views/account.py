@@ -119,6 +119,11 @@ def profile(request: HttpRequest) -> HttpResponse:
 @own_customer_required
 @require_POST
 def profile_password(request: HttpRequest) -> HttpResponse:
+    try:
+        services.account_password_check_allow(user=request.user, now=clock.now())
+    except RakError as error:
+        messages.error(request, error.message)
+        return redirect("portal:profile")
     form = PasswordChangeForm(request.user, request.POST)
     if not form.is_valid():
         return render(request, "rak_portal/profile.html", _profile_context(request, password_form=form), status=400)
@@ -238,9 +243,13 @@ def profile_email(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.POST)
     if not form.is_valid():
         return render(request, "rak_portal/profile.html", _profile_context(request, email_form=form), status=400)
-    services.profile_email_confirm_send(
-        customer=request.customer, user=request.user, email=form.cleaned_data["email"], now=clock.now()
-    )
+    try:
+        services.profile_email_confirm_send(
+            customer=request.customer, user=request.user, email=form.cleaned_data["email"], now=clock.now()
+        )
+    except RakError as error:
+        messages.error(request, error.message)
+        return redirect("portal:profile")
     messages.info(request, gettext("Un lien de confirmation vous a été envoyé par e-mail. Il est valable 48 heures."))
     return redirect("portal:profile")
 
