@@ -60,7 +60,7 @@ def _tokens_body(tokens, user) -> dict:
         "refresh_expires_at": tokens.refresh_expires_at,
         "device_id": tokens.device.pk,
         "password_change_required": bool(user.must_change_password),
-        "customer": {"code": customer.code, "name": str(customer)} if customer else None,
+        "customer": {"code": customer.code, "name": customer.display_name} if customer else None,
     }
 
 
@@ -92,7 +92,7 @@ class SessionView(PublicAPIView):
             ip=ip,
             now=clock.now(),
         )
-        return Response(_tokens_body(tokens, user), status=status.HTTP_201_CREATED)
+        return Response(TokensSerializer(_tokens_body(tokens, user)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None}, operation_id="session_delete", tags=["Session"])
     def delete(self, request):
@@ -115,4 +115,4 @@ class RefreshView(PublicAPIView):
         tokens = device_refresh(
             refresh_token=data.validated_data["refresh_token"], ip=client_ip(request), now=clock.now()
         )
-        return Response(_tokens_body(tokens, tokens.device.user))
+        return Response(TokensSerializer(_tokens_body(tokens, tokens.device.user)).data)

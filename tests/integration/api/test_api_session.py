@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from rak_base import clock
 from rak_customer.device_models import Device
@@ -30,7 +31,11 @@ def test_login_by_code_client_issues_a_device_and_tokens():
     body = response.json()
     assert body["token_type"] == "Bearer"
     assert body["access_token"].startswith("rak_a_") and body["refresh_token"].startswith("rak_r_")
-    assert body["customer"]["code"] == customer.code
+    assert body["customer"] == {"code": customer.code, "name": customer.display_name}
+    expires = datetime.fromisoformat(body["access_expires_at"])  # local time with its offset (docs/API.md)
+    assert expires.utcoffset() == timezone.localtime(expires).utcoffset() and not body["access_expires_at"].endswith(
+        "Z"
+    )
     assert body["password_change_required"] is False
     device = Device.objects.get(pk=body["device_id"])
     assert (device.user, device.name, device.platform) == (user, "Galaxy A54 de Samira", "ANDROID")
