@@ -93,8 +93,6 @@ def api_exception_handler(exc, context):
         detail = exc.detail
         if isinstance(detail, exceptions.ErrorDetail):
             body = error_body(detail.code or exc.default_code, str(detail))
-        elif isinstance(exc, exceptions.NotFound):
-            body = error_body("not_found", NOT_FOUND)
         else:
             body = error_body(exc.default_code, str(exc.default_detail))
         if isinstance(exc, exceptions.NotFound) and body["message"] == str(exceptions.NotFound.default_detail):

@@ -24,6 +24,7 @@ from rak_base.otp import otp_send, otp_verify
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.phones import phone_last_digits, phone_normalize
 from rak_base.sequences import sequence_next
+from rak_base.throttle import throttle_hit
 from rak_customer.devices import PASSWORD_CHANGED, PASSWORD_RESET_USED, device_revoke_all
 from rak_customer.language import customer_language, customer_language_code
 from rak_customer.models import ChangeRequest, Contact, ContactMessage, Customer, Dossier, PortalAccount, Service
@@ -74,8 +75,6 @@ EMAIL_CONFIRMATIONS_PER_ADDRESS_HOURLY = 3
 
 def account_password_check_allow(*, user, now: datetime) -> None:
     """Count one « current password » check for ``user``; TooManyPasswordChecks past the limit."""
-    from rak_base.throttle import throttle_hit
-
     if not throttle_hit(
         key=f"password-check:{user.pk}", limit=PASSWORD_CHECKS_PER_HOUR, window=timedelta(hours=1), now=now
     ):
@@ -741,8 +740,6 @@ def profile_phone_confirm(*, customer: Customer, otp_code: str, now: datetime) -
 def profile_email_confirm_send(*, customer: Customer, user, email: str, now: datetime) -> Contact:
     """Record the e-mail (as the primary one) and send a signed confirmation link (throttled per
     account and per address: TooManyEmailConfirmations)."""
-    from rak_base.throttle import throttle_hit
-
     email = (email or "").strip().lower()
     hour = timedelta(hours=1)
     if not (

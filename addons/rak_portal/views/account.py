@@ -39,18 +39,15 @@ PHONE_CHANGE_SESSION_KEY = "rak_phone_change"
 ACTIVE_CUSTOMER_SESSION_KEY = "rak_active_customer"
 
 
-def customer_required(view):
-    """Logged-in customers only; attaches ``request.customer``: their own record, or the code client
-    they chose among the ones they linked (rak_customer.selectors.customer_acting_for, the same rule
-    as the API's) — never another's."""
-
+def _customer_view(view, *, own: bool):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         user = request.user
         if not user.is_authenticated or not getattr(user, "is_customer", False):
             return redirect_to_login(request.get_full_path(), "portal:home")
-        customer = customer_acting_for(user, code=request.session.get(ACTIVE_CUSTOMER_SESSION_KEY))
-        if customer is None and request.session.pop(ACTIVE_CUSTOMER_SESSION_KEY, None):
+        code = None if own else request.session.get(ACTIVE_CUSTOMER_SESSION_KEY)
+        customer = customer_acting_for(user, code=code)
+        if customer is None and code and request.session.pop(ACTIVE_CUSTOMER_SESSION_KEY, None):
             customer = customer_acting_for(user)  # a link since removed: back to the account's own
         if customer is None:
             return redirect_to_login(request.get_full_path(), "portal:home")
@@ -60,19 +57,19 @@ def customer_required(view):
     return wrapper
 
 
+def customer_required(view):
+    """Logged-in customers only; attaches ``request.customer``: their own record, or the code client
+    they chose among the ones they linked (rak_customer.selectors.customer_acting_for, the same rule
+    as the API's) — never another's."""
+    return _customer_view(view, own=False)
+
+
 def own_customer_required(view):
-    """customer_required, then the account's OWN customer whatever code client is chosen in the
-    header: the profile, contacts, password and change requests belong to the holder of the code
-    (an account acting for a linked code could otherwise change its SMS phone, then take the
-    holder's account over through « Mot de passe oublié »)."""
-
-    @customer_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        request.customer = customer_acting_for(request.user)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+    """customer_required, but ``request.customer`` is the account's OWN customer whatever code client
+    is chosen in the header: the profile, contacts, password and change requests belong to the
+    holder of the code (an account acting for a linked code could otherwise change its SMS phone,
+    then take the holder's account over through « Mot de passe oublié »)."""
+    return _customer_view(view, own=True)
 
 
 @customer_required
