@@ -236,10 +236,12 @@ INSTALLED_APPS = [
     "rak_base",
     "rak_customer",
     "rak_billing",
+    "rak_collections",  # the collections desk (issue 14): reminders, cut-offs, payment plans, cash closing
     "rak_payment_cmi",
     "rak_requests",
     "rak_portal",
     "rak_api",
+    "rak_reports",  # managers' reports (issue 14): read-only on the others, at the top
 ]
 # The local CMI simulator (rak_cmi_sandbox) exists outside production only: never installed, never
 # routed, no tables, when mode = production (tests/integration/test_cmi_sandbox.py proves it).

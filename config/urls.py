@@ -9,6 +9,7 @@ admin.site.site_header = "RAK — Back office"
 admin.site.site_title = "RAK Back office"
 
 urlpatterns = [
+    path("backoffice/rapports/", include("rak_reports.urls")),
     path("backoffice/", admin.site.urls),
     path("paiement/", include("rak_payment_cmi.urls")),
     path("captcha/", include("captcha.urls")),

@@ -455,6 +455,7 @@ class Bill(models.Model):
         WORKS = "WORKS", _("Travaux / devis")
         CREDIT_NOTE = "CREDIT_NOTE", _("Avoir")
         ONLINE_FEE = "ONLINE_FEE", _("Frais du service en ligne")
+        INSTALMENT = "INSTALMENT", _("Échéance d'un échéancier")
 
     # Indexes: a billing run inserts hundreds of thousands of bills, so no index is kept that
     # another one already covers (customer: bill_customer_recent; dossier: bill_dossier_recent;

@@ -118,6 +118,12 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_requests.view_servicerequest",
             "rak_requests.change_servicerequest",
             "rak_requests.act_technical_phase",  # recevabilité technique, étude, devis, travaux, pose
+            # the collections desk's field work (issue 14): cut-off and reconnection orders, done or not
+            "rak_collections.view_cutofforder",
+            "rak_collections.change_cutofforder",
+            "rak_collections.execute_cutofforder",
+            "rak_collections.view_reconnectionorder",
+            "rak_collections.change_reconnectionorder",
             "rak_requests.view_attachment",
             "rak_requests.view_requestevent",
             "rak_requests.view_requesttype",
@@ -235,8 +241,29 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_requests.handle_complaint",
             "rak_requests.view_complaintentry",
             "rak_requests.view_complaintcategory",
+            # the collections desk (issue 14): reminder plans and cases, cut-off and reconnection
+            # orders (issue, cancel), payment plans (échéanciers), the counters' cash closing; the
+            # managers' reports (the receivables ageing is their work list)
+            "rak_collections.*",
+            "rak_reports.view_reports",
         ),
         # Tariffs and billing runs are facturation's; readings are technique's.
+    ),
+    # Managers (issue 14): the reports and their exports, and enough of the back office to follow a
+    # figure down to a customer (read only).
+    "direction": GroupSpec(
+        label="Direction",
+        include=(
+            "rak_reports.view_reports",
+            *_CUSTOMER_360_VIEW,
+            "rak_billing.view_bill",
+            "rak_billing.view_billline",
+            "rak_billing.view_ledgerentry",
+            "rak_billing.view_payment",
+            "rak_collections.view_*",
+            "rak_requests.view_servicerequest",
+            "rak_requests.view_complaint",
+        ),
     ),
     "superviseur": GroupSpec(
         label="Superviseur",
