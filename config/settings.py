@@ -269,6 +269,8 @@ MIDDLEWARE = [
     "rak_base.middleware.HostileInputMiddleware",
     # the portal's forms read ASCII digits whatever the keyboard (« ١٢٦٣ » -> « 1263 »), passwords aside
     "rak_base.middleware.ArabicDigitsMiddleware",
+    # portal usage for the adoption report (issue 14): pages viewed per day, accounts active per day
+    "rak_reports.middleware.PortalUsageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -492,6 +494,17 @@ UNFOLD = {
         "show_search": True,
         "show_all_applications": True,
         "navigation": [
+            {
+                "title": _("Direction"),
+                "items": [
+                    {
+                        "title": _("Rapports de direction"),
+                        "icon": "monitoring",
+                        "link": reverse_lazy("reports:dashboard"),
+                        "permission": lambda request: request.user.has_perm("rak_reports.view_reports"),
+                    },
+                ],
+            },
             {
                 "title": _("Clientèle"),
                 "items": [
