@@ -88,6 +88,9 @@ OTHER_KINDS = (
     Bill.Kind.WORKS,
     Bill.Kind.ADVANCE,
 )
+#: what ``bill_issue_other`` issues: the kinds above (staff's « Émettre une facture ») and the
+#: instalments of a payment plan (rak_collections.plans, no VAT: the debt was taxed already)
+ISSUED_OTHER_KINDS = (*OTHER_KINDS, Bill.Kind.INSTALMENT)
 
 
 class UnableToIssueBill(RakError):
@@ -351,7 +354,7 @@ def bill_issue_other(
 ) -> Bill:
     """Issue a non-consumption invoice (frais de coupure, fraude, abonnement, travaux/devis,
     avance): numbered, lines with VAT, ledger debit; the customer's credit is applied to it."""
-    if kind not in OTHER_KINDS:
+    if kind not in ISSUED_OTHER_KINDS:
         raise UnableToIssueBill(_("Ce type de facture ne s'émet pas ici (consommation : campagne de facturation)."))
     if not lines:
         raise UnableToIssueBill(_("Une facture doit comporter au moins une ligne."))

@@ -520,6 +520,7 @@ class Bill(models.Model):
                         "WORKS",
                         "CREDIT_NOTE",
                         "ONLINE_FEE",
+                        "INSTALMENT",
                     ]
                 ),
                 name="bill_kind_valid",
