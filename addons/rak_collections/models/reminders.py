@@ -32,6 +32,12 @@ class ReminderPlan(models.Model):
         default=50,
         help_text=_("En dessous de ce montant échu, le client n'est pas relancé."),
     )
+    cut_fee = models.DecimalField(
+        _("frais de coupure (HT)"),
+        **MONEY,
+        default=100,
+        help_text=_("Facturés au client quand la coupure est exécutée (TVA « frais et travaux » en sus)."),
+    )
     is_active = models.BooleanField(_("actif"), default=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
@@ -44,6 +50,7 @@ class ReminderPlan(models.Model):
                 fields=["customer_kind"], condition=Q(is_active=True), name="reminderplan_one_active_per_kind"
             ),
             models.CheckConstraint(condition=Q(min_amount__gte=0), name="reminderplan_min_amount_positive"),
+            models.CheckConstraint(condition=Q(cut_fee__gte=0), name="reminderplan_cut_fee_positive"),
         ]
 
     def __str__(self) -> str:
