@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from rak_billing.models import Payment
 from rak_customer.models import Agency
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -61,6 +62,7 @@ class CashClosing(models.Model):
         verbose_name = _("clôture de caisse")
         verbose_name_plural = _("clôtures de caisse")
         ordering = ["-day", "agency"]
+        permissions = [("supervise_cashclosing", _("Peut voir les clôtures de caisse de tous les agents"))]
         constraints = [
             models.UniqueConstraint(fields=["agent", "day"], name="cashclosing_one_per_agent_day"),
             models.CheckConstraint(condition=Q(status__in=["OPEN", "CLOSED"]), name="cashclosing_status_valid"),
@@ -89,3 +91,32 @@ class CashClosingLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.expected}"
+
+
+class CashClosingEntry(models.Model):
+    """A payment a closed day counted (written when the day is closed, never changed): the payments
+    of the day, the ones of an earlier day recorded after that day was closed (``late``), and, as a
+    negative entry, a payment counted by an earlier closing and reversed since. A payment is counted
+    once and its reversal once (unique), so a later closing never counts it again."""
+
+    class Kind(models.TextChoices):
+        COUNTED = "COUNTED", _("Encaissé")
+        REVERSED = "REVERSED", _("Annulé après clôture")
+
+    closing = models.ForeignKey(CashClosing, on_delete=models.CASCADE, related_name="entries")
+    payment = models.ForeignKey(Payment, verbose_name=_("paiement"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("nature"), max_length=8, choices=Kind.choices, default=Kind.COUNTED)
+    late = models.BooleanField(_("enregistré après la clôture de son jour"), default=False)
+    method = models.CharField(_("mode"), max_length=14)
+    amount = models.DecimalField(_("montant"), **MONEY)
+
+    class Meta:
+        verbose_name = _("paiement de la clôture")
+        verbose_name_plural = _("paiements de la clôture")
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "kind"], name="cashclosingentry_once_per_kind"),
+            models.CheckConstraint(condition=Q(kind__in=["COUNTED", "REVERSED"]), name="cashclosingentry_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} {self.amount}"
