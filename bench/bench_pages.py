@@ -124,8 +124,8 @@ SELECT customer_id, dossier_id, 'BILL', issue_date, total_ttc, id, 'Facture ' ||
 # Bills paid: all but the last month's and ~4 % of the others (the same WHERE in the four
 # statements below); payment id = bill id.
 PAYMENTS_SQL = """
-INSERT INTO rak_billing_payment (id, customer_id, amount, method, paid_at, reference, created_at)
-SELECT b.id, b.customer_id, b.total_ttc, 'CASH', b.issue_date + interval '10 days 10 hours', b.number, now()
+INSERT INTO rak_billing_payment (id, customer_id, amount, method, paid_at, reference, reason, created_at)
+SELECT b.id, b.customer_id, b.total_ttc, 'CASH', b.issue_date + interval '10 days 10 hours', b.number, '', now()
 FROM rak_billing_bill b WHERE
     b.kind = 'CONSUMPTION' AND b.period_start < %(last)s AND abs(hashtext(b.number)) %% 25 <> 0
 """
