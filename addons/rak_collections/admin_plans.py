@@ -1,0 +1,5 @@
+"""Back office of payment plans."""
+
+
+def panels_register() -> None:
+    pass
