@@ -183,6 +183,33 @@ class Message(models.Model):
         return f"{self.get_channel_display()} → {self.recipient or self.user_id}: {self.subject or self.body[:40]}"
 
 
+class MessageAttachment(models.Model):
+    """A file sent with an e-mail of the outbox (the monthly report's XLSX and PDF...). The bytes are
+    kept in the database, written in the same transaction as their message (a rolled-back change
+    leaves no orphan file, a retry sends them again), and deleted with it; a confidential message's
+    attachments are deleted once it is sent, as its body is masked."""
+
+    message = models.ForeignKey(
+        Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    name = models.CharField(_("nom du fichier"), max_length=200)
+    content_type = models.CharField(_("type de contenu"), max_length=120)
+    content = models.BinaryField(_("contenu"))
+    size = models.PositiveIntegerField(_("taille (octets)"))
+
+    class Meta:
+        verbose_name = _("pièce jointe")
+        verbose_name_plural = _("pièces jointes")
+        ordering = ["message", "id"]
+        constraints = [
+            # 20 Mo: well under what mail servers accept once encoded (base64 adds a third)
+            models.CheckConstraint(condition=Q(size__lte=20 * 1024 * 1024), name="messageattachment_size_cap"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class NotificationPreference(models.Model):
     """One choice of a customer (« Mes notifications »): a category of messages
     (``rak_base.notification_kinds``) on one channel, on or off. No row: on. The categories

@@ -26,11 +26,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from rak_base import clock
 from rak_base.company import email_signature
 from rak_base.errors import RakError
-from rak_base.models import Message, NotificationPreference
+from rak_base.models import Message, MessageAttachment, NotificationPreference
 from rak_base.notification_kinds import CUSTOMER_FLAG_CELL, CategorySpec, category_of
 from rak_base.sms import SmsDeliveryError, get_sms_backend
 from rak_base.sms_length import sms_length
@@ -38,6 +39,11 @@ from rak_base.sms_length import sms_length
 logger = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
+ATTACHMENTS_MAX_BYTES = 20 * 1024 * 1024  # all the files of one e-mail (MessageAttachment's cap)
+
+
+class AttachmentsTooLarge(RakError):
+    default_message = _("Les pièces jointes dépassent 20 Mo : le message n'est pas envoyé.")
 
 
 def event_key() -> str:
@@ -180,8 +186,21 @@ def _queue_one(message: Message, *, held: bool, muted: set) -> Message:
 
 @transaction.atomic
 def message_queue_email(
-    *, to: str, subject: str, body: str, user=None, kind: str = "info", sensitive: bool = False, event: str = ""
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    user=None,
+    kind: str = "info",
+    sensitive: bool = False,
+    event: str = "",
+    attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> Message:
+    """An e-mail, with files when ``attachments`` lists (file name, content type, bytes): stored with
+    the message (``MessageAttachment``), sent with it at every attempt."""
+    attachments = list(attachments or [])
+    if sum(len(content) for _name, _type, content in attachments) > ATTACHMENTS_MAX_BYTES:
+        raise AttachmentsTooLarge()
     held, muted, event = _prepare(user=user, kind=kind, channel=Message.Channel.EMAIL, sensitive=sensitive, event=event)
     message = Message(
         event=event,
@@ -193,6 +212,15 @@ def message_queue_email(
         kind=kind,
         sensitive=sensitive,
         next_attempt_at=clock.now(),
+    )
+    if not attachments:
+        return _queue_one(message, held=held, muted=muted)
+    message.save()  # the files are written before the delivery task can read them
+    MessageAttachment.objects.bulk_create(
+        MessageAttachment(
+            message=message, name=name[:200], content_type=content_type[:120], content=content, size=len(content)
+        )
+        for name, content_type, content in attachments
     )
     return _queue_one(message, held=held, muted=muted)
 
@@ -324,6 +352,8 @@ def _send(message: Message) -> str:
         email = EmailMultiAlternatives(
             subject=message.subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient]
         )
+        for attachment in message.attachments.all():
+            email.attach(attachment.name, bytes(attachment.content), attachment.content_type)
         email.send(fail_silently=False)
         return ""
     return ""
@@ -353,6 +383,7 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> Message 
                 if message.sensitive:
                     # A code or password that never arrived is useless and must not stay readable.
                     message.body = Message.REDACTED
+                    message.attachments.all().delete()
                 logger.error("outbox: message %s failed for good: %s", message.pk, exc)
             else:
                 message.next_attempt_at = now + retry_delay(message.attempts)
@@ -367,6 +398,7 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> Message 
         message.last_error = ""
         if message.sensitive:
             message.body = Message.REDACTED
+            message.attachments.all().delete()
         message.save(
             update_fields=["attempts", "provider_id", "status", "sent_at", "next_attempt_at", "last_error", "body"]
         )
