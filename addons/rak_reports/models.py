@@ -58,3 +58,34 @@ class ActiveDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.user_id}"
+
+
+class MonthlyReport(models.Model):
+    """The monthly report of one month (``rak_reports.monthly``): every report for that month as one
+    XLSX and one PDF, e-mailed to the « direction » group. One row per month (the scheduler's job
+    sends it once); « Envoyer le rapport mensuel maintenant » sends it again and says who asked."""
+
+    month = models.DateField(_("mois"), unique=True, help_text=_("Premier jour du mois du rapport."))
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    recipients = models.JSONField(_("destinataires"), default=list, blank=True)
+    reports = models.JSONField(_("rapports inclus"), default=list, blank=True)
+    failed_reports = models.JSONField(_("rapports en erreur"), default=list, blank=True)
+    sent_count = models.PositiveSmallIntegerField(_("envois"), default=0)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("envoyé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Vide : envoyé par la tâche planifiée."),
+    )
+
+    class Meta:
+        verbose_name = _("rapport mensuel")
+        verbose_name_plural = _("rapports mensuels")
+        ordering = ["-month"]
+        permissions = [("send_monthlyreport", _("Peut envoyer le rapport mensuel maintenant"))]
+
+    def __str__(self) -> str:
+        return f"{self.month:%m/%Y}"
