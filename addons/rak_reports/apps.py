@@ -12,7 +12,7 @@ class RakReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from rak_base.api import job_register
-        from rak_reports import matviews
+        from rak_reports import matviews, monthly
         from rak_reports.reports import load_all
 
         load_all()  # each report module registers its report and its materialised views
@@ -24,3 +24,4 @@ class RakReportsConfig(AppConfig):
             every=timedelta(minutes=15),
             label=_("Rapports : rafraîchir les agrégats"),
         )
+        monthly.register()  # the monthly report to the direction (rak_reports.monthly)
