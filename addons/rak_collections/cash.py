@@ -286,10 +286,3 @@ def closing_lines_by_method(closing: CashClosing) -> list[CashClosingLine]:
     for line in lines:
         line.label = labels.get(line.method, line.method)
     return lines
-
-
-def closing_adjustments(closing: CashClosing) -> list[CashClosingEntry]:
-    return list(
-        closing.entries.filter(late=True).select_related("payment", "payment__customer")
-        | closing.entries.filter(kind=CashClosingEntry.Kind.REVERSED).select_related("payment", "payment__customer")
-    )
