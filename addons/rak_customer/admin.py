@@ -15,9 +15,10 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db.models import Case, OuterRef, Q, Subquery, Value, When
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.template.defaultfilters import truncatechars
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
@@ -60,6 +61,9 @@ from rak_customer.services import (
     dossier_save,
     password_reset,
 )
+from rak_customer.timeline import PAGE_SIZE as TIMELINE_PAGE_SIZE
+from rak_customer.timeline import Cursor, customer_summary, timeline_page
+from rak_customer.timeline import hooks_register as timeline_hooks_register
 from rak_customer.validators import InvalidIdentity, cin_normalize, ice_normalize
 
 CUSTOMER_MESSAGES_SHOWN = 50
@@ -500,8 +504,62 @@ class CustomerAdmin(EInvoiceAdminMixin, CustomerNotificationPreferencesMixin, Hi
 
         request._rak_after_save = send
 
+    def get_urls(self):
+        timeline = path(
+            "<int:customer_id>/chronologie/",
+            self.admin_site.admin_view(self.timeline_view),
+            name="rak_customer_customer_timeline",
+        )
+        return [timeline, *super().get_urls()]
+
+    def timeline_context(self, request, customer_id: int, *, first_page: bool) -> dict:
+        """The timeline's page asked by the query string: ``type`` (kinds, repeated; none: all),
+        ``avant`` (the cursor of « Voir plus »). A malformed value is ignored, never an error."""
+        kinds = [kind for kind in request.GET.getlist("type") if kind.replace("_", "").isalpha()][:30] or None
+        before = None if first_page else Cursor.decode(request.GET.get("avant"))
+        page = timeline_page(
+            user=request.user, customer_id=customer_id, before=before, limit=TIMELINE_PAGE_SIZE, kinds=kinds
+        )
+        selected = set(kinds) if kinds else {kind.code for kind in page.kinds}
+        more_url = ""
+        if page.next_cursor is not None:
+            query = QueryDict(mutable=True)
+            if kinds:
+                query.setlist("type", kinds)
+            query["avant"] = page.next_cursor.encode()
+            more_url = reverse("admin:rak_customer_customer_timeline", args=[customer_id]) + "?" + query.urlencode()
+        return {
+            "timeline": page,
+            "timeline_kinds": [(kind, kind.code in selected) for kind in page.kinds],
+            "timeline_more_url": more_url,
+            "timeline_url": reverse("admin:rak_customer_customer_timeline", args=[customer_id]),
+        }
+
+    def timeline_view(self, request, customer_id: int):
+        """« Voir plus »: the next page of the timeline, as rows to append (``fragment=1``, the
+        page's script) or as a page of its own (without JavaScript)."""
+        customer = Customer.objects.filter(pk=customer_id).first()
+        if customer is None or not self.has_view_or_change_permission(request, customer):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            **self.timeline_context(request, customer_id, first_page=False),
+            "opts": self.opts,
+            "original": customer,
+            "title": _("Chronologie de %(customer)s") % {"customer": f"{customer.code} — {customer.display_name}"},
+            "customer_url": reverse("admin:rak_customer_customer_change", args=[customer_id]),
+        }
+        if request.GET.get("fragment"):
+            return TemplateResponse(request, "admin/rak_customer/customer/timeline_rows.html", context)
+        return TemplateResponse(request, "admin/rak_customer/customer/timeline_page.html", context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
+        if str(object_id).isdigit() and request.method == "GET":
+            extra_context.update(self.timeline_context(request, int(object_id), first_page=True))
+            extra_context["timeline_summary"] = customer_summary(
+                user=request.user, customer_id=int(object_id), now=clock.now()
+            )
         if request.user.has_perm("rak_base.view_message") and str(object_id).isdigit():
             extra_context["customer_messages_table"] = customer_messages_table(customer_messages(int(object_id)))
         if str(object_id).isdigit():
@@ -1033,6 +1091,11 @@ class ContactMessageAdmin(QueueAdminMixin, ModelAdmin):
     @display(description=_("statut"), ordering="status", label={"NEW": "warning", "HANDLED": "success"})
     def status_display(self, obj: ContactMessage):
         return obj.status, obj.get_status_display()
+
+
+# the customer 360's timeline: the messages sent to the customer (the higher addons subscribe their
+# own sources in their AppConfig.ready)
+timeline_hooks_register()
 
 
 # --- dashboard ---------------------------------------------------------------------------------

@@ -35,3 +35,6 @@ class RakRequestsConfig(AppConfig):
         escalation.jobs_register()
         actions.hooks_register()  # a reading's review decision back into the complaint's thread
         outages.register()
+        from rak_requests import timeline
+
+        timeline.register()  # the customer 360's timeline: requests and complaints
