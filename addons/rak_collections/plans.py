@@ -582,7 +582,7 @@ def templates_register() -> None:
                 "",
                 _(
                     "RAK : echeancier {number} accorde : {total} en {count} echeances, la 1re de {amount} le "
-                    "{first_date}. Factures dans Mes factures."
+                    '{first_date}. Factures dans "Autres factures".'
                 ),
             ),
             EMAIL: (
@@ -590,7 +590,8 @@ def templates_register() -> None:
                 _(
                     "Bonjour,\n\nUn échéancier de paiement n° {number} vous a été accordé pour une dette de {total}"
                     " (acompte : {down_payment}).\n\nCalendrier :\n{schedule}\n\nChaque échéance est une facture "
-                    "de votre espace « Mes factures » : réglez-la avant sa date, en agence ou en ligne. Une "
+                    "de la rubrique « Autres factures » de l'agence en ligne : réglez-la avant sa date, en agence "
+                    "ou en ligne. Une "
                     "échéance impayée met fin à l'échéancier et les relances reprennent.\n\nLa RAK"
                 ),
             ),
