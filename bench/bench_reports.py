@@ -123,7 +123,7 @@ WITH ph AS (
            count(*) OVER (PARTITION BY p.request_type_id) AS n
     FROM rak_requests_phase p),
 nt AS (SELECT count(DISTINCT request_type_id) AS n FROM rak_requests_phase),
-cu AS (SELECT min(id) AS lo, max(id) - min(id) + 1 AS span FROM rak_customer_customer),
+dd AS (SELECT min(id) AS lo, max(id) - min(id) + 1 AS span FROM rak_customer_dossier),
 ag AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM rak_base_user WHERE username LIKE 'bench-agent-%%'),
 s AS (
     SELECT 'BQ' || lpad(g::text, 8, '0') AS number,
@@ -139,17 +139,17 @@ st AS (
         2 + s.h %% 6 AS step
     FROM s)
 INSERT INTO rak_requests_servicerequest (
-    number, request_type_id, customer_id, phase_id, status, expected_action, data, channel, assigned_to_id,
+    number, request_type_id, customer_id, premises_id, phase_id, status, expected_action, data, channel, assigned_to_id,
     filed_at, phase_started_at, phase_due_at, processed_at)
-SELECT st.number, ph.request_type_id, c.id, ph.id, st.status, 'NONE', '{}'::jsonb,
+SELECT st.number, ph.request_type_id, d.customer_id, d.premises_id, ph.id, st.status, 'NONE', '{}'::jsonb,
        CASE WHEN st.h %% 3 = 0 THEN 'AGENCY' ELSE 'WEB' END, ag.id, st.filed,
        st.filed + (ph.position - 1) * st.step * interval '1 day',
        st.filed + ((ph.position - 1) * st.step + ph.sla_days) * interval '1 day',
        CASE WHEN st.status IN ('ACCEPTEE', 'REJETEE', 'ANNULEE')
             THEN least(st.filed + ph.position * st.step * interval '1 day', %(now)s) END
 FROM st
-CROSS JOIN nt CROSS JOIN cu
-JOIN rak_customer_customer c ON c.id = cu.lo + st.h %% cu.span
+CROSS JOIN nt CROSS JOIN dd
+JOIN rak_customer_dossier d ON d.id = dd.lo + st.h %% dd.span
 JOIN ag ON ag.k = (st.h / 11) %% %(agents)s
 JOIN ph ON ph.tk = st.h %% nt.n
        AND ph.position = CASE WHEN st.status = 'ACCEPTEE' THEN ph.n ELSE 1 + (st.h / 7) %% ph.n END
