@@ -1,5 +1,91 @@
-"""Portal usage counters for the adoption report (issue 14). Placeholder until the adoption part
-lands: passes every request through unchanged."""
+"""Portal usage counters for the adoption report (issue 14): the pages of the customer portal and of
+the API viewed per day (``PageHit``), and the portal accounts active per day (``ActiveDay``).
+
+Counted: successful (2xx) GET answers of the portal (URL namespace ``portal``) and of the API
+(``api``: the mobile app), by route name (« portal:bills », never the path with its ids), for
+visitors and customers. Never counted: staff (even on a portal page), the back office, static
+files, the web app's manifest and service worker, the API's schema and docs, errors, redirects.
+
+Cost: one ``INSERT … ON CONFLICT (day, route) DO UPDATE`` per counted page, and, once a day per
+account (remembered under a cache key), one ``INSERT … ON CONFLICT DO NOTHING`` of its active
+day. A failing counter never breaks the answer: it runs in a savepoint when a transaction is open
+(otherwise the single statement is its own transaction) and the error is logged."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from rak_base import clock
+from rak_reports.models import ActiveDay, PageHit
+
+logger = logging.getLogger(__name__)
+
+NAMESPACES = frozenset({"portal", "api"})
+# not pages a person reads: the web app's files, the API's own description
+IGNORED_ROUTES = frozenset({"portal:manifest", "portal:service_worker", "api:schema", "api:docs"})
+ACTIVE_KEY = "rak_reports:active:{day}:{user}"
+ACTIVE_TTL = 26 * 3600  # a day and a margin: the key's day is in its name
+
+_HIT_SQL = (
+    f"INSERT INTO {PageHit._meta.db_table} (day, route, hits) VALUES (%s, %s, 1) "  # noqa: S608 - names from code
+    f"ON CONFLICT (day, route) DO UPDATE SET hits = {PageHit._meta.db_table}.hits + 1"
+)
+_ACTIVE_SQL = (
+    f"INSERT INTO {ActiveDay._meta.db_table} (day, user_id) VALUES (%s, %s) "  # noqa: S608 - names from code
+    "ON CONFLICT (day, user_id) DO NOTHING"
+)
+
+
+def usage_route(request) -> str:
+    """The route name to count this request under, or "" when it is not counted."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.namespaces or match.namespaces[0] not in NAMESPACES:
+        return ""
+    route = match.view_name if match.url_name else f"{match.namespaces[0]}:{match.route}"
+    if route in IGNORED_ROUTES:
+        return ""
+    return route[: PageHit._meta.get_field("route").max_length]
+
+
+def _is_staff(user) -> bool:
+    return bool(user.is_staff or user.is_superuser or getattr(user, "role", "") == "STAFF")
+
+
+def _execute(statements: list[tuple[str, list]]) -> None:
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+def usage_count(request, *, route: str) -> None:
+    """Count one page view (and the account's day, once a day). Never raises."""
+    user = getattr(request, "user", None)
+    authenticated = user is not None and user.is_authenticated
+    if authenticated and _is_staff(user):
+        return
+    try:
+        day = timezone.localdate(clock.now())
+        statements = [(_HIT_SQL, [day, route])]
+        key = ""
+        if authenticated:
+            key = ACTIVE_KEY.format(day=day.isoformat(), user=user.pk)
+            if cache.get(key) is None:
+                statements.append((_ACTIVE_SQL, [day, user.pk]))
+            else:
+                key = ""
+        if connection.in_atomic_block:  # a test, or a caller's transaction: keep it usable
+            with transaction.atomic():
+                _execute(statements)
+        else:  # autocommit: each statement is its own transaction
+            _execute(statements)
+        if key:
+            cache.set(key, 1, ACTIVE_TTL)
+    except Exception:  # noqa: BLE001 - a counter must never break the customer's page
+        logger.warning("portal usage not counted for %s", route, exc_info=True)
 
 
 class PortalUsageMiddleware:
@@ -7,4 +93,9 @@ class PortalUsageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.method == "GET" and 200 <= response.status_code < 300:
+            route = usage_route(request)
+            if route:
+                usage_count(request, route=route)
+        return response
