@@ -32,7 +32,7 @@ from openpyxl.styles import Font
 from rak_base.outbox import message_queue_email
 from rak_base.pdf import pdf_render
 from rak_reports.cells import XLSX_FORMATS, xlsx_cell
-from rak_reports.exports import XLSX_TYPE, _sheet_title, _write_rows, result_context
+from rak_reports.exports import BOLD, XLSX_TYPE, _sheet_title, result_context
 from rak_reports.models import MonthlyReport
 from rak_reports.query import ReportFilters, add_months
 from rak_reports.reports import TEXT, Report, ReportResult, reports_registered
@@ -84,14 +84,39 @@ def reports_build(*, month: date, now: datetime) -> tuple[list[tuple[Report, Rep
     return [built[r.slug] for r in reports if r.slug in built], [r for r in reports if r.slug not in built]
 
 
+def _append(ws, values: list, kinds: list[str] | None = None, *, bold: bool = False) -> None:
+    """One row of typed cells (``exports``' number formats), whatever the width of the rows above
+    (several blocks share a report's sheet)."""
+    kinds = kinds or [TEXT] * len(values)
+    ws.append([xlsx_cell(v, k) for v, k in zip(values, kinds, strict=True)])
+    for column, kind in enumerate(kinds, start=1):
+        cell = ws.cell(row=ws.max_row, column=column)
+        if kind in XLSX_FORMATS:
+            cell.number_format = XLSX_FORMATS[kind]
+        if bold:
+            cell.font = BOLD
+
+
+def _block(ws, headers: list[str], kinds: list[str], data: list[list], totals: list | None = None) -> None:
+    _append(ws, headers, bold=True)
+    for row in data:
+        _append(ws, row, kinds)
+    if totals is not None:
+        _append(ws, totals, kinds, bold=True)
+
+
+def _widths(ws) -> None:
+    for column in ws.columns:
+        width = max((len(str(c.value)) for c in column if c.value is not None), default=8)
+        ws.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 60)
+
+
 def _kpi_rows(ws, result: ReportResult) -> None:
     if not result.kpis:
         return
-    _write_rows(ws, [_("Indicateur"), _("Valeur")], [TEXT, TEXT], [])
+    _append(ws, [_("Indicateur"), _("Valeur")], bold=True)
     for kpi in result.kpis:
-        ws.append([kpi.label, xlsx_cell(kpi.value, kpi.kind)])
-        if kpi.kind in XLSX_FORMATS:
-            ws.cell(row=ws.max_row, column=2).number_format = XLSX_FORMATS[kpi.kind]
+        _append(ws, [str(kpi.label), kpi.value], [TEXT, kpi.kind])
 
 
 def _heading(ws, text: str) -> None:
@@ -135,18 +160,18 @@ def monthly_xlsx(
                 [label] + [s.values[i] if i < len(s.values) else None for s in chart.series]
                 for i, label in enumerate(chart.labels)
             ]
-            _write_rows(ws, ["", *(str(s.name) for s in chart.series)], kinds, data)
+            _block(ws, ["", *(str(s.name) for s in chart.series)], kinds, data)
         for table in result.tables:
             _heading(ws, str(table.title))
             kinds = [c.kind for c in table.columns]
             data = [[row.get(c.key) for c in table.columns] for row in table.rows]
             totals = [table.totals.get(c.key) for c in table.columns] if table.totals else None
-            _write_rows(ws, [str(c.label) for c in table.columns], kinds, data, totals)
-    _write_rows(
-        summary, [_("Rapport"), _("Feuille")], [TEXT, TEXT], [(title, sheet) for title, sheet, _as_of in sheets]
-    )
+            _block(ws, [str(c.label) for c in table.columns], kinds, data, totals)
+        _widths(ws)
+    _block(summary, [_("Rapport"), _("Feuille")], [TEXT, TEXT], [[title, sheet] for title, sheet, _as_of in sheets])
     for report in failed:
         summary.append([str(report.title), _("non disponible (erreur, voir les tâches planifiées)")])
+    _widths(summary)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
