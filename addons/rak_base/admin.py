@@ -863,3 +863,8 @@ _reregister_task_results()
 
 # « Modèles de messages » (the wording of SMS, e-mails and notifications), in its own module
 from rak_base import admin_templates  # noqa: E402, F401
+
+# « Exporter (XLSX) » on every back-office list (issue 14), in its own module
+from rak_base.admin_exports import exports_install  # noqa: E402
+
+exports_install(admin.site)
