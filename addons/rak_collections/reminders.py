@@ -64,13 +64,13 @@ JOB_NAME = "collections_reminders"
 NOTICE_DAYS = 10
 
 DEFAULT_PLAN = {
-    "name": "Plan de relance standard",
+    "name": "Plan de relance standard",  # i18n: not for customers
     "min_amount": Decimal("50.00"),
     "steps": (
-        (3, ReminderStep.Action.SMS, "Rappel par SMS"),
-        (10, ReminderStep.Action.EMAIL, "Rappel par e-mail"),
-        (20, ReminderStep.Action.FORMAL_NOTICE, "Mise en demeure"),
-        (30, ReminderStep.Action.CUTOFF, "Ordre de coupure"),
+        (3, ReminderStep.Action.SMS, "Rappel par SMS"),  # i18n: not for customers
+        (10, ReminderStep.Action.EMAIL, "Rappel par e-mail"),  # i18n: not for customers
+        (20, ReminderStep.Action.FORMAL_NOTICE, "Mise en demeure"),  # i18n: not for customers
+        (30, ReminderStep.Action.CUTOFF, "Ordre de coupure"),  # i18n: not for customers
     ),
 }
 
