@@ -4,7 +4,8 @@ the API viewed per day (``PageHit``), and the portal accounts active per day (``
 Counted: successful (2xx) GET answers of the portal (URL namespace ``portal``) and of the API
 (``api``: the mobile app), by route name (« portal:bills », never the path with its ids), for
 visitors and customers. Never counted: staff (even on a portal page), the back office, static
-files, the web app's manifest and service worker, the API's schema and docs, errors, redirects.
+files, the web app's manifest, service worker and offline page (fetched by the worker itself), health
+checks, the API's schema and docs, errors, redirects.
 
 Cost: one ``INSERT … ON CONFLICT (day, route) DO UPDATE`` per counted page, and, once a day per
 account (remembered under a cache key), one ``INSERT … ON CONFLICT DO NOTHING`` of its active
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 NAMESPACES = frozenset({"portal", "api"})
 # not pages a person reads: the web app's files, the API's own description
-IGNORED_ROUTES = frozenset({"portal:manifest", "portal:service_worker", "api:schema", "api:docs"})
+IGNORED_ROUTES = frozenset({"portal:manifest", "portal:service_worker", "portal:offline", "api:schema", "api:docs"})
 ACTIVE_KEY = "rak_reports:active:{day}:{user}"
 ACTIVE_TTL = 26 * 3600  # a day and a margin: the key's day is in its name
 
@@ -46,7 +47,7 @@ def usage_route(request) -> str:
     if match is None or not match.namespaces or match.namespaces[0] not in NAMESPACES:
         return ""
     route = match.view_name if match.url_name else f"{match.namespaces[0]}:{match.route}"
-    if route in IGNORED_ROUTES:
+    if route in IGNORED_ROUTES or "health" in route:  # a probe is not a visit
         return ""
     return route[: PageHit._meta.get_field("route").max_length]
 

@@ -279,3 +279,7 @@ class OutboxReport(Report):
         return ReportResult(
             kpis=kpis, charts=charts, tables=tables, notes=notes, data_as_of=matviews_freshness(self.matviews)
         )
+
+    def headline(self, filters: ReportFilters, *, now: datetime.datetime) -> list[Kpi]:
+        kpis = {k.key: k for k in self.build(filters, now=now).kpis}
+        return [kpis["sent"], kpis["failure-rate"], kpis["segments"]]

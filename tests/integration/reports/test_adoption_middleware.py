@@ -106,6 +106,7 @@ def test_staff_back_office_errors_redirects_posts_and_files_are_not_counted(clie
     client.post(reverse("portal:login"), {"username": "x", "password": "y"})
     client.get(reverse("portal:manifest"))
     client.get(reverse("portal:service_worker"))
+    client.get(reverse("portal:offline"))
     api_client().get("/api/v1/devices/")  # 401
     assert hits() == {}
     assert not ActiveDay.objects.filter(user=staff).exists()

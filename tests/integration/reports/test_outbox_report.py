@@ -160,3 +160,11 @@ def test_page_xlsx_pdf(client, scenario, now, django_assert_max_num_queries):
     assert lines[4][-1] == 8  # totals
     pdf = client.get(reverse("reports:report_pdf", args=["messages"]), params)
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_dashboard_headline(client, scenario):
+    staff_in("direction", client=client)
+    html = client.get(reverse("reports:dashboard"), {"du": "2026-01", "au": "2026-03"}).content.decode()
+    section = html[html.index('data-testid="dashboard-section-messages"') :]
+    for key in ("kpi-sent", "kpi-failure-rate", "kpi-segments"):
+        assert f'data-testid="{key}"' in section
