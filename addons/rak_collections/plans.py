@@ -334,6 +334,11 @@ def payment_plan_grant(
                 Instalment.objects.create(plan=plan, position=position, due_date=due, amount=amount, bill=bill)
         except (CreditNoteRefused, UnableToIssueBill) as exc:
             raise PlanRefused(exc.message) from exc
+    # an instalment paid at once by credit the customer held: announced before its Instalment row existed
+    plans_complete_settled(
+        bill_ids=list(plan.instalments.filter(bill__settled_at__isnull=False).values_list("bill_id", flat=True))
+    )
+    plan.refresh_from_db(fields=["status", "closed_at"])
     _notify_granted(plan, customer=customer, terms=terms)
     return plan
 

@@ -170,3 +170,15 @@ def test_portal_lists_the_instalment_bills(client, now):
     body = html.unescape(page.content.decode())
     assert instalment_bill.number in body
     assert "Échéance d'un échéancier" in body
+
+
+def test_plan_page_queries_do_not_grow_with_instalments(client, debtor, now, django_assert_max_num_queries):
+    customer, bills = debtor
+    agent = staff_in("recouvrement", client=client)
+    plan = payment_plan_grant(
+        customer=customer, bills=bills, instalments=24, first_due_date=datetime.date(2026, 4, 1), by=agent, now=now
+    )
+    with django_assert_max_num_queries(30):
+        page = client.get(reverse("admin:rak_collections_paymentplan_change", args=[plan.pk]))
+    assert page.status_code == 200
+    assert page.content.decode().count("F2026-") >= 24 + 2
