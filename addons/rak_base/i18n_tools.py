@@ -73,6 +73,7 @@ BACKOFFICE_ONLY = (
     "rak_payment_cmi/csvfiles.py",
     "rak_requests/complaints/escalation.py",  # the escalation job's report to staff
     "rak_requests/complaints/seeding.py",
+    "*/timeline.py",  # the customer 360's timeline (issue 14): rak_customer, rak_billing, rak_requests, rak_collections
 )
 
 
