@@ -503,6 +503,18 @@ UNFOLD = {
                         "link": reverse_lazy("reports:dashboard"),
                         "permission": lambda request: request.user.has_perm("rak_reports.view_reports"),
                     },
+                    {
+                        "title": _("Agrégats des rapports"),
+                        "icon": "database",
+                        "link": reverse_lazy("admin:rak_reports_reportview_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_reports.view_reportview"),
+                    },
+                    {
+                        "title": _("Rapports mensuels"),
+                        "icon": "forward_to_inbox",
+                        "link": reverse_lazy("admin:rak_reports_monthlyreport_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_reports.view_monthlyreport"),
+                    },
                 ],
             },
             {
@@ -801,6 +813,53 @@ UNFOLD = {
                         "icon": "edit_note",
                         "link": reverse_lazy("admin:rak_base_messagetemplate_changelist"),
                         "permission": lambda request: request.user.has_perm("rak_base.view_messagetemplate"),
+                    },
+                ],
+            },
+            {
+                "title": _("Recouvrement"),
+                "items": [
+                    {
+                        "title": _("Dossiers de recouvrement"),
+                        "icon": "gavel",
+                        "link": reverse_lazy("admin:rak_collections_dunningcase_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_collections.view_dunningcase"),
+                    },
+                    {
+                        "title": _("Plans de relance"),
+                        "icon": "campaign",
+                        "link": reverse_lazy("admin:rak_collections_reminderplan_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_collections.view_reminderplan"),
+                    },
+                    {
+                        "title": _("Ordres de coupure"),
+                        "icon": "power_off",
+                        "link": reverse_lazy("admin:rak_collections_cutofforder_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_collections.view_cutofforder"),
+                    },
+                    {
+                        "title": _("Ordres de rétablissement"),
+                        "icon": "power",
+                        "link": reverse_lazy("admin:rak_collections_reconnectionorder_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_collections.view_reconnectionorder"),
+                    },
+                    {
+                        "title": _("Échéanciers"),
+                        "icon": "event_repeat",
+                        "link": reverse_lazy("admin:rak_collections_paymentplan_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_collections.view_paymentplan"),
+                    },
+                    {
+                        "title": _("Clôtures de caisse"),
+                        "icon": "point_of_sale",
+                        "link": reverse_lazy("admin:rak_collections_cashclosing_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_collections.view_cashclosing"),
+                    },
+                    {
+                        "title": _("Postes de guichet"),
+                        "icon": "storefront",
+                        "link": reverse_lazy("admin:rak_collections_counterpost_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_collections.view_counterpost"),
                     },
                 ],
             },

@@ -254,7 +254,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
     "direction": GroupSpec(
         label="Direction",
         include=(
-            "rak_reports.view_reports",
+            "rak_reports.view_*",  # the reports, their aggregates' freshness, the monthly reports sent
             *_CUSTOMER_360_VIEW,
             "rak_billing.view_bill",
             "rak_billing.view_billline",
