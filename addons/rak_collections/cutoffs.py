@@ -401,6 +401,22 @@ def on_bills_settled(*, bill_ids: list[int], customer_ids: list[int] | None = No
     reconnections_issue(customer_ids=customers, now=now)
 
 
+def orders_sweep(*, now: datetime.datetime) -> tuple[int, int]:
+    """What the hook does, for every customer with an order pending (the reminders' job runs it):
+    (orders cancelled, reconnections issued)."""
+    customers = set(
+        CutoffOrder.objects.filter(
+            Q(status=CutoffOrder.Status.ISSUED) | Q(status=CutoffOrder.Status.EXECUTED, reconnection__isnull=True)
+        ).values_list("customer_id", flat=True)
+    )
+    if not customers:
+        return 0, 0
+    with transaction.atomic():
+        cancelled = orders_cancel_paid(customer_ids=customers, now=now)
+        issued = reconnections_issue(customer_ids=customers, now=now)
+    return cancelled, len(issued)
+
+
 @transaction.atomic
 def reconnection_order_execute(
     *, order: ReconnectionOrder | int, now: datetime.datetime, by, note: str = ""

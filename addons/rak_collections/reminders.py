@@ -50,6 +50,7 @@ from rak_collections.cutoffs import (
     customers_under_plan,
     cutoff_order_issue,
     local_day,
+    orders_sweep,
     overdue_amounts,
     plan_for,
 )
@@ -120,12 +121,27 @@ def cases_close_paid(*, now: datetime.datetime, customer_ids: Iterable[int] | No
     if not cases:
         return 0
     overdue = overdue_amounts(as_of=local_day(now), customer_ids={c.customer_id for c in cases})
-    paid = [
-        case.pk
+    settled = [
+        case
         for case in cases
         if overdue.get(case.customer_id, (ZERO, None))[0] < max(case.plan.min_amount, Decimal("0.01"))
     ]
-    return _close(paid, status=DunningCase.Status.PAID, reason=gettext("Dette échue réglée"), now=now)
+    if not settled:
+        return 0
+    # a payment plan's credit notes settle the debt too: those cases are « sous échéancier »
+    planned = customers_under_plan({case.customer_id for case in settled})
+    _close(
+        [case.pk for case in settled if case.customer_id in planned],
+        status=DunningCase.Status.PLAN,
+        reason=gettext("Échéancier accordé"),
+        now=now,
+    )
+    return _close(
+        [case.pk for case in settled if case.customer_id not in planned],
+        status=DunningCase.Status.PAID,
+        reason=gettext("Dette échue réglée"),
+        now=now,
+    )
 
 
 def on_bills_settled(*, bill_ids: list[int], customer_ids: list[int] | None = None, customer_id=None, **kwargs):
@@ -391,6 +407,9 @@ def reminders_run(*, now: datetime.datetime) -> str:
     """The daily pass (safe to run often): close, open, then do the steps due, each case alone."""
     paid = cases_close_paid(now=now)
     planned = cases_under_plan(now=now)
+    # a sweep behind « facture réglée »: a part payment settles no bill (no hook) yet may bring the
+    # debt under the minimum; a debt cleared otherwise still gets its reconnection
+    orders_sweep(now=now)
     opened = cases_open(now=now)
     events: list[ReminderEvent] = []
     each_item(

@@ -234,3 +234,16 @@ def test_reconnection_list_highlights_overdue_orders_and_reconnects(client):
     reconnection.refresh_from_db()
     assert reconnection.status == ReconnectionOrder.Status.EXECUTED
     assert Dossier.objects.get(pk=reconnection.dossier_id).status == Dossier.Status.ACTIVE
+
+
+def test_the_reminders_job_cancels_an_order_once_a_part_payment_brings_the_debt_under_the_minimum():
+    from rak_collections.reminders import reminders_run
+
+    customer, _dossiers, bill = debtor()
+    (order,) = cutoff_order_issue(customer=customer, now=at(30))
+    pay(customer, bill.total_ttc - Decimal("10.00"), at(30, hour=12))  # no bill settled: no hook
+    order.refresh_from_db()
+    assert order.status == CutoffOrder.Status.ISSUED
+    reminders_run(now=at(31))
+    order.refresh_from_db()
+    assert order.status == CutoffOrder.Status.CANCELLED

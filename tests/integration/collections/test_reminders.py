@@ -254,3 +254,23 @@ def test_accueil_cannot_edit_plans(client, plan):
     staff_in("accueil", client=client)
     response = client.get(reverse("admin:rak_collections_reminderplan_change", args=[plan.pk]))
     assert response.status_code in (302, 403)
+
+
+def test_a_payment_plan_settling_the_bills_marks_the_case_plan_not_paid(plan):
+    from rak_billing.api import credit_note_issue
+
+    customer, bill = debtor("+212661000420")
+    reminders_run(now=at(3))
+    PaymentPlan.objects.create(
+        number="ECH-T-2",
+        customer=customer,
+        total_amount=bill.total_ttc,
+        instalments_count=2,
+        first_due_date=DUE + datetime.timedelta(days=30),
+        created_at=at(4),
+        created_by=staff_in("recouvrement"),
+    )
+    # the plan covers the overdue bill with a credit note (rak_collections.plans): « facture réglée »
+    credit_note_issue(bill=bill, reason="Échéancier ECH-T-2", issue_date=at(4).date(), now=at(4))
+    case = DunningCase.objects.get(customer=customer)
+    assert case.status == DunningCase.Status.PLAN
