@@ -9,8 +9,9 @@ checks, the API's schema and docs, errors, redirects.
 
 Cost: one ``INSERT … ON CONFLICT (day, route) DO UPDATE`` per counted page, and, once a day per
 account (remembered under a cache key), one ``INSERT … ON CONFLICT DO NOTHING`` of its active
-day. A failing counter never breaks the answer: it runs in a savepoint when a transaction is open
-(otherwise the single statement is its own transaction) and the error is logged."""
+day, in one short transaction committed asynchronously (no wait for the disk: a crash may lose the
+last counts, never a page's time). A failing counter never breaks the answer: it runs in its own
+transaction, or in a savepoint when a transaction is open, and the error is logged."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ IGNORED_ROUTES = frozenset({"portal:manifest", "portal:service_worker", "portal:
 ACTIVE_KEY = "rak_reports:active:{day}:{user}"
 ACTIVE_TTL = 26 * 3600  # a day and a margin: the key's day is in its name
 
+# a lost count after a crash is acceptable, waiting for the WAL flush on every page is not: the
+# counter's own transaction commits asynchronously (≈ 0.5 ms instead of ≈ 4 ms here); SET LOCAL
+# never touches the connection's other transactions
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 _HIT_SQL = (
     f"INSERT INTO {PageHit._meta.db_table} (day, route, hits) VALUES (%s, %s, 1) "  # noqa: S608 - names from code
     f"ON CONFLICT (day, route) DO UPDATE SET hits = {PageHit._meta.db_table}.hits + 1"
@@ -78,11 +83,12 @@ def usage_count(request, *, route: str) -> None:
                 statements.append((_ACTIVE_SQL, [day, user.pk]))
             else:
                 key = ""
-        if connection.in_atomic_block:  # a test, or a caller's transaction: keep it usable
+        if connection.in_atomic_block:  # a test, or a caller's transaction: a savepoint keeps it usable
             with transaction.atomic():
                 _execute(statements)
-        else:  # autocommit: each statement is its own transaction
-            _execute(statements)
+        else:  # its own short transaction, committed without waiting for the disk
+            with transaction.atomic():
+                _execute([(_ASYNC_COMMIT, []), *statements])
         if key:
             cache.set(key, 1, ACTIVE_TTL)
     except Exception:  # noqa: BLE001 - a counter must never break the customer's page

@@ -130,3 +130,22 @@ def test_route_names_never_carry_ids(client):
     client.force_login(user)
     client.get(reverse("portal:verify"))
     assert all(":" in route and "/" not in route for route in hits())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_counter_commits_on_its_own(client, monkeypatch):
+    """As in production (autocommit): one short transaction committed without waiting for the disk;
+    a failure there is rolled back and the connection stays usable."""
+    customer, user = customer_with_account()
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("portal:dashboard")).status_code == 200
+    sql = usage_queries(captured)
+    assert len(sql) == 2
+    assert any("synchronous_commit" in q["sql"] for q in captured.captured_queries)
+    assert not connection.in_atomic_block
+    assert hits() == {"portal:dashboard": 1} and ActiveDay.objects.filter(user=user).count() == 1
+    monkeypatch.setattr(middleware, "_HIT_SQL", "INSERT INTO no_such_table VALUES (%s, %s)")
+    assert client.get(reverse("portal:notifications")).status_code == 200
+    assert client.get(reverse("portal:agencies")).status_code == 200
+    assert hits() == {"portal:dashboard": 1}
