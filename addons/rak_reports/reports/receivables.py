@@ -107,6 +107,26 @@ SELECT o.customer_id,
     )
 )
 
+CUSTOMERS = matview_register(
+    MatView(
+        name="receivables_customers",
+        label="créances ouvertes par client (total, plus ancienne échéance)",
+        sql=f"""{_OPEN_BILLS}
+SELECT o.customer_id,
+       COALESCE(c.agency_id, 0) AS agency_id,
+       c.kind AS customer_kind,
+       SUM(o.open_amount)::numeric(16, 2) AS open_total,
+       MIN(o.due_date) AS oldest_due
+  FROM open_bills o
+  JOIN {CUSTOMER} c ON c.id = o.customer_id
+ WHERE o.open_amount > 0
+ GROUP BY 1, 2, 3
+""",  # noqa: S608 - table names from code
+        unique=("customer_id",),
+        indexes=(("open_total", "customer_id"), ("oldest_due",)),
+    )
+)
+
 # (key, label, days overdue from, to — both included; None: no bound)
 BUCKETS = (
     ("d0_30", gettext_lazy("0–30 jours"), 1, 30),
@@ -131,45 +151,109 @@ def _bucket_sql(today: datetime.date) -> tuple[str, list]:
     return ", ".join(parts), params
 
 
-def ageing_by(filters: ReportFilters, group: str | None, *, today: datetime.date) -> list[dict]:
-    """Open amounts per bucket, grouped by ``group`` (a dimension column; None: one total row)."""
+def ageing(filters: ReportFilters, *, today: datetime.date) -> tuple[dict, list[dict], list[dict]]:
+    """Open amounts per bucket: the total, per district and per customer type, in one scan of the
+    due-date aggregate (GROUPING SETS)."""
     buckets, bucket_params = _bucket_sql(today)
     sql, params = where(filters, month=None, dims=DIMS)
-    select = f"{group} AS grp, " if group else ""
-    grouping = f"GROUP BY {group} ORDER BY {group}" if group else ""
     found = rows(
-        f"SELECT {select}{buckets}, COALESCE(SUM(open_amount), 0) AS open_total "  # noqa: S608 - names from code
-        f"FROM {DUE.table} WHERE {sql} {grouping}",
+        f"SELECT district, customer_kind, GROUPING(district) AS g_district, GROUPING(customer_kind) AS g_kind, "  # noqa: S608 - names from code
+        f"{buckets}, COALESCE(SUM(open_amount), 0) AS open_total "
+        f"FROM {DUE.table} WHERE {sql} GROUP BY GROUPING SETS ((), (district), (customer_kind))",
         bucket_params + params,
     )
     for row in found:
         for key in ("not_due", *(b[0] for b in BUCKETS), "open_total"):
             row[key] = round_money(row[key])
         row["overdue"] = sum((row[b[0]] for b in BUCKETS), ZERO)
-    return found
+    total = next(r for r in found if r["g_district"] and r["g_kind"])
+    by_district = sorted((r for r in found if not r["g_district"]), key=lambda r: r["district"])
+    by_kind = sorted((r for r in found if not r["g_kind"]), key=lambda r: r["customer_kind"])
+    for row in by_district:
+        row["grp"] = row["district"]
+    for row in by_kind:
+        row["grp"] = row["customer_kind"]
+    return total, by_district, by_kind
 
 
-def top_debtors(filters: ReportFilters, *, today: datetime.date, limit: int = TOP) -> tuple[list[dict], int]:
-    """The ``limit`` customers owing the most overdue money (ties: customer id), and how many
-    customers owe something overdue at all."""
+BATCH = 500
+MAX_BATCHES = 40
+
+
+def _overdue_of(customer_ids: list[int], filters: ReportFilters, *, today: datetime.date) -> list[dict]:
     sql, params = where(filters, month=None, dims=DIMS)
-    found = rows(
+    return rows(
         f"""SELECT customer_id,
                    SUM(open_amount) FILTER (WHERE due_date < %s) AS overdue,
                    COALESCE(SUM(open_amount) FILTER (WHERE due_date <= %s), 0) AS over_90,
                    SUM(open_amount) AS open_total,
                    MIN(due_date) AS oldest_due,
-                   SUM(bills) FILTER (WHERE due_date < %s) AS bills,
-                   COUNT(*) OVER () AS debtors
+                   SUM(bills) FILTER (WHERE due_date < %s) AS bills
               FROM {DEBTORS.table}
-             WHERE {sql}
+             WHERE customer_id = ANY(%s) AND {sql}
              GROUP BY customer_id
-            HAVING SUM(open_amount) FILTER (WHERE due_date < %s) > 0
-             ORDER BY overdue DESC, customer_id
-             LIMIT %s""",  # noqa: S608 - names from code
-        [today, today - datetime.timedelta(days=91), today, *params, today, limit],
+            HAVING SUM(open_amount) FILTER (WHERE due_date < %s) > 0""",  # noqa: S608 - names from code
+        [today, today - datetime.timedelta(days=91), today, customer_ids, *params, today],
     )
-    debtors = found[0]["debtors"] if found else 0
+
+
+def _top_rows(filters: ReportFilters, *, today: datetime.date, limit: int) -> list[dict]:
+    """The ``limit`` largest overdue amounts, exactly, without grouping every open bill: customers
+    are read by decreasing open total (``receivables_customers``, indexed), an upper bound of what
+    they owe overdue under any filter; a batch's overdue amounts are summed on the per-customer
+    index of ``receivables_debtors``; reading stops once the ``limit``-th amount found is at least
+    the next customer's open total."""
+    customer_sql, customer_params = where(filters, month=None, dims=("agency_id", "customer_kind"))
+    best: list[dict] = []
+    bound = None
+    for _batch in range(MAX_BATCHES):
+        page = rows(
+            f"SELECT customer_id, open_total FROM {CUSTOMERS.table} "  # noqa: S608 - names from code
+            f"WHERE oldest_due < %s AND {customer_sql} "
+            + ("AND (open_total, customer_id) < (%s, %s) " if bound else "")
+            + "ORDER BY open_total DESC, customer_id DESC LIMIT %s",
+            [today, *customer_params, *(bound or ()), BATCH],
+        )
+        if not page:
+            return best
+        best = sorted(
+            best + _overdue_of([r["customer_id"] for r in page], filters, today=today),
+            key=lambda r: (-r["overdue"], r["customer_id"]),
+        )[:limit]
+        bound = (page[-1]["open_total"], page[-1]["customer_id"])
+        if len(page) < BATCH or (len(best) == limit and best[-1]["overdue"] > bound[0]):
+            return best
+    # not converged (many customers owing far more than is overdue): group everything, exactly
+    sql, params = where(filters, month=None, dims=DIMS)
+    ids = [
+        r["customer_id"]
+        for r in rows(
+            f"SELECT customer_id FROM {DEBTORS.table} WHERE due_date < %s AND {sql} "  # noqa: S608
+            f"GROUP BY customer_id ORDER BY SUM(open_amount) DESC, customer_id LIMIT %s",
+            [today, *params, limit],
+        )
+    ]
+    return sorted(_overdue_of(ids, filters, today=today), key=lambda r: (-r["overdue"], r["customer_id"]))
+
+
+def debtors_count(filters: ReportFilters, *, today: datetime.date) -> int:
+    """How many customers owe something overdue (under the page's filters)."""
+    if filters.district or filters.service:
+        sql, params = where(filters, month=None, dims=DIMS)
+        return rows(
+            f"SELECT COUNT(DISTINCT customer_id) AS n FROM {DEBTORS.table} WHERE due_date < %s AND {sql}",  # noqa: S608
+            [today, *params],
+        )[0]["n"]
+    sql, params = where(filters, month=None, dims=("agency_id", "customer_kind"))
+    return rows(
+        f"SELECT COUNT(*) AS n FROM {CUSTOMERS.table} WHERE oldest_due < %s AND {sql}",  # noqa: S608
+        [today, *params],
+    )[0]["n"]
+
+
+def top_debtors(filters: ReportFilters, *, today: datetime.date, limit: int = TOP) -> list[dict]:
+    """The ``limit`` customers owing the most overdue money (ties: customer id), as table rows."""
+    found = _top_rows(filters, today=today, limit=limit)
     customers = Customer.objects.in_bulk([r["customer_id"] for r in found])
     agencies = dict(Agency.objects.values_list("id", "name"))
     out = []
@@ -192,7 +276,7 @@ def top_debtors(filters: ReportFilters, *, today: datetime.date, limit: int = TO
                 "bills": row["bills"],
             }
         )
-    return out, debtors
+    return out
 
 
 def _bucket_columns() -> list[Column]:
@@ -219,14 +303,13 @@ class ReceivablesReport(Report):
         "à la date du jour."
     )
     filters = ("district", "agency", "service", "customer_kind")
-    matviews = (DUE.name, DEBTORS.name)
+    matviews = (DUE.name, DEBTORS.name, CUSTOMERS.name)
 
     def build(self, filters: ReportFilters, *, now: datetime.datetime) -> ReportResult:
         today = timezone.localdate(now)
-        total = ageing_by(filters, None, today=today)[0]
-        by_district = ageing_by(filters, "district", today=today)
-        by_kind = ageing_by(filters, "customer_kind", today=today)
-        debtors, debtor_count = top_debtors(filters, today=today)
+        total, by_district, by_kind = ageing(filters, today=today)
+        debtors = top_debtors(filters, today=today)
+        debtor_count = debtors_count(filters, today=today)
         kinds = dict(Customer.Kind.choices)
         for row in by_district:
             row["label"] = row["grp"] or _("(factures sans dossier)")

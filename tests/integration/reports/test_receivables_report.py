@@ -216,3 +216,23 @@ def test_empty(now):
     result = build(now=now)
     assert kpis(result)["overdue"] == Decimal("0.00") and kpis(result)["debtors"] == 0
     assert kpis(result)["over-90-share"] is None
+
+
+@pytest.mark.parametrize("max_batches", [40, 2])  # 2: not converged, the exact grouping fallback
+def test_top_debtors_read_in_batches_are_exact(now, monkeypatch, max_batches):
+    from rak_reports.reports import receivables
+
+    monkeypatch.setattr(receivables, "BATCH", 4)
+    monkeypatch.setattr(receivables, "MAX_BATCHES", max_batches)
+    expected = {}
+    for i in range(12):
+        bill = bill_create(total_ht=str(100 + 7 * i), due_date=D(2026, 1, 10))
+        expected[bill.customer_id] = bill.total_ttc
+        if i % 3 == 0:  # a large bill not yet due: a high open total, no more overdue
+            bill_create(dossier=bill.dossier, period_start=D(2026, 2, 1), total_ht="5000.00", due_date=D(2026, 3, 20))
+    matviews_refresh_all(now=now)
+    rows = table(build(now=now), "debtors")
+    ranking = sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert [(r["customer"]["url"], r["overdue"]) for r in rows] == [
+        (reverse("admin:rak_customer_customer_change", args=[cid]), amount) for cid, amount in ranking
+    ]
