@@ -47,6 +47,9 @@ DEMO_STAFF_PASSWORD = "Agent-RAK-2026"  # noqa: S105 - documented demo login
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = "Admin-RAK-2026"  # noqa: S105 - documented demo login
 DEMO_STAFF_GROUP = "superviseur"
+DEMO_DIRECTION_USERNAME = "direction.demo"  # the reports (/backoffice/rapports/) as the direction sees them
+DEMO_DIRECTION_PASSWORD = "Direction-RAK-2026"  # noqa: S105 - documented demo login
+DEMO_DIRECTION_GROUP = "direction"
 
 DEFAULT_CUSTOMERS = 300
 DEFAULT_SEED = 2026
@@ -881,6 +884,7 @@ def _demo_logins(customer_code: str, site_url: str) -> list[tuple[str, str, str,
     return [
         ("Connexion client", customer_code, DEMO_CUSTOMER_PASSWORD, f"{site_url}/"),
         ("Back office", DEMO_STAFF_USERNAME, DEMO_STAFF_PASSWORD, f"{site_url}/backoffice/"),
+        ("Direction (rapports)", DEMO_DIRECTION_USERNAME, DEMO_DIRECTION_PASSWORD, f"{site_url}/backoffice/rapports/"),
         ("Super-administrateur", DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD, f"{site_url}/backoffice/"),
     ]
 
@@ -888,7 +892,7 @@ def _demo_logins(customer_code: str, site_url: str) -> list[tuple[str, str, str,
 @transaction.atomic
 def demo_logins_ensure(*, now: datetime) -> list[DemoLogin]:
     """Create (or reset to the documented passwords) the demo customer account — on the first
-    generated customer — the demo agent and the superuser."""
+    generated customer — the demo agent (superviseur), the direction's demo login and the superuser."""
     _refuse_in_production()
     User = get_user_model()
     code = str(CUSTOMER_CODE_START)
@@ -918,9 +922,10 @@ def demo_logins_ensure(*, now: datetime) -> list[DemoLogin]:
         },
     )
 
-    for username, password, superuser in (
-        (DEMO_STAFF_USERNAME, DEMO_STAFF_PASSWORD, False),
-        (DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD, True),
+    for username, password, superuser, group_name in (
+        (DEMO_STAFF_USERNAME, DEMO_STAFF_PASSWORD, False, DEMO_STAFF_GROUP),
+        (DEMO_DIRECTION_USERNAME, DEMO_DIRECTION_PASSWORD, False, DEMO_DIRECTION_GROUP),
+        (DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD, True, ""),
     ):
         staff = User.objects.filter(username=username).first() or User(username=username)
         staff.role = User.Role.STAFF
@@ -932,8 +937,8 @@ def demo_logins_ensure(*, now: datetime) -> list[DemoLogin]:
             staff.email = f"{username}@rak.example"
         staff.set_password(password)
         staff.save()
-        if not superuser:
-            group = Group.objects.filter(name=DEMO_STAFF_GROUP).first()
+        if group_name:
+            group = Group.objects.filter(name=group_name).first()
             if group is not None:
                 staff.groups.add(group)
     return [DemoLogin(*login) for login in _demo_logins(code, settings.SITE_URL)]

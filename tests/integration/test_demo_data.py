@@ -19,6 +19,8 @@ from rak_customer.demo import (
     DEMO_ADMIN_PASSWORD,
     DEMO_ADMIN_USERNAME,
     DEMO_CUSTOMER_PASSWORD,
+    DEMO_DIRECTION_PASSWORD,
+    DEMO_DIRECTION_USERNAME,
     DEMO_STAFF_PASSWORD,
     DEMO_STAFF_USERNAME,
     LOAD_ORDER,
@@ -256,12 +258,17 @@ def test_identities_phones_and_emails_are_valid(now):
 
 def test_command_prints_and_creates_working_demo_logins():
     Group.objects.get_or_create(name="superviseur")
+    Group.objects.get_or_create(name="direction")
 
     output = run_demo_data(customers=40)
 
     code = str(CUSTOMER_CODE_START)
     assert f"Connexion client : code client {code} / mot de passe {DEMO_CUSTOMER_PASSWORD}" in output
     assert f"Back office : http://127.0.0.1:8000/backoffice/ {DEMO_STAFF_USERNAME} / {DEMO_STAFF_PASSWORD}" in output
+    assert (
+        f"Direction (rapports) : http://127.0.0.1:8000/backoffice/rapports/ "
+        f"{DEMO_DIRECTION_USERNAME} / {DEMO_DIRECTION_PASSWORD}" in output
+    )
     assert Customer.objects.count() == 40
 
     customer = Customer.objects.get(code=code)
@@ -277,6 +284,10 @@ def test_command_prints_and_creates_working_demo_logins():
     agent = authenticate(login_request(), username=DEMO_STAFF_USERNAME, password=DEMO_STAFF_PASSWORD)
     assert agent is not None and agent.is_staff and not agent.is_superuser and agent.role == User.Role.STAFF
     assert agent.groups.filter(name="superviseur").exists()
+    direction = authenticate(login_request(), username=DEMO_DIRECTION_USERNAME, password=DEMO_DIRECTION_PASSWORD)
+    assert direction is not None and direction.is_staff and not direction.is_superuser
+    assert list(direction.groups.values_list("name", flat=True)) == ["direction"]
+    assert direction.email == "direction.demo@rak.example"  # the monthly report reaches it (var/mail/)
     admin = authenticate(login_request(), username=DEMO_ADMIN_USERNAME, password=DEMO_ADMIN_PASSWORD)
     assert admin is not None and admin.is_superuser and admin.is_staff
 
@@ -286,8 +297,8 @@ def test_demo_logins_are_idempotent(now):
     demo_logins_ensure(now=now)
     demo_logins_ensure(now=now)
 
-    usernames = [str(CUSTOMER_CODE_START), DEMO_STAFF_USERNAME, DEMO_ADMIN_USERNAME]
-    assert User.objects.filter(username__in=usernames).count() == 3
+    usernames = [str(CUSTOMER_CODE_START), DEMO_STAFF_USERNAME, DEMO_DIRECTION_USERNAME, DEMO_ADMIN_USERNAME]
+    assert User.objects.filter(username__in=usernames).count() == 4
     assert PortalAccount.objects.count() == 1
 
 
