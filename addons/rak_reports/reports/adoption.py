@@ -157,6 +157,47 @@ GROUP BY 1, 2, 3, 4
 )
 
 
+# the portal's most visited pages in words (others are shown by their route name)
+ROUTE_LABELS = {
+    "portal:home": gettext_lazy("Accueil"),
+    "portal:login": gettext_lazy("Connexion"),
+    "portal:dashboard": gettext_lazy("Tableau de bord"),
+    "portal:consumptions": gettext_lazy("Mes consommations et factures"),
+    "portal:bill_detail": gettext_lazy("Détail d'une facture"),
+    "portal:bill_pdf": gettext_lazy("Facture (PDF)"),
+    "portal:unpaid": gettext_lazy("Factures à payer"),
+    "portal:other_bills": gettext_lazy("Autres factures"),
+    "portal:pay_online": gettext_lazy("Paiement en ligne"),
+    "portal:pay_recap": gettext_lazy("Récapitulatif du paiement"),
+    "portal:payment_receipt": gettext_lazy("Reçu de paiement"),
+    "portal:quickpay": gettext_lazy("Payer mes factures (sans compte)"),
+    "portal:self_reading": gettext_lazy("Relève de mon index"),
+    "portal:reading_history": gettext_lazy("Historique des relevés"),
+    "portal:requests": gettext_lazy("Mes demandes"),
+    "portal:request_detail": gettext_lazy("Détail d'une demande"),
+    "portal:complaints": gettext_lazy("Mes réclamations"),
+    "portal:complaint_detail": gettext_lazy("Détail d'une réclamation"),
+    "portal:notifications": gettext_lazy("Notifications"),
+    "portal:profile": gettext_lazy("Mon profil"),
+    "portal:efacture": gettext_lazy("Facture électronique"),
+    "portal:e_invoice": gettext_lazy("Facture électronique"),
+    "portal:outages": gettext_lazy("Coupures et travaux"),
+    "portal:simulator": gettext_lazy("Simulateur de facture"),
+    "portal:agencies": gettext_lazy("Agences"),
+    "portal:attestations": gettext_lazy("Attestations"),
+    "portal:my_dossiers": gettext_lazy("Mes dossiers"),
+}
+
+
+def route_label(route: str) -> str:
+    label = ROUTE_LABELS.get(route)
+    return f"{label} ({route})" if label else route
+
+
+def route_channel(route: str) -> str:
+    return str(_("Application mobile") if route.startswith("api:") else _("Portail"))
+
+
 def _pct(part, whole) -> Decimal | None:
     if not whole:
         return None
@@ -306,7 +347,7 @@ class AdoptionReport(Report):
                 Chart(
                     "top-pages",
                     _("Pages les plus consultées"),
-                    [r["route"] for r in pages],
+                    [route_label(r["route"]) for r in pages],
                     [Series(_("Vues"), [int(r["hits"]) for r in pages])],
                     kind=COUNT,
                     horizontal=True,
@@ -341,8 +382,11 @@ class AdoptionReport(Report):
             Table(
                 "top-pages",
                 _("Pages les plus consultées"),
-                [Column("route", _("Page")), Column("hits", _("Vues"), COUNT)],
-                [{"route": r["route"], "hits": int(r["hits"])} for r in pages],
+                [Column("route", _("Page")), Column("channel", _("Canal")), Column("hits", _("Vues"), COUNT)],
+                [
+                    {"route": route_label(r["route"]), "channel": route_channel(r["route"]), "hits": int(r["hits"])}
+                    for r in pages
+                ],
                 note=_("Toutes les pages, quels que soient le quartier, l'agence et le type de client."),
             ),
             Table(

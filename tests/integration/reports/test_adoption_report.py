@@ -110,7 +110,8 @@ def test_figures_against_the_source_rows(scenario, now):
     assert figures["active-last"] == 0  # nobody in March
     assert figures["active-average"] == Decimal("1.0")  # (1 + 2 + 0) / 3
     pages = [(r["route"], r["hits"]) for r in table(result, "top-pages").rows]
-    assert pages == [("portal:dashboard", 12), ("portal:bills", 4)]
+    assert pages == [("Tableau de bord (portal:dashboard)", 12), ("portal:bills", 4)]
+    assert {r["channel"] for r in table(result, "top-pages").rows} == {"Portail"}
     devices = {r["platform"]: (r["devices"], r["users"]) for r in table(result, "devices").rows}
     assert devices == {"Android": (1, 1), "iOS": (1, 1)}  # the signed-out browser is not counted
 
@@ -131,7 +132,10 @@ def test_each_filter_narrows(scenario, now, filters, customers, accounts, create
     feb = next(r for r in table(result, "by-month").rows if r["month"] == "02/2026")
     assert feb["active_users"] == feb_active
     assert {r["platform"] for r in table(result, "devices").rows} == platforms
-    assert [r["route"] for r in table(result, "top-pages").rows] == ["portal:dashboard", "portal:bills"]
+    assert [r["route"] for r in table(result, "top-pages").rows] == [
+        "Tableau de bord (portal:dashboard)",
+        "portal:bills",
+    ]
 
 
 def test_agency_and_period(scenario, now):
@@ -140,7 +144,7 @@ def test_agency_and_period(scenario, now):
     december = build(now, DEC, DEC)
     assert kpis(december)["e-invoice-optins"] == 1
     assert kpis(december)["active-last"] == 1
-    assert [r["route"] for r in table(december, "top-pages").rows] == ["portal:home"]
+    assert [r["route"] for r in table(december, "top-pages").rows] == ["Accueil (portal:home)"]
 
 
 def test_page_xlsx_pdf(client, scenario, now, django_assert_max_num_queries):
@@ -169,3 +173,24 @@ def test_page_xlsx_pdf(client, scenario, now, django_assert_max_num_queries):
         assert list(line[:4]) == [row["month"], row["accounts_created"], row["active_users"], row["active_days"]]
     pdf = client.get(reverse("reports:report_pdf", args=["agence-en-ligne"]), params)
     assert pdf.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("slug", ["releves", "agence-en-ligne", "messages"])
+def test_hostile_filters_never_500(client, slug):
+    staff_in("direction", client=client)
+    for params in (
+        {"du": "x\x00"},
+        {"quartier": "a" * 5000},
+        {"agence": "-1"},
+        {"type_client": "<script>"},
+        {"du": "2026-01", "au": "2026-02", "metier": "' OR 1=1 --"},
+    ):
+        for name in ("reports:report", "reports:report_xlsx"):
+            response = client.get(reverse(name, args=[slug]), params)
+            assert response.status_code in (200, 400), (slug, params, response.status_code)
+
+
+def test_only_direction_reads_the_usage_reports(client):
+    staff_in("accueil", client=client)
+    for slug in ("releves", "agence-en-ligne", "messages"):
+        assert client.get(reverse("reports:report", args=[slug])).status_code == 403
