@@ -282,6 +282,18 @@ class FinanceReport(Report):
     )
     matviews = (BILLED.name, COLLECTED.name)
 
+    def headline(self, filters: ReportFilters, *, now: datetime.datetime) -> list[Kpi]:
+        """The dashboard's three figures, from the two aggregates only (no CMI, no district table)."""
+        billed = billed_by_month(filters).values()
+        net = sum((round_money(r["billed"]) - round_money(r["credited"]) for r in billed), ZERO)
+        collected = sum((r["collected"] for r in collected_by_month_method(filters)), ZERO)
+        collected = round_money(collected)
+        return [
+            Kpi(_("Facturé net"), net, MONEY, _("Factures émises moins avoirs, TTC"), key="billed"),
+            Kpi(_("Encaissé net"), collected, MONEY, _("Paiements moins annulations"), key="collected"),
+            Kpi(_("Taux d'encaissement"), _pct(collected, net), PERCENT, key="collection-rate"),
+        ]
+
     def build(self, filters: ReportFilters, *, now: datetime.datetime) -> ReportResult:
         months = filters.months()
         billed = billed_by_month(filters)

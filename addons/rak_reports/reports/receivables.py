@@ -305,18 +305,14 @@ class ReceivablesReport(Report):
     filters = ("district", "agency", "service", "customer_kind")
     matviews = (DUE.name, DEBTORS.name, CUSTOMERS.name)
 
-    def build(self, filters: ReportFilters, *, now: datetime.datetime) -> ReportResult:
+    def headline(self, filters: ReportFilters, *, now: datetime.datetime) -> list[Kpi]:
+        """The dashboard's three figures, without the top debtors."""
         today = timezone.localdate(now)
-        total, by_district, by_kind = ageing(filters, today=today)
-        debtors = top_debtors(filters, today=today)
-        debtor_count = debtors_count(filters, today=today)
-        kinds = dict(Customer.Kind.choices)
-        for row in by_district:
-            row["label"] = row["grp"] or _("(factures sans dossier)")
-        for row in by_kind:
-            row["label"] = str(kinds.get(row["grp"], row["grp"]))
-        bucket_labels = [str(b[1]) for b in BUCKETS]
-        kpis = [
+        total = ageing(filters, today=today)[0]
+        return self._kpis(total, debtors_count(filters, today=today), today)[:3]
+
+    def _kpis(self, total: dict, debtor_count: int, today: datetime.date) -> list[Kpi]:
+        return [
             Kpi(
                 _("Créances échues"),
                 total["overdue"],
@@ -335,6 +331,19 @@ class ReceivablesReport(Report):
             Kpi(_("Non échu"), total["not_due"], MONEY, _("Factures ouvertes pas encore échues"), key="not-due"),
             Kpi(_("Total restant dû"), total["open_total"], MONEY, key="open-total"),
         ]
+
+    def build(self, filters: ReportFilters, *, now: datetime.datetime) -> ReportResult:
+        today = timezone.localdate(now)
+        total, by_district, by_kind = ageing(filters, today=today)
+        debtors = top_debtors(filters, today=today)
+        debtor_count = debtors_count(filters, today=today)
+        kinds = dict(Customer.Kind.choices)
+        for row in by_district:
+            row["label"] = row["grp"] or _("(factures sans dossier)")
+        for row in by_kind:
+            row["label"] = str(kinds.get(row["grp"], row["grp"]))
+        bucket_labels = [str(b[1]) for b in BUCKETS]
+        kpis = self._kpis(total, debtor_count, today)
         charts = [
             Chart(
                 "ageing",

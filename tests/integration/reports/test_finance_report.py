@@ -256,3 +256,11 @@ def test_empty_database_and_dashboard(client, now):
     response = client.get(reverse("reports:dashboard"))
     assert response.status_code == 200
     assert 'data-testid="dashboard-section-encaissements"' in response.content.decode()
+
+
+def test_headline_equals_the_page(scenario, now):
+    for filters in (PERIOD, ReportFilters(month_from=JAN, month_to=MAR, district="Saknia")):
+        report = report_get("encaissements")
+        assert [(k.key, k.value) for k in report.headline(filters, now=now)] == [
+            (k.key, k.value) for k in report.build(filters, now=now).kpis[:3]
+        ]

@@ -236,3 +236,11 @@ def test_top_debtors_read_in_batches_are_exact(now, monkeypatch, max_batches):
     assert [(r["customer"]["url"], r["overdue"]) for r in rows] == [
         (reverse("admin:rak_customer_customer_change", args=[cid]), amount) for cid, amount in ranking
     ]
+
+
+def test_headline_equals_the_page(scenario, now):
+    for filters in (ALL, ReportFilters(month_from=ALL.month_from, month_to=ALL.month_to, district="Saknia")):
+        report = report_get("creances")
+        assert [(k.key, k.value) for k in report.headline(filters, now=now)] == [
+            (k.key, k.value) for k in report.build(filters, now=now).kpis[:3]
+        ]
