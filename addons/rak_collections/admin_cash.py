@@ -99,6 +99,21 @@ class AdjustmentInline(TabularInline):
         return f"{payment.customer.code} — {date_format(timezone.localtime(payment.paid_at), 'd/m/Y H:i')}"
 
 
+class DifferenceFilter(admin.SimpleListFilter):
+    title = _("écart")
+    parameter_name = "ecart"
+
+    def lookups(self, request, model_admin):
+        return (("avec", _("Avec écart")), ("sans", _("Sans écart")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "avec":
+            return queryset.exclude(difference=0)
+        if self.value() == "sans":
+            return queryset.filter(difference=0)
+        return queryset
+
+
 @admin.register(CashClosing)
 class CashClosingAdmin(ModelAdmin):
     list_display = (
@@ -112,7 +127,7 @@ class CashClosingAdmin(ModelAdmin):
         "explanation_short",
         "closed_at",
     )
-    list_filter = ("status", "agency", "day")
+    list_filter = ("status", DifferenceFilter, "agency", "day")
     date_hierarchy = "day"
     list_select_related = ("agency", "agent")
     search_fields = ("agent__username", "agent__last_name", "agent__first_name")

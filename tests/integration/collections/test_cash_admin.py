@@ -111,3 +111,22 @@ def test_agents_see_their_own_closings_supervisors_all(client, django_assert_max
         listing = client.get(reverse("admin:rak_collections_cashclosing_changelist"))
     assert reverse("admin:rak_collections_cashclosing_change", args=[closing_other.pk]) in listing.content.decode()
     assert client.get(reverse("admin:rak_collections_cashclosing_sheet", args=[closing_other.pk])).status_code == 200
+
+
+def test_supervisor_filters_closings_with_a_difference(client):
+    from rak_collections.cash import cash_closing_close
+
+    now = timezone.now()
+    exact, short = counter_agent(), counter_agent()
+    balanced = cash_closing_close(
+        agent=exact, day=timezone.localdate(), counted={"CASH": "0", "CHEQUE": "0"}, by=exact, now=now
+    )
+    missing = cash_closing_close(
+        agent=short, day=timezone.localdate(), counted={"CASH": "7", "CHEQUE": "0"}, explanation="x", by=short, now=now
+    )
+    staff_in("superviseur", client=client)
+    listing = client.get(reverse("admin:rak_collections_cashclosing_changelist") + "?ecart=avec")
+    body = listing.content.decode()
+    assert listing.status_code == 200
+    assert reverse("admin:rak_collections_cashclosing_change", args=[missing.pk]) in body
+    assert reverse("admin:rak_collections_cashclosing_change", args=[balanced.pk]) not in body

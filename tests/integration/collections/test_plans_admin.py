@@ -182,3 +182,17 @@ def test_plan_page_queries_do_not_grow_with_instalments(client, debtor, now, dja
         page = client.get(reverse("admin:rak_collections_paymentplan_change", args=[plan.pk]))
     assert page.status_code == 200
     assert page.content.decode().count("F2026-") >= 24 + 2
+
+
+@pytest.mark.parametrize("language", ["fr", "ar", "en"])
+def test_agreement_pdf_in_the_customers_language(debtor, now, language):
+    from rak_collections.admin_plans import plan_agreement_pdf
+
+    customer, bills = debtor
+    customer.language = language
+    customer.save(update_fields=["language"])
+    agent = staff_in("recouvrement")
+    plan = payment_plan_grant(
+        customer=customer, bills=bills, instalments=3, first_due_date=datetime.date(2026, 4, 1), by=agent, now=now
+    )
+    assert plan_agreement_pdf(plan, printed_at=now).startswith(b"%PDF")
