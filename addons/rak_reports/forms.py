@@ -82,6 +82,10 @@ class ReportFilterForm(forms.Form):
             if Premises.objects.filter(district=wanted).exists():
                 choices.append((wanted, wanted))
         self.fields["quartier"].choices = choices
+        if "du" in self.fields:  # the period shown is the one used: the last 12 months by default
+            default = self.default_filters()
+            self.fields["du"].initial = f"{default.month_from:%Y-%m}"
+            self.fields["au"].initial = f"{default.month_to:%Y-%m}"
         names = {
             "period": ("du", "au"),
             "district": ("quartier",),
