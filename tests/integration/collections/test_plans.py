@@ -236,3 +236,13 @@ def test_partly_paid_bill_covers_its_open_amount(debtor, agent, now):
     assert customer_balance(customer) == before
     assert LedgerEntry.objects.filter(customer=customer).aggregate(s=Sum("amount"))["s"] == before
     assert Payment.objects.count() == 1
+
+
+def test_wired_at_start_up_and_the_hook_costs_one_query_for_other_bills(debtor, django_assert_num_queries):
+    from rak_base.scheduler import jobs_registered
+    from rak_collections.plans import plans_complete_settled
+
+    assert "collections_plans_broken" in jobs_registered()
+    _customer, bills = debtor
+    with django_assert_num_queries(1):
+        assert plans_complete_settled(bill_ids=[b.pk for b in bills] * 2000) == []
