@@ -4,10 +4,10 @@ events that start a phase), SLA breaches (the engine's notion: an open request w
 deadline ``phase_due_at`` is past, ``rak_requests.services.overdue_filter``), by agency (the
 customer's) and by agent (the staff member the request is assigned to).
 
-Three aggregates, all at month (of filing) × district × agency × customer type grain:
+Four aggregates, all at month (of filing) × district × agency × customer type grain:
 
-- ``requests_monthly``: × type × status × agent: requests, and for those decided (accepted or
-  rejected) the days from filing to decision;
+- ``requests_monthly``: × type × status: requests, and for those decided (accepted or rejected)
+  the days from filing to decision; ``requests_agents``: the same × agent (assigned staff);
 - ``requests_open``: the open requests × type × phase × status × agent × phase deadline (the
   deadline is kept so that « en retard » is computed when the page is read, against its own
   ``now``, exactly as the engine does — no clock in the view's SQL);
@@ -79,7 +79,7 @@ MONTHLY = matview_register(
         name="requests_monthly",
         sql=f"""
             WITH base AS ({_BASE})
-            SELECT month, district, agency_id, customer_kind, request_type_id, status, agent_id,
+            SELECT month, district, agency_id, customer_kind, request_type_id, status,
                    count(*)::int AS requests,
                    count(*) FILTER (WHERE status IN ('ACCEPTEE', 'REJETEE') AND processed_at IS NOT NULL)::int
                        AS decided,
@@ -87,11 +87,32 @@ MONTHLY = matview_register(
                        FILTER (WHERE status IN ('ACCEPTEE', 'REJETEE') AND processed_at IS NOT NULL), 0)::numeric(18, 6)
                        AS decided_days
               FROM base
-             GROUP BY month, district, agency_id, customer_kind, request_type_id, status, agent_id
+             GROUP BY month, district, agency_id, customer_kind, request_type_id, status
         """,  # noqa: S608
-        unique=("month", "district", "agency_id", "customer_kind", "request_type_id", "status", "agent_id"),
+        unique=("month", "district", "agency_id", "customer_kind", "request_type_id", "status"),
         indexes=(("month",),),
-        label="demandes déposées par mois, type, statut, agence et agent",
+        label="demandes déposées par mois, type, statut et agence",
+    )
+)
+
+AGENTS = matview_register(
+    MatView(
+        name="requests_agents",
+        sql=f"""
+            WITH base AS ({_BASE})
+            SELECT month, district, agency_id, customer_kind, agent_id,
+                   count(*)::int AS requests,
+                   count(*) FILTER (WHERE status IN ('ACCEPTEE', 'REJETEE') AND processed_at IS NOT NULL)::int
+                       AS decided,
+                   COALESCE(sum(extract(epoch FROM processed_at - filed_at) / 86400.0)
+                       FILTER (WHERE status IN ('ACCEPTEE', 'REJETEE') AND processed_at IS NOT NULL), 0)::numeric(18, 6)
+                       AS decided_days
+              FROM base
+             GROUP BY month, district, agency_id, customer_kind, agent_id
+        """,  # noqa: S608
+        unique=("month", "district", "agency_id", "customer_kind", "agent_id"),
+        indexes=(("month",),),
+        label="demandes déposées par mois et agent affecté",
     )
 )
 
@@ -199,24 +220,31 @@ class RequestsReport(Report):
         "chaque phase, dépassements de délai (SLA), par agence et par agent."
     )
     filters = ("period", "district", "agency", "customer_kind")
-    matviews = ("requests_monthly", "requests_open", "requests_phase_times")
+    matviews = ("requests_monthly", "requests_agents", "requests_open", "requests_phase_times")
 
     # --- reads -----------------------------------------------------------------------------------
 
     def _monthly(self, filters: ReportFilters) -> list[dict]:
+        """By type and status, by agency, by month (one aggregate), and by agent (its own)."""
         sql, params = where(filters, dims=DIMS)
         return rows(
             f"""
             SELECT GROUPING(request_type_id, status) AS g_type, GROUPING(agency_id) AS g_agency,
-                   GROUPING(agent_id) AS g_agent, GROUPING(month) AS g_month,
-                   request_type_id, status, agency_id, agent_id, month,
+                   1 AS g_agent, GROUPING(month) AS g_month,
+                   request_type_id, status, agency_id, NULL::int AS agent_id, month,
                    sum(requests)::int AS requests, sum(decided)::int AS decided,
                    sum(decided_days) AS decided_days
               FROM {MONTHLY.table}
              WHERE {sql}
-             GROUP BY GROUPING SETS ((request_type_id, status), (agency_id), (agent_id), (month))
-            """,  # noqa: S608 - table from code, values bound
-            params,
+             GROUP BY GROUPING SETS ((request_type_id, status), (agency_id), (month))
+            UNION ALL
+            SELECT 1, 1, 0, 1, NULL, NULL, NULL, agent_id, NULL,
+                   sum(requests)::int, sum(decided)::int, sum(decided_days)
+              FROM {AGENTS.table}
+             WHERE {sql}
+             GROUP BY agent_id
+            """,  # noqa: S608 - tables from code, values bound
+            [*params, *params],
         )
 
     def _open(self, filters: ReportFilters, now: datetime) -> list[dict]:
