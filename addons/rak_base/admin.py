@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -374,7 +375,22 @@ class MessageAdmin(OutboxCostMixin, ModelAdmin):
     show_full_result_count = False
     actions = ("retry_selected",)
     fieldsets = (
-        (None, {"fields": ("channel", "recipient", "user", "kind", "subject", "body_masked", "sensitive", "sms_cost")}),
+        (
+            None,
+            {
+                "fields": (
+                    "channel",
+                    "recipient",
+                    "user",
+                    "kind",
+                    "subject",
+                    "body_masked",
+                    "attachments_display",
+                    "sensitive",
+                    "sms_cost",
+                )
+            },
+        ),
         (_("Acheminement"), {"fields": ("status", "attempts", "last_error", "provider_id")}),
         (_("Dates"), {"fields": ("created_at", "next_attempt_at", "sent_at", "read_at")}),
     )
@@ -385,6 +401,7 @@ class MessageAdmin(OutboxCostMixin, ModelAdmin):
         "kind",
         "subject",
         "body_masked",
+        "attachments_display",
         "sensitive",
         "sms_cost",
         "status",
@@ -426,6 +443,14 @@ class MessageAdmin(OutboxCostMixin, ModelAdmin):
 
     def has_retry_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("rak_base.change_message")
+
+    @display(description=_("pièces jointes"))
+    def attachments_display(self, obj: Message) -> str:
+        """Names, types and sizes of an e-mail's files (their bytes are not read)."""
+        found = obj.attachments.values_list("name", "content_type", "size")
+        return (
+            ", ".join(f"{name} ({content_type}, {filesizeformat(size)})" for name, content_type, size in found) or "—"
+        )
 
     @display(description=_("destinataire"), ordering="recipient")
     def recipient_display(self, obj: Message) -> str:

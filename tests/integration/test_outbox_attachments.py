@@ -96,3 +96,16 @@ def test_too_large_attachments_are_refused():
     with pytest.raises(AttachmentsTooLarge):
         message_queue_email(to="a@example.com", subject="s", body="b", attachments=[("gros.bin", "x/y", big)])
     assert Message.objects.count() == 0
+
+
+def test_the_outbox_page_lists_the_files(client):
+    from django.urls import reverse
+
+    from tests.factories import staff_in
+
+    staff_in("superviseur", client=client)
+    message = message_queue_email(to="direction@rak.example", subject="Rapport", body="Ci-joint.", attachments=FILES)
+    response = client.get(reverse("admin:rak_base_message_change", args=[message.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "rapport-2026-02.xlsx" in html and "rapport-2026-02.pdf (application/pdf, 14" in html
