@@ -274,3 +274,13 @@ def test_a_payment_plan_settling_the_bills_marks_the_case_plan_not_paid(plan):
     credit_note_issue(bill=bill, reason="Échéancier ECH-T-2", issue_date=at(4).date(), now=at(4))
     case = DunningCase.objects.get(customer=customer)
     assert case.status == DunningCase.Status.PLAN
+
+
+def test_a_run_with_nothing_due_costs_a_fixed_number_of_queries(plan, django_assert_max_num_queries):
+    for i in range(6):
+        debtor(f"+21266100043{i}", due=DUE - datetime.timedelta(days=60))  # every step's day has come
+    reminders_run(now=at(0))
+    assert ReminderEvent.objects.count() == 6  # the SMS each, the e-mail waits for the plan's spacing
+    with django_assert_max_num_queries(12):
+        reminders_run(now=at(3))
+    assert ReminderEvent.objects.count() == 6
