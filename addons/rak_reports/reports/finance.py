@@ -470,7 +470,10 @@ class FinanceReport(Report):
                     "collected": total_collected,
                     "share": Decimal("100.0") if total_collected else None,
                 },
-                note=_("Guichet : espèces et chèques en agence. Annulations : paiements annulés dans la période."),
+                note=_(
+                    "Guichet : espèces et chèques en agence. Annulations : paiements annulés dans la période. "
+                    "Les remboursements versés aux clients ne sont pas déduits."
+                ),
             ),
             Table(
                 "districts",

@@ -51,7 +51,7 @@ DIMS = ("district", "agency_id", "service", "customer_kind")
 TOP = 20
 
 _OPEN_BILLS = f"""
-WITH open_bills AS (
+WITH open_bills AS MATERIALIZED (
     SELECT b.id, b.customer_id, b.dossier_id, b.due_date,
            b.total_ttc - COALESCE((SELECT SUM(a.amount) FROM {ALLOCATION} a WHERE a.bill_id = b.id), 0) AS open_amount
       FROM {BILL} b

@@ -264,3 +264,25 @@ def test_headline_equals_the_page(scenario, now):
         assert [(k.key, k.value) for k in report.headline(filters, now=now)] == [
             (k.key, k.value) for k in report.build(filters, now=now).kpis[:3]
         ]
+
+
+@pytest.mark.parametrize("slug", ["encaissements", "creances"])
+def test_hostile_filters_never_500(client, slug):
+    staff_in("direction", client=client)
+    for params in (
+        {"quartier": "x' OR 1=1 --"},
+        {"agence": "abc"},
+        {"type_client": "<script>"},
+        {"metier": "GAZ"},
+        {"du": "2026-13"},
+    ):
+        response = client.get(reverse("reports:report", args=[slug]), params)
+        assert response.status_code in (200, 400), params  # a filter the report has not: ignored
+        xlsx = client.get(reverse("reports:report_xlsx", args=[slug]), params)
+        assert xlsx.status_code in (200, 400), params
+
+
+def test_accueil_cannot_read_finance(client):
+    staff_in("accueil", client=client)
+    assert client.get(reverse("reports:report", args=["encaissements"])).status_code == 403
+    assert client.get(reverse("reports:report_pdf", args=["creances"])).status_code == 403
