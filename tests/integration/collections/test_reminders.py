@@ -284,3 +284,22 @@ def test_a_run_with_nothing_due_costs_a_fixed_number_of_queries(plan, django_ass
     with django_assert_max_num_queries(12):
         reminders_run(now=at(3))
     assert ReminderEvent.objects.count() == 6
+
+
+def test_formal_notice_letter_in_the_customers_language_and_in_the_back_office(client, plan):
+    customer, _bill = debtor("+212661000440", email="nadia@example.ma", language="ar")
+    for day in (3, 10, 20):
+        reminders_run(now=at(day))
+    case = DunningCase.objects.get(customer=customer)
+    notice = case.events.get(action="FORMAL_NOTICE")
+    assert notice.outcome == "SENT" and notice.detail.startswith("Lettre ")
+    staff_in("recouvrement", client=client)
+    response = client.get(reverse("admin:rak_collections_dunningcase_notice_pdf", args=[case.pk]))
+    assert response.status_code == 200
+    pdf = b"".join(response.streaming_content) if response.streaming else response.content
+    assert pdf[:4] == b"%PDF"
+    # a case without a letter: 404, not a 500
+    other, _bill2 = debtor("+212661000441")
+    reminders_run(now=at(21))
+    other_case = DunningCase.objects.get(customer=other)
+    assert client.get(reverse("admin:rak_collections_dunningcase_notice_pdf", args=[other_case.pk])).status_code == 404
