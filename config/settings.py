@@ -102,6 +102,15 @@ try:
     COMPLAINT_PER_PHONE_DAILY = conf.int("complaints", "per_phone_daily", 5)
     COMPLAINT_PER_IP_HOURLY = conf.int("complaints", "per_ip_hourly", 10)
 
+    # The collections desk (rak_collections, issue 14): « frais de coupure » (DH HT, VAT « frais » on
+    # top) when no reminder plan gives its own (a plan's « frais de coupure » field), payment plans (minimum debt, most instalments, how many days
+    # an instalment may stay unpaid before the plan is broken, latest first due date).
+    COLLECTIONS_CUT_FEE = Decimal(conf.str("collections", "cut_fee", "100.00"))
+    COLLECTIONS_PLAN_MIN_DEBT = Decimal(conf.str("collections", "plan_min_debt", "500.00"))
+    COLLECTIONS_PLAN_MAX_INSTALMENTS = conf.int("collections", "plan_max_instalments", 24)
+    COLLECTIONS_PLAN_BROKEN_AFTER_DAYS = conf.int("collections", "plan_broken_after_days", 15)
+    COLLECTIONS_PLAN_FIRST_DUE_MAX_DAYS = conf.int("collections", "plan_first_due_max_days", 92)
+
     # The régie as every page, e-mail and document names it (rak_base.company): one legal name,
     # and the mandatory mentions of an invoice (CGI art. 145: ICE, identifiant fiscal, taxe
     # professionnelle), postal address and customer-service phone. The defaults are demo values,

@@ -77,6 +77,9 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.view_ledgerentry",
             "rak_billing.view_payment",
             "rak_billing.add_payment",
+            # the counter's cash closing (issue 14): « Clôturer ma caisse », their own closings
+            "rak_collections.add_cashclosing",
+            "rak_collections.view_cashclosing",
             # refunds (« Demande de remboursement »): read them, « Enregistrer le remboursement »
             "rak_billing.view_refund",
             "rak_billing.add_refund",
@@ -261,6 +264,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_billing.view_ledgerentry",
             "rak_billing.view_payment",
             "rak_collections.view_*",
+            "rak_collections.supervise_cashclosing",  # every agency's closings and their differences
             "rak_requests.view_servicerequest",
             "rak_requests.view_complaint",
         ),
