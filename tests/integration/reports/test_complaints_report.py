@@ -178,7 +178,7 @@ def test_each_filter_narrows(data, now):
 def test_page_xlsx_pdf_and_queries(data, client, now, django_assert_max_num_queries):
     staff_in("direction", client=client)
     query = {"du": "2026-01", "au": "2026-03", "metier": "ELECTRICITE"}
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(24):
         page = client.get(reverse("reports:report", args=["reclamations"]), query)
     assert page.status_code == 200
     html = page.content.decode()
