@@ -75,6 +75,20 @@ class ReconnectForm(forms.Form):
     note = forms.CharField(label=_("Observation"), required=False, max_length=2000, widget=forms.Textarea)
 
 
+#: order sheets printed at once (a day's round of a team)
+MAX_SHEETS = 200
+
+
+def _sheets_response(orders: list[CutoffOrder], filename: str) -> HttpResponse:
+    """One PDF, one page per order (the team's round sorted by district and address)."""
+    from rak_base.pdf import pdf_render
+
+    pdf = pdf_render(render_to_string("rak_collections/pdf/cutoff_order.html", {"orders": orders}))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
 def _form_page(admin_obj, request, *, order, form, title, submit, testid):
     context = {
         **admin_obj.admin_site.each_context(request),
@@ -107,6 +121,7 @@ class CutoffOrderAdmin(ModelAdmin):
     search_fields = ("number", "customer__code", "dossier__number")
     ordering = ("-issued_at", "-id")
     list_per_page = 50
+    actions = ("print_sheets",)
     actions_detail = ("sheet", "execute", "not_done")
     actions_row = ("sheet",)
     fields = (
@@ -204,13 +219,17 @@ class CutoffOrderAdmin(ModelAdmin):
 
     @action(description=_("Fiche d'intervention (PDF)"), permissions=["sheet"], icon="print")
     def sheet(self, request, object_id):
-        from rak_base.pdf import pdf_render
-
         order = self._order(request, object_id)
-        pdf = pdf_render(render_to_string("rak_collections/pdf/cutoff_order.html", {"order": order}))
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="ordre-coupure-{order.number}.pdf"'
-        return response
+        return _sheets_response([order], f"ordre-coupure-{order.number}.pdf")
+
+    @admin.action(description=_("Imprimer les fiches d'intervention (PDF)"), permissions=["view"])
+    def print_sheets(self, request, queryset):
+        orders = list(
+            queryset.select_related("customer", "dossier__premises", "dossier__meter").order_by(
+                "dossier__premises__district", "dossier__premises__address", "number"
+            )[:MAX_SHEETS]
+        )
+        return _sheets_response(orders, "ordres-de-coupure.pdf")
 
     @action(description=_("Exécuté"), permissions=["execute"], icon="power_off")
     def execute(self, request, object_id):

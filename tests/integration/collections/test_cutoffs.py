@@ -247,3 +247,24 @@ def test_the_reminders_job_cancels_an_order_once_a_part_payment_brings_the_debt_
     reminders_run(now=at(31))
     order.refresh_from_db()
     assert order.status == CutoffOrder.Status.CANCELLED
+
+
+def test_technique_prints_the_sheets_of_the_selected_orders_in_one_pdf(client):
+    import io
+
+    from pypdf import PdfReader
+
+    orders = []
+    for i in range(3):
+        customer, _dossiers, _bill = debtor(f"+21266100053{i}")
+        orders += cutoff_order_issue(customer=customer, now=at(30))
+    staff_in("technique", client=client)
+    response = client.post(
+        reverse("admin:rak_collections_cutofforder_changelist"),
+        {"action": "print_sheets", "_selected_action": [str(o.pk) for o in orders]},
+    )
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    assert len(reader.pages) == 3
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert all(o.number in text and o.dossier.meter.number in text for o in orders)
