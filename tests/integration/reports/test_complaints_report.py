@@ -208,3 +208,11 @@ def test_a_reopened_complaint_counts_again_once_closed(data, now):
     figures = kpis(build(now))
     assert figures["open"] == 3 and figures["reopen_rate"] == Decimal("66.7")
     assert figures["rating_avg"] == Decimal("3.50")  # its rating went with the reopening
+
+
+def test_dashboard_shows_both_activity_reports(data, client):
+    staff_in("direction", client=client)
+    html = client.get(reverse("reports:dashboard"), {"du": "2026-01", "au": "2026-03"}).content.decode()
+    assert 'data-testid="dashboard-section-reclamations"' in html
+    assert 'data-testid="dashboard-section-demandes"' in html
+    assert "Réclamations déposées" in html and "Demandes en cours" in html
