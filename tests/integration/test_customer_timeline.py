@@ -279,6 +279,10 @@ def test_timeline_queries_are_bounded(client, superuser, django_assert_max_num_q
     with django_assert_max_num_queries(20):
         response = client.get(url, {"avant": cursor, "fragment": "1"})
     assert response.content.decode().count('data-testid="timeline-event"') == 50
+    # the sources alone: one query per kind (12) and the messages' addresses
+    with django_assert_max_num_queries(13):
+        page = timeline_page(user=superuser, customer_id=customer.pk, before=Cursor.decode(cursor))
+    assert len(page.events) == 50 and page.next_cursor is not None
     assert 'data-testid="timeline-more"' in response.content.decode()
 
 
@@ -313,3 +317,19 @@ def test_timeline_page_refused_without_the_customer_permission(client):
         {"avant": "2026-03-01T00:00:00+01:00~x~99999999999999999999"},
     ):
         assert client.get(url, query).status_code == 200
+
+
+def test_summary_gives_the_balance_and_the_overdue(superuser):
+    from rak_base.money import money_format
+    from rak_customer.timeline import customer_summary
+
+    customer, _ = customer_with_account()
+    dossier = DossierFactory(customer=customer)
+    overdue = bill_create(dossier=dossier, period_start=datetime.date(2026, 1, 1))  # due 16 February
+    bill_pay(overdue, Decimal("18.00"))
+    later = bill_create(dossier=dossier, period_start=datetime.date(2026, 2, 1))  # due 16 March
+    figures = {f["key"]: f for f in customer_summary(user=superuser, customer_id=customer.pk, now=at(2))}
+    assert figures["balance"]["value"] == money_format(overdue.total_ttc - Decimal("18.00") + later.total_ttc)
+    assert figures["overdue"]["value"] == money_format(overdue.total_ttc - Decimal("18.00"))
+    assert figures["overdue"]["variant"] == "danger"
+    assert customer_summary(user=StaffFactory(), customer_id=customer.pk, now=at(2)) == []
