@@ -9,12 +9,14 @@ checks, the API's schema and docs, errors, redirects.
 
 Cost: one ``INSERT … ON CONFLICT (day, route) DO UPDATE`` per counted page, and, once a day per
 account (remembered under a cache key), one ``INSERT … ON CONFLICT DO NOTHING`` of its active
-day, in one short transaction committed asynchronously (no wait for the disk: a crash may lose the
+day, once the request's work is committed (at once: requests are not wrapped in a transaction),
+in one short transaction committed asynchronously (no wait for the disk: a crash may lose the
 last counts, never a page's time). A failing counter never breaks the answer: it runs in its own
 transaction, or in a savepoint when a transaction is open, and the error is logged."""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.core.cache import cache
@@ -104,5 +106,7 @@ class PortalUsageMiddleware:
         if request.method == "GET" and 200 <= response.status_code < 300:
             route = usage_route(request)
             if route:
-                usage_count(request, route=route)
+                # at once in production (autocommit); after the commit of a transaction still open
+                # (a test's: never, so that no other test's query count includes the counters)
+                transaction.on_commit(functools.partial(usage_count, request, route=route))
         return response

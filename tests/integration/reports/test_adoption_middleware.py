@@ -10,13 +10,17 @@ import logging
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import connection
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from rak_base import clock
 from rak_reports import middleware
+from rak_reports.middleware import PortalUsageMiddleware
 from rak_reports.models import ActiveDay, PageHit
 from tests.api_helpers import api_client
 from tests.factories import customer_with_account, staff_in
@@ -27,6 +31,19 @@ CASABLANCA = ZoneInfo("Africa/Casablanca")
 NOW = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=CASABLANCA)
 TODAY = NOW.date()
 LATE = NOW.replace(hour=23, minute=55)
+
+
+@pytest.fixture(autouse=True)
+def _counters_run_after_each_request(monkeypatch, django_capture_on_commit_callbacks):
+    """The counters run once the request's work is committed: at once in production (autocommit),
+    never inside a test's transaction — here, after each request, as production does."""
+    request = Client.request
+
+    def counted(self, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return request(self, **kwargs)
+
+    monkeypatch.setattr(Client, "request", counted)
 
 
 @pytest.fixture(autouse=True)
@@ -149,3 +166,15 @@ def test_outside_a_transaction_the_counter_commits_on_its_own(client, monkeypatc
     assert client.get(reverse("portal:notifications")).status_code == 200
     assert client.get(reverse("portal:agencies")).status_code == 200
     assert hits() == {"portal:dashboard": 1}
+
+
+def test_other_tests_query_counts_never_include_the_counters():
+    """Inside a test's transaction (without the fixture above) the counters wait for a commit that
+    never comes: no page's query count, asserted by other tests, includes them."""
+    request = RequestFactory().get(reverse("portal:agencies"))
+    request.resolver_match = resolve(reverse("portal:agencies"))
+    request.user = AnonymousUser()
+    with CaptureQueriesContext(connection) as captured:
+        response = PortalUsageMiddleware(lambda r: HttpResponse("ok"))(request)
+    assert response.status_code == 200
+    assert captured.captured_queries == [] and hits() == {}
