@@ -14,6 +14,7 @@ are sent. The job's own failures and lateness are the scheduler's (« Tâches pl
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from datetime import date, datetime, timedelta
@@ -177,6 +178,13 @@ def monthly_xlsx(
     return out.getvalue()
 
 
+def _unique_keys(report: Report, result: ReportResult) -> ReportResult:
+    """The result with its charts' keys prefixed by the report's slug: the SVG ids (title, desc of
+    each chart) stay unique in one document holding every report."""
+    charts = [dataclasses.replace(chart, key=f"{report.slug}-{chart.key}") for chart in result.charts]
+    return dataclasses.replace(result, charts=charts)
+
+
 def monthly_pdf(
     *, month: date, built: list[tuple[Report, ReportResult]], failed: list[Report], generated_at: datetime
 ) -> bytes:
@@ -188,7 +196,9 @@ def monthly_pdf(
             "title": _("Rapport mensuel de la direction — %(month)s") % {"month": month_label(month)},
             "month": month,
             "generated_at": generated_at,
-            "sections": [{"report": report, **result_context(result)} for report, result in built],
+            "sections": [
+                {"report": report, **result_context(_unique_keys(report, result))} for report, result in built
+            ],
             "failed": failed,
         },
     )
