@@ -8,14 +8,15 @@ the dossier's reading_dossier_recent). Subscribed in ``RakBillingConfig.ready`` 
 
 from __future__ import annotations
 
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.hooks import hook_subscribe
 from rak_base.money import money_format
-from rak_billing.ledger import bills_with_outstanding, customer_balance
+from rak_billing.ledger import customer_balance
 from rak_billing.models import Bill, MeterReading, Payment, PaymentReversal, Refund
+from rak_billing.selectors import unpaid_bills
 from rak_customer.timeline import (
     HOOK_CUSTOMER_SUMMARY,
     HOOK_CUSTOMER_TIMELINE,
@@ -188,14 +189,9 @@ def billing_summary(*, user, customer_id: int, now) -> list[dict] | None:
     date): two queries."""
     if not user.has_perm("rak_billing.view_bill"):
         return None
-    today = timezone.localdate(now)
     balance = customer_balance(customer_id)
-    overdue_bills = bills_with_outstanding(
-        Bill.objects.filter(customer_id=customer_id, settled_at__isnull=True, due_date__lt=today).exclude(
-            kind=Bill.Kind.CREDIT_NOTE
-        )
-    )
-    overdue = overdue_bills.aggregate(total=Sum(F("total_ttc") - F("paid")))["total"] or 0
+    # « exigible » as the portal's « Mes impayés » counts it: open amount of the bills past due
+    overdue = unpaid_bills(customer_id, as_of=timezone.localdate(now)).exigible_total
     return [
         {
             "key": "balance",
