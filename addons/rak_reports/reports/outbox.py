@@ -92,6 +92,19 @@ def _kind_label(kind: str) -> str:
     return f"{kind or '—'} ({spec.label})" if spec else (kind or "—")
 
 
+TOP_KINDS = 5
+
+
+def _kind_series(totals: dict, by_month: dict, months: list) -> list[Series]:
+    """The most sent kinds, one series each, the others together (a chart stays readable)."""
+    ranked = sorted(totals, key=lambda k: (-totals[k], k))
+    top, rest = ranked[:TOP_KINDS], ranked[TOP_KINDS:]
+    series = [Series(k or "—", [by_month.get((k, m), 0) for m in months]) for k in top]
+    if rest:
+        series.append(Series(_("Autres"), [sum(by_month.get((k, m), 0) for k in rest) for m in months]))
+    return series
+
+
 def outbox_rows(filters: ReportFilters) -> list[dict]:
     sql, params = where(filters, dims=())
     return rows(
@@ -122,6 +135,8 @@ class OutboxReport(Report):
         channel_status = defaultdict(int)
         kinds: dict[tuple[str, str], dict] = {}
         seg_month = defaultdict(int)  # (month, "gsm" | "ucs")
+        sent_kind_month = defaultdict(int)  # (kind, month): messages sent, every channel
+        sent_kind = defaultdict(int)
         for r in found:
             n = int(r["messages"])
             status_month[(r["month"], r["status"])] += n
@@ -134,6 +149,9 @@ class OutboxReport(Report):
                 | {"segments": 0},
             )
             row[r["status"]] += n
+            if r["status"] == Message.Status.SENT:
+                sent_kind_month[(r["kind"], r["month"])] += n
+                sent_kind[r["kind"]] += n
             if r["channel"] == Message.Channel.SMS and r["status"] == Message.Status.SENT:
                 segments, ucs = int(r["segments"]), int(r["ucs2_segments"])
                 row["segments"] += segments
@@ -215,6 +233,13 @@ class OutboxReport(Report):
                     Series(_("GSM-7"), [r["gsm"] for r in month_rows]),
                     Series(_("UCS-2 (arabe)"), [r["ucs"] for r in month_rows]),
                 ],
+                kind=COUNT,
+            ),
+            Chart(
+                "sent-by-kind",
+                _("Messages envoyés par mois et type"),
+                labels,
+                _kind_series(sent_kind, sent_kind_month, months),
                 kind=COUNT,
             ),
         ]

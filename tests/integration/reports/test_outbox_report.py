@@ -124,6 +124,14 @@ def test_by_kind_and_channel(scenario, now):
     assert channels["SMS"]["failure_rate"] == Decimal("16.7")  # 1 / 6
 
 
+def test_sent_by_kind_per_month(scenario, now):
+    chart = next(c for c in build(now).charts if c.key == "sent-by-kind")
+    series = {s.name: s.values for s in chart.series}
+    assert chart.labels == ["01/2026", "02/2026", "03/2026"]
+    assert series["bill_available"] == [3, 1, 0]
+    assert series["otp"] == [1, 0, 0] and series["payment"] == [1, 0, 0]  # the e-mail; the SMS failed
+
+
 def test_period_narrows(scenario, now):
     figures = kpis(build(now, DEC, DEC))
     assert (figures["sent"], figures["segments"], figures["failed"]) == (1, 1, 0)
