@@ -5,7 +5,8 @@ Counted: successful (2xx) GET answers of the portal (URL namespace ``portal``) a
 (``api``: the mobile app), by route name (« portal:bills », never the path with its ids), for
 visitors and customers. Never counted: staff (even on a portal page), the back office, static
 files, the web app's manifest, service worker and offline page (fetched by the worker itself), health
-checks, the API's schema and docs, errors, redirects.
+checks, the API's schema and docs, images and scripts a page loads (a reading's photo), errors,
+redirects.
 
 Cost: one ``INSERT … ON CONFLICT (day, route) DO UPDATE`` per counted page, and, once a day per
 account (remembered under a cache key), one ``INSERT … ON CONFLICT DO NOTHING`` of its active
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 NAMESPACES = frozenset({"portal", "api"})
 # not pages a person reads: the web app's files, the API's own description
 IGNORED_ROUTES = frozenset({"portal:manifest", "portal:service_worker", "portal:offline", "api:schema", "api:docs"})
+# what a page loads with it (a reading's photo, an attachment's thumbnail), not a page viewed
+NOT_PAGES = ("image/", "text/css", "text/javascript", "application/javascript", "font/")
 ACTIVE_KEY = "rak_reports:active:{day}:{user}"
 ACTIVE_TTL = 26 * 3600  # a day and a margin: the key's day is in its name
 
@@ -103,7 +106,11 @@ class PortalUsageMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.method == "GET" and 200 <= response.status_code < 300:
+        if (
+            request.method == "GET"
+            and 200 <= response.status_code < 300
+            and not response.get("Content-Type", "").startswith(NOT_PAGES)
+        ):
             route = usage_route(request)
             if route:
                 # at once in production (autocommit); after the commit of a transaction still open

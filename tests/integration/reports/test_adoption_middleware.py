@@ -141,6 +141,16 @@ def test_a_failing_counter_never_breaks_the_page(client, monkeypatch, caplog):
     assert client.get(reverse("portal:agencies")).status_code == 200  # the connection is still usable
 
 
+def test_an_image_a_page_loads_is_not_a_page(django_capture_on_commit_callbacks):
+    request = RequestFactory().get(reverse("portal:agencies"))
+    request.resolver_match = resolve(reverse("portal:agencies"))
+    request.user = AnonymousUser()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        PortalUsageMiddleware(lambda r: HttpResponse(b"GIF89a", content_type="image/gif"))(request)
+        PortalUsageMiddleware(lambda r: HttpResponse("<p>page</p>"))(request)
+    assert len(callbacks) == 1 and hits() == {"portal:agencies": 1}
+
+
 def test_route_names_never_carry_ids(client):
     # a portal page whose address holds an id is counted under its name
     customer, user = customer_with_account()
