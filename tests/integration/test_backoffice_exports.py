@@ -10,6 +10,7 @@ import logging
 
 import pytest
 from django.contrib import admin
+from django.db.models import F
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -186,3 +187,37 @@ def test_formula_like_text_stays_text(client, superuser):
         cell for row in workbook.worksheets[0].iter_rows(min_row=2) for cell in row if "HYPERLINK" in str(cell.value)
     ]
     assert cells and all(cell.data_type == "s" for cell in cells)
+
+
+def header_cell(model, obj):
+    """The first column of a list for ``obj``, as the export writes it."""
+    from rak_base.admin_exports import column_value
+
+    model_admin = admin.site._registry[model]
+    name = next(n for n in model_admin.list_display if n != "action_checkbox")
+    return column_value(name, obj, model_admin)
+
+
+def test_filtered_queues_export_the_rows_their_page_lists(client, superuser):
+    from rak_requests.complaint_models import Complaint
+    from rak_requests.models import ServiceRequest
+    from tests.integration.test_customer_timeline import customer_history
+    from tests.request_factories import ServiceRequestFactory
+
+    customer_history()
+    customer_history(phone="+212612000001", tag="B")
+    ServiceRequestFactory(status=ServiceRequest.Status.ANNULEE)
+    bill_create(dossier=DossierFactory(), kind="WORKS", period_start=None)
+    Complaint.objects.filter(number__startswith="RCB").update(status="CLOSED", closed_at=F("filed_at"), result="Fait")
+    for model, query in [
+        (ServiceRequest, "open=1"),
+        (ServiceRequest, "status__exact=ANNULEE"),
+        (Complaint, "etat=ouvertes"),
+        (Complaint, "status__exact=CLOSED"),
+        (Bill, "kind__exact=CONSUMPTION&o=1"),
+    ]:
+        changelist = client.get(changelist_url(model, query)).context["cl"]
+        listed = list(changelist.result_list)
+        rows = sheet_rows(client.get(export_url(model, query)))[1:]
+        assert 0 < len(rows) == changelist.result_count == len(listed) < model.objects.count(), (model, query)
+        assert [row[0] for row in rows] == [header_cell(model, obj) for obj in listed], (model, query)
