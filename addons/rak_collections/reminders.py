@@ -44,6 +44,7 @@ from rak_base.models import Document, Message
 from rak_billing.api import HOOK_BILLS_SETTLED
 from rak_billing.models import Bill
 from rak_collections.cutoffs import (
+    DEFAULT_CUT_FEE,
     ZERO,
     active_plans,
     amount_text,
@@ -83,10 +84,15 @@ DEFAULT_PLAN = {
 @transaction.atomic
 def reminder_plan_seed() -> ReminderPlan | None:
     """The default plan (« Plan de relance standard »: J+3 SMS, J+10 e-mail, J+20 mise en demeure,
-    J+30 ordre de coupure, from 50 DH), created when there is no plan at all. Idempotent."""
+    J+30 ordre de coupure, from 50 DH; « frais de coupure »: rak.conf ``[collections] cut_fee``),
+    created when there is no plan at all. Idempotent."""
     if ReminderPlan.objects.exists():
         return None
-    plan = ReminderPlan.objects.create(name=DEFAULT_PLAN["name"], min_amount=DEFAULT_PLAN["min_amount"])
+    plan = ReminderPlan.objects.create(
+        name=DEFAULT_PLAN["name"],
+        min_amount=DEFAULT_PLAN["min_amount"],
+        cut_fee=Decimal(str(getattr(settings, "COLLECTIONS_CUT_FEE", DEFAULT_CUT_FEE))),  # rak.conf [collections]
+    )
     ReminderStep.objects.bulk_create(
         ReminderStep(plan=plan, position=position, days_after_due=days, action=action, label=label)
         for position, (days, action, label) in enumerate(DEFAULT_PLAN["steps"], start=1)

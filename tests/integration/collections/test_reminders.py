@@ -50,6 +50,7 @@ def test_seed_is_idempotent_and_matches_the_default_plan(plan):
     steps = list(plan.steps.values_list("days_after_due", "action"))
     assert steps == [(3, "SMS"), (10, "EMAIL"), (20, "FORMAL_NOTICE"), (30, "CUTOFF")]
     assert plan.min_amount == Decimal("50.00")
+    assert plan.cut_fee == Decimal("100.00")  # rak.conf [collections] cut_fee
 
 
 def test_job_opens_one_case_from_the_minimum_and_sends_each_step_once(plan):
