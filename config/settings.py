@@ -222,6 +222,10 @@ if RAK_MODE == "production":
         raise ImproperlyConfigured("Configuration RAK: " + "; ".join(_problems))
 
 DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+# No JIT compilation: our queries are short OLTP lookups, and at 6.6 M bills PostgreSQL's estimate of
+# the allocations per bill made it JIT-compile « Mes impayés » (unpaid_bills: 4.5 ms without JIT,
+# 210–290 ms with it; measured on the bench database, issue 14). Reports read small aggregates.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 INSTALLED_APPS = [
     "unfold",
