@@ -73,6 +73,14 @@ BACKOFFICE_ONLY = (
     "rak_payment_cmi/csvfiles.py",
     "rak_requests/complaints/escalation.py",  # the escalation job's report to staff
     "rak_requests/complaints/seeding.py",
+    # the collections desk's staff side (issue 14): its models' labels, the counters' cash closing, the
+    # technical team's cut-off order sheet (the customer's letters, notices and plan agreement are
+    # translated)
+    "rak_collections/models/*",
+    "rak_collections/cash.py",
+    "rak_collections/templates/rak_collections/pdf/cash_closing.html",
+    "rak_collections/templates/rak_collections/pdf/cutoff_order.html",
+    "rak_reports/*",  # the managers' reports and their monthly e-mail (issue 14): staff only, French
     "*/timeline.py",  # the customer 360's timeline (issue 14): rak_customer, rak_billing, rak_requests, rak_collections
 )
 
