@@ -103,8 +103,9 @@ try:
     COMPLAINT_PER_IP_HOURLY = conf.int("complaints", "per_ip_hourly", 10)
 
     # The collections desk (rak_collections, issue 14): « frais de coupure » (DH HT, VAT « frais » on
-    # top) when no reminder plan gives its own (a plan's « frais de coupure » field), payment plans (minimum debt, most instalments, how many days
-    # an instalment may stay unpaid before the plan is broken, latest first due date).
+    # top) when no reminder plan gives its own (a plan's « frais de coupure » field); payment plans:
+    # minimum debt, most instalments, how many days an instalment may stay unpaid before the plan is
+    # broken, latest first due date.
     COLLECTIONS_CUT_FEE = Decimal(conf.str("collections", "cut_fee", "100.00"))
     COLLECTIONS_PLAN_MIN_DEBT = Decimal(conf.str("collections", "plan_min_debt", "500.00"))
     COLLECTIONS_PLAN_MAX_INSTALMENTS = conf.int("collections", "plan_max_instalments", 24)
