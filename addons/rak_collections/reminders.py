@@ -17,6 +17,28 @@ likes):
    letter « Mise en demeure » in the document registry, e-mail + bell ``dunning_formal_notice``),
    cut-off (``rak_collections.cutoffs.cutoff_order_issue``).
 
+Set-based (a billing run's due date can put 20,000+ customers on the same step the same day): the
+cases with a step due are taken by chunks of ``CHUNK_SIZE`` (each chunk in its own transaction with
+``each_item``: a failing chunk is rolled back alone, reported on the job's row, and done by the next
+run). A chunk costs a fixed number of queries whatever its size: the cases locked, their overdue
+amounts, payment plans, next due step (one SQL), contacts and portal accounts, the events inserted
+with ``INSERT … ON CONFLICT (case, step) DO NOTHING RETURNING`` (only the rows actually inserted
+are messaged: the unique case × step stays the guarantee against two runs at once), the messages
+rendered per case in Python (``message_renderer``, one wording read per message, channel and
+language) and queued with ``message_queue_bulk`` (customers' preferences honoured, delivery tasks
+by batches). The cut-off step, which few cases reach, calls ``cutoff_order_issue`` per case, each
+in its own savepoint.
+
+The formal notice: the job inserts the event with its letter's reference (« Lettre XXXX-XXXX-XXXX »
+in ``detail``) and sends the e-mail, bell and SMS with that reference at once, in the chunk's
+transaction; the PDF letter is rendered and registered in the document registry by a background
+task (``formal_notice_letters_task``, ``LETTERS_PER_TASK`` letters each, enqueued in the same
+transaction) under that reference — the letter is verifiable, and downloadable in the back office,
+once the worker has rendered it (0.3–1 s a letter). Chosen over sending from the task: the
+messages of a run all leave with the run whatever the worker's backlog, and a letter that fails to
+render (logged, the task failed, run it again: it renders only the letters still missing) does
+not hold back the notice itself. The job's lease (4 h) covers a run of that size.
+
 Customers who pay drop out by themselves: « facture réglée » (``HOOK_BILLS_SETTLED``) closes their
 case when the overdue amount falls below the minimum, in the payment's transaction.
 
@@ -26,6 +48,8 @@ Messages have the notification kind ``cutoff:…`` (« Avis de coupure pour impa
 from __future__ import annotations
 
 import datetime
+import logging
+import secrets
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -37,9 +61,24 @@ from django.template.loader import render_to_string
 from django.utils import formats, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_tasks import task
 
-from rak_base.api import each_item, hook_subscribe, job_register, message_template_register
-from rak_base.documents import document_reference_new, document_register, reference_display, verification_url
+from rak_base.api import (
+    each_item,
+    event_key,
+    hook_subscribe,
+    job_register,
+    message_queue_bulk,
+    message_renderer,
+    message_template_register,
+)
+from rak_base.documents import (
+    document_for_subject,
+    document_reference_new,
+    document_register,
+    reference_display,
+    verification_url,
+)
 from rak_base.models import Document, Message
 from rak_billing.api import HOOK_BILLS_SETTLED
 from rak_billing.models import Bill
@@ -48,7 +87,6 @@ from rak_collections.cutoffs import (
     ZERO,
     active_plans,
     amount_text,
-    customer_notify,
     customers_under_plan,
     cutoff_order_issue,
     local_day,
@@ -58,7 +96,9 @@ from rak_collections.cutoffs import (
 )
 from rak_collections.models import DunningCase, ReminderEvent, ReminderPlan, ReminderStep
 from rak_customer.language import customer_language_code
-from rak_customer.models import Customer, PortalAccount
+from rak_customer.models import Contact, Customer, PortalAccount
+
+logger = logging.getLogger(__name__)
 
 CODE_REMINDER = "dunning_reminder"
 CODE_FORMAL_NOTICE = "dunning_formal_notice"
@@ -252,38 +292,303 @@ def step_due_date(
     return due
 
 
+#: cases per transaction in the job: a failing chunk is rolled back alone (reported on the job's row)
+CHUNK_SIZE = 1000
+#: formal notice letters per background task (each letter in its own transaction in the task)
+LETTERS_PER_TASK = 20
+
+NEXT_STEP_SQL = """
+SELECT c.id, s.id
+FROM rak_collections_dunningcase c
+JOIN LATERAL (
+    SELECT n.id, n.position, n.days_after_due
+    FROM rak_collections_reminderstep n
+    WHERE n.plan_id = c.plan_id
+      AND NOT EXISTS (SELECT 1 FROM rak_collections_reminderevent e WHERE e.case_id = c.id AND e.step_id = n.id)
+    ORDER BY n.position
+    LIMIT 1
+) s ON TRUE
+LEFT JOIN LATERAL (
+    SELECT p.days_after_due, e.at
+    FROM rak_collections_reminderstep p
+    JOIN rak_collections_reminderevent e ON e.step_id = p.id AND e.case_id = c.id
+    WHERE p.plan_id = c.plan_id AND p.position < s.position
+    ORDER BY p.position DESC
+    LIMIT 1
+) prev ON TRUE
+WHERE c.id = ANY(%(ids)s)
+  AND c.status = 'OPEN'
+  AND c.oldest_due_date + s.days_after_due <= %(as_of)s
+  AND (
+    prev.at IS NULL
+    OR (prev.at AT TIME ZONE %(tz)s)::date + GREATEST(s.days_after_due - prev.days_after_due, 0) <= %(as_of)s
+  )
+"""
+
+EVENTS_INSERT_SQL = """
+INSERT INTO rak_collections_reminderevent (case_id, step_id, customer_id, at, action, amount_due, outcome, detail)
+VALUES {rows}
+ON CONFLICT (case_id, step_id) DO NOTHING
+RETURNING id, case_id
+"""
+
+
+def next_steps_due(*, case_ids: list[int], as_of: datetime.date) -> dict[int, int]:
+    """``{case id: step id}``: the first step not done of each open case of ``case_ids``, when its
+    day has come (``step_due_date``, in SQL). One query."""
+    if not case_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(NEXT_STEP_SQL, {"ids": list(case_ids), "as_of": as_of, "tz": settings.TIME_ZONE})
+        return dict(cursor.fetchall())
+
+
+def _events_insert(rows: list[tuple]) -> dict[int, int]:
+    """Insert ``(case id, step id, customer id, at, action, amount, outcome, detail)`` rows; a case ×
+    step already done is left alone (the unique constraint). Returns ``{case id: event id}`` of the
+    rows actually inserted: only those are acted upon."""
+    inserted: dict[int, int] = {}
+    for start in range(0, len(rows), CHUNK_SIZE):
+        batch = rows[start : start + CHUNK_SIZE]
+        sql = EVENTS_INSERT_SQL.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch)))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for row in batch for value in row])
+            inserted.update((case_id, event_id) for event_id, case_id in cursor.fetchall())
+    return inserted
+
+
+def _contacts(customer_ids: list[int]) -> tuple[dict[int, str], dict[int, str], dict[int, int]]:
+    """(SMS number, e-mail, portal account's user id) by customer, as ``customer_notify`` picks
+    them (the SMS number; the primary, then verified, then oldest e-mail): three queries."""
+    phones: dict[int, str] = {}
+    for customer_id, value in (
+        Contact.objects.filter(customer_id__in=customer_ids, kind=Contact.Kind.PHONE, is_sms=True)
+        .order_by("id")
+        .values_list("customer_id", "value")
+    ):
+        phones.setdefault(customer_id, value)
+    emails: dict[int, str] = {}
+    for customer_id, value in (
+        Contact.objects.filter(customer_id__in=customer_ids, kind=Contact.Kind.EMAIL)
+        .order_by("customer_id", "-is_primary_email", "-verified_at", "id")
+        .values_list("customer_id", "value")
+    ):
+        emails.setdefault(customer_id, value)
+    users: dict[int, int] = {}
+    for customer_id, user_id in (
+        PortalAccount.objects.filter(customer_id__in=customer_ids).order_by("id").values_list("customer_id", "user_id")
+    ):
+        users.setdefault(customer_id, user_id)
+    return phones, emails, users
+
+
+def _references_new(count: int) -> list[str]:
+    """``count`` fresh document references (``document_reference_new``), checked in one query."""
+    from rak_base.documents import ALPHABET, REFERENCE_LENGTH
+
+    references: list[str] = []
+    while len(references) < count:
+        fresh = {
+            "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH)) for _ in range(count - len(references))
+        }
+        fresh -= set(references)
+        fresh -= set(Document.objects.filter(reference__in=fresh).values_list("reference", flat=True))
+        references.extend(sorted(fresh))
+    return references
+
+
+class _Messages:
+    """The customer messages of one chunk: rendered per case in Python (one wording read per
+    message, channel and language), queued at once with ``message_queue_bulk``."""
+
+    def __init__(self, phones, emails, users) -> None:
+        self.phones, self.emails, self.users = phones, emails, users
+        self.renderers: dict[tuple[str, str, str], object] = {}
+        self.messages: list[Message] = []
+
+    def add(self, *, case: DunningCase, code: str, context: dict, channels: list[str], language: str) -> list[str]:
+        """Queue message ``code`` to the case's customer on ``channels`` that have a recipient;
+        returns those channels."""
+        customer_id = case.customer_id
+        recipients = {
+            Message.Channel.SMS: self.phones.get(customer_id, ""),
+            Message.Channel.EMAIL: self.emails.get(customer_id, ""),
+            Message.Channel.BELL: self.users.get(customer_id),
+        }
+        targets = [channel for channel in Message.Channel.values if channel in channels and recipients.get(channel)]
+        event = event_key() if len(targets) > 1 else ""
+        for channel in targets:
+            key = (code, channel, language)
+            if key not in self.renderers:
+                self.renderers[key] = message_renderer(code=code, channel=channel, language=language)
+            subject, body = self.renderers[key](context)
+            self.messages.append(
+                Message(
+                    channel=channel,
+                    recipient="" if channel == Message.Channel.BELL else recipients[channel],
+                    subject=subject,
+                    body=body,
+                    user_id=self.users.get(customer_id),
+                    kind=f"cutoff:reminder:{case.pk}"[:40],
+                    event=event,
+                )
+            )
+        return targets
+
+    def queue(self) -> int:
+        return message_queue_bulk(self.messages) if self.messages else 0
+
+
+def _context(case: DunningCase, language: str) -> dict:
+    customer = case.customer
+    with translation.override(language):
+        return {
+            "code": customer.code,
+            "name": customer.display_name,
+            "amount": amount_text(case.amount_due, language),
+            "due": formats.date_format(case.oldest_due_date, "d/m/Y"),
+        }
+
+
+def _channels_detail(channels: list[str]) -> str:
+    labels = dict(Message.Channel.choices)
+    return ", ".join(sorted({str(labels[channel]) for channel in channels}))
+
+
 @transaction.atomic
-def case_steps_run(*, case_id: int, now: datetime.datetime) -> list[ReminderEvent]:
-    """Do the steps of one case that are due and not done yet, in order (under the case's lock)."""
-    case = DunningCase.objects.select_for_update().select_related("customer", "plan").filter(pk=case_id).first()
-    if case is None or case.status != DunningCase.Status.OPEN:
-        return []
+def cases_steps_run(*, case_ids: list[int], now: datetime.datetime) -> int:
+    """Do the due steps of the cases ``case_ids`` (a chunk of the job), under the cases' locks, in a
+    fixed number of queries whatever their number (the cut-off step, which few cases reach, aside:
+    ``cutoff_order_issue`` per case). Returns the number of steps done."""
     as_of = local_day(now)
-    overdue = overdue_amounts(as_of=as_of, customer_ids=[case.customer_id]).get(case.customer_id)
-    if overdue is None or overdue[0] < max(case.plan.min_amount, Decimal("0.01")):
-        _close([case.pk], status=DunningCase.Status.PAID, reason=gettext("Dette échue réglée"), now=now)
-        return []
-    if customers_under_plan([case.customer_id]):
-        _close([case.pk], status=DunningCase.Status.PLAN, reason=gettext("Échéancier accordé"), now=now)
-        return []
-    case.amount_due = overdue[0]
-    case.save(update_fields=["amount_due"])
-    steps = list(case.plan.steps.order_by("position"))
-    done = {event.step_id: event for event in case.events.all()}
-    previous: ReminderStep | None = None
-    previous_at: datetime.date | None = None
-    events: list[ReminderEvent] = []
-    for position, step in enumerate(steps):
-        event = done.get(step.pk)
-        if event is not None:
-            previous, previous_at = step, local_day(event.at)
-            continue
-        if step_due_date(step, case=case, previous=previous, previous_at=previous_at) > as_of:
+    cases = {
+        case.pk: case
+        for case in DunningCase.objects.select_for_update(of=("self",))
+        .select_related("customer", "plan")
+        .filter(pk__in=list(case_ids), status=DunningCase.Status.OPEN)
+        .order_by("pk")
+    }
+    if not cases:
+        return 0
+    overdue = overdue_amounts(as_of=as_of, customer_ids={case.customer_id for case in cases.values()})
+    paid = [
+        pk
+        for pk, case in cases.items()
+        if overdue.get(case.customer_id, (ZERO, None))[0] < max(case.plan.min_amount, Decimal("0.01"))
+    ]
+    _close(paid, status=DunningCase.Status.PAID, reason=gettext("Dette échue réglée"), now=now)
+    for pk in paid:
+        del cases[pk]
+    planned = customers_under_plan({case.customer_id for case in cases.values()}) if cases else set()
+    planned_cases = [pk for pk, case in cases.items() if case.customer_id in planned]
+    _close(planned_cases, status=DunningCase.Status.PLAN, reason=gettext("Échéancier accordé"), now=now)
+    for pk in planned_cases:
+        del cases[pk]
+    changed = []
+    for case in cases.values():
+        amount = overdue[case.customer_id][0]
+        if case.amount_due != amount:
+            case.amount_due = amount
+            changed.append(case)
+    DunningCase.objects.bulk_update(changed, ["amount_due"], batch_size=CHUNK_SIZE)
+    done = 0
+    pending = list(cases)
+    steps: dict[int, list[ReminderStep]] = {}
+    contacts = None
+    while pending:  # more than once only for steps a plan puts on the same day
+        due = next_steps_due(case_ids=pending, as_of=as_of)
+        if not due:
             break
-        later = steps[position + 1 :]
-        events.append(_step_do(case, step, now=now, later=later))
-        previous, previous_at = step, as_of
-    return events
+        if not steps:
+            for step in ReminderStep.objects.filter(plan_id__in={case.plan_id for case in cases.values()}).order_by(
+                "plan_id", "position"
+            ):
+                steps.setdefault(step.plan_id, []).append(step)
+        if contacts is None:
+            contacts = _contacts([case.customer_id for case in cases.values()])
+        done += _steps_do([(cases[case_id], step_id) for case_id, step_id in due.items()], steps, contacts, now=now)
+        pending = list(due)
+    return done
+
+
+def _steps_do(due: list[tuple[DunningCase, int]], steps: dict[int, list[ReminderStep]], contacts, *, now) -> int:
+    as_of = local_day(now)
+    by_id = {step.pk: step for plan_steps in steps.values() for step in plan_steps}
+    messages = _Messages(*contacts)
+    phones, emails, users = contacts
+    rows: list[tuple] = []
+    planned: dict[int, tuple] = {}  # case id -> (step, outcome, detail, extra)
+    cutoffs: list[tuple[DunningCase, ReminderStep]] = []
+    notices = [
+        (case, by_id[step_id]) for case, step_id in due if by_id[step_id].action == ReminderStep.Action.FORMAL_NOTICE
+    ]
+    references = iter(_references_new(len(notices)))
+    for case, step_id in due:
+        step = by_id[step_id]
+        if step.action == ReminderStep.Action.CUTOFF:
+            cutoffs.append((case, step))
+            continue
+        available = {
+            Message.Channel.SMS: bool(phones.get(case.customer_id)),
+            Message.Channel.EMAIL: bool(emails.get(case.customer_id)),
+            Message.Channel.BELL: bool(users.get(case.customer_id)),
+        }
+        if step.action == ReminderStep.Action.FORMAL_NOTICE:
+            channels = [Message.Channel.EMAIL, Message.Channel.BELL, Message.Channel.SMS]
+            reference = next(references)
+            later = [s for s in steps[case.plan_id] if s.position > step.position]
+            deadline = _deadline(case, step, later, as_of=as_of)
+            sent = any(available[channel] for channel in channels)
+            outcome = ReminderEvent.Outcome.SENT if sent else ReminderEvent.Outcome.NO_CONTACT
+            detail = gettext("Lettre %(reference)s") % {"reference": reference_display(reference)}
+            extra = (reference, deadline)
+        else:
+            channel = Message.Channel.SMS if step.action == ReminderStep.Action.SMS else Message.Channel.EMAIL
+            channels = [channel, Message.Channel.BELL]
+            outcome = ReminderEvent.Outcome.SENT if available[channel] else ReminderEvent.Outcome.NO_CONTACT
+            detail = _channels_detail([c for c in channels if available[c]])
+            extra = None
+        planned[case.pk] = (step, channels, extra)
+        rows.append((case.pk, step.pk, case.customer_id, now, step.action, case.amount_due, outcome, detail[:255]))
+    inserted = _events_insert(rows)
+    cases = {case.pk: case for case, _step_id in due}
+    letters: list[list] = []
+    for case_id, event_id in inserted.items():
+        case = cases[case_id]
+        step, channels, extra = planned[case_id]
+        language = customer_language_code(case.customer)
+        context = _context(case, language)
+        code = CODE_REMINDER
+        if extra is not None:
+            reference, deadline = extra
+            code = CODE_FORMAL_NOTICE
+            with translation.override(language):
+                context.update(deadline=formats.date_format(deadline, "d/m/Y"), reference=reference_display(reference))
+            letters.append([event_id, reference, deadline.isoformat(), language])
+        messages.add(case=case, code=code, context=context, channels=channels, language=language)
+    messages.queue()
+    for start in range(0, len(letters), LETTERS_PER_TASK):
+        formal_notice_letters_task.enqueue(letters[start : start + LETTERS_PER_TASK])
+    # each cut-off in its own savepoint: one failing is reported on the job's row, the chunk goes on
+    each_item(
+        cutoffs,
+        lambda pair: _cutoff_step(pair[0], pair[1], now=now),
+        describe=lambda pair: f"ordre de coupure, dossier de recouvrement {pair[0].pk}",  # i18n: not for customers
+    )
+    return len(inserted) + len(cutoffs)
+
+
+def _cutoff_step(case: DunningCase, step: ReminderStep, *, now) -> ReminderEvent:
+    orders = cutoff_order_issue(customer=case.customer, case=case, now=now)
+    if not orders:
+        return _event(case, step, now=now, outcome=ReminderEvent.Outcome.SKIPPED, detail=gettext("Aucun dossier actif"))
+    return _event(
+        case,
+        step,
+        now=now,
+        outcome=ReminderEvent.Outcome.ORDER_ISSUED,
+        detail=", ".join(order.number for order in orders),
+    )
 
 
 def _deadline(
@@ -312,62 +617,6 @@ def _event(case: DunningCase, step: ReminderStep, *, now, outcome: str, detail: 
         outcome=outcome,
         detail=detail[:255],
     )
-
-
-def _step_do(case: DunningCase, step: ReminderStep, *, now, later: list[ReminderStep]) -> ReminderEvent:
-    customer = case.customer
-    language = customer_language_code(customer)
-    as_of = local_day(now)
-    with translation.override(language):
-        context = {
-            "code": customer.code,
-            "name": customer.display_name,
-            "amount": amount_text(case.amount_due, language),
-            "due": formats.date_format(case.oldest_due_date, "d/m/Y"),
-        }
-    kind = f"cutoff:reminder:{case.pk}"
-    if step.action == ReminderStep.Action.CUTOFF:
-        orders = cutoff_order_issue(customer=customer, case=case, now=now)
-        if not orders:
-            return _event(
-                case, step, now=now, outcome=ReminderEvent.Outcome.SKIPPED, detail=gettext("Aucun dossier actif")
-            )
-        return _event(
-            case,
-            step,
-            now=now,
-            outcome=ReminderEvent.Outcome.ORDER_ISSUED,
-            detail=", ".join(order.number for order in orders),
-        )
-    if step.action == ReminderStep.Action.FORMAL_NOTICE:
-        event = _event(case, step, now=now, outcome=ReminderEvent.Outcome.SENT)
-        deadline = _deadline(case, step, later, as_of=as_of)
-        document = formal_notice_register(case=case, event=event, deadline=deadline, language=language)
-        with translation.override(language):
-            context.update(
-                deadline=formats.date_format(deadline, "d/m/Y"), reference=reference_display(document.reference)
-            )
-        sent = customer_notify(
-            customer=customer,
-            code=CODE_FORMAL_NOTICE,
-            context=context,
-            channels=[Message.Channel.EMAIL, Message.Channel.BELL, Message.Channel.SMS],
-            kind=kind,
-        )
-        event.detail = gettext("Lettre %(reference)s") % {"reference": reference_display(document.reference)}
-        if not sent:
-            event.outcome = ReminderEvent.Outcome.NO_CONTACT
-        event.save(update_fields=["detail", "outcome"])
-        return event
-    channel = Message.Channel.SMS if step.action == ReminderStep.Action.SMS else Message.Channel.EMAIL
-    sent = customer_notify(
-        customer=customer, code=CODE_REMINDER, context=context, channels=[channel, Message.Channel.BELL], kind=kind
-    )
-    outcome = (
-        ReminderEvent.Outcome.SENT if any(m.channel == channel for m in sent) else ReminderEvent.Outcome.NO_CONTACT
-    )
-    detail = ", ".join(sorted({m.get_channel_display() for m in sent})) if sent else ""
-    return _event(case, step, now=now, outcome=outcome, detail=detail)
 
 
 # --- the formal notice letter -------------------------------------------------------------------------
@@ -402,11 +651,12 @@ def formal_notice_render(*, case: DunningCase, deadline: datetime.date, referenc
 
 
 def formal_notice_register(
-    *, case: DunningCase, event: ReminderEvent, deadline: datetime.date, language: str
+    *, case: DunningCase, event: ReminderEvent, deadline: datetime.date, language: str, reference: str | None = None
 ) -> Document:
     """The « Mise en demeure » letter of ``event``, rendered once and kept in the document registry
-    (owner: the customer's portal account; verifiable by its reference)."""
-    reference = document_reference_new()
+    (owner: the customer's portal account; verifiable by its reference, the one the job gave the
+    messages)."""
+    reference = reference or document_reference_new()
     pdf = formal_notice_render(case=case, deadline=deadline, reference=reference, language=language, now=event.at)
     account = PortalAccount.objects.filter(customer_id=case.customer_id).select_related("user").first()
     return document_register(
@@ -420,6 +670,42 @@ def formal_notice_register(
     )
 
 
+def formal_notice_letter_make(*, event_id: int, reference: str, deadline: datetime.date, language: str) -> bool:
+    """Render and register the letter of one formal notice event, unless it is there already (a
+    task run twice). Returns whether a letter was registered."""
+    with transaction.atomic():
+        event = ReminderEvent.objects.select_related("case__customer", "case__plan").filter(pk=event_id).first()
+        if event is None or document_for_subject(kind=Document.Kind.OTHER, subject=event) is not None:
+            return False
+        case = event.case
+        case.amount_due = event.amount_due  # the amount of the day of the notice
+        formal_notice_register(case=case, event=event, deadline=deadline, language=language, reference=reference)
+        return True
+
+
+@task(queue_name="default")
+def formal_notice_letters_task(letters: list[list]) -> int:
+    """Render the letters of formal notices the job gave (``[event id, reference, deadline ISO,
+    language]`` each), each in its own transaction: one failing is logged and the others go on (the
+    task then fails with the first error, visible in the task results; running it again renders
+    only the letters still missing)."""
+    made, failure = 0, None
+    for event_id, reference, deadline, language in letters:
+        try:
+            made += formal_notice_letter_make(
+                event_id=event_id,
+                reference=reference,
+                deadline=datetime.date.fromisoformat(deadline),
+                language=language,
+            )
+        except Exception as exc:  # one letter must not keep the others from being rendered
+            logger.exception("mise en demeure : lettre de l'événement %s en échec", event_id)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return made
+
+
 # --- the job -------------------------------------------------------------------------------------------
 
 
@@ -431,15 +717,18 @@ def reminders_run(*, now: datetime.datetime) -> str:
     # debt under the minimum; a debt cleared otherwise still gets its reconnection
     orders_sweep(now=now)
     opened = cases_open(now=now)
-    events: list[ReminderEvent] = []
+    due = cases_with_due_steps(as_of=local_day(now))
+    steps: list[int] = []
     each_item(
-        cases_with_due_steps(as_of=local_day(now)),
-        lambda case_id: events.extend(case_steps_run(case_id=case_id, now=now)),
-        describe=lambda case_id: f"dossier de recouvrement {case_id}",  # i18n: not for customers
+        [due[start : start + CHUNK_SIZE] for start in range(0, len(due), CHUNK_SIZE)],
+        lambda chunk: steps.append(cases_steps_run(case_ids=chunk, now=now)),
+        describe=lambda chunk: (
+            f"dossiers de recouvrement {chunk[0]} à {chunk[-1]} ({len(chunk)})"  # i18n: not for customers
+        ),
     )
     return gettext("%(opened)d ouverts, %(steps)d relances, %(paid)d réglés, %(plan)d sous échéancier") % {
         "opened": opened,
-        "steps": len(events),
+        "steps": sum(steps),
         "paid": paid,
         "plan": planned,
     }
@@ -517,6 +806,9 @@ def register() -> None:
         every=datetime.timedelta(hours=6),
         label=_("Recouvrement : relances et ordres de coupure"),
         grace=datetime.timedelta(hours=2),
+        # 20,000+ customers on the same step the same day: the run must keep its lease (another
+        # worker would take it again)
+        lease=datetime.timedelta(hours=4),
     )
     hook_subscribe(HOOK_BILLS_SETTLED, on_bills_settled)
     post_migrate.connect(reminder_plan_post_migrate, dispatch_uid="rak_collections_reminder_plan_seed")

@@ -42,7 +42,7 @@ def run_scheduler(now: datetime.datetime) -> list[str]:
     return jobs_run_due(now=now, worker="test")
 
 
-def test_reminder_plan_to_cutoff_and_back_to_reconnection_on_payment():
+def test_reminder_plan_to_cutoff_and_back_to_reconnection_on_payment(run_worker):
     reminder_plan_seed()
     customer, user = customer_with_account(phone="+212661000301", email="samira@example.ma", first_name="Samira")
     dossier = DossierFactory(customer=customer)
@@ -68,6 +68,7 @@ def test_reminder_plan_to_cutoff_and_back_to_reconnection_on_payment():
     # J+10: e-mail; J+20: formal notice (PDF letter in the document registry, e-mail + bell + SMS)
     run_scheduler(at(10))
     run_scheduler(at(20))
+    run_worker()  # the letter is rendered by a background task
     assert list(case.events.order_by("at").values_list("action", flat=True)) == ["SMS", "EMAIL", "FORMAL_NOTICE"]
     notice = case.events.get(action="FORMAL_NOTICE")
     letter = Document.objects.get(kind=Document.Kind.OTHER, subject_id=str(notice.pk))

@@ -287,7 +287,7 @@ def test_a_run_with_nothing_due_costs_a_fixed_number_of_queries(plan, django_ass
     assert ReminderEvent.objects.count() == 6
 
 
-def test_formal_notice_letter_in_the_customers_language_and_in_the_back_office(client, plan):
+def test_formal_notice_letter_in_the_customers_language_and_in_the_back_office(client, plan, run_worker):
     customer, _bill = debtor("+212661000440", email="nadia@example.ma", language="ar")
     for day in (3, 10, 20):
         reminders_run(now=at(day))
@@ -295,6 +295,9 @@ def test_formal_notice_letter_in_the_customers_language_and_in_the_back_office(c
     notice = case.events.get(action="FORMAL_NOTICE")
     assert notice.outcome == "SENT" and notice.detail.startswith("Lettre ")
     staff_in("recouvrement", client=client)
+    # the letter is rendered by a background task: not there before the worker ran
+    assert client.get(reverse("admin:rak_collections_dunningcase_notice_pdf", args=[case.pk])).status_code == 404
+    run_worker()
     response = client.get(reverse("admin:rak_collections_dunningcase_notice_pdf", args=[case.pk]))
     assert response.status_code == 200
     pdf = b"".join(response.streaming_content) if response.streaming else response.content
