@@ -517,7 +517,7 @@ def _steps_do(due: list[tuple[DunningCase, int]], steps: dict[int, list[Reminder
     messages = _Messages(*contacts)
     phones, emails, users = contacts
     rows: list[tuple] = []
-    planned: dict[int, tuple] = {}  # case id -> (step, outcome, detail, extra)
+    planned: dict[int, tuple] = {}  # case id -> (step, channels, (reference, deadline) of a formal notice)
     cutoffs: list[tuple[DunningCase, ReminderStep]] = []
     notices = [
         (case, by_id[step_id]) for case, step_id in due if by_id[step_id].action == ReminderStep.Action.FORMAL_NOTICE
