@@ -3,19 +3,21 @@
 
 Goal: each report page answers in ≤ 1 s at 200,000 customers and 6.6 M bills.
 
-1. The database: ``rak_bench_pages`` (built by ``bench_pages.py``: 200,000 customers, 553,485
-   dossiers, 6,647,822 bills, 12.5 M ledger entries, 5.8 M payments); built here through
-   ``bench_pages.build`` when absent, else migrated to the current code (``manage.py migrate``,
-   which builds the reports' materialised views: timed).
+1. The database: ``rak_bench_pages`` (``bench_pages.py``: 200,000 customers, 553,485 dossiers,
+   6.6 M bills, 5.8 M payments); built through ``bench_pages.build`` when absent (its payments
+   spread over the channels as they are inserted: CMI card, agents' networks, direct debit,
+   cheque, transfer, cash); a populated but unfinished build is resumed with only what the reports
+   read (bills, payments, allocations, settled bills: lines and ledger left to
+   ``bench_pages.py --reuse``).
 2. What the reports read and the builder does not write, added set-based (each step once: a step
-   whose rows exist is skipped; see ``EXTRA_STEPS``): payments spread over the channels (CMI card,
-   agents' networks, direct debit, cheque, transfer, the rest cash), one meter reading per
-   consumption bill (agent / self-reading / estimated, ~1 % held for a check and their outcome),
-   40 staff agents, 24,000 service requests with their phase history, 36,000 complaints with their
-   thread (first answer, closure, reopenings, ratings), portal accounts for ~35 % of customers
-   (half of them on e-facture), their active days and the portal's page hits, 1.3 M outbox
-   messages (SMS / e-mail / bell / push, sent / failed / skipped, SMS segments), today's CMI
-   orders.
+   whose rows exist is skipped; see ``EXTRA_STEPS``): one meter reading per consumption bill of
+   the last ``--reading-months`` (agent / self-reading / estimated, ~1 % held for a check and their
+   outcome), 40 staff agents, 24,000 service requests with their phase history, 36,000 complaints
+   with their thread (first answer, closure, reopenings, ratings), portal accounts for ~35 % of
+   customers (half of them on e-facture), their active days and the portal's page hits, 60,000
+   outbox messages a month (SMS / e-mail / bell / push, sent / failed / skipped, SMS segments),
+   today's CMI orders; then ``manage.py migrate`` (pending migrations; the reports' views missing
+   or changed are built).
 3. Refresh every registered materialised view (``matview_refresh``, as the scheduler's job does)
    and record each one's time and row count.
 4. Start gunicorn (one sync worker, ``config.wsgi``, DEBUG off) and request, as a logged-in staff
@@ -28,9 +30,9 @@ Goal: each report page answers in ≤ 1 s at 200,000 customers and 6.6 M bills.
 5. Print p50 / p95 / max, the cold request, the queries and the size per address, and the Markdown
    rows for docs/BENCHMARKS.md (``--record``: inserted above the section's marker).
 
-    .venv/bin/python bench/bench_reports.py                 # build or migrate, add, refresh, measure
-    .venv/bin/python bench/bench_reports.py --reuse --record   # the database is ready: measure, record
-    .venv/bin/python bench/bench_reports.py --reuse --reports finance --repeat 3
+    .venv/bin/python bench/bench_reports.py --repeat 3      # build or resume, add, migrate, refresh, measure
+    .venv/bin/python bench/bench_reports.py --reuse --record   # the database is ready: refresh, measure, record
+    .venv/bin/python bench/bench_reports.py --reuse --no-refresh --reports creances --repeat 5
 
 Timings are measured here, never asserted by tests (tests assert query counts).
 """
