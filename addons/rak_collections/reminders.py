@@ -55,7 +55,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import CharField, Exists, Max, OuterRef
+from django.db.models.functions import Cast
 from django.db.models.signals import post_migrate
 from django.template.loader import render_to_string
 from django.utils import formats, translation
@@ -326,7 +327,8 @@ WHERE c.id = ANY(%(ids)s)
 """
 
 EVENTS_INSERT_SQL = """
-INSERT INTO rak_collections_reminderevent (case_id, step_id, customer_id, at, action, amount_due, outcome, detail)
+INSERT INTO rak_collections_reminderevent
+    (case_id, step_id, customer_id, at, action, amount_due, outcome, detail, letter)
 VALUES {rows}
 ON CONFLICT (case_id, step_id) DO NOTHING
 RETURNING id, case_id
@@ -350,7 +352,7 @@ def _events_insert(rows: list[tuple]) -> dict[int, int]:
     inserted: dict[int, int] = {}
     for start in range(0, len(rows), CHUNK_SIZE):
         batch = rows[start : start + CHUNK_SIZE]
-        sql = EVENTS_INSERT_SQL.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch)))
+        sql = EVENTS_INSERT_SQL.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '[]'::jsonb)"] * len(batch)))
         with connection.cursor() as cursor:
             cursor.execute(sql, [value for row in batch for value in row])
             inserted.update((case_id, event_id) for event_id, case_id in cursor.fetchall())
@@ -567,6 +569,10 @@ def _steps_do(due: list[tuple[DunningCase, int]], steps: dict[int, list[Reminder
             letters.append([event_id, reference, deadline.isoformat(), language])
         messages.add(case=case, code=code, context=context, channels=channels, language=language)
     messages.queue()
+    if letters:  # kept on the event: the sweep renders it again if its task is lost
+        ReminderEvent.objects.bulk_update(
+            [ReminderEvent(pk=event_id, letter=[ref, day, lang]) for event_id, ref, day, lang in letters], ["letter"]
+        )
     for start in range(0, len(letters), LETTERS_PER_TASK):
         formal_notice_letters_task.enqueue(letters[start : start + LETTERS_PER_TASK])
     # each cut-off in its own savepoint: one failing is reported on the job's row, the chunk goes on
@@ -706,6 +712,33 @@ def formal_notice_letters_task(letters: list[list]) -> int:
     return made
 
 
+#: a letter still missing this long after its notice is given to the worker again
+LETTER_RECOVER_AFTER = datetime.timedelta(hours=1)
+
+
+def formal_notice_letters_recover(*, now: datetime.datetime) -> int:
+    """Formal notices whose letter is still not in the document registry an hour later (a worker
+    died with the task, or the task failed): enqueue their rendering again (idempotent: a letter
+    registered meanwhile is skipped). Set-based: one query, one task per ``LETTERS_PER_TASK``."""
+    missing = Document.objects.filter(
+        kind=Document.Kind.OTHER,
+        subject_type="rak_collections.reminderevent",
+        subject_id=Cast(OuterRef("pk"), output_field=CharField()),
+    )
+    letters = [
+        [event_id, *letter]
+        for event_id, letter in ReminderEvent.objects.filter(
+            action=ReminderStep.Action.FORMAL_NOTICE, at__lt=now - LETTER_RECOVER_AFTER
+        )
+        .exclude(letter=[])
+        .exclude(Exists(missing))
+        .values_list("pk", "letter")
+    ]
+    for start in range(0, len(letters), LETTERS_PER_TASK):
+        formal_notice_letters_task.enqueue(letters[start : start + LETTERS_PER_TASK])
+    return len(letters)
+
+
 # --- the job -------------------------------------------------------------------------------------------
 
 
@@ -726,6 +759,7 @@ def reminders_run(*, now: datetime.datetime) -> str:
             f"dossiers de recouvrement {chunk[0]} à {chunk[-1]} ({len(chunk)})"  # i18n: not for customers
         ),
     )
+    formal_notice_letters_recover(now=now)
     return gettext("%(opened)d ouverts, %(steps)d relances, %(paid)d réglés, %(plan)d sous échéancier") % {
         "opened": opened,
         "steps": sum(steps),

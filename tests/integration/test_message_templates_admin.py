@@ -44,7 +44,7 @@ def test_the_list_holds_every_registered_message_even_never_edited(client, sampl
     MessageTemplate.objects.filter(code=CODE).delete()  # e.g. registered after the last migrate
     staff_in("superviseur", client=client)
     with django_assert_max_num_queries(20):
-        response = client.get(LIST)
+        response = client.get(LIST, {"q": CODE})  # more than a page of messages since issue 14
     assert response.status_code == 200
     rows = [r for r in response.context["cl"].result_list if r.code == CODE]
     assert {r.channel for r in rows} == {SMS, EMAIL}

@@ -141,6 +141,9 @@ class ReminderEvent(models.Model):
     amount_due = models.DecimalField(_("montant échu"), **MONEY)
     outcome = models.CharField(_("résultat"), max_length=12, choices=Outcome.choices, default=Outcome.SENT)
     detail = models.CharField(_("détail"), max_length=255, blank=True)
+    # a formal notice's letter as the job gave it to the worker ([reference, deadline ISO, language]):
+    # what the recovery sweep needs to render it again if its task was lost
+    letter = models.JSONField(_("lettre"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("relance")

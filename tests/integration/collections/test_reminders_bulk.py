@@ -146,3 +146,35 @@ def test_the_formal_notice_letter_is_rendered_by_the_task_and_registered(plan, r
 
 def test_the_job_lease_covers_a_long_run():
     assert jobs_registered()[JOB_NAME].lease >= datetime.timedelta(hours=3)
+
+
+def test_a_letter_whose_task_was_lost_is_rendered_again_by_a_later_run(plan, run_worker, monkeypatch):
+    """A worker killed with the letters' task (or the task failed): an hour later the job gives the
+    missing letters to the worker again, from what the event kept; never twice."""
+    debtors(2, start=600, email=True)
+    lost = []
+
+    class LostTask:  # the worker that took the task died with it
+        @staticmethod
+        def enqueue(letters):
+            lost.append(letters)
+
+    real_task = reminders.formal_notice_letters_task
+    monkeypatch.setattr(reminders, "formal_notice_letters_task", LostTask)
+    for day in (3, 10, 20):
+        reminders_run(now=at(day))
+    assert len(lost) == 1 and len(lost[0]) == 2  # given to a worker that never ran it
+    events = ReminderEvent.objects.filter(action="FORMAL_NOTICE")
+    assert all(event.letter and event.letter[0] for event in events)
+    monkeypatch.setattr(reminders, "formal_notice_letters_task", real_task)
+
+    reminders_run(now=at(20) + datetime.timedelta(minutes=30))  # within the hour: not yet
+    run_worker()
+    assert not Document.objects.filter(kind=Document.Kind.OTHER).exists()
+    reminders_run(now=at(20, hour=12))
+    run_worker()
+    letters = Document.objects.filter(kind=Document.Kind.OTHER)
+    assert sorted(letters.values_list("subject_id", flat=True)) == sorted(str(e.pk) for e in events)
+    reminders_run(now=at(21))  # once registered, never again
+    run_worker()
+    assert Document.objects.filter(kind=Document.Kind.OTHER).count() == 2
