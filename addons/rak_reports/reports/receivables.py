@@ -103,7 +103,7 @@ SELECT o.customer_id,
  GROUP BY 1, 2, 3, 4, 5, 6
 """,  # noqa: S608 - table names from code
         unique=("customer_id", "district", "service", "due_date"),
-        indexes=(("due_date",), ("customer_id",)),
+        indexes=(("due_date",), ("customer_id",), ("district", "due_date")),
     )
 )
 
@@ -203,10 +203,14 @@ def _top_rows(filters: ReportFilters, *, today: datetime.date, limit: int) -> li
     they owe overdue under any filter; a batch's overdue amounts are summed on the per-customer
     index of ``receivables_debtors``; reading stops once the ``limit``-th amount found is at least
     the next customer's open total."""
-    customer_sql, customer_params = where(filters, month=None, dims=("agency_id", "customer_kind"))
     best: list[dict] = []
     bound = None
-    for _batch in range(MAX_BATCHES):
+    # a district or a service: the customers' open totals (all districts, all services) bound the
+    # overdue amounts too loosely and the batches do not converge (bench: 100 queries, 1.2 s); one
+    # grouped query on the filtered rows answers in ~130 ms at 6.6 M bills
+    batches = 0 if (filters.district or filters.service) else MAX_BATCHES
+    customer_sql, customer_params = where(filters, month=None, dims=("agency_id", "customer_kind"))
+    for _batch in range(batches):
         page = rows(
             f"SELECT customer_id, open_total FROM {CUSTOMERS.table} "  # noqa: S608 - names from code
             f"WHERE oldest_due < %s AND {customer_sql} "
@@ -223,7 +227,8 @@ def _top_rows(filters: ReportFilters, *, today: datetime.date, limit: int) -> li
         bound = (page[-1]["open_total"], page[-1]["customer_id"])
         if len(page) < BATCH or (len(best) == limit and best[-1]["overdue"] > bound[0]):
             return best
-    # not converged (many customers owing far more than is overdue): group everything, exactly
+    # not converged (many customers owing far more than is overdue), or filtered on a district or a
+    # service: group the overdue rows, exactly
     sql, params = where(filters, month=None, dims=DIMS)
     ids = [
         r["customer_id"]
