@@ -99,42 +99,64 @@ COLLECTED = matview_register(
         name="finance_collected",
         label="encaissé par mois et par canal (paiements, annulations)",
         sql=f"""
-WITH alloc AS (
-    SELECT a.payment_id, COALESCE(p.district, '') AS district, COALESCE(d.service, '') AS service,
-           SUM(a.amount) AS amount
+WITH alloc_total AS (
+    SELECT payment_id, SUM(amount) AS amount
+      FROM {ALLOCATION}
+     WHERE payment_id IS NOT NULL AND reversal_id IS NULL
+     GROUP BY 1
+), allocated AS (
+    -- what each payment paid, by the district and service of the bills it paid, in its month
+    SELECT date_trunc('month', pay.paid_at AT TIME ZONE '{ZONE}')::date AS month,
+           COALESCE(p.district, '') AS district, COALESCE(c.agency_id, 0) AS agency_id,
+           COALESCE(d.service, '') AS service, c.kind AS customer_kind, pay.method,
+           SUM(a.amount) AS gross, 0::numeric AS reversed
       FROM {ALLOCATION} a
+      JOIN {PAYMENT} pay ON pay.id = a.payment_id
+      JOIN {CUSTOMER} c ON c.id = pay.customer_id
       JOIN {BILL} b ON b.id = a.bill_id
       LEFT JOIN {DOSSIER} d ON d.id = b.dossier_id
       LEFT JOIN {PREMISES} p ON p.id = d.premises_id
      WHERE a.payment_id IS NOT NULL AND a.reversal_id IS NULL
-     GROUP BY 1, 2, 3
-), alloc_total AS (
-    SELECT payment_id, SUM(amount) AS amount FROM alloc GROUP BY 1
-), split AS (
-    SELECT payment_id, district, service, amount FROM alloc
-    UNION ALL
-    SELECT pay.id, '', '', pay.amount - COALESCE(t.amount, 0)
-      FROM {PAYMENT} pay LEFT JOIN alloc_total t ON t.payment_id = pay.id
+     GROUP BY 1, 2, 3, 4, 5, 6
+), unallocated AS (
+    -- the part of a payment no bill took (advance, credit): no district, no service
+    SELECT date_trunc('month', pay.paid_at AT TIME ZONE '{ZONE}')::date, '', COALESCE(c.agency_id, 0), '',
+           c.kind, pay.method, SUM(pay.amount - COALESCE(t.amount, 0)), 0::numeric
+      FROM {PAYMENT} pay
+      JOIN {CUSTOMER} c ON c.id = pay.customer_id
+      LEFT JOIN alloc_total t ON t.payment_id = pay.id
      WHERE pay.amount - COALESCE(t.amount, 0) <> 0
-), moves AS (
-    SELECT s.payment_id, s.district, s.service, s.amount AS gross, 0 AS reversed, pay.paid_at AS at
-      FROM split s JOIN {PAYMENT} pay ON pay.id = s.payment_id
-    UNION ALL
-    SELECT s.payment_id, s.district, s.service, 0, s.amount, r.reversed_at
-      FROM split s JOIN {REVERSAL} r ON r.payment_id = s.payment_id
+     GROUP BY 1, 2, 3, 4, 5, 6
+), reversed_allocated AS (
+    -- a reversed payment (few): the same split, taken back in the month of the reversal
+    SELECT date_trunc('month', r.reversed_at AT TIME ZONE '{ZONE}')::date, COALESCE(p.district, ''),
+           COALESCE(c.agency_id, 0), COALESCE(d.service, ''), c.kind, pay.method, 0::numeric, SUM(a.amount)
+      FROM {REVERSAL} r
+      JOIN {PAYMENT} pay ON pay.id = r.payment_id
+      JOIN {CUSTOMER} c ON c.id = pay.customer_id
+      JOIN {ALLOCATION} a ON a.payment_id = pay.id AND a.reversal_id IS NULL
+      JOIN {BILL} b ON b.id = a.bill_id
+      LEFT JOIN {DOSSIER} d ON d.id = b.dossier_id
+      LEFT JOIN {PREMISES} p ON p.id = d.premises_id
+     GROUP BY 1, 2, 3, 4, 5, 6
+), reversed_unallocated AS (
+    SELECT date_trunc('month', r.reversed_at AT TIME ZONE '{ZONE}')::date, '', COALESCE(c.agency_id, 0), '',
+           c.kind, pay.method, 0::numeric, SUM(pay.amount - COALESCE(t.amount, 0))
+      FROM {REVERSAL} r
+      JOIN {PAYMENT} pay ON pay.id = r.payment_id
+      JOIN {CUSTOMER} c ON c.id = pay.customer_id
+      LEFT JOIN alloc_total t ON t.payment_id = pay.id
+     WHERE pay.amount - COALESCE(t.amount, 0) <> 0
+     GROUP BY 1, 2, 3, 4, 5, 6
 )
-SELECT date_trunc('month', m.at AT TIME ZONE '{ZONE}')::date AS month,
-       m.district,
-       COALESCE(c.agency_id, 0) AS agency_id,
-       m.service,
-       c.kind AS customer_kind,
-       pay.method,
-       SUM(m.gross)::numeric(16, 2) AS gross,
-       SUM(m.reversed)::numeric(16, 2) AS reversed,
-       SUM(m.gross - m.reversed)::numeric(16, 2) AS collected
-  FROM moves m
-  JOIN {PAYMENT} pay ON pay.id = m.payment_id
-  JOIN {CUSTOMER} c ON c.id = pay.customer_id
+SELECT month, district, agency_id, service, customer_kind, method,
+       SUM(gross)::numeric(16, 2) AS gross,
+       SUM(reversed)::numeric(16, 2) AS reversed,
+       SUM(gross - reversed)::numeric(16, 2) AS collected
+  FROM (SELECT * FROM allocated
+        UNION ALL SELECT * FROM unallocated
+        UNION ALL SELECT * FROM reversed_allocated
+        UNION ALL SELECT * FROM reversed_unallocated) AS moves
  GROUP BY 1, 2, 3, 4, 5, 6
 """,  # noqa: S608 - table names from code
         unique=("month", "district", "agency_id", "service", "customer_kind", "method"),
