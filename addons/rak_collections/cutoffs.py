@@ -42,8 +42,9 @@ from rak_billing.api import (
 )
 from rak_billing.models import Bill
 from rak_collections.models import CutoffOrder, DunningCase, PaymentPlan, ReconnectionOrder, ReminderPlan
+from rak_customer.api import customer_email, customer_portal_user, customer_sms_phone
 from rak_customer.language import customer_language_code
-from rak_customer.models import Contact, Customer, Dossier, PortalAccount
+from rak_customer.models import Customer, Dossier
 
 ZERO = Decimal("0.00")
 #: the fee when no reminder plan names one (HT; rak.conf may set ``COLLECTIONS_CUT_FEE``)
@@ -109,25 +110,13 @@ def customer_notify(
 ) -> list[Message]:
     """Send message ``code`` to the customer on ``channels`` (SMS number, primary e-mail, portal
     account's bell), in the customer's language. Returns the messages queued (none: no contact)."""
-    phone = (
-        Contact.objects.filter(customer=customer, kind=Contact.Kind.PHONE, is_sms=True)
-        .values_list("value", flat=True)
-        .first()
-    )
-    email = (
-        Contact.objects.filter(customer=customer, kind=Contact.Kind.EMAIL)
-        .order_by("-is_primary_email", "-verified_at", "id")
-        .values_list("value", flat=True)
-        .first()
-    )
-    account = PortalAccount.objects.filter(customer=customer).select_related("user").first()
     return message_send(
         code=code,
         context=context,
         channels=channels,
-        user=account.user if account else None,
-        phone=phone or "",
-        email=email or "",
+        user=customer_portal_user(customer.pk),
+        phone=customer_sms_phone(customer) or "",
+        email=customer_email(customer) or "",
         kind=kind,
         language=customer_language_code(customer),
     )

@@ -16,7 +16,7 @@ from rak_customer.dossiers import (
     premises_create,
 )
 from rak_customer.models import Customer, Dossier, Meter, Premises, Service
-from rak_customer.selectors import customer_email, customer_for_user, customer_sms_phone
+from rak_customer.selectors import customer_email, customer_for_user, customer_portal_user, customer_sms_phone
 
 __all__ = [
     "DossierOperation",
@@ -35,6 +35,7 @@ __all__ = [
     "Service",
     "customer_email",
     "customer_for_user",
+    "customer_portal_user",
     "customer_promote_client",
     "customer_sms_phone",
     "dossier_billing_mode_set",
