@@ -909,3 +909,9 @@ UNFOLD = {
         ],
     },
 }
+
+# Production and scale (issue 15): each part reads its own rak.conf sections in its own module.
+from config import settings_observability, settings_scaleout  # noqa: E402
+
+settings_observability.apply(globals(), conf)
+settings_scaleout.apply(globals(), conf)
