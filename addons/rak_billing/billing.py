@@ -155,6 +155,49 @@ def _enqueue_chunk(run_id: int) -> None:
     billing_run_chunk_task.enqueue(run_id)
 
 
+# Advisory lock class held by a chunk task for the whole of its transaction (key: the run's id): a
+# second task of the same run gives way, and the recovery below sees whether a chunk is being billed.
+RUN_CHUNK_LOCK = 7302
+
+
+def billing_run_chunk_lock_try(run_id: int) -> bool:
+    """Take the run's chunk lock for the current transaction; False when another one holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [RUN_CHUNK_LOCK, run_id])
+        return bool(cursor.fetchone()[0])
+
+
+def billing_runs_recover(*, now: datetime.datetime) -> int:
+    """Queue again the next chunk of every run the worker was driving whose chain broke: a worker
+    killed in the middle of a chunk (kill -9, OOM, power cut) rolls that chunk back, the enqueue
+    of the next one with it, and leaves its task row RUNNING for ever — the run stayed « En cours »
+    until somebody pressed « Reprendre ». A run is recovered when it is PENDING or RUNNING, was
+    queued for the worker (it has chunk tasks: runs billed in-process are left alone), has no chunk
+    task waiting, and nobody holds its chunk lock (no chunk is being billed). A recovery racing a
+    live chain costs one discarded chunk at most: the chunk lock, the run row lock and the
+    ``last_dossier_id`` check keep every dossier billed once. Returns the number of runs queued."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from rak_billing.tasks import billing_run_chunk_task
+
+    active = (BillingRun.Status.PENDING, BillingRun.Status.RUNNING)
+    recovered = 0
+    for run_id in BillingRun.objects.filter(status__in=active).values_list("pk", flat=True):
+        with transaction.atomic():
+            chunks = DBTaskResult.objects.filter(
+                task_path=billing_run_chunk_task.module_path, args_kwargs__args=[run_id]
+            )
+            if not chunks.exists() or chunks.filter(status=TaskResultStatus.READY).exists():
+                continue
+            if not billing_run_chunk_lock_try(run_id):
+                continue
+            _enqueue_chunk(run_id)
+            recovered += 1
+            logger.warning("billing run %s: its chain of chunks had stopped (worker killed?), queued again", run_id)
+    return recovered
+
+
 def _enqueue_finalize(run_id: int) -> None:
     from rak_billing.tasks import billing_run_finalize_task
 

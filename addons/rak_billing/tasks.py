@@ -2,8 +2,11 @@
 
 A billing run is a chain: each chunk task bills one chunk in one transaction and, in that same
 transaction, enqueues the next chunk (or the finalisation). A worker killed mid-chunk loses only
-that chunk's uncommitted work; « Reprendre » in the back office (``billing_run_resume``)
-enqueues the chain again and it continues from ``last_dossier_id``.
+that chunk's uncommitted work, and the chain with it: the scheduler job ``billing.runs_recover``
+(every minute, ``billing_runs_recover``) queues the next chunk again and the run continues from
+``last_dossier_id``; « Reprendre » in the back office (``billing_run_resume``) does the same by hand.
+A chunk task holds the run's chunk lock (``RUN_CHUNK_LOCK``) for its transaction, so a duplicate
+task of the same run gives way.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django_tasks import task
 from rak_billing.billing import (
     _enqueue_chunk,
     _enqueue_finalize,
+    billing_run_chunk_lock_try,
     billing_run_fail,
     billing_run_step,
 )
@@ -26,6 +30,8 @@ from rak_billing.notifications import billing_run_finalize
 def billing_run_chunk_task(run_id: int) -> str:
     try:
         with transaction.atomic():
+            if not billing_run_chunk_lock_try(run_id):
+                return "BUSY"  # another task of this run is billing a chunk: it carries the chain on
             result = billing_run_step(run_id=run_id)
             if result.busy:
                 return "BUSY"
