@@ -8,6 +8,7 @@ on. This module is pure (no Django import) so it can be unit-tested and used by 
 
 from __future__ import annotations
 
+import builtins
 import configparser
 import os
 from collections.abc import Callable, Mapping
@@ -102,16 +103,18 @@ class Config:
             raise ConfigError(f"[{section}] {key} vide dans {self.source}")
         return value
 
-    def int(self, section: str, key: str, default: Any = _MISSING) -> int:
+    def int(self, section: builtins.str, key: builtins.str, default: Any = _MISSING) -> int:
         return self._get(section, key, _parse_int, default, "nombre entier")
 
-    def bool(self, section: str, key: str, default: Any = _MISSING) -> bool:
+    def bool(self, section: builtins.str, key: builtins.str, default: Any = _MISSING) -> bool:
         return self._get(section, key, _parse_bool, default, "true/false")
 
-    def list(self, section: str, key: str, default: Any = _MISSING) -> list[str]:
+    def list(self, section: builtins.str, key: builtins.str, default: Any = _MISSING) -> list[builtins.str]:
         return self._get(section, key, _parse_list, default, "liste séparée par des virgules")
 
-    def choice(self, section: str, key: str, choices: tuple[str, ...], default: Any = _MISSING) -> str:
+    def choice(
+        self, section: builtins.str, key: builtins.str, choices: tuple[builtins.str, ...], default: Any = _MISSING
+    ) -> builtins.str:
         value = self.str(section, key, default)
         if value not in choices:
             raise ConfigError(

@@ -36,6 +36,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 DEFAULT_DIR = "var/pgdata"
@@ -100,7 +101,7 @@ class EmbeddedPostgres:
         and libpq read it)."""
         return f"postgres://{SUPERUSER}@{quote(str(self.socket_dir), safe='')}/{database or self.database}"
 
-    def connection_kwargs(self, database: str | None = None) -> dict[str, str]:
+    def connection_kwargs(self, database: str | None = None) -> dict[str, Any]:
         return {"host": str(self.socket_dir), "user": SUPERUSER, "dbname": database or self.database}
 
     # --- state -----------------------------------------------------------------------------------

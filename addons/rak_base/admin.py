@@ -6,6 +6,7 @@ never be given back-office access from here."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.apps import apps as django_apps
@@ -40,6 +41,9 @@ from rak_base.otp import MAX_FAILURES
 from rak_base.outbox import message_retry
 from rak_base.phones import InvalidPhone, phone_normalize
 from rak_base.private_files import private_file_response
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MASKED = _("•••••• (contenu confidentiel : code ou mot de passe)")
 
@@ -99,6 +103,7 @@ class ArchivedImportAdminMixin:
     (``archive_call``), « Télécharger le fichier » for whoever may view it. The model has
     ``file``, ``file_name`` and ``archived_at``."""
 
+    model: type[Any]  # the ModelAdmin's (an import batch model)
     archive_permission: str = ""  # "app_label.archive_<model>"
     archive_done_message = _(
         "Import « %(name)s » archivé : son fichier et son rapport restent consultables (filtre « Archivés »)."
@@ -232,7 +237,7 @@ class PermissionChoiceField(forms.ModelMultipleChoiceField):
 
 
 class FrenchPermissionsMixin:
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):  # GroupAdmin's request is optional
         if db_field.name in ("permissions", "user_permissions"):
             kwargs["form_class"] = PermissionChoiceField
         return super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -534,7 +539,7 @@ class OneTimeCodeAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return queryset.filter(phone=term), False
 
     @display(description=_("état"))
-    def state(self, obj: OneTimeCode) -> str:
+    def state(self, obj: OneTimeCode) -> StrOrPromise:
         if obj.used_at:
             return _("Utilisé")
         if obj.superseded:
@@ -567,7 +572,15 @@ class DocumentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     search_help_text = _("Code de référence (tel qu'imprimé, avec ou sans tirets).")
     show_full_result_count = False
     ordering = ("-id",)
-    fields = ("reference_display", "kind", "title", "owner", "owner_label", "subject_type", "subject_id")
+    fields: tuple[str, ...] = (
+        "reference_display",
+        "kind",
+        "title",
+        "owner",
+        "owner_label",
+        "subject_type",
+        "subject_id",
+    )
     fields += ("sha256", "size", "created_at", "revoked_at")
     readonly_fields = fields
     actions_detail = ("download",)
@@ -606,7 +619,7 @@ JOB_STATE_LABELS = {
 }
 
 
-def scheduled_job_state(job: ScheduledJob, *, now) -> tuple[str, str]:
+def scheduled_job_state(job: ScheduledJob, *, now) -> tuple[str, StrOrPromise]:
     """(key, French label) of a job as the back office shows it."""
     if job.name not in scheduler.jobs_registered():
         return "unknown", _("Absente du code")

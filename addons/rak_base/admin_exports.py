@@ -145,9 +145,9 @@ def column_value(name, obj, model_admin):
         return None
     if field is None:
         if isinstance(value, tuple) and len(value) == 2 and getattr(attr, "label", None):
-            value = value[1]  # unfold's @display(label=...): (value, text)
-        elif isinstance(value, list | tuple) and getattr(attr, "header", None):
-            value = value[0]  # unfold's @display(header=True): (title, subtitle, ...)
+            return cell_value(value[1])  # unfold's @display(label=...): (value, text)
+        if isinstance(value, list | tuple) and getattr(attr, "header", None):
+            return cell_value(value[0])  # unfold's @display(header=True): (title, subtitle, ...)
         return cell_value(value)
     if getattr(field, "flatchoices", None):
         return cell_value(dict(field.flatchoices).get(value, value))
@@ -156,7 +156,7 @@ def column_value(name, obj, model_admin):
 
 def header_label(name, model_admin) -> str:
     try:
-        label = label_for_field(name, model_admin.model, model_admin)
+        label = label_for_field(name, model_admin.model, model_admin, return_attr=False)
     except AttributeError:
         label = str(name)
     return _text(str(label))

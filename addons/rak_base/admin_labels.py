@@ -11,6 +11,7 @@ names in the list's columns, the add / change form and its read-only fields.
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.utils.text import capfirst
 
 LABELLED_PREFIX = "labelled_"
@@ -39,10 +40,9 @@ class FieldLabelsMixin:
 
 
 def _labelled_column(name: str, label):
+    @admin.display(description=label, ordering=name)
     def column(obj):
         return getattr(obj, name)
 
-    column.short_description = label
-    column.admin_order_field = name
     column.__name__ = LABELLED_PREFIX + name
     return column

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class RakError(Exception):
@@ -10,7 +15,7 @@ class RakError(Exception):
 
     default_message = gettext_lazy("Une erreur s'est produite, veuillez réessayer.")
 
-    def __init__(self, message: str | None = None, **params: object) -> None:
+    def __init__(self, message: StrOrPromise | None = None, **params: object) -> None:
         # a gettext_lazy message is turned into text here, in the language active where it is raised
         self.message = str(message or self.default_message)
         self.params = params

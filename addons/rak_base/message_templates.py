@@ -37,6 +37,7 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -49,6 +50,9 @@ from rak_base.errors import RakError
 from rak_base.models import Message, MessageTemplate
 from rak_base.outbox import event_key, message_queue_bell, message_queue_email, message_queue_sms
 from rak_base.sms_length import SmsLength, sms_length
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +81,7 @@ class TemplateSpec:
     code: str
     label: str
     placeholders: dict[str, Placeholder]
-    defaults: dict[str, tuple[str, str]]  # channel -> (subject, body), gettext_lazy strings
+    defaults: dict[str, tuple[StrOrPromise, StrOrPromise]]  # channel -> (subject, body), gettext_lazy strings
     sensitive: bool = False
     required: tuple[str, ...] = ()
     channels: tuple[str, ...] = field(default=())
@@ -100,7 +104,7 @@ def message_template_register(
     *,
     label,
     placeholders: Mapping[str, object],
-    defaults: Mapping[str, tuple[object, object]],
+    defaults: Mapping[str, tuple[StrOrPromise, StrOrPromise]],
     sensitive: bool = False,
     required: Iterable[str] = (),
 ) -> TemplateSpec:
@@ -357,7 +361,7 @@ def message_send(
     spec = message_template_spec(code)
     wanted = [str(channel) for channel in channels]
     # PUSH copies are made by the outbox from the bell / e-mail / SMS copy, never from a template
-    recipients = {
+    recipients: dict[str, object] = {
         Message.Channel.SMS: phone,
         Message.Channel.EMAIL: email,
         Message.Channel.BELL: user,

@@ -121,7 +121,7 @@ def fr_number(value: Decimal | int | float | None, decimals: int = 0, *, group_s
     value = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     whole, _, fraction = f"{abs(value):.{decimals}f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -22,9 +22,13 @@ them for every message it queues.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Channel(models.TextChoices):
@@ -53,7 +57,7 @@ class Category(models.TextChoices):
 class CategorySpec:
     code: str
     kinds: tuple[str, ...]
-    help: str
+    help: StrOrPromise
     always: bool = False
     push: bool = False
     url_name: str = "portal:notifications"  # where a push notification opens

@@ -157,6 +157,8 @@ def otp_verify(*, phone: str, purpose: str, code: str, now: datetime) -> OneTime
     otp, error = _otp_check(phone=phone, purpose=purpose, code=code, now=now)
     if error is not None:
         raise error
+    if otp is None:  # _otp_check pairs « no code » with OtpNotFound: not reached
+        raise OtpNotFound()
     return otp
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -64,7 +65,7 @@ def sms_cost_set(message: Message) -> Message:
 # --- customers' preferences and push copies -----------------------------------------------------------
 
 
-def _choosable(spec: CategorySpec | None, channel: str) -> bool:
+def _choosable(spec: CategorySpec | None, channel: str) -> TypeGuard[CategorySpec]:
     """Whether the customer's choice applies to this category on this channel."""
     if spec is None or spec.always or not spec.customer_only:
         return False
@@ -99,7 +100,7 @@ def _push_copy_for(source: Message, muted: set, now: datetime) -> Message | None
     from rak_base.push import push_text, user_ids_with_subscriptions
 
     spec = category_of(source.kind)
-    if not _push_wanted(spec, source.user_id, sensitive=source.sensitive):
+    if source.user_id is None or not _push_wanted(spec, source.user_id, sensitive=source.sensitive):
         return None
     if not user_ids_with_subscriptions([source.user_id]):
         return None

@@ -296,6 +296,8 @@ def push_deliver(message: Message, *, now: datetime) -> str:
     vapid = vapid_signer()
     if vapid is None:
         raise PushNoSubscription("push non configuré (clés VAPID absentes)")  # i18n: not for customers
+    if message.user_id is None:  # a push copy always has an account; none here: nothing to deliver to
+        raise PushNoSubscription("aucun navigateur abonné")  # i18n: not for customers
     subscriptions = list(PushSubscription.objects.filter(user_id=message.user_id).order_by("pk"))
     if not subscriptions:
         raise PushNoSubscription("aucun navigateur abonné")  # i18n: not for customers
