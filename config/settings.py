@@ -38,6 +38,14 @@ try:
     # How many reverse proxies in front of the app append to X-Forwarded-For (rak_base.http.client_ip):
     # 0 = none, the header is ignored (anyone can forge it); 1 = nginx with $proxy_add_x_forwarded_for.
     TRUSTED_PROXIES = conf.int("server", "trusted_proxies", 0)
+    # Private files sent by nginx after the app's access check (rak_base.x_accel): the URL prefix of
+    # nginx's internal location aliasing MEDIA_ROOT (deploy/nginx/rak.conf: /_private/); empty = off.
+    X_ACCEL_REDIRECT = conf.str("server", "x_accel_redirect", "")
+    if X_ACCEL_REDIRECT and not (X_ACCEL_REDIRECT.startswith("/") and X_ACCEL_REDIRECT.endswith("/")):
+        raise ConfigError(
+            f"[server] x_accel_redirect invalide dans {conf.source}: {X_ACCEL_REDIRECT!r} "
+            "(préfixe d'URL attendu, ex. /_private/, ou vide)"
+        )
 
     # PostgreSQL only: an external server (DATABASE_URL / [database] url, production), else the
     # embedded server of config/embedded_db.py (data in [database] embedded_dir), started by bin/run.

@@ -5,7 +5,8 @@ checked who asks: the owner (its queryset is filtered on ``request.customer``, s
 customer's id is a 404) or staff with the view permission on the record. That view ends with
 ``private_file_response(record.photo)``, which streams the file with the type recorded by
 content validation (from the stored extension, see ``rak_base.uploads``), ``nosniff``, no
-caching by shared caches, and ``inline`` or ``attachment`` disposition.
+caching by shared caches, and ``inline`` or ``attachment`` disposition — or, in production behind
+nginx (``[server] x_accel_redirect``), hands the sending to nginx (``rak_base.x_accel``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import PurePosixPath
 from django.http import FileResponse, Http404
 
 from rak_base.uploads import KINDS
+from rak_base.x_accel import x_accel_response
 
 _BY_EXTENSION = {kind.extension: kind.mime for kind in KINDS.values()}
 
@@ -27,16 +29,16 @@ def private_file_response(field_file, *, as_attachment: bool = False, download_n
         raise Http404("Fichier introuvable")
     extension = PurePosixPath(field_file.name).suffix.lstrip(".").lower()
     content_type = _BY_EXTENSION.get(extension) or mimetypes.guess_type(field_file.name)[0]
-    try:
-        handle = field_file.storage.open(field_file.name, "rb")
-    except (FileNotFoundError, OSError) as exc:
-        raise Http404("Fichier introuvable") from exc
-    response = FileResponse(
-        handle,
-        as_attachment=as_attachment,
-        filename=download_name or PurePosixPath(field_file.name).name,
-        content_type=content_type or "application/octet-stream",
-    )
+    filename = download_name or PurePosixPath(field_file.name).name
+    content_type = content_type or "application/octet-stream"
+    # production behind nginx: an empty answer, nginx streams the file (rak_base.x_accel)
+    response = x_accel_response(field_file, content_type=content_type, as_attachment=as_attachment, filename=filename)
+    if response is None:
+        try:
+            handle = field_file.storage.open(field_file.name, "rb")
+        except (FileNotFoundError, OSError) as exc:
+            raise Http404("Fichier introuvable") from exc
+        response = FileResponse(handle, as_attachment=as_attachment, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
