@@ -14,6 +14,7 @@ is); without it these tests are skipped, saying so."""
 from __future__ import annotations
 
 import configparser
+import contextlib
 import datetime
 import gzip
 import os
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,13 +208,47 @@ class SharedConnectionServer(ThreadedWSGIServer):
         pass
 
 
+@contextlib.contextmanager
+def nginx_in_front(base: Path, *, upstream: str, var_dir: Path, cert: Path, key: Path) -> Iterator[tuple[int, int]]:
+    """Debian's nginx running the shipped site (rendered for ``upstream`` and two free ports of
+    this helper's range) until the block ends; yields (http port, https port)."""
+    logs, prefix = base / "logs", base / "nginx"
+    for directory in (logs, prefix / "logs", prefix / "temp"):
+        directory.mkdir(parents=True, exist_ok=True)
+    http_port, https_port = free_ports(2)
+    site = prefix / "rak-site.conf"
+    site.write_text(
+        render_site(
+            http_port=http_port,
+            https_port=https_port,
+            upstream=upstream,
+            var_dir=var_dir,
+            cert=cert,
+            key=key,
+            logs=logs,
+        )
+    )
+    conf = prefix / "nginx.conf"
+    conf.write_text(main_conf(prefix, site))
+    with (prefix / "logs" / "stderr.log").open("wb") as stderr:
+        nginx = subprocess.Popen(
+            [NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=stderr
+        )
+    try:
+        wait_for_port(https_port, nginx, prefix / "logs" / "error.log")
+        yield http_port, https_port
+    finally:
+        nginx.send_signal(signal.SIGTERM)
+        nginx.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, django_db_setup, django_db_blocker):
     if NGINX is None:
         pytest.skip("nginx absent")
     base = tmp_path_factory.mktemp("deploy")
-    var_dir, logs, prefix = base / "var", base / "logs", base / "nginx"
-    for directory in (var_dir / "static" / "rak_portal", var_dir / "private", logs, prefix / "logs", prefix / "temp"):
+    var_dir = base / "var"
+    for directory in (var_dir / "static" / "rak_portal", var_dir / "private"):
         directory.mkdir(parents=True)
     # collectstatic's output for one file: the hashed copy (far-future cached) and the plain name
     (var_dir / "static" / "rak_portal" / "complaints.0123456789ab.css").write_bytes(CSS.read_bytes())
@@ -236,40 +272,18 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker):
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         app_port = server.server_address[1]
-        http_port, https_port = free_ports(2)
-        site = prefix / "rak-site.conf"
-        site.write_text(
-            render_site(
-                http_port=http_port,
-                https_port=https_port,
-                upstream=f"127.0.0.1:{app_port}",
-                var_dir=var_dir,
-                cert=cert,
-                key=key,
-                logs=logs,
-            )
-        )
-        conf = prefix / "nginx.conf"
-        conf.write_text(main_conf(prefix, site))
-        nginx = subprocess.Popen(
-            [NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
         try:
-            wait_for_port(https_port, nginx, prefix / "logs" / "error.log")
-            yield Stack(
-                https=f"https://127.0.0.1:{https_port}",
-                http_port=http_port,
-                app=f"http://127.0.0.1:{app_port}",
-                ca=cert,
-                private=var_dir / "private",
-                static=var_dir / "static",
-                error_log=logs / "rak.error.log",
-            )
+            with nginx_in_front(base, upstream=f"127.0.0.1:{app_port}", var_dir=var_dir, cert=cert, key=key) as ports:
+                yield Stack(
+                    https=f"https://127.0.0.1:{ports[1]}",
+                    http_port=ports[0],
+                    app=f"http://127.0.0.1:{app_port}",
+                    ca=cert,
+                    private=var_dir / "private",
+                    static=var_dir / "static",
+                    error_log=base / "logs" / "rak.error.log",
+                )
         finally:
-            nginx.send_signal(signal.SIGTERM)
-            nginx.wait(timeout=10)
             server.shutdown()
             server.server_close()
             request_started.connect(close_old_connections)
@@ -501,6 +515,89 @@ def test_a_forged_x_forwarded_for_is_not_the_client_address(stack, db):
     direct = {**forged, "X-Forwarded-Proto": "https", "Host": "127.0.0.1"}
     failed_login(stack.app, verify=True, headers=direct, username=customer.code)
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["203.0.113.66"]
+
+
+# --- gunicorn from the shipped config, behind nginx on a unix socket --------------------------------
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers), from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@needs_nginx
+def test_gunicorn_behind_nginx_on_a_unix_socket_reloads_on_hup_without_refusing_a_request(tmp_path, django_db_setup):
+    database = settings.DATABASES["default"]
+    url = (
+        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    sock = tmp_path / "gunicorn.sock"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": url,
+        "RAK_BIND": f"unix:{sock}",  # the unit gets /run/rak/gunicorn.sock from rak-web.socket instead
+        "RAK_WEB_WORKERS": "1",
+        "RAK_WEB_THREADS": "2",
+    }
+    var_dir = tmp_path / "var"
+    (var_dir / "static").mkdir(parents=True)
+    (var_dir / "private").mkdir()
+    cert, key = self_signed(tmp_path)
+    with (tmp_path / "gunicorn.log").open("wb") as log:
+        gunicorn = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--config", str(DEPLOY / "gunicorn.conf.py")]
+            + ["config.wsgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        with nginx_in_front(tmp_path, upstream=f"unix:{sock}", var_dir=var_dir, cert=cert, key=key) as ports:
+            page = f"https://127.0.0.1:{ports[1]}" + reverse("portal:login")
+
+            def get() -> int:
+                return requests.get(page, verify=str(cert), timeout=30).status_code
+
+            deadline = time.monotonic() + 60
+            while get() != 200:  # 502 until gunicorn's worker has booted
+                assert time.monotonic() < deadline and gunicorn.poll() is None, (tmp_path / "gunicorn.log").read_text()
+                time.sleep(0.2)
+            before = children(gunicorn.pid)
+            statuses: list[int] = []
+            stop = threading.Event()
+
+            def keep_asking() -> None:
+                while not stop.is_set():
+                    statuses.append(get())
+
+            asking = threading.Thread(target=keep_asking)
+            asking.start()
+            gunicorn.send_signal(signal.SIGHUP)  # systemctl reload rak-web
+            try:
+                while (after := children(gunicorn.pid)) & before or not after:
+                    assert time.monotonic() < deadline + 60, (tmp_path / "gunicorn.log").read_text()
+                    time.sleep(0.1)
+            finally:
+                stop.set()
+                asking.join()
+            # the old worker replaced by a new one (the new code), every request answered meanwhile
+            assert before and after and not before & after
+            assert statuses and set(statuses) == {200}, statuses
+            assert get() == 200
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)  # systemctl stop: graceful
+        assert gunicorn.wait(timeout=45) == 0
 
 
 # --- the shipped file as is ----------------------------------------------------------------------
