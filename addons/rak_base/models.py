@@ -429,6 +429,41 @@ class ScheduledJob(models.Model):
         return self.label
 
 
+class WorkerHeartbeat(models.Model):
+    """One row per background process (``manage.py rak_worker``), written every few seconds by the
+    process itself (``rak_base.heartbeat``): the readiness check (/health/ready) and the back
+    office's « Workers » list tell a live worker from a dead one by ``beat_at``. A graceful stop
+    sets ``stopped_at``; rows not heard from for a day are deleted by the next beating process."""
+
+    class Role(models.TextChoices):
+        WORKER = "WORKER", _("Worker (tâches de fond)")
+        SCHEDULER = "SCHEDULER", _("Planificateur")
+        BOTH = "BOTH", _("Worker et planificateur")
+
+    name = models.CharField(_("processus"), max_length=160, unique=True)
+    host = models.CharField(_("machine"), max_length=120)
+    pid = models.PositiveIntegerField(_("PID"))
+    role = models.CharField(_("rôle"), max_length=10, choices=Role.choices)
+    started_at = models.DateTimeField(_("démarré le"))
+    beat_at = models.DateTimeField(_("dernier signe de vie"))
+    stopped_at = models.DateTimeField(_("arrêté le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+        ordering = ["-beat_at"]
+        indexes = [
+            # /health/ready: the latest beat of a live process of each role (a few rows, one scan)
+            models.Index(fields=["role", "-beat_at"], name="heartbeat_role_recent", condition=Q(stopped_at=None)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=["WORKER", "SCHEDULER", "BOTH"]), name="heartbeat_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class MessageTemplate(models.Model):
     """The wording of one message (``code``, e.g. ``complaint.filed``) on one channel in one language,
     as staff edited it in the back office. The codes, their placeholders and their default wording

@@ -17,10 +17,18 @@ import requests
 from django.conf import settings
 
 from rak_base import clock
+from rak_base.redact import mask_text
 
 
 class SmsDeliveryError(Exception):
-    """The gateway refused or could not be reached; the outbox retries later."""
+    """The gateway refused or could not be reached; the outbox retries later. Its text is kept on
+    the message (``last_error``, shown to staff) and logged: never the number or the text sent."""
+
+
+def _safe_reason(text: str) -> str:
+    """An error's text without what we sent: a URL's query string (GET puts the number and the
+    text, a code among them, in it) cut off, phones, e-mails and codes masked."""
+    return mask_text(re.sub(r"\?[^\s'\"]*", "?…", text))
 
 
 @dataclass(frozen=True)
@@ -84,9 +92,11 @@ class HttpSmsBackend:
                     headers={"Content-Type": opts.get("content_type", "application/json")},
                 )
         except requests.RequestException as exc:
-            raise SmsDeliveryError(f"passerelle SMS injoignable: {exc}") from exc
+            raise SmsDeliveryError(f"passerelle SMS injoignable: {_safe_reason(str(exc))}") from exc
         if response.status_code >= 300:
-            raise SmsDeliveryError(f"passerelle SMS: HTTP {response.status_code} {response.text[:200]}")
+            # the gateway's answer may quote the number and the text it refused
+            reason = _safe_reason(response.text[:200])
+            raise SmsDeliveryError(f"passerelle SMS: HTTP {response.status_code} {reason}")
         provider_id = ""
         try:
             payload = response.json()

@@ -1,0 +1,42 @@
+"""Log formatters (config/settings_observability.py): JSON lines (python-json-logger) in
+production, plain text elsewhere. Both mask the traceback text too (``rak_base.redact``): an
+exception's message can carry a phone number or a gateway URL with its query string."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS as _RESERVED  # the LogRecord attributes left out
+from pythonjsonlogger.json import JsonFormatter
+
+from rak_base.redact import mask_text, mask_value
+
+
+def _masked_default(value: Any) -> str:
+    """An object the JSON encoder cannot write (a request given as ``extra``): its text, masked."""
+    return mask_text(str(value))
+
+
+class RakJsonFormatter(JsonFormatter):
+    """One JSON object a line: time, level, logger, message, request id, and the ``extra`` fields."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s")
+        kwargs.setdefault("json_default", _masked_default)
+        kwargs.setdefault("timestamp", "time")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("reserved_attrs", [*_RESERVED, "rak_masked"])
+        kwargs.setdefault("json_ensure_ascii", False)
+        super().__init__(*args, **kwargs)
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return mask_text(super().formatException(ei))
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        return mask_value(super().process_log_record(log_data))
+
+
+class RakPlainFormatter(logging.Formatter):
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return mask_text(super().formatException(ei))

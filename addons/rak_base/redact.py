@@ -1,0 +1,178 @@
+"""Personal data and secrets out of the logs and error reports (issue 15).
+
+One masker, used by the logging filter of every handler (``PersonalDataFilter``, installed by
+config/settings_observability.py), by the JSON and plain formatters (tracebacks) and by Sentry's
+``before_send`` (request bodies, cookies, headers, query strings):
+
+- Moroccan phone numbers (+212 6…, 00212…, 2126…, 06…/07…/05…, with or without spaces, dots,
+  dashes, URL-encoded ``%2B212``) keep their prefix and last 2 digits: ``+212*******78``;
+- e-mail addresses keep their first letter and their domain: ``a***@example.ma``;
+- one-time codes after « code », « OTP », « PIN », « رمز » (4 to 8 digits): ``code ******``;
+- ``key=value`` / ``key: value`` pairs and mapping keys that name a secret (password, token,
+  session key, cookie, Authorization, CMI HASH, card number, expiry, CVV, store key…): ``[masqué]``.
+
+Pure: no Django import, so the logging configuration can load it before the apps."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "[masqué]"
+
+# names whose value is a secret whatever it looks like (compared lower-case, « - » as « _ »)
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "password1",
+        "password2",
+        "old_password",
+        "new_password1",
+        "new_password2",
+        "mot_de_passe",
+        "secret",
+        "secret_key",
+        "token",
+        "access",
+        "refresh",
+        "access_token",
+        "refresh_token",
+        "api_key",
+        "apikey",
+        "authorization",
+        "proxy_authorization",
+        "http_authorization",
+        "cookie",
+        "cookies",
+        "http_cookie",
+        "set_cookie",
+        "sessionid",
+        "session_key",
+        "session",
+        "csrftoken",
+        "csrfmiddlewaretoken",
+        "x_csrftoken",
+        "http_x_csrftoken",
+        "code",
+        "otp",
+        "otp_code",
+        "pin",
+        "verification_code",
+        "captcha_1",
+        "hash",
+        "hashparamsval",
+        "storekey",
+        "store_key",
+        "pan",
+        "cardnumber",
+        "card_number",
+        "cv2",
+        "cvv",
+        "cvc",
+        "ecom_payment_card_expdate_year",
+        "ecom_payment_card_expdate_month",
+        "expdate",
+        "x_health_token",
+        "http_x_health_token",
+        "vapid_private_key",
+    }
+)
+
+_PHONE = re.compile(
+    r"(?<![\d])"
+    r"(?P<prefix>(?:\+|%2[bB]|00)212[\s.\-]?(?:\(0\)[\s.\-]?)?|212|0)"
+    r"(?P<number>[5-7](?:[\s.\-]?\d){8})"
+    r"(?![\d])"
+)
+_EMAIL = re.compile(
+    r"(?P<first>[A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]*(?:@|%40)(?P<domain>[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)"
+)
+_CODE = re.compile(r"(?i)(?P<word>\b(?:code|otp|pin)\b|رمز)(?P<between>[^\d\n]{0,40}?)(?P<digits>(?<!\d)\d{4,8})(?!\d)")
+_SECRET_PAIR = re.compile(
+    r"(?i)(?P<key>[\"']?\b(?:"
+    r"password\d?|passwd|pwd|mot[ _]de[ _]passe|secret(?:_key)?|(?:access_|refresh_|api_|csrf|csrfmiddleware)?token|"
+    r"api_?key|authorization|cookie|sessionid|session_?key|csrftoken|hash|storekey|store_key|pan|card_?number|"
+    r"cv2|cvv|cvc|ecom_payment_card_expdate_(?:year|month)"
+    r")\b[\"']?)(?P<sep>\s*[:=]\s*)(?P<quote>[\"']?)(?P<value>(?:Bearer\s+|Basic\s+|Token\s+)?[^\s\"'&,;]+)"
+)
+
+
+def _phone(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group("number"))
+    prefix = match.group("prefix").strip(" .-")
+    return f"{prefix}{'*' * (len(digits) - 2)}{digits[-2:]}"
+
+
+def mask_text(text: str) -> str:
+    """``text`` with phones, e-mails, codes and secret ``key=value`` pairs masked."""
+    if not text:
+        return text
+    text = _SECRET_PAIR.sub(lambda m: f"{m.group('key')}{m.group('sep')}{m.group('quote')}{MASK}", text)
+    text = _EMAIL.sub(lambda m: f"{m.group('first')}***@{m.group('domain')}", text)
+    text = _PHONE.sub(_phone, text)
+    return _CODE.sub(lambda m: f"{m.group('word')}{m.group('between')}{'*' * len(m.group('digits'))}", text)
+
+
+def is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and key.strip().lower().replace("-", "_") in SECRET_KEYS
+
+
+def mask_value(value: Any, *, key: object = None, depth: int = 0) -> Any:
+    """A copy of ``value`` (strings, mappings, lists, tuples; nested) with personal data masked;
+    under a secret key, the whole value. Other objects are returned as they are."""
+    if is_secret_key(key) and value not in (None, "", [], {}):
+        return MASK
+    if isinstance(value, str):
+        return mask_text(value)
+    if depth > 8:
+        return value
+    if isinstance(value, Mapping):
+        return {k: mask_value(v, key=k, depth=depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [
+            # a [name, value] pair (Sentry's headers, cookies, form lists): the name decides
+            type(item)([item[0], MASK])
+            if isinstance(item, list | tuple) and len(item) == 2 and is_secret_key(item[0]) and item[1]
+            else mask_value(item, depth=depth + 1)
+            for item in value
+        ]
+        return type(value)(items) if isinstance(value, tuple) else items
+    return value
+
+
+# the attributes every LogRecord has: anything else on a record came from ``extra=``
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "rak_masked",
+}
+
+
+class PersonalDataFilter(logging.Filter):
+    """Masks the message (with its arguments), the ``extra`` values and the traceback text of every
+    record it sees; installed on every handler. Never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "rak_masked", False):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed call must still be logged, masked
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = mask_text(message), None
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_ATTRS and isinstance(value, str | Mapping | list | tuple):
+                setattr(record, name, mask_value(value, key=name))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        record.rak_masked = True
+        return True
