@@ -65,6 +65,24 @@ def _isolated_files(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "private"
 
 
+@pytest.fixture(autouse=True)
+def _redis_keys_cleared() -> None:
+    """With ``[redis] url`` configured (RAK_REDIS_URL, Redis db 6-7 for the suite): this worker's
+    keys (its own prefix per pytest-xdist worker, config.settings_scaleout) are deleted before each
+    test, as the database starts clean: no throttle or session of one test reaches the next."""
+    from django.conf import settings as django_settings
+
+    url = getattr(django_settings, "REDIS_URL", "")
+    if not url:
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2)
+    keys = list(client.scan_iter(match=f"{django_settings.REDIS_KEY_PREFIX}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
 
 
