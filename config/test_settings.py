@@ -14,3 +14,8 @@ os.environ.setdefault("RAK_MAIL_BACKEND", "locmem")
 from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; prod keeps PBKDF2
+
+# The reports' read replica (rak_base.db_router): in the tests an alias of the test database
+# (Django's TEST MIRROR, no second server), read only where REPORTS_DATABASE = "replica" says so
+# (tests/integration/test_report_replica.py; DATABASE_REPLICA_URL configures it for the whole run).
+DATABASES.setdefault("replica", {**DATABASES["default"], "TEST": {"MIRROR": "default"}})  # noqa: F405

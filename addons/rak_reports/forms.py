@@ -10,6 +10,7 @@ from django import forms
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from rak_base.db_router import reports_database
 from rak_customer.models import Agency, Customer, Service
 from rak_reports.matviews import MatView, matview_register
 from rak_reports.query import ReportFilters, add_months, rows
@@ -49,7 +50,7 @@ class MonthField(forms.CharField):
 
 def district_choices() -> list[tuple[str, str]]:
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=reports_database()):  # the replica when configured
             found = [r["district"] for r in rows(f"SELECT district FROM {DISTRICTS.table} ORDER BY district")]  # noqa: S608
     except DatabaseError:  # the view is built by the first migrate
         found = []

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from django.db import connection
+from django.db import connections
+
+from rak_base.db_router import reports_database
 
 DIMENSIONS = ("district", "agency_id", "service", "customer_kind")
 
@@ -75,7 +77,8 @@ def where(
 
 
 def rows(sql: str, params: Sequence = ()) -> list[dict]:
-    with connection.cursor() as cursor:
+    """Rows as dicts, read on the reports' database (the replica inside ``replica_reads()``)."""
+    with connections[reports_database()].cursor() as cursor:
         cursor.execute(sql, list(params))
         names = [c.name for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -146,3 +146,40 @@ def test_redis_down_api_answers_503_json(client, redis_down):
     )
     assert response.status_code == 503, response.content
     assert response.json()["code"] == "service_unavailable"
+
+
+# --- sessions with [redis] url (cached_db: Redis for reads, PostgreSQL the record) -----------------
+
+
+@pytest.fixture
+def sessions_on_redis(on_redis, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "rak_base.redis_cache.ResilientRedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    return on_redis
+
+
+def test_sessions_survive_a_redis_restart_and_an_outage(client, sessions_on_redis, settings):
+    from django.contrib.sessions.models import Session
+
+    from tests.factories import customer_with_account
+
+    _customer, user = customer_with_account(phone="+212612000041")
+    client.force_login(user)
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    prefix = settings.REDIS_KEY_PREFIX
+    assert list(sessions_on_redis.scan_iter(match=f"{prefix}:*cached_db*"))  # read copy in Redis
+    assert Session.objects.filter(session_key=client.session.session_key).exists()  # the record
+
+    sessions_on_redis.delete(*sessions_on_redis.scan_iter(match=f"{prefix}:*"))  # a restart, no persistence
+    assert client.get(reverse("portal:dashboard")).status_code == 200  # still logged in
+
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": DEAD_REDIS_URL}}
+    page = client.get(reverse("portal:dashboard"))  # Redis down: the session from PostgreSQL
+    assert page.status_code == 200
