@@ -47,6 +47,11 @@ COUNT_BOUND = 1000  # « 1000 or more »: a count never scans a whole backlog
 _STARTED = time.monotonic()
 
 
+def health_settings() -> dict[str, Any]:
+    """[health] of rak.conf (config/settings_observability.py sets it after the module is read)."""
+    return getattr(settings, "HEALTH")  # noqa: B009 - set by apply(): django-stubs cannot see it
+
+
 @dataclass
 class Check:
     name: str
@@ -152,7 +157,8 @@ def check_tasks(*, now: datetime, config: dict[str, Any]) -> Check:
     from django_tasks_db.models import DBTaskResult
 
     ready = DBTaskResult.objects.ready()
-    head = ready.order_by(*DBTaskResult._meta.ordering).values_list("enqueued_at", flat=True).first()
+    # the task the worker takes next: its order, and the index of django_tasks_db on it
+    head = ready.order_by("-priority", "run_after", "enqueued_at").values_list("enqueued_at", flat=True).first()
     age = max(_age(now, head) or 0.0, 0.0)
     count = ready[:COUNT_BOUND].count()
     limit = config["tasks_max_age_seconds"]
@@ -164,7 +170,7 @@ def check_tasks(*, now: datetime, config: dict[str, Any]) -> Check:
 def health_ready(*, now: datetime | None = None) -> list[Check]:
     """Run every readiness check. The database down: ``database`` fails and the others are
     reported as not run. Never raises for a database error."""
-    config = settings.HEALTH
+    config = health_settings()
     now = now or clock.now()
     checks: list[Check] = []
     try:
@@ -200,7 +206,7 @@ def _networks(values: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6N
 
 def details_allowed(request) -> bool:
     """Figures for the operator's probes only: a declared address, or the token."""
-    config = settings.HEALTH
+    config = health_settings()
     token = config.get("token", "")
     given = request.META.get("HTTP_X_HEALTH_TOKEN", "")
     if token and given and hmac.compare_digest(given.encode(), token.encode()):
@@ -230,7 +236,7 @@ def live_response(request) -> HttpResponse:
 def ready_response(request) -> HttpResponse:
     began = time.perf_counter()
     checks = health_ready()
-    fail_on = set(settings.HEALTH["fail_on"])
+    fail_on = set(health_settings()["fail_on"])
     failed = [check.name for check in checks if not check.ok and (check.name in fail_on or check.name == "error")]
     status = "fail" if failed else "ok"
     payload: dict[str, Any] = {"status": status}

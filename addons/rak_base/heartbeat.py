@@ -80,7 +80,9 @@ class HeartbeatThread(threading.Thread):
     def __init__(self, *, role: str, interval: float | None = None) -> None:
         super().__init__(name="rak-heartbeat", daemon=True)
         self.role = role
-        self.interval = float(interval if interval is not None else settings.HEALTH["heartbeat_seconds"])
+        if interval is None:
+            interval = getattr(settings, "HEALTH")["heartbeat_seconds"]  # noqa: B009 - set by settings_observability
+        self.interval = float(interval)
         self.name_in_db = process_name(role)
         self.started_at = clock.now()
         self.beats = 0

@@ -21,6 +21,10 @@ def _masked_default(value: Any) -> str:
 class RakJsonFormatter(JsonFormatter):
     """One JSON object a line: time, level, logger, message, request id, and the ``extra`` fields."""
 
+    def formatException(self, ei) -> str | list[str]:  # type: ignore[override]  # noqa: N802 - logging's name
+        text = super().formatException(ei)
+        return mask_text(text) if isinstance(text, str) else [mask_text(line) for line in text]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s")
         kwargs.setdefault("json_default", _masked_default)
@@ -29,9 +33,6 @@ class RakJsonFormatter(JsonFormatter):
         kwargs.setdefault("reserved_attrs", [*_RESERVED, "rak_masked"])
         kwargs.setdefault("json_ensure_ascii", False)
         super().__init__(*args, **kwargs)
-
-    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
-        return mask_text(super().formatException(ei))
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         return mask_value(super().process_log_record(log_data))

@@ -135,7 +135,7 @@ def mask_value(value: Any, *, key: object = None, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         items = [
             # a [name, value] pair (Sentry's headers, cookies, form lists): the name decides
-            type(item)([item[0], MASK])
+            ([item[0], MASK] if isinstance(item, list) else (item[0], MASK))
             if isinstance(item, list | tuple) and len(item) == 2 and is_secret_key(item[0]) and item[1]
             else mask_value(item, depth=depth + 1)
             for item in value

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -136,3 +137,36 @@ def test_heartbeat_thread_beat_and_graceful_stop_record():
     thread.beat_once()
     row = WorkerHeartbeat.objects.get(name=thread.name_in_db)
     assert row.role == "BOTH" and row.stopped_at is None and row.pid == os.getpid()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_worker_outlives_a_database_outage(tmp_path):
+    """PostgreSQL refusing connections for a few seconds (restart, failover) with the worker's
+    connections killed: before, db_worker re-raised the OperationalError and the process exited."""
+    worker, log = start(["--no-scheduler"], tmp_path, "tasks")
+    name = connection.settings_dict["NAME"]
+    try:
+        assert wait_for(lambda: WorkerHeartbeat.objects.filter(pid=worker.pid).exists()), log.read_text()
+        db = connection.settings_dict
+        # from the maintenance database: PostgreSQL refuses to close the one a session is connected to
+        with psycopg.connect(
+            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres", dbname="postgres"
+        ) as admin:
+            admin.autocommit = True
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            try:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                    [name, connection.connection.info.backend_pid],
+                )
+                time.sleep(3)
+                assert worker.poll() is None, log.read_text()  # still there while the database is away
+            finally:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        message = message_queue_sms(to="+212612345678", body="Bonjour")
+        sent = wait_for(lambda: Message.objects.get(pk=message.pk).status == Message.Status.SENT, timeout=40)
+        assert sent and worker.poll() is None, log.read_text()
+    finally:
+        code = stop(worker)
+    assert code == 0, log.read_text()
+    assert "database unreachable" in log.read_text()

@@ -13,17 +13,24 @@ runs (up to ``--stop-timeout`` seconds, after which the job's lease lets another
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+from django.db.utils import InterfaceError, OperationalError
 
 from rak_base import clock
 from rak_base.heartbeat import HeartbeatThread
 from rak_base.models import WorkerHeartbeat
 from rak_base.outbox import outbox_recover
 from rak_base.scheduler import TICK_SECONDS, SchedulerThread, worker_name
+
+logger = logging.getLogger("rak_base.worker")
+RETRY_FIRST, RETRY_MAX = 1.0, 10.0
 
 
 class Command(BaseCommand):
@@ -84,20 +91,37 @@ class Command(BaseCommand):
             scheduler = SchedulerThread(tick=scheduler_tick)
             scheduler.start()
         try:
-            call_command(
-                "db_worker",
-                batch=batch,
-                interval=interval,
-                startup_delay=False,
-                reload=False,
-                worker_id=worker_name()[:64],  # host:pid, as the scheduler and the heartbeat name it
-                verbosity=options["verbosity"],
-            )
+            self._tasks(batch=batch, interval=interval, verbosity=options["verbosity"])
         finally:
             if scheduler is not None:
                 scheduler.stop(timeout=stop_timeout)
             if heartbeat is not None:
                 heartbeat.stop()
+
+    def _tasks(self, *, batch: bool, interval: float, verbosity: int) -> None:
+        """django-tasks' worker loop. The database gone (restart, failover): db_worker raises; the
+        process waits (1 s, doubling up to 10 s) and starts the loop again instead of exiting. A
+        task that was running keeps its RUNNING row; its message stays QUEUED for ``outbox_recover``."""
+        pause = RETRY_FIRST
+        while True:
+            try:
+                call_command(
+                    "db_worker",
+                    batch=batch,
+                    interval=interval,
+                    startup_delay=False,
+                    reload=False,
+                    worker_id=worker_name()[:64],  # host:pid, as the scheduler and the heartbeat name it
+                    verbosity=verbosity,
+                )
+                return  # --batch done, or stopped by a signal (db_worker exits itself)
+            except (OperationalError, InterfaceError) as exc:
+                if batch:
+                    raise
+                logger.warning("worker: database unreachable (%s), next try in %.0f s", type(exc).__name__, pause)
+                connections.close_all()
+                time.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX)
 
     def _scheduler_only(self, *, tick: float, stop_timeout: float) -> None:
         """The scheduler loop alone, until SIGTERM/SIGINT (a second signal stops at once)."""
