@@ -13,8 +13,10 @@ answers at once, ``acknowledges_filing``), then runs the type's ``on_filed`` —
 customer with a code client and the portal account whose password goes by SMS
 (``rak_customer.services.prospect_create_with_account``), then files.
 
-Staging: files uploaded at step 3 wait under ``MEDIA_ROOT/staging/<token>/`` (private, random
-names) until « valider »; ``staging_purge`` removes what was left behind by abandoned forms.
+Staging: files uploaded at step 3 wait under ``staging/<token>/`` of the private storage
+(``STORAGES["default"]``: ``MEDIA_ROOT`` or the S3 bucket, so that « valider » may reach another
+web host than step 3; random names) until « valider »; ``staging_purge`` removes what was left
+behind by abandoned forms.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -68,8 +70,16 @@ class TermsRequired(FilingError):
 # --- staging of uploads between the steps ------------------------------------------------------
 
 
-def _staging_root() -> Path:
-    return Path(settings.MEDIA_ROOT) / STAGING_DIR
+def _staging_folder(token: str) -> str:
+    return f"{STAGING_DIR}/{token}"
+
+
+def _local_path(name: str) -> Path | None:
+    """The file system path of a storage name (FileSystemStorage), None on an object storage."""
+    try:
+        return Path(default_storage.path(name))
+    except NotImplementedError:
+        return None
 
 
 def staging_token_new() -> str:
@@ -80,14 +90,10 @@ def staging_store(*, token: str, document_code: str, upload: ValidatedUpload, or
     """Keep a validated upload until « valider »: returns what the session remembers of it."""
     if not token.isalnum():
         raise FilingError()
-    folder = _staging_root() / token
-    folder.mkdir(parents=True, exist_ok=True)
-    name = upload.stored_name()
     upload.file.seek(0)
-    with open(folder / name, "wb") as out:
-        for chunk in iter(lambda: upload.file.read(1024 * 1024), b""):
-            out.write(chunk)
+    saved = default_storage.save(f"{_staging_folder(token)}/{upload.stored_name()}", File(upload.file))
     upload.file.seek(0)
+    name = saved.rsplit("/", 1)[-1]
     return {
         "code": document_code,
         "stored": name,
@@ -99,28 +105,60 @@ def staging_store(*, token: str, document_code: str, upload: ValidatedUpload, or
 
 
 def staging_read(*, token: str, stored: str) -> bytes:
-    path = _staging_root() / token / stored
-    if not token.isalnum() or path.parent != _staging_root() / token or not path.is_file():
-        raise FilingError(_("Une pièce jointe a expiré : veuillez la joindre à nouveau."))
-    return path.read_bytes()
+    expired = FilingError(_("Une pièce jointe a expiré : veuillez la joindre à nouveau."))
+    if not token.isalnum() or not stored or "/" in stored or "\\" in stored or stored.startswith("."):
+        raise expired
+    try:
+        with default_storage.open(f"{_staging_folder(token)}/{stored}", "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, OSError) as exc:
+        raise expired from exc
+
+
+def _folder_delete(folder: str) -> None:
+    try:
+        _dirs, files = default_storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        files = []
+    for name in files:
+        default_storage.delete(f"{folder}/{name}")
+    local = _local_path(folder)
+    if local is not None:
+        shutil.rmtree(local, ignore_errors=True)
 
 
 def staging_discard(*, token: str) -> None:
     if token and token.isalnum():
-        shutil.rmtree(_staging_root() / token, ignore_errors=True)
+        _folder_delete(_staging_folder(token))
+
+
+def _folder_age_stamp(folder: str, files: list[str]) -> float:
+    """When the folder last changed: its newest file (an object storage has no folders), or the
+    directory itself on the file system."""
+    local = _local_path(folder)
+    if local is not None:
+        return local.stat().st_mtime
+    return max((default_storage.get_modified_time(f"{folder}/{name}").timestamp() for name in files), default=0.0)
 
 
 def staging_purge(*, max_age: timedelta = STAGING_MAX_AGE) -> int:
     """Remove staged uploads older than ``max_age`` (abandoned forms); returns how many folders."""
-    root = _staging_root()
-    if not root.is_dir():
+    try:
+        tokens, _files = default_storage.listdir(STAGING_DIR)
+    except (FileNotFoundError, NotADirectoryError):
         return 0
     limit = time.time() - max_age.total_seconds()
     removed = 0
-    for folder in root.iterdir():
-        if folder.is_dir() and folder.stat().st_mtime < limit:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
+    for token in tokens:
+        folder = _staging_folder(token)
+        try:
+            _dirs, files = default_storage.listdir(folder)
+            if _folder_age_stamp(folder, files) >= limit:
+                continue
+        except FileNotFoundError:
+            continue
+        _folder_delete(folder)
+        removed += 1
     return removed
 
 
