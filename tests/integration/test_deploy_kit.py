@@ -520,6 +520,9 @@ def test_a_forged_x_forwarded_for_is_not_the_client_address(stack, db):
 # --- gunicorn from the shipped config, behind nginx on a unix socket --------------------------------
 
 
+SOCKET_ACTIVATE = shutil.which("systemd-socket-activate")
+
+
 def children(pid: int) -> set[int]:
     """The processes whose parent is ``pid`` (gunicorn's workers), from /proc."""
     found = set()
@@ -534,29 +537,39 @@ def children(pid: int) -> set[int]:
 
 
 @needs_nginx
-def test_gunicorn_behind_nginx_on_a_unix_socket_reloads_on_hup_without_refusing_a_request(tmp_path, django_db_setup):
-    database = settings.DATABASES["default"]
+def test_gunicorn_behind_nginx_on_a_unix_socket_reloads_on_hup_without_refusing_a_request(tmp_path, db):
+    database = connections["default"].settings_dict
+    with connections["default"].cursor() as cursor:  # the test database, whatever the settings say by now
+        cursor.execute("SELECT current_database()")
+        name = cursor.fetchone()[0]
     url = (
         f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
+        f"{database['PORT'] or 5432}/{name}"
     )
     sock = tmp_path / "gunicorn.sock"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
         "DATABASE_URL": url,
-        "RAK_BIND": f"unix:{sock}",  # the unit gets /run/rak/gunicorn.sock from rak-web.socket instead
         "RAK_WEB_WORKERS": "1",
         "RAK_WEB_THREADS": "2",
     }
+    command = [str(Path(sys.executable).parent / "gunicorn"), "--config", str(DEPLOY / "gunicorn.conf.py")]
+    command.append("config.wsgi:application")
+    if SOCKET_ACTIVATE:
+        # as rak-web.socket does: systemd holds the socket and hands it over (LISTEN_FDS); gunicorn's
+        # own bind (/run/rak/gunicorn.sock, absent here) must then be left alone
+        passed = [f"--setenv={name}={value}" for name, value in env.items() if "\n" not in value]  # it passes none
+        command = [SOCKET_ACTIVATE, "--listen", str(sock), *passed, *command]
+    else:
+        env["RAK_BIND"] = f"unix:{sock}"
     var_dir = tmp_path / "var"
     (var_dir / "static").mkdir(parents=True)
     (var_dir / "private").mkdir()
     cert, key = self_signed(tmp_path)
     with (tmp_path / "gunicorn.log").open("wb") as log:
         gunicorn = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--config", str(DEPLOY / "gunicorn.conf.py")]
-            + ["config.wsgi:application"],
+            command,
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -687,11 +700,21 @@ def test_production_sample_is_refused_until_filled_in_then_passes_check_deploy()
 # --- systemd units -------------------------------------------------------------------------------
 
 
-def unit(name: str) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
-    parser.optionxform = str  # systemd keys are case-sensitive
-    parser.read_string((DEPLOY / "systemd" / name).read_text())
-    return parser
+def unit(name: str) -> dict[str, dict[str, str]]:
+    """A unit file's sections and keys, as systemd reads them: comments skipped, a key given on
+    several lines (Environment=) accumulated, space-separated."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in (DEPLOY / "systemd" / name).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+            continue
+        key, _, value = line.partition("=")
+        current[key] = f"{current[key]} {value}" if key in current else value
+    return sections
 
 
 SERVICES = ("rak-web.service", "rak-worker.service", "rak-scheduler.service")
