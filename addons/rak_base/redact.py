@@ -92,7 +92,7 @@ _EMAIL = re.compile(
     r"(?P<first>[A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]*(?:@|%40)(?P<domain>[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)"
 )
 _CODE = re.compile(r"(?i)(?P<word>\b(?:code|otp|pin)\b|رمز)(?P<between>[^\d\n]{0,40}?)(?P<digits>(?<!\d)\d{4,8})(?!\d)")
-_SECRET_PAIR = re.compile(
+_SECRET_PAIR = re.compile(  # i18n: not for customers (a pattern)
     r"(?i)(?P<key>[\"']?\b(?:"
     r"password\d?|passwd|pwd|mot[ _]de[ _]passe|secret(?:_key)?|(?:access_|refresh_|api_|csrf|csrfmiddleware)?token|"
     r"api_?key|authorization|cookie|sessionid|session_?key|csrftoken|hash|storekey|store_key|pan|card_?number|"
