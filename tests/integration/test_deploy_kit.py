@@ -196,6 +196,7 @@ class Stack:
     private: Path
     static: Path
     error_log: Path
+    access_log: Path
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(self.https + path, verify=str(self.ca), allow_redirects=False, timeout=10, **kwargs)
@@ -282,6 +283,7 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker):
                     private=var_dir / "private",
                     static=var_dir / "static",
                     error_log=base / "logs" / "rak.error.log",
+                    access_log=base / "logs" / "rak.access.log",
                 )
         finally:
             server.shutdown()
@@ -347,11 +349,20 @@ def test_tls_1_2_and_1_3_with_forward_secret_aead_ciphers_and_nothing_older(stac
 
 @needs_nginx
 def test_pages_are_compressed_and_keep_the_apps_security_headers_once(stack, db):
-    response = stack.get("/", headers={"Accept-Encoding": "gzip"}, stream=True)
+    forged_id = "forged-by-the-client-123"
+    response = stack.get("/", headers={"Accept-Encoding": "gzip", "X-Request-ID": forged_id}, stream=True)
     raw = response.raw.headers
     assert response.status_code == 200, response.text[:500]
+    # the request id is nginx's (32 hex digits), the same in its access log and the app's answer
+    request_id = raw["X-Request-ID"]
+    assert request_id != forged_id and len(request_id) == 32 and int(request_id, 16) >= 0
+
     assert raw["Content-Encoding"] == "gzip" and "Accept-Encoding" in raw["Vary"]
     assert b"<html" in gzip.decompress(response.raw.read())
+    deadline = time.monotonic() + 5  # nginx logs the request once it has sent the last byte
+    while f"rid={request_id}" not in stack.access_log.read_text():
+        assert time.monotonic() < deadline, stack.access_log.read_text()[-2000:]
+        time.sleep(0.05)
     # the app's own headers pass through nginx, none of them twice (nginx adds none on pages)
     for header in (
         "Strict-Transport-Security",
@@ -739,7 +750,7 @@ def test_units_run_existing_commands_as_rak_from_opt_rak_with_the_production_con
             assert argv[1:] == ["--config", "/opt/rak/deploy/gunicorn.conf.py", "config.wsgi:application"]
         else:
             assert argv[1] == "manage.py" and argv[2] in commands, name
-        if name == "rak-worker.service":
+        if name != "rak-web.service":
             command = load_command_class(commands[argv[2]], argv[2])
             command.create_parser("manage.py", argv[2]).parse_args(argv[3:])  # the options exist
         assert f"deploy/systemd/{name}" in operations, f"{name} missing from docs/OPERATIONS.md"
