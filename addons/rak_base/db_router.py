@@ -9,6 +9,8 @@ the back office, the views' ``REFRESH MATERIALIZED VIEW`` (a replica is read-onl
 usage counters, the monthly report (it refreshes then reads at once: a lagging replica would send
 last month's figures) — stays on the primary.
 
+Replica down: ``read_on_replica`` builds the report again on the primary (logged).
+
 Lag: the replica replays the primary's WAL, usually within a second. A report states its
 aggregates' freshness (« Données au … », ``ReportView.refreshed_at``): that row and the views'
 contents reach the replica in the same WAL order, so what the page says stays true of what it
@@ -18,10 +20,16 @@ shows; the live figures a report reads directly (today's payments) may be a few 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from typing import TypeVar
 
 from django.conf import settings
+from django.db import OperationalError, connections
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _replica_reads: ContextVar[bool] = ContextVar("rak_replica_reads", default=False)
 
@@ -42,6 +50,22 @@ def replica_reads() -> Iterator[None]:
         yield
     finally:
         _replica_reads.reset(token)
+
+
+def read_on_replica(build: Callable[[], T]) -> T:
+    """``build()`` inside ``replica_reads()``; if the replica cannot answer (down, unreachable, the
+    query cancelled by replay), logged and built again on the primary: a report is never an error
+    page because of its replica."""
+    alias = getattr(settings, "REPORTS_DATABASE", "default") or "default"
+    if alias == "default":
+        return build()
+    try:
+        with replica_reads():
+            return build()
+    except OperationalError:
+        logger.warning("read replica %r unavailable: report read on the primary", alias, exc_info=True)
+        connections[alias].close()
+        return build()
 
 
 class ReplicaRouter:

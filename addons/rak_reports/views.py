@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from rak_base import clock
-from rak_base.db_router import replica_reads
+from rak_base.db_router import read_on_replica
 from rak_reports.exports import XLSX_TYPE, result_context, result_pdf, result_xlsx
 from rak_reports.forms import ReportFilterForm
 from rak_reports.reports import ALL_FILTERS, Report, ReportResult, report_get, reports_registered
@@ -33,8 +33,8 @@ def _form(request, allowed) -> ReportFilterForm:
         if any(k in request.GET for k in ("du", "au", "quartier", "agence", "metier", "type_client"))
         else None
     )
-    with replica_reads():  # its districts come from a report view
-        return ReportFilterForm(data, today=timezone.localdate(clock.now()), allowed=allowed)
+    # its districts come from a report view
+    return read_on_replica(lambda: ReportFilterForm(data, today=timezone.localdate(clock.now()), allowed=allowed))
 
 
 def _filters(form: ReportFilterForm):
@@ -80,8 +80,8 @@ def dashboard(request):
     sections = []
     for report in reports_registered():
         if request.user.has_perm(report.permission):
-            with replica_reads():  # the read replica when configured (rak_base.db_router)
-                kpis = report.headline(filters, now=now)
+            # the read replica when configured, the primary if it cannot answer (rak_base.db_router)
+            kpis = read_on_replica(lambda report=report: report.headline(filters, now=now))
             sections.append({"report": report, "kpis": result_context(ReportResult(kpis=kpis))["kpis"]})
     context = {
         **admin.site.each_context(request),
@@ -104,8 +104,8 @@ def report_view(request, slug: str, fmt: str = ""):
     if filters is None:
         return _page(request, report=report, title=str(report.title), form=form, result=None, status=400)
     now = clock.now()
-    with replica_reads():  # the read replica when configured (rak_base.db_router)
-        result = report.build(filters, now=now)
+    # the read replica when configured, the primary if it cannot answer (rak_base.db_router)
+    result = read_on_replica(lambda: report.build(filters, now=now))
     if fmt == "xlsx":
         body = result_xlsx(title=str(report.title), result=result, filters=_describe(form, filters), generated_at=now)
         response = HttpResponse(body, content_type=XLSX_TYPE)

@@ -87,3 +87,21 @@ def test_in_the_reports_scope_reads_on_the_replica_writes_on_the_primary(setting
             row.save(update_fields=["model"])
         assert sql_of(replica) == [] and any(sql.startswith("UPDATE") for sql in sql_of(primary))
     assert reports_database() == "default"  # the scope ends with the block
+
+
+def test_a_replica_that_does_not_answer_leaves_the_report_to_the_primary(client, settings):
+    settings.REPORTS_DATABASE = "replica"
+    staff_in("direction", client=client)
+    replica = connections["replica"]
+    replica.close()
+    port = replica.settings_dict["PORT"]
+    replica.settings_dict["PORT"] = "8198"  # nothing listens there (scale-out's port range)
+    try:
+        with captured("default") as primary:
+            page = client.get(reverse("reports:report", args=["encaissements"]), QUERY)
+            dashboard = client.get(reverse("reports:dashboard"), QUERY)
+    finally:
+        replica.close()
+        replica.settings_dict["PORT"] = port
+    assert page.status_code == 200 and dashboard.status_code == 200  # not an error page
+    assert any(PREFIX in sql for sql in sql_of(primary))
