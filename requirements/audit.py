@@ -75,37 +75,41 @@ def main() -> int:
         last_lines = "\n".join(stderr.strip().splitlines()[-3:])
         print(f"pip-audit: the audit could not run (3 tries):\n{last_lines}", file=sys.stderr)
         return 2
+    status, lines = summarize(report)
+    for line in lines:
+        print(f"pip-audit: {line}", file=sys.stderr)
+    return status
+
+
+def summarize(report: dict) -> tuple[int, list[str]]:
+    """The exit status (0, 1 or 3, see above) and the lines to print for one pip-audit JSON report."""
     dependencies = report.get("dependencies", [])
     vulnerable = [dep for dep in dependencies if dep.get("vulns")]
+    skipped = [dep for dep in dependencies if dep.get("skip_reason")]
+    lines = []
     for dep in vulnerable:
         for vuln in dep["vulns"]:
             fixed = ", ".join(vuln.get("fix_versions") or []) or "no fixed release yet"
             aliases = ", ".join(vuln.get("aliases") or [])
-            print(
-                f"pip-audit: {dep['name']} {dep['version']}: {vuln['id']}"
-                f"{f' ({aliases})' if aliases else ''}, fixed in: {fixed}",
-                file=sys.stderr,
+            lines.append(
+                f"{dep['name']} {dep['version']}: {vuln['id']}{f' ({aliases})' if aliases else ''}, fixed in: {fixed}"
             )
-    skipped = [dep for dep in dependencies if dep.get("skip_reason")]
     if vulnerable:
-        print(
-            f"pip-audit: {len(vulnerable)} of {len(dependencies)} pinned packages have a known"
-            " vulnerability: requirements/compile --upgrade-package NAME==FIXED, then bin/test",
-            file=sys.stderr,
+        lines.append(
+            f"{len(vulnerable)} of {len(dependencies)} pinned packages have a known vulnerability:"
+            " requirements/compile --upgrade-package NAME==FIXED, then bin/test"
         )
-        return 1
+        return 1, lines
     if skipped:
         reasons = sorted({dep["skip_reason"].split(":")[0] for dep in skipped})
         names = ", ".join(dep["name"] for dep in skipped[:8])
         more = f" and {len(skipped) - 8} more" if len(skipped) > 8 else ""
-        print(
-            f"pip-audit: {len(skipped)} of {len(dependencies)} pinned packages could NOT be audited"
-            f" ({'; '.join(reasons)}): {names}{more}",
-            file=sys.stderr,
+        lines.append(
+            f"{len(skipped)} of {len(dependencies)} pinned packages could NOT be audited"
+            f" ({'; '.join(reasons)}): {names}{more}"
         )
-        return 3
-    print(f"pip-audit: no known vulnerability in {len(dependencies)} pinned packages", file=sys.stderr)
-    return 0
+        return 3, lines
+    return 0, [f"no known vulnerability in {len(dependencies)} pinned packages"]
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -149,3 +150,46 @@ def test_every_module_the_portal_imports_comes_from_prod_txt():
         if not names & production.keys():
             missing.append(f"{module} ({path.relative_to(ROOT)}; distributions {sorted(names) or '?'})")
     assert not missing, "imported by the portal but not in requirements/prod.txt: " + ", ".join(missing)
+
+
+def load_audit():
+    spec = importlib.util.spec_from_file_location("rak_requirements_audit", REQUIREMENTS / "audit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_audit_fails_on_a_known_vulnerability_and_names_the_fix():
+    """requirements/audit.py on reports shaped as pip-audit --format json writes them."""
+    audit = load_audit()
+    clean = {"dependencies": [{"name": "django", "version": "5.2.19", "vulns": []}], "fixes": []}
+    assert audit.summarize(clean) == (0, ["no known vulnerability in 1 pinned packages"])
+    vulnerable = {
+        "dependencies": [
+            {"name": "django", "version": "5.2.19", "vulns": []},
+            {
+                "name": "requests",
+                "version": "2.31.0",
+                "vulns": [
+                    {
+                        "id": "GHSA-9wx4-h78v-vm56",
+                        "fix_versions": ["2.32.0"],
+                        "aliases": ["CVE-2024-35195"],
+                        "description": "...",
+                    }
+                ],
+            },
+            {"name": "pip", "skip_reason": "Dependency not found on PyPI and could not be audited: pip (26.3)"},
+        ],
+        "fixes": [],
+    }
+    status, lines = audit.summarize(vulnerable)
+    assert status == 1  # a vulnerability wins over packages not audited
+    assert "requests 2.31.0: GHSA-9wx4-h78v-vm56 (CVE-2024-35195), fixed in: 2.32.0" in lines
+    assert "1 of 3 pinned packages have a known vulnerability" in lines[-1]
+    not_audited = {"dependencies": [vulnerable["dependencies"][0], vulnerable["dependencies"][2]], "fixes": []}
+    status, lines = audit.summarize(not_audited)
+    assert status == 3
+    assert lines == [
+        "1 of 2 pinned packages could NOT be audited (Dependency not found on PyPI and could not be audited): pip"
+    ]
