@@ -604,6 +604,7 @@ def test_gunicorn_behind_nginx_on_a_unix_socket_reloads_on_hup_without_refusing_
             def keep_asking() -> None:
                 while not stop.is_set():
                     statuses.append(get())
+                    time.sleep(0.05)  # a steady client, not a load test: the new worker boots meanwhile
 
             asking = threading.Thread(target=keep_asking)
             asking.start()
@@ -646,6 +647,7 @@ def test_nginx_accepts_the_shipped_site_with_only_the_certificate_and_logs_subst
         head = "".join(f"load_module modules/ngx_http_brotli_{part}_module.so;\n" for part in ("filter", "static"))
         (tmp_path / "nginx.conf").write_text(head + (tmp_path / "nginx.conf").read_text())
         snippet = str(DEPLOY / "nginx" / "rak-brotli.conf")
+        assert "# include /etc/nginx/snippets/rak-brotli.conf;" in site
         (tmp_path / "site.conf").write_text(
             site.replace("# include /etc/nginx/snippets/rak-brotli.conf;", f"include {snippet};")
         )
