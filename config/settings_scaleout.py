@@ -70,8 +70,8 @@ def _storage(namespace: dict[str, Any], conf: Config) -> list[str]:
         "bucket_name": conf.str("storage", "bucket", ""),
         "endpoint_url": conf.str("storage", "endpoint_url", "") or None,
         "region_name": conf.str("storage", "region", "") or None,
-        "access_key": conf.str("storage", "access_key", ""),
-        "secret_key": conf.str("storage", "secret_key", ""),
+        "access_key": conf.str("storage", "access_key_id", ""),
+        "secret_key": conf.str("storage", "secret_access_key", ""),
         "location": conf.str("storage", "prefix", "").strip("/"),
         # private files: no ACL sent (the bucket's own, private), no public or signed URL handed
         # out (the views check access and stream), never overwrite a name already taken
@@ -90,8 +90,8 @@ def _storage(namespace: dict[str, Any], conf: Config) -> list[str]:
         problems.append("[storage] bucket manquant (backend = s3)")
     if namespace.get("RAK_MODE") == "production" and not (options["access_key"] and options["secret_key"]):
         problems.append(
-            "[storage] access_key et secret_key requis avec backend = s3 en production "
-            "(RAK_STORAGE_ACCESS_KEY / RAK_STORAGE_SECRET_KEY)"
+            "[storage] access_key_id et secret_access_key requis avec backend = s3 en production "
+            "(RAK_STORAGE_ACCESS_KEY_ID / RAK_STORAGE_SECRET_ACCESS_KEY)"
         )
     return problems
 

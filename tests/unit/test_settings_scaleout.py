@@ -52,7 +52,7 @@ def test_redis_cache_sessions_throttles(monkeypatch):
 
 
 def test_s3_storage_and_its_production_check():
-    keys = {"RAK_STORAGE_ACCESS_KEY": "AK", "RAK_STORAGE_SECRET_KEY": "SK"}
+    keys = {"RAK_STORAGE_ACCESS_KEY_ID": "AK", "RAK_STORAGE_SECRET_ACCESS_KEY": "SK"}
     s3 = {"RAK_STORAGE_BACKEND": "s3", "RAK_STORAGE_BUCKET": "rak-prive", "RAK_STORAGE_PREFIX": "/agence/", **keys}
     namespace = applied({**s3, "RAK_STORAGE_ENDPOINT_URL": "https://s3.example.ma"})
     default = namespace["STORAGES"]["default"]
@@ -63,7 +63,7 @@ def test_s3_storage_and_its_production_check():
     assert not options["file_overwrite"]
     assert namespace["STORAGES"]["staticfiles"] == BASE["STORAGES"]["staticfiles"]  # static files untouched
 
-    with pytest.raises(ImproperlyConfigured, match=r"\[storage\] access_key et secret_key requis"):
+    with pytest.raises(ImproperlyConfigured, match=r"\[storage\] access_key_id et secret_access_key requis"):
         applied({"RAK_STORAGE_BACKEND": "s3", "RAK_STORAGE_BUCKET": "rak-prive"})
     with pytest.raises(ImproperlyConfigured, match=r"\[storage\] bucket manquant"):
         applied({"RAK_STORAGE_BACKEND": "s3", **keys})
