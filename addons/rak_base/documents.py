@@ -110,9 +110,10 @@ def document_register(
     pdf_bytes: bytes,
     reference: str | None = None,
 ) -> Document:
-    """Store ``pdf_bytes`` under MEDIA_ROOT (a generated, unguessable file name) and register it
-    with its SHA-256 and reference code. Returns the Document. If the caller's transaction rolls
-    back, the file stays on disk as an orphan; a row never points to a missing file."""
+    """Store ``pdf_bytes`` in the private storage (``MEDIA_ROOT``, or the bucket with ``[storage]
+    backend = s3``; a generated, unguessable file name) and register it with its SHA-256 and
+    reference code. Returns the Document. If the caller's transaction rolls back, the file stays in
+    the storage as an orphan; a row never points to a missing file."""
     if not pdf_bytes:
         raise DocumentError(gettext("Document vide : rien à enregistrer."))
     if kind not in Document.Kind.values:

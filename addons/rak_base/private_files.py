@@ -1,4 +1,5 @@
-"""Serving private files (``MEDIA_ROOT`` = ``var/private``, never served by the web server).
+"""Serving private files (``STORAGES["default"]``: ``MEDIA_ROOT`` = ``var/private``, or an S3 bucket
+with ``[storage] backend = s3``; never served by the web server or the bucket directly).
 
 Uploaded files (reading photos, request attachments) are only ever sent by a view that has
 checked who asks: the owner (its queryset is filtered on ``request.customer``, so another
@@ -6,7 +7,10 @@ customer's id is a 404) or staff with the view permission on the record. That vi
 ``private_file_response(record.photo)``, which streams the file with the type recorded by
 content validation (from the stored extension, see ``rak_base.uploads``), ``nosniff``, no
 caching by shared caches, and ``inline`` or ``attachment`` disposition — or, in production behind
-nginx (``[server] x_accel_redirect``), hands the sending to nginx (``rak_base.x_accel``).
+nginx (``[server] x_accel_redirect``), hands the sending to nginx (``rak_base.x_accel``). From an
+S3 bucket the file is streamed through the view too, never a presigned URL: such a URL works for
+anyone who holds it until it expires, and a redirect to the bucket's host would leave these
+headers behind (and be refused by the portal's CSP, ``img-src 'self'``, for reading photos).
 """
 
 from __future__ import annotations
