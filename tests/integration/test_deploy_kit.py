@@ -478,6 +478,7 @@ def test_private_file_is_checked_by_the_app_and_sent_by_nginx(stack, db, private
         ("X-Content-Type-Options", "nosniff"),
         ("Cache-Control", "private, no-store"),
         ("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"),
+        ("Strict-Transport-Security", "max-age=31536000; includeSubDomains; preload"),
     ):
         assert served.raw.headers.getlist(header) == [value], (header, served.raw.headers.getlist(header))
 
