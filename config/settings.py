@@ -333,9 +333,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "portal:home"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 
-# Sessions: 30 minutes idle (refreshed at each request), 12 hours absolute (middleware).
+# Sessions: 30 minutes idle, 12 hours absolute (rak_base.middleware.SessionLifetimeMiddleware).
+# The idle expiry slides without a write per request: the session is saved when it changes, or
+# when its expiry was last moved more than SESSION_REFRESH_SECONDS ago.
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_ABSOLUTE_SECONDS = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -20,3 +20,9 @@ class RakBaseConfig(AppConfig):
         # infrastructure, not business flow: a « Modèles de messages » row for every registered
         # message, so staff can edit one nobody changed yet (rak_base.message_templates)
         post_migrate.connect(message_templates_post_migrate, sender=self, dispatch_uid="rak_message_templates_sync")
+        from django.contrib.auth.signals import user_logged_in
+
+        from rak_base.middleware import session_refreshed_at_login
+
+        # a new login's session carries the time its idle expiry was set (SessionLifetimeMiddleware)
+        user_logged_in.connect(session_refreshed_at_login, dispatch_uid="rak_session_refreshed_at_login")

@@ -1,5 +1,7 @@
-"""Session lifetime: idle timeout comes from SESSION_COOKIE_AGE + SESSION_SAVE_EVERY_REQUEST;
-this middleware adds the absolute limit (12 hours after login by default)."""
+"""Session lifetime: the idle timeout is SESSION_COOKIE_AGE (30 minutes), slid forward by
+``SessionLifetimeMiddleware`` at most once a ``SESSION_REFRESH_SECONDS`` (a minute) instead of a
+session write on every request (``SESSION_SAVE_EVERY_REQUEST`` is off); the same middleware
+enforces the absolute limit (12 hours after login by default)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ from rak_base import clock
 from rak_base.uploads import size_label
 
 SESSION_STARTED_KEY = "rak_login_at"
+#: when the session's expiry was last moved forward (epoch seconds): the session is saved again —
+#: its row's ``expire_date`` and the cookie's max-age moved to now + SESSION_COOKIE_AGE — only when
+#: this is older than ``settings.SESSION_REFRESH_SECONDS`` (or when something else changed it)
+SESSION_REFRESHED_KEY = "rak_seen_at"
 
 
 BACKOFFICE_PREFIX = "/backoffice/"
@@ -34,23 +40,72 @@ class BackOfficeLanguageMiddleware:
         return self.get_response(request)
 
 
+def session_refreshed_at_login(sender, request, user, **kwargs) -> None:
+    """``user_logged_in``: the new session's absolute and idle limits run from now (saved with the
+    login, so that the first page after it has nothing to write)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        now_ts = clock.now().timestamp()
+        session[SESSION_STARTED_KEY] = now_ts
+        session[SESSION_REFRESHED_KEY] = now_ts
+
+
 class SessionLifetimeMiddleware:
+    """The session's two limits without a session write on every request:
+
+    - idle (``SESSION_COOKIE_AGE``, 30 minutes): a request on a session whose expiry was last moved
+      more than ``SESSION_REFRESH_SECONDS`` ago (a minute) stores the time under
+      ``SESSION_REFRESHED_KEY``, which makes Django save the session (``expire_date`` and the
+      cookie's max-age then run from now); any other request changes nothing, so a page read is
+      one session SELECT and no UPDATE. A session therefore ends between ``SESSION_COOKIE_AGE -
+      SESSION_REFRESH_SECONDS`` and ``SESSION_COOKIE_AGE`` after the last request;
+    - absolute (``SESSION_ABSOLUTE_SECONDS``, 12 hours after login): logged out, back to the login page.
+
+    Requests without a session cookie (CMI's callback, static files, a first visit) never touch
+    the session store."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is None:
+            return self.get_response(request)
+        now_ts = clock.now().timestamp()
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            started = request.session.get(SESSION_STARTED_KEY)
-            now_ts = clock.now().timestamp()
+        # no session cookie: no session to load (the user is anonymous), none to limit
+        if session.session_key is not None and user is not None and user.is_authenticated:
+            started = session.get(SESSION_STARTED_KEY)
             if started is None:
-                request.session[SESSION_STARTED_KEY] = now_ts
+                session[SESSION_STARTED_KEY] = now_ts
             elif now_ts - float(started) > settings.SESSION_ABSOLUTE_SECONDS:
                 is_staff_area = request.path.startswith("/backoffice/")
                 logout(request)
                 messages.info(request, gettext("Votre session a expiré, veuillez vous reconnecter."))
                 return redirect("admin:login" if is_staff_area else settings.LOGIN_URL)
-        return self.get_response(request)
+        response = self.get_response(request)
+        self._slide(request, now_ts)
+        return response
+
+    @staticmethod
+    def _slide(request, now_ts: float) -> None:
+        """After the view (a login or logout has replaced the session by then): move the idle
+        expiry forward when the last move is older than the refresh interval."""
+        session = request.session
+        if session.session_key is None:  # none, or ended (logout, expired): nothing to slide
+            return
+        if session.modified:
+            session[SESSION_REFRESHED_KEY] = now_ts  # saved anyway (a login, a form step): expiry moved now
+            return
+        seen = session.get(SESSION_REFRESHED_KEY, 0)
+        if session.session_key is None:  # the cookie named no live session: none is created here
+            return
+        try:
+            seen = float(seen)
+        except (TypeError, ValueError):
+            seen = 0.0
+        if not 0 <= now_ts - seen < settings.SESSION_REFRESH_SECONDS:
+            session[SESSION_REFRESHED_KEY] = now_ts
 
 
 def _has_nul(pairs) -> bool:
