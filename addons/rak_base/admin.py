@@ -905,4 +905,7 @@ from rak_base import admin_templates  # noqa: E402, F401
 # « Exporter (XLSX) » on every back-office list (issue 14), in its own module
 from rak_base.admin_exports import exports_install  # noqa: E402
 
+# « Workers » (issue 15): the worker processes' heartbeats, read only (registered before the exports)
+from rak_base.admin_workers import WorkerHeartbeatAdmin  # noqa: E402, F401
+
 exports_install(admin.site)

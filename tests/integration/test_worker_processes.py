@@ -170,3 +170,16 @@ def test_the_task_worker_outlives_a_database_outage(tmp_path):
         code = stop(worker)
     assert code == 0, log.read_text()
     assert "database unreachable" in log.read_text()
+
+
+@pytest.mark.django_db
+def test_back_office_workers_list_read_only_with_state(admin_client):
+    now = clock.now()
+    heartbeat_beat(name="web1:42:worker", role="WORKER", started_at=now, now=now)
+    heartbeat_beat(name="web1:43:scheduler", role="SCHEDULER", started_at=now, now=now - timedelta(hours=1))
+    response = admin_client.get("/backoffice/rak_base/workerheartbeat/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "web1:42:worker" in page and "En marche" in page and "Sans nouvelles" in page
+    assert "/backoffice/rak_base/workerheartbeat/add/" not in page
+    assert admin_client.get("/backoffice/rak_base/workerheartbeat/add/").status_code == 403
