@@ -48,6 +48,7 @@ from django.db import close_old_connections, connections
 from django.test import Client, override_settings
 from django.test.testcases import QuietWSGIRequestHandler
 from django.urls import reverse
+from requests.adapters import HTTPAdapter
 
 from tests.factories import customer_with_account
 from tests.reading_factories import MeterReadingFactory, dossier_in_round, png_bytes
@@ -58,6 +59,8 @@ SITE = DEPLOY / "nginx" / "rak.conf"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 PORTS = range(8100, 8120)  # this helper's range (docs: each session its own)
 CSS = ROOT / "addons" / "rak_portal" / "static" / "rak_portal" / "complaints.css"
+
+SITE_NAME = "agence.rak.ma"  # the shipped site's name: the tests connect to 127.0.0.1 with it (Host, SNI)
 
 needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx absent: apt-get install nginx (bin/test does it as root)")
 
@@ -73,8 +76,10 @@ def render_site(*, http_port: int, https_port: int, upstream: str, var_dir: Path
     replacements = [
         ("    listen [::]:80;\n", ""),
         ("    listen [::]:443 ssl http2;\n", ""),
-        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
-        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        ("    listen [::]:80 default_server;\n", ""),
+        ("    listen [::]:443 ssl http2 default_server;\n", ""),
+        ("listen 80", f"listen 127.0.0.1:{http_port}"),
+        ("listen 443 ssl http2", f"listen 127.0.0.1:{https_port} ssl http2"),
         ("server unix:/run/rak/gunicorn.sock", f"server {upstream}"),
         ("/etc/letsencrypt/live/agence.rak.ma/fullchain.pem", str(cert)),
         ("/etc/letsencrypt/live/agence.rak.ma/privkey.pem", str(key)),
@@ -173,6 +178,21 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"nginx did not listen on {port}")
 
 
+class SiteAdapter(HTTPAdapter):
+    """HTTPS to 127.0.0.1 as a browser asking for the site's name: SNI and certificate check on it."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs.update(server_hostname=SITE_NAME, assert_hostname=SITE_NAME)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def site_session() -> requests.Session:
+    session = requests.Session()
+    session.mount("https://", SiteAdapter())
+    session.headers["Host"] = SITE_NAME
+    return session
+
+
 # --- the stack: app server + nginx ---------------------------------------------------------------
 
 PRODUCTION_LIKE = {
@@ -184,6 +204,7 @@ PRODUCTION_LIKE = {
     "SECURE_HSTS_PRELOAD": True,
     "TRUSTED_PROXIES": 1,
     "X_ACCEL_REDIRECT": "/_private/",
+    "ALLOWED_HOSTS": [SITE_NAME, "127.0.0.1", "localhost", "testserver"],
 }
 
 
@@ -199,7 +220,7 @@ class Stack:
     access_log: Path
 
     def get(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(self.https + path, verify=str(self.ca), allow_redirects=False, timeout=10, **kwargs)
+        return site_session().get(self.https + path, verify=str(self.ca), allow_redirects=False, timeout=10, **kwargs)
 
 
 class SharedConnectionServer(ThreadedWSGIServer):
@@ -331,7 +352,7 @@ def test_tls_1_2_and_1_3_with_forward_secret_aead_ciphers_and_nothing_older(stac
         context.minimum_version = context.maximum_version = version
         with (
             socket.create_connection(("127.0.0.1", port)) as raw,
-            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+            context.wrap_socket(raw, server_hostname=SITE_NAME) as tls,
         ):
             name = tls.cipher()[0]
             assert tls.version() == version.name.replace("_", ".")
@@ -342,7 +363,7 @@ def test_tls_1_2_and_1_3_with_forward_secret_aead_ciphers_and_nothing_older(stac
     old.set_ciphers("DEFAULT:@SECLEVEL=0")
     old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1_1
     with socket.create_connection(("127.0.0.1", port)) as raw, pytest.raises(ssl.SSLError) as refused:
-        old.wrap_socket(raw)
+        old.wrap_socket(raw, server_hostname=SITE_NAME)
     # the server said no (protocol alert), not our own OpenSSL refusing to offer TLS 1.1
     assert "NO_PROTOCOLS_AVAILABLE" not in str(refused.value), refused.value
 
@@ -390,6 +411,19 @@ def test_static_files_from_nginx_compressed_and_hashed_names_cached_for_a_year(s
     assert plain.status_code == 200 and plain.headers["Cache-Control"] == "public, max-age=300"
 
 
+@needs_nginx
+def test_other_names_get_no_answer_and_no_certificate(stack):
+    with pytest.raises(requests.ConnectionError):  # 444: closed without a response
+        requests.get(f"http://127.0.0.1:{stack.http_port}/", headers={"Host": "203.0.113.9"}, timeout=10)
+    port = int(stack.https.rsplit(":", 1)[1])
+    context = ssl.create_default_context(cafile=str(stack.ca))
+    context.check_hostname = False
+    for name in ("evil.example", None):  # another name, or none (a scanner on the bare address)
+        with socket.create_connection(("127.0.0.1", port)) as raw, pytest.raises(ssl.SSLError) as refused:
+            context.wrap_socket(raw, server_hostname=name)
+        assert "UNRECOGNIZED_NAME" in str(refused.value), refused.value
+
+
 # --- upload limits -------------------------------------------------------------------------------
 
 
@@ -398,7 +432,7 @@ def raw_request(stack, head: str, body: bytes = b"") -> str:
     context = ssl.create_default_context(cafile=str(stack.ca))
     with (
         socket.create_connection(("127.0.0.1", port), timeout=20) as raw,
-        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        context.wrap_socket(raw, server_hostname=SITE_NAME) as tls,
     ):
         tls.sendall(head.encode() + b"\r\n\r\n")
         if body:
@@ -416,7 +450,7 @@ def raw_request(stack, head: str, body: bytes = b"") -> str:
 def test_a_body_over_the_apps_limit_is_refused_by_nginx_before_it_is_read(stack, db):
     portal_limit = settings.REQUEST_MAX_BYTES  # [uploads] max_request_bytes
     head = (
-        "POST /espace/releves/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        "POST /espace/releves/ HTTP/1.1\r\nHost: agence.rak.ma\r\nConnection: close\r\n"
         f"Content-Type: application/octet-stream\r\nContent-Length: {portal_limit + 1}"
     )
     answer = raw_request(stack, head)  # no body sent at all: nginx answers from the header
@@ -425,12 +459,12 @@ def test_a_body_over_the_apps_limit_is_refused_by_nginx_before_it_is_read(stack,
     # the back office takes up to its own limit: 21 Mio reach the app (its CSRF check answers)
     body = b"x" * (portal_limit + 1024 * 1024)
     head = (
-        "POST /backoffice/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        "POST /backoffice/login/ HTTP/1.1\r\nHost: agence.rak.ma\r\nConnection: close\r\n"
         f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}"
     )
     assert raw_request(stack, head, body).startswith("HTTP/1.1 403")
     head = (
-        "POST /backoffice/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        "POST /backoffice/login/ HTTP/1.1\r\nHost: agence.rak.ma\r\nConnection: close\r\n"
         f"Content-Type: application/octet-stream\r\nContent-Length: {settings.BACKOFFICE_REQUEST_MAX_BYTES + 1}"
     )
     assert raw_request(stack, head).startswith("HTTP/1.1 413")
@@ -497,12 +531,12 @@ def test_private_file_is_checked_by_the_app_and_sent_by_nginx(stack, db, private
 # --- client address ------------------------------------------------------------------------------
 
 
-def failed_login(base: str, *, verify, headers: dict[str, str], username: str) -> None:
-    session = requests.Session()
+def failed_login(session: requests.Session, base: str, *, verify, headers: dict[str, str], username: str) -> None:
     page = session.get(base + reverse("portal:login"), headers=headers, verify=verify, timeout=10)
     assert page.status_code == 200, page.status_code
     token = session.cookies[settings.CSRF_COOKIE_NAME]
-    origin = {"Origin": "https://127.0.0.1", "Referer": "https://127.0.0.1/"}
+    host = headers.get("Host") or session.headers["Host"]
+    origin = {"Origin": f"https://{host}", "Referer": f"https://{host}/"}
     answer = session.post(
         base + reverse("portal:login"),
         data={"username": username, "password": "mauvais", "csrfmiddlewaretoken": token},
@@ -518,14 +552,14 @@ def failed_login(base: str, *, verify, headers: dict[str, str], username: str) -
 def test_a_forged_x_forwarded_for_is_not_the_client_address(stack, db):
     customer, _ = customer_with_account(phone="+212611000073")
     forged = {"X-Forwarded-For": "203.0.113.66", "X-Real-IP": "203.0.113.67", "X-Forwarded-Host": "evil.example"}
-    failed_login(stack.https, verify=str(stack.ca), headers=forged, username=customer.code)
+    failed_login(site_session(), stack.https, verify=str(stack.ca), headers=forged, username=customer.code)
     # django-axes records the address nginx saw (the test's own), not the one the client wrote
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["127.0.0.1"]
     # the same request straight to the app (which production never exposes) would be believed:
     # the check above is not vacuous
     AccessAttempt.objects.all().delete()
     direct = {**forged, "X-Forwarded-Proto": "https", "Host": "127.0.0.1"}
-    failed_login(stack.app, verify=True, headers=direct, username=customer.code)
+    failed_login(requests.Session(), stack.app, verify=True, headers=direct, username=customer.code)
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["203.0.113.66"]
 
 
@@ -565,6 +599,7 @@ def test_gunicorn_behind_nginx_on_a_unix_socket_reloads_on_hup_without_refusing_
         "DATABASE_URL": url,
         "RAK_WEB_WORKERS": "1",
         "RAK_WEB_THREADS": "2",
+        "RAK_SERVER_ALLOWED_HOSTS": SITE_NAME,
     }
     command = [str(Path(sys.executable).parent / "gunicorn"), "--config", str(DEPLOY / "gunicorn.conf.py")]
     command.append("config.wsgi:application")
@@ -592,7 +627,7 @@ def test_gunicorn_behind_nginx_on_a_unix_socket_reloads_on_hup_without_refusing_
             page = f"https://127.0.0.1:{ports[1]}" + reverse("portal:login")
 
             def get() -> int:
-                return requests.get(page, verify=str(cert), timeout=30).status_code
+                return site_session().get(page, verify=str(cert), timeout=30).status_code
 
             deadline = time.monotonic() + 60
             while get() != 200:  # 502 until gunicorn's worker has booted
