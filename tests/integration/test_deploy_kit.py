@@ -555,6 +555,10 @@ def test_a_forged_x_forwarded_for_is_not_the_client_address(stack, db):
     failed_login(site_session(), stack.https, verify=str(stack.ca), headers=forged, username=customer.code)
     # django-axes records the address nginx saw (the test's own), not the one the client wrote
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["127.0.0.1"]
+    # the operator's probe from the server itself reaches /health/ready's figures through nginx
+    # (docs/OPERATIONS.md: curl --resolve agence.rak.ma:443:127.0.0.1): nginx passes 127.0.0.1 on
+    health = stack.get("/health/ready", headers={"X-Forwarded-For": "203.0.113.66"})
+    assert health.status_code in (200, 503) and "checks" in health.json(), health.text
     # the same request straight to the app (which production never exposes) would be believed:
     # the check above is not vacuous
     AccessAttempt.objects.all().delete()
