@@ -146,13 +146,31 @@ def dataset(settings):
 @pytest.mark.django_db(transaction=True)
 def test_backup_then_restore_drill_passes_and_a_tampered_backup_fails(dataset, tmp_path):
     backups = tmp_path / "backups"
+    older = ("2020-10-31T023000Z", "2020-11-29T023000Z", "2020-11-30T023000Z")
+    for name in (*older, ".2020-11-30T033000Z.partial", "notes"):  # earlier backups, a crashed one, a folder
+        (backups / name).mkdir(parents=True)
+        (backups / name / "manifest.json").write_text("{}", encoding="utf-8")
     # The portal keeps writing during the backup: credits inserted one per transaction all along.
     # The manifest's counts are read in the dump's snapshot, so the drill must still find them equal.
     with ConcurrentLedgerWrites(database_url()) as writes:
-        made = run("rak-backup", "--dir", str(backups), "--private-dir", str(dataset["private"]))
+        made = run(
+            "rak-backup",
+            "--dir",
+            str(backups),
+            "--private-dir",
+            str(dataset["private"]),
+            "--keep-daily",
+            "2",
+            "--keep-monthly",
+            "2",
+        )
     assert made.returncode == 0, made.stderr
     folder = Path(made.stdout.strip().splitlines()[-1])
     assert folder.parent == backups
+    # Retention: the newest of each of the last 2 days and 2 months; what is not a backup stays.
+    assert sorted(path.name for path in backups.iterdir()) == sorted(
+        [".2020-11-30T033000Z.partial", "2020-11-30T023000Z", folder.name, "notes"]
+    )
     assert sorted(path.name for path in folder.iterdir()) == [
         "db.dump",
         "manifest.json",
