@@ -590,7 +590,31 @@ def payment_record_staff(
     )
 
 
-@transaction.atomic
+def _payment_insert(payment: Payment) -> bool:
+    """``INSERT … ON CONFLICT (external_id) DO NOTHING RETURNING id``: one statement (no lookup before,
+    no savepoint around it) that records ``payment`` (its ``pk`` set) — or nothing, returning False,
+    when its external id is already recorded (a replay, or the same id recorded concurrently: the
+    unique index decides, whatever the locks)."""
+    meta = Payment._meta
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(payment, True), connection) for field in fields]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - names from the model
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote(meta.get_field('external_id').column)}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    payment.pk = row[0]
+    payment._state.adding = False
+    payment._state.db = connection.alias
+    return True
+
+
 def payment_record(
     *,
     customer: Customer,
@@ -606,57 +630,58 @@ def payment_record(
     """Record money received from ``customer`` and settle their bills, oldest due date first —
     or ``bills`` first when the payer chose them (online payment of selected bills, a network
     payment of one bill), then the others. Recording the same ``external_id`` again returns the
-    first payment and changes nothing."""
-    if external_id:
-        existing = Payment.objects.filter(external_id=external_id).first()
-        if existing is not None:
-            return _same_payment(existing, customer=customer, amount=amount)
+    first payment and changes nothing.
+
+    Cost (issue 15, the CMI callback's share): the checks are made before any statement; the
+    payment is one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (no lookup of the external id
+    first, no savepoint); the body runs in the caller's transaction when there is one (no savepoint
+    of its own: an error inside aborts the caller's transaction, as nothing here is meant to be
+    caught and continued from), else in its own."""
     amount = round_money(amount)
     if amount <= ZERO:
         raise PaymentRefused(_("Le montant payé doit être positif."))
     if method not in Payment.Method.values:
         raise PaymentRefused(_("Mode de paiement inconnu."))
-    _lock_customer(customer.pk)
-    try:
-        with transaction.atomic():
-            payment = Payment.objects.create(
-                customer=customer,
-                amount=amount,
-                method=method,
-                paid_at=paid_at,
-                reference=reference[:64],
-                external_id=external_id or None,
-                received_by=received_by,
-                reason=reason.strip(),
-            )
-    except IntegrityError:
-        # the same external id recorded concurrently (another customer row lock)
-        existing = Payment.objects.filter(external_id=external_id).first()
-        if existing is None:
-            raise
-        return _same_payment(existing, customer=customer, amount=amount)
-    LedgerEntry.objects.create(
+    if bills and any(bill.customer_id != customer.pk for bill in bills):
+        raise PaymentRefused(_("Une facture désignée n'appartient pas à ce client."))
+    payment = Payment(
         customer=customer,
-        kind=LedgerEntry.Kind.PAYMENT,
-        entry_date=_local_date(paid_at),
-        amount=-amount,
-        payment=payment,
-        label=_payment_label(payment),
+        amount=amount,
+        method=method,
+        paid_at=paid_at,
+        reference=reference[:64],
+        external_id=external_id or None,
+        received_by=received_by,
+        reason=reason.strip(),
     )
-    settled = []
-    if bills:
-        if any(bill.customer_id != customer.pk for bill in bills):
-            raise PaymentRefused(_("Une facture désignée n'appartient pas à ce client."))
-        _rest, settled = _allocate(
-            customer_id=customer.pk,
-            amount=amount,
-            at=paid_at,
-            payment=payment,
-            named=[bill.pk for bill in bills],
-            only_named=True,  # the chosen bills from this payment; its rest after older credit
-        )
-    _rest, more = _apply_credit(customer.pk, at=paid_at)  # older remainders first, then this one
-    _announce_settled(customer_id=customer.pk, bill_ids=settled + more)
+    with transaction.atomic(savepoint=False):
+        _lock_customer(customer.pk)
+        recorded = _payment_insert(payment)
+        if recorded:
+            LedgerEntry.objects.create(
+                customer=customer,
+                kind=LedgerEntry.Kind.PAYMENT,
+                entry_date=_local_date(paid_at),
+                amount=-amount,
+                payment=payment,
+                label=_payment_label(payment),
+            )
+            settled = []
+            if bills:
+                _rest, settled = _allocate(
+                    customer_id=customer.pk,
+                    amount=amount,
+                    at=paid_at,
+                    payment=payment,
+                    named=[bill.pk for bill in bills],
+                    only_named=True,  # the chosen bills from this payment; its rest after older credit
+                )
+            _rest, more = _apply_credit(customer.pk, at=paid_at)  # older remainders first, then this one
+            _announce_settled(customer_id=customer.pk, bill_ids=settled + more)
+        else:
+            existing = Payment.objects.get(external_id=external_id)
+    if not recorded:  # outside the block: a refusal leaves the caller's transaction usable
+        return _same_payment(existing, customer=customer, amount=amount)
     return payment
 
 

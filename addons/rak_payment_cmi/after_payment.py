@@ -29,7 +29,7 @@ from rak_billing.receipts import bill_payment_description, receipt_number
 from rak_customer.language import customer_language
 from rak_customer.models import PortalAccount
 from rak_customer.selectors import customer_sms_phone
-from rak_payment_cmi.models import CmiCallback, PaymentOrder
+from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill
 
 TOKEN_SALT = "rak.payment.receipt"  # noqa: S105 - a signing namespace, not a secret
 TOKEN_MAX_AGE = 90 * 24 * 3600  # the e-mail's link works for 90 days
@@ -120,12 +120,18 @@ def receipt_details(payment: Payment) -> dict | None:
     }
 
 
-def order_paid_notify(*, order_id: int) -> None:
+def order_paid_notify(
+    *, order_id: int, order: PaymentOrder | None = None, lines: list[PaymentOrderBill] | None = None, **_more
+) -> None:
     """« Vous recevrez un mail de confirmation du paiement » (seed 001 step 6), written in the
-    customer's language (``Customer.language``), whoever's request runs the callback."""
-    order = PaymentOrder.objects.select_related("customer", "payment").get(pk=order_id)
+    customer's language (``Customer.language``), whoever's request runs the callback. ``order``
+    (with its customer) and ``lines`` (its lines with their bills): what the callback has just
+    written, not read again."""
+    if order is None or order.pk != order_id:
+        order = PaymentOrder.objects.select_related("customer", "payment").get(pk=order_id)
+        lines = None
     with customer_language(order.customer):
-        subject, body = _paid_email(order)
+        subject, body = _paid_email(order, lines)
     account = PortalAccount.objects.filter(customer_id=order.customer_id).select_related("user").first()
     message_queue_email(
         to=order.email,
@@ -136,12 +142,14 @@ def order_paid_notify(*, order_id: int) -> None:
     )
 
 
-def _paid_email(order: PaymentOrder) -> tuple[str, str]:
+def _paid_email(order: PaymentOrder, order_lines: list[PaymentOrderBill] | None = None) -> tuple[str, str]:
     """The confirmation e-mail's subject and body, in the active language."""
+    if order_lines is None:
+        order_lines = order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
     lines = "\n".join(
         gettext("  - %(number)s : %(amount)s")
         % {"number": line.bill.number, "amount": money_format(line.amount, plain_space=True)}
-        for line in order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
+        for line in order_lines
     )
     fee = (
         gettext("Frais du service en ligne : %(amount)s") % {"amount": money_format(order.fee_total, plain_space=True)}

@@ -29,7 +29,8 @@ abandon), a neutral message to anyone else; ``payment_order_abandon(order=, cust
 ``HOOK_ORDER_CANCELLED`` (``order_id=``) fires when an approved payment was not captured because
 its bills were already settled (the customer is told by this addon).
 
-After payment: subscribe to ``HOOK_ORDER_PAID`` (``order_id=``) in ``AppConfig.ready()``; it fires
+After payment: subscribe to ``HOOK_ORDER_PAID`` (``order_id=``, and from the callback also
+``order=`` and ``lines=``, the objects just written: accept ``**kwargs``) in ``AppConfig.ready()``; it fires
 inside the transaction that marks the order PAID (queue e-mails/PDFs there, they run after
 commit). Read with ``order_by_oid``, ``order_bills`` (amounts frozen per bill),
 ``orders_for_customer``, ``order_public_status``; ``order.payment`` is the ledger payment.

@@ -44,7 +44,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import DecimalField, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -74,7 +75,9 @@ logger = logging.getLogger(__name__)
 Status = PaymentOrder.Status
 Outcome = CmiCallback.Outcome
 
-#: fired in the transaction that marks an order PAID: ``hook_fire(HOOK_ORDER_PAID, order_id=...)``
+#: fired in the transaction that marks an order PAID: ``hook_fire(HOOK_ORDER_PAID, order_id=...)``;
+#: the callback adds ``order=`` (locked, with its customer and payment) and ``lines=`` (its lines
+#: with their bills) so that subscribers need not read them again
 HOOK_ORDER_PAID = "payment_order_paid"
 #: fired when an approved payment is not captured because its bills were already settled
 HOOK_ORDER_CANCELLED = "payment_order_cancelled"
@@ -438,11 +441,24 @@ def _has_nul(fields: Mapping[str, str]) -> bool:
     return any("\x00" in name or "\x00" in value for name, value in fields.items())
 
 
+#: The raw message's own transaction does not wait for the WAL flush (``synchronous_commit`` off for
+#: that transaction only): it is visible at once, and durable as soon as any later commit is — the WAL
+#: is written in order, so the processing transaction's synchronous commit (the money, the order PAID,
+#: the message's outcome: every path ends with that UPDATE, or the FAILURE one) flushes it too, before
+#: CMI is answered. A crash between the two can only lose a message that was never answered, which CMI
+#: sends again. Saves one disk flush per callback.
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+
+
 def _message_store(
     *, kind: str, data: Mapping[str, object], fields: dict[str, str], remote_ip: str | None, now: datetime
 ) -> CmiCallback:
     """Write the message as received, in its own committed transaction, before anything can fail."""
+    outermost = not connection.in_atomic_block  # inside a caller's transaction: its own durability
     with transaction.atomic():
+        if outermost:
+            with connection.cursor() as cursor:
+                cursor.execute(_ASYNC_COMMIT)
         return CmiCallback.objects.create(
             kind=kind,
             received_at=now,
@@ -578,10 +594,11 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
         )
         return Verdict(Outcome.AMOUNT_MISMATCH, ANSWER_FAILURE, note + " : non enregistré.")  # i18n: not for customers
     _lock_customer(order.customer_id)  # order row, then customer row: payment_record's order
-    short = _bills_no_longer_owed(order)
+    lines = _order_lines(order)
+    short = _bills_no_longer_owed(lines)
     if short:
         return _refuse_settled(order, callback, fields, trans_id, short, now)
-    payment = order_capture_record(order, trans_id=trans_id, paid_at=now)
+    payment = order_capture_record(order, trans_id=trans_id, paid_at=now, lines=lines)
     order.payment = payment
     order.paid_at = now
     order.trans_id = trans_id[:64]
@@ -596,20 +613,25 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
         note=f"Transaction {trans_id}, autorisation {order.auth_code or '—'}",
         fields=["payment", "paid_at", "trans_id", "proc_return_code", "auth_code", "masked_pan", "fee_bill"],
     )
-    hook_fire(HOOK_ORDER_PAID, order_id=order.pk)
+    hook_fire(HOOK_ORDER_PAID, order_id=order.pk, order=order, lines=lines)
     return Verdict(
         Outcome.APPLIED, ANSWER_CAPTURE, f"Paiement {payment.pk} de {money_format(payment.amount)} enregistré."
     )
 
 
-def order_capture_record(order: PaymentOrder, *, trans_id: str, paid_at: datetime) -> Payment:
+def order_capture_record(
+    order: PaymentOrder, *, trans_id: str, paid_at: datetime, lines: list[PaymentOrderBill] | None = None
+) -> Payment:
     """Record what CMI captured for ``order`` (a locked, not yet paid order; the caller then
     marks it PAID): one payment of ``amount_total`` — the day's payments equal CMI's settlement
     total to the centime — allocated to the order's bills (their amounts) and, when there is a
     fee, to the « Frais du service en ligne » invoice issued here (HT and VAT as charged), which
     the fee part settles at once: the bills are credited exactly their amounts, the fee never
-    becomes customer credit. Sets ``order.fee_bill`` (saved by the caller's transition)."""
-    bills = [line.bill for line in order.order_bills.select_related("bill")]  # the bills the customer chose
+    becomes customer credit. Sets ``order.fee_bill`` (saved by the caller's transition). ``lines``:
+    the order's lines with their bills when the caller has read them (``_order_lines``)."""
+    if lines is None:
+        lines = list(order.order_bills.select_related("bill"))
+    bills = [line.bill for line in lines]  # the bills the customer chose
     if order.fee_amount + order.fee_vat > ZERO:
         local = timezone.localtime(paid_at) if timezone.is_aware(paid_at) else paid_at
         order.fee_bill = online_fee_invoice_issue(
@@ -634,15 +656,27 @@ def order_capture_record(order: PaymentOrder, *, trans_id: str, paid_at: datetim
     )
 
 
-def _bills_no_longer_owed(order: PaymentOrder) -> list[tuple[str, Decimal, Decimal]]:
-    """``(number, frozen amount, owed now)`` of the order's bills on which less is owed now than
-    the order would pay (settled, or partly paid by another payment): capturing would over-pay.
-    The caller holds the customer's row lock."""
-    lines = list(order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id"))
-    owed = _outstanding([line.bill for line in lines])
+def _order_lines(order: PaymentOrder) -> list[PaymentOrderBill]:
+    """The order's lines with their bills, oldest due date first, each with ``owed``: what is still
+    owed on its bill now (``total_ttc`` minus what was allocated to it) — one query."""
+    paid = bills_with_outstanding(Bill.objects.filter(pk=OuterRef("bill_id"))).values("paid")[:1]
+    lines = list(
+        order.order_bills.select_related("bill")
+        .annotate(paid_now=Subquery(paid, output_field=DecimalField(max_digits=14, decimal_places=2)))
+        .order_by("bill__due_date", "bill_id")
+    )
+    for line in lines:
+        line.owed = line.bill.total_ttc - (line.paid_now or ZERO)
+    return lines
+
+
+def _bills_no_longer_owed(lines: list[PaymentOrderBill]) -> list[tuple[str, Decimal, Decimal]]:
+    """``(number, frozen amount, owed now)`` of the order's bills (``_order_lines``) on which less is
+    owed now than the order would pay (settled, or partly paid by another payment): capturing would
+    over-pay. The caller holds the customer's row lock."""
     short = []
     for line in lines:
-        now_owed = max(round_money(owed.get(line.bill_id, ZERO)), ZERO)
+        now_owed = max(round_money(line.owed), ZERO)
         if now_owed < line.amount:
             short.append((line.bill.number, line.amount, now_owed))
     return short
