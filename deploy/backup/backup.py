@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -135,13 +135,31 @@ def load_settings(args: argparse.Namespace) -> Settings:
     )
 
 
+# dj-database-url's own options: Django reads them, libpq would refuse them.
+_DJANGO_ONLY_OPTIONS = {"conn_max_age", "conn_health_checks", "ssl_require", "disable_server_side_cursors", "pool"}
+
+
 def libpq_url(url: str, database: str | None = None) -> str:
-    """The URL as libpq reads it (postgres://, no Django-only query options), optionally naming
-    another database on the same server."""
+    """The URL as libpq reads it (postgresql://, without dj-database-url's own query options;
+    sslmode and other libpq options kept), optionally naming another database on the same server."""
     parts = urlsplit(url)
     scheme = "postgresql" if parts.scheme in {"postgres", "postgresql", "pgsql"} else parts.scheme
     path = f"/{database}" if database is not None else parts.path
-    return urlunsplit((scheme, parts.netloc, path, "", ""))
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in _DJANGO_ONLY_OPTIONS])
+    return urlunsplit((scheme, parts.netloc, path, query, ""))
+
+
+def tool_command(url: str) -> tuple[str, dict[str, str]]:
+    """The URL for a client tool's command line and its environment: the password goes in
+    PGPASSWORD, not on a command line that every user of the machine can read (ps)."""
+    parts = urlsplit(url)
+    env = dict(os.environ)
+    if parts.password is None:
+        return url, env
+    env["PGPASSWORD"] = unquote(parts.password)
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    return urlunsplit((parts.scheme, f"{user}@{netloc}", parts.path, parts.query, "")), env
 
 
 def database_name(url: str) -> str:
@@ -294,10 +312,12 @@ def backup(settings: Settings, *, now: datetime.datetime | None = None) -> Path:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot = cursor.fetchone()[0]
+                dump_url, dump_env = tool_command(url)
                 dump = subprocess.Popen(  # noqa: S603
-                    [str(pg_bin / "pg_dump"), "-Fc", "--snapshot", snapshot, "-f", str(work / DUMP), "-d", url],
+                    [str(pg_bin / "pg_dump"), "-Fc", "--snapshot", snapshot, "-f", str(work / DUMP), "-d", dump_url],
                     stderr=subprocess.PIPE,
                     text=True,
+                    env=dump_env,
                 )
                 try:
                     tables = count_tables(cursor)
@@ -498,6 +518,7 @@ def drill(settings: Settings, folder: Path, *, keep_database: bool = False, jobs
         try:
             scratch_url = libpq_url(url, scratch)
             if dump_ok:
+                restore_url, restore_env = tool_command(scratch_url)
                 restore_started = time.monotonic()
                 # A scratch database: no need to wait for the WAL flush of each of the thousands of
                 # statements of a restore (a third less time here); a crash only loses the drill.
@@ -509,13 +530,13 @@ def drill(settings: Settings, folder: Path, *, keep_database: bool = False, jobs
                         "--exit-on-error",
                         f"--jobs={jobs}",
                         "-d",
-                        scratch_url,
+                        restore_url,
                         str(folder / DUMP),
                     ],
                     capture_output=True,
                     text=True,
                     check=False,
-                    env={**os.environ, "PGOPTIONS": "-c synchronous_commit=off"},
+                    env={**restore_env, "PGOPTIONS": "-c synchronous_commit=off"},
                 )
                 if restore.returncode != 0:
                     report.bad(f"pg_restore failed (exit {restore.returncode}): {restore.stderr.strip()[-500:]}")
