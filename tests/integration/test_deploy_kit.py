@@ -522,10 +522,42 @@ def test_private_file_is_checked_by_the_app_and_sent_by_nginx(stack, db, private
     anonymous = stack.get(url)
     assert anonymous.status_code == 302 and picture not in anonymous.content
     assert stack.get(f"/_private/{reading.photo.name}").status_code == 404
+    # a name that is not plain ASCII (older uploads, imported files) reaches nginx escaped and is found
+    odd = "readings/reçu de relevé 1.png"
+    (private_media / odd).write_bytes(picture)
+    reading.photo.name = odd
+    reading.save(update_fields=["photo"])
+    odd_served = stack.get(url, cookies=owner)
+    assert odd_served.status_code == 200 and odd_served.content == picture, odd_served.status_code
     # a file gone from the disk: the app's 404, not nginx's
     (private_media / reading.photo.name).unlink()
     gone = stack.get(url, cookies=owner)
     assert gone.status_code == 404 and "nginx" not in gone.text
+
+
+def test_x_accel_only_for_files_of_the_local_private_directory(settings, tmp_path):
+    """Any other storage (another directory, an S3 bucket) keeps the app's own way of sending."""
+    from types import SimpleNamespace
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage
+
+    from rak_base.x_accel import x_accel_response
+
+    local = FileSystemStorage(location=settings.MEDIA_ROOT)
+    name = local.save("documents/reçu 1.pdf", ContentFile(b"%PDF-1.4"))
+    elsewhere = FileSystemStorage(location=tmp_path / "elsewhere")
+    elsewhere.save(name, ContentFile(b"%PDF-1.4"))
+    options = {"content_type": "application/pdf", "as_attachment": True, "filename": "reçu.pdf"}
+
+    settings.X_ACCEL_REDIRECT = ""
+    assert x_accel_response(SimpleNamespace(storage=local, name=name), **options) is None
+    settings.X_ACCEL_REDIRECT = "/_private/"
+    assert x_accel_response(SimpleNamespace(storage=elsewhere, name=name), **options) is None
+    response = x_accel_response(SimpleNamespace(storage=local, name=name), **options)
+    assert response.content == b"" and response["Content-Type"] == "application/pdf"
+    assert response["X-Accel-Redirect"] == "/_private/documents/re%C3%A7u%201.pdf"  # nginx decodes it
+    assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''re%C3%A7u.pdf")
 
 
 # --- client address ------------------------------------------------------------------------------
