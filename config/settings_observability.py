@@ -68,7 +68,7 @@ def _scrub_query(query: Any) -> Any:
     return mask_value(query)
 
 
-def sentry_before_send(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+def sentry_before_send(event: Any, hint: Any = None) -> Any:
     """The event without personal data: request body, cookies, headers, query string, messages,
     exception texts, extra data and the local variables of each frame, masked."""
     from rak_base.redact import MASK, mask_text, mask_value
@@ -104,7 +104,7 @@ def sentry_before_send(event: dict[str, Any], hint: dict[str, Any] | None = None
     return event
 
 
-def sentry_before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+def sentry_before_breadcrumb(crumb: Any, hint: Any = None) -> Any:
     from rak_base.redact import mask_value
 
     return mask_value(crumb)
@@ -171,13 +171,11 @@ def apply(namespace: dict[str, Any], conf: Config) -> None:
             "statement_timeout_ms": conf.int("health", "statement_timeout_ms", 2000),
         }
 
-        sentry = {
-            "dsn": conf.str("sentry", "dsn", ""),
-            "environment": conf.str("sentry", "environment", mode),
-            "release": conf.str("sentry", "release", ""),
-            "traces_sample_rate": _float(conf, "sentry", "traces_sample_rate", 0.0),
-        }
-        if not 0.0 <= sentry["traces_sample_rate"] <= 1.0:
+        sentry_dsn = conf.str("sentry", "dsn", "")
+        sentry_environment = conf.str("sentry", "environment", mode)
+        sentry_release = conf.str("sentry", "release", "")
+        traces_sample_rate = _float(conf, "sentry", "traces_sample_rate", 0.0)
+        if not 0.0 <= traces_sample_rate <= 1.0:
             raise ConfigError(f"[sentry] traces_sample_rate invalide dans {conf.source} (entre 0 et 1)")
     except ConfigError as exc:
         from django.core.exceptions import ImproperlyConfigured
@@ -191,7 +189,9 @@ def apply(namespace: dict[str, Any], conf: Config) -> None:
     namespace["MIDDLEWARE"] = [*_OWN_MIDDLEWARE, *middleware]
     # should HealthMiddleware ever move below SecurityMiddleware: no https redirect of the probes
     namespace["SECURE_REDIRECT_EXEMPT"] = [*namespace.get("SECURE_REDIRECT_EXEMPT", []), r"^health/"]
-    namespace["SENTRY_ENABLED"] = sentry_init(**sentry)
+    namespace["SENTRY_ENABLED"] = sentry_init(
+        dsn=sentry_dsn, environment=sentry_environment, release=sentry_release, traces_sample_rate=traces_sample_rate
+    )
 
 
 _OWN_MIDDLEWARE = ["rak_base.health.HealthMiddleware", "rak_base.request_log.RequestLogMiddleware"]
