@@ -8,6 +8,7 @@ config/settings_observability.py), by the JSON and plain formatters (tracebacks)
   dashes, URL-encoded ``%2B212``) keep their prefix and last 2 digits: ``+212*******78``;
 - e-mail addresses keep their first letter and their domain: ``a***@example.ma``;
 - one-time codes after « code », « OTP », « PIN », « رمز » (4 to 8 digits): ``code ******``;
+- a ``username: …`` (django-axes' failed-login lines) keeps its first two characters;
 - ``key=value`` / ``key: value`` pairs and mapping keys that name a secret (password, token,
   session key, cookie, Authorization, CMI HASH, card number, expiry, CVV, store key…): ``[masqué]``.
 
@@ -100,6 +101,10 @@ _SECRET_PAIR = re.compile(  # i18n: not for customers (a pattern)
     r")\b[\"']?)(?P<sep>\s*[:=]\s*)(?P<quote>[\"']?)(?P<value>(?:Bearer\s+|Basic\s+|Token\s+)?[^\s\"'&,;]+)"
 )
 
+# django-axes logs « {username: "…", ip_address: …} » at each failed login: a customer's login is
+# their customer code, phone or e-mail — its first two characters are enough to follow an attack
+_USERNAME = re.compile(r"(?i)(?P<key>[\"']?\busername[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"',}]+)")
+
 
 def _phone(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group("number"))
@@ -112,6 +117,7 @@ def mask_text(text: str) -> str:
     if not text:
         return text
     text = _SECRET_PAIR.sub(lambda m: f"{m.group('key')}{m.group('sep')}{m.group('quote')}{MASK}", text)
+    text = _USERNAME.sub(lambda m: f"{m.group('key')}{m.group('value')[:2]}***", text)
     text = _EMAIL.sub(lambda m: f"{m.group('first')}***@{m.group('domain')}", text)
     text = _PHONE.sub(_phone, text)
     return _CODE.sub(lambda m: f"{m.group('word')}{m.group('between')}{'*' * len(m.group('digits'))}", text)

@@ -203,6 +203,10 @@ def test_request_line_extra_fields(db, client, settings):
 def test_masker_units():
     assert mask_text("appel 07.61.23.45.67 puis 0537370000") == "appel 0*******67 puis 0*******00"
     assert mask_text("Votre code RAK : 123456") == "Votre code RAK : ******"
+    # django-axes' failed-login line: the login (customer code, phone or e-mail) is personal
+    assert mask_text('AXES: Repeated login failure by {username: "C1234567", ip_address: "1.2.3.4"}') == (
+        'AXES: Repeated login failure by {username: "C1***", ip_address: "1.2.3.4"}'
+    )
     assert mask_text("sessionid=abcdef; csrftoken=xyz") == "sessionid=[masqué]; csrftoken=[masqué]"
     assert mask_text("facture RAK-2026-000123 du 05/12/2026, 1 234,50 DH") == (
         "facture RAK-2026-000123 du 05/12/2026, 1 234,50 DH"
