@@ -146,7 +146,8 @@ def check_outbox(*, now: datetime, config: dict[str, Any]) -> Check:
     queued = Message.objects.filter(status=Message.Status.QUEUED)  # partial index message_queued_due
     oldest = queued.aggregate(oldest=Min("next_attempt_at"))["oldest"]
     age = max(_age(now, oldest) or 0.0, 0.0)
-    due = queued.filter(next_attempt_at__lte=now)[:COUNT_BOUND].count()
+    # order_by(): without it the model's ordering (newest first) sorted every queued row before the LIMIT
+    due = queued.filter(next_attempt_at__lte=now).order_by()[:COUNT_BOUND].count()
     limit = config["outbox_max_age_seconds"]
     return Check(
         "outbox", age <= limit, {"due": due, "due_bound": COUNT_BOUND, "oldest_due_age_s": age, "max_age_s": limit}
@@ -160,7 +161,7 @@ def check_tasks(*, now: datetime, config: dict[str, Any]) -> Check:
     # the task the worker takes next: its order, and the index of django_tasks_db on it
     head = ready.order_by("-priority", "run_after", "enqueued_at").values_list("enqueued_at", flat=True).first()
     age = max(_age(now, head) or 0.0, 0.0)
-    count = ready[:COUNT_BOUND].count()
+    count = ready.order_by()[:COUNT_BOUND].count()
     limit = config["tasks_max_age_seconds"]
     return Check(
         "tasks", age <= limit, {"ready": count, "ready_bound": COUNT_BOUND, "next_wait_s": age, "max_age_s": limit}
