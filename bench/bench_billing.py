@@ -57,10 +57,12 @@ def run(args: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def setup_database(options, server: str, url: str, env: dict[str, str]) -> None:
+def setup_database(options, server: str, url: str, env: dict[str, str], last: datetime.date) -> None:
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (options.db,)).fetchone()
         if exists and options.reuse:
+            if options.rebill:  # before migrating: a migration sees the database as it was before that run
+                forget_month(url, last)
             seconds = run([sys.executable, str(ROOT / "manage.py"), "migrate", "--verbosity", "0"], env)
             print(f"base {options.db} réutilisée (migrate {seconds:.1f} s)")
             return
@@ -133,27 +135,43 @@ def bill_month(period: datetime.date, *, tracemalloc_on: bool = False) -> dict:
     }
 
 
-def forget_month(period: datetime.date) -> None:
-    """Benchmark database only: remove the runs, bills, lines and ledger entries of ``period``
-    (and its estimated readings), so that the month can be billed and timed again."""
-    from django.db import connection, transaction
-
-    with transaction.atomic(), connection.cursor() as cursor:
-        bills = "SELECT id FROM rak_billing_bill WHERE kind = 'CONSUMPTION' AND period_start = %s"
-        cursor.execute(f"DELETE FROM rak_billing_ledgerentry WHERE bill_id IN ({bills})", [period])  # noqa: S608
-        cursor.execute(f"DELETE FROM rak_billing_billline WHERE bill_id IN ({bills})", [period])  # noqa: S608
-        cursor.execute("DELETE FROM rak_billing_bill WHERE kind = 'CONSUMPTION' AND period_start = %s", [period])
-        cursor.execute("DELETE FROM rak_billing_billingrun WHERE period_start = %s", [period])
-    with connection.cursor() as cursor:
+def forget_month(url: str, period: datetime.date) -> None:
+    """Benchmark database only: remove the runs, bills, lines and ledger entries of ``period``,
+    so that the month can be billed and timed again."""
+    bills = "SELECT id FROM rak_billing_bill WHERE kind = 'CONSUMPTION' AND period_start = %s"
+    with psycopg.connect(url) as conn:
+        conn.execute(f"DELETE FROM rak_billing_ledgerentry WHERE bill_id IN ({bills})", [period])  # noqa: S608
+        conn.execute(f"DELETE FROM rak_billing_billline WHERE bill_id IN ({bills})", [period])  # noqa: S608
+        conn.execute("DELETE FROM rak_billing_bill WHERE kind = 'CONSUMPTION' AND period_start = %s", [period])
+        conn.execute("DELETE FROM rak_billing_billingrun WHERE period_start = %s", [period])
+    with psycopg.connect(url, autocommit=True) as conn:
         for table in ("rak_billing_bill", "rak_billing_billline", "rak_billing_ledgerentry"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+            conn.execute(f"VACUUM ANALYZE {table}")
+
+
+def _new_bill_ids(cursor, period: datetime.date, count: int) -> list[int]:
+    """Ids for the raw COPY's bills of ``period``: the month-carrying ids of a partitioned bill
+    table (``rak_billing_bill_id``, migration 0022), the identity sequence before it."""
+    cursor.execute("SELECT to_regproc('rak_billing_bill_id') IS NOT NULL")
+    if cursor.fetchone()[0]:
+        cursor.execute(
+            "SELECT rak_billing_bill_id(%s) FROM rak_billing_partitions_ensure(%s, %s) AS made, generate_series(1, %s)",
+            [period, period, period, count],
+        )
+    else:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('rak_billing_bill', 'id')) FROM generate_series(1, %s)", [count]
+        )
+    return [row[0] for row in cursor.fetchall()]
 
 
 def raw_copy(run, *, plain: bool = False) -> dict:
-    """COPY the run's bill, line and ledger rows again (as another month, new numbers and ids),
-    formatted in Python, 5,000 bills per transaction, foreign keys checked immediately, each
-    transaction rolled back (nothing stays). ``plain``: into bare copies of the tables instead
-    (same columns, no index, no constraint) — what a « plain COPY » costs."""
+    """COPY the run's bill, line and ledger rows again (as another month two months later — on
+    partitioned tables, an empty month partition like the run's —, new numbers and ids),
+    formatted in Python, 5,000 bills per transaction, the deferred foreign keys checked at the
+    end of each (``SET CONSTRAINTS ALL IMMEDIATE``, timed apart), each transaction rolled back
+    (nothing stays). ``plain``: into bare copies of the tables instead (same columns, no index,
+    no constraint) — what a « plain COPY » costs."""
     from django.db import connection, transaction
 
     from rak_billing.billing import BILL_COLUMNS, LEDGER_COLUMNS, LINE_COLUMNS, _copy_text
@@ -163,7 +181,9 @@ def raw_copy(run, *, plain: bool = False) -> dict:
     bills = list(Bill.objects.filter(run=run).order_by("id").values_list("id", *bill_fields))
     lines = list(BillLine.objects.filter(bill__run=run).order_by("bill_id", "position").values_list(*LINE_COLUMNS))
     ledger = list(LedgerEntry.objects.filter(bill__run=run).order_by("bill_id").values_list(*LEDGER_COLUMNS))
-    other = datetime.date(1999, 1, 1)
+    other = (run.period_start.replace(day=28) + datetime.timedelta(days=35)).replace(day=1)
+    other = (other.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)  # two months after
+    other_end = (other.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
     position = {name: i for i, name in enumerate(BILL_COLUMNS)}
     quote = connection.ops.quote_name
 
@@ -178,7 +198,8 @@ def raw_copy(run, *, plain: bool = False) -> dict:
         lines_of.setdefault(row[0], []).append(row)
     ledger_of = {row[LEDGER_COLUMNS.index("bill_id")]: row for row in ledger}
     bill_at = LEDGER_COLUMNS.index("bill_id")
-    seconds = formatted = 0.0
+    seconds = formatted = checks = 0.0
+    per_table = dict.fromkeys(("rak_billing_bill", "rak_billing_billline", "rak_billing_ledgerentry"), 0.0)
     tables = {name: name for name in ("rak_billing_bill", "rak_billing_billline", "rak_billing_ledgerentry")}
     if plain:
         with connection.cursor() as cursor:
@@ -190,18 +211,14 @@ def raw_copy(run, *, plain: bool = False) -> dict:
         part = bills[start : start + CHUNK]
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # foreign keys checked now: rolled back below
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence('rak_billing_bill', 'id')) FROM generate_series(1, %s)",
-                    [len(part)],
-                )
-                new_ids = [row[0] for row in cursor.fetchall()]
+                new_ids = _new_bill_ids(cursor, other, len(part))
             started = time.perf_counter()
             bill_rows, line_rows, ledger_rows = [], [], []
             for row, new_id in zip(part, new_ids, strict=True):
                 values = [new_id, *row[1:]]
                 values[position["number"]] = f"X{new_id:011d}"
                 values[position["period_start"]] = other
+                values[position["period_end"]] = other_end
                 values[position["run_id"]] = None
                 bill_rows.append("\t".join(_copy_text(v) for v in values) + "\n")
                 line_rows.extend(
@@ -211,16 +228,32 @@ def raw_copy(run, *, plain: bool = False) -> dict:
                 entry[bill_at] = new_id
                 ledger_rows.append("\t".join(_copy_text(v) for v in entry) + "\n")
             formatted += time.perf_counter() - started
-            copy(tables["rak_billing_bill"], BILL_COLUMNS, bill_rows)
-            copy(tables["rak_billing_billline"], LINE_COLUMNS, line_rows)
-            copy(tables["rak_billing_ledgerentry"], LEDGER_COLUMNS, ledger_rows)
+            for table, columns, text_rows in (
+                ("rak_billing_bill", BILL_COLUMNS, bill_rows),
+                ("rak_billing_billline", LINE_COLUMNS, line_rows),
+                ("rak_billing_ledgerentry", LEDGER_COLUMNS, ledger_rows),
+            ):
+                begun = time.perf_counter()
+                copy(tables[table], columns, text_rows)
+                per_table[table] += time.perf_counter() - begun
+            begun = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred foreign-key checks, as at commit
+            checks += time.perf_counter() - begun
             seconds += time.perf_counter() - started
             transaction.set_rollback(True)
     if plain:
         with connection.cursor() as cursor:
             for name in tables.values():
                 cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    return {"seconds": seconds, "format_seconds": formatted, "bills": len(bills), "lines": len(lines)}
+    return {
+        "seconds": seconds,
+        "format_seconds": formatted,
+        "check_seconds": checks,
+        "table_seconds": per_table,
+        "bills": len(bills),
+        "lines": len(lines),
+    }
 
 
 def main() -> None:
@@ -246,7 +279,9 @@ def main() -> None:
     env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'addons'}")
     if not (ROOT / "rak.conf").exists() and "RAK_CONF" not in env:
         env["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
-    setup_database(options, server, url, env)
+    today = datetime.datetime.now(UTC).date()
+    last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)  # the last whole month
+    setup_database(options, server, url, env, last)
     try:
         django_setup(url)
         from django.db import connection
@@ -257,13 +292,11 @@ def main() -> None:
         from rak_billing.models import Bill, BillingRun
         from rak_customer.models import Customer, Dossier
 
-        today = timezone.localdate(clock.now())
-        last = month_start(month_start(today) - datetime.timedelta(days=1))
+        if month_start(month_start(timezone.localdate(clock.now())) - datetime.timedelta(days=1)) != last:
+            raise SystemExit("le mois a changé pendant la mise en place : relancez")
         periods = [last]
         for _ in range(options.history):
             periods.insert(0, month_start(periods[0] - datetime.timedelta(days=1)))
-        if options.rebill:
-            forget_month(last)
         done = set(BillingRun.objects.filter(status="DONE").values_list("period_start", flat=True))
         if BillingRun.objects.filter(period_start=last).exists():
             raise SystemExit(f"{last:%m/%Y} est déjà facturé dans {options.db} : --rebill, ou recréez la base")
@@ -330,6 +363,21 @@ def main() -> None:
         f"COPY brut dans des tables nues (sans index ni contrainte) : {plain['seconds']:.1f} s = "
         f"{plain_rate:,.0f} factures/s"
     )
+    print(
+        "où va le temps du COPY brut : "
+        + ", ".join(
+            f"{name.removeprefix('rak_billing_')} {value:.1f} s" for name, value in raw["table_seconds"].items()
+        )
+        + f", clés étrangères différées {raw['check_seconds']:.1f} s, formatage {raw['format_seconds']:.1f} s"
+        + f" (tables nues : {', '.join(f'{v:.1f} s' for v in plain['table_seconds'].values())})"
+    )
+    with psycopg.connect(url) as conn:
+        sizes = conn.execute(
+            "SELECT c.relname, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "WHERE c.relname IN ('rak_billing_bill', 'rak_billing_bill_legacy') "
+            "OR c.relname LIKE 'rak_billing_bill_y%' ORDER BY c.relname"
+        ).fetchall()
+    print("tables des factures : " + ", ".join(f"{name} {size}" for name, size in sizes))
     heap_note = f" (heap {result['heap_peak_mib']:.0f} MiB)" if result["heap_peak_mib"] is not None else ""
     row = (
         f"| {datetime.datetime.now(UTC).date().isoformat()} | {customers:,} / {dossiers:,} | {result['bills']:,} "
