@@ -19,6 +19,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.utils.functional import empty
 
 from rak_base.redact import mask_text
@@ -70,33 +71,39 @@ class RequestLogMiddleware:
     def __call__(self, request):
         request_id = request_id_from(request)
         request.request_id = request_id
-        token = request_id_var.set(request_id)
+        # kept until the response is closed (request_finished): Django logs « Not Found » and
+        # « Internal Server Error » after the middleware chain has returned
+        request_id_var.set(request_id)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response[HEADER] = request_id
-            if not settings.LOG_REQUESTS:
-                return response
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            view, pattern = _route(request)
-            status = response.status_code
-            logger.log(
-                logging.WARNING if status >= 500 else logging.INFO,
-                "%s %s %s %.1f ms",
-                request.method,
-                view or pattern or mask_text(request.path),  # unresolved (404): the path, masked
-                status,
-                duration_ms,
-                extra={
-                    "method": request.method,
-                    "route": view,
-                    "pattern": pattern if view or pattern else mask_text(request.path),
-                    "query_keys": sorted(request.GET.keys()) if request.META.get("QUERY_STRING") else [],
-                    "status": status,
-                    "duration_ms": duration_ms,
-                    "user_id": _user_id(request),
-                },
-            )
+        response = self.get_response(request)
+        response[HEADER] = request_id
+        if not settings.LOG_REQUESTS:
             return response
-        finally:
-            request_id_var.reset(token)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        view, pattern = _route(request)
+        status = response.status_code
+        logger.log(
+            logging.WARNING if status >= 500 else logging.INFO,
+            "%s %s %s %.1f ms",
+            request.method,
+            view or pattern or mask_text(request.path),  # unresolved (404): the path, masked
+            status,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "route": view,
+                "pattern": pattern if view or pattern else mask_text(request.path),
+                "query_keys": sorted(request.GET.keys()) if request.META.get("QUERY_STRING") else [],
+                "status": status,
+                "duration_ms": duration_ms,
+                "user_id": _user_id(request),
+            },
+        )
+        return response
+
+
+def _request_finished(**kwargs) -> None:
+    request_id_var.set("")
+
+
+request_finished.connect(_request_finished, dispatch_uid="rak_request_id_clear")

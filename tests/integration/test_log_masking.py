@@ -215,3 +215,26 @@ def test_masker_units():
         ["Authorization", "[masqué]"],
         ["Accept", "text/html"],
     ]
+
+
+def test_django_own_not_found_line_carries_the_request_id_and_a_masked_path(db, client, console):
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    keep = Keep()
+    keep.addFilter(RequestIdFilter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(keep)
+    try:
+        client.get("/nope/0661234567/", HTTP_X_REQUEST_ID="lb-req-00009999")
+    finally:
+        logger.removeHandler(keep)
+    (record,) = records  # logged by Django after the middleware chain returned
+    assert record.request_id == "lb-req-00009999"
+    assert "Not Found: /nope/0*******67/" in console.getvalue() and "0661234567" not in console.getvalue()
+    from rak_base.request_log import request_id_var
+
+    assert request_id_var.get() == ""  # cleared once the response is closed
