@@ -254,7 +254,9 @@ def nginx_in_front(base: Path, *, upstream: str, var_dir: Path, cert: Path, key:
     conf.write_text(main_conf(prefix, site))
     with (prefix / "logs" / "stderr.log").open("wb") as stderr:
         nginx = subprocess.Popen(
-            [NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=stderr
+            [NGINX, "-p", str(prefix), "-e", str(prefix / "logs" / "error.log"), "-c", str(conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
     try:
         wait_for_port(https_port, nginx, prefix / "logs" / "error.log")
@@ -716,7 +718,9 @@ def test_nginx_accepts_the_shipped_site_with_only_the_certificate_and_logs_subst
     (tmp_path / "nginx.conf").write_text(main_conf(tmp_path, tmp_path / "site.conf"))
     brotli = Path("/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so")
     if brotli.exists():  # Debian's optional brotli modules installed: the snippet must load too
-        head = "".join(f"load_module modules/ngx_http_brotli_{part}_module.so;\n" for part in ("filter", "static"))
+        head = "".join(
+            f"load_module {brotli.parent}/ngx_http_brotli_{part}_module.so;\n" for part in ("filter", "static")
+        )
         (tmp_path / "nginx.conf").write_text(head + (tmp_path / "nginx.conf").read_text())
         snippet = str(DEPLOY / "nginx" / "rak-brotli.conf")
         assert "# include /etc/nginx/snippets/rak-brotli.conf;" in site
@@ -724,7 +728,16 @@ def test_nginx_accepts_the_shipped_site_with_only_the_certificate_and_logs_subst
             site.replace("# include /etc/nginx/snippets/rak-brotli.conf;", f"include {snippet};")
         )
     result = subprocess.run(
-        [NGINX, "-t", "-p", "/usr/share/nginx", "-c", str(tmp_path / "nginx.conf")],
+        [
+            NGINX,
+            "-t",
+            "-p",
+            str(tmp_path),
+            "-e",
+            str(tmp_path / "logs" / "error.log"),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+        ],
         capture_output=True,
         text=True,
         timeout=30,
