@@ -913,6 +913,12 @@ UNFOLD = {
                         "permission": lambda request: request.user.has_perm("rak_base.view_scheduledjob"),
                     },
                     {
+                        "title": _("Workers"),
+                        "icon": "monitor_heart",
+                        "link": reverse_lazy("admin:rak_base_workerheartbeat_changelist"),
+                        "permission": lambda request: request.user.has_perm("rak_base.view_workerheartbeat"),
+                    },
+                    {
                         "title": _("Tentatives de connexion"),
                         "icon": "lock",
                         "link": reverse_lazy("admin:axes_accessattempt_changelist"),
