@@ -93,3 +93,23 @@ class ResilientRedisCache(RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = ResilientRedisCacheClient
+
+    def clear(self) -> bool:
+        """Delete this site's keys (its ``KEY_PREFIX``) only, not the whole Redis database (Django's
+        FLUSHDB) another site, or another test worker, shares."""
+        if not self.key_prefix:
+            return super().clear()
+        try:
+            client = self._cache.get_client(None, write=True)
+            batch = []
+            for key in client.scan_iter(match=f"{self.key_prefix}:*", count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    client.delete(*batch)
+                    batch = []
+            if batch:
+                client.delete(*batch)
+        except UNAVAILABLE:
+            logger.warning("Redis cache unavailable (clear)", exc_info=True)
+            return False
+        return True

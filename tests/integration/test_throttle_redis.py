@@ -183,3 +183,16 @@ def test_sessions_survive_a_redis_restart_and_an_outage(client, sessions_on_redi
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": DEAD_REDIS_URL}}
     page = client.get(reverse("portal:dashboard"))  # Redis down: the session from PostgreSQL
     assert page.status_code == 200
+
+
+def test_cache_clear_deletes_this_sites_keys_only(sessions_on_redis, settings):
+    from django.core.cache import cache
+
+    other = f"{settings.REDIS_KEY_PREFIX}x:1:theirs"  # another site's (or test worker's) prefix
+    sessions_on_redis.set(other, b"1")
+    cache.set("ours", 1)
+    assert cache.get("ours") == 1
+    cache.clear()
+    assert cache.get("ours") is None
+    assert sessions_on_redis.get(other) == b"1"
+    sessions_on_redis.delete(other)
