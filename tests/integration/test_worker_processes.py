@@ -1,6 +1,7 @@
 """The worker split in two processes (deploy/systemd: ``rak_worker --no-scheduler`` and
-``rak_worker --scheduler-only``): each does its half only, writes its heartbeat row, and stops
-gracefully on SIGTERM (exit 0, the row marked stopped)."""
+``rak_worker --scheduler-only``): each does its half only, writes its heartbeat row, outlives a
+database outage, and stops gracefully on SIGTERM (exit 0, the row marked stopped). One pair of
+processes for all of it: their start-up is most of the test's time."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def stop(process: subprocess.Popen) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_scheduler_only_and_tasks_only_processes_split_the_work_and_stop_on_sigterm(tmp_path):
+def test_scheduler_only_and_tasks_only_processes_split_the_work_survive_an_outage_stop_on_sigterm(tmp_path):
     now = clock.now()
     scheduler.jobs_sync(now=now)
     ScheduledJob.objects.exclude(name="base.throttle_purge").update(enabled=False)
@@ -102,11 +103,22 @@ def test_scheduler_only_and_tasks_only_processes_split_the_work_and_stop_on_sigt
         assert wait_for(
             lambda: WorkerHeartbeat.objects.get(pk=worker_beat.pk).beat_at > worker_beat.beat_at, timeout=10
         )
+
+        # the database away for 3 s: before, db_worker re-raised the OperationalError and the task
+        # process exited; now both wait and go on, and the same task process delivers the next SMS
+        def both_alive():
+            assert tasks.poll() is None and sched.poll() is None, tasks_log.read_text() + sched_log.read_text()
+
+        database_outage(3, during=both_alive)
+        again = message_queue_sms(to="+212612345679", body="Bonjour encore")
+        sent = wait_for(lambda: Message.objects.get(pk=again.pk).status == Message.Status.SENT, timeout=40)
+        assert sent and tasks.poll() is None, tasks_log.read_text()
     finally:
         codes = {"scheduler": stop(sched), "tasks": stop(tasks)}
     output = sched_log.read_text()
     assert codes == {"scheduler": 0, "tasks": 0}, output + tasks_log.read_text()
     assert "Planificateur arrêté." in output
+    assert "database unreachable" in tasks_log.read_text()
     assert WorkerHeartbeat.objects.filter(stopped_at=None).count() == 0  # both recorded their stop
 
 
@@ -139,37 +151,26 @@ def test_heartbeat_thread_beat_and_graceful_stop_record():
     assert row.role == "BOTH" and row.stopped_at is None and row.pid == os.getpid()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_task_worker_outlives_a_database_outage(tmp_path):
-    """PostgreSQL refusing connections for a few seconds (restart, failover) with the worker's
-    connections killed: before, db_worker re-raised the OperationalError and the process exited."""
-    worker, log = start(["--no-scheduler"], tmp_path, "tasks")
-    name = connection.settings_dict["NAME"]
-    try:
-        assert wait_for(lambda: WorkerHeartbeat.objects.filter(pid=worker.pid).exists()), log.read_text()
-        db = connection.settings_dict
-        # from the maintenance database: PostgreSQL refuses to close the one a session is connected to
-        with psycopg.connect(
-            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres", dbname="postgres"
-        ) as admin:
-            admin.autocommit = True
-            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            try:
-                admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
-                    [name, connection.connection.info.backend_pid],
-                )
-                time.sleep(3)
-                assert worker.poll() is None, log.read_text()  # still there while the database is away
-            finally:
-                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        message = message_queue_sms(to="+212612345678", body="Bonjour")
-        sent = wait_for(lambda: Message.objects.get(pk=message.pk).status == Message.Status.SENT, timeout=40)
-        assert sent and worker.poll() is None, log.read_text()
-    finally:
-        code = stop(worker)
-    assert code == 0, log.read_text()
-    assert "database unreachable" in log.read_text()
+def database_outage(seconds: float, *, during) -> None:
+    """PostgreSQL refusing connections to the test database for ``seconds`` (a restart, a failover),
+    every backend but this test's killed; ``during()`` runs meanwhile."""
+    db = connection.settings_dict
+    name = db["NAME"]
+    # from the maintenance database: PostgreSQL refuses to close the one a session is connected to
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres", dbname="postgres"
+    ) as admin:
+        admin.autocommit = True
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                [name, connection.connection.info.backend_pid],
+            )
+            time.sleep(seconds)
+            during()
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
 @pytest.mark.django_db
