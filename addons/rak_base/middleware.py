@@ -162,6 +162,11 @@ class HostileInputMiddleware:
     def __call__(self, request):
         if "\x00" in request.path_info:
             return self._bad_request(request)
+        if request.META.get("HTTP_X_RAK_BODY_TOO_LARGE") == "1":
+            # nginx refused the body (client_max_body_size) and asks for this page in the visitor's
+            # language instead of its own English one (deploy/nginx/rak.conf: error_page 413 @too_large,
+            # a GET without body); a client sending the header itself only gets the page
+            return self._too_large(request, self._limit(request))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
