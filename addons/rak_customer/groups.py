@@ -290,6 +290,7 @@ STAFF_GROUPS: dict[str, GroupSpec] = {
             "rak_base.view_scheduledjob",
             "rak_base.change_scheduledjob",
             "django_tasks_database.view_dbtaskresult",
+            "rak_base.view_workerheartbeat",  # « Workers »: each worker process's last heartbeat
         ),
         # Staff accounts (and so who is superuser) stay with the administrators.
         exclude=(

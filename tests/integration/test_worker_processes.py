@@ -184,3 +184,16 @@ def test_back_office_workers_list_read_only_with_state(admin_client):
     assert "web1:42:worker" in page and "En marche" in page and "Sans nouvelles" in page
     assert "/backoffice/rak_base/workerheartbeat/add/" not in page
     assert admin_client.get("/backoffice/rak_base/workerheartbeat/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_superviseur_group_sees_the_workers(client):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import StaffFactory
+
+    chief = StaffFactory()
+    chief.groups.set(Group.objects.filter(name="superviseur"))
+    client.force_login(chief)
+    assert client.get("/backoffice/rak_base/workerheartbeat/").status_code == 200
+    assert client.get("/backoffice/").content.decode().count("/backoffice/rak_base/workerheartbeat/") >= 1
