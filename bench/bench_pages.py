@@ -8,10 +8,12 @@
    customers — set-based SQL (``INSERT … SELECT generate_series``), not the billing run
    (benchmarked on its own). ``--reuse`` keeps the population and adds only the missing steps.
 2. Create portal accounts and logged-in sessions for a sample of customers (``--sample``).
-3. Start gunicorn (``--workers``) on a free local port with an access log recording each
-   request's server time (``%(D)s``, microseconds spent in the worker), then hit each page
-   from ``--concurrency`` client threads for ``--seconds`` seconds, every request as a random
-   customer of the sample on their own dossier/bill.
+3. Start gunicorn as bin/run does (``--worker-class gthread --workers 2 --threads 4`` by default;
+   ``--worker-class sync --workers 3`` for the older rows) on a free local port with an access log
+   recording each request's server time (``%(D)s``, microseconds spent in the worker), then hit
+   each page from ``--concurrency`` client threads for ``--seconds`` seconds, every request as a
+   random customer of the sample on their own dossier/bill; then all the pages mixed (each request
+   a random page: the « all pages (mix) » row, the server's throughput on the portal).
 4. Print p50/p95/p99 of the server time per page (and the client-side p95, which adds the
    socket and the client's own share of the 2 CPUs), throughput, and one Markdown row per page
    for docs/BENCHMARKS.md (``--record``).
@@ -19,6 +21,7 @@
     .venv/bin/python bench/bench_pages.py                     # build rak_bench_pages, measure, keep it
     .venv/bin/python bench/bench_pages.py --reuse --record    # measure again on the built database
     .venv/bin/python bench/bench_pages.py --customers 20000 --seconds 5    # a quick look
+    .venv/bin/python bench/bench_pages.py --reuse --no-migrate --pages mix  # only the throughput row
 
 Timings are measured here, never asserted by tests (tests assert query counts).
 """
@@ -80,10 +83,10 @@ def run(args: list[str], env: dict[str, str]) -> float:
 # --- 1. the database ------------------------------------------------------------------------------
 
 BILLS_SQL = """
-INSERT INTO rak_billing_bill (
+INSERT INTO rak_billing_bill ({id_column}
     number, kind, customer_id, dossier_id, period_start, period_end, previous_index, current_index,
     consumption, estimated, issue_date, due_date, total_ht, total_tva, total_ttc, tranche_notice, created_at)
-SELECT 'BP' || lpad(d.id::text, 10, '0') || to_char(m, 'YYMM'), 'CONSUMPTION', d.customer_id, d.id,
+SELECT {id_value}'BP' || lpad(d.id::text, 10, '0') || to_char(m, 'YYMM'), 'CONSUMPTION', d.customer_id, d.id,
        m::date, (m + interval '1 month')::date,
        1000 + c.used * (EXTRACT(year FROM m) * 12 + EXTRACT(month FROM m) - %(first)s),
        1000 + c.used * (EXTRACT(year FROM m) * 12 + EXTRACT(month FROM m) - %(first)s + 1),
@@ -164,7 +167,7 @@ def build(options, server: str, url: str, env: dict[str, str], *, fresh: bool) -
         print(f"demo_data --customers {options.customers}…", flush=True)
         seconds = run([*manage, "demo_data", "--customers", str(options.customers), "--no-logins"], env)
         print(f"  {seconds:.0f} s", flush=True)
-    else:
+    elif not options.no_migrate:
         run([*manage, "migrate", "--verbosity", "0"], env)
     today = date.today()  # noqa: DTZ011 - the bench's own calendar, not domain time
     last = add_months(today, -1)
@@ -189,6 +192,19 @@ def build(options, server: str, url: str, env: dict[str, str], *, fresh: bool) -
     ]
     timings = {}
     with psycopg.connect(url, autocommit=True) as conn:
+        # bills partitioned by month on their id (rak_billing 0022): a consumption bill's id carries
+        # its period's month (the column's default gives the current one: right for the other bills)
+        partitioned = conn.execute("SELECT to_regprocedure('rak_billing_bill_id(date)') IS NOT NULL").fetchone()[0]
+        if partitioned:
+            conn.execute("SELECT rak_billing_partitions_ensure(%s, %s)", [params["start"], params["end"]])
+        steps[0] = (
+            steps[0][0],
+            steps[0][1],
+            BILLS_SQL.format(
+                id_column="id, " if partitioned else "",
+                id_value="rak_billing_bill_id(m::date), " if partitioned else "",
+            ),
+        )
         conn.execute("ANALYZE")  # fresh statistics, or the planner takes the big tables for empty ones
         for label, done, statement in steps:
             if conn.execute(f"SELECT EXISTS ({done})").fetchone()[0]:
@@ -226,6 +242,7 @@ def sample_sessions(options) -> list[dict]:
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
 
+    from rak_base import middleware
     from rak_base.middleware import SESSION_STARTED_KEY
     from rak_billing.models import Bill
     from rak_customer.models import Customer, Dossier, PortalAccount
@@ -279,6 +296,8 @@ def sample_sessions(options) -> list[dict]:
         store[BACKEND_SESSION_KEY] = backend
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store[SESSION_STARTED_KEY] = now
+        if hasattr(middleware, "SESSION_REFRESHED_KEY"):  # as a login leaves it (idle expiry slid once a minute)
+            store[middleware.SESSION_REFRESHED_KEY] = now
         store.set_expiry(6 * 3600)
         store.create()
         sessions.append(
@@ -307,6 +326,11 @@ PAGES = {
 }
 
 
+_MIX = list(PAGES.values())
+#: every request a random page of PAGES: the portal's throughput row
+MIX = {"all pages (mix)": lambda s: random.choice(_MIX)(s)}  # noqa: S311 - bench sampling
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -322,6 +346,9 @@ def start_gunicorn(options, env: dict[str, str], log: Path) -> tuple[subprocess.
         f"127.0.0.1:{port}",
         "--workers",
         str(options.workers),
+        "--worker-class",
+        options.worker_class,
+        *(["--threads", str(options.threads)] if options.worker_class == "gthread" else []),
         "--access-logfile",
         str(log),
         "--access-logformat",
@@ -443,7 +470,10 @@ def main() -> None:
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument("--build-only", action="store_true", help="build the database, measure nothing")
     parser.add_argument("--sample", type=int, default=2000, help="customers with a logged-in session")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (bin/run: 2)")
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread", help="bin/run: gthread")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (bin/run: 4)")
+    parser.add_argument("--no-migrate", action="store_true", help="with --reuse: leave the schema as built")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--seed", type=int, default=2026)
@@ -501,7 +531,7 @@ def main() -> None:
             f"\n{'page':<26} {'requests':>8} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'client p95':>11}"
             f" {'CPU py':>7} {'CPU db':>7}"
         )
-        for name, page in PAGES.items():
+        for name, page in {**PAGES, **MIX}.items():
             if options.pages.lower() not in name.lower():
                 continue
             before = cpu_snapshot(process.pid, url, options.db)
@@ -537,10 +567,15 @@ def main() -> None:
 
     today = datetime.now(UTC).date().isoformat()
     data = f"{counts['rak_customer_customer']:,} customers, {counts['rak_billing_bill']:,} bills"
+    server_kind = (
+        f"{options.workers}×{options.threads} gthread"
+        if options.worker_class == "gthread"
+        else f"{options.workers} sync workers"
+    )
     lines = [
         f"| {today} | {data} | {options.concurrency} | {r['page']} | {r['rate']:.0f} | {r['p50']:.1f} "
         f"| **{r['p95']:.1f}** | {r['p99']:.1f} | {r['client_p95']:.1f} | {r['cpu_python']:.1f} | {r['cpu_db']:.1f} "
-        f"| PostgreSQL {pg_version}, gunicorn {options.workers} sync workers | {host} |"
+        f"| PostgreSQL {pg_version}, gunicorn {server_kind} | {host} |"
         for r in rows
     ]
     print("\n" + "\n".join(lines))
