@@ -496,28 +496,29 @@ def scenario_db_restart(ctx, mode: str) -> dict:
     base = f"http://127.0.0.1:{ctx.args.port}"
     pages = ["/espace/", "/espace/impayes/", "/espace/autres-factures/", "/espace/e-facture/"]
     stop_event = threading.Event()
-    events: list[tuple[float, str, bool, str]] = []  # (monotonic, kind, ok, detail)
+    events: list[tuple[float, str, bool, str]] = []  # (monotonic time the request was sent, kind, ok, detail)
     lock = threading.Lock()
     todo = list(payloads)
     postauth: set[str] = set()
 
-    def record(kind: str, ok: bool, detail: str) -> None:
+    def record(sent: float, kind: str, ok: bool, detail: str) -> None:
         with lock:
-            events.append((time.monotonic(), kind, ok, detail))
+            events.append((sent, kind, ok, detail))
 
     def pages_loop(seed: int) -> None:
         rng = random.Random(seed)  # noqa: S311
         http = requests.Session()
         while not stop_event.is_set():
             session = rng.choice(sessions)
+            sent = time.monotonic()
             try:
                 response = http.get(
                     base + rng.choice(pages), cookies=session["cookie"], timeout=15, allow_redirects=False
                 )
                 ok = response.status_code == 200
-                record("page", ok, str(response.status_code))
+                record(sent, "page", ok, str(response.status_code))
             except requests.RequestException as exc:
-                record("page", False, type(exc).__name__)
+                record(sent, "page", False, type(exc).__name__)
                 time.sleep(0.2)
             time.sleep(0.02)
 
@@ -528,13 +529,14 @@ def scenario_db_restart(ctx, mode: str) -> dict:
                 if not todo:
                     break
                 oid, fields = todo.pop(0)
+            sent = time.monotonic()
             try:
                 response = http.post(base + "/paiement/cmi/callback/", data=fields, timeout=15)
                 ok = response.status_code == 200 and response.text == "ACTION=POSTAUTH"
-                record("callback", ok, f"{response.status_code} {response.text[:40]}")
+                record(sent, "callback", ok, f"{response.status_code} {response.text[:40]}")
             except requests.RequestException as exc:
                 ok = False
-                record("callback", False, type(exc).__name__)
+                record(sent, "callback", False, type(exc).__name__)
             if ok:
                 with lock:
                     postauth.add(oid)
@@ -564,7 +566,7 @@ def scenario_db_restart(ctx, mode: str) -> dict:
     end = max(at for at, *_ in events) + 1
     during = {k: errors(k, stopped, up) for k in ("page", "callback")}
     after_up = {k: errors(k, up, end) for k in ("page", "callback")}
-    details_after = Counter(d for at, k, ok, d in events if not ok and at >= up)
+    details_after = Counter(d[:12] for at, k, ok, d in events if not ok and at >= up)
     last_error = max((at for at, _k, ok, _d in events if not ok), default=stopped)
     first_ok_after = min((at for at, _k, ok, _d in events if ok and at >= up), default=end)
     recovered = max(last_error, first_ok_after) - up
@@ -593,7 +595,8 @@ def scenario_db_restart(ctx, mode: str) -> dict:
             f"server down {up - stopped:.1f} s"
         ),
         "recovery": (
-            f"errors during the outage: pages {during['page']}, callbacks {during['callback']}; after it: "
+            f"failed requests sent during the outage: pages {during['page']}, callbacks {during['callback']}; "
+            "sent after it: "
             f"pages {after_up['page']}, callbacks {after_up['callback']}"
             + (f" ({dict(details_after)})" if details_after else "")
             + f"; recovered {recovered:.1f} s after the server was back"
