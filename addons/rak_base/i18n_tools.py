@@ -64,6 +64,8 @@ BACKOFFICE_ONLY = (
     "rak_api/schema.py",  # the OpenAPI document's descriptions: the apps' developers read them
     "rak_base/scheduler.py",
     "rak_base/jobs.py",
+    "rak_billing/jobs.py",  # scheduler job outcomes, read in « Tâches planifiées » by staff
+    "rak_billing/partitions.py",
     "rak_base/templates/rak_base/history/*",
     "rak_base/static/rak_base/*",  # the back office's SMS counter
     "rak_billing/readings/imports.py",  # meter-reading files imported by staff
