@@ -15,3 +15,6 @@ class RakBillingConfig(AppConfig):
         hook_subscribe(HOOK_BILLS_SETTLED, provisions.on_bills_settled)
         timeline.register()  # the customer 360's timeline: bills, payments, reversals, refunds, readings
         jobs.register()  # billing runs whose worker was killed continue by themselves
+        from rak_billing.partitions import partitions_job_register
+
+        partitions_job_register()  # the month partitions of bills are created ahead

@@ -45,6 +45,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from rak_base import clock
@@ -52,6 +53,14 @@ from rak_base.errors import RakError
 from rak_billing import engine
 from rak_billing.ledger import bill_numbers_reserve
 from rak_billing.models import Bill, BillingRun, BillLine, LedgerEntry, MeterReading
+from rak_billing.partitions import (
+    AHEAD_MONTHS,
+    add_months,
+    bill_ids_reserve,
+    consumption_id_bounds,
+    consumption_ids,
+    partitions_ensure,
+)
 from rak_customer.models import Dossier, Premises, Service
 
 logger = logging.getLogger(__name__)
@@ -134,6 +143,9 @@ def billing_run_create(
         )
     from rak_billing.unbillable import billing_run_unbillable
 
+    # the period's partitions (its bills go there) and the coming months'
+    this_month = month_start(timezone.localdate(clock.now()))
+    partitions_ensure(first=min(period_start, this_month), last=add_months(max(period_start, this_month), AHEAD_MONTHS))
     run = BillingRun.objects.create(
         period_start=period_start,
         period_end=period_end,
@@ -392,21 +404,38 @@ def _latest_readings(ids: list[int], period_end: datetime.date) -> dict[int, _Re
 
 def _previous_bills(ids: list[int], period_start: datetime.date) -> dict[int, _PrevBill]:
     """For each dossier, its latest consumption bill of an earlier period: the index it ended on
-    and the date of that index (its reading, or the end of its period when estimated)."""
+    and the date of that index (its reading, or the end of its period when estimated).
+
+    Bills are partitioned by month and a consumption bill lives in its period's partition: the
+    previous month's partition is probed first (most dossiers were billed then: one index probe
+    each), the older ones only for the dossiers not found there."""
     if not ids:
         return {}
+    low, high = consumption_id_bounds(add_months(period_start, -1))
+    result = _previous_bills_in(ids, period_start, low, high)
+    if low is not None:
+        missing = [dossier_id for dossier_id in ids if dossier_id not in result]
+        if missing:
+            result.update(_previous_bills_in(missing, period_start, None, low))
+    return result
+
+
+def _previous_bills_in(
+    ids: list[int], period_start: datetime.date, low: int | None, high: int | None
+) -> dict[int, _PrevBill]:
     bills, readings = _table(Bill), _table(MeterReading)
-    # one index probe per dossier (bill_one_per_dossier_period), then the reading by key
+    bounds = ("AND b.id >= %s " if low is not None else "") + ("AND b.id < %s " if high is not None else "")
+    # one index probe per dossier and partition kept (bill_one_per_dossier_period), then the reading by key
     sql = f"""
         SELECT d.id, pb.current_index, pb.period_end, r.reading_date
         FROM unnest(%s::bigint[]) AS d(id)
         CROSS JOIN LATERAL (
             SELECT b.current_index, b.period_end, b.reading_id FROM {bills} b
-            WHERE b.dossier_id = d.id AND b.kind = 'CONSUMPTION' AND b.period_start < %s
+            WHERE b.dossier_id = d.id AND b.kind = 'CONSUMPTION' AND b.period_start < %s {bounds}
             ORDER BY b.period_start DESC LIMIT 1
         ) pb
         LEFT JOIN {readings} r ON r.id = pb.reading_id"""  # noqa: S608 - table names from model metadata
-    params = [ids, period_start]
+    params = [ids, period_start, *(bound for bound in (low, high) if bound is not None)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -511,7 +540,11 @@ def _prepare_chunk(run: BillingRun, *, after_id: int, chunk_size: int) -> _Prepa
     prepared.first_id, prepared.last_id = first_id, last_id
     existing = set(
         Bill.objects.filter(
-            kind=Bill.Kind.CONSUMPTION, period_start=ps, dossier_id__gte=first_id, dossier_id__lte=last_id
+            consumption_ids(ps),  # the period's partition only
+            kind=Bill.Kind.CONSUMPTION,
+            period_start=ps,
+            dossier_id__gte=first_id,
+            dossier_id__lte=last_id,
         ).values_list("dossier_id", flat=True)
     )
     todo = [row for row in rows if row[0] not in existing]
@@ -645,6 +678,7 @@ def _commit_chunk(run_id: int, prepared: _Prepared, *, now: datetime.datetime) -
                 )
             billed_meanwhile = set(
                 Bill.objects.filter(
+                    consumption_ids(run.period_start),  # the period's partition only
                     kind=Bill.Kind.CONSUMPTION,
                     period_start=run.period_start,
                     dossier_id__gte=prepared.first_id,
@@ -816,12 +850,7 @@ def _write_bills(run: BillingRun, bills: list[_NewBill], now: datetime.datetime)
 def _write_copy(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
     """Rows are formatted while they stream: the server ingests one batch while Python formats
     the next (the run's two halves work on both cores)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Bill._meta.db_table, len(bills)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+    ids = bill_ids_reserve(period=run.period_start, count=len(bills))  # the period's month (partition)
     ps, pe = run.period_start.isoformat(), run.period_end.isoformat()
     issue, due = run.issue_date.isoformat(), run.due_date.isoformat()
     stamp, run_id = now.isoformat(), run.pk

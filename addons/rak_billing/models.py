@@ -445,7 +445,26 @@ class BillingRun(models.Model):
         return f"{self.period_start:%m/%Y} {self.round_code or 'toutes tournées'}"  # i18n: not for customers
 
 
+class BillIdField(models.BigAutoField):
+    """A bill id carries its month (``rak_billing.partitions``: the bill table is partitioned by
+    month on its id). The database default gives the current month; a consumption bill takes its
+    period's month, taken here when the ORM saves one without id (``save``, ``bulk_create``)."""
+
+    def get_pk_value_on_save(self, instance):
+        if getattr(instance, "kind", None) == "CONSUMPTION" and getattr(instance, "period_start", None) is not None:
+            from django.db import router
+
+            from rak_billing.partitions import consumption_bill_id
+
+            return consumption_bill_id(instance.period_start, using=router.db_for_write(type(instance)))
+        return super().get_pk_value_on_save(instance)
+
+
 class Bill(models.Model):
+    """Partitioned by month on its id (``rak_billing.partitions``): the unique constraints below
+    are enforced per partition (one consumption bill per dossier and period: the period decides
+    the partition) and by ``BillNumber`` (the number); the migration 0022 made them so."""
+
     class Kind(models.TextChoices):
         CONSUMPTION = "CONSUMPTION", _("Facture de consommation")
         ADVANCE = "ADVANCE", _("Facture d'avance sur consommation")
@@ -460,6 +479,7 @@ class Bill(models.Model):
     # Indexes: a billing run inserts hundreds of thousands of bills, so no index is kept that
     # another one already covers (customer: bill_customer_recent; dossier: bill_dossier_recent;
     # number: the unique constraint, no LIKE index — searches are exact).
+    id = BillIdField(primary_key=True, serialize=False, verbose_name="ID")
     number = models.CharField(_("n° facture"), max_length=20)
     kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.CONSUMPTION)
     customer = models.ForeignKey(
@@ -543,6 +563,22 @@ class Bill(models.Model):
                 fields=["customer", "-issue_date"], name="bill_customer_other", condition=~Q(kind="CONSUMPTION")
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class BillNumber(models.Model):
+    """Every bill number in use, one row each. The bill table is partitioned by month and
+    PostgreSQL cannot enforce a unique constraint across partitions on a column other than the
+    partition key: the uniqueness of numbers (``bill_number_unique``) lives here, this table
+    being filled and emptied by statement triggers on ``rak_billing_bill`` (migration 0022)."""
+
+    number = models.CharField(_("n° facture"), max_length=20, primary_key=True)
+
+    class Meta:
+        verbose_name = _("numéro de facture attribué")
+        verbose_name_plural = _("numéros de facture attribués")
 
     def __str__(self) -> str:
         return self.number
