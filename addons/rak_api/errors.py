@@ -110,7 +110,7 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Code stable, par ex. « otp_invalid », « not_found ».")
     message = serializers.CharField(help_text="Phrase à afficher, dans la langue de la requête.")
-    fields = serializers.DictField(child=ErrorFieldSerializer(many=True), help_text="Erreurs par champ (400).")
+    fields = serializers.DictField(child=ErrorFieldSerializer(many=True), help_text="Erreurs par champ (400).")  # type: ignore[assignment]  # a declared field (DRF)
 
 
 def json_error(request, code: str, message: str, status_code: int) -> JsonResponse:

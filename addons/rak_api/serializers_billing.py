@@ -8,6 +8,8 @@ UPPER_CASE values and each has a ``…_label`` in the request's language, as the
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -20,8 +22,8 @@ from rak_billing.selectors import BillFilter, BillSettlement, BillStatus, billin
 from rak_customer.models import Dossier, Service
 from rak_portal.templatetags.rak_bills import period
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-QUANTITY = {"max_digits": 12, "decimal_places": 3}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
+QUANTITY: dict[str, Any] = {"max_digits": 12, "decimal_places": 3}
 
 
 def _label(choices, value) -> str:
@@ -73,7 +75,7 @@ class DossierSerializer(serializers.Serializer):
 
 class DossierOperationSerializer(serializers.Serializer):
     date = serializers.DateField(source="day")
-    label = serializers.CharField(help_text="Opération (« Pose du compteur », « Demande de résiliation »…).")
+    label = serializers.CharField(help_text="Opération (« Pose du compteur », « Demande de résiliation »…).")  # type: ignore[assignment]  # a declared field (DRF)
     detail = serializers.CharField(allow_blank=True)
     status = serializers.CharField(allow_blank=True, help_text="Statut affiché (« Réalisée », « En cours »…).")
     request_number = serializers.CharField(allow_blank=True, help_text="N° de la demande concernée, vide sinon.")
@@ -153,7 +155,7 @@ class BillSerializer(serializers.Serializer):
 class BillLineSerializer(serializers.Serializer):
     position = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=BillLine.Kind.choices)
-    label = serializers.SerializerMethodField(help_text="Libellé dans la langue de la requête.")
+    label = serializers.SerializerMethodField(help_text="Libellé dans la langue de la requête.")  # type: ignore[assignment]  # a declared field (DRF)
     quantity = serializers.DecimalField(**QUANTITY)
     unit_price_ht = serializers.DecimalField(max_digits=12, decimal_places=4)
     amount_ht = serializers.DecimalField(**MONEY)
@@ -200,7 +202,7 @@ class BillDetailSerializer(BillSerializer):
 
     @extend_schema_field(BillSettlementSerializer(many=True))
     def get_settlements(self, bill) -> list[dict]:
-        return BillSettlementSerializer(self.context.get("settlements", []), many=True).data
+        return BillSettlementSerializer(self.context.get("settlements", []), many=True).data  # type: ignore[return-value]  # many=True: a ReturnList
 
     def get_open_complaint(self, bill) -> str | None:
         complaint = self.context.get("open_complaint")
@@ -266,7 +268,7 @@ class ReadingBriefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     date = serializers.DateField(source="reading_date")
     index = serializers.DecimalField(**QUANTITY)
-    source = serializers.ChoiceField(choices=MeterReading.Source.choices)
+    source = serializers.ChoiceField(choices=MeterReading.Source.choices)  # type: ignore[assignment]  # a declared field (DRF)
     status = serializers.ChoiceField(choices=MeterReading.Status.choices)
 
 
@@ -382,7 +384,7 @@ class ReadingSerializer(serializers.Serializer):
     previous_index = serializers.DecimalField(**QUANTITY, allow_null=True)
     consumption = serializers.DecimalField(**QUANTITY, allow_null=True)
     meter_replaced = serializers.BooleanField()
-    source = serializers.ChoiceField(choices=MeterReading.Source.choices)
+    source = serializers.ChoiceField(choices=MeterReading.Source.choices)  # type: ignore[assignment]  # a declared field (DRF)
     source_label = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=MeterReading.Status.choices)
     status_label = serializers.SerializerMethodField()

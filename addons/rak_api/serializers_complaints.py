@@ -137,7 +137,7 @@ class ComplaintDetailSerializer(ComplaintSummarySerializer):
     """A complaint with its exchange and what the customer may do now."""
 
     message = serializers.CharField()
-    source = serializers.ChoiceField(choices=Complaint.Source.choices)
+    source = serializers.ChoiceField(choices=Complaint.Source.choices)  # type: ignore[assignment]  # a declared field (DRF)
     dossier_number = serializers.CharField(allow_blank=True)
     bill_id = serializers.IntegerField(allow_null=True)
     bill_number = serializers.CharField(allow_blank=True)
@@ -368,7 +368,7 @@ class AgencySerializer(serializers.Serializer):
 
 class SimulatorChoiceSerializer(serializers.Serializer):
     value = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
 
 
 class SimulatorOptionsSerializer(serializers.Serializer):
@@ -395,7 +395,7 @@ class SimulatorInputSerializer(serializers.Serializer):
 
 class SimulatedLineSerializer(serializers.Serializer):
     kind = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
     quantity = serializers.DecimalField(max_digits=14, decimal_places=3)
     unit_price = serializers.DecimalField(max_digits=14, decimal_places=4)
     amount_ht = serializers.DecimalField(max_digits=14, decimal_places=2)

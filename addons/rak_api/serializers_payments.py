@@ -4,13 +4,15 @@ amounts always come from the services (``rak_payment_cmi.paying``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from rak_payment_cmi.models import PaymentOrder
 from rak_payment_cmi.selectors import OrderState
 from rak_portal.payment_forms import ConditionsForm
 
-MONEY = {"max_digits": 14, "decimal_places": 2, "coerce_to_string": True}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2, "coerce_to_string": True}
 MAX_ID = 2**63 - 1
 TERMS_REFUSED = ConditionsForm.base_fields["conditions"].error_messages["required"]
 
@@ -55,7 +57,7 @@ class FeeConfigSerializer(serializers.Serializer):
 
 class ChoiceSerializer(serializers.Serializer):
     value = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
 
 
 class OrderBillSerializer(serializers.Serializer):
@@ -141,7 +143,7 @@ class OrderCreateSerializer(serializers.Serializer):
 class CheckoutSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="Adresse de la page de paiement CMI.")
     method = serializers.CharField(help_text="Toujours POST.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # a declared field (DRF)
         child=serializers.CharField(allow_blank=True),
         help_text="Champs du formulaire à poster tels quels (signés HASH ver3).",
     )
@@ -219,7 +221,7 @@ class DepositDossierSerializer(DossierBriefSerializer):
 class ProvisionMovementSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="DEPOSIT, DEDUCTION, REVERSAL, RELEASE.")
     day = serializers.DateField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
     amount = serializers.DecimalField(**MONEY)
     balance = serializers.DecimalField(**MONEY)
     bill_id = serializers.IntegerField(allow_null=True)
@@ -334,8 +336,8 @@ class DebitRequestSerializer(serializers.Serializer):
 
 class RequiredDocumentSerializer(serializers.Serializer):
     field = serializers.CharField(help_text="Nom du champ du fichier dans l'envoi multipart.")
-    label = serializers.CharField()
-    required = serializers.BooleanField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a declared field (DRF)
 
 
 class DirectDebitOverviewSerializer(serializers.Serializer):

@@ -40,26 +40,26 @@ class StrictListField(serializers.ListField):
 
 class RequestChoiceSerializer(serializers.Serializer):
     value = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
 
 
 class RequestFieldSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
     type = serializers.ChoiceField(
         choices=["text", "textarea", "integer", "decimal", "choice", "multiple_choice", "boolean", "email", "file"],
         help_text="Type de saisie.",
     )
-    required = serializers.BooleanField()
-    help_text = serializers.CharField(allow_blank=True)
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a declared field (DRF)
+    help_text = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # a declared field (DRF)
     max_length = serializers.IntegerField(allow_null=True)
     choices = RequestChoiceSerializer(many=True)
 
 
 class RequestDocumentSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Nom du champ de fichier : « doc_<code> ».")
-    label = serializers.CharField()
-    required = serializers.BooleanField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a declared field (DRF)
     formats = serializers.CharField(help_text="Formats acceptés, en mots.")
     accept = serializers.CharField(help_text="Extensions proposées au sélecteur de fichiers.")
     max_bytes = serializers.IntegerField()
@@ -69,7 +69,7 @@ class RequestDocumentSerializer(serializers.Serializer):
 class RequestTypeSerializer(serializers.Serializer):
     slug = serializers.CharField(help_text="Identifiant du service dans les adresses de l'API.")
     code = serializers.CharField(help_text="Code du type de demande (SUBSCRIPTION, TERMINATION…).")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
     description = serializers.CharField(allow_blank=True)
     filing = serializers.ChoiceField(
         choices=["wizard", "form", "attestation", "refund", "own_page"],
@@ -82,7 +82,7 @@ class RequestTypeSerializer(serializers.Serializer):
     otp_required = serializers.BooleanField(help_text="Un code reçu par SMS confirme le dépôt.")
     contact_required = serializers.BooleanField(help_text="Le téléphone et l'e-mail du profil sont exigés.")
     documents = RequestDocumentSerializer(many=True)
-    fields = RequestFieldSerializer(many=True)
+    fields = RequestFieldSerializer(many=True)  # type: ignore[assignment]  # a declared field (DRF)
     portal_url = serializers.CharField(allow_blank=True)
 
 
@@ -124,7 +124,7 @@ class RequestEventSerializer(serializers.Serializer):
 
 class RequestAttachmentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
     original_name = serializers.CharField(allow_blank=True)
     content_type = serializers.CharField()
     size = serializers.IntegerField()
@@ -138,7 +138,7 @@ class RequestComplementSerializer(serializers.Serializer):
 
 
 class RequestRowSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
     value = serializers.CharField(allow_blank=True)
 
 
@@ -308,7 +308,7 @@ class DraftStateSerializer(serializers.Serializer):
 
 
 class QuoteLineSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (DRF)
     quantity = serializers.CharField()
     unit_price = serializers.CharField()
     amount = serializers.CharField()

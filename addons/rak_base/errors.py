@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 class RakError(Exception):
     """Base of every domain error; ``message`` is shown to the user as is."""
 
-    default_message = gettext_lazy("Une erreur s'est produite, veuillez réessayer.")
+    default_message: StrOrPromise = gettext_lazy("Une erreur s'est produite, veuillez réessayer.")
 
     def __init__(self, message: StrOrPromise | None = None, **params: object) -> None:
         # a gettext_lazy message is turned into text here, in the language active where it is raised

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
-_subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)
+_subscribers: dict[str, list[Callable[..., object]]] = defaultdict(list)
 
 
-def hook_subscribe(event: str, handler: Callable[..., None]) -> None:
+def hook_subscribe(event: str, handler: Callable[..., object]) -> None:
     if handler not in _subscribers[event]:
         _subscribers[event].append(handler)
 
@@ -20,7 +21,7 @@ def hook_fire(event: str, **payload: object) -> None:
         handler(**payload)
 
 
-def hook_collect(event: str, **payload: object) -> list[object]:
+def hook_collect(event: str, **payload: object) -> list[Any]:  # each event says what its answers are
     """Ask the subscribers (a higher addon's answer to a lower one's question, e.g. which layout
     and links the card-payment return page shows): their answers, ``None`` ones left out."""
     answers = (handler(**payload) for handler in list(_subscribers[event]))

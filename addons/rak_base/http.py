@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from django.conf import settings
-from django.http import HttpRequest
 
 
 def _valid_ip(value: str) -> str | None:
@@ -16,7 +17,14 @@ def _valid_ip(value: str) -> str | None:
         return None
 
 
-def client_ip(request: HttpRequest) -> str:
+class RequestLike(Protocol):
+    """What the client-address helpers read of a request (an HttpRequest, or the API's stand-in)."""
+
+    @property
+    def META(self) -> Mapping[str, Any]: ...  # Django's name
+
+
+def client_ip(request: RequestLike) -> str:
     """The client address, the one every per-IP limit counts (portal views and django-axes,
     through ``AXES_CLIENT_IP_CALLABLE``).
 

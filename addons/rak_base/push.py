@@ -189,7 +189,7 @@ def keys_check(p256dh, auth) -> tuple[str, str]:
 
 @transaction.atomic
 def push_subscription_save(
-    *, user, endpoint: str, p256dh: str, auth: str, user_agent: str = "", now: datetime
+    *, user, endpoint: object, p256dh: object, auth: object, user_agent: str = "", now: datetime
 ) -> PushSubscription:
     """Record (or refresh) a browser's subscription for ``user``; see the module's docstring."""
     if not push_configured():
@@ -220,7 +220,7 @@ def push_subscription_save(
 
 
 @transaction.atomic
-def push_subscription_delete(*, user, endpoint: str) -> bool:
+def push_subscription_delete(*, user, endpoint: object) -> bool:
     """The browser unsubscribed (or the customer pressed « Désactiver »): True when it was known."""
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
         raise PushSubscriptionInvalid(field="endpoint")

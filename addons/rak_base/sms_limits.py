@@ -19,16 +19,16 @@ Counters are rows of ``rak_base.throttle`` (shared by every process; check-and-c
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.errors import RakError
-from rak_base.http import client_ip
+from rak_base.http import RequestLike, client_ip
 from rak_base.throttle import throttle_count, throttle_hit, throttle_record
 
 WINDOW = timedelta(hours=1)
@@ -108,7 +108,15 @@ def sms_budget_alert(*, now: datetime) -> bool:
     return True
 
 
-def _session_key(request: HttpRequest) -> str:
+class SmsCaller(RequestLike, Protocol):
+    """What ``sms_request_allow`` reads of a request: its address, its user; its session when it
+    has one (read with getattr: the API's stand-ins have none)."""
+
+    @property
+    def user(self) -> Any: ...
+
+
+def _session_key(request: SmsCaller) -> str:
     session = getattr(request, "session", None)
     if session is None:
         return ""
@@ -118,7 +126,7 @@ def _session_key(request: HttpRequest) -> str:
     return session.session_key or ""
 
 
-def sms_request_allow(request: HttpRequest, *, now: datetime, essential: bool | None = None) -> None:
+def sms_request_allow(request: SmsCaller, *, now: datetime, essential: bool | None = None) -> None:
     """Count one SMS-sending request of this visitor; raises ``SmsLimitReached`` (a RakError with
     its French message) when the session, the address or — for a non-essential request — the
     hourly budget is used up. ``essential`` defaults to « the visitor is logged in »."""

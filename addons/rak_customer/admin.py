@@ -9,6 +9,8 @@ shown to the staff member with its French message. Searches use exact matches on
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -585,7 +587,8 @@ class CustomerAdmin(EInvoiceAdminMixin, CustomerNotificationPreferencesMixin, Hi
 
     @display(description=_("téléphone SMS"))
     def sms_phone_display(self, obj: Customer) -> str:
-        return phone_display(obj.sms_phone) if obj.sms_phone else "—"
+        sms_phone = obj.sms_phone  # type: ignore[attr-defined]  # annotated by get_queryset
+        return phone_display(sms_phone) if sms_phone else "—"
 
 
 def customer_password_resend(request, customer: Customer) -> bool:
@@ -747,8 +750,8 @@ class DossierAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
 class PremisesDossierInline(ReadOnlyInlineMixin, TabularInline):
     model = Dossier
     fk_name = "premises"
-    fields = ("number", "customer", "service", "status", "meter", "start_date", "end_date")
-    readonly_fields = fields
+    fields: tuple[str, ...] = ("number", "customer", "service", "status", "meter", "start_date", "end_date")
+    readonly_fields: tuple[str, ...] = fields
     verbose_name_plural = _("dossiers de ce local")
 
     def get_queryset(self, request):
@@ -801,7 +804,7 @@ class MeterAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
 
     @display(description=_("dossier"))
     def dossier_number(self, obj: Meter) -> str:
-        return obj.dossier_number or "—"
+        return obj.dossier_number or "—"  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 @admin.register(Agency)
@@ -902,6 +905,7 @@ class QueueAdminMixin:
     """A queue (change requests, contact messages): open items first, newest first; an item is
     read only once handled, except for the staff note while it is open."""
 
+    model: type[Any]  # the ModelAdmin's
     open_status: str = ""
     submit_line_done = False
 
@@ -915,7 +919,7 @@ class QueueAdminMixin:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        allowed = super().has_change_permission(request, obj)
+        allowed = super().has_change_permission(request, obj)  # type: ignore[misc]  # a ModelAdmin mixin
         return allowed and (obj is None or obj.status == self.open_status)
 
     def get_readonly_fields(self, request, obj=None):

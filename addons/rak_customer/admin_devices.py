@@ -13,6 +13,8 @@ mot de passe »: accueil, superviseur) sign a device out.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -33,6 +35,9 @@ from rak_base.errors import RakError
 from rak_customer.device_models import Device
 from rak_customer.devices import device_revoke, devices_of_user
 from rak_customer.models import PortalAccount
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 VIEW_PERMISSION = "rak_customer.view_portalaccount"
 REVOKE_PERMISSION = "rak_customer.change_portalaccount"
@@ -63,7 +68,7 @@ def customer_devices_panel(request, customer_id: int) -> dict | None:
     rows = []
     for device in devices_of_user(user_id):
         if device.revoked_at is None:
-            state = _("connecté")
+            state: StrOrPromise = _("connecté")
             if may_revoke:
                 state = format_html(
                     '{} — <a href="{}" class="{}" data-testid="device-revoke">{}</a>',

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -70,7 +71,7 @@ def _change_action(modeladmin, request, queryset, *, enabled: bool, title: str):
         "count": queryset.count(),
         "form": form,
         "action": request.POST.get("action", ""),
-        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
         "select_across": request.POST.get("select_across", "0"),
     }
     return TemplateResponse(request, "admin/rak_customer/customer/efacture_action.html", context)

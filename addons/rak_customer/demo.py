@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -368,9 +369,9 @@ _email_domain = _Choice(EMAIL_DOMAINS)
 
 @dataclass
 class DemoBatch:
-    rows: dict[type, list[tuple]] = field(default_factory=lambda: {model: [] for model in LOAD_ORDER})
+    rows: dict[type[Any], list[tuple]] = field(default_factory=lambda: {model: [] for model in LOAD_ORDER})
 
-    def count(self, model: type) -> int:
+    def count(self, model: type[Any]) -> int:
         return len(self.rows[model])
 
 
@@ -385,15 +386,15 @@ class DemoGenerator:
         as_of: date,
         now: datetime,
         first_code: int = CUSTOMER_CODE_START,
-        first_ids: dict[type, int] | None = None,
+        first_ids: dict[type[Any], int] | None = None,
         agency_ids: dict[str, int] | None = None,
     ) -> None:
         self.seed = seed
         self.as_of = as_of
         self.now = now
         self.first_code = first_code
-        self.next_id = {model: (first_ids or {}).get(model, 1) for model in LOAD_ORDER}
-        self.agency_ids = agency_ids or {key: None for key in AGENCIES}
+        self.next_id: dict[type[Any], int] = {model: (first_ids or {}).get(model, 1) for model in LOAD_ORDER}
+        self.agency_ids: dict[str, int | None] = {**(agency_ids or {key: None for key in AGENCIES})}
         self.cins: set[str] = set()
         self.ices: set[str] = set()
         self.phones: set[str] = set()
@@ -407,7 +408,7 @@ class DemoGenerator:
     def _rng(self, index: int, stream: int) -> random.Random:
         return random.Random((self.seed << 40) | (index << 2) | stream)  # noqa: S311 - demo data, not secrets
 
-    def _id(self, model: type) -> int:
+    def _id(self, model: type[Any]) -> int:
         value = self.next_id[model]
         self.next_id[model] = value + 1
         return value
@@ -806,7 +807,7 @@ def agencies_ensure() -> dict[str, int]:
     return ids
 
 
-def _write_copy(model: type, rows: list[tuple]) -> None:
+def _write_copy(model: type[Any], rows: list[tuple]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column) for column in COLUMNS[model])
     sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
@@ -815,7 +816,7 @@ def _write_copy(model: type, rows: list[tuple]) -> None:
             copy.write_row(row)
 
 
-def _write_bulk(model: type, rows: list[tuple]) -> None:
+def _write_bulk(model: type[Any], rows: list[tuple]) -> None:
     columns = COLUMNS[model]
     objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
     model.objects.bulk_create(objs, batch_size=len(objs) or 1)
@@ -855,14 +856,14 @@ def demo_data_load(
         first_ids=first_ids,
         agency_ids=agency_ids,
     )
-    counts = {m._meta.model_name: 0 for m in LOAD_ORDER}
+    counts = {str(m._meta.model_name): 0 for m in LOAD_ORDER}
     done = 0
     for batch in generator.batches(count, batch_size):
         for model in LOAD_ORDER:
             rows = batch.rows[model]
             if rows:
                 write(model, rows)
-                counts[model._meta.model_name] += len(rows)
+                counts[str(model._meta.model_name)] += len(rows)
         done += batch.count(Customer)
         if progress:
             progress(done, count)

@@ -49,7 +49,7 @@ class DossierOperation:
 
 def customer_dossiers(customer_id: int) -> list[Dossier]:
     """The customer's dossiers, active first then suspended then terminated, by number (one query)."""
-    order = {Dossier.Status.ACTIVE: 0, Dossier.Status.SUSPENDED: 1, Dossier.Status.TERMINATED: 2}
+    order: dict[str, int] = {Dossier.Status.ACTIVE: 0, Dossier.Status.SUSPENDED: 1, Dossier.Status.TERMINATED: 2}
     dossiers = list(Dossier.objects.filter(customer_id=customer_id).select_related("premises", "meter"))
     return sorted(dossiers, key=lambda d: (order.get(d.status, 3), d.number))
 
@@ -121,10 +121,12 @@ def dossier_operations(dossier: Dossier) -> list[DossierOperation]:
                     status=str(DONE),
                 )
             )
-        label = STATUS_OPERATIONS.get((before["status"], after["status"]))
-        if label is not None:
+        status_label = STATUS_OPERATIONS.get((before["status"], after["status"]))
+        if status_label is not None:
             detail = ""
             if after["status"] == Dossier.Status.TERMINATED and after["end_date"]:
                 detail = gettext("Fin de l'abonnement le %(date)s") % {"date": f"{after['end_date']:%d/%m/%Y}"}
-            operations.append(DossierOperation(day=day, at=at, label=str(label), detail=detail, status=str(DONE)))
+            operations.append(
+                DossierOperation(day=day, at=at, label=str(status_label), detail=detail, status=str(DONE))
+            )
     return operations

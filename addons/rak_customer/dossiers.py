@@ -31,7 +31,7 @@ class MeterNumberMissing(DossierError):
     default_message = _("Saisissez le numéro du compteur posé.")
 
 
-DOSSIER_PREFIX = {Service.EAU: "EA", Service.ELECTRICITE: "EL", Service.ASSAINISSEMENT: "AS"}
+DOSSIER_PREFIX: dict[str, str] = {Service.EAU: "EA", Service.ELECTRICITE: "EL", Service.ASSAINISSEMENT: "AS"}
 
 
 def _next_number(*, sequence: str, model, field: str, prefix_len: int) -> int:

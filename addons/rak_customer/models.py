@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -114,6 +116,10 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     history = HistoricalRecords(excluded_fields=["created_at"])
+    # set on an instance before save(), read by django-simple-history (its history row's author, date, reason)
+    _history_user: Any
+    _history_date: datetime
+    _change_reason: str
     objects = CustomerQuerySet.as_manager()
 
     class Meta:
@@ -317,6 +323,10 @@ class Dossier(models.Model):
     )
 
     history = HistoricalRecords()
+    # set on an instance before save(), read by django-simple-history (its history row's author, date, reason)
+    _history_user: Any
+    _history_date: datetime
+    _change_reason: str
 
     class Meta:
         verbose_name = _("dossier")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Upper
 from django.db.models.lookups import Contains, StartsWith
 
@@ -36,7 +37,7 @@ def customer_search_filter(term: str) -> Q:
     # Identifier-like terms: each candidate reading is one exact, indexed lookup; the matching
     # primary keys are collected first (a few index probes) rather than OR-ed in one query,
     # which PostgreSQL would answer with a scan of the customer table.
-    lookups = []
+    lookups: list[QuerySet[Any, Any]] = []
     if compact.isdigit() and len(compact) <= 12:
         lookups.append(Customer.objects.filter(code=compact).values_list("pk", flat=True))
     try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Q, QuerySet, Subquery
@@ -29,6 +30,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.hooks import hook_collect, hook_subscribe
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 HOOK_CUSTOMER_TIMELINE = "rak_customer.customer_timeline"
 HOOK_CUSTOMER_SUMMARY = "rak_customer.customer_summary"
@@ -39,7 +43,7 @@ CURSOR_SEPARATOR = "~"
 @dataclass(frozen=True)
 class TimelineKind:
     code: str
-    label: str
+    label: StrOrPromise
 
 
 @dataclass(frozen=True)

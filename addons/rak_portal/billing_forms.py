@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import cast
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -51,8 +52,8 @@ class EFactureFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.dossiers = {d.number: d for d in dossiers}
-        self.fields["client"].choices = [("", _("Tous")), (customer.code, customer.code)]
-        self.fields["dossier"].choices = [("", _("Tous"))] + [
+        cast(forms.ChoiceField, self.fields["client"]).choices = [("", _("Tous")), (customer.code, customer.code)]
+        cast(forms.ChoiceField, self.fields["dossier"]).choices = [("", _("Tous"))] + [
             (d.number, f"{d.number} — {d.get_service_display()}") for d in dossiers
         ]
 

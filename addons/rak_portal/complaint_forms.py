@@ -231,14 +231,14 @@ class ComplaintForm(SpamGuardMixin, _ContactFields):
             "invalid_choice": _("Choisissez une catégorie de la liste."),
         },
     )
-    dossier = forms.ModelChoiceField(
+    dossier: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Dossier concerné"),
         queryset=None,
         required=False,
         empty_label=_("— Aucun en particulier —"),
         error_messages={"invalid_choice": _("Ce dossier ne fait pas partie de vos abonnements.")},
     )
-    bill = forms.ModelChoiceField(
+    bill: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Facture concernée"),
         queryset=None,
         required=False,
@@ -329,7 +329,7 @@ class IncidentForm(SpamGuardMixin, _ContactFields):
         widget=forms.RadioSelect,
         help_text=_("Pour une coupure : l'eau ou l'électricité."),
     )
-    premises = forms.ModelChoiceField(
+    premises: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Votre local"),
         help_text=_("Le problème est ailleurs ? Choisissez « Une autre adresse » et indiquez-la ci-dessous."),
         queryset=None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from io import BytesIO, StringIO
+from typing import TYPE_CHECKING
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -19,13 +20,16 @@ from rak_billing.models import Payment
 from rak_billing.selectors import Statistics, billing_month_of
 from rak_customer.models import Service
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
 QUANTITY_FORMAT = "#,##0.###"
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="0B5FA5")
 
-EFACTURE_COLUMNS = [
+EFACTURE_COLUMNS: list[tuple[StrOrPromise, int]] = [
     (gettext_lazy("N° client"), 14),
     (gettext_lazy("N° dossier"), 14),
     (gettext_lazy("Échéance"), 11),
@@ -39,7 +43,7 @@ EFACTURE_COLUMNS = [
 ]
 
 
-def _sheet(workbook: Workbook, title: str, columns: list[tuple[str, int]], *, first: bool = False):
+def _sheet(workbook: Workbook, title: StrOrPromise, columns: list[tuple[StrOrPromise, int]], *, first: bool = False):
     sheet = workbook.active if first else workbook.create_sheet()
     sheet.title = title
     sheet.append([str(name) for name, _width in columns])

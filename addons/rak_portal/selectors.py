@@ -57,7 +57,8 @@ def chart_dossier_pick(dossiers: list[Dossier], number: str | None) -> Dossier |
         raise DossierNotFound()
     active = [d for d in dossiers if d.status == Dossier.Status.ACTIVE]
     metered = [d for d in active if d.meter_id is not None and d.service != Service.ASSAINISSEMENT]
-    return (metered or active or dossiers or [None])[0]
+    candidates = metered or active or dossiers
+    return candidates[0] if candidates else None
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.utils import formats
@@ -22,7 +23,7 @@ NUMBER = {
     "max_whole_digits": gettext_lazy("Ce nombre est trop grand : vérifiez la valeur saisie."),
 }
 # Above these, a typing error is more likely than a household or shop bill.
-MAX_CONSUMPTION = {Service.ELECTRICITE: Decimal("100000"), Service.EAU: Decimal("10000")}
+MAX_CONSUMPTION: dict[str, Decimal] = {Service.ELECTRICITE: Decimal("100000"), Service.EAU: Decimal("10000")}
 MAX_INDEX = Decimal("999999999")
 MAX_DAYS = 366
 SERVICE_CHOICES = [
@@ -121,7 +122,7 @@ class SimulatorForm(forms.Form):
         self.categories = categories
         offered = {c for values in categories.values() for c in values}
         labels = dict(Dossier.TariffCategory.choices)
-        self.fields["category"].choices = [
+        cast(forms.ChoiceField, self.fields["category"]).choices = [
             (value, labels[value]) for value in Dossier.TariffCategory.values if value in offered
         ]
         self.fields["category"].initial = Dossier.TariffCategory.DOMESTIQUE.value
@@ -179,7 +180,7 @@ class SimulatorForm(forms.Form):
             if consumption < 0:
                 self.add_error("consumption", gettext("La consommation ne peut pas être négative."))
                 return
-        limit = MAX_CONSUMPTION.get(cleaned.get("service"))
+        limit = MAX_CONSUMPTION.get(cleaned.get("service") or "")
         if limit is not None and consumption > limit:
             unit = "kWh" if cleaned.get("service") == Service.ELECTRICITE else "m³"
             self.add_error(

@@ -134,7 +134,7 @@ def counter_file_view(request, customer_id: int, slug: str, *, admin_site):
                 filed = kind_request_file(
                     kind=kind,
                     customer=customer,
-                    data=submission.typed_data,
+                    data=submission.valid_data,
                     staged=staging.get("files", {}),
                     staging_token=staging.get("token", ""),
                     now=now,
@@ -214,7 +214,7 @@ def customer_requests_panel(*, request, customer_id: int) -> dict | None:
                 r.request_type.name,
                 date_format(localtime(r.filed_at), "SHORT_DATETIME_FORMAT"),
                 r.get_status_display(),
-                r.phase.name if r.phase_id else "—",
+                r.phase.name if r.phase is not None else "—",
             ]
             for r in rows
         ],

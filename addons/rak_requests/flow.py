@@ -153,6 +153,13 @@ class KindSubmission:
         self.typed_data: RequestData | None = None
 
     @property
+    def valid_data(self) -> RequestData:
+        """``typed_data`` once ``is_valid`` returned True."""
+        if self.typed_data is None:
+            raise RuntimeError("KindSubmission.valid_data read before is_valid() returned True")
+        return self.typed_data
+
+    @property
     def staged(self) -> dict:
         return self.staging.setdefault("files", {})
 
@@ -328,7 +335,7 @@ def kind_pending_token(*, kind: RequestKind, customer: Customer, data: RequestDa
 
 def kind_pending_from_token(token: str, *, kind: RequestKind, customer: Customer) -> dict:
     try:
-        state = signing.loads(token or "", salt=PENDING_SALT, max_age=STAGING_MAX_AGE.total_seconds())
+        state = signing.loads(token or "", salt=PENDING_SALT, max_age=STAGING_MAX_AGE)
     except (signing.BadSignature, ValueError, TypeError) as exc:
         raise PendingInvalid() from exc
     if not isinstance(state, dict) or state.get("kind") != kind.slug or state.get("customer") != customer.pk:

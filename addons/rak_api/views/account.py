@@ -348,7 +348,7 @@ def _profile_body(customer_id: int) -> dict:
                 "status": d.status,
                 "status_label": d.get_status_display(),
                 "address": str(d.premises),
-                "meter_number": d.meter.number if d.meter_id else None,
+                "meter_number": d.meter.number if d.meter else None,
             }
             for d in customer.dossiers.all()
         ],

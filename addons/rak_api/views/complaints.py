@@ -145,7 +145,7 @@ def refuse(exc: RakError, form) -> None:
     field = exc.params.get("field") if isinstance(exc, ComplaintRefused) else None
     if field == "premises" and "premises" not in form.fields:
         field = "address"
-    if field and field in form.fields:
+    if isinstance(field, str) and field in form.fields:
         raise exceptions.ValidationError({field: [exceptions.ErrorDetail(exc.message, code="refused")]}) from exc
     raise exc
 
@@ -158,6 +158,8 @@ def own_complaint(request, number: str) -> Complaint:
 
 
 def detail_response(complaint: Complaint, *, status_code: int = 200) -> Response:
+    if complaint.customer is None:  # the API shows a customer's own complaints only: not reached
+        raise Http404
     # re-read: the services changed it (status, entries)
     fresh = complaint_for_customer(complaint.customer, complaint.number)
     return Response(ComplaintDetailSerializer(fresh, context={"now": clock.now()}).data, status=status_code)
@@ -293,7 +295,7 @@ class ComplaintAddInfoView(CustomerAPIView):
         shape = ComplaintAddInfoSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         file = shape.validated_data.get("file")
-        form = AddInfoForm({"body": shape.validated_data.get("body", "")}, {"file": file} if file else {})
+        form = AddInfoForm({"body": shape.validated_data.get("body", "")}, {"file": file} if file else {})  # type: ignore[arg-type]  # files: a plain dict is what the form reads
         cleaned = form_or_400(form)
         try:
             complaint_customer_add(
@@ -393,7 +395,7 @@ class OutageKnownSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField()
+    fields = serializers.DictField()  # type: ignore[assignment]  # a declared field (DRF)
     outage_notice_id = serializers.IntegerField()
     outage_notice = OutageNoticeSerializer()
 

@@ -34,7 +34,7 @@ TAGS = ["Codes clients"]
 class CustomerChoiceSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Code client.")
     name = serializers.CharField(help_text="Nom du titulaire.")
-    label = serializers.CharField(allow_blank=True, help_text="Libellé choisi par le compte (vide : aucun).")
+    label = serializers.CharField(allow_blank=True, help_text="Libellé choisi par le compte (vide : aucun).")  # type: ignore[assignment]  # a declared field (DRF)
     own = serializers.BooleanField(help_text="Vrai : le code client du compte lui-même.")
     link_id = serializers.IntegerField(allow_null=True, help_text="Identifiant du rattachement (null : le sien).")
     linked_at = serializers.DateTimeField(allow_null=True)
@@ -51,7 +51,7 @@ class CustomerChoicePageSerializer(serializers.Serializer):
 class LinkStartSerializer(serializers.Serializer):
     customer_code = serializers.CharField(max_length=12, help_text="Code client à rattacher (sur ses factures).")
     identity = serializers.CharField(max_length=20, help_text="CIN ou ICE du titulaire de ce code client.")
-    label = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    label = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")  # type: ignore[assignment]  # a declared field (DRF)
 
     def validate_customer_code(self, value: str) -> str:
         value = value.strip().replace(" ", "")
@@ -70,7 +70,7 @@ class LinkPendingSerializer(serializers.Serializer):
     link_token = serializers.CharField(help_text="À renvoyer avec le code reçu par SMS.")
     customer_code = serializers.CharField()
     phone_hint = serializers.CharField(help_text="Les deux derniers chiffres du numéro qui a reçu le code.")
-    label = serializers.CharField(allow_blank=True)
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # a declared field (DRF)
     expires_at = serializers.DateTimeField()
 
 
@@ -84,7 +84,7 @@ class LinkResendSerializer(serializers.Serializer):
 
 
 class LinkLabelSerializer(serializers.Serializer):
-    label = serializers.CharField(max_length=60, allow_blank=True)
+    label = serializers.CharField(max_length=60, allow_blank=True)  # type: ignore[assignment]  # a declared field (DRF)
 
 
 def _choice_body(choice, active_code: str) -> dict:

@@ -151,7 +151,9 @@ def order_body(request, order: PaymentOrder, *, detail: bool = True) -> dict:
         "purpose": order.purpose,
         "state": cmi_selectors.order_state(order, reversed_payment=reversed_payment),
         "status": order.status,
-        "message": public["message"] if public else str(cmi_selectors.STATUS_MESSAGES[order.status]),
+        "message": public["message"]
+        if public
+        else str(cmi_selectors.STATUS_MESSAGES[PaymentOrder.Status(order.status)]),
         "failure_reason": cmi_selectors.order_failure_reason(order) if detail else "",
         "awaiting_gateway": cmi_selectors.order_is_awaiting_gateway(order, now=clock.now()),
         "created_at": order.created_at,
@@ -173,9 +175,9 @@ def checkout_answer(request, order: PaymentOrder, *, status_code: int) -> Respon
     """The order and what opens CMI's page: the gateway URL, POST, every signed field (the same
     ``order_checkout_form`` as the portal's « Payer »: the order becomes SENT)."""
     gateway_url, fields = order_checkout_form(order, now=clock.now())
-    order = cmi_selectors.customer_order(order.customer_id, order.oid)
+    fresh = cmi_selectors.customer_order(order.customer_id, order.oid) or order  # re-read: now SENT
     body = {
-        "order": order_body(request, order),
+        "order": order_body(request, fresh),
         "checkout": {"url": gateway_url, "method": "POST", "fields": fields},
         # the portal's « Reprendre le paiement » page needs the browser session that made the order
         # (or a logged-in owner): a device has neither, so there is no page to open instead
@@ -678,7 +680,7 @@ class DirectDebitRequestsView(CustomerAPIView):
         filed = kind_request_file(
             kind=kind,
             customer=request.customer,
-            data=submission.typed_data,
+            data=submission.valid_data,
             staged=staging.get("files", {}),
             staging_token=staging.get("token", ""),
             now=now,

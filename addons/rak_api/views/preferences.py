@@ -27,7 +27,7 @@ class ChannelsSerializer(serializers.Serializer):
 
 class CategoryPreferenceSerializer(serializers.Serializer):
     category = serializers.CharField(help_text="Code de la catégorie (« BILLS », « OUTAGES »…).")
-    label = serializers.CharField(help_text="Nom de la catégorie, dans la langue de la requête.")
+    label = serializers.CharField(help_text="Nom de la catégorie, dans la langue de la requête.")  # type: ignore[assignment]  # a declared field (DRF)
     help = serializers.CharField(allow_blank=True)
     always_sent = serializers.BooleanField(help_text="Messages obligatoires : toujours envoyés, non modifiables.")
     channels = ChannelsSerializer(help_text="Canal → activé.")
@@ -57,7 +57,7 @@ class PreferenceChangeSerializer(serializers.Serializer):
 
 
 class PreferencesUpdateSerializer(serializers.Serializer):
-    preferences = PreferenceChangeSerializer(
+    preferences = PreferenceChangeSerializer(  # type: ignore[call-arg]  # many=True: the ListSerializer takes max_length
         many=True,
         allow_empty=False,
         max_length=100,

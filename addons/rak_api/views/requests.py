@@ -35,6 +35,7 @@ session. Every request, quote, contract and attestation is looked up through
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 from django import forms
@@ -145,7 +146,7 @@ def _sms_allow(request, now) -> None:
     throttle_or_refuse(
         key=f"sms:device:{who}",
         limit=settings.SMS_PER_SESSION_HOURLY,
-        window=timezone.timedelta(seconds=SMS_WINDOW_SECONDS),
+        window=timedelta(seconds=SMS_WINDOW_SECONDS),
         message=str(SmsSessionLimitReached.default_message),
     )
 
@@ -169,7 +170,7 @@ def request_body(r: ServiceRequest) -> dict:
         "type_label": gettext(r.request_type.name),
         "status": r.status,
         "status_label": request_status_label(r),
-        "phase": {"code": r.phase.code, "name": gettext(r.phase.name)} if r.phase_id else None,
+        "phase": {"code": r.phase.code, "name": gettext(r.phase.name)} if r.phase is not None else None,
         "expected_action": r.expected_action,
         "action_expected": request_action_expected(r),
         "filed_at": r.filed_at,
@@ -259,7 +260,10 @@ def _choices(field: forms.Field) -> list[dict]:
         choices = (
             widget_choices
             if widget_choices
-            else [(field.prepare_value(o), field.label_from_instance(o)) for o in field.queryset]
+            else [
+                (field.prepare_value(o), field.label_from_instance(o))
+                for o in (field.queryset if field.queryset is not None else [])
+            ]
         )
     if not choices:
         return []
@@ -322,11 +326,11 @@ def _catalogue_entry(slug: str, customer) -> dict | None:
         request_type = RequestType.objects.filter(code=drafts.WIZARD_KINDS[slug], is_active=True).first()
         if request_type is None:
             return None
-        kind = kind_for(request_type.code)
+        wizard_kind = kind_for(request_type.code)
         return {
             "slug": slug,
             "code": request_type.code,
-            "label": str(kind.title or gettext(request_type.name)),
+            "label": str(wizard_kind.title or gettext(request_type.name)),
             "description": gettext(request_type.description) if request_type.description else "",
             "filing": "wizard",
             "login_required": False,
@@ -334,7 +338,7 @@ def _catalogue_entry(slug: str, customer) -> dict | None:
             "contact_required": False,
             "documents": _documents(request_type),
             "fields": form_fields(WIZARD_FORMS[slug]()),
-            "portal_url": _portal_url(kind.portal_url_name) if kind.portal_url_name else "",
+            "portal_url": _portal_url(wizard_kind.portal_url_name) if wizard_kind.portal_url_name else "",
         }
     kind = kind_by_slug(slug)
     if kind is None:
@@ -621,7 +625,7 @@ class KindFileView(CustomerAPIView):
             filed = kind_request_file(
                 kind=kind,
                 customer=customer,
-                data=submission.typed_data,
+                data=submission.valid_data,
                 staged=staging.get("files", {}),
                 staging_token=staging.get("token", ""),
                 now=now,
@@ -640,7 +644,7 @@ class KindFileView(CustomerAPIView):
             ) % {"hint": phone_last_digits(phone)}
         body = {
             "otp_required": True,
-            "draft": kind_pending_token(kind=kind, customer=customer, data=submission.typed_data, staging=staging),
+            "draft": kind_pending_token(kind=kind, customer=customer, data=submission.valid_data, staging=staging),
             "phone_hint": phone_last_digits(phone),
             "message": message,
         }
@@ -742,7 +746,7 @@ class RequestReceiptView(CustomerAPIView):
     @extend_schema(tags=TAGS, operation_id="requests_receipt_pdf", request=None, responses=PDF)
     def get(self, request, number: str):
         service_request = _own_request(request, number)
-        if service_request.receipt_id is None:
+        if service_request.receipt is None:
             raise Http404
         return private_file_response(
             service_request.receipt.file, as_attachment=True, download_name=f"recu-{service_request.number}.pdf"
@@ -937,7 +941,7 @@ class ContractPdfView(CustomerAPIView):
     @extend_schema(tags=TAGS, operation_id="contracts_pdf", request=None, responses=PDF)
     def get(self, request, pk: int):
         contract = _own_contract(request, pk)
-        if contract.document_id is None or not lifecycle.contracts_downloadable(contract.request):
+        if contract.document is None or not lifecycle.contracts_downloadable(contract.request):
             raise Http404
         return private_file_response(
             contract.document.file,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
@@ -16,13 +18,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from rak_base import clock
 from rak_base.errors import RakError
-from rak_base.models import Message
+from rak_base.models import Message, User
 from rak_base.phones import phone_last_digits
 from rak_base.sms_limits import sms_request_allow
 from rak_customer import services
 from rak_customer.devices import devices_active
 from rak_customer.language import customer_language_code
-from rak_customer.models import ChangeRequest
+from rak_customer.models import ChangeRequest, Customer
 from rak_customer.selectors import customer_acting_for, customer_profile
 from rak_portal.forms import (
     ChangeRequestForm,
@@ -39,6 +41,14 @@ PHONE_CHANGE_SESSION_KEY = "rak_phone_change"
 ACTIVE_CUSTOMER_SESSION_KEY = "rak_active_customer"
 
 
+class CustomerRequest(HttpRequest):
+    """The request a customer_required view receives (for type checkers: the decorator sets
+    ``customer``, the account's own customer or the code client it acts for)."""
+
+    customer: Customer
+    user: User  # logged in: customer_required let no anonymous visitor through
+
+
 def _customer_view(view, *, own: bool):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
@@ -51,7 +61,7 @@ def _customer_view(view, *, own: bool):
             customer = customer_acting_for(user)  # a link since removed: back to the account's own
         if customer is None:
             return redirect_to_login(request.get_full_path(), "portal:home")
-        request.customer = customer
+        cast(CustomerRequest, request).customer = customer
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -73,7 +83,7 @@ def own_customer_required(view):
 
 
 @customer_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: CustomerRequest) -> HttpResponse:
     recent = list(
         Message.objects.for_user(request.user).only("subject", "body", "kind", "channel", "created_at", "read_at")[:5]
     )
@@ -84,10 +94,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "rak_portal/dashboard.html", context)
 
 
-def _profile_context(request: HttpRequest, **forms) -> dict:
+def _profile_context(request: CustomerRequest, **forms) -> dict:
     customer = customer_profile(request.customer.pk)
     contacts = list(customer.contacts.all())
-    context = {
+    context: dict[str, Any] = {
         "customer": customer,
         "sms_contact": next((c for c in contacts if c.is_sms), None),
         "email_contact": next((c for c in contacts if c.kind == "EMAIL" and c.is_primary_email), None),
@@ -109,13 +119,13 @@ def _profile_context(request: HttpRequest, **forms) -> dict:
 
 
 @own_customer_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: CustomerRequest) -> HttpResponse:
     return render(request, "rak_portal/profile.html", _profile_context(request))
 
 
 @own_customer_required
 @require_POST
-def profile_password(request: HttpRequest) -> HttpResponse:
+def profile_password(request: CustomerRequest) -> HttpResponse:
     try:
         services.account_password_check_allow(user=request.user, now=clock.now())
     except RakError as error:
@@ -134,7 +144,7 @@ def profile_password(request: HttpRequest) -> HttpResponse:
 
 @own_customer_required
 @require_POST
-def profile_phone(request: HttpRequest) -> HttpResponse:
+def profile_phone(request: CustomerRequest) -> HttpResponse:
     """Step 1: the new number receives an OTP. Step 2 (``otp`` posted): the change is applied."""
     now = clock.now()
     if "otp" in request.POST or "resend" in request.POST:
@@ -150,7 +160,7 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
             except RakError as exc:
                 messages.error(request, exc.message)
             return redirect("portal:profile")
-        form = OtpForm(request.POST)
+        form: forms.Form = OtpForm(request.POST)
         if not form.is_valid():
             return render(request, "rak_portal/profile.html", _profile_context(request, otp_form=form), status=400)
         try:
@@ -185,7 +195,7 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
 
 @own_customer_required
 @require_POST
-def profile_notices(request: HttpRequest) -> HttpResponse:
+def profile_notices(request: CustomerRequest) -> HttpResponse:
     """« Recevoir par SMS les avis de coupure et de travaux » (an unchecked box posts nothing: off)."""
     form = NoticePreferencesForm(request.POST)
     form.is_valid()  # a checkbox alone: always valid
@@ -208,7 +218,7 @@ def profile_phone_cancel(request: HttpRequest) -> HttpResponse:
 
 @own_customer_required
 @require_POST
-def profile_phone_confirm(request: HttpRequest) -> HttpResponse:
+def profile_phone_confirm(request: CustomerRequest) -> HttpResponse:
     """Confirm the current SMS number: send a code, then check it."""
     now = clock.now()
     if "otp" not in request.POST:
@@ -236,7 +246,7 @@ def profile_phone_confirm(request: HttpRequest) -> HttpResponse:
 
 @own_customer_required
 @require_POST
-def profile_email(request: HttpRequest) -> HttpResponse:
+def profile_email(request: CustomerRequest) -> HttpResponse:
     form = EmailForm(request.POST)
     if not form.is_valid():
         return render(request, "rak_portal/profile.html", _profile_context(request, email_form=form), status=400)
@@ -274,7 +284,7 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @own_customer_required
 @require_POST
-def profile_change_request(request: HttpRequest) -> HttpResponse:
+def profile_change_request(request: CustomerRequest) -> HttpResponse:
     form = ChangeRequestForm(request.POST)
     if form.is_valid():
         try:

@@ -10,7 +10,7 @@ another customer's number is a 404."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,7 +20,7 @@ from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
 from rak_billing.api import mandate_active
 from rak_customer.api import customer_dossier, customer_dossiers
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 from rak_requests.kinds.attestation import (
     AttestationForm,
     attestation_generate,
@@ -30,7 +30,7 @@ from rak_requests.kinds.attestation import (
 from rak_requests.tracking import dossier_timeline
 
 
-def _attestations_page(request: HttpRequest, form: AttestationForm, *, status: int = 200) -> HttpResponse:
+def _attestations_page(request: CustomerRequest, form: AttestationForm, *, status: int = 200) -> HttpResponse:
     return render(
         request,
         "rak_portal/attestations/page.html",
@@ -41,7 +41,7 @@ def _attestations_page(request: HttpRequest, form: AttestationForm, *, status: i
 
 @customer_required
 @require_http_methods(["GET", "POST"])
-def attestations(request: HttpRequest) -> HttpResponse:
+def attestations(request: CustomerRequest) -> HttpResponse:
     if request.method != "POST":
         return _attestations_page(request, AttestationForm(customer=request.customer))
     form = AttestationForm(request.POST, customer=request.customer)
@@ -68,7 +68,7 @@ def attestations(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 @require_GET
-def attestation_pdf(request: HttpRequest, number: str) -> HttpResponse:
+def attestation_pdf(request: CustomerRequest, number: str) -> HttpResponse:
     """« Voir »: the PDF of one of the customer's attestations, shown in the browser."""
     document = customer_attestation_document(request.customer.pk, number)
     if document is None:
@@ -78,14 +78,14 @@ def attestation_pdf(request: HttpRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_GET
-def my_dossiers(request: HttpRequest) -> HttpResponse:
+def my_dossiers(request: CustomerRequest) -> HttpResponse:
     """« Mes abonnements »."""
     return render(request, "rak_portal/dossiers/list.html", {"dossiers": customer_dossiers(request.customer.pk)})
 
 
 @customer_required
 @require_GET
-def my_dossier(request: HttpRequest, number: str) -> HttpResponse:
+def my_dossier(request: CustomerRequest, number: str) -> HttpResponse:
     """The magnifier of « Mes abonnements »: the operations on one of the customer's dossiers."""
     dossier = customer_dossier(request.customer.pk, number)
     if dossier is None:

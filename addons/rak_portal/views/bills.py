@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +29,7 @@ from rak_portal import exports
 from rak_portal import selectors as portal_selectors
 from rak_portal.billing_forms import EFactureFilterForm
 from rak_portal.charts import Bar, bar_chart, month_label, month_short
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 
 EFACTURE_PAGE_SIZE = 20
 EXPORT_MAX_ROWS = selectors.EXPORT_MAX_ROWS
@@ -76,7 +76,7 @@ def consumption_chart(dossier: Dossier, points: list[selectors.MonthPoint] | Non
     return {"points": points, "svg": svg, "unit": unit}
 
 
-def dashboard_context(request: HttpRequest) -> dict:
+def dashboard_context(request: CustomerRequest) -> dict:
     """What the dashboard shows besides the customer's name: the dossiers, the two top cards,
     the histogram of the chosen dossier (``?dossier=<n°>``), the news slider
     (``rak_portal.selectors.dashboard``, which the API's dashboard reads too)."""
@@ -101,7 +101,7 @@ def dashboard_context(request: HttpRequest) -> dict:
 
 @customer_required
 @require_GET
-def consumptions(request: HttpRequest) -> HttpResponse:
+def consumptions(request: CustomerRequest) -> HttpResponse:
     dossiers = selectors.customer_dossiers(request.customer.pk)
     dossier = _pick_dossier(dossiers, request.GET.get("dossier"))
     unpaid_only = request.GET.get("statut") == "impayees"
@@ -132,7 +132,7 @@ def lines_for_display(lines):
 
 @customer_required
 @require_GET
-def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def bill_detail(request: CustomerRequest, pk: int) -> HttpResponse:
     try:
         bill = selectors.customer_bill(request.customer.pk, pk, as_of=_today())
     except Bill.DoesNotExist as exc:
@@ -151,7 +151,7 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @customer_required
 @require_GET
-def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def bill_pdf(request: CustomerRequest, pk: int) -> HttpResponse:
     """The bill's PDF (rendered and registered once by ``rak_billing.pdf.bill_pdf``), to its
     owner only, as a download."""
     try:
@@ -167,14 +167,14 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 @customer_required
 @require_GET
-def unpaid(request: HttpRequest) -> HttpResponse:
+def unpaid(request: CustomerRequest) -> HttpResponse:
     summary = selectors.unpaid_bills(request.customer.pk, as_of=_today())
     return render(request, "rak_portal/bills/unpaid.html", {"unpaid": summary})
 
 
 @customer_required
 @require_GET
-def other_bills(request: HttpRequest) -> HttpResponse:
+def other_bills(request: CustomerRequest) -> HttpResponse:
     page = Paginator(selectors.other_bills(request.customer.pk), OTHER_BILLS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -185,7 +185,7 @@ def other_bills(request: HttpRequest) -> HttpResponse:
 # --- e-facture (seed 002 « Consultation de factures ») --------------------------------------------
 
 
-def _efacture_filters(request: HttpRequest) -> tuple[EFactureFilterForm, dict | None]:
+def _efacture_filters(request: CustomerRequest) -> tuple[EFactureFilterForm, dict | None]:
     """The bound filter form and the selector arguments (``None`` when the filters are invalid:
     nothing is shown, never another customer's bills)."""
     dossiers = selectors.customer_dossiers(request.customer.pk)
@@ -197,7 +197,7 @@ def _efacture_filters(request: HttpRequest) -> tuple[EFactureFilterForm, dict | 
     return form, form.selector_filters()
 
 
-def _efacture_rows(request: HttpRequest, filters: dict | None):
+def _efacture_rows(request: CustomerRequest, filters: dict | None):
     if filters is None:
         return Bill.objects.none()
     return selectors.efacture_bills(request.customer.pk, **filters)
@@ -205,7 +205,7 @@ def _efacture_rows(request: HttpRequest, filters: dict | None):
 
 @customer_required
 @require_GET
-def efacture(request: HttpRequest) -> HttpResponse:
+def efacture(request: CustomerRequest) -> HttpResponse:
     form, filters = _efacture_filters(request)
     page = Paginator(_efacture_rows(request, filters), EFACTURE_PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = selectors.bills_status(page.object_list, as_of=_today())
@@ -230,7 +230,7 @@ def efacture(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _export_rows(request: HttpRequest, filters: dict | None) -> list[Bill]:
+def _export_rows(request: CustomerRequest, filters: dict | None) -> list[Bill]:
     if filters is None:
         return []
     return selectors.efacture_export_rows(request.customer.pk, as_of=_today(), **filters)
@@ -238,7 +238,7 @@ def _export_rows(request: HttpRequest, filters: dict | None) -> list[Bill]:
 
 @customer_required
 @require_GET
-def efacture_xlsx(request: HttpRequest) -> HttpResponse:
+def efacture_xlsx(request: CustomerRequest) -> HttpResponse:
     _form, filters = _efacture_filters(request)
     return _download(
         exports.efacture_xlsx(_export_rows(request, filters), customer=request.customer),
@@ -249,7 +249,7 @@ def efacture_xlsx(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 @require_GET
-def efacture_pdf(request: HttpRequest) -> HttpResponse:
+def efacture_pdf(request: CustomerRequest) -> HttpResponse:
     form, filters = _efacture_filters(request)
     content = exports.efacture_pdf(
         _export_rows(request, filters), customer=request.customer, form=form, printed_at=clock.now()
@@ -259,7 +259,7 @@ def efacture_pdf(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 @require_GET
-def statistics_xlsx(request: HttpRequest) -> HttpResponse:
+def statistics_xlsx(request: CustomerRequest) -> HttpResponse:
     stats = selectors.customer_statistics(request.customer.pk, as_of=_today())
     return _download(
         exports.statistics_xlsx(stats, customer=request.customer),

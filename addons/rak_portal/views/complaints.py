@@ -55,7 +55,7 @@ from rak_portal.complaint_forms import (
     RateForm,
     ReopenForm,
 )
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 from rak_portal.views.customers import request_acting_customer
 from rak_requests.complaint_models import Complaint, ComplaintCategory
 from rak_requests.complaints.categories import category_name
@@ -140,7 +140,7 @@ def _keep_upload(request: HttpRequest, key: str, form, field: str) -> dict | Non
 def _file_name(request: HttpRequest, field: str) -> str:
     """The name the customer's file had (shown in the thread, never used to store it)."""
     file = request.FILES.get(field)
-    name = PurePosixPath((file.name if file else "").replace("\\", "/")).name
+    name = PurePosixPath(((file.name or "") if file else "").replace("\\", "/")).name
     return "".join(ch for ch in name if ch.isprintable())[-200:]
 
 
@@ -216,7 +216,8 @@ def _refuse(form, exc: RakError) -> None:
     elif isinstance(exc, FilingError):  # the kept file expired
         form.add_error("file" if "file" in form.fields else "photo", exc.message)
     else:
-        form.add_error(_refusal_field(form, exc.message, exc.params.get("field")), exc.message)
+        field = exc.params.get("field")
+        form.add_error(_refusal_field(form, exc.message, field if isinstance(field, str) else None), exc.message)
 
 
 def _filed(request: HttpRequest, complaint: Complaint) -> HttpResponse:
@@ -284,7 +285,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
             initial = {
                 "name": customer.display_name,
                 "phone": customer_sms_phone(customer) or "",
-                "email": customer_email(customer) or request.user.email or "",
+                "email": customer_email(customer) or getattr(request.user, "email", "") or "",
             }
             bill_id = request.GET.get("facture", "")
             if bill_id.isdigit() and len(bill_id) <= 12:
@@ -372,7 +373,7 @@ def _districts() -> list[str]:
     """The districts of the premises (the « Quartier » suggestions), cached ten minutes."""
     from django.core.cache import cache
 
-    return cache.get_or_set("rak_portal:complaint_districts", _districts_read, 600)
+    return cache.get_or_set("rak_portal:complaint_districts", _districts_read, 600) or []
 
 
 def _districts_read() -> list[str]:
@@ -414,7 +415,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             initial = {
                 "name": customer.display_name,
                 "phone": customer_sms_phone(customer) or "",
-                "email": customer_email(customer) or request.user.email or "",
+                "email": customer_email(customer) or getattr(request.user, "email", "") or "",
             }
             first = kwargs["premises"].first()
             if first is not None:
@@ -437,11 +438,12 @@ def incident_new(request: HttpRequest) -> HttpResponse:
                 category=category, service=service, premises=premises, district=data["district"], now=now
             )
             if notice is not None:
-                form.data = form.data.copy()
-                form.data["outage_notice"] = str(notice.pk)
+                form.data = form.data.copy()  # type: ignore[attr-defined]  # a bound form's data: the POST QueryDict
+                form.data["outage_notice"] = str(notice.pk)  # type: ignore[index]  # (a mutable copy)
                 _fresh_token(form)
                 return _render_incident(request, form, customer, notice=notice)
-        service_label = dict(form.fields["service"].choices).get(service, "") if service else ""
+        service_choices = form.fields["service"].choices  # type: ignore[attr-defined]  # a ChoiceField
+        service_label = dict(service_choices).get(service, "") if service else ""
         try:
             upload, upload_name = _upload_of(request, STAGE_INCIDENT, form, "photo")
             filing = ComplaintFiling(
@@ -481,14 +483,14 @@ def sla_wording(complaint: Complaint, now) -> str:
 
 @customer_required
 @require_GET
-def my_complaints(request: HttpRequest) -> HttpResponse:
+def my_complaints(request: CustomerRequest) -> HttpResponse:
     now = clock.now()
     page = Paginator(customer_complaints(request.customer), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"c": c, "sla": sla_wording(c, now), "overdue": complaint_is_overdue(c, now)} for c in page.object_list]
     return render(request, "rak_portal/complaints/list.html", {"page": page, "rows": rows})
 
 
-def _own(request: HttpRequest, number: str) -> Complaint:
+def _own(request: CustomerRequest, number: str) -> Complaint:
     try:
         return complaint_for_customer(request.customer, number)
     except Complaint.DoesNotExist as exc:
@@ -522,13 +524,13 @@ def _render_detail(request, complaint, *, add_form=None, reopen_form=None, rate_
 
 @customer_required
 @require_GET
-def complaint_detail(request: HttpRequest, number: str) -> HttpResponse:
+def complaint_detail(request: CustomerRequest, number: str) -> HttpResponse:
     return _render_detail(request, _own(request, number))
 
 
 @customer_required
 @require_POST
-def complaint_add(request: HttpRequest, number: str) -> HttpResponse:
+def complaint_add(request: CustomerRequest, number: str) -> HttpResponse:
     complaint = _own(request, number)
     form = AddInfoForm(request.POST, request.FILES)
     if form.is_valid():
@@ -559,7 +561,7 @@ def complaint_add(request: HttpRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_POST
-def complaint_reopen_view(request: HttpRequest, number: str) -> HttpResponse:
+def complaint_reopen_view(request: CustomerRequest, number: str) -> HttpResponse:
     complaint = _own(request, number)
     form = ReopenForm(request.POST)
     if form.is_valid():
@@ -587,7 +589,7 @@ def complaint_reopen_view(request: HttpRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_POST
-def complaint_rate_view(request: HttpRequest, number: str) -> HttpResponse:
+def complaint_rate_view(request: CustomerRequest, number: str) -> HttpResponse:
     complaint = _own(request, number)
     form = RateForm(request.POST)
     if form.is_valid():
@@ -616,7 +618,7 @@ def complaint_rate_view(request: HttpRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_GET
-def complaint_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+def complaint_attachment(request: CustomerRequest, pk: int) -> HttpResponse:
     """A file of one of the customer's own complaints (private storage; anything else: 404)."""
     from rak_base.private_files import private_file_response
 

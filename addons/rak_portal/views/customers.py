@@ -23,7 +23,7 @@ from rak_customer.selectors import customer_acting_for, customer_for_user, custo
 from rak_portal.customer_link_forms import CustomerLinkLabelForm, CustomerLinkStartForm, CustomerSwitchForm
 from rak_portal.forms import OtpForm
 from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
-from rak_portal.views.account import ACTIVE_CUSTOMER_SESSION_KEY, customer_required
+from rak_portal.views.account import ACTIVE_CUSTOMER_SESSION_KEY, CustomerRequest, customer_required
 
 PENDING_SESSION_KEY = "rak_customer_link_pending"
 
@@ -62,7 +62,7 @@ def _remember_pending(request: HttpRequest, pending: links.LinkPending) -> None:
     }
 
 
-def _page(request: HttpRequest, *, start_form=None, otp_form=None, status: int = 200) -> HttpResponse:
+def _page(request: CustomerRequest, *, start_form=None, otp_form=None, status: int = 200) -> HttpResponse:
     pending = _pending(request)
     own = customer_for_user(request.user)
     choices = customer_link_choices(request.user)
@@ -82,13 +82,13 @@ def _page(request: HttpRequest, *, start_form=None, otp_form=None, status: int =
 @never_cache
 @customer_required
 @require_GET
-def customer_links(request: HttpRequest) -> HttpResponse:
+def customer_links(request: CustomerRequest) -> HttpResponse:
     return _page(request)
 
 
 @customer_required
 @require_POST
-def customer_link_start(request: HttpRequest) -> HttpResponse:
+def customer_link_start(request: CustomerRequest) -> HttpResponse:
     """Step 1: code client + CIN/ICE of its holder → a code by SMS to that customer's phone."""
     form = CustomerLinkStartForm(request.POST)
     if not form.is_valid():
@@ -128,7 +128,7 @@ def customer_link_start(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 @require_POST
-def customer_link_confirm(request: HttpRequest) -> HttpResponse:
+def customer_link_confirm(request: CustomerRequest) -> HttpResponse:
     """Step 2: the code received by SMS (or « Renvoyer le code »)."""
     pending = _pending(request)
     if pending is None:

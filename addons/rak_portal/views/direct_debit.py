@@ -5,17 +5,17 @@ premises is looked up through the customer: another customer's premises (or an u
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
 
 from rak_base import clock
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 from rak_requests.kinds import direct_debit
 
 
 @customer_required
 @require_GET
-def form_pdf(request: HttpRequest) -> HttpResponse:
+def form_pdf(request: CustomerRequest) -> HttpResponse:
     premises = direct_debit.premises_of_customer(request.customer.pk, (request.GET.get("local") or "").strip())
     if premises is None:
         raise Http404("Local introuvable")

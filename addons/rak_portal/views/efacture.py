@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -13,12 +13,12 @@ from django.views.decorators.http import require_http_methods
 from rak_base import clock
 from rak_customer.efacture import EXPLANATION, efacture_history, efacture_set, efacture_state
 from rak_portal.complaint_forms import EInvoiceForm
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 
 
 @customer_required
 @require_http_methods(["GET", "POST"])
-def efacture_page(request: HttpRequest) -> HttpResponse:
+def efacture_page(request: CustomerRequest) -> HttpResponse:
     customer = request.customer
     state = efacture_state(customer)
     status = 200

@@ -21,6 +21,9 @@ session after a detour; accepted files stay staged and are shown as « Déjà jo
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -179,7 +182,7 @@ def _render(request, kind, request_type, state, *, submission=None, status=200, 
     contact = _contact(customer) if kind.requires_contact else {"missing": False}
     pending_phone = request.session.get(PHONE_CHANGE_SESSION_KEY)
     filed = request.session.pop(f"rak_kind_filed_{kind.slug}", None)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"request": r, "status_label": request_status_label(r), "dossiers": [d.number for d in r.dossiers.all()]}
         for r in kind_requests(customer_id=customer.pk, request_type=request_type)
     ]
@@ -255,7 +258,7 @@ def _submit(request, kind, request_type, state) -> HttpResponse:
         except RakError as exc:
             submission.form.add_error(None, exc.message)
             return _render(request, kind, request_type, state, submission=submission, status=400)
-        return _file(request, kind, state, submission.typed_data)
+        return _file(request, kind, state, submission.valid_data)
     phone = customer_sms_phone(request.customer)
     try:
         kind_otp_send(
@@ -270,9 +273,9 @@ def _submit(request, kind, request_type, state) -> HttpResponse:
         messages.info(
             request,
             gettext("Un code de confirmation (OTP) vous a été envoyé par SMS au numéro se terminant par %(hint)s.")
-            % {"hint": phone_last_digits(phone)},
+            % {"hint": phone_last_digits(phone or "")},
         )
-    state["otp"] = {"data": submission.typed_data.to_json()}
+    state["otp"] = {"data": submission.valid_data.to_json()}
     _save(request, kind.slug, state)
     return redirect("portal:kind_service", slug=kind.slug)
 
@@ -344,7 +347,7 @@ def _contact_action(request, kind, request_type, state, action) -> HttpResponse:
     customer = request.customer
     back = redirect("portal:kind_service", slug=kind.slug)
     if action == "contact_email":
-        form = EmailForm(request.POST, prefix=CONTACT_PREFIX)
+        form: forms.Form = EmailForm(request.POST, prefix=CONTACT_PREFIX)
         if not form.is_valid():
             return _render(request, kind, request_type, state, email_form=form, status=400)
         customer_services.profile_email_confirm_send(

@@ -12,7 +12,7 @@ renders. The request page includes ``rak_portal/lifecycle/_actions.html``
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from rak_base.private_files import private_file_response
 from rak_customer.selectors import customer_email
 from rak_payment_cmi.api import OrderPending, fee_for
 from rak_portal.payment_forms import ConditionsForm
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 from rak_portal.views.bills import lines_for_display
 from rak_portal.views.payments import _checkout, order_pending_refused
 from rak_requests import lifecycle
@@ -38,7 +38,7 @@ CALL_DONE = gettext_lazy(
 )
 
 
-def _own_request(request: HttpRequest, number: str) -> ServiceRequest:
+def _own_request(request: CustomerRequest, number: str) -> ServiceRequest:
     found = (
         ServiceRequest.objects.select_related("phase", "request_type", "fee_bill", "customer")
         .filter(customer=request.customer, number=number)
@@ -49,7 +49,7 @@ def _own_request(request: HttpRequest, number: str) -> ServiceRequest:
     return found
 
 
-def _own_contract(request: HttpRequest, pk: int) -> Contract:
+def _own_contract(request: CustomerRequest, pk: int) -> Contract:
     found = (
         Contract.objects.select_related("request__fee_bill", "document")
         .filter(pk=pk, request__customer=request.customer)
@@ -70,7 +70,7 @@ def request_page_url(service_request: ServiceRequest) -> str:
 
 @customer_required
 @require_POST
-def call(request: HttpRequest, number: str) -> HttpResponse:
+def call(request: CustomerRequest, number: str) -> HttpResponse:
     """« Appeler »: a call request the agents see; the customer is told they will be called."""
     service_request = _own_request(request, number)
     try:
@@ -87,10 +87,10 @@ def call(request: HttpRequest, number: str) -> HttpResponse:
 @customer_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def sign(request: HttpRequest, number: str) -> HttpResponse:
+def sign(request: CustomerRequest, number: str) -> HttpResponse:
     """« Signer en ligne »: the contract(s) to read and sign, one after the other."""
     service_request = _own_request(request, number)
-    if service_request.phase_id and service_request.phase.code == "SIGNATURE":
+    if service_request.phase is not None and service_request.phase.code == "SIGNATURE":
         lifecycle.contracts_ensure(request=service_request, now=clock.now())
     error = ""
     if request.method == "POST":
@@ -138,7 +138,7 @@ def sign(request: HttpRequest, number: str) -> HttpResponse:
 @customer_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def pay(request: HttpRequest, number: str) -> HttpResponse:
+def pay(request: CustomerRequest, number: str) -> HttpResponse:
     """« Payer les frais »: the fees invoice, the online-service fee, the conditions, then CMI."""
     service_request = _own_request(request, number)
     if not lifecycle.can_pay(service_request):
@@ -165,6 +165,8 @@ def pay(request: HttpRequest, number: str) -> HttpResponse:
             return redirect(request_page_url(service_request))
         return _checkout(request, order)
     bill = service_request.fee_bill
+    if bill is None:
+        raise Http404("Facture introuvable")
     fee, fee_vat = fee_for(bill.total_ttc)
     return render(
         request,
@@ -183,10 +185,10 @@ def pay(request: HttpRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_GET
-def contract_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def contract_pdf(request: CustomerRequest, pk: int) -> HttpResponse:
     """The signed contract (registered PDF): kept by the RAK until the fees are paid (seed)."""
     contract = _own_contract(request, pk)
-    if contract.document_id is None or not lifecycle.contracts_downloadable(contract.request):
+    if contract.document is None or not lifecycle.contracts_downloadable(contract.request):
         raise Http404("Contrat non disponible")
     return private_file_response(
         contract.document.file,
@@ -197,7 +199,7 @@ def contract_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 @customer_required
 @require_GET
-def signature_image(request: HttpRequest, pk: int) -> HttpResponse:
+def signature_image(request: CustomerRequest, pk: int) -> HttpResponse:
     """The customer's own drawn signature (private storage)."""
     contract = _own_contract(request, pk)
     if not contract.signature:

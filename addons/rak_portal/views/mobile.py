@@ -141,7 +141,8 @@ def _offline_page_sources() -> list[bytes]:
 
     sources = []
     for name in ("rak_portal/offline.html", "rak_portal/base.html"):
-        sources.append(Path(get_template(name).origin.name).read_bytes())
+        template = get_template(name).template  # type: ignore[attr-defined]  # the Django backend's Template
+        sources.append(Path(template.origin.name).read_bytes())
     for locale_path in settings.LOCALE_PATHS:
         sources.extend(path.read_bytes() for path in sorted(Path(locale_path).glob("*/LC_MESSAGES/django.mo")))
     return sources

@@ -16,7 +16,7 @@ from rak_base.errors import RakError
 from rak_base.notification_kinds import Channel, can_turn_off, customer_categories
 from rak_base.push import push_configured, push_subscription_delete, push_subscription_save, vapid_public_key
 from rak_customer.notification_preferences import customer_notification_matrix, customer_notification_preferences_set
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 
 MAX_BODY = 4096  # a subscription is about 500 bytes
 
@@ -38,7 +38,7 @@ def choices_from_post(data) -> dict[tuple[str, str], bool]:
 
 @customer_required
 @require_http_methods(["GET", "POST"])
-def notification_preferences(request: HttpRequest) -> HttpResponse:
+def notification_preferences(request: CustomerRequest) -> HttpResponse:
     if request.method == "POST":
         customer_notification_preferences_set(
             user=request.user, customer=request.customer, choices=choices_from_post(request.POST), now=clock.now()
@@ -91,7 +91,9 @@ def _push_view(handler):
 @_push_view
 def push_subscribe(request: HttpRequest, data: dict) -> JsonResponse:
     """``{endpoint, keys: {p256dh, auth}}`` from ``PushManager.subscribe()`` → 201."""
-    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+    keys = data.get("keys")
+    if not isinstance(keys, dict):
+        keys = {}
     push_subscription_save(
         user=request.user,
         endpoint=data.get("endpoint"),

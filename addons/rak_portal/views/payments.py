@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -68,7 +69,10 @@ from rak_payment_cmi.paying import (
     selection_compute,
 )
 from rak_portal.payment_forms import AdvanceForm, ConditionsForm, PortalPayForm, QuickPayForm
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 NOTHING_TO_PAY = gettext_lazy("Aucune Facture à payer ou identifiants client inexistant")
 TOO_MANY = gettext_lazy("Trop de tentatives depuis votre connexion. Réessayez dans quelques minutes.")
@@ -213,7 +217,8 @@ def quickpay(request: HttpRequest) -> HttpResponse:
     # « Je ne peux pas lire l'image »: a question written in words instead (rak_portal.captcha_questions)
     question = (request.POST or request.GET).get("verification") == "question"
     form = QuickPayForm(request.POST or None, question=question)
-    notice, status = "", 200
+    notice: StrOrPromise = ""
+    status = 200
     if request.method == "POST":
         # only failed identifications count (a family paying several contracts from one mobile
         # address is never blocked by its successes); a failure over the limit gets « trop de
@@ -332,14 +337,14 @@ def _recap(request, *, customer, ids, email, card_type, masked, back, on_paid) -
 # --- logged in: Payer en ligne --------------------------------------------------------------------------------
 
 
-def _account_email(request: HttpRequest) -> str:
+def _account_email(request: CustomerRequest) -> str:
     return payment_email_default(user=request.user, customer=request.customer)
 
 
 @customer_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def pay_online(request: HttpRequest) -> HttpResponse:
+def pay_online(request: CustomerRequest) -> HttpResponse:
     """« Payer en ligne » (Mes impayés -> Payer en ligne): the same bill list, not masked."""
     state = request.session.get(PORTAL_KEY) or {}
     selected = state.get("selected")
@@ -373,7 +378,7 @@ def pay_online(request: HttpRequest) -> HttpResponse:
 @customer_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def pay_recap(request: HttpRequest) -> HttpResponse:
+def pay_recap(request: CustomerRequest) -> HttpResponse:
     state = request.session.get(PORTAL_KEY)
     if not state:
         return redirect("portal:pay_online")
@@ -395,7 +400,7 @@ def pay_recap(request: HttpRequest) -> HttpResponse:
 @customer_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def advance(request: HttpRequest) -> HttpResponse:
+def advance(request: CustomerRequest) -> HttpResponse:
     """« Alimentation des avances sur consommation »: a dossier billed by advance, an amount,
     then the recap; « Payer » issues the advance invoice and posts to the gateway."""
     dossiers = advance_dossiers(request.customer.pk)
@@ -430,14 +435,14 @@ def advance(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _advance_pay(request: HttpRequest, dossiers) -> HttpResponse:
+def _advance_pay(request: CustomerRequest, dossiers) -> HttpResponse:
     state = request.session.get(ADVANCE_KEY)
     by_number = {d.number: d for d in dossiers}
     if not state or state.get("dossier") not in by_number:
         return redirect("portal:advance")
     conditions = ConditionsForm(request.POST)
     if not conditions.is_valid():
-        messages.error(request, conditions.errors["conditions"][0])
+        messages.error(request, str(conditions.errors["conditions"][0]))
         return redirect("portal:advance")
     try:
         order = advance_order_create(
@@ -534,7 +539,7 @@ def _order_for_receipt(request: HttpRequest, oid: str) -> PaymentOrder:
 def payment_receipt(request: HttpRequest, oid: str) -> HttpResponse:
     """Step 6 « Reçu de paiement »: « Imprimer » and the PDF."""
     order = _order_for_receipt(request, oid)
-    if order.status != PaymentOrder.Status.PAID or order.payment_id is None or order_payment_reversal(order):
+    if order.status != PaymentOrder.Status.PAID or order.payment is None or order_payment_reversal(order):
         return redirect("cmi:order_return", oid=order.oid)  # a reversed payment: « annulé le … »
     context = payment_receipt_context(order.payment)
     context.update({"order": order, "token": receipt_token(order.oid)})
@@ -545,14 +550,14 @@ def payment_receipt(request: HttpRequest, oid: str) -> HttpResponse:
 @require_GET
 def payment_receipt_pdf_view(request: HttpRequest, oid: str) -> HttpResponse:
     order = _order_for_receipt(request, oid)
-    if order.status != PaymentOrder.Status.PAID or order.payment_id is None:
+    if order.status != PaymentOrder.Status.PAID or order.payment is None:  # payment: select_related
         raise Http404("Reçu introuvable")
     try:
         document = payment_receipt_pdf(order.payment, language=get_language())
     except RakError as exc:  # the payment was reversed by staff: its receipt is revoked
         raise Http404(exc.message) from exc
     return private_file_response(
-        document.file, as_attachment=True, download_name=f"recu-{receipt_number(order.payment_id)}.pdf"
+        document.file, as_attachment=True, download_name=f"recu-{receipt_number(order.payment)}.pdf"
     )
 
 

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET
 
 from rak_billing import selectors
 from rak_customer.models import PortalAccount
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 
 
 @customer_required
 @require_GET
-def provisions(request: HttpRequest) -> HttpResponse:
+def provisions(request: CustomerRequest) -> HttpResponse:
     return render(
         request, "rak_portal/bills/provisions.html", {"provisions": selectors.customer_provisions(request.customer.pk)}
     )

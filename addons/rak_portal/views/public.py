@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +19,7 @@ from rak_portal.forms import ContactForm, LoginForm
 from rak_portal.views.customers import request_acting_customer
 
 # Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
-SERVICES = {
+SERVICES: dict[str, dict[str, Any]] = {
     "paiement": {"title": gettext_lazy("Payer mes factures en ligne"), "url_name": "portal:quickpay"},
     "reclamation": {"title": gettext_lazy("Envoyer une réclamation"), "url_name": "portal:complaint_new"},
     "incident": {"title": gettext_lazy("Signaler une fuite ou une coupure"), "url_name": "portal:incident_new"},
@@ -35,9 +37,7 @@ def services_menu() -> list[dict]:
         {
             **service,
             "slug": slug,
-            "href": reverse(
-                service.get("url_name", "portal:service"), **({} if "url_name" in service else {"args": [slug]})
-            ),
+            "href": reverse(service.get("url_name", "portal:service"), args=None if "url_name" in service else [slug]),
         }
         for slug, service in SERVICES.items()
     ]
@@ -73,7 +73,7 @@ def contact_page(request: HttpRequest) -> HttpResponse:
     customer = request_acting_customer(request)
     initial = {}
     if customer is not None:
-        initial = {"name": customer.display_name, "email": request.user.email}
+        initial = {"name": customer.display_name, "email": getattr(request.user, "email", "")}
     return render(request, "rak_portal/contact.html", {"contact_form": ContactForm(initial=initial)})
 
 

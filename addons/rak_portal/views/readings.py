@@ -41,7 +41,7 @@ from rak_billing.readings import (
 from rak_billing.readings.rules import fmt_quantity, unit
 from rak_customer.models import Dossier
 from rak_portal.billing_forms import ContestForm, CorrectionForm, SelfReadingForm
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 
 
 def _render_self_reading(request, *, states, selected=None, form=None, status=200) -> HttpResponse:
@@ -64,7 +64,7 @@ def _render_self_reading(request, *, states, selected=None, form=None, status=20
 
 
 @customer_required
-def self_reading(request: HttpRequest) -> HttpResponse:
+def self_reading(request: CustomerRequest) -> HttpResponse:
     """The customer's dossiers and whether each can be read today."""
     states = self_reading_states(request.customer.pk, timezone.localdate(clock.now()))
     ready = [s for s in states if s.ready]
@@ -88,7 +88,7 @@ def self_reading(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 @require_http_methods(["GET", "POST"])
-def self_reading_dossier(request: HttpRequest, number: str) -> HttpResponse:
+def self_reading_dossier(request: CustomerRequest, number: str) -> HttpResponse:
     dossier = get_object_or_404(
         Dossier.objects.select_related("premises", "meter"), number=number, customer=request.customer
     )
@@ -140,7 +140,7 @@ def _asking_confirmation(form_class, request: HttpRequest, exc: ReadingNeedsConf
 
 @customer_required
 @require_http_methods(["GET", "POST"])
-def correct(request: HttpRequest, pk: int) -> HttpResponse:
+def correct(request: CustomerRequest, pk: int) -> HttpResponse:
     """« Corriger » / « Annuler ce relevé »: the customer's own self-reading while the window is
     open and before it is reviewed or billed (the services check; anyone else's reading is a 404)."""
     reading = get_object_or_404(
@@ -206,7 +206,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @customer_required
-def history(request: HttpRequest) -> HttpResponse:
+def history(request: CustomerRequest) -> HttpResponse:
     """« Historique des relevés »: the last 24 readings of one dossier, with a dossier switch."""
     dossiers = customer_reading_dossiers(request.customer.pk)
     wanted = request.GET.get("dossier")
@@ -232,13 +232,13 @@ def _history_url() -> str:
     return reverse("portal:reading_history")
 
 
-def _own_reading(request: HttpRequest, pk: int) -> MeterReading:
+def _own_reading(request: CustomerRequest, pk: int) -> MeterReading:
     return get_object_or_404(MeterReading.objects.select_related("dossier"), pk=pk, dossier__customer=request.customer)
 
 
 @customer_required
 @require_http_methods(["GET", "POST"])
-def contest(request: HttpRequest, pk: int) -> HttpResponse:
+def contest(request: CustomerRequest, pk: int) -> HttpResponse:
     reading = _own_reading(request, pk)
     if reading.status != MeterReading.Status.HELD:
         messages.error(request, gettext("Ce relevé ne peut plus être contesté."))
@@ -277,12 +277,12 @@ def contest(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @customer_required
-def photo(request: HttpRequest, pk: int) -> HttpResponse:
+def photo(request: CustomerRequest, pk: int) -> HttpResponse:
     """The photo of one of the customer's own readings (never served from the web root)."""
     return private_file_response(_own_reading(request, pk).photo)
 
 
 @customer_required
-def contest_photo(request: HttpRequest, pk: int) -> HttpResponse:
+def contest_photo(request: CustomerRequest, pk: int) -> HttpResponse:
     """The photo the customer joined to a contest."""
     return private_file_response(_own_reading(request, pk).contest_photo)

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -32,7 +32,7 @@ from rak_billing.api import (
     refund_receipt_number,
     refundable_items,
 )
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 from rak_requests.kinds.refund import (
     customer_refund_requests,
     refund_request_check,
@@ -42,11 +42,11 @@ from rak_requests.kinds.refund import (
 from rak_requests.models import ServiceRequest
 
 
-def _page(request: HttpRequest, *, confirm=None, error: str = "", status: int = 200) -> HttpResponse:
+def _page(request: CustomerRequest, *, confirm=None, error: str = "", status: int = 200) -> HttpResponse:
     customer = request.customer
     items = refundable_items(customer)
     requests = customer_refund_requests(customer.pk)
-    open_by_item = {}
+    open_by_item: dict = {}
     for r in requests:
         if r.status in (ServiceRequest.Status.EN_COURS, ServiceRequest.Status.COMPLEMENT_DEMANDE):
             open_by_item.setdefault((r.data or {}).get("item"), r)
@@ -63,7 +63,7 @@ def _page(request: HttpRequest, *, confirm=None, error: str = "", status: int = 
 
 @customer_required
 @require_http_methods(["GET", "POST"])
-def refund_request(request: HttpRequest) -> HttpResponse:
+def refund_request(request: CustomerRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request)
     item = (request.POST.get("item") or "").strip()[:24]
@@ -91,7 +91,7 @@ def refund_request(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 @require_GET
-def my_refunds(request: HttpRequest) -> HttpResponse:
+def my_refunds(request: CustomerRequest) -> HttpResponse:
     customer = request.customer
     requests = customer_refund_requests(customer.pk)
     refunds = list(customer_refunds(customer.pk)[:100])
@@ -111,7 +111,7 @@ def my_refunds(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 @require_GET
-def refund_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+def refund_receipt(request: CustomerRequest, pk: int) -> HttpResponse:
     refund = customer_refund(request.customer.pk, pk)
     if refund is None or refund.receipt is None or refund.receipt.revoked_at is not None:
         raise Http404(_("Reçu introuvable"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.private_files import private_file_response
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 from rak_requests.filing import request_summary
 from rak_requests.models import ServiceRequest
 from rak_requests.quotes import works_bill_payable
@@ -54,7 +54,7 @@ class ComplementAnswerForm(forms.Form):
         return data
 
 
-def _own_request(request: HttpRequest, number: str) -> ServiceRequest:
+def _own_request(request: CustomerRequest, number: str) -> ServiceRequest:
     service_request = customer_request(request.customer.pk, number)
     if service_request is None:
         raise Http404("Demande introuvable")
@@ -63,14 +63,14 @@ def _own_request(request: HttpRequest, number: str) -> ServiceRequest:
 
 @customer_required
 @require_GET
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: CustomerRequest) -> HttpResponse:
     """The customer's requests and, as « Relevé index » rows, their own meter readings."""
     rows = customer_tracking_rows(request.customer.pk)
     return render(request, "rak_portal/requests/list.html", {"rows": rows})
 
 
 def _render_detail(
-    request: HttpRequest, service_request: ServiceRequest, *, form=None, status=200, extra: dict | None = None
+    request: CustomerRequest, service_request: ServiceRequest, *, form=None, status=200, extra: dict | None = None
 ) -> HttpResponse:
     """The request's page; ``extra``: what a type's own block needs back after a refused post
     (the final index form of a termination, with its errors)."""
@@ -91,13 +91,13 @@ def _render_detail(
 
 @customer_required
 @require_GET
-def request_detail_view(request: HttpRequest, number: str) -> HttpResponse:
+def request_detail_view(request: CustomerRequest, number: str) -> HttpResponse:
     return _render_detail(request, _own_request(request, number))
 
 
 @customer_required
 @require_http_methods(["POST"])
-def request_answer(request: HttpRequest, number: str) -> HttpResponse:
+def request_answer(request: CustomerRequest, number: str) -> HttpResponse:
     service_request = _own_request(request, number)
     form = ComplementAnswerForm(request.POST, request.FILES)
     if form.is_valid():
@@ -119,7 +119,7 @@ def request_answer(request: HttpRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_http_methods(["GET", "POST"])
-def request_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
+def request_cancel_view(request: CustomerRequest, number: str) -> HttpResponse:
     """« Annuler la demande »: a confirmation page, then the cancellation."""
     service_request = _own_request(request, number)
     if request.method == "POST":
@@ -138,7 +138,7 @@ def request_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_GET
-def request_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+def request_attachment(request: CustomerRequest, pk: int) -> HttpResponse:
     """One of the customer's own attachments (private storage, access-checked)."""
     attachment = customer_attachment(request.customer.pk, pk)
     if attachment is None:

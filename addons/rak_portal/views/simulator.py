@@ -108,6 +108,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     template = "rak_portal/simulator.html"
+    category_choices = form.fields["category"].choices  # type: ignore[attr-defined]  # a ChoiceField
     base = "rak_portal/private_base.html" if getattr(request.user, "is_customer", False) else "rak_portal/base.html"
     return render(
         request,
@@ -118,7 +119,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
             "shown": _present(result) if result else None,
             "error": error,
             "base_template": base,
-            "category_label": dict(form.fields["category"].choices).get(result.category, "") if result else "",
+            "category_label": dict(category_choices).get(result.category, "") if result else "",
         },
         status=status,
     )

@@ -34,7 +34,7 @@ from rak_payment_cmi.api import fee_for
 from rak_portal.payment_forms import ConditionsForm
 from rak_portal.request_forms import ConfirmForm, ConnectionInfoForm, PersonForm, SubscriptionInfoForm, info_initial
 from rak_portal.throttling import identity_check_allowed, identity_check_refused_message
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 from rak_portal.views.bills import lines_for_display
 from rak_portal.views.payments import _checkout
 from rak_requests.drafts import (
@@ -341,7 +341,7 @@ def request_receipt_pdf(request: HttpRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_GET
-def quotes(request: HttpRequest) -> HttpResponse:
+def quotes(request: CustomerRequest) -> HttpResponse:
     rows = list(
         Quote.objects.filter(request__customer=request.customer)
         .exclude(status=Quote.Status.EN_PREPARATION)
@@ -351,18 +351,20 @@ def quotes(request: HttpRequest) -> HttpResponse:
     )
     today = timezone.localdate(clock.now())
     for quote in rows:
-        quote.history = [e for e in quote.request.events.all() if not e.internal]
-        quote.expired = (
+        # per-row values for the template, set on the instances it lists
+        quote.history = [e for e in quote.request.events.all() if not e.internal]  # type: ignore[attr-defined]
+        quote.expired = (  # type: ignore[attr-defined]
             quote.status == Quote.Status.VALIDE and quote.valid_until is not None and quote.valid_until < today
         )
         bill = quote.request.fee_bill
         # the works invoice the acceptance issued, and « Payer » while it is due
-        quote.works_bill = bill if quote.status == Quote.Status.ACCEPTE and bill and bill.kind == "WORKS" else None
-        quote.works_payable = quote.works_bill is not None and works_bill_payable(quote.request)
+        works_bill = bill if quote.status == Quote.Status.ACCEPTE and bill and bill.kind == "WORKS" else None
+        quote.works_bill = works_bill  # type: ignore[attr-defined]
+        quote.works_payable = works_bill is not None and works_bill_payable(quote.request)  # type: ignore[attr-defined]
     return render(request, "rak_portal/subscription/quotes.html", {"quotes": rows})
 
 
-def _own_quote(request: HttpRequest, pk: int) -> Quote:
+def _own_quote(request: CustomerRequest, pk: int) -> Quote:
     quote = (
         Quote.objects.select_related("document", "request").filter(pk=pk, request__customer=request.customer).first()
     )
@@ -373,7 +375,7 @@ def _own_quote(request: HttpRequest, pk: int) -> Quote:
 
 @customer_required
 @require_GET
-def quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_pdf(request: CustomerRequest, pk: int) -> HttpResponse:
     quote = _own_quote(request, pk)
     if quote.status not in (Quote.Status.VALIDE, Quote.Status.ACCEPTE) or quote.document is None:
         raise Http404("Devis non disponible")
@@ -382,7 +384,7 @@ def quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 @customer_required
 @require_POST
-def quote_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_accept_view(request: CustomerRequest, pk: int) -> HttpResponse:
     quote = _own_quote(request, pk)
     try:
         quote_accept(quote_id=quote.pk, customer=request.customer, now=clock.now(), actor=request.user)
@@ -391,6 +393,8 @@ def quote_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         quote.request.refresh_from_db(fields=["fee_bill"])
         bill = quote.request.fee_bill
+        if bill is None:  # accepting issues the works bill: not reached
+            raise Http404("Facture introuvable")
         messages.success(
             request,
             _(
@@ -409,7 +413,7 @@ def quote_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
 @customer_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def works_pay(request: HttpRequest, number: str) -> HttpResponse:
+def works_pay(request: CustomerRequest, number: str) -> HttpResponse:
     """« Payer les travaux »: the works invoice of an accepted quote, the online-service fee, the
     conditions, then CMI (as for the subscription fees)."""
     service_request = (
@@ -437,6 +441,8 @@ def works_pay(request: HttpRequest, number: str) -> HttpResponse:
             return redirect(back)
         return _checkout(request, order)
     bill = service_request.fee_bill
+    if bill is None:
+        raise Http404("Facture introuvable")
     fee, fee_vat = fee_for(bill.total_ttc)
     return render(
         request,

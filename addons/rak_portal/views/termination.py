@@ -10,9 +10,11 @@ implausible index confirmed with « Je confirme cet index »)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +30,7 @@ from rak_billing.readings import (
     ReadingError,
     ReadingNeedsConfirmation,
 )
-from rak_portal.views.account import customer_required
+from rak_portal.views.account import CustomerRequest, customer_required
 from rak_portal.views.requests import _render_detail
 from rak_requests.models import RequestType, ServiceRequest
 from rak_requests.selectors import customer_request
@@ -57,9 +59,8 @@ class FinalIndexForm(forms.Form):
     def __init__(self, *args, request: ServiceRequest, ask_confirmation: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         pending = termination_pending_dossiers(request)
-        self.fields["dossier"].choices = [
-            (d.number, f"{d.number} — {d.get_service_display()} — {d.meter.number if d.meter_id else ''}")
-            for d in pending
+        cast(forms.ChoiceField, self.fields["dossier"]).choices = [
+            (d.number, f"{d.number} — {d.get_service_display()} — {d.meter.number if d.meter else ''}") for d in pending
         ]
         if len(pending) == 1:
             self.fields["dossier"].initial = pending[0].number
@@ -80,7 +81,7 @@ def final_index_form(service_request: ServiceRequest, *args, **kwargs) -> FinalI
 
 @customer_required
 @require_POST
-def final_index(request: HttpRequest, number: str) -> HttpResponse:
+def final_index(request: CustomerRequest, number: str) -> HttpResponse:
     service_request = customer_request(request.customer.pk, number)
     if service_request is None:
         raise Http404("Demande introuvable")
@@ -104,7 +105,10 @@ def final_index(request: HttpRequest, number: str) -> HttpResponse:
         except UploadRefused as exc:
             form.add_error("photo", exc.message)
         except ReadingNeedsConfirmation as exc:
-            form = final_index_form(service_request, request.POST, request.FILES, ask_confirmation=True)
+            # the same request in the same state: the form is there again, asking for confirmation
+            form = cast(
+                FinalIndexForm, final_index_form(service_request, request.POST, request.FILES, ask_confirmation=True)
+            )
             form.is_valid()
             form.add_error("index", exc.message)
         except (IndexBelowPrevious, InvalidValue) as exc:
