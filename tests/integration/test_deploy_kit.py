@@ -43,8 +43,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import get_commands, load_command_class
 from django.core.servers.basehttp import ThreadedWSGIServer
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.test import Client, override_settings
 from django.test.testcases import QuietWSGIRequestHandler
 from django.urls import reverse
@@ -284,8 +283,9 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         connection = connections["default"]  # the wrapper itself (django.db.connection is a proxy)
         connection.inc_thread_sharing()
-        request_started.disconnect(close_old_connections)
-        request_finished.disconnect(close_old_connections)
+        # the end of a request must not close it (as Django's test client does, but for every
+        # thread: the signals are connected again by any test-client request meanwhile)
+        connection.close_if_unusable_or_obsolete = lambda: None
         server = SharedConnectionServer(
             ("127.0.0.1", 0),
             QuietWSGIRequestHandler,
@@ -311,8 +311,7 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker):
         finally:
             server.shutdown()
             server.server_close()
-            request_started.connect(close_old_connections)
-            request_finished.connect(close_old_connections)
+            del connection.close_if_unusable_or_obsolete
             connection.dec_thread_sharing()
             overrides.disable()
 
@@ -482,9 +481,9 @@ def test_a_body_over_the_apps_limit_is_refused_by_nginx_before_it_is_read(stack,
 
 
 def test_the_app_renders_nginxs_413_in_the_visitors_language(client, db):
-    response = client.get("/espace/", HTTP_X_RAK_BODY_TOO_LARGE="1", HTTP_COOKIE="rak_language=en")
+    response = client.get("/espace/", HTTP_X_RAK_BODY_TOO_LARGE="1", HTTP_COOKIE="rak_language=en", secure=True)
     assert response.status_code == 413 and response.headers["Content-Language"] == "en"
-    api = client.get("/api/v1/bills/", HTTP_X_RAK_BODY_TOO_LARGE="1")
+    api = client.get("/api/v1/bills/", HTTP_X_RAK_BODY_TOO_LARGE="1", secure=True)
     assert api.status_code == 413 and api.json()["code"] == "too_large"
 
 
