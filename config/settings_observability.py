@@ -89,7 +89,9 @@ def sentry_before_send(event: Any, hint: Any = None) -> Any:
         if isinstance(request.get("url"), str):
             request["url"] = mask_text(request["url"])
         request.pop("env", None)  # REMOTE_ADDR, SERVER_NAME
-    for key in ("extra", "breadcrumbs", "logentry", "contexts", "tags"):
+    # spans (transactions, traces_sample_rate > 0): an outgoing call's URL and query (the SMS gateway:
+    # phone and code), a query's text
+    for key in ("extra", "breadcrumbs", "logentry", "contexts", "tags", "spans"):
         if key in event:
             event[key] = mask_value(event[key])
     if isinstance(event.get("message"), str):

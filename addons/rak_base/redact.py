@@ -4,8 +4,10 @@ One masker, used by the logging filter of every handler (``PersonalDataFilter``,
 config/settings_observability.py), by the JSON and plain formatters (tracebacks) and by Sentry's
 ``before_send`` (request bodies, cookies, headers, query strings):
 
-- Moroccan phone numbers (+212 6…, 00212…, 2126…, 06…/07…/05…, with or without spaces, dots,
-  dashes, URL-encoded ``%2B212``) keep their prefix and last 2 digits: ``+212*******78``;
+- Moroccan phone numbers (+212 6…, 00212…, 2126…, 06…/07…/05…, 6…/7…/5… without the trunk 0, with
+  or without spaces, dots, dashes, URL-encoded ``%2B212``, in ASCII or Arabic-Indic digits) keep
+  their prefix and last 2 digits: ``+212*******78``;
+- payment card numbers (13-19 digits passing the Luhn check) keep their last 4 digits;
 - e-mail addresses keep their first letter and their domain: ``a***@example.ma``;
 - one-time codes after « code », « OTP », « PIN », « رمز » (4 to 8 digits): ``code ******``;
 - a ``username: …`` (django-axes' failed-login lines) keeps its first two characters;
@@ -83,16 +85,31 @@ SECRET_KEYS = frozenset(
     }
 )
 
+# a digit as typed: ASCII, Arabic-Indic (٠-٩) or Extended Arabic-Indic (۰-۹) — phonenumbers, hence
+# the portal's forms, accept all three
+_D0, _D1, _D2 = "[0٠۰]", "[1١۱]", "[2٢۲]"
+_D5_7 = "[5-7٥-٧۵-۷]"
 _PHONE = re.compile(
     r"(?<![\d])"
-    r"(?P<prefix>(?:\+|%2[bB]|00)212[\s.\-]?(?:\(0\)[\s.\-]?)?|212|0)"
-    r"(?P<number>[5-7](?:[\s.\-]?\d){8})"
+    rf"(?P<prefix>(?:\+|%2[bB]|{_D0}{_D0}){_D2}{_D1}{_D2}[\s.\-]?(?:\({_D0}\)[\s.\-]?)?|{_D2}{_D1}{_D2}|{_D0})"
+    rf"(?P<number>{_D5_7}(?:[\s.\-]?\d){{8}})"
     r"(?![\d])"
 )
+# the national number without its trunk « 0 » (``6 12 34 56 78``, accepted by phone_normalize): not
+# inside a word, a hex id or a decimal amount
+_BARE_PHONE = re.compile(rf"(?<![\w.,\-])(?P<prefix>)(?P<number>{_D5_7}(?:[\s.\-]?\d){{8}})(?![\w\-]|[.,]\d)")
+# a payment card number (13 to 19 digits, first 2-6 — card networks —, spaces or dashes between
+# groups) that passes the Luhn check
+_CARD = re.compile(r"(?<![\w.,\-])[2-6](?:[ \-]?\d){12,18}(?![\w\-]|[.,]\d)")
 _EMAIL = re.compile(
     r"(?P<first>[A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]*(?:@|%40)(?P<domain>[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)"
 )
-_CODE = re.compile(r"(?i)(?P<word>\b(?:code|otp|pin)\b|رمز)(?P<between>[^\d\n]{0,40}?)(?P<digits>(?<!\d)\d{4,8})(?!\d)")
+_CODE = re.compile(
+    # otp_code= too (« _ » is no boundary); رمز URL-encoded too (an SMS gateway called with GET)
+    r"(?i)(?P<word>(?<![^\W_])(?:code|otp|pin)(?![^\W_])|رمز|%D8%B1%D9%85%D8%B2)"
+    r"(?P<between>(?:%[0-9A-Fa-f]{2}|[^\d\n]){0,80}?)"  # « code+%3A+ » in a URL's query too
+    r"(?P<digits>(?<!\d)\d{4,8})(?!\d)"
+)
 _SECRET_PAIR = re.compile(  # i18n: not for customers (a pattern)
     r"(?i)(?P<key>[\"']?\b(?:"
     r"password\d?|passwd|pwd|mot[ _]de[ _]passe|secret(?:_key)?|(?:access_|refresh_|api_|csrf|csrfmiddleware)?token|"
@@ -112,6 +129,29 @@ def _phone(match: re.Match[str]) -> str:
     return f"{prefix}{'*' * (len(digits) - 2)}{digits[-2:]}"
 
 
+def _luhn(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _card(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text)
+    if not _luhn(digits):
+        return text
+    keep = 0
+    for index in range(len(text) - 1, -1, -1):  # the last four digits, with their separators
+        keep += text[index].isdigit()
+        if keep == 4:
+            return re.sub(r"\d", "*", text[:index]) + text[index:]
+    return text
+
+
 def mask_text(text: str) -> str:
     """``text`` with phones, e-mails, codes and secret ``key=value`` pairs masked."""
     if not text:
@@ -120,6 +160,8 @@ def mask_text(text: str) -> str:
     text = _USERNAME.sub(lambda m: f"{m.group('key')}{m.group('value')[:2]}***", text)
     text = _EMAIL.sub(lambda m: f"{m.group('first')}***@{m.group('domain')}", text)
     text = _PHONE.sub(_phone, text)
+    text = _BARE_PHONE.sub(_phone, text)
+    text = _CARD.sub(_card, text)
     return _CODE.sub(lambda m: f"{m.group('word')}{m.group('between')}{'*' * len(m.group('digits'))}", text)
 
 

@@ -27,7 +27,7 @@ from rak_base.redact import mask_text
 logger = logging.getLogger("rak.request")
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("rak_request_id", default="")
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,64}$")
+_VALID_ID = re.compile(r"[A-Za-z0-9._:\-]{8,64}")
 HEADER = "X-Request-ID"
 
 
@@ -42,7 +42,8 @@ class RequestIdFilter(logging.Filter):
 
 def request_id_from(request) -> str:
     given = request.META.get("HTTP_X_REQUEST_ID", "")
-    return given if _VALID_ID.match(given) else uuid.uuid4().hex
+    # fullmatch: « $ » also matches before a final newline, and a newline in the echoed header is a 500
+    return given if _VALID_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def _user_id(request) -> int | None:

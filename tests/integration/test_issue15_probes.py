@@ -1,0 +1,110 @@
+"""Issue 15 probes (helper « probe »): the production surfaces tried as an attacker and a careful
+reviewer would.
+
+- Log masking (``rak_base.redact``) let through: a phone typed in Arabic-Indic digits (the
+  portal's forms accept them: ``phonenumbers`` reads them), a mobile written without its trunk
+  « 0 » (``6 12 34 56 78``, which ``phone_normalize`` accepts too), an OTP in ``otp_code=123456``
+  (the underscore defeated the word boundary) and a card number in free text.
+- ``X-Request-ID: abcdefgh\\n`` passed the « plain token » check (``$`` matches before a final
+  newline) and the response then failed on the header: a 500 instead of an id of ours.
+- Sentry's transactions (``traces_sample_rate`` > 0): the spans' descriptions and data (an
+  outgoing SMS gateway call's URL and query: the phone and the code) were sent as they were.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote_plus
+
+import pytest
+
+from config.settings_observability import sentry_before_send
+from rak_base.redact import mask_text
+
+pytestmark = pytest.mark.django_db
+
+PHONE_DIGITS = "612345678"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tel ٠٦١٢٣٤٥٦٧٨ ok",  # Arabic-Indic digits
+        "tel ۰۶۱۲۳۴۵۶۷۸ ok",  # Extended Arabic-Indic (Persian/Urdu keyboards)
+        "tel +٢١٢٦١٢٣٤٥٦٧٨ ok",
+        "tel ٠٦ ١٢ ٣٤ ٥٦ ٧٨ ok",
+        "tel 612345678 ok",  # the national number without its trunk 0
+        "tel 6 12 34 56 78 ok",
+        "phone=612345678&page=2",
+        "Key (phone)=(6.12.34.56.78) already exists.",
+    ],
+)
+def test_phone_in_arabic_indic_digits_or_without_trunk_zero_is_masked(text):
+    masked = mask_text(text)
+    digits = "".join(str(int(ch)) for ch in masked if ch.isdigit())
+    assert PHONE_DIGITS not in digits and "1234" not in digits, masked
+    assert masked.endswith(text[-3:]) and masked[:3] == text[:3]
+
+
+def test_nine_digit_amounts_references_and_hex_ids_are_left_alone():
+    for text in (
+        "facture RAK-2026-000123 du 05/12/2026, 1 234,50 DH",
+        "total 612345678,50 DH",
+        "rid=3fa612345678e0b1",
+        "dossier D512345678X",
+        "lot 412345678",
+    ):
+        assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "otp_code=482913",
+        "verification_code=482913",
+        "pin_code: 482913",
+        '{"otp_code": "482913"}',
+        "POST /api/v1/auth/verify otp=482913&phone_id=7",
+        # an SMS gateway called with GET: the message URL-encoded in the query
+        "GET /send?to=x&text=" + quote_plus("RAK : votre code de confirmation est 482913. Il est valable"),
+        "GET /send?to=x&text=" + quote_plus("RAK: رمز التأكيد الخاص بك هو 482913. صالح لمدة 5 دقائق"),
+    ],
+)
+def test_otp_code_in_a_key_value_pair_is_masked(text):
+    assert "482913" not in mask_text(text), mask_text(text)
+
+
+def test_card_number_in_free_text_is_masked_keeping_the_last_four():
+    masked = mask_text("CMI refused card 4111 1111 1111 1111 for oid 12345")
+    assert "4111 1111 1111 1111" not in masked and "41111111" not in masked.replace(" ", "")
+    assert masked.endswith("1111 for oid 12345")
+    assert "4000-0000-0000-0002" not in mask_text("carte 4000-0000-0000-0002 refusée")
+    # not a card (Luhn check fails, or no card network starts with 1): long references stay readable
+    assert mask_text("référence 4111111111111112") == "référence 4111111111111112"
+    assert mask_text("at 1733412345678 ms") == "at 1733412345678 ms"
+
+
+def test_request_id_ending_in_a_newline_is_replaced_not_a_500(client):
+    response = client.get("/", HTTP_X_REQUEST_ID="abcdefgh\n")
+    assert response.status_code in (200, 302)
+    assert "\n" not in response["X-Request-ID"] and len(response["X-Request-ID"]) == 32
+    response = client.get("/", HTTP_X_REQUEST_ID="abcdefgh\r\nSet-Cookie: x=1")
+    assert response.status_code in (200, 302) and "x" not in response.cookies
+
+
+def test_sentry_transaction_spans_are_scrubbed():
+    url = "https://sms.example.ma/send?to=%2B212612345678&text=Votre+code+RAK+%3A+482913"
+    event = {
+        "type": "transaction",
+        "transaction": "portal:verify",
+        "spans": [
+            {
+                "op": "http.client",
+                "description": f"GET {url}",
+                "data": {"url": url, "http.query": "to=%2B212612345678&text=Votre code RAK : 482913"},
+            },
+            {"op": "db", "description": "SELECT 1 WHERE phone = '0612345678'", "data": {"db.system": "postgresql"}},
+        ],
+    }
+    scrubbed = str(sentry_before_send(event, {}))
+    assert PHONE_DIGITS not in scrubbed and "482913" not in scrubbed, scrubbed
+    assert "portal:verify" in scrubbed and "postgresql" in scrubbed
