@@ -16,6 +16,7 @@ from __future__ import annotations
 from urllib.parse import quote_plus
 
 import pytest
+from django.urls import reverse
 
 from config.settings_observability import sentry_before_send
 from rak_base.redact import mask_text
@@ -108,3 +109,55 @@ def test_sentry_transaction_spans_are_scrubbed():
     scrubbed = str(sentry_before_send(event, {}))
     assert PHONE_DIGITS not in scrubbed and "482913" not in scrubbed, scrubbed
     assert "portal:verify" in scrubbed and "postgresql" in scrubbed
+
+
+# --- [redis] sessions = cache with Redis down ----------------------------------------------------
+
+DEAD_REDIS_URL = "redis://127.0.0.1:8299/12"  # the probe's port range: nothing listens there
+
+
+def cache_sessions(settings, location: str) -> None:
+    from config.settings_scaleout import SESSION_ENGINES
+
+    settings.REDIS_URL = ""  # the throttles in PostgreSQL: only the sessions' Redis is tried
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "rak_base.redis_cache.ResilientRedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": "probe",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    settings.SESSION_ENGINE = SESSION_ENGINES["cache"]
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "rak_base.throttle.ThrottleUnavailableMiddleware"]
+
+
+def test_cache_sessions_with_redis_up_log_in_and_out(client, settings):
+    from tests.factories import TEST_PASSWORD, customer_with_account
+
+    customer, _user = customer_with_account(phone="+212612000078")
+    cache_sessions(settings, "redis://127.0.0.1:6379/12")
+    response = client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    client.post(reverse("portal:logout"))
+    assert client.get(reverse("portal:dashboard")).status_code == 302
+
+
+def test_cache_sessions_with_redis_down_refuse_a_login_at_once(client, settings, caplog):
+    """Django's cache session store tries 10,000 new keys when the cache's ``add`` fails — with the
+    resilient cache (a dead Redis answers « not added ») every try fails: measured 12.9 s and 20,000
+    warning lines with their traceback for one login, then a 500 (a Redis that does not answer at
+    all: 0.5 s timeouts, hours). Now a few tries, then the French 503."""
+    from tests.factories import TEST_PASSWORD, customer_with_account
+
+    customer, _user = customer_with_account(phone="+212612000077")
+    cache_sessions(settings, DEAD_REDIS_URL)
+    with caplog.at_level("WARNING", logger="rak_base.redis_cache"):
+        response = client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
+    assert response.status_code == 503, response.status_code
+    assert "momentanément indisponible" in response.content.decode()
+    unavailable = [r for r in caplog.records if r.name == "rak_base.redis_cache"]
+    assert 0 < len(unavailable) <= 10, len(unavailable)
+    assert settings.SESSION_COOKIE_NAME not in response.cookies

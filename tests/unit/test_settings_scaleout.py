@@ -48,7 +48,7 @@ def test_redis_cache_sessions_throttles(monkeypatch):
     assert namespace["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
     assert namespace["MIDDLEWARE"][-1] == "rak_base.throttle.ThrottleUnavailableMiddleware"
     only_cache = applied({"RAK_REDIS_URL": "redis://10.0.0.5:6379/1", "RAK_REDIS_SESSIONS": "cache"})
-    assert only_cache["SESSION_ENGINE"] == "django.contrib.sessions.backends.cache"
+    assert only_cache["SESSION_ENGINE"] == "rak_base.redis_sessions"
 
 
 def test_s3_storage_and_its_production_check():
