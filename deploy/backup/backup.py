@@ -154,12 +154,18 @@ def tool_command(url: str) -> tuple[str, dict[str, str]]:
     PGPASSWORD, not on a command line that every user of the machine can read (ps)."""
     parts = urlsplit(url)
     env = dict(os.environ)
-    if parts.password is None:
+    # libpq also reads ?password=… in the query: out of the command line too
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    in_query = [value for key, value in pairs if key.lower() == "password"]
+    query = urlencode([(key, value) for key, value in pairs if key.lower() != "password"]) if in_query else parts.query
+    if parts.password is None and not in_query:
         return url, env
-    env["PGPASSWORD"] = unquote(parts.password)
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
-    return urlunsplit((parts.scheme, f"{user}@{netloc}", parts.path, parts.query, "")), env
+    env["PGPASSWORD"] = unquote(parts.password) if parts.password is not None else in_query[-1]
+    netloc = parts.netloc
+    if parts.password is not None:
+        user = netloc.rsplit("@", 1)[0].split(":", 1)[0]
+        netloc = f"{user}@{netloc.rsplit('@', 1)[1]}"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, "")), env
 
 
 def database_name(url: str) -> str:

@@ -161,3 +161,20 @@ def test_cache_sessions_with_redis_down_refuse_a_login_at_once(client, settings,
     unavailable = [r for r in caplog.records if r.name == "rak_base.redis_cache"]
     assert 0 < len(unavailable) <= 10, len(unavailable)
     assert settings.SESSION_COOKIE_NAME not in response.cookies
+
+
+# --- backups: the database password never on a command line --------------------------------------
+
+
+def test_backup_tools_get_a_password_given_in_the_urls_query_through_the_environment():
+    """libpq reads ``?password=…`` as well as ``user:password@``: the first stayed on pg_dump's
+    command line, readable by every user of the machine (ps)."""
+    from tests.integration.test_backup_restore import backup_module as module
+
+    url, env = module.tool_command("postgresql://rak@db.local:5432/rak?sslmode=require&password=S3cr%26t")
+    assert "S3cr" not in url and env["PGPASSWORD"] == "S3cr&t"
+    assert url == "postgresql://rak@db.local:5432/rak?sslmode=require"
+    url, env = module.tool_command("postgresql://rak:p%40ss@db.local/rak")
+    assert url == "postgresql://rak@db.local/rak" and env["PGPASSWORD"] == "p@ss"
+    url, env = module.tool_command("postgresql://rak@db.local/rak")
+    assert url == "postgresql://rak@db.local/rak"
