@@ -18,6 +18,8 @@ socket (it opens no TCP port, so it can never be the machine's shared server on 
       chunk is committed and the next one is being written, then restarted; the run must complete
       by itself; checks: one bill per dossier and period, bills + skipped = dossiers to bill, one
       ledger debit per bill and Σ debits = Σ bills, the year's numbers gap-free and unique;
+   a2. (not in the default set) the same run, the worker killed once the run is DONE, during its
+      finalisation (credits, « facture disponible » notices); the notices must be queued by themselves;
    b. **kill -9 of the worker during outbox delivery**: ``--sms`` SMS queued (``message_queue_bulk``),
       the worker killed when about a third reached the operator, restarted; every message SENT,
       every reference delivered to the handset once; copies the operator got twice counted;
@@ -192,7 +194,9 @@ def outbox_counts(ids) -> Counter:
 # --- scenario a: kill -9 during a billing run ---------------------------------------------------------
 
 
-def scenario_billing(ctx) -> dict:
+def scenario_billing(ctx, *, during: str = "chunk") -> dict:
+    """``during`` = "chunk": killed half a second into the second chunk; "finalize": killed once the
+    run is DONE, while its finalisation (credits, « facture disponible » notices) runs."""
     from django.db.models import Count, Sum
 
     from rak_base.models import Message
@@ -205,30 +209,46 @@ def scenario_billing(ctx) -> dict:
     issue = (period.replace(day=28) + datetime.timedelta(days=6)).replace(day=2)
     run = billing_run_create(period_start=period, issue_date=issue, due_date=issue + datetime.timedelta(days=15))
     log(f"a: run {run.pk} for {period:%m/%Y} queued for the worker")
-    first = wait_for(lambda: BillingRun.objects.get(pk=run.pk).bills_created > 0, timeout=300, every=0.05)
-    assert first, "the worker never committed a chunk"
-    time.sleep(random.uniform(0.3, 0.8))  # noqa: S311 - inside the next chunk
+    if during == "finalize":
+        done_first = wait_for(
+            lambda: BillingRun.objects.get(pk=run.pk).status == BillingRun.Status.DONE, timeout=600, every=0.02
+        )
+        assert done_first, "the run never finished"
+        time.sleep(0.3)  # inside the finalisation task
+    else:
+        first = wait_for(lambda: BillingRun.objects.get(pk=run.pk).bills_created > 0, timeout=300, every=0.05)
+        assert first, "the worker never committed a chunk"
+        time.sleep(random.uniform(0.3, 0.8))  # noqa: S311 - inside the next chunk
     ctx.procs.kill_worker()
+    notices_at_kill = Message.objects.filter(kind=notification_kind(run.pk)).count()
     killed_at = time.monotonic()
     at_kill = BillingRun.objects.get(pk=run.pk)
     phase = "finalisation" if at_kill.status == BillingRun.Status.DONE else "chunk"
-    log(f"a: worker killed during a {phase}: {at_kill.bills_created} bills committed, status {at_kill.status}")
+    log(
+        f"a: worker killed during a {phase}: {at_kill.bills_created} bills committed, status {at_kill.status}, "
+        f"{notices_at_kill} notices queued"
+    )
     time.sleep(1)
     ctx.procs.start_worker()
     restarted_at = time.monotonic()
 
     def progressed():
+        if phase == "finalisation":
+            return Message.objects.filter(kind=notification_kind(run.pk)).exists()
         current = BillingRun.objects.get(pk=run.pk)
         return current.status == BillingRun.Status.DONE or current.bills_created > at_kill.bills_created
 
     resumed_by_itself = bool(wait_for(progressed, timeout=ctx.args.resume_timeout, every=0.5))
     resumed_after = time.monotonic() - restarted_at
-    if not resumed_by_itself:
+    if not resumed_by_itself and phase == "chunk":
         log(f"a: NOT resumed {ctx.args.resume_timeout:.0f} s after the restart: « Reprendre » (billing_run_resume)")
         billing_run_resume(run=BillingRun.objects.get(pk=run.pk))
     done = wait_for(lambda: BillingRun.objects.get(pk=run.pk).status == BillingRun.Status.DONE, timeout=600)
     completed_after = time.monotonic() - restarted_at
-    notified = wait_for(lambda: Message.objects.filter(kind=notification_kind(run.pk)).exists(), timeout=120)
+    notified = wait_for(
+        lambda: Message.objects.filter(kind=notification_kind(run.pk)).exists(),
+        timeout=120 if phase == "chunk" else 1,
+    )
     run.refresh_from_db()
 
     bills = Bill.objects.filter(kind=Bill.Kind.CONSUMPTION, period_start=period)
@@ -260,14 +280,18 @@ def scenario_billing(ctx) -> dict:
         "bills notified": bool(notified),
     }
     return {
-        "scenario": "a. kill -9 of the worker during a billing run",
+        "scenario": "a. kill -9 of the worker during a billing run"
+        + (" (its finalisation)" if during == "finalize" else ""),
         "done": (
             f"run of {period:%m/%Y}, {run.dossiers_total:,} dossiers in chunks of 5,000; killed during a {phase} "
-            f"({at_kill.bills_created:,} bills committed); worker restarted 1 s later"
+            f"({at_kill.bills_created:,} bills committed, {notices_at_kill:,} notices queued); "
+            "worker restarted 1 s later"
         ),
         "recovery": (
             f"resumed {resumed_after:.0f} s after the restart, done after {completed_after:.0f} s"
             if resumed_by_itself
+            else f"no notice queued {ctx.args.resume_timeout:.0f} s after the restart: customers never told"
+            if phase == "finalisation"
             else f"not resumed by itself within {ctx.args.resume_timeout:.0f} s; done {completed_after:.0f} s "
             "after the restart once « Reprendre » was pressed"
         ),
@@ -641,7 +665,7 @@ def record(rows: list[str]) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenarios", default="a,b,d,c", help="among a, b, c, d (default a,b,d,c)")
+    parser.add_argument("--scenarios", default="a,b,d,c", help="among a, a2, b, c, d (default a,b,d,c)")
     parser.add_argument("--customers", type=int, default=6000)
     parser.add_argument("--sms", type=int, default=2000, help="b: SMS queued before the kill")
     parser.add_argument("--gateway-sms", type=int, default=300, help="d: SMS queued while the gateway fails")
@@ -735,6 +759,8 @@ def main() -> int:
         for name in scenarios:
             if name == "a":
                 results.append(scenario_billing(ctx))
+            elif name == "a2":
+                results.append(scenario_billing(ctx, during="finalize"))
             elif name == "b":
                 results.append(scenario_outbox(ctx))
             elif name == "d":

@@ -207,6 +207,44 @@ def billing_runs_recover(*, now: datetime.datetime) -> int:
             _enqueue_chunk(run_id)
             recovered += 1
             logger.warning("billing run %s: its chain of chunks had stopped (worker killed?), queued again", run_id)
+    return recovered + _finalizations_recover(now=now)
+
+
+FINALIZE_STALE = datetime.timedelta(minutes=10)  # a finalisation task RUNNING longer is taken as dead
+FINALIZE_WINDOW = datetime.timedelta(days=2)  # runs finished since: older ones are left to a person
+
+
+def _finalizations_recover(*, now: datetime.datetime) -> int:
+    """Queue again the finalisation of a run the worker drove and finished whose finalisation task
+    died (worker killed while applying credits or queueing the notices: the notices' transaction
+    rolled back, the task row stays RUNNING, customers were never told their bill is available). A
+    run is taken when it finished within ``FINALIZE_WINDOW``, has no notice queued, and no
+    finalisation task waiting, succeeded (a run with nobody to notify is finalised once) or running
+    for less than ``FINALIZE_STALE``. The finalisation is idempotent and its notices are queued
+    under a lock per run (``billing_run_notify``), so a slow live one racing this never notifies
+    twice. Returns the number of runs queued."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from rak_base.models import Message
+    from rak_billing.notifications import notification_kind
+    from rak_billing.tasks import billing_run_chunk_task, billing_run_finalize_task
+
+    recovered = 0
+    finished = BillingRun.objects.filter(status=BillingRun.Status.DONE, finished_at__gte=now - FINALIZE_WINDOW)
+    for run_id in finished.values_list("pk", flat=True):
+        driven = DBTaskResult.objects.filter(task_path=billing_run_chunk_task.module_path, args_kwargs__args=[run_id])
+        if not driven.exists() or Message.objects.filter(kind=notification_kind(run_id)).exists():
+            continue
+        finalize = DBTaskResult.objects.filter(
+            task_path=billing_run_finalize_task.module_path, args_kwargs__args=[run_id]
+        )
+        alive = finalize.filter(status=TaskResultStatus.RUNNING, started_at__gt=now - FINALIZE_STALE)
+        if finalize.filter(status__in=(TaskResultStatus.READY, TaskResultStatus.SUCCESSFUL)).exists() or alive.exists():
+            continue
+        _enqueue_finalize(run_id)
+        recovered += 1
+        logger.warning("billing run %s: its finalisation died (worker killed?), queued again", run_id)
     return recovered
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from types import SimpleNamespace
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
@@ -113,9 +113,14 @@ def billing_run_finalize(*, run_id: int, notify: bool = True) -> int:
     return billing_run_notify(run=run) if notify else 0
 
 
+NOTIFY_LOCK = 7303  # advisory lock class, key = run id: two finalisations of a run notify one after the other
+
+
 @transaction.atomic
 def billing_run_notify(*, run: BillingRun) -> int:
     kind = notification_kind(run.pk)
+    with connection.cursor() as cursor:  # a re-queued finalisation racing a slow one: the second sees the first's
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [NOTIFY_LOCK, run.pk])
     if Message.objects.filter(kind=kind).exists():
         return 0
     phone = Contact.objects.filter(customer_id=OuterRef("customer_id"), kind=Contact.Kind.PHONE, is_sms=True)

@@ -136,3 +136,64 @@ def test_a_run_billed_in_process_is_not_taken_over_by_the_worker():
     )
     assert billing_runs_recover(now=clock.now()) == 0
     assert not chunk_tasks(run).exists()
+
+
+# --- the finalisation: « votre facture est disponible » ----------------------------------------------
+
+
+def finalize_tasks(run: BillingRun):
+    from rak_billing.tasks import billing_run_finalize_task
+
+    return DBTaskResult.objects.filter(task_path=billing_run_finalize_task.module_path, args_kwargs__args=[run.pk])
+
+
+def finished_by_the_worker_then_killed_in_its_finalisation(run: BillingRun, *, minutes_ago: int) -> None:
+    """Every chunk billed by a worker (the task rows say so), then the finalisation task claimed by a
+    worker killed before its notices were committed: RUNNING for ever, no notice."""
+    while chunk_tasks(run).filter(status=TaskResultStatus.READY).exists():
+        task = chunk_tasks(run).filter(status=TaskResultStatus.READY).first()
+        billing_run_chunk_task.call(run.pk)
+        DBTaskResult.objects.filter(pk=task.pk).update(status=TaskResultStatus.SUCCESSFUL)
+    run.refresh_from_db()
+    assert run.status == BillingRun.Status.DONE
+    finalize_tasks(run).update(
+        status=TaskResultStatus.RUNNING,
+        started_at=clock.now() - datetime.timedelta(minutes=minutes_ago),
+        worker_ids=["killed-worker"],
+    )
+
+
+def test_a_finalisation_killed_by_a_worker_crash_is_queued_again_and_customers_are_told(run_worker, monkeypatch):
+    from rak_base.models import Message
+    from rak_billing.billing import billing_runs_recover
+    from rak_billing.notifications import notification_kind
+    from tests.factories import PhoneFactory
+
+    monkeypatch.setattr(billing, "CHUNK_SIZE", 2)
+    dossiers = billable(3)
+    for number, dossier in enumerate(dossiers):
+        PhoneFactory(customer=dossier.customer, value=f"+21266100{number:04d}")
+    run = queued_run()
+    finished_by_the_worker_then_killed_in_its_finalisation(run, minutes_ago=1)
+    notices = Message.objects.filter(kind=notification_kind(run.pk))
+
+    assert billing_runs_recover(now=clock.now()) == 0  # a finalisation started a minute ago may be alive
+    finalize_tasks(run).update(started_at=clock.now() - datetime.timedelta(minutes=20))
+    assert billing_runs_recover(now=clock.now()) == 1  # before: never queued again, nobody told
+    assert billing_runs_recover(now=clock.now()) == 0  # it waits for a worker now
+    run_worker()
+    assert notices.filter(channel=Message.Channel.SMS).count() == 3
+    assert billing_runs_recover(now=clock.now()) == 0  # notified: done with it
+
+
+def test_a_finalisation_that_succeeded_with_nobody_to_notify_is_not_run_again(run_worker, monkeypatch):
+    from rak_billing.billing import billing_runs_recover
+
+    monkeypatch.setattr(billing, "CHUNK_SIZE", 2)
+    billable(1)  # no phone, no e-mail, no portal account: no notice
+    run = queued_run()
+    run_worker()
+    run.refresh_from_db()
+    assert run.status == BillingRun.Status.DONE
+    assert finalize_tasks(run).filter(status=TaskResultStatus.SUCCESSFUL).count() == 1
+    assert billing_runs_recover(now=clock.now()) == 0
