@@ -238,6 +238,11 @@ DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60, conn_hea
 # the allocations per bill made it JIT-compile « Mes impayés » (unpaid_bills: 4.5 ms without JIT,
 # 210–290 ms with it; measured on the bench database, issue 14). Reports read small aggregates.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# A server that accepts the connection and never answers (hung PostgreSQL or pooler, packets dropped
+# after the handshake): an OperationalError after 5 s instead of a thread held forever — libpq
+# waits without limit, and statement_timeout (/health/ready's too) only starts once connected.
+# DATABASE_URL's own ?connect_timeout= wins.
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 
 INSTALLED_APPS = [
     "unfold",

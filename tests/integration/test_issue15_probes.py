@@ -178,3 +178,49 @@ def test_backup_tools_get_a_password_given_in_the_urls_query_through_the_environ
     assert url == "postgresql://rak@db.local/rak" and env["PGPASSWORD"] == "p@ss"
     url, env = module.tool_command("postgresql://rak@db.local/rak")
     assert url == "postgresql://rak@db.local/rak"
+
+
+# --- a database server that accepts and never answers ---------------------------------------------
+
+SILENT_PORT = 8290  # the probe's range (8280-8299)
+
+
+def test_a_silent_database_server_is_an_error_not_a_hung_thread(settings):
+    """statement_timeout bounds a query, not the connection: a server that accepts the TCP connection
+    and never answers (a hung PostgreSQL or pooler, packets dropped after the handshake) held the
+    connecting thread — /health/ready's, a page's — forever (libpq waits without connect_timeout).
+    The connection settings of DATABASES["default"] now give up with an OperationalError."""
+    import socket
+    import threading
+
+    from django.db import OperationalError
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", SILENT_PORT))
+    server.listen(4)
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True).start()
+    silent = {**settings.DATABASES["default"], "HOST": "127.0.0.1", "PORT": SILENT_PORT, "CONN_MAX_AGE": 0}
+    outcome: list[BaseException] = []
+
+    def connect():
+        wrapper = DatabaseWrapper(silent, alias="silent")
+        try:
+            wrapper.ensure_connection()
+        except BaseException as exc:  # noqa: BLE001 - what the thread ends with is the assertion
+            outcome.append(exc)
+        finally:
+            wrapper.close()
+
+    thread = threading.Thread(target=connect, daemon=True)
+    try:
+        thread.start()
+        thread.join(60)  # generous (a loaded machine): without a connect timeout it never ends
+        assert not thread.is_alive(), "still connecting to a server that never answers"
+        assert outcome and isinstance(outcome[0], OperationalError)
+    finally:
+        for conn in accepted:
+            conn.close()
+        server.close()
