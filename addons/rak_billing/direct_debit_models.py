@@ -16,6 +16,8 @@ services are in ``rak_billing.direct_debit``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -23,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rak_base.money import money_format
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 
 
 class Mandate(models.Model):

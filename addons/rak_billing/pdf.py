@@ -187,7 +187,9 @@ def bill_billed_period(bill: Bill) -> BilledPeriod | None:
     )
     if previous is not None and previous.current_index is not None:
         start = (
-            previous.reading.reading_date if previous.reading_id else previous.period_end - datetime.timedelta(days=1)
+            previous.reading.reading_date
+            if previous.reading is not None
+            else previous.period_end - datetime.timedelta(days=1)
         )
     else:
         prior = (
@@ -237,7 +239,7 @@ def bill_context(bill: Bill, *, reference: str) -> dict:
         "premises": dossier.premises if dossier else None,
         # sanitation has no meter of its own: the water meter it is billed on
         "meter": (dossier.meter if dossier and dossier.meter_id else None)
-        or (bill.reading.meter if bill.reading_id else None),
+        or (bill.reading.meter if bill.reading is not None else None),
         "title": title,
         "unit": unit,
         "lines": lines,

@@ -75,7 +75,7 @@ class PrintLine:
 
 
 def print_line(bill: Bill) -> PrintLine:
-    premises = bill.dossier.premises if bill.dossier_id else None
+    premises = bill.dossier.premises if bill.dossier is not None else None
     return PrintLine(
         bill_number=bill.number,
         customer_code=bill.customer.code,

@@ -182,7 +182,7 @@ def _sources(customer_id: int) -> list[tuple[RefundableItem, Payment | Bill]]:
             _credit_note_origin(note, deposit=note.deposit),
             note.issue_date,
             note.number,
-            note.dossier.number if note.dossier_id else "",
+            note.dossier.number if note.dossier is not None else "",
         )
         items.append((item, note))
     items.sort(key=lambda pair: (pair[0].date, pair[0].key))
@@ -405,7 +405,7 @@ def _refund_receipt_render(refund: Refund) -> Document:
             "origins": [
                 (
                     str(ORIGIN_LABELS[_allocation_origin(a)]),
-                    a.payment.reference if a.payment_id else a.credit_note.number,
+                    a.payment.reference if a.payment is not None else a.credit_note.number,
                     a.amount,
                 )
                 for a in refund.allocations.select_related(

@@ -354,8 +354,8 @@ def bill_settlements(bill_id: int) -> list[BillSettlement]:
                     kind=BillSettlement.REVERSAL,
                     day=timezone.localdate(part.reversal.reversed_at),
                     amount=part.amount,
-                    method=part.payment.method if part.payment_id else "",
-                    reference=part.payment.reference if part.payment_id else "",
+                    method=part.payment.method if part.payment is not None else "",
+                    reference=part.payment.reference if part.payment is not None else "",
                 )
             )
         elif part.payment_id:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -40,6 +41,9 @@ from rak_collections.cash import (
 from rak_collections.models import CashClosing, CashClosingLine, CounterPost
 from rak_collections.models.cash import CashClosingEntry
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
 
 
@@ -67,7 +71,7 @@ class LineInline(TabularInline):
         return False
 
     @display(description=_("mode"))
-    def method_display(self, obj: CashClosingLine) -> str:
+    def method_display(self, obj: CashClosingLine) -> StrOrPromise:
         return dict(Payment.Method.choices).get(obj.method, obj.method)
 
 

@@ -188,7 +188,7 @@ class CutoffOrderAdmin(ModelAdmin):
 
     @display(description=_("compteur"))
     def meter(self, obj: CutoffOrder) -> str:
-        return obj.dossier.meter.number if obj.dossier.meter_id else "—"
+        return obj.dossier.meter.number if obj.dossier.meter else "—"
 
     @display(description=_("dossier de recouvrement"))
     def case_link(self, obj: CutoffOrder) -> str:
@@ -196,7 +196,7 @@ class CutoffOrderAdmin(ModelAdmin):
 
     @display(description=_("facture des frais de coupure"))
     def fee_bill_link(self, obj: CutoffOrder) -> str:
-        return admin_link(obj.fee_bill, obj.fee_bill.number) if obj.fee_bill_id else "—"
+        return admin_link(obj.fee_bill, obj.fee_bill.number) if obj.fee_bill else "—"
 
     @display(description=_("ordre de rétablissement"))
     def reconnection_link(self, obj: CutoffOrder) -> str:

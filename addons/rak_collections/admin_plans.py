@@ -216,7 +216,8 @@ class PaymentPlanAdmin(ModelAdmin):
 
     @display(description=_("prochaine échéance"), ordering="next_due")
     def next_due_display(self, obj: PaymentPlan) -> str:
-        return date_format(obj.next_due, "d/m/Y") if getattr(obj, "next_due", None) else "—"
+        next_due = getattr(obj, "next_due", None)  # annotated by get_queryset
+        return date_format(next_due, "d/m/Y") if next_due else "—"
 
     @display(description=_("en retard"), label={"late": "danger", "ok": "success"})
     def overdue_display(self, obj: PaymentPlan):
@@ -298,7 +299,7 @@ class PaymentPlanAdmin(ModelAdmin):
         today = timezone.localdate(now)
         bills = customer_plan_candidates(customer, as_of=today)
         active = PaymentPlan.objects.filter(customer=customer, status=PaymentPlan.Status.ACTIVE).first()
-        initial = {"bills": [str(b.pk) for b in bills if b.overdue], "instalments": 6}
+        initial = {"bills": [str(b.pk) for b in bills if b.overdue], "instalments": 6}  # type: ignore[attr-defined]  # set by customer_plan_candidates
         form = GrantForm(request.POST or None, bills=bills, initial=initial)
         status = 200
         if request.method == "POST":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -36,6 +37,9 @@ from rak_base.money import money_format, round_money
 from rak_billing.models import Payment
 from rak_collections.models import CashClosing, CashClosingLine, CounterPost
 from rak_collections.models.cash import CashClosingEntry
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ZERO = Decimal("0.00")
 ADJUSTMENT_LOOKBACK_DAYS = 62
@@ -71,7 +75,7 @@ class CashEntry:
 @dataclass
 class CashLine:
     method: str
-    label: str
+    label: StrOrPromise
     payments_count: int = 0
     expected: Decimal = ZERO
     counted: Decimal | None = None
@@ -228,7 +232,9 @@ def cash_closing_close(
             _("Cette journée a déjà été clôturée le %(date)s par %(who)s.")
             % {
                 "date": f"{timezone.localtime(closing.closed_at):%d/%m/%Y %H:%M}",
-                "who": closing.closed_by.get_full_name() or closing.closed_by.get_username(),
+                "who": (closing.closed_by.get_full_name() or closing.closed_by.get_username())
+                if closing.closed_by
+                else "",
             }
         )
     state = cash_day(agent=agent, day=day)
@@ -243,7 +249,7 @@ def cash_closing_close(
         if amount:
             state.lines.append(CashLine(method=method, label=Payment.Method(method).label, counted=amount))
     explanation = (explanation or "").strip()
-    difference = sum((line.difference for line in state.lines), ZERO)
+    difference = sum((line.difference or ZERO for line in state.lines), ZERO)  # every line counted above
     if any(line.difference for line in state.lines) and not explanation:
         raise CashClosingRefused(
             _("Écart de %(amount)s : expliquez-le avant de clôturer.")
@@ -255,7 +261,7 @@ def cash_closing_close(
     closing.agency = agency
     closing.status = CashClosing.Status.CLOSED
     closing.expected_total = state.expected_total
-    closing.counted_total = sum((line.counted for line in state.lines), ZERO)
+    closing.counted_total = sum((line.counted or ZERO for line in state.lines), ZERO)
     closing.difference = difference
     closing.explanation = explanation
     closing.closed_at = now
@@ -268,8 +274,8 @@ def cash_closing_close(
             method=line.method,
             payments_count=line.payments_count,
             expected=line.expected,
-            counted=line.counted,
-            difference=line.difference,
+            counted=line.counted or ZERO,
+            difference=line.difference or ZERO,
         )
         for line in state.lines
     )
@@ -284,5 +290,5 @@ def closing_lines_by_method(closing: CashClosing) -> list[CashClosingLine]:
     lines = list(closing.lines.all())
     labels = dict(Payment.Method.choices)
     for line in lines:
-        line.label = labels.get(line.method, line.method)
+        line.label = labels.get(line.method, line.method)  # type: ignore[attr-defined]  # for the template
     return lines

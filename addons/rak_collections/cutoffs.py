@@ -361,7 +361,7 @@ def orders_cancel_paid(*, customer_ids: Iterable[int], now: datetime.datetime) -
     plans = active_plans()
     cancelled = []
     for order in pending:
-        plan = order.case.plan if order.case_id else plan_for(order.customer.kind, plans)
+        plan = order.case.plan if order.case else plan_for(order.customer.kind, plans)
         minimum = plan.min_amount if plan is not None else Decimal("0.01")
         amount = overdue.get(order.customer_id, (ZERO, None))[0]
         if amount < max(minimum, Decimal("0.01")):
@@ -412,24 +412,24 @@ def reconnection_order_execute(
 ) -> ReconnectionOrder:
     """The supply is back: dossier ACTIVE again (history row « Rétablissement »), customer told."""
     order_id = order if isinstance(order, int) else order.pk
-    order = ReconnectionOrder.objects.select_for_update().filter(pk=order_id).first()
-    if order is None:
+    locked = ReconnectionOrder.objects.select_for_update().filter(pk=order_id).first()
+    if locked is None:
         raise CutoffError(_("Ordre de rétablissement introuvable."))
-    if order.status != ReconnectionOrder.Status.ISSUED:
-        raise CutoffError(_("L'ordre %(number)s est déjà exécuté.") % {"number": order.number})
-    dossier = Dossier.objects.select_for_update().get(pk=order.dossier_id)
+    if locked.status != ReconnectionOrder.Status.ISSUED:
+        raise CutoffError(_("L'ordre %(number)s est déjà exécuté.") % {"number": locked.number})
+    dossier = Dossier.objects.select_for_update().get(pk=locked.dossier_id)
     if dossier.status == Dossier.Status.SUSPENDED:
         _dossier_status_set(
             dossier_id=dossier.pk,
             status=Dossier.Status.ACTIVE,
-            reason=gettext("Rétablissement, ordre %(number)s") % {"number": order.number},
+            reason=gettext("Rétablissement, ordre %(number)s") % {"number": locked.number},
         )
-    order.status = ReconnectionOrder.Status.EXECUTED
-    order.executed_at = now
-    order.executed_by = by
-    order.note = (note or "").strip()
-    order.save(update_fields=["status", "executed_at", "executed_by", "note"])
-    return order
+    locked.status = ReconnectionOrder.Status.EXECUTED
+    locked.executed_at = now
+    locked.executed_by = by
+    locked.note = (note or "").strip()
+    locked.save(update_fields=["status", "executed_at", "executed_by", "note"])
+    return locked
 
 
 def customers_under_plan(customer_ids: Iterable[int] | None = None) -> set[int]:

@@ -180,9 +180,10 @@ def customer_plan_candidates(customer: Customer | int, *, as_of: datetime.date) 
     ``overdue``), oldest due date first."""
     bills = list(bills_with_outstanding(bills_open(customer)))
     for bill in bills:
-        bill.open_amount = round_money(bill.total_ttc - bill.paid)
-        bill.overdue = bill.due_date < as_of
-    return [b for b in bills if b.open_amount > ZERO]
+        # paid: annotated by bills_with_outstanding; open_amount, overdue: for the form and the page
+        bill.open_amount = round_money(bill.total_ttc - bill.paid)  # type: ignore[attr-defined]
+        bill.overdue = bill.due_date < as_of  # type: ignore[attr-defined]
+    return [b for b in bills if b.open_amount > ZERO]  # type: ignore[attr-defined]
 
 
 def plan_next_due(plan: PaymentPlan) -> datetime.date | None:
@@ -284,7 +285,7 @@ def payment_plan_grant(
     covered = []
     for bill_id in bill_ids:
         bill = found[bill_id]
-        open_amount = round_money(bill.total_ttc - bill.paid)
+        open_amount = round_money(bill.total_ttc - bill.paid)  # type: ignore[attr-defined]  # annotated
         if bill.kind == Bill.Kind.CREDIT_NOTE or bill.settled_at is not None or open_amount <= ZERO:
             raise PlanRefused(
                 _("La facture %(number)s est déjà réglée : elle ne peut pas être échelonnée.") % {"number": bill.number}
@@ -422,29 +423,29 @@ def payment_plan_break(*, plan: PaymentPlan | int, now: datetime.datetime) -> Pa
     """Flag ``plan`` BROKEN if it is still ACTIVE with an instalment overdue past the grace days:
     ``broken_at``, the recouvrement team and the customer told. None when there is nothing to do."""
     pk = plan if isinstance(plan, int) else plan.pk
-    plan = PaymentPlan.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=pk).first()
-    if plan is None or plan.status != PaymentPlan.Status.ACTIVE:
+    locked = PaymentPlan.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=pk).first()
+    if locked is None or locked.status != PaymentPlan.Status.ACTIVE:
         return None
     limit = _local_date(now) - datetime.timedelta(days=plan_broken_after_days())
     late = (
-        Instalment.objects.filter(plan=plan, bill__settled_at__isnull=True, due_date__lt=limit)
+        Instalment.objects.filter(plan=locked, bill__settled_at__isnull=True, due_date__lt=limit)
         .select_related("bill")
         .order_by("position")
         .first()
     )
     if late is None:
         return None
-    plan.status = PaymentPlan.Status.BROKEN
-    plan.broken_at = now
+    locked.status = PaymentPlan.Status.BROKEN
+    locked.broken_at = now
     with override(settings.LANGUAGE_CODE):
-        plan.close_reason = gettext("Échéance %(position)s du %(date)s impayée (facture %(bill)s)") % {
+        locked.close_reason = gettext("Échéance %(position)s du %(date)s impayée (facture %(bill)s)") % {
             "position": late.position,
             "date": f"{late.due_date:%d/%m/%Y}",
             "bill": late.bill.number,
         }
-    plan.save(update_fields=["status", "broken_at", "close_reason"])
-    _notify_broken(plan, late=late)
-    return plan
+    locked.save(update_fields=["status", "broken_at", "close_reason"])
+    _notify_broken(locked, late=late)
+    return locked
 
 
 def plans_break_overdue(*, now: datetime.datetime) -> str:
@@ -468,21 +469,21 @@ def payment_plan_cancel(*, plan: PaymentPlan | int, reason: str, by, now: dateti
     if by is None:
         raise PlanActionRefused(_("L'annulation doit être faite par un agent identifié."))
     pk = plan if isinstance(plan, int) else plan.pk
-    plan = PaymentPlan.objects.select_for_update().filter(pk=pk).first()
-    if plan is None:
+    locked = PaymentPlan.objects.select_for_update().filter(pk=pk).first()
+    if locked is None:
         raise PlanActionRefused(_("Échéancier introuvable."))
-    if plan.status not in (PaymentPlan.Status.ACTIVE, PaymentPlan.Status.BROKEN):
+    if locked.status not in (PaymentPlan.Status.ACTIVE, PaymentPlan.Status.BROKEN):
         raise PlanActionRefused(
             _("Cet échéancier est « %(status)s » : il ne peut plus être annulé.")
-            % {"status": plan.get_status_display()}
+            % {"status": locked.get_status_display()}
         )
-    plan.status = PaymentPlan.Status.CANCELLED
-    plan.closed_at = now
-    plan.close_reason = (
+    locked.status = PaymentPlan.Status.CANCELLED
+    locked.closed_at = now
+    locked.close_reason = (
         gettext("Annulé par %(who)s : %(reason)s") % {"who": by.get_full_name() or by.get_username(), "reason": reason}
     )[:255]
-    plan.save(update_fields=["status", "closed_at", "close_reason"])
-    return plan
+    locked.save(update_fields=["status", "closed_at", "close_reason"])
+    return locked
 
 
 # --- messages -------------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -99,6 +100,10 @@ from rak_collections.models import DunningCase, ReminderEvent, ReminderPlan, Rem
 from rak_customer.language import customer_language_code
 from rak_customer.models import Contact, Customer, PortalAccount
 
+if TYPE_CHECKING:
+    from rak_base.message_templates import Renderer
+from typing import Any
+
 logger = logging.getLogger(__name__)
 
 CODE_REMINDER = "dunning_reminder"
@@ -107,7 +112,7 @@ JOB_NAME = "collections_reminders"
 #: days the formal notice gives when the plan has no cut-off step after it
 NOTICE_DAYS = 10
 
-DEFAULT_PLAN = {
+DEFAULT_PLAN: dict[str, Any] = {
     "name": "Plan de relance standard",  # i18n: not for customers
     "min_amount": Decimal("50.00"),
     "steps": (
@@ -162,10 +167,10 @@ def _close(case_ids: Iterable[int], *, status: str, reason: str, now: datetime.d
 def cases_close_paid(*, now: datetime.datetime, customer_ids: Iterable[int] | None = None) -> int:
     """Close the open cases (of ``customer_ids``, or all) whose customer's overdue amount is now
     below the plan's minimum. A fixed number of queries."""
-    cases = DunningCase.objects.filter(status=DunningCase.Status.OPEN).select_related("plan")
+    open_cases = DunningCase.objects.filter(status=DunningCase.Status.OPEN).select_related("plan")
     if customer_ids is not None:
-        cases = cases.filter(customer_id__in=list(customer_ids))
-    cases = list(cases.only("pk", "customer_id", "plan__min_amount"))
+        open_cases = open_cases.filter(customer_id__in=list(customer_ids))
+    cases = list(open_cases.only("pk", "customer_id", "plan__min_amount"))
     if not cases:
         return 0
     overdue = overdue_amounts(as_of=local_day(now), customer_ids={c.customer_id for c in cases})
@@ -405,14 +410,14 @@ class _Messages:
 
     def __init__(self, phones, emails, users) -> None:
         self.phones, self.emails, self.users = phones, emails, users
-        self.renderers: dict[tuple[str, str, str], object] = {}
+        self.renderers: dict[tuple[str, str, str], Renderer] = {}
         self.messages: list[Message] = []
 
     def add(self, *, case: DunningCase, code: str, context: dict, channels: list[str], language: str) -> list[str]:
         """Queue message ``code`` to the case's customer on ``channels`` that have a recipient;
         returns those channels."""
         customer_id = case.customer_id
-        recipients = {
+        recipients: dict[str, Any] = {
             Message.Channel.SMS: self.phones.get(customer_id, ""),
             Message.Channel.EMAIL: self.emails.get(customer_id, ""),
             Message.Channel.BELL: self.users.get(customer_id),

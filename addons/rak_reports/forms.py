@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import cast
 
 from django import forms
 from django.db import DatabaseError, transaction
@@ -82,7 +83,7 @@ class ReportFilterForm(forms.Form):
 
             if Premises.objects.filter(district=wanted).exists():
                 choices.append((wanted, wanted))
-        self.fields["quartier"].choices = choices
+        cast(forms.ChoiceField, self.fields["quartier"]).choices = choices
         if "du" in self.fields:  # the period shown is the one used: the last 12 months by default
             default = self.default_filters()
             self.fields["du"].initial = f"{default.month_from:%Y-%m}"
@@ -129,7 +130,7 @@ class ReportFilterForm(forms.Form):
 
     def describe(self) -> list[tuple[str, str]]:
         """What the filters were, in words, for the exports' header."""
-        out = []
+        out: list[tuple[str, str]] = []
         if not self.is_bound or not hasattr(self, "cleaned_data"):
             return out
         data = self.cleaned_data
@@ -139,6 +140,6 @@ class ReportFilterForm(forms.Form):
                 field = self.fields[name]
                 value = data[name]
                 if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
-                    value = dict(field.choices).get(value, value)
+                    value = dict(field.choices).get(value, value)  # type: ignore[arg-type]  # flat (value, label) pairs
                 out.append((str(field.label), str(value)))
         return out

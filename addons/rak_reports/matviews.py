@@ -169,7 +169,7 @@ def matviews_freshness(names) -> datetime | None:
     stamps = list(ReportView.objects.filter(name__in=list(names)).values_list("refreshed_at", flat=True))
     if not stamps or None in stamps:
         return None
-    return min(stamps)
+    return min(stamp for stamp in stamps if stamp is not None)
 
 
 # --- migrate -------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def usage_count(request, *, route: str) -> None:
         day = timezone.localdate(clock.now())
         statements = [(_HIT_SQL, [day, route])]
         key = ""
-        if authenticated:
+        if authenticated and user is not None:
             key = ACTIVE_KEY.format(day=day.isoformat(), user=user.pk)
             if cache.get(key) is None:
                 statements.append((_ACTIVE_SQL, [day, user.pk]))

@@ -304,7 +304,10 @@ def monthly_report_send_now(*, now: datetime, by) -> MonthlyReport:
     from rak_reports.matviews import matviews_refresh_all
 
     matviews_refresh_all(now=now)
-    return monthly_report_send(month=previous_month(timezone.localdate(now)), now=now, by=by, again=True)
+    report = monthly_report_send(month=previous_month(timezone.localdate(now)), now=now, by=by, again=True)
+    if report is None:  # again=True: always built and sent
+        raise RuntimeError("monthly_report_send(again=True) returned None")
+    return report
 
 
 def register() -> None:

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -51,6 +53,9 @@ from rak_requests.services import (
     request_note,
     request_reject,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CHANGE_PERMISSION = "rak_requests.change_servicerequest"
 REQUEST_TYPE_LABEL = _("type de demande")
@@ -233,11 +238,11 @@ class EventInline(ReadOnlyInline):
 
     @display(description=_("agent"))
     def agent(self, obj: RequestEvent) -> str:
-        return (obj.actor.get_full_name() or obj.actor.username) if obj.actor_id else "—"
+        return (obj.actor.get_full_name() or obj.actor.username) if obj.actor is not None else "—"
 
     @display(description=_("vers la phase"))
     def phase_reached(self, obj: RequestEvent) -> str:
-        return obj.to_phase.name if obj.to_phase_id else "—"
+        return obj.to_phase.name if obj.to_phase is not None else "—"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "to_phase")
@@ -535,7 +540,7 @@ class ServiceRequestAdmin(ModelAdmin):
     def has_add_note_permission(self, request, object_id=None) -> bool:
         return self._can_change(request)
 
-    def _run(self, request, obj: ServiceRequest, call, success: str) -> None:
+    def _run(self, request, obj: ServiceRequest, call, success: StrOrPromise) -> None:
         try:
             call()
         except RakError as exc:

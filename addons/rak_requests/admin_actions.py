@@ -44,7 +44,7 @@ class StaffActionItem:
 def action_offered(action: StaffAction, request: ServiceRequest) -> bool:
     if action.open_only and request.status not in OPEN_STATUSES:
         return False
-    if action.phases and not (request.phase_id and request.phase.code in action.phases):
+    if action.phases and not (request.phase is not None and request.phase.code in action.phases):
         return False
     return True
 
@@ -131,7 +131,7 @@ def staff_action_view(model_admin, http_request, request_id: int, name: str):
     action = next((a for a in request_kind(obj).staff_actions(obj) if a.name == name), None)
     seen_phase = http_request.POST.get("seen_phase", "")
     seen_status = http_request.POST.get("seen_status", "")
-    current_phase = obj.phase.code if obj.phase_id else ""
+    current_phase = obj.phase.code if obj.phase is not None else ""
     if action is None or not action_offered(action, obj) or (seen_phase, seen_status) != (current_phase, obj.status):
         messages.error(http_request, f"{obj.number} : {stale_state(obj).message}")
         return HttpResponseRedirect(page)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime, timedelta
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -292,13 +293,16 @@ class ReplyForm(forms.Form):
             choices.append(("EMAIL", gettext("E-mail à %(email)s") % {"email": complaint.email}))
         if complaint.user_id:
             choices.append(("BELL", gettext("Notification dans l'agence en ligne")))
-        self.fields["channels"].choices = choices
+        cast(forms.ChoiceField, self.fields["channels"]).choices = choices
         self.fields["channels"].initial = [value for value, _label in choices]
         if not choices:
             self.fields["channels"].help_text = _(
                 "Ni téléphone, ni e-mail, ni compte : la réponse est seulement consignée dans le fil."
             )
-        self.fields["canned"].choices = [("", _("— Choisir une réponse type —")), *canned_choices()]
+        cast(forms.ChoiceField, self.fields["canned"]).choices = [
+            ("", _("— Choisir une réponse type —")),
+            *canned_choices(),
+        ]
 
     def clean_channels(self):
         channels = self.cleaned_data.get("channels") or []
@@ -688,7 +692,7 @@ class ComplaintAdmin(ModelAdmin):
 
     @display(description=_("réclamant"), ordering="name")
     def complainant_display(self, obj: Complaint) -> str:
-        if obj.customer_id:
+        if obj.customer is not None:
             code = obj.customer.code
         elif obj.customer_code_given:
             code = gettext("code indiqué : %(code)s") % {"code": obj.customer_code_given}

@@ -17,6 +17,7 @@ shown with its French message. No field of these rows is written by the form its
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
@@ -38,6 +39,9 @@ from rak_customer.models import Contact
 from rak_requests import contracts as contract_docs
 from rak_requests import lifecycle, settlement
 from rak_requests.models import CallRequest, Contract, InstallationOrder
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CALL_PERMISSION = "rak_requests.change_callrequest"
 INSTALL_PERMISSION = "rak_requests.change_installationorder"
@@ -75,7 +79,7 @@ class _ActionsOnlyAdmin(ModelAdmin):
     def response_change(self, request, obj):
         return HttpResponseRedirect(request.path)
 
-    def _run(self, request, call, success: str) -> None:
+    def _run(self, request, call, success: StrOrPromise) -> None:
         try:
             call()
         except RakError as exc:
@@ -221,7 +225,7 @@ class CallRequestAdmin(FieldLabelsMixin, _ActionsOnlyAdmin):
             return False
         return object_id is None or CallRequest.objects.filter(pk=object_id, result="PENDING").exists()
 
-    def _check(self, request, obj: CallRequest, result: str, success: str) -> None:
+    def _check(self, request, obj: CallRequest, result: str, success: StrOrPromise) -> None:
         notes = (getattr(request, "_rak_form_data", {}) or {}).get("check_notes", "")
         self._run(
             request,

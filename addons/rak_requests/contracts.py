@@ -32,6 +32,7 @@ import io
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -51,13 +52,16 @@ from rak_customer.language import customer_language
 from rak_customer.models import Dossier, PortalAccount, Service
 from rak_requests.models import Contract, ServiceRequest
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 NO_VAT = Decimal("0.0000")
 SIGNATURE_MAX_BYTES = 300 * 1024
 SIGNATURE_MAX_SIDE = 2000
 DATA_URL_PREFIX = "data:image/png;base64,"
 
 
-SUBSCRIPTION_HT = {Service.EAU: Decimal("150.00"), Service.ELECTRICITE: Decimal("200.00")}
+SUBSCRIPTION_HT: dict[str, Decimal] = {Service.EAU: Decimal("150.00"), Service.ELECTRICITE: Decimal("200.00")}
 WATER_DEPOSITS = {
     "15 mm": Decimal("250.00"),
     "20 mm": Decimal("500.00"),
@@ -74,7 +78,10 @@ ELECTRICITY_DEPOSITS = [
 ]
 ELECTRICITY_DEPOSIT_ABOVE = Decimal("1200.00")
 ELECTRICITY_DEFAULT = "3 kVA"
-SERVICE_WORDS = {Service.EAU: gettext_lazy("eau potable"), Service.ELECTRICITE: gettext_lazy("électricité")}
+SERVICE_WORDS: dict[str, StrOrPromise] = {
+    Service.EAU: gettext_lazy("eau potable"),
+    Service.ELECTRICITE: gettext_lazy("électricité"),
+}
 #: the request's usage (public form) -> the dossier's tariff category
 USAGE_CATEGORIES = {
     "DOMESTIQUE": Dossier.TariffCategory.DOMESTIQUE,

@@ -123,7 +123,7 @@ def draft_from_token(token: str, *, kind: str, customer: Customer | None) -> dic
     """The draft of a token made by ``draft_token`` for this type and this customer (None: a visitor
     not logged in); expired, altered or someone else's: ``DraftInvalid``."""
     try:
-        state = signing.loads(token or "", salt=DRAFT_SALT, max_age=STAGING_MAX_AGE.total_seconds())
+        state = signing.loads(token or "", salt=DRAFT_SALT, max_age=STAGING_MAX_AGE)
     except (signing.BadSignature, ValueError, TypeError) as exc:
         raise DraftInvalid() from exc
     if not isinstance(state, dict) or state.get("kind") != kind:

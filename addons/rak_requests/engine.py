@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeAlias
 
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +25,9 @@ from rak_customer.language import customer_language
 from rak_customer.models import PortalAccount
 from rak_customer.selectors import customer_email, customer_sms_phone
 from rak_requests.models import Phase, RequestEvent, ServiceRequest
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 OPEN_STATUSES = (ServiceRequest.Status.EN_COURS, ServiceRequest.Status.COMPLEMENT_DEMANDE)
 
@@ -39,7 +43,7 @@ class WrongState(RequestError):
 def request_state_label(request: ServiceRequest) -> str:
     """Where the request is now, in words: « en phase « Devis » (En cours) », « Rejetée le 04/12/2026 »."""
     if request.status in OPEN_STATUSES:
-        if request.phase_id:
+        if request.phase is not None:
             return _("en phase « %(phase)s » (%(status)s)") % {
                 "phase": request.phase.name,
                 "status": request.get_status_display(),
@@ -66,7 +70,7 @@ def stale_state(request: ServiceRequest) -> WrongState:
     )
 
 
-NoticeText = str | Callable[[], str]
+NoticeText: TypeAlias = "StrOrPromise | Callable[[], str]"  # a lazy string composed in the customer's language
 
 
 @dataclass(frozen=True)

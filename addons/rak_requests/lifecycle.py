@@ -123,7 +123,7 @@ def call_pending(request: ServiceRequest) -> CallRequest | None:
 
 
 def _phase_code(request: ServiceRequest) -> str | None:
-    return request.phase.code if request.phase_id else None
+    return request.phase.code if request.phase is not None else None
 
 
 def can_call(request: ServiceRequest) -> bool:
@@ -149,14 +149,14 @@ def can_pay(request: ServiceRequest) -> bool:
     return (
         request.status in OPEN_STATUSES
         and _phase_code(request) == Code.PAIEMENT
-        and request.fee_bill_id is not None
+        and request.fee_bill is not None
         and request.fee_bill.settled_at is None
     )
 
 
 def contracts_downloadable(request: ServiceRequest) -> bool:
     """The signed PDF is kept by the RAK until the fees are paid (seed), then downloadable."""
-    return request.fee_bill_id is not None and request.fee_bill.settled_at is not None
+    return request.fee_bill is not None and request.fee_bill.settled_at is not None
 
 
 LIFECYCLE_PHASES = (Code.RECEVABILITE_TECH, Code.SIGNATURE, Code.PAIEMENT, Code.POSE_COMPTEUR)
@@ -289,7 +289,7 @@ def identity_check_record(*, call_id: int, agent, result: str, notes: str = "", 
         now=now,
         event_kind=Kind.IDENTITY_CHECKED,
         actor=agent,
-        expect_phase=request.phase.code if request.phase_id else None,
+        expect_phase=request.phase.code if request.phase is not None else None,
         action=action,
         message=str(text),
         data={"call": call.pk, "result": result, "agent": getattr(agent, "username", "")},

@@ -342,9 +342,9 @@ def works_bill_payable(request: ServiceRequest) -> bool:
     """The request waits for the payment of its works invoice (« Payer les travaux » is shown)."""
     return (
         request.status in OPEN_STATUSES
-        and request.phase_id is not None
+        and request.phase is not None
         and request.phase.code == Phase.Code.DEVIS
-        and request.fee_bill_id is not None
+        and request.fee_bill is not None
         and request.fee_bill.kind == Bill.Kind.WORKS
         and request.fee_bill.settled_at is None
     )
@@ -357,7 +357,7 @@ def works_pay_start(*, request_id: int, customer: Customer, email: str, now: dat
         if request.customer_id != customer.pk:
             raise ServiceRequest.DoesNotExist()
         if not works_bill_payable(request):
-            if request.fee_bill_id is not None and request.fee_bill.settled_at is not None:
+            if request.fee_bill is not None and request.fee_bill.settled_at is not None:
                 raise WorksPaymentRefused(_("La facture des travaux est déjà payée."))
             raise WorksPaymentRefused()
         bill = Bill.objects.get(pk=request.fee_bill_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
@@ -15,6 +16,9 @@ from django.utils.translation import pgettext
 
 from rak_requests.engine import OPEN_STATUSES
 from rak_requests.models import Attachment, Phase, RequestEvent, ServiceRequest
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ACTION_EXPECTED = (
     ServiceRequest.Action.ANSWER_COMPLEMENT,
@@ -47,7 +51,7 @@ def customer_attachment(customer_id: int, attachment_id: int) -> Attachment | No
     return Attachment.objects.filter(pk=attachment_id, request__customer_id=customer_id).first()
 
 
-FINAL_EVENT = {
+FINAL_EVENT: dict[str, str] = {
     ServiceRequest.Status.ACCEPTEE: RequestEvent.Kind.ACCEPTED,
     ServiceRequest.Status.REJETEE: RequestEvent.Kind.REJECTED,
     ServiceRequest.Status.ANNULEE: RequestEvent.Kind.CANCELLED,
@@ -61,7 +65,7 @@ def request_final_state(request: ServiceRequest, *, with_actor: bool = True) -> 
     if request.processed_at is not None:
         processed = timezone.localtime(request.processed_at)
         when = {"date": f"{processed:%d/%m/%Y}", "time": f"{processed:%H:%M}"}
-        words = {
+        words: dict[str, StrOrPromise] = {
             ServiceRequest.Status.ACCEPTEE: _("Clôturée (acceptée) le %(date)s à %(time)s") % when,
             ServiceRequest.Status.REJETEE: _("Refusée le %(date)s à %(time)s") % when,
             ServiceRequest.Status.ANNULEE: _("Annulée par le client le %(date)s à %(time)s") % when,
@@ -81,7 +85,7 @@ def request_final_state(request: ServiceRequest, *, with_actor: bool = True) -> 
     if event is None:
         return text
     if request.status != ServiceRequest.Status.ANNULEE:
-        if event.actor_id:
+        if event.actor is not None:
             text = _("%(state)s par %(actor)s") % {
                 "state": text,
                 "actor": event.actor.get_full_name() or event.actor.username,
@@ -97,7 +101,7 @@ def request_status_label(request: ServiceRequest) -> str:
     """The state shown to the customer, in the seed's words: « En cours : aucune action »,
     « Répondre à la demande de complément », « Signer le contrat », « Appeler le service client »,
     « Payer les frais d'abonnement »; closed: « Accepté », « Rejeté », « Annulé »."""
-    closed = {
+    closed: dict[str, str] = {
         ServiceRequest.Status.ACCEPTEE: pgettext("request state shown to the customer", "Accepté"),
         ServiceRequest.Status.REJETEE: pgettext("request state shown to the customer", "Rejeté"),
         ServiceRequest.Status.ANNULEE: pgettext("request state shown to the customer", "Annulé"),
@@ -108,11 +112,11 @@ def request_status_label(request: ServiceRequest) -> str:
         return _("Répondre à la demande de complément")
     if (
         request.expected_action == ServiceRequest.Action.PAY
-        and request.phase_id
+        and request.phase is not None
         and request.phase.code == Phase.Code.DEVIS
     ):
         return _("Payer la facture des travaux")  # a connection request's accepted quote
-    return {
+    actions: dict[str, str] = {
         ServiceRequest.Action.NONE: _("En cours : aucune action"),
         ServiceRequest.Action.ANSWER_COMPLEMENT: _("Répondre à la demande de complément"),
         ServiceRequest.Action.CALL: _("Appeler le service client"),
@@ -120,7 +124,8 @@ def request_status_label(request: ServiceRequest) -> str:
         ServiceRequest.Action.PAY: _("Payer les frais d'abonnement"),
         ServiceRequest.Action.ACCEPT_QUOTE: _("Accepter le devis"),
         ServiceRequest.Action.READ_METER: _("Communiquer l'index final de votre compteur"),
-    }.get(request.expected_action) or _("En cours : aucune action")
+    }
+    return actions.get(request.expected_action) or _("En cours : aucune action")
 
 
 def request_action_expected(request: ServiceRequest) -> bool:

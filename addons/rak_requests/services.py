@@ -353,7 +353,7 @@ def request_accept_phase(
         current = request_lock(request_id=request_id)
         if expect_status is not None and current.status != expect_status:
             raise stale_state(current)
-        current_code = current.phase.code if current.phase_id else None
+        current_code = current.phase.code if current.phase is not None else None
         if expect_phase is None:
             expect_phase = current_code
         if phase_is_customer_driven(current):

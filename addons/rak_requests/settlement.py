@@ -133,7 +133,7 @@ def on_bills_reopened(
     told = []
     for request_id in sorted(requests):
         request = ServiceRequest.objects.select_related("fee_bill", "phase").get(pk=request_id)
-        bill_number = request.fee_bill.number if request.fee_bill_id else "—"
+        bill_number = request.fee_bill.number if request.fee_bill is not None else "—"
         message = _(
             "Paiement de la facture %(bill)s annulé — motif : %(reason)s. "
             "La facture est de nouveau à payer : la suite de la demande attend son règlement."
@@ -154,7 +154,7 @@ def on_bills_reopened(
         % {
             "request": r.number,
             "phase": r.phase.name if r.phase else "—",
-            "bill": r.fee_bill.number if r.fee_bill_id else "—",
+            "bill": r.fee_bill.number if r.fee_bill is not None else "—",
             "reason": reason or "—",
         }
         for r in told

@@ -283,7 +283,7 @@ def termination_close(*, request_id: int, now: datetime) -> ServiceRequest:
                 "number": dossier.number,
                 "date": (closing.end_date or timezone.localdate(now)).strftime("%d/%m/%Y"),
             }
-            if closing.final_bill_id:
+            if closing.final_bill is not None:
                 part += _(", facture de clôture %(number)s : %(amount)s") % {
                     "number": closing.final_bill.number,
                     "amount": money_format(closing.final_bill.total_ttc, plain_space=True),

@@ -4,6 +4,8 @@ issued automatically, to be done the same day, once the debt is paid."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -13,7 +15,7 @@ from rak_billing.models import Bill
 from rak_collections.models.reminders import DunningCase
 from rak_customer.models import Customer, Dossier
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 
 
 class CutoffOrder(models.Model):

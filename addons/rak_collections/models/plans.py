@@ -5,6 +5,8 @@ stays unpaid past the grace period is flagged broken and reminders resume."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -13,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from rak_billing.models import Bill
 from rak_customer.models import Customer
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 
 
 class PaymentPlan(models.Model):

@@ -14,9 +14,12 @@ import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rak_reports.query import ReportFilters
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # The report modules, in the order of the menu. A module not written yet is skipped.
 MODULES = ("finance", "receivables", "requests", "complaints", "readings", "adoption", "outbox")
@@ -82,8 +85,8 @@ class ReportResult:
 
 class Report:
     slug: ClassVar[str]
-    title: ClassVar[str]
-    description: ClassVar[str] = ""
+    title: ClassVar[StrOrPromise]
+    description: ClassVar[StrOrPromise] = ""
     filters: ClassVar[tuple[str, ...]] = ALL_FILTERS
     matviews: ClassVar[tuple[str, ...]] = ()  # names of the views it reads (« données au … »)
     permission: ClassVar[str] = "rak_reports.view_reports"

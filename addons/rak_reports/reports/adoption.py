@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -266,7 +267,8 @@ class AdoptionReport(Report):
         pages = top_pages(filters)
         by_platform = devices(filters)
 
-        month_rows, totals = [], defaultdict(int)
+        month_rows: list[dict[str, Any]] = []
+        totals: defaultdict[str, int] = defaultdict(int)
         for month in months:
             found = per_month.get(month, {})
             row = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -187,7 +188,7 @@ class ComplaintsReport(Report):
         month_list = filters.months()
         overall = _figures(total)
         star_counts = [total[f"rated_{n}"] for n in STARS]
-        rating_rows = [
+        rating_rows: list[dict[str, Any]] = [
             {"stars": f"{n}/5", "count": c, "share": _share(c, total["rated"])}
             for n, c in zip(STARS, star_counts, strict=True)
         ]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Sum
@@ -321,9 +322,9 @@ class FinanceReport(Report):
         billed = billed_by_month(filters)
         collected = collected_by_month_method(filters)
 
-        per_month = defaultdict(lambda: ZERO)
+        per_month: defaultdict[Any, Decimal] = defaultdict(lambda: ZERO)
         per_channel = {key: {"gross": ZERO, "reversed": ZERO, "collected": ZERO} for key, _l, _m in CHANNELS}
-        channel_month = defaultdict(lambda: ZERO)
+        channel_month: defaultdict[Any, Decimal] = defaultdict(lambda: ZERO)
         for r in collected:
             key = CHANNEL_OF.get(r["method"], "TRANSFER")
             per_month[r["month"]] += r["collected"]
@@ -331,7 +332,7 @@ class FinanceReport(Report):
             for field in ("gross", "reversed", "collected"):
                 per_channel[key][field] += r[field]
 
-        month_rows = []
+        month_rows: list[dict[str, Any]] = []
         for month in months:
             b = billed.get(month, {})
             gross = round_money(b.get("billed") or ZERO)
@@ -355,7 +356,7 @@ class FinanceReport(Report):
         total_collected = sum((r["collected"] for r in month_rows), ZERO)
         total_online = round_money(per_channel["CARD_CMI"]["collected"])
 
-        channel_rows = [
+        channel_rows: list[dict[str, Any]] = [
             {
                 "channel": str(label),
                 "gross": round_money(per_channel[key]["gross"]),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -130,13 +131,13 @@ class OutboxReport(Report):
         months = filters.months()
         found = outbox_rows(filters)
 
-        status_month = defaultdict(int)
-        status_total = defaultdict(int)
-        channel_status = defaultdict(int)
+        status_month: defaultdict[Any, int] = defaultdict(int)
+        status_total: defaultdict[Any, int] = defaultdict(int)
+        channel_status: defaultdict[Any, int] = defaultdict(int)
         kinds: dict[tuple[str, str], dict] = {}
-        seg_month = defaultdict(int)  # (month, "gsm" | "ucs")
-        sent_kind_month = defaultdict(int)  # (kind, month): messages sent, every channel
-        sent_kind = defaultdict(int)
+        seg_month: defaultdict[Any, int] = defaultdict(int)  # (month, "gsm" | "ucs")
+        sent_kind_month: defaultdict[Any, int] = defaultdict(int)  # (kind, month): messages sent, every channel
+        sent_kind: defaultdict[Any, int] = defaultdict(int)
         for r in found:
             n = int(r["messages"])
             status_month[(r["month"], r["status"])] += n

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -216,9 +217,10 @@ class ReadingsReport(Report):
         bills = bills_by_month(filters)
         held = held_by_month_outcome(filters)
 
-        month_rows, totals = [], defaultdict(int)
+        month_rows: list[dict[str, Any]] = []
+        totals: defaultdict[str, int] = defaultdict(int)
         for month in months:
-            row = {"month": _month_label(month)}
+            row: dict[str, Any] = {"month": _month_label(month)}
             for key, _label in SOURCES:
                 row[key] = readings.get((month, key), 0)
                 totals[key] += row[key]
@@ -232,10 +234,11 @@ class ReadingsReport(Report):
             month_rows.append(row)
         total_readings = sum(totals[k] for k, _l in SOURCES)
 
-        outcome_month = defaultdict(int)
-        outcome_total = defaultdict(int)
-        source_outcome = defaultdict(int)
-        decided = decision_days = 0
+        outcome_month: defaultdict[tuple[Any, str], int] = defaultdict(int)
+        outcome_total: defaultdict[str, int] = defaultdict(int)
+        source_outcome: defaultdict[tuple[str, str], int] = defaultdict(int)
+        decided = 0
+        decision_days = Decimal(0)
         for r in held:
             n = int(r["readings"])
             outcome_month[(r["month"], r["outcome"])] += n

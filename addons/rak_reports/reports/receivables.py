@@ -260,7 +260,7 @@ def top_debtors(filters: ReportFilters, *, today: datetime.date, limit: int = TO
     """The ``limit`` customers owing the most overdue money (ties: customer id), as table rows."""
     found = _top_rows(filters, today=today, limit=limit)
     customers = Customer.objects.in_bulk([r["customer_id"] for r in found])
-    agencies = dict(Agency.objects.values_list("id", "name"))
+    agencies: dict[int | None, str] = dict(Agency.objects.values_list("id", "name"))
     out = []
     for rank, row in enumerate(found, start=1):
         customer = customers.get(row["customer_id"])

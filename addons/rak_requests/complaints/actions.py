@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.db import transaction
@@ -38,6 +39,9 @@ from rak_requests.complaint_models import Complaint, ComplaintEntry, FieldInterv
 from rak_requests.complaints.errors import ComplaintClosed, ComplaintError
 from rak_requests.complaints.interventions import InterventionOrder, intervention_order
 from rak_requests.complaints.services import complaint_action_record
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ComplaintActionRefused(ComplaintError):
@@ -98,12 +102,12 @@ class InterventionForm(forms.Form):
 @dataclass(frozen=True)
 class ComplaintAction:
     code: str
-    label: str
+    label: StrOrPromise
     permission: str
     form_class: type[forms.Form]
     applies: Callable[[Complaint], bool]
     effect: Callable[..., str]
-    help_text: str = ""
+    help_text: StrOrPromise = ""
 
     def available(self, complaint: Complaint) -> bool:
         return complaint.is_open and self.applies(complaint)

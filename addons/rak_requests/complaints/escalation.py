@@ -121,7 +121,7 @@ def complaint_escalate(*, complaint_id: int, now: datetime, supervisor_list=None
         internal=True,
         data={"breach": breach, "due_at": complaint.due_at.isoformat()},
     )
-    agent = complaint.assigned_to if complaint.assigned_to_id and complaint.assigned_to.is_active else None
+    agent = complaint.assigned_to if complaint.assigned_to is not None and complaint.assigned_to.is_active else None
     # the wording is the editable message template « complaint.escalated » (notify.py)
     notify.complaint_escalated_notify(
         complaint,

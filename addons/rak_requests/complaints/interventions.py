@@ -65,7 +65,7 @@ def intervention_number_next(*, now: datetime) -> str:
 
 def intervention_place(complaint: Complaint) -> tuple[str, str]:
     """Where to go: the complaint's address, else its premises' (or its dossier's premises')."""
-    premises = complaint.premises or (complaint.dossier.premises if complaint.dossier_id else None)
+    premises = complaint.premises or (complaint.dossier.premises if complaint.dossier is not None else None)
     address = complaint.address or (premises.address if premises else "")
     district = complaint.district or (premises.district if premises else "")
     return address, district
@@ -114,7 +114,7 @@ def intervention_order(*, complaint_id: int, staff_user, order: InterventionOrde
         raise InterventionRefused(
             _("Cette réclamation n'a ni adresse ni local : indiquez l'adresse de l'intervention.")
         )
-    service = complaint.category.service or (complaint.dossier.service if complaint.dossier_id else "")
+    service = complaint.category.service or (complaint.dossier.service if complaint.dossier is not None else "")
     intervention = FieldIntervention.objects.create(
         number=intervention_number_next(now=now),
         complaint=complaint,

@@ -187,15 +187,15 @@ class CollectiveMeterKind(RequestKind):
         chosen = cleaned.get("dossiers") or []
         return CollectiveMeterData(dossiers=sorted(d.number if isinstance(d, Dossier) else str(d) for d in chosen))
 
-    def dossiers_from_data(self, *, customer, data: CollectiveMeterData):
+    def dossiers_from_data(self, *, customer, data: CollectiveMeterData):  # type: ignore[override]  # each kind reads its own RequestData subclass
         return list(Dossier.objects.filter(customer_id=customer.pk, number__in=list(data.dossiers)).order_by("number"))
 
-    def premises_from_data(self, *, customer, data: CollectiveMeterData):
-        first = Dossier.objects.filter(customer_id=customer.pk, number__in=list(data.dossiers)).order_by("number")
-        first = first.select_related("premises").first()
+    def premises_from_data(self, *, customer, data: CollectiveMeterData):  # type: ignore[override]  # each kind reads its own RequestData subclass
+        dossiers = Dossier.objects.filter(customer_id=customer.pk, number__in=list(data.dossiers)).order_by("number")
+        first = dossiers.select_related("premises").first()
         return first.premises if first else None
 
-    def filing_check(self, *, customer, data: CollectiveMeterData, now: datetime) -> None:
+    def filing_check(self, *, customer, data: CollectiveMeterData, now: datetime) -> None:  # type: ignore[override]  # each kind reads its own RequestData subclass
         """Refused (the form says the same next to the field): no dossier chosen; a dossier that
         is not the customer's, terminated or not active, neither water nor electricity; one
         already at the collective tariff or with such a request in progress."""

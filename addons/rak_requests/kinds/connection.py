@@ -51,7 +51,7 @@ class ConnectionKind(RequestKind):
         return summary_with_extra(self.data_class, raw)
 
     def phase_accept(self, *, request: ServiceRequest, staff, now: datetime, message: str) -> ServiceRequest | None:
-        if request.phase_id and request.phase.code == Code.DEVIS:
+        if request.phase is not None and request.phase.code == Code.DEVIS:
             devis_accept_check(request=request)  # refused until a quote is accepted and its works paid
             works_paid_check(request_id=request.pk, now=now, actor=staff)
             return request_lock(request_id=request.pk)

@@ -191,15 +191,15 @@ class DirectDebitKind(RequestKind):
             bank_name=bank,
         )
 
-    def dossiers_from_data(self, *, customer, data: DirectDebitData):
+    def dossiers_from_data(self, *, customer, data: DirectDebitData):  # type: ignore[override]  # each kind reads its own RequestData subclass
         return list(
             customer_dossiers(customer.pk).filter(premises__reference=data.premises, number__in=list(data.dossiers))
         )
 
-    def premises_from_data(self, *, customer, data: DirectDebitData):
+    def premises_from_data(self, *, customer, data: DirectDebitData):  # type: ignore[override]  # each kind reads its own RequestData subclass
         return premises_of_customer(customer.pk, data.premises) if data.premises else None
 
-    def filing_check(self, *, customer, data: DirectDebitData, now: datetime) -> None:
+    def filing_check(self, *, customer, data: DirectDebitData, now: datetime) -> None:  # type: ignore[override]  # each kind reads its own RequestData subclass
         """Refused: no address, a RIB of the wrong length or key or of an unknown bank, an address
         that is not the customer's (or has no dossier left to debit), a request already in progress
         for that address."""

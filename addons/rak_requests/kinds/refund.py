@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.db import transaction
@@ -186,11 +187,12 @@ class RefundItemForm(forms.Form):
 
     def __init__(self, *args, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["item"].choices = [
+        item_field = cast(forms.ChoiceField, self.fields["item"])
+        item_field.choices = [
             (item.key, f"{item.origin_label} — {item.reference} — {money_format(item.amount)}")
             for item in refundable_items(customer)
         ]
-        if not self.fields["item"].choices:
+        if not item_field.choices:
             self.fields["item"].help_text = NothingOwed.default_message
 
 
@@ -312,7 +314,7 @@ class RefundKind(RequestKind):
             item=chosen.key, amount=str(chosen.amount), origin=chosen.origin_label, reference=chosen.reference
         )
 
-    def filing_check(self, *, customer, data: RefundData, now: datetime) -> None:
+    def filing_check(self, *, customer, data: RefundData, now: datetime) -> None:  # type: ignore[override]  # each kind reads its own RequestData subclass
         data.validate()
         refund_request_check(customer=customer, item=data.item)
 
@@ -382,7 +384,7 @@ def refund_request_status(request: ServiceRequest) -> str:
         return gettext("Rejetée")
     if request.status == ServiceRequest.Status.ANNULEE:
         return gettext("Annulée")
-    if request.phase_id and request.phase.code == Code.VERSEMENT:
+    if request.phase is not None and request.phase.code == Code.VERSEMENT:
         return gettext("Remboursement en cours de versement")
     return gettext("Demande en attente")
 

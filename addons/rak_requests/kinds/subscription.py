@@ -192,7 +192,7 @@ class SubscriptionKind(RequestKind):
         return summary_with_extra(self.data_class, raw)
 
     def phase_accept(self, *, request: ServiceRequest, staff, now: datetime, message: str) -> ServiceRequest | None:
-        if request.phase_id and request.phase.code == Code.RECEVABILITE_TECH:
+        if request.phase is not None and request.phase.code == Code.RECEVABILITE_TECH:
             return technical_accept(request_id=request.pk, agent=staff, now=now, message=message)
         return None
 

@@ -176,7 +176,7 @@ def final_reading_form(request: ServiceRequest) -> type[forms.Form]:
     from rak_requests.termination import termination_pending_dossiers
 
     choices = [
-        (d.number, f"{d.number} — {d.get_service_display()} — {d.meter.number if d.meter_id else ''}")
+        (d.number, f"{d.number} — {d.get_service_display()} — {d.meter.number if d.meter is not None else ''}")
         for d in termination_pending_dossiers(request)
     ]
 
@@ -241,10 +241,10 @@ class TerminationKind(RequestKind):
             reason=(cleaned.get("reason") or "").strip(),
         )
 
-    def dossiers_from_data(self, *, customer, data: TerminationData):
+    def dossiers_from_data(self, *, customer, data: TerminationData):  # type: ignore[override]  # each kind reads its own RequestData subclass
         return list(Dossier.objects.filter(customer_id=customer.pk, number__in=list(data.dossiers)).order_by("number"))
 
-    def premises_from_data(self, *, customer, data: TerminationData):
+    def premises_from_data(self, *, customer, data: TerminationData):  # type: ignore[override]  # each kind reads its own RequestData subclass
         first = (
             Dossier.objects.filter(customer_id=customer.pk, number__in=list(data.dossiers))
             .select_related("premises")
@@ -253,14 +253,14 @@ class TerminationKind(RequestKind):
         )
         return first.premises if first else None
 
-    def filing_check(self, *, customer, data: TerminationData, now: datetime) -> None:
+    def filing_check(self, *, customer, data: TerminationData, now: datetime) -> None:  # type: ignore[override]  # each kind reads its own RequestData subclass
         """Refused: no dossier chosen; a dossier that is not the customer's or is terminated; one
         already in an open termination request (called under the customer's lock)."""
         data.validate()
         dossiers_check(customer_id=customer.pk, numbers=list(data.dossiers))
 
     def phase_accept(self, *, request: ServiceRequest, staff, now: datetime, message: str) -> ServiceRequest | None:
-        if request.phase_id and request.phase.code == Phase.Code.TRAITEMENT:
+        if request.phase is not None and request.phase.code == Phase.Code.TRAITEMENT:
             from rak_requests.termination import termination_treatment_accept
 
             return termination_treatment_accept(request_id=request.pk, staff=staff, now=now, message=message)
@@ -268,7 +268,7 @@ class TerminationKind(RequestKind):
 
     def staff_actions(self, request: ServiceRequest) -> list[StaffAction]:
         if request.status != ServiceRequest.Status.EN_COURS or not (
-            request.phase_id and request.phase.code == Phase.Code.RELEVE_FINALE
+            request.phase is not None and request.phase.code == Phase.Code.RELEVE_FINALE
         ):
             return []
         return [
