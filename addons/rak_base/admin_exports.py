@@ -13,7 +13,8 @@ openpyxl's write-only workbook into a temporary file streamed back: the ``list_d
 with their French headers, the values typed (numbers, dates in local time, booleans, choice labels,
 links and labels reduced to their text). Refused (403) without the view permission of the model;
 more than ``RAK_EXPORT_MAX_ROWS`` rows (100,000) is refused with a message asking to narrow the
-filters. A GET with no side effect but one log line (who, which list, which filters, how many rows).
+filters. A GET with no side effect but one log line (who, which list, which filters — the search text
+reduced to its length —, how many rows).
 
 Never exported: models holding secrets (OTP codes, sessions, devices' and push subscriptions' keys,
 login attempts) and any column whose name designates a secret (password, token,
@@ -34,6 +35,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import label_for_field, lookup_field
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models, transaction
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -235,7 +237,13 @@ def export_view(request, app_label: str, model_name: str, *, site):
     output = tempfile.TemporaryFile()
     workbook.save(output)
     output.seek(0)
-    filters = {key: request.GET.getlist(key) for key in request.GET}
+    # the search box as typed is a customer's name, CIN or address: its length only
+    filters = {
+        key: [f"[{len(value)} chars]" for value in request.GET.getlist(key)]
+        if key == SEARCH_VAR
+        else request.GET.getlist(key)
+        for key in request.GET
+    }
     logger.info(
         "back-office export: user=%s list=%s.%s filters=%s rows=%d",
         request.user.get_username(),

@@ -224,3 +224,27 @@ def test_a_silent_database_server_is_an_error_not_a_hung_thread(settings):
         for conn in accepted:
             conn.close()
         server.close()
+
+
+# --- loggers that still wrote personal data ------------------------------------------------------
+
+
+def test_back_office_export_log_line_keeps_the_filters_but_not_the_search_text(client, caplog):
+    """The export's audit line logged the list's search box as typed: a customer's name, CIN or
+    address (no masking rule catches those) went to the journal and any log shipper."""
+    import logging
+
+    from rak_customer.models import Customer
+    from tests.factories import CustomerFactory, StaffFactory
+
+    CustomerFactory(last_name="Bennaniprobe")
+    staff = StaffFactory(is_superuser=True)
+    client.force_login(staff)
+    url = reverse("admin:rak_export_xlsx", args=["rak_customer", "customer"])
+    with caplog.at_level(logging.INFO, logger="rak_base.admin_exports"):
+        response = client.get(f"{url}?q=Bennaniprobe+AB123456&kind__exact=PARTICULIER")
+    assert response.status_code == 200, response.status_code
+    (record,) = [r for r in caplog.records if r.name == "rak_base.admin_exports"]
+    text = record.getMessage()
+    assert "Bennaniprobe" not in text and "AB123456" not in text, text
+    assert "'q'" in text and "PARTICULIER" in text and Customer._meta.model_name in text
