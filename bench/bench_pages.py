@@ -458,6 +458,63 @@ def server_times(log: Path, offset: int) -> tuple[list[float], int]:
     return times, offset + len(data)
 
 
+def session_ab(sessions: list[dict], *, rounds: int, seed: int) -> list[str]:
+    """In-process A/B of the session write (issue 15): the same logged-in page reads through the
+    whole middleware stack (test client, no gunicorn, one thread), ``SESSION_SAVE_EVERY_REQUEST``
+    on (a session UPDATE per request, as before) then off (the idle expiry slid at most once a
+    minute), alternated ``rounds`` times in turn (ABBA, so drift in the machine's load cancels
+    out); the CPU of this process and of its PostgreSQL backend, and the statements, per request."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["*"]
+    clients = []
+    for session in sessions[:200]:
+        client = Client()
+        client.cookies.load(session["cookie"])
+        clients.append(client)
+    pages = [PAGES[name] for name in ("dashboard", "Mes impayés", "Autres factures", "e-facture")]
+
+    def backend_cpu() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return _cpu_seconds(cursor.fetchone()[0])
+
+    rng = random.Random(seed)  # noqa: S311 - bench sampling
+    totals = {True: [0.0, 0.0, 0, 0], False: [0.0, 0.0, 0, 0]}
+    for client in clients[:20]:
+        client.get("/espace/")  # warm-up
+    for index in range(rounds):
+        for every in (True, False) if index % 2 == 0 else (False, True):
+            settings.SESSION_SAVE_EVERY_REQUEST = every
+            statements = [0]
+
+            def count(execute, sql, params, many, context, statements=statements):
+                statements[0] += 1
+                return execute(sql, params, many, context)
+
+            python, database = time.process_time(), backend_cpu()
+            with connection.execute_wrapper(count):
+                for _ in range(100):
+                    pick = rng.randrange(len(clients))
+                    response = clients[pick].get(rng.choice(pages)(sessions[pick]))
+                    if response.status_code != 200:
+                        raise SystemExit(f"{response.status_code} pendant l'A/B")
+            totals[every][0] += time.process_time() - python
+            totals[every][1] += backend_cpu() - database
+            totals[every][2] += 100
+            totals[every][3] += statements[0]
+    lines = []
+    for every, label in ((True, "session saved on every request"), (False, "idle expiry slid once a minute")):
+        python, database, requests, statements = totals[every]
+        lines.append(
+            f"{label}: {requests} requests, CPU python {python / requests * 1000:.2f} ms/req, "
+            f"PostgreSQL {database / requests * 1000:.2f} ms/req, {statements / requests:.1f} statements/req"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default=os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432"))
@@ -479,6 +536,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--pages", default="", help="only the pages whose name contains this text")
     parser.add_argument("--record", action="store_true", help=f"insert the Markdown rows in {BENCHMARKS.name}")
+    parser.add_argument(
+        "--session-ab", type=int, default=0, metavar="ROUNDS", help="in-process A/B of the session write, no gunicorn"
+    )
     options = parser.parse_args()
 
     server = options.server.rstrip("/")
@@ -513,6 +573,10 @@ def main() -> None:
     django_setup(env)
     sessions = sample_sessions(options)
     print(f"{len(sessions)} logged-in customers", flush=True)
+    if options.session_ab:
+        lines = session_ab(sessions, rounds=options.session_ab, seed=options.seed)
+        print(f"A/B (load {os.getloadavg()[0]:.1f}):", *lines, sep="\n")
+        return
 
     log = Path(f"/tmp/bench_pages_{os.getpid()}.log")  # noqa: S108 - a scratch file of this run
     log.write_text("")
