@@ -166,7 +166,7 @@ def _new_bill_ids(cursor, period: datetime.date, count: int) -> list[int]:
 
 
 def raw_copy(run, *, plain: bool = False) -> dict:
-    """COPY the run's bill, line and ledger rows again (as another month two months later — on
+    """COPY the run's bill, line and ledger rows again (as another month three months later — on
     partitioned tables, an empty month partition like the run's —, new numbers and ids),
     formatted in Python, 5,000 bills per transaction, the deferred foreign keys checked at the
     end of each (``SET CONSTRAINTS ALL IMMEDIATE``, timed apart), each transaction rolled back
@@ -182,7 +182,7 @@ def raw_copy(run, *, plain: bool = False) -> dict:
     lines = list(BillLine.objects.filter(bill__run=run).order_by("bill_id", "position").values_list(*LINE_COLUMNS))
     ledger = list(LedgerEntry.objects.filter(bill__run=run).order_by("bill_id").values_list(*LEDGER_COLUMNS))
     other = (run.period_start.replace(day=28) + datetime.timedelta(days=35)).replace(day=1)
-    other = (other.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)  # two months after
+    other = (other.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)  # three months after
     other_end = (other.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
     position = {name: i for i, name in enumerate(BILL_COLUMNS)}
     quote = connection.ops.quote_name
@@ -374,8 +374,8 @@ def main() -> None:
     with psycopg.connect(url) as conn:
         sizes = conn.execute(
             "SELECT c.relname, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c "
-            "WHERE c.relname IN ('rak_billing_bill', 'rak_billing_bill_legacy') "
-            "OR c.relname LIKE 'rak_billing_bill_y%' ORDER BY c.relname"
+            "WHERE c.relkind = 'r' AND (c.relname = 'rak_billing_bill' OR c.relname LIKE 'rak_billing_bill\\_%') "
+            "AND pg_total_relation_size(c.oid) > 1000000 ORDER BY c.relname"
         ).fetchall()
     print("tables des factures : " + ", ".join(f"{name} {size}" for name, size in sizes))
     heap_note = f" (heap {result['heap_peak_mib']:.0f} MiB)" if result["heap_peak_mib"] is not None else ""
