@@ -82,6 +82,7 @@ def sentry_before_send(event: Any, hint: Any = None) -> Any:
             for name in list(headers):
                 if name.lower() in ("cookie", "authorization", "proxy-authorization", "x-health-token", "x-csrftoken"):
                     headers[name] = MASK
+            request["headers"] = mask_value(headers)  # the others too: a Referer carries a query string
         if "query_string" in request:
             request["query_string"] = _scrub_query(request["query_string"])
         if "data" in request:

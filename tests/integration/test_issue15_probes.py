@@ -269,3 +269,22 @@ def test_masker_is_linear_on_a_long_run_without_an_at_sign():
     thread.start()
     thread.join(60)  # generous on a loaded machine: linear is about a second here
     assert done and done[0].endswith(" x***@mail.example.ma")
+
+
+def test_sentry_other_request_headers_are_masked_too():
+    """Only Cookie, Authorization and the tokens' headers were replaced: a Referer (the previous
+    page's address with its query: ?phone=…&code=…) or any other header went to Sentry as sent."""
+    event = {
+        "request": {
+            "url": "https://agence.rak.ma/api/v1/ping",
+            "headers": {
+                "Referer": "https://agence.rak.ma/verifier/?phone=0612345678&code=482913",
+                "X-Contact": "someone@example.ma",
+                "Accept": "text/html",
+            },
+        }
+    }
+    headers = sentry_before_send(event, {})["request"]["headers"]
+    text = str(headers)
+    assert "612345678" not in text and "482913" not in text and "someone@" not in text, text
+    assert headers["Accept"] == "text/html"
