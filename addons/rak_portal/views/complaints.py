@@ -231,7 +231,8 @@ def _filed(request: HttpRequest, complaint: Complaint) -> HttpResponse:
 
 
 def _id_like(value) -> bool:
-    return isinstance(value, str) and value.isdigit() and len(value) <= 12
+    # a bigint (19 digits at most): bill ids carry their month since issue 15 (yyyymm×10^10+n)
+    return isinstance(value, str) and value.isdigit() and len(value) < 19
 
 
 # --- « Envoyer une réclamation » --------------------------------------------------------------------
@@ -288,7 +289,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
                 "email": customer_email(customer) or getattr(request.user, "email", "") or "",
             }
             bill_id = request.GET.get("facture", "")
-            if bill_id.isdigit() and len(bill_id) <= 12:
+            if bill_id.isdigit() and len(bill_id) < 19:
                 contested = Bill.objects.filter(customer=customer, pk=int(bill_id)).first()
             if contested is not None:
                 category = (
