@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar, cast
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -37,7 +38,7 @@ class User(AbstractUser):
     )
     password_changed_at = models.DateTimeField(_("mot de passe changé le"), null=True, blank=True)
 
-    objects = RakUserManager()
+    objects: ClassVar[RakUserManager] = RakUserManager()
 
     class Meta:
         verbose_name = _("utilisateur")
@@ -500,6 +501,8 @@ class MessageTemplate(models.Model):
     )
 
     history = HistoricalRecords()
+    # set on an instance before save(), read by django-simple-history (its history row's reason)
+    _change_reason: str
 
     class Meta:
         verbose_name = _("modèle de message")
@@ -536,6 +539,7 @@ class MessageTemplate(models.Model):
             raise ValidationError(exc.message) from exc
         except MessageTemplateInvalid as exc:
             errors: dict[str, list[str]] = {}
-            for field, message in exc.params.get("problems", [("body", exc.message)]):
+            problems = cast(list[tuple[str, str]], exc.params.get("problems", [("body", exc.message)]))
+            for field, message in problems:
                 errors.setdefault(field, []).append(message)
             raise ValidationError(errors) from exc

@@ -94,11 +94,11 @@ class ResilientRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = ResilientRedisCacheClient
 
-    def clear(self) -> bool:
+    def clear(self) -> bool:  # type: ignore[override]  # Django's RedisCache.clear returns FLUSHDB's bool (stubs: None)
         """Delete this site's keys (its ``KEY_PREFIX``) only, not the whole Redis database (Django's
         FLUSHDB) another site, or another test worker, shares."""
         if not self.key_prefix:
-            return super().clear()
+            return super().clear()  # type: ignore[return-value]  # a bool (see above)
         try:
             client = self._cache.get_client(None, write=True)
             batch = []

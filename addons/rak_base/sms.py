@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -58,7 +59,7 @@ class HttpSmsBackend:
     client reference the operator can deduplicate on; GET sends it as ``reference``)."""
 
     def __init__(self, options: dict | None = None, session: requests.Session | None = None) -> None:
-        self.options = options or settings.SMS_HTTP
+        self.options: dict[str, Any] = options or settings.SMS_HTTP
         self.session = session or requests.Session()
 
     def _render(self, template: str, *, to: str, text: str, sender: str, reference: str = "") -> str:

@@ -24,7 +24,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import filetype
 from django.conf import settings
@@ -32,6 +32,9 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy
 
 from rak_base.errors import RakError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 HEADER_BYTES = 8192
 # Largest picture accepted: 50 million pixels (a 48 Mpx phone photo is 8000 × 6000); a PNG of
@@ -219,8 +222,8 @@ def upload_validate(
     *,
     kinds: Iterable[str] = IMAGE_KINDS,
     max_bytes: int | None = None,
-    missing_message: str | None = None,
-    wrong_kind_message: str | None = None,
+    missing_message: StrOrPromise | None = None,
+    wrong_kind_message: StrOrPromise | None = None,
 ) -> ValidatedUpload:
     """Check an uploaded file (Django ``UploadedFile`` or any binary file object) by content and
     size. Raises ``UploadMissing``, ``UploadTooLarge`` or ``UploadWrongKind`` with a French message."""

@@ -8,6 +8,7 @@ Periods are half-open ``[period_start, period_end)``.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -18,9 +19,9 @@ from simple_history.models import HistoricalRecords
 from rak_base.money import money_format
 from rak_customer.models import Customer, Dossier, Meter, Service
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-PRICE = {"max_digits": 12, "decimal_places": 4}
-QUANTITY = {"max_digits": 12, "decimal_places": 3}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
+PRICE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
+QUANTITY: dict[str, Any] = {"max_digits": 12, "decimal_places": 3}
 
 
 # --- tariffs ------------------------------------------------------------------------------------
@@ -365,6 +366,9 @@ class MeterReading(models.Model):
     created_at = models.DateTimeField(_("saisi le"), auto_now_add=True)
 
     history = HistoricalRecords(excluded_fields=["created_at"])
+    # set on an instance before save(), read by django-simple-history (its history row's author, reason)
+    _history_user: Any
+    _change_reason: str
 
     class Meta:
         verbose_name = _("relevé d'index")

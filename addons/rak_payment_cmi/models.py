@@ -7,6 +7,8 @@ row lock, each change writing a ``PaymentOrderEvent``. Money: ``DecimalField(14,
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -16,7 +18,7 @@ from simple_history.models import HistoricalRecords
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 OID_REGEX = r"^[A-Za-z0-9]{1,64}$"
 CURRENCY_MAD = "504"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from django.db import connections
 
@@ -47,7 +48,7 @@ class ReportFilters:
         return out
 
     def without(self, *names: str) -> ReportFilters:
-        blank = {"district": "", "agency_id": None, "service": "", "customer_kind": ""}
+        blank: dict[str, Any] = {"district": "", "agency_id": None, "service": "", "customer_kind": ""}
         return replace(self, **{n: blank[n] for n in names})
 
     def dimension_values(self) -> dict[str, object]:
@@ -65,7 +66,8 @@ def where(
     the page filters on, for the columns of one view (``dims``: those it has; a filter on a
     dimension the view does not have is ignored: say so on the page with ``Report.filters``)."""
     prefix = f"{alias}." if alias else ""
-    clauses, params = ["TRUE"], []
+    clauses: list[str] = ["TRUE"]
+    params: list[object] = []
     if month:
         clauses.append(f"{prefix}{month} >= %s AND {prefix}{month} < %s")
         params += [filters.start, filters.end]

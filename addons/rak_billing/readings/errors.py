@@ -3,9 +3,14 @@ customer's language; the staff-only ones stay French, as the back office does)."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
 
 from rak_base.errors import RakError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PHOTO_REQUIRED = _(
     "Vous devez joindre une photo de l'index de votre compteur sinon votre lecture ne sera pas prise en considération."
@@ -13,7 +18,7 @@ PHOTO_REQUIRED = _(
 
 
 class ReadingError(RakError):
-    default_message = _("Ce relevé ne peut pas être enregistré.")
+    default_message: StrOrPromise = _("Ce relevé ne peut pas être enregistré.")
 
 
 class InvalidValue(ReadingError):

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, Lookup, Max, Q, QuerySet, Window
@@ -218,7 +219,11 @@ def self_reading_states(customer_id: int, today: date) -> list[SelfReadingState]
         if reading_round is None:
             states.append(SelfReadingState(dossier, None, None, None))
             continue
-        params = {"start_day": reading_round.window_start_day, "days": reading_round.window_days, "today": today}
+        params: dict[str, Any] = {
+            "start_day": reading_round.window_start_day,
+            "days": reading_round.window_days,
+            "today": today,
+        }
         window = window_open(**params)
         states.append(SelfReadingState(dossier, window, None if window else window_next(**params), None))
     open_states = [s for s in states if s.window]

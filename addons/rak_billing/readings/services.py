@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files import File
@@ -51,6 +52,10 @@ from rak_customer.api import customer_sms_phone
 from rak_customer.language import customer_language
 from rak_customer.models import Contact, Dossier, PortalAccount
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+from typing import Any
+
 PHOTO_WRONG_KIND = format_lazy(
     "{required} {wrong}",
     required=PHOTO_REQUIRED,
@@ -66,7 +71,7 @@ HOOK_READING_REVIEWED = "billing.reading_reviewed"
 CONTEST_PHOTO_REQUIRED = gettext_lazy("Joignez une photo de l'index de votre compteur pour contester ce relevé.")
 
 
-def photo_validate(photo, *, missing_message: str = PHOTO_REQUIRED):
+def photo_validate(photo, *, missing_message: StrOrPromise = PHOTO_REQUIRED):
     """An index photo: JPEG, PNG, WebP or HEIC, checked by content, ≤ UPLOAD_MAX_BYTES (2 Mo)."""
     return upload_validate(
         photo,
@@ -184,7 +189,11 @@ def _open_window(dossier: Dossier, today: date) -> rules.Window:
     reading_round = ReadingRound.objects.filter(code=dossier.premises.round_code).first()
     if dossier.status != Dossier.Status.ACTIVE or dossier.meter_id is None or reading_round is None:
         raise ReadingUnavailable()
-    params = {"start_day": reading_round.window_start_day, "days": reading_round.window_days, "today": today}
+    params: dict[str, Any] = {
+        "start_day": reading_round.window_start_day,
+        "days": reading_round.window_days,
+        "today": today,
+    }
     window = rules.window_open(**params)
     if window is None:
         upcoming = rules.window_next(**params)
