@@ -10,7 +10,7 @@ from typing import Any
 from pythonjsonlogger.core import RESERVED_ATTRS as _RESERVED  # the LogRecord attributes left out
 from pythonjsonlogger.json import JsonFormatter
 
-from rak_base.redact import mask_text, mask_value
+from rak_base.redact import TRACEBACK_MAX_CHARS, clip, mask_text, mask_value
 
 
 def _masked_default(value: Any) -> str:
@@ -23,7 +23,9 @@ class RakJsonFormatter(JsonFormatter):
 
     def formatException(self, ei) -> str | list[str]:  # type: ignore[override]  # noqa: N802 - logging's name
         text = super().formatException(ei)
-        return mask_text(text) if isinstance(text, str) else [mask_text(line) for line in text]
+        if isinstance(text, str):
+            return clip(mask_text(text), TRACEBACK_MAX_CHARS, keep_end=True)
+        return [mask_text(line) for line in text]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s")
@@ -40,4 +42,4 @@ class RakJsonFormatter(JsonFormatter):
 
 class RakPlainFormatter(logging.Formatter):
     def formatException(self, ei) -> str:  # noqa: N802 - logging's name
-        return mask_text(super().formatException(ei))
+        return clip(mask_text(super().formatException(ei)), TRACEBACK_MAX_CHARS, keep_end=True)

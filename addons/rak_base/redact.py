@@ -169,6 +169,21 @@ def mask_text(text: str) -> str:
     return _CODE.sub(lambda m: f"{m.group('word')}{m.group('between')}{'*' * len(m.group('digits'))}", text)
 
 
+# journald splits a line longer than its LineMax (48 KiB by default) into several entries, and a JSON
+# line cut in two no longer parses: a message and a traceback are cut to these lengths (characters)
+MESSAGE_MAX_CHARS = 8_000
+TRACEBACK_MAX_CHARS = 16_000
+
+
+def clip(text: str, limit: int, *, keep_end: bool = False) -> str:
+    """``text`` cut to about ``limit`` characters, saying how many went (a traceback keeps its end:
+    the exception itself)."""
+    if len(text) <= limit:
+        return text
+    marker = f"[… {len(text) - limit} caractères coupés]"  # i18n: not for customers (log lines)
+    return f"{marker}\n{text[-limit:]}" if keep_end else f"{text[:limit]} {marker}"
+
+
 def is_secret_key(key: object) -> bool:
     return isinstance(key, str) and key.strip().lower().replace("-", "_") in SECRET_KEYS
 
@@ -216,7 +231,7 @@ class PersonalDataFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a malformed call must still be logged, masked
             message = f"{record.msg} {record.args!r}"
-        record.msg, record.args = mask_text(message), None
+        record.msg, record.args = clip(mask_text(message), MESSAGE_MAX_CHARS), None
         for name, value in list(vars(record).items()):
             if name not in _RECORD_ATTRS and isinstance(value, str | Mapping | list | tuple):
                 setattr(record, name, mask_value(value, key=name))
@@ -224,7 +239,9 @@ class PersonalDataFilter(logging.Filter):
             record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
         elif record.exc_text:
             record.exc_text = mask_text(record.exc_text)
+        if record.exc_text:
+            record.exc_text = clip(record.exc_text, TRACEBACK_MAX_CHARS, keep_end=True)
         if record.stack_info:
-            record.stack_info = mask_text(record.stack_info)
+            record.stack_info = clip(mask_text(record.stack_info), TRACEBACK_MAX_CHARS, keep_end=True)
         record.rak_masked = True
         return True

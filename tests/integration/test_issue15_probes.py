@@ -288,3 +288,39 @@ def test_sentry_other_request_headers_are_masked_too():
     text = str(headers)
     assert "612345678" not in text and "482913" not in text and "someone@" not in text, text
     assert headers["Accept"] == "text/html"
+
+
+def test_a_huge_message_or_traceback_stays_one_json_line_under_journalds_limit():
+    """journald splits a line longer than its LineMax (48 KiB by default) into several entries: a
+    JSON line that long no longer parses (jq, the log shipper). A gateway's whole answer quoted in a
+    message, or an exception carrying a big payload, made such lines; message and traceback are now
+    cut (the traceback keeps its end: the exception itself)."""
+    import io
+    import json
+    import logging
+
+    from rak_base.logformat import RakJsonFormatter
+    from rak_base.redact import PersonalDataFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RakJsonFormatter())
+    handler.addFilter(PersonalDataFilter())
+    log = logging.getLogger("rak_base.test_probe_huge")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("gateway answered: %s end", "<html>" + "x" * 200_000)
+        try:
+            raise RuntimeError("payload " + "y" * 200_000 + " refused for 0612345678")
+        except RuntimeError:
+            log.error("boom", exc_info=True)
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert all(len(line.encode()) < 48 * 1024 for line in lines), [len(line) for line in lines]
+    first, second = (json.loads(line) for line in lines)
+    assert first["message"].startswith("gateway answered: <html>xxx")
+    assert second["exc_info"].endswith("refused for 0*******78")  # the end kept, masked
