@@ -9,7 +9,9 @@
   (``_seeded_tariffs``, ``_seeded_request_types``);
 - ``browser`` / ``page`` drive Debian's Chromium through Playwright against ``live_server``;
   tests under tests/functional are marked ``functional`` and skipped, with the reason, only when
-  /usr/bin/chromium is missing.
+  /usr/bin/chromium is missing;
+- under pytest-xdist the test database is migrated once per run, into a template database, and each
+  worker's database is a copy of it (``django_db_setup`` below).
 """
 
 from __future__ import annotations
@@ -81,6 +83,130 @@ def _redis_keys_cleared() -> None:
     keys = list(client.scan_iter(match=f"{django_settings.REDIS_KEY_PREFIX}:*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+# --- test databases: migrated once, copied for each xdist worker ---------------------------------
+
+
+def _template_database(*, reuse: bool, run_id: str) -> None:
+    """Give this xdist worker its test database as a copy of a template migrated once per run.
+
+    Every worker used to run all the migrations (and their post_migrate: report views, staff groups,
+    message templates) itself: ~20 s of CPU each. Now the first worker to get here builds
+    ``<test db>_tmpl`` exactly as Django builds a test database (``create_test_db``: migrate, then
+    createcachetable); every worker then gets ``CREATE DATABASE <its db> TEMPLATE <tmpl>``, a copy
+    of the files. pytest-django's setup runs afterwards with keepdb on that copy (« no migrations to
+    apply », post_migrate handlers re-run: same state as a database migrated by the worker itself).
+
+    A PostgreSQL advisory lock (on the template's name) serialises building and copying (PostgreSQL
+    refuses to copy a database someone is connected to). The template's comment is the pytest-xdist
+    run id: a new run rebuilds it, so a run never starts from another run's schema — except with
+    --reuse-db, where an existing worker database is kept as pytest-django keeps it, and a missing
+    one is copied from whatever template is there, then migrated forward by pytest-django as usual.
+    --create-db rebuilds the template once per run."""
+    from django.conf import settings as django_settings
+    from django.db import connections
+
+    connection = connections["default"]
+    worker_db = connection.creation._get_test_db_name()
+    template = _template_name(worker_db)
+    quote = connection.ops.quote_name
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [template])
+        try:
+            cursor.execute(
+                "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+                "WHERE datname IN (%s, %s)",
+                [template, worker_db],
+            )
+            found = dict(cursor.fetchall())
+            if reuse and worker_db in found:
+                return
+            if template not in found or (not reuse and found[template] != run_id):
+                test_settings = connection.settings_dict["TEST"]
+                name = connection.settings_dict["NAME"]
+                test_settings["NAME"] = template
+                try:
+                    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+                finally:
+                    connection.close()
+                    test_settings["NAME"] = worker_db
+                    connection.settings_dict["NAME"] = name
+                    django_settings.DATABASES["default"]["NAME"] = name
+                cursor.execute(f"COMMENT ON DATABASE {quote(template)} IS %s", [run_id])
+            cursor.execute(f"DROP DATABASE IF EXISTS {quote(worker_db)}")
+            cursor.execute(f"CREATE DATABASE {quote(worker_db)} TEMPLATE {quote(template)}")
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [template])
+
+
+def _template_name(worker_db: str) -> str:
+    return re.sub(r"_gw\d+$", "", worker_db) + "_tmpl"
+
+
+def _template_drop(template: str) -> None:
+    """At the end of a run without --reuse-db, as pytest-django drops the workers' databases. A
+    worker that had not set up its database yet (none of its tests needed one so far) would find the
+    template gone and build it again: slower, still right."""
+    from django.db import connections
+
+    connection = connections["default"]
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [template])
+        try:
+            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(template)}")
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [template])
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(  # noqa: PLR0917 - pytest-django's own signature
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+) -> Iterator[None]:
+    """pytest-django's ``django_db_setup`` (same options, same teardown), with the worker's database
+    copied from a template migrated once per run when pytest-xdist runs more than one worker."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    workerinput = getattr(request.config, "workerinput", None)
+    reuse = django_db_keepdb and not django_db_createdb
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    template = (
+        workerinput is not None
+        and int(workerinput.get("workercount", 1)) > 1
+        and django_db_use_migrations
+        and "default" in aliases
+    )
+    if not django_db_use_migrations:
+        _disable_migrations()
+    from django.db import connections
+
+    template_db = _template_name(connections["default"].creation._get_test_db_name())
+    with django_db_blocker.unblock():
+        if template:
+            _template_database(reuse=reuse, run_id=workerinput["testrunuid"])
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+            keepdb=reuse or template,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            try:
+                teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+                if template:
+                    _template_drop(template_db)
+            except Exception as exc:  # noqa: BLE001 - as pytest-django: a warning, not an error
+                request.node.warn(pytest.PytestWarning(f"Error when trying to teardown test databases: {exc!r}"))
 
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
