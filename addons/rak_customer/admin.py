@@ -1035,8 +1035,17 @@ class ChangeRequestAdmin(QueueAdminMixin, ModelAdmin):
 @admin.register(ContactMessage)
 class ContactMessageAdmin(QueueAdminMixin, ModelAdmin):
     open_status = ContactMessage.Status.NEW
-    list_display = ("created_at", "status_display", "name", "email", "phone", "subject", "customer_link", "handled_by")
-    list_select_related = ("customer", "handled_by")
+    list_display: tuple[str, ...] = (
+        "created_at",
+        "status_display",
+        "name",
+        "email",
+        "phone",
+        "subject",
+        "customer_link",
+        "handled_by",
+    )
+    list_select_related: tuple[str, ...] = ("customer", "handled_by")
     list_filter = (("status", ChoicesDropdownFilter),)
     list_filter_submit = True
     search_fields = ("email",)

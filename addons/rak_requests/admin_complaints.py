@@ -345,7 +345,13 @@ class CloseForm(forms.Form):
     )
 
 
-FORMS = {"reply": ReplyForm, "note": NoteForm, "assign": AssignForm, "take": None, "close": CloseForm}
+FORMS: dict[str, type[forms.Form] | None] = {
+    "reply": ReplyForm,
+    "note": NoteForm,
+    "assign": AssignForm,
+    "take": None,
+    "close": CloseForm,
+}
 
 
 def _complaint_actions() -> list:
@@ -524,15 +530,18 @@ class StaffFilingForm(forms.Form):
     def __init__(self, *args, customer: Customer | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
-        self.fields["category"].queryset = complaint_categories()
+        cast(forms.ModelChoiceField, self.fields["category"]).queryset = complaint_categories()
         if customer is None:
             del self.fields["dossier"]
             del self.fields["bill"]
         else:
             del self.fields["customer_code"]
-            self.fields["dossier"].queryset = Dossier.objects.filter(customer=customer).order_by("number")
-            self.fields["bill"].queryset = Bill.objects.filter(customer=customer).order_by("-issue_date", "-id")[:24]
-            self.fields["bill"].label_from_instance = lambda bill: (
+            cast(forms.ModelChoiceField, self.fields["dossier"]).queryset = Dossier.objects.filter(
+                customer=customer
+            ).order_by("number")
+            bill_field = cast(forms.ModelChoiceField, self.fields["bill"])
+            bill_field.queryset = Bill.objects.filter(customer=customer).order_by("-issue_date", "-id")[:24]
+            bill_field.label_from_instance = lambda bill: (  # type: ignore[assignment]  # this field's labels
                 gettext("%(number)s du %(date)s")
                 % {
                     "number": bill.number,
@@ -803,8 +812,9 @@ class ComplaintAdmin(ModelAdmin):
             forms_ = {"note": bound.get("note") or _styled(NoteForm(prefix="note"))}
         entries = list(complaint_entries(complaint))
         for entry in entries:
-            entry.channels_display = ", ".join(str(CHANNEL_LABELS.get(c, c)) for c in entry.channels)
-            entry.attachment_url = (
+            # for the template
+            entry.channels_display = ", ".join(str(CHANNEL_LABELS.get(c, c)) for c in entry.channels)  # type: ignore[attr-defined]
+            entry.attachment_url = (  # type: ignore[attr-defined]
                 reverse("admin:rak_requests_complaint_attachment", args=[complaint.pk, entry.pk]) if entry.file else ""
             )
         links = [
@@ -895,7 +905,7 @@ class ComplaintAdmin(ModelAdmin):
         expected = _expected(request)
         user = request.user
         form_class = FORMS[what]
-        form = None
+        form: forms.Form | None = None
         if form_class is ReplyForm:
             form = ReplyForm(request.POST, complaint=complaint, prefix="reply")
             if "insert" in request.POST:  # « Insérer » the canned reply (no service call)
@@ -917,7 +927,7 @@ class ComplaintAdmin(ModelAdmin):
             form = form_class(request.POST, prefix=what)
         bound = {what: form} if form is not None else {}
         if form is not None and not form.is_valid():
-            errors = " ".join(" ".join(errs) for errs in form.errors.values())
+            errors = " ".join(" ".join(str(e) for e in errs) for errs in form.errors.values())
             return self._refused(request, complaint, errors, bound)
         data = form.cleaned_data if form is not None else {}
         calls = {
@@ -981,7 +991,7 @@ class ComplaintAdmin(ModelAdmin):
         if item.form_class is not None:
             form = item.form_class(request.POST, request.FILES, prefix=code)
             if not form.is_valid():
-                errors = " ".join(" ".join(errs) for errs in form.errors.values())
+                errors = " ".join(" ".join(str(e) for e in errs) for errs in form.errors.values())
                 return self._refused(request, complaint, errors, {f"action:{code}": form})
             data = form.cleaned_data
         bound = {f"action:{code}": form} if form is not None else {}
@@ -1091,7 +1101,7 @@ class ContactToComplaintForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = complaint_categories()
+        cast(forms.ModelChoiceField, self.fields["category"]).queryset = complaint_categories()
 
 
 class ContactMessageAdmin(BaseContactMessageAdmin):

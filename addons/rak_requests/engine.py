@@ -148,7 +148,7 @@ def _notify(*, request: ServiceRequest, notice: Notice, user) -> None:
         message_queue_bell(
             user=user,
             subject=_("%(subject)s — %(number)s") % {"subject": notice.subject, "number": request.number},
-            body=notice.text,
+            body=str(notice.text),  # composed above: a str
             kind="request",
             event=event,
         )

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -165,7 +166,7 @@ LIFECYCLE_PHASES = (Code.RECEVABILITE_TECH, Code.SIGNATURE, Code.PAIEMENT, Code.
 def lifecycle_state(request: ServiceRequest) -> dict:
     """What the request page shows for the lifecycle (buttons, contracts, invoice, orders): no
     query for a request outside the lifecycle, three at most otherwise."""
-    state = {
+    state: dict[str, Any] = {
         "can_call": False,
         "call_pending": None,
         "identity_confirmed": False,

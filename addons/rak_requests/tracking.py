@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -61,7 +62,7 @@ def customer_tracking_rows(customer_id: int) -> list[dict]:
     """« Suivi des demandes »: the requests and the self-readings, newest first (two queries).
     Each row: ``request`` (a ServiceRequest, with ``status_label`` and ``action_expected``) or
     ``reading`` (a ReadingRow)."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "request": r,
             "status_label": request_status_label(r),
