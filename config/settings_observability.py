@@ -172,6 +172,9 @@ def apply(namespace: dict[str, Any], conf: Config) -> None:
             "outbox_max_age_seconds": conf.int("health", "outbox_max_age_seconds", 900),
             "tasks_max_age_seconds": conf.int("health", "tasks_max_age_seconds", 900),
             "statement_timeout_ms": conf.int("health", "statement_timeout_ms", 2000),
+            # a caller without the figures gets the outcome of the last run for this long (per process):
+            # a flood of anonymous probes costs no query (0 = run the checks for every call)
+            "public_cache_seconds": conf.int("health", "public_cache_seconds", 2),
         }
 
         sentry_dsn = conf.str("sentry", "dsn", "")

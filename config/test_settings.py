@@ -10,6 +10,7 @@ os.environ.setdefault("RAK_SERVER_SECRET_KEY", "test-secret-key-not-for-producti
 os.environ.setdefault("RAK_SERVER_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("RAK_SMS_DEV_FILE", "var/test-sms.log")
 os.environ.setdefault("RAK_MAIL_BACKEND", "locmem")
+os.environ.setdefault("RAK_HEALTH_PUBLIC_CACHE_SECONDS", "0")  # each test sees its own checks' outcome
 
 from config.settings import *  # noqa: E402,F403
 

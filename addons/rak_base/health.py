@@ -234,14 +234,30 @@ def live_response(request) -> HttpResponse:
     return _json(payload, 200)
 
 
+# (monotonic time, failed) of this process's last readiness run: what callers without the figures get
+# for [health] public_cache_seconds, so that a flood of anonymous probes runs no query
+_last_outcome: tuple[float, bool] | None = None
+
+
+def _bare(failed: bool) -> HttpResponse:
+    return _json({"status": "fail" if failed else "ok"}, 503 if failed else 200)
+
+
 def ready_response(request) -> HttpResponse:
+    global _last_outcome
     began = time.perf_counter()
+    detailed = details_allowed(request)
+    ttl = health_settings().get("public_cache_seconds", 0)
+    last = _last_outcome
+    if not detailed and ttl > 0 and last is not None and time.monotonic() - last[0] < ttl:
+        return _bare(last[1])
     checks = health_ready()
     fail_on = set(health_settings()["fail_on"])
     failed = [check.name for check in checks if not check.ok and (check.name in fail_on or check.name == "error")]
+    _last_outcome = (time.monotonic(), bool(failed))
     status = "fail" if failed else "ok"
     payload: dict[str, Any] = {"status": status}
-    if details_allowed(request):
+    if detailed:
         payload["checks"] = {check.name: {"ok": check.ok, **check.detail} for check in checks}
         payload["failed"] = failed
         payload["duration_ms"] = round((time.perf_counter() - began) * 1000, 1)

@@ -147,3 +147,23 @@ def test_database_down_is_a_503_not_a_500(db, client, settings, monkeypatch):
     body = json.loads(response.content)
     assert body["checks"]["database"] == {"ok": False, "error": "OperationalError"}
     assert body["checks"]["worker"]["ok"] is False
+
+
+def test_anonymous_probes_reuse_the_last_outcome_for_a_moment(healthy, client, settings, django_assert_num_queries):
+    """A flood of anonymous /health/ready calls runs no query: they get this process's last outcome
+    for [health] public_cache_seconds; a caller with the figures always runs the checks."""
+    settings.HEALTH = {**settings.HEALTH, "public_cache_seconds": 60}
+    first = client.get("/health/ready", **PUBLIC)
+    assert first.status_code == 200 and first.json() == {"status": "ok"}
+    WorkerHeartbeat.objects.all().delete()  # the worker is gone: only a fresh run can see it
+    with django_assert_num_queries(0):
+        for _ in range(20):
+            again = client.get("/health/ready", **PUBLIC)
+            assert again.status_code == 200 and again.json() == {"status": "ok"}
+    detailed = client.get("/health/ready")  # 127.0.0.1: the figures, from a fresh run
+    assert detailed.status_code == 503 and "worker" in detailed.json()["failed"]
+    public = client.get("/health/ready", **PUBLIC)  # the fresh run's outcome is shared
+    assert public.status_code == 503 and public.json() == {"status": "fail"}
+    settings.HEALTH = {**settings.HEALTH, "public_cache_seconds": 0}
+    WorkerHeartbeat.objects.all().delete()
+    assert client.get("/health/ready", **PUBLIC).status_code == 503
