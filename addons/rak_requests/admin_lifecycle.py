@@ -428,14 +428,15 @@ class ContractAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     @display(description=_("PDF signé (registre)"))
     def document_link(self, obj: Contract) -> str:
-        if obj.document_id is None:
+        document = obj.document  # no query when document_id is None
+        if document is None:
             return "—"
-        url = reverse("admin:rak_base_document_change", args=[obj.document_id])
+        url = reverse("admin:rak_base_document_change", args=[document.pk])
         return format_html(
             '<a href="{}" class="{}">{}</a>',
             url,
             LINK_CLASSES,
-            contract_docs.reference_display(obj.document.reference),
+            contract_docs.reference_display(document.reference),
         )
 
     @display(description=_("texte du contrat"))

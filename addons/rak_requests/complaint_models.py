@@ -16,6 +16,8 @@ status changes). Categories are data (name, SLA in hours, urgent, « incident »
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -446,6 +448,9 @@ class OutageNotice(models.Model):
     sms_count = models.PositiveIntegerField(_("SMS envoyés"), default=0)
 
     history = HistoricalRecords()
+    # set on an instance before save(), read by django-simple-history (its history row's user and reason)
+    _history_user: Any
+    _change_reason: str
 
     class Meta:
         verbose_name = _("avis de coupure ou de travaux")

@@ -169,8 +169,8 @@ def request_category_label(request: ServiceRequest, service: str) -> str:
 
 def request_address(request: ServiceRequest) -> dict[str, str]:
     """The premises address: the request's premises when set, else the data entered."""
-    if request.premises_id:
-        premises = request.premises
+    premises = request.premises  # no query when premises_id is None
+    if premises is not None:
         return {
             "address": premises.address,
             "district": premises.district,
@@ -218,12 +218,19 @@ def fee_lines(service: str, caliber: str, *, on_date: date) -> list[OtherLine]:
     ]
 
 
+def _vat_rate(line: OtherLine) -> Decimal:
+    """The line's VAT rate: ``fee_lines`` always sets it (None would be the table's rate at issue)."""
+    if line.vat_rate is None:
+        raise ValueError(f"the fee line « {line.label} » has no VAT rate")
+    return line.vat_rate
+
+
 def lines_total_ttc(lines: list[OtherLine]) -> Decimal:
     """The TTC total as ``bill_issue_other`` computes it (HT and VAT each rounded per line)."""
     total = Decimal("0.00")
     for line in lines:
         ht = round_money(line.quantity * line.unit_price)
-        total += ht + round_money(ht * line.vat_rate)
+        total += ht + round_money(ht * _vat_rate(line))
     return total
 
 
@@ -243,7 +250,7 @@ def _contract_body(request: ServiceRequest, service: str, *, now: datetime) -> s
         {
             "label": line.label,
             "ht": round_money(line.unit_price * line.quantity),
-            "vat": f"{line.vat_rate * 100:.0f} %",
+            "vat": f"{_vat_rate(line) * 100:.0f} %",
             "ttc": lines_total_ttc([line]),
         }
         for line in lines

@@ -329,6 +329,7 @@ def request_summary(request_or_data, *, request_type: RequestType | None = None)
     (``RequestKind.summary``: French labels, chosen options' labels). ``request_or_data``: a
     request, or the data entered so far with its ``request_type`` (a form's review step). Data of
     a type that has no module yet is shown as entered."""
+    request: ServiceRequest | None
     if isinstance(request_or_data, ServiceRequest):
         request = request_or_data
     else:
@@ -394,7 +395,9 @@ def request_submit(
     delivery = None
     with transaction.atomic():
         created = customer is None
-        if created:
+        if customer is None:
+            if person is None:
+                raise TypeError("request_submit: a new customer needs their ``person``")
             customer, account, delivery = prospect_create_with_account(
                 identity=person["identity"],
                 phone=person["phone"],

@@ -235,7 +235,7 @@ def call_request_create(*, request_id: int, customer: Customer, now: datetime) -
         now=now,
         event_kind=Kind.CALL_REQUESTED,
         actor_kind=Actor.CUSTOMER,
-        expect_phase=request.phase.code,
+        expect_phase=_phase_code(request),
         action=Action.CALL,
         message=_("Le client demande à être appelé pour la vérification de son identité."),
         data={"call": call.pk},
@@ -472,7 +472,7 @@ def _contracts_email_queue(*, request: ServiceRequest, email: str, subject: str,
     account = PortalAccount.objects.select_related("user").filter(customer_id=request.customer_id).first()
     lines = []
     for contract in request.contracts.select_related("document").order_by("service"):
-        if contract.document_id:
+        if contract.document is not None:  # select_related: no query
             lines.append(
                 _("- Contrat %(service)s : référence %(reference)s, %(link)s")
                 % {
@@ -544,7 +544,7 @@ def fees_paid_check(*, request_id: int, now: datetime, actor=None) -> bool:
 
 
 def _premises_for(request: ServiceRequest) -> Premises:
-    if request.premises_id:
+    if request.premises is not None:  # no query when premises_id is None
         return request.premises
     address = contract_docs.request_address(request)
     premises = premises_create(

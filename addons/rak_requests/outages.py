@@ -212,11 +212,12 @@ def _cut(value: str, limit: int) -> str:
 def outage_what(notice: OutageNotice) -> str:
     """« coupure d'eau programmée », « travaux sur le réseau d'assainissement »…"""
     if notice.kind == Kind.WORKS:
-        return {
+        words: dict[str, str] = {
             Service.EAU: gettext("travaux sur le réseau d'eau"),
             Service.ELECTRICITE: gettext("travaux sur le réseau d'électricité"),
             Service.ASSAINISSEMENT: gettext("travaux sur le réseau d'assainissement"),
-        }.get(notice.service, gettext("travaux"))
+        }
+        return words.get(notice.service, gettext("travaux"))
     cut = gettext("coupure d'eau") if notice.service == Service.EAU else gettext("coupure d'électricité")
     if notice.kind == Kind.PLANNED:
         return gettext("%(cut)s programmée") % {"cut": cut}
@@ -684,11 +685,13 @@ def outage_notice_update(
     details = None if details is None else details.strip()
     if details is not None and len(details) > 2000:
         raise OutageNoticeInvalid(_("Les informations pour les clients font plus de 2 000 caractères."))
-    details_changed = details is not None and details != notice.details
+    # None: the information for the customers is kept as it is
+    new_details = notice.details if details is None else details
+    details_changed = new_details != notice.details
     if expected_end_at == notice.expected_end_at:
         if not details_changed:
             raise OutageNoticeInvalid(_("La fin prévue est déjà celle-ci : rien n'a été envoyé."))
-        notice.details = details
+        notice.details = new_details
         _save(notice, user=user, reason=gettext("Informations modifiées"), fields=["details"])
         return 0
     if expected_end_at <= notice.starts_at:
@@ -707,7 +710,7 @@ def outage_notice_update(
     fields = ["expected_end_at", "sms_count"]
     notice.expected_end_at = expected_end_at
     if details_changed:
-        notice.details = details
+        notice.details = new_details
         fields.append("details")
     sms = _queue(notice, _told_recipients(notice), code="outage.updated", step="updated") if notify else 0
     notice.sms_count += sms

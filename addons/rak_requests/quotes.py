@@ -323,7 +323,11 @@ def devis_accept_check(*, request: ServiceRequest) -> None:
     quote = request_accepted_quote(request)
     if quote is None:
         raise QuoteNotAccepted()
-    bill = Bill.objects.filter(pk=request.fee_bill_id, kind=Bill.Kind.WORKS).first()
+    bill = (
+        Bill.objects.filter(pk=request.fee_bill_id, kind=Bill.Kind.WORKS).first()
+        if request.fee_bill_id is not None
+        else None
+    )
     if bill is None:
         raise QuoteNotAccepted(
             _("Le devis %(number)s est accepté mais sa facture des travaux n'est pas émise.") % {"number": quote.number}
@@ -356,11 +360,12 @@ def works_pay_start(*, request_id: int, customer: Customer, email: str, now: dat
         request = request_lock(request_id=request_id)
         if request.customer_id != customer.pk:
             raise ServiceRequest.DoesNotExist()
-        if not works_bill_payable(request):
+        fee_bill_id = request.fee_bill_id
+        if fee_bill_id is None or not works_bill_payable(request):  # not payable without a fee bill
             if request.fee_bill is not None and request.fee_bill.settled_at is not None:
                 raise WorksPaymentRefused(_("La facture des travaux est déjà payée."))
             raise WorksPaymentRefused()
-        bill = Bill.objects.get(pk=request.fee_bill_id)
+        bill = Bill.objects.get(pk=fee_bill_id)
     return order_create_for_bills(
         customer=customer, bills=[bill], email=email, now=now, purpose=PaymentOrder.Purpose.REQUEST_FEE
     )

@@ -198,7 +198,7 @@ def queue_counters(*, now: datetime, user_id: int | None = None) -> list[dict]:
         )
         .order_by("request_type__position", "request_type__name", "phase__position")
     )
-    return list(rows)
+    return [dict(row) for row in rows]
 
 
 def overdue_requests(*, now: datetime) -> QuerySet[ServiceRequest]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -192,7 +193,7 @@ def attachment_add(
         uploaded_at=now,
         event=event,
     )
-    attachment.file.save(validated.stored_name(), validated.file, save=False)
+    attachment.file.save(validated.stored_name(), File(validated.file), save=False)
     attachment.save()
     return attachment
 

@@ -326,7 +326,11 @@ def on_reading_reviewed(*, reading_id: int, accepted: bool, reason: str, billed_
     # rak_billing told the dossier's customer already (SMS and bell): their portal account gets no
     # second bell for the same decision, only the e-mail and the thread
     customer_id = MeterReading.objects.filter(pk=reading_id).values_list("dossier__customer_id", flat=True).first()
-    belled = set(PortalAccount.objects.filter(customer_id=customer_id).values_list("user_id", flat=True))
+    belled = (
+        set(PortalAccount.objects.filter(customer_id=customer_id).values_list("user_id", flat=True))
+        if customer_id is not None
+        else set()
+    )
     for entry in pending:
         entry.data = {**entry.data, "review_pending": False, "decided_at": now.isoformat()}
         entry.save(update_fields=["data"])

@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.files import File
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -95,8 +97,8 @@ def _entry(complaint: Complaint, *, kind: str, actor_kind: str, now: datetime, a
         complaint=complaint, at=now, kind=kind, actor_kind=actor_kind, actor=actor, body=body, **extra
     )
     if upload is not None:
-        entry.file.save(upload.stored_name(), upload.file, save=False)
-        entry.file_name = (upload_name or entry.file.name)[-255:]
+        entry.file.save(upload.stored_name(), File(upload.file), save=False)
+        entry.file_name = (upload_name or entry.file.name or "")[-255:]
         entry.file_type = upload.mime
         entry.file_size = upload.size
     entry.save()
@@ -160,9 +162,8 @@ def _filing_lock(key: str) -> None:
 def _duplicate_of(*, filing: ComplaintFiling, category: ComplaintCategory, message: str, phone: str, customer, now):
     """The complaint this filing repeats: same phone (or customer), category, message and bill,
     filed less than ``DUPLICATE_WINDOW`` ago (index complaint_phone_recent / complaint_customer_recent)."""
-    same = Complaint.objects.filter(
-        category=category, message=message, bill_id=filing.bill_id, filed_at__gte=now - DUPLICATE_WINDOW
-    )
+    same_bill = Q(bill_id=filing.bill_id) if filing.bill_id is not None else Q(bill__isnull=True)
+    same = Complaint.objects.filter(same_bill, category=category, message=message, filed_at__gte=now - DUPLICATE_WINDOW)
     if phone:
         same = same.filter(phone=phone)
     elif customer is not None:
@@ -239,7 +240,7 @@ def complaint_file(
     if staff_user is None:  # at the counter or on the phone, the agent is the filter
         _filing_throttle(phone=phone, ip=ip, now=now, public=public)
     if deduplicate and (phone or customer is not None):  # after the throttles: a robot's repeats count
-        _filing_lock(phone or f"customer:{customer.pk}")
+        _filing_lock(phone or (f"customer:{customer.pk}" if customer is not None else ""))
         duplicate = _duplicate_of(
             filing=filing, category=category, message=message, phone=phone, customer=customer, now=now
         )
@@ -415,7 +416,7 @@ def complaint_reopen(*, complaint_id: int, customer: Customer, user, reason: str
     reason = (reason or "").strip()
     if complaint.is_open and _repeat_of(complaint, kind=Entry.Kind.REOPENED, user=user, body=reason, now=now):
         return complaint  # « Rouvrir » sent twice: reopened once
-    if complaint.is_open:
+    if complaint.is_open or complaint.closed_at is None:  # closing sets closed_at
         raise ComplaintNotClosed()
     if now > complaint.closed_at + timedelta(days=settings.COMPLAINT_REOPEN_DAYS):
         raise ComplaintReopenExpired(

@@ -423,7 +423,10 @@ def attestation_generate(
         request_type=request_type, customer=customer, data=data, attachments=[], now=now, actor=actor, channel=channel
     )
     request.refresh_from_db()
-    return Generated(request=request, document=attestation_document(request))
+    document = attestation_document(request)
+    if document is None:  # never: on_filed issued it just now, in this transaction
+        raise RuntimeError(f"attestation request {request.pk} filed without its document")
+    return Generated(request=request, document=document)
 
 
 # --- reads for the portal page ----------------------------------------------------------------------
