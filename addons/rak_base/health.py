@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 
@@ -175,9 +175,13 @@ def health_ready(*, now: datetime | None = None) -> list[Check]:
     now = now or clock.now()
     checks: list[Check] = []
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SET statement_timeout = %s", [int(config["statement_timeout_ms"])])
-        try:
+        # one transaction with a transaction-local timeout: nothing outlives it on the connection
+        # (a session-level SET would leak to other clients through a pgbouncer in transaction mode)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true)", [str(int(config["statement_timeout_ms"]))]
+                )
             checks.append(check_database())
             checks.append(check_migrations())
             beats = _beats()
@@ -185,9 +189,6 @@ def health_ready(*, now: datetime | None = None) -> list[Check]:
             checks.append(check_scheduler(now=now, beats=beats, config=config))
             checks.append(check_outbox(now=now, config=config))
             checks.append(check_tasks(now=now, config=config))
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET statement_timeout")
     except DatabaseError as exc:
         error = type(exc).__name__
         done = {check.name for check in checks}
