@@ -110,7 +110,8 @@ def _payments(*, now: datetime.datetime, seed: int, only_periods: set[datetime.d
         "customer_id", "period_start", "issue_date", "total_ttc"
     )
     for customer_id, period, issue, total in bills.iterator(chunk_size=20000):
-        if only_periods is None or period in only_periods:
+        # a consumption bill always has its period (the None check is for the type checker)
+        if period is not None and (only_periods is None or period in only_periods):
             by_customer[customer_id][period].append((issue, total))
     direct_debit = set(
         Dossier.objects.filter(billing_mode=Dossier.BillingMode.DIRECT_DEBIT).values_list("customer_id", flat=True)

@@ -262,7 +262,8 @@ def _notice(schedule: Schedule, mode: str, tranches: list[Tranche], reached: int
     """« vous avez dépassé la tranche... »: said whenever the consumption left the first tranche,
     and with the cost of crossing the switch threshold when it applies."""
     unit = schedule.unit
-    if schedule.combination == SWITCH and mode == SELECTIVE:
+    # _applicable refused a SWITCH schedule without its threshold
+    if schedule.combination == SWITCH and mode == SELECTIVE and schedule.switch_threshold is not None:
         return gettext(
             "Votre consommation mensuelle (%(monthly)s %(unit)s) a dépassé %(threshold)s %(unit)s : toute votre "
             "consommation est facturée au prix de la tranche atteinte (%(tranche)s)."

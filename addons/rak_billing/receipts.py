@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -113,7 +114,7 @@ def payment_receipt_context(payment: Payment) -> dict:
                 "amount": payment.amount - allocated,
             }
         )
-    context = {
+    context: dict[str, Any] = {
         "payment": payment,
         "customer": payment.customer,
         "number": receipt_number(payment),
@@ -123,7 +124,7 @@ def payment_receipt_context(payment: Payment) -> dict:
         + ([(gettext("Référence"), payment.reference)] if payment.reference else [])
         + (
             [(gettext("Encaissé par"), payment.received_by.get_full_name() or payment.received_by.username)]
-            if payment.received_by_id
+            if payment.received_by is not None  # no query when received_by_id is None
             else []
         ),
         "lines": lines,

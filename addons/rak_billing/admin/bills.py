@@ -348,7 +348,7 @@ class BillAdmin(ModelAdmin):
 
     @display(description=_("dossier"))
     def dossier_link(self, obj: Bill) -> str:
-        return admin_link(obj.dossier, obj.dossier.number) if obj.dossier_id else "—"
+        return admin_link(obj.dossier, obj.dossier.number) if obj.dossier is not None else "—"
 
     @display(description=_("période"), ordering="period_start")
     def period_display(self, obj: Bill) -> str:
@@ -651,7 +651,7 @@ class PaymentAdmin(FieldLabelsMixin, ModelAdmin):
     def allocations_display(self, obj: Payment) -> str:
         rows = obj.allocations.select_related("bill").order_by("id")  # a reversal's negative rows included
         if not rows:
-            return _("Rien : le montant reste au crédit du client.")
+            return str(_("Rien : le montant reste au crédit du client."))
         return format_html(
             "<br>".join(["{}"] * len(rows)),
             *[f"{a.bill.number} : {_money(a.amount)}" for a in rows],

@@ -175,8 +175,8 @@ class RefundAdmin(ModelAdmin):
         lines = [
             (
                 _("Paiement du %(date)s") % {"date": f"{timezone.localtime(a.payment.paid_at):%d/%m/%Y}"}
-                if a.payment_id
-                else _("Avoir %(number)s") % {"number": a.credit_note.number}
+                if a.payment is not None  # select_related: no query
+                else _("Avoir %(number)s") % {"number": a.credit_note.number if a.credit_note is not None else "—"}
             )
             + f" : {_money(a.amount)}"
             for a in rows

@@ -67,7 +67,7 @@ def reading_rounds_ensure() -> int:
     districts: dict[str, str] = {}
     for code, district in codes:
         districts.setdefault(code, district)
-    rounds = []
+    rounds: list[ReadingRound] = []
     for code, district in sorted(districts.items()):
         digits = "".join(ch for ch in code if ch.isdigit())
         position = int(digits) if digits else len(known) + len(rounds)
@@ -85,7 +85,7 @@ def reading_rounds_ensure() -> int:
 
 def _reading_dates(start_day: int, window_days: int, months: int, as_of: date, rng: random.Random) -> list[date]:
     """``months + 1`` reading dates, one per past window (the first one is the base index)."""
-    dates = []
+    dates: list[date] = []
     delta = 0
     while len(dates) < months + 1 and delta > -(months + 3):
         year, month = _shift_month(as_of.year, as_of.month, delta)
