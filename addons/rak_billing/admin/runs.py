@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
@@ -35,6 +36,9 @@ from rak_billing.billing import billing_run_create, billing_run_resume, month_st
 from rak_billing.models import BillingRun, ReadingRound
 from rak_billing.unbillable import REASONS, billing_run_unbillable, unbillable_ids, unbillable_rows
 from rak_customer.models import Dossier, Premises, Service
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ROWS_SHOWN = 200
 MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
@@ -71,6 +75,7 @@ def unbillable_html(report: dict, *, period_start: datetime.date, round_code: st
             )
             % {"n": report["already_billed"]}
         )
+    headline: StrOrPromise
     if not total:
         headline = _("Aucun dossier non facturable : tous les dossiers de la période seront facturés.")
         return format_html(
@@ -151,7 +156,7 @@ class MonthField(forms.DateField):
         return month_start(day) if day else day
 
 
-def _round_choices() -> list[tuple[str, str]]:
+def _round_choices() -> list[tuple[str, StrOrPromise]]:
     names = dict(ReadingRound.objects.values_list("code", "name"))
     codes = sorted(set(Premises.objects.exclude(round_code="").values_list("round_code", flat=True).distinct()))
     return [("", _("Toutes les tournées"))] + [
@@ -323,7 +328,7 @@ class BillingRunAdmin(PrintRunAdminMixin, ModelAdmin):
         return obj.period_start.strftime("%m/%Y")
 
     @display(description=_("tournée"), ordering="round_code")
-    def round_display(self, obj: BillingRun) -> str:
+    def round_display(self, obj: BillingRun) -> StrOrPromise:
         return obj.round_code or _("toutes")
 
     @display(

@@ -309,9 +309,12 @@ def _self_reading_save(
         raise ReadingNeedsConfirmation(message % values)
     if MeterReading.objects.filter(dossier_id=dossier.pk, reading_date=today).exclude(status="REJECTED").exists():
         raise ReadingAlreadyDone()  # an estimate dated today
+    meter_id = dossier.meter_id
+    if meter_id is None:  # never: _open_window refused a dossier without a meter
+        raise ReadingUnavailable()
     reading = MeterReading(
         dossier=dossier,
-        meter_id=dossier.meter_id,
+        meter_id=meter_id,
         reading_date=today,
         index=index,
         previous_index=checked.previous_index,
@@ -404,7 +407,7 @@ def reading_self_correct(
         user=user,
         today=today,
         confirmed=confirmed,
-        photo_name=old.photo.name,
+        photo_name=old.photo.name or "",  # stored as "" either way
     )
 
 
@@ -577,9 +580,12 @@ def readings_estimate(dossiers: Iterable[Dossier], period_end: date) -> dict[int
             category=dossier.tariff_category,
             start_date=dossier.start_date,
         )
+        meter_id = dossier.meter_id
+        if meter_id is None:  # never: left out above
+            continue
         estimates[dossier.pk] = MeterReading(
             dossier_id=dossier.pk,
-            meter_id=dossier.meter_id,
+            meter_id=meter_id,
             reading_date=reading_date,
             index=result.index,
             previous_index=result.previous_index,
