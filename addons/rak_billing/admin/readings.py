@@ -46,11 +46,11 @@ class ReadingRoundAdmin(ModelAdmin):
     @display(description=_("fenêtre de relève"))
     def window_display(self, obj: ReadingRound) -> str:
         today = timezone.localdate(clock.now())
-        params = {"start_day": obj.window_start_day, "days": obj.window_days, "today": today}
-        window = window_open(**params)
+        start_day, days = obj.window_start_day, obj.window_days
+        window = window_open(start_day=start_day, days=days, today=today)
         if window:
             return _("ouverte %(label)s") % {"label": window.label()}
-        return _("prochaine %(label)s") % {"label": window_next(**params).label()}
+        return _("prochaine %(label)s") % {"label": window_next(start_day=start_day, days=days, today=today).label()}
 
 
 # --- readings ---------------------------------------------------------------------------------------

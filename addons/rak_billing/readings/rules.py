@@ -208,7 +208,8 @@ def reading_check(
     ``reading_date``). Raises ``IndexBelowPrevious`` (« L'index saisi est inférieur au dernier
     index relevé (X) ») unless the meter was replaced; returns the consumption and whether it is
     abnormal (more than 3× the average prorated to the period)."""
-    if base.previous_date is None:
+    # a baseline has both its date and its index, or neither (Baseline.after, accepted_baselines)
+    if base.previous_date is None or base.previous_index is None:
         return Checked(None, index if meter_replaced else None, False, None)
     if meter_replaced:
         consumption = index
@@ -259,7 +260,7 @@ def estimate(
         per_day = monthly / 30
         default = fmt_quantity(monthly)
         basis = f"Estimation forfaitaire ({default} {symbol} par mois, sans historique)"  # i18n: not for customers
-    if base.previous_date is not None:
+    if base.previous_date is not None and base.previous_index is not None:  # both or neither
         base_date, base_index = base.previous_date, base.previous_index
         previous_index = base_index
     else:
