@@ -8,6 +8,8 @@ the dossier's reading_dossier_recent). Subscribed in ``RakBillingConfig.ready`` 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +31,9 @@ from rak_customer.timeline import (
     wanted,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 BILL, PAYMENT, REVERSAL, REFUND, READING = "bill", "payment", "payment_reversal", "refund", "reading"
 
 
@@ -45,6 +50,7 @@ def _bills(customer_id, before, limit) -> list[TimelineEvent]:
     )
     events = []
     for bill in rows:
+        status: StrOrPromise  # made a str below
         if bill.kind == Bill.Kind.CREDIT_NOTE:
             status, variant = _("Avoir"), "info"
         elif bill.settled_at is not None:
