@@ -51,7 +51,12 @@ from rak_billing.ledger import (
 )
 from rak_billing.line_labels import bill_line_label, tranche_notice
 from rak_billing.models import Refund
-from rak_billing.online_fees import OnlineFeeRefused, online_fee_invoice_issue, vat_rate_online_fee
+from rak_billing.online_fees import (
+    OnlineFeeRefused,
+    online_fee_invoice_issue,
+    online_fee_invoice_number,
+    vat_rate_online_fee,
+)
 from rak_billing.pdf import bill_pdf
 from rak_billing.readings.errors import ReadingError
 from rak_billing.readings.selectors import customer_self_readings
@@ -127,6 +132,7 @@ __all__ = [
     "customer_balance",
     "fmt_qty",
     "online_fee_invoice_issue",
+    "online_fee_invoice_number",
     "payment_receipt_context",
     "payment_receipt_pdf",
     "payment_bounds_check",

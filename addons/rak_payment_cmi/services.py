@@ -56,7 +56,13 @@ from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import money_format, round_money
 from rak_base.scheduler import each_item
-from rak_billing.api import bills_with_outstanding, online_fee_invoice_issue, payment_record, vat_rate_online_fee
+from rak_billing.api import (
+    bills_with_outstanding,
+    online_fee_invoice_issue,
+    online_fee_invoice_number,
+    payment_record,
+    vat_rate_online_fee,
+)
 from rak_billing.models import Bill, Payment
 from rak_customer.models import Customer
 from rak_payment_cmi import hashing
@@ -77,7 +83,8 @@ Outcome = CmiCallback.Outcome
 
 #: fired in the transaction that marks an order PAID: ``hook_fire(HOOK_ORDER_PAID, order_id=...)``;
 #: the callback adds ``order=`` (locked, with its customer and payment) and ``lines=`` (its lines
-#: with their bills) so that subscribers need not read them again
+#: with their bills) so that subscribers need not read them again. From the callback, the fee
+#: invoice (``order.fee_bill``) still has its provisional number then: it gets its number last
 HOOK_ORDER_PAID = "payment_order_paid"
 #: fired when an approved payment is not captured because its bills were already settled
 HOOK_ORDER_CANCELLED = "payment_order_cancelled"
@@ -531,6 +538,10 @@ def _process_callback(callback: CmiCallback, fields: dict[str, str], now: dateti
     callback.order = order
     verdict = _apply(order, callback, fields, now)
     _record(callback, verdict, hash_valid=True, order=order)
+    if verdict.outcome == Outcome.APPLIED and order.fee_bill_id is not None:
+        # the fee invoice's gap-free number, as this transaction's last write: the year's
+        # bill-number row is locked from here to the COMMIT only (issue 15)
+        online_fee_invoice_number(bill=order.fee_bill)
     return verdict
 
 
@@ -598,7 +609,7 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
     short = _bills_no_longer_owed(lines)
     if short:
         return _refuse_settled(order, callback, fields, trans_id, short, now)
-    payment = order_capture_record(order, trans_id=trans_id, paid_at=now, lines=lines)
+    payment = order_capture_record(order, trans_id=trans_id, paid_at=now, lines=lines, number_later=True)
     order.payment = payment
     order.paid_at = now
     order.trans_id = trans_id[:64]
@@ -620,7 +631,12 @@ def _apply(order: PaymentOrder, callback: CmiCallback, fields: dict[str, str], n
 
 
 def order_capture_record(
-    order: PaymentOrder, *, trans_id: str, paid_at: datetime, lines: list[PaymentOrderBill] | None = None
+    order: PaymentOrder,
+    *,
+    trans_id: str,
+    paid_at: datetime,
+    lines: list[PaymentOrderBill] | None = None,
+    number_later: bool = False,
 ) -> Payment:
     """Record what CMI captured for ``order`` (a locked, not yet paid order; the caller then
     marks it PAID): one payment of ``amount_total`` — the day's payments equal CMI's settlement
@@ -628,7 +644,9 @@ def order_capture_record(
     fee, to the « Frais du service en ligne » invoice issued here (HT and VAT as charged), which
     the fee part settles at once: the bills are credited exactly their amounts, the fee never
     becomes customer credit. Sets ``order.fee_bill`` (saved by the caller's transition). ``lines``:
-    the order's lines with their bills when the caller has read them (``_order_lines``)."""
+    the order's lines with their bills when the caller has read them (``_order_lines``).
+    ``number_later``: the fee invoice has a provisional number until the caller, as its
+    transaction's last write, calls ``online_fee_invoice_number`` (the callback does)."""
     if lines is None:
         lines = list(order.order_bills.select_related("bill"))
     bills = [line.bill for line in lines]  # the bills the customer chose
@@ -642,6 +660,7 @@ def order_capture_record(
             or _fee_vat_rate(order.fee_amount, order.fee_vat, on_date=_day(order.created_at)),
             issue_date=local.date(),
             label=gettext("Frais du service en ligne — paiement par carte, commande %(oid)s") % {"oid": order.oid},
+            number_later=number_later,
         )
         bills.append(order.fee_bill)
     return payment_record(
