@@ -41,6 +41,8 @@ def _labels(model):
     for field in opts.get_fields():
         if not isinstance(field, models.Field) or field.auto_created:
             continue
+        if isinstance(field, models.AutoField | models.BigAutoField):
+            continue  # a declared id (the bill's month-carrying id, issue 15): technical like an automatic one
         if isinstance(field.verbose_name, str) and field.verbose_name == field.name.replace("_", " "):
             continue  # no verbose_name: a technical column the portal never names
         yield f"{opts.label}.{field.name}", field.verbose_name
