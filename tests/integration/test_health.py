@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from rak_base import clock, scheduler
+from rak_base import clock, health, scheduler
 from rak_base.heartbeat import heartbeat_beat
 from rak_base.models import Message, ScheduledJob, WorkerHeartbeat
 from rak_base.outbox import message_queue_sms
@@ -150,9 +150,12 @@ def test_database_down_is_a_503_not_a_500(db, client, settings, monkeypatch):
     assert body["checks"]["worker"]["ok"] is False
 
 
-def test_anonymous_probes_reuse_the_last_outcome_for_a_moment(healthy, client, settings, django_assert_num_queries):
+def test_anonymous_probes_reuse_the_last_outcome_for_a_moment(
+    healthy, client, settings, django_assert_num_queries, monkeypatch
+):
     """A flood of anonymous /health/ready calls runs no query: they get this process's last outcome
     for [health] public_cache_seconds; a caller with the figures always runs the checks."""
+    monkeypatch.setattr(health, "_last_outcome", None)  # not an earlier test's outcome
     settings.HEALTH = {**settings.HEALTH, "public_cache_seconds": 60}
     first = client.get("/health/ready", **PUBLIC)
     assert first.status_code == 200 and first.json() == {"status": "ok"}
