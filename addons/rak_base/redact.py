@@ -23,6 +23,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from stdnum import luhn
+
 MASK = "[masqué]"
 
 # names whose value is a secret whatever it looks like (compared lower-case, « - » as « _ »)
@@ -133,20 +135,10 @@ def _phone(match: re.Match[str]) -> str:
     return f"{prefix}{'*' * (len(digits) - 2)}{digits[-2:]}"
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
 def _card(match: re.Match[str]) -> str:
     text = match.group(0)
     digits = re.sub(r"\D", "", text)
-    if not _luhn(digits):
+    if not luhn.is_valid(digits):
         return text
     keep = 0
     for index in range(len(text) - 1, -1, -1):  # the last four digits, with their separators
