@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin
@@ -46,6 +47,9 @@ from rak_billing.tariffs import (
 )
 from rak_customer.admin import HistoryAdmin
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 SIMULATION_MAX = Decimal("1000000")
 
 
@@ -56,17 +60,26 @@ class LinesFormSet(BaseInlineFormSet):
     require_one = False
 
     def _kept_count(self) -> int:
-        kept = sum(
-            1
-            for form in self.forms
-            if getattr(form, "cleaned_data", None)
-            and not self._should_delete_form(form)
-            and (form.instance.pk is not None or form.has_changed())
+        kept = len(
+            [
+                form
+                for form in self.forms
+                if getattr(form, "cleaned_data", None)
+                # django-stubs leave out BaseFormSet's private _should_delete_form (Django 5.2 has it)
+                and not self._should_delete_form(form)  # type: ignore[attr-defined]
+                and (form.instance.pk is not None or form.has_changed())
+            ]
         )
         if self.instance.pk is not None:  # rows of the schedule that the page did not post
             listed = [form.instance.pk for form in self.initial_forms if form.instance.pk is not None]
-            kept += self.model.objects.filter(schedule_id=self.instance.pk).exclude(pk__in=listed).count()
+            kept += self.get_line_model().objects.filter(schedule_id=self.instance.pk).exclude(pk__in=listed).count()
         return kept
+
+    def get_line_model(self) -> type[TariffTranche] | type[TariffCharge]:
+        # an inline formset always has its model (inlineformset_factory sets it); the stubs say Optional
+        if self.model is None:
+            raise TypeError("LinesFormSet without a model")
+        return self.model
 
     def clean(self):
         super().clean()
@@ -324,7 +337,7 @@ def _money(value: Decimal) -> str:
 
 
 def _lines_table(computation: engine.Computation) -> dict:
-    rows = [
+    rows: list[list[StrOrPromise]] = [
         [
             line.label,
             engine.fmt_qty(line.quantity),
@@ -362,7 +375,7 @@ class VatRateAdmin(HistoryAdmin, ModelAdmin):
     fields = ("service", "category", "valid_from", "rate", "source")
 
     @display(description=_("catégorie tarifaire"), ordering="category")
-    def category_display(self, obj: VatRate) -> str:
+    def category_display(self, obj: VatRate) -> StrOrPromise:
         return obj.get_category_display() if obj.category else _("Toutes les catégories")
 
     @display(description=_("à partir du"), ordering="valid_from")
