@@ -405,7 +405,7 @@ def _refund_receipt_render(refund: Refund) -> Document:
             "origins": [
                 (
                     str(ORIGIN_LABELS[_allocation_origin(a)]),
-                    a.payment.reference if a.payment is not None else a.credit_note.number,
+                    _allocation_source_number(a),
                     a.amount,
                 )
                 for a in refund.allocations.select_related(
@@ -431,11 +431,25 @@ def _refund_receipt_render(refund: Refund) -> Document:
     )
 
 
+def _allocation_source(allocation: RefundAllocation) -> Payment | Bill:
+    """The payment or the credit note the refund paid out of (exactly one: refund_allocation_one_source)."""
+    source = allocation.payment or allocation.credit_note  # no query for the one whose id is None
+    if source is None:
+        raise RuntimeError(f"refund allocation {allocation.pk} without a payment or a credit note")
+    return source
+
+
+def _allocation_source_number(allocation: RefundAllocation) -> str:
+    source = _allocation_source(allocation)
+    return source.reference if isinstance(source, Payment) else source.number
+
+
 def _allocation_origin(allocation: RefundAllocation) -> str:
-    if allocation.credit_note_id:
-        deposit = DossierClosing.objects.filter(deposit_note_id=allocation.credit_note_id).exists()
-        return _credit_note_origin(allocation.credit_note, deposit=deposit)
-    payment = allocation.payment
+    source = _allocation_source(allocation)
+    if isinstance(source, Bill):
+        deposit = DossierClosing.objects.filter(deposit_note_id=source.pk).exists()
+        return _credit_note_origin(source, deposit=deposit)
+    payment = source
     paid_bills = PaymentAllocation.objects.filter(payment=payment, reversal__isnull=True).exists()
     return Origin.OVERPAYMENT if paid_bills or payment.reason else Origin.DOUBLE_PAYMENT
 
@@ -451,11 +465,12 @@ def _refund_notify_compose(refund: Refund) -> None:
     customer = refund.customer
     account = PortalAccount.objects.select_related("user").filter(customer_id=customer.pk).first()
     user = account.user if account else None
-    how = {
+    hows: dict[str, str] = {
         Refund.Method.VIREMENT: _("par virement sur votre compte bancaire"),
         Refund.Method.CHEQUE: _("par chèque"),
         Refund.Method.ESPECES: _("en espèces à l'agence"),
-    }[refund.method]
+    }
+    how = hows[refund.method]
     text = _("votre remboursement de %(amount)s a été effectué %(how)s le %(date)s.") % {
         "amount": money_format(refund.amount, plain_space=True),
         "how": how,
