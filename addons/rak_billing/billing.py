@@ -70,7 +70,11 @@ ZERO = Decimal("0")
 QTY = Decimal("0.001")
 METERED = (Service.EAU, Service.ELECTRICITE)
 BLOCKING_STATUSES = (MeterReading.Status.HELD, MeterReading.Status.CONTESTED)
-SERVICE_LABELS = {Service.EAU: "eau", Service.ELECTRICITE: "électricité", Service.ASSAINISSEMENT: "assainissement"}
+SERVICE_LABELS: dict[str, str] = {
+    Service.EAU: "eau",
+    Service.ELECTRICITE: "électricité",
+    Service.ASSAINISSEMENT: "assainissement",
+}
 
 
 class BillingRunRefused(RakError):
@@ -354,7 +358,7 @@ def _process_pipelined(*, run_id: int, now, chunk_size: int, max_chunks: int | N
                     break
                 pending = writer.submit(_commit_in_thread, run_id, prepared, now)
                 chunks += 1
-                if prepared.finished:
+                if prepared.finished or prepared.last_id is None:  # last_id: None only when no row was read
                     break
                 after = prepared.last_id
             if pending is not None:
@@ -420,7 +424,7 @@ def _latest_readings(ids: list[int], period_end: datetime.date) -> dict[int, _Re
             WHERE p.dossier_id = d.id AND p.status = 'ACCEPTED' AND p.reading_date < cur.reading_date
             ORDER BY p.reading_date DESC LIMIT 1
         ) prev ON TRUE"""  # noqa: S608 - table names from model metadata, values bound
-    params = [ids, period_end]
+    params: list[list[int] | datetime.date] = [ids, period_end]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -428,8 +432,8 @@ def _latest_readings(ids: list[int], period_end: datetime.date) -> dict[int, _Re
     for dossier_id, pk, day, index, previous_index, consumption, replaced, source, prev_index, prev_date in rows:
         result[dossier_id] = _Reading(
             pk,
-            _as_date(day),
-            _dec(index),
+            _to_date(day),
+            _to_decimal(index),
             _dec(previous_index),
             _dec(consumption),
             bool(replaced),
@@ -473,27 +477,37 @@ def _previous_bills_in(
             ORDER BY b.period_start DESC LIMIT 1
         ) pb
         LEFT JOIN {readings} r ON r.id = pb.reading_id"""  # noqa: S608 - table names from model metadata
-    params = [ids, period_start, *(bound for bound in (low, high) if bound is not None)]
+    params: list[list[int] | datetime.date | int] = [
+        ids,
+        period_start,
+        *(bound for bound in (low, high) if bound is not None),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     result = {}
     for dossier_id, current_index, period_end, reading_date in rows:
-        index_date = _as_date(reading_date) if reading_date else _as_date(period_end) - datetime.timedelta(days=1)
+        index_date = _to_date(reading_date) if reading_date else _to_date(period_end) - datetime.timedelta(days=1)
         result[dossier_id] = _PrevBill(_dec(current_index), index_date)
     return result
 
 
 def _dec(value) -> Decimal | None:
-    if value is None or isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))
+    return None if value is None else _to_decimal(value)
+
+
+def _to_decimal(value) -> Decimal:
+    """A value of a NOT NULL numeric column as a ``Decimal``."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _as_date(value) -> datetime.date | None:
-    if value is None or isinstance(value, datetime.date):
-        return value
-    return datetime.date.fromisoformat(str(value)[:10])
+    return None if value is None else _to_date(value)
+
+
+def _to_date(value) -> datetime.date:
+    """A value of a NOT NULL date column as a ``date``."""
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value)[:10])
 
 
 def _water_sources(rows: list[tuple]) -> dict[int, int]:

@@ -38,11 +38,11 @@ addons (requests whose fees are paid...) subscribe in ``AppConfig.ready()``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -69,6 +69,15 @@ from rak_billing.models import (
 )
 from rak_billing.tariffs import vat_rate_other
 from rak_customer.models import Customer, Dossier
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _Paid(TypedDict):
+        paid: Decimal
+
+    #: a bill annotated by ``bills_with_outstanding`` with ``paid`` (allocated so far)
+    BillWithPaid: TypeAlias = WithAnnotations[Bill, _Paid]
 
 ZERO = Decimal("0.00")
 DEFAULT_PAYMENT_MAX_AMOUNT = Decimal("1000000.00")
@@ -169,7 +178,7 @@ def _used_subquery(field: str):
     return _allocated_subquery(field) + _refunded_subquery(field)
 
 
-def bills_with_outstanding(queryset: QuerySet[Bill] | None = None) -> QuerySet[Bill]:
+def bills_with_outstanding(queryset: QuerySet[Bill] | None = None) -> QuerySet[BillWithPaid]:
     """Bills annotated with ``paid`` (allocated so far) — ``outstanding = total_ttc - paid``."""
     queryset = Bill.objects.all() if queryset is None else queryset
     return queryset.annotate(paid=_allocated_subquery("bill"))
@@ -226,7 +235,7 @@ def _announce_settled(*, customer_id: int, bill_ids: Iterable[int]) -> None:
         hook_fire(HOOK_BILLS_SETTLED, bill_ids=bill_ids, customer_id=customer_id, customer_ids=[customer_id])
 
 
-def _open_bill(bill: Bill) -> OpenBill:
+def _open_bill(bill: BillWithPaid) -> OpenBill:
     """``bill`` annotated with ``paid`` (``bills_with_outstanding``) as the allocation rule sees it."""
     return OpenBill(bill.pk, round_money(bill.total_ttc - bill.paid), bill.due_date, bill.issue_date)
 
@@ -260,14 +269,14 @@ def _allocate(
 
 
 def _unallocated(customer_id: int) -> tuple[list[tuple[Payment, Decimal]], list[tuple[Bill, Decimal]]]:
-    payments = [
+    payments: list[tuple[Payment, Decimal]] = [
         (p, round_money(p.amount - p.used))
         for p in Payment.objects.filter(customer_id=customer_id, reversal__isnull=True)
         .annotate(used=_used_subquery("payment"))
         .order_by("paid_at", "id")
         if round_money(p.amount - p.used) > ZERO
     ]
-    credits = [
+    credits: list[tuple[Bill, Decimal]] = [
         (c, round_money(c.total_ttc - c.used))
         for c in Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CREDIT_NOTE)
         .annotate(used=_used_subquery("credit_note"))
@@ -293,7 +302,8 @@ def ledger_apply_credit(*, customer: Customer | int, at: datetime.datetime) -> D
 
 def _apply_credit(customer_id: int, *, at: datetime.datetime) -> tuple[Decimal, list[int]]:
     _lock_customer(customer_id)
-    left, settled = ZERO, []
+    left = ZERO
+    settled: list[int] = []
     payments, credits = _unallocated(customer_id)
     for credit_note, amount in credits:
         rest, newly = _allocate(customer_id=customer_id, amount=amount, at=at, credit_note=credit_note)
@@ -368,12 +378,13 @@ def bill_issue_other(
     for position, line in enumerate(lines, start=1):
         if line.unit_price < 0 or line.quantity <= 0:
             raise UnableToIssueBill(_("Montants et quantités doivent être positifs (un avoir s'émet à part)."))
-        if line.vat_rate is None:
+        vat_rate = line.vat_rate
+        if vat_rate is None:
             standard = vat_rate_other(on_date=issue_date) if standard is None else standard
-            line = dataclasses.replace(line, vat_rate=standard)
+            vat_rate = standard
         ht = round_money(line.quantity * line.unit_price)
-        tva = round_money(ht * line.vat_rate)
-        rows.append((position, line, ht, tva, ht + tva))
+        tva = round_money(ht * vat_rate)
+        rows.append((position, line, vat_rate, ht, tva, ht + tva))
     _lock_customer(customer.pk)
     (number,) = bill_numbers_reserve(year=issue_date.year, count=1)
     bill = Bill.objects.create(
@@ -383,9 +394,9 @@ def bill_issue_other(
         dossier=dossier,
         issue_date=issue_date,
         due_date=due_date,
-        total_ht=sum((r[2] for r in rows), ZERO),
-        total_tva=sum((r[3] for r in rows), ZERO),
-        total_ttc=sum((r[4] for r in rows), ZERO),
+        total_ht=sum((r[3] for r in rows), ZERO),
+        total_tva=sum((r[4] for r in rows), ZERO),
+        total_ttc=sum((r[5] for r in rows), ZERO),
     )
     BillLine.objects.bulk_create(
         BillLine(
@@ -396,11 +407,11 @@ def bill_issue_other(
             quantity=line.quantity,
             unit_price=line.unit_price,
             amount_ht=ht,
-            vat_rate=line.vat_rate,
+            vat_rate=vat_rate,
             amount_tva=tva,
             amount_ttc=ttc,
         )
-        for position, line, ht, tva, ttc in rows
+        for position, line, vat_rate, ht, tva, ttc in rows
     )
     LedgerEntry.objects.create(
         customer=customer,
@@ -599,10 +610,14 @@ def _payment_insert(payment: Payment) -> bool:
     quote = connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     values = [field.get_db_prep_save(field.pre_save(payment, True), connection) for field in fields]
+    # a concrete field always has a column (django-stubs types Field.column as str | None)
+    columns = [cast(str, field.column) for field in fields]
+    external_id_column = cast(str, meta.get_field("external_id").column)
+    pk_column = cast(str, meta.pk.column)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - names from the model
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(column) for column in columns)}) "  # noqa: S608 - names from the model
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field('external_id').column)}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+        f"ON CONFLICT ({quote(external_id_column)}) DO NOTHING RETURNING {quote(pk_column)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
@@ -666,7 +681,7 @@ def payment_record(
                 payment=payment,
                 label=_payment_label(payment),
             )
-            settled = []
+            settled: list[int] = []
             if bills:
                 _rest, settled = _allocate(
                     customer_id=customer.pk,
@@ -835,7 +850,7 @@ def customer_balances(customer_ids: Iterable[int]) -> dict[int, Decimal]:
 
 
 def _payments_record_chunk(rows: list[PaymentRow], *, received_by, now: datetime.datetime) -> int:
-    seen: set[str] = set(
+    seen: set[str | None] = set(
         Payment.objects.filter(external_id__in=[r.external_id for r in rows if r.external_id]).values_list(
             "external_id", flat=True
         )
@@ -923,7 +938,8 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by, now: datetime
             (payment, None, payment.amount, payment.paid_at, row.bill_ids)
         )
 
-    allocations, settled = [], {}
+    allocations: list[PaymentAllocation] = []
+    settled: dict[int, datetime.datetime] = {}
     for customer_id, queue in sources.items():
         bills = open_bills.get(customer_id, {})
         for payment, credit_note, amount, at, named in queue:
@@ -934,9 +950,9 @@ def _payments_record_chunk(rows: list[PaymentRow], *, received_by, now: datetime
                         bill_id=part.bill_id, payment=payment, credit_note=credit_note, amount=part.amount
                     )
                 )
-                bill = bills[part.bill_id]
+                open_bill = bills[part.bill_id]
                 bills[part.bill_id] = OpenBill(
-                    bill.bill_id, bill.outstanding - part.amount, bill.due_date, bill.issue_date
+                    open_bill.bill_id, open_bill.outstanding - part.amount, open_bill.due_date, open_bill.issue_date
                 )
             for bill_id in plan.settled:
                 settled.setdefault(bill_id, at)

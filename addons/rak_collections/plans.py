@@ -285,7 +285,7 @@ def payment_plan_grant(
     covered = []
     for bill_id in bill_ids:
         bill = found[bill_id]
-        open_amount = round_money(bill.total_ttc - bill.paid)  # type: ignore[attr-defined]  # annotated
+        open_amount = round_money(bill.total_ttc - bill.paid)
         if bill.kind == Bill.Kind.CREDIT_NOTE or bill.settled_at is not None or open_amount <= ZERO:
             raise PlanRefused(
                 _("La facture %(number)s est déjà réglée : elle ne peut pas être échelonnée.") % {"number": bill.number}
@@ -324,7 +324,7 @@ def payment_plan_grant(
                     else gettext("Échéancier %(number)s — échéance %(position)s/%(count)s")
                     % {"number": number, "position": position, "count": len(terms.schedule)}
                 )
-                bill = bill_issue_other(
+                instalment_bill = bill_issue_other(
                     kind=Bill.Kind.INSTALMENT,
                     customer=customer,
                     lines=[OtherLine(label=label, unit_price=amount, vat_rate=ZERO)],
@@ -332,7 +332,9 @@ def payment_plan_grant(
                     due_date=due,
                     now=now,
                 )
-                Instalment.objects.create(plan=plan, position=position, due_date=due, amount=amount, bill=bill)
+                Instalment.objects.create(
+                    plan=plan, position=position, due_date=due, amount=amount, bill=instalment_bill
+                )
         except (CreditNoteRefused, UnableToIssueBill) as exc:
             raise PlanRefused(exc.message) from exc
     # an instalment paid at once by credit the customer held: announced before its Instalment row existed
