@@ -283,7 +283,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "rak_base.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, with a French 503 when a new session cannot be stored (rak_base.redis_sessions)
+    "rak_base.redis_sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "rak_base.middleware.BackOfficeLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -231,9 +231,15 @@ class ThrottleUnavailableMiddleware:
     def process_exception(self, request, exception) -> HttpResponse | None:
         if not isinstance(exception, ThrottleUnavailable):
             return None
-        if request.path.startswith("/api/"):
-            body = {"code": exception.code, "message": exception.message, "fields": {}}
-            return JsonResponse(body, status=503, headers={"Retry-After": "60"})
-        response = render(request, "503.html", {"message": exception.message}, status=503)
-        response["Retry-After"] = "60"
-        return response
+        return throttle_unavailable_response(request, exception)
+
+
+def throttle_unavailable_response(request, exception: ThrottleUnavailable) -> HttpResponse:
+    """The 503 for a ``ThrottleUnavailable``: the API's JSON error body under /api/, the portal's
+    French page elsewhere (also ``rak_base.redis_sessions.SessionMiddleware``'s)."""
+    if request.path.startswith("/api/"):
+        body = {"code": exception.code, "message": exception.message, "fields": {}}
+        return JsonResponse(body, status=503, headers={"Retry-After": "60"})
+    response = render(request, "503.html", {"message": exception.message}, status=503)
+    response["Retry-After"] = "60"
+    return response

@@ -324,3 +324,40 @@ def test_a_huge_message_or_traceback_stays_one_json_line_under_journalds_limit()
     first, second = (json.loads(line) for line in lines)
     assert first["message"].startswith("gateway answered: <html>xxx")
     assert second["exc_info"].endswith("refused for 0*******78")  # the end kept, masked
+
+
+# --- [redis] sessions = cache: an anonymous visitor's first session write, after the view ---------
+
+PROBE_REDIS_URL = "redis://127.0.0.1:6379/7"  # the machine's Redis, the probe's database
+
+
+def test_anonymous_first_session_write_after_the_view_with_redis_down_is_the_french_503(client, settings):
+    """A visitor's session is created when the answer leaves (SessionMiddleware, outside every other
+    middleware): a view that put something in a new session (the language switch, the quick-pay
+    steps, a form's state) had its ``SessionUnavailable`` raised there, where no middleware turns it
+    into the French page — a 500 (only a login, which creates the session inside the view, got
+    the 503)."""
+    cache_sessions(settings, DEAD_REDIS_URL)
+    client.raise_request_exception = False
+    response = client.post(reverse("portal:set_language"), {"language": "fr", "next": "/"})
+    assert response.status_code == 503, response.status_code
+    assert "momentanément indisponible" in response.content.decode()
+    assert response["Retry-After"] == "60"
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+
+
+def test_anonymous_first_session_write_after_the_view_with_redis_up(client, settings):
+    """The same request with the sessions' Redis answering: the session is created in Redis."""
+    import redis
+
+    cache_sessions(settings, PROBE_REDIS_URL)
+    response = client.post(reverse("portal:set_language"), {"language": "ar", "next": "/"})
+    assert response.status_code == 302, response.status_code
+    key = response.cookies[settings.SESSION_COOKIE_NAME].value
+    stored = redis.Redis.from_url(PROBE_REDIS_URL)
+    try:
+        names = list(stored.scan_iter(match=f"probe:*{key}"))
+        assert names, "the session is not in Redis"
+        stored.delete(*names)
+    finally:
+        stored.close()
