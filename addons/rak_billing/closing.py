@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files import File
@@ -84,7 +85,10 @@ from rak_billing.readings.selectors import REAL_SOURCES, accepted_baselines
 from rak_billing.tariffs import schedule_for, vat_rate_for
 from rak_customer.models import Dossier, Service
 
-SERVICE_WORDS = {
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+SERVICE_WORDS: dict[str, StrOrPromise] = {
     Service.EAU: gettext_lazy("eau"),
     Service.ELECTRICITE: gettext_lazy("électricité"),
     Service.ASSAINISSEMENT: gettext_lazy("assainissement"),
@@ -264,7 +268,7 @@ def final_readings(dossier_ids: list[int]) -> dict[int, MeterReading]:
     rows = DossierClosing.objects.filter(dossier_id__in=dossier_ids, final_reading__isnull=False).select_related(
         "final_reading"
     )
-    return {row.dossier_id: row.final_reading for row in rows}
+    return {row.dossier_id: row.final_reading for row in rows if row.final_reading is not None}
 
 
 # --- the final bill ------------------------------------------------------------------------------
@@ -302,8 +306,10 @@ def _start_of_final_period(dossier: Dossier, source: Dossier, final: MeterReadin
     if previous is not None and previous.current_index is not None:
         if previous.reading is not None:
             when = previous.reading.reading_date
-        else:
+        elif previous.period_end is not None:
             when = previous.period_end - datetime.timedelta(days=1)
+        else:  # a consumption bill always has its period (billing run, final bill)
+            raise RuntimeError(f"consumption bill {previous.pk} without a period")
         return _Start(previous.current_index, when)
     earlier = (
         MeterReading.objects.filter(
@@ -535,8 +541,8 @@ def dossier_accounts_close(
     closing.dues_amount = dues
     closing.balance = dues - closing.deposit_amount
     if end_date is None:  # the dossier's own final reading; sanitation (no meter of its own): the closing day
-        own = final is not None and final.dossier_id == dossier.pk
-        end_date = final.reading_date if own else timezone.localdate(now)
+        own = final if final is not None and final.dossier_id == dossier.pk else None
+        end_date = own.reading_date if own is not None else timezone.localdate(now)
     closing.end_date = max(end_date, dossier.start_date)
     closing.closed_at = now
     closing.save()
