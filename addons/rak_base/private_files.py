@@ -19,6 +19,7 @@ import mimetypes
 from pathlib import PurePosixPath
 
 from django.http import FileResponse, Http404
+from django.http.response import HttpResponseBase
 
 from rak_base.uploads import KINDS
 from rak_base.x_accel import x_accel_response
@@ -26,7 +27,9 @@ from rak_base.x_accel import x_accel_response
 _BY_EXTENSION = {kind.extension: kind.mime for kind in KINDS.values()}
 
 
-def private_file_response(field_file, *, as_attachment: bool = False, download_name: str | None = None):
+def private_file_response(
+    field_file, *, as_attachment: bool = False, download_name: str | None = None
+) -> HttpResponseBase:
     """A streamed response for a ``FieldFile`` the caller has already authorised. 404 when the
     field is empty or the file is gone from storage."""
     if not field_file:
@@ -36,7 +39,9 @@ def private_file_response(field_file, *, as_attachment: bool = False, download_n
     filename = download_name or PurePosixPath(field_file.name).name
     content_type = content_type or "application/octet-stream"
     # production behind nginx: an empty answer, nginx streams the file (rak_base.x_accel)
-    response = x_accel_response(field_file, content_type=content_type, as_attachment=as_attachment, filename=filename)
+    response: HttpResponseBase | None = x_accel_response(
+        field_file, content_type=content_type, as_attachment=as_attachment, filename=filename
+    )
     if response is None:
         try:
             handle = field_file.storage.open(field_file.name, "rb")

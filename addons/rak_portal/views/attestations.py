@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
@@ -68,7 +69,7 @@ def attestations(request: CustomerRequest) -> HttpResponse:
 
 @customer_required
 @require_GET
-def attestation_pdf(request: CustomerRequest, number: str) -> HttpResponse:
+def attestation_pdf(request: CustomerRequest, number: str) -> HttpResponseBase:
     """« Voir »: the PDF of one of the customer's attestations, shown in the browser."""
     document = customer_attestation_document(request.customer.pk, number)
     if document is None:

@@ -14,6 +14,7 @@ import datetime
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -151,7 +152,7 @@ def bill_detail(request: CustomerRequest, pk: int) -> HttpResponse:
 
 @customer_required
 @require_GET
-def bill_pdf(request: CustomerRequest, pk: int) -> HttpResponse:
+def bill_pdf(request: CustomerRequest, pk: int) -> HttpResponseBase:
     """The bill's PDF (rendered and registered once by ``rak_billing.pdf.bill_pdf``), to its
     owner only, as a download."""
     try:

@@ -32,6 +32,7 @@ from django.contrib import messages
 from django.core.files.base import ContentFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -619,7 +620,7 @@ def complaint_rate_view(request: CustomerRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_GET
-def complaint_attachment(request: CustomerRequest, pk: int) -> HttpResponse:
+def complaint_attachment(request: CustomerRequest, pk: int) -> HttpResponseBase:
     """A file of one of the customer's own complaints (private storage; anything else: 404)."""
     from rak_base.private_files import private_file_response
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -185,7 +186,7 @@ def pay(request: CustomerRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_GET
-def contract_pdf(request: CustomerRequest, pk: int) -> HttpResponse:
+def contract_pdf(request: CustomerRequest, pk: int) -> HttpResponseBase:
     """The signed contract (registered PDF): kept by the RAK until the fees are paid (seed)."""
     contract = _own_contract(request, pk)
     if contract.document is None or not lifecycle.contracts_downloadable(contract.request):
@@ -199,7 +200,7 @@ def contract_pdf(request: CustomerRequest, pk: int) -> HttpResponse:
 
 @customer_required
 @require_GET
-def signature_image(request: CustomerRequest, pk: int) -> HttpResponse:
+def signature_image(request: CustomerRequest, pk: int) -> HttpResponseBase:
     """The customer's own drawn signature (private storage)."""
     contract = _own_contract(request, pk)
     if not contract.signature:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
@@ -548,7 +549,7 @@ def payment_receipt(request: HttpRequest, oid: str) -> HttpResponse:
 
 @never_cache
 @require_GET
-def payment_receipt_pdf_view(request: HttpRequest, oid: str) -> HttpResponse:
+def payment_receipt_pdf_view(request: HttpRequest, oid: str) -> HttpResponseBase:
     order = _order_for_receipt(request, oid)
     if order.status != PaymentOrder.Status.PAID or order.payment is None:  # payment: select_related
         raise Http404("Reçu introuvable")

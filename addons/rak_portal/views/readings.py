@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -277,12 +278,12 @@ def contest(request: CustomerRequest, pk: int) -> HttpResponse:
 
 
 @customer_required
-def photo(request: CustomerRequest, pk: int) -> HttpResponse:
+def photo(request: CustomerRequest, pk: int) -> HttpResponseBase:
     """The photo of one of the customer's own readings (never served from the web root)."""
     return private_file_response(_own_reading(request, pk).photo)
 
 
 @customer_required
-def contest_photo(request: CustomerRequest, pk: int) -> HttpResponse:
+def contest_photo(request: CustomerRequest, pk: int) -> HttpResponseBase:
     """The photo the customer joined to a contest."""
     return private_file_response(_own_reading(request, pk).contest_photo)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -111,7 +112,7 @@ def my_refunds(request: CustomerRequest) -> HttpResponse:
 
 @customer_required
 @require_GET
-def refund_receipt(request: CustomerRequest, pk: int) -> HttpResponse:
+def refund_receipt(request: CustomerRequest, pk: int) -> HttpResponseBase:
     refund = customer_refund(request.customer.pk, pk)
     if refund is None or refund.receipt is None or refund.receipt.revoked_at is not None:
         raise Http404(_("Reçu introuvable"))

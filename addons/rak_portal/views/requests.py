@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -138,7 +139,7 @@ def request_cancel_view(request: CustomerRequest, number: str) -> HttpResponse:
 
 @customer_required
 @require_GET
-def request_attachment(request: CustomerRequest, pk: int) -> HttpResponse:
+def request_attachment(request: CustomerRequest, pk: int) -> HttpResponseBase:
     """One of the customer's own attachments (private storage, access-checked)."""
     attachment = customer_attachment(request.customer.pk, pk)
     if attachment is None:

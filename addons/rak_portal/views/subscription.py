@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -327,7 +328,7 @@ def request_receipt(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @require_GET
-def request_receipt_pdf(request: HttpRequest, number: str) -> HttpResponse:
+def request_receipt_pdf(request: HttpRequest, number: str) -> HttpResponseBase:
     service_request = _filed_request(request, number)
     if service_request.receipt is None:
         raise Http404("Reçu introuvable")
@@ -375,7 +376,7 @@ def _own_quote(request: CustomerRequest, pk: int) -> Quote:
 
 @customer_required
 @require_GET
-def quote_pdf(request: CustomerRequest, pk: int) -> HttpResponse:
+def quote_pdf(request: CustomerRequest, pk: int) -> HttpResponseBase:
     quote = _own_quote(request, pk)
     if quote.status not in (Quote.Status.VALIDE, Quote.Status.ACCEPTE) or quote.document is None:
         raise Http404("Devis non disponible")
