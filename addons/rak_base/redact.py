@@ -12,7 +12,11 @@ config/settings_observability.py), by the JSON and plain formatters (tracebacks)
 - one-time codes after « code », « OTP », « PIN », « رمز » (4 to 8 digits): ``code ******``;
 - a ``username: …`` (django-axes' failed-login lines) keeps its first two characters;
 - ``key=value`` / ``key: value`` pairs and mapping keys that name a secret (password, token,
-  session key, cookie, Authorization, CMI HASH, card number, expiry, CVV, store key…): ``[masqué]``.
+  session key, cookie, Authorization, CMI HASH, card number, expiry, CVV, store key…): ``[masqué]``;
+- the values PostgreSQL's errors quote — « Failing row contains (…) » (the whole row: a customer's
+  name, CIN, birth date, address) and « Key (cin)=(…) » — in a traceback of a failed item, task or
+  page: ``(…)``; the table, the constraint and the columns stay. Names have no pattern to mask:
+  they must not be logged at all (log ids), these are the lines that quote them anyway.
 
 Pure: no Django import, so the logging configuration can load it before the apps."""
 
@@ -148,10 +152,49 @@ def _card(match: re.Match[str]) -> str:
     return text
 
 
+# PostgreSQL's DETAIL lines (English and French server messages): « Failing row contains (…). »
+_FAILING_ROW = ("Failing row contains (", "La ligne en échec contient (")
+# « Key (cin)=(ZX998877) already exists. », « La clé « (cin)=(…) » existe déjà. », a foreign key's
+# « is not present in table », an exclusion's « conflicts with existing key (…)=(…). »: the values
+# up to the phrase that follows them (a bounded, lazy run: linear), else to the end of the line
+_KEY_VALUES = re.compile(
+    r"(?P<cols>\((?:\w|\"|,| ){1,300}\)=\()"
+    r"(?:[^\n]{0,300}?(?P<end>\) (?:already exists|is not present|is still referenced|conflicts with|»|existe|n'est))"
+    r"|[^\n]*)"
+)
+
+
+def _mask_failing_rows(text: str) -> str:
+    """Each quoted row cut to ``(…)``: from the prefix to the next ``).`` closing a line (a row's
+    text values may hold newlines); without one, to the end. One pass: linear."""
+    for prefix in _FAILING_ROW:
+        if prefix not in text:
+            continue
+        parts, pos = [], 0
+        while (start := text.find(prefix, pos)) != -1:
+            begin = start + len(prefix)
+            end = text.find(").\n", begin)
+            if end == -1:
+                end = len(text) - 2 if text.endswith(").") and len(text) - 2 >= begin else len(text)
+            parts.append(text[pos:begin] + "…")
+            pos = end
+        text = "".join(parts) + text[pos:]
+    return text
+
+
+def _mask_key_values(match: re.Match[str]) -> str:
+    end = match.group("end")
+    return f"{match.group('cols')}…{end}" if end else f"{match.group('cols')}…)"
+
+
 def mask_text(text: str) -> str:
-    """``text`` with phones, e-mails, codes and secret ``key=value`` pairs masked."""
+    """``text`` with phones, e-mails, codes, secret ``key=value`` pairs and the values quoted by
+    PostgreSQL's errors masked."""
     if not text:
         return text
+    text = _mask_failing_rows(text)
+    if ")=(" in text:
+        text = _KEY_VALUES.sub(_mask_key_values, text)
     text = _SECRET_PAIR.sub(lambda m: f"{m.group('key')}{m.group('sep')}{m.group('quote')}{MASK}", text)
     text = _USERNAME.sub(lambda m: f"{m.group('key')}{m.group('value')[:2]}***", text)
     text = _EMAIL.sub(lambda m: f"{m.group('first')}***@{m.group('domain')}", text)

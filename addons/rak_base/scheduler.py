@@ -130,15 +130,27 @@ def error_summary(exc: BaseException, *, frames: int = 4) -> str:
     return f"{_exception_line(exc)}\n{where}".strip()[:4000]
 
 
+def item_label(item: object) -> str:
+    """``each_item``'s default description of an item: a model instance by its model and id (its
+    ``__str__`` is often a customer's name, which the log must not carry), anything else as text
+    (the callers pass ids)."""
+    meta = getattr(item, "_meta", None)
+    pk = getattr(item, "pk", None)
+    if meta is not None and pk is not None:
+        return f"{meta.model_name} #{pk}"
+    return str(item)
+
+
 def each_item(
     items: Iterable[T],
     handler: Callable[[T], object],
     *,
-    describe: Callable[[T], str] = str,
+    describe: Callable[[T], str] = item_label,
 ) -> list[T]:
     """Run ``handler(item)`` for each item in its own transaction (a savepoint inside an outer
     one). A failing item is logged, rolled back alone, and reported on the running job's row;
-    the others go on. Returns the items handled without error."""
+    the others go on. Returns the items handled without error. ``describe`` names an item in the
+    log and on the row: an id, never a name, a phone or an address."""
     done: list[T] = []
     for item in items:
         try:

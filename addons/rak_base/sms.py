@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 from django.conf import settings
@@ -23,13 +24,30 @@ from rak_base.redact import mask_text
 
 class SmsDeliveryError(Exception):
     """The gateway refused or could not be reached; the outbox retries later. Its text is kept on
-    the message (``last_error``, shown to staff) and logged: never the number or the text sent."""
+    the message (``last_error``, shown to staff) and logged: never the number or the text sent
+    (``_without_sent_text``, ``_safe_reason``)."""
 
 
 def _safe_reason(text: str) -> str:
     """An error's text without what we sent: a URL's query string (GET puts the number and the
     text, a code among them, in it) cut off, phones, e-mails and codes masked."""
     return mask_text(re.sub(r"\?[^\s'\"]*", "?…", text))
+
+
+def _without_sent_text(answer: str, text: str) -> str:
+    """The gateway's answer without the message we sent: some gateways quote the text they refuse,
+    and it holds a customer's name, an amount, a reference — logged by the outbox, where the masker
+    catches phones and codes but no name. The whole text as sent (plain, JSON-escaped, URL-encoded)
+    and then each of its words found in the answer (a gateway may quote it cut or re-wrapped) become
+    « … »; the gateway's own words stay."""
+    forms = {text, json.dumps(text, ensure_ascii=False)[1:-1], json.dumps(text)[1:-1], quote_plus(text), quote(text)}
+    for form in sorted(forms, key=len, reverse=True):
+        if form:
+            answer = answer.replace(form, "…")
+    words = {word for word in re.findall(r"\w{3,}", text) if not word.isdigit()}
+    if words:
+        answer = re.sub(r"\w{3,}", lambda match: "…" if match.group(0) in words else match.group(0), answer)
+    return answer
 
 
 @dataclass(frozen=True)
@@ -96,7 +114,7 @@ class HttpSmsBackend:
             raise SmsDeliveryError(f"passerelle SMS injoignable: {_safe_reason(str(exc))}") from exc
         if response.status_code >= 300:
             # the gateway's answer may quote the number and the text it refused
-            reason = _safe_reason(response.text[:200])
+            reason = _safe_reason(_without_sent_text(response.text[:2000], text)[:200])
             raise SmsDeliveryError(f"passerelle SMS: HTTP {response.status_code} {reason}")
         provider_id = ""
         try:

@@ -361,3 +361,126 @@ def test_anonymous_first_session_write_after_the_view_with_redis_up(client, sett
         stored.delete(*names)
     finally:
         stored.close()
+
+
+# --- the scheduler's, the worker's and the outbox's log lines: ids, never a customer's name -----
+
+NAME_FIRST, NAME_LAST, NAME_CIN = "Zyxwquentin", "Bennaniprobe", "ZX998877"
+ECHO_PORT = 8631  # the probe's range (8630-8639)
+
+
+@pytest.fixture
+def console_output():
+    """What the configured console handler (LOGGING's, with its masking filter) writes."""
+    import io
+    import logging
+
+    from rak_base.redact import PersonalDataFilter
+
+    handler = next(h for h in logging.getLogger().handlers if any(isinstance(f, PersonalDataFilter) for f in h.filters))
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        yield stream
+    finally:
+        handler.setStream(previous)
+
+
+def distinctive_customer():
+    from tests.factories import CustomerFactory
+
+    return CustomerFactory(first_name=NAME_FIRST, last_name=NAME_LAST, cin=NAME_CIN)
+
+
+def assert_no_personal_data(text: str) -> None:
+    for value in (NAME_FIRST, NAME_LAST, NAME_CIN):
+        assert value not in text, text
+
+
+def test_each_item_logs_a_model_instance_by_its_id_not_its_name(caplog):
+    """``each_item``'s default ``describe`` was ``str``: a customer (or a dossier, a contact) given as
+    the item was logged — and reported on the job's row — by its ``__str__``, the customer's name."""
+    from rak_base import scheduler
+
+    customer = distinctive_customer()
+    with caplog.at_level("ERROR", logger="rak_base.scheduler"):
+        scheduler.each_item([customer], lambda item: 1 / 0)
+    (record,) = caplog.records
+    assert_no_personal_data(record.getMessage())
+    assert str(customer.pk) in record.getMessage()
+
+
+def test_a_failing_item_on_a_database_constraint_logs_no_row_values(console_output):
+    """PostgreSQL's errors quote the row: « Failing row contains (9, 200000000, NOPE, CLIENT,
+    ZX998877, , M, Zyxwquentin, Bennaniprobe, …) » and « Key (cin)=(ZX998877) already exists. »;
+    the scheduler's per-item line (its traceback), a failed task's, a 500's went to the journal
+    with the customer's name, CIN and birth date."""
+    from rak_base import scheduler
+    from rak_customer.models import Customer
+    from tests.factories import CustomerFactory
+
+    customer = distinctive_customer()
+    other = CustomerFactory(cin="ZX112233")
+
+    def kind_refused(pk):
+        Customer.objects.filter(pk=pk).update(kind="NOPE")  # the check constraint refuses the row
+
+    def cin_taken(pk):
+        Customer.objects.filter(pk=pk).update(cin=NAME_CIN)  # the unique CIN refuses it
+
+    scheduler.each_item([customer.pk], kind_refused, describe=lambda pk: f"client #{pk}")
+    scheduler.each_item([other.pk], cin_taken, describe=lambda pk: f"client #{pk}")
+    output = console_output.getvalue()
+    assert output.count("en échec") == 2, output
+    assert_no_personal_data(output)
+    # what an operator needs stays: the constraint, the table, the column
+    assert "customer_kind_valid" in output and "customer_cin_unique" in output and "(cin)=" in output
+
+
+@pytest.fixture
+def echo_gateway():
+    """An SMS gateway that refuses every message and quotes it back (as some do)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers["Content-Length"] or 0))
+            self.send_response(400)
+            self.end_headers()
+            self.wfile.write(b"invalid message: " + body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", ECHO_PORT), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{ECHO_PORT}/send"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_refused_sms_quoted_by_the_gateway_is_logged_without_its_text(
+    settings, console_output, run_worker, echo_gateway
+):
+    """The outbox logged the gateway's answer — and a gateway that quotes the message it refused
+    put its text (« Bonjour Zyxwquentin Bennaniprobe, … ») in the worker's log line; the masker
+    only hides phones, e-mails and codes. The answer is kept, the text we sent is cut out of it."""
+    from rak_base.models import Message
+    from rak_base.outbox import message_queue_sms
+
+    settings.SMS_BACKEND = "http"
+    settings.SMS_HTTP = {**settings.SMS_HTTP, "url": echo_gateway, "method": "POST", "timeout": 2}
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    text = f"Bonjour {NAME_FIRST} {NAME_LAST}, votre facture de novembre est disponible (CIN {NAME_CIN})."
+    message = message_queue_sms(to="+212612345678", body=text)
+    run_worker()
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED and "HTTP 400" in message.last_error
+    output = console_output.getvalue()
+    assert f"outbox: message {message.pk}" in output and "HTTP 400" in output and "invalid message" in output
+    assert_no_personal_data(output)
+    assert "612345678" not in output
