@@ -453,7 +453,7 @@ def reject_rows(data: bytes) -> list[tuple[int, list[str]]]:
                 "« référence ; code de rejet ; motif »."
             )
         ) from exc
-    rows = []
+    rows: list[tuple[int, list[str]]] = []
     for number, cells in lines:
         cells = [c.strip() for c in cells]
         if not any(cells):
@@ -552,15 +552,16 @@ def debit_order_reject(
     by,
     now: datetime.datetime,
     reject_import: DebitRejectImport | None = None,
-) -> tuple[DebitOrder, bool]:
+) -> tuple[DebitOrder, Decimal | None]:
     """The bank rejected order ``reference``: its payment reversed (the bill re-opens), the order
-    REJECTED with the bank's code and reason, the customer told. Returns (order, changed): an
-    order already rejected is left as it is (changed False)."""
+    REJECTED with the bank's code and reason, the customer told. Returns (order, due): ``due`` is
+    what is left to pay on the bill after the customer's credit was applied again, None for an
+    order already rejected, left as it is."""
     order = DebitOrder.objects.select_for_update().filter(reference=reference).first()
     if order is None:
         raise RejectImportRefused(_("Ordre de prélèvement inconnu : %(reference)s.") % {"reference": reference})
     if order.status == DebitOrder.Status.REJECTED:
-        return order, False
+        return order, None
     code = (code or "").strip()[:10]
     reason = (reason or "").strip()[:255]
     payment_reverse(
@@ -577,9 +578,9 @@ def debit_order_reject(
     order.reject_import = reject_import
     order.save(update_fields=["status", "reject_code", "reject_reason", "rejected_at", "reject_import"])
     order = DebitOrder.objects.select_related("bill__customer").get(pk=order.pk)
-    order.due = bill_outstanding(order.bill)  # after the customer's credit was applied again
-    _notify_rejected(order, due=order.due)
-    return order, True
+    due = bill_outstanding(order.bill)  # after the customer's credit was applied again
+    _notify_rejected(order, due=due)
+    return order, due
 
 
 def _keep_file(batch: DebitRejectImport, data: bytes) -> None:
@@ -638,18 +639,18 @@ def debit_rejects_import(*, file, file_name: str, by, now: datetime.datetime) ->
         seen[reference] = line
         try:
             with transaction.atomic():
-                order, changed = debit_order_reject(
+                order, due = debit_order_reject(
                     reference=reference, code=code, reason=reason, by=by, now=now, reject_import=batch
                 )
         except RakError as exc:
             batch.rows_errors += 1
             report.append({**entry, "level": "error", "reason": exc.message})
             continue
-        if changed:
+        if due is not None:
             batch.rows_rejected += 1
-            if order.due <= ZERO:
+            if due <= ZERO:
                 words = gettext("Rejet enregistré : la facture %(bill)s est réglée par le crédit du client.")
-            elif order.due < order.amount:
+            elif due < order.amount:
                 words = gettext("Rejet enregistré : la facture %(bill)s est à nouveau à régler (reste %(due)s).")
             else:
                 words = gettext("Rejet enregistré : la facture %(bill)s est à nouveau à régler.")
@@ -657,7 +658,7 @@ def debit_rejects_import(*, file, file_name: str, by, now: datetime.datetime) ->
                 {
                     **entry,
                     "level": "rejected",
-                    "reason": words % {"bill": order.bill.number, "due": money_format(order.due, plain_space=True)},
+                    "reason": words % {"bill": order.bill.number, "due": money_format(due, plain_space=True)},
                 }
             )
         else:
