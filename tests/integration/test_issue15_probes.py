@@ -484,3 +484,44 @@ def test_a_refused_sms_quoted_by_the_gateway_is_logged_without_its_text(
     assert f"outbox: message {message.pk}" in output and "HTTP 400" in output and "invalid message" in output
     assert_no_personal_data(output)
     assert "612345678" not in output
+
+
+def test_the_dunning_job_and_the_worker_log_no_name_phone_email_or_address(
+    settings, caplog, console_output, run_worker, echo_gateway
+):
+    """The collections job (SMS, e-mail, formal notice with its letter, cut-off order) and the worker
+    delivering its messages through a gateway that refuses and quotes them: neither the records'
+    own messages nor what the console handler writes name the customer, their phone, e-mail or
+    address."""
+    import datetime
+    import logging
+    from zoneinfo import ZoneInfo
+
+    from rak_collections.models import ReminderPlan
+    from rak_collections.reminders import reminder_plan_seed, reminders_run
+    from tests.billing_factories import bill_create
+    from tests.factories import DossierFactory, PremisesFactory, customer_with_account
+
+    settings.SMS_BACKEND = "http"
+    settings.SMS_HTTP = {**settings.SMS_HTTP, "url": echo_gateway, "method": "POST", "timeout": 2}
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    reminder_plan_seed()
+    assert ReminderPlan.objects.exists()
+    customer, _user = customer_with_account(
+        phone="+212661000631", email="zyxw.bennani@example.ma", first_name=NAME_FIRST, last_name=NAME_LAST, cin=NAME_CIN
+    )
+    premises = PremisesFactory(address="17 derb Zyxwadresse")
+    dossier = DossierFactory(customer=customer, premises=premises)
+    due = datetime.date(2026, 2, 1)
+    bill_create(dossier=dossier, issue_date=due - datetime.timedelta(days=15), due_date=due, total_ht="400.00")
+    casablanca = ZoneInfo("Africa/Casablanca")
+    with caplog.at_level(logging.DEBUG):
+        for days in (3, 10, 20, 30):
+            day = due + datetime.timedelta(days=days)
+            reminders_run(now=datetime.datetime(day.year, day.month, day.day, 9, tzinfo=casablanca))
+            run_worker()
+    assert "outbox: message" in console_output.getvalue()  # the refused SMS were logged
+    for text in [record.getMessage() for record in caplog.records] + [console_output.getvalue()]:
+        assert_no_personal_data(text)
+        for value in ("661000631", "zyxw.bennani", "Zyxwadresse"):
+            assert value not in text, text
