@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -75,6 +76,15 @@ from rak_payment_cmi.models import (
     PaymentOrderEvent,
     PaymentSettings,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _PaidNow(TypedDict):
+        paid_now: Decimal | None
+
+    #: an order line annotated by ``_order_lines`` with ``paid_now`` (allocated to its bill so far)
+    OrderLineWithPaid: TypeAlias = WithAnnotations[PaymentOrderBill, _PaidNow]
 
 logger = logging.getLogger(__name__)
 
@@ -538,7 +548,7 @@ def _process_callback(callback: CmiCallback, fields: dict[str, str], now: dateti
     callback.order = order
     verdict = _apply(order, callback, fields, now)
     _record(callback, verdict, hash_valid=True, order=order)
-    if verdict.outcome == Outcome.APPLIED and order.fee_bill_id is not None:
+    if verdict.outcome == Outcome.APPLIED and order.fee_bill is not None:  # no query: _apply set it, or no fee
         # the fee invoice's gap-free number, as this transaction's last write: the year's
         # bill-number row is locked from here to the COMMIT only (issue 15)
         online_fee_invoice_number(bill=order.fee_bill)
@@ -635,7 +645,7 @@ def order_capture_record(
     *,
     trans_id: str,
     paid_at: datetime,
-    lines: list[PaymentOrderBill] | None = None,
+    lines: Sequence[PaymentOrderBill] | None = None,
     number_later: bool = False,
 ) -> Payment:
     """Record what CMI captured for ``order`` (a locked, not yet paid order; the caller then
@@ -675,27 +685,26 @@ def order_capture_record(
     )
 
 
-def _order_lines(order: PaymentOrder) -> list[PaymentOrderBill]:
-    """The order's lines with their bills, oldest due date first, each with ``owed``: what is still
-    owed on its bill now (``total_ttc`` minus what was allocated to it) — one query."""
+def _order_lines(order: PaymentOrder) -> list[OrderLineWithPaid]:
+    """The order's lines with their bills, oldest due date first, each with ``paid_now``: what was
+    allocated to its bill so far — one query."""
     paid = bills_with_outstanding(Bill.objects.filter(pk=OuterRef("bill_id"))).values("paid")[:1]
-    lines = list(
+    lines: list[OrderLineWithPaid] = list(
         order.order_bills.select_related("bill")
         .annotate(paid_now=Subquery(paid, output_field=DecimalField(max_digits=14, decimal_places=2)))
         .order_by("bill__due_date", "bill_id")
     )
-    for line in lines:
-        line.owed = line.bill.total_ttc - (line.paid_now or ZERO)
     return lines
 
 
-def _bills_no_longer_owed(lines: list[PaymentOrderBill]) -> list[tuple[str, Decimal, Decimal]]:
+def _bills_no_longer_owed(lines: list[OrderLineWithPaid]) -> list[tuple[str, Decimal, Decimal]]:
     """``(number, frozen amount, owed now)`` of the order's bills (``_order_lines``) on which less is
-    owed now than the order would pay (settled, or partly paid by another payment): capturing would
-    over-pay. The caller holds the customer's row lock."""
+    owed now (``total_ttc`` minus what was allocated to it) than the order would pay (settled, or
+    partly paid by another payment): capturing would over-pay. The caller holds the customer's row
+    lock."""
     short = []
     for line in lines:
-        now_owed = max(round_money(line.owed), ZERO)
+        now_owed = max(round_money(line.bill.total_ttc - (line.paid_now or ZERO)), ZERO)
         if now_owed < line.amount:
             short.append((line.bill.number, line.amount, now_owed))
     return short
