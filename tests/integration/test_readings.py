@@ -137,6 +137,25 @@ def test_reimporting_the_same_file_changes_nothing(now):
     assert again.batch.sha256 == first.batch.sha256
 
 
+def test_import_reports_rows_repeated_in_the_file(now):
+    first, second = DossierFactory.create_batch(2)
+    upload = csv_file(
+        [
+            [first.number, "25/02/2026", "100", "", ""],
+            [first.number, "25/02/2026", "100", "", ""],  # the same reading again
+            [second.number, "25/02/2026", "200", "", ""],
+            [second.number, "25/02/2026", "210", "", ""],  # another index, same dossier and day
+        ]
+    )
+    result = reading_import_file(file=upload, file_name="r.csv", user=None, now=now)
+
+    assert (result.batch.rows_created, result.batch.rows_rejected) == (2, 2)
+    report = {entry["line"]: entry for entry in result.batch.report}
+    assert report[3]["reason"] == "Ligne en double (déjà à la ligne 2)" and report[3]["dossier"] == first.number
+    assert report[5]["reason"] == "Deux index différents pour ce dossier à cette date (voir la ligne 4)"
+    assert report[5]["dossier"] == second.number and report[5]["value"] == "210"
+
+
 def test_xlsx_import_with_meter_numbers_and_real_dates(now):
     staff = StaffFactory()
     dossier = DossierFactory()

@@ -87,8 +87,15 @@ class ParsedRow:
     index: Decimal
     meter_replaced: bool
     note: str
-    dossier: tuple | None = None  # (id, number, meter_id)
+    dossier: tuple[int, str, int] | None = None  # (id, number, meter_id), attached by _resolve
     key: str = ""
+
+    @property
+    def resolved(self) -> tuple[int, str, int]:
+        """(dossier id, number, meter id) of a row that ``_resolve`` kept."""
+        if self.dossier is None:
+            raise RuntimeError(f"line {self.line} used before _resolve attached its dossier")
+        return self.dossier
 
 
 @dataclass
@@ -381,16 +388,16 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
             continue
         if row.key in seen:
             report.reject(
-                row.line, row.dossier[1], f"Ligne en double (déjà à la ligne {seen[row.key]})", row.dossier[1]
+                row.line, row.resolved[1], f"Ligne en double (déjà à la ligne {seen[row.key]})", row.resolved[1]
             )
             continue
-        day = (row.dossier[0], row.reading_date)
+        day = (row.resolved[0], row.reading_date)
         if day in seen_day:
             report.reject(
                 row.line,
                 _text(row.index),
                 f"Deux index différents pour ce dossier à cette date (voir la ligne {seen_day[day]})",
-                row.dossier[1],
+                row.resolved[1],
             )
             continue
         seen[row.key] = seen_day[day] = row.line
@@ -399,13 +406,13 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
     created: list[tuple] = []
     held: list[MeterReading] = []
     if fresh:
-        dossier_ids = {r.dossier[0] for r in fresh}
+        dossier_ids = {r.resolved[0] for r in fresh}
         baselines, latest = accepted_baselines(dossier_ids)
         taken = taken_days(dossier_ids, min(r.reading_date for r in fresh), max(r.reading_date for r in fresh))
-        fresh.sort(key=lambda r: (r.dossier[0], r.reading_date))
+        fresh.sort(key=lambda r: (r.resolved[0], r.reading_date))
         user_id = getattr(user, "pk", None)
         for row in fresh:
-            dossier_id, number, meter_id = row.dossier
+            dossier_id, number, meter_id = row.resolved
             if (dossier_id, row.reading_date) in taken:
                 report.reject(row.line, row.reading_date, "Un relevé existe déjà pour ce dossier à cette date", number)
                 continue
@@ -428,6 +435,8 @@ def reading_import_file(*, file, file_name: str, user, now: datetime) -> ImportR
                 continue
             status = MeterReading.Status.HELD if checked.abnormal else MeterReading.Status.ACCEPTED
             if checked.abnormal:
+                if checked.expected is None:  # reading_check judges « abnormal » against an expected consumption
+                    raise RuntimeError(f"line {row.line}: abnormal without an expected consumption")
                 report.hold(
                     row.line,
                     number,
