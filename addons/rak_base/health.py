@@ -18,7 +18,9 @@ not in ALLOWED_HOSTS; the answer holds nothing derived from the host).
 
 Details (each check's figures) go only to an address of [health] allowed_ips (the client address
 of ``rak_base.http.client_ip``; a request that came through a proxy not declared in
-[server] trusted_proxies is never « local ») or to a request carrying ``X-Health-Token`` equal to
+[server] trusted_proxies, or with fewer X-Forwarded-For entries than declared proxies or a
+malformed one, is never « local »; ``::ffff:a.b.c.d`` counts as ``a.b.c.d``) or to a request
+carrying ``X-Health-Token`` equal to
 [health] token; anyone else gets ``{"status": "ok"}`` or ``{"status": "fail"}``."""
 
 from __future__ import annotations
@@ -213,13 +215,31 @@ def details_allowed(request) -> bool:
     given = request.META.get("HTTP_X_HEALTH_TOKEN", "")
     if token and given and hmac.compare_digest(given.encode(), token.encode()):
         return True
-    if request.META.get("HTTP_X_FORWARDED_FOR") and getattr(settings, "TRUSTED_PROXIES", 0) <= 0:
-        return False  # through a proxy we were not told about: the socket address is the proxy's
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded:
+        trusted = getattr(settings, "TRUSTED_PROXIES", 0)
+        if trusted <= 0:
+            return False  # through a proxy we were not told about: the socket address is the proxy's
+        entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
+        # fewer entries than declared proxies (the outer one gone round), or a malformed one:
+        # client_ip falls back on the socket address — a proxy's, maybe 127.0.0.1 — not the client's
+        if len(entries) < trusted or not _is_ip(entries[-trusted]):
+            return False
     try:
         address = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket ([::]:8000) shows 127.0.0.1 as ::ffff:127.0.0.1
     return any(address in network for network in _networks(config["allowed_ips"]))
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _json(payload: dict[str, Any], status: int) -> HttpResponse:

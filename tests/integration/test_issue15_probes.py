@@ -525,3 +525,37 @@ def test_the_dunning_job_and_the_worker_log_no_name_phone_email_or_address(
         assert_no_personal_data(text)
         for value in ("661000631", "zyxw.bennani", "Zyxwadresse"):
             assert value not in text, text
+
+
+# --- /health/*: who is « local » behind declared proxies -----------------------------------------
+
+
+def test_health_details_not_given_to_a_client_that_came_round_the_outer_proxy(settings):
+    """[server] trusted_proxies = 2 (a CDN, then nginx on the same host). A client that goes round
+    the CDN straight to nginx brings one entry (nginx's), or writes a malformed one the CDN would have
+    replaced: ``client_ip`` then answers the socket address — nginx's own 127.0.0.1, in
+    [health] allowed_ips — and the figures went to anyone on the Internet."""
+    from django.test import Client
+
+    settings.TRUSTED_PROXIES = 2
+    settings.HEALTH = {**settings.HEALTH, "allowed_ips": ["127.0.0.1/32", "10.0.0.0/8"], "token": ""}
+    client = Client()
+    local_nginx = {"REMOTE_ADDR": "127.0.0.1"}
+    for forwarded in ("203.0.113.9", "garbage, 203.0.113.9", ", 203.0.113.9", "999.1.1.1, 203.0.113.9"):
+        body = client.get("/health/ready", HTTP_X_FORWARDED_FOR=forwarded, **local_nginx).json()
+        assert "checks" not in body, forwarded
+    # through both proxies from a declared network: the figures
+    body = client.get("/health/ready", HTTP_X_FORWARDED_FOR="10.1.2.3, 192.0.2.10", **local_nginx).json()
+    assert "checks" in body
+    # and the operator's own probe on the host, straight to the application (no proxy, no header)
+    assert "checks" in client.get("/health/ready", **local_nginx).json()
+
+
+def test_health_details_for_an_allowed_ipv4_address_seen_on_a_dual_stack_socket():
+    """gunicorn bound to ``[::]:8000`` sees a local IPv4 probe as ``::ffff:127.0.0.1``: it never
+    matched ``127.0.0.1`` of [health] allowed_ips (the operator's probe got no figures)."""
+    from django.test import Client
+
+    body = Client().get("/health/ready", REMOTE_ADDR="::ffff:127.0.0.1").json()
+    assert "checks" in body
+    assert "checks" not in Client().get("/health/ready", REMOTE_ADDR="::ffff:203.0.113.9").json()
