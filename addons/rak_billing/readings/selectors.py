@@ -43,13 +43,13 @@ def accepted_histories(
         )
         if before is not None:
             rows = rows.filter(reading_date__lt=before)
-        rows = (
+        ranked = (
             rows.annotate(rank=Window(RowNumber(), partition_by=[F("dossier_id")], order_by=F("reading_date").desc()))
             .filter(rank__lte=limit)
             .values_list("dossier_id", "reading_date", "index", "consumption")
             .order_by("dossier_id", "-reading_date")
         )
-        for dossier_id, reading_date, index, consumption in rows:
+        for dossier_id, reading_date, index, consumption in ranked:
             histories[dossier_id].append(PastReading(reading_date, index, consumption))
     return histories
 
@@ -167,7 +167,8 @@ def any_of(field: str, values: list) -> Q:
 def existing_keys(keys: list[str]) -> set[str]:
     found: set[str] = set()
     for chunk in chunked(keys):
-        found.update(MeterReading.objects.filter(any_of("external_key", chunk)).values_list("external_key", flat=True))
+        rows = MeterReading.objects.filter(any_of("external_key", chunk)).values_list("external_key", flat=True)
+        found.update(key for key in rows if key is not None)  # « = ANY » never matches a NULL key anyway
     return found
 
 
@@ -195,11 +196,13 @@ class SelfReadingState:
     def correctable(self) -> bool:
         """The reading in the open window is the customer's own, not yet reviewed: « Corriger »
         (the service also checks that no bill uses it)."""
+        reading = self.reading
         return (
             self.already_read
-            and self.reading.source == MeterReading.Source.SELF
-            and self.reading.status in (MeterReading.Status.ACCEPTED, MeterReading.Status.HELD)
-            and self.reading.reviewed_at is None
+            and reading is not None  # (already_read says so; mypy reads no property)
+            and reading.source == MeterReading.Source.SELF
+            and reading.status in (MeterReading.Status.ACCEPTED, MeterReading.Status.HELD)
+            and reading.reviewed_at is None
         )
 
 
@@ -226,12 +229,12 @@ def self_reading_states(customer_id: int, today: date) -> list[SelfReadingState]
         }
         window = window_open(**params)
         states.append(SelfReadingState(dossier, window, None if window else window_next(**params), None))
-    open_states = [s for s in states if s.window]
+    open_states = [(s, s.window) for s in states if s.window is not None]
     if open_states:
-        first = min(s.window.start for s in open_states)
+        first = min(window.start for _state, window in open_states)
         found = (
             MeterReading.objects.filter(
-                dossier_id__in=[s.dossier.pk for s in open_states],
+                dossier_id__in=[s.dossier.pk for s, _window in open_states],
                 reading_date__gte=first,
                 reading_date__lte=today,
                 status__in=LIVE_STATUSES,
@@ -240,11 +243,11 @@ def self_reading_states(customer_id: int, today: date) -> list[SelfReadingState]
             .only("id", "dossier_id", "reading_date", "index", "source", "status", "reviewed_at")
             .order_by("-reading_date")
         )
-        by_dossier = defaultdict(list)
+        by_dossier: defaultdict[int, list[MeterReading]] = defaultdict(list)
         for reading in found:
             by_dossier[reading.dossier_id].append(reading)
-        for state in open_states:
-            state.reading = next((r for r in by_dossier[state.dossier.pk] if r.reading_date in state.window), None)
+        for state, window in open_states:
+            state.reading = next((r for r in by_dossier[state.dossier.pk] if r.reading_date in window), None)
     return states
 
 
