@@ -5,6 +5,7 @@ consulted, never edited by hand (states change only through the services)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef
@@ -19,6 +20,9 @@ from unfold.decorators import display
 from rak_base.admin import ReadOnlyAdminMixin
 from rak_billing.models import PaymentReversal
 from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill, PaymentOrderEvent
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 LINK_CLASSES = "text-primary-600 dark:text-primary-500 font-medium"
 STATUS_LABELS = {
@@ -155,7 +159,7 @@ class PaymentOrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return _link(obj.customer, f"{obj.customer.code} — {obj.customer}")
 
     @display(description=_("statut"), ordering="status", label=STATUS_LABELS)
-    def status_badge(self, obj: PaymentOrder) -> tuple[str, str]:
+    def status_badge(self, obj: PaymentOrder) -> tuple[str, StrOrPromise]:
         if obj.status == PaymentOrder.Status.PAID and getattr(obj, "payment_reversed", False):
             return "REVERSED", _("Payé puis annulé")
         return obj.status, obj.get_status_display()
@@ -208,7 +212,7 @@ class CmiCallbackAdmin(ReadOnlyAdminMixin, ModelAdmin):
     readonly_fields = fields
 
     @display(description=_("signature"), ordering="hash_valid", label={"VALID": "success", "INVALID": "danger"})
-    def hash_badge(self, obj: CmiCallback) -> tuple[str, str]:
+    def hash_badge(self, obj: CmiCallback) -> tuple[str, StrOrPromise]:
         return ("VALID", _("valide")) if obj.hash_valid else ("INVALID", _("invalide"))
 
     @display(description=_("ordre de paiement"))

@@ -11,6 +11,7 @@ e-mail is queued there and sent after commit by the worker).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core import signing
@@ -142,7 +143,7 @@ def order_paid_notify(
     )
 
 
-def _paid_email(order: PaymentOrder, order_lines: list[PaymentOrderBill] | None = None) -> tuple[str, str]:
+def _paid_email(order: PaymentOrder, order_lines: Iterable[PaymentOrderBill] | None = None) -> tuple[str, str]:
     """The confirmation e-mail's subject and body, in the active language."""
     if order_lines is None:
         order_lines = order.order_bills.select_related("bill").order_by("bill__due_date", "bill_id")
@@ -170,7 +171,7 @@ def _paid_email(order: PaymentOrder, order_lines: list[PaymentOrderBill] | None 
         "oid": order.oid,
         "trans_id": order.trans_id or "—",
         "auth_code": order.auth_code or "—",
-        "receipt": receipt_number(order.payment_id),
+        "receipt": receipt_number(order.payment_id) if order.payment_id is not None else "—",  # PAID: always one
     }
     body = (
         gettext("Bonjour %(name)s,") % {"name": name}

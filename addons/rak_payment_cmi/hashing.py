@@ -102,9 +102,9 @@ def natural_compare(a: str, b: str) -> int:
                 return -1 if left < right else 1
             i, j = i_end, j_end
             continue
-        left, right = _fold(a[i]), _fold(b[j])
-        if left != right:
-            return -1 if left < right else 1
+        char_a, char_b = _fold(a[i]), _fold(b[j])
+        if char_a != char_b:
+            return -1 if char_a < char_b else 1
         i += 1
         j += 1
     return (len_a - i > 0) - (len_b - j > 0)

@@ -127,10 +127,10 @@ def network_payments_import(
     customers = {c.code: c for c in Customer.objects.filter(code__in=codes).only("pk", "code")}
     bills = {b.number: b for b in Bill.objects.filter(number__in=numbers).select_related("customer")}
     report, valid, seen = [], [], set()
-    for line, row in rows:
-        entry = {"line": line, "reference": row.get("reference", ""), "amount": row.get("montant", "")}
+    for line, raw in rows:
+        entry = {"line": line, "reference": raw.get("reference", ""), "amount": raw.get("montant", "")}
         try:
-            valid_row = _check_row(row, customers, bills, default_network=network, now=now)
+            valid_row = _check_row(raw, customers, bills, default_network=network, now=now)
             if valid_row.external_id in seen:
                 raise RowError("Référence en double dans le fichier : ligne ignorée.")
             seen.add(valid_row.external_id)
@@ -257,6 +257,7 @@ def _recorded_under_another_network(rows: list[_Valid]) -> dict[tuple, str]:
     return {
         (customer_id, amount, paid_at, external_id.split(":", 2)[2]): external_id
         for external_id, customer_id, amount, paid_at in found
+        if external_id is not None  # always: filtered on its prefix
     }
 
 
@@ -266,11 +267,16 @@ def network_import_archive(*, import_id: int, staff_user, reason: str, now: date
     return import_archive(model=NetworkPaymentImport, batch_id=import_id, staff_user=staff_user, reason=reason, now=now)
 
 
-def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str, now) -> _Valid:
+def _check_row(
+    row: dict[str, str],
+    customers: dict[str, Customer],
+    bills: dict[str, Bill],
+    *,
+    default_network: str,
+    now: datetime.datetime,
+) -> _Valid:
     code = row.get("code_client", "").upper()
     number = row.get("facture", "").upper()
-    if not code and not number:
-        raise RowError("Ni code client ni numéro de facture.")
     customer = customers.get(code) if code else None
     if code and customer is None:
         raise RowError(f"Code client inconnu : {code}.")
@@ -282,6 +288,8 @@ def _check_row(row: dict, customers: dict, bills: dict, *, default_network: str,
         if customer is not None and bill.customer_id != customer.pk:
             raise RowError(f"La facture {number} n'appartient pas au client {code}.")
         customer = bill.customer
+    if customer is None:
+        raise RowError("Ni code client ni numéro de facture.")
     amount = parse_amount(row.get("montant", ""))
     paid_at = parse_datetime(row.get("date", ""))
     if paid_at > now:

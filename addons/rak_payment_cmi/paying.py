@@ -216,9 +216,8 @@ def selection_for_order(
 def payment_email_default(*, user, customer: Customer) -> str:
     """The address the payment confirmation goes to unless the customer types another: the
     account's e-mail, else the customer's (primary first)."""
-    if user is not None and getattr(user, "email", ""):
-        return user.email
-    return customer_email(customer) or ""
+    account_email = getattr(user, "email", "") if user is not None else ""
+    return account_email or customer_email(customer) or ""
 
 
 def quickpay_customer(code: str, *, as_of: datetime.date) -> Customer | None:

@@ -110,7 +110,11 @@ def _match(row: _Row, order: PaymentOrder | None) -> tuple[str, str]:
     """(check, detail) of one gateway transaction against its order."""
     if row.status in (GatewayStatus.REFUNDED, GatewayStatus.CANCELLED):
         if order is not None and order.status == PaymentOrder.Status.PAID and order.trans_id == row.trans_id:
-            reversal = PaymentReversal.objects.filter(payment_id=order.payment_id).first()
+            reversal = (  # a PAID order has its payment (cmi_order_paid_has_payment)
+                PaymentReversal.objects.filter(payment_id=order.payment_id).first()
+                if order.payment_id is not None
+                else None
+            )
             if reversal is not None:  # « Annuler le paiement » done here: both sides agree
                 return Check.MATCHED, (
                     f"Remboursé au CMI, paiement annulé ici le {timezone.localtime(reversal.reversed_at):%d/%m/%Y}."

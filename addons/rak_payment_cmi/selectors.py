@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -12,6 +13,9 @@ from django.utils.translation import gettext, gettext_lazy
 
 from rak_billing.models import PaymentReversal
 from rak_payment_cmi.models import CmiCallback, PaymentOrder, PaymentOrderBill
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 #: asked (``hook_collect``) when the return page is shown, with ``request=`` and ``order=``: a
 #: higher addon answers a dict — ``layout`` (the template the page extends), ``retry_url`` (a POST
@@ -23,7 +27,7 @@ PENDING_STATUSES = (PaymentOrder.Status.CREATED, PaymentOrder.Status.SENT)
 
 #: What the return page and the status endpoint say for each status (French, seed 001 wording
 #: where it gives one).
-STATUS_MESSAGES = {
+STATUS_MESSAGES: dict[str, StrOrPromise] = {
     PaymentOrder.Status.CREATED: gettext_lazy("Paiement en cours de confirmation"),
     PaymentOrder.Status.SENT: gettext_lazy("Paiement en cours de confirmation"),
     PaymentOrder.Status.PAID: gettext_lazy("Votre paiement a été accepté"),
@@ -171,7 +175,7 @@ class OrderState:
     choices = (PENDING, PAID, FAILED, EXPIRED, CANCELLED, VERIFICATION, REVERSED)
 
 
-_STATES = {
+_STATES: dict[str, str] = {
     PaymentOrder.Status.CREATED: OrderState.PENDING,
     PaymentOrder.Status.SENT: OrderState.PENDING,
     PaymentOrder.Status.PAID: OrderState.PAID,
