@@ -559,3 +559,31 @@ def test_health_details_for_an_allowed_ipv4_address_seen_on_a_dual_stack_socket(
     body = Client().get("/health/ready", REMOTE_ADDR="::ffff:127.0.0.1").json()
     assert "checks" in body
     assert "checks" not in Client().get("/health/ready", REMOTE_ADDR="::ffff:203.0.113.9").json()
+
+
+# --- log injection: a line per record whatever the request carries ------------------------------
+
+
+def test_a_path_with_newlines_and_terminal_escapes_cannot_forge_a_plain_log_line(client, settings, console_output):
+    """[log] format = plain (the default outside production): the request line of a 404 wrote the
+    decoded path as it came — « %0A » started a line of the attacker's (a forged « INFO rak.request
+    … 200 » for a page never served) and « %1B[… » sent terminal escapes to whoever reads the
+    journal in a terminal. Control characters are now written escaped (« \\n », « \\x1b »); the
+    traceback under a record keeps its lines."""
+    import logging
+
+    settings.LOG_REQUESTS = True
+    client.raise_request_exception = False
+    forged = "1999-01-01 00:00:00,000 INFO rak.request GET portal:dashboard 200 1.0 ms"
+    client.get("/nope%0A" + forged.replace(" ", "%20") + "%1B[2J%0D%E2%80%A8x")
+    try:
+        raise ValueError("first line\nsecond line")
+    except ValueError:
+        logging.getLogger("rak_base.test_probe_injection").exception("boom\x1b[31m")
+    output = console_output.getvalue()
+    assert "\x1b" not in output and "\r" not in output and "\u2028" not in output, repr(output)
+    lines = output.splitlines()
+    assert not any(line.startswith("1999-01-01") for line in lines), output
+    assert any("rak.request GET /nope\\n1999-01-01" in line for line in lines), output
+    assert any(line.endswith("boom\\x1b[31m") for line in lines), output
+    assert "ValueError: first line" in lines and "second line" in lines  # the traceback as it was
