@@ -22,6 +22,7 @@ import io
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -43,11 +44,14 @@ from rak_base.money import amount_in_words
 from rak_billing.models import Bill, LedgerEntry, MeterReading
 from rak_customer.models import PortalAccount, Service
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per rendering step
 
 CHART_MONTHS = 12
-UNITS = {Service.ELECTRICITE: "kWh", Service.EAU: "m³", Service.ASSAINISSEMENT: "m³"}
-TITLES = {
+UNITS: dict[str, str] = {Service.ELECTRICITE: "kWh", Service.EAU: "m³", Service.ASSAINISSEMENT: "m³"}
+TITLES: dict[str, StrOrPromise] = {
     Service.ELECTRICITE: gettext_lazy("Facture de consommation d'électricité"),
     Service.EAU: gettext_lazy("Facture de consommation d'eau potable"),
     Service.ASSAINISSEMENT: gettext_lazy("Facture d'assainissement liquide"),
@@ -147,6 +151,7 @@ def _chart_bars(bill: Bill) -> list[ChartBar]:
             current=start == bill.period_start,
         )
         for start, consumption, estimated in reversed(history)
+        if start is not None  # (period_start__lte already left out bills without a period)
     ]
 
 
@@ -173,12 +178,18 @@ def bill_billed_period(bill: Bill) -> BilledPeriod | None:
     reading — the dates the billing run priced (``billing._old_index``: the previous bill's
     reading, else the previous accepted reading, else the start of the month); an estimated bill
     covers its calendar period (last day included)."""
-    if bill.kind != Bill.Kind.CONSUMPTION or bill.period_start is None or bill.period_end is None:
+    if (
+        bill.kind != Bill.Kind.CONSUMPTION
+        or bill.period_start is None
+        or bill.period_end is None
+        or bill.dossier_id is None  # (a consumption bill always has its dossier)
+    ):
         return None
-    if bill.estimated or bill.reading_id is None:
+    reading = None if bill.estimated else bill.reading  # no query when there is no reading
+    if reading is None:
         days = (bill.period_end - bill.period_start).days
         return BilledPeriod(bill.period_start, bill.period_end - datetime.timedelta(days=1), days, True)
-    end = bill.reading.reading_date
+    end = reading.reading_date
     previous = (
         Bill.objects.filter(dossier_id=bill.dossier_id, kind=Bill.Kind.CONSUMPTION, period_start__lt=bill.period_start)
         .select_related("reading")
@@ -186,15 +197,16 @@ def bill_billed_period(bill: Bill) -> BilledPeriod | None:
         .first()
     )
     if previous is not None and previous.current_index is not None:
-        start = (
-            previous.reading.reading_date
-            if previous.reading is not None
-            else previous.period_end - datetime.timedelta(days=1)
-        )
+        if previous.reading is not None:
+            start = previous.reading.reading_date
+        elif previous.period_end is not None:
+            start = previous.period_end - datetime.timedelta(days=1)
+        else:  # a consumption bill always has its period (billing run, final bill)
+            raise RuntimeError(f"consumption bill {previous.pk} without a period")
     else:
         prior = (
             MeterReading.objects.filter(
-                dossier_id=bill.reading.dossier_id, status=MeterReading.Status.ACCEPTED, reading_date__lt=end
+                dossier_id=reading.dossier_id, status=MeterReading.Status.ACCEPTED, reading_date__lt=end
             )
             .order_by("-reading_date")
             .values_list("reading_date", flat=True)
@@ -246,7 +258,7 @@ def bill_context(bill: Bill, *, reference: str) -> dict:
         "consumption": _fmt_qty(bill.consumption),
         "previous_index": _fmt_qty(bill.previous_index),
         "current_index": _fmt_qty(bill.current_index),
-        "reading_date": bill.reading.reading_date if bill.reading_id and not bill.estimated else None,
+        "reading_date": bill.reading.reading_date if not bill.estimated and bill.reading is not None else None,
         "amount_words": amount_in_words(bill.total_ttc, "fr"),
         "amount_words_ar": amount_in_words(bill.total_ttc, "ar"),
         "chart_svg": consumption_chart_svg(bars, unit=unit, width=330, height=100) if bars else "",

@@ -92,6 +92,19 @@ def billed():
     return Bill.objects.get(dossier=dossier, period_start=datetime.date(2026, 2, 1))
 
 
+def test_billed_period_from_the_prior_reading_or_the_calendar_when_estimated(billed):
+    from rak_billing.pdf import BilledPeriod, bill_billed_period
+
+    # the first bill has no previous bill: from the accepted reading before its own (20/11 -> 18/12)
+    first = Bill.objects.get(dossier=billed.dossier, period_start=datetime.date(2025, 12, 1))
+    assert bill_billed_period(first) == BilledPeriod(
+        datetime.date(2025, 11, 20), datetime.date(2025, 12, 18), 28, False
+    )
+    # an estimated bill covers its calendar month, last day included
+    billed.estimated = True
+    assert bill_billed_period(billed) == BilledPeriod(datetime.date(2026, 2, 1), datetime.date(2026, 2, 28), 28, True)
+
+
 def test_bill_pdf_carries_the_mandatory_mentions_previous_balance_cutoff_period_and_ht_prices(billed, now):
     customer = billed.customer
     earlier = Bill.objects.filter(customer=customer, issue_date__lt=billed.issue_date)
