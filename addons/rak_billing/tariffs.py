@@ -44,14 +44,14 @@ from rak_customer.models import Dossier, Service
 ZERO = Decimal("0")
 
 # How the consumption lines of each service are labelled on a bill.
-ENERGY_LABELS = {
+ENERGY_LABELS: dict[str, str] = {
     Service.ELECTRICITE: "Électricité",
     Service.EAU: "Eau potable",
     Service.ASSAINISSEMENT: "Assainissement",
 }
-UNITS = {Service.ELECTRICITE: "kWh", Service.EAU: "m³", Service.ASSAINISSEMENT: "m³"}
+UNITS: dict[str, str] = {Service.ELECTRICITE: "kWh", Service.EAU: "m³", Service.ASSAINISSEMENT: "m³"}
 # Sanitation is billed on the water consumption, on the same bill.
-BILLED_WITH = {Service.EAU: (Service.ASSAINISSEMENT,)}
+BILLED_WITH: dict[str, tuple[str, ...]] = {Service.EAU: (Service.ASSAINISSEMENT,)}
 # What the public simulator loads: the services a customer picks and those billed with them.
 SIMULATED_SERVICES = (Service.ELECTRICITE, Service.EAU, Service.ASSAINISSEMENT)
 
@@ -308,14 +308,14 @@ def tariff_book(on_date: datetime.date, *, services: Iterable[str] | None = None
         key = (row.service, row.category)
         if key in tariffs:  # overlapping schedules are refused on save; keep the latest anyway
             continue
-        rate = _pick_vat(vat_rates.get(row.service, ()), row.category)
-        if rate is None:
+        vat_rate = _pick_vat(vat_rates.get(row.service, ()), row.category)
+        if vat_rate is None:
             continue
         schedule = engine_schedule(row, tranches[row.pk], charges[row.pk])
         tariffs[key] = Tariff(
             schedule_id=row.pk,
             schedule=schedule,
-            vat_rate=rate,
+            vat_rate=vat_rate,
             fingerprint=schedule_fingerprint(schedule),
             name=row.name,
             valid_from=row.valid_from,
@@ -403,7 +403,12 @@ def simulate(
         computation = book.compute(part_service, category, consumption=consumption, days=days)
         at_threshold = None
         threshold = tariff.schedule.switch_threshold
-        if tariff.schedule.combination == engine.SWITCH and computation.monthly_consumption > threshold:
+        # (tariff_switch_threshold: a SWITCH schedule has its threshold; the engine refuses one without)
+        if (
+            tariff.schedule.combination == engine.SWITCH
+            and threshold is not None
+            and computation.monthly_consumption > threshold
+        ):
             at_limit = (threshold * computation.months).quantize(engine.QTY)
             at_threshold = (threshold, book.compute(part_service, category, consumption=at_limit, days=days).total_ttc)
         parts.append(
