@@ -28,7 +28,8 @@ from config.conf import Config
 REDIS_TIMEOUT_SECONDS = 0.5  # a Redis that does not answer must not hold a web worker
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
-    "cached_db": "django.contrib.sessions.backends.cached_db",
+    # Django's cached_db, but a logout that cannot delete the Redis copy is refused (rak_base)
+    "cached_db": "rak_base.redis_sessions_cached_db",
     # Django's cache store, but a dead Redis is a quick 503, not 10,000 tries (rak_base.redis_sessions)
     "cache": "rak_base.redis_sessions",
 }

@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from rak_base import clock
+from rak_base.throttle import ThrottleUnavailable, throttle_unavailable_response
 from rak_base.uploads import size_label
 
 SESSION_STARTED_KEY = "rak_login_at"
@@ -80,7 +81,10 @@ class SessionLifetimeMiddleware:
                 session[SESSION_STARTED_KEY] = now_ts
             elif now_ts - float(started) > settings.SESSION_ABSOLUTE_SECONDS:
                 is_staff_area = request.path.startswith("/backoffice/")
-                logout(request)
+                try:
+                    logout(request)
+                except ThrottleUnavailable as exc:  # the sessions' Redis cannot forget it: told, not a 500
+                    return throttle_unavailable_response(request, exc)
                 messages.info(request, gettext("Votre session a expiré, veuillez vous reconnecter."))
                 return redirect("admin:login" if is_staff_area else settings.LOGIN_URL)
         response = self.get_response(request)

@@ -94,6 +94,19 @@ class ResilientRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = ResilientRedisCacheClient
 
+    def get_strict(self, key, default=None, version=None) -> Any:
+        """``get``, but a Redis that does not answer raises (``UNAVAILABLE``) instead of answering
+        a miss: for a reader that must tell « not there » from « not known » (a session's key)."""
+        key = self.make_and_validate_key(key, version=version)
+        return RedisCacheClient.get(self._cache, key, default)
+
+    def delete_strict(self, key, version=None) -> bool:
+        """``delete``, but a Redis that does not answer raises (``UNAVAILABLE``) instead of
+        answering « nothing deleted »: for a delete that must not be skipped (a logged-out
+        session, ``rak_base.redis_sessions``)."""
+        key = self.make_and_validate_key(key, version=version)
+        return RedisCacheClient.delete(self._cache, key)
+
     def clear(self) -> bool:  # type: ignore[override]  # Django's RedisCache.clear returns FLUSHDB's bool (stubs: None)
         """Delete this site's keys (its ``KEY_PREFIX``) only, not the whole Redis database (Django's
         FLUSHDB) another site, or another test worker, shares."""

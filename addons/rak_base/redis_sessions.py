@@ -16,13 +16,18 @@ place) answers the same 503 there instead of a 500."""
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpResponse
 from django.utils.crypto import get_random_string
 
+from rak_base.redis_cache import UNAVAILABLE
 from rak_base.throttle import ThrottleUnavailable, throttle_unavailable_response
+
+logger = logging.getLogger(__name__)
 
 CREATE_TRIES = 3  # a collision of two random 32-character keys twice in a row does not happen
 
@@ -31,7 +36,50 @@ class SessionUnavailable(ThrottleUnavailable):
     """The sessions' Redis does not answer: no session can be created."""
 
 
+def cache_copy_delete(store) -> None:
+    """Before a session is flushed (a logout): delete its Redis entry, or raise
+    ``SessionUnavailable`` when Redis does not answer. The resilient cache skips a failed delete
+    (« nothing deleted »): the portal said « déconnecté » and, once Redis answered again, the
+    session was alive in it — the only copy with ``sessions = cache``, the read copy trusted without
+    the database with ``cached_db`` — so a copied cookie still opened the account. A logout that
+    cannot be done is told (the French 503) and is done at the next try."""
+    if store.session_key is None:
+        return
+    strict = getattr(store._cache, "delete_strict", None)
+    if strict is None:  # another cache backend: its own delete raises when it fails
+        return
+    try:
+        strict(store.cache_key)
+    except UNAVAILABLE as exc:
+        raise SessionUnavailable() from exc
+
+
 class SessionStore(CacheSessionStore):
+    def load(self) -> dict:
+        """Django's, but a Redis that does not answer keeps the cookie's key (the visitor is
+        anonymous for this request): « not there » forgets the key, « not known » must not — a
+        logout would otherwise find no key to delete and say « déconnecté » while the session
+        lives on in Redis."""
+        strict = getattr(getattr(self, "_cache", None), "get_strict", None)
+        if strict is None:
+            return super().load()
+        try:
+            session_data = strict(self.cache_key)
+        except UNAVAILABLE:
+            # never the key itself in the log: it is the session's secret
+            logger.warning("sessions: Redis unavailable, session read as empty (its key kept)", exc_info=True)
+            return {}
+        except Exception:  # noqa: BLE001 - Django's own: an unreadable entry is no session (#17810)
+            session_data = None
+        if session_data is not None:
+            return session_data
+        self._session_key = None
+        return {}
+
+    def flush(self) -> None:
+        cache_copy_delete(self)
+        super().flush()
+
     def create(self) -> None:
         for _try in range(CREATE_TRIES):
             # a new random key (Django's own check that it is free is the ``add`` below: one round trip)

@@ -587,3 +587,91 @@ def test_a_path_with_newlines_and_terminal_escapes_cannot_forge_a_plain_log_line
     assert any("rak.request GET /nope\\n1999-01-01" in line for line in lines), output
     assert any(line.endswith("boom\\x1b[31m") for line in lines), output
     assert "ValueError: first line" in lines and "second line" in lines  # the traceback as it was
+
+
+# --- logging out while the sessions' Redis does not answer ------------------------------------------
+
+
+def redis_sessions(settings, engine: str, location: str, prefix: str) -> None:
+    from config.settings_scaleout import SESSION_ENGINES
+
+    cache_sessions(settings, location)
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    settings.SESSION_ENGINE = SESSION_ENGINES[engine]
+
+
+@pytest.mark.parametrize("engine", ["cache", "cached_db"])
+def test_a_logout_redis_missed_does_not_leave_the_session_alive_behind_the_users_back(client, settings, engine):
+    """Log out while the sessions' Redis does not answer (a failover, a 0.5 s timeout): the resilient
+    cache skipped the delete, the portal said « déconnecté » — and once Redis answered again the
+    session was alive in it (``cache``: the only copy; ``cached_db``: its read copy, trusted
+    without the database), so a copied cookie (a shared computer, a stolen one) still opened the
+    account. Now the logout says it could not be done (503, French), and works once Redis answers."""
+    import uuid
+
+    import redis
+
+    from tests.factories import customer_with_account
+
+    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    _customer, user = customer_with_account(phone="+212612000631")
+    redis_sessions(settings, engine, PROBE_REDIS_URL, prefix)
+    client.force_login(user)
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    stolen = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    redis_sessions(settings, engine, DEAD_REDIS_URL, prefix)  # Redis stops answering
+    client.raise_request_exception = False
+    response = client.post(reverse("portal:logout"))
+    redis_sessions(settings, engine, PROBE_REDIS_URL, prefix)  # and is back
+    try:
+        thief = type(client)()
+        thief.cookies[settings.SESSION_COOKIE_NAME] = stolen
+        if response.status_code == 302:  # « logged out »: the session must be gone
+            assert thief.get(reverse("portal:dashboard")).status_code == 302, "the session outlived its logout"
+        assert response.status_code == 503, response.status_code
+        assert "momentanément indisponible" in response.content.decode()
+        # Redis answers again: the logout goes through, the copied cookie opens nothing
+        client.cookies[settings.SESSION_COOKIE_NAME] = stolen
+        assert client.post(reverse("portal:logout")).status_code == 302
+        assert thief.get(reverse("portal:dashboard")).status_code == 302
+    finally:
+        stored = redis.Redis.from_url(PROBE_REDIS_URL)
+        keys = list(stored.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            stored.delete(*keys)
+        stored.close()
+
+
+def test_the_absolute_session_limit_reached_while_redis_is_down_is_the_french_503(client, settings):
+    """The 12-hour limit logs the account out in ``SessionLifetimeMiddleware``, outside the middleware
+    that turns ``SessionUnavailable`` into the 503: with the logout now refused while Redis does not
+    answer, that request must get the French page, not a 500."""
+    import uuid
+
+    import redis
+
+    from rak_base.middleware import SESSION_STARTED_KEY
+    from tests.factories import customer_with_account
+
+    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    _customer, user = customer_with_account(phone="+212612000632")
+    redis_sessions(settings, "cached_db", PROBE_REDIS_URL, prefix)
+    try:
+        client.force_login(user)
+        session = client.session
+        session[SESSION_STARTED_KEY] = session[SESSION_STARTED_KEY] - settings.SESSION_ABSOLUTE_SECONDS - 60
+        session.save()
+        redis_sessions(settings, "cached_db", DEAD_REDIS_URL, prefix)
+        client.raise_request_exception = False
+        response = client.get(reverse("portal:dashboard"))
+        assert response.status_code == 503, response.status_code
+        assert "momentanément indisponible" in response.content.decode()
+        redis_sessions(settings, "cached_db", PROBE_REDIS_URL, prefix)  # back: the limit logs it out
+        assert client.get(reverse("portal:dashboard")).status_code == 302
+    finally:
+        stored = redis.Redis.from_url(PROBE_REDIS_URL)
+        keys = list(stored.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            stored.delete(*keys)
+        stored.close()

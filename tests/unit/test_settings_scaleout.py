@@ -45,7 +45,13 @@ def test_redis_cache_sessions_throttles(monkeypatch):
     cache = namespace["CACHES"]["default"]
     assert cache["BACKEND"] == "rak_base.redis_cache.ResilientRedisCache"
     assert cache["LOCATION"] == "redis://10.0.0.5:6379/1" and cache["KEY_PREFIX"] == "agence-gw3"
-    assert namespace["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    # Django's cached_db (same keys in Redis: sessions survive the switch), with a strict logout
+    assert namespace["SESSION_ENGINE"] == "rak_base.redis_sessions_cached_db"
+    from django.contrib.sessions.backends import cached_db
+
+    from rak_base.redis_sessions_cached_db import SessionStore
+
+    assert issubclass(SessionStore, cached_db.SessionStore) and SessionStore.cache_key_prefix == cached_db.KEY_PREFIX
     assert namespace["MIDDLEWARE"][-1] == "rak_base.throttle.ThrottleUnavailableMiddleware"
     only_cache = applied({"RAK_REDIS_URL": "redis://10.0.0.5:6379/1", "RAK_REDIS_SESSIONS": "cache"})
     assert only_cache["SESSION_ENGINE"] == "rak_base.redis_sessions"
