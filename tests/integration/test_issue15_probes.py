@@ -675,3 +675,43 @@ def test_the_absolute_session_limit_reached_while_redis_is_down_is_the_french_50
         if keys:
             stored.delete(*keys)
         stored.close()
+
+
+@pytest.mark.parametrize("engine", ["cache", "cached_db"])
+def test_no_session_fixation_through_the_redis_session_store(client, settings, engine):
+    """A planted session cookie — a key the store never made, or the attacker's own live visitor
+    session — is never the key of the account's session after sign-in, and the planted live one is
+    gone from Redis (a guard: holds before and after this session's changes)."""
+    import uuid
+
+    import redis
+
+    from tests.factories import TEST_PASSWORD, customer_with_account
+
+    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    customer, _user = customer_with_account(phone="+212612000633")
+    redis_sessions(settings, engine, PROBE_REDIS_URL, prefix)
+    stored = redis.Redis.from_url(PROBE_REDIS_URL)
+    try:
+        planted = "a" * 32
+        client.cookies[settings.SESSION_COOKIE_NAME] = planted
+        client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
+        assert client.cookies[settings.SESSION_COOKIE_NAME].value != planted
+        assert client.get(reverse("portal:dashboard")).status_code == 200
+        assert not list(stored.scan_iter(match=f"{prefix}:*{planted}"))
+
+        attacker = type(client)()
+        attacker.post(reverse("portal:set_language"), {"language": "fr", "next": "/"})
+        live = attacker.cookies[settings.SESSION_COOKIE_NAME].value
+        assert list(stored.scan_iter(match=f"{prefix}:*{live}"))
+        victim = type(client)()
+        victim.cookies[settings.SESSION_COOKIE_NAME] = live
+        victim.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
+        assert victim.cookies[settings.SESSION_COOKIE_NAME].value != live
+        assert not list(stored.scan_iter(match=f"{prefix}:*{live}"))
+        assert attacker.get(reverse("portal:dashboard")).status_code == 302  # the attacker is not in
+    finally:
+        keys = list(stored.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            stored.delete(*keys)
+        stored.close()
