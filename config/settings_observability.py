@@ -58,19 +58,29 @@ def logging_config(*, fmt: str, level: str) -> dict[str, Any]:
 
 
 def _scrub_query(query: Any) -> Any:
-    from rak_base.redact import MASK, is_secret_key, mask_text
+    """The parameters' names, every value replaced: a name, an address or a CIN has no pattern the
+    masker could find (the request log keeps the names only too)."""
+    from rak_base.redact import MASK
 
     if isinstance(query, str):
         pairs = parse_qsl(query, keep_blank_values=True)
-        return urlencode([(key, MASK if is_secret_key(key) else mask_text(value)) for key, value in pairs])
-    from rak_base.redact import mask_value
+        return urlencode([(key, MASK if value else "") for key, value in pairs])
+    return MASK
 
-    return mask_value(query)
+
+def _scrub_data(data: Any) -> Any:
+    """A posted form or JSON body: its fields' names, every value replaced (see ``_scrub_query``)."""
+    from rak_base.redact import MASK
+
+    if isinstance(data, dict):
+        return {str(key)[:100]: MASK if value not in (None, "", [], {}) else value for key, value in data.items()}
+    return MASK
 
 
 def sentry_before_send(event: Any, hint: Any = None) -> Any:
-    """The event without personal data: request body, cookies, headers, query string, messages,
-    exception texts, extra data and the local variables of each frame, masked."""
+    """The event without personal data: cookies, the request body's and query string's values
+    (their names kept), the frames' local variables dropped; headers, messages, exception texts and
+    extra data masked."""
     from rak_base.redact import MASK, mask_text, mask_value
 
     request = event.get("request")
@@ -86,7 +96,7 @@ def sentry_before_send(event: Any, hint: Any = None) -> Any:
         if "query_string" in request:
             request["query_string"] = _scrub_query(request["query_string"])
         if "data" in request:
-            request["data"] = mask_value(request["data"]) if isinstance(request["data"], dict | list) else MASK
+            request["data"] = _scrub_data(request["data"])
         if isinstance(request.get("url"), str):
             request["url"] = mask_text(request["url"])
         request.pop("env", None)  # REMOTE_ADDR, SERVER_NAME
@@ -102,8 +112,8 @@ def sentry_before_send(event: Any, hint: Any = None) -> Any:
         if isinstance(exception.get("value"), str):
             exception["value"] = mask_text(exception["value"])
         for frame in (exception.get("stacktrace") or {}).get("frames", []) or []:
-            if "vars" in frame:
-                frame["vars"] = mask_value(frame["vars"])
+            # never sent (include_local_variables=False): a customer object's repr is its name
+            frame.pop("vars", None)
     return event
 
 
@@ -129,6 +139,9 @@ def sentry_init(*, dsn: str, environment: str, release: str, traces_sample_rate:
         release=release or None,
         traces_sample_rate=traces_sample_rate,
         send_default_pii=False,
+        # a frame's locals hold customers (their repr is their name), addresses, message texts:
+        # nothing the masker's patterns find — not sent at all
+        include_local_variables=False,
         max_request_body_size="small",
         before_send=sentry_before_send,
         before_send_transaction=sentry_before_send,

@@ -715,3 +715,96 @@ def test_no_session_fixation_through_the_redis_session_store(client, settings, e
         if keys:
             stored.delete(*keys)
         stored.close()
+
+
+# --- Sentry: what has no pattern to mask is not sent ------------------------------------------------
+
+SENTRY_PORT = 8632  # the probe's range (8630-8639)
+
+SENTRY_SCRIPT = """
+import django
+django.setup()
+import sentry_sdk
+from django.test import Client
+from django.test.utils import override_settings
+
+with override_settings(ROOT_URLCONF="tests.integration.probe15_urls"):
+    response = Client(raise_request_exception=False).post(
+        "/probe-boom/?nom=Bennaniprobe&page=2",
+        {"prenom": "Zyxwquentin", "nom": "Bennaniprobe", "adresse": "17 derb Zyxwadresse", "cin": "ZX998877"},
+    )
+print("status", response.status_code)
+sentry_sdk.flush(10)
+"""
+
+
+@pytest.fixture
+def sentry_receiver():
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import brotli
+
+    received: list[bytes] = []
+
+    class Envelopes(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers["Content-Length"] or 0))
+            encoding = self.headers.get("Content-Encoding")
+            if encoding == "gzip":
+                body = gzip.decompress(body)
+            elif encoding == "br":
+                body = brotli.decompress(body)
+            received.append(body)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", SENTRY_PORT), Envelopes)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sentry_gets_no_name_or_address_from_frame_locals_or_the_posted_form(sentry_receiver, tmp_path):
+    """Sentry captured each frame's local variables and the posted form, masked by the patterns —
+    which know phones, e-mails and codes, not a name, an address or a CIN: a failing subscription
+    sent « holder: 'Zyxwquentin Bennaniprobe' », « adresse: '17 derb …' » to a third party. The
+    frames go without their variables, the form and the query with their field names only."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    root = Path(__file__).resolve().parents[2]
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": (
+            f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "PYTHONPATH": f"{root}:{root / 'addons'}",
+        "RAK_SENTRY_DSN": f"http://publickey@127.0.0.1:{SENTRY_PORT}/1",
+        "RAK_SMS_DEV_FILE": str(tmp_path / "sms.log"),
+    }
+    done = subprocess.run(  # noqa: S603 - our own settings, a fixed script
+        [sys.executable, "-c", SENTRY_SCRIPT], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and "status 500" in done.stdout, done.stdout + done.stderr
+    events = [body for body in sentry_receiver if b'"type":"event"' in body.replace(b" ", b"")]
+    assert events, sentry_receiver
+    payload = b"\n".join(events).decode()
+    assert "subscription failed" in payload and "probe-boom" in payload  # still a useful report
+    for value in (NAME_FIRST, NAME_LAST, NAME_CIN, "Zyxwadresse"):
+        assert value not in payload, value
+    assert "adresse" in payload  # the field's name stays
