@@ -89,6 +89,19 @@ def django_setup(url: str) -> None:
     django.setup()
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every core; /proc/stat, not idle nor iowait)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bill_month(period: datetime.date, *, tracemalloc_on: bool = False) -> dict:
     from django.db import connection
 
@@ -108,9 +121,11 @@ def bill_month(period: datetime.date, *, tracemalloc_on: bool = False) -> dict:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if tracemalloc_on:
         tracemalloc.start()
+    busy_before, python_before = machine_busy_seconds(), process_cpu_seconds()
     started = time.perf_counter()
     run = billing_run_process(run_id=run.pk)
     seconds = time.perf_counter() - started
+    busy, python = machine_busy_seconds() - busy_before, process_cpu_seconds() - python_before
     heap_peak = tracemalloc.get_traced_memory()[1] if tracemalloc_on else None
     if tracemalloc_on:
         tracemalloc.stop()
@@ -132,6 +147,8 @@ def bill_month(period: datetime.date, *, tracemalloc_on: bool = False) -> dict:
         "heap_peak_mib": heap_peak / 1024 / 1024 if heap_peak is not None else None,
         "computed": computed,
         "wal_gib": wal_bytes / 1024**3,
+        "cpu_python": python,  # this process: preparation + the writer thread's formatting
+        "cpu_rest": busy - python,  # the rest of the machine: PostgreSQL (and anything else running)
     }
 
 
@@ -348,6 +365,13 @@ def main() -> None:
         f"calculs du moteur : {result['computed']} pour {result['bills']} factures "
         f"({result['computed'] / max(result['bills'], 1):.1%} ; le reste vient du cache), "
         f"WAL {result['wal_gib']:.2f} GiB"
+    )
+    cores = os.cpu_count() or 1
+    busy_share = (result["cpu_python"] + result["cpu_rest"]) / (cores * result["seconds"])
+    print(
+        f"CPU pendant le run : Python {result['cpu_python']:.1f} s, reste de la machine (PostgreSQL) "
+        f"{result['cpu_rest']:.1f} s, soit {busy_share:.0%} "
+        f"de {cores} vCPU ({result['cpu_python'] / result['seconds']:.0%} d'un cœur pour Python)"
     )
     if notified:
         print(f"finalisation (crédits, SMS/e-mails/cloches en file) : {notified[0]} messages en {notified[1]:.1f} s")

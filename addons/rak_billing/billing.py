@@ -291,7 +291,7 @@ def billing_run_step(
     if run is None or run.status in (BillingRun.Status.DONE, BillingRun.Status.FAILED):
         # nothing left (a duplicate task), or failed: « Reprendre » puts it back
         return ChunkResult(finished=run is not None and run.status == BillingRun.Status.DONE, busy=True)
-    prepared = _prepare_chunk(run, after_id=run.last_dossier_id, chunk_size=chunk_size or CHUNK_SIZE)
+    prepared = _prepare_chunk(run, after_id=run.last_dossier_id, chunk_size=chunk_size or CHUNK_SIZE, now=now)
     return _commit_chunk(run_id, prepared, now=now)
 
 
@@ -352,7 +352,7 @@ def _process_pipelined(*, run_id: int, now, chunk_size: int, max_chunks: int | N
         pending = None
         try:
             while max_chunks is None or chunks < max_chunks:
-                prepared = _prepare_chunk(run, after_id=after, chunk_size=chunk_size)
+                prepared = _prepare_chunk(run, after_id=after, chunk_size=chunk_size, now=now)
                 if pending is not None and pending.result().busy:
                     pending = None  # another process holds the run, or it stopped: leave it
                     break
@@ -556,6 +556,13 @@ class _NewBill:
     service: str
     estimate_source: int | None = None  # source dossier whose estimated reading this bill uses
     line_tails: tuple[str, ...] = ()
+    # COPY text rendered while the chunk is prepared (the main thread), so that the writer thread
+    # only joins strings while the server ingests: its bill row around the reading id (an estimate's
+    # is known once saved) and its ledger debit around the bill id and number
+    bill_head: str = ""
+    bill_tail: str = ""
+    ledger_head: str = ""
+    ledger_tail: str = ""
 
 
 @dataclass
@@ -572,9 +579,10 @@ class _Prepared:
     warnings: list[str] = field(default_factory=list)
 
 
-def _prepare_chunk(run: BillingRun, *, after_id: int, chunk_size: int) -> _Prepared:
-    """Read the next ``chunk_size`` billable dossiers after ``after_id`` and price their bills.
-    Reads only: nothing is written until ``_commit_chunk``."""
+def _prepare_chunk(run: BillingRun, *, after_id: int, chunk_size: int, now: datetime.datetime) -> _Prepared:
+    """Read the next ``chunk_size`` billable dossiers after ``after_id``, price their bills and
+    render their COPY text (``now``: the rows' creation time). Reads only: nothing is written
+    until ``_commit_chunk``."""
     from rak_billing.tariffs import TariffNotFound, tariff_book
 
     prepared = _Prepared(after_id=after_id)
@@ -701,6 +709,7 @@ def _prepare_chunk(run: BillingRun, *, after_id: int, chunk_size: int) -> _Prepa
         prepared.warnings.append(
             gettext("Des dossiers sans compteur (ou assainissement sans dossier d'eau) n'ont pas été facturés.")
         )
+    _render_rows(run, new_bills, now)
     prepared.bills = new_bills
     prepared.estimates = estimates
     return prepared
@@ -888,10 +897,6 @@ def _priced(tariff, consumption: Decimal, days: int) -> _Priced:
     return priced
 
 
-def _ledger_label(number: str, service: str, period_start: datetime.date) -> str:
-    return f"Facture {number} — {SERVICE_LABELS.get(service, service)} {period_start:%m/%Y}"
-
-
 def _write_bills(run: BillingRun, bills: list[_NewBill], now: datetime.datetime) -> None:
     if not bills:
         return
@@ -899,36 +904,44 @@ def _write_bills(run: BillingRun, bills: list[_NewBill], now: datetime.datetime)
     _write_copy(run, bills, numbers, now)
 
 
-def _write_copy(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
-    """Rows are formatted while they stream: the server ingests one batch while Python formats
-    the next (the run's two halves work on both cores)."""
-    ids = bill_ids_reserve(period=run.period_start, count=len(bills))  # the period's month (partition)
+def _render_rows(run: BillingRun, bills: list[_NewBill], now: datetime.datetime) -> None:
+    """Each bill's COPY text but its id, number and reading id (set when written), rendered in the
+    preparing thread: the writer then only joins strings while the server ingests rows."""
     ps, pe = run.period_start.isoformat(), run.period_end.isoformat()
     issue, due = run.issue_date.isoformat(), run.due_date.isoformat()
-    stamp, run_id = now.isoformat(), run.pk
+    stamp, run_id, month = now.isoformat(), run.pk, f"{run.period_start:%m/%Y}"
+    for bill in bills:
+        c = bill.computation
+        bill.bill_head = f"CONSUMPTION\t{bill.customer_id}\t{bill.dossier_id}\t{ps}\t{pe}\t"
+        bill.bill_tail = (
+            f"{_copy_text(bill.previous_index)}\t{_copy_text(bill.current_index)}\t{bill.consumption}\t"
+            f"{'t' if bill.estimated else 'f'}\t{issue}\t{due}\t{c.total_ht}\t{c.total_tva}\t{c.total_ttc}\t"
+            f"{_copy_text(c.notice[:255])}\t{run_id}\t{stamp if c.total_ttc <= 0 else NULL}\t{stamp}\n"
+        )
+        bill.ledger_head = f"{bill.customer_id}\t{bill.dossier_id}\tBILL\t{issue}\t{c.total_ttc}\t"
+        service = _copy_text(f" — {SERVICE_LABELS.get(bill.service, bill.service)} {month}")
+        bill.ledger_tail = f"{service}\t{stamp}\n"
+
+
+def _write_copy(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
+    """Rows stream in batches: the server ingests one batch while the next is joined from the text
+    rendered when the chunk was prepared (``_render_rows``)."""
+    ids = bill_ids_reserve(period=run.period_start, count=len(bills))  # the period's month (partition)
     rows = list(zip(ids, numbers, bills, strict=True))
 
     def bill_text(batch) -> str:
-        out = []
-        for bill_id, number, bill in batch:
-            c = bill.computation
-            out.append(
-                f"{bill_id}\t{number}\tCONSUMPTION\t{bill.customer_id}\t{bill.dossier_id}\t{ps}\t{pe}\t"
-                f"{_copy_text(bill.reading_id)}\t{_copy_text(bill.previous_index)}\t"
-                f"{_copy_text(bill.current_index)}\t{bill.consumption}\t{'t' if bill.estimated else 'f'}\t"
-                f"{issue}\t{due}\t{c.total_ht}\t{c.total_tva}\t{c.total_ttc}\t{_copy_text(c.notice[:255])}\t"
-                f"{run_id}\t{stamp if c.total_ttc <= 0 else NULL}\t{stamp}\n"
-            )
-        return "".join(out)
+        return "".join(
+            f"{bill_id}\t{number}\t{bill.bill_head}{_copy_text(bill.reading_id)}\t{bill.bill_tail}"
+            for bill_id, number, bill in batch
+        )
 
     def line_text(batch) -> str:
         return "".join(f"{bill_id}\t{tail}\n" for bill_id, _number, bill in batch for tail in bill.line_tails)
 
     def ledger_text(batch) -> str:
+        # label « Facture <number> — <service> <mm/yyyy> »: a bill number needs no COPY escaping
         return "".join(
-            f"{bill.customer_id}\t{bill.dossier_id}\tBILL\t{issue}\t{bill.computation.total_ttc}\t{bill_id}\t"
-            f"{_copy_text(_ledger_label(number, bill.service, run.period_start))}\t{stamp}\n"
-            for bill_id, number, bill in batch
+            f"{bill.ledger_head}{bill_id}\tFacture {number}{bill.ledger_tail}" for bill_id, number, bill in batch
         )
 
     _copy(Bill, BILL_COLUMNS, rows, bill_text)

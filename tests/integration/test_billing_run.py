@@ -95,6 +95,19 @@ def test_run_bills_a_read_dossier_with_the_engine_amounts_and_posts_the_ledger()
     entry = LedgerEntry.objects.get(bill=bill)
     assert entry.amount == bill.total_ttc and entry.kind == LedgerEntry.Kind.BILL
     assert customer_balance(dossier.customer) == bill.total_ttc
+    # every column the run writes with COPY (rendered while the chunk is prepared)
+    assert (bill.kind, bill.customer_id, bill.period_start, bill.period_end) == (
+        Bill.Kind.CONSUMPTION,
+        dossier.customer_id,
+        FEB,
+        MAR,
+    )
+    assert bill.reading == MeterReading.objects.get(dossier=dossier, reading_date=datetime.date(2026, 2, 20))
+    assert (bill.issue_date, bill.due_date, bill.run_id) == (run.issue_date, run.due_date, run.pk)
+    assert bill.settled_at is None and bill.created_at is not None
+    assert (entry.customer_id, entry.dossier_id, entry.entry_date) == (dossier.customer_id, dossier.pk, run.issue_date)
+    assert entry.label == f"Facture {bill.number} — électricité 02/2026"
+    assert entry.created_at == bill.created_at
 
 
 def test_running_the_same_month_again_bills_nothing_twice():
@@ -176,7 +189,8 @@ def test_a_meter_not_read_gets_an_estimated_bill_that_the_next_reading_regularis
     bill = Bill.objects.get(dossier=dossier)
     assert bill.estimated
     assert bill.consumption > 0
-    assert bill.reading.source == MeterReading.Source.ESTIMATED
+    assert bill.reading.source == MeterReading.Source.ESTIMATED  # saved when the chunk was written
+    assert bill.reading.reading_date <= bill.period_end and bill.current_index == bill.reading.index
     estimated_index = bill.current_index
 
     read(dossier, datetime.date(2026, 2, 20), 1500)
