@@ -52,6 +52,7 @@ from django.utils.translation import gettext_lazy as _
 from rak_base import clock
 from rak_base.errors import RakError
 from rak_base.models import ScheduledJob
+from rak_base.redact import mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +120,10 @@ _current_run: contextvars.ContextVar[_RunReport | None] = contextvars.ContextVar
 
 
 def _exception_line(exc: BaseException) -> str:
+    """The exception as the job's row (the back office, the lateness alert's e-mail) shows it,
+    masked like a log line: PostgreSQL's errors quote the row — a customer's name, CIN, address."""
     text = exc.message if isinstance(exc, RakError) else str(exc)
-    return f"{type(exc).__name__}: {text}".strip()
+    return mask_text(f"{type(exc).__name__}: {text}".strip())
 
 
 def error_summary(exc: BaseException, *, frames: int = 4) -> str:

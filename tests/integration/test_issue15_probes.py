@@ -808,3 +808,35 @@ def test_sentry_gets_no_name_or_address_from_frame_locals_or_the_posted_form(sen
     for value in (NAME_FIRST, NAME_LAST, NAME_CIN, "Zyxwadresse"):
         assert value not in payload, value
     assert "adresse" in payload  # the field's name stays
+
+
+def test_a_jobs_item_error_shown_and_e_mailed_to_supervisors_carries_no_row_values():
+    """The job's row keeps each failing item's error (« Tâches planifiées », and the lateness alert
+    e-mails it to the supervisors): PostgreSQL's quoted row — the customer's name, CIN, birth date —
+    was stored and sent as it was; now masked like the log lines (constraint and columns kept)."""
+    from datetime import timedelta
+
+    from rak_base import clock, scheduler
+    from rak_base.models import ScheduledJob
+    from rak_customer.models import Customer
+
+    customer = distinctive_customer()
+    now = clock.now()
+
+    def job(*, now):
+        def refuse(pk):
+            Customer.objects.filter(pk=pk).update(kind="NOPE")
+
+        scheduler.each_item([customer.pk], refuse, describe=lambda pk: f"client #{pk}")
+
+    every = timedelta(minutes=10)
+    scheduler.job_register("probe.items", job, every=every, label="Tâche de test probe")
+    try:
+        ScheduledJob.objects.create(name="probe.items", label="Tâche de test probe", interval=every, next_run_at=now)
+        scheduler.jobs_run_due(now=now, worker="probe")
+    finally:
+        scheduler.job_unregister("probe.items")
+    row = ScheduledJob.objects.get(name="probe.items")
+    assert row.last_outcome == ScheduledJob.Outcome.ITEM_ERRORS
+    assert f"client #{customer.pk}" in row.last_error and "customer_kind_valid" in row.last_error
+    assert_no_personal_data(row.last_error)
