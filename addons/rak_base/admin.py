@@ -6,7 +6,7 @@ never be given back-office access from here."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.apps import apps as django_apps
@@ -36,6 +36,7 @@ from rak_base.admin_outbox import OutboxCostMixin, SmsEncodingFilter
 from rak_base.admin_preferences import NotificationPreferenceInline, PushSubscriptionInline
 from rak_base.documents import reference_display, reference_normalize
 from rak_base.errors import RakError
+from rak_base.mixin_bases import ModelAdminMixinBase, ModelFormMixinBase
 from rak_base.models import Document, Message, OneTimeCode, ScheduledJob, Sequence, User
 from rak_base.otp import MAX_FAILURES
 from rak_base.outbox import message_retry
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 MASKED = _("•••••• (contenu confidentiel : code ou mot de passe)")
 
 
-class ReadOnlyAdminMixin:
+class ReadOnlyAdminMixin(ModelAdminMixinBase):
     """Journal-like screens: consulted, never edited by hand."""
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -97,7 +98,7 @@ class ArchiveForm(forms.Form):
     )
 
 
-class ArchivedImportAdminMixin:
+class ArchivedImportAdminMixin(ModelAdminMixinBase):
     """An import kept with its file (reading imports, other networks' payment files): never
     deleted; « Archiver » with a reason (``archive_permission``) through the addon's service
     (``archive_call``), « Télécharger le fichier » for whoever may view it. The model has
@@ -181,11 +182,13 @@ class ArchivedImportAdminMixin:
 # --- staff users and groups -------------------------------------------------------------------
 
 
-class CustomerNeverStaffMixin:
+class CustomerNeverStaffMixin(ModelFormMixinBase):
     """A customer account (role « Client ») never gets into the back office."""
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            cleaned = self.cleaned_data
         role = cleaned.get("role", getattr(self.instance, "role", User.Role.CUSTOMER))
         if role == User.Role.CUSTOMER and (cleaned.get("is_staff") or cleaned.get("is_superuser")):
             raise forms.ValidationError(
@@ -236,7 +239,7 @@ class PermissionChoiceField(forms.ModelMultipleChoiceField):
         return permission_label(obj)
 
 
-class FrenchPermissionsMixin:
+class FrenchPermissionsMixin(ModelAdminMixinBase):
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):  # GroupAdmin's request is optional
         if db_field.name in ("permissions", "user_permissions"):
             kwargs["form_class"] = PermissionChoiceField
@@ -572,7 +575,7 @@ class DocumentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     search_help_text = _("Code de référence (tel qu'imprimé, avec ou sans tirets).")
     show_full_result_count = False
     ordering = ("-id",)
-    fields: tuple[str, ...] = (
+    fields: ClassVar[tuple[str, ...]] = (
         "reference_display",
         "kind",
         "title",

@@ -14,10 +14,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.text import capfirst
 
+from rak_base.mixin_bases import ModelAdminMixinBase
+
 LABELLED_PREFIX = "labelled_"
 
 
-class FieldLabelsMixin:
+class FieldLabelsMixin(ModelAdminMixinBase):
     field_labels: dict = {}
 
     def __init__(self, *args, **kwargs):
@@ -31,12 +33,12 @@ class FieldLabelsMixin:
             LABELLED_PREFIX + name if isinstance(name, str) and name in self.field_labels else name for name in names
         ]
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(self, request, obj=None, change=False, **kwargs):
         # Meta.labels names the form's fields and its read-only fields (AdminReadonlyField reads them)
         labels = dict(getattr(getattr(self.form, "Meta", None), "labels", None) or {})
         labels.update({name: capfirst(label) for name, label in self.field_labels.items()})
         kwargs["labels"] = {**labels, **(kwargs.get("labels") or {})}
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
 
 def _labelled_column(name: str, label):

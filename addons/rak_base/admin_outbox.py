@@ -16,6 +16,7 @@ from unfold.contrib.filters.admin import DropdownFilter
 from unfold.decorators import display
 
 from rak_base import clock
+from rak_base.mixin_bases import ModelAdminMixinBase
 from rak_base.models import Message
 from rak_base.sms_length import GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE
 
@@ -82,7 +83,7 @@ def sms_segments_summary(queryset, *, now=None) -> dict:
     }
 
 
-class OutboxCostMixin:
+class OutboxCostMixin(ModelAdminMixinBase):
     """For MessageAdmin: the « coût SMS » column and field, the encoding filter, the summary."""
 
     change_list_template = "admin/rak_base/message/change_list.html"

@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
@@ -144,7 +145,7 @@ class PaymentOrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
         ),
         (_("Dates"), {"fields": ("created_at", "updated_at")}),
     )
-    readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request):
         # whether the captured payment was reversed since, in the list's one query

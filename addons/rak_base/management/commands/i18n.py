@@ -42,10 +42,10 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         if action == "unmarked":
             paths = _paths(options["paths"]) if options["paths"] else None
-            problems = i18n_tools.unmarked(paths)
-            for problem in problems:
-                self.stdout.write(str(problem))
-            self.stdout.write(f"{len(problems)} unmarked string(s)")
+            unmarked = i18n_tools.unmarked(paths)
+            for item in unmarked:
+                self.stdout.write(str(item))
+            self.stdout.write(f"{len(unmarked)} unmarked string(s)")
         elif action == "fragment":
             left = i18n_tools.fragment_update(options["name"], _paths(options["paths"]))
             for language, count in left.items():
