@@ -95,7 +95,7 @@ class DashboardDetails(Dashboard):
     (« Mes impayés », the last bills, « Relève de mon index », the bell)."""
 
     unpaid: billing.UnpaidSummary = field(default_factory=lambda: billing.UnpaidSummary(bills=[]))
-    last_bills: list[Bill] = field(default_factory=list)
+    last_bills: list[billing.BillWithStatus] = field(default_factory=list)
     reading_states: list[SelfReadingState] = field(default_factory=list)
     last_readings: dict = field(default_factory=dict)  # dossier id -> its latest reading
     unread_notifications: int = 0

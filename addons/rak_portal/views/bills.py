@@ -231,7 +231,7 @@ def efacture(request: CustomerRequest) -> HttpResponse:
     )
 
 
-def _export_rows(request: CustomerRequest, filters: dict | None) -> list[Bill]:
+def _export_rows(request: CustomerRequest, filters: dict | None) -> list[selectors.BillWithStatus]:
     if filters is None:
         return []
     return selectors.efacture_export_rows(request.customer.pk, as_of=_today(), **filters)
