@@ -539,6 +539,11 @@ def main() -> None:
     parser.add_argument(
         "--session-ab", type=int, default=0, metavar="ROUNDS", help="in-process A/B of the session write, no gunicorn"
     )
+    parser.add_argument(
+        "--server-side-binding",
+        action="store_true",
+        help="gunicorn's DATABASE_URL with ?server_side_binding=true (psycopg prepares repeated queries)",
+    )
     options = parser.parse_args()
 
     server = options.server.rstrip("/")
@@ -581,7 +586,8 @@ def main() -> None:
     log = Path(f"/tmp/bench_pages_{os.getpid()}.log")  # noqa: S108 - a scratch file of this run
     log.write_text("")
     host = machine()  # the load average before this run adds its own
-    process, base = start_gunicorn(options, env, log)
+    served = dict(env, DATABASE_URL=f"{url}?server_side_binding=true") if options.server_side_binding else env
+    process, base = start_gunicorn(options, served, log)
     rows = []
     try:
         offset = 0
@@ -635,7 +641,7 @@ def main() -> None:
         f"{options.workers}×{options.threads} gthread"
         if options.worker_class == "gthread"
         else f"{options.workers} sync workers"
-    )
+    ) + (", server-side binding" if options.server_side_binding else "")
     lines = [
         f"| {today} | {data} | {options.concurrency} | {r['page']} | {r['rate']:.0f} | {r['p50']:.1f} "
         f"| **{r['p95']:.1f}** | {r['p99']:.1f} | {r['client_p95']:.1f} | {r['cpu_python']:.1f} | {r['cpu_db']:.1f} "
