@@ -22,6 +22,7 @@ from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 
 from rak_base.redis_cache import UNAVAILABLE
@@ -43,23 +44,29 @@ def cache_copy_delete(store) -> None:
     session was alive in it — the only copy with ``sessions = cache``, the read copy trusted without
     the database with ``cached_db`` — so a copied cookie still opened the account. A logout that
     cannot be done is told (the French 503) and is done at the next try."""
-    if store.session_key is None:
+    key = store.session_key or getattr(store, "unreadable_key", None)
+    if key is None:
         return
     strict = getattr(store._cache, "delete_strict", None)
     if strict is None:  # another cache backend: its own delete raises when it fails
         return
     try:
-        strict(store.cache_key)
+        strict(store.cache_key_prefix + key)
     except UNAVAILABLE as exc:
         raise SessionUnavailable() from exc
+    store.unreadable_key = None
 
 
 class SessionStore(CacheSessionStore):
+    #: the cookie's key when Redis did not answer its read (the visitor is anonymous for this
+    #: request, a write makes a new session as for an unknown key): a logout must still delete
+    #: it, and the answer must not delete the browser's cookie (``SessionMiddleware``)
+    unreadable_key: str | None = None
+
     def load(self) -> dict:
-        """Django's, but a Redis that does not answer keeps the cookie's key (the visitor is
-        anonymous for this request): « not there » forgets the key, « not known » must not — a
-        logout would otherwise find no key to delete and say « déconnecté » while the session
-        lives on in Redis."""
+        """Django's, but « not known » (Redis does not answer) is told from « not there »: the
+        cookie's key is kept in ``unreadable_key`` — a logout would otherwise find no key to
+        delete and say « déconnecté » while the session lives on in Redis."""
         strict = getattr(getattr(self, "_cache", None), "get_strict", None)
         if strict is None:
             return super().load()
@@ -67,7 +74,8 @@ class SessionStore(CacheSessionStore):
             session_data = strict(self.cache_key)
         except UNAVAILABLE:
             # never the key itself in the log: it is the session's secret
-            logger.warning("sessions: Redis unavailable, session read as empty (its key kept)", exc_info=True)
+            logger.warning("sessions: Redis unavailable, the session read as empty", exc_info=True)
+            self.unreadable_key, self._session_key = self._session_key, None
             return {}
         except Exception:  # noqa: BLE001 - Django's own: an unreadable entry is no session (#17810)
             session_data = None
@@ -100,6 +108,12 @@ class SessionMiddleware(DjangoSessionMiddleware):
     stored. The view has run: like Django's own « session interrupted » answer, the page is replaced."""
 
     def process_response(self, request, response) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if getattr(session, "unreadable_key", None) and session is not None and not session.modified:
+            # Redis did not answer its read: the session is not empty, only unknown for now — the
+            # cookie stays (Django would delete it: signed out for good, the session orphaned)
+            patch_vary_headers(response, ("Cookie",))
+            return response
         try:
             return super().process_response(request, response)
         except SessionUnavailable as exc:

@@ -840,3 +840,34 @@ def test_a_jobs_item_error_shown_and_e_mailed_to_supervisors_carries_no_row_valu
     assert row.last_outcome == ScheduledJob.Outcome.ITEM_ERRORS
     assert f"client #{customer.pk}" in row.last_error and "customer_kind_valid" in row.last_error
     assert_no_personal_data(row.last_error)
+
+
+def test_a_page_read_while_the_cache_sessions_redis_is_down_keeps_the_session_cookie(client, settings):
+    """sessions = cache, Redis not answering for a moment: the page is served to an anonymous visitor
+    (no copy to read), but the answer also deleted the browser's session cookie — signed out for
+    good, the session left orphaned in Redis. The cookie is kept: once Redis answers, the account
+    is signed in again."""
+    import uuid
+
+    import redis
+
+    from tests.factories import customer_with_account
+
+    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    _customer, user = customer_with_account(phone="+212612000634")
+    redis_sessions(settings, "cache", PROBE_REDIS_URL, prefix)
+    try:
+        client.force_login(user)
+        assert client.get(reverse("portal:dashboard")).status_code == 200
+        redis_sessions(settings, "cache", DEAD_REDIS_URL, prefix)
+        response = client.get(reverse("portal:dashboard"))
+        assert response.status_code == 302  # anonymous while Redis does not answer
+        assert settings.SESSION_COOKIE_NAME not in response.cookies, response.cookies  # not deleted
+        redis_sessions(settings, "cache", PROBE_REDIS_URL, prefix)
+        assert client.get(reverse("portal:dashboard")).status_code == 200
+    finally:
+        stored = redis.Redis.from_url(PROBE_REDIS_URL)
+        keys = list(stored.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            stored.delete(*keys)
+        stored.close()
