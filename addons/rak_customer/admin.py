@@ -9,7 +9,7 @@ shown to the staff member with its French message. Searches use exact matches on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -36,6 +36,7 @@ from rak_base.admin import message_body_display
 from rak_base.admin_preferences import CustomerNotificationPreferencesMixin
 from rak_base.errors import RakError
 from rak_base.hooks import hook_collect
+from rak_base.mixin_bases import InlineMixinBase, ModelAdminMixinBase
 from rak_base.models import Message
 from rak_base.phones import InvalidPhone, phone_display, phone_normalize
 from rak_base.scheduler import jobs_late_count
@@ -194,15 +195,17 @@ class ContactInlineForm(forms.ModelForm):
         model = Contact
         fields = ("kind", "value", "is_sms", "is_primary_email")
 
-    def _get_validation_exclusions(self):
+    def _get_validation_exclusions(self) -> set[str]:
         # « one SMS number / one main e-mail per customer » is checked for the whole formset
         # (ContactInlineFormSet): per form, moving the flag from one row to another would fail.
-        exclude = super()._get_validation_exclusions()
+        exclude = super()._get_validation_exclusions()  # type: ignore[misc]  # private: not in django-stubs
         exclude.update({"is_sms", "is_primary_email"})
         return exclude
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            cleaned = self.cleaned_data
         kind, value = cleaned.get("kind"), (cleaned.get("value") or "").strip()
         if kind == Contact.Kind.PHONE and value:
             try:
@@ -254,7 +257,7 @@ class ContactInline(TabularInline):
         return super().get_queryset(request).order_by("kind", "-is_sms", "-is_primary_email", "id")
 
 
-class ReadOnlyInlineMixin:
+class ReadOnlyInlineMixin(InlineMixinBase):
     extra = 0
     max_num = 0
     can_delete = False
@@ -363,7 +366,8 @@ class CustomerForm(forms.ModelForm):
         if "language" in self.fields:
             # the back office stays French: the languages named in French, not as the portal's
             # switch names them (autonyms); empty = never chosen, French
-            self.fields["language"].choices = [("", _("Non choisie (français)")), *LANGUAGE_NAMES_FR]
+            language = cast(forms.ChoiceField, self.fields["language"])
+            language.choices = [("", _("Non choisie (français)")), *LANGUAGE_NAMES_FR]
 
     def clean_cin(self):
         value = self.cleaned_data.get("cin", "")
@@ -424,8 +428,8 @@ class CustomerAdmin(EInvoiceAdminMixin, CustomerNotificationPreferencesMixin, Hi
     change_form_outer_after_template = "admin/rak_customer/customer/messages.html"
 
     def get_queryset(self, request):
-        sms_phone = Contact.objects.filter(customer=OuterRef("pk"), kind=Contact.Kind.PHONE, is_sms=True)
-        sms_phone = sms_phone.values("value")[:1]
+        sms_contacts = Contact.objects.filter(customer=OuterRef("pk"), kind=Contact.Kind.PHONE, is_sms=True)
+        sms_phone = sms_contacts.values("value")[:1]
         return super().get_queryset(request).annotate(sms_phone=Subquery(sms_phone))
 
     def get_search_results(self, request, queryset, search_term):
@@ -653,7 +657,7 @@ def customer_messages_table(rows: list[dict]) -> dict:
 # --- dossiers, premises, meters, agencies --------------------------------------------------------
 
 
-class IndexedSearchMixin:
+class IndexedSearchMixin(ModelAdminMixinBase):
     """Exact matches on identifiers (unique, indexed), prefix matches on names: the search box
     never scans a whole table."""
 
@@ -718,7 +722,7 @@ class DossierAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        fields = ("number", "customer") if obj else ()
+        fields: tuple[str, ...] = ("number", "customer") if obj else ()
         if obj is not None and not request.user.has_perm(DOSSIER_SERVICE_PERMISSION):
             fields += ("service",)  # the métier decides the billing: facturation and superviseur only
         return fields
@@ -750,8 +754,8 @@ class DossierAdmin(IndexedSearchMixin, HistoryAdmin, ModelAdmin):
 class PremisesDossierInline(ReadOnlyInlineMixin, TabularInline):
     model = Dossier
     fk_name = "premises"
-    fields: tuple[str, ...] = ("number", "customer", "service", "status", "meter", "start_date", "end_date")
-    readonly_fields: tuple[str, ...] = fields
+    fields: ClassVar[tuple[str, ...]] = ("number", "customer", "service", "status", "meter", "start_date", "end_date")
+    readonly_fields: ClassVar[tuple[str, ...]] = fields
     verbose_name_plural = _("dossiers de ce local")
 
     def get_queryset(self, request):
@@ -901,7 +905,7 @@ class PortalAccountAdmin(ModelAdmin):
 # --- the two front-desk queues ---------------------------------------------------------------------
 
 
-class QueueAdminMixin:
+class QueueAdminMixin(ModelAdminMixinBase):
     """A queue (change requests, contact messages): open items first, newest first; an item is
     read only once handled, except for the staff note while it is open."""
 
@@ -919,7 +923,7 @@ class QueueAdminMixin:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        allowed = super().has_change_permission(request, obj)  # type: ignore[misc]  # a ModelAdmin mixin
+        allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or obj.status == self.open_status)
 
     def get_readonly_fields(self, request, obj=None):
@@ -933,6 +937,10 @@ class QueueAdminMixin:
         for unfold_action in self.get_actions_submit_line(request, obj.pk):
             if unfold_action.action_name in request.POST:
                 unfold_action.method(request, obj)
+
+    if TYPE_CHECKING:  # unfold's ModelAdmin, which the queues mix this into (unfold has no types)
+
+        def get_actions_submit_line(self, request, object_id: int) -> list[Any]: ...
 
     def _open_item(self, request, object_id) -> bool:
         return self.model.objects.filter(pk=object_id, status=self.open_status).exists()
@@ -1045,7 +1053,7 @@ class ContactMessageAdmin(QueueAdminMixin, ModelAdmin):
         "customer_link",
         "handled_by",
     )
-    list_select_related: tuple[str, ...] = ("customer", "handled_by")
+    list_select_related: ClassVar[tuple[str, ...]] = ("customer", "handled_by")
     list_filter = (("status", ChoicesDropdownFilter),)
     list_filter_submit = True
     search_fields = ("email",)

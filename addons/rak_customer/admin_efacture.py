@@ -9,16 +9,20 @@ Wiring (rak_customer/admin.py is not this module's): ``EInvoiceAdminMixin`` mixe
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Q
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from rak_base import clock
 from rak_base.errors import RakError
+from rak_base.mixin_bases import ModelAdminMixinBase
 from rak_customer.efacture import efacture_history, efacture_set_many
 
 FIELD = "e_invoice_since"
@@ -87,7 +91,7 @@ def efacture_opt_out_action(modeladmin, request, queryset):
     return _change_action(modeladmin, request, queryset, enabled=False, title="Revenir à la facture papier")
 
 
-class EInvoiceAdminMixin:
+class EInvoiceAdminMixin(ModelAdminMixinBase):
     """Mix into ``CustomerAdmin`` (first base): column, filter, actions, read-only flag and history."""
 
     @admin.display(description="Facture électronique", ordering=FIELD)
@@ -138,9 +142,11 @@ class EInvoiceAdminMixin:
         fieldsets.append(("Facture électronique", {"fields": (FIELD, "e_invoice_history_display")}))
         return fieldsets
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if self.has_change_permission(request):
             for action in (efacture_opt_in_action, efacture_opt_out_action):
-                actions[action.__name__] = (action, action.__name__, action.short_description)
+                # set by @admin.action; django-stubs types the decorated function as a plain Callable
+                description = action.short_description  # type: ignore[attr-defined]
+                actions[action.__name__] = (action, action.__name__, description)
         return actions
