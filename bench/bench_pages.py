@@ -222,6 +222,11 @@ def build(options, server: str, url: str, env: dict[str, str], *, fresh: bool) -
     return timings
 
 
+#: --server-side-binding: psycopg binds on the server and prepares a statement at its 6th execution on a
+#: connection (Django leaves prepare_threshold None: never); PostgreSQL then keeps a generic plan
+SERVER_SIDE = "server_side_binding=true&prepare_threshold=5"
+
+
 # --- 2. accounts and sessions ----------------------------------------------------------------------
 
 
@@ -542,7 +547,7 @@ def main() -> None:
     parser.add_argument(
         "--server-side-binding",
         action="store_true",
-        help="gunicorn's DATABASE_URL with ?server_side_binding=true (psycopg prepares repeated queries)",
+        help=f"gunicorn's DATABASE_URL with ?{SERVER_SIDE}: repeated statements prepared, plans reused",
     )
     options = parser.parse_args()
 
@@ -586,7 +591,7 @@ def main() -> None:
     log = Path(f"/tmp/bench_pages_{os.getpid()}.log")  # noqa: S108 - a scratch file of this run
     log.write_text("")
     host = machine()  # the load average before this run adds its own
-    served = dict(env, DATABASE_URL=f"{url}?server_side_binding=true") if options.server_side_binding else env
+    served = dict(env, DATABASE_URL=f"{url}?{SERVER_SIDE}") if options.server_side_binding else env
     process, base = start_gunicorn(options, served, log)
     rows = []
     try:
