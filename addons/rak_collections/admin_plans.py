@@ -12,6 +12,8 @@ Permissions: ``rak_collections.view_paymentplan`` (list, pages, PDF), ``add_paym
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -141,9 +143,10 @@ class GrantForm(forms.Form):
 
     def __init__(self, *args, bills=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["bills"].choices = [(str(b.pk), b.number) for b in bills]
-        self.fields["instalments"].max_value = plan_max_instalments()
-        self.fields["instalments"].widget.attrs["max"] = plan_max_instalments()
+        cast(forms.MultipleChoiceField, self.fields["bills"]).choices = [(str(b.pk), b.number) for b in bills]
+        instalments = cast(forms.IntegerField, self.fields["instalments"])
+        instalments.max_value = plan_max_instalments()
+        instalments.widget.attrs["max"] = plan_max_instalments()
 
 
 class CancelForm(forms.Form):

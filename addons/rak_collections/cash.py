@@ -79,6 +79,7 @@ class CashLine:
     payments_count: int = 0
     expected: Decimal = ZERO
     counted: Decimal | None = None
+    typed: str = ""  # the closing page: what the agent typed, shown back with the form's errors
 
     @property
     def difference(self) -> Decimal | None:

@@ -37,7 +37,7 @@ class MonthField(forms.CharField):
     default_error_messages = {"invalid": _("Mois invalide : écrivez-le AAAA-MM (par exemple 2026-03).")}
 
     def to_python(self, value):
-        value = super().to_python(value).strip()
+        value = (super().to_python(value) or "").strip()
         if not value:
             return None
         match = MONTH_RE.match(value)
@@ -102,6 +102,8 @@ class ReportFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         this_month = self.today.replace(day=1)
         month_to = data.get("au") or this_month
         month_from = data.get("du") or add_months(month_to, -11)

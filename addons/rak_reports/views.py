@@ -5,6 +5,8 @@ the query string). Staff only (the admin's login), and the report's permission
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -81,7 +83,7 @@ def dashboard(request):
     for report in reports_registered():
         if request.user.has_perm(report.permission):
             # the read replica when configured, the primary if it cannot answer (rak_base.db_router)
-            kpis = read_on_replica(lambda report=report: report.headline(filters, now=now))
+            kpis = read_on_replica(partial(report.headline, filters, now=now))
             sections.append({"report": report, "kpis": result_context(ReportResult(kpis=kpis))["kpis"]})
     context = {
         **admin.site.each_context(request),
