@@ -366,7 +366,6 @@ def test_anonymous_first_session_write_after_the_view_with_redis_up(client, sett
 # --- the scheduler's, the worker's and the outbox's log lines: ids, never a customer's name -----
 
 NAME_FIRST, NAME_LAST, NAME_CIN = "Zyxwquentin", "Bennaniprobe", "ZX998877"
-ECHO_PORT = 8631  # the probe's range (8630-8639)
 
 
 @pytest.fixture
@@ -453,11 +452,11 @@ def echo_gateway():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", ECHO_PORT), Echo)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)  # a free port: two tests use it, maybe at once
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{ECHO_PORT}/send"
+        yield f"http://127.0.0.1:{server.server_address[1]}/send"
     finally:
         server.shutdown()
         server.server_close()
@@ -719,8 +718,6 @@ def test_no_session_fixation_through_the_redis_session_store(client, settings, e
 
 # --- Sentry: what has no pattern to mask is not sent ------------------------------------------------
 
-SENTRY_PORT = 8632  # the probe's range (8630-8639)
-
 SENTRY_SCRIPT = """
 import django
 django.setup()
@@ -764,10 +761,10 @@ def sentry_receiver():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", SENTRY_PORT), Envelopes)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Envelopes)  # a free port
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield received
+        yield received, server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
@@ -785,6 +782,8 @@ def test_sentry_gets_no_name_or_address_from_frame_locals_or_the_posted_form(sen
 
     from django.db import connection
 
+    received, port = sentry_receiver
+
     root = Path(__file__).resolve().parents[2]
     db = connection.settings_dict
     env = {
@@ -794,15 +793,15 @@ def test_sentry_gets_no_name_or_address_from_frame_locals_or_the_posted_form(sen
             f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         ),
         "PYTHONPATH": f"{root}:{root / 'addons'}",
-        "RAK_SENTRY_DSN": f"http://publickey@127.0.0.1:{SENTRY_PORT}/1",
+        "RAK_SENTRY_DSN": f"http://publickey@127.0.0.1:{port}/1",
         "RAK_SMS_DEV_FILE": str(tmp_path / "sms.log"),
     }
     done = subprocess.run(  # noqa: S603 - our own settings, a fixed script
         [sys.executable, "-c", SENTRY_SCRIPT], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and "status 500" in done.stdout, done.stdout + done.stderr
-    events = [body for body in sentry_receiver if b'"type":"event"' in body.replace(b" ", b"")]
-    assert events, sentry_receiver
+    events = [body for body in received if b'"type":"event"' in body.replace(b" ", b"")]
+    assert events, received
     payload = b"\n".join(events).decode()
     assert "subscription failed" in payload and "probe-boom" in payload  # still a useful report
     for value in (NAME_FIRST, NAME_LAST, NAME_CIN, "Zyxwadresse"):
