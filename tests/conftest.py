@@ -133,11 +133,16 @@ def _template_database(*, reuse: bool, run_id: str) -> None:
                     test_settings["NAME"] = worker_db
                     connection.settings_dict["NAME"] = name
                     django_settings.DATABASES["default"]["NAME"] = name
-                cursor.execute(f"COMMENT ON DATABASE {quote(template)} IS %s", [run_id])
+                # a literal, not a parameter: a utility statement takes none with server-side binding
+                cursor.execute(f"COMMENT ON DATABASE {quote(template)} IS {_sql_literal(run_id)}")
             cursor.execute(f"DROP DATABASE IF EXISTS {quote(worker_db)}")
             cursor.execute(f"CREATE DATABASE {quote(worker_db)} TEMPLATE {quote(template)}")
         finally:
             cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [template])
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _template_name(worker_db: str) -> str:
