@@ -56,6 +56,7 @@ from rak_base.documents import documents_revoke
 from rak_base.errors import RakError
 from rak_base.hooks import hook_fire
 from rak_base.money import money_format, round_money
+from rak_base.prepared import prepared_cursor
 from rak_base.sequences import sequence_next
 from rak_billing.allocation import OpenBill, allocate
 from rak_billing.models import (
@@ -268,26 +269,59 @@ def _allocate(
     return plan.remaining, _settle(plan.settled, at=at)
 
 
+#: What the customer still holds as credit: payments not reversed and credit notes, each with what
+#: is left on it (its amount minus what was allocated to bills and refunded), the credit notes first
+#: (issue date), then the payments (payment date). One prepared statement (``rak_base.prepared``):
+#: the credit notes are found in the partitioned bill table by customer, which PostgreSQL would
+#: otherwise plan partition by partition on every payment (2–4 ms of its CPU for a 0.1 ms query).
+_UNALLOCATED_SQL = """
+SELECT source, id, rest FROM (
+    SELECT 0 AS source, b.id, b.total_ttc
+        - COALESCE((SELECT SUM(a.amount) FROM rak_billing_paymentallocation a WHERE a.credit_note_id = b.id), 0)
+        - COALESCE((SELECT SUM(r.amount) FROM rak_billing_refundallocation r WHERE r.credit_note_id = b.id), 0)
+        AS rest
+    FROM rak_billing_bill b
+    WHERE b.customer_id = %(customer)s AND b.kind = 'CREDIT_NOTE'
+    UNION ALL
+    SELECT 1, p.id, p.amount
+        - COALESCE((SELECT SUM(a.amount) FROM rak_billing_paymentallocation a WHERE a.payment_id = p.id), 0)
+        - COALESCE((SELECT SUM(r.amount) FROM rak_billing_refundallocation r WHERE r.payment_id = p.id), 0)
+    FROM rak_billing_payment p
+    WHERE p.customer_id = %(customer)s
+      AND NOT EXISTS (SELECT 1 FROM rak_billing_paymentreversal v WHERE v.payment_id = p.id)
+) AS credit
+WHERE rest > 0
+"""
+
+
 def _unallocated(customer_id: int) -> tuple[list[tuple[Payment, Decimal]], list[tuple[Bill, Decimal]]]:
+    """The customer's payments (by payment date) and credit notes (by issue date) with what is left
+    on each, those with something left only. One statement when there is none (the usual case);
+    the payments and credit notes found are then read as models."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_UNALLOCATED_SQL, {"customer": customer_id})
+        rows = cursor.fetchall()
+    if not rows:
+        return [], []
+    rests = {(source, pk): rest for source, pk, rest in rows}
     payments: list[tuple[Payment, Decimal]] = [
-        (p, round_money(p.amount - p.used))
-        for p in Payment.objects.filter(customer_id=customer_id, reversal__isnull=True)
-        .annotate(used=_used_subquery("payment"))
-        .order_by("paid_at", "id")
-        if round_money(p.amount - p.used) > ZERO
+        (p, round_money(rests[1, p.pk]))
+        for p in Payment.objects.filter(pk__in=[pk for source, pk in rests if source == 1]).order_by("paid_at", "id")
     ]
     credits: list[tuple[Bill, Decimal]] = [
-        (c, round_money(c.total_ttc - c.used))
-        for c in Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CREDIT_NOTE)
-        .annotate(used=_used_subquery("credit_note"))
-        .order_by("issue_date", "id")
-        if round_money(c.total_ttc - c.used) > ZERO
+        (c, round_money(rests[0, c.pk]))
+        for c in Bill.objects.filter(pk__in=[pk for source, pk in rests if source == 0]).order_by("issue_date", "id")
     ]
     return payments, credits
 
 
+_LOCK_CUSTOMER_SQL = "SELECT id FROM rak_customer_customer WHERE id = %s FOR UPDATE"
+
+
 def _lock_customer(customer_id: int) -> None:
-    list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
+    """The customer's row lock, taken before every ledger write (one prepared statement)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_LOCK_CUSTOMER_SQL, [customer_id])
 
 
 @transaction.atomic
@@ -300,8 +334,11 @@ def ledger_apply_credit(*, customer: Customer | int, at: datetime.datetime) -> D
     return left
 
 
-def _apply_credit(customer_id: int, *, at: datetime.datetime) -> tuple[Decimal, list[int]]:
-    _lock_customer(customer_id)
+def _apply_credit(customer_id: int, *, at: datetime.datetime, locked: bool = False) -> tuple[Decimal, list[int]]:
+    """Apply the customer's credit to their open bills. ``locked``: the caller took the customer's
+    row lock in this transaction (not taken again)."""
+    if not locked:
+        _lock_customer(customer_id)
     left = ZERO
     settled: list[int] = []
     payments, credits = _unallocated(customer_id)
@@ -691,7 +728,8 @@ def payment_record(
                     named=[bill.pk for bill in bills],
                     only_named=True,  # the chosen bills from this payment; its rest after older credit
                 )
-            _rest, more = _apply_credit(customer.pk, at=paid_at)  # older remainders first, then this one
+            # older remainders first, then this one (the customer's row is locked above)
+            _rest, more = _apply_credit(customer.pk, at=paid_at, locked=True)
             _announce_settled(customer_id=customer.pk, bill_ids=settled + more)
         else:
             existing = Payment.objects.get(external_id=external_id)
