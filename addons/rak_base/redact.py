@@ -153,11 +153,11 @@ def _card(match: re.Match[str]) -> str:
 
 
 # PostgreSQL's DETAIL lines (English and French server messages): « Failing row contains (…). »
-_FAILING_ROW = ("Failing row contains (", "La ligne en échec contient (")
+_FAILING_ROW = ("Failing row contains (", "La ligne en échec contient (")  # i18n: not for customers (PostgreSQL's)
 # « Key (cin)=(ZX998877) already exists. », « La clé « (cin)=(…) » existe déjà. », a foreign key's
 # « is not present in table », an exclusion's « conflicts with existing key (…)=(…). »: the values
 # up to the phrase that follows them (a bounded, lazy run: linear), else to the end of the line
-_KEY_VALUES = re.compile(
+_KEY_VALUES = re.compile(  # i18n: not for customers (a pattern)
     r"(?P<cols>\((?:\w|\"|,| ){1,300}\)=\()"
     r"(?:[^\n]{0,300}?(?P<end>\) (?:already exists|is not present|is still referenced|conflicts with|»|existe|n'est))"
     r"|[^\n]*)"
