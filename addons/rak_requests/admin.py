@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -34,6 +34,7 @@ from unfold.decorators import action, display
 
 from rak_base import clock
 from rak_base.errors import RakError
+from rak_base.mixin_bases import ModelAdminMixinBase
 from rak_base.money import money_format
 from rak_base.private_files import private_file_response
 from rak_customer.admin import HistoryAdmin, admin_link
@@ -106,12 +107,13 @@ class PhaseForm(forms.ModelForm):
         model = Phase
         fields = ("position", "name", "sla_days", "customer_help")  # type and code: read only
 
-    def _post_clean(self):
-        super()._post_clean()
+    # _post_clean and _update_errors: BaseModelForm's private hooks, which django-stubs does not declare
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]
         try:
             self.instance.validate_constraints()
         except ValidationError as error:
-            self._update_errors(error)
+            self._update_errors(error)  # type: ignore[attr-defined]
 
 
 class RequestTypeFilter(RelatedDropdownFilter):
@@ -120,7 +122,7 @@ class RequestTypeFilter(RelatedDropdownFilter):
         self.title = REQUEST_TYPE_LABEL
 
 
-class RequestTypeLabelMixin:
+class RequestTypeLabelMixin(ModelAdminMixinBase):
     """Phase.request_type and RequiredDocument.request_type have no French verbose_name (adding one
     is a migration): the back office names them here, in the list, its filter and the form."""
 
@@ -288,9 +290,9 @@ class RequestActionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = staff_agents()
+        cast(forms.ModelChoiceField, self.fields["agent"]).queryset = staff_agents()
         if self.instance.pk:
-            self.fields["documents"].queryset = RequiredDocument.objects.filter(
+            cast(forms.ModelChoiceField, self.fields["documents"]).queryset = RequiredDocument.objects.filter(
                 request_type_id=self.instance.request_type_id
             ).order_by("position")
         if self.instance.pk and self.instance.phase_id:

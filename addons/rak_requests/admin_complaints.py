@@ -306,7 +306,7 @@ class ReplyForm(forms.Form):
 
     def clean_channels(self):
         channels = self.cleaned_data.get("channels") or []
-        if self.fields["channels"].choices and not channels:
+        if cast(forms.ChoiceField, self.fields["channels"]).choices and not channels:
             raise forms.ValidationError(_("Cochez au moins un moyen d'envoi au client."))
         return channels
 
@@ -321,8 +321,13 @@ class NoteForm(forms.Form):
     )
 
 
+class _AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return _agent_name(obj)
+
+
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(
+    assignee = _AgentChoiceField(
         label=_("Affecter à"),
         queryset=Complaint.objects.none(),
         required=False,
@@ -331,8 +336,8 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = complaint_handlers().order_by("first_name", "last_name", "username")
-        self.fields["assignee"].label_from_instance = _agent_name
+        assignee = cast(forms.ModelChoiceField, self.fields["assignee"])
+        assignee.queryset = complaint_handlers().order_by("first_name", "last_name", "username")
 
 
 class CloseForm(forms.Form):

@@ -16,6 +16,8 @@ to the form with what was typed kept (status 400), never a 500.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -111,12 +113,16 @@ class OutageNoticeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["districts"].choices = [(d, d) for d in outage_districts()]
-        self.fields["round_codes"].choices = [(code, f"{code} — {name}") for code, name in outage_rounds()]
+        cast(forms.ChoiceField, self.fields["districts"]).choices = [(d, d) for d in outage_districts()]
+        cast(forms.ChoiceField, self.fields["round_codes"]).choices = [
+            (code, f"{code} — {name}") for code, name in outage_rounds()
+        ]
         _styled(self)
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         if not data.get("districts") and not data.get("round_codes"):
             raise forms.ValidationError(_("Choisissez au moins un quartier ou une tournée de relève."))
         return data

@@ -7,6 +7,7 @@ customer to accept it in « Mes devis »."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -55,7 +56,7 @@ class QuoteIssueForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["request"].queryset = ServiceRequest.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["request"]).queryset = ServiceRequest.objects.filter(
             request_type__code=RequestType.Code.CONNECTION,
             status__in=OPEN_STATUSES,
             phase__code__in=[Phase.Code.ETUDE, Phase.Code.DEVIS],

@@ -307,7 +307,7 @@ class AttestationForm(forms.Form):
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
         dossiers = Dossier.objects.filter(customer_id=customer.pk).select_related("premises").order_by("number")
-        self.fields["dossier_number"].choices = [("", _("— Choisissez —"))] + [
+        cast(forms.ChoiceField, self.fields["dossier_number"]).choices = [("", _("— Choisissez —"))] + [
             (d.number, f"{d.number} — {d.get_service_display()} — {d.premises.address} ({d.get_status_display()})")
             for d in dossiers
         ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from django import forms
 from django.template.loader import render_to_string
@@ -139,7 +139,7 @@ class CollectiveMeterForm(forms.Form):
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
-        field = self.fields["dossiers"]
+        field = cast(forms.ModelMultipleChoiceField, self.fields["dossiers"])
         # any of the customer's own dossiers is understood (a terminated one gets its reason); the
         # boxes offered are the active water and electricity ones
         field.queryset = Dossier.objects.filter(customer_id=customer.pk).select_related("premises")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from django import forms
 from django.template.loader import render_to_string
@@ -111,7 +111,7 @@ class DirectDebitForm(forms.Form):
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["premises"].queryset = customer_premises(customer.pk)
+        cast(forms.ModelChoiceField, self.fields["premises"]).queryset = customer_premises(customer.pk)
 
     def clean_rib(self) -> str:
         try:

@@ -237,6 +237,8 @@ class RefundPayoutForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         if data.get("method") == Refund.Method.VIREMENT:
             try:
                 data["rib"] = rib_validate(data.get("rib") or "").number

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from django import forms
 from django.utils import timezone
@@ -141,7 +141,9 @@ class TerminationForm(forms.Form):
         self.customer = customer
         dossiers = list(terminable_dossiers(customer.pk))
         busy = open_terminations(customer.pk, [d.number for d in dossiers])
-        self.fields["dossiers"].choices = [(d.number, _dossier_label(d, busy)) for d in dossiers]
+        cast(forms.ChoiceField, self.fields["dossiers"]).choices = [
+            (d.number, _dossier_label(d, busy)) for d in dossiers
+        ]
 
     def clean_dossiers(self):
         numbers = self.cleaned_data["dossiers"]
