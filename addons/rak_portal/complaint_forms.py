@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from captcha.fields import CaptchaField
 from django import forms
@@ -160,6 +161,8 @@ class SpamGuardMixin(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         if not self.spam_guard:
             return data
         started = form_token_started(data.get("started", ""))
@@ -209,6 +212,16 @@ class _ContactFields(forms.Form):
         return _mobile_clean(self.cleaned_data["phone"])
 
 
+class _CategoryChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return category_name(obj)  # the seed's name translated
+
+
+class _DossierChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return dossier_label(obj)
+
+
 class ComplaintForm(SpamGuardMixin, _ContactFields):
     """« Envoyer une réclamation ». Public: code client and a free reference; logged in (``customer``):
     the customer's dossiers and recent bills to pick from (only theirs)."""
@@ -222,7 +235,7 @@ class ComplaintForm(SpamGuardMixin, _ContactFields):
         ),
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
     )
-    category = forms.ModelChoiceField(
+    category = _CategoryChoiceField(
         label=_("Catégorie"),
         queryset=complaint_categories(),
         empty_label=_("— Choisissez —"),
@@ -231,7 +244,7 @@ class ComplaintForm(SpamGuardMixin, _ContactFields):
             "invalid_choice": _("Choisissez une catégorie de la liste."),
         },
     )
-    dossier: forms.ModelChoiceField = forms.ModelChoiceField(
+    dossier: forms.ModelChoiceField = _DossierChoiceField(
         label=_("Dossier concerné"),
         queryset=None,
         required=False,
@@ -275,20 +288,19 @@ class ComplaintForm(SpamGuardMixin, _ContactFields):
         self.spam_guard = customer is None
         super().__init__(*args, **kwargs)
         self.customer = customer
-        self.fields["category"].queryset = complaint_categories()
-        self.fields["category"].label_from_instance = category_name  # the seed's name translated
+        cast(forms.ModelChoiceField, self.fields["category"]).queryset = complaint_categories()
         if customer is None:
             del self.fields["dossier"]
             del self.fields["bill"]
             return
         del self.fields["customer_code"]
         del self.fields["reference"]
-        dossier_field, bill_field = self.fields["dossier"], self.fields["bill"]
+        dossier_field = cast(forms.ModelChoiceField, self.fields["dossier"])
+        bill_field = cast(forms.ModelChoiceField, self.fields["bill"])
         dossier_field.queryset = dossiers
         bill_field.queryset = bill_queryset
         # the select shows the recent bills (and the one contested); any bill of theirs is accepted
         bill_field.widget.choices = [("", bill_field.empty_label)] + [(b.pk, bill_label(b)) for b in bills]
-        dossier_field.label_from_instance = dossier_label
 
     def category_error(self, message) -> None:
         self.add_error("category", message)
@@ -312,7 +324,7 @@ class IncidentForm(SpamGuardMixin, _ContactFields):
     """« Signaler une fuite ou une coupure »: an incident category, where (the customer's premises,
     or an address and its district, or the browser's position), an optional photo."""
 
-    category = forms.ModelChoiceField(
+    category = _CategoryChoiceField(
         label=_("Quel problème ?"),
         queryset=complaint_categories(incident=True),
         empty_label=None,
@@ -386,13 +398,11 @@ class IncidentForm(SpamGuardMixin, _ContactFields):
         self.spam_guard = customer is None
         super().__init__(*args, **kwargs)
         self.customer = customer
-        self.fields["category"].queryset = complaint_categories(incident=True)
-        self.fields["category"].label_from_instance = category_name  # the seed's name translated
+        cast(forms.ModelChoiceField, self.fields["category"]).queryset = complaint_categories(incident=True)
         if customer is None:
             del self.fields["premises"]
-        else:
-            self.fields["premises"].queryset = premises
-            self.fields["premises"].label_from_instance = str
+        else:  # labelled by str(), ModelChoiceField's default
+            cast(forms.ModelChoiceField, self.fields["premises"]).queryset = premises
 
     def clean(self):
         data = super().clean()
@@ -428,6 +438,8 @@ class AddInfoForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         if not (data.get("body") or "").strip() and not data.get("file") and not self.errors:
             self.add_error("body", _("Écrivez votre message ou joignez un fichier."))
         return data

@@ -171,6 +171,8 @@ class RegisterProspectForm(AcceptanceMixin):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         if data.get("kind") == Customer.Kind.ENTREPRISE:
             if not data.get("company_name"):
                 self.add_error("company_name", gettext_lazy("Veuillez indiquer la raison sociale."))
@@ -210,6 +212,8 @@ class NewPasswordMixin(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         p1, p2 = data.get("new_password1"), data.get("new_password2")
         if p1 and p2 and p1 != p2:
             self.add_error("new_password2", gettext_lazy("Les deux mots de passe ne correspondent pas."))
@@ -264,6 +268,8 @@ class FirstPasswordChangeForm(PasswordChangeForm):
 
     def clean(self):
         data = forms.Form.clean(self)
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         p1, p2 = data.get("new_password1"), data.get("new_password2")
         if p1 and p2 and p1 != p2:
             self.add_error("new_password2", gettext_lazy("Les deux mots de passe ne correspondent pas."))

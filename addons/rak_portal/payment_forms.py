@@ -3,6 +3,8 @@ conditions, the advance amount. No form carries an amount of bills: the server c
 
 from __future__ import annotations
 
+from typing import cast
+
 from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
 from django.utils.translation import gettext
@@ -91,6 +93,8 @@ class QuickPayForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            cleaned = self.cleaned_data
         email, confirm = cleaned.get("email"), cleaned.get("email_confirm")
         if email and confirm and email.strip().lower() != confirm.strip().lower():
             self.add_error("email_confirm", gettext("Les deux adresses email ne sont pas identiques."))
@@ -144,6 +148,6 @@ class AdvanceForm(forms.Form):
     def __init__(self, *args, dossiers, **kwargs):
         super().__init__(*args, **kwargs)
         self.dossiers = {d.number: d for d in dossiers}
-        self.fields["dossier"].choices = [
+        cast(forms.ChoiceField, self.fields["dossier"]).choices = [
             (d.number, f"{d.number} — {d.get_service_display()} — {d.premises}") for d in dossiers
         ]

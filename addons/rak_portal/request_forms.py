@@ -86,6 +86,8 @@ class PersonForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         if data.get("kind") == Customer.Kind.ENTREPRISE:
             if not data.get("company_name"):
                 self.add_error("company_name", _("Veuillez indiquer la raison sociale."))
@@ -119,6 +121,8 @@ class _PremisesForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         services = data.get("services") or []
         if "ELECTRICITE" in services and not data.get("power_kva"):
             self.add_error("power_kva", _("Indiquez la puissance demandée pour l'électricité."))

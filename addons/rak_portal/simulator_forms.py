@@ -132,9 +132,11 @@ class SimulatorForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            cleaned = self.cleaned_data
         service, category = cleaned.get("service"), cleaned.get("category")
         if service and category and category not in self.categories.get(service, []):
-            label = dict(self.fields["category"].choices).get(category, category)
+            label = dict(Dossier.TariffCategory.choices).get(category, category)  # as the field's choices
             if service == Service.ELECTRICITE:
                 message = gettext(
                     "La catégorie « %(category)s » n'a pas de tarif d’électricité : choisissez-en une autre."

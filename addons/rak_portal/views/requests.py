@@ -50,6 +50,8 @@ class ComplementAnswerForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         if not (data.get("text") or "").strip() and not data.get("file"):
             raise forms.ValidationError(_("Saisissez une réponse ou joignez un fichier."))
         return data
