@@ -42,6 +42,7 @@ from rak_base.otp import MAX_FAILURES
 from rak_base.outbox import message_retry
 from rak_base.phones import InvalidPhone, phone_normalize
 from rak_base.private_files import private_file_response
+from rak_base.redact import mask_text
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -888,7 +889,11 @@ def _reregister_task_results() -> None:
 
         @display(description=_("trace de l'erreur"))
         def formatted_traceback(self, obj) -> str:
-            return super().formatted_traceback(obj)
+            """Masked on display too: a row recorded before rak_base.task_results masked them (kept
+            until the purge job removes it) still holds PostgreSQL's quoted row as it was."""
+            if not obj.traceback:
+                return "-"
+            return format_html("<pre>{}</pre>", mask_text(obj.traceback))
 
         @display(description=_("à exécuter après"))
         def display_run_after(self, obj):

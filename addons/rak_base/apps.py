@@ -13,6 +13,10 @@ class RakBaseConfig(AppConfig):
         from rak_base.uploads import pillow_limit
 
         pillow_limit()  # every Image.open of the process refuses decompression bombs
+        from rak_base import task_results
+
+        # a failed task's traceback masked before django-tasks stores it (names, CIN, phones out)
+        task_results.connect()
         from django.db.models.signals import post_migrate
 
         from rak_base.message_templates import message_templates_post_migrate

@@ -870,3 +870,85 @@ def test_a_page_read_while_the_cache_sessions_redis_is_down_keeps_the_session_co
         if keys:
             stored.delete(*keys)
         stored.close()
+
+
+# --- a failed background task's traceback, kept in the task results (back office, backups) ----------
+
+from django.db import transaction  # noqa: E402 - this section's own imports
+from django_tasks import task  # noqa: E402
+
+
+@task(queue_name="default")
+def probe_customer_update_task(customer_id: int, change: str) -> None:
+    """A task that fails on a customer's row as a real one can: PostgreSQL refuses the update and
+    quotes the row (« Failing row contains (…) ») or the key (« Key (cin)=(…) »); or the code's own
+    message carries a phone and an e-mail."""
+    from rak_customer.models import Customer
+
+    with transaction.atomic():  # a savepoint: the worker records the failure afterwards
+        if change == "kind":
+            Customer.objects.filter(pk=customer_id).update(kind="NOPE")
+        elif change == "cin":
+            Customer.objects.filter(pk=customer_id).update(cin=NAME_CIN)
+        else:
+            raise ValueError("contact refused: +212661000632, zyxw.bennani@example.ma")
+
+
+def test_a_failed_tasks_stored_traceback_carries_no_row_values_phone_or_e_mail(run_worker):
+    """django-tasks keeps a failed task's exception and traceback on its result row (« Tâches en
+    arrière-plan », read by staff, carried by every backup): PostgreSQL's quoted row — the customer's
+    name, CIN, birth date — and a message's phone or e-mail were stored as they were (the log
+    lines were masked, not this). Run through the real worker (rak_worker --batch): masked like
+    the logs, the exception's class, the constraint, the table and the column kept."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.factories import CustomerFactory
+
+    customer = distinctive_customer()
+    other = CustomerFactory(cin="ZX112234")
+    results = {
+        "kind": probe_customer_update_task.enqueue(customer.pk, "kind"),
+        "cin": probe_customer_update_task.enqueue(other.pk, "cin"),
+        "contact": probe_customer_update_task.enqueue(customer.pk, "contact"),
+    }
+    run_worker()
+    rows = {change: DBTaskResult.objects.get(pk=result.id) for change, result in results.items()}
+    for change, row in rows.items():
+        assert row.status == TaskResultStatus.FAILED, (change, row.status)
+        assert_no_personal_data(row.traceback)
+        for value in ("661000632", "zyxw.bennani"):
+            assert value not in row.traceback, row.traceback
+        assert "probe_customer_update_task" in row.traceback  # where it failed stays
+    assert rows["kind"].exception_class_path == "django.db.utils.IntegrityError"
+    assert "customer_kind_valid" in rows["kind"].traceback and "Failing row contains (…" in rows["kind"].traceback
+    assert rows["cin"].exception_class_path == "django.db.utils.IntegrityError"
+    assert "customer_cin_unique" in rows["cin"].traceback and "(cin)=(…" in rows["cin"].traceback
+    assert rows["contact"].exception_class_path == "builtins.ValueError"
+    assert "contact refused" in rows["contact"].traceback and "@example.ma" in rows["contact"].traceback
+
+
+def test_a_task_result_recorded_before_the_masking_is_shown_masked_in_the_back_office(client):
+    """A result stored unmasked before the fix (until the purge job removes it) is masked when staff
+    open it."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.factories import StaffFactory
+
+    result = probe_customer_update_task.enqueue(1, "kind")
+    raw = (
+        "Traceback (most recent call last):\n"
+        'psycopg.errors.CheckViolation: new row for relation "customer" violates check constraint '
+        '"customer_kind_valid"\n'
+        f"DETAIL:  Failing row contains (9, 200000000, NOPE, {NAME_CIN}, {NAME_FIRST}, {NAME_LAST}, 1980-01-02).\n"
+    )
+    DBTaskResult.objects.filter(pk=result.id).update(
+        status=TaskResultStatus.FAILED, exception_class_path="django.db.utils.IntegrityError", traceback=raw
+    )
+    client.force_login(StaffFactory(is_superuser=True))
+    page = client.get(reverse("admin:django_tasks_database_dbtaskresult_change", args=[result.id]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "customer_kind_valid" in html and "Failing row contains (…" in html
+    assert_no_personal_data(html)
