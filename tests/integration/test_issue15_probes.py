@@ -13,6 +13,7 @@ reviewer would.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import quote_plus
 
 import pytest
@@ -134,15 +135,29 @@ def cache_sessions(settings, location: str) -> None:
 
 
 def test_cache_sessions_with_redis_up_log_in_and_out(client, settings):
+    """On the suite's Redis database (PROBE_REDIS_URL, as test_throttle_redis) under a prefix of this
+    test only, removed afterwards: no other test or xdist worker reads or deletes these keys."""
+    import uuid
+
+    import redis
+
     from tests.factories import TEST_PASSWORD, customer_with_account
 
+    prefix = f"probe-{uuid.uuid4().hex[:8]}"
     customer, _user = customer_with_account(phone="+212612000078")
-    cache_sessions(settings, "redis://127.0.0.1:6379/12")
-    response = client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
-    assert response.status_code == 302
-    assert client.get(reverse("portal:dashboard")).status_code == 200
-    client.post(reverse("portal:logout"))
-    assert client.get(reverse("portal:dashboard")).status_code == 302
+    redis_sessions(settings, "cache", PROBE_REDIS_URL, prefix)
+    try:
+        response = client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
+        assert response.status_code == 302
+        assert client.get(reverse("portal:dashboard")).status_code == 200
+        client.post(reverse("portal:logout"))
+        assert client.get(reverse("portal:dashboard")).status_code == 302
+    finally:
+        stored = redis.Redis.from_url(PROBE_REDIS_URL)
+        keys = list(stored.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            stored.delete(*keys)
+        stored.close()
 
 
 def test_cache_sessions_with_redis_down_refuse_a_login_at_once(client, settings, caplog):
@@ -328,7 +343,9 @@ def test_a_huge_message_or_traceback_stays_one_json_line_under_journalds_limit()
 
 # --- [redis] sessions = cache: an anonymous visitor's first session write, after the view ---------
 
-PROBE_REDIS_URL = "redis://127.0.0.1:6379/7"  # the machine's Redis, the probe's database
+# the machine's Redis, the suite's database (RAK_TEST_REDIS_URL moves it, as for test_throttle_redis);
+# each test writes under a prefix of its own (uuid) and deletes it: xdist workers never meet
+PROBE_REDIS_URL = os.environ.get("RAK_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 
 def test_anonymous_first_session_write_after_the_view_with_redis_down_is_the_french_503(client, settings):
