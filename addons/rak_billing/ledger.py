@@ -219,14 +219,17 @@ def _local_date(at: datetime.datetime) -> datetime.date:
 
 
 def _settle(bill_ids: Iterable[int], *, at: datetime.datetime) -> list[int]:
-    """Set ``settled_at`` on those of ``bill_ids`` not settled yet; returns the ids newly settled."""
+    """Set ``settled_at`` on those of ``bill_ids`` not settled yet; returns the ids newly settled
+    (one ``UPDATE … RETURNING``)."""
     bill_ids = list(bill_ids)
     if not bill_ids:
         return []
-    fresh = sorted(Bill.objects.filter(pk__in=bill_ids, settled_at__isnull=True).values_list("pk", flat=True))
-    if fresh:
-        Bill.objects.filter(pk__in=fresh, settled_at__isnull=True).update(settled_at=at)
-    return fresh
+    with connection.cursor() as cursor:  # values inlined: the partitions are pruned when planned
+        cursor.execute(
+            "UPDATE rak_billing_bill SET settled_at = %s WHERE id = ANY(%s) AND settled_at IS NULL RETURNING id",
+            [at, bill_ids],
+        )
+        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 def _announce_settled(*, customer_id: int, bill_ids: Iterable[int]) -> None:
@@ -239,6 +242,23 @@ def _announce_settled(*, customer_id: int, bill_ids: Iterable[int]) -> None:
 def _open_bill(bill: BillWithPaid) -> OpenBill:
     """``bill`` annotated with ``paid`` (``bills_with_outstanding``) as the allocation rule sees it."""
     return OpenBill(bill.pk, round_money(bill.total_ttc - bill.paid), bill.due_date, bill.issue_date)
+
+
+#: The customer's open bills (``bills_open``: not settled, credit notes aside) as the allocation rule
+#: sees them — what is owed on each (``bills_with_outstanding``) — locked, oldest due date first: one
+#: prepared statement (``rak_base.prepared``: the customer's bills span every partition).
+_OPEN_BILLS_SQL = """
+SELECT b.id,
+       b.total_ttc - COALESCE((SELECT SUM(a.amount) FROM rak_billing_paymentallocation a WHERE a.bill_id = b.id), 0),
+       b.due_date, b.issue_date
+FROM rak_billing_bill b
+WHERE b.customer_id = %(customer)s AND b.settled_at IS NULL AND b.kind <> 'CREDIT_NOTE'{named}
+ORDER BY b.due_date, b.issue_date, b.id
+FOR UPDATE OF b
+"""
+#: the same, among the ``named`` bills only
+_OPEN_BILLS_NAMED_SQL = _OPEN_BILLS_SQL.format(named=" AND b.id = ANY(%(named)s)")
+_OPEN_BILLS_SQL = _OPEN_BILLS_SQL.format(named="")
 
 
 def _allocate(
@@ -257,13 +277,15 @@ def _allocate(
     what is left and the ids of the bills newly settled (the caller announces them). The caller
     holds the customer's row lock."""
     named = list(named)
-    queryset = bills_open(customer_id)
-    if only_named:
-        queryset = queryset.filter(pk__in=named)
-    bills = {b.pk: b for b in bills_with_outstanding(queryset).select_for_update(of=("self",))}
-    plan = allocate(amount, [_open_bill(b) for b in bills.values()], named)
+    with prepared_cursor() as cursor:
+        if only_named:
+            cursor.execute(_OPEN_BILLS_NAMED_SQL, {"customer": customer_id, "named": named})
+        else:
+            cursor.execute(_OPEN_BILLS_SQL, {"customer": customer_id})
+        bills = [OpenBill(pk, round_money(owed), due_date, issue_date) for pk, owed, due_date, issue_date in cursor]
+    plan = allocate(amount, bills, named)
     PaymentAllocation.objects.bulk_create(
-        PaymentAllocation(bill=bills[a.bill_id], payment=payment, credit_note=credit_note, amount=a.amount)
+        PaymentAllocation(bill_id=a.bill_id, payment=payment, credit_note=credit_note, amount=a.amount)
         for a in plan.allocations
     )
     return plan.remaining, _settle(plan.settled, at=at)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from rak_base import clock
@@ -75,15 +76,12 @@ def on_bills_settled(*, bill_ids: Iterable[int], now: datetime | None = None, **
     if not bill_ids or not _handlers:
         return 0
     now = now or clock.now()
-    rows: list[tuple[int, str]] = []
+    waiting = Q()  # one query for every registered phase (issue 15: one statement per settlement)
     for entry in _handlers.values():
-        rows += (
-            ServiceRequest.objects.filter(
-                **{f"{entry.bill_link}__in": bill_ids}, phase__code=entry.phase_code, status__in=OPEN_STATUSES
-            )
-            .order_by("pk")
-            .values_list("pk", "phase__code")
-        )
+        waiting |= Q(**{f"{entry.bill_link}__in": bill_ids}, phase__code=entry.phase_code)
+    rows: list[tuple[int, str]] = list(
+        ServiceRequest.objects.filter(waiting, status__in=OPEN_STATUSES).order_by("pk").values_list("pk", "phase__code")
+    )
     return _dispatch(sorted(set(rows)), now=now)
 
 

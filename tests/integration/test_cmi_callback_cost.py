@@ -25,7 +25,7 @@ from tests.integration.test_cmi_callback import CALLBACK_URL, callback_for, make
 
 #: first delivery of an approved callback: the raw message's transaction (BEGIN, SET LOCAL
 #: synchronous_commit, INSERT, COMMIT) and the processing one (BEGIN … COMMIT, savepoints included)
-FIRST_DELIVERY = 40
+FIRST_DELIVERY = 38
 #: the same callback again: raw message, then the order read under lock and the outcome written
 DUPLICATE = 8
 
