@@ -10,12 +10,37 @@ customer=request.customer)``), never by id alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
 from rest_framework import exceptions, generics
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from rak_api.errors import NOT_FOUND
 from rak_customer.selectors import customer_acting_for
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
+    from rak_customer.models import Customer
+
+    #: the base of our APIView mixins, for the type checker only (object at run time)
+    APIViewMixinBase = APIView
+
+    class CustomerRequest(Request):
+        """DRF's request once ``CustomerScopedMixin`` / ``OwnCustomerScopedMixin`` has set the
+        customer the call acts for."""
+
+        customer: Customer
+
+else:
+    APIViewMixinBase = object
+
+_Row = TypeVar("_Row")
+
 
 CUSTOMER_HEADER = "X-Customer-Code"
 
@@ -27,7 +52,10 @@ def request_customer(request):
     return customer
 
 
-class CustomerScopedMixin:
+class CustomerScopedMixin(APIViewMixinBase):
+    if TYPE_CHECKING:
+        request: CustomerRequest
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         request.customer = request_customer(request)
@@ -39,14 +67,22 @@ class CustomerAPIView(CustomerScopedMixin, APIView):
 
 
 class CustomerGenericView(CustomerScopedMixin, generics.GenericAPIView):
-    pass
+    def paginate_queryset(self, queryset: QuerySet[Any, _Row] | Sequence[_Row]) -> list[_Row]:
+        """A page: customer lists are paginated (``DEFAULT_PAGINATION_CLASS``), so never None."""
+        page = super().paginate_queryset(queryset)
+        if page is None:  # a view declaring pagination_class = None asked for a page
+            raise ImproperlyConfigured(f"{type(self).__name__} has no pagination class")
+        return page
 
 
-class OwnCustomerScopedMixin:
+class OwnCustomerScopedMixin(APIViewMixinBase):
     """The account's OWN customer whatever ``X-Customer-Code`` says: the profile, contacts, password,
     devices and change requests belong to the holder of the code client. A linked code's holder
     keeps control of their phone and e-mail (otherwise an account acting for a linked code could
     change its SMS phone, then take the holder's account over through « Mot de passe oublié »)."""
+
+    if TYPE_CHECKING:
+        request: CustomerRequest
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
@@ -24,6 +25,9 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from rak_base.errors import RakError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ def rak_error_code(error: RakError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+def error_body(code: str, message: StrOrPromise, fields: dict | None = None) -> dict:
     return {"code": code, "message": str(message), "fields": fields or {}}
 
 
@@ -78,10 +82,12 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: Django's 500 (logged, reported)
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    auth_header = getattr(exc, "auth_header", None)  # NotAuthenticated / AuthenticationFailed's
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)  # Throttled's
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     set_rollback()
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
@@ -90,9 +96,9 @@ def api_exception_handler(exc, context):
         else:
             body = error_body("invalid", INVALID, _field_errors(detail))
     else:
-        detail = exc.detail
-        if isinstance(detail, exceptions.ErrorDetail):
-            body = error_body(detail.code or exc.default_code, str(detail))
+        other = exc.detail
+        if isinstance(other, exceptions.ErrorDetail):
+            body = error_body(other.code or exc.default_code, str(other))
         else:
             body = error_body(exc.default_code, str(exc.default_detail))
         if isinstance(exc, exceptions.NotFound) and body["message"] == str(exceptions.NotFound.default_detail):

@@ -39,6 +39,6 @@ class MultiPartParser(parsers.MultiPartParser):
         for key in list(data.keys()):
             data.setlist(key, [_ascii_digits(v, key) for v in data.getlist(key)])
         for key, upload in result.files.items():
-            if "\x00" in key or "\x00" in (upload.name or ""):
+            if "\x00" in key or "\x00" in (getattr(upload, "name", None) or ""):
                 raise exceptions.ParseError(NUL_REFUSED)
         return parsers.DataAndFiles(data, result.files)

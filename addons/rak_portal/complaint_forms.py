@@ -320,6 +320,10 @@ def bill_label(bill) -> str:
     }
 
 
+#: the services an incident concerns (the form's choices; the API names the chosen one)
+INCIDENT_SERVICES = [("EAU", _("Eau potable")), ("ELECTRICITE", _("Électricité"))]
+
+
 class IncidentForm(SpamGuardMixin, _ContactFields):
     """« Signaler une fuite ou une coupure »: an incident category, where (the customer's premises,
     or an address and its district, or the browser's position), an optional photo."""
@@ -336,7 +340,7 @@ class IncidentForm(SpamGuardMixin, _ContactFields):
     )
     service = forms.ChoiceField(
         label=_("Service concerné"),
-        choices=[("EAU", _("Eau potable")), ("ELECTRICITE", _("Électricité"))],
+        choices=INCIDENT_SERVICES,
         required=False,
         widget=forms.RadioSelect,
         help_text=_("Pour une coupure : l'eau ou l'électricité."),

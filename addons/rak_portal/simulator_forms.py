@@ -122,9 +122,9 @@ class SimulatorForm(forms.Form):
         self.categories = categories
         offered = {c for values in categories.values() for c in values}
         labels = dict(Dossier.TariffCategory.choices)
-        cast(forms.ChoiceField, self.fields["category"]).choices = [
-            (value, labels[value]) for value in Dossier.TariffCategory.values if value in offered
-        ]
+        #: the category field's choices (the page and the API list them)
+        self.category_choices = [(value, labels[value]) for value in Dossier.TariffCategory.values if value in offered]
+        cast(forms.ChoiceField, self.fields["category"]).choices = self.category_choices
         self.fields["category"].initial = Dossier.TariffCategory.DOMESTIQUE.value
         self.fields["category"].widget.services_of = {
             category: [service for service, values in categories.items() if category in values] for category in offered

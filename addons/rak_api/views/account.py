@@ -57,7 +57,7 @@ from rak_customer.device_models import Device
 from rak_customer.devices import device_revoke, devices_active
 from rak_customer.language import customer_language_code
 from rak_customer.models import ChangeRequest
-from rak_customer.selectors import customer_for_user, customer_profile
+from rak_customer.selectors import customer_profile
 from rak_portal.forms import (
     AcceptanceMixin,
     FirstPasswordChangeAcceptanceForm,
@@ -378,7 +378,7 @@ class LanguageView(OwnCustomerAPIView):
     def put(self, request):
         data = _parse(AccountLanguageSerializer, request)
         # the account's own customer, as the portal's language switch (rak_portal.views.language)
-        services.customer_language_set(customer=customer_for_user(request.user), language=data["language"])
+        services.customer_language_set(customer=request.customer, language=data["language"])  # the own one
         return _message(gettext("Votre langue de communication a été enregistrée."))
 
 

@@ -15,7 +15,7 @@ from rest_framework import serializers as drf
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from rak_api.base import CustomerAPIView, CustomerGenericView
+from rak_api.base import APIViewMixinBase, CustomerAPIView, CustomerGenericView
 from rak_api.pagination import RakPagination
 from rak_api.serializers_billing import (
     AmountPointSerializer,
@@ -51,7 +51,7 @@ def _today():
     return timezone.localdate(clock.now())
 
 
-class BinaryMixin:
+class BinaryMixin(APIViewMixinBase):
     """Views answering a file: an ``Accept: application/pdf`` (or any type) must not turn their
     errors into a 406 — errors are JSON whatever the client accepts."""
 
@@ -64,7 +64,7 @@ PAGES = frozenset({"page", "page_size"})
 BILL_FILTERS = frozenset(BillFilterSerializer().fields)
 
 
-class KnownQueryMixin:
+class KnownQueryMixin(APIViewMixinBase):
     """Refuse (400) a query-string parameter the operation does not document, as the schema says
     (``additionalProperties: false``): a typo in a filter name must not silently list everything."""
 

@@ -58,7 +58,14 @@ from rak_base.sms_limits import SmsLimitReached, SmsSessionLimitReached, sms_req
 from rak_billing.models import Bill
 from rak_customer.models import Dossier
 from rak_customer.selectors import customer_email, customer_sms_phone
-from rak_portal.complaint_forms import AddInfoForm, ComplaintForm, IncidentForm, RateForm, ReopenForm
+from rak_portal.complaint_forms import (
+    INCIDENT_SERVICES,
+    AddInfoForm,
+    ComplaintForm,
+    IncidentForm,
+    RateForm,
+    ReopenForm,
+)
 from rak_requests.complaint_models import Complaint
 from rak_requests.complaints.categories import category_name
 from rak_requests.complaints.errors import ComplaintRefused, ComplaintThrottled
@@ -455,7 +462,7 @@ class IncidentView(CustomerAPIView):
                     },
                     status=status.HTTP_409_CONFLICT,
                 )
-        service_label = dict(IncidentForm.base_fields["service"].choices).get(service, "") if service else ""
+        service_label = dict(INCIDENT_SERVICES).get(service, "") if service else ""
         name = category_name(category)
         filing = ComplaintFiling(
             category=category,

@@ -471,7 +471,7 @@ class RefundsView(CustomerAPIView):
     @extend_schema(tags=[TAG_REFUNDS], operation_id="refunds", responses={200: s.RefundsOverviewSerializer})
     def get(self, request):
         customer = request.customer
-        waiting = {}
+        waiting: dict[str | None, str] = {}  # refundable item key -> the number of the request filed for it
         for filed in customer_refund_requests(customer.pk):
             if filed.status in (ServiceRequest.Status.EN_COURS, ServiceRequest.Status.COMPLEMENT_DEMANDE):
                 waiting.setdefault((filed.data or {}).get("item"), filed.number)

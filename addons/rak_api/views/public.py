@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, status
@@ -90,9 +91,7 @@ class SimulatorView(PublicAPIView):
         return Response(
             {
                 "services": [{"value": value, "label": str(label)} for value, label in SERVICE_CHOICES],
-                "categories": [
-                    {"value": value, "label": str(label)} for value, label in form.fields["category"].choices
-                ],
+                "categories": [{"value": value, "label": str(label)} for value, label in form.category_choices],
                 "categories_by_service": {service: list(values) for service, values in form.categories.items()},
                 "max_days": MAX_DAYS,
             }
@@ -190,7 +189,8 @@ class DocumentVerifyView(PublicAPIView):
         shape = VerifyInputSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         file = shape.validated_data.get("file")
-        form = VerifyForm({"reference": shape.validated_data["reference"]}, {"file": file} if file else {})
+        files = MultiValueDict({"file": [file]} if file else {})
+        form = VerifyForm({"reference": shape.validated_data["reference"]}, files)
         cleaned = form_or_400(form)
         if not verify_throttle_allow(client_ip(request)):
             raise Throttled(verify_throttled_message(), wait=VERIFY_WINDOW.total_seconds())

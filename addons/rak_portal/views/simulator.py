@@ -108,7 +108,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     template = "rak_portal/simulator.html"
-    category_choices = form.fields["category"].choices  # type: ignore[attr-defined]  # a ChoiceField
+    category_choices = form.category_choices
     base = "rak_portal/private_base.html" if getattr(request.user, "is_customer", False) else "rak_portal/base.html"
     return render(
         request,
