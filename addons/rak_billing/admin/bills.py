@@ -164,6 +164,8 @@ class OtherInvoiceForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            cleaned = self.cleaned_data
         code = (cleaned.get("customer_code") or "").strip()
         customer = Customer.objects.filter(code=code).first() if code else None
         if code and customer is None:
@@ -449,6 +451,8 @@ class PaymentForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         customer = getattr(self, "customer", None)
         if customer is not None and data.get("amount") is not None and data.get("paid_at") is not None:
             try:

@@ -10,13 +10,16 @@ action « Factures à imprimer (CSV) » for the selected runs. Screens only: the
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from rak_base.mixin_bases import ModelAdminMixinBase
 from rak_billing.models import BillingRun
 from rak_billing.print_run import bills_to_print, print_line, print_run_counts, print_run_csv
 
@@ -35,6 +38,8 @@ class PrintRunForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            data = self.cleaned_data
         if data.get("run") is None:
             start, end = data.get("period_start"), data.get("period_end")
             if start is None or end is None:
@@ -66,7 +71,7 @@ def print_list_action(modeladmin, request, queryset):
     return print_csv_response(bills, name="-".join(str(pk) for pk in runs[:5]))
 
 
-class PrintRunAdminMixin:
+class PrintRunAdminMixin(ModelAdminMixinBase):
     """Mix into ``BillingRunAdmin`` (before ``ModelAdmin``)."""
 
     def get_urls(self):
@@ -79,10 +84,12 @@ class PrintRunAdminMixin:
         ]
         return own + super().get_urls()
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if self.has_view_permission(request):
-            actions["print_list_action"] = (print_list_action, "print_list_action", print_list_action.short_description)
+            # set by @admin.action; django-stubs types the decorated function as a plain Callable
+            description = print_list_action.short_description  # type: ignore[attr-defined]
+            actions["print_list_action"] = (print_list_action, "print_list_action", description)
         return actions
 
     def print_run_view(self, request):

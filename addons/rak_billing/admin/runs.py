@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import csv
 import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -182,7 +182,7 @@ class BillingRunForm(forms.ModelForm):
         self.fields["unbillable"].widget = PreviewWidget()  # its own instance: the report is per form
         if "issue_date" not in self.fields:  # the change page is read only
             return
-        self.fields["round_code"].choices = _round_choices()
+        cast(forms.ChoiceField, self.fields["round_code"]).choices = _round_choices()
         today = _today()
         previous = month_start(month_start(today) - datetime.timedelta(days=1))
         self.fields["period"].initial = previous
@@ -191,6 +191,8 @@ class BillingRunForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            cleaned = self.cleaned_data
         period = cleaned.get("period")
         if period is None or self.errors:
             return cleaned
@@ -204,8 +206,9 @@ class BillingRunForm(forms.ModelForm):
         self.fields["unbillable"].widget.html = unbillable_html(
             report.as_json(), period_start=report.period_start, round_code=round_code
         )
-        self.data = self.data.copy()
-        self.data[self.add_prefix("confirm")] = token
+        data = cast(QueryDict, self.data).copy()  # bound to the add page's POST: a QueryDict
+        self.data = data
+        data[self.add_prefix("confirm")] = token
         raise forms.ValidationError(
             _(
                 "Vérifiez ci-dessous les dossiers que cette campagne ne facturera pas (et pourquoi), puis cliquez "

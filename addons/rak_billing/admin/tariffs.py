@@ -81,13 +81,14 @@ class LinesFormSet(BaseInlineFormSet):
             raise TypeError("LinesFormSet without a model")
         return self.model
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         if any(self.errors):
             return
         if self.require_one and self._kept_count() == 0:
             raise forms.ValidationError(tranches_required_message())
-        changed = any(form.has_changed() or self._should_delete_form(form) for form in self.forms)
+        # _should_delete_form: BaseFormSet's private test, which django-stubs does not declare
+        changed = any(form.has_changed() or self._should_delete_form(form) for form in self.forms)  # type: ignore[attr-defined]
         if changed and self.instance.pk is not None:
             stored = TariffSchedule.objects.filter(pk=self.instance.pk).first()
             if stored is not None:
@@ -145,6 +146,8 @@ class TariffScheduleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned is None:  # a clean() may return None: the form's cleaned_data stands (Django's rule)
+            cleaned = self.cleaned_data
         service, category = cleaned.get("service"), cleaned.get("category")
         valid_from, valid_to = cleaned.get("valid_from"), cleaned.get("valid_to")
         if service and category and valid_from:
