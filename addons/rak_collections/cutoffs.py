@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from rak_base.api import RakError, hook_subscribe, message_send, message_template_register, sequence_next
 from rak_base.models import Message
 from rak_base.money import money_format, round_money
+from rak_base.prepared import prepared_cursor
 from rak_billing.api import (
     HOOK_BILLS_SETTLED,
     OtherLine,
@@ -373,15 +374,39 @@ def orders_cancel_paid(*, customer_ids: Iterable[int], now: datetime.datetime) -
     return len(cancelled)
 
 
+#: A cut-off still to execute, or executed and not yet followed by a reconnection order, for one of
+#: the customers (the ``Q(ISSUED) | Q(EXECUTED, reconnection__isnull=True)`` of the cut-off desk)
+_CUTOFF_PENDING_SQL = """
+SELECT EXISTS (
+    SELECT 1 FROM rak_collections_cutofforder c
+    WHERE c.customer_id = ANY(%(customers)s)
+      AND (c.status = %(issued)s OR (c.status = %(executed)s AND NOT EXISTS (
+          SELECT 1 FROM rak_collections_reconnectionorder r WHERE r.cutoff_id = c.id)))
+)
+"""
+
+
+def _cutoff_pending_exists(customer_ids: list[int]) -> bool:
+    """Whether one of the customers has a cut-off to cancel or a reconnection to issue: a prepared
+    statement (issue 15: this guard runs in every payment's transaction, most often for nothing)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _CUTOFF_PENDING_SQL,
+            {
+                "customers": customer_ids,
+                "issued": CutoffOrder.Status.ISSUED,
+                "executed": CutoffOrder.Status.EXECUTED,
+            },
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def on_bills_settled(*, bill_ids: list[int], customer_ids: list[int] | None = None, customer_id=None, **kwargs):
     """« Facture réglée »: cancel what need not be cut any more, issue the reconnections due."""
     customers = set(customer_ids or ([customer_id] if customer_id else []))
     if not customers:
         return
-    if not CutoffOrder.objects.filter(
-        Q(status=CutoffOrder.Status.ISSUED) | Q(status=CutoffOrder.Status.EXECUTED, reconnection__isnull=True),
-        customer_id__in=customers,
-    ).exists():
+    if not _cutoff_pending_exists(sorted(customers)):
         return
     now = Bill.objects.filter(pk__in=bill_ids).aggregate(at=Max("settled_at"))["at"]
     if now is None:

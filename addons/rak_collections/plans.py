@@ -57,6 +57,7 @@ from rak_base.api import (
     sequence_next,
 )
 from rak_base.money import money_format, round_money
+from rak_base.prepared import prepared_cursor
 from rak_billing.api import (
     HOOK_BILLS_REOPENED,
     HOOK_BILLS_SETTLED,
@@ -355,11 +356,14 @@ def plans_complete_settled(*, bill_ids=(), **_payload) -> list[int]:
     the number of bills."""
     if not bill_ids:
         return []
-    plan_ids = set(
-        Instalment.objects.filter(
-            bill_id__in=list(bill_ids), plan__status__in=[PaymentPlan.Status.ACTIVE, PaymentPlan.Status.BROKEN]
-        ).values_list("plan_id", flat=True)
-    )
+    with prepared_cursor() as cursor:  # issue 15: in every payment's transaction, most often for nothing
+        cursor.execute(
+            "SELECT i.plan_id FROM rak_collections_instalment i"
+            " JOIN rak_collections_paymentplan p ON p.id = i.plan_id"
+            " WHERE i.bill_id = ANY(%s) AND p.status = ANY(%s)",
+            [list(bill_ids), [PaymentPlan.Status.ACTIVE, PaymentPlan.Status.BROKEN]],
+        )
+        plan_ids = {plan_id for (plan_id,) in cursor.fetchall()}
     if not plan_ids:
         return []
     locked = list(

@@ -82,6 +82,7 @@ from rak_base.documents import (
     verification_url,
 )
 from rak_base.models import Document, Message
+from rak_base.prepared import prepared_cursor
 from rak_billing.api import HOOK_BILLS_SETTLED
 from rak_billing.models import Bill
 from rak_collections.cutoffs import (
@@ -197,10 +198,21 @@ def cases_close_paid(*, now: datetime.datetime, customer_ids: Iterable[int] | No
     )
 
 
+def _open_case_exists(customer_ids: list[int]) -> bool:
+    """Whether one of the customers has an open dunning case: a prepared statement (issue 15: this
+    guard runs in every payment's transaction, most often for nothing)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM rak_collections_dunningcase WHERE status = %s AND customer_id = ANY(%s))",
+            [DunningCase.Status.OPEN, customer_ids],
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def on_bills_settled(*, bill_ids: list[int], customer_ids: list[int] | None = None, customer_id=None, **kwargs):
     """« Facture réglée »: the customers who paid drop out of the reminders at once."""
     customers = set(customer_ids or ([customer_id] if customer_id else []))
-    if not customers or not DunningCase.objects.filter(status="OPEN", customer_id__in=customers).exists():
+    if not customers or not _open_case_exists(sorted(customers)):
         return
     now = Bill.objects.filter(pk__in=bill_ids).aggregate(at=Max("settled_at"))["at"]
     if now is not None:
