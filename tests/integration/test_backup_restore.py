@@ -191,7 +191,9 @@ def test_backup_then_restore_drill_passes_and_a_tampered_backup_fails(dataset, t
         LedgerEntry.objects.exclude(label="concurrent").aggregate(total=Sum("amount"))["total"] - in_snapshot
     )
     LedgerEntry.objects.filter(label="concurrent").delete()
-    assert Decimal(manifest["ledger"]["balance"]) > 0  # an unpaid bill and a partly paid one
+    # the data set's own balance (an unpaid bill and a partly paid one), without the -1.00 credits the
+    # snapshot caught — how many depends on the machine's speed (hundreds under load)
+    assert Decimal(manifest["ledger"]["balance"]) + in_snapshot > 0
     assert manifest["ledger"]["customers"] == 3
     sums = (folder / "private.sha256").read_text(encoding="utf-8")
     for name, content in dataset["files"].items():
