@@ -30,11 +30,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "addons")]
+sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
+
+from common import approved_callbacks  # noqa: E402
+
 MARKER = "<!-- bench_cmi_callbacks: new rows above this line -->"
 BURST_MARKER = "<!-- bench_cmi_callbacks bursts: new rows above this line -->"
 
@@ -121,11 +123,8 @@ def main() -> None:
     import requests
     from django.db import connection
 
-    from rak_billing.models import Bill, LedgerEntry, Payment
-    from rak_cmi_sandbox import cards
-    from rak_cmi_sandbox.gateway import answer_fields, callback_fields
+    from rak_billing.models import Payment
     from rak_customer.models import Customer
-    from rak_payment_cmi import services
     from rak_payment_cmi.models import CmiCallback, PaymentOrder
 
     now = datetime.datetime.now(tz=datetime.UTC)
@@ -135,39 +134,7 @@ def main() -> None:
         Customer(code=f"9{i:08d}", cin=f"BE{i:06d}", last_name=f"Bench{i}", first_name="Client")
         for i in range(total_orders)
     )
-    bills = Bill.objects.bulk_create(
-        Bill(
-            number=f"BENCH{i:09d}",
-            customer=customer,
-            issue_date=datetime.date(2026, 1, 1),
-            due_date=datetime.date(2026, 1, 16),
-            total_ht=Decimal("100.00"),
-            total_tva=Decimal("18.00"),
-            total_ttc=Decimal("118.00"),
-        )
-        for i, customer in enumerate(customers)
-    )
-    LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            customer_id=bill.customer_id,
-            kind="BILL",
-            entry_date=bill.issue_date,
-            amount=bill.total_ttc,
-            bill=bill,
-            label=bill.number,
-        )
-        for bill in bills
-    )
-    payloads = []
-    for customer, bill in zip(customers, bills, strict=True):
-        order = services.payment_order_create(
-            customer=customer, bills=[bill], email="bench@example.ma", fee_amount="1.18", fee_vat="0.12", now=now
-        )
-        _url, request = services.order_checkout_form(order, now=now)
-        answer = answer_fields(
-            request=request, result=cards.APPROVED, number="4111111111111111", client_ip="127.0.0.1", now=now
-        )
-        payloads.append((order.oid, callback_fields(answer)))
+    payloads = approved_callbacks(customers, number_prefix="BENCH", email="bench@example.ma", now=now)
     connection.close()
 
     print(f"==> gunicorn {args.workers}x{args.threads} on port {port}", file=sys.stderr)

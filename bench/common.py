@@ -1,9 +1,11 @@
 """What the benchmark scripts that build their own database share: the environment of the Django
 process (no rak.conf, the bench database), dropping and recreating that database, and the line
-describing the machine written next to each figure in docs/BENCHMARKS.md."""
+describing the machine written next to each figure in docs/BENCHMARKS.md, and the approved CMI
+callbacks of the callback benchmarks."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 import re
@@ -50,3 +52,59 @@ def machine() -> str:
     kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
     load = os.getloadavg()[0]
     return f"{os.cpu_count()} vCPU, {kib / 1024 / 1024:.1f} GiB RAM, {cpu}, {platform.system()}, load {load:.1f}"
+
+
+def approved_callbacks(
+    customers: list, *, number_prefix: str, email: str, now, bills_per_order: int = 1
+) -> list[tuple[str, dict[str, str]]]:
+    """For each customer (Django set up): ``bills_per_order`` open bills with their ledger debits,
+    one SENT payment order for them with the online fee, and the approved callback CMI would post
+    for it (the sandbox's field set, HASH ver3). Returns ``(oid, callback fields)`` in the
+    customers' order. Bill numbers: ``number_prefix`` + the customer's rank (6 digits) + the bill's."""
+    from decimal import Decimal
+
+    from rak_billing.models import Bill, LedgerEntry
+    from rak_cmi_sandbox import cards
+    from rak_cmi_sandbox.gateway import answer_fields, callback_fields
+    from rak_payment_cmi import services
+
+    bills = Bill.objects.bulk_create(
+        Bill(
+            number=f"{number_prefix}{i:06d}{k}",
+            customer=customer,
+            issue_date=datetime.date(2026, 1, 1),
+            due_date=datetime.date(2026, 1, 16 + k),
+            total_ht=Decimal("100.00"),
+            total_tva=Decimal("18.00"),
+            total_ttc=Decimal("118.00"),
+        )
+        for i, customer in enumerate(customers)
+        for k in range(bills_per_order)
+    )
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            customer_id=bill.customer_id,
+            kind="BILL",
+            entry_date=bill.issue_date,
+            amount=bill.total_ttc,
+            bill=bill,
+            label=bill.number,
+        )
+        for bill in bills
+    )
+    payloads = []
+    for i, customer in enumerate(customers):
+        order = services.payment_order_create(
+            customer=customer,
+            bills=bills[i * bills_per_order : (i + 1) * bills_per_order],
+            email=email,
+            fee_amount="1.18",
+            fee_vat="0.12",
+            now=now,
+        )
+        _url, request = services.order_checkout_form(order, now=now)
+        answer = answer_fields(
+            request=request, result=cards.APPROVED, number="4111111111111111", client_ip="127.0.0.1", now=now
+        )
+        payloads.append((order.oid, callback_fields(answer)))
+    return payloads

@@ -64,7 +64,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
 
-from common import environment, machine  # noqa: E402
+from common import approved_callbacks, environment, machine  # noqa: E402
 from sms_operator import OperatorServer  # noqa: E402
 
 from config.embedded_db import EmbeddedPostgres, bin_dir  # noqa: E402
@@ -439,13 +439,8 @@ def scenario_gateway(ctx) -> dict:
 def cmi_orders(count: int) -> list[tuple[str, dict]]:
     """``count`` customers with one open bill and one SENT payment order each, and the approved
     callback CMI would send for it (sandbox field set, HASH ver3), as bench_cmi_callbacks does."""
-    from decimal import Decimal
 
-    from rak_billing.models import Bill, LedgerEntry
-    from rak_cmi_sandbox import cards
-    from rak_cmi_sandbox.gateway import answer_fields, callback_fields
     from rak_customer.models import Customer
-    from rak_payment_cmi import services
 
     now = datetime.datetime.now(tz=datetime.UTC)
     stamp = int(time.time()) % 10_000
@@ -453,40 +448,7 @@ def cmi_orders(count: int) -> list[tuple[str, dict]]:
         Customer(code=f"8{stamp:04d}{i:04d}", cin=f"FR{stamp:04d}{i:04d}", last_name=f"Fault{i}", first_name="Client")
         for i in range(count)
     )
-    bills = Bill.objects.bulk_create(
-        Bill(
-            number=f"FAULT{stamp:04d}{i:06d}",
-            customer=customer,
-            issue_date=datetime.date(2026, 1, 1),
-            due_date=datetime.date(2026, 1, 16),
-            total_ht=Decimal("100.00"),
-            total_tva=Decimal("18.00"),
-            total_ttc=Decimal("118.00"),
-        )
-        for i, customer in enumerate(customers)
-    )
-    LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            customer_id=bill.customer_id,
-            kind="BILL",
-            entry_date=bill.issue_date,
-            amount=bill.total_ttc,
-            bill=bill,
-            label=bill.number,
-        )
-        for bill in bills
-    )
-    payloads = []
-    for customer, bill in zip(customers, bills, strict=True):
-        order = services.payment_order_create(
-            customer=customer, bills=[bill], email="fault@example.ma", fee_amount="1.18", fee_vat="0.12", now=now
-        )
-        _url, request = services.order_checkout_form(order, now=now)
-        answer = answer_fields(
-            request=request, result=cards.APPROVED, number="4111111111111111", client_ip="127.0.0.1", now=now
-        )
-        payloads.append((order.oid, callback_fields(answer)))
-    return payloads
+    return approved_callbacks(customers, number_prefix=f"FAULT{stamp:04d}", email="fault@example.ma", now=now)
 
 
 def pg_restart(ctx, mode: str) -> tuple[float, float]:

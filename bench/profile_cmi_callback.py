@@ -44,12 +44,13 @@ import os
 import pstats
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "addons")]
+sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
+
+from common import approved_callbacks  # noqa: E402
 
 from bench.common import environment, recreate_database  # noqa: E402
 
@@ -122,11 +123,8 @@ def main() -> None:  # noqa: PLR0915 - one straight script
     connection.close()
 
     from config.wsgi import application
-    from rak_billing.models import Bill, LedgerEntry, Payment
-    from rak_cmi_sandbox import cards
-    from rak_cmi_sandbox.gateway import answer_fields, callback_fields
+    from rak_billing.models import Payment
     from rak_customer.models import Customer
-    from rak_payment_cmi import services
     from rak_payment_cmi.models import PaymentOrder
 
     now = datetime.datetime.now(tz=datetime.UTC)
@@ -137,39 +135,10 @@ def main() -> None:  # noqa: PLR0915 - one straight script
         Customer(code=f"P{stamp[-5:]}{i:05d}", cin=f"PF{stamp[-4:]}{i:05d}", last_name=f"Cpu{i}", first_name="Client")
         for i in range(total)
     )
-    bodies: list[bytes] = []
-    for i, customer in enumerate(customers):
-        bills = Bill.objects.bulk_create(
-            Bill(
-                number=f"CPU{stamp}{i:06d}{k}",
-                customer=customer,
-                issue_date=datetime.date(2026, 1, 1),
-                due_date=datetime.date(2026, 1, 16 + k),
-                total_ht=Decimal("100.00"),
-                total_tva=Decimal("18.00"),
-                total_ttc=Decimal("118.00"),
-            )
-            for k in range(args.bills)
-        )
-        LedgerEntry.objects.bulk_create(
-            LedgerEntry(
-                customer_id=customer.pk,
-                kind="BILL",
-                entry_date=bill.issue_date,
-                amount=bill.total_ttc,
-                bill=bill,
-                label=bill.number,
-            )
-            for bill in bills
-        )
-        order = services.payment_order_create(
-            customer=customer, bills=bills, email="bench@example.ma", fee_amount="1.18", fee_vat="0.12", now=now
-        )
-        _url, request = services.order_checkout_form(order, now=now)
-        answer = answer_fields(
-            request=request, result=cards.APPROVED, number="4111111111111111", client_ip="127.0.0.1", now=now
-        )
-        bodies.append(urlencode(callback_fields(answer)).encode())
+    payloads = approved_callbacks(
+        customers, number_prefix=f"CPU{stamp}", email="bench@example.ma", now=now, bills_per_order=args.bills
+    )
+    bodies = [urlencode(fields).encode() for _oid, fields in payloads]
     oids = [order.oid for order in PaymentOrder.objects.filter(customer__in=customers).only("oid")]
 
     def post(body: bytes) -> str:
