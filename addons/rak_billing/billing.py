@@ -910,6 +910,7 @@ def _render_rows(run: BillingRun, bills: list[_NewBill], now: datetime.datetime)
     ps, pe = run.period_start.isoformat(), run.period_end.isoformat()
     issue, due = run.issue_date.isoformat(), run.due_date.isoformat()
     stamp, run_id, month = now.isoformat(), run.pk, f"{run.period_start:%m/%Y}"
+    ledger_tails: dict[str, str] = {}
     for bill in bills:
         c = bill.computation
         bill.bill_head = f"CONSUMPTION\t{bill.customer_id}\t{bill.dossier_id}\t{ps}\t{pe}\t"
@@ -919,8 +920,11 @@ def _render_rows(run: BillingRun, bills: list[_NewBill], now: datetime.datetime)
             f"{_copy_text(c.notice[:255])}\t{run_id}\t{stamp if c.total_ttc <= 0 else NULL}\t{stamp}\n"
         )
         bill.ledger_head = f"{bill.customer_id}\t{bill.dossier_id}\tBILL\t{issue}\t{c.total_ttc}\t"
-        service = _copy_text(f" — {SERVICE_LABELS.get(bill.service, bill.service)} {month}")
-        bill.ledger_tail = f"{service}\t{stamp}\n"
+        tail = ledger_tails.get(bill.service)
+        if tail is None:  # once per service of the chunk
+            label = _copy_text(f" — {SERVICE_LABELS.get(bill.service, bill.service)} {month}")
+            tail = ledger_tails[bill.service] = f"{label}\t{stamp}\n"
+        bill.ledger_tail = tail
 
 
 def _write_copy(run: BillingRun, bills: list[_NewBill], numbers: list[str], now: datetime.datetime) -> None:
