@@ -222,9 +222,9 @@ def build(options, server: str, url: str, env: dict[str, str], *, fresh: bool) -
     return timings
 
 
-#: --server-side-binding: psycopg binds on the server and prepares a statement at its 6th execution on a
-#: connection (Django leaves prepare_threshold None: never); PostgreSQL then keeps a generic plan
-SERVER_SIDE = "server_side_binding=true&prepare_threshold=5"
+#: --no-prepared-statements: the site's setting ``[database] prepared_statements`` off (Django's client-side
+#: binding, nothing prepared: every query planned at each execution), the A/B of the default
+NOT_PREPARED = {"RAK_DATABASE_PREPARED_STATEMENTS": "false"}
 
 
 # --- 2. accounts and sessions ----------------------------------------------------------------------
@@ -545,9 +545,9 @@ def main() -> None:
         "--session-ab", type=int, default=0, metavar="ROUNDS", help="in-process A/B of the session write, no gunicorn"
     )
     parser.add_argument(
-        "--server-side-binding",
+        "--no-prepared-statements",
         action="store_true",
-        help=f"gunicorn's DATABASE_URL with ?{SERVER_SIDE}: repeated statements prepared, plans reused",
+        help="gunicorn with [database] prepared_statements = false (client-side binding, every query planned)",
     )
     options = parser.parse_args()
 
@@ -591,7 +591,7 @@ def main() -> None:
     log = Path(f"/tmp/bench_pages_{os.getpid()}.log")  # noqa: S108 - a scratch file of this run
     log.write_text("")
     host = machine()  # the load average before this run adds its own
-    served = dict(env, DATABASE_URL=f"{url}?{SERVER_SIDE}") if options.server_side_binding else env
+    served = dict(env, **NOT_PREPARED) if options.no_prepared_statements else env
     process, base = start_gunicorn(options, served, log)
     rows = []
     try:
@@ -646,7 +646,7 @@ def main() -> None:
         f"{options.workers}×{options.threads} gthread"
         if options.worker_class == "gthread"
         else f"{options.workers} sync workers"
-    ) + (", server-side binding" if options.server_side_binding else "")
+    ) + (", nothing prepared" if options.no_prepared_statements else ", prepared statements")
     lines = [
         f"| {today} | {data} | {options.concurrency} | {r['page']} | {r['rate']:.0f} | {r['p50']:.1f} "
         f"| **{r['p95']:.1f}** | {r['p99']:.1f} | {r['client_p95']:.1f} | {r['cpu_python']:.1f} | {r['cpu_db']:.1f} "

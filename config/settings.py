@@ -243,6 +243,17 @@ DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 # waits without limit, and statement_timeout (/health/ready's too) only starts once connected.
 # DATABASE_URL's own ?connect_timeout= wins.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+# Statements bound on the server and prepared from their 6th execution on a connection (psycopg's
+# prepare_threshold; Django's default never prepares): PostgreSQL then keeps their plan. Bills, lines
+# and ledger entries are partitioned by month, and a query on a customer's bills cannot be pruned:
+# planned each time, it cost 2–4 ms of the server's CPU over every partition for 0.1 ms of execution
+# (the pages' database CPU divided by 2 to 5, docs/BENCHMARKS.md « Prepared statements »). Off for a
+# transaction-mode pooler that cannot keep prepared statements (pgbouncer before 1.21, or without
+# max_prepared_statements; docs/SCALING.md § 7).
+PREPARED_STATEMENTS = conf.bool("database", "prepared_statements", True)
+if PREPARED_STATEMENTS:
+    DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 
 INSTALLED_APPS = [
     "unfold",

@@ -15,6 +15,11 @@ It goes through Django's cursor wrapper: the statements are logged in tests
 SQL is written for server-side binding: ``%s`` placeholders only where PostgreSQL can infer the type
 (a comparison with a column), never in a SELECT list without a cast.
 
+Every other statement is prepared too once repeated (``[database] prepared_statements``, on by
+default: server-side binding, psycopg's ``prepare_threshold`` 5, config/settings.py); this cursor
+prepares from the first execution. With the setting off (a pooler that cannot keep prepared
+statements), it is a plain cursor.
+
 Connection pooling: a prepared statement belongs to the server connection that prepared it — with
 pgbouncer in transaction mode, 1.21 or later with ``max_prepared_statements`` (docs/SCALING.md § 7).
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.backends.postgresql import base
 
@@ -44,6 +50,8 @@ class _PreparingCursor(_ServerBindingCursor):
 def prepared_cursor() -> Any:
     """A cursor of the default connection whose statements are prepared on the server (use it as a
     context manager, like ``connection.cursor()``)."""
+    if not settings.PREPARED_STATEMENTS:
+        return connection.cursor()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     cursor = _PreparingCursor(connection.connection)

@@ -181,6 +181,26 @@ PAGES = [
 ]
 
 
+def test_dashboard_reuses_its_plans_over_the_bill_partitions(logged, account):
+    """The dashboard's queries on the customer's ledger and bills read every month partition (they
+    cannot be pruned by customer): prepared once repeated on a connection, PostgreSQL plans them
+    once and then runs a kept (generic) plan instead of planning every partition at each request
+    (issue 15: 2–4 ms of planning for 0.1 ms of execution at 29 partitions)."""
+    _history_of(2, account)
+    for _ in range(12):
+        assert logged.get(reverse("portal:dashboard")).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s OR statement LIKE %s",
+            ['SELECT SUM("rak_billing_ledgerentry"."amount")%', 'SELECT "rak_billing_bill"."period_start"%'],
+        )
+        prepared = cursor.fetchall()
+    assert len(prepared) == 3, prepared  # the balance, the last billed month, the six-month chart
+    for statement, generic, custom in prepared:
+        assert generic >= 1, (statement, generic, custom)
+
+
 @pytest.mark.parametrize(("url_name", "params"), PAGES)
 def test_query_count_does_not_grow_with_history(client, account, url_name, params, django_assert_max_num_queries):
     client.force_login(account[1])

@@ -113,3 +113,31 @@ def test_production_refuses_the_embedded_database():
     result = load_database(RAK_SERVER_MODE="production", RAK_SERVER_SECRET_KEY=GOOD_KEY, RAK_SERVER_DEBUG="false")
     assert result.returncode != 0
     assert "[database] url manquant: le PostgreSQL embarqué est réservé au développement" in result.stderr
+
+
+def _database_options(**env: str) -> dict:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k != "DATABASE_URL"}
+    environ.update({"RAK_CONF": "/nonexistent/rak.conf", "DJANGO_SETTINGS_MODULE": "config.settings", **env})
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps({k: v for k, v in settings.DATABASES['default']['OPTIONS'].items()}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_prepared_statements_on_by_default_and_off_for_a_pooler_without_them():
+    """Server-side binding and psycopg's prepared statements (issue 15, the partitioned bill pages);
+    ``[database] prepared_statements = false`` for a transaction-mode pooler that cannot keep them."""
+    key = {"RAK_SERVER_SECRET_KEY": GOOD_KEY}
+    options = _database_options(**key)
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 5
+    options = _database_options(RAK_DATABASE_PREPARED_STATEMENTS="false", **key)
+    assert "server_side_binding" not in options
+    assert "prepare_threshold" not in options
