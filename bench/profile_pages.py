@@ -6,6 +6,7 @@ on a partitioned bill table).
     .venv/bin/python bench/profile_pages.py --database-url postgres://postgres@127.0.0.1:5432/rak_pages_small
     .venv/bin/python bench/profile_pages.py --explain                 # and each statement's planning / execution
     .venv/bin/python bench/profile_pages.py --no-prepared-statements  # nothing prepared (A/B)
+    .venv/bin/python bench/profile_pages.py --pages dashboard --profile 40  # cProfile's top 40 functions
 
 The pages are bench_pages.py's (``PAGES``), requested through the WSGI application exactly as
 gunicorn calls it (``config.wsgi``: the whole middleware stack, the request signals), one after the
@@ -19,7 +20,9 @@ Reported per page, over ``--requests`` requests after a warm-up of each page:
   server must run on this machine; ``CONN_MAX_AGE`` is raised so the connection is never recycled);
 - statements per request (Django's ``CaptureQueriesContext`` on one more request);
 - with ``--explain``: each SELECT of that request run again under ``EXPLAIN (ANALYZE, SUMMARY)``
-  (best of 3), its planning and execution times, and their sums per page.
+  (best of 3), its planning and execution times, and their sums per page: the statement planned
+  afresh, as every request planned it before the site prepared its statements (a kept plan is not
+  shown by EXPLAIN).
 
 CPU time barely depends on the machine's load: this tells what a change costs or saves while the
 load benchmark (bench_pages.py) tells what the server carries.
@@ -28,7 +31,10 @@ load benchmark (bench_pages.py) tells what the server carries.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import random
 import sys
 import time
@@ -51,6 +57,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--pages", default="", help="only the pages whose name contains this text")
     parser.add_argument("--explain", action="store_true", help="planning and execution of each statement")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile the loops, print the top N")
     parser.add_argument(
         "--no-prepared-statements",
         action="store_true",
@@ -124,6 +131,7 @@ def main() -> None:  # noqa: PLR0915 - one straight script
     mode = f"prepare_threshold {options['prepare_threshold']}" if "prepare_threshold" in options else "nothing prepared"
     print(f"{args.database_url.rsplit('/', 1)[1]}, {mode}, {args.requests} requests per page, backend {pid}")
     print(f"{'page':<28} {'Python ms':>9} {'PG ms':>7} {'statements':>10}  {'planning ms':>11} {'execution ms':>12}")
+    profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall time
     for name, page in PAGES.items():
         if args.pages and args.pages not in name:
             continue
@@ -131,8 +139,12 @@ def main() -> None:  # noqa: PLR0915 - one straight script
         for path, cookie in picks[:20]:  # warm-up: caches, and the statements prepared
             get(path, cookie)
         pg_before, py_before = backend_cpu_seconds(pid), time.process_time()
+        if profiler:
+            profiler.enable()
         for path, cookie in picks:
             get(path, cookie)
+        if profiler:
+            profiler.disable()
         py, pg = time.process_time() - py_before, backend_cpu_seconds(pid) - pg_before
         with CaptureQueriesContext(connection) as queries:
             get(*picks[0])
@@ -157,6 +169,12 @@ def main() -> None:  # noqa: PLR0915 - one straight script
         print(f"{name:<28} {py / n * 1000:9.2f} {pg / n * 1000:7.2f} {len(queries.captured_queries):10d}{explained}")
         for line in details:
             print(line)
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(args.profile)
+        stats.sort_stats("cumulative").print_stats(args.profile)
+        print("(the figures above are inflated by cProfile)", out.getvalue(), sep="\n")
 
 
 if __name__ == "__main__":
