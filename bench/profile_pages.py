@@ -7,6 +7,7 @@ on a partitioned bill table).
     .venv/bin/python bench/profile_pages.py --explain                 # and each statement's planning / execution
     .venv/bin/python bench/profile_pages.py --no-prepared-statements  # nothing prepared (A/B)
     .venv/bin/python bench/profile_pages.py --pages dashboard --profile 40  # cProfile's top 40 functions
+    .venv/bin/python bench/profile_pages.py --plans       # prepared statements still planned each time
 
 The pages are bench_pages.py's (``PAGES``), requested through the WSGI application exactly as
 gunicorn calls it (``config.wsgi``: the whole middleware stack, the request signals), one after the
@@ -57,6 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--pages", default="", help="only the pages whose name contains this text")
     parser.add_argument("--explain", action="store_true", help="planning and execution of each statement")
+    parser.add_argument(
+        "--plans", action="store_true", help="the prepared statements PostgreSQL still plans at each execution"
+    )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile the loops, print the top N")
     parser.add_argument(
         "--no-prepared-statements",
@@ -169,6 +173,18 @@ def main() -> None:  # noqa: PLR0915 - one straight script
         print(f"{name:<28} {py / n * 1000:9.2f} {pg / n * 1000:7.2f} {len(queries.captured_queries):10d}{explained}")
         for line in details:
             print(line)
+    if args.plans:
+        # custom plans only: PostgreSQL found the generic plan dearer (a partial index whose predicate is
+        # a parameter, say) and plans the statement at every execution, over every partition
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT custom_plans, generic_plans, statement FROM pg_prepared_statements "
+                "WHERE custom_plans > 5 ORDER BY custom_plans DESC"
+            )
+            for custom, generic, statement in cursor.fetchall():
+                text = " ".join(statement.split())
+                where = text.rfind(" WHERE ")  # the outer query's
+                print(f"custom plans {custom}, generic {generic}: {text[:80]} … {text[where : where + 400]}")
     if profiler:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)

@@ -159,7 +159,7 @@ def customer_balance(customer_id: int) -> Decimal:
 def last_billed_month(customer_id: int) -> datetime.date | None:
     """The month of the most recent consumption period billed to the customer."""
     start = (
-        Bill.objects.filter(customer_id=customer_id, kind=Bill.Kind.CONSUMPTION, period_start__isnull=False)
+        Bill.objects.filter(customer_id=customer_id, kind__const=Bill.Kind.CONSUMPTION, period_start__isnull=False)
         .order_by("-period_start")
         .values_list("period_start", flat=True)
         .first()
@@ -254,7 +254,7 @@ def unpaid_bills(customer_id: int, *, as_of: datetime.date) -> UnpaidSummary:
 def other_bills(customer_id: int) -> QuerySet[Bill]:
     """« Autres factures »: frais de coupure, fraude, abonnement, travaux, avances, avoirs
     (a queryset, newest first, to paginate; ``bills_status`` on the page's rows)."""
-    queryset = Bill.objects.filter(customer_id=customer_id).exclude(kind=Bill.Kind.CONSUMPTION)
+    queryset = Bill.objects.filter(customer_id=customer_id).exclude(kind__const=Bill.Kind.CONSUMPTION)
     return bills_with_paid(queryset).select_related("dossier").order_by("-issue_date", "-id")
 
 
@@ -313,9 +313,9 @@ def efacture_bills(
     if service:
         queryset = queryset.filter(dossier__service=service)
     if kind == BillFilter.CONSUMPTION:
-        queryset = queryset.filter(kind=Bill.Kind.CONSUMPTION)
+        queryset = queryset.filter(kind__const=Bill.Kind.CONSUMPTION)
     elif kind == BillFilter.OTHER:
-        queryset = queryset.exclude(kind=Bill.Kind.CONSUMPTION)
+        queryset = queryset.exclude(kind__const=Bill.Kind.CONSUMPTION)
     if month is not None:
         next_month = add_months(month, 1)
         queryset = queryset.filter(

@@ -201,6 +201,28 @@ def test_dashboard_reuses_its_plans_over_the_bill_partitions(logged, account):
         assert generic >= 1, (statement, generic, custom)
 
 
+def test_kind_predicates_of_partial_indexes_are_in_the_prepared_statements(logged, account):
+    """« The customer's latest consumption bill » and « Autres factures » read the partial indexes
+    ``bill_customer_consumption`` / ``bill_customer_other`` (``kind = 'CONSUMPTION'`` / its negation).
+    Sent as a parameter, the kind cannot match the index predicate in a generic plan: at 6.6 M bills
+    PostgreSQL then plans them at every request over every partition (``bench/profile_pages.py
+    --plans``). The constant is written in the statement (``kind__const``, rak_base.lookups)."""
+    _history_of(2, account)
+    for _ in range(6):
+        assert logged.get(reverse("portal:dashboard")).status_code == 200
+        assert logged.get(reverse("portal:other_bills")).status_code == 200
+        assert logged.get(reverse("portal:efacture"), {"type": "OTHER"}).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "rak_billing_bill" WHERE ("rak_billing_bill"."customer_id" = $1 AND %"kind"%'],
+        )
+        statements = [row[0] for row in cursor.fetchall()]
+    assert len(statements) >= 2, statements  # last billed month, other bills (count and rows)
+    for statement in statements:
+        assert '"rak_billing_bill"."kind" = \'CONSUMPTION\'' in statement, statement
+
+
 @pytest.mark.parametrize(("url_name", "params"), PAGES)
 def test_query_count_does_not_grow_with_history(client, account, url_name, params, django_assert_max_num_queries):
     client.force_login(account[1])
