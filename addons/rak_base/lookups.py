@@ -33,9 +33,9 @@ class Const(Lookup):
             raise ValueError(f"__const takes a code constant (letters, digits, _), not {value!r}")
         return value
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[str | int, ...]]:
         lhs, params = self.process_lhs(compiler, connection)
-        return f"{lhs} = '{self.rhs}'", list(params)
+        return f"{lhs} = '{self.rhs}'", tuple(params)
 
 
 CharField.register_lookup(Const)
