@@ -51,6 +51,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (bin/run: 2)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (bin/run: 4)")
     parser.add_argument("--record", action="store_true", help="add the rows to docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--no-prepared-statements",
+        action="store_true",
+        help="gunicorn with [database] prepared_statements = false (every statement planned: the A/B)",
+    )
     return parser.parse_args()
 
 
@@ -110,6 +115,8 @@ def main() -> None:
     args = parse_args()
     port = free_port()
     env = environment(args.database_url, port)
+    if args.no_prepared_statements:
+        env["RAK_DATABASE_PREPARED_STATEMENTS"] = "false"
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
 
@@ -224,6 +231,8 @@ def main() -> None:
     assert paid_once == args.bursts, paid_once
 
     today = datetime.datetime.now(tz=datetime.UTC).date().isoformat()
+    if args.no_prepared_statements:
+        today += " (nothing prepared)"
     pg = connection.cursor().connection.info.server_version
     database = f"PostgreSQL {pg // 10000}.{pg % 100}"
     p50, p95, p99 = statistics.median(latencies), percentile(latencies, 0.95), percentile(latencies, 0.99)
