@@ -947,6 +947,15 @@ UNFOLD = {
     },
 }
 
+# The cache (in each process; Redis when [redis] url is set: config/settings_scaleout.py), and
+# « fragments »: template fragments that are the same for every visitor (the portal's menu links, per
+# language and page), always in the process's memory — nothing to share, nothing to invalidate but
+# on a deploy, which restarts the processes.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rak-fragments"},
+}
+
 # Production and scale (issue 15): each part reads its own rak.conf sections in its own module.
 from config import settings_observability, settings_scaleout  # noqa: E402
 

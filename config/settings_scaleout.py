@@ -48,6 +48,7 @@ def _redis(namespace: dict[str, Any], conf: Config) -> None:
     if not url:
         return
     namespace["CACHES"] = {
+        **namespace.get("CACHES", {}),  # « fragments » stays in the process's memory
         "default": {
             "BACKEND": "rak_base.redis_cache.ResilientRedisCache",
             "LOCATION": url,
@@ -56,7 +57,7 @@ def _redis(namespace: dict[str, Any], conf: Config) -> None:
                 "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
                 "socket_timeout": REDIS_TIMEOUT_SECONDS,
             },
-        }
+        },
     }
     namespace["SESSION_ENGINE"] = SESSION_ENGINES[sessions]
     # a throttle that cannot count refuses with a French page (503) instead of a server error
