@@ -154,12 +154,13 @@ def test_redis_down_api_answers_503_json(client, redis_down):
 @pytest.fixture
 def sessions_on_redis(on_redis, settings):
     settings.CACHES = {
+        **settings.CACHES,  # « fragments » (the menu's links) stays in memory, as settings_scaleout keeps it
         "default": {
             "BACKEND": "rak_base.redis_cache.ResilientRedisCache",
             "LOCATION": settings.REDIS_URL,
             "KEY_PREFIX": settings.REDIS_KEY_PREFIX,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
+        },
     }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     return on_redis

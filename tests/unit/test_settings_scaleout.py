@@ -85,3 +85,16 @@ def test_replica():
     assert namespace["REPORTS_DATABASE"] == "replica"
     assert namespace["DATABASE_ROUTERS"] == ["rak_base.db_router.ReplicaRouter"]
     assert applied({"RAK_DATABASE_REPLICA_URL": "postgres://r@h/rak"})["DATABASES"]["replica"]["HOST"] == "h"
+
+
+def test_redis_keeps_the_fragments_cache_in_memory(monkeypatch):
+    """The portal menu's links (template fragments, the same for everyone) stay in each process's
+    memory when the default cache moves to Redis: no round trip for them, nothing to invalidate."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    fragments = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rak-fragments"}
+    namespace = applied(
+        {"RAK_REDIS_URL": "redis://10.0.0.5:6379/1"},
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "fragments": fragments},
+    )
+    assert namespace["CACHES"]["default"]["BACKEND"] == "rak_base.redis_cache.ResilientRedisCache"
+    assert namespace["CACHES"]["fragments"] == fragments
