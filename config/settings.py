@@ -953,7 +953,12 @@ UNFOLD = {
 # on a deploy, which restarts the processes.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rak-fragments"},
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "rak-fragments",
+        # 3 languages × ~90 portal pages × 2 fragments of the menu (locmem's default 300 would cull)
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
 }
 
 # Production and scale (issue 15): each part reads its own rak.conf sections in its own module.
