@@ -117,6 +117,23 @@ def test_sentry_transaction_spans_are_scrubbed():
 DEAD_REDIS_URL = "redis://127.0.0.1:8299/12"  # the probe's port range: nothing listens there
 
 
+@pytest.fixture
+def probe_redis():
+    """A key prefix of this test's own on the suite's Redis (PROBE_REDIS_URL) and a client of it; the
+    prefix's keys are deleted afterwards, whatever the test did."""
+    import uuid
+
+    import redis
+
+    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    stored = redis.Redis.from_url(PROBE_REDIS_URL)
+    yield prefix, stored
+    keys = list(stored.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        stored.delete(*keys)
+    stored.close()
+
+
 def cache_sessions(settings, location: str) -> None:
     from config.settings_scaleout import SESSION_ENGINES
 
@@ -134,30 +151,19 @@ def cache_sessions(settings, location: str) -> None:
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "rak_base.throttle.ThrottleUnavailableMiddleware"]
 
 
-def test_cache_sessions_with_redis_up_log_in_and_out(client, settings):
+def test_cache_sessions_with_redis_up_log_in_and_out(client, settings, probe_redis):
     """On the suite's Redis database (PROBE_REDIS_URL, as test_throttle_redis) under a prefix of this
     test only, removed afterwards: no other test or xdist worker reads or deletes these keys."""
-    import uuid
-
-    import redis
-
     from tests.factories import TEST_PASSWORD, customer_with_account
 
-    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    prefix, _stored = probe_redis
     customer, _user = customer_with_account(phone="+212612000078")
     redis_sessions(settings, "cache", PROBE_REDIS_URL, prefix)
-    try:
-        response = client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
-        assert response.status_code == 302
-        assert client.get(reverse("portal:dashboard")).status_code == 200
-        client.post(reverse("portal:logout"))
-        assert client.get(reverse("portal:dashboard")).status_code == 302
-    finally:
-        stored = redis.Redis.from_url(PROBE_REDIS_URL)
-        keys = list(stored.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            stored.delete(*keys)
-        stored.close()
+    response = client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    client.post(reverse("portal:logout"))
+    assert client.get(reverse("portal:dashboard")).status_code == 302
 
 
 def test_cache_sessions_with_redis_down_refuse_a_login_at_once(client, settings, caplog):
@@ -617,19 +623,17 @@ def redis_sessions(settings, engine: str, location: str, prefix: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ["cache", "cached_db"])
-def test_a_logout_redis_missed_does_not_leave_the_session_alive_behind_the_users_back(client, settings, engine):
+def test_a_logout_redis_missed_does_not_leave_the_session_alive_behind_the_users_back(
+    client, settings, engine, probe_redis
+):
     """Log out while the sessions' Redis does not answer (a failover, a 0.5 s timeout): the resilient
     cache skipped the delete, the portal said « déconnecté » — and once Redis answered again the
     session was alive in it (``cache``: the only copy; ``cached_db``: its read copy, trusted
     without the database), so a copied cookie (a shared computer, a stolen one) still opened the
     account. Now the logout says it could not be done (503, French), and works once Redis answers."""
-    import uuid
-
-    import redis
-
     from tests.factories import customer_with_account
 
-    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    prefix, _stored = probe_redis
     _customer, user = customer_with_account(phone="+212612000631")
     redis_sessions(settings, engine, PROBE_REDIS_URL, prefix)
     client.force_login(user)
@@ -640,97 +644,68 @@ def test_a_logout_redis_missed_does_not_leave_the_session_alive_behind_the_users
     client.raise_request_exception = False
     response = client.post(reverse("portal:logout"))
     redis_sessions(settings, engine, PROBE_REDIS_URL, prefix)  # and is back
-    try:
-        thief = type(client)()
-        thief.cookies[settings.SESSION_COOKIE_NAME] = stolen
-        if response.status_code == 302:  # « logged out »: the session must be gone
-            assert thief.get(reverse("portal:dashboard")).status_code == 302, "the session outlived its logout"
-        assert response.status_code == 503, response.status_code
-        assert "momentanément indisponible" in response.content.decode()
-        # Redis answers again: the logout goes through, the copied cookie opens nothing
-        client.cookies[settings.SESSION_COOKIE_NAME] = stolen
-        assert client.post(reverse("portal:logout")).status_code == 302
-        assert thief.get(reverse("portal:dashboard")).status_code == 302
-    finally:
-        stored = redis.Redis.from_url(PROBE_REDIS_URL)
-        keys = list(stored.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            stored.delete(*keys)
-        stored.close()
+    thief = type(client)()
+    thief.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    if response.status_code == 302:  # « logged out »: the session must be gone
+        assert thief.get(reverse("portal:dashboard")).status_code == 302, "the session outlived its logout"
+    assert response.status_code == 503, response.status_code
+    assert "momentanément indisponible" in response.content.decode()
+    # Redis answers again: the logout goes through, the copied cookie opens nothing
+    client.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    assert client.post(reverse("portal:logout")).status_code == 302
+    assert thief.get(reverse("portal:dashboard")).status_code == 302
 
 
-def test_the_absolute_session_limit_reached_while_redis_is_down_is_the_french_503(client, settings):
+def test_the_absolute_session_limit_reached_while_redis_is_down_is_the_french_503(client, settings, probe_redis):
     """The 12-hour limit logs the account out in ``SessionLifetimeMiddleware``, outside the middleware
     that turns ``SessionUnavailable`` into the 503: with the logout now refused while Redis does not
     answer, that request must get the French page, not a 500."""
-    import uuid
-
-    import redis
-
     from rak_base.middleware import SESSION_STARTED_KEY
     from tests.factories import customer_with_account
 
-    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    prefix, _stored = probe_redis
     _customer, user = customer_with_account(phone="+212612000632")
     redis_sessions(settings, "cached_db", PROBE_REDIS_URL, prefix)
-    try:
-        client.force_login(user)
-        session = client.session
-        session[SESSION_STARTED_KEY] = session[SESSION_STARTED_KEY] - settings.SESSION_ABSOLUTE_SECONDS - 60
-        session.save()
-        redis_sessions(settings, "cached_db", DEAD_REDIS_URL, prefix)
-        client.raise_request_exception = False
-        response = client.get(reverse("portal:dashboard"))
-        assert response.status_code == 503, response.status_code
-        assert "momentanément indisponible" in response.content.decode()
-        redis_sessions(settings, "cached_db", PROBE_REDIS_URL, prefix)  # back: the limit logs it out
-        assert client.get(reverse("portal:dashboard")).status_code == 302
-    finally:
-        stored = redis.Redis.from_url(PROBE_REDIS_URL)
-        keys = list(stored.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            stored.delete(*keys)
-        stored.close()
+    client.force_login(user)
+    session = client.session
+    session[SESSION_STARTED_KEY] = session[SESSION_STARTED_KEY] - settings.SESSION_ABSOLUTE_SECONDS - 60
+    session.save()
+    redis_sessions(settings, "cached_db", DEAD_REDIS_URL, prefix)
+    client.raise_request_exception = False
+    response = client.get(reverse("portal:dashboard"))
+    assert response.status_code == 503, response.status_code
+    assert "momentanément indisponible" in response.content.decode()
+    redis_sessions(settings, "cached_db", PROBE_REDIS_URL, prefix)  # back: the limit logs it out
+    assert client.get(reverse("portal:dashboard")).status_code == 302
 
 
 @pytest.mark.parametrize("engine", ["cache", "cached_db"])
-def test_no_session_fixation_through_the_redis_session_store(client, settings, engine):
+def test_no_session_fixation_through_the_redis_session_store(client, settings, engine, probe_redis):
     """A planted session cookie — a key the store never made, or the attacker's own live visitor
     session — is never the key of the account's session after sign-in, and the planted live one is
     gone from Redis (a guard: holds before and after this session's changes)."""
-    import uuid
-
-    import redis
-
     from tests.factories import TEST_PASSWORD, customer_with_account
 
-    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    prefix, stored = probe_redis
     customer, _user = customer_with_account(phone="+212612000633")
     redis_sessions(settings, engine, PROBE_REDIS_URL, prefix)
-    stored = redis.Redis.from_url(PROBE_REDIS_URL)
-    try:
-        planted = "a" * 32
-        client.cookies[settings.SESSION_COOKIE_NAME] = planted
-        client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
-        assert client.cookies[settings.SESSION_COOKIE_NAME].value != planted
-        assert client.get(reverse("portal:dashboard")).status_code == 200
-        assert not list(stored.scan_iter(match=f"{prefix}:*{planted}"))
+    planted = "a" * 32
+    client.cookies[settings.SESSION_COOKIE_NAME] = planted
+    client.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
+    assert client.cookies[settings.SESSION_COOKIE_NAME].value != planted
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    assert not list(stored.scan_iter(match=f"{prefix}:*{planted}"))
 
-        attacker = type(client)()
-        attacker.post(reverse("portal:set_language"), {"language": "fr", "next": "/"})
-        live = attacker.cookies[settings.SESSION_COOKIE_NAME].value
-        assert list(stored.scan_iter(match=f"{prefix}:*{live}"))
-        victim = type(client)()
-        victim.cookies[settings.SESSION_COOKIE_NAME] = live
-        victim.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
-        assert victim.cookies[settings.SESSION_COOKIE_NAME].value != live
-        assert not list(stored.scan_iter(match=f"{prefix}:*{live}"))
-        assert attacker.get(reverse("portal:dashboard")).status_code == 302  # the attacker is not in
-    finally:
-        keys = list(stored.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            stored.delete(*keys)
-        stored.close()
+    attacker = type(client)()
+    attacker.post(reverse("portal:set_language"), {"language": "fr", "next": "/"})
+    live = attacker.cookies[settings.SESSION_COOKIE_NAME].value
+    assert list(stored.scan_iter(match=f"{prefix}:*{live}"))
+    victim = type(client)()
+    victim.cookies[settings.SESSION_COOKIE_NAME] = live
+    victim.post(reverse("portal:login"), {"username": customer.code, "password": TEST_PASSWORD})
+    assert victim.cookies[settings.SESSION_COOKIE_NAME].value != live
+    assert not list(stored.scan_iter(match=f"{prefix}:*{live}"))
+    assert attacker.get(reverse("portal:dashboard")).status_code == 302  # the attacker is not in
 
 
 # --- Sentry: what has no pattern to mask is not sent ------------------------------------------------
@@ -858,35 +833,24 @@ def test_a_jobs_item_error_shown_and_e_mailed_to_supervisors_carries_no_row_valu
     assert_no_personal_data(row.last_error)
 
 
-def test_a_page_read_while_the_cache_sessions_redis_is_down_keeps_the_session_cookie(client, settings):
+def test_a_page_read_while_the_cache_sessions_redis_is_down_keeps_the_session_cookie(client, settings, probe_redis):
     """sessions = cache, Redis not answering for a moment: the page is served to an anonymous visitor
     (no copy to read), but the answer also deleted the browser's session cookie — signed out for
     good, the session left orphaned in Redis. The cookie is kept: once Redis answers, the account
     is signed in again."""
-    import uuid
-
-    import redis
-
     from tests.factories import customer_with_account
 
-    prefix = f"probe-{uuid.uuid4().hex[:8]}"
+    prefix, _stored = probe_redis
     _customer, user = customer_with_account(phone="+212612000634")
     redis_sessions(settings, "cache", PROBE_REDIS_URL, prefix)
-    try:
-        client.force_login(user)
-        assert client.get(reverse("portal:dashboard")).status_code == 200
-        redis_sessions(settings, "cache", DEAD_REDIS_URL, prefix)
-        response = client.get(reverse("portal:dashboard"))
-        assert response.status_code == 302  # anonymous while Redis does not answer
-        assert settings.SESSION_COOKIE_NAME not in response.cookies, response.cookies  # not deleted
-        redis_sessions(settings, "cache", PROBE_REDIS_URL, prefix)
-        assert client.get(reverse("portal:dashboard")).status_code == 200
-    finally:
-        stored = redis.Redis.from_url(PROBE_REDIS_URL)
-        keys = list(stored.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            stored.delete(*keys)
-        stored.close()
+    client.force_login(user)
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    redis_sessions(settings, "cache", DEAD_REDIS_URL, prefix)
+    response = client.get(reverse("portal:dashboard"))
+    assert response.status_code == 302  # anonymous while Redis does not answer
+    assert settings.SESSION_COOKIE_NAME not in response.cookies, response.cookies  # not deleted
+    redis_sessions(settings, "cache", PROBE_REDIS_URL, prefix)
+    assert client.get(reverse("portal:dashboard")).status_code == 200
 
 
 # --- a failed background task's traceback, kept in the task results (back office, backups) ----------
