@@ -3,6 +3,7 @@ subprocess, as the real server would load them)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,16 +13,19 @@ ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = "Kx7-pQ2_vR9mZ4wL8nB3tY6hJ1cF5dG0sA-eU7iO2kN9qW4zX8b"  # 50+ characters, as production wants
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
+def settings_print(printed: str, **env: str) -> subprocess.CompletedProcess:
+    """Load the settings in a new Python with only ``env`` configured and print ``printed`` (an
+    expression on ``settings``)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k != "DATABASE_URL"}
     environ.update({"RAK_CONF": "/nonexistent/rak.conf", "DJANGO_SETTINGS_MODULE": "config.settings", **env})
-    code = (
-        "import django; django.setup(); from django.conf import settings; "
-        "print(settings.RAK_MODE, settings.SMS_BACKEND)"
-    )
+    code = f"import django; django.setup(); from django.conf import settings; print({printed})"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
     )
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    return settings_print("settings.RAK_MODE, settings.SMS_BACKEND", **env)
 
 
 def test_missing_secret_key_stops_startup_naming_the_key():
@@ -72,15 +76,8 @@ def test_http_sms_backend_needs_its_url():
 
 
 def load_database(**env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k != "DATABASE_URL"}
-    environ.update({"RAK_CONF": "/nonexistent/rak.conf", "DJANGO_SETTINGS_MODULE": "config.settings", **env})
-    code = (
-        "import django; django.setup(); from django.conf import settings; db = settings.DATABASES['default']; "
-        "print(db['ENGINE'], db['HOST'], db['NAME'])"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
-    )
+    db = "settings.DATABASES['default']"
+    return settings_print(f"{db}['ENGINE'], {db}['HOST'], {db}['NAME']", **env)
 
 
 def test_sqlite_url_is_refused_naming_the_key():
@@ -116,18 +113,8 @@ def test_production_refuses_the_embedded_database():
 
 
 def _database_options(**env: str) -> dict:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAK_") and k != "DATABASE_URL"}
-    environ.update({"RAK_CONF": "/nonexistent/rak.conf", "DJANGO_SETTINGS_MODULE": "config.settings", **env})
-    code = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        "print(json.dumps({k: v for k, v in settings.DATABASES['default']['OPTIONS'].items()}))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
-    )
+    result = settings_print("__import__('json').dumps(settings.DATABASES['default']['OPTIONS'])", **env)
     assert result.returncode == 0, result.stderr
-    import json
-
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
