@@ -1,14 +1,18 @@
 """What the benchmark scripts that build their own database share: the environment of the Django
 process (no rak.conf, the bench database), dropping and recreating that database, and the line
-describing the machine written next to each figure in docs/BENCHMARKS.md, and the approved CMI
-callbacks of the callback benchmarks."""
+describing the machine written next to each figure in docs/BENCHMARKS.md, the approved CMI
+callbacks of the callback benchmarks, and what the in-process profiles (profile_cmi_callback.py,
+profile_pages.py) share: a request handed to the WSGI application as gunicorn hands it, and the CPU
+time of the PostgreSQL backend serving them."""
 
 from __future__ import annotations
 
 import datetime
+import io
 import os
 import platform
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +112,44 @@ def approved_callbacks(
         )
         payloads.append((order.oid, callback_fields(answer)))
     return payloads
+
+
+def backend_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (``/proc/<pid>/stat``, fields 14 and 15), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after « (comm) »: field 3 is fields[0]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wsgi_call(application, method: str, path: str, *, body: bytes = b"", **environ: str) -> tuple[str, bytes]:
+    """One request through ``application`` as gunicorn makes it (``environ``: more CGI variables —
+    ``CONTENT_TYPE``, ``HTTP_COOKIE``…), its body read and the response closed (``request_finished``,
+    as gunicorn does): (status line, body)."""
+    path_info, _, query = path.partition("?")
+    request = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        **environ,
+    }
+    status: list[str] = []
+    response = application(request, lambda line, headers, exc_info=None: status.append(line))
+    try:
+        content = b"".join(response)
+    finally:
+        response.close()
+    return status[0], content

@@ -50,9 +50,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
 
-from common import approved_callbacks  # noqa: E402
-
-from bench.common import environment, recreate_database  # noqa: E402
+from common import approved_callbacks, backend_cpu_seconds, environment, recreate_database, wsgi_call  # noqa: E402
 
 CALLBACK_PATH = "/paiement/cmi/callback/"
 
@@ -67,39 +65,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile the loop, print the top N")
     parser.add_argument("--sql", action="store_true", help="print the statements of one callback")
     return parser.parse_args()
-
-
-def backend_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (``/proc/<pid>/stat``, fields 14 and 15), in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # after « (comm) »: field 3 is fields[0]
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wsgi_environ(body: bytes) -> dict[str, object]:
-    """What gunicorn hands the application for CMI's POST (form-encoded, from the gateway's IP)."""
-    return {
-        "REQUEST_METHOD": "POST",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": CALLBACK_PATH,
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(body)),
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_USER_AGENT": "CMI callback",
-        "HTTP_ACCEPT": "*/*",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
 
 
 def main() -> None:  # noqa: PLR0915 - one straight script
@@ -142,14 +107,19 @@ def main() -> None:  # noqa: PLR0915 - one straight script
     oids = [order.oid for order in PaymentOrder.objects.filter(customer__in=customers).only("oid")]
 
     def post(body: bytes) -> str:
-        status: list[str] = []
-        response = application(wsgi_environ(body), lambda s, headers, exc_info=None: status.append(s))
-        try:
-            text = b"".join(response).decode()
-        finally:
-            response.close()  # request_finished, as gunicorn does
-        if not status[0].startswith("200") or text != "ACTION=POSTAUTH":
-            raise AssertionError(f"{status[0]}: {text!r}")
+        """CMI's POST: form-encoded, from the gateway's address."""
+        status, content = wsgi_call(
+            application,
+            "POST",
+            CALLBACK_PATH,
+            body=body,
+            CONTENT_TYPE="application/x-www-form-urlencoded",
+            HTTP_USER_AGENT="CMI callback",
+            HTTP_ACCEPT="*/*",
+        )
+        text = content.decode()
+        if not status.startswith("200") or text != "ACTION=POSTAUTH":
+            raise AssertionError(f"{status}: {text!r}")
         return text
 
     warmup, measured, counted = bodies[: args.warmup], bodies[args.warmup : -1], bodies[-1]

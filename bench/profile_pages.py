@@ -46,8 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
 
 from bench_pages import PAGES, sample_sessions  # noqa: E402
-from common import environment  # noqa: E402
-from profile_cmi_callback import backend_cpu_seconds  # noqa: E402
+from common import backend_cpu_seconds, environment, wsgi_call  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -68,33 +67,6 @@ def parse_args() -> argparse.Namespace:
         help="[database] prepared_statements = false: client-side binding, every query planned (A/B)",
     )
     return parser.parse_args()
-
-
-def wsgi_environ(path: str, cookie: str) -> dict[str, object]:
-    import io
-
-    path_info, _, query = path.partition("?")
-    return {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path_info,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_COOKIE": cookie,
-        "HTTP_ACCEPT_LANGUAGE": "fr",
-        "HTTP_USER_AGENT": "profile_pages",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
 
 
 def main() -> None:  # noqa: PLR0915 - one straight script
@@ -119,14 +91,11 @@ def main() -> None:  # noqa: PLR0915 - one straight script
     rng = random.Random(args.seed)  # noqa: S311 - bench sampling
 
     def get(path: str, cookie: str) -> None:
-        status: list[str] = []
-        response = application(wsgi_environ(path, cookie), lambda s, headers, exc_info=None: status.append(s))
-        try:
-            b"".join(response)
-        finally:
-            response.close()  # request_finished, as gunicorn does
-        if not status[0].startswith("200"):
-            raise AssertionError(f"{path}: {status[0]}")
+        status, _content = wsgi_call(
+            application, "GET", path, HTTP_COOKIE=cookie, HTTP_ACCEPT_LANGUAGE="fr", HTTP_USER_AGENT="profile_pages"
+        )
+        if not status.startswith("200"):
+            raise AssertionError(f"{path}: {status}")
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
