@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from rak_base import clock
 from rak_base.models import Message
@@ -133,7 +134,7 @@ def test_only_the_technical_team_completes_an_order(client, ordered):
 
 def test_list_filters_overdue_and_query_count(client, ordered, django_assert_max_num_queries):
     complaint, order, agent, _user = ordered
-    today = clock.now().date()
+    today = timezone.localdate(clock.now())  # the régie's day (UTC's is the day before until 01:00)
     FieldIntervention.objects.filter(pk=order.pk).update(planned_for=today - timedelta(days=2), district="Hay Salam")
     for k in range(5):
         intervention_order(
