@@ -234,6 +234,9 @@ if RAK_MODE == "production":
 # connection is replaced when a request (or a worker loop) starts instead of failing its first query
 # (a 500 per gunicorn thread; bench/fault_run.py scenario c, tests/integration/test_db_reconnect.py).
 DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60, conn_health_checks=True)}
+# Django's PostgreSQL backend with bulk_create/bulk_update batches bounded to 65,535 parameters a
+# statement (server-side binding, below): addons/rak_base/postgresql/base.py.
+DATABASES["default"]["ENGINE"] = "rak_base.postgresql"
 # No JIT compilation: our queries are short OLTP lookups, and at 6.6 M bills PostgreSQL's estimate of
 # the allocations per bill made it JIT-compile « Mes impayés » (unpaid_bills: 4.5 ms without JIT,
 # 210–290 ms with it; measured on the bench database, issue 14). Reports read small aggregates.

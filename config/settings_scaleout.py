@@ -109,6 +109,7 @@ def _replica(namespace: dict[str, Any], conf: Config) -> None:
     primary = namespace["DATABASES"]["default"]
     replica = dj_database_url.parse(url, conn_max_age=primary.get("CONN_MAX_AGE", 60))
     replica["OPTIONS"] = {**primary.get("OPTIONS", {}), **replica.get("OPTIONS", {})}
+    replica["ENGINE"] = primary["ENGINE"]  # the same backend (its batches bounded) as the primary
     # the test run has no second server: the alias reads the test database (Django's mirror)
     replica["TEST"] = {"MIRROR": "default"}
     namespace["DATABASES"]["replica"] = replica

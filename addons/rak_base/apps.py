@@ -7,7 +7,7 @@ class RakBaseConfig(AppConfig):
     verbose_name = _("Socle (messages, OTP, utilisateurs)")
 
     def ready(self) -> None:
-        from rak_base import jobs, lookups  # noqa: F401 - lookups: registers CharField's __const
+        from rak_base import jobs, lookups  # noqa: F401 - lookups: registers __const, and __in past 100 values
 
         jobs.register()  # periodic jobs: outbox recovery, purges (rak_base.scheduler)
         from rak_base.uploads import pillow_limit

@@ -91,7 +91,7 @@ def test_sqlite_url_is_refused_naming_the_key():
 def test_no_database_url_means_the_embedded_postgresql_under_var():
     result = load_database(RAK_SERVER_SECRET_KEY=GOOD_KEY)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.postgresql", str(ROOT / "var" / "pgdata"), "rak"]
+    assert result.stdout.split() == ["rak_base.postgresql", str(ROOT / "var" / "pgdata"), "rak"]
 
 
 def test_embedded_dir_is_configurable(tmp_path):
@@ -103,7 +103,7 @@ def test_embedded_dir_is_configurable(tmp_path):
 def test_external_database_url_is_used_as_given():
     result = load_database(RAK_SERVER_SECRET_KEY=GOOD_KEY, DATABASE_URL="postgres://rak@db.example.ma:5432/rak")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.postgresql", "db.example.ma", "rak"]
+    assert result.stdout.split() == ["rak_base.postgresql", "db.example.ma", "rak"]
 
 
 def test_production_refuses_the_embedded_database():

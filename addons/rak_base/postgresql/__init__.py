@@ -1,0 +1,1 @@
+"""The project's database backend: Django's PostgreSQL backend, its batches bounded (see ``base``)."""
