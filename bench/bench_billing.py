@@ -42,6 +42,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_demo_data import machine  # noqa: E402
+from common import process_cpu_seconds  # noqa: E402
 
 BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
 CHUNK = 5000
@@ -97,7 +98,14 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu_seconds() -> float:
+def machine_steal_seconds() -> float:
+    """CPU seconds the hypervisor gave to other guests while this VM wanted them (/proc/stat « steal »):
+    a run with steal measures the neighbours as much as the code."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        return int(stat.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -121,11 +129,11 @@ def bill_month(period: datetime.date, *, tracemalloc_on: bool = False) -> dict:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if tracemalloc_on:
         tracemalloc.start()
-    busy_before, python_before = machine_busy_seconds(), process_cpu_seconds()
+    busy_before, python_before = machine_busy_seconds(), own_cpu_seconds()
     started = time.perf_counter()
     run = billing_run_process(run_id=run.pk)
     seconds = time.perf_counter() - started
-    busy, python = machine_busy_seconds() - busy_before, process_cpu_seconds() - python_before
+    busy, python = machine_busy_seconds() - busy_before, own_cpu_seconds() - python_before
     heap_peak = tracemalloc.get_traced_memory()[1] if tracemalloc_on else None
     if tracemalloc_on:
         tracemalloc.stop()
@@ -224,6 +232,10 @@ def raw_copy(run, *, plain: bool = False) -> dict:
                 tables[name] = f"bench_plain_{name}"
                 cursor.execute(f"DROP TABLE IF EXISTS {tables[name]}")
                 cursor.execute(f"CREATE TABLE {tables[name]} (LIKE {name} INCLUDING DEFAULTS INCLUDING IDENTITY)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    backend_before = process_cpu_seconds(backend)
     for start in range(0, len(bills), CHUNK):  # like the run: 5,000 bills per transaction
         part = bills[start : start + CHUNK]
         with transaction.atomic():
@@ -259,6 +271,7 @@ def raw_copy(run, *, plain: bool = False) -> dict:
             checks += time.perf_counter() - begun
             seconds += time.perf_counter() - started
             transaction.set_rollback(True)
+    backend_cpu = process_cpu_seconds(backend) - backend_before
     if plain:
         with connection.cursor() as cursor:
             for name in tables.values():
@@ -267,6 +280,7 @@ def raw_copy(run, *, plain: bool = False) -> dict:
         "seconds": seconds,
         "format_seconds": formatted,
         "check_seconds": checks,
+        "backend_cpu": backend_cpu,  # the PostgreSQL backend's CPU: the writes and checks, no Python
         "table_seconds": per_table,
         "bills": len(bills),
         "lines": len(lines),
@@ -289,6 +303,9 @@ def main() -> None:
     parser.add_argument("--notify", action="store_true", help="also time the finalisation (credits, notifications)")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace the Python heap (slower)")
     parser.add_argument("--record", action="store_true", help=f"insert the Markdown row in {BENCHMARKS.name}")
+    parser.add_argument(
+        "--run-only", action="store_true", help="time the run and its CPU only, without the COPY references (A/B runs)"
+    )
     options = parser.parse_args()
 
     server = options.server.rstrip("/")
@@ -327,8 +344,10 @@ def main() -> None:
             cursor.execute("SELECT count(*) FROM rak_billing_meterreading")
             readings = cursor.fetchone()[0]
         load_before = os.getloadavg()[0]  # other work on the machine skews the figures: shown with them
+        steal_before = machine_steal_seconds()
         result = bill_month(last, tracemalloc_on=options.tracemalloc)
         load_after = os.getloadavg()[0]
+        steal = machine_steal_seconds() - steal_before
         run = result["run"]
         notified = None
         if options.notify:
@@ -337,6 +356,14 @@ def main() -> None:
             started = time.perf_counter()
             messages = billing_run_finalize(run_id=run.pk)
             notified = (messages, time.perf_counter() - started)
+        if options.run_only:
+            print(
+                f"run {last:%m/%Y}: {result['bills']} factures en {result['seconds']:.1f} s = "
+                f"{result['bills'] / result['seconds']:,.0f} factures/s ; CPU Python {result['cpu_python']:.1f} s, "
+                f"reste de la machine {result['cpu_rest']:.1f} s ; load {load_before:.1f} → {load_after:.1f}, "
+                f"steal {steal:.1f} s"
+            )
+            return
         raw = raw_copy(run)
         plain = raw_copy(run, plain=True)
         with connection.cursor() as cursor:
@@ -394,6 +421,16 @@ def main() -> None:
         )
         + f", clés étrangères différées {raw['check_seconds']:.1f} s, formatage {raw['format_seconds']:.1f} s"
         + f" (tables nues : {', '.join(f'{v:.1f} s' for v in plain['table_seconds'].values())})"
+    )
+    floor = raw["backend_cpu"] / raw["bills"]  # CPU seconds PostgreSQL needs for one bill, its lines and entry
+    python_per_bill = result["cpu_python"] / result["bills"]
+    rest_per_bill = result["cpu_rest"] / result["bills"]
+    print(
+        f"CPU de PostgreSQL pour écrire les mêmes lignes (COPY brut, sans Python) : {raw['backend_cpu']:.1f} s, "
+        f"{floor * 1e6:.0f} µs par facture (tables nues : {plain['backend_cpu'] / plain['bills'] * 1e6:.0f} µs) — "
+        f"plafond de l'écriture seule sur {cores} vCPU, tout en parallèle et sans rien d'autre : "
+        f"{cores / floor:,.0f} factures/s ; le run : Python {python_per_bill * 1e6:.0f} µs par facture, "
+        f"PostgreSQL (lire, écrire, numéroter) {rest_per_bill * 1e6:.0f} µs"
     )
     with psycopg.connect(url) as conn:
         sizes = conn.execute(

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
 
-from common import approved_callbacks  # noqa: E402
+from common import approved_callbacks, cpu_snapshot, cpu_used  # noqa: E402
 
 MARKER = "<!-- bench_cmi_callbacks: new rows above this line -->"
 BURST_MARKER = "<!-- bench_cmi_callbacks bursts: new rows above this line -->"
@@ -190,10 +190,20 @@ def main() -> None:
         measured = payloads[len(warm) : args.callbacks]
 
         print(f"==> {len(measured)} approved callbacks, {args.concurrency} client threads", file=sys.stderr)
+        server_url, database_name = args.database_url.rsplit("/", 1)
+        snapshot_url = f"{server_url}/postgres"
+        cpu_before, client_before = cpu_snapshot(server.pid, snapshot_url, database_name), time.process_time()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             results = list(pool.map(lambda item: send(item[1]), measured))
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - client_before
+        cpu_after = cpu_snapshot(server.pid, snapshot_url, database_name)
+        cpu = {
+            "gunicorn": cpu_used(cpu_before, cpu_after, "python"),
+            "postgres": cpu_used(cpu_before, cpu_after, "postgres"),
+            "client": client_cpu,
+        }
         latencies = [seconds * 1000 for seconds, _ in results]
         bad = [body for _, body in results if body != "ACTION=POSTAUTH"]
         assert not bad, f"{len(bad)} unexpected answers, e.g. {bad[:3]}"
@@ -248,6 +258,15 @@ def main() -> None:
     )
     print(row)
     print(burst_row)
+    per = {name: seconds * 1000 / len(measured) for name, seconds in cpu.items()}
+    server_ms = per["gunicorn"] + per["postgres"]
+    print(
+        f"CPU per callback (throughput run): gunicorn workers {per['gunicorn']:.1f} ms, PostgreSQL backends "
+        f"{per['postgres']:.1f} ms, this client {per['client']:.1f} ms; elapsed × {os.cpu_count()} vCPU = "
+        f"{elapsed * (os.cpu_count() or 1) * 1000 / len(measured):.1f} ms a callback. Ceiling of the server "
+        f"alone on {os.cpu_count()} vCPU: {(os.cpu_count() or 1) * 1000 / server_ms:.0f} callbacks/s; "
+        f"with this client beside it: {(os.cpu_count() or 1) * 1000 / (server_ms + per['client']):.0f}/s"
+    )
     if args.record:
         path = ROOT / "docs" / "BENCHMARKS.md"
         text = path.read_text(encoding="utf-8")

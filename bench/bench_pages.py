@@ -50,7 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
 MARKER = "<!-- bench_pages: new rows above this line -->"
 TABLES = ("rak_customer_customer", "rak_customer_dossier", "rak_billing_bill", "rak_billing_ledgerentry")
-sys.path[:0] = [str(ROOT), str(ROOT / "addons")]
+sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
+
+from common import cpu_snapshot, cpu_used, process_cpu_seconds  # noqa: E402
 
 
 def machine() -> str:
@@ -414,37 +416,6 @@ def hammer(base: str, sessions: list[dict], page, *, seconds: float, threads: in
     return latencies
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def cpu_snapshot(master: int, url: str, db: str) -> dict[str, dict[int, float]]:
-    """CPU seconds used so far by the gunicorn workers and by this database's backends."""
-    try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    except OSError:
-        children = []
-    with psycopg.connect(url) as conn:
-        backends = [
-            row[0]
-            for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [db]
-            )
-        ]
-    return {
-        "python": {int(pid): _cpu_seconds(int(pid)) for pid in children},
-        "postgres": {pid: _cpu_seconds(pid) for pid in backends},
-    }
-
-
-def cpu_used(before: dict, after: dict, kind: str) -> float:
-    return sum(seconds - before[kind].get(pid, 0.0) for pid, seconds in after[kind].items())
-
-
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -484,7 +455,7 @@ def session_ab(sessions: list[dict], *, rounds: int, seed: int) -> list[str]:
     def backend_cpu() -> float:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
-            return _cpu_seconds(cursor.fetchone()[0])
+            return process_cpu_seconds(cursor.fetchone()[0])
 
     rng = random.Random(seed)  # noqa: S311 - bench sampling
     totals = {True: [0.0, 0.0, 0, 0], False: [0.0, 0.0, 0, 0]}

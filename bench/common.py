@@ -114,11 +114,43 @@ def approved_callbacks(
     return payloads
 
 
-def backend_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (``/proc/<pid>/stat``, fields 14 and 15), in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (``/proc/<pid>/stat``, fields 14 and 15), in seconds; 0 for a
+    process gone meanwhile."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
     fields = stat[stat.rindex(")") + 2 :].split()  # after « (comm) »: field 3 is fields[0]
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(master: int, url: str, db: str) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by the gunicorn workers (children of ``master``) and by the
+    backends of database ``db`` (``url``: a connection string for the snapshot's own query)."""
+    import psycopg
+
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        children = []
+    with psycopg.connect(url) as conn:
+        backends = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [db]
+            )
+        ]
+    return {
+        "python": {int(pid): process_cpu_seconds(int(pid)) for pid in children},
+        "postgres": {pid: process_cpu_seconds(pid) for pid in backends},
+    }
+
+
+def cpu_used(before: dict, after: dict, kind: str) -> float:
+    """CPU seconds used between two ``cpu_snapshot`` of ``kind`` (« python » or « postgres »);
+    a backend that started meanwhile counts from zero, one that ended is not counted."""
+    return sum(seconds - before[kind].get(pid, 0.0) for pid, seconds in after[kind].items())
 
 
 def wsgi_call(application, method: str, path: str, *, body: bytes = b"", **environ: str) -> tuple[str, bytes]:

@@ -50,7 +50,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
 
-from common import approved_callbacks, backend_cpu_seconds, environment, recreate_database, wsgi_call  # noqa: E402
+from common import approved_callbacks, environment, process_cpu_seconds, recreate_database, wsgi_call  # noqa: E402
 
 CALLBACK_PATH = "/paiement/cmi/callback/"
 
@@ -130,14 +130,14 @@ def main() -> None:  # noqa: PLR0915 - one straight script
         pid = cursor.fetchone()[0]
 
     def run(label: str, batch: list[bytes]) -> dict[str, float]:
-        pg_before, py_before, wall_before = backend_cpu_seconds(pid), time.process_time(), time.perf_counter()
+        pg_before, py_before, wall_before = process_cpu_seconds(pid), time.process_time(), time.perf_counter()
         for body in batch:
             post(body)
         wall, py = time.perf_counter() - wall_before, time.process_time() - py_before
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             assert cursor.fetchone()[0] == pid, "the connection was replaced during the loop"
-        pg = backend_cpu_seconds(pid) - pg_before
+        pg = process_cpu_seconds(pid) - pg_before
         n = len(batch)
         figures = {"python_ms": py / n * 1000, "postgres_ms": pg / n * 1000, "wall_ms": wall / n * 1000}
         print(

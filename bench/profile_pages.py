@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addons"), str(ROOT / "bench")]
 
 from bench_pages import PAGES, sample_sessions  # noqa: E402
-from common import backend_cpu_seconds, environment, wsgi_call  # noqa: E402
+from common import environment, process_cpu_seconds, wsgi_call  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -111,14 +111,14 @@ def main() -> None:  # noqa: PLR0915 - one straight script
         picks = [(page(sessions[i]), cookies[i]) for i in (rng.randrange(len(sessions)) for _ in range(args.requests))]
         for path, cookie in picks[:20]:  # warm-up: caches, and the statements prepared
             get(path, cookie)
-        pg_before, py_before = backend_cpu_seconds(pid), time.process_time()
+        pg_before, py_before = process_cpu_seconds(pid), time.process_time()
         if profiler:
             profiler.enable()
         for path, cookie in picks:
             get(path, cookie)
         if profiler:
             profiler.disable()
-        py, pg = time.process_time() - py_before, backend_cpu_seconds(pid) - pg_before
+        py, pg = time.process_time() - py_before, process_cpu_seconds(pid) - pg_before
         with CaptureQueriesContext(connection) as queries:
             get(*picks[0])
         planning = execution = 0.0
