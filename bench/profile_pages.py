@@ -104,6 +104,8 @@ def main() -> None:  # noqa: PLR0915 - one straight script
     mode = f"prepare_threshold {options['prepare_threshold']}" if "prepare_threshold" in options else "nothing prepared"
     print(f"{args.database_url.rsplit('/', 1)[1]}, {mode}, {args.requests} requests per page, backend {pid}")
     print(f"{'page':<28} {'Python ms':>9} {'PG ms':>7} {'statements':>10}  {'planning ms':>11} {'execution ms':>12}")
+    if args.pages and not any(args.pages in name for name in PAGES):
+        raise SystemExit(f"--pages {args.pages!r}: no page of {', '.join(PAGES)}")
     profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall time
     for name, page in PAGES.items():
         if args.pages and args.pages not in name:
