@@ -90,19 +90,23 @@ def django_setup(url: str) -> None:
     django.setup()
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (every core; /proc/stat, not idle nor iowait)."""
+def _machine_cpu() -> list[float]:
+    """The machine's CPU seconds so far, all cores, by state (/proc/stat's « cpu » line: user, nice,
+    system, idle, iowait, irq, softirq, steal)."""
     with open("/proc/stat", encoding="ascii") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        return [int(value) / os.sysconf("SC_CLK_TCK") for value in stat.readline().split()[1:9]]
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every core; not idle nor iowait)."""
+    fields = _machine_cpu()
+    return sum(fields) - fields[3] - fields[4]
 
 
 def machine_steal_seconds() -> float:
-    """CPU seconds the hypervisor gave to other guests while this VM wanted them (/proc/stat « steal »):
-    a run with steal measures the neighbours as much as the code."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        return int(stat.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds the hypervisor gave to other guests while this VM wanted them (« steal »): a run
+    with steal measures the neighbours as much as the code."""
+    return _machine_cpu()[7]
 
 
 def own_cpu_seconds() -> float:

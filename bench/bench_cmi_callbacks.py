@@ -259,13 +259,13 @@ def main() -> None:
     print(row)
     print(burst_row)
     per = {name: seconds * 1000 / len(measured) for name, seconds in cpu.items()}
-    server_ms = per["gunicorn"] + per["postgres"]
+    server_ms, cores = per["gunicorn"] + per["postgres"], os.cpu_count() or 1
     print(
         f"CPU per callback (throughput run): gunicorn workers {per['gunicorn']:.1f} ms, PostgreSQL backends "
-        f"{per['postgres']:.1f} ms, this client {per['client']:.1f} ms; elapsed × {os.cpu_count()} vCPU = "
-        f"{elapsed * (os.cpu_count() or 1) * 1000 / len(measured):.1f} ms a callback. Ceiling of the server "
-        f"alone on {os.cpu_count()} vCPU: {(os.cpu_count() or 1) * 1000 / server_ms:.0f} callbacks/s; "
-        f"with this client beside it: {(os.cpu_count() or 1) * 1000 / (server_ms + per['client']):.0f}/s"
+        f"{per['postgres']:.1f} ms, this client {per['client']:.1f} ms; elapsed × {cores} vCPU = "
+        f"{elapsed * cores * 1000 / len(measured):.1f} ms a callback. Ceiling of the server alone on {cores} vCPU: "
+        f"{cores * 1000 / server_ms:.0f} callbacks/s; with this client beside it: "
+        f"{cores * 1000 / (server_ms + per['client']):.0f}/s"
     )
     if args.record:
         path = ROOT / "docs" / "BENCHMARKS.md"
