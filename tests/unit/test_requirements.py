@@ -7,6 +7,7 @@ import ast
 import importlib.metadata
 import importlib.util
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,7 +47,11 @@ def normalize(name: str) -> str:
 
 def requirement_lines(path: Path) -> list[str]:
     """The requirement lines of a pip-compile output, continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
+    return requirement_lines_of(path.read_text(encoding="utf-8"))
+
+
+def requirement_lines_of(text: str) -> list[str]:
+    text = re.sub(r"\\\n", " ", text)
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -193,3 +198,59 @@ def test_audit_fails_on_a_known_vulnerability_and_names_the_fix():
     assert lines == [
         "1 of 2 pinned packages could NOT be audited (Dependency not found on PyPI and could not be audited): pip"
     ]
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# Stands in for a new virtualenv's interpreter: records each pip call (and the requirement files it
+# reads) in $LOG, and answers `-m pip --version` with the pip it « has » ($PIP_VERSION).
+if [ "$*" = "-m pip --version" ]; then echo "pip $PIP_VERSION from /venv/site-packages/pip"; exit 0; fi
+echo "CALL $*" >>"$LOG"
+previous=""
+for arg in "$@"; do
+    if [ "$previous" = "-r" ]; then echo "FILE $arg" >>"$LOG"; cat "$arg" >>"$LOG"; fi
+    previous="$arg"
+done
+"""
+
+
+def run_install(tmp_path: Path, pip_version: str) -> list[str]:
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON, encoding="utf-8")
+    fake.chmod(0o755)
+    log = tmp_path / "log"
+    log.touch()
+    env = {"PATH": "/usr/bin:/bin", "LOG": str(log), "PIP_VERSION": pip_version}
+    subprocess.run(
+        [str(REQUIREMENTS / "install"), str(fake), "requirements/prod.txt", "requirements/run.txt"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    return log.read_text(encoding="utf-8").splitlines()
+
+
+def test_install_brings_pip_to_its_pin_before_the_hashed_files(tmp_path):
+    """The pip of a new virtualenv (23.2.1 with Python 3.11.7) resolves WeasyPrint's
+    fonttools[woff] apart from our pin and refuses the hashed install as soon as the index has a
+    newer fonttools (CI, 6 December 2026): requirements/install installs prod.txt's pip first, with
+    its hashes, then the files."""
+    pip_pin = pins("prod")["pip"]
+    log = run_install(tmp_path, "23.2.1")
+    calls = [line for line in log if line.startswith("CALL ")]
+    assert len(calls) == 2, log
+    assert "--require-hashes" in calls[0].split() and "--require-hashes" in calls[1].split()
+    # First call: a file holding prod.txt's pip line and nothing else, hashes included.
+    first = log[log.index(calls[0]) + 1 : log.index(calls[1])]
+    assert first[0].startswith("FILE ")
+    pip_file = requirement_lines_of("\n".join(first[1:]))
+    assert len(pip_file) == 1 and pip_file[0].startswith(f"pip=={pip_pin} ")
+    prod_pip = next(line for line in requirement_lines(REQUIREMENTS / "prod.txt") if line.startswith("pip=="))
+    assert pip_file[0] == prod_pip
+    # Second call: the files asked for, in order.
+    assert calls[1].endswith("-r requirements/prod.txt -r requirements/run.txt")
+
+
+def test_install_leaves_pip_alone_when_it_is_already_at_its_pin(tmp_path):
+    log = run_install(tmp_path, pins("prod")["pip"])
+    calls = [line for line in log if line.startswith("CALL ")]
+    assert len(calls) == 1 and calls[0].endswith("-r requirements/prod.txt -r requirements/run.txt")
