@@ -44,7 +44,10 @@ REQUIRED = (
     "HASH",
 )
 AMOUNT_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
-OID_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
+#: what merchants' libraries send as oid: letters, digits and ``- _ . /`` (Odoo's payment_cmi
+#: sends its transaction reference, « tx-20240101120000 »; combindma, mehdirochdi: digits and
+#: letters), 64 characters at most
+OID_RE = re.compile(r"^[A-Za-z0-9_./-]{1,64}$")
 ALNUM = string.ascii_letters + string.digits
 
 
@@ -74,7 +77,7 @@ def request_check(fields: dict[str, str]) -> None:
     if not AMOUNT_RE.match(_get(fields, "amount")):
         raise RequestRefused("Montant invalide (format attendu : 95.93).")
     if not OID_RE.match(_get(fields, "oid")):
-        raise RequestRefused("Numéro de commande (oid) invalide : 64 lettres ou chiffres au plus.")
+        raise RequestRefused("Numéro de commande (oid) invalide : 64 caractères au plus, lettres, chiffres, - _ . /")
     if not request_hash_verify(fields, settings.CMI_STORE_KEY):
         raise RequestRefused("La signature de la requête (HASH) est invalide.")
 

@@ -16,6 +16,7 @@ from rak_base import clock
 from rak_base.http import client_ip
 from rak_cmi_sandbox import cards, gateway
 from rak_cmi_sandbox.models import SandboxTransaction
+from rak_payment_cmi.hashing import PHP_TRIM
 
 CALLBACK_MODES = {
     "before": "Avant le retour du navigateur (comme le CMI)",
@@ -26,7 +27,10 @@ AFTER_DELAY_SECONDS = 3.0
 
 
 def _fields(request: HttpRequest) -> dict[str, str]:
-    return {name: values[-1] if values else "" for name, values in request.POST.lists()}
+    """The merchant's request as the gateway hashes it and echoes it back: the last value of each
+    name (PHP's ``$_POST``), PHP-``trim``-ed — so that verifiers that trim the answer's values
+    (combindma/cmi-payment) and those that do not (CMI's kit) agree on its HASH."""
+    return {name: (values[-1] if values else "").strip(PHP_TRIM) for name, values in request.POST.lists()}
 
 
 @csrf_exempt
