@@ -407,3 +407,29 @@ def test_the_front_desk_files_it_at_the_counter_with_the_same_checks(client):
     filed = refund_requests(customer).get()
     assert filed.channel == ServiceRequest.Channel.AGENCY and filed.data["amount"] == "120.00"
     assert filed.events.filter(actor=agent).exists()
+
+
+def test_mes_resiliations_lists_a_dossier_terminated_without_a_closing_here(client):
+    """A dossier terminated before the online agency (no account closing recorded here) is
+    « Résilié » in « Mes abonnements »: « Mes résiliations » lists it with its end date instead of
+    « Aucun de vos dossiers n'est résilié »."""
+    from rak_customer.models import Dossier
+    from tests.factories import DossierFactory
+
+    customer, user = customer_with_account(phone="+212612000507")
+    old = DossierFactory(
+        customer=customer,
+        status=Dossier.Status.TERMINATED,
+        start_date=datetime.date(2019, 8, 1),
+        end_date=datetime.date(2024, 11, 30),
+        meter=None,
+    )
+    DossierFactory(customer=customer, meter=None)  # still active: not a termination
+    client.force_login(user)
+
+    mine = text(client.get(MINE))
+    assert "Aucun de vos dossiers n'est résilié." not in mine
+    rows = mine.split('data-testid="my-terminations"')[1].split("</table>")[0]
+    assert rows.count('data-testid="my-termination-row"') == 1
+    assert old.number in rows and "30/11/2024" in rows
+    assert 'data-testid="terminations-before"' in mine

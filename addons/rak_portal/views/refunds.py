@@ -7,7 +7,8 @@
   with their French message; nothing is filed.
 - ``my_refunds``: two panes, « Mes remboursements » (the requests and the refunds paid, with their
   status and receipt) and « Mes résiliations » (per terminated dossier: request, date, final bill,
-  deposit deducted, balance débiteur / créditeur).
+  deposit deducted, balance débiteur / créditeur; a dossier terminated without an account closing
+  here — before the online agency, or in the former system — is listed with its end date).
 - ``refund_receipt``: a refund's receipt PDF, looked up through the logged-in customer (another
   customer's refund: 404).
 """
@@ -33,6 +34,7 @@ from rak_billing.api import (
     refund_receipt_number,
     refundable_items,
 )
+from rak_customer.api import Dossier, customer_dossiers
 from rak_portal.views.account import CustomerRequest, customer_required
 from rak_requests.kinds.refund import (
     customer_refund_requests,
@@ -101,11 +103,18 @@ def my_refunds(request: CustomerRequest) -> HttpResponse:
         {"request": r, "status": refund_request_status(r), "refund": by_request.get(r.number)} for r in requests
     ]
     numbers = {r.number for r in requests}
+    terminations = customer_terminations(customer.pk)
+    closed = {t.dossier_number for t in terminations}
     context = {
         "request_rows": request_rows,
         "other_refunds": [r for r in refunds if r.request_ref not in numbers],
         "credit": refund_credit_available(customer),
-        "terminations": customer_terminations(customer.pk),
+        "terminations": terminations,
+        "terminated_without_closing": [
+            d
+            for d in customer_dossiers(customer.pk)
+            if d.status == Dossier.Status.TERMINATED and d.number not in closed
+        ],
     }
     return render(request, "rak_portal/refunds/mine.html", context)
 
