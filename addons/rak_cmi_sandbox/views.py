@@ -72,11 +72,17 @@ def card(request: HttpRequest, token: str) -> HttpResponse:
     if tx.outcome != SandboxTransaction.Outcome.PENDING:
         return render(request, "rak_cmi_sandbox/error.html", {"error": "Cette demande de paiement est déjà traitée."})
     if request.method != "POST":
-        return render(request, "rak_cmi_sandbox/card.html", _card_context(tx, form={"callback_mode": "before"}))
+        opening = {"callback_mode": "before", "conditions": "1"}
+        return render(request, "rak_cmi_sandbox/card.html", _card_context(tx, form=opening))
     form = {name: request.POST.get(name, "") for name in ("holder", "number", "expiry", "cvv", "callback_mode")}
     now = clock.now()
+    form["conditions"] = request.POST.get("conditions", "")
     if "cancel" in request.POST:
         result, number = cards.CANCELLED, ""
+    elif request.POST.get("conditions_shown") and not form["conditions"]:
+        # the page's box (seed 001 step 5), ticked when the page opens; untick it and CMI refuses
+        errors = {"conditions": "Confirmez l'acceptation des conditions générales d'utilisation du service."}
+        return render(request, "rak_cmi_sandbox/card.html", _card_context(tx, form=form, errors=errors), status=422)
     else:
         try:
             result = cards.card_decide(

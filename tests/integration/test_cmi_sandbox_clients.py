@@ -337,3 +337,29 @@ def test_verifiers_agree_on_a_known_answer():
     signed = hashing.answer_sign(fields, "KEY|\\")
     assert all(verify(signed, "KEY|\\") for verify in (verify_kit, verify_combindma))
     assert not verify_kit({**signed, "amount": "2.00"}, "KEY|\\")
+
+
+def test_card_page_asks_to_confirm_the_conditions_as_cmi_s_page_does(gate, merchant):
+    """Seed 001 step 5: « Confirmer l'acceptation des conditions générales d'utilisation du
+    service » before « Valider le paiement »; ticked when the page opens, unticked it refuses."""
+    browser = requests.Session()
+    card_page = browser.post(gate, data=client_requests(merchant.url)["mehdirochdi"], timeout=30)
+    text = html.unescape(card_page.text)
+    assert "Confirmer l'acceptation des conditions générales d'utilisation du service" in text
+    assert re.search(r'<input type="checkbox" name="conditions" value="1" checked>', card_page.text)
+    form = {
+        "csrfmiddlewaretoken": CSRF_RE.search(card_page.text).group(1),
+        "holder": "Mehdi Rochdi",
+        "number": "4111111111111111",
+        "expiry": "12/35",
+        "cvv": "123",
+        "callback_mode": "before",
+        "conditions_shown": "1",
+        "pay": "1",
+    }
+    refused = browser.post(card_page.url, data=form, timeout=30)
+    assert refused.status_code == 422
+    assert "Confirmez l'acceptation des conditions générales" in html.unescape(refused.text)
+    assert SandboxTransaction.objects.get().outcome == "PENDING" and not merchant.received
+    accepted = browser.post(card_page.url, data={**form, "conditions": "1"}, timeout=30)
+    assert "Votre paiement a été accepté" in accepted.text and len(merchant.received) == 1
