@@ -277,7 +277,7 @@ def request_file(
                 subject=gettext_lazy("Accusé de réception"),
                 text=lambda: (
                     _(
-                        "votre %(type)s a bien été reçue et prise en charge. "
+                        "Votre %(type)s a bien été reçue et prise en charge. "
                         "Vous recevrez un SMS après le traitement de votre demande."
                     )
                     % {"type": _(request_type.name).lower()}
