@@ -4,12 +4,16 @@ from django.urls import include, path
 from django.views import defaults
 
 from rak_api.errors import api_bad_request, api_not_found, api_server_error
+from rak_customer.backoffice_login import BackOfficeLoginForm, backoffice_login
 
 admin.site.site_header = "RAK — Back office"
 admin.site.site_title = "RAK Back office"
+# the per-address limit of failed logins shared with the portal and the API (rak_customer.backoffice_login)
+admin.site.login_form = BackOfficeLoginForm
 
 urlpatterns = [
     path("backoffice/rapports/", include("rak_reports.urls")),
+    path("backoffice/login/", backoffice_login),  # admin.site.login, 429 when the address is refused
     path("backoffice/", admin.site.urls),
     path("paiement/", include("rak_payment_cmi.urls")),
     path("captcha/", include("captcha.urls")),
