@@ -78,8 +78,8 @@ def card(request: HttpRequest, token: str) -> HttpResponse:
     now = clock.now()
     form["conditions"] = request.POST.get("conditions", "")
     if "cancel" in request.POST:
-        result, number = cards.CANCELLED, ""
-    elif request.POST.get("conditions_shown") and not form["conditions"]:
+        return _cancelled(request, tx)
+    if request.POST.get("conditions_shown") and not form["conditions"]:
         # the page's box (seed 001 step 5), ticked when the page opens; untick it and CMI refuses
         errors = {"conditions": "Confirmez l'acceptation des conditions générales d'utilisation du service."}
         return render(request, "rak_cmi_sandbox/card.html", _card_context(tx, form=form, errors=errors), status=422)
@@ -114,6 +114,19 @@ def card(request: HttpRequest, token: str) -> HttpResponse:
         "rak_cmi_sandbox/redirect.html",
         {"tx": tx, "target": target, "fields": gateway.return_fields(answer), "approved": approved, "result": result},
     )
+
+
+def _cancelled(request: HttpRequest, tx: SandboxTransaction) -> HttpResponse:
+    """« Annuler » as CMI does it: the browser goes back to the merchant's ``shopurl`` (a plain
+    GET, nothing signed), and the merchant hears nothing — no callback, no post to failUrl. Its
+    order stays where it was (awaiting the gateway) until the customer resumes or abandons it, or
+    it expires. Without a usable ``shopurl`` the page says the payment was cancelled."""
+    tx.outcome = SandboxTransaction.Outcome.CANCELLED
+    tx.save(update_fields=["outcome"])
+    shop = gateway._get(tx.request, "shopurl")
+    if shop.startswith(("https://", "http://")):
+        return redirect(shop)
+    return render(request, "rak_cmi_sandbox/error.html", {"error": "Paiement annulé par le client."})
 
 
 @require_GET

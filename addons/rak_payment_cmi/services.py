@@ -366,7 +366,8 @@ def order_checkout_form(order: PaymentOrder, *, now: datetime | None = None) -> 
         "okUrl": _absolute("cmi:ok"),
         "failUrl": _absolute("cmi:fail"),
         "callbackUrl": _absolute("cmi:callback"),
-        "shopurl": f"{settings.SITE_URL}/",
+        # « Annuler » on CMI's page: the browser comes back here (GET, nothing signed, no callback)
+        "shopurl": f"{settings.SITE_URL}{reverse('cmi:order_left', args=[order.oid])}",
         "lang": order.lang,
         "rnd": secrets.token_hex(10),
         "hashAlgorithm": "ver3",

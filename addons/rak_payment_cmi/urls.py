@@ -9,4 +9,5 @@ urlpatterns = [
     path("cmi/echec/", views.fail_return, name="fail"),
     path("commande/<str:oid>/", views.order_return, name="order_return"),
     path("commande/<str:oid>/statut/", views.order_status, name="order_status"),
+    path("commande/<str:oid>/quitte/", views.order_left, name="order_left"),
 ]

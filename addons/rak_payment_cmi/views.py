@@ -7,6 +7,10 @@
   browser opens with its session.
 - ``order_return``: « paiement en cours de confirmation » until the callback has marked the
   order PAID (polls ``order_status``; a meta refresh without JavaScript), then the receipt link.
+- ``order_left``: the order's ``shopurl``, where CMI's « Annuler » sends the browser (a plain GET:
+  CMI signs nothing and calls no callback). An order still untouched by the gateway reads
+  « Paiement non effectué », with « Reprendre le paiement » / « Abandonner ce paiement » for the
+  visitor who made it; any other order goes to its return page, which tells its status.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from rak_base.hooks import hook_collect
 from rak_base.http import client_ip
 from rak_base.middleware import accepts_nul_bytes
 from rak_payment_cmi import selectors, services
-from rak_payment_cmi.models import CmiCallback
+from rak_payment_cmi.models import CmiCallback, PaymentOrder
 
 
 @accepts_nul_bytes  # the raw message is stored first (NUL escaped), then refused
@@ -64,17 +68,33 @@ def order_return(request: HttpRequest, oid: str) -> HttpResponse:
     order = selectors.order_by_oid(oid)
     if order is None:
         raise Http404
-    status = selectors.order_public_status(order)
+    return _order_page(request, order)
+
+
+def _order_page(request: HttpRequest, order: PaymentOrder, *, left: bool = False) -> HttpResponse:
+    """The return page; ``left``: the customer left CMI's page with « Annuler »."""
     context = {
         "order": order,
-        "status": status,
+        "status": selectors.order_public_status(order),
+        "left": left,
         "bills": selectors.order_bills(order),
-        "reason": selectors.order_failure_reason(order),
+        "reason": "" if left else selectors.order_failure_reason(order),
         "layout": "rak_payment_cmi/layout.html",
     }
     for answer in hook_collect(selectors.HOOK_ORDER_RETURN_PAGE, request=request, order=order):
         context.update(answer)
     return render(request, "rak_payment_cmi/order_return.html", context)
+
+
+@require_GET
+@never_cache
+def order_left(request: HttpRequest, oid: str) -> HttpResponse:
+    order = selectors.order_by_oid(oid)
+    if order is None:
+        raise Http404
+    if not selectors.order_is_pending(order):  # the gateway answered since: its status says what happened
+        return redirect("cmi:order_return", oid=order.oid)
+    return _order_page(request, order, left=True)
 
 
 @require_GET

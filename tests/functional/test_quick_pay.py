@@ -112,3 +112,28 @@ def test_declined_card_shows_the_refusal_and_pays_nothing(page, customer):
     assert not Payment.objects.exists()
     assert not Bill.objects.filter(settled_at__isnull=False).exists()
     assert PaymentOrder.objects.get().status == PaymentOrder.Status.DECLINED
+
+
+def test_annuler_on_the_card_page_comes_back_unpaid_then_abandon_and_pay_again(page, customer):
+    """« Annuler » on CMI's page sends the browser to the order's shopurl without a callback (as
+    CMI does): the page says nothing was paid and offers to resume or abandon; abandoned, the bills
+    can be paid by a new order at once (not after the 2-hour expiry)."""
+    quick_pay_to_the_card_page(page, customer)
+    page.get_by_role("button", name="Annuler").click()
+
+    status = page.get_by_test_id("payment-status")
+    expect(status).to_contain_text("Paiement non effectué")
+    expect(status).to_contain_text("aucun montant n'a été prélevé")
+    first = PaymentOrder.objects.get()
+    assert first.status == PaymentOrder.Status.SENT  # CMI said nothing: the order awaits, untouched
+    assert page.url.endswith(f"/paiement/commande/{first.oid}/quitte/")
+
+    page.get_by_role("button", name="Abandonner ce paiement").click()
+    expect(page.get_by_text("Paiement abandonné : vous pouvez sélectionner vos factures et payer")).to_be_visible()
+    first.refresh_from_db()
+    assert first.status == PaymentOrder.Status.CANCELLED
+    quick_pay_to_the_card_page(page, customer)  # the identification was for one order: again
+    fill_card(page, "4111 1111 1111 1111")
+    expect(page.get_by_test_id("payment-status")).to_contain_text("Votre paiement a été accepté", timeout=20_000)
+    assert PaymentOrder.objects.exclude(pk=first.pk).get().status == PaymentOrder.Status.PAID
+    assert Payment.objects.count() == 1

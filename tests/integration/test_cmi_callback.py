@@ -135,7 +135,7 @@ def test_checkout_form_is_a_signed_3d_pay_hosting_request(order):
     assert fields["okUrl"] == f"{settings.SITE_URL}/paiement/cmi/ok/"
     assert fields["failUrl"] == f"{settings.SITE_URL}/paiement/cmi/echec/"
     assert fields["callbackUrl"] == f"{settings.SITE_URL}/paiement/cmi/callback/"
-    assert fields["shopurl"] == f"{settings.SITE_URL}/"
+    assert fields["shopurl"] == f"{settings.SITE_URL}/paiement/commande/{order.oid}/quitte/"  # « Annuler »
     assert fields["lang"] == "fr"
     assert fields["hashAlgorithm"] == "ver3"
     assert fields["encoding"] == "UTF-8"

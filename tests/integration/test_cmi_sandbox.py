@@ -143,6 +143,23 @@ def test_three_d_secure_failure(portal, order):
     assert SandboxTransaction.objects.get().callback["mdStatus"] == "0"
 
 
+def test_annuler_goes_back_to_the_shop_url_without_a_callback(portal, order):
+    """CMI's « Annuler »: the browser goes to the merchant's shopurl (a plain GET, nothing signed)
+    and the merchant is told nothing — no callback, no post to failUrl."""
+    browser = requests.Session()
+    card_page = open_gateway(browser, order)
+    token = CSRF_RE.search(card_page.text).group(1)
+    left = browser.post(card_page.url, data={"csrfmiddlewaretoken": token, "cancel": "1"}, timeout=30)
+    assert left.history and left.history[0].status_code == 302
+    assert left.url == f"{portal.url}/paiement/commande/{order.oid}/quitte/"
+    assert left.request.method == "GET"
+    assert "Paiement non effectué" in left.text and "aucun montant n'a été prélevé" in left.text
+    assert SandboxTransaction.objects.get(oid=order.oid).outcome == "CANCELLED"
+    assert not CmiCallback.objects.exists()  # nothing reached the portal
+    order.refresh_from_db()
+    assert order.status == PaymentOrder.Status.SENT and not Payment.objects.exists()
+
+
 def test_callback_after_the_browser_is_back(portal, order, monkeypatch):
     monkeypatch.setattr(views, "AFTER_DELAY_SECONDS", 1.0)
     browser = requests.Session()

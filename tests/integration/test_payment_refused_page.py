@@ -121,3 +121,42 @@ def test_return_page_amounts_in_french_format(client, seed_customer):
     )
     html = client.get(reverse("cmi:order_return", args=[order.oid])).content.decode()
     assert "1\u202f070,00\u00a0DH" in html and "1070.00" not in html and "1070,00" not in html
+
+
+def test_left_with_annuler_says_unpaid_and_offers_resume_or_abandon_to_its_maker_only(client, seed_customer):
+    """The order's shopurl, where CMI's « Annuler » sends the browser: « Paiement non effectué »,
+    no « en cours de confirmation » poll; its maker may resume or abandon it, a stranger reads the
+    status only; once the gateway has answered, the return page tells that answer instead."""
+    from django.test import Client
+
+    order = portal_order(client, seed_customer)
+    left_url = reverse("cmi:order_left", args=[order.oid])
+    assert left_url == f"/paiement/commande/{order.oid}/quitte/"
+    response = client.get(left_url)
+    html = html_of(response)
+    assert response.status_code == 200 and response["Cache-Control"].startswith("max-age=0")
+    assert "Paiement non effectué" in html and "aucun montant n'a été prélevé" in html
+    assert "data-poll-url" not in html and "Nous attendons la confirmation" not in html
+    form = re.search(
+        r'<form[^>]*action="([^"]+)"[^>]*>((?:(?!</form>).)*)</form>', html[html.index("payment-next") :], re.S
+    )
+    assert form and form.group(1) == reverse("portal:payment_pending", args=[order.oid])
+    assert 'value="abandonner"' in form.group(2) and 'value="reprendre"' in form.group(2)
+    assert "Abandonner ce paiement" in form.group(2) and "Reprendre le paiement" in form.group(2)
+    assert 'id="menu-nav"' in html  # the portal's look
+
+    stranger = html_of(Client().get(left_url))
+    assert "Paiement non effectué" in stranger
+    assert (
+        "Abandonner ce paiement" not in stranger and reverse("portal:payment_pending", args=[order.oid]) not in stranger
+    )
+
+    # abandoned from there: CANCELLED, and the bills can be paid by a new order at once
+    done = client.post(reverse("portal:payment_pending", args=[order.oid]), {"action": "abandonner"})
+    assert done.status_code == 302 and done["Location"] == reverse("portal:pay_online")
+    order.refresh_from_db()
+    assert order.status == PaymentOrder.Status.CANCELLED
+    # an order the gateway has answered (or that was abandoned) is shown by its return page
+    again = client.get(left_url)
+    assert again.status_code == 302 and again["Location"] == reverse("cmi:order_return", args=[order.oid])
+    assert Client().get(reverse("cmi:order_left", args=["RAKNOSUCHORDER"])).status_code == 404
