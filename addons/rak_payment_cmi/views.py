@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -28,11 +30,31 @@ from rak_base.middleware import accepts_nul_bytes
 from rak_payment_cmi import selectors, services
 from rak_payment_cmi.models import CmiCallback, PaymentOrder
 
+logger = logging.getLogger(__name__)
+
+
+#: A CMI message is a few kilobytes (about forty fields, none longer than a few hundred characters).
+#: Anything bigger is not CMI's: refused before it is stored, so that anonymous posts to these
+#: endpoints cannot fill the message journal (up to Django's 2.5 MB a request otherwise).
+MESSAGE_MAX_CHARACTERS = 64 * 1024
+
+
+def _oversized(request: HttpRequest) -> bool:
+    size = 0
+    for name, values in request.POST.lists():
+        size += len(name) + sum(len(value) for value in values)
+        if size > MESSAGE_MAX_CHARACTERS:
+            logger.warning("CMI endpoint %s: message of more than %s characters refused", request.path, size)
+            return True
+    return False
+
 
 @accepts_nul_bytes  # the raw message is stored first (NUL escaped), then refused
 @csrf_exempt
 @require_POST
 def callback(request: HttpRequest) -> HttpResponse:
+    if _oversized(request):
+        return HttpResponse(services.ANSWER_FAILURE, status=413, content_type="text/plain; charset=utf-8")
     message = services.payment_apply_callback(data=request.POST, remote_ip=client_ip(request), now=clock.now())
     return HttpResponse(message.response, content_type="text/plain; charset=utf-8")
 
@@ -40,6 +62,8 @@ def callback(request: HttpRequest) -> HttpResponse:
 def _browser_return(request: HttpRequest, kind: str) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    if _oversized(request):
+        return render(request, "rak_payment_cmi/return_invalid.html", {"message": None}, status=413)
     message, order = services.payment_order_return(
         kind=kind, data=request.POST, remote_ip=client_ip(request), now=clock.now()
     )

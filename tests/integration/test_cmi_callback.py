@@ -371,6 +371,25 @@ def test_garbage_is_stored_and_refused(client, db):
     assert message.raw == {"hello": "world"} and message.outcome == CmiCallback.Outcome.BAD_HASH
 
 
+@pytest.mark.parametrize("url", [CALLBACK_URL, "/paiement/cmi/ok/", "/paiement/cmi/echec/"])
+def test_a_message_far_bigger_than_cmi_s_is_refused_unstored(client, order, url):
+    """Anonymous junk of up to Django's 2.5 MB a post was stored whole in the journal (probe):
+    what no CMI message can be (over 64 KB) is refused before it is stored; a genuine message,
+    even padded with a long extra field, still goes through."""
+    fields = {"oid": order.oid, "junk": "A" * 2_000_000}
+    response = client.post(url, fields)
+    assert response.status_code == 413
+    assert not CmiCallback.objects.exists()
+    if url == CALLBACK_URL:
+        assert response.content.decode() == "FAILURE"
+    else:
+        assert "Retour de paiement non reconnu" in response.content.decode()
+
+
+def test_a_genuine_callback_with_a_long_field_is_still_applied(client, order):
+    assert post_callback(client, callback_for(order, BillToStreet1="B" * 2_000)) == "ACTION=POSTAUTH"
+
+
 def test_a_field_posted_twice_is_kept_raw_and_read_as_php_does(client, order):
     fields = callback_for(order)
     body = [(name, value) for name, value in fields.items()] + [("ProcReturnCode", "00")]
