@@ -12,12 +12,18 @@ throttles (fail closed).
 A visitor's new session is usually created later, when the answer leaves: Django's
 ``SessionMiddleware`` saves it after the view (the language switch, quick pay's steps, a form's
 state), outside every other middleware. ``SessionMiddleware`` here (config/settings.py, in Django's
-place) answers the same 503 there instead of a 500."""
+place) answers the same 503 there instead of a 500.
+
+It also reads the session cookie only when it can be a session key (``session_key_valid``): a
+quoted cookie's octal escape (``sessionid="abcdefgh\\000xyz12345"``) is decoded into a NUL, which
+PostgreSQL refuses in a query — every URL answered 500 to such a cookie (security probe). Any other
+value is no session: the visitor is anonymous, a new session gets a new key, the cookie is deleted."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
@@ -31,6 +37,17 @@ from rak_base.throttle import ThrottleUnavailable, throttle_unavailable_response
 logger = logging.getLogger(__name__)
 
 CREATE_TRIES = 3  # a collision of two random 32-character keys twice in a row does not happen
+
+#: what a session key can be: Django's stores make 32 characters of ``VALID_KEY_CHARS`` (a-z, 0-9);
+#: tolerant of any length from Django's own minimum (8) to what its table stores (40)
+SESSION_KEY_MIN, SESSION_KEY_MAX = 8, 40
+_KEY_CHARS = frozenset(VALID_KEY_CHARS)
+
+
+def session_key_valid(key: str | None) -> bool:
+    """A cookie's value that a session store can have made: the key alphabet only (no NUL, no
+    quote, no upper case, no non-ASCII), 8 to 40 characters."""
+    return bool(key) and SESSION_KEY_MIN <= len(key) <= SESSION_KEY_MAX and _KEY_CHARS.issuperset(key)
 
 
 class SessionUnavailable(ThrottleUnavailable):
@@ -105,7 +122,14 @@ class SessionStore(CacheSessionStore):
 class SessionMiddleware(DjangoSessionMiddleware):
     """Django's, but a session that cannot be created when the answer leaves (the sessions' Redis
     does not answer) is the French 503 — not a 500, and no cookie naming a session that was never
-    stored. The view has run: like Django's own « session interrupted » answer, the page is replaced."""
+    stored. The view has run: like Django's own « session interrupted » answer, the page is replaced.
+
+    A cookie that is not a session key is no session (``session_key_valid``), whatever the store
+    (db, cached_db, cache): never sent to PostgreSQL or Redis."""
+
+    def process_request(self, request) -> None:
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        request.session = self.SessionStore(session_key if session_key_valid(session_key) else None)
 
     def process_response(self, request, response) -> HttpResponse:
         session = getattr(request, "session", None)
