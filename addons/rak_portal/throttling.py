@@ -1,14 +1,17 @@
 """Throttling of the checks that tell whether a code client / CIN / ICE is known: « Mot de passe
 oublié », « Créer mon compte » (both steps) and step 1 of the public requests share one budget per
 client address and one per target (each code client and each CIN/ICE), counted in the database
-by rak_base.throttle. Issue 9: 40 wrong CINs in a row used to be answered one by one."""
+by rak_base.throttle. Issue 9: 40 wrong CINs in a row used to be answered one by one.
+
+« Contactez-nous »: one budget of messages per client address an hour for the portal's form and the
+mobile API's (a probe stored 15 messages in a row through the portal while the API stopped at 10)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.http import HttpRequest
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from rak_base import clock
 from rak_base.http import client_ip
@@ -17,6 +20,8 @@ from rak_base.throttle import throttle_hit
 IDENTITY_CHECKS_PER_IP = 20
 IDENTITY_CHECKS_PER_TARGET = 5
 IDENTITY_CHECKS_WINDOW = timedelta(hours=1)
+CONTACT_PER_IP_HOURLY = 10  # « Contactez-nous » messages per client address an hour (portal and API)
+CONTACT_WINDOW = timedelta(hours=1)
 
 
 def identity_check_allowed(request: HttpRequest, *targets: str) -> bool:
@@ -46,3 +51,15 @@ def identity_check_refused_message() -> str:
         "%(minutes)s minutes, ou contactez la RAK (CRC, agence ou relationclient@rak.ma).",
         minutes,
     ) % {"minutes": minutes}
+
+
+def contact_message_allowed(request: HttpRequest) -> bool:
+    """Count one « Contactez-nous » message from this client address (a valid one, about to be
+    stored); False when the address has used up its budget for the hour."""
+    return throttle_hit(
+        key=f"contact:ip:{client_ip(request)}", limit=CONTACT_PER_IP_HOURLY, window=CONTACT_WINDOW, now=clock.now()
+    )
+
+
+def contact_refused_message() -> str:
+    return gettext("Trop de messages envoyés depuis votre connexion. Veuillez réessayer plus tard.")

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
@@ -32,7 +30,7 @@ from rak_api.serializers_complaints import (
     VerificationSerializer,
     VerifyInputSerializer,
 )
-from rak_api.throttles import Throttled, throttle_or_refuse
+from rak_api.throttles import Throttled
 from rak_api.views.complaints import form_or_400
 from rak_base import clock
 from rak_base.documents import document_verify, reference_display
@@ -53,6 +51,7 @@ from rak_portal.simulator_forms import (
     simulator_book,
     simulator_categories,
 )
+from rak_portal.throttling import CONTACT_WINDOW, contact_message_allowed, contact_refused_message
 from rak_portal.verify_forms import (
     VERIFY_WINDOW,
     VerifyForm,
@@ -61,8 +60,6 @@ from rak_portal.verify_forms import (
 )
 
 TAGS = ["Public"]
-CONTACT_LIMIT = 10  # messages per address and hour
-CONTACT_WINDOW = timedelta(hours=1)
 
 
 class AgencyListView(generics.GenericAPIView):
@@ -227,12 +224,8 @@ class ContactView(PublicAPIView):
         shape.is_valid(raise_exception=True)
         form = ContactForm({key: str(value) for key, value in shape.validated_data.items()})
         cleaned = form_or_400(form)
-        throttle_or_refuse(
-            key=f"contact:ip:{client_ip(request)}",
-            limit=CONTACT_LIMIT,
-            window=CONTACT_WINDOW,
-            message=gettext("Trop de messages envoyés depuis votre connexion. Veuillez réessayer plus tard."),
-        )
+        if not contact_message_allowed(request):  # one budget with the portal's form
+            raise Throttled(contact_refused_message(), wait=CONTACT_WINDOW.total_seconds())
         customer = None
         if request.user and request.user.is_authenticated and getattr(request.user, "is_customer", False):
             customer = customer_acting_for(request.user)

@@ -16,6 +16,7 @@ from rak_base.errors import RakError
 from rak_customer.services import contact_message_create
 from rak_portal.agencies import _agency_card, _national_phone, agency_cards  # noqa: F401 - tests read them
 from rak_portal.forms import ContactForm, LoginForm
+from rak_portal.throttling import contact_message_allowed, contact_refused_message
 from rak_portal.views.customers import request_acting_customer
 
 # Services listed on the home page and in the menu; ``url`` when built, else « bientôt disponible ».
@@ -54,7 +55,11 @@ def _local_url(request: HttpRequest, url: str) -> str:
 @require_POST
 def contact(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST)
-    if form.is_valid():
+    status = 400
+    if form.is_valid() and not contact_message_allowed(request):
+        form.add_error(None, contact_refused_message())  # the form again, nothing stored
+        status = 429
+    elif form.is_valid():
         try:
             contact_message_create(**form.cleaned_data, customer=request_acting_customer(request))
         except RakError as exc:
@@ -65,7 +70,7 @@ def contact(request: HttpRequest) -> HttpResponse:
             )
             return redirect(_local_url(request, request.POST.get("back", "")) or "portal:home")
     template = "rak_portal/contact.html" if request.user.is_authenticated else "rak_portal/home.html"
-    return render(request, template, {"contact_form": form, "login_form": LoginForm()}, status=400)
+    return render(request, template, {"contact_form": form, "login_form": LoginForm()}, status=status)
 
 
 def contact_page(request: HttpRequest) -> HttpResponse:

@@ -181,5 +181,5 @@ def test_contact_message_public_and_signed_in(monkeypatch):
     assert ContactMessage.objects.filter(customer=customer).count() == 1
     body = assert_error(api_client().post("/api/v1/contact/", {**data, "phone": "123"}, format="json"), 400)
     assert "phone" in body["fields"]
-    monkeypatch.setattr("rak_api.views.public.CONTACT_LIMIT", 2)
+    monkeypatch.setattr("rak_portal.throttling.CONTACT_PER_IP_HOURLY", 2)
     assert_error(api_client().post("/api/v1/contact/", data, format="json"), 429, "throttled")
