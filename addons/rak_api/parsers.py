@@ -1,19 +1,26 @@
 """JSON and multipart bodies, with digits typed on an Arabic keyboard (« ١٢٦٣ ») read as ASCII like
-the portal's forms (rak_base.middleware.ArabicDigitsMiddleware); passwords are kept as typed."""
+the portal's forms (rak_base.middleware.ArabicDigitsMiddleware); passwords are kept as typed.
+
+A body nested deeper than ``rak_base.http.JSON_MAX_DEPTH`` is a 400 ``parse_error``: nested 500
+deep it exceeded the recursion limit in the walk below, 1,000 deep in ``json.load`` itself (a
+RecursionError, not a parse error: every JSON endpoint, the login included, answered 500)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, parsers
 
+from rak_base.http import json_too_deep
 from rak_base.middleware import ARABIC_DIGITS
 
 NUL_REFUSED = _("Requête invalide (caractère nul).")
+TOO_DEEP = _("Requête invalide : données JSON trop imbriquées.")
 
 
 def _ascii_digits(value, key: str = ""):
     """Arabic-Indic digits → ASCII in every string but passwords; a NUL character anywhere (which
-    PostgreSQL cannot store) refuses the body."""
+    PostgreSQL cannot store) refuses the body. Recursive: only for a body ``json_too_deep`` let
+    through (at most ``JSON_MAX_DEPTH`` deep)."""
     if (isinstance(value, str) and "\x00" in value) or "\x00" in key:
         raise exceptions.ParseError(NUL_REFUSED)
     if "password" in key or "mot_de_passe" in key:
@@ -29,7 +36,13 @@ def _ascii_digits(value, key: str = ""):
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        return _ascii_digits(super().parse(stream, media_type, parser_context))
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:  # json.load, nested about 1,000 deep
+            raise exceptions.ParseError(TOO_DEEP) from None
+        if json_too_deep(data):
+            raise exceptions.ParseError(TOO_DEEP)
+        return _ascii_digits(data)
 
 
 class MultiPartParser(parsers.MultiPartParser):

@@ -42,3 +42,27 @@ def client_ip(request: RequestLike) -> str:
     if len(entries) < trusted:
         return remote
     return _valid_ip(entries[-trusted]) or remote
+
+
+#: how deep a JSON body may nest (arrays and objects): the API's and the portal's bodies are at most
+#: 3 deep; a body nested hundreds deep is an attack on Python's recursion limit (json.loads raises
+#: RecursionError from about 1,000, a recursive walk of the result much earlier: a 500)
+JSON_MAX_DEPTH = 32
+
+
+def json_too_deep(value: object, limit: int = JSON_MAX_DEPTH) -> bool:
+    """Whether the parsed JSON ``value`` nests lists and dicts more than ``limit`` deep (a walk
+    without recursion, so that it cannot itself exceed the recursion limit)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

@@ -5,9 +5,12 @@ message, and a regular visitor's session, CSRF token, language and API token kee
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client, RequestFactory
 
+from rak_base.http import JSON_MAX_DEPTH, json_too_deep
 from tests.api_helpers import api_client, assert_error
 from tests.factories import customer_with_account
 
@@ -95,3 +98,48 @@ def test_a_hostile_bearer_token_is_401(token):
     client = api_client()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert_error(client.get("/api/v1/account/profile/"), 401, "token_invalid")
+
+
+# --- 2. deeply nested JSON ---------------------------------------------------------------------
+
+API_JSON_ENDPOINTS = ["/api/v1/session/", "/api/v1/contact/", "/api/v1/simulator/", "/api/v1/complaints/"]
+NESTED = {
+    "array 500": "[" * 500 + "]" * 500,
+    "array 5000": "[" * 5000 + "]" * 5000,
+    "object 500": '{"a":' * 500 + "1" + "}" * 500,
+    "object in a field 900": '{"username": ' + "[" * 900 + "]" * 900 + ', "password": "x"}',
+}
+
+
+@pytest.mark.parametrize("url", API_JSON_ENDPOINTS)
+@pytest.mark.parametrize("body", list(NESTED.values()), ids=list(NESTED))
+def test_deeply_nested_json_is_a_400_parse_error(url, body):
+    _customer, user = customer_with_account(phone_verified=True)
+    client = api_client(user if url.endswith("complaints/") else None)
+    response = client.post(url, data=body, content_type="application/json")
+    body = assert_error(response, 400, "parse_error")
+    assert "imbriqu" in body["message"]
+
+
+def test_reasonably_nested_json_still_parses():
+    from rak_api.parsers import _ascii_digits
+
+    value = {"a": [{"b": ["١٢٣", {"password": "١"}]}]}
+    assert _ascii_digits(value) == {"a": [{"b": ["123", {"password": "١"}]}]}
+    assert not json_too_deep(value)
+    assert not json_too_deep(json.loads("[" * JSON_MAX_DEPTH + "]" * JSON_MAX_DEPTH))
+    assert json_too_deep(json.loads("[" * (JSON_MAX_DEPTH + 1) + "]" * (JSON_MAX_DEPTH + 1)))
+    assert json_too_deep([{"a": [1, 2]}, {"b": [[[]]]}], limit=4)
+    assert not json_too_deep([{"a": [1, 2]}, {"b": [[[]]]}], limit=5)
+
+
+@pytest.mark.parametrize("url", ["/notifications/push/abonnement/", "/notifications/push/desabonnement/"])
+@pytest.mark.parametrize("depth", [500, 2000])
+def test_deeply_nested_json_on_the_portal_is_a_400(url, depth):
+    _customer, user = customer_with_account(phone_verified=True)
+    client = _client()
+    client.force_login(user)
+    body = '{"endpoint": ' + "[" * depth + "]" * depth + "}"
+    response = client.post(url, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"code": "bad_request", "message": "Requête invalide.", "field": ""}

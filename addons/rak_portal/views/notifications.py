@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from rak_base import clock
 from rak_base.errors import RakError
+from rak_base.http import json_too_deep
 from rak_base.notification_kinds import Channel, can_turn_off, customer_categories
 from rak_base.push import push_configured, push_subscription_delete, push_subscription_save, vapid_public_key
 from rak_customer.notification_preferences import customer_notification_matrix, customer_notification_preferences_set
@@ -63,9 +64,9 @@ def _json_body(request: HttpRequest):
         return None
     try:
         data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # nested ~1,000 deep: RecursionError
         return None
-    return data if isinstance(data, dict) else None
+    return data if isinstance(data, dict) and not json_too_deep(data) else None
 
 
 def _push_view(handler):
