@@ -103,6 +103,9 @@ try:
     # Ceiling of one payment entered by staff (counter, network files), whole DH; above it the
     # entry is refused as a typing error (rak_billing.ledger.payment_bounds_check).
     PAYMENT_MAX_AMOUNT = Decimal(conf.int("payments", "max_amount", 1_000_000))
+    # « Payer mes factures en ligne » without login: successful identifications (masked name, address
+    # and open bills shown) per client address an hour (wrong codes: 10 per 15 minutes, fixed).
+    QUICKPAY_FOUND_PER_IP_HOURLY = conf.int("payments", "quickpay_found_per_ip_hourly", 20)
 
     # Complaints (rak_requests.complaints): how long after closure the customer may reopen one, and
     # how many complaints one phone number / one client address may file (SMS « de prise en charge »).
@@ -296,6 +299,8 @@ if CMI_SANDBOX_ENABLED:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "rak_base.middleware.SecurityHeadersMiddleware",
+    # a form, multipart or JSON body not in UTF-8: the French 400 before anything reads it
+    "rak_base.middleware.RequestCharsetMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's, with a French 503 when a new session cannot be stored (rak_base.redis_sessions)
     "rak_base.redis_sessions.SessionMiddleware",

@@ -22,6 +22,7 @@ import datetime
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -84,6 +85,12 @@ ORDERS_KEY = "rak_payment_orders"
 QUICKPAY_MINUTES = 20
 THROTTLE_LIMIT = 10
 THROTTLE_WINDOW = timedelta(minutes=15)
+# successful identifications per address: [payments] quickpay_found_per_ip_hourly (settings)
+FOUND_WINDOW = timedelta(hours=1)
+TOO_MANY_FOUND = gettext_lazy(
+    "Trop de factures consultées depuis votre connexion internet. Par sécurité, veuillez réessayer dans "
+    "une heure, ou connectez-vous à votre espace client pour payer vos factures."
+)
 
 
 def _today() -> datetime.date:
@@ -221,18 +228,29 @@ def quickpay(request: HttpRequest) -> HttpResponse:
     notice: StrOrPromise = ""
     status = 200
     if request.method == "POST":
-        # only failed identifications count (a family paying several contracts from one mobile
-        # address is never blocked by its successes); a failure over the limit gets « trop de
-        # tentatives » instead of its answer, so no more than THROTTLE_LIMIT answers leak per window
-        key, now = f"quickpay:{client_ip(request)}", clock.now()
+        # failed identifications: THROTTLE_LIMIT per THROTTLE_WINDOW; a failure over the limit gets
+        # « trop de tentatives » instead of its answer, so no more than THROTTLE_LIMIT answers leak
+        # per window. Successful ones (masked name, address and bills shown): their own, generous
+        # budget (a family paying several homes, a cybercafé) that stops a script walking the
+        # sequential codes; once it is used up every code is refused before it is looked up, so
+        # the refusal tells a known code from an unknown one no more than the answer did.
+        ip, now = client_ip(request), clock.now()
+        key, found_key = f"quickpay:{ip}", f"quickpay:found:{ip}"
+        found_limit = settings.QUICKPAY_FOUND_PER_IP_HOURLY
         customer = None
         if not throttle_remaining(key=key, limit=THROTTLE_LIMIT, window=THROTTLE_WINDOW, now=now):
             notice, status = TOO_MANY, 429
+        elif not throttle_remaining(key=found_key, limit=found_limit, window=FOUND_WINDOW, now=now):
+            notice, status = TOO_MANY_FOUND, 429
         else:
             valid = form.is_valid()
             customer = _quickpay_customer(form.cleaned_data["code"]) if valid else None
             if customer is None and not throttle_hit(key=key, limit=THROTTLE_LIMIT, window=THROTTLE_WINDOW, now=now):
                 notice, status = TOO_MANY, 429
+            elif customer is not None and not throttle_hit(
+                key=found_key, limit=found_limit, window=FOUND_WINDOW, now=now
+            ):
+                customer, notice, status = None, TOO_MANY_FOUND, 429  # used up meanwhile (posts at once)
             elif valid and customer is None:
                 notice = NOTHING_TO_PAY  # unknown code or nothing due: the same answer
             elif customer is not None:
