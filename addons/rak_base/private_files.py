@@ -27,6 +27,18 @@ from rak_base.x_accel import x_accel_response
 _BY_EXTENSION = {kind.extension: kind.mime for kind in KINDS.values()}
 
 
+def _download_name(name: str | None, extension: str, content_type: str) -> str | None:
+    """The name a file is saved under, its extension made to match what the file is: a customer's
+    « facture.html » that is a PDF by content (stored as .pdf) downloads as « facture.pdf », never
+    as an .html file holding whatever the PDF carried; « x.pdf\x00.html » as « x.pdf.pdf »."""
+    if not name or not extension:
+        return name
+    if (mimetypes.guess_type(name)[0] or "") == content_type:
+        return name
+    stem = PurePosixPath(name).stem if PurePosixPath(name).suffix else name
+    return f"{stem or 'fichier'}.{extension}"
+
+
 def private_file_response(
     field_file, *, as_attachment: bool = False, download_name: str | None = None
 ) -> HttpResponseBase:
@@ -36,8 +48,8 @@ def private_file_response(
         raise Http404("Fichier introuvable")
     extension = PurePosixPath(field_file.name).suffix.lstrip(".").lower()
     content_type = _BY_EXTENSION.get(extension) or mimetypes.guess_type(field_file.name)[0]
-    filename = download_name or PurePosixPath(field_file.name).name
     content_type = content_type or "application/octet-stream"
+    filename = _download_name(download_name, extension, content_type) or PurePosixPath(field_file.name).name
     # production behind nginx: an empty answer, nginx streams the file (rak_base.x_accel)
     response: HttpResponseBase | None = x_accel_response(
         field_file, content_type=content_type, as_attachment=as_attachment, filename=filename

@@ -439,6 +439,28 @@ def test_add_information_with_a_file_then_download_it(customer_client):
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize(
+    ("sent_as", "saved_as"),
+    [("facture.html", "facture.pdf"), ("x.pdf.html", "x.pdf.pdf"), ("releve", "releve.pdf"), ("scan.PDF", "scan.PDF")],
+)
+def test_a_file_downloads_under_the_extension_of_what_it_is(customer_client, sent_as, saved_as):
+    """Probe: a PDF by content sent as « facture.html » was accepted (it is a PDF) but served with
+    Content-Disposition « facture.html »: « Enregistrer sous » made an .html file of it, script
+    included. The name shown keeps what the customer sent; the download's extension is the kind's."""
+    customer, user = customer_client.customer, customer_client.user
+    complaint = _file(customer, user, now=clock.now())
+    upload = pdf_upload(sent_as)
+    response = customer_client.post(
+        reverse("portal:complaint_add", args=[complaint.number]), {"body": "", "file": upload}
+    )
+    assert response.status_code == 302
+    entry = complaint.entries.get(kind=ComplaintEntry.Kind.CUSTOMER_MESSAGE)
+    assert entry.file_name == sent_as
+    response = customer_client.get(reverse("portal:complaint_attachment", args=[entry.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    assert f'filename="{saved_as}"' in response["Content-Disposition"]
+
+
 def test_another_customers_complaint_and_file_are_404(customer_client):
     other, other_user = customer_with_account(phone="+212698765432")
     complaint = _file(other, other_user, now=clock.now(), upload=None)
