@@ -201,8 +201,14 @@ def _ids_param(request) -> list[int] | None:
     for chunk in raw:
         for part in chunk.split(","):
             part = part.strip()
-            if part.isdigit() and len(part) < 19:
-                ids.append(int(part))
+            if not part:
+                continue
+            if not (part.isascii() and part.isdigit() and len(part) < 19):
+                # « abc », « -1 », « 1e5 »: refused, never read as « no selection » (probe)
+                raise serializers.ValidationError(
+                    {"bill_ids": [gettext("Identifiants de factures attendus : des nombres séparés par des virgules.")]}
+                )
+            ids.append(int(part))
     return ids
 
 
@@ -218,8 +224,9 @@ class PayableBillsView(CustomerAPIView):
             OpenApiParameter(
                 "bill_ids",
                 OpenApiTypes.STR,
-                description="Factures choisies, séparées par des virgules.",
+                description="Factures choisies, séparées par des virgules (400 pour autre chose que des nombres).",
                 required=False,
+                pattern=r"^[0-9, ]*$",
             )
         ],
         responses={200: s.PayableBillsSerializer},

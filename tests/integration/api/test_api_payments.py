@@ -90,6 +90,9 @@ def test_an_app_pays_its_bills_polls_the_order_and_downloads_the_receipt(seed_cu
     assert body["email_default"] == "youssef@example.ma" and body["pending_order"] is None
     only_first = app.get(BILLS, {"bill_ids": str(first.pk)}).json()["selection"]
     assert only_first["bill_ids"] == [first.pk] and only_first["total"] == "114.26"
+    for hostile in ("abc", "-1", "1e5", "9" * 30, "１２", f"{first.pk},x"):  # was silently read as no selection
+        refused = assert_error(app.get(BILLS, {"bill_ids": hostile}), 400, "invalid")
+        assert "bill_ids" in refused["fields"]
 
     created = order_post(app, [first.pk, second.pk], body["selection"]["total"], card_type="INTERNATIONAL")
     assert created.status_code == 201, created.content
