@@ -24,20 +24,35 @@ if settings.CMI_SANDBOX_ENABLED:  # the local CMI simulator: never routed in pro
     urlpatterns.insert(0, path("cmi-sandbox/", include("rak_cmi_sandbox.urls")))
 
 
+def _form_readable(request) -> None:
+    """Django's error pages check the CSRF token (``requires_csrf_token``), which reads the form:
+    a form that cannot be read (a charset other than UTF-8, a body already consumed) raised again
+    inside the error page — a bare 500 without the French page. It is read as empty instead."""
+    if request.method != "POST":
+        return
+    try:
+        request.POST  # noqa: B018 - parsed (and cached) here, or marked unreadable
+    except Exception:  # noqa: BLE001 - any failure to parse means the same: no form
+        request._mark_post_parse_error()  # noqa: SLF001 - Django's own way to say « unreadable form »
+
+
 def handler404(request, exception):
     """JSON under /api/ (rak_api.errors), the site's French page elsewhere."""
+    _form_readable(request)
     if request.path.startswith("/api/"):
         return api_not_found(request, exception)
     return defaults.page_not_found(request, exception)
 
 
 def handler400(request, exception):
+    _form_readable(request)
     if request.path.startswith("/api/"):
         return api_bad_request(request, exception)
     return defaults.bad_request(request, exception)
 
 
 def handler500(request):
+    _form_readable(request)
     if request.path.startswith("/api/"):
         return api_server_error(request)
     return defaults.server_error(request)

@@ -15,6 +15,7 @@ from rak_base.middleware import ARABIC_DIGITS
 
 NUL_REFUSED = _("Requête invalide (caractère nul).")
 TOO_DEEP = _("Requête invalide : données JSON trop imbriquées.")
+UNREADABLE = _("Requête invalide : le corps n'est pas un JSON lisible.")
 
 
 def _ascii_digits(value, key: str = ""):
@@ -40,6 +41,8 @@ class JSONParser(parsers.JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:  # json.load, nested about 1,000 deep
             raise exceptions.ParseError(TOO_DEEP) from None
+        except exceptions.ParseError:  # DRF's « JSON parse error - Expecting value… », in English
+            raise exceptions.ParseError(UNREADABLE) from None
         if json_too_deep(data):
             raise exceptions.ParseError(TOO_DEEP)
         return _ascii_digits(data)

@@ -5,12 +5,15 @@ enforces the absolute limit (12 hours after login by default)."""
 
 from __future__ import annotations
 
+import codecs
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
 from django.shortcuts import redirect
 from django.utils import translation
+from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext
 
 from rak_base import clock
@@ -230,6 +233,54 @@ class HostileInputMiddleware:
         # "413.html": the site's French error page (next to 400.html, 404.html, 500.html)
         # (no "Connection: close" header: hop-by-hop headers are the server's, PEP 3333)
         return render(request, "413.html", {"limit": size_label(limit)}, status=413)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def charset_is_utf8(charset: str) -> bool:
+    """Whether a Content-Type's ``charset`` names UTF-8 (« UTF-8 », « utf8 », « utf_8 »…)."""
+    try:
+        return codecs.lookup(charset).name == "utf-8"
+    except (LookupError, ValueError):  # unknown, or not a codec name at all
+        return False
+
+
+def body_charset_refused(content_type: str, params: dict) -> bool:
+    """A form, multipart or JSON body announced in a charset other than UTF-8 (« utf-16 »,
+    « rot13 », « base64 », an unknown name): the portal's forms and the API read UTF-8 only."""
+    charset = params.get("charset")
+    if charset is None:
+        return False
+    body_type = content_type in FORM_TYPES or content_type == "application/json" or content_type.endswith("+json")
+    return body_type and not charset_is_utf8(charset)
+
+
+class RequestCharsetMiddleware:
+    """Outermost but for the security headers: a form, multipart or JSON body in a charset other
+    than UTF-8 is refused with a 400 (the French « Requête invalide » page, the API's
+    ``parse_error``) before anything reads it. Django refuses such a form each time ``request.POST``
+    is read (BadRequest « must be UTF-8 encoded »), or fails in its codec (rot13, base64): with a
+    csrftoken cookie, each middleware that reads the form re-raised it, and so did the error page
+    itself (its CSRF check reads the form) — a bare 500 without the French page or the security
+    headers. A UTF-8 charset spelled otherwise (« utf8 ») is read as UTF-8."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        content_type, params = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+        if body_charset_refused(content_type, params):
+            # the form is never read: the error page's CSRF check finds it empty
+            request._mark_post_parse_error()  # noqa: SLF001 - Django's own way to say « unreadable form »
+            if request.path_info.startswith(API_PREFIX):
+                return _api_error("parse_error", gettext("Requête invalide : le corps doit être encodé en UTF-8."), 400)
+            from django.views.defaults import bad_request
+
+            return bad_request(request, SuspiciousOperation("request body not in UTF-8"))
+        if "charset" in params and request.encoding not in (None, "utf-8") and charset_is_utf8(params["charset"]):
+            request.encoding = "utf-8"  # « utf8 »: Django's form parser accepts the exact name only
+        return self.get_response(request)
 
 
 class SecurityHeadersMiddleware:

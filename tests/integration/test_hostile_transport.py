@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.http import HttpRequest
 from django.test import Client, RequestFactory
 
+from config import urls as root_urls
 from rak_base.http import JSON_MAX_DEPTH, json_too_deep
+from rak_payment_cmi.models import CmiCallback
 from tests.api_helpers import api_client, assert_error
 from tests.factories import customer_with_account
 
@@ -143,3 +146,127 @@ def test_deeply_nested_json_on_the_portal_is_a_400(url, depth):
     response = client.post(url, data=body, content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {"code": "bad_request", "message": "Requête invalide.", "field": ""}
+
+
+# --- 3. a form in a charset other than UTF-8 ---------------------------------------------------
+
+FORM_URLS = [
+    "/contact/",
+    "/connexion/",
+    "/langue/",
+    "/payer-mes-factures/",
+    "/paiement/cmi/callback/",
+    "/paiement/cmi/ok/",
+    "/backoffice/login/",
+]
+BAD_CHARSETS = ["utf-16", "rot13", "base64", "x-unknown", "latin-1"]
+
+
+@pytest.mark.parametrize("charset", BAD_CHARSETS)
+@pytest.mark.parametrize("url", FORM_URLS)
+@pytest.mark.parametrize("kind", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=XyZ"])
+def test_a_form_in_another_charset_is_a_french_400(url, charset, kind):
+    client = _client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "a" * 32  # any visitor who has seen a form holds one
+    body = (
+        "a=b"
+        if kind.startswith("application")
+        else '--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--XyZ--\r\n'
+    )
+    # generic(): post() would encode the body in the announced charset
+    response = client.generic("POST", url, body.encode(), content_type=f"{kind}; charset={charset}")
+    assert response.status_code == 400, (url, response.status_code)
+    assert "Requête invalide" in response.content.decode()
+    assert "Content-Security-Policy" in response.headers  # the site's security headers too
+
+
+@pytest.mark.parametrize("charset", ["UTF-8", "utf8", "utf_8"])
+def test_a_utf8_form_still_goes_through(charset):
+    client = _client()
+    response = client.generic(
+        "POST", "/langue/", b"language=ar&next=/", content_type=f"application/x-www-form-urlencoded; charset={charset}"
+    )
+    assert response.status_code == 302
+    assert client.cookies["rak_language"].value == "ar"
+
+
+def test_malformed_json_is_told_in_french():
+    body = assert_error(api_client().post("/api/v1/session/", data="{not json", content_type="application/json"), 400)
+    assert body["code"] == "parse_error"
+    assert body["message"] == "Requête invalide : le corps n'est pas un JSON lisible."
+
+
+def test_a_cmi_callback_in_another_charset_is_refused_without_storing_garbage():
+    client = _client()
+    response = client.generic(
+        "POST",
+        "/paiement/cmi/callback/",
+        b"oid=RAK1&ProcReturnCode=00&HASH=x",
+        content_type="application/x-www-form-urlencoded; charset=utf-16",
+    )
+    assert response.status_code == 400
+    assert not CmiCallback.objects.exists()
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "rot13"])
+def test_api_json_in_another_charset_is_a_french_400(charset):
+    response = api_client().generic(
+        "POST",
+        "/api/v1/session/",
+        b'{"username": "a", "password": "b"}',
+        content_type=f"application/json; charset={charset}",
+    )
+    body = assert_error(response, 400, "parse_error")
+    assert "UTF-8" in body["message"] and "encod" in body["message"]
+
+
+def _unreadable_post_request() -> HttpRequest:
+    request = RequestFactory().post(
+        "/contact/", data="a=b", content_type="application/x-www-form-urlencoded; charset=utf-16"
+    )
+    request.COOKIES["csrftoken"] = "a" * 32
+    return request
+
+
+def test_the_error_pages_do_not_crash_on_an_unreadable_form():
+    response = root_urls.handler500(_unreadable_post_request())
+    assert response.status_code == 500
+    response = root_urls.handler400(_unreadable_post_request(), ValueError("x"))
+    assert response.status_code == 400
+    assert "Requête invalide" in response.content.decode()
+
+
+@pytest.mark.parametrize("charset", ["rot13", "base64", "hex", "punycode", "undefined", "utf-16"])
+def test_a_charset_that_cannot_decode_the_query_is_a_400_from_the_wsgi_application(charset):
+    """Django decodes the query string with the announced charset while it builds the request,
+    before any middleware: through the WSGI application gunicorn runs (config.wsgi)."""
+    from io import BytesIO
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core import signals
+    from django.db import close_old_connections
+
+    from config.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/contact/",
+        "QUERY_STRING": "a=1&b=%C3%A9",
+        "CONTENT_TYPE": f"application/x-www-form-urlencoded; charset={charset}",
+        "CONTENT_LENGTH": "3",
+        "HTTP_HOST": "testserver",
+        "HTTP_COOKIE": "csrftoken=" + "a" * 32,
+        "wsgi.input": BytesIO(b"a=b"),
+    }
+    setup_testing_defaults(environ)
+    started: list[str] = []
+    # as Django's test client does: the test's transaction stays open across the request
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        body = b"".join(application(environ, lambda status, headers, exc_info=None: started.append(status)))
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    assert started == ["400 Bad Request"]
+    assert "Requête invalide" in body.decode()
