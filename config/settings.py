@@ -304,6 +304,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's, with a French 503 when a new session cannot be stored (rak_base.redis_sessions)
     "rak_base.redis_sessions.SessionMiddleware",
+    # answers read through the session or a bearer token: « private, no-store » (rak_base.cache_headers)
+    "rak_base.cache_headers.PrivateNoStoreMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "rak_base.middleware.BackOfficeLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -136,3 +136,24 @@ def test_no_site_template_has_inline_script_handler_or_style():
                 offenders.append(f"{path.relative_to(addons)}: {label} {text[found.start() : found.start() + 60]!r}")
     assert len(templates) > 50
     assert offenders == []
+
+
+def test_answers_for_a_signed_in_person_are_never_stored_by_the_browser(client):
+    """Probe: a signed-in customer's pages and API answers had no Cache-Control, so « Précédent »
+    after signing out of a shared computer (the browser's HTTP or back/forward cache) or a proxy
+    could show them again. Answers with their own policy keep it."""
+    from tests.api_helpers import api_client
+
+    _customer, user = customer_with_account()
+    client.force_login(user)
+    for url in ("/espace/", "/espace/impayes/", "/espace/profil/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"] == "private, no-store", url
+    own = client.get("/sw.js")  # the service worker sets its own: unchanged
+    assert own.status_code == 200 and own["Cache-Control"] == "no-cache, max-age=0"
+    staff = Client()
+    staff.force_login(StaffFactory(is_superuser=True))
+    assert "no-store" in staff.get("/backoffice/")["Cache-Control"]  # the admin's own never_cache
+    answer = api_client(user).get("/api/v1/bills/")
+    assert answer.status_code == 200 and answer["Cache-Control"] == "private, no-store"
