@@ -32,7 +32,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -198,6 +198,17 @@ def _check_documents(request_type: RequestType, attachments: list[FiledAttachmen
         raise MissingDocuments(_("Veuillez joindre : %(documents)s.") % {"documents": " ; ".join(missing)})
 
 
+def _filed_message(channel: str) -> str:
+    """The FILED event's line, stored in French (the source language) whatever the language the
+    customer files in: the history translates it for whoever reads it (« Demande déposée sur
+    l'agence en ligne. » was stored in Arabic when filed from the Arabic portal, and then read in
+    Arabic by the back office and on the French portal)."""
+    with translation.override("fr"):
+        if channel == ServiceRequest.Channel.WEB:
+            return str(_("Demande déposée sur l'agence en ligne."))
+        return str(_("Demande déposée au guichet."))
+
+
 @transaction.atomic
 def request_file(
     *,
@@ -248,9 +259,7 @@ def request_file(
         actor_kind=RequestEvent.Actor.STAFF if by_staff else RequestEvent.Actor.CUSTOMER,
         actor=actor,
         to_phase=first_phase,
-        message=_("Demande déposée sur l'agence en ligne.")
-        if channel == ServiceRequest.Channel.WEB
-        else _("Demande déposée au guichet."),
+        message=_filed_message(channel),
     )
     for item in attachments:
         attachment = Attachment(

@@ -23,6 +23,7 @@ from django import forms
 from django.core import signing
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -272,13 +273,15 @@ def kind_request_file(
             channel=channel,
         )
         if channel == ServiceRequest.Channel.AGENCY:
+            with translation.override("fr"):  # stored in French, translated when shown (filing._filed_message)
+                checked = gettext("Pièce d'identité vérifiée au guichet.")
             RequestEvent.objects.create(
                 request=request,
                 at=now,
                 kind=RequestEvent.Kind.IDENTITY_CHECKED,
                 actor_kind=RequestEvent.Actor.STAFF,
                 actor=actor,
-                message=gettext("Pièce d'identité vérifiée au guichet."),
+                message=checked,
             )
     staging_discard(token=staging_token)
     return request
