@@ -150,6 +150,29 @@ def test_dashboard_news_slider_shows_published_active_items_only(logged):
     assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', html)
 
 
+def test_demo_news_fill_the_dashboard_slider_once(logged, settings):
+    """bin/run's « manage.py demo_news --if-empty »: the demo's dashboard shows « Les actualités
+    de la RAK » (it had no news, so no slider); run again, or in production, it adds nothing."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from rak_portal.demo import DEMO_NEWS
+
+    call_command("demo_news", "--if-empty", stdout=StringIO())
+    assert NewsItem.objects.count() == len(DEMO_NEWS) == 3
+    html = html_of(logged.get(reverse("portal:dashboard")))
+    assert "Les actualités de la RAK" in html
+    for title, _summary in DEMO_NEWS:
+        assert title in html
+    call_command("demo_news", "--if-empty", stdout=StringIO())
+    assert NewsItem.objects.count() == 3
+    NewsItem.objects.all().delete()
+    settings.RAK_MODE = "production"
+    call_command("demo_news", "--if-empty", stdout=StringIO())
+    assert not NewsItem.objects.exists()
+
+
 def _count_queries(client, url, **params) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, params)
