@@ -47,7 +47,7 @@ _KEY_CHARS = frozenset(VALID_KEY_CHARS)
 def session_key_valid(key: str | None) -> bool:
     """A cookie's value that a session store can have made: the key alphabet only (no NUL, no
     quote, no upper case, no non-ASCII), 8 to 40 characters."""
-    return bool(key) and SESSION_KEY_MIN <= len(key) <= SESSION_KEY_MAX and _KEY_CHARS.issuperset(key)
+    return key is not None and SESSION_KEY_MIN <= len(key) <= SESSION_KEY_MAX and _KEY_CHARS.issuperset(key)
 
 
 class SessionUnavailable(ThrottleUnavailable):

@@ -23,7 +23,7 @@ class BackOfficeLoginForm(AdminAuthenticationForm):
     (its failures are counted by django-axes like the portal's: ``AXES_ENABLE_ADMIN``)."""
 
     def clean(self):
-        if login_ip_blocked(client_ip(self.request)):
+        if self.request is not None and login_ip_blocked(client_ip(self.request)):
             raise ValidationError(ip_locked_out_message(settings.LOGIN_COOLOFF_MINUTES), code=IP_LOCKED_OUT)
         return super().clean()
 
