@@ -105,7 +105,7 @@ try:
     PAYMENT_MAX_AMOUNT = Decimal(conf.int("payments", "max_amount", 1_000_000))
     # « Payer mes factures en ligne » without login: successful identifications (masked name, address
     # and open bills shown) per client address an hour (wrong codes: 10 per 15 minutes, fixed).
-    QUICKPAY_FOUND_PER_IP_HOURLY = conf.int("payments", "quickpay_found_per_ip_hourly", 20)
+    QUICKPAY_FOUND_PER_IP_HOURLY = conf.int("payments", "quickpay_found_per_ip_hourly", 60)
 
     # Complaints (rak_requests.complaints): how long after closure the customer may reopen one, and
     # how many complaints one phone number / one client address may file (SMS « de prise en charge »).

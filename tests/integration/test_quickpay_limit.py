@@ -1,6 +1,6 @@
 """Quick-pay's per-address limits: 10 wrong codes in 15 minutes close the door, exactly, even when
 they arrive at once; successful identifications have their own, generous budget
-(``[payments] quickpay_found_per_ip_hourly``, 20 an hour): a family paying several contracts from
+(``[payments] quickpay_found_per_ip_hourly``, 60 an hour): a family paying several contracts from
 one mobile address (one public IP) or a cybercafé is not blocked, a script walking the sequential
 codes client is stopped (probe: 10 of 12 consecutive codes showed a masked name, address and bills)."""
 
