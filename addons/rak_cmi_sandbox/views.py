@@ -140,6 +140,10 @@ def index(request: HttpRequest) -> HttpResponse:
 def replay(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the transaction's callback again, ``duplicates`` times at once (1 to 50)."""
     tx = get_object_or_404(SandboxTransaction, pk=pk)
+    if not tx.callback:  # cancelled on the card page: CMI sends no notification, there is none to replay
+        transactions = SandboxTransaction.objects.exclude(outcome=SandboxTransaction.Outcome.PENDING)[:50]
+        context = {"transactions": transactions, "error": "Transaction annulée : aucune notification à rejouer."}
+        return render(request, "rak_cmi_sandbox/index.html", context, status=409)
     try:
         duplicates = min(max(int(request.POST.get("duplicates", "1")), 1), 50)
     except ValueError:

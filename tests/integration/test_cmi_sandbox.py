@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from rak_billing.models import Payment
 from rak_cmi_sandbox import cards, views
@@ -158,6 +158,19 @@ def test_annuler_goes_back_to_the_shop_url_without_a_callback(portal, order):
     assert not CmiCallback.objects.exists()  # nothing reached the portal
     order.refresh_from_db()
     assert order.status == PaymentOrder.Status.SENT and not Payment.objects.exists()
+    # nothing to replay either: the list offers no « Envoyer », a forged replay sends nothing
+    tx = SandboxTransaction.objects.get(oid=order.oid)
+    listing = browser.get(f"{portal.url}/cmi-sandbox/", timeout=30)
+    assert "(aucune notification)" in listing.text
+    replay = browser.post(
+        f"{portal.url}/cmi-sandbox/transactions/{tx.pk}/rejouer/",
+        data={"csrfmiddlewaretoken": browser.cookies.get("csrftoken", ""), "duplicates": "3"},
+        timeout=30,
+    )
+    assert replay.status_code == 409 and "aucune notification à rejouer" in replay.text
+    assert not CmiCallback.objects.exists()
+    with pytest.raises(CommandError):
+        call_command("cmi_sandbox_replay", order.oid, stdout=StringIO())
 
 
 def test_callback_after_the_browser_is_back(portal, order, monkeypatch):

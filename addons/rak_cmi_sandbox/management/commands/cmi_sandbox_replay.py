@@ -18,7 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=None, help="délai d'attente par envoi, en secondes")
 
     def handle(self, *args, oid, duplicates, timeout, **options):
-        done = SandboxTransaction.objects.filter(oid=oid).exclude(outcome=SandboxTransaction.Outcome.PENDING)
+        # a transaction cancelled on the card page has no notification: CMI sends none (« Annuler »)
+        done = SandboxTransaction.objects.filter(oid=oid).exclude(
+            outcome__in=(SandboxTransaction.Outcome.PENDING, SandboxTransaction.Outcome.CANCELLED)
+        )
         done = done.order_by("-created_at")
         tx = done.filter(outcome=SandboxTransaction.Outcome.APPROVED).first() or done.first()
         if tx is None:
