@@ -129,11 +129,15 @@ def _cancelled(request: HttpRequest, tx: SandboxTransaction) -> HttpResponse:
     return render(request, "rak_cmi_sandbox/error.html", {"error": "Paiement annulé par le client."})
 
 
+def _recent():
+    """The list's transactions: the 50 latest whose card page was answered."""
+    return SandboxTransaction.objects.exclude(outcome=SandboxTransaction.Outcome.PENDING)[:50]
+
+
 @require_GET
 @never_cache
 def index(request: HttpRequest) -> HttpResponse:
-    transactions = SandboxTransaction.objects.exclude(outcome=SandboxTransaction.Outcome.PENDING)[:50]
-    return render(request, "rak_cmi_sandbox/index.html", {"transactions": transactions})
+    return render(request, "rak_cmi_sandbox/index.html", {"transactions": _recent()})
 
 
 @require_POST
@@ -141,8 +145,7 @@ def replay(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the transaction's callback again, ``duplicates`` times at once (1 to 50)."""
     tx = get_object_or_404(SandboxTransaction, pk=pk)
     if not tx.callback:  # cancelled on the card page: CMI sends no notification, there is none to replay
-        transactions = SandboxTransaction.objects.exclude(outcome=SandboxTransaction.Outcome.PENDING)[:50]
-        context = {"transactions": transactions, "error": "Transaction annulée : aucune notification à rejouer."}
+        context = {"transactions": _recent(), "error": "Transaction annulée : aucune notification à rejouer."}
         return render(request, "rak_cmi_sandbox/index.html", context, status=409)
     try:
         duplicates = min(max(int(request.POST.get("duplicates", "1")), 1), 50)
@@ -152,7 +155,6 @@ def replay(request: HttpRequest, pk: int) -> HttpResponse:
     summary: dict[str, int] = {}
     for answer in answers:
         summary[f"{answer['status']} {answer['body']}"] = summary.get(f"{answer['status']} {answer['body']}", 0) + 1
-    transactions = SandboxTransaction.objects.exclude(outcome=SandboxTransaction.Outcome.PENDING)[:50]
     return render(
-        request, "rak_cmi_sandbox/index.html", {"transactions": transactions, "replayed": tx, "summary": summary}
+        request, "rak_cmi_sandbox/index.html", {"transactions": _recent(), "replayed": tx, "summary": summary}
     )

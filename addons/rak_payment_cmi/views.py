@@ -86,12 +86,17 @@ def fail_return(request: HttpRequest) -> HttpResponse:
     return _browser_return(request, CmiCallback.Kind.FAIL_RETURN)
 
 
-@require_GET
-@never_cache
-def order_return(request: HttpRequest, oid: str) -> HttpResponse:
+def _order_or_404(oid: str) -> PaymentOrder:
     order = selectors.order_by_oid(oid)
     if order is None:
         raise Http404
+    return order
+
+
+@require_GET
+@never_cache
+def order_return(request: HttpRequest, oid: str) -> HttpResponse:
+    order = _order_or_404(oid)
     return _order_page(request, order)
 
 
@@ -113,9 +118,7 @@ def _order_page(request: HttpRequest, order: PaymentOrder, *, left: bool = False
 @require_GET
 @never_cache
 def order_left(request: HttpRequest, oid: str) -> HttpResponse:
-    order = selectors.order_by_oid(oid)
-    if order is None:
-        raise Http404
+    order = _order_or_404(oid)
     if not selectors.order_is_pending(order):  # the gateway answered since: its status says what happened
         return redirect("cmi:order_return", oid=order.oid)
     return _order_page(request, order, left=True)
@@ -124,7 +127,5 @@ def order_left(request: HttpRequest, oid: str) -> HttpResponse:
 @require_GET
 @never_cache
 def order_status(request: HttpRequest, oid: str) -> JsonResponse:
-    order = selectors.order_by_oid(oid)
-    if order is None:
-        raise Http404
+    order = _order_or_404(oid)
     return JsonResponse(selectors.order_public_status(order))
